@@ -1,0 +1,3 @@
+from tttgen.cli import main
+
+main()

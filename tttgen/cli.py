@@ -1,0 +1,242 @@
+"""Command line: argument plumbing only. Exit codes: 0 ok, 1 drift found, 2 bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tttgen.errors import InputError, TttgenError
+from tttgen.generate import Request, plan, render_plan, request_from_manifest
+from tttgen.output.check import compare
+from tttgen.output.write import write_package
+from tttgen.render.emit import MANIFEST, jsonable
+from tttgen.spec import load as spec_load
+
+
+def _parse_lens(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"'{value}' is not a comma-separated list of integers", where="--prefill-lens") from None
+
+
+def _parse_overrides(items: tuple[str, ...]) -> dict[str, dict[str, str]] | None:
+    if not items:
+        return None
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        op, _, rest = item.partition(":")
+        field, _, value = rest.partition("=")
+        if not (op and field and value):
+            raise InputError(f"'{item}' is not OP:FIELD=VALUE (e.g. wqkv:fidelity=HiFi4)", where="--override")
+        out.setdefault(op, {})[field] = value
+    return out
+
+
+def hint_options(fn):
+    options = [
+        click.option("--hints", "hints_file", type=click.Path(dir_okay=False), help="hints YAML (flags win over it)"),
+        click.option("--batch", type=int, help="users served at once (1..32)"),
+        click.option("--max-seq-len", type=int, help="longest context kept in the KV cache"),
+        click.option("--prefill-lens", help="comma-separated padded prefill lengths, multiples of 128"),
+        click.option("--optimize", type=click.Choice(["latency", "throughput"])),
+        click.option("--precision", type=click.Choice(["accuracy", "performance"])),
+        click.option("--dram-budget", type=int, help="bytes of device DRAM the package may use"),
+        click.option("--jit/--no-jit", default=None, help="emit ttnn_jit fused blocks where legal"),
+        click.option("--no-fit-check", is_flag=True, help="record (not stop on) DRAM/head infeasibility: planning only"),
+        click.option("--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _flags(kw: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    flags = {
+        "batch": kw.get("batch"),
+        "max_seq_len": kw.get("max_seq_len"),
+        "prefill_lens": _parse_lens(kw.get("prefill_lens")),
+        "optimize": kw.get("optimize"),
+        "precision": kw.get("precision"),
+        "dram_budget": kw.get("dram_budget"),
+        "jit": kw.get("jit"),
+        "fit_check": False if kw.get("no_fit_check") else None,
+        "overrides": _parse_overrides(kw.get("overrides", ())),
+    }
+    return tuple(sorted((k, v) for k, v in flags.items() if v is not None))
+
+
+def _model_arg(model: str | None, config: str | None) -> str:
+    if config and model:
+        raise InputError("give either MODEL or --config, not both", where="tttgen build")
+    if not (config or model):
+        raise InputError("name a MODEL or pass --config path/config.json", where="tttgen build", hint=f"models: {', '.join(spec_load.model_names())}")
+    return config or model
+
+
+@click.group()
+@click.version_option(package_name="tttgen")
+def cli() -> None:
+    """tttgen: generate standalone TTNN model packages ahead of time."""
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--config", type=click.Path(dir_okay=False), help="a Hugging Face config.json instead of MODEL")
+@click.option("--device", "devices", multiple=True, required=True, help="device profile or alias (repeatable)")
+@click.option("--out", type=click.Path(file_okay=False), default="generated", show_default=True)
+@click.option("--force", is_flag=True, help="overwrite hand-edited generated files")
+@click.option("--json", "as_json", is_flag=True)
+@hint_options
+def build(model, config, devices, out, force, as_json, **kw) -> None:
+    """Generate the package for MODEL on each --device into OUT/<model>/<device>/."""
+    flags = _flags(kw)
+    plans = [plan(Request(_model_arg(model, config), d, kw.get("hints_file"), flags)) for d in devices]
+    written = []
+    for p in plans:
+        files = render_plan(p)
+        target = Path(out) / p.out_subdir
+        write_package(files, target, force=force)
+        written.append({"path": str(target), "files": len(files), "problems": list(p.graph.facts.get("problems", ()))})
+    if as_json:
+        click.echo(json.dumps({"written": written}, indent=2, sort_keys=True))
+    else:
+        for w in written:
+            click.echo(f"wrote {w['path']} ({w['files']} files)")
+            for problem in w["problems"]:
+                click.echo(f"  not runnable: {problem}")
+
+
+def find_packages(root: Path) -> list[Path]:
+    if (root / MANIFEST).exists():
+        return [root]
+    return sorted(p.parent for p in root.rglob(MANIFEST))
+
+
+@cli.command()
+@click.argument("path", required=False, default="generated")
+@click.option("--api", "api_check", is_flag=True, help="also check ttnn names and keywords against the API snapshot")
+@click.option("--json", "as_json", is_flag=True)
+def check(path, api_check, as_json) -> None:
+    """Regenerate every package under PATH in memory and report missing, changed and stale files."""
+    root = Path(path)
+    packages = find_packages(root)
+    if not packages:
+        raise InputError("no generated package (MANIFEST.json) found", where=str(root))
+    report = []
+    for directory in packages:
+        try:
+            data = json.loads((directory / MANIFEST).read_text())
+            request = request_from_manifest(data)
+        except (ValueError, KeyError, TypeError):
+            raise InputError("MANIFEST.json is unreadable or has no request", where=str(directory / MANIFEST)) from None
+        drifts = [str(d) for d in compare(render_plan(plan(request)), directory)]
+        if api_check:
+            from tttgen.apicheck import check_tree, load_api
+
+            drifts += [f"api: {f}" for f in check_tree(directory, load_api())]
+        report.append({"package": str(directory), "drift": drifts})
+    drifted = [r for r in report if r["drift"]]
+    if as_json:
+        click.echo(json.dumps({"packages": report}, indent=2, sort_keys=True))
+    else:
+        for r in report:
+            click.echo(f"{'DRIFT' if r['drift'] else 'ok   '} {r['package']}")
+            for d in r["drift"]:
+                click.echo("  " + d.replace("\n", "\n  "))
+    if drifted:
+        sys.exit(1)
+
+
+@cli.command(name="list")
+@click.argument("what", type=click.Choice(["models", "devices"]))
+@click.option("--json", "as_json", is_flag=True)
+def list_(what, as_json) -> None:
+    """List built-in model descriptions or device profiles."""
+    names = spec_load.model_names() if what == "models" else spec_load.device_names()
+    rows = []
+    for name in names:
+        if what == "models":
+            m, _ = spec_load.load_model(name)
+            rows.append({"name": name, "layers": m.num_hidden_layers, "hidden": m.hidden_size, "params_b": round(m.params / 1e9, 2)})
+        else:
+            d, _ = spec_load.load_device(name)
+            rows.append({"name": name, "arch": d.arch, "grid": [d.grid.x, d.grid.y], "chips": d.chips, "aliases": list(d.aliases)})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    for r in rows:
+        click.echo("  ".join(f"{k}={v}" for k, v in r.items()))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def validate(file) -> None:
+    """Validate a model description, device profile, hints YAML or Hugging Face config.json."""
+    path = Path(file)
+    if path.suffix == ".json":
+        spec_load.load_model(str(path))
+        click.echo(f"ok: {file} is a supported Hugging Face config")
+        return
+    data, info = spec_load.read_yaml(path)
+    if isinstance(data, dict) and "arch" in data:
+        spec_load.validate_as(spec_load.DeviceProfile, data, info.label)
+        kind = "device profile"
+    elif isinstance(data, dict) and "hidden_size" in data:
+        spec_load.validate_as(spec_load.ModelSpec, data, info.label)
+        kind = "model description"
+    else:
+        spec_load.load_hints(path, {})
+        kind = "hints file"
+    click.echo(f"ok: {file} is a valid {kind}")
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--config", type=click.Path(dir_okay=False))
+@click.option("--device", required=True)
+@click.option("--op", "op_name", help="one op (name or key) with its rejected candidates")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@hint_options
+def explain(model, config, device, op_name, fmt, **kw) -> None:
+    """Per-op table of the chosen configs and why."""
+    from tttgen.explain import explain_rows, explain_table
+
+    p = plan(Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw)))
+    rows = explain_rows(p.graph, op_name)
+    if fmt == "json":
+        click.echo(json.dumps(jsonable(rows), indent=2, sort_keys=True))
+    else:
+        click.echo(explain_table(rows, detail=op_name is not None))
+
+
+def _register_optional() -> None:
+    try:
+        from tttgen.cost.cli import cost
+    except ImportError:
+        return
+    cli.add_command(cost)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except TttgenError as err:
+        click.echo(f"error: {err.render()}", err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(2)
+    except SystemExit:
+        raise

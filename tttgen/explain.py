@@ -1,0 +1,64 @@
+"""`tttgen explain`: the chosen config per op, why, and what it beat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tttgen.ir.graph import Graph
+
+
+def _summary(value: Any) -> str:
+    if value is None:
+        return "-"
+    if hasattr(value, "fields") and hasattr(value, "type"):
+        f = value.fields()
+        short = value.type.replace("MatmulMultiCoreReuse", "").replace("ProgramConfig", "") or "Reuse"
+        grid = f.get("compute_with_storage_grid_size")
+        parts = [short]
+        if grid:
+            parts.append(f"grid={grid[0]}x{grid[1]}")
+        parts.append(f"pcM={f['per_core_M']} pcN={f['per_core_N']} kbw={f['in0_block_w']}")
+        if f.get("out_subblock_h"):
+            parts.append(f"sub={f['out_subblock_h']}x{f['out_subblock_w']}")
+        return " ".join(parts)
+    return type(value).__name__
+
+
+def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for op in graph.ops:
+        if op_name and op_name not in (op.name, op.key):
+            continue
+        d = op.decisions
+        row = {
+            "op": op.key,
+            "kind": op.kind,
+            "config": _summary(d.get("program")),
+            "fidelity": d["kernel"].math_fidelity if d.get("kernel") else "-",
+            "dtypes": d.get("dtypes"),
+            "time_ns": d.get("time_ns"),
+            "binding": d.get("binding", "-"),
+            "l1_bytes_per_core": d.get("l1_bytes"),
+            "cores": d.get("cores"),
+        }
+        if op_name:
+            row["rejected"] = [{"config": _summary(c.config), "time_ns": c.time_ns, "binding": c.note} for c in d.get("rejected", ())]
+            row["pruned_by_rule"] = dict(d.get("pruned", {}))
+            row["memory"] = {side: d[side].manifest() if d.get(side) is not None else None for side in ("in0", "in1", "out")}
+        rows.append(row)
+    return rows
+
+
+def explain_table(rows: list[dict[str, Any]], detail: bool = False) -> str:
+    lines = [f"{'op':28} {'kind':13} {'fid':6} {'time us':>9} {'bound':8} {'L1 KiB':>7} {'cores':>5}  config"]
+    for r in rows:
+        t = f"{r['time_ns'] / 1000:9.1f}" if r["time_ns"] else f"{'-':>9}"
+        l1 = f"{r['l1_bytes_per_core'] // 1024:7d}" if r["l1_bytes_per_core"] else f"{'-':>7}"
+        cores = f"{r['cores']:5d}" if r["cores"] else f"{'-':>5}"
+        lines.append(f"{r['op']:28} {r['kind']:13} {r['fidelity']:6} {t} {r['binding']:8} {l1} {cores}  {r['config']}")
+        if detail:
+            for c in r.get("rejected", []):
+                lines.append(f"    rejected (slower): {c['time_ns'] / 1000:.1f} us {c['binding']}: {c['config']}")
+            for rule, count in sorted(r.get("pruned_by_rule", {}).items()):
+                lines.append(f"    pruned by {rule}: {count} candidates")
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""The whole path from a request to {path: text}: load inputs, build the graph, run passes, render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tttgen.build import build_graph
+from tttgen.ir.graph import Graph
+from tttgen.passes import run_pipeline
+from tttgen.render.emit import package_name, render
+from tttgen.spec.load import ROOT, InputFile, load_device, load_hints, load_model
+
+
+@dataclass(frozen=True)
+class Request:
+    model: str  # built-in name, alias, model YAML or HF config.json path
+    device: str
+    hints_file: str | None = None
+    flags: tuple[tuple[str, Any], ...] = ()
+
+    def resolve_path(self, value: str) -> str:
+        path = Path(value)
+        if path.suffix in (".json", ".yaml", ".yml") and not path.is_absolute() and not path.exists():
+            return str(ROOT / path)
+        return value
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: Request
+    graph: Graph
+    inputs: list[InputFile]
+
+    @property
+    def out_subdir(self) -> Path:
+        return Path(package_name(self.graph.model.name)) / self.graph.device.name
+
+
+def plan(request: Request) -> Plan:
+    model, model_info = load_model(request.resolve_path(request.model))
+    device, device_info = load_device(request.device)
+    hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
+    hints, hints_info = load_hints(hints_path, dict(request.flags))
+    graph = run_pipeline(build_graph(model, device, hints))
+    inputs = [model_info, device_info] + ([hints_info] if hints_info else [])
+    return Plan(request, graph, inputs)
+
+
+def render_plan(p: Plan) -> dict[str, str]:
+    from tttgen.render.plan_json import plan_document
+    from tttgen.render.emit import dumps
+
+    request = {
+        "model": p.request.model,
+        "device": p.request.device,
+        "hints_file": p.request.hints_file,
+        "flags": dict(p.request.flags),
+    }
+    return render(p.graph, p.inputs, extra_files={"plan.json": dumps(plan_document(p.graph))}, request=request)
+
+
+def request_from_manifest(data: dict[str, Any]) -> Request:
+    req = data["request"]
+    return Request(req["model"], req["device"], req.get("hints_file"), tuple(sorted(req.get("flags", {}).items())))

@@ -1,0 +1,110 @@
+"""The frozen op-graph IR. Built without decisions; passes return new graphs with decisions added."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+from tttgen.ir.configs import MatmulShape
+from tttgen.spec.device import DeviceProfile
+from tttgen.spec.hints import Hints
+from tttgen.spec.model import ModelSpec
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(sorted(mapping.items())))
+
+
+@dataclass(frozen=True)
+class Op:
+    """One op of one mode. Decoder-layer ops stand for every layer (the layer loop is not unrolled)."""
+
+    name: str
+    kind: str
+    mode: str  # "prefill" | "decode"
+    seq: int  # activation rows: prefill length, or the padded decode batch
+    scope: str  # "embed" | "layer" | "head"
+    shape: MatmulShape | None = None
+    weight: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def key(self) -> str:
+        """Unique id: mode (with prefill length) and name, e.g. `decode.wqkv`, `prefill_128.wo`."""
+        return f"{self.mode_key}.{self.name}"
+
+    @property
+    def mode_key(self) -> str:
+        return "decode" if self.mode == "decode" else f"prefill_{self.seq}"
+
+    def decide(self, **values: Any) -> "Op":
+        return replace(self, decisions=frozen({**self.decisions, **values}))
+
+    def get(self, name: str) -> Any:
+        return self.decisions[name]
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A weight tensor as ttnn stores it: [k, n] (HF nn.Linear weights transposed)."""
+
+    name: str
+    role: str  # precision group: WQKV, WO, FF1_FF3, FF2, LM_HEAD, EMBEDDING, NORM
+    k: int
+    n: int
+    hf_names: tuple[str, ...]
+    per_layer: bool
+    decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+    def decide(self, **values: Any) -> "Weight":
+        return replace(self, decisions=frozen({**self.decisions, **values}))
+
+
+@dataclass(frozen=True)
+class Graph:
+    model: ModelSpec
+    device: DeviceProfile
+    hints: Hints
+    ops: tuple[Op, ...]
+    weights: tuple[Weight, ...]
+    facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    annotated: frozenset[str] = field(default_factory=frozenset)
+
+    def op(self, key: str) -> Op:
+        for op in self.ops:
+            if op.key == key:
+                return op
+        raise KeyError(key)
+
+    def weight(self, name: str) -> Weight:
+        for w in self.weights:
+            if w.name == name:
+                return w
+        raise KeyError(name)
+
+    def ops_of(self, kind: str | Iterable[str]) -> list[Op]:
+        kinds = {kind} if isinstance(kind, str) else set(kind)
+        return [op for op in self.ops if op.kind in kinds]
+
+    def mode_keys(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for op in self.ops:
+            seen.setdefault(op.mode_key, None)
+        return list(seen)
+
+    def with_ops(self, ops: Iterable[Op]) -> "Graph":
+        return replace(self, ops=tuple(ops))
+
+    def with_weights(self, weights: Iterable[Weight]) -> "Graph":
+        return replace(self, weights=tuple(weights))
+
+    def with_facts(self, **values: Any) -> "Graph":
+        return replace(self, facts=frozen({**self.facts, **values}))
+
+    def map_ops(self, fn, kinds: Iterable[str] | None = None) -> "Graph":
+        wanted = None if kinds is None else set(kinds)
+        return self.with_ops(fn(op) if wanted is None or op.kind in wanted else op for op in self.ops)

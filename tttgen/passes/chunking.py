@@ -1,0 +1,70 @@
+"""Pass `chunking`: rows per prefill matmul call and SDPA chunk sizes, from device limits.
+
+Inputs: prefill lengths, device.prefill_len_cutoff / max_qkv_prefill_rows, usable L1.
+Produces: `chunking` (matmul decision `shape`: the per-call MatmulShape with the row chunk as batch;
+SDPA decisions `q_chunk_size`, `k_chunk_size`).
+"""
+
+from __future__ import annotations
+
+from tttgen.ir.configs import MatmulShape
+from tttgen.ir.graph import Graph, Op
+from tttgen.passes.base import make_pass
+from tttgen.rules.l1 import sdpa_l1_bytes
+from tttgen.tiling import divisors
+
+WO_PREFILL_ROWS = 1024  # tt_transformers chunks the WO input at 1024 rows (attention.py forward_prefill)
+SDPA_CHUNKS = (512, 256, 128, 64, 32)
+
+
+def row_chunk(seq: int, limit: int) -> int:
+    """Largest multiple of 128 dividing `seq` and at most `limit` (seq itself when it fits)."""
+    if seq <= limit:
+        return seq
+    return max(d for d in divisors(seq) if d <= limit and d % 128 == 0)
+
+
+def _matmul_rows_limit(op: Op, graph: Graph) -> int:
+    device = graph.device
+    if op.name == "wqkv":
+        return device.max_qkv_prefill_rows
+    if op.name == "wo":
+        return WO_PREFILL_ROWS
+    return device.prefill_len_cutoff
+
+
+def sdpa_chunk(seq: int, heads: int, head_dim: int, graph: Graph) -> int:
+    """Largest chunk that divides seq, fits L1 and still gives every core a (head, chunk) unit."""
+    cores = graph.device.grid.cores
+    tb = graph.device.tile_bytes["bfloat16"]
+    for chunk in SDPA_CHUNKS:
+        if seq % chunk:
+            continue
+        if sdpa_l1_bytes(chunk, chunk, head_dim, tb, tb) > graph.device.usable_l1_bytes:
+            continue
+        if heads * seq // chunk >= cores or chunk == 32:
+            return chunk
+    return 32
+
+
+@make_pass("chunking", requires=("precision",), produces=("chunking",))
+def chunking(graph: Graph) -> Graph:
+    """Split long prefills into row chunks the matmul and attention kernels can hold."""
+
+    def decide(op: Op) -> Op:
+        if op.kind == "matmul":
+            shape = op.shape
+            if op.mode == "prefill" and op.scope == "layer":
+                rows = row_chunk(shape.m, _matmul_rows_limit(op, graph))
+                shape = MatmulShape(m=rows, k=shape.k, n=shape.n, batch=shape.m // rows)
+            return op.decide(shape=shape)
+        if op.kind == "sdpa_prefill":
+            chunk = sdpa_chunk(op.seq, op.facts["num_heads"], op.facts["head_dim"], graph)
+            return op.decide(q_chunk_size=chunk, k_chunk_size=chunk)
+        if op.kind == "sdpa_decode":
+            max_seq = graph.hints.max_seq_len
+            chunk = next(c for c in SDPA_CHUNKS if max_seq % c == 0)
+            return op.decide(q_chunk_size=0, k_chunk_size=chunk)
+        return op
+
+    return graph.with_ops(decide(op) for op in graph.ops)

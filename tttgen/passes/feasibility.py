@@ -1,0 +1,93 @@
+"""Pass `feasibility`: the package must fit the device and every op must obey ttnn's rules.
+
+Inputs: all decisions. Produces: `feasibility` (graph facts `dram` {weights, kv_cache, activations,
+total, capacity} in bytes and `problems`). Stops the build when weights + KV cache exceed DRAM (or
+the --dram-budget), naming the shortfall; with fit_check=false it records the problems instead.
+"""
+
+from __future__ import annotations
+
+from tttgen.errors import DoesNotFit
+from tttgen.ir.graph import Graph
+from tttgen.passes.base import make_pass
+from tttgen.rules.other import r21_shard_spec, r22_sharded_norm, r23_sdpa, r24_qkv_heads_decode, r26_prefill_len
+from tttgen.tiling import ceil_div
+
+GIB = 2**30
+ACTIVATION_BUFFERS = 6  # live DRAM activations of the widest prefill op (x, h, qkv/w1, w3, out, residual)
+
+
+def weight_bytes(graph: Graph) -> int:
+    tb = graph.device.tile_bytes
+    layers = graph.model.num_hidden_layers
+    total = 0
+    for w in graph.weights:
+        dtype = w.decisions["dtype"]
+        placement = w.decisions["placement"]
+        n = placement.shard_shape[1] * graph.device.dram.banks if placement.layout == "WIDTH_SHARDED" else w.n
+        if w.role in ("EMBEDDING", "NORM"):
+            size = w.k * n * 2 if w.role == "EMBEDDING" else 32 * n * 2
+        else:
+            size = ceil_div(w.k, 32) * ceil_div(n, 32) * tb[dtype]
+        total += size * (layers if w.per_layer else 1)
+    return total
+
+
+def kv_cache_bytes(graph: Graph) -> int:
+    m = graph.model
+    users = graph.facts["decode_users"]
+    tiles = users * m.num_key_value_heads * ceil_div(graph.hints.max_seq_len, 32) * ceil_div(m.head_dim, 32)
+    return 2 * m.num_hidden_layers * tiles * graph.device.tile_bytes[graph.facts["kv_dtype"]]
+
+
+def activation_bytes(graph: Graph) -> int:
+    m = graph.model
+    widest = max(m.hidden_size, m.qkv_size, m.intermediate_size)
+    return ACTIVATION_BUFFERS * max(graph.hints.prefill_lens) * widest * 2
+
+
+def rule_problems(graph: Graph) -> list[str]:
+    device, m = graph.device, graph.model
+    problems = []
+    for op in graph.ops:
+        found = None
+        if op.kind == "rms_norm" and op.decisions.get("program") is not None:
+            found = r22_sharded_norm(op.get("program"), op.get("in0"), op.facts["rows"], op.facts["dim"])
+        elif op.kind == "sdpa_prefill":
+            found = r23_sdpa(op.get("program"), op.seq, device, m.num_attention_heads, m.num_key_value_heads)
+        elif op.kind == "create_heads" and op.mode == "decode":
+            found = r24_qkv_heads_decode(op.seq, graph.hints.batch, m.num_attention_heads, m.num_key_value_heads, op.get("out"), device.grid.cores)
+        elif op.kind == "create_heads":
+            found = r26_prefill_len(op.seq, device.max_qkv_prefill_rows)
+        for side in ("in0", "out"):
+            placement = op.decisions.get(side)
+            if found is None and placement is not None and op.kind in ("rms_norm", "eltwise") and op.mode == "decode":
+                found = r21_shard_spec(placement, op.facts["rows"], op.facts["dim"], device)
+        if found:
+            problems.append(f"{op.key}: {found}")
+    return problems
+
+
+@make_pass("feasibility", requires=("matmul_program", "op_programs", "reshard"), produces=("feasibility",))
+def feasibility(graph: Graph) -> Graph:
+    """Check DRAM capacity and every non-matmul rule; stop with the shortfall when it does not fit."""
+    weights, kv, acts = weight_bytes(graph), kv_cache_bytes(graph), activation_bytes(graph)
+    total = weights + kv + acts
+    capacity = graph.device.dram.bytes_total
+    budget = graph.hints.dram_budget or capacity
+    limit = min(capacity, budget)
+    problems = rule_problems(graph)
+    if total > limit:
+        problems.insert(
+            0,
+            f"weights {weights / GIB:.2f} GiB + KV cache {kv / GIB:.2f} GiB + activations {acts / GIB:.2f} GiB = "
+            f"{total / GIB:.2f} GiB exceed the {'DRAM budget' if budget < capacity else 'device DRAM'} of "
+            f"{limit / GIB:.2f} GiB by {(total - limit) / GIB:.2f} GiB",
+        )
+    if problems and graph.hints.fit_check:
+        hint = "lower --max-seq-len, use --precision performance, or pick a device with more DRAM"
+        raise DoesNotFit(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""), where=f"{graph.model.name} on {graph.device.name}", hint=hint)
+    return graph.with_facts(
+        dram={"weights": weights, "kv_cache": kv, "activations": acts, "total": total, "capacity": limit},
+        problems=tuple(problems),
+    )

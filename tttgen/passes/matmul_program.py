@@ -1,0 +1,232 @@
+"""Pass `matmul_program`: a legal, fastest-modeled program config for every matmul.
+
+Inputs: per-call shapes (chunking), dtypes and kernels (precision), weight placements (memory).
+Produces: `matmul_program` (op decisions `program`, `in0`/`out` for decode matmuls, `l1_bytes`,
+`cores`, `time_ns`, `rejected`: the best rejected candidates, `pruned`: rule -> count).
+Candidates: every family whose operand placements allow it, every grid and sub-grid, per-core
+blocks from the grid, every in0_block_w dividing the K tiles, the largest legal subblock. Each is
+checked by all rules in tttgen.rules.matmul (including the L1 estimate) and scored by the cost model;
+ties break on the candidate's textual key, so the choice is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from tttgen.errors import DoesNotFit
+from tttgen.ir.configs import (
+    DRAM_INTERLEAVED,
+    MATMUL_1D,
+    MATMUL_2D,
+    MATMUL_DRAM_SHARDED,
+    Candidate,
+    ComputeKernelConfig,
+    CoreRanges,
+    MatmulConfig,
+    MatmulShape,
+    MemoryPlacement,
+)
+from tttgen.ir.graph import Graph, Op
+from tttgen.passes.base import make_pass
+from tttgen.rules.l1 import matmul_l1_bytes
+from tttgen.rules.matmul import MatmulCase, matmul_violations
+from tttgen.scoring import matmul_time_ns
+from tttgen.spec.device import DeviceProfile
+from tttgen.tiling import ceil_div, divisors, row_major_cores, subblocks
+
+MAX_IN0_BLOCK_W = 16
+KEEP_REJECTED = 3
+
+
+def _width_sharded_in0(k: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
+    return MemoryPlacement("L1", "WIDTH_SHARDED", (32, k // cores), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR")
+
+
+def _width_sharded_out(n_tiles: int, per_core_n: int, device: DeviceProfile) -> MemoryPlacement:
+    cores = ceil_div(n_tiles, per_core_n)
+    return MemoryPlacement(
+        "L1", "WIDTH_SHARDED", (32, per_core_n * 32), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR", infer_shard=True
+    )
+
+
+def _pick_subblock(pcm: int, pcn: int, limit: int, sharded_out: bool) -> tuple[int, int] | None:
+    for h, w in subblocks(pcm, pcn, limit):
+        if not sharded_out or w == pcn or h == 1:
+            return h, w
+    return None
+
+
+def _in0_block_ws(k_tiles: int) -> list[int]:
+    return [d for d in divisors(k_tiles) if d <= MAX_IN0_BLOCK_W]
+
+
+def enumerate_candidates(
+    device: DeviceProfile,
+    shape: MatmulShape,
+    kernel: ComputeKernelConfig,
+    in0: MemoryPlacement,
+    in1: MemoryPlacement,
+    decode: bool,
+) -> list[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement]]:
+    """(config, in0 placement, out placement) triples; legality is checked by the caller."""
+    limit = device.dst_limit(kernel.fp32_dest_acc_en, kernel.dst_full_sync_en)
+    gx, gy = device.grid.x, device.grid.y
+    kt, nt, mt = shape.kt, shape.nt, shape.mt
+    out: list[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement]] = []
+    dram_sharded_weight = in1.buffer == "DRAM" and in1.layout == "WIDTH_SHARDED"
+    if decode:
+        # Decode: in0 is one tile of rows, width-sharded over `cores` that divide K.
+        for cores in divisors(kt):
+            if cores > device.grid.cores:
+                continue
+            a = _width_sharded_in0(shape.k, cores, device)
+            shard_kt = kt // cores
+            if dram_sharded_weight:
+                pcn = ceil_div(nt, cores)
+                if nt % pcn:
+                    continue
+                for bw in _in0_block_ws(shard_kt):
+                    cfg = MatmulConfig(MATMUL_DRAM_SHARDED, in0_block_w=bw, per_core_M=1, per_core_N=pcn)
+                    out.append((cfg, a, _width_sharded_out(nt, pcn, device)))
+            # 1D mcast_in0 on a grid that holds the N blocks; output DRAM (lm_head) or width-sharded L1.
+            for y in range(1, gy + 1):
+                grid_cores = gx * y
+                pcn = ceil_div(nt, grid_cores)
+                if ceil_div(nt, pcn) <= gx * (y - 1):
+                    continue  # a smaller grid holds the same blocks
+                sharded_out = nt % pcn == 0
+                sub = _pick_subblock(1, pcn, limit, sharded_out)
+                if sub is None:
+                    continue
+                o = _width_sharded_out(nt, pcn, device) if sharded_out else DRAM_INTERLEAVED
+                for bw in _in0_block_ws(shard_kt):
+                    cfg = MatmulConfig(
+                        MATMUL_1D, in0_block_w=bw, per_core_M=1, per_core_N=pcn, out_subblock_h=sub[0],
+                        out_subblock_w=sub[1], grid=(gx, y), fuse_batch=True, mcast_in0=True,
+                    )
+                    out.append((cfg, a, o))
+        return out
+    # Prefill: DRAM interleaved in0 and out; 2D over every grid, 1D for narrow shapes.
+    m_total = mt * shape.batch
+    fuse = shape.batch == 1
+    m_blocks = mt if not fuse else m_total
+    for x in range(1, gx + 1):
+        pcn = ceil_div(nt, x)
+        if ceil_div(nt, pcn) < x:
+            continue
+        for y in range(1, gy + 1):
+            pcm = ceil_div(m_blocks, y)
+            if ceil_div(m_blocks, pcm) < y:
+                continue
+            sub = _pick_subblock(pcm, pcn, limit, False)
+            if sub is None:
+                continue
+            for bw in _in0_block_ws(kt):
+                cfg = MatmulConfig(
+                    MATMUL_2D, in0_block_w=bw, per_core_M=pcm, per_core_N=pcn, out_subblock_h=sub[0],
+                    out_subblock_w=sub[1], out_block_h=pcm, out_block_w=pcn, grid=(x, y),
+                    transpose_mcast=False, fuse_batch=fuse,
+                )
+                out.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
+    if fuse:
+        for cores in range(1, device.grid.cores + 1):
+            y = ceil_div(cores, gx)
+            x = gx if y > 1 else cores
+            if x * y != cores:
+                continue
+            pcn = ceil_div(nt, cores)
+            if ceil_div(nt, pcn) < cores:
+                continue
+            sub = _pick_subblock(m_total, pcn, limit, False)
+            if sub is None:
+                continue
+            for bw in _in0_block_ws(kt):
+                cfg = MatmulConfig(
+                    MATMUL_1D, in0_block_w=bw, per_core_M=m_total, per_core_N=pcn, out_subblock_h=sub[0],
+                    out_subblock_w=sub[1], grid=(x, y), fuse_batch=True, mcast_in0=True,
+                )
+                out.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
+    return out
+
+
+def _key(cfg: MatmulConfig) -> str:
+    return repr(sorted(cfg.fields().items()))
+
+
+_SEARCH_CACHE: dict[tuple, tuple] = {}
+
+
+def search(
+    device: DeviceProfile,
+    shape: MatmulShape,
+    kernel: ComputeKernelConfig,
+    dtypes: tuple[str, str, str],
+    in1: MemoryPlacement,
+    decode: bool,
+) -> tuple[Candidate, tuple[Candidate, ...], tuple[tuple[str, int], ...]]:
+    """Best candidate, best rejected-by-cost alternatives, and how many each rule pruned.
+
+    Cached per distinct (device, shape, kernel, dtypes, weight placement, mode): layers and repeated
+    shapes (w1/w3) cost one search.
+    """
+    key = (device.model_dump_json(), shape, kernel, dtypes, in1, decode)
+    if key in _SEARCH_CACHE:
+        return _SEARCH_CACHE[key]
+    result = _search(device, shape, kernel, dtypes, in1, decode)
+    _SEARCH_CACHE[key] = result
+    return result
+
+
+def _search(device, shape, kernel, dtypes, in1, decode):
+    legal: list[Candidate] = []
+    pruned: Counter[str] = Counter()
+    for cfg, in0, out in enumerate_candidates(device, shape, kernel, DRAM_INTERLEAVED, in1, decode):
+        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes)
+        broken = matmul_violations(case)
+        if broken:
+            pruned[broken[0].split(":")[0]] += 1
+            continue
+        time = matmul_time_ns(case)
+        legal.append(Candidate(cfg, time.total_ns, time.binding, extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time}))
+    if not legal:
+        return None, (), tuple(sorted(pruned.items()))
+    legal.sort(key=lambda c: (round(c.time_ns, 3), _key(c.config)))
+    return legal[0], tuple(legal[1 : 1 + KEEP_REJECTED]), tuple(sorted(pruned.items()))
+
+
+def _decide(graph: Graph, op: Op) -> Op:
+    device = graph.device
+    shape: MatmulShape = op.decisions["shape"]
+    dt = op.decisions["dtypes"]
+    dtypes = (dt["in0"], dt["in1"], dt["out"])
+    in1 = op.decisions["in1"]
+    best, rejected, pruned = search(device, shape, op.decisions["kernel"], dtypes, in1, op.mode == "decode")
+    while best is None and op.mode == "prefill" and shape.m > 128:
+        # No legal config for this row chunk: halve the rows per call (more calls, same result).
+        shape = MatmulShape(m=shape.m // 2, k=shape.k, n=shape.n, batch=shape.batch * 2)
+        best, rejected, pruned = search(device, shape, op.decisions["kernel"], dtypes, in1, op.mode == "decode")
+    if best is None:
+        raise DoesNotFit(
+            f"no legal matmul program config for {op.key} (M={shape.m}, K={shape.k}, N={shape.n}) on "
+            f"{device.name}; rules that pruned candidates: {dict(pruned)}",
+        )
+    cores = best.extra["cost"].active_cores
+    return op.decide(
+        shape=shape,
+        program=best.config,
+        in0=best.extra["in0"],
+        out=best.extra["out"],
+        l1_bytes=best.extra["l1"],
+        cores=cores,
+        time_ns=best.time_ns,
+        binding=best.note,
+        rejected=tuple(replace(c, extra={}) for c in rejected),
+        pruned=dict(pruned),
+    )
+
+
+@make_pass("matmul_program", requires=("memory", "chunking", "precision"), produces=("matmul_program",))
+def matmul_program(graph: Graph) -> Graph:
+    """Search legal program configs per matmul and keep the fastest under the cost model."""
+    return graph.map_ops(lambda op: _decide(graph, op), kinds=("matmul",))

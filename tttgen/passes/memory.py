@@ -1,0 +1,147 @@
+"""Pass `memory`: where every weight and activation lives (DRAM/L1, interleaved/sharded).
+
+Inputs: device grid and DRAM banks, per-op overrides (memory, sharding). Produces: `memory`
+(weight decision `placement`; op decisions `in0`/`out` for ops whose placement does not depend on a
+matmul program config; graph facts `residual` and `decode_users`).
+Policy (tt_transformers 2.3, llms.md 4.3.1): prefill ops read and write DRAM interleaved; decode
+activations are width-sharded in L1; decode matmul weights are width-sharded over the DRAM banks.
+"""
+
+from __future__ import annotations
+
+from tttgen.errors import InputError
+from tttgen.ir.configs import (
+    DRAM_INTERLEAVED,
+    L1_INTERLEAVED,
+    ComputeKernelConfig,
+    CoreRanges,
+    MATMUL_DRAM_SHARDED,
+    MatmulConfig,
+    MatmulShape,
+    MemoryPlacement,
+)
+from tttgen.ir.graph import Graph, Op
+from tttgen.passes.base import make_pass
+from tttgen.passes.precision import override_for
+from tttgen.rules.l1 import matmul_l1_bytes
+from tttgen.rules.matmul import MatmulCase
+from tttgen.spec.device import DeviceProfile
+from tttgen.tiling import ceil_div, divisors, row_major_cores
+
+DECODE_WEIGHTS = ("wqkv", "wo", "w1", "w2", "w3", "lm_head")
+RESIDUAL_TARGET_CORES = 32  # tt_transformers find_grid aims at ~32 cores for decode activations
+
+
+def width_sharded(rows: int, cols: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
+    return MemoryPlacement(
+        "L1", "WIDTH_SHARDED", (rows, cols // cores), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR"
+    )
+
+
+def height_sharded(rows_per_core: int, cols: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
+    return MemoryPlacement(
+        "L1", "HEIGHT_SHARDED", (rows_per_core, cols), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR"
+    )
+
+
+def dram_sharded_weight(k: int, n: int, device: DeviceProfile) -> MemoryPlacement:
+    """One width shard per DRAM bank, N padded to 32*banks (create_dram_sharded_mem_config)."""
+    banks = device.dram.banks
+    padded = ceil_div(n, 32 * banks) * 32 * banks
+    return MemoryPlacement("DRAM", "WIDTH_SHARDED", (k, padded // banks), CoreRanges((((0, 0), (banks - 1, 0)),)), "ROW_MAJOR")
+
+
+def residual_cores(dim: int, device: DeviceProfile) -> int:
+    """Divisor of the width in tiles closest to ~32 cores (ties: more cores)."""
+    options = [c for c in divisors(dim // 32) if c <= device.grid.cores]
+    return min(options, key=lambda c: (abs(c - RESIDUAL_TARGET_CORES), -c))
+
+
+def dram_sharded_fits(k: int, n: int, dtype: str, device: DeviceProfile) -> bool:
+    """A DRAM-sharded decode matmul with the smallest K block fits L1 (else the weight is interleaved)."""
+    shape = MatmulShape(m=32, k=k, n=n)
+    cfg = MatmulConfig(MATMUL_DRAM_SHARDED, in0_block_w=1, per_core_M=1, per_core_N=ceil_div(shape.nt, device.dram.banks))
+    case = MatmulCase(
+        device, shape, cfg, ComputeKernelConfig("HiFi2", False, False, True),
+        MemoryPlacement("L1", "WIDTH_SHARDED", (32, 32), None, "ROW_MAJOR"),
+        dram_sharded_weight(k, n, device),
+        MemoryPlacement("L1", "WIDTH_SHARDED", (32, 32), None, "ROW_MAJOR"),
+        "bfloat16", dtype, "bfloat16",
+    )
+    return matmul_l1_bytes(case) <= device.usable_l1_bytes
+
+
+def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
+    w = graph.weight(name)
+    device = graph.device
+    wanted = None
+    for op in graph.ops:
+        ov = override_for(graph, op)
+        if op.weight == name and ov and (ov.memory or ov.sharding):
+            wanted = ov
+    if wanted is not None:
+        if wanted.memory == "L1":
+            raise InputError(
+                f"override for '{name}': weights stay in DRAM (memory 'L1' is allowed for activations only)",
+                where="hints.overrides", hint="allowed for weights: DRAM",
+            )
+        if wanted.sharding in ("interleaved",):
+            return DRAM_INTERLEAVED
+        if wanted.sharding not in (None, "dram_sharded"):
+            raise InputError(
+                f"override for '{name}': sharding '{wanted.sharding}' is not allowed for a weight",
+                where="hints.overrides", hint="allowed: interleaved, dram_sharded",
+            )
+    if name in DECODE_WEIGHTS and dram_sharded_fits(w.k, w.n, w.decisions["dtype"], device):
+        return dram_sharded_weight(w.k, w.n, device)
+    return DRAM_INTERLEAVED
+
+
+@make_pass("memory", requires=("precision", "chunking"), produces=("memory",))
+def memory(graph: Graph) -> Graph:
+    """Place weights and the activations whose placement is fixed by op contracts."""
+    device, model = graph.device, graph.model
+    weights = [
+        w.decide(placement=_weight_placement(graph, w.name) if w.role not in ("EMBEDDING", "NORM") else DRAM_INTERLEAVED)
+        for w in graph.weights
+    ]
+    graph = graph.with_weights(weights)
+    rows = graph.facts["decode_rows"]
+    users = rows  # decode runs one user per padded row: 32 user slots
+    residual = width_sharded(rows, model.hidden_size, residual_cores(model.hidden_size, device), device)
+    heads_q = height_sharded(32, model.head_dim, users, device)
+    concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, model.head_dim, users, device)
+
+    def decide(op: Op) -> Op:
+        if op.mode == "prefill":
+            out = DRAM_INTERLEAVED
+            in1 = graph.weight(op.weight).decisions["placement"] if op.weight else None
+            return op.decide(in0=DRAM_INTERLEAVED, out=out, in1=in1)
+        fixed = {
+            "embedding": (None, L1_INTERLEAVED),
+            "embed_to_residual": (L1_INTERLEAVED, residual),
+            "attention_norm": (residual, residual),
+            "ffn_norm": (residual, residual),
+            "final_norm": (residual, residual),
+            "attn_add": (residual, residual),
+            "ffn_add": (residual, residual),
+            "qkv_to_interleaved": (None, L1_INTERLEAVED),
+            "create_heads": (L1_INTERLEAVED, heads_q),
+            "rotary_q": (heads_q, heads_q),
+            "rotary_k": (heads_q, heads_q),
+            "cache_update_k": (heads_q, DRAM_INTERLEAVED),
+            "cache_update_v": (heads_q, DRAM_INTERLEAVED),
+            "sdpa": (heads_q, DRAM_INTERLEAVED),
+            "sdpa_to_sharded": (DRAM_INTERLEAVED, concat_in),
+            "concat_heads": (concat_in, MemoryPlacement("L1", "WIDTH_SHARDED", infer_shard=True)),
+        }
+        if op.name in fixed:
+            in0, out = fixed[op.name]
+            return op.decide(in0=in0, out=out)
+        if op.kind == "matmul":
+            return op.decide(in1=graph.weight(op.weight).decisions["placement"])
+        return op
+
+    return graph.with_weights(weights).with_ops(decide(op) for op in graph.ops).with_facts(
+        residual=residual, decode_users=users, heads_placement=heads_q
+    )

@@ -1,0 +1,1 @@
+"""IR -> {path: text}: view-models, Jinja templates, black. Pure: no file I/O."""

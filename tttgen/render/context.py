@@ -1,0 +1,131 @@
+"""IR -> plain view-models for the templates: sorted, pre-stringified, no decisions made here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tttgen.ir.graph import Graph, Op
+from tttgen.render import literals as L
+
+GIB = 2**30
+
+
+def _mode_doc(graph: Graph, key: str) -> str:
+    if key == "decode":
+        return f"Decode: one token for each of {graph.facts['decode_users']} user slots, activations width-sharded in L1."
+    return f"Prefill of {key.split('_')[1]} tokens (one user), activations DRAM interleaved."
+
+
+def _why(op: Op) -> str:
+    d = op.decisions
+    if "time_ns" in d:
+        return (
+            f"{op.name}: {d['program'].type.replace('MatmulMultiCoreReuse', '')}, {d['binding']}-bound, "
+            f"{d['time_ns'] / 1000:.1f} us modeled on {d['cores']} cores, {d['l1_bytes'] // 1024} KiB L1/core"
+        )
+    return ""
+
+
+def mode_entries(graph: Graph, key: str) -> list[dict[str, str]]:
+    cls = graph.device.compute_kernel_config_class
+    entries: list[dict[str, str]] = []
+
+    def add(name: str, value: str, comment: str = "") -> None:
+        entries.append({"name": name, "value": value, "comment": comment})
+
+    for op in graph.ops:
+        if op.mode_key != key:
+            continue
+        d = op.decisions
+        if op.kind == "matmul":
+            add(f"{op.name}_program", L.matmul_program(d["program"]), _why(op))
+            add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
+            add(f"{op.name}_memory", L.memory(d["out"]))
+            if op.mode == "prefill":
+                add(f"{op.name}_calls", str(d["shape"].batch), "row chunks per call (chunking pass)")
+        elif op.kind == "rms_norm":
+            add(f"{op.name}_program", L.norm_program(d["program"]))
+            add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
+            add(f"{op.name}_memory", L.memory(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
+        elif op.kind in ("sdpa_prefill", "sdpa_decode"):
+            add("sdpa_program", L.sdpa_program(d["program"]), f"chunks chosen by the chunking pass")
+            add("sdpa_compute", L.kernel(d["kernel"], cls))
+            add("sdpa_memory", L.memory(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
+        elif "out" in d and op.kind in ("reshard", "eltwise", "create_heads", "concat_heads", "embedding"):
+            add(f"{op.name}_memory", L.memory(d["out"]))
+    if key == "decode":
+        heads = graph.facts["heads_placement"]
+        add("rope_memory", L.memory(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
+        add("trans_mat_memory", L.memory(heads.__class__(heads.buffer, heads.layout, (32, 32), heads.grid, heads.orientation)))
+    return entries
+
+
+def _dram(graph: Graph) -> dict[str, str]:
+    d = graph.facts["dram"]
+    return {
+        "total_gib": f"{d['total'] / GIB:.2f}",
+        "capacity_gib": f"{d['capacity'] / GIB:.2f}",
+        "weights_gib": f"{d['weights'] / GIB:.2f}",
+        "kv_gib": f"{d['kv_cache'] / GIB:.2f}",
+        "act_gib": f"{d['activations'] / GIB:.2f}",
+    }
+
+
+def template_context(graph: Graph, header: str, header_text: str, package: str) -> dict[str, Any]:
+    model, device, hints = graph.model, graph.device, graph.hints
+    modes = []
+    for key in graph.mode_keys():
+        prefill = key != "decode"
+        rows = int(key.split("_")[1]) if prefill else graph.facts["decode_rows"]
+        modes.append(
+            {
+                "class_name": "Decode" if not prefill else f"Prefill{rows}",
+                "doc": _mode_doc(graph, key),
+                "rows": rows,
+                "prefill": prefill,
+                "entries": mode_entries(graph, key),
+            }
+        )
+    weights = []
+    for w in graph.weights:
+        p = w.decisions["placement"]
+        note = f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}"
+        weights.append({"name": w.name, "dtype": L.dtype(w.decisions["dtype"]), "memory": L.memory(p), "note": note})
+    elide = {op.name: op.decisions["elide"] for op in graph.ops if op.kind == "reshard" and op.mode == "decode"}
+    jit_ops = [op for op in graph.ops if op.kind == "eltwise" and op.decisions.get("jit")]
+    blocks = sorted({op.decisions["jit"] for op in jit_ops})
+    jit_blocks = [
+        {"name": name, "fidelity": "HiFi4", "doc": next(op.decisions["jit_reason"] for op in jit_ops if op.decisions["jit"] == name)}
+        for name in blocks
+    ]
+    prefill_jit = next((op.decisions["jit"] for op in jit_ops if op.mode == "prefill" and op.name == "swiglu"), None)
+    max_l1 = max((op.decisions.get("l1_bytes") or 0) for op in graph.ops)
+    max_cores = max((op.decisions.get("cores") or 0) for op in graph.ops)
+    rope = model.rope_scaling.model_dump() if model.rope_scaling else None
+    w_dtypes = sorted({f"{w.role} {w.decisions['dtype']}" for w in graph.weights if w.role not in ("NORM",)})
+    return {
+        "header": header,
+        "header_text": header_text,
+        "package": package,
+        "model": model,
+        "device": device,
+        "ttnn_version": graph.facts.get("ttnn_version", "0.81.1"),
+        "rope_scaling": repr(dict(sorted(rope.items()))) if rope else "None",
+        "decode_users": graph.facts["decode_users"],
+        "max_seq_len": hints.max_seq_len,
+        "prefill_lens": list(hints.prefill_lens),
+        "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
+        "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
+        "weights": weights,
+        "modes": modes,
+        "elide": elide,
+        "jit_blocks": jit_blocks,
+        "prefill_swiglu_jit": prefill_jit,
+        "max_l1_kib": max_l1 // 1024,
+        "usable_l1_kib": device.usable_l1_bytes // 1024,
+        "max_cores": max_cores,
+        "dram": _dram(graph),
+        "precision": hints.precision,
+        "precision_summary": ", ".join(w_dtypes),
+        "problems": list(graph.facts.get("problems", ())),
+    }

@@ -1,0 +1,340 @@
+"""ttnn 0.81.1 matmul validation rules, one function per rule of the reference checklist.
+
+Each rule returns a message when violated, else None. Numbers in the names follow the checklist in
+the shared reference (`ttnn-rules-and-hardware.md` section 7); sources are ttnn's
+`matmul_device_operation.cpp` (validate_on_program_cache_miss and helpers) unless noted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from tttgen.ir.configs import (
+    MATMUL_1D,
+    MATMUL_2D,
+    MATMUL_DRAM_SHARDED,
+    MATMUL_REUSE,
+    ComputeKernelConfig,
+    MatmulConfig,
+    MatmulShape,
+    MemoryPlacement,
+)
+from tttgen.spec.device import DeviceProfile
+from tttgen.tiling import ceil_div
+
+
+@dataclass(frozen=True)
+class MatmulCase:
+    """Everything a rule may look at."""
+
+    device: DeviceProfile
+    shape: MatmulShape
+    config: MatmulConfig
+    kernel: ComputeKernelConfig
+    in0: MemoryPlacement
+    in1: MemoryPlacement
+    out: MemoryPlacement
+    in0_dtype: str
+    in1_dtype: str
+    out_dtype: str
+    in1_batched: bool = False
+
+
+Rule = Callable[[MatmulCase], "str | None"]
+
+
+def _blocked(cfg: MatmulConfig) -> bool:
+    return cfg.type in (MATMUL_2D, MATMUL_1D, MATMUL_REUSE)
+
+
+def r01_tile_aligned(c: MatmulCase) -> str | None:
+    """Inputs are TILE layout: the generator only emits 32-multiple K (inner tile dims 32)."""
+    if c.shape.k % 32:
+        return f"K={c.shape.k} is not a multiple of the 32-wide tile"
+    return None
+
+
+def r02_k_divisible(c: MatmulCase) -> str | None:
+    """Kt % in0_block_w == 0 ("Kt must be divisible by in0_block_w")."""
+    if c.shape.kt % c.config.in0_block_w:
+        return f"Kt={c.shape.kt} is not divisible by in0_block_w={c.config.in0_block_w}"
+    return None
+
+
+def r03_dst_limit(c: MatmulCase) -> str | None:
+    """out_subblock_h * out_subblock_w <= DST tiles (get_dest_reg_count)."""
+    cfg = c.config
+    if cfg.out_subblock_h is None or cfg.out_subblock_w is None:
+        return None
+    limit = c.device.dst_limit(c.kernel.fp32_dest_acc_en, c.kernel.dst_full_sync_en)
+    area = cfg.out_subblock_h * cfg.out_subblock_w
+    if area > limit:
+        return f"out_subblock_h*out_subblock_w={area} exceeds the DST limit {limit}"
+    return None
+
+
+def r04_block_divisibility(c: MatmulCase) -> str | None:
+    """Blocks divide per-core work; subblocks divide blocks (validate_matmul_block_and_subblock_configuration)."""
+    cfg = c.config
+    if not _blocked(cfg):
+        return None
+    for name in ("in0_block_w", "per_core_M", "per_core_N", "out_subblock_h", "out_subblock_w"):
+        if not getattr(cfg, name):
+            return f"{name} must be non-zero"
+    out_h = cfg.out_block_h or cfg.per_core_M
+    out_w = cfg.out_block_w or cfg.per_core_N
+    checks = [
+        (cfg.per_core_M % cfg.out_subblock_h, f"per_core_M={cfg.per_core_M} % out_subblock_h={cfg.out_subblock_h}"),
+        (cfg.per_core_N % cfg.out_subblock_w, f"per_core_N={cfg.per_core_N} % out_subblock_w={cfg.out_subblock_w}"),
+        (out_h % cfg.out_subblock_h, f"out_block_h={out_h} % out_subblock_h={cfg.out_subblock_h}"),
+        (out_w % cfg.out_subblock_w, f"out_block_w={out_w} % out_subblock_w={cfg.out_subblock_w}"),
+        (cfg.per_core_M % out_h, f"per_core_M={cfg.per_core_M} % out_block_h={out_h}"),
+        (cfg.per_core_N % out_w, f"per_core_N={cfg.per_core_N} % out_block_w={out_w}"),
+    ]
+    for remainder, text in checks:
+        if remainder:
+            return f"{text} != 0"
+    return None
+
+
+def r05_grid_in_device(c: MatmulCase) -> str | None:
+    """0 < grid <= device grid (validate_matmul_compute_grid_and_per_core_dims)."""
+    if c.config.grid is None:
+        return None
+    x, y = c.config.grid
+    if not (0 < x <= c.device.grid.x and 0 < y <= c.device.grid.y):
+        return f"compute_with_storage_grid_size ({x}, {y}) is outside the device grid ({c.device.grid.x}, {c.device.grid.y})"
+    return None
+
+
+def _mt_total(c: MatmulCase) -> int:
+    return c.shape.mt * (c.shape.batch if c.config.fuse_batch else 1)
+
+
+def r06_2d_blocks_fit(c: MatmulCase) -> str | None:
+    """2D: ceil(Nt/per_core_N) <= grid.x and ceil(Mt/per_core_M) <= grid.y (swapped with transpose_mcast)."""
+    cfg = c.config
+    if cfg.type != MATMUL_2D or cfg.grid is None:
+        return None
+    gx, gy = cfg.grid
+    if cfg.transpose_mcast:
+        gx, gy = gy, gx
+    bx, by = ceil_div(c.shape.nt, cfg.per_core_N), ceil_div(_mt_total(c), cfg.per_core_M)
+    if bx > gx or by > gy:
+        return f"2D needs {bx}x{by} blocks (N x M) but the grid is {gx}x{gy}"
+    return None
+
+
+def r07_1d_blocks_fit(c: MatmulCase) -> str | None:
+    """1D: ceil(Mt/pcM) * ceil(Nt/pcN) <= cores; mcast_in0 needs all of M in one block."""
+    cfg = c.config
+    if cfg.type != MATMUL_1D or cfg.grid is None:
+        return None
+    bm, bn = ceil_div(_mt_total(c), cfg.per_core_M), ceil_div(c.shape.nt, cfg.per_core_N)
+    if bm * bn > cfg.grid[0] * cfg.grid[1]:
+        return f"1D needs {bm * bn} blocks but the grid has {cfg.grid[0] * cfg.grid[1]} cores"
+    if cfg.mcast_in0 and bm != 1:
+        return f"1D mcast_in0 needs ceil(Mt/per_core_M) == 1, got {bm}"
+    return None
+
+
+def r08_fuse_batch(c: MatmulCase) -> str | None:
+    """fuse_batch requires B (in1) batch == 1."""
+    if c.config.fuse_batch and c.in1_batched:
+        return "fuse_batch=True needs an unbatched in1"
+    return None
+
+
+def _sharded_out_subblock(c: MatmulCase) -> str | None:
+    cfg = c.config
+    out_w = cfg.out_block_w or cfg.per_core_N
+    out_h = cfg.out_block_h or cfg.per_core_M
+    if not (cfg.out_subblock_w == cfg.per_core_N or cfg.out_subblock_h == 1):
+        return "sharded output needs out_subblock_w == per_core_N or out_subblock_h == 1"
+    if not (out_w == cfg.per_core_N or out_h == 1):
+        return "sharded output needs out_block_w == per_core_N or out_block_h == 1"
+    return None
+
+
+def r09_2d_sharded_output(c: MatmulCase) -> str | None:
+    """2D with a sharded output: BLOCK_SHARDED and the subblock/block rules."""
+    if c.config.type != MATMUL_2D or not c.out.sharded:
+        return None
+    if c.out.layout != "BLOCK_SHARDED":
+        return f"2D sharded output must be BLOCK_SHARDED, got {c.out.layout}"
+    return _sharded_out_subblock(c)
+
+
+def r10_2d_sharded_input(c: MatmulCase) -> str | None:
+    """2D with sharded in0: fuse_batch, BLOCK or HEIGHT, per_core_M == shard_h/32."""
+    cfg = c.config
+    if cfg.type != MATMUL_2D or not c.in0.sharded or c.in0.buffer != "L1":
+        return None
+    if not cfg.fuse_batch:
+        return "2D with sharded in0 needs fuse_batch=True"
+    if c.in0.layout not in ("BLOCK_SHARDED", "HEIGHT_SHARDED"):
+        return f"2D sharded in0 must be BLOCK or HEIGHT sharded, got {c.in0.layout}"
+    sh, sw = c.in0.shard_shape or (0, 0)
+    if cfg.per_core_M * 32 != sh:
+        return f"per_core_M={cfg.per_core_M} must equal shard height {sh}/32"
+    if (sw // 32) % cfg.in0_block_w:
+        return f"shard width {sw}/32 is not divisible by in0_block_w={cfg.in0_block_w}"
+    return None
+
+
+def r11_1d_mcast_in0_sharded(c: MatmulCase) -> str | None:
+    """1D mcast_in0 with sharded in0: WIDTH_SHARDED ROW_MAJOR, Mt == per_core_M == shard_h/32."""
+    cfg = c.config
+    if cfg.type != MATMUL_1D or not cfg.mcast_in0:
+        return None
+    if c.in0.sharded and c.in0.buffer == "L1":
+        if c.in0.layout != "WIDTH_SHARDED" or c.in0.orientation != "ROW_MAJOR":
+            return "1D mcast_in0 sharded in0 must be WIDTH_SHARDED ROW_MAJOR"
+        sh, sw = c.in0.shard_shape or (0, 0)
+        if not (_mt_total(c) == cfg.per_core_M == sh // 32):
+            return f"1D mcast_in0 needs Mt == per_core_M == shard_h/32 (Mt={_mt_total(c)}, per_core_M={cfg.per_core_M}, shard_h={sh})"
+        if (sw // 32) % cfg.in0_block_w:
+            return f"shard width {sw}/32 is not divisible by in0_block_w={cfg.in0_block_w}"
+    if c.out.sharded:
+        if c.out.layout not in ("WIDTH_SHARDED", "BLOCK_SHARDED"):
+            return f"1D mcast_in0 sharded output must be WIDTH_SHARDED, got {c.out.layout}"
+        return _sharded_out_subblock(c)
+    return None
+
+
+def r12_1d_mcast_in1_sharded(c: MatmulCase) -> str | None:
+    """1D mcast_in1 with sharded in0: HEIGHT_SHARDED, Kt == shard_w/32, in1 interleaved."""
+    cfg = c.config
+    if cfg.type != MATMUL_1D or cfg.mcast_in0:
+        return None
+    if c.in0.sharded and c.in0.buffer == "L1":
+        if c.in0.layout != "HEIGHT_SHARDED":
+            return "1D mcast_in1 sharded in0 must be HEIGHT_SHARDED"
+        sh, sw = c.in0.shard_shape or (0, 0)
+        if c.shape.kt != sw // 32 or cfg.per_core_M != sh // 32:
+            return "1D mcast_in1 needs Kt == shard_w/32 and per_core_M == shard_h/32"
+        if c.in1.sharded:
+            return "1D mcast_in1 with sharded in0 needs an interleaved in1"
+    if c.out.sharded:
+        if c.out.layout not in ("HEIGHT_SHARDED", "BLOCK_SHARDED"):
+            return f"1D mcast_in1 sharded output must be HEIGHT_SHARDED, got {c.out.layout}"
+        if c.shape.nt != cfg.per_core_N:
+            return f"1D mcast_in1 sharded output needs Nt == per_core_N ({c.shape.nt} != {cfg.per_core_N})"
+        return _sharded_out_subblock(c)
+    return None
+
+
+def r13_reuse(c: MatmulCase) -> str | None:
+    """Reuse: Nt == per_core_N, (B*Mt) % per_core_M == 0, every core gets work."""
+    cfg = c.config
+    if cfg.type != MATMUL_REUSE:
+        return None
+    if c.shape.nt != cfg.per_core_N:
+        return f"Reuse needs per_core_N == Nt ({cfg.per_core_N} != {c.shape.nt})"
+    total = c.shape.batch * c.shape.mt
+    if total % cfg.per_core_M:
+        return f"Reuse needs (B*Mt)={total} divisible by per_core_M={cfg.per_core_M}"
+    if cfg.grid and total // cfg.per_core_M < cfg.grid[0] * cfg.grid[1]:
+        return "Reuse needs at least one output block per core"
+    return None
+
+
+def r14_dram_sharded(c: MatmulCase) -> str | None:
+    """DRAM-sharded: in0 WIDTH_SHARDED L1 ROW_MAJOR, Mt == per_core_M == 1, in1 WIDTH_SHARDED in DRAM."""
+    cfg = c.config
+    if cfg.type != MATMUL_DRAM_SHARDED:
+        return None
+    if not (c.in0.buffer == "L1" and c.in0.layout == "WIDTH_SHARDED" and c.in0.orientation == "ROW_MAJOR"):
+        return "DRAM-sharded matmul needs in0 WIDTH_SHARDED in L1, ROW_MAJOR"
+    if c.shape.mt * c.shape.batch != 1 or cfg.per_core_M != 1:
+        return f"DRAM-sharded matmul supports only M of one tile (Mt={c.shape.mt}, per_core_M={cfg.per_core_M})"
+    sw_t = (c.in0.shard_shape or (0, 0))[1] // 32
+    if not sw_t or sw_t % cfg.in0_block_w or c.shape.kt % sw_t:
+        return f"DRAM-sharded needs (shard_w/32) % in0_block_w == 0 and Kt % (shard_w/32) == 0 (shard_w/32={sw_t})"
+    if not (c.in1.buffer == "DRAM" and c.in1.layout == "WIDTH_SHARDED"):
+        return "DRAM-sharded matmul needs in1 WIDTH_SHARDED in DRAM"
+    if not (c.out.sharded and c.out.buffer == "L1" and c.out.layout == "WIDTH_SHARDED"):
+        return "DRAM-sharded matmul output must be WIDTH_SHARDED in L1 like in0"
+    return None
+
+
+def r25_prefill_reads_dram_shards(c: MatmulCase) -> str | None:
+    """2D/1D matmuls reading DRAM width-sharded weights: per_core_N equals the shard width where the
+    device profile says so (Blackhole; tt_transformers PREFILL_MLP comments: "silently bad PCC")."""
+    cfg = c.config
+    if cfg.type not in (MATMUL_2D, MATMUL_1D) or not c.device.prefill_per_core_n_matches_dram_shard:
+        return None
+    if c.in1.buffer == "DRAM" and c.in1.layout == "WIDTH_SHARDED" and c.in1.shard_shape:
+        width = c.in1.shard_shape[1] // 32
+        if cfg.per_core_N != width:
+            return f"per_core_N={cfg.per_core_N} must equal the DRAM shard width {width} tiles on {c.device.name}"
+    return None
+
+
+def r15_sharded_out_tile_w(c: MatmulCase) -> str | None:
+    """Sharded output: per_core_N % (out_tile_w / in1_tile_w) == 0; with 32x32 tiles always 1."""
+    return None if c.config.per_core_N >= 1 else "per_core_N must be >= 1"
+
+
+def r17_bfp4_tiles(c: MatmulCase) -> str | None:
+    """BFP4 operands need tile height >= 4 (validate_matmul_tile_constraints); 32x32 tiles pass."""
+    return None
+
+
+def r18_kernel_config_given(c: MatmulCase) -> str | None:
+    """A program config without a compute-kernel config silently runs LoFi: tttgen always sets one."""
+    if c.kernel.math_fidelity not in ("LoFi", "HiFi2", "HiFi3", "HiFi4"):
+        return f"math_fidelity {c.kernel.math_fidelity!r} is not set"
+    return None
+
+
+def r19_activation_fused(c: MatmulCase) -> str | None:
+    """`activation=` is not fused without core_grid: fused activations go in the program config."""
+    if c.config.fused_activation not in (None, "SILU", "GELU", "RELU"):
+        return f"fused_activation {c.config.fused_activation} is not an emitted UnaryOpType"
+    return None
+
+
+def r20_l1_fits(c: MatmulCase) -> str | None:
+    """Estimated circular buffers (+ sharded operands) fit usable L1 (get_estimated_size_of_cbs)."""
+    from tttgen.rules.l1 import matmul_l1_bytes
+
+    used = matmul_l1_bytes(c)
+    if used > c.device.usable_l1_bytes:
+        return f"needs {used} B of L1 per core, {c.device.usable_l1_bytes} B usable"
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    r01_tile_aligned,
+    r02_k_divisible,
+    r03_dst_limit,
+    r04_block_divisibility,
+    r05_grid_in_device,
+    r06_2d_blocks_fit,
+    r07_1d_blocks_fit,
+    r08_fuse_batch,
+    r09_2d_sharded_output,
+    r10_2d_sharded_input,
+    r11_1d_mcast_in0_sharded,
+    r12_1d_mcast_in1_sharded,
+    r13_reuse,
+    r14_dram_sharded,
+    r15_sharded_out_tile_w,
+    r17_bfp4_tiles,
+    r18_kernel_config_given,
+    r19_activation_fused,
+    r20_l1_fits,
+    r25_prefill_reads_dram_shards,
+)
+
+
+def matmul_violations(case: MatmulCase) -> list[str]:
+    """Every rule the case breaks, as 'rule_name: message'."""
+    out = []
+    for rule in RULES:
+        message = rule(case)
+        if message:
+            out.append(f"{rule.__name__}: {message}")
+    return out

@@ -1,0 +1,102 @@
+"""Device profile: everything the passes know about a target, read from device_profiles/*.yaml."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Fidelity = Literal["LoFi", "HiFi2", "HiFi3", "HiFi4"]
+FIDELITIES: tuple[str, ...] = ("LoFi", "HiFi2", "HiFi3", "HiFi4")
+DType = Literal["bfloat16", "float32", "bfloat8_b", "bfloat4_b"]
+DTYPES: tuple[str, ...] = ("bfloat16", "float32", "bfloat8_b", "bfloat4_b")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Grid(Strict):
+    x: int = Field(gt=0)
+    y: int = Field(gt=0)
+
+    @property
+    def cores(self) -> int:
+        return self.x * self.y
+
+
+class Dram(Strict):
+    banks: int = Field(gt=0)
+    bytes_total: int = Field(gt=0)
+    nominal_gbps: float = Field(gt=0)
+    interleaved_gbps: float = Field(gt=0, description="achieved by interleaved reads")
+    sharded_gbps: float = Field(gt=0, description="achieved by one bank-adjacent reader per bank")
+
+
+class Noc(Strict):
+    word_bytes: int
+    max_burst_bytes: int
+    dram_alignment_bytes: int
+    l1_alignment_bytes: int
+
+
+class OpGaps(Strict):
+    """Host/dispatch gap between consecutive ops, nanoseconds."""
+
+    traced_ns: float
+    untraced_ns: float
+
+
+class DeviceProfile(Strict):
+    name: str
+    description: str
+    arch: Literal["grayskull", "wormhole_b0", "blackhole"]
+    aliases: tuple[str, ...] = ()
+    chips: int = Field(gt=0)
+    mesh_shape: tuple[int, int]
+    grid: Grid = Field(description="compute_with_storage_grid_size per chip")
+    dispatch: Literal["tensix", "ethernet"]
+    l1_bytes_per_core: int
+    usable_l1_bytes: int = Field(description="L1 left for circular buffers and L1 tensors per core")
+    dram: Dram
+    clock_ghz: float
+    flops_per_cycle_per_core: int = Field(description="matrix engine FLOPs per cycle at LoFi")
+    cycles_per_tile: dict[Fidelity, int] = Field(description="cycles per 32x32x32 tile product")
+    tile_bytes: dict[DType, int]
+    dst_tiles_half_sync: int
+    dst_tiles_full_sync: int
+    min_matmul_rows: int = Field(description="the matrix engine processes at least this many rows")
+    noc: Noc
+    op_gap: OpGaps
+    compute_kernel_config_class: str
+    prefill_len_cutoff: int = Field(description="rows per prefill MLP matmul before chunking")
+    max_qkv_prefill_rows: int
+    prefill_per_core_n_matches_dram_shard: bool = Field(
+        description="2D prefill matmuls reading DRAM-sharded weights need per_core_N equal to the shard width"
+    )
+    sources: dict[str, str] = Field(description="field name -> where the number comes from")
+
+    @model_validator(mode="after")
+    def _check(self) -> "DeviceProfile":
+        if self.usable_l1_bytes > self.l1_bytes_per_core:
+            raise ValueError("usable_l1_bytes exceeds l1_bytes_per_core")
+        if self.mesh_shape[0] * self.mesh_shape[1] != self.chips:
+            raise ValueError(f"mesh_shape {list(self.mesh_shape)} does not hold {self.chips} chips")
+        missing = sorted(set(FIDELITIES) - set(self.cycles_per_tile))
+        if missing:
+            raise ValueError(f"cycles_per_tile lacks {missing}")
+        missing = sorted(set(DTYPES) - set(self.tile_bytes))
+        if missing:
+            raise ValueError(f"tile_bytes lacks {missing}")
+        return self
+
+    def dst_limit(self, fp32_dest_acc_en: bool, dst_full_sync_en: bool) -> int:
+        """Tiles the DST register holds for one output subblock (ttnn get_dest_reg_count)."""
+        tiles = self.dst_tiles_full_sync if dst_full_sync_en else self.dst_tiles_half_sync
+        return tiles // 2 if fp32_dest_acc_en else tiles
+
+    def peak_flops(self, fidelity: str, cores: int | None = None) -> float:
+        """FLOP/s of `cores` Tensix cores at a math fidelity."""
+        used = self.grid.cores if cores is None else cores
+        per_cycle = self.flops_per_cycle_per_core * self.cycles_per_tile["LoFi"] / self.cycles_per_tile[fidelity]
+        return per_cycle * used * self.clock_ghz * 1e9

@@ -1,0 +1,148 @@
+"""Read user inputs into strict models; turn every mistake into one InputError naming file and field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tttgen.errors import InputError
+from tttgen.spec.device import DeviceProfile
+from tttgen.spec.hints import Hints
+from tttgen.spec.model import ModelSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVICE_DIR = ROOT / "device_profiles"
+MODEL_DIR = ROOT / "model_specs"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input and its provenance, for headers and the manifest."""
+
+    label: str  # path relative to the project, or as given by the user
+    sha256: str
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def format_validation_error(err: ValidationError, where: str) -> InputError:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif first["type"] == "missing":
+        msg = "required field is missing"
+    more = len(err.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return InputError(f"field '{loc}': {msg}{suffix}", where=where)
+
+
+def validate_as(model: type[M], data: Any, where: str) -> M:
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping of fields, got {type(data).__name__}", where=where)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise format_validation_error(err, where) from None
+
+
+def read_yaml(path: Path) -> tuple[Any, InputFile]:
+    where = _display(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read file: {err.strerror}", where=where) from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise InputError(f"not valid YAML: {err}", where=where) from None
+    return data, InputFile(where, hashlib.sha256(raw).hexdigest())
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "aliases")
+
+
+def device_names() -> list[str]:
+    return _names(DEVICE_DIR)
+
+
+def model_names() -> list[str]:
+    return _names(MODEL_DIR)
+
+
+def _device_aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for name in device_names():
+        data, _ = read_yaml(DEVICE_DIR / f"{name}.yaml")
+        for alias in data.get("aliases", []) if isinstance(data, dict) else []:
+            aliases[alias] = name
+    return aliases
+
+
+def load_device(name_or_path: str) -> tuple[DeviceProfile, InputFile]:
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.exists()):
+        name = _device_aliases().get(name_or_path, name_or_path)
+        path = DEVICE_DIR / f"{name}.yaml"
+        if not path.exists():
+            allowed = device_names() + sorted(_device_aliases())
+            raise InputError(
+                f"unknown device '{name_or_path}'", where="--device", hint=f"allowed: {', '.join(sorted(allowed))}"
+            )
+    data, info = read_yaml(path)
+    return validate_as(DeviceProfile, data, info.label), info
+
+
+def load_model(name_or_path: str) -> tuple[ModelSpec, InputFile]:
+    """A built-in name, an alias, a model-description YAML or a Hugging Face config.json."""
+    path = Path(name_or_path)
+    if path.suffix == ".json":
+        from tttgen.spec.hf_config import load_hf_config
+
+        return load_hf_config(path)
+    if not (path.suffix in (".yaml", ".yml") and path.exists()):
+        aliases, _ = read_yaml(MODEL_DIR / "aliases.yaml")
+        name = aliases.get(name_or_path, name_or_path)
+        path = MODEL_DIR / f"{name}.yaml"
+        if not path.exists():
+            allowed = model_names() + sorted(aliases)
+            raise InputError(
+                f"unknown model '{name_or_path}'",
+                where="MODEL",
+                hint=f"allowed: {', '.join(sorted(allowed))}, a model YAML or a Hugging Face config.json",
+            )
+    data, info = read_yaml(path)
+    return validate_as(ModelSpec, data, info.label), info
+
+
+def load_hints(path: Path | None, flags: dict[str, Any]) -> tuple[Hints, InputFile | None]:
+    """Hints YAML first, then CLI flags on top (flags win)."""
+    data: dict[str, Any] = {}
+    info = None
+    if path is not None:
+        loaded, info = read_yaml(path)
+        if loaded is not None and not isinstance(loaded, dict):
+            raise InputError("expected a mapping of hint fields", where=info.label)
+        data.update(loaded or {})
+    data.update({k: v for k, v in flags.items() if v is not None})
+    where = info.label if info else "hints"
+    return validate_as(Hints, data, where), info
+
+
+def canonical_json_sha(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,61 @@
+"""Small pure helpers for tile, grid and subblock arithmetic."""
+
+from __future__ import annotations
+
+TILE = 32
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def round_up(value: int, multiple: int) -> int:
+    return ceil_div(value, multiple) * multiple
+
+
+def tiles(elements: int) -> int:
+    """Number of 32-wide tiles covering `elements`."""
+    return ceil_div(elements, TILE)
+
+
+def divisors(n: int) -> list[int]:
+    """All positive divisors of n, ascending."""
+    small, large = [], []
+    i = 1
+    while i * i <= n:
+        if n % i == 0:
+            small.append(i)
+            if i != n // i:
+                large.append(n // i)
+        i += 1
+    return small + large[::-1]
+
+
+def largest_divisor_at_most(n: int, limit: int) -> int:
+    """Largest divisor of n that is <= limit (1 at least)."""
+    return max(d for d in divisors(n) if d <= max(limit, 1))
+
+
+def subblocks(per_core_m: int, per_core_n: int, dst_limit: int) -> list[tuple[int, int]]:
+    """(h, w) output subblocks that divide the per-core block and fit DST, largest area first.
+
+    Ties prefer wide subblocks (w >= h), then larger w, so the order is deterministic.
+    """
+    found = [
+        (h, w)
+        for h in divisors(per_core_m)
+        for w in divisors(per_core_n)
+        if h * w <= dst_limit
+    ]
+    return sorted(found, key=lambda hw: (-hw[0] * hw[1], -hw[1], hw[0]))
+
+
+def row_major_cores(count: int, grid_x: int) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...]:
+    """`count` cores in row-major order on a grid `grid_x` wide, as inclusive rectangles."""
+    full_rows, rest = divmod(count, grid_x)
+    ranges = []
+    if full_rows:
+        ranges.append(((0, 0), (grid_x - 1, full_rows - 1)))
+    if rest:
+        ranges.append(((0, full_rows), (rest - 1, full_rows)))
+    return tuple(ranges)
