@@ -1,0 +1,97 @@
+"""The pipeline: pass contracts, verification, target refusals and hints that change the answer."""
+
+from dataclasses import replace
+
+import pytest
+
+from conftest import cached_plan
+from tttgen.build import build_graph
+from tttgen.errors import DoesNotFit, PipelineError, UnsupportedTarget
+from tttgen.generate import Request, plan
+from tttgen.ir.verify import verify
+from tttgen.passes import PIPELINE, run_pipeline
+from tttgen.spec.hints import Hints
+from tttgen.spec.load import load_device, load_model
+
+
+def test_pipeline_is_ordered_by_its_contracts():
+    done = set()
+    for p in PIPELINE:
+        assert p.requires <= done, p.name
+        done |= p.produces
+        assert p.doc
+
+
+def test_pass_refuses_to_run_out_of_order():
+    model, _ = load_model("llama-3.2-1b")
+    device, _ = load_device("n150")
+    graph = build_graph(model, device, Hints())
+    with pytest.raises(PipelineError, match="pass 'matmul_program' needs"):
+        run_pipeline(graph, passes=(PIPELINE[4],))
+
+
+def test_verify_catches_a_missing_decision():
+    graph = cached_plan("llama-3.2-1b", "n150").graph
+    op = graph.ops_of("matmul")[0]
+    stripped = replace(op, decisions={k: v for k, v in op.decisions.items() if k != "program"})
+    bad = graph.with_ops(stripped if o.key == op.key else o for o in graph.ops)
+    with pytest.raises(PipelineError, match="lacks \\['program'\\]"):
+        verify(bad, "test")
+
+
+def test_grayskull_is_refused_with_the_reason():
+    with pytest.raises(UnsupportedTarget, match="no GrayskullComputeKernelConfig"):
+        plan(Request("llama-3.2-1b", "grayskull"))
+
+
+@pytest.mark.parametrize("device", ["n300", "t3k", "galaxy"])
+def test_meshes_are_refused(device):
+    with pytest.raises(UnsupportedTarget, match="single-chip packages only"):
+        plan(Request("llama-3.2-1b", device))
+
+
+def test_dram_overflow_says_by_how_much():
+    with pytest.raises(DoesNotFit, match=r"exceed the device DRAM of 12.00 GiB by \d+\.\d\d GiB"):
+        plan(Request("llama-3.1-8b", "n150", None, (("max_seq_len", 8192),)))
+
+
+def test_dram_budget_hint():
+    with pytest.raises(DoesNotFit, match="exceed the DRAM budget"):
+        plan(Request("llama-3.2-1b", "n150", None, (("dram_budget", 2**30),)))
+
+
+def test_no_fit_check_records_problems():
+    p = plan(Request("llama-3.1-70b", "p150", None, (("fit_check", False),)))
+    problems = p.graph.facts["problems"]
+    assert any("exceed" in x for x in problems)
+    assert any("at most 32" in x for x in problems)
+
+
+def test_precision_changes_weight_dtypes():
+    acc = cached_plan("llama-3.2-1b", "n150").graph
+    perf = cached_plan("llama-3.2-1b", "n150", (("precision", "performance"),)).graph
+    assert acc.weight("w1").decisions["dtype"] == "bfloat8_b"
+    assert perf.weight("w1").decisions["dtype"] == "bfloat4_b"
+    assert perf.op("decode.w1").decisions["kernel"].math_fidelity == "LoFi"
+
+
+def test_override_fidelity_and_weight_memory():
+    flags = (("overrides", {"decode.wqkv": {"fidelity": "HiFi4"}, "wo": {"sharding": "interleaved", "memory": "DDR"}}),)
+    graph = plan(Request("llama-3.2-1b", "n150", None, flags)).graph
+    assert graph.op("decode.wqkv").decisions["kernel"].math_fidelity == "HiFi4"
+    assert graph.op("prefill_128.wqkv").decisions["kernel"].math_fidelity == "HiFi2"
+    assert graph.weight("wo").decisions["placement"].layout == "INTERLEAVED"
+    assert graph.op("decode.wo").decisions["program"].type != "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig"
+
+
+def test_prefill_lengths_create_modes_and_chunks():
+    graph = plan(Request("llama-3.1-8b", "p150", None, (("prefill_lens", [128, 4096]), ("max_seq_len", 4096)))).graph
+    assert graph.mode_keys() == ["prefill_128", "prefill_4096", "decode"]
+    w1 = graph.op("prefill_4096.w1").decisions["shape"]
+    assert w1.m * w1.batch == 4096 and w1.m <= graph.device.prefill_len_cutoff
+
+
+def test_decode_uses_dram_sharded_weights():
+    graph = cached_plan("llama-3.1-8b", "n150").graph
+    for name in ("wqkv", "wo", "w1", "w2", "w3"):
+        assert graph.op(f"decode.{name}").decisions["program"].type == "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig"

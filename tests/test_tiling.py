@@ -1,0 +1,26 @@
+from tttgen.tiling import ceil_div, divisors, largest_divisor_at_most, round_up, row_major_cores, subblocks
+
+
+def test_ceil_and_round():
+    assert ceil_div(33, 32) == 2 and ceil_div(32, 32) == 1
+    assert round_up(14336, 32 * 12) == 14592
+
+
+def test_divisors_sorted_and_complete():
+    assert divisors(12) == [1, 2, 3, 4, 6, 12]
+    assert divisors(1) == [1]
+    assert largest_divisor_at_most(448, 8) == 8
+    assert largest_divisor_at_most(7, 4) == 1
+
+
+def test_subblocks_fit_dst_and_divide():
+    found = subblocks(4, 6, 8)
+    assert found[0] == (4, 2)  # largest area first (8 tiles)
+    assert all(4 % h == 0 and 6 % w == 0 and h * w <= 8 for h, w in found)
+    assert subblocks(1, 7, 4)[0] == (1, 1)
+
+
+def test_row_major_cores_full_and_partial_rows():
+    assert row_major_cores(16, 8) == (((0, 0), (7, 1)),)
+    assert row_major_cores(32, 11) == (((0, 0), (10, 1)), ((0, 2), (9, 2)))
+    assert row_major_cores(5, 8) == (((0, 0), (4, 0)),)
