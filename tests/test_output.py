@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import cached_files
+from plan_cache import cached_files
 from tttgen.errors import OutputConflict
 from tttgen.generate import Request, plan, render_plan
 from tttgen.output.check import compare

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import cached_plan
+from plan_cache import cached_plan
 from tttgen.build import build_graph
 from tttgen.errors import DoesNotFit, PipelineError, UnsupportedTarget
 from tttgen.generate import Request, plan

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import cached_plan
+from plan_cache import cached_plan
 from tttgen.ir.configs import (
     DRAM_INTERLEAVED,
     MATMUL_1D,

@@ -17,6 +17,10 @@ class TttgenError(Exception):
         self.hint = hint
         super().__init__(self.render())
 
+    def __reduce__(self):
+        # Keep where/hint when an error crosses a process boundary (parallel `tttgen check`).
+        return (_rebuild, (type(self), self.message, self.where, self.hint))
+
     def render(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
@@ -44,3 +48,7 @@ class PipelineError(TttgenError):
     """A pass produced an IR that fails verification: a bug in tttgen, not in the input."""
 
     exit_code = 3
+
+
+def _rebuild(cls, message, where, hint):
+    return cls(message, where=where, hint=hint)

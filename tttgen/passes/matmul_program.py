@@ -155,6 +155,15 @@ def _key(cfg: MatmulConfig) -> str:
 
 
 _SEARCH_CACHE: dict[tuple, tuple] = {}
+_DEVICE_KEYS: dict[int, tuple[DeviceProfile, str]] = {}
+
+
+def _device_key(device: DeviceProfile) -> str:
+    """Profiles are frozen; serialise each object once (the object is kept so its id stays unique)."""
+    hit = _DEVICE_KEYS.get(id(device))
+    if hit is None or hit[0] is not device:
+        hit = _DEVICE_KEYS[id(device)] = (device, device.model_dump_json())
+    return hit[1]
 
 
 def search(
@@ -170,7 +179,7 @@ def search(
     Cached per distinct (device, shape, kernel, dtypes, weight placement, mode): layers and repeated
     shapes (w1/w3) cost one search.
     """
-    key = (device.model_dump_json(), shape, kernel, dtypes, in1, decode)
+    key = (_device_key(device), shape, kernel, dtypes, in1, decode)
     if key in _SEARCH_CACHE:
         return _SEARCH_CACHE[key]
     result = _search(device, shape, kernel, dtypes, in1, decode)

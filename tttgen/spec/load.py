@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ DEVICE_DIR = ROOT / "device_profiles"
 MODEL_DIR = ROOT / "model_specs"
 
 M = TypeVar("M", bound=BaseModel)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def read_yaml(path: Path) -> tuple[Any, InputFile]:
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", where=where) from None
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=SAFE_LOADER)
     except yaml.YAMLError as err:
         raise InputError(f"not valid YAML: {err}", where=where) from None
     return data, InputFile(where, hashlib.sha256(raw).hexdigest())
@@ -85,6 +87,7 @@ def model_names() -> list[str]:
     return _names(MODEL_DIR)
 
 
+@lru_cache(maxsize=1)
 def _device_aliases() -> dict[str, str]:
     aliases: dict[str, str] = {}
     for name in device_names():

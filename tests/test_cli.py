@@ -1,0 +1,44 @@
+"""CLI plumbing: list, validate, explain and --json, via click's runner (in-process, fast)."""
+
+import json
+
+from click.testing import CliRunner
+
+from tttgen.cli import cli
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_list_models_and_devices_json():
+    models = json.loads(invoke("list", "models", "--json").output)
+    assert {m["name"] for m in models} >= {"llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b"}
+    devices = json.loads(invoke("list", "devices", "--json").output)
+    by_name = {d["name"]: d for d in devices}
+    assert by_name["n150"]["aliases"] == ["wormhole_b0"] and by_name["p150"]["grid"] == [11, 10]
+    assert by_name["p150-legacy-fw"]["grid"] == [13, 10] and by_name["galaxy"]["chips"] == 32
+
+
+def test_validate_each_kind(tmp_path):
+    assert "valid device profile" in invoke("validate", "device_profiles/p150.yaml").output
+    assert "valid model description" in invoke("validate", "model_specs/llama-3.1-8b.yaml").output
+    hints = tmp_path / "hints.yaml"
+    hints.write_text("batch: 8\nprecision: performance\noverrides:\n  wqkv:\n    memory: DDR\n")
+    assert "valid hints file" in invoke("validate", str(hints)).output
+
+
+def test_explain_table_and_op_detail():
+    table = invoke("explain", "llama-3.2-1b", "--device", "n150").output
+    assert "decode.wqkv" in table and "prefill_1024.w1" in table and "DRAMSharded" in table
+    detail = json.loads(invoke("explain", "llama-3.2-1b", "--device", "n150", "--op", "prefill_1024.w2", "--format", "json").output)
+    assert len(detail) == 1
+    row = detail[0]
+    assert row["rejected"] and all(r["time_ns"] >= row["time_ns"] for r in row["rejected"])
+    assert row["l1_bytes_per_core"] > 0 and row["binding"] in ("compute", "dram", "noc", "overhead")
+
+
+def test_build_json_output(tmp_path):
+    result = invoke("build", "llama-3.2-1b", "--device", "blackhole", "--out", str(tmp_path), "--json")
+    data = json.loads(result.output)
+    assert data["written"][0]["path"].endswith("llama_3_2_1b/p150") and data["written"][0]["files"] == 8
