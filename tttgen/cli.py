@@ -229,6 +229,39 @@ def explain(model, config, device, op_name, fmt, **kw) -> None:
         click.echo(explain_table(rows, detail=op_name is not None))
 
 
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--config", type=click.Path(dir_okay=False))
+@click.option("--device", required=True)
+@click.option("--checkpoint", type=click.Path(file_okay=False, exists=True), help="HF safetensors checkpoint (default: random init)")
+@click.option("--steps", type=int, default=8, show_default=True, help="decode steps after the prefill")
+@click.option("--prompt-len", type=int, default=128, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@hint_options
+def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) -> None:
+    """Run the generated package on the ttnn CPU emulator against Hugging Face transformers."""
+    from tttgen.verification import run_verify
+
+    p = plan(Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw)))
+    if prompt_len > max(p.graph.hints.prefill_lens):
+        raise InputError(f"--prompt-len {prompt_len} exceeds the largest prefill length {max(p.graph.hints.prefill_lens)}", where="--prompt-len")
+    report = run_verify(p, Path(checkpoint) if checkpoint else None, steps=steps, prompt_len=prompt_len)
+    data = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo(f"{data['model']} on {data['device']} ({data['precision']}), threshold PCC >= {data['threshold']}")
+        for i, value in enumerate(data["layer_pcc"]):
+            click.echo(f"  layer {i:3d} output PCC  {value:.5f}")
+        click.echo(f"  prefill logits PCC    {data['prefill_logits_pcc']:.5f}")
+        for i, value in enumerate(data["decode_logits_pcc"]):
+            click.echo(f"  decode step {i} logits PCC {value:.5f}")
+        click.echo(f"  greedy tokens agree   {data['token_agreement']}/{data['steps']} (need {data['min_agreement']})")
+        click.echo("PASS" if report.passed else "FAIL")
+    if not report.passed:
+        sys.exit(1)
+
+
 def _register_optional() -> None:
     try:
         from tttgen.cost.cli import cost

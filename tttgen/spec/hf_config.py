@@ -29,6 +29,7 @@ MAPPED = (
     "hidden_act",
     "max_position_embeddings",
     "rope_scaling",
+    "rope_parameters",
 )
 
 # Fields that do not change the computation tttgen emits (token ids, training-only settings, bookkeeping).
@@ -109,6 +110,14 @@ def load_hf_config(path: Path) -> tuple[ModelSpec, InputFile]:
         spec["head_dim"] = spec["hidden_size"] // spec["num_attention_heads"]
     spec.setdefault("num_key_value_heads", spec.get("num_attention_heads"))
     spec.setdefault("max_position_embeddings", 4096)
+    params = spec.pop("rope_parameters", None)
+    if isinstance(params, dict):
+        # transformers >= 5 writes rope_theta and the scaling together as rope_parameters.
+        params = dict(params)
+        if "rope_theta" in params:
+            spec["rope_theta"] = params.pop("rope_theta")
+        if params.get("rope_type", "default") != "default":
+            spec["rope_scaling"] = params
     scaling = spec.get("rope_scaling")
     if isinstance(scaling, dict):
         scaling = dict(scaling)

@@ -1,0 +1,217 @@
+"""Stand-in for the ``ttnn_jit`` package (tt-mlir ``tools/ttnn-jit``).
+
+Real decorator (reference codegen-anchors-and-ttnn-jit.md §3.1, tt-mlir ``tools/ttnn-jit/api.py``)::
+
+    ttnn_jit.jit(compile_only=False, debug=False, enable_cache=False, math_fidelity=ttnn.MathFidelity.HiFi4,
+                 memory_config=None, fallback=False, extra_pipeline_options="")
+
+The stand-in validates those flags (removed flags such as ``max_grid`` / ``graph_capture`` are rejected, as the real
+``jit`` would raise ``TypeError``), checks the restrictions of §3.4 on every tensor argument (TILE layout only; no L1
+interleaved, no sharded DRAM, no COL_MAJOR shard orientation), and runs the body eagerly with the emulated ttnn ops.
+Calling with ``compile_only=True`` is refused: the emulator produces no IR. The op allow-list of §3.3 is enforced by
+tracing which ``ttnn`` functions the body calls while it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, Optional
+
+from .configs import BufferType, MathFidelity, MemoryConfig, ShardOrientation, TensorMemoryLayout
+from .dtypes import Layout
+from .errors import EmulatorValidationError
+from .tensor import Tensor
+
+__tttgen_emulator__ = True
+
+# tt-mlir tools/ttnn-jit/_src/supported_ops.py (quoted in the reference §3.3); matmul has its own handler.
+UNARY_OPS = (
+    "abs",
+    "exp",
+    "neg",
+    "sqrt",
+    "rsqrt",
+    "log",
+    "cos",
+    "erf",
+    "erfc",
+    "sign",
+    "sin",
+    "ceil",
+    "floor",
+    "tanh",
+    "tan",
+    "sigmoid",
+    "hardsigmoid",
+    "relu",
+    "reciprocal",
+    "gelu",
+    "silu",
+    "logical_not",
+    "bitwise_not",
+    "clamp",
+)
+BINARY_OPS = (
+    "add",
+    "multiply",
+    "subtract",
+    "divide",
+    "pow_tensor",
+    "eq",
+    "ne",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "maximum",
+    "minimum",
+)
+REDUCTION_OPS = ("sum", "mean", "max", "min")
+TM_OPS = ("permute", "transpose", "reshape", "rearrange")
+DATA_MOVEMENT_OPS = ("concat", "repeat", "embedding")
+SUPPORTED_OPS = frozenset(UNARY_OPS + BINARY_OPS + REDUCTION_OPS + TM_OPS + DATA_MOVEMENT_OPS + ("matmul",))
+
+_OP = "ttnn_jit.jit"
+
+
+def _check_tensor_arg(name: str, t: Tensor) -> None:
+    if t.layout != Layout.TILE:
+        raise EmulatorValidationError(_OP, "jit.layout", f"{name}: Only Layout.Tile tensors are supported")
+    if t.device() is None:
+        raise EmulatorValidationError(_OP, "jit.device", f"{name}: Device is required")
+    mem = t.memory_config()
+    if mem.buffer_type == BufferType.L1 and mem.memory_layout == TensorMemoryLayout.INTERLEAVED:
+        raise EmulatorValidationError(
+            _OP, "jit.l1_interleaved", f"{name}: L1 interleaved tensors are not supported by ttnn-jit"
+        )
+    if mem.buffer_type == BufferType.DRAM and mem.is_sharded():
+        raise EmulatorValidationError(
+            _OP, "jit.dram_sharded", f"{name}: sharded DRAM tensors are not supported by ttnn-jit"
+        )
+    if mem.is_sharded() and mem.shard_spec is not None and mem.shard_spec.orientation == ShardOrientation.COL_MAJOR:
+        raise EmulatorValidationError(
+            _OP, "jit.col_major", f"{name}: COL_MAJOR shard orientation is not supported by ttnn-jit"
+        )
+
+
+class JitFunction:
+    def __init__(self, func: Callable, flags: dict):
+        self.func = func
+        self.flags = flags
+        self.fallback_used = False
+        self.calls = 0
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args, **kwargs):
+        tensors = [a for a in args if isinstance(a, Tensor)] + [v for v in kwargs.values() if isinstance(v, Tensor)]
+        if not args or not isinstance(args[0], Tensor):
+            raise EmulatorValidationError(
+                _OP, "jit.first_arg", "Device is required: the first argument of a jit function must be a device tensor"
+            )
+        sharded = [t for t in tensors if t.is_sharded()]
+        for i, t in enumerate(tensors):
+            _check_tensor_arg(f"argument {i}", t)
+        if len(sharded) > 1:
+            spec0 = sharded[0].memory_config().shard_spec
+            for t in sharded[1:]:
+                if t.memory_config().shard_spec != spec0:
+                    raise EmulatorValidationError(
+                        _OP, "jit.shard_specs", "sharded binary operands need identical shard specs"
+                    )
+        self.calls += 1
+        ttnn_mod = sys.modules.get("ttnn")
+        used: list[str] = []
+        patched = {}
+        if ttnn_mod is not None and getattr(ttnn_mod, "__tttgen_emulator__", False):
+            for prefix, mod in (
+                ("", ttnn_mod),
+                ("experimental.", ttnn_mod.experimental),
+                ("transformer.", ttnn_mod.transformer),
+            ):
+                for name in dir(mod):
+                    obj = getattr(mod, name)
+                    if callable(obj) and getattr(obj, "__tttgen_op__", False):
+
+                        def wrap(fn, n=prefix + name):
+                            @functools.wraps(fn)
+                            def inner(*a, **k):
+                                used.append(n)
+                                return fn(*a, **k)
+
+                            return inner
+
+                        patched[(id(mod), name)] = (mod, name, obj)
+                        setattr(mod, name, wrap(obj))
+        try:
+            result = self.func(*args, **kwargs)
+        finally:
+            for mod, name, obj in patched.values():
+                setattr(mod, name, obj)
+        unsupported = sorted({n for n in used if n not in SUPPORTED_OPS})
+        if unsupported:
+            raise EmulatorValidationError(
+                _OP,
+                "jit.unsupported_op",
+                f"Function {unsupported[0]} not supported (ttnn-jit supports {sorted(SUPPORTED_OPS)})",
+            )
+        mem = self.flags["memory_config"]
+        if mem is not None and isinstance(result, Tensor) and result.memory_config() != mem:
+            from .ops.core import to_memory_config
+
+            result = to_memory_config(result, mem)
+        return result
+
+
+def jit(
+    func: Optional[Callable] = None,
+    *,
+    compile_only: bool = False,
+    debug: bool = False,
+    enable_cache: bool = False,
+    math_fidelity: MathFidelity = MathFidelity.HiFi4,
+    memory_config: Optional[MemoryConfig] = None,
+    fallback: bool = False,
+    extra_pipeline_options: str = "",
+):
+    if (
+        not isinstance(compile_only, bool)
+        or not isinstance(debug, bool)
+        or not isinstance(enable_cache, bool)
+        or not isinstance(fallback, bool)
+    ):
+        raise TypeError("ttnn_jit.jit: compile_only, debug, enable_cache and fallback must be bools")
+    if not isinstance(math_fidelity, MathFidelity) or math_fidelity == MathFidelity.Invalid:
+        raise TypeError(f"ttnn_jit.jit: math_fidelity must be a ttnn.MathFidelity, got {math_fidelity!r}")
+    if memory_config is not None and not isinstance(memory_config, MemoryConfig):
+        raise TypeError(f"ttnn_jit.jit: memory_config must be a ttnn.MemoryConfig or None, got {memory_config!r}")
+    if not isinstance(extra_pipeline_options, str):
+        raise TypeError("ttnn_jit.jit: extra_pipeline_options must be a string")
+    if compile_only and fallback:
+        raise ValueError("ttnn_jit.jit: fallback cannot be combined with compile_only")
+    if compile_only:
+        raise EmulatorValidationError(
+            _OP, "jit.compile_only", "compile_only=True produces IR and kernels, which the emulator cannot"
+        )
+    flags = dict(
+        compile_only=compile_only,
+        debug=debug,
+        enable_cache=enable_cache,
+        math_fidelity=math_fidelity,
+        memory_config=memory_config,
+        fallback=fallback,
+        extra_pipeline_options=extra_pipeline_options,
+    )
+
+    def decorate(f: Callable) -> JitFunction:
+        return JitFunction(f, flags)
+
+    if func is not None:
+        return decorate(func)
+    return decorate
+
+
+__all__ = ["jit"]

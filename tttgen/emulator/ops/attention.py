@@ -1,0 +1,183 @@
+"""``ttnn.transformer.scaled_dot_product_attention`` and ``..._decode``.
+
+Semantics: ``scaled_dot_product_attention_golden`` and ``scaled_dot_product_attention_decode_golden`` in
+``ttnn/operations/transformer_golden.py`` (wheel 0.81.1): grouped-query attention (query head h reads KV head
+``h // (nq / nkv)``), scale default ``head_dim ** -0.5``, causal mask ``key_pos <= query_pos``; decode takes Q
+``[1, B, nh, dh]`` and caches ``[B, nkv, S, dh]``, user b attends positions ``0..cur_pos[b]`` inclusive, a position of
+-1 yields zeros, and the output is ``[1, B, nh, dh]``.
+
+Numerics (documented approximation of the flash-attention kernels, default compute config HiFi2 / approx / no fp32
+acc per sdpa.cpp): ``S = Q @ K^T`` with the matmul fidelity/accumulation model, scaled and rounded as DST holds it;
+``P = exp(S - rowmax)`` rounded to bfloat16 (the kernels keep P in a Float16_b CB unless fp32 acc); ``O = P @ V`` with
+the matmul model; ``O / rowsum(P)``; packed to Q's dtype. The per-chunk online-softmax rescaling of the kernels is
+not modelled (equivalent to one K chunk).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+
+from .. import numerics
+from ..configs import MemoryConfig
+from ..dtypes import Layout
+from ..errors import EmulatorUnsupported, check
+from ..tensor import Tensor, require_tensor
+from ..validate import check_compute_config, sdpa_default_compute_config, validate_sdpa, validate_sdpa_decode
+from .common import DRAM, check_cbs, dry, make_output, numerics_mode, set_values
+
+
+def _attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor], scale: float, cfg, mode: str
+) -> torch.Tensor:
+    """q [..., g, Lq, d] against k, v [..., 1, Lk, d] (broadcast over the group dim g); mask True = attend."""
+    fp32 = cfg.fp32_dest_acc_en
+    s = numerics.matmul(q, k.transpose(-1, -2), cfg, mode)
+    s = numerics.dst(s * scale, fp32)
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf"))
+    m = s.amax(dim=-1, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    p = numerics.dst(torch.exp(s - m), fp32)
+    denom = p.sum(dim=-1, keepdim=True)
+    o = numerics.matmul(p, v, cfg, mode)
+    o = numerics.dst(o / torch.where(denom > 0, denom, torch.ones_like(denom)), fp32)
+    return o
+
+
+def scaled_dot_product_attention(
+    input_tensor_q: Tensor,
+    input_tensor_k: Tensor,
+    input_tensor_v: Tensor,
+    *,
+    attn_mask: Optional[Tensor] = None,
+    is_causal: bool = True,
+    scale: Optional[float] = None,
+    sliding_window_size: Optional[int] = None,
+    memory_config: Optional[MemoryConfig] = None,
+    program_config=None,
+    compute_kernel_config=None,
+    attention_sink=None,
+    output_concat_heads: bool = False,
+    queue_id=None,
+) -> Tensor:
+    op = "ttnn.transformer.scaled_dot_product_attention"
+    q = require_tensor(input_tensor_q, op, "input_tensor_q")
+    k = require_tensor(input_tensor_k, op, "input_tensor_k")
+    v = require_tensor(input_tensor_v, op, "input_tensor_v")
+    device = q.require_device(op)
+    k.require_device(op)
+    v.require_device(op)
+    if attn_mask is not None or sliding_window_size is not None or attention_sink is not None or output_concat_heads:
+        raise EmulatorUnsupported(
+            f"{op}: attn_mask / sliding_window_size / attention_sink / output_concat_heads are not emulated"
+        )
+    cfg = (
+        sdpa_default_compute_config()
+        if compute_kernel_config is None
+        else check_compute_config(op, compute_kernel_config)
+    )
+    cb, detail = validate_sdpa(op, q, k, v, bool(is_causal), program_config, cfg, device)
+    out = make_output(op, q.shape, q.dtype, Layout.TILE, device, memory_config if memory_config is not None else DRAM)
+    check_cbs(out, device, op, cb, detail)
+    if dry(device):
+        return out
+    B, NQ, S, D = q.shape
+    NKV = k.shape[1]
+    g = NQ // NKV
+    qv = q.values.float().reshape(B, NKV, g, S, D)
+    kv_ = k.values.float().reshape(B, NKV, 1, k.shape[2], D)
+    vv = v.values.float().reshape(B, NKV, 1, k.shape[2], D)
+    sc = D**-0.5 if scale is None else float(scale)
+    mask = None
+    if is_causal:
+        qpos = torch.arange(S).unsqueeze(1)
+        kpos = torch.arange(k.shape[2]).unsqueeze(0)
+        mask = kpos <= qpos
+    o = _attend(qv, kv_, vv, mask, sc, cfg, numerics_mode(device))
+    return set_values(out, o.reshape(B, NQ, S, D))
+
+
+def _positions(op: str, cur_pos, cur_pos_tensor, batch: int, seq: int) -> list[int]:
+    if cur_pos_tensor is not None:
+        t = require_tensor(cur_pos_tensor, op, "cur_pos_tensor")
+        vals = [int(x) for x in t.values.reshape(-1).tolist()]
+    elif cur_pos:
+        vals = [int(x) for x in cur_pos]
+    else:
+        vals = [seq - 1] * batch
+    check(
+        len(vals) >= batch,
+        op,
+        "sdpa_decode.cur_pos_len",
+        f"cur_pos must have batch size equal to Q, got {len(vals)} and {batch}",
+    )
+    return vals[:batch]
+
+
+def scaled_dot_product_attention_decode(
+    input_tensor_q: Tensor,
+    input_tensor_k: Tensor,
+    input_tensor_v: Tensor,
+    *,
+    is_causal: bool = True,
+    attn_mask: Optional[Tensor] = None,
+    cur_pos: Optional[Sequence[int]] = None,
+    cur_pos_tensor: Optional[Tensor] = None,
+    attention_sink=None,
+    scale: Optional[float] = None,
+    sliding_window_size: Optional[int] = None,
+    memory_config: Optional[MemoryConfig] = None,
+    program_config=None,
+    compute_kernel_config=None,
+    share_cache: Optional[bool] = None,
+    queue_id=None,
+) -> Tensor:
+    op = "ttnn.transformer.scaled_dot_product_attention_decode"
+    q = require_tensor(input_tensor_q, op, "input_tensor_q")
+    k = require_tensor(input_tensor_k, op, "input_tensor_k")
+    v = require_tensor(input_tensor_v, op, "input_tensor_v")
+    device = q.require_device(op)
+    k.require_device(op)
+    v.require_device(op)
+    if (
+        not is_causal
+        or attn_mask is not None
+        or attention_sink is not None
+        or sliding_window_size is not None
+        or share_cache
+    ):
+        raise EmulatorUnsupported(f"{op}: only causal, unmasked, unshared-cache decode is emulated")
+    cfg = (
+        sdpa_default_compute_config()
+        if compute_kernel_config is None
+        else check_compute_config(op, compute_kernel_config)
+    )
+    out_mem = memory_config if memory_config is not None else DRAM
+    B = q.padded_shape[1]
+    positions = _positions(op, cur_pos, cur_pos_tensor, B, k.shape[2])
+    cb, detail = validate_sdpa_decode(op, q, k, v, cur_pos_tensor, positions, program_config, out_mem, cfg, device)
+    if out_mem.is_sharded() and out_mem.shard_spec is None:
+        out_mem = out_mem.with_shard_spec(q.memory_config().shard_spec) if q.is_sharded() else out_mem
+    NQ, D = q.shape[2], q.shape[3]
+    NKV = k.shape[1]
+    out_shape = [1, k.padded_shape[0], NQ, D]
+    out = make_output(op, out_shape, q.dtype, Layout.TILE, device, out_mem)
+    check_cbs(out, device, op, cb, detail)
+    if dry(device):
+        return out
+    g = NQ // NKV
+    valid = [p for p in positions if p >= 0]
+    L = (max(valid) + 1) if valid else 1
+    L = min(k.shape[2], -(-L // 16) * 16)
+    qv = q.values.float()[0].reshape(B, NKV, g, 1, D)
+    kv_ = k.values.float()[:, :, :L, :].reshape(B, NKV, 1, L, D)
+    vv = v.values.float()[:, :, :L, :].reshape(B, NKV, 1, L, D)
+    pos = torch.tensor(positions).reshape(B, 1, 1, 1, 1)
+    mask = torch.arange(L).reshape(1, 1, 1, 1, L) <= pos
+    o = _attend(qv, kv_, vv, mask, D**-0.5 if scale is None else float(scale), cfg, numerics_mode(device))
+    o = o.reshape(B, NQ, D)
+    skipped = torch.tensor([p < 0 for p in positions]).reshape(B, 1, 1)
+    o = torch.where(skipped, torch.zeros_like(o), o)
+    return set_values(out, o.unsqueeze(0))

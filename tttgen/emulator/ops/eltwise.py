@@ -1,0 +1,182 @@
+"""Elementwise ops: ``ttnn.add``, ``ttnn.multiply`` / ``ttnn.mul``, ``ttnn.silu``.
+
+Semantics: ``ttnn/operations/binary.py`` goldens (``apply_activations`` on operand a, then ``a + b`` / ``a * b``, then
+output activations) and ``ttnn/operations/unary.py`` (``silu`` -> ``torch.nn.functional.silu``). Numerics
+(documented approximation): an operand activation is evaluated in fp32 and rounded to bfloat16 (its result is held
+in DST / an intermediate CB), the binary op is exact in fp32 and the result is rounded as DST holds it (bf16 unless
+the output is fp32) and packed to the output dtype. The eltwise multiply's math fidelity is not modelled (the
+default binary kernels are treated as exact; bf16 x bf16 products fit fp32 exactly).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from .. import numerics
+from ..configs import MemoryConfig, UnaryOpType, UnaryWithParam
+from ..dtypes import DataType, Layout
+from ..errors import check, fail
+from ..tensor import Tensor, require_tensor
+from ..validate import infer_width_sharded_output, require_tile_aligned
+from .common import dry, make_output, set_values
+
+
+def _acts(op: str, acts) -> list:
+    if acts is None:
+        return []
+    if isinstance(acts, (UnaryOpType, UnaryWithParam)):
+        return [acts]
+    out = []
+    for a in acts:
+        if not isinstance(a, (UnaryOpType, UnaryWithParam)):
+            fail(
+                op, "eltwise.activation_type", f"activations must be ttnn.UnaryOpType / ttnn.UnaryWithParam, got {a!r}"
+            )
+        out.append(a)
+    return out
+
+
+def _apply(acts, v: torch.Tensor, keep_fp32: bool) -> torch.Tensor:
+    for a in acts:
+        v = numerics.dst(numerics.activation_fn(a)(v), keep_fp32)
+    return v
+
+
+def _binary(
+    op: str,
+    a,
+    b,
+    fn,
+    *,
+    dtype,
+    memory_config,
+    output_tensor,
+    activations,
+    input_tensor_a_activations,
+    input_tensor_b_activations,
+) -> Tensor:
+    a = require_tensor(a, op, "input_tensor_a")
+    device = a.require_device(op)
+    if output_tensor is not None:
+        fail(op, "eltwise.output_tensor", "output_tensor= is not emulated")
+    b_is_tensor = isinstance(b, Tensor)
+    if b_is_tensor:
+        b = require_tensor(b, op, "input_tensor_b")
+        b.require_device(op)
+        check(b.device() is device, op, "device.same", "Operands need to be on the same device!")
+        check(
+            a.layout == b.layout,
+            op,
+            "eltwise.layout",
+            f"operands must share a layout ({a.layout.name} vs {b.layout.name})",
+        )
+        try:
+            out_shape = torch.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+        except RuntimeError:
+            fail(op, "eltwise.broadcast", f"shapes {list(a.shape)} and {list(b.shape)} are not broadcastable")
+        check(
+            tuple(out_shape) == tuple(a.shape),
+            op,
+            "eltwise.broadcast_a",
+            f"the output shape {list(out_shape)} must be input A's shape {list(a.shape)}",
+        )
+        if a.is_sharded() and b.is_sharded():
+            sa, sb = a.memory_config().shard_spec, b.memory_config().shard_spec
+            check(
+                sa == sb, op, "eltwise.shard_specs", f"sharded operands need identical shard specs ({sa!r} vs {sb!r})"
+            )
+    elif not isinstance(b, (int, float)):
+        fail(op, "eltwise.b_type", f"input_tensor_b must be a ttnn.Tensor or a scalar, got {type(b).__name__}")
+    if a.layout == Layout.TILE:
+        require_tile_aligned(op, a, "input_tensor_a")
+        if b_is_tensor and tuple(b.shape) == tuple(a.shape):
+            require_tile_aligned(op, b, "input_tensor_b")
+    out_dtype = dtype if dtype is not None else a.dtype
+    mem = memory_config if memory_config is not None else a.memory_config()
+    mem = infer_width_sharded_output(op, mem, a)
+    out = make_output(op, a.shape, out_dtype, a.layout, device, mem)
+    if dry(device):
+        return out
+    keep = out_dtype == DataType.FLOAT32
+    va = _apply(_acts(op, input_tensor_a_activations), a.values.float(), keep)
+    vb = b.values.float() if b_is_tensor else torch.tensor(float(b))
+    vb = _apply(_acts(op, input_tensor_b_activations), vb, keep)
+    res = numerics.dst(fn(va, vb), keep)
+    res = _apply(_acts(op, activations), res, keep)
+    return set_values(out, res)
+
+
+def add(
+    input_tensor_a: Tensor,
+    input_tensor_b,
+    *,
+    dtype: Optional[DataType] = None,
+    memory_config: Optional[MemoryConfig] = None,
+    output_tensor=None,
+    activations=None,
+    input_tensor_a_activations=None,
+    input_tensor_b_activations=None,
+    use_legacy=None,
+    sub_core_grids=None,
+) -> Tensor:
+    return _binary(
+        "ttnn.add",
+        input_tensor_a,
+        input_tensor_b,
+        lambda x, y: x + y,
+        dtype=dtype,
+        memory_config=memory_config,
+        output_tensor=output_tensor,
+        activations=activations,
+        input_tensor_a_activations=input_tensor_a_activations,
+        input_tensor_b_activations=input_tensor_b_activations,
+    )
+
+
+def multiply(
+    input_tensor_a: Tensor,
+    input_tensor_b,
+    *,
+    dtype: Optional[DataType] = None,
+    memory_config: Optional[MemoryConfig] = None,
+    output_tensor=None,
+    activations=None,
+    input_tensor_a_activations=None,
+    input_tensor_b_activations=None,
+    use_legacy=None,
+    sub_core_grids=None,
+) -> Tensor:
+    return _binary(
+        "ttnn.multiply",
+        input_tensor_a,
+        input_tensor_b,
+        lambda x, y: x * y,
+        dtype=dtype,
+        memory_config=memory_config,
+        output_tensor=output_tensor,
+        activations=activations,
+        input_tensor_a_activations=input_tensor_a_activations,
+        input_tensor_b_activations=input_tensor_b_activations,
+    )
+
+
+def mul(input_tensor_a: Tensor, input_tensor_b, **kwargs) -> Tensor:
+    return multiply(input_tensor_a, input_tensor_b, **kwargs)
+
+
+def silu(
+    input_tensor: Tensor, *, memory_config: Optional[MemoryConfig] = None, output_tensor=None, sub_core_grids=None
+) -> Tensor:
+    op = "ttnn.silu"
+    x = require_tensor(input_tensor, op, "input_tensor")
+    device = x.require_device(op)
+    check(output_tensor is None, op, "eltwise.output_tensor", "output_tensor= is not emulated")
+    if x.layout == Layout.TILE:
+        require_tile_aligned(op, x, "input_tensor")
+    mem = infer_width_sharded_output(op, memory_config if memory_config is not None else x.memory_config(), x)
+    out = make_output(op, x.shape, x.dtype, x.layout, device, mem)
+    if dry(device):
+        return out
+    return set_values(out, numerics.dst(torch.nn.functional.silu(x.values.float()), x.dtype == DataType.FLOAT32))

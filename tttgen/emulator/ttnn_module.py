@@ -1,0 +1,201 @@
+"""Builds the module objects installed as ``ttnn``, ``ttnn.experimental``, ``ttnn.transformer`` and ``ttnn_jit``."""
+
+from __future__ import annotations
+
+import types
+from typing import Optional
+
+from . import configs as cfg
+from . import dtypes as dt
+from . import jit as jit_mod
+from .device import Arch, Device, DeviceSpec
+from .errors import EmulatorError, EmulatorOutOfMemory, EmulatorUnsupported, EmulatorValidationError
+from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization
+from .tensor import Shape, Tensor
+
+TOP_LEVEL_OPS = {
+    "from_torch": core.from_torch,
+    "to_torch": core.to_torch,
+    "as_tensor": core.as_tensor,
+    "to_device": core.to_device,
+    "from_device": core.from_device,
+    "to_layout": core.to_layout,
+    "to_memory_config": core.to_memory_config,
+    "sharded_to_interleaved": core.sharded_to_interleaved,
+    "interleaved_to_sharded": core.interleaved_to_sharded,
+    "typecast": core.typecast,
+    "reshape": core.reshape,
+    "permute": core.permute,
+    "slice": core.slice,
+    "concat": core.concat,
+    "deallocate": core.deallocate,
+    "clone": core.clone,
+    "linear": matmul.linear,
+    "matmul": matmul.matmul,
+    "rms_norm": normalization.rms_norm,
+    "layer_norm": normalization.layer_norm,
+    "embedding": embedding.embedding,
+    "add": eltwise.add,
+    "mul": eltwise.mul,
+    "multiply": eltwise.multiply,
+    "silu": eltwise.silu,
+    "fill_cache": kv_cache.fill_cache,
+    "update_cache": kv_cache.update_cache,
+}
+
+EXPERIMENTAL_OPS = {
+    "rotary_embedding_llama": heads.rotary_embedding_llama,
+    "nlp_create_qkv_heads": heads.nlp_create_qkv_heads,
+    "nlp_create_qkv_heads_decode": heads.nlp_create_qkv_heads_decode,
+    "nlp_concat_heads": heads.nlp_concat_heads,
+    "nlp_concat_heads_decode": heads.nlp_concat_heads_decode,
+    "paged_update_cache": kv_cache.paged_update_cache,
+}
+
+TRANSFORMER_OPS = {
+    "scaled_dot_product_attention": attention.scaled_dot_product_attention,
+    "scaled_dot_product_attention_decode": attention.scaled_dot_product_attention_decode,
+}
+
+CLASSES = {
+    "Tensor": Tensor,
+    "Shape": Shape,
+    "DataType": dt.DataType,
+    "Layout": dt.Layout,
+    "StorageType": dt.StorageType,
+    "MemoryConfig": cfg.MemoryConfig,
+    "ShardSpec": cfg.ShardSpec,
+    "CoreCoord": cfg.CoreCoord,
+    "CoreRange": cfg.CoreRange,
+    "CoreRangeSet": cfg.CoreRangeSet,
+    "CoreGrid": cfg.CoreGrid,
+    "BufferType": cfg.BufferType,
+    "TensorMemoryLayout": cfg.TensorMemoryLayout,
+    "ShardOrientation": cfg.ShardOrientation,
+    "ShardStrategy": cfg.ShardStrategy,
+    "MathFidelity": cfg.MathFidelity,
+    "UnaryOpType": cfg.UnaryOpType,
+    "UnaryWithParam": cfg.UnaryWithParam,
+    "ThrottleLevel": cfg.ThrottleLevel,
+    "WormholeComputeKernelConfig": cfg.WormholeComputeKernelConfig,
+    "BlackholeComputeKernelConfig": cfg.BlackholeComputeKernelConfig,
+    "DeviceComputeKernelConfig": cfg.DeviceComputeKernelConfig,
+    "MatmulMultiCoreReuseProgramConfig": cfg.MatmulMultiCoreReuseProgramConfig,
+    "MatmulMultiCoreReuseMultiCastProgramConfig": cfg.MatmulMultiCoreReuseMultiCastProgramConfig,
+    "MatmulMultiCoreReuseMultiCast1DProgramConfig": cfg.MatmulMultiCoreReuseMultiCast1DProgramConfig,
+    "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig": cfg.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig,
+    "LayerNormDefaultProgramConfig": cfg.LayerNormDefaultProgramConfig,
+    "LayerNormShardedMultiCoreProgramConfig": cfg.LayerNormShardedMultiCoreProgramConfig,
+    "SDPAProgramConfig": cfg.SDPAProgramConfig,
+}
+
+CONSTANTS = {
+    "bfloat16": dt.bfloat16,
+    "float32": dt.float32,
+    "bfloat8_b": dt.bfloat8_b,
+    "bfloat4_b": dt.bfloat4_b,
+    "uint32": dt.uint32,
+    "int32": dt.int32,
+    "uint16": dt.uint16,
+    "uint8": dt.uint8,
+    "TILE_LAYOUT": dt.Layout.TILE,
+    "ROW_MAJOR_LAYOUT": dt.Layout.ROW_MAJOR,
+    "TILE_SIZE": dt.TILE_SIZE,
+    "DRAM_MEMORY_CONFIG": cfg.DRAM_MEMORY_CONFIG,
+    "L1_MEMORY_CONFIG": cfg.L1_MEMORY_CONFIG,
+    "L1_WIDTH_SHARDED_MEMORY_CONFIG": cfg.L1_WIDTH_SHARDED_MEMORY_CONFIG,
+    "L1_HEIGHT_SHARDED_MEMORY_CONFIG": cfg.L1_HEIGHT_SHARDED_MEMORY_CONFIG,
+    "L1_BLOCK_SHARDED_MEMORY_CONFIG": cfg.L1_BLOCK_SHARDED_MEMORY_CONFIG,
+    "DEVICE_STORAGE_TYPE": dt.StorageType.DEVICE,
+}
+
+
+def _tag(fn):
+    try:
+        fn.__tttgen_op__ = True
+    except AttributeError:
+        pass
+    return fn
+
+
+class _State:
+    def __init__(self, spec: DeviceSpec):
+        self.spec = spec
+        self.devices: list[Device] = []
+
+
+def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
+    state = _State(spec)
+    ttnn = types.ModuleType(
+        "ttnn", "CPU emulator of the ttnn surface used by tttgen (tttgen.emulator); not Tenstorrent's ttnn."
+    )
+    experimental = types.ModuleType("ttnn.experimental")
+    transformer = types.ModuleType("ttnn.transformer")
+    for mod in (ttnn, experimental, transformer):
+        mod.__tttgen_emulator__ = True
+    ttnn.__version__ = "0.81.1+tttgen.emulator"
+    ttnn.__path__ = []  # behave as a package so "import ttnn.experimental" resolves through sys.modules
+
+    for name, obj in {**CLASSES, **CONSTANTS}.items():
+        setattr(ttnn, name, obj)
+    for name, fn in TOP_LEVEL_OPS.items():
+        setattr(ttnn, name, _tag(fn))
+    for name, fn in EXPERIMENTAL_OPS.items():
+        setattr(experimental, name, _tag(fn))
+    for name, fn in TRANSFORMER_OPS.items():
+        setattr(transformer, name, _tag(fn))
+    ttnn.experimental = experimental
+    ttnn.transformer = transformer
+
+    def open_device(
+        device_id: int = 0,
+        l1_small_size: int = 0,
+        trace_region_size: int = 0,
+        num_command_queues: int = 1,
+        dispatch_core_config=None,
+        worker_l1_size: Optional[int] = None,
+        **kwargs,
+    ) -> Device:
+        dev = Device(
+            state.spec,
+            device_id,
+            l1_small_size=l1_small_size,
+            trace_region_size=trace_region_size,
+            num_command_queues=num_command_queues,
+            **kwargs,
+        )
+        state.devices.append(dev)
+        return dev
+
+    def close_device(device: Device) -> None:
+        if not isinstance(device, Device):
+            raise TypeError(f"ttnn.close_device expects a device, got {type(device).__name__}")
+        device.is_open = False
+
+    def synchronize_device(device: Device, *args, **kwargs) -> None:
+        return None
+
+    def get_arch_name() -> str:
+        return state.spec.arch.value
+
+    ttnn.open_device = open_device
+    ttnn.close_device = close_device
+    ttnn.synchronize_device = synchronize_device
+    ttnn.get_arch_name = get_arch_name
+    ttnn.create_sharded_memory_config = cfg.create_sharded_memory_config
+    ttnn.init_device_compute_kernel_config = cfg.init_device_compute_kernel_config
+    ttnn.num_cores_to_corerangeset = lambda num_cores, grid, row_wise=False: cfg.num_cores_to_corerangeset(
+        num_cores, grid, row_wise
+    )
+    ttnn.Arch = Arch
+    ttnn.EmulatorError = EmulatorError
+    ttnn.EmulatorValidationError = EmulatorValidationError
+    ttnn.EmulatorOutOfMemory = EmulatorOutOfMemory
+    ttnn.EmulatorUnsupported = EmulatorUnsupported
+    ttnn._emulator_state = state
+
+    jit_module = types.ModuleType("ttnn_jit", "Stand-in for tt-mlir's ttnn_jit (tttgen.emulator.jit).")
+    jit_module.jit = jit_mod.jit
+    jit_module.__tttgen_emulator__ = True
+    jit_module.SUPPORTED_OPS = jit_mod.SUPPORTED_OPS
+    return {"ttnn": ttnn, "ttnn.experimental": experimental, "ttnn.transformer": transformer, "ttnn_jit": jit_module}

@@ -1,0 +1,228 @@
+"""`tttgen verify`: run a generated package on the ttnn CPU emulator next to Hugging Face transformers.
+
+The generated code is rendered exactly as `build` would write it, written to a temporary directory,
+imported with `ttnn` bound to tttgen.emulator, and fed a real safetensors checkpoint through its own
+weights.py. The reference is transformers' LlamaForCausalLM / MistralForCausalLM with the same weights.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tttgen.generate import Plan, render_plan
+from tttgen.render.emit import package_name
+from tttgen.spec.model import ModelSpec
+
+PCC_ACCURACY = 0.99
+PCC_PERFORMANCE = 0.97
+PLANTED_HEAD_SCALE = 2.0  # logit of the planted successor ~ 2 * sqrt(hidden): a confident model
+
+
+def pcc(a, b) -> float:
+    """Pearson correlation of two tensors (1.0 for identical, also when both are constant)."""
+    import torch
+
+    x = a.detach().double().flatten()
+    y = b.detach().double().flatten()
+    x = x - x.mean()
+    y = y - y.mean()
+    denom = torch.sqrt((x * x).sum() * (y * y).sum())
+    if denom == 0:
+        return 1.0 if torch.equal(a.double(), b.double()) else 0.0
+    return float((x * y).sum() / denom)
+
+
+def hf_config(spec: ModelSpec):
+    from transformers import LlamaConfig, MistralConfig
+
+    kwargs = dict(
+        hidden_size=spec.hidden_size,
+        intermediate_size=spec.intermediate_size,
+        num_attention_heads=spec.num_attention_heads,
+        num_key_value_heads=spec.num_key_value_heads,
+        head_dim=spec.head_dim,
+        num_hidden_layers=spec.num_hidden_layers,
+        rms_norm_eps=spec.rms_norm_eps,
+        vocab_size=spec.vocab_size,
+        tie_word_embeddings=spec.tie_word_embeddings,
+        max_position_embeddings=spec.max_position_embeddings,
+        hidden_act=spec.hidden_act,
+        attention_bias=False,
+    )
+    rope: dict[str, Any] = {"rope_type": "default", "rope_theta": spec.rope_theta}
+    if spec.rope_scaling is not None:
+        rope = {**spec.rope_scaling.model_dump(), "rope_theta": spec.rope_theta}
+        kwargs["max_position_embeddings"] = max(spec.max_position_embeddings, spec.rope_scaling.original_max_position_embeddings + 1)
+    if spec.family == "mistral":
+        return MistralConfig(**kwargs, rope_parameters=rope, sliding_window=None)
+    return LlamaConfig(**kwargs, rope_parameters=rope, mlp_bias=False)
+
+
+def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, seed: int):
+    """The HF model; without a checkpoint, a seeded random init saved as safetensors."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if checkpoint is not None:
+        model = AutoModelForCausalLM.from_pretrained(str(checkpoint), torch_dtype=torch.float32)
+        return model.eval(), checkpoint
+    torch.manual_seed(seed)
+    config = hf_config(spec)
+    # Weights of std 1/sqrt(hidden): each layer's update is as large as the unit-variance residual it
+    # adds to, so the layer-output PCCs measure the layers, not the residual passing through.
+    config.initializer_range = spec.hidden_size**-0.5
+    model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("norm.weight"):
+                param.copy_(1.0 + 0.1 * torch.randn_like(param))  # random gammas exercise the norm weights
+        # HF's init (std 0.02) gives near-uniform logits: greedy agreement would be a coin toss between
+        # near-ties. A trained LM is confident, so plant that: unit-variance embeddings and an LM head whose
+        # row j points along the embedding of token j - 1 (the model leans towards "successor" tokens).
+        # The decoder layers stay random; the PCC checks measure their fidelity.
+        embed = model.get_input_embeddings().weight
+        embed.copy_(torch.randn_like(embed))
+        head = model.get_output_embeddings().weight
+        if head.data_ptr() != embed.data_ptr():
+            head.copy_(torch.roll(embed, shifts=1, dims=0) * PLANTED_HEAD_SCALE / spec.hidden_size**0.5)
+    target = workdir / "checkpoint"
+    model.save_pretrained(str(target), safe_serialization=True)
+    return model.eval(), target
+
+
+@contextmanager
+def imported_package(directory: Path, name: str):
+    """Import a generated package under `name`; remove it and its submodules afterwards so the next
+    package (another device, same model) is never served from sys.modules."""
+    spec = importlib.util.spec_from_file_location(name, directory / "__init__.py", submodule_search_locations=[str(directory)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+            del sys.modules[key]
+
+
+@dataclass
+class VerifyReport:
+    model: str
+    device: str
+    precision: str
+    prompt_len: int
+    steps: int
+    layer_pcc: list[float] = field(default_factory=list)
+    prefill_logits_pcc: float = 0.0
+    decode_logits_pcc: list[float] = field(default_factory=list)
+    token_agreement: int = 0
+    threshold: float = PCC_ACCURACY
+    min_agreement: int = 0
+
+    @property
+    def passed(self) -> bool:
+        values = [self.prefill_logits_pcc] + self.decode_logits_pcc + self.layer_pcc
+        return min(values) >= self.threshold and self.token_agreement >= self.min_agreement
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "device": self.device,
+            "precision": self.precision,
+            "prompt_len": self.prompt_len,
+            "steps": self.steps,
+            "layer_pcc": [round(x, 5) for x in self.layer_pcc],
+            "prefill_logits_pcc": round(self.prefill_logits_pcc, 5),
+            "decode_logits_pcc": [round(x, 5) for x in self.decode_logits_pcc],
+            "token_agreement": self.token_agreement,
+            "threshold": self.threshold,
+            "min_agreement": self.min_agreement,
+            "passed": self.passed,
+        }
+
+
+def run_verify(
+    p: Plan,
+    checkpoint: Path | None = None,
+    steps: int = 8,
+    prompt_len: int = 128,
+    seed: int = 0,
+    edit_files: Callable[[dict[str, str]], dict[str, str]] | None = None,
+) -> VerifyReport:
+    """Prefill `prompt_len` random tokens, then `steps` greedy decode steps, on both implementations.
+
+    `edit_files` lets tests plant a bug in the rendered package to prove the comparison can fail.
+    """
+    import torch
+
+    import tttgen.emulator as emulator
+
+    graph = p.graph
+    device = graph.device
+    threshold = PCC_ACCURACY if graph.hints.precision == "accuracy" else PCC_PERFORMANCE
+    report = VerifyReport(graph.model.name, device.name, graph.hints.precision, prompt_len, steps, threshold=threshold, min_agreement=steps - 1)
+    files = render_plan(p)
+    if edit_files is not None:
+        files = edit_files(dict(files))
+    with tempfile.TemporaryDirectory(prefix="tttgen-verify-") as tmp:
+        work = Path(tmp)
+        pkg_dir = work / "pkg"
+        pkg_dir.mkdir()
+        for name, text in files.items():
+            (pkg_dir / name).write_text(text)
+        hf, ckpt = reference_model(graph.model, checkpoint, work, seed)
+        gen = torch.Generator().manual_seed(seed + 1)
+        prompt = torch.randint(0, graph.model.vocab_size, (prompt_len,), generator=gen)
+        ref_layers: list[Any] = []
+        hooks = [
+            layer.register_forward_hook(lambda _m, _i, out: ref_layers.append((out[0] if isinstance(out, tuple) else out)[0]))
+            for layer in hf.model.layers
+        ]
+        with torch.no_grad():
+            ref = hf(prompt[None, :])
+        for hook in hooks:
+            hook.remove()
+        with emulator.installed(
+            arch=device.arch,
+            grid=(device.grid.x, device.grid.y),
+            usable_l1_bytes=device.usable_l1_bytes,
+            dram_banks=device.dram.banks,
+            dram_bytes=device.dram.bytes_total,
+        ) as ttnn, imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package:
+            model = package.Model(ttnn.open_device(device_id=0), str(ckpt))
+            layer_out: list[Any] = []
+            original = model.prefill_layer
+
+            def capture(*args, **kwargs):
+                out = original(*args, **kwargs)
+                layer_out.append(ttnn.to_torch(out).float().reshape(-1, graph.model.hidden_size)[:prompt_len])
+                return out
+
+            model.prefill_layer = capture
+            logits = model.prefill_forward(prompt, user_id=0)
+            model.prefill_layer = original
+            for out, expected in zip(layer_out, ref_layers):
+                report.layer_pcc.append(pcc(out, expected))
+            report.prefill_logits_pcc = pcc(logits, ref.logits[0, -1])
+            users = package.configs.DECODE_USERS
+            tokens = torch.zeros(users, dtype=torch.int64)
+            positions = torch.zeros(users, dtype=torch.int64)
+            sequence = prompt.clone()
+            ref_next = int(ref.logits[0, -1].argmax())
+            for step in range(steps):
+                tokens[0] = ref_next
+                positions[0] = prompt_len + step
+                sequence = torch.cat([sequence, torch.tensor([ref_next])])
+                out = model.decode_forward(tokens, positions)[0]
+                with torch.no_grad():
+                    ref_logits = hf(sequence[None, :]).logits[0, -1]
+                report.decode_logits_pcc.append(pcc(out, ref_logits))
+                ref_next = int(ref_logits.argmax())
+                report.token_agreement += int(int(out.argmax()) == ref_next)
+    return report
