@@ -122,13 +122,14 @@ class VerifyReport:
     prefill_logits_pcc: float = 0.0
     decode_logits_pcc: list[float] = field(default_factory=list)
     token_agreement: int = 0
+    api_findings: list[str] = field(default_factory=list)
     threshold: float = PCC_ACCURACY
     min_agreement: int = 0
 
     @property
     def passed(self) -> bool:
         values = [self.prefill_logits_pcc] + self.decode_logits_pcc + self.layer_pcc
-        return min(values) >= self.threshold and self.token_agreement >= self.min_agreement
+        return min(values) >= self.threshold and self.token_agreement >= self.min_agreement and not self.api_findings
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +142,7 @@ class VerifyReport:
             "prefill_logits_pcc": round(self.prefill_logits_pcc, 5),
             "decode_logits_pcc": [round(x, 5) for x in self.decode_logits_pcc],
             "token_agreement": self.token_agreement,
+            "api_findings": list(self.api_findings),
             "threshold": self.threshold,
             "min_agreement": self.min_agreement,
             "passed": self.passed,
@@ -170,6 +172,12 @@ def run_verify(
     files = render_plan(p)
     if edit_files is not None:
         files = edit_files(dict(files))
+    from tttgen.apicheck import check_source, load_api
+
+    api = load_api()
+    for name in sorted(files):
+        if name.endswith(".py"):
+            report.api_findings += [str(f) for f in check_source(files[name], name, api)]
     with tempfile.TemporaryDirectory(prefix="tttgen-verify-") as tmp:
         work = Path(tmp)
         pkg_dir = work / "pkg"
