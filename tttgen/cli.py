@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from tttgen.cost.cli import cost
 from tttgen.errors import InputError, TttgenError
 from tttgen.generate import Request, plan, render_plan, request_from_manifest
 from tttgen.output.check import compare
@@ -264,15 +265,7 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
         sys.exit(1)
 
 
-def _register_optional() -> None:
-    try:
-        from tttgen.cost.cli import cost
-    except ImportError:
-        return
-    cli.add_command(cost)
-
-
-_register_optional()
+cli.add_command(cost)
 
 
 def main() -> None:

@@ -118,18 +118,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, dram-bound, 155.3 us modeled on 24 cores, 264 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
-        out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=32,
-        per_core_M=1,
-        per_core_N=32,
-        transpose_mcast=False,
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 184.5 us modeled on 64 cores, 430 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=4,
+        per_core_N=3,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
@@ -156,18 +154,16 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, dram-bound, 105.7 us modeled on 24 cores, 182 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
+    # wo: MultiCast1DProgramConfig, dram-bound, 121.4 us modeled on 64 cores, 372 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
+        out_subblock_h=2,
         out_subblock_w=2,
-        out_block_h=1,
-        out_block_w=22,
-        per_core_M=1,
-        per_core_N=22,
-        transpose_mcast=False,
+        per_core_M=4,
+        per_core_N=2,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
@@ -190,18 +186,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, dram-bound, 354.0 us modeled on 24 cores, 463 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 4),
-        in0_block_w=1,
+    # w1: MultiCast1DProgramConfig, dram-bound, 409.0 us modeled on 64 cores, 606 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=5,
-        out_block_h=1,
-        out_block_w=75,
-        per_core_M=1,
-        per_core_N=75,
-        transpose_mcast=False,
+        out_subblock_w=7,
+        per_core_M=4,
+        per_core_N=7,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -214,18 +208,16 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCastProgramConfig, dram-bound, 354.0 us modeled on 24 cores, 463 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 4),
-        in0_block_w=1,
+    # w3: MultiCast1DProgramConfig, dram-bound, 409.0 us modeled on 64 cores, 606 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=5,
-        out_block_h=1,
-        out_block_w=75,
-        per_core_M=1,
-        per_core_N=75,
-        transpose_mcast=False,
+        out_subblock_w=7,
+        per_core_M=4,
+        per_core_N=7,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -239,18 +231,16 @@ class Prefill128:
     # row chunks per call (chunking pass)
     w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, dram-bound, 354.0 us modeled on 24 cores, 138 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
+    # w2: MultiCast1DProgramConfig, dram-bound, 422.8 us modeled on 64 cores, 356 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
+        out_subblock_h=4,
         out_subblock_w=2,
-        out_block_h=1,
-        out_block_w=22,
-        per_core_M=1,
-        per_core_N=22,
-        transpose_mcast=False,
+        per_core_M=4,
+        per_core_N=2,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -273,14 +263,14 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 2983.1 us modeled on 32 cores, 1027 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 3119.1 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=3,
         per_core_M=1,
-        per_core_N=126,
+        per_core_N=63,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -311,16 +301,18 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCast1DProgramConfig, compute-bound, 394.0 us modeled on 64 cores, 710 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # wqkv: MultiCastProgramConfig, compute-bound, 530.4 us modeled on 64 cores, 1112 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        per_core_M=32,
-        per_core_N=3,
+        in0_block_w=8,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=4,
+        out_block_w=24,
+        per_core_M=4,
+        per_core_N=24,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
@@ -347,16 +339,18 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCast1DProgramConfig, compute-bound, 262.9 us modeled on 64 cores, 516 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # wo: MultiCastProgramConfig, compute-bound, 356.7 us modeled on 64 cores, 1184 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=2,
-        out_subblock_w=2,
-        per_core_M=32,
-        per_core_N=2,
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=4,
+        out_block_w=16,
+        per_core_M=4,
+        per_core_N=16,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
@@ -379,16 +373,18 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCast1DProgramConfig, compute-bound, 918.3 us modeled on 64 cores, 1038 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # w1: MultiCastProgramConfig, compute-bound, 1366.1 us modeled on 64 cores, 1166 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=8,
-        out_subblock_w=1,
-        per_core_M=32,
-        per_core_N=7,
+        in0_block_w=2,
+        out_subblock_h=1,
+        out_subblock_w=8,
+        out_block_h=4,
+        out_block_w=56,
+        per_core_M=4,
+        per_core_N=56,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -401,16 +397,18 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCast1DProgramConfig, compute-bound, 918.3 us modeled on 64 cores, 1038 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # w3: MultiCastProgramConfig, compute-bound, 1366.1 us modeled on 64 cores, 1166 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=8,
-        out_subblock_w=1,
-        per_core_M=32,
-        per_core_N=7,
+        in0_block_w=2,
+        out_subblock_h=1,
+        out_subblock_w=8,
+        out_block_h=4,
+        out_block_w=56,
+        per_core_M=4,
+        per_core_N=56,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -424,16 +422,18 @@ class Prefill1024:
     # row chunks per call (chunking pass)
     w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCast1DProgramConfig, compute-bound, 918.3 us modeled on 64 cores, 388 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # w2: MultiCastProgramConfig, compute-bound, 1246.1 us modeled on 64 cores, 1056 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=4,
-        out_subblock_w=2,
-        per_core_M=32,
-        per_core_N=2,
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=8,
+        out_block_h=4,
+        out_block_w=16,
+        per_core_M=4,
+        per_core_N=16,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -456,14 +456,14 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 2983.1 us modeled on 32 cores, 1027 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 3119.1 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=3,
         per_core_M=1,
-        per_core_N=126,
+        per_core_N=63,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -517,14 +517,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 1))}),
-            [32, 256],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
+            [32, 512],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 112.2 us modeled on 12 cores, 191 KiB L1/core
+    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 119.0 us modeled on 12 cores, 1056 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=12, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -575,9 +575,9 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 75.1 us modeled on 12 cores, 617 KiB L1/core
+    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 84.8 us modeled on 12 cores, 1203 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=128, fused_activation=None
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -628,14 +628,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 1024],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 1))}),
+            [32, 256],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 260.8 us modeled on 12 cores, 565 KiB L1/core
+    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1225 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=112, fused_activation=None
+        in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -645,9 +645,9 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 260.8 us modeled on 12 cores, 565 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1225 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=112, fused_activation=None
+        in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -662,14 +662,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 14336],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
+            [32, 3584],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 260.8 us modeled on 12 cores, 1235 KiB L1/core
+    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 294.5 us modeled on 12 cores, 957 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=32, fused_activation=None
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -725,14 +725,14 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 2981.7 us modeled on 32 cores, 1283 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 3117.8 us modeled on 64 cores, 1185 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=3,
         per_core_M=1,
-        per_core_N=126,
+        per_core_N=63,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,

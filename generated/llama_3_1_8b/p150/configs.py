@@ -118,10 +118,10 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, dram-bound, 86.1 us modeled on 32 cores, 199 KiB L1/core
+    # wqkv: MultiCastProgramConfig, noc-bound, 94.5 us modeled on 32 cores, 1024 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=4,
         out_block_h=1,
@@ -156,10 +156,10 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, dram-bound, 58.7 us modeled on 32 cores, 134 KiB L1/core
+    # wo: MultiCastProgramConfig, noc-bound, 64.9 us modeled on 32 cores, 704 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=4,
         out_block_h=1,
@@ -190,10 +190,10 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, dram-bound, 195.9 us modeled on 32 cores, 347 KiB L1/core
+    # w1: MultiCastProgramConfig, noc-bound, 218.7 us modeled on 32 cores, 1208 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=1,
@@ -214,10 +214,10 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCastProgramConfig, dram-bound, 195.9 us modeled on 32 cores, 347 KiB L1/core
+    # w3: MultiCastProgramConfig, noc-bound, 218.7 us modeled on 32 cores, 1208 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=1,
@@ -239,10 +239,10 @@ class Prefill128:
     # row chunks per call (chunking pass)
     w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, dram-bound, 195.9 us modeled on 32 cores, 102 KiB L1/core
+    # w2: MultiCastProgramConfig, noc-bound, 225.0 us modeled on 32 cores, 672 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=1,
@@ -273,14 +273,14 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1648.0 us modeled on 33 cores, 995 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1474.7 us modeled on 88 cores, 1090 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=2,
         per_core_M=1,
-        per_core_N=122,
+        per_core_N=46,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -311,10 +311,10 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 292.1 us modeled on 64 cores, 643 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 328.9 us modeled on 64 cores, 1112 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=4,
         out_block_h=4,
@@ -349,10 +349,10 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, compute-bound, 195.0 us modeled on 64 cores, 434 KiB L1/core
+    # wo: MultiCastProgramConfig, compute-bound, 214.7 us modeled on 64 cores, 1184 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=4,
         out_block_h=4,
@@ -383,10 +383,10 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, compute-bound, 680.4 us modeled on 64 cores, 575 KiB L1/core
+    # w1: MultiCastProgramConfig, compute-bound, 847.8 us modeled on 64 cores, 956 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=2,
@@ -407,10 +407,10 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 2
-    # w3: MultiCastProgramConfig, compute-bound, 680.4 us modeled on 64 cores, 575 KiB L1/core
+    # w3: MultiCastProgramConfig, compute-bound, 847.8 us modeled on 64 cores, 956 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=2,
@@ -432,10 +432,10 @@ class Prefill1024:
     # row chunks per call (chunking pass)
     w3_calls = 2
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, compute-bound, 680.4 us modeled on 64 cores, 170 KiB L1/core
+    # w2: MultiCastProgramConfig, compute-bound, 780.3 us modeled on 64 cores, 800 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=2,
@@ -466,14 +466,14 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1648.0 us modeled on 33 cores, 995 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1474.7 us modeled on 88 cores, 1090 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=2,
         per_core_M=1,
-        per_core_N=122,
+        per_core_N=46,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -547,9 +547,9 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCastDRAMShardedProgramConfig, compute-bound, 73.6 us modeled on 8 cores, 264 KiB L1/core
+    # wqkv: MultiCastDRAMShardedProgramConfig, compute-bound, 83.8 us modeled on 8 cores, 828 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=12, fused_activation=None
+        in0_block_w=8, per_core_M=1, per_core_N=12, fused_activation=None
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -605,14 +605,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 4096],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
+            [32, 512],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCastDRAMShardedProgramConfig, compute-bound, 49.3 us modeled on 8 cores, 663 KiB L1/core
+    # wo: MultiCastDRAMShardedProgramConfig, compute-bound, 54.6 us modeled on 8 cores, 1040 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -683,9 +683,9 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w1: MultiCastDRAMShardedProgramConfig, compute-bound, 170.7 us modeled on 8 cores, 694 KiB L1/core
+    # w1: MultiCastDRAMShardedProgramConfig, compute-bound, 205.3 us modeled on 8 cores, 1242 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=112, fused_activation=None
+        in0_block_w=4, per_core_M=1, per_core_N=112, fused_activation=None
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -695,9 +695,9 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, compute-bound, 170.7 us modeled on 8 cores, 694 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, compute-bound, 205.3 us modeled on 8 cores, 1242 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=112, fused_activation=None
+        in0_block_w=4, per_core_M=1, per_core_N=112, fused_activation=None
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -712,14 +712,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 14336],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
+            [32, 3584],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCastDRAMShardedProgramConfig, compute-bound, 170.7 us modeled on 8 cores, 1271 KiB L1/core
+    # w2: MultiCastDRAMShardedProgramConfig, compute-bound, 188.8 us modeled on 8 cores, 1232 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=32, fused_activation=None
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -790,10 +790,10 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1647.2 us modeled on 109 cores, 560 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1468.4 us modeled on 109 cores, 1139 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
-        in0_block_w=1,
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=1,
         per_core_M=1,

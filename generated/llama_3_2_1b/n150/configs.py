@@ -118,18 +118,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, dram-bound, 42.9 us modeled on 20 cores, 166 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(5, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
-        out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=20,
-        per_core_M=1,
-        per_core_N=20,
-        transpose_mcast=False,
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 49.4 us modeled on 48 cores, 372 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
+        in0_block_w=16,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        per_core_M=4,
+        per_core_N=2,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
@@ -156,18 +154,16 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, dram-bound, 29.8 us modeled on 20 cores, 109 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(5, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
+    # wo: MultiCast1DProgramConfig, dram-bound, 38.6 us modeled on 64 cores, 314 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
+        out_subblock_h=4,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=13,
-        per_core_M=1,
-        per_core_N=13,
-        transpose_mcast=False,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
@@ -190,18 +186,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, dram-bound, 108.4 us modeled on 20 cores, 322 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(5, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
+    # w1: MultiCast1DProgramConfig, dram-bound, 118.7 us modeled on 64 cores, 456 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
+        out_subblock_h=2,
         out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=52,
-        per_core_M=1,
-        per_core_N=52,
-        transpose_mcast=False,
+        per_core_M=4,
+        per_core_N=4,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -214,18 +208,16 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCastProgramConfig, dram-bound, 108.4 us modeled on 20 cores, 322 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(5, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
+    # w3: MultiCast1DProgramConfig, dram-bound, 118.7 us modeled on 64 cores, 456 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
+        out_subblock_h=2,
         out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=52,
-        per_core_M=1,
-        per_core_N=52,
-        transpose_mcast=False,
+        per_core_M=4,
+        per_core_N=4,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -239,18 +231,16 @@ class Prefill128:
     # row chunks per call (chunking pass)
     w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, dram-bound, 108.4 us modeled on 20 cores, 83 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(5, 4),
-        in0_block_w=1,
-        out_subblock_h=1,
+    # w2: MultiCast1DProgramConfig, dram-bound, 151.8 us modeled on 64 cores, 306 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=16,
+        out_subblock_h=4,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=13,
-        per_core_M=1,
-        per_core_N=13,
-        transpose_mcast=False,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -273,14 +263,14 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1513.6 us modeled on 32 cores, 1027 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1560.0 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=3,
         per_core_M=1,
-        per_core_N=126,
+        per_core_N=63,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -311,10 +301,10 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 99.1 us modeled on 64 cores, 329 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 137.8 us modeled on 64 cores, 952 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=4,
         out_block_h=4,
@@ -349,16 +339,18 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCast1DProgramConfig, dram-bound, 68.4 us modeled on 64 cores, 322 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # wo: MultiCastProgramConfig, compute-bound, 96.8 us modeled on 64 cores, 720 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        per_core_M=32,
-        per_core_N=1,
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=4,
+        out_block_w=8,
+        per_core_M=4,
+        per_core_N=8,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
@@ -381,16 +373,18 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCast1DProgramConfig, compute-bound, 262.9 us modeled on 64 cores, 648 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # w1: MultiCastProgramConfig, compute-bound, 349.2 us modeled on 64 cores, 1184 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=2,
-        out_subblock_w=4,
-        per_core_M=32,
-        per_core_N=4,
+        in0_block_w=8,
+        out_subblock_h=1,
+        out_subblock_w=8,
+        out_block_h=4,
+        out_block_w=32,
+        per_core_M=4,
+        per_core_N=32,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -403,16 +397,18 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCast1DProgramConfig, compute-bound, 262.9 us modeled on 64 cores, 648 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # w3: MultiCastProgramConfig, compute-bound, 349.2 us modeled on 64 cores, 1184 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=2,
-        out_subblock_w=4,
-        per_core_M=32,
-        per_core_N=4,
+        in0_block_w=8,
+        out_subblock_h=1,
+        out_subblock_w=8,
+        out_block_h=4,
+        out_block_w=32,
+        per_core_M=4,
+        per_core_N=32,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -426,16 +422,18 @@ class Prefill1024:
     # row chunks per call (chunking pass)
     w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCast1DProgramConfig, compute-bound, 262.9 us modeled on 64 cores, 258 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+    # w2: MultiCastProgramConfig, compute-bound, 384.6 us modeled on 64 cores, 656 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
-        out_subblock_h=8,
-        out_subblock_w=1,
-        per_core_M=32,
-        per_core_N=1,
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=8,
+        out_block_h=4,
+        out_block_w=8,
+        per_core_M=4,
+        per_core_N=8,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -458,14 +456,14 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1513.6 us modeled on 32 cores, 1027 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1560.0 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=3,
         per_core_M=1,
-        per_core_N=126,
+        per_core_N=63,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -519,14 +517,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-            [32, 256],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
+            [32, 512],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 28.7 us modeled on 12 cores, 117 KiB L1/core
+    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 30.4 us modeled on 12 cores, 600 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=12, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -572,14 +570,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 7))}),
-            [32, 32],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
+            [32, 512],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 19.4 us modeled on 12 cores, 63 KiB L1/core
+    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 21.3 us modeled on 11 cores, 470 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=1, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -635,9 +633,9 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 75.1 us modeled on 12 cores, 482 KiB L1/core
+    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 1001 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -647,9 +645,9 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 75.1 us modeled on 12 cores, 482 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 1001 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -664,14 +662,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 7))}),
-            [32, 128],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
+            [32, 2048],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 75.1 us modeled on 12 cores, 57 KiB L1/core
+    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 11 cores, 554 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=1, per_core_M=1, per_core_N=1, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -727,14 +725,14 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1512.9 us modeled on 32 cores, 1155 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1559.3 us modeled on 64 cores, 1057 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=3,
         per_core_M=1,
-        per_core_N=126,
+        per_core_N=63,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
