@@ -114,7 +114,9 @@ def estimate_matmul(
 
     mt, kt, nt = shape.mt, shape.kt, shape.nt
     kind = config.type
-    fuse = config.fuse_batch is not False or shape.batch == 1 or kind in (MATMUL_1D, MATMUL_DRAM_SHARDED)
+    # fuse_batch=False (2D or 1D) loops over A's batch with the same per-core blocks: each batch is one
+    # pass of the whole kernel. The DRAM-sharded family has no fuse_batch field (M is one tile).
+    fuse = config.fuse_batch is not False or shape.batch == 1 or kind == MATMUL_DRAM_SHARDED
     if fuse:
         m_all, loops = shape.batch * mt, 1
     else:

@@ -14,6 +14,7 @@ PROMISES: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "reshard": (("reshard",), ("in0", "out", "elide")),
     "op_programs": (("rms_norm", "sdpa_prefill", "sdpa_decode"), ("program",)),
     "fusion": (("eltwise",), ("jit", "jit_reason")),
+    "op_costs": (None, ("time_ns",)),
 }
 
 

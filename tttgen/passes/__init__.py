@@ -11,6 +11,7 @@ from tttgen.passes.feasibility import feasibility
 from tttgen.passes.fusion import fusion
 from tttgen.passes.matmul_program import matmul_program
 from tttgen.passes.memory import memory
+from tttgen.passes.op_costs import op_costs
 from tttgen.passes.op_programs import op_programs
 from tttgen.passes.precision import precision
 from tttgen.passes.reshard import reshard
@@ -25,6 +26,7 @@ PIPELINE: tuple[Pass, ...] = (
     reshard,  # moves between producer and consumer placements (or none)
     op_programs,  # sharded norm and SDPA program configs
     fusion,  # ttnn-jit blocks where its rules allow
+    op_costs,  # modeled time of the remaining ops and whole forwards
     feasibility,  # DRAM capacity and the remaining ttnn rules
 )
 

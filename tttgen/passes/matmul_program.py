@@ -30,12 +30,13 @@ from tttgen.ir.configs import (
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import matmul_l1_bytes
-from tttgen.rules.matmul import MatmulCase, matmul_violations
+from tttgen.rules.matmul import MatmulCase, first_violation
 from tttgen.scoring import matmul_time_ns
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors, row_major_cores, subblocks
 
 MAX_IN0_BLOCK_W = 16
+K_BLOCK_WIDTHS_SCORED = 2  # per block shape, score the two widest legal in0_block_w (narrower only add K steps)
 KEEP_REJECTED = 3
 
 
@@ -57,8 +58,25 @@ def _pick_subblock(pcm: int, pcn: int, limit: int, sharded_out: bool) -> tuple[i
     return None
 
 
+def _per_core_n_options(nt: int, device: DeviceProfile, in1: MemoryPlacement) -> list[int]:
+    """Distinct per_core_N values: N split over 1..all cores, plus the DRAM shard width of the weight."""
+    options = {ceil_div(nt, cores) for cores in range(1, device.grid.cores + 1)}
+    if in1.buffer == "DRAM" and in1.layout == "WIDTH_SHARDED" and in1.shard_shape:
+        options.add(in1.shard_shape[1] // 32)
+    return sorted(options)
+
+
+def _grid_for_blocks(blocks: int, device: DeviceProfile) -> tuple[int, int] | None:
+    """Smallest full-width grid (x, y) holding `blocks` 1D blocks (one row if they fit in it)."""
+    if blocks <= device.grid.x:
+        return (blocks, 1)
+    rows = ceil_div(blocks, device.grid.x)
+    return (device.grid.x, rows) if rows <= device.grid.y else None
+
+
 def _in0_block_ws(k_tiles: int) -> list[int]:
-    return [d for d in divisors(k_tiles) if d <= MAX_IN0_BLOCK_W]
+    """K-block widths to try, widest first (wider blocks mean fewer K steps while L1 allows)."""
+    return [d for d in reversed(divisors(k_tiles)) if d <= MAX_IN0_BLOCK_W]
 
 
 def enumerate_candidates(
@@ -90,11 +108,10 @@ def enumerate_candidates(
                     cfg = MatmulConfig(MATMUL_DRAM_SHARDED, in0_block_w=bw, per_core_M=1, per_core_N=pcn)
                     out.append((cfg, a, _width_sharded_out(nt, pcn, device)))
             # 1D mcast_in0 on a grid that holds the N blocks; output DRAM (lm_head) or width-sharded L1.
-            for y in range(1, gy + 1):
-                grid_cores = gx * y
-                pcn = ceil_div(nt, grid_cores)
-                if ceil_div(nt, pcn) <= gx * (y - 1):
-                    continue  # a smaller grid holds the same blocks
+            for pcn in _per_core_n_options(nt, device, in1):
+                grid = _grid_for_blocks(ceil_div(nt, pcn), device)
+                if grid is None:
+                    continue
                 sharded_out = nt % pcn == 0
                 sub = _pick_subblock(1, pcn, limit, sharded_out)
                 if sub is None:
@@ -103,7 +120,7 @@ def enumerate_candidates(
                 for bw in _in0_block_ws(shard_kt):
                     cfg = MatmulConfig(
                         MATMUL_1D, in0_block_w=bw, per_core_M=1, per_core_N=pcn, out_subblock_h=sub[0],
-                        out_subblock_w=sub[1], grid=(gx, y), fuse_batch=True, mcast_in0=True,
+                        out_subblock_w=sub[1], grid=grid, fuse_batch=True, mcast_in0=True,
                     )
                     out.append((cfg, a, o))
         return out
@@ -111,9 +128,9 @@ def enumerate_candidates(
     m_total = mt * shape.batch
     fuse = shape.batch == 1
     m_blocks = mt if not fuse else m_total
-    for x in range(1, gx + 1):
-        pcn = ceil_div(nt, x)
-        if ceil_div(nt, pcn) < x:
+    for pcn in _per_core_n_options(nt, device, in1):
+        x = ceil_div(nt, pcn)
+        if x > gx:
             continue
         for y in range(1, gy + 1):
             pcm = ceil_div(m_blocks, y)
@@ -130,13 +147,9 @@ def enumerate_candidates(
                 )
                 out.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
     if fuse:
-        for cores in range(1, device.grid.cores + 1):
-            y = ceil_div(cores, gx)
-            x = gx if y > 1 else cores
-            if x * y != cores:
-                continue
-            pcn = ceil_div(nt, cores)
-            if ceil_div(nt, pcn) < cores:
+        for pcn in _per_core_n_options(nt, device, in1):
+            grid = _grid_for_blocks(ceil_div(nt, pcn), device)
+            if grid is None:
                 continue
             sub = _pick_subblock(m_total, pcn, limit, False)
             if sub is None:
@@ -144,7 +157,7 @@ def enumerate_candidates(
             for bw in _in0_block_ws(kt):
                 cfg = MatmulConfig(
                     MATMUL_1D, in0_block_w=bw, per_core_M=m_total, per_core_N=pcn, out_subblock_h=sub[0],
-                    out_subblock_w=sub[1], grid=(x, y), fuse_batch=True, mcast_in0=True,
+                    out_subblock_w=sub[1], grid=grid, fuse_batch=True, mcast_in0=True,
                 )
                 out.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
     return out
@@ -173,29 +186,38 @@ def search(
     dtypes: tuple[str, str, str],
     in1: MemoryPlacement,
     decode: bool,
+    seeds: tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...] = (),
 ) -> tuple[Candidate, tuple[Candidate, ...], tuple[tuple[str, int], ...]]:
     """Best candidate, best rejected-by-cost alternatives, and how many each rule pruned.
 
-    Cached per distinct (device, shape, kernel, dtypes, weight placement, mode): layers and repeated
-    shapes (w1/w3) cost one search.
+    `seeds` are (config, in0, out) triples always considered, e.g. the baselines' own configs, so the
+    search is never modeled slower than a legal baseline. Cached per distinct (device, shape, kernel,
+    dtypes, weight placement, mode, seeds): layers and repeated shapes (w1/w3) cost one search.
     """
-    key = (_device_key(device), shape, kernel, dtypes, in1, decode)
+    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds)
     if key in _SEARCH_CACHE:
         return _SEARCH_CACHE[key]
-    result = _search(device, shape, kernel, dtypes, in1, decode)
+    result = _search(device, shape, kernel, dtypes, in1, decode, seeds)
     _SEARCH_CACHE[key] = result
     return result
 
 
-def _search(device, shape, kernel, dtypes, in1, decode):
+def _search(device, shape, kernel, dtypes, in1, decode, seeds):
     legal: list[Candidate] = []
     pruned: Counter[str] = Counter()
-    for cfg, in0, out in enumerate_candidates(device, shape, kernel, DRAM_INTERLEAVED, in1, decode):
-        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes)
-        broken = matmul_violations(case)
-        if broken:
-            pruned[broken[0].split(":")[0]] += 1
+    candidates = enumerate_candidates(device, shape, kernel, DRAM_INTERLEAVED, in1, decode)
+    legal_widths: Counter[tuple] = Counter()
+    for cfg, in0, out in list(dict.fromkeys(candidates + list(seeds))):
+        group = (replace(cfg, in0_block_w=0), in0, out)
+        if legal_widths[group] >= K_BLOCK_WIDTHS_SCORED:
+            pruned["narrower_k_block_than_two_legal_ones"] += 1
             continue
+        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes)
+        broken = first_violation(case)
+        if broken:
+            pruned[broken] += 1
+            continue
+        legal_widths[group] += 1
         time = matmul_time_ns(case)
         legal.append(Candidate(cfg, time.total_ns, time.binding, extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time}))
     if not legal:
@@ -204,17 +226,41 @@ def _search(device, shape, kernel, dtypes, in1, decode):
     return legal[0], tuple(legal[1 : 1 + KEEP_REJECTED]), tuple(sorted(pruned.items()))
 
 
+def baseline_seeds(graph: Graph, op: Op, shape: MatmulShape) -> tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...]:
+    """The configs tt_transformers and ttnn's auto-config would use, placed as tttgen places operands."""
+    from tttgen.baselines.tt_transformers import baseline_config
+    from tttgen.cost.ttnn_auto import ttnn_auto_config
+
+    device, dt = graph.device, op.decisions["dtypes"]
+    decode = op.mode == "decode"
+    seeds = []
+    ttt, ttt_in0 = baseline_config(op.name, op.mode, shape, graph.model, device, op.decisions["kernel"].fp32_dest_acc_en)
+    auto = ttnn_auto_config(device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"])
+    for cfg, in0 in ((ttt, ttt_in0), (auto, None)):
+        if cfg.type not in (MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED):
+            continue
+        if decode:
+            if in0 is None:
+                continue  # decode activations are width-sharded; a seed needs its shard grid
+            out = _width_sharded_out(shape.nt, cfg.per_core_N, device) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+            seeds.append((cfg, in0, out))
+        else:
+            seeds.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
+    return tuple(seeds)
+
+
 def _decide(graph: Graph, op: Op) -> Op:
     device = graph.device
     shape: MatmulShape = op.decisions["shape"]
     dt = op.decisions["dtypes"]
     dtypes = (dt["in0"], dt["in1"], dt["out"])
     in1 = op.decisions["in1"]
-    best, rejected, pruned = search(device, shape, op.decisions["kernel"], dtypes, in1, op.mode == "decode")
+    kernel = op.decisions["kernel"]
+    best, rejected, pruned = search(device, shape, kernel, dtypes, in1, op.mode == "decode", baseline_seeds(graph, op, shape))
     while best is None and op.mode == "prefill" and shape.m > 128:
         # No legal config for this row chunk: halve the rows per call (more calls, same result).
         shape = MatmulShape(m=shape.m // 2, k=shape.k, n=shape.n, batch=shape.batch * 2)
-        best, rejected, pruned = search(device, shape, op.decisions["kernel"], dtypes, in1, op.mode == "decode")
+        best, rejected, pruned = search(device, shape, kernel, dtypes, in1, op.mode == "decode", baseline_seeds(graph, op, shape))
     if best is None:
         raise DoesNotFit(
             f"no legal matmul program config for {op.key} (M={shape.m}, K={shape.k}, N={shape.n}) on "

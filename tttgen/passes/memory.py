@@ -10,21 +10,10 @@ activations are width-sharded in L1; decode matmul weights are width-sharded ove
 from __future__ import annotations
 
 from tttgen.errors import InputError
-from tttgen.ir.configs import (
-    DRAM_INTERLEAVED,
-    L1_INTERLEAVED,
-    ComputeKernelConfig,
-    CoreRanges,
-    MATMUL_DRAM_SHARDED,
-    MatmulConfig,
-    MatmulShape,
-    MemoryPlacement,
-)
+from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, CoreRanges, MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.passes.precision import override_for
-from tttgen.rules.l1 import matmul_l1_bytes
-from tttgen.rules.matmul import MatmulCase
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors, row_major_cores
 
@@ -57,20 +46,6 @@ def residual_cores(dim: int, device: DeviceProfile) -> int:
     return min(options, key=lambda c: (abs(c - RESIDUAL_TARGET_CORES), -c))
 
 
-def dram_sharded_fits(k: int, n: int, dtype: str, device: DeviceProfile) -> bool:
-    """A DRAM-sharded decode matmul with the smallest K block fits L1 (else the weight is interleaved)."""
-    shape = MatmulShape(m=32, k=k, n=n)
-    cfg = MatmulConfig(MATMUL_DRAM_SHARDED, in0_block_w=1, per_core_M=1, per_core_N=ceil_div(shape.nt, device.dram.banks))
-    case = MatmulCase(
-        device, shape, cfg, ComputeKernelConfig("HiFi2", False, False, True),
-        MemoryPlacement("L1", "WIDTH_SHARDED", (32, 32), None, "ROW_MAJOR"),
-        dram_sharded_weight(k, n, device),
-        MemoryPlacement("L1", "WIDTH_SHARDED", (32, 32), None, "ROW_MAJOR"),
-        "bfloat16", dtype, "bfloat16",
-    )
-    return matmul_l1_bytes(case) <= device.usable_l1_bytes
-
-
 def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
     w = graph.weight(name)
     device = graph.device
@@ -85,16 +60,46 @@ def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
                 f"override for '{name}': weights stay in DRAM (memory 'L1' is allowed for activations only)",
                 where="hints.overrides", hint="allowed for weights: DRAM",
             )
-        if wanted.sharding in ("interleaved",):
+        if wanted.sharding == "interleaved":
             return DRAM_INTERLEAVED
-        if wanted.sharding not in (None, "dram_sharded"):
+        if wanted.sharding == "dram_sharded":
+            return dram_sharded_weight(w.k, w.n, device)
+        if wanted.sharding is not None:
             raise InputError(
                 f"override for '{name}': sharding '{wanted.sharding}' is not allowed for a weight",
                 where="hints.overrides", hint="allowed: interleaved, dram_sharded",
             )
-    if name in DECODE_WEIGHTS and dram_sharded_fits(w.k, w.n, w.decisions["dtype"], device):
-        return dram_sharded_weight(w.k, w.n, device)
-    return DRAM_INTERLEAVED
+    if name not in DECODE_WEIGHTS:
+        return DRAM_INTERLEAVED
+    options = [dram_sharded_weight(w.k, w.n, device), DRAM_INTERLEAVED]
+    scored = [(modeled_cost(graph, name, p), i) for i, p in enumerate(options)]
+    feasible = [(cost, i) for cost, i in scored if cost is not None]
+    if not feasible:
+        return DRAM_INTERLEAVED  # the matmul pass reports the op that cannot be configured
+    return options[min(feasible)[1]]
+
+
+def modeled_cost(graph: Graph, name: str, placement: MemoryPlacement) -> float | None:
+    """Objective over every matmul reading this weight with that placement (None: some op cannot run).
+
+    Per-token weighting (tttgen.objective): with optimize=latency a decode step counts in full; with
+    throughput it is shared by the batch; a prefill op counts per prompt token.
+    """
+    from tttgen.objective import token_weight
+    from tttgen.passes.matmul_program import baseline_seeds, search
+
+    total = 0.0
+    for op in graph.ops:
+        if op.weight != name or op.kind != "matmul":
+            continue
+        d = op.decisions
+        dtypes = (d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"])
+        seeds = baseline_seeds(graph, op, d["shape"])
+        best, _, _ = search(graph.device, d["shape"], d["kernel"], dtypes, placement, op.mode == "decode", seeds)
+        if best is None:
+            return None
+        total += best.time_ns * token_weight(graph, op)
+    return total
 
 
 @make_pass("memory", requires=("precision", "chunking"), produces=("memory",))

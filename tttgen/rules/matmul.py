@@ -20,6 +20,7 @@ from tttgen.ir.configs import (
     MatmulShape,
     MemoryPlacement,
 )
+from tttgen.rules.l1 import matmul_l1_bytes
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div
 
@@ -298,8 +299,6 @@ def r19_activation_fused(c: MatmulCase) -> str | None:
 
 def r20_l1_fits(c: MatmulCase) -> str | None:
     """Estimated circular buffers (+ sharded operands) fit usable L1 (get_estimated_size_of_cbs)."""
-    from tttgen.rules.l1 import matmul_l1_bytes
-
     used = matmul_l1_bytes(c)
     if used > c.device.usable_l1_bytes:
         return f"needs {used} B of L1 per core, {c.device.usable_l1_bytes} B usable"
@@ -328,6 +327,14 @@ RULES: tuple[Rule, ...] = (
     r20_l1_fits,
     r25_prefill_reads_dram_shards,
 )
+
+
+def first_violation(case: MatmulCase) -> str | None:
+    """Name of the first rule the case breaks (the search only needs one reason to prune)."""
+    for rule in RULES:
+        if rule(case):
+            return rule.__name__
+    return None
 
 
 def matmul_violations(case: MatmulCase) -> list[str]:

@@ -100,7 +100,18 @@ WEIGHTS = {
         ),
     ),  # FF2: DRAM width sharded
     "final_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "lm_head": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # LM_HEAD: DRAM interleaved
+    "lm_head": (
+        ttnn.bfloat8_b,
+        ttnn.MemoryConfig(
+            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+            ttnn.BufferType.DRAM,
+            ttnn.ShardSpec(
+                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+                [4096, 10688],
+                ttnn.ShardOrientation.ROW_MAJOR,
+            ),
+        ),
+    ),  # LM_HEAD: DRAM width sharded
 }
 
 

@@ -38,67 +38,12 @@ L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen
 WEIGHTS = {
     "embedding": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # EMBEDDING: DRAM interleaved
     "attention_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "wqkv": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [4096, 768],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # WQKV: DRAM width sharded
-    "wo": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [4096, 512],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # WO: DRAM width sharded
+    "wqkv": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # WQKV: DRAM interleaved
+    "wo": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # WO: DRAM interleaved
     "ffn_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "w1": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [4096, 1792],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF1_FF3: DRAM width sharded
-    "w3": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [4096, 1792],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF1_FF3: DRAM width sharded
-    "w2": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [14336, 512],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF2: DRAM width sharded
+    "w1": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # FF1_FF3: DRAM interleaved
+    "w3": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # FF1_FF3: DRAM interleaved
+    "w2": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # FF2: DRAM interleaved
     "final_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
     "lm_head": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # LM_HEAD: DRAM interleaved
 }
@@ -118,18 +63,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, noc-bound, 94.5 us modeled on 32 cores, 1024 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 77.7 us modeled on 96 cores, 372 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=24,
-        per_core_M=1,
-        per_core_N=24,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        per_core_M=4,
+        per_core_N=2,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
@@ -156,18 +99,16 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, noc-bound, 64.9 us modeled on 32 cores, 704 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # wo: MultiCast1DProgramConfig, dram-bound, 54.6 us modeled on 64 cores, 372 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=16,
-        per_core_M=1,
-        per_core_N=16,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        per_core_M=4,
+        per_core_N=2,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
@@ -190,18 +131,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, noc-bound, 218.7 us modeled on 32 cores, 1208 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=8,
+    # w1: MultiCast1DProgramConfig, dram-bound, 177.3 us modeled on 90 cores, 506 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
+        in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=8,
-        out_block_h=1,
-        out_block_w=56,
-        per_core_M=1,
-        per_core_N=56,
-        transpose_mcast=False,
+        out_subblock_w=5,
+        per_core_M=4,
+        per_core_N=5,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -214,18 +153,16 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCastProgramConfig, noc-bound, 218.7 us modeled on 32 cores, 1208 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
-        in0_block_w=8,
+    # w3: MultiCast1DProgramConfig, dram-bound, 177.3 us modeled on 90 cores, 506 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
+        in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=8,
-        out_block_h=1,
-        out_block_w=56,
-        per_core_M=1,
-        per_core_N=56,
-        transpose_mcast=False,
+        out_subblock_w=5,
+        per_core_M=4,
+        per_core_N=5,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -239,18 +176,16 @@ class Prefill128:
     # row chunks per call (chunking pass)
     w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, noc-bound, 225.0 us modeled on 32 cores, 672 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # w2: MultiCast1DProgramConfig, dram-bound, 189.0 us modeled on 64 cores, 356 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=8,
-        out_block_h=1,
-        out_block_w=16,
-        per_core_M=1,
-        per_core_N=16,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=2,
+        per_core_M=4,
+        per_core_N=2,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -273,14 +208,14 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1474.7 us modeled on 88 cores, 1090 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1469.0 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=1,
         per_core_M=1,
-        per_core_N=46,
+        per_core_N=37,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -311,16 +246,16 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 328.9 us modeled on 64 cores, 1112 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 244.3 us modeled on 88 cores, 1300 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=8,
-        out_subblock_h=1,
-        out_subblock_w=4,
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=16,
+        out_subblock_h=2,
+        out_subblock_w=2,
         out_block_h=4,
-        out_block_w=24,
+        out_block_w=18,
         per_core_M=4,
-        per_core_N=24,
+        per_core_N=18,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
@@ -349,16 +284,16 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, compute-bound, 214.7 us modeled on 64 cores, 1184 KiB L1/core
+    # wo: MultiCastProgramConfig, compute-bound, 164.6 us modeled on 88 cores, 952 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=4,
         out_block_h=4,
-        out_block_w=16,
+        out_block_w=12,
         per_core_M=4,
-        per_core_N=16,
+        per_core_N=12,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
@@ -383,16 +318,16 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, compute-bound, 847.8 us modeled on 64 cores, 956 KiB L1/core
+    # w1: MultiCastProgramConfig, compute-bound, 586.0 us modeled on 88 cores, 1089 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=4,
-        out_subblock_h=1,
-        out_subblock_w=8,
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=8,
+        out_subblock_h=2,
+        out_subblock_w=1,
         out_block_h=2,
-        out_block_w=56,
+        out_block_w=41,
         per_core_M=2,
-        per_core_N=56,
+        per_core_N=41,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
@@ -407,16 +342,16 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 2
-    # w3: MultiCastProgramConfig, compute-bound, 847.8 us modeled on 64 cores, 956 KiB L1/core
+    # w3: MultiCastProgramConfig, compute-bound, 586.0 us modeled on 88 cores, 1089 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=4,
-        out_subblock_h=1,
-        out_subblock_w=8,
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=8,
+        out_subblock_h=2,
+        out_subblock_w=1,
         out_block_h=2,
-        out_block_w=56,
+        out_block_w=41,
         per_core_M=2,
-        per_core_N=56,
+        per_core_N=41,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
@@ -432,16 +367,16 @@ class Prefill1024:
     # row chunks per call (chunking pass)
     w3_calls = 2
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, compute-bound, 780.3 us modeled on 64 cores, 800 KiB L1/core
+    # w2: MultiCastProgramConfig, compute-bound, 587.9 us modeled on 88 cores, 632 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_h=2,
+        out_subblock_w=4,
         out_block_h=2,
-        out_block_w=16,
+        out_block_w=12,
         per_core_M=2,
-        per_core_N=16,
+        per_core_N=12,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
@@ -466,14 +401,14 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1474.7 us modeled on 88 cores, 1090 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1469.0 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=1,
         per_core_M=1,
-        per_core_N=46,
+        per_core_N=37,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -537,19 +472,22 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 0)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 1), ttnn.CoreCoord(4, 1)),
-                }
-            ),
-            [32, 256],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 4096],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCastDRAMShardedProgramConfig, compute-bound, 83.8 us modeled on 8 cores, 828 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=8, per_core_M=1, per_core_N=12, fused_activation=None
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 71.3 us modeled on 96 cores, 404 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=2,
+        per_core_M=1,
+        per_core_N=2,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -605,14 +543,22 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-            [32, 512],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 4096],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCastDRAMShardedProgramConfig, compute-bound, 54.6 us modeled on 8 cores, 1040 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
+    # wo: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 404 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=2,
+        per_core_M=1,
+        per_core_N=2,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -678,14 +624,22 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 1024],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 4096],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w1: MultiCastDRAMShardedProgramConfig, compute-bound, 205.3 us modeled on 8 cores, 1242 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=4, per_core_M=1, per_core_N=112, fused_activation=None
+    # w1: MultiCast1DProgramConfig, dram-bound, 165.4 us modeled on 90 cores, 510 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=5,
+        per_core_M=1,
+        per_core_N=5,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -694,10 +648,18 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, compute-bound, 205.3 us modeled on 8 cores, 1242 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=4, per_core_M=1, per_core_N=112, fused_activation=None
+    w1_memory = ttnn.DRAM_MEMORY_CONFIG
+    # w3: MultiCast1DProgramConfig, dram-bound, 165.4 us modeled on 90 cores, 510 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=5,
+        per_core_M=1,
+        per_core_N=5,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -706,20 +668,28 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    w3_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    swiglu_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
+    w3_memory = ttnn.DRAM_MEMORY_CONFIG
+    swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
     w2_in_memory = ttnn.MemoryConfig(
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 3584],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 14336],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCastDRAMShardedProgramConfig, compute-bound, 188.8 us modeled on 8 cores, 1232 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=32, fused_activation=None
+    # w2: MultiCast1DProgramConfig, dram-bound, 166.6 us modeled on 64 cores, 1040 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=2,
+        per_core_M=1,
+        per_core_N=2,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,

@@ -38,67 +38,12 @@ L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen
 WEIGHTS = {
     "embedding": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # EMBEDDING: DRAM interleaved
     "attention_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "wqkv": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [2048, 384],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # WQKV: DRAM width sharded
-    "wo": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [2048, 256],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # WO: DRAM width sharded
+    "wqkv": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # WQKV: DRAM interleaved
+    "wo": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # WO: DRAM interleaved
     "ffn_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "w1": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [2048, 1024],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF1_FF3: DRAM width sharded
-    "w3": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [2048, 1024],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF1_FF3: DRAM width sharded
-    "w2": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-                [8192, 256],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF2: DRAM width sharded
+    "w1": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # FF1_FF3: DRAM interleaved
+    "w3": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # FF1_FF3: DRAM interleaved
+    "w2": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # FF2: DRAM interleaved
     "final_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
     "lm_head": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # LM_HEAD: DRAM interleaved
 }
@@ -118,18 +63,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, noc-bound, 25.5 us modeled on 32 cores, 544 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 21.6 us modeled on 96 cores, 314 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=12,
-        per_core_M=1,
-        per_core_N=12,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
@@ -156,16 +99,16 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, noc-bound, 18.1 us modeled on 32 cores, 384 KiB L1/core
+    # wo: MultiCastProgramConfig, dram-bound, 15.6 us modeled on 44 cores, 304 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 4),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=4,
+        out_subblock_w=3,
         out_block_h=1,
-        out_block_w=8,
+        out_block_w=6,
         per_core_M=1,
-        per_core_N=8,
+        per_core_N=6,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
@@ -190,18 +133,16 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, noc-bound, 62.5 us modeled on 32 cores, 1280 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # w1: MultiCast1DProgramConfig, dram-bound, 52.1 us modeled on 86 cores, 406 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=8,
-        out_block_h=1,
-        out_block_w=32,
-        per_core_M=1,
-        per_core_N=32,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=3,
+        per_core_M=4,
+        per_core_N=3,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -214,18 +155,16 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCastProgramConfig, noc-bound, 62.5 us modeled on 32 cores, 1280 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # w3: MultiCast1DProgramConfig, dram-bound, 52.1 us modeled on 86 cores, 406 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=8,
-        out_block_h=1,
-        out_block_w=32,
-        per_core_M=1,
-        per_core_N=32,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=3,
+        per_core_M=4,
+        per_core_N=3,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -239,16 +178,16 @@ class Prefill128:
     # row chunks per call (chunking pass)
     w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, noc-bound, 69.8 us modeled on 32 cores, 368 KiB L1/core
+    # w2: MultiCastProgramConfig, dram-bound, 59.8 us modeled on 44 cores, 292 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 4),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_w=6,
         out_block_h=1,
-        out_block_w=8,
+        out_block_w=6,
         per_core_M=1,
-        per_core_N=8,
+        per_core_N=6,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
@@ -273,14 +212,14 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 737.8 us modeled on 88 cores, 1090 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 735.0 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=1,
         per_core_M=1,
-        per_core_N=46,
+        per_core_N=37,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -311,16 +250,16 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 81.6 us modeled on 64 cores, 952 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 62.8 us modeled on 88 cores, 778 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=4,
+        out_subblock_h=4,
+        out_subblock_w=1,
         out_block_h=4,
-        out_block_w=12,
+        out_block_w=9,
         per_core_M=4,
-        per_core_N=12,
+        per_core_N=9,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
@@ -349,16 +288,16 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, compute-bound, 55.4 us modeled on 64 cores, 720 KiB L1/core
+    # wo: MultiCastProgramConfig, compute-bound, 42.9 us modeled on 88 cores, 604 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=4,
+        out_subblock_h=2,
+        out_subblock_w=2,
         out_block_h=4,
-        out_block_w=8,
+        out_block_w=6,
         per_core_M=4,
-        per_core_N=8,
+        per_core_N=6,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
@@ -383,16 +322,16 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, compute-bound, 229.9 us modeled on 64 cores, 864 KiB L1/core
+    # w1: MultiCastProgramConfig, compute-bound, 167.2 us modeled on 88 cores, 1136 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=8,
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=2,
-        out_block_w=32,
+        out_block_w=24,
         per_core_M=2,
-        per_core_N=32,
+        per_core_N=24,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
@@ -407,16 +346,16 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 2
-    # w3: MultiCastProgramConfig, compute-bound, 229.9 us modeled on 64 cores, 864 KiB L1/core
+    # w3: MultiCastProgramConfig, compute-bound, 167.2 us modeled on 88 cores, 1136 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=8,
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=8,
         out_block_h=2,
-        out_block_w=32,
+        out_block_w=24,
         per_core_M=2,
-        per_core_N=32,
+        per_core_N=24,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
@@ -432,16 +371,16 @@ class Prefill1024:
     # row chunks per call (chunking pass)
     w3_calls = 2
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, compute-bound, 226.4 us modeled on 64 cores, 464 KiB L1/core
+    # w2: MultiCastProgramConfig, compute-bound, 171.5 us modeled on 88 cores, 380 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_w=6,
         out_block_h=2,
-        out_block_w=8,
+        out_block_w=6,
         per_core_M=2,
-        per_core_N=8,
+        per_core_N=6,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
@@ -466,14 +405,14 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 737.8 us modeled on 88 cores, 1090 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 735.0 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=1,
         per_core_M=1,
-        per_core_N=46,
+        per_core_N=37,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -537,14 +476,22 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 512],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 2048],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCastDRAMShardedProgramConfig, compute-bound, 21.0 us modeled on 8 cores, 828 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 18.5 us modeled on 96 cores, 234 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=1,
+        per_core_M=1,
+        per_core_N=1,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -600,14 +547,22 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 512],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 2048],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCastDRAMShardedProgramConfig, compute-bound, 14.3 us modeled on 8 cores, 584 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
+    # wo: MultiCast1DProgramConfig, dram-bound, 12.7 us modeled on 64 cores, 234 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=1,
+        per_core_M=1,
+        per_core_N=1,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -673,14 +628,22 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(1, 0))}),
-            [32, 1024],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 2048],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w1: MultiCastDRAMShardedProgramConfig, compute-bound, 56.2 us modeled on 8 cores, 1296 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
+    # w1: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 306 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=3,
+        per_core_M=1,
+        per_core_N=3,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -689,10 +652,18 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, compute-bound, 56.2 us modeled on 8 cores, 1296 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
+    w1_memory = ttnn.DRAM_MEMORY_CONFIG
+    # w3: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 306 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=3,
+        per_core_M=1,
+        per_core_N=3,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -701,20 +672,28 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    w3_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    swiglu_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
+    w3_memory = ttnn.DRAM_MEMORY_CONFIG
+    swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
     w2_in_memory = ttnn.MemoryConfig(
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 2048],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 8192],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCastDRAMShardedProgramConfig, compute-bound, 54.6 us modeled on 8 cores, 664 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
+    # w2: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 616 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=1,
+        per_core_M=1,
+        per_core_N=1,
+        fuse_batch=True,
+        mcast_in0=True,
+        fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,

@@ -1,0 +1,117 @@
+"""Pass `op_costs`: modeled time of every non-matmul op, and per-mode totals.
+
+Inputs: placements, chunk sizes, dtypes and kernels. Produces: `op_costs` (decisions `time_ns`,
+`binding`, `cost` on every op that runs; graph fact `mode_time_ns`: mode key -> modeled device time of
+one forward (decoder layers x layer count + embedding + head), op-to-op gaps included).
+Costs come from the calibrated model (tttgen.cost); reshards the reshard pass elided cost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tttgen.cost.model import OpCost
+from tttgen.ir.configs import MemoryPlacement
+from tttgen.ir.graph import Graph, Op
+from tttgen.passes.base import make_pass
+from tttgen.scoring import op_time_ns
+from tttgen.tiling import round_up
+
+BYTES_BF16 = 2
+
+
+def storage(p: MemoryPlacement | None) -> str:
+    if p is None or p.buffer == "DRAM":
+        return "dram"
+    return "sharded" if p.sharded else "l1"
+
+
+def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | None:
+    """(cost-model kind, facts) for one op, or None when it does not run."""
+    m, d = graph.model, op.decisions
+    users = graph.facts["decode_users"]
+    rows = op.seq
+    nq, nkv, hd = m.num_attention_heads, m.num_key_value_heads, m.head_dim
+    src, dst = storage(d.get("in0")), storage(d.get("out"))
+    fidelity = d["kernel"].math_fidelity if d.get("kernel") else "HiFi4"
+    kv_tile = graph.device.tile_bytes[graph.facts["kv_dtype"]] / 1024
+    if op.kind == "rms_norm":
+        cores = d["in0"].grid.cores if d.get("in0") is not None and d["in0"].grid else graph.device.grid.cores
+        return "rms_norm", {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": src, "cores": cores, "fidelity": fidelity}
+    if op.kind == "eltwise":
+        fn = op.facts["fn"]
+        return "eltwise", {
+            "elements": op.facts["rows"] * op.facts["dim"],
+            "inputs": 2,
+            "storage": src,
+            "op": "add" if fn == "add" else "mul",
+            "fidelity": fidelity,
+        }
+    if op.kind == "reshard":
+        if d.get("elide"):
+            return None
+        size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
+        return "reshard", {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}
+    if op.kind == "slice":
+        size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
+        return "reshard", {"bytes_in": size, "bytes_out": size, "src": "dram", "dst": "dram"}
+    if op.kind == "embedding":
+        return "embedding", {"bytes": 2 * rows * m.hidden_size * BYTES_BF16, "src": "dram", "dst": dst}
+    if op.kind == "create_heads":
+        return "create_heads", {"bytes": 2 * rows * m.qkv_size * BYTES_BF16, "src": src, "dst": dst}
+    if op.kind == "concat_heads":
+        return "concat_heads", {"bytes": 2 * rows * m.attn_size * BYTES_BF16, "src": src, "dst": dst}
+    if op.kind == "rotary":
+        heads = op.facts["heads"]
+        tokens = users * round_up(heads, 32) if op.mode == "decode" else rows * heads
+        return "rotary", {"bytes": 4 * tokens * hd * BYTES_BF16, "src": src, "dst": dst}
+    if op.kind == "cache_update":
+        return "cache_update", {"bytes": int(2 * users * 32 * hd * kv_tile), "src": src, "dst": "dram"}
+    if op.kind == "cache_fill":
+        return "cache_fill", {"bytes": int(rows * nkv * hd * (BYTES_BF16 + kv_tile)), "src": "dram", "dst": "dram"}
+    if op.kind == "sdpa_prefill":
+        return "sdpa_prefill", {
+            "heads": nq, "kv_heads": nkv, "seq": rows, "head_dim": hd, "fidelity": fidelity,
+            "q_chunk": d["q_chunk_size"], "k_chunk": d["k_chunk_size"], "kv_dtype": "bfloat16",
+        }
+    if op.kind == "sdpa_decode":
+        return "sdpa_decode", {
+            "batch": users, "heads": nq, "kv_heads": nkv, "kv_len": kv_len, "head_dim": hd,
+            "kv_dtype": graph.facts["kv_dtype"], "fidelity": fidelity,
+        }
+    raise ValueError(f"no cost mapping for op kind {op.kind}")
+
+
+def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | None:
+    found = op_facts(op, graph, kv_len)
+    if found is None:
+        return None
+    kind, facts = found
+    return op_time_ns(graph.device, kind, traced=traced, **facts)
+
+
+def mode_totals(graph: Graph, time_of) -> dict[str, float]:
+    """Per mode: layer ops x layers + embedding and head ops. `time_of(op)` gives one op's ns."""
+    layers = graph.model.num_hidden_layers
+    totals: dict[str, float] = {}
+    for op in graph.ops:
+        t = time_of(op)
+        totals[op.mode_key] = totals.get(op.mode_key, 0.0) + t * (layers if op.scope == "layer" else 1)
+    return totals
+
+
+@make_pass("op_costs", requires=("matmul_program", "op_programs", "reshard"), produces=("op_costs",))
+def op_costs(graph: Graph) -> Graph:
+    """Model every op's time so explain, the benchmark and the totals see whole forwards."""
+    kv_len = graph.hints.max_seq_len
+
+    def decide(op: Op) -> Op:
+        if op.kind == "matmul":
+            return op
+        cost = op_cost(op, graph, kv_len)
+        if cost is None:
+            return op.decide(time_ns=0.0, binding="-", cost=None)
+        return op.decide(time_ns=cost.total_ns, binding=cost.binding, cost=cost)
+
+    graph = graph.with_ops(decide(op) for op in graph.ops)
+    return graph.with_facts(mode_time_ns=mode_totals(graph, lambda op: op.decisions["time_ns"]))
