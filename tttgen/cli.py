@@ -216,7 +216,7 @@ def validate(file) -> None:
 @click.option("--config", type=click.Path(dir_okay=False))
 @click.option("--device", required=True)
 @click.option("--op", "op_name", help="one op (name or key) with its rejected candidates")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table")
 @hint_options
 def explain(model, config, device, op_name, fmt, **kw) -> None:
     """Per-op table of the chosen configs and why."""
@@ -224,7 +224,11 @@ def explain(model, config, device, op_name, fmt, **kw) -> None:
 
     p = plan(Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw)))
     rows = explain_rows(p.graph, op_name)
-    if fmt == "json":
+    if fmt == "html":
+        from tttgen.report_html import explain_html
+
+        click.echo(explain_html(p.graph, rows), nl=False)
+    elif fmt == "json":
         click.echo(json.dumps(jsonable(rows), indent=2, sort_keys=True))
     else:
         click.echo(explain_table(rows, detail=op_name is not None))

@@ -24,6 +24,22 @@ def _summary(value: Any) -> str:
     return type(value).__name__
 
 
+def op_flops(graph: Graph, op) -> int:
+    """Arithmetic of one op (matmul exact; others counted per element) for the roofline chart."""
+    d, m = op.decisions, graph.model
+    if op.kind == "matmul":
+        return d["shape"].flops
+    if op.kind == "rms_norm":
+        return 4 * op.facts["rows"] * op.facts["dim"]
+    if op.kind == "eltwise":
+        return op.facts["rows"] * op.facts["dim"]
+    if op.kind == "sdpa_prefill":
+        return 2 * m.num_attention_heads * op.seq * op.seq * m.head_dim  # causal: half of 4*h*s*s*d
+    if op.kind == "sdpa_decode":
+        return 4 * graph.facts["decode_users"] * m.num_attention_heads * graph.hints.max_seq_len * m.head_dim
+    return 0
+
+
 def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any]]:
     rows = []
     for op in graph.ops:
@@ -40,6 +56,9 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
             "binding": d.get("binding", "-"),
             "l1_bytes_per_core": d.get("l1_bytes"),
             "cores": d.get("cores"),
+            "utilization": d["cost"].utilization if d.get("cost") is not None else None,
+            "flops": op_flops(graph, op),
+            "dram_bytes": d["cost"].dram_bytes if d.get("cost") is not None else None,
         }
         if op_name:
             row["rejected"] = [{"config": _summary(c.config), "time_ns": c.time_ns, "binding": c.note} for c in d.get("rejected", ())]

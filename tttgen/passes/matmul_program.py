@@ -276,6 +276,7 @@ def _decide(graph: Graph, op: Op) -> Op:
         cores=cores,
         time_ns=best.time_ns,
         binding=best.note,
+        cost=best.extra["cost"],
         rejected=tuple(replace(c, extra={}) for c in rejected),
         pruned=dict(pruned),
     )
