@@ -10,7 +10,10 @@ ttnn actually ran:
   test_benchmark.py::test_matmul_2d_host_perf, the revision whose shape table matches the CSV:
   per-core base shapes scaled by the grid, per_core_M = Mt/grid.y, per_core_N = Nt/grid.x,
   in0_block_w = Kt/grid.x/in0_block_w_div, out blocks = per_core/num_out_blocks, subblocks from
-  the benchmark's get_subblock_sizes). `--tuned chooser` uses this project's chooser instead.
+  the benchmark's get_subblock_sizes). `--tuned chooser` uses the generator's matmul search
+  instead (`tttgen.passes.matmul_program.search`, mapped as `tttgen cost matmul` maps a prefill
+  matmul with a DRAM-interleaved weight) and only scores: rows whose activation and output are
+  L1-sharded are skipped, since the generator's prefill search keeps them DRAM-interleaved.
 
 Fitting: per architecture, minimise the mean |log(pred/measured)| over the training rows with a
 deterministic Nelder-Mead on log-coefficients. Scoring: K-fold cross-validation with folds that keep
@@ -194,6 +197,22 @@ def benchmark_subblock(m_tiles: int, n_tiles: int, out_sharded: bool) -> tuple[i
     return 1, 1
 
 
+def generator_config(
+    device: DeviceProfile, shape: MatmulShape, dtype: str, fidelity: str
+) -> tuple[MatmulShape, MatmulConfig]:
+    """The generator's choice for a prefill matmul with every tensor DRAM-interleaved and in `dtype`
+    (the shape per call: rows are halved, batch doubled, if nothing is legal, as the generator does)."""
+    from tttgen.cost.cli import generator_pick, kernel_config
+    from tttgen.ir.configs import DRAM_INTERLEAVED
+
+    pick = generator_pick(device, shape, kernel_config(fidelity), (dtype, dtype, dtype), DRAM_INTERLEAVED, decode=False)
+    if pick.best is None:
+        raise ValueError(
+            f"the generator's search finds no legal config for {shape} on {device.name}: {dict(pick.pruned)}"
+        )
+    return pick.shape, pick.best.config
+
+
 def load_cases(data_dir: Path, tuned: str = "benchmark") -> list[Case]:
     path = data_dir / CSV_NAME
     devices: dict[str, DeviceProfile] = {}
@@ -214,16 +233,9 @@ def load_cases(data_dir: Path, tuned: str = "benchmark") -> list[Case]:
             if family == "out_of_box":
                 config = ttnn_auto_config(device, shape, in0_dtype=dtype)
             elif tuned == "chooser":
-                from tttgen.cost.choose import choose_matmul_config
-
-                config = choose_matmul_config(
-                    device,
-                    shape,
-                    in0_dtype=dtype,
-                    fidelity=row["fidelity"],
-                    in0_storage="sharded" if in0_l1 else "DRAM",
-                    out_storage="sharded" if out_l1 else "DRAM",
-                ).config
+                if in0_l1 or out_l1:
+                    continue  # not a matmul the generator plans: its prefill activations stay in DRAM
+                shape, config = generator_config(device, shape, dtype, row["fidelity"])
             else:
                 config = tuned_config(device, shape, dtype, in0_l1)
             cases.append(
@@ -540,6 +552,51 @@ def score_committed(cases: list[Case], path: Path = CALIBRATION_PATH) -> dict[st
     return {name: summary(errs) for name, errs in sorted(out.items())}
 
 
+def render_generator_report(data_dir: Path, path: Path = CALIBRATION_PATH) -> str:
+    """Committed coefficients with the generator's configs for the manually_tuned rows it can plan,
+    and how its picks compare with the benchmark's hand-tuned configs under the model."""
+    from tttgen.cost.calibration import load_calibration
+
+    calib = load_calibration(str(path))
+    bench = {c.row: c for c in load_cases(data_dir) if c.family == "manually_tuned"}
+    cases = load_cases(data_dir, tuned="chooser")
+    mapped = [c for c in cases if c.family == "manually_tuned"]
+    lines = ["# Committed coefficients, manually_tuned rows mapped to the generator's matmul search", ""]
+    lines.append(
+        f"{len(mapped)} of {len(bench)} manually_tuned rows mapped (DRAM-interleaved activation and output); "
+        f"{len(bench) - len(mapped)} rows with L1-sharded activations skipped (the generator's prefill search "
+        "keeps activations DRAM-interleaved)."
+    )
+    lines += [
+        "",
+        "| device | rows | median | P90 | max | tuned rows: median | P90 | max |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    tuned_scores = score_committed(mapped, path)
+    for name, s in score_committed(cases, path).items():
+        t = tuned_scores[name]
+        lines.append(
+            f"| {name} | {s['rows']} | {s['median']:.1%} | {s['p90']:.1%} | {s['max']:.1%} "
+            f"| {t['median']:.1%} | {t['p90']:.1%} | {t['max']:.1%} |"
+        )
+    lines += [
+        "",
+        "Generator's pick vs the benchmark's config, both predicted with the committed coefficients:",
+        "",
+        "| device | rows | pick / benchmark: min | median | max | pick predicted slower |",
+        "|---|---|---|---|---|---|",
+    ]
+    ratios: dict[str, list[float]] = {}
+    for case in mapped:
+        coeffs = calib.coeffs(case.device.arch)
+        ratios.setdefault(case.device_name, []).append(case.predict(coeffs) / bench[case.row].predict(coeffs))
+    for name, rs in sorted(ratios.items()):
+        rs.sort()
+        slower = sum(r > 1.0 + 1e-9 for r in rs)
+        lines.append(f"| {name} | {len(rs)} | {rs[0]:.3f} | {float(np.median(rs)):.3f} | {rs[-1]:.3f} | {slower} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="directory holding " + CSV_NAME)
@@ -549,19 +606,14 @@ def main(argv: list[str] | None = None) -> int:
         "--tuned",
         choices=("benchmark", "chooser"),
         default="benchmark",
-        help="config for manually_tuned rows: the benchmark's own, or this project's chooser",
+        help="config for manually_tuned rows: the benchmark's own, or the generator's matmul search (scores only)",
     )
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
     parser.add_argument("--workers", type=int, default=2, help="processes for the independent fits")
     args = parser.parse_args(argv)
 
     if args.tuned == "chooser":
-        cases = load_cases(args.data, tuned="chooser")
-        print("# Committed coefficients, tuned rows mapped to the chooser's pick\n")
-        print("| device | median | P90 | max | rows |")
-        print("|---|---|---|---|---|")
-        for name, s in score_committed(cases, args.out).items():
-            print(f"| {name} | {s['median']:.1%} | {s['p90']:.1%} | {s['max']:.1%} | {s['rows']} |")
+        print(render_generator_report(args.data, args.out))
         return 0
 
     cases = load_cases(args.data)

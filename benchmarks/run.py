@@ -1,13 +1,19 @@
-"""`make bench`: every benchmark, one after another; each prints a markdown table."""
+"""`make bench`: every benchmark in turn, each printing markdown. Modeled numbers are deterministic;
+wall times are medians of repeated whole-process runs (the machines are shared and noisy)."""
 
 from __future__ import annotations
 
-import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("spine.py",)
+SCRIPTS = (
+    ("Cost-model calibration against measured GEMMs", ["calibrate.py"]),
+    ("tttgen against tt_transformers and ttnn's auto-config", ["optimizer.py"]),
+    ("Build and check wall time", ["spine.py"]),
+)
 
-for name in SCRIPTS:
-    print(f"\n## {name}\n")
-    runpy.run_path(str(HERE / name), run_name="__main__")
+for title, args in SCRIPTS:
+    print(f"\n# {title}\n", flush=True)
+    subprocess.run([sys.executable, str(HERE / args[0]), *args[1:]], check=True)

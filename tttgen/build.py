@@ -49,8 +49,9 @@ def _ops(m: ModelSpec, mode: str, rows: int) -> list[Op]:
         """Move a decode activation to the placement its consumer wants (elided when equal)."""
         return op(name, "reshard", scope, facts=frozen({"rows": rows, "dim": cols, "src": src, "dst": dst}))
 
-    def mm(name: str, weight: str, k: int, n: int, scope: str = "layer", m_rows: int = rows) -> Op:
-        return op(name, "matmul", scope, shape=MatmulShape(m=m_rows, k=k, n=n), weight=weight)
+    def mm(name: str, weight: str, k: int, n: int, scope: str = "layer", m_rows: int = rows, sibling: bool = False) -> Op:
+        facts = frozen({"sibling_output_live": True}) if sibling else frozen({})
+        return op(name, "matmul", scope, shape=MatmulShape(m=m_rows, k=k, n=n), weight=weight, facts=facts)
 
     embed = [op("embedding", "embedding", "embed", weight="embedding", facts=rows_dim)]
     attn_common = [
@@ -59,8 +60,8 @@ def _ops(m: ModelSpec, mode: str, rows: int) -> list[Op]:
     ]
     mlp = [
         op("ffn_norm", "rms_norm", weight="ffn_norm", facts=rows_dim),
-        mm("w1", "w1", dim, m.intermediate_size),
-        mm("w3", "w3", dim, m.intermediate_size),
+        mm("w1", "w1", dim, m.intermediate_size, sibling=mode == "decode"),
+        mm("w3", "w3", dim, m.intermediate_size, sibling=mode == "decode"),
         op("swiglu", "eltwise", facts=frozen({"rows": rows, "dim": m.intermediate_size, "fn": "silu_mul"})),
         mm("w2", "w2", m.intermediate_size, dim),
         op("ffn_add", "eltwise", facts=frozen({"rows": rows, "dim": dim, "fn": "add"})),

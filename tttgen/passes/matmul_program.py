@@ -12,7 +12,7 @@ ties break on the candidate's textual key, so the choice is deterministic.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from tttgen.errors import DoesNotFit
 from tttgen.ir.configs import (
@@ -167,6 +167,22 @@ def _key(cfg: MatmulConfig) -> str:
     return repr(sorted(cfg.fields().items()))
 
 
+@dataclass(frozen=True)
+class L1Reserve:
+    """L1 other live tensors hold while a matmul runs (the allocator reserves it on every core)."""
+
+    bytes: int = 0
+    sibling_output: bool = False
+
+
+def l1_reserve(graph: Graph, op: Op) -> L1Reserve:
+    """Decode keeps the residual and rotary tables in L1 for the whole layer; the gate (w1) output is
+    still live while w3 runs, so w1 and w3 both budget for one more output of their own placement."""
+    if op.mode != "decode":
+        return L1Reserve()
+    return L1Reserve(graph.facts["decode_l1_reserve"], op.facts.get("sibling_output_live", False))
+
+
 _SEARCH_CACHE: dict[tuple, tuple] = {}
 _DEVICE_KEYS: dict[int, tuple[DeviceProfile, str]] = {}
 
@@ -187,6 +203,7 @@ def search(
     in1: MemoryPlacement,
     decode: bool,
     seeds: tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...] = (),
+    reserve: L1Reserve = L1Reserve(),
 ) -> tuple[Candidate, tuple[Candidate, ...], tuple[tuple[str, int], ...]]:
     """Best candidate, best rejected-by-cost alternatives, and how many each rule pruned.
 
@@ -194,15 +211,15 @@ def search(
     search is never modeled slower than a legal baseline. Cached per distinct (device, shape, kernel,
     dtypes, weight placement, mode, seeds): layers and repeated shapes (w1/w3) cost one search.
     """
-    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds)
+    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds, reserve)
     if key in _SEARCH_CACHE:
         return _SEARCH_CACHE[key]
-    result = _search(device, shape, kernel, dtypes, in1, decode, seeds)
+    result = _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve)
     _SEARCH_CACHE[key] = result
     return result
 
 
-def _search(device, shape, kernel, dtypes, in1, decode, seeds):
+def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve):
     legal: list[Candidate] = []
     pruned: Counter[str] = Counter()
     candidates = enumerate_candidates(device, shape, kernel, DRAM_INTERLEAVED, in1, decode)
@@ -212,7 +229,7 @@ def _search(device, shape, kernel, dtypes, in1, decode, seeds):
         if legal_widths[group] >= K_BLOCK_WIDTHS_SCORED:
             pruned["narrower_k_block_than_two_legal_ones"] += 1
             continue
-        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes)
+        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes, False, reserve.bytes, reserve.sibling_output)
         broken = first_violation(case)
         if broken:
             pruned[broken] += 1
@@ -249,18 +266,42 @@ def baseline_seeds(graph: Graph, op: Op, shape: MatmulShape) -> tuple[tuple[Matm
     return tuple(seeds)
 
 
+MIN_PREFILL_ROWS = 128
+
+
+def search_halving_rows(
+    device: DeviceProfile,
+    shape: MatmulShape,
+    kernel: ComputeKernelConfig,
+    dtypes: tuple[str, str, str],
+    in1: MemoryPlacement,
+    decode: bool,
+    seeds_for=lambda shape: (),
+    reserve: L1Reserve = L1Reserve(),
+):
+    """`search`, and in prefill, while nothing is legal, halve the rows per call (more calls, same
+    result) down to 128 rows. Returns (shape per call, best, rejected, pruned)."""
+    best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve)
+    while best is None and not decode and shape.m > MIN_PREFILL_ROWS:
+        shape = MatmulShape(m=shape.m // 2, k=shape.k, n=shape.n, batch=shape.batch * 2)
+        best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve)
+    return shape, best, rejected, pruned
+
+
 def _decide(graph: Graph, op: Op) -> Op:
     device = graph.device
-    shape: MatmulShape = op.decisions["shape"]
     dt = op.decisions["dtypes"]
     dtypes = (dt["in0"], dt["in1"], dt["out"])
-    in1 = op.decisions["in1"]
-    kernel = op.decisions["kernel"]
-    best, rejected, pruned = search(device, shape, kernel, dtypes, in1, op.mode == "decode", baseline_seeds(graph, op, shape))
-    while best is None and op.mode == "prefill" and shape.m > 128:
-        # No legal config for this row chunk: halve the rows per call (more calls, same result).
-        shape = MatmulShape(m=shape.m // 2, k=shape.k, n=shape.n, batch=shape.batch * 2)
-        best, rejected, pruned = search(device, shape, kernel, dtypes, in1, op.mode == "decode", baseline_seeds(graph, op, shape))
+    shape, best, rejected, pruned = search_halving_rows(
+        device,
+        op.decisions["shape"],
+        op.decisions["kernel"],
+        dtypes,
+        op.decisions["in1"],
+        op.mode == "decode",
+        lambda s: baseline_seeds(graph, op, s),
+        l1_reserve(graph, op),
+    )
     if best is None:
         raise DoesNotFit(
             f"no legal matmul program config for {op.key} (M={shape.m}, K={shape.k}, N={shape.n}) on "

@@ -14,6 +14,7 @@ from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, CoreRanges, Memo
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.passes.precision import override_for
+from tttgen.rules.l1 import sharded_bytes_per_core
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors, row_major_cores
 
@@ -86,7 +87,7 @@ def modeled_cost(graph: Graph, name: str, placement: MemoryPlacement) -> float |
     throughput it is shared by the batch; a prefill op counts per prompt token.
     """
     from tttgen.objective import token_weight
-    from tttgen.passes.matmul_program import baseline_seeds, search
+    from tttgen.passes.matmul_program import baseline_seeds, l1_reserve, search
 
     total = 0.0
     for op in graph.ops:
@@ -95,7 +96,7 @@ def modeled_cost(graph: Graph, name: str, placement: MemoryPlacement) -> float |
         d = op.decisions
         dtypes = (d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"])
         seeds = baseline_seeds(graph, op, d["shape"])
-        best, _, _ = search(graph.device, d["shape"], d["kernel"], dtypes, placement, op.mode == "decode", seeds)
+        best, _, _ = search(graph.device, d["shape"], d["kernel"], dtypes, placement, op.mode == "decode", seeds, l1_reserve(graph, op))
         if best is None:
             return None
         total += best.time_ns * token_weight(graph, op)
@@ -106,15 +107,23 @@ def modeled_cost(graph: Graph, name: str, placement: MemoryPlacement) -> float |
 def memory(graph: Graph) -> Graph:
     """Place weights and the activations whose placement is fixed by op contracts."""
     device, model = graph.device, graph.model
+    rows = graph.facts["decode_rows"]
+    users = rows  # decode runs one user per padded row: 32 user slots
+    residual = width_sharded(rows, model.hidden_size, residual_cores(model.hidden_size, device), device)
+    heads_q = height_sharded(32, model.head_dim, users, device)
+    tile = device.tile_bytes["bfloat16"]
+    rope_tables = 2 * sharded_bytes_per_core(heads_q, tile) + tile  # cos, sin, and one trans_mat tile per core
+    graph = graph.with_facts(
+        residual=residual,
+        decode_users=users,
+        heads_placement=heads_q,
+        decode_l1_reserve=sharded_bytes_per_core(residual, tile) + rope_tables,
+    )
     weights = [
         w.decide(placement=_weight_placement(graph, w.name) if w.role not in ("EMBEDDING", "NORM") else DRAM_INTERLEAVED)
         for w in graph.weights
     ]
     graph = graph.with_weights(weights)
-    rows = graph.facts["decode_rows"]
-    users = rows  # decode runs one user per padded row: 32 user slots
-    residual = width_sharded(rows, model.hidden_size, residual_cores(model.hidden_size, device), device)
-    heads_q = height_sharded(32, model.head_dim, users, device)
     concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, model.head_dim, users, device)
 
     def decide(op: Op) -> Op:
@@ -147,6 +156,4 @@ def memory(graph: Graph) -> Graph:
             return op.decide(in1=graph.weight(op.weight).decisions["placement"])
         return op
 
-    return graph.with_weights(weights).with_ops(decide(op) for op in graph.ops).with_facts(
-        residual=residual, decode_users=users, heads_placement=heads_q
-    )
+    return graph.with_ops(decide(op) for op in graph.ops)

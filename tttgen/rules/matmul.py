@@ -20,7 +20,7 @@ from tttgen.ir.configs import (
     MatmulShape,
     MemoryPlacement,
 )
-from tttgen.rules.l1 import matmul_l1_bytes
+from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div
 
@@ -40,6 +40,8 @@ class MatmulCase:
     in1_dtype: str
     out_dtype: str
     in1_batched: bool = False
+    reserved_l1: int = 0  # bytes per core held by other live L1 tensors (residual, rotary tables, ...)
+    sibling_output_live: bool = False  # a twin op's output of the same placement is live (w1 during w3)
 
 
 Rule = Callable[[MatmulCase], "str | None"]
@@ -299,9 +301,11 @@ def r19_activation_fused(c: MatmulCase) -> str | None:
 
 def r20_l1_fits(c: MatmulCase) -> str | None:
     """Estimated circular buffers (+ sharded operands) fit usable L1 (get_estimated_size_of_cbs)."""
-    used = matmul_l1_bytes(c)
+    used = matmul_l1_bytes(c) + c.reserved_l1
+    if c.sibling_output_live:
+        used += sharded_bytes_per_core(c.out, c.device.tile_bytes[c.out_dtype])
     if used > c.device.usable_l1_bytes:
-        return f"needs {used} B of L1 per core, {c.device.usable_l1_bytes} B usable"
+        return f"needs {used} B of L1 per core (with {c.reserved_l1} B of live tensors), {c.device.usable_l1_bytes} B usable"
     return None
 
 

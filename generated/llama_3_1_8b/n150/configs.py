@@ -528,14 +528,14 @@ class Decode:
         ttnn.TensorMemoryLayout.WIDTH_SHARDED,
         ttnn.BufferType.L1,
         ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-            [32, 512],
+            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
+            [32, 4096],
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 119.0 us modeled on 12 cores, 1056 KiB L1/core
+    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 119.0 us modeled on 12 cores, 1232 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=192, fused_activation=None
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -586,7 +586,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 84.8 us modeled on 12 cores, 1203 KiB L1/core
+    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 84.8 us modeled on 12 cores, 947 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=128, fused_activation=None
     )
@@ -644,7 +644,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1225 KiB L1/core
+    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1169 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
     )
@@ -656,7 +656,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1225 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1169 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
     )
@@ -678,7 +678,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 294.5 us modeled on 12 cores, 957 KiB L1/core
+    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 294.5 us modeled on 12 cores, 893 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=32, fused_activation=None
     )

@@ -477,7 +477,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 71.3 us modeled on 96 cores, 404 KiB L1/core
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 71.3 us modeled on 96 cores, 400 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
@@ -548,7 +548,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 404 KiB L1/core
+    # wo: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 400 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
@@ -679,7 +679,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCast1DProgramConfig, dram-bound, 166.6 us modeled on 64 cores, 1040 KiB L1/core
+    # w2: MultiCast1DProgramConfig, dram-bound, 166.6 us modeled on 64 cores, 1036 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,

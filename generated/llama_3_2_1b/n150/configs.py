@@ -533,7 +533,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 30.4 us modeled on 12 cores, 600 KiB L1/core
+    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 30.4 us modeled on 12 cores, 552 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
     )
@@ -586,7 +586,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 21.3 us modeled on 11 cores, 470 KiB L1/core
+    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 21.3 us modeled on 11 cores, 438 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
     )
@@ -644,7 +644,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 1001 KiB L1/core
+    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 745 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
     )
@@ -656,7 +656,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 1001 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 745 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
     )
@@ -678,7 +678,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 11 cores, 554 KiB L1/core
+    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 11 cores, 522 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
     )

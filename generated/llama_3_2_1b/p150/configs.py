@@ -481,7 +481,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 18.5 us modeled on 96 cores, 234 KiB L1/core
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 18.5 us modeled on 96 cores, 232 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
@@ -552,7 +552,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # wo: MultiCast1DProgramConfig, dram-bound, 12.7 us modeled on 64 cores, 234 KiB L1/core
+    # wo: MultiCast1DProgramConfig, dram-bound, 12.7 us modeled on 64 cores, 232 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
@@ -683,7 +683,7 @@ class Decode:
             ttnn.ShardOrientation.ROW_MAJOR,
         ),
     )
-    # w2: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 616 KiB L1/core
+    # w2: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 614 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
