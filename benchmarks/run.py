@@ -9,7 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = (
-    ("Cost-model calibration against measured GEMMs", ["calibrate.py"]),
+    ("Cost-model calibration against measured GEMMs", ["calibrate.py", "--check"]),
     ("tttgen against tt_transformers and ttnn's auto-config", ["optimizer.py"]),
     ("Build and check wall time", ["spine.py"]),
 )
