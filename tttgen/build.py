@@ -53,71 +53,73 @@ def _ops(m: ModelSpec, mode: str, rows: int) -> list[Op]:
         facts = frozen({"sibling_output_live": True}) if sibling else frozen({})
         return op(name, "matmul", scope, shape=MatmulShape(m=m_rows, k=k, n=n), weight=weight, facts=facts)
 
-    embed = [op("embedding", "embedding", "embed", weight="embedding", facts=rows_dim)]
-    attn_common = [
-        op("attention_norm", "rms_norm", weight="attention_norm", facts=rows_dim),
-        mm("wqkv", "wqkv", dim, m.qkv_size),
-    ]
-    mlp = [
-        op("ffn_norm", "rms_norm", weight="ffn_norm", facts=rows_dim),
-        mm("w1", "w1", dim, m.intermediate_size, sibling=mode == "decode"),
-        mm("w3", "w3", dim, m.intermediate_size, sibling=mode == "decode"),
-        op("swiglu", "eltwise", facts=frozen({"rows": rows, "dim": m.intermediate_size, "fn": "silu_mul"})),
-        mm("w2", "w2", m.intermediate_size, dim),
-        op("ffn_add", "eltwise", facts=frozen({"rows": rows, "dim": dim, "fn": "add"})),
-    ]
-    if mode == "decode":
-        attention = [
+    decode = mode == "decode"
+
+    def decode_only(*ops: Op) -> list[Op]:
+        """Reshards exist only in decode: prefill ops all read and write DRAM interleaved."""
+        return list(ops) if decode else []
+
+    def eltwise(name: str, cols: int, fn: str) -> Op:
+        return op(name, "eltwise", facts=frozen({"rows": rows, "dim": cols, "fn": fn}))
+
+    def rotary(name: str, heads: int) -> Op:
+        return op(name, "rotary", facts=frozen({"heads": heads, "head_dim": hd}))
+
+    ops = [op("embedding", "embedding", "embed", weight="embedding", facts=rows_dim)]
+    ops += decode_only(reshard("embed_to_residual", "embedding", "attention_norm", dim, "embed"))
+    ops += [op("attention_norm", "rms_norm", weight="attention_norm", facts=rows_dim)]
+    ops += decode_only(reshard("wqkv_in", "attention_norm", "wqkv", dim))
+    ops += [mm("wqkv", "wqkv", dim, m.qkv_size)]
+    if decode:
+        ops += [
             op("qkv_to_interleaved", "reshard", facts=frozen({"rows": rows, "dim": m.qkv_size})),
             op("create_heads", "create_heads", facts=heads),
-            op("rotary_q", "rotary", facts=frozen({"heads": nq, "head_dim": hd})),
-            op("rotary_k", "rotary", facts=frozen({"heads": nkv, "head_dim": hd})),
+            rotary("rotary_q", nq),
+            rotary("rotary_k", nkv),
             op("cache_update_k", "cache_update", facts=heads),
             op("cache_update_v", "cache_update", facts=heads),
             op("sdpa", "sdpa_decode", facts=heads),
             op("sdpa_to_sharded", "reshard", facts=frozen({"rows": rows, "dim": m.attn_size})),
             op("concat_heads", "concat_heads", facts=heads),
             reshard("wo_in", "concat_heads", "wo", m.attn_size),
-            mm("wo", "wo", m.attn_size, dim),
-            reshard("wo_out", "wo", "attn_add", dim),
-            op("attn_add", "eltwise", facts=frozen({"rows": rows, "dim": dim, "fn": "add"})),
-        ]
-        head = [
-            op("final_norm", "rms_norm", "head", weight="final_norm", facts=rows_dim),
-            reshard("lm_head_in", "final_norm", "lm_head", dim, "head"),
-            mm("lm_head", "lm_head", dim, m.vocab_size, "head"),
-        ]
-        embed.append(reshard("embed_to_residual", "embedding", "attention_norm", dim, "embed"))
-        attn_common.insert(1, reshard("wqkv_in", "attention_norm", "wqkv", dim))
-        mlp = [
-            mlp[0],
-            reshard("w1_in", "ffn_norm", "w1", dim),
-            mlp[1],
-            mlp[2],
-            mlp[3],
-            reshard("w2_in", "swiglu", "w2", m.intermediate_size),
-            mlp[4],
-            reshard("w2_out", "w2", "ffn_add", dim),
-            mlp[5],
         ]
     else:
-        attention = [
+        ops += [
             op("create_heads", "create_heads", facts=heads),
-            op("rotary_q", "rotary", facts=frozen({"heads": nq, "head_dim": hd})),
-            op("rotary_k", "rotary", facts=frozen({"heads": nkv, "head_dim": hd})),
+            rotary("rotary_q", nq),
+            rotary("rotary_k", nkv),
             op("cache_fill_k", "cache_fill", facts=heads),
             op("cache_fill_v", "cache_fill", facts=heads),
             op("sdpa", "sdpa_prefill", facts=heads),
             op("concat_heads", "concat_heads", facts=heads),
-            mm("wo", "wo", m.attn_size, dim),
-            op("attn_add", "eltwise", facts=frozen({"rows": rows, "dim": dim, "fn": "add"})),
         ]
-        head = [
-            op("last_tile", "slice", "head", facts=frozen({"rows": LAST_TILE_ROWS, "dim": dim})),
-            op("final_norm", "rms_norm", "head", weight="final_norm", facts=frozen({"rows": LAST_TILE_ROWS, "dim": dim})),
+    ops += [mm("wo", "wo", m.attn_size, dim)]
+    ops += decode_only(reshard("wo_out", "wo", "attn_add", dim))
+    ops += [eltwise("attn_add", dim, "add"), op("ffn_norm", "rms_norm", weight="ffn_norm", facts=rows_dim)]
+    ops += decode_only(reshard("w1_in", "ffn_norm", "w1", dim))
+    ops += [
+        mm("w1", "w1", dim, m.intermediate_size, sibling=decode),
+        mm("w3", "w3", dim, m.intermediate_size, sibling=decode),
+        eltwise("swiglu", m.intermediate_size, "silu_mul"),
+    ]
+    ops += decode_only(reshard("w2_in", "swiglu", "w2", m.intermediate_size))
+    ops += [mm("w2", "w2", m.intermediate_size, dim)]
+    ops += decode_only(reshard("w2_out", "w2", "ffn_add", dim))
+    ops += [eltwise("ffn_add", dim, "add")]
+    if decode:
+        ops += [
+            op("final_norm", "rms_norm", "head", weight="final_norm", facts=rows_dim),
+            reshard("lm_head_in", "final_norm", "lm_head", dim, "head"),
+            mm("lm_head", "lm_head", dim, m.vocab_size, "head"),
+        ]
+    else:
+        last = frozen({"rows": LAST_TILE_ROWS, "dim": dim})
+        ops += [
+            op("last_tile", "slice", "head", facts=last),
+            op("final_norm", "rms_norm", "head", weight="final_norm", facts=last),
             mm("lm_head", "lm_head", dim, m.vocab_size, "head", m_rows=LAST_TILE_ROWS),
         ]
-    return embed + attn_common + attention + mlp + head
+    return ops
 
 
 def build_graph(model: ModelSpec, device: DeviceProfile, hints: Hints) -> Graph:

@@ -73,6 +73,10 @@ def _flags(kw: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, v) for k, v in flags.items() if v is not None))
 
 
+def _request(model: str | None, config: str | None, device: str, kw: dict[str, Any]) -> Request:
+    return Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw))
+
+
 def _model_arg(model: str | None, config: str | None) -> str:
     if config and model:
         raise InputError("give either MODEL or --config, not both", where="tttgen build")
@@ -97,8 +101,7 @@ def cli() -> None:
 @hint_options
 def build(model, config, devices, out, force, as_json, **kw) -> None:
     """Generate the package for MODEL on each --device into OUT/<model>/<device>/."""
-    flags = _flags(kw)
-    plans = [plan(Request(_model_arg(model, config), d, kw.get("hints_file"), flags)) for d in devices]
+    plans = [plan(_request(model, config, d, kw)) for d in devices]
     written = []
     for p in plans:
         files = render_plan(p)
@@ -222,7 +225,7 @@ def explain(model, config, device, op_name, fmt, **kw) -> None:
     """Per-op table of the chosen configs and why."""
     from tttgen.explain import explain_rows, explain_table
 
-    p = plan(Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw)))
+    p = plan(_request(model, config, device, kw))
     rows = explain_rows(p.graph, op_name)
     if fmt == "html":
         from tttgen.report_html import explain_html
@@ -247,7 +250,7 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
     """Run the generated package on the ttnn CPU emulator against Hugging Face transformers."""
     from tttgen.verification import run_verify
 
-    p = plan(Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw)))
+    p = plan(_request(model, config, device, kw))
     if prompt_len > max(p.graph.hints.prefill_lens):
         raise InputError(f"--prompt-len {prompt_len} exceeds the largest prefill length {max(p.graph.hints.prefill_lens)}", where="--prompt-len")
     report = run_verify(p, Path(checkpoint) if checkpoint else None, steps=steps, prompt_len=prompt_len)
