@@ -31,6 +31,26 @@ def row(name: str, times: list[float], goal: str = "") -> str:
     return f"| {name} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {goal} |"
 
 
+def estimate_us() -> float:
+    """The search scores thousands of candidates per build: time one estimate_matmul call."""
+    sys.path.insert(0, str(ROOT))
+    from tttgen.cost.model import estimate_matmul
+    from tttgen.cost.ttnn_auto import ttnn_auto_config
+    from tttgen.ir.configs import MatmulShape
+    from tttgen.spec.load import load_device
+
+    device, _ = load_device("n150")
+    shape = MatmulShape(2048, 4096, 14336)
+    cfg = ttnn_auto_config(device, shape, in1_dtype="bfloat8_b")
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(2000):
+            estimate_matmul(device, shape, cfg, in1_dtype="bfloat8_b", fidelity="HiFi2")
+        runs.append((time.perf_counter() - start) / 2000 * 1e6)
+    return statistics.median(runs)
+
+
 def main() -> None:
     lines = ["| command | median s | min s | max s | goal |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,6 +68,7 @@ def main() -> None:
             lines.append(row(f"build 70B dims with {layers} layers", layer_times[layers]))
         ratio = statistics.median(layer_times[80]) / statistics.median(layer_times[16])
         lines.append(f"\n80-layer / 16-layer build time (medians): {ratio:.2f} (layers are a loop, not unrolled)")
+    lines.append(f"\nOne cost-model matmul estimate (in-process, median of 5 x 2000 calls): {estimate_us():.1f} us")
     print("\n".join(lines))
 
 

@@ -12,29 +12,20 @@ from emu_helpers import N150
 
 @pytest.fixture
 def ttnn():
-    mod = emu.install(**N150)
-    try:
+    with emu.installed(**N150) as mod:
         yield mod
-    finally:
-        emu.uninstall()
 
 
 @pytest.fixture
 def fast_ttnn():
-    mod = emu.install(**N150, numerics="fast")
-    try:
+    with emu.installed(**N150, numerics="fast") as mod:
         yield mod
-    finally:
-        emu.uninstall()
 
 
 @pytest.fixture
 def dry_ttnn():
-    mod = emu.install(**N150, numerics="none")
-    try:
+    with emu.installed(**N150, numerics="none") as mod:
         yield mod
-    finally:
-        emu.uninstall()
 
 
 @pytest.fixture

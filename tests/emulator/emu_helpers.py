@@ -26,6 +26,16 @@ def width_sharded(ttnn, rows, width, cores_x, cores_y):
     )
 
 
+def height_sharded(ttnn, cores, shard):
+    """L1 height-sharded config over the first `cores` cores of the 8x8 grid (row-wise), one `shard` per core."""
+    grid = ttnn.num_cores_to_corerangeset(cores, ttnn.CoreCoord(8, 8), row_wise=True)
+    return ttnn.MemoryConfig(
+        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
+        ttnn.BufferType.L1,
+        ttnn.ShardSpec(grid, shard, ttnn.ShardOrientation.ROW_MAJOR),
+    )
+
+
 def dram_sharded(ttnn, k, n, banks=12):
     """tt_transformers' create_dram_sharded_mem_config: pad N to 32*banks, one shard per bank (reference §2.4)."""
     padded = -(-n // (32 * banks)) * 32 * banks

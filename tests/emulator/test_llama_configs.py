@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from emu_helpers import dram_sharded
+from emu_helpers import dram_sharded, height_sharded, to_dev, width_sharded
 
 DIM, HIDDEN, NQ, NKV, HD, B, MAX_SEQ = 4096, 14336, 32, 8, 128, 32, 4096
 QKV = HD * (NQ + 2 * NKV)  # 6144
@@ -30,70 +30,27 @@ def hifi2_fp16(ttnn):
     )
 
 
-def width_cfg(ttnn, cores_x, cores_y, width):
-    n = cores_x * cores_y
-    return ttnn.create_sharded_memory_config(
-        (32, width // n),
-        ttnn.CoreGrid(x=cores_x, y=cores_y),
-        ttnn.ShardStrategy.WIDTH,
-        ttnn.ShardOrientation.ROW_MAJOR,
-        use_height_and_width_as_shard_shape=True,
-    )
-
-
-def height_cfg(ttnn, n, shard):
-    grid = ttnn.num_cores_to_corerangeset(n, ttnn.CoreCoord(8, 8), row_wise=True)
-    return ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(grid, shard, ttnn.ShardOrientation.ROW_MAJOR),
-    )
-
-
 def weight(ttnn, dev, k, n, dtype):
-    return ttnn.from_torch(
-        zeros(1, 1, k, n), dtype=dtype, layout=ttnn.TILE_LAYOUT, device=dev, memory_config=dram_sharded(ttnn, k, n)
-    )
+    return to_dev(ttnn, dev, zeros(1, 1, k, n), dtype, mem=dram_sharded(ttnn, k, n))
 
 
 def test_llama31_8b_decode_layer_configs(dry_ttnn):
     ttnn = dry_ttnn
     dev = ttnn.open_device(device_id=0)
-    resid_mem = width_cfg(
-        ttnn, 8, 4, DIM
-    )  # attn_input_grid: find_grid(128) -> 32 cores (4 rows x 8 cols), shard (32, 128)
-    mlp_in_mem = width_cfg(ttnn, 8, 8, DIM)  # find_grid_k_n(128, 448) -> 64 cores, shard (32, 64)
-    mlp2_in_mem = width_cfg(ttnn, 8, 8, HIDDEN)  # shard (32, 224)
+    # attn_input_grid: find_grid(128) -> 32 cores (4 rows x 8 cols), shard (32, 128)
+    resid_mem = width_sharded(ttnn, 32, DIM, 8, 4)
+    mlp_in_mem = width_sharded(ttnn, 32, DIM, 8, 8)  # find_grid_k_n(128, 448) -> 64 cores, shard (32, 64)
+    mlp2_in_mem = width_sharded(ttnn, 32, HIDDEN, 8, 8)  # shard (32, 224)
 
     wqkv = weight(ttnn, dev, DIM, QKV, ttnn.bfloat8_b)
     wo = weight(ttnn, dev, NQ * HD, DIM, ttnn.bfloat8_b)
     w1 = weight(ttnn, dev, DIM, HIDDEN, ttnn.bfloat8_b)
     w3 = weight(ttnn, dev, DIM, HIDDEN, ttnn.bfloat8_b)
     w2 = weight(ttnn, dev, HIDDEN, DIM, ttnn.bfloat8_b)
-    gamma = ttnn.from_torch(
-        zeros(1, 1, DIM // 32, 32),
-        dtype=ttnn.bfloat16,
-        layout=ttnn.ROW_MAJOR_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
-    k_cache = ttnn.from_torch(
-        zeros(B, NKV, MAX_SEQ, HD),
-        dtype=ttnn.bfloat8_b,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
-    v_cache = ttnn.from_torch(
-        zeros(B, NKV, MAX_SEQ, HD),
-        dtype=ttnn.bfloat8_b,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
-    x = ttnn.from_torch(
-        zeros(1, 1, B, DIM), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=dev, memory_config=resid_mem
-    )
+    gamma = to_dev(ttnn, dev, zeros(1, 1, DIM // 32, 32), layout=ttnn.ROW_MAJOR_LAYOUT)
+    k_cache = to_dev(ttnn, dev, zeros(B, NKV, MAX_SEQ, HD), ttnn.bfloat8_b)
+    v_cache = to_dev(ttnn, dev, zeros(B, NKV, MAX_SEQ, HD), ttnn.bfloat8_b)
+    x = to_dev(ttnn, dev, zeros(1, 1, B, DIM), mem=resid_mem)
 
     norm_attn = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
@@ -137,20 +94,10 @@ def test_llama31_8b_decode_layer_configs(dry_ttnn):
     q, k, v = ttnn.experimental.nlp_create_qkv_heads_decode(
         qkv, num_heads=NQ, num_kv_heads=NKV, memory_config=ttnn.L1_HEIGHT_SHARDED_MEMORY_CONFIG
     )
-    rope_mem = height_cfg(ttnn, B, (32, HD))
-    cos = ttnn.from_torch(
-        zeros(1, B, 1, HD), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=dev, memory_config=rope_mem
-    )
-    sin = ttnn.from_torch(
-        zeros(1, B, 1, HD), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=dev, memory_config=rope_mem
-    )
-    tmat = ttnn.from_torch(
-        zeros(1, 1, 32 * B, 32),
-        dtype=ttnn.bfloat16,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=height_cfg(ttnn, B, (32, 32)),
-    )
+    rope_mem = height_sharded(ttnn, B, (32, HD))
+    cos = to_dev(ttnn, dev, zeros(1, B, 1, HD), mem=rope_mem)
+    sin = to_dev(ttnn, dev, zeros(1, B, 1, HD), mem=rope_mem)
+    tmat = to_dev(ttnn, dev, zeros(1, 1, 32 * B, 32), mem=height_sharded(ttnn, B, (32, 32)))
     q = ttnn.experimental.rotary_embedding_llama(q, cos, sin, tmat, is_decode_mode=True)
     k = ttnn.experimental.rotary_embedding_llama(k, cos, sin, tmat, is_decode_mode=True)
     pos = ttnn.from_torch(
@@ -168,7 +115,7 @@ def test_llama31_8b_decode_layer_configs(dry_ttnn):
         compute_kernel_config=hifi2(ttnn),
         memory_config=ttnn.DRAM_MEMORY_CONFIG,
     )
-    attn = ttnn.to_memory_config(attn, height_cfg(ttnn, B, (32, HD)))  # SCORES_BATCHED_MM_OUTPUT_MEMCFG(32)
+    attn = ttnn.to_memory_config(attn, height_sharded(ttnn, B, (32, HD)))  # SCORES_BATCHED_MM_OUTPUT_MEMCFG(32)
     attn = ttnn.experimental.nlp_concat_heads_decode(attn, num_heads=NQ)
     assert attn.memory_config().shard_spec.shape == [32, HD]
     o = ttnn.linear(
@@ -220,13 +167,7 @@ def test_llama31_8b_prefill_configs(dry_ttnn):
     ttnn = dry_ttnn
     dev = ttnn.open_device(device_id=0)
     S = 512  # prefill_len_cutoff on N150
-    x = ttnn.from_torch(
-        zeros(1, 1, S, DIM),
-        dtype=ttnn.bfloat16,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
+    x = to_dev(ttnn, dev, zeros(1, 1, S, DIM))
     wqkv = weight(ttnn, dev, DIM, QKV, ttnn.bfloat8_b)
     w1 = weight(ttnn, dev, DIM, HIDDEN, ttnn.bfloat8_b)
     w2 = weight(ttnn, dev, HIDDEN, DIM, ttnn.bfloat8_b)
@@ -253,29 +194,11 @@ def test_llama31_8b_prefill_configs(dry_ttnn):
     q, k, v = ttnn.experimental.nlp_create_qkv_heads(
         qkv, num_heads=NQ, num_kv_heads=NKV, transpose_k_heads=False, memory_config=ttnn.DRAM_MEMORY_CONFIG
     )
-    cos = ttnn.from_torch(
-        zeros(1, 1, S, HD),
-        dtype=ttnn.bfloat16,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
-    tmat = ttnn.from_torch(
-        zeros(1, 1, 32, 32),
-        dtype=ttnn.bfloat16,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
+    cos = to_dev(ttnn, dev, zeros(1, 1, S, HD))
+    tmat = to_dev(ttnn, dev, zeros(1, 1, 32, 32))
     q = ttnn.experimental.rotary_embedding_llama(q, cos, cos, tmat, is_decode_mode=False)
     k = ttnn.experimental.rotary_embedding_llama(k, cos, cos, tmat, is_decode_mode=False)
-    cache = ttnn.from_torch(
-        zeros(B, NKV, MAX_SEQ, HD),
-        dtype=ttnn.bfloat8_b,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
+    cache = to_dev(ttnn, dev, zeros(B, NKV, MAX_SEQ, HD), ttnn.bfloat8_b)
     ttnn.fill_cache(cache, ttnn.typecast(k, ttnn.bfloat8_b), 0)
     sdpa_pc = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=(8, 8), exp_approx_mode=False, q_chunk_size=64, k_chunk_size=64
@@ -346,17 +269,11 @@ def test_mini_decode_layer_matches_torch(ttnn, device, gen):
     dim, nq, nkv, hd, hidden, L = 256, 4, 2, 64, 512, 64
     qkv_n = hd * (nq + 2 * nkv)
     r = lambda *s: torch.randn(*s, generator=gen)  # noqa: E731
-    resid_mem = width_cfg(ttnn, 8, 1, dim)
+    resid_mem = width_sharded(ttnn, 32, dim, 8, 1)
     dev = device
 
     def w(k, n, dtype=ttnn.bfloat8_b):
-        return ttnn.from_torch(
-            r(1, 1, k, n) / k**0.5,
-            dtype=dtype,
-            layout=ttnn.TILE_LAYOUT,
-            device=dev,
-            memory_config=dram_sharded(ttnn, k, n),
-        )
+        return to_dev(ttnn, dev, r(1, 1, k, n) / k**0.5, dtype, mem=dram_sharded(ttnn, k, n))
 
     wqkv, wo, w1, w3, w2 = w(dim, qkv_n), w(nq * hd, dim), w(dim, hidden), w(dim, hidden), w(hidden, dim)
     g_attn = ttnn.from_torch(
@@ -371,20 +288,8 @@ def test_mini_decode_layer_matches_torch(ttnn, device, gen):
         device=dev,
         memory_config=ttnn.DRAM_MEMORY_CONFIG,
     )
-    kc = ttnn.from_torch(
-        r(B, nkv, L, hd),
-        dtype=ttnn.bfloat8_b,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
-    vc = ttnn.from_torch(
-        r(B, nkv, L, hd),
-        dtype=ttnn.bfloat8_b,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=ttnn.DRAM_MEMORY_CONFIG,
-    )
+    kc = to_dev(ttnn, dev, r(B, nkv, L, hd), ttnn.bfloat8_b)
+    vc = to_dev(ttnn, dev, r(B, nkv, L, hd), ttnn.bfloat8_b)
     pos = torch.randint(0, L, (B,), generator=gen, dtype=torch.int32)
     x0 = r(1, 1, B, dim)
     ang = pos.double()[:, None] * (1.0 / 10000 ** (torch.arange(0, hd, 2).double() / hd))[None, :]
@@ -405,7 +310,7 @@ def test_mini_decode_layer_matches_torch(ttnn, device, gen):
     norm_pc = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=(8, 1), subblock_w=1, block_h=1, block_w=1, inplace=False
     )
-    x = ttnn.from_torch(x0, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=dev, memory_config=resid_mem)
+    x = to_dev(ttnn, dev, x0, mem=resid_mem)
     h = ttnn.rms_norm(
         x, epsilon=1e-5, weight=g_attn, program_config=norm_pc, memory_config=resid_mem, compute_kernel_config=hifi
     )
@@ -424,16 +329,10 @@ def test_mini_decode_layer_matches_torch(ttnn, device, gen):
     q, k, v = ttnn.experimental.nlp_create_qkv_heads_decode(
         qkv, num_heads=nq, num_kv_heads=nkv, memory_config=ttnn.L1_HEIGHT_SHARDED_MEMORY_CONFIG
     )
-    rmem = height_cfg(ttnn, B, (32, hd))
-    tc = ttnn.from_torch(cos_t, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=dev, memory_config=rmem)
-    ts = ttnn.from_torch(sin_t, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=dev, memory_config=rmem)
-    tt = ttnn.from_torch(
-        tmat.repeat(B, 1).reshape(1, 1, 32 * B, 32),
-        dtype=ttnn.bfloat16,
-        layout=ttnn.TILE_LAYOUT,
-        device=dev,
-        memory_config=height_cfg(ttnn, B, (32, 32)),
-    )
+    rmem = height_sharded(ttnn, B, (32, hd))
+    tc = to_dev(ttnn, dev, cos_t, mem=rmem)
+    ts = to_dev(ttnn, dev, sin_t, mem=rmem)
+    tt = to_dev(ttnn, dev, tmat.repeat(B, 1).reshape(1, 1, 32 * B, 32), mem=height_sharded(ttnn, B, (32, 32)))
     q = ttnn.experimental.rotary_embedding_llama(q, tc, ts, tt, is_decode_mode=True)
     k = ttnn.experimental.rotary_embedding_llama(k, tc, ts, tt, is_decode_mode=True)
     tpos = ttnn.from_torch(pos, dtype=ttnn.int32, device=dev, memory_config=ttnn.DRAM_MEMORY_CONFIG)
@@ -448,7 +347,7 @@ def test_mini_decode_layer_matches_torch(ttnn, device, gen):
         compute_kernel_config=hifi,
         memory_config=ttnn.DRAM_MEMORY_CONFIG,
     )
-    attn = ttnn.to_memory_config(attn, height_cfg(ttnn, B, (32, hd)))
+    attn = ttnn.to_memory_config(attn, height_sharded(ttnn, B, (32, hd)))
     attn = ttnn.experimental.nlp_concat_heads_decode(attn, num_heads=nq)
     o = ttnn.linear(
         attn, wo, program_config=pc(2, 2), memory_config=ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG, compute_kernel_config=hifi

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from emu_helpers import dram_sharded, to_dev, width_sharded
+from emu_helpers import dram_sharded, height_sharded, to_dev, width_sharded
 
 
 def _rejects(ttnn, rule, fn, *, match=None):
@@ -259,15 +259,23 @@ def test_k_mismatch_and_untiled_operands(ttnn, device):
 # ------------------------------------------------------------------------------------------------ L1 budget
 
 
-def test_l1_overflow_of_circular_buffers(dry_ttnn):
-    """tt_transformers' Llama-3.1-8B prefill W1 config (reference §2.7) fits only because interm0 aliases the output
-    CB; the same config with fp32 accumulation needs a separate fp32 interm CB and overflows L1."""
-    ttnn = dry_ttnn  # numerics are irrelevant here (validation-only mode)
+@pytest.fixture
+def prefill_w1(dry_ttnn):
+    """tt_transformers' Llama-3.1-8B prefill W1 matmul (reference §2.7) on a validation-only device (numerics are
+    irrelevant here): ``(ttnn, device, a, w, program_config)``."""
+    ttnn = dry_ttnn
     device = ttnn.open_device(device_id=0)
     a = to_dev(ttnn, device, torch.zeros(1, 1, 512, 4096))
     w = to_dev(ttnn, device, torch.zeros(1, 1, 4096, 1024), dtype=ttnn.bfloat8_b)
     pc = _2d(ttnn, in0_block_w=8, per_core_M=2, per_core_N=56, out_subblock_h=1, out_subblock_w=4, fuse_batch=False)
     # N=1024 keeps the numerics small; per_core_N=56 sizes the CBs like N=14336 (1 block along x)
+    return ttnn, device, a, w, pc
+
+
+def test_l1_overflow_of_circular_buffers(prefill_w1):
+    """The prefill W1 config fits only because interm0 aliases the output CB; the same config with fp32
+    accumulation needs a separate fp32 interm CB and overflows L1."""
+    ttnn, _, a, w, pc = prefill_w1
     fp16 = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2, math_approx_mode=False, fp32_dest_acc_en=False, packer_l1_acc=True
     )
@@ -295,12 +303,8 @@ def test_l1_overflow_of_live_buffers(ttnn, device):
     assert device.l1_in_use() == 0 and used > 0
 
 
-def test_live_l1_tensors_shrink_matmul_budget(dry_ttnn):
-    ttnn = dry_ttnn
-    device = ttnn.open_device(device_id=0)
-    a = to_dev(ttnn, device, torch.zeros(1, 1, 512, 4096))
-    w = to_dev(ttnn, device, torch.zeros(1, 1, 4096, 1024), dtype=ttnn.bfloat8_b)
-    pc = _2d(ttnn, in0_block_w=8, per_core_M=2, per_core_N=56, out_subblock_h=1, out_subblock_w=4, fuse_batch=False)
+def test_live_l1_tensors_shrink_matmul_budget(prefill_w1):
+    ttnn, device, a, w, pc = prefill_w1
     cfg = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2, fp32_dest_acc_en=False, packer_l1_acc=True
     )
@@ -317,31 +321,23 @@ def test_live_l1_tensors_shrink_matmul_budget(dry_ttnn):
 
 def test_inconsistent_shard_specs(ttnn, device):
     x = torch.randn(1, 1, 32, 256)
+
+    def l1_width(grid, shard):
+        return ttnn.MemoryConfig(
+            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+            ttnn.BufferType.L1,
+            ttnn.ShardSpec(grid, shard, ttnn.ShardOrientation.ROW_MAJOR),
+        )
+
     grid4 = ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))})
-    not_covering = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(grid4, (32, 32), ttnn.ShardOrientation.ROW_MAJOR),
-    )
+    not_covering = l1_width(grid4, (32, 32))
     _rejects(ttnn, "shard.cover", lambda: to_dev(ttnn, device, x, mem=not_covering), match="needs 8")
-    not_tiles = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(grid4, (32, 48), ttnn.ShardOrientation.ROW_MAJOR),
-    )
+    not_tiles = l1_width(grid4, (32, 48))
     _rejects(ttnn, "shard.tile_multiple", lambda: to_dev(ttnn, device, x, mem=not_tiles))
     outside = ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(5, 0), ttnn.CoreCoord(8, 1))})
-    off_grid = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(outside, (32, 32), ttnn.ShardOrientation.ROW_MAJOR),
-    )
+    off_grid = l1_width(outside, (32, 32))
     _rejects(ttnn, "shard.grid_outside_device", lambda: to_dev(ttnn, device, x, mem=off_grid))
-    wrong_height = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(grid4, (64, 64), ttnn.ShardOrientation.ROW_MAJOR),
-    )
+    wrong_height = l1_width(grid4, (64, 64))
     _rejects(ttnn, "shard.width_height", lambda: to_dev(ttnn, device, x, mem=wrong_height))
     with pytest.raises(RuntimeError, match="Invalid sharding core_grid"):
         ttnn.create_sharded_memory_config((1, 1, 32, 250), ttnn.CoreGrid(x=8, y=1), ttnn.ShardStrategy.WIDTH)
@@ -492,12 +488,7 @@ def test_rope_and_cache_update_rules(ttnn, device):
         "update_cache.input_sharded",
         lambda: ttnn.experimental.paged_update_cache(cache, k_int, update_idxs_tensor=pos),
     )
-    grid16 = ttnn.num_cores_to_corerangeset(16, ttnn.CoreCoord(8, 8), row_wise=True)
-    two_users_per_core = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(grid16, (64, hd), ttnn.ShardOrientation.ROW_MAJOR),
-    )
+    two_users_per_core = height_sharded(ttnn, 16, (64, hd))
     k16 = to_dev(ttnn, device, torch.randn(1, B, 2, hd), mem=two_users_per_core)
     _rejects(
         ttnn,
@@ -505,12 +496,7 @@ def test_rope_and_cache_update_rules(ttnn, device):
         lambda: ttnn.experimental.paged_update_cache(cache, k16, update_idxs_tensor=pos),
     )
     small_cache = to_dev(ttnn, device, torch.zeros(1, 2, 64, hd), dtype=ttnn.bfloat8_b)
-    grid32 = ttnn.num_cores_to_corerangeset(32, ttnn.CoreCoord(8, 8), row_wise=True)
-    kmem = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(grid32, (32, hd), ttnn.ShardOrientation.ROW_MAJOR),
-    )
+    kmem = height_sharded(ttnn, 32, (32, hd))
     k = to_dev(ttnn, device, torch.randn(1, B, 2, hd), mem=kmem)
     _rejects(
         ttnn, "update_cache.batch", lambda: ttnn.experimental.paged_update_cache(small_cache, k, update_idxs_tensor=pos)

@@ -147,6 +147,36 @@ def is_narrow_shape(height: int, width: int, all_dram: bool) -> bool:
     return False
 
 
+def _blocked_config(
+    ctx: _Ctx,
+    type_: str,
+    grid: tuple[int, int],
+    pcm: int,
+    pcn: int,
+    ibw: int,
+    *,
+    m_equals_h: bool,
+    n_equals_w: bool,
+    **flags: bool,
+) -> MatmulConfig:
+    """A 1D / 2D config: the output block shrunk to fit L1 (in0_block_w kept), its subblock from
+    `get_matmul_subblock_params`; `flags` are the family's transpose_mcast / fuse_batch / mcast_in0."""
+    obh, obw, _ = multi_dim_per_core_factor(ctx, pcm, pcn, ibw, adjust_in0_block_w=False)
+    sbh, sbw = matmul_subblock_params(obh, obw, m_equals_h, n_equals_w, ctx.fp32)
+    return MatmulConfig(
+        type=type_,
+        in0_block_w=ibw,
+        per_core_M=pcm,
+        per_core_N=pcn,
+        out_subblock_h=sbh,
+        out_subblock_w=sbw,
+        out_block_h=obh,
+        out_block_w=obw,
+        grid=grid,
+        **flags,
+    )
+
+
 def _mcast_1d_config(
     ctx: _Ctx,
     grid: tuple[int, int],
@@ -166,18 +196,15 @@ def _mcast_1d_config(
         pcm = _cdiv(_cdiv(m_rows, cores), TILE)
         pcn = n // TILE
     ibw = 2 if (k // TILE) % 2 == 0 else 1
-    obh, obw, _ = multi_dim_per_core_factor(ctx, pcm, pcn, ibw, adjust_in0_block_w=False)
-    sbh, sbw = matmul_subblock_params(obh, obw, out_sharded and mcast_in0, out_sharded and not mcast_in0, ctx.fp32)
-    return MatmulConfig(
-        type=MATMUL_1D,
-        in0_block_w=ibw,
-        per_core_M=pcm,
-        per_core_N=pcn,
-        out_subblock_h=sbh,
-        out_subblock_w=sbw,
-        out_block_h=obh,
-        out_block_w=obw,
-        grid=grid,
+    return _blocked_config(
+        ctx,
+        MATMUL_1D,
+        grid,
+        pcm,
+        pcn,
+        ibw,
+        m_equals_h=out_sharded and mcast_in0,
+        n_equals_w=out_sharded and not mcast_in0,
         fuse_batch=fuse_batch,
         mcast_in0=mcast_in0,
     )
@@ -379,18 +406,15 @@ def _sharded_config(
                 mcast_in0, pcm, pcn, ibw = True, mt, _cdiv(nt, gx * gy), gcd(shard_w, kt)
             else:
                 mcast_in0, pcm, pcn, ibw = False, shard_h, nt, kt
-            obh, obw, _ = multi_dim_per_core_factor(ctx, pcm, pcn, ibw, adjust_in0_block_w=False)
-            sbh, sbw = matmul_subblock_params(obh, obw, False, out_sharded, ctx.fp32)
-            return MatmulConfig(
-                type=MATMUL_1D,
-                in0_block_w=ibw,
-                per_core_M=pcm,
-                per_core_N=pcn,
-                out_subblock_h=sbh,
-                out_subblock_w=sbw,
-                out_block_h=obh,
-                out_block_w=obw,
-                grid=shard_grid,
+            return _blocked_config(
+                ctx,
+                MATMUL_1D,
+                shard_grid,
+                pcm,
+                pcn,
+                ibw,
+                m_equals_h=False,
+                n_equals_w=out_sharded,
                 fuse_batch=True,
                 mcast_in0=mcast_in0,
             )
@@ -400,18 +424,15 @@ def _sharded_config(
             along_x = vx == kt // shard_w
             pcm, pcn = _cdiv(mt, vy), _cdiv(nt, vx)
             ibw = gcd(shard_w, kt) if along_x else 1
-            obh, obw, _ = multi_dim_per_core_factor(ctx, pcm, pcn, ibw, adjust_in0_block_w=False)
-            sbh, sbw = matmul_subblock_params(obh, obw, False, out_sharded, ctx.fp32)
-            return MatmulConfig(
-                type=MATMUL_2D,
-                in0_block_w=ibw,
-                per_core_M=pcm,
-                per_core_N=pcn,
-                out_subblock_h=sbh,
-                out_subblock_w=sbw,
-                out_block_h=obh,
-                out_block_w=obw,
-                grid=shard_grid,
+            return _blocked_config(
+                ctx,
+                MATMUL_2D,
+                shard_grid,
+                pcm,
+                pcn,
+                ibw,
+                m_equals_h=False,
+                n_equals_w=out_sharded,
                 transpose_mcast=transpose,
                 fuse_batch=True,
             )

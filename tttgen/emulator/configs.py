@@ -16,12 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-
-class _NamedEnum(enum.Enum):
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}.{self.name}"
-
-    __str__ = __repr__
+from .dtypes import _NamedEnum
 
 
 class BufferType(_NamedEnum):
@@ -585,6 +580,16 @@ def _grid(value) -> CoreCoord:
     raise TypeError(f"compute_with_storage_grid_size must be a ttnn.CoreCoord or (x, y), got {value!r}")
 
 
+def _set_blocking(cfg, grid, in0_block_w, out_subblock_h, out_subblock_w, per_core_M, per_core_N) -> None:
+    """The grid and blocking fields the three multi-core matmul program configs share, normalized."""
+    cfg.compute_with_storage_grid_size = _grid(grid)
+    cfg.in0_block_w = int(in0_block_w)
+    cfg.out_subblock_h = int(out_subblock_h)
+    cfg.out_subblock_w = int(out_subblock_w)
+    cfg.per_core_M = int(per_core_M)
+    cfg.per_core_N = int(per_core_N)
+
+
 class MatmulMultiCoreReuseProgramConfig(_ConfigBase):
     _fields = (
         "compute_with_storage_grid_size",
@@ -607,12 +612,9 @@ class MatmulMultiCoreReuseProgramConfig(_ConfigBase):
         per_core_N: int,
         allowed_worker_cores: Optional[CoreRangeSet] = None,
     ):
-        self.compute_with_storage_grid_size = _grid(compute_with_storage_grid_size)
-        self.in0_block_w = int(in0_block_w)
-        self.out_subblock_h = int(out_subblock_h)
-        self.out_subblock_w = int(out_subblock_w)
-        self.per_core_M = int(per_core_M)
-        self.per_core_N = int(per_core_N)
+        _set_blocking(
+            self, compute_with_storage_grid_size, in0_block_w, out_subblock_h, out_subblock_w, per_core_M, per_core_N
+        )
         self.allowed_worker_cores = allowed_worker_cores
 
 
@@ -648,12 +650,9 @@ class MatmulMultiCoreReuseMultiCastProgramConfig(_ConfigBase):
         fuse_batch: bool = True,
         allowed_worker_cores: Optional[CoreRangeSet] = None,
     ):
-        self.compute_with_storage_grid_size = _grid(compute_with_storage_grid_size)
-        self.in0_block_w = int(in0_block_w)
-        self.out_subblock_h = int(out_subblock_h)
-        self.out_subblock_w = int(out_subblock_w)
-        self.per_core_M = int(per_core_M)
-        self.per_core_N = int(per_core_N)
+        _set_blocking(
+            self, compute_with_storage_grid_size, in0_block_w, out_subblock_h, out_subblock_w, per_core_M, per_core_N
+        )
         # binding lambda: out_block_h.value_or(per_core_M) (reference §1.2)
         self.out_block_h = int(per_core_M if out_block_h is None else out_block_h)
         self.out_block_w = int(per_core_N if out_block_w is None else out_block_w)
@@ -705,12 +704,9 @@ class MatmulMultiCoreReuseMultiCast1DProgramConfig(_ConfigBase):
         allowed_worker_cores: Optional[CoreRangeSet] = None,
         stream_in1: bool = False,
     ):
-        self.compute_with_storage_grid_size = _grid(compute_with_storage_grid_size)
-        self.in0_block_w = int(in0_block_w)
-        self.out_subblock_h = int(out_subblock_h)
-        self.out_subblock_w = int(out_subblock_w)
-        self.per_core_M = int(per_core_M)
-        self.per_core_N = int(per_core_N)
+        _set_blocking(
+            self, compute_with_storage_grid_size, in0_block_w, out_subblock_h, out_subblock_w, per_core_M, per_core_N
+        )
         self.out_block_h = int(per_core_M if out_block_h is None else out_block_h)
         self.out_block_w = int(per_core_N if out_block_w is None else out_block_w)
         self.fuse_batch = bool(fuse_batch)

@@ -27,7 +27,16 @@ import enum
 import torch
 
 
-class DataType(enum.Enum):
+class _NamedEnum(enum.Enum):
+    """An enum whose repr and str are ttnn's ``ClassName.MEMBER``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
+
+
+class DataType(_NamedEnum):
     BFLOAT16 = "BFLOAT16"
     FLOAT32 = "FLOAT32"
     BFLOAT8_B = "BFLOAT8_B"
@@ -37,20 +46,10 @@ class DataType(enum.Enum):
     UINT16 = "UINT16"
     UINT8 = "UINT8"
 
-    def __repr__(self) -> str:
-        return f"DataType.{self.name}"
 
-    __str__ = __repr__
-
-
-class Layout(enum.Enum):
+class Layout(_NamedEnum):
     ROW_MAJOR = "ROW_MAJOR"
     TILE = "TILE"
-
-    def __repr__(self) -> str:
-        return f"Layout.{self.name}"
-
-    __str__ = __repr__
 
 
 class StorageType(enum.Enum):

@@ -21,6 +21,7 @@ import torch
 
 from .. import numerics
 from ..configs import MemoryConfig
+from ..device import Device
 from ..dtypes import Layout
 from ..errors import EmulatorUnsupported, check
 from ..tensor import Tensor, require_tensor
@@ -46,6 +47,17 @@ def _attend(
     return o
 
 
+def _require_qkv(op: str, q, k, v) -> tuple[Tensor, Tensor, Tensor, Device]:
+    """Q, K and V as emulator tensors on a device, and Q's device."""
+    q = require_tensor(q, op, "input_tensor_q")
+    k = require_tensor(k, op, "input_tensor_k")
+    v = require_tensor(v, op, "input_tensor_v")
+    device = q.require_device(op)
+    k.require_device(op)
+    v.require_device(op)
+    return q, k, v, device
+
+
 def scaled_dot_product_attention(
     input_tensor_q: Tensor,
     input_tensor_k: Tensor,
@@ -63,12 +75,7 @@ def scaled_dot_product_attention(
     queue_id=None,
 ) -> Tensor:
     op = "ttnn.transformer.scaled_dot_product_attention"
-    q = require_tensor(input_tensor_q, op, "input_tensor_q")
-    k = require_tensor(input_tensor_k, op, "input_tensor_k")
-    v = require_tensor(input_tensor_v, op, "input_tensor_v")
-    device = q.require_device(op)
-    k.require_device(op)
-    v.require_device(op)
+    q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
     if attn_mask is not None or sliding_window_size is not None or attention_sink is not None or output_concat_heads:
         raise EmulatorUnsupported(
             f"{op}: attn_mask / sliding_window_size / attention_sink / output_concat_heads are not emulated"
@@ -135,12 +142,7 @@ def scaled_dot_product_attention_decode(
     queue_id=None,
 ) -> Tensor:
     op = "ttnn.transformer.scaled_dot_product_attention_decode"
-    q = require_tensor(input_tensor_q, op, "input_tensor_q")
-    k = require_tensor(input_tensor_k, op, "input_tensor_k")
-    v = require_tensor(input_tensor_v, op, "input_tensor_v")
-    device = q.require_device(op)
-    k.require_device(op)
-    v.require_device(op)
+    q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
     if (
         not is_causal
         or attn_mask is not None

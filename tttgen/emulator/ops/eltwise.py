@@ -108,58 +108,41 @@ def _binary(
     return set_values(out, res)
 
 
-def add(
-    input_tensor_a: Tensor,
-    input_tensor_b,
-    *,
-    dtype: Optional[DataType] = None,
-    memory_config: Optional[MemoryConfig] = None,
-    output_tensor=None,
-    activations=None,
-    input_tensor_a_activations=None,
-    input_tensor_b_activations=None,
-    use_legacy=None,
-    sub_core_grids=None,
-) -> Tensor:
-    return _binary(
-        "ttnn.add",
-        input_tensor_a,
+def _binary_op(op: str, fn):
+    """The public op ``op`` computing ``fn(a, b)`` (``ttnn.add`` and ``ttnn.multiply`` share one signature)."""
+
+    def binary_op(
+        input_tensor_a: Tensor,
         input_tensor_b,
-        lambda x, y: x + y,
-        dtype=dtype,
-        memory_config=memory_config,
-        output_tensor=output_tensor,
-        activations=activations,
-        input_tensor_a_activations=input_tensor_a_activations,
-        input_tensor_b_activations=input_tensor_b_activations,
-    )
+        *,
+        dtype: Optional[DataType] = None,
+        memory_config: Optional[MemoryConfig] = None,
+        output_tensor=None,
+        activations=None,
+        input_tensor_a_activations=None,
+        input_tensor_b_activations=None,
+        use_legacy=None,
+        sub_core_grids=None,
+    ) -> Tensor:
+        return _binary(
+            op,
+            input_tensor_a,
+            input_tensor_b,
+            fn,
+            dtype=dtype,
+            memory_config=memory_config,
+            output_tensor=output_tensor,
+            activations=activations,
+            input_tensor_a_activations=input_tensor_a_activations,
+            input_tensor_b_activations=input_tensor_b_activations,
+        )
+
+    binary_op.__name__ = binary_op.__qualname__ = op.rsplit(".", 1)[-1]
+    return binary_op
 
 
-def multiply(
-    input_tensor_a: Tensor,
-    input_tensor_b,
-    *,
-    dtype: Optional[DataType] = None,
-    memory_config: Optional[MemoryConfig] = None,
-    output_tensor=None,
-    activations=None,
-    input_tensor_a_activations=None,
-    input_tensor_b_activations=None,
-    use_legacy=None,
-    sub_core_grids=None,
-) -> Tensor:
-    return _binary(
-        "ttnn.multiply",
-        input_tensor_a,
-        input_tensor_b,
-        lambda x, y: x * y,
-        dtype=dtype,
-        memory_config=memory_config,
-        output_tensor=output_tensor,
-        activations=activations,
-        input_tensor_a_activations=input_tensor_a_activations,
-        input_tensor_b_activations=input_tensor_b_activations,
-    )
+add = _binary_op("ttnn.add", lambda x, y: x + y)
+multiply = _binary_op("ttnn.multiply", lambda x, y: x * y)
 
 
 def mul(input_tensor_a: Tensor, input_tensor_b, **kwargs) -> Tensor:

@@ -88,51 +88,36 @@ def _norm(
     return set_values(out, y)
 
 
-def rms_norm(
-    input_tensor: Tensor,
-    *,
-    epsilon: float = 1e-12,
-    weight: Optional[Tensor] = None,
-    bias: Optional[Tensor] = None,
-    residual_input_tensor: Optional[Tensor] = None,
-    memory_config: Optional[MemoryConfig] = None,
-    program_config=None,
-    compute_kernel_config=None,
-) -> Tensor:
-    return _norm(
-        "ttnn.rms_norm",
-        input_tensor,
-        is_rms=True,
-        epsilon=epsilon,
-        weight=weight,
-        bias=bias,
-        residual_input_tensor=residual_input_tensor,
-        memory_config=memory_config,
-        program_config=program_config,
-        compute_kernel_config=compute_kernel_config,
-    )
+def _norm_op(op: str, *, is_rms: bool):
+    """The public norm op ``op`` (``ttnn.rms_norm`` / ``ttnn.layer_norm``, which share one signature)."""
+
+    def norm_op(
+        input_tensor: Tensor,
+        *,
+        epsilon: float = 1e-12,
+        weight: Optional[Tensor] = None,
+        bias: Optional[Tensor] = None,
+        residual_input_tensor: Optional[Tensor] = None,
+        memory_config: Optional[MemoryConfig] = None,
+        program_config=None,
+        compute_kernel_config=None,
+    ) -> Tensor:
+        return _norm(
+            op,
+            input_tensor,
+            is_rms=is_rms,
+            epsilon=epsilon,
+            weight=weight,
+            bias=bias,
+            residual_input_tensor=residual_input_tensor,
+            memory_config=memory_config,
+            program_config=program_config,
+            compute_kernel_config=compute_kernel_config,
+        )
+
+    norm_op.__name__ = norm_op.__qualname__ = op.rsplit(".", 1)[-1]
+    return norm_op
 
 
-def layer_norm(
-    input_tensor: Tensor,
-    *,
-    epsilon: float = 1e-12,
-    weight: Optional[Tensor] = None,
-    bias: Optional[Tensor] = None,
-    residual_input_tensor: Optional[Tensor] = None,
-    memory_config: Optional[MemoryConfig] = None,
-    program_config=None,
-    compute_kernel_config=None,
-) -> Tensor:
-    return _norm(
-        "ttnn.layer_norm",
-        input_tensor,
-        is_rms=False,
-        epsilon=epsilon,
-        weight=weight,
-        bias=bias,
-        residual_input_tensor=residual_input_tensor,
-        memory_config=memory_config,
-        program_config=program_config,
-        compute_kernel_config=compute_kernel_config,
-    )
+rms_norm = _norm_op("ttnn.rms_norm", is_rms=True)
+layer_norm = _norm_op("ttnn.layer_norm", is_rms=False)
