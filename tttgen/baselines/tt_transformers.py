@@ -7,14 +7,14 @@ from tttgen.ir.configs import (
     MATMUL_1D,
     MATMUL_2D,
     MATMUL_DRAM_SHARDED,
-    CoreRanges,
     MatmulConfig,
     MatmulShape,
     MemoryPlacement,
 )
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.model import ModelSpec
-from tttgen.tiling import ceil_div, row_major_cores
+from tttgen.passes.memory import width_sharded
+from tttgen.tiling import ceil_div
 
 GRID_MAX = 8  # tt_transformers' helpers assume an 8x8 worker grid
 DECODE_DRAM_SHARD_GRID_WIDTH_WH = 8  # PREFILL_MLP per_core_N uses 8 on Wormhole, the DRAM bank count on Blackhole
@@ -117,10 +117,6 @@ def matmul_1d_config(m: int, k: int, n: int, fp32_acc: bool) -> MatmulConfig:
     )
 
 
-def width_sharded(k: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
-    return MemoryPlacement("L1", "WIDTH_SHARDED", (32, k // cores), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR")
-
-
 def decode_cores(name: str, model: ModelSpec) -> int:
     dim_t, hidden_t = model.hidden_size // 32, model.intermediate_size // 32
     if name == "wqkv":
@@ -140,7 +136,7 @@ def baseline_config(name: str, mode: str, shape: MatmulShape, model: ModelSpec, 
         return matmul_1d_config(shape.m, shape.k, shape.n, fp32_acc), None
     if mode == "decode":
         cores = decode_cores(name, model)
-        return dram_matmul_config(shape.m, shape.k, shape.n, cores), width_sharded(shape.k, cores, device)
+        return dram_matmul_config(shape.m, shape.k, shape.n, cores), width_sharded(32, shape.k, cores, device)
     width = dram_shard_grid_width(device)
     rows = shape.m
     fuse = shape.batch == 1

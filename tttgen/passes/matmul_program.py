@@ -29,6 +29,7 @@ from tttgen.ir.configs import (
 )
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
+from tttgen.passes.memory import width_sharded
 from tttgen.rules.l1 import matmul_l1_bytes
 from tttgen.rules.matmul import MatmulCase, first_violation
 from tttgen.scoring import matmul_time_ns
@@ -38,10 +39,6 @@ from tttgen.tiling import ceil_div, divisors, row_major_cores, subblocks
 MAX_IN0_BLOCK_W = 16
 K_BLOCK_WIDTHS_SCORED = 2  # per block shape, score the two widest legal in0_block_w (narrower only add K steps)
 KEEP_REJECTED = 3
-
-
-def _width_sharded_in0(k: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
-    return MemoryPlacement("L1", "WIDTH_SHARDED", (32, k // cores), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR")
 
 
 def _width_sharded_out(n_tiles: int, per_core_n: int, device: DeviceProfile) -> MemoryPlacement:
@@ -98,7 +95,7 @@ def enumerate_candidates(
         for cores in divisors(kt):
             if cores > device.grid.cores:
                 continue
-            a = _width_sharded_in0(shape.k, cores, device)
+            a = width_sharded(32, shape.k, cores, device)
             shard_kt = kt // cores
             if dram_sharded_weight:
                 pcn = ceil_div(nt, cores)

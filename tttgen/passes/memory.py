@@ -4,7 +4,9 @@ Inputs: device grid and DRAM banks, per-op overrides (memory, sharding). Produce
 (weight decision `placement`; op decisions `in0`/`out` for ops whose placement does not depend on a
 matmul program config; graph facts `residual` and `decode_users`).
 Policy (tt_transformers 2.3, llms.md 4.3.1): prefill ops read and write DRAM interleaved; decode
-activations are width-sharded in L1; decode matmul weights are width-sharded over the DRAM banks.
+activations are width-sharded in L1. Each matmul weight is width-sharded over the DRAM banks or
+interleaved, whichever the per-token objective (tttgen.objective) models faster over every op that
+reads it; overrides win.
 """
 
 from __future__ import annotations
