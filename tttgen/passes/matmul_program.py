@@ -164,6 +164,13 @@ def _key(cfg: MatmulConfig) -> str:
     return repr(sorted(cfg.fields().items()))
 
 
+def _rank(c: Candidate) -> tuple:
+    """Fastest first; among equal modeled times, the activation spread over more cores (less L1 per
+    core, no single-core hot spot), then the config's text so the order is total and deterministic."""
+    in0 = c.extra["in0"]
+    return (round(c.time_ns, 1), -(in0.grid.cores if in0.grid else 0), _key(c.config))
+
+
 @dataclass(frozen=True)
 class L1Reserve:
     """L1 other live tensors hold while a matmul runs (the allocator reserves it on every core)."""
@@ -236,7 +243,7 @@ def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve):
         legal.append(Candidate(cfg, time.total_ns, time.binding, extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time}))
     if not legal:
         return None, (), tuple(sorted(pruned.items()))
-    legal.sort(key=lambda c: (round(c.time_ns, 3), _key(c.config)))
+    legal.sort(key=_rank)
     return legal[0], tuple(legal[1 : 1 + KEEP_REJECTED]), tuple(sorted(pruned.items()))
 
 

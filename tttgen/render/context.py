@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.render import literals as L
 
@@ -26,7 +28,31 @@ def _why(op: Op) -> str:
     return ""
 
 
-def mode_entries(graph: Graph, key: str) -> list[dict[str, str]]:
+class MemoryNames:
+    """Gives every explicitly sharded placement one named constant in configs.py, so a placement
+    used by several ops is spelled once and each op's line says which one it uses."""
+
+    def __init__(self) -> None:
+        self.by_placement: dict[MemoryPlacement, str] = {}
+
+    def __call__(self, placement: MemoryPlacement) -> str:
+        if not placement.sharded or placement.infer_shard:
+            return L.memory(placement)
+        if placement not in self.by_placement:
+            h, w = placement.shard_shape
+            unit = "BANKS" if placement.buffer == "DRAM" else "CORES"
+            base = f"{placement.buffer}_{placement.layout}_{h}X{w}_{placement.grid.cores}_{unit}"
+            name, n = base, 2
+            while name in self.by_placement.values():
+                name, n = f"{base}_{n}", n + 1
+            self.by_placement[placement] = name
+        return self.by_placement[placement]
+
+    def definitions(self) -> list[dict[str, str]]:
+        return [{"name": name, "value": L.memory(p)} for p, name in sorted(self.by_placement.items(), key=lambda kv: kv[1])]
+
+
+def mode_entries(graph: Graph, key: str, memory_name: MemoryNames) -> list[dict[str, str]]:
     cls = graph.device.compute_kernel_config_class
     entries: list[dict[str, str]] = []
 
@@ -40,23 +66,23 @@ def mode_entries(graph: Graph, key: str) -> list[dict[str, str]]:
         if op.kind == "matmul":
             add(f"{op.name}_program", L.matmul_program(d["program"]), _why(op))
             add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
-            add(f"{op.name}_memory", L.memory(d["out"]))
+            add(f"{op.name}_memory", memory_name(d["out"]))
             if op.mode == "prefill":
                 add(f"{op.name}_calls", str(d["shape"].batch), "row chunks per call (chunking pass)")
         elif op.kind == "rms_norm":
             add(f"{op.name}_program", L.norm_program(d["program"]))
             add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
-            add(f"{op.name}_memory", L.memory(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
+            add(f"{op.name}_memory", memory_name(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
         elif op.kind in ("sdpa_prefill", "sdpa_decode"):
-            add("sdpa_program", L.sdpa_program(d["program"]), f"chunks chosen by the chunking pass")
+            add("sdpa_program", L.sdpa_program(d["program"]), "chunks chosen by the chunking pass")
             add("sdpa_compute", L.kernel(d["kernel"], cls))
-            add("sdpa_memory", L.memory(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
+            add("sdpa_memory", memory_name(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
         elif "out" in d and op.kind in ("reshard", "eltwise", "create_heads", "concat_heads", "embedding"):
-            add(f"{op.name}_memory", L.memory(d["out"]))
+            add(f"{op.name}_memory", memory_name(d["out"]))
     if key == "decode":
         heads = graph.facts["heads_placement"]
-        add("rope_memory", L.memory(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
-        add("trans_mat_memory", L.memory(heads.__class__(heads.buffer, heads.layout, (32, 32), heads.grid, heads.orientation)))
+        add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
+        add("trans_mat_memory", memory_name(replace(heads, shard_shape=(32, 32))), "one rotation tile per user core")
     return entries
 
 
@@ -73,6 +99,12 @@ def _dram(graph: Graph) -> dict[str, str]:
 
 def template_context(graph: Graph, header: str, header_text: str, package: str) -> dict[str, Any]:
     model, device, hints = graph.model, graph.device, graph.hints
+    memory_name = MemoryNames()
+    weights = []
+    for w in graph.weights:
+        p = w.decisions["placement"]
+        note = f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}"
+        weights.append({"name": w.name, "dtype": L.dtype(w.decisions["dtype"]), "memory": memory_name(p), "note": note})
     modes = []
     for key in graph.mode_keys():
         prefill = key != "decode"
@@ -83,14 +115,9 @@ def template_context(graph: Graph, header: str, header_text: str, package: str) 
                 "doc": _mode_doc(graph, key),
                 "rows": rows,
                 "prefill": prefill,
-                "entries": mode_entries(graph, key),
+                "entries": mode_entries(graph, key, memory_name),
             }
         )
-    weights = []
-    for w in graph.weights:
-        p = w.decisions["placement"]
-        note = f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}"
-        weights.append({"name": w.name, "dtype": L.dtype(w.decisions["dtype"]), "memory": L.memory(p), "note": note})
     elide = {op.name: op.decisions["elide"] for op in graph.ops if op.kind == "reshard" and op.mode == "decode"}
     jit_ops = [op for op in graph.ops if op.kind == "eltwise" and op.decisions.get("jit")]
     blocks = sorted({op.decisions["jit"] for op in jit_ops})
@@ -117,6 +144,7 @@ def template_context(graph: Graph, header: str, header_text: str, package: str) 
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
         "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
         "weights": weights,
+        "memory_configs": memory_name.definitions(),
         "modes": modes,
         "elide": elide,
         "jit_blocks": jit_blocks,

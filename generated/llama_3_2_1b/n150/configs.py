@@ -34,84 +34,119 @@ KV_CACHE_DTYPE = ttnn.bfloat8_b
 ACTIVATION_DTYPE = ttnn.bfloat16
 L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen emits none
 
+# Sharded memory configs, each defined once: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
+DRAM_WIDTH_SHARDED_2048X10688_12_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+        [2048, 10688],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+DRAM_WIDTH_SHARDED_2048X192_12_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+        [2048, 192],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+DRAM_WIDTH_SHARDED_2048X256_12_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+        [2048, 256],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+DRAM_WIDTH_SHARDED_2048X704_12_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+        [2048, 704],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+DRAM_WIDTH_SHARDED_8192X192_12_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+        [8192, 192],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_HEIGHT_SHARDED_32X32_32_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
+        [32, 32],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_HEIGHT_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
+        [32, 64],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X256_8_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
+        [32, 256],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X512_16_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 1))}),
+        [32, 512],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X512_4_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
+        [32, 512],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
+        [32, 64],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+
 # Weights: name -> (dtype, memory config). HF nn.Linear weights are stored transposed ([K, N]).
 WEIGHTS = {
     "embedding": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # EMBEDDING: DRAM interleaved
     "attention_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "wqkv": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-                [2048, 256],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # WQKV: DRAM width sharded
-    "wo": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-                [2048, 192],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # WO: DRAM width sharded
+    "wqkv": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_2048X256_12_BANKS),  # WQKV: DRAM width sharded
+    "wo": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_2048X192_12_BANKS),  # WO: DRAM width sharded
     "ffn_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "w1": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-                [2048, 704],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF1_FF3: DRAM width sharded
-    "w3": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-                [2048, 704],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF1_FF3: DRAM width sharded
-    "w2": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-                [8192, 192],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # FF2: DRAM width sharded
+    "w1": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_2048X704_12_BANKS),  # FF1_FF3: DRAM width sharded
+    "w3": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_2048X704_12_BANKS),  # FF1_FF3: DRAM width sharded
+    "w2": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_8192X192_12_BANKS),  # FF2: DRAM width sharded
     "final_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "lm_head": (
-        ttnn.bfloat8_b,
-        ttnn.MemoryConfig(
-            ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-            ttnn.BufferType.DRAM,
-            ttnn.ShardSpec(
-                ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-                [2048, 10688],
-                ttnn.ShardOrientation.ROW_MAJOR,
-            ),
-        ),
-    ),  # LM_HEAD: DRAM width sharded
+    "lm_head": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_2048X10688_12_BANKS),  # LM_HEAD: DRAM width sharded
 }
 
 
@@ -496,15 +531,7 @@ class Decode:
 
     rows = 32
     embedding_memory = ttnn.L1_MEMORY_CONFIG
-    embed_to_residual_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    embed_to_residual_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
@@ -515,24 +542,8 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    attention_norm_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    wqkv_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 512],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    attention_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    wqkv_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
     # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 30.4 us modeled on 12 cores, 552 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
@@ -546,15 +557,7 @@ class Decode:
     )
     wqkv_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     qkv_to_interleaved_memory = ttnn.L1_MEMORY_CONFIG
-    create_heads_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    create_heads_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
     # chunks chosen by the chunking pass
     sdpa_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8), q_chunk_size=0, k_chunk_size=512, exp_approx_mode=False
@@ -567,25 +570,9 @@ class Decode:
         dst_full_sync_en=False,
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
-    sdpa_to_sharded_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    sdpa_to_sharded_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 512],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    wo_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
     # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 21.3 us modeled on 11 cores, 438 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
@@ -598,24 +585,8 @@ class Decode:
         dst_full_sync_en=False,
     )
     wo_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_out_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    attn_add_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    wo_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    attn_add_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     ffn_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
@@ -626,27 +597,11 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    ffn_norm_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    w1_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(1, 0))}),
-            [32, 1024],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 745 KiB L1/core
+    ffn_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    w1_in_memory = L1_WIDTH_SHARDED_32X256_8_CORES
+    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 697 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=8, per_core_M=1, per_core_N=32, fused_activation=None
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -656,9 +611,9 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 745 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 697 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=8, per_core_M=1, per_core_N=128, fused_activation=None
+        in0_block_w=8, per_core_M=1, per_core_N=32, fused_activation=None
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -669,18 +624,10 @@ class Decode:
     )
     w3_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     swiglu_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    w2_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-            [32, 2048],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 11 cores, 522 KiB L1/core
+    w2_in_memory = L1_WIDTH_SHARDED_32X512_16_CORES
+    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 11 cores, 426 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
+        in0_block_w=16, per_core_M=1, per_core_N=4, fused_activation=None
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -690,24 +637,8 @@ class Decode:
         dst_full_sync_en=False,
     )
     w2_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    w2_out_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    ffn_add_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    w2_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    ffn_add_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     final_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
@@ -718,25 +649,9 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    final_norm_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    lm_head_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 2048],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1559.3 us modeled on 64 cores, 1057 KiB L1/core
+    final_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    lm_head_in_memory = L1_WIDTH_SHARDED_32X256_8_CORES
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1559.3 us modeled on 64 cores, 945 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
@@ -757,24 +672,9 @@ class Decode:
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
     # cos/sin: one [1, head_dim] row per user, one user per core
-    rope_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    trans_mat_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
-            [32, 32],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    rope_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
+    # one rotation tile per user core
+    trans_mat_memory = L1_HEIGHT_SHARDED_32X32_32_CORES
 
 
 PREFILL = {

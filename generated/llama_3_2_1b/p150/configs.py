@@ -34,6 +34,82 @@ KV_CACHE_DTYPE = ttnn.bfloat8_b
 ACTIVATION_DTYPE = ttnn.bfloat16
 L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen emits none
 
+# Sharded memory configs, each defined once: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
+L1_HEIGHT_SHARDED_32X32_32_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet(
+            {
+                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
+                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
+            }
+        ),
+        [32, 32],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_HEIGHT_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet(
+            {
+                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
+                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
+            }
+        ),
+        [32, 64],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X256_8_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
+        [32, 256],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X512_16_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet(
+            {
+                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 0)),
+                ttnn.CoreRange(ttnn.CoreCoord(0, 1), ttnn.CoreCoord(4, 1)),
+            }
+        ),
+        [32, 512],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X512_4_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
+        [32, 512],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+L1_WIDTH_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet(
+            {
+                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
+                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
+            }
+        ),
+        [32, 64],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+
 # Weights: name -> (dtype, memory config). HF nn.Linear weights are stored transposed ([K, N]).
 WEIGHTS = {
     "embedding": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # EMBEDDING: DRAM interleaved
@@ -434,20 +510,7 @@ class Decode:
 
     rows = 32
     embedding_memory = ttnn.L1_MEMORY_CONFIG
-    embed_to_residual_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    embed_to_residual_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
@@ -458,30 +521,9 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    attention_norm_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    wqkv_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 2048],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 18.5 us modeled on 96 cores, 232 KiB L1/core
+    attention_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    wqkv_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 18.5 us modeled on 96 cores, 136 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
@@ -502,20 +544,7 @@ class Decode:
     )
     wqkv_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     qkv_to_interleaved_memory = ttnn.L1_MEMORY_CONFIG
-    create_heads_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    create_heads_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
     # chunks chosen by the chunking pass
     sdpa_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10), q_chunk_size=0, k_chunk_size=512, exp_approx_mode=False
@@ -528,31 +557,10 @@ class Decode:
         dst_full_sync_en=False,
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
-    sdpa_to_sharded_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    sdpa_to_sharded_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 2048],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # wo: MultiCast1DProgramConfig, dram-bound, 12.7 us modeled on 64 cores, 232 KiB L1/core
+    wo_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
+    # wo: MultiCast1DProgramConfig, dram-bound, 12.7 us modeled on 64 cores, 136 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
@@ -572,34 +580,8 @@ class Decode:
         dst_full_sync_en=False,
     )
     wo_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_out_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    attn_add_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    wo_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    attn_add_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     ffn_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
@@ -610,30 +592,9 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    ffn_norm_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    w1_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 2048],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # w1: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 306 KiB L1/core
+    ffn_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    w1_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
+    # w1: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 210 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -653,7 +614,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w3: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 306 KiB L1/core
+    # w3: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 210 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -674,16 +635,8 @@ class Decode:
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    w2_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 8192],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # w2: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 614 KiB L1/core
+    w2_in_memory = L1_WIDTH_SHARDED_32X512_16_CORES
+    # w2: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 134 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
@@ -703,34 +656,8 @@ class Decode:
         dst_full_sync_en=False,
     )
     w2_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    w2_out_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    ffn_add_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    w2_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    ffn_add_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     final_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
@@ -741,30 +668,9 @@ class Decode:
         packer_l1_acc=True,
         dst_full_sync_en=False,
     )
-    final_norm_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    lm_head_in_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 0))}),
-            [32, 2048],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 734.6 us modeled on 109 cores, 1011 KiB L1/core
+    final_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
+    lm_head_in_memory = L1_WIDTH_SHARDED_32X256_8_CORES
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 734.6 us modeled on 109 cores, 899 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
@@ -785,34 +691,9 @@ class Decode:
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
     # cos/sin: one [1, head_dim] row per user, one user per core
-    rope_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 64],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
-    trans_mat_memory = ttnn.MemoryConfig(
-        ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
-        ttnn.BufferType.L1,
-        ttnn.ShardSpec(
-            ttnn.CoreRangeSet(
-                {
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                    ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-                }
-            ),
-            [32, 32],
-            ttnn.ShardOrientation.ROW_MAJOR,
-        ),
-    )
+    rope_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
+    # one rotation tile per user core
+    trans_mat_memory = L1_HEIGHT_SHARDED_32X32_32_CORES
 
 
 PREFILL = {
