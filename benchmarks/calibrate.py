@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 from tttgen.cost.calibration import CALIBRATION_PATH, COEFF_NAMES, Coeffs  # noqa: E402
 from tttgen.cost.l1 import dtype_name  # noqa: E402
 from tttgen.cost.model import estimate_matmul  # noqa: E402
-from tttgen.cost.ttnn_auto import subblock_sizes, ttnn_auto_config  # noqa: E402
+from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.ir.configs import MATMUL_2D, MatmulConfig, MatmulShape  # noqa: E402
 from tttgen.spec.device import DeviceProfile  # noqa: E402
 from tttgen.spec.load import load_device  # noqa: E402

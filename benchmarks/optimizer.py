@@ -14,7 +14,6 @@ import csv
 import statistics
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import yaml

@@ -4,7 +4,6 @@ import ast
 import json
 
 import black
-import pytest
 
 from tttgen.cli import find_packages
 from tttgen.generate import plan, render_plan, request_from_manifest

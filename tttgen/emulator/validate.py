@@ -415,7 +415,6 @@ def plan_matmul(
         f"memory_config must be a ttnn.MemoryConfig, got {out_mem!r}",
     )
     a_sharded = a.is_sharded()
-    b_sharded = b.is_sharded()
     out_sharded = out_mem.is_sharded()
     act = (
         program_config.fused_activation if getattr(program_config, "fused_activation", None) is not None else activation
@@ -1136,7 +1135,6 @@ def validate_norm(
             "the sharded layernorm program writes a sharded output; pass a sharded memory_config (e.g. the input's)",
         )
     spec = xmem.shard_spec
-    g = device.compute_with_storage_grid_size()
     _check_grid(op, pc.compute_with_storage_grid_size, device)
     bbox = spec.grid.bounding_box()
     cg = pc.compute_with_storage_grid_size
