@@ -80,11 +80,12 @@ def enumerate_candidates(
     device: DeviceProfile,
     shape: MatmulShape,
     kernel: ComputeKernelConfig,
-    in0: MemoryPlacement,
     in1: MemoryPlacement,
     decode: bool,
 ) -> list[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement]]:
-    """(config, in0 placement, out placement) triples; legality is checked by the caller."""
+    """(config, in0 placement, out placement) triples; legality is checked by the caller.
+
+    Decode activations are width-sharded over a grid the search picks; prefill reads and writes DRAM."""
     limit = device.dst_limit(kernel.fp32_dest_acc_en, kernel.dst_full_sync_en)
     gx, gy = device.grid.x, device.grid.y
     kt, nt, mt = shape.kt, shape.nt, shape.mt
@@ -226,7 +227,7 @@ def search(
 def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve):
     legal: list[Candidate] = []
     pruned: Counter[str] = Counter()
-    candidates = enumerate_candidates(device, shape, kernel, DRAM_INTERLEAVED, in1, decode)
+    candidates = enumerate_candidates(device, shape, kernel, in1, decode)
     legal_widths: Counter[tuple] = Counter()
     for cfg, in0, out in list(dict.fromkeys(candidates + list(seeds))):
         group = (replace(cfg, in0_block_w=0), in0, out)
