@@ -4,8 +4,12 @@ For each model/device and mode: per matmul, the modeled time of tttgen's config,
 hand-written config (its memory plan: DRAM-sharded decode weights), ttnn's auto-config for
 program_config=None (everything DRAM interleaved, ttnn's default compute-kernel config) and the
 roofline (compute peak at tttgen's fidelity on the whole grid; nominal DRAM bandwidth for the bytes
-read). Then the system-level check: the tt_transformers policy end to end for one decode step
-(every op, op-to-op gaps included) against the published tokens/s/user.
+read). Every config of the comparison, tttgen's included, is also run by the real ttnn 0.81.1 on a
+mock device (`tttgen.realttnn.oracle`, one batch per device, verdicts cached on disk): a config ttnn
+rejects is left out of the ratios and listed with ttnn's message; one tttgen's rules call illegal but
+ttnn accepts stays in (ttnn is the judge) and is counted. tttgen's L1 claim for its chosen config is
+compared with ttnn's `l1_total`. Then the system-level check: the tt_transformers policy end to end
+for one decode step (every op, op-to-op gaps included) against the published tokens/s/user.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import csv
 import statistics
 import sys
 import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -28,13 +34,21 @@ from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_DRAM_SHARDED, ComputeKern
 from tttgen.passes.matmul_program import _width_sharded_out  # noqa: E402
 from tttgen.passes.memory import dram_sharded_weight  # noqa: E402
 from tttgen.passes.op_costs import op_cost  # noqa: E402
+from tttgen.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
+from tttgen.realttnn.oracle import Verdict, judge_matmuls  # noqa: E402
 from tttgen.rules.matmul import MatmulCase, matmul_violations  # noqa: E402
 from tttgen.scoring import matmul_time_ns  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "reference" / "data"
 PREFILLS = [128, 1024, 4096]
 FLAGS = (("prefill_lens", PREFILLS), ("max_seq_len", 4096), ("fit_check", False))
+SYSTEM_FLAGS = (("prefill_lens", [128]), ("max_seq_len", 1024), ("fit_check", False))
 TTNN_DEFAULT_KERNEL = ComputeKernelConfig("HiFi2", False, False, True)  # reference 1.9, no program config
+POLICIES = ("tttgen", "tt_transformers", "ttnn_auto")
+BASELINES = POLICIES[1:]
+
+
+# --------------------------------------------------------------------------- each policy's config
 
 
 def tp8_chip_spec(tmp: Path) -> str:
@@ -52,15 +66,13 @@ def tp8_chip_spec(tmp: Path) -> str:
     return str(path)
 
 
-def evaluate(case: MatmulCase) -> tuple[float | None, str]:
-    broken = matmul_violations(case)
-    if broken:
-        return None, "illegal: " + broken[0].split(":")[0]
-    cost = matmul_time_ns(case)
-    return cost.total_ns, cost.binding
+def tttgen_case(graph, op) -> MatmulCase:
+    """The config the generated package runs (decisions after every pass)."""
+    d = op.decisions
+    return MatmulCase(graph.device, d["shape"], d["program"], d["kernel"], d["in0"], d["in1"], d["out"], *d["dtypes"].values())
 
 
-def tt_transformers_time(graph, op) -> tuple[float | None, str]:
+def tt_transformers_case(graph, op) -> MatmulCase:
     d = op.decisions
     shape = d["shape"]
     cfg, in0 = baseline_config(op.name, op.mode, shape, graph.model, graph.device, d["kernel"].fp32_dest_acc_en)
@@ -68,20 +80,93 @@ def tt_transformers_time(graph, op) -> tuple[float | None, str]:
     in1 = dram_sharded_weight(shape.k, shape.n, graph.device) if op.name != "lm_head" else DRAM_INTERLEAVED
     if decode and op.name == "lm_head":
         in0 = d["in0"]
-    out = _width_sharded_out(shape.nt, cfg.per_core_N, graph.device) if cfg.type == MATMUL_DRAM_SHARDED else d["out"] if decode else DRAM_INTERLEAVED
-    case = MatmulCase(graph.device, shape, cfg, d["kernel"], in0 if decode else DRAM_INTERLEAVED, in1, out, *d["dtypes"].values())
-    return evaluate(case)
+    out = _width_sharded_out(shape.nt, cfg.per_core_N, graph.device.grid.x) if cfg.type == MATMUL_DRAM_SHARDED else d["out"] if decode else DRAM_INTERLEAVED
+    return MatmulCase(graph.device, shape, cfg, d["kernel"], in0 if decode else DRAM_INTERLEAVED, in1, out, *d["dtypes"].values())
 
 
-def ttnn_auto_time(graph, op) -> tuple[float | None, str]:
+def ttnn_auto_case(graph, op) -> MatmulCase | None:
+    """None when the auto-config is the no-reuse fallback (the cost model has no figure for it)."""
     d = op.decisions
     shape: MatmulShape = d["shape"]
     dt = d["dtypes"]
     cfg = ttnn_auto_config(graph.device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"])
     if not cfg.type.startswith("MatmulMultiCoreReuse"):
-        return None, f"no-reuse {cfg.type}"
-    case = MatmulCase(graph.device, shape, cfg, TTNN_DEFAULT_KERNEL, DRAM_INTERLEAVED, DRAM_INTERLEAVED, DRAM_INTERLEAVED, dt["in0"], dt["in1"], dt["out"])
-    return evaluate(case)
+        return None
+    return MatmulCase(graph.device, shape, cfg, TTNN_DEFAULT_KERNEL, DRAM_INTERLEAVED, DRAM_INTERLEAVED, DRAM_INTERLEAVED, dt["in0"], dt["in1"], dt["out"])
+
+
+def policy_cases(graph, op) -> dict[str, MatmulCase | None]:
+    return {"tttgen": tttgen_case(graph, op), "tt_transformers": tt_transformers_case(graph, op), "ttnn_auto": ttnn_auto_case(graph, op)}
+
+
+# --------------------------------------------------------------------------- the real ttnn's verdicts
+
+
+def oracle_case(case: MatmulCase) -> OracleCase:
+    return OracleCase(case.shape, case.config, case.kernel, (case.in0_dtype, case.in1_dtype, case.out_dtype), case.in0, case.in1, case.out)
+
+
+def judge_all(cases: list[MatmulCase], judge=judge_matmuls) -> dict[tuple[str, OracleCase], Verdict]:
+    """ttnn's verdict per (device, case): all distinct cases of one device in one oracle call."""
+    by_device: dict[str, dict[OracleCase, MatmulCase]] = defaultdict(dict)
+    for case in cases:
+        by_device[case.device.name].setdefault(oracle_case(case), case)
+    verdicts = {}
+    for name in sorted(by_device):
+        group = list(by_device[name])
+        device = next(iter(by_device[name].values())).device
+        for key, verdict in zip(group, judge(device, group, device.l1_small_size)):
+            verdicts[(name, key)] = verdict
+    return verdicts
+
+
+def first_line(message: str | None) -> str:
+    return (message or "(no message)").strip().splitlines()[0]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One policy's config for one matmul, as the comparison sees it."""
+
+    time_ns: float | None  # modeled; None: not in the comparison (see `excluded`)
+    binding: str
+    excluded: str | None  # "rejected by ttnn: ..." or why there is no config
+    rules_illegal: str | None  # first rule tttgen's rules say it breaks (ttnn has the last word)
+    l1_claim: int | None  # tttgen's figure (chosen configs only)
+    l1_ttnn: int | None  # ttnn's l1_total when it accepts
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.excluded) and self.excluded.startswith("rejected by ttnn")
+
+
+def outcome(case: MatmulCase | None, verdict: Verdict | None, modeled_ns: float | None = None, l1_claim: int | None = None) -> Outcome:
+    """`modeled_ns`: the time the generator recorded (tttgen's config); baselines are costed here."""
+    if case is None:
+        return Outcome(None, "", "no-reuse fallback config (not modeled)", None, None, None)
+    broken = matmul_violations(case)
+    rule = broken[0].split(":")[0] if broken else None
+    if not verdict.accepted:
+        return Outcome(None, "", "rejected by ttnn: " + first_line(verdict.message), rule, l1_claim, None)
+    if modeled_ns is None:
+        cost = matmul_time_ns(case)
+        return Outcome(cost.total_ns, cost.binding, None, rule, l1_claim, verdict.l1_total)
+    return Outcome(modeled_ns, "", None, rule, l1_claim, verdict.l1_total)
+
+
+def op_outcomes(graph, op, cases: dict[str, MatmulCase | None], verdicts) -> dict[str, Outcome]:
+    d = op.decisions
+    out = {}
+    for policy, case in cases.items():
+        verdict = None if case is None else verdicts[(case.device.name, oracle_case(case))]
+        if policy == "tttgen":
+            out[policy] = outcome(case, verdict, d["time_ns"], d["l1_bytes"])
+        else:
+            out[policy] = outcome(case, verdict)
+    return out
+
+
+# --------------------------------------------------------------------------- tables
 
 
 def roofline_ns(graph, op) -> float:
@@ -96,35 +181,86 @@ def roofline_ns(graph, op) -> float:
     return max(compute, read / device.dram.nominal_gbps)
 
 
-def fmt(t: float | None) -> str:
-    return "-" if t is None else f"{t / 1000:.1f}"
+def fmt(o: Outcome) -> str:
+    if o.time_ns is None:
+        return "rejected" if o.rejected else "-"
+    return f"{o.time_ns / 1000:.1f}" + ("*" if o.rules_illegal else "")
 
 
-def matmul_table(graph, lines: list[str], summary: dict) -> None:
-    lines.append("| mode | op | M x K x N | tttgen us | binding | tt_transformers us | ttnn auto us | roofline us | tttgen / ttT | tttgen / auto | roofline / tttgen |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+def ratio_cell(ours: Outcome, base: Outcome) -> str:
+    if ours.time_ns is None or base.time_ns is None:
+        return "-"
+    return f"{ours.time_ns / base.time_ns:.2f}"
+
+
+def l1_cell(o: Outcome) -> str:
+    if o.l1_ttnn is None:
+        return f"{o.l1_claim // 1024} / -"
+    mark = " **under**" if o.l1_claim < o.l1_ttnn else ""
+    return f"{o.l1_claim // 1024} / {o.l1_ttnn // 1024}{mark}"
+
+
+def tally(where: str, op, outs: dict[str, Outcome], roof: float, summary: dict) -> None:
+    """Summary counters for one matmul: rejections per policy, ratios over pairs ttnn accepts, L1."""
+    ours = outs["tttgen"]
+    for policy, o in outs.items():
+        summary.setdefault(f"configs_{policy}", 0)
+        summary[f"configs_{policy}"] += o.excluded is None or o.rejected
+        if o.rejected:
+            summary.setdefault(f"rejected_{policy}", []).append(f"{where} {op.key}: {o.excluded[len('rejected by ttnn: '):]}")
+        elif o.rules_illegal and o.time_ns is not None:
+            summary.setdefault(f"rules_illegal_accepted_{policy}", []).append(f"{where} {op.key}: {o.rules_illegal}")
+    if ours.time_ns is None:
+        return
+    if ours.l1_ttnn is not None:
+        summary.setdefault("l1_compared", 0)
+        summary["l1_compared"] += 1
+        if ours.l1_claim < ours.l1_ttnn:
+            summary.setdefault("l1_under", []).append(f"{where} {op.key}: claim {ours.l1_claim} B < ttnn {ours.l1_ttnn} B")
+    for name in BASELINES:
+        base = outs[name].time_ns
+        if base is not None:
+            summary.setdefault(f"ratio_vs_{name}", []).append(ours.time_ns / base)
+            if ours.time_ns > base * 1.0001:
+                summary.setdefault("slower", []).append(f"{where} {op.key} vs {name}: {ours.time_ns / base:.3f}")
+    summary.setdefault("roofline_fraction_" + ("decode" if op.mode == "decode" else "prefill"), []).append(roof / ours.time_ns)
+
+
+def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None:
+    where = f"{graph.model.name}/{graph.device.name}"
+    lines.append(
+        "| mode | op | M x K x N | tttgen us | binding | tt_transformers us | ttnn auto us | roofline us | tttgen / ttT | tttgen / auto "
+        "| roofline / tttgen | tttgen L1 claim / ttnn KiB |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    notes = []
     for op in graph.ops_of("matmul"):
         d = op.decisions
         shape = d["shape"]
-        ours = d["time_ns"]
-        ttt, ttt_note = tt_transformers_time(graph, op)
-        auto, auto_note = ttnn_auto_time(graph, op)
+        outs = outcomes[op.key]
+        ours = outs["tttgen"]
         roof = roofline_ns(graph, op)
-        r_ttt = f"{ours / ttt:.2f}" if ttt else ttt_note
-        r_auto = f"{ours / auto:.2f}" if auto else auto_note
-        for name, base in (("tt_transformers", ttt), ("ttnn_auto", auto)):
-            if base is not None:
-                summary.setdefault(f"ratio_vs_{name}", []).append(ours / base)
-                if ours > base * 1.0001:
-                    summary.setdefault("slower", []).append(f"{graph.model.name}/{graph.device.name} {op.key} vs {name}: {ours / base:.3f}")
-        summary.setdefault("roofline_fraction_" + ("decode" if op.mode == "decode" else "prefill"), []).append(roof / ours)
+        tally(where, op, outs, roof, summary)
+        for policy, o in outs.items():
+            if o.rejected:
+                notes.append(f"- {op.key} {policy}: {o.excluded}")
+            elif o.rules_illegal and o.time_ns is not None:
+                notes.append(f"- {op.key} {policy}: tttgen's rules call it illegal ({o.rules_illegal}), ttnn accepts it")
         rows = f"{shape.batch}x{shape.m}" if shape.batch > 1 else f"{shape.m}"
+        roof_cell = f"{roof / ours.time_ns:.2f}" if ours.time_ns else "-"
         lines.append(
-            f"| {op.mode_key} | {op.name} | {rows} x {shape.k} x {shape.n} | {fmt(ours)} | {d['binding']} | {fmt(ttt)} | {fmt(auto)} | {fmt(roof)} | {r_ttt} | {r_auto} | {roof / ours:.2f} |"
+            f"| {op.mode_key} | {op.name} | {rows} x {shape.k} x {shape.n} | {fmt(ours)} | {d['binding']} | {fmt(outs['tt_transformers'])} "
+            f"| {fmt(outs['ttnn_auto'])} | {roof / 1000:.1f} | {ratio_cell(ours, outs['tt_transformers'])} | {ratio_cell(ours, outs['ttnn_auto'])} "
+            f"| {roof_cell} | {l1_cell(ours)} |"
         )
+    if notes:
+        lines.append("")
+        lines.append("Configs left out or flagged (`*`: tttgen's rules call it illegal, ttnn accepts it; its modeled time is used):")
+        lines.append("")
+        lines.extend(notes)
 
 
-def per_token(graph, lines: list[str]) -> None:
+def per_token(graph, outcomes: dict, lines: list[str]) -> None:
     layers = graph.model.num_hidden_layers
     lines.append("")
     lines.append("| mode | matmul time per forward ms (tttgen) | tt_transformers ms | per token us (tttgen) |")
@@ -137,17 +273,18 @@ def per_token(graph, lines: list[str]) -> None:
                 continue
             mult = layers if op.scope == "layer" else 1
             ours += op.decisions["time_ns"] * mult
-            t, _ = tt_transformers_time(graph, op)
+            t = outcomes[op.key]["tt_transformers"].time_ns
             if t is None:
                 complete = False
             else:
                 ttt += t * mult
+        missing = "" if complete else " (some configs rejected by ttnn)"
         if key == "decode":
             for batch in (1, 32):
-                lines.append(f"| decode batch {batch} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{'' if complete else ' (some configs illegal)'} | {ours / batch / 1e3:.1f} |")
+                lines.append(f"| decode batch {batch} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{missing} | {ours / batch / 1e3:.1f} |")
         else:
             seq = int(key.split("_")[1])
-            lines.append(f"| {key} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{'' if complete else ' (some configs illegal)'} | {ours / seq / 1e3:.2f} |")
+            lines.append(f"| {key} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{missing} | {ours / seq / 1e3:.2f} |")
 
 
 def decode_step_ns(graph, matmul_time) -> float:
@@ -179,54 +316,47 @@ def published(model: str, device: str) -> list[tuple[float, str]]:
     return out
 
 
-def system_level(lines: list[str]) -> list[float]:
+def system_level(graphs: list, outcomes: dict, lines: list[str]) -> list[float]:
+    """tt_transformers' decode step; a matmul whose ttT config ttnn rejects is counted at tttgen's time."""
     lines.append("\n## System level: tt_transformers policy, decode batch 32, 128 KV rows\n")
-    lines.append("| model | device | modeled t/s/u | published t/s/u (newest) | error |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| model | device | modeled t/s/u | published t/s/u (newest) | error | decode matmuls at tttgen's time (ttT config rejected by ttnn) |")
+    lines.append("|---|---|---|---|---|---|")
     errors = []
-    for model, device in (("llama-3.1-8b", "n150"), ("llama-3.1-8b", "p150"), ("llama-3.2-1b", "n150"), ("llama-3.2-3b", "n150")):
-        graph = plan(Request(model, device, None, (("prefill_lens", [128]), ("max_seq_len", 1024), ("fit_check", False)))).graph
+    for graph in graphs:
+        model, device = graph.model.name, graph.device.name
+        outs = outcomes[(model, device, "system")]
+        fallback = sorted({op.name for op in graph.ops_of("matmul") if op.mode == "decode" and outs[op.key]["tt_transformers"].time_ns is None})
 
         def matmul_time(op):
-            t, _ = tt_transformers_time(graph, op)
+            t = outs[op.key]["tt_transformers"].time_ns
             return t if t is not None else op.decisions["time_ns"]
 
-        step = decode_step_ns(graph, matmul_time)
-        modeled = 1e9 / step
+        modeled = 1e9 / decode_step_ns(graph, matmul_time)
+        fell = ", ".join(fallback) or "none"
         refs = published(model, device)
         if not refs:
-            lines.append(f"| {model} | {device} | {modeled:.1f} | n/a | |")
+            lines.append(f"| {model} | {device} | {modeled:.1f} | n/a | | {fell} |")
             continue
         value, source = refs[0]
         err = modeled / value - 1
         errors.append(abs(err))
-        lines.append(f"| {model} | {device} | {modeled:.1f} | {value} ({source}) | {100 * err:+.0f}% |")
+        lines.append(f"| {model} | {device} | {modeled:.1f} | {value} ({source}) | {100 * err:+.0f}% | {fell} |")
     return errors
 
 
-def main() -> None:
-    lines = ["# Optimizer benchmark (modeled times, calibrated cost model)\n"]
-    summary: dict = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        cases = [
-            ("llama-3.2-1b", "n150"),
-            ("llama-3.2-1b", "p150"),
-            ("llama-3.1-8b", "n150"),
-            ("llama-3.1-8b", "p150"),
-            (tp8_chip_spec(Path(tmp)), "n150"),
-            (tp8_chip_spec(Path(tmp)), "p150"),
-        ]
-        for model, device in cases:
-            graph = plan(Request(model, device, None, FLAGS)).graph
-            lines.append(f"\n## {graph.model.name} on {device}\n")
-            matmul_table(graph, lines, summary)
-            per_token(graph, lines)
-    errors = system_level(lines)
-    lines.append("\n## Summary\n")
+# --------------------------------------------------------------------------- summary
+
+
+def summary_lines(summary: dict, errors: list[float]) -> tuple[list[str], bool]:
+    """The summary, and whether tttgen's own configs pass (ttnn accepts every one; no L1 claim below ttnn's)."""
+    lines = ["\n## Summary\n"]
     for key in ("ratio_vs_tt_transformers", "ratio_vs_ttnn_auto"):
         values = summary.get(key, [])
         if values:
-            lines.append(f"- tttgen / {key[9:]} per matmul: median {statistics.median(values):.2f}, max {max(values):.3f} over {len(values)} ops")
+            lines.append(
+                f"- tttgen / {key[9:]} per matmul, pairs ttnn accepts both: median {statistics.median(values):.2f}, "
+                f"max {max(values):.3f} over {len(values)} ops"
+            )
     for key in ("roofline_fraction_decode", "roofline_fraction_prefill"):
         values = summary.get(key, [])
         if values:
@@ -234,10 +364,77 @@ def main() -> None:
     slower = summary.get("slower", [])
     lines.append(f"- ops where tttgen is modeled slower than a baseline: {len(slower)}")
     lines.extend(f"  - {s}" for s in slower)
+    for policy in POLICIES:
+        rejected = summary.get(f"rejected_{policy}", [])
+        judged = summary.get(f"configs_{policy}", 0)
+        must = " (must be 0)" if policy == "tttgen" else ""
+        lines.append(f"- {policy} configs rejected by ttnn: {len(rejected)} of {judged}{must}")
+        if policy != "tttgen":
+            lines.extend(f"  - {s}" for s in rejected)
+    for policy in BASELINES:
+        accepted = summary.get(f"rules_illegal_accepted_{policy}", [])
+        if accepted:
+            by_rule = Counter(s.rsplit(": ", 1)[1] for s in accepted)
+            rules = ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items()))
+            lines.append(f"- {policy} configs tttgen's rules call illegal but ttnn accepts (kept, at their modeled time): {len(accepted)} ({rules})")
+    under = summary.get("l1_under", [])
+    lines.append(f"- tttgen configs whose L1 claim is below ttnn's l1_total: {len(under)} of {summary.get('l1_compared', 0)} (must be 0)")
     if errors:
         lines.append(f"- system-level |error| vs published t/s/u: median {100 * statistics.median(errors):.0f}%, max {100 * max(errors):.0f}% (goal 25%)")
+    failures = [f"FAILURE: tttgen's chosen config rejected by ttnn: {s}" for s in summary.get("rejected_tttgen", [])]
+    failures += [f"FAILURE: tttgen's L1 claim below ttnn's l1_total: {s}" for s in under]
+    if failures:
+        lines.append("")
+        lines.append(f"**FAILURE: {len(failures)} problem(s) with tttgen's own configs**")
+        lines.append("")
+        lines.extend(f"- {s}" for s in failures)
+    return lines, not failures
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        tp8 = tp8_chip_spec(Path(tmp))
+        requests = [
+            (model, device, FLAGS)
+            for model, device in (
+                ("llama-3.2-1b", "n150"),
+                ("llama-3.2-1b", "p150"),
+                ("llama-3.1-8b", "n150"),
+                ("llama-3.1-8b", "p150"),
+                (tp8, "n150"),
+                (tp8, "p150"),
+            )
+        ]
+        graphs = [plan(Request(model, device, None, flags)).graph for model, device, flags in requests]
+    system = [
+        plan(Request(model, device, None, SYSTEM_FLAGS)).graph
+        for model, device in (("llama-3.1-8b", "n150"), ("llama-3.1-8b", "p150"), ("llama-3.2-1b", "n150"), ("llama-3.2-3b", "n150"))
+    ]
+    tagged = [(g, "bench") for g in graphs] + [(g, "system") for g in system]
+    cases = {(g.model.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("matmul")} for g, tag in tagged}
+    verdicts = judge_all([c for per_op in cases.values() for per_policy in per_op.values() for c in per_policy.values() if c is not None])
+    outcomes = {
+        (g.model.name, g.device.name, tag): {
+            op.key: op_outcomes(g, op, cases[(g.model.name, g.device.name, tag)][op.key], verdicts) for op in g.ops_of("matmul")
+        }
+        for g, tag in tagged
+    }
+
+    lines = ["# Optimizer benchmark (modeled times, calibrated cost model; every config judged by the real ttnn 0.81.1)\n"]
+    summary: dict = {}
+    for graph in graphs:
+        outs = outcomes[(graph.model.name, graph.device.name, "bench")]
+        lines.append(f"\n## {graph.model.name} on {graph.device.name}\n")
+        matmul_table(graph, outs, lines, summary)
+        per_token(graph, outs, lines)
+    errors = system_level(system, outcomes, lines)
+    more, ok = summary_lines(summary, errors)
+    lines.extend(more)
     print("\n".join(lines))
+    if not ok:
+        print("optimizer.py: tttgen's own configs fail the real-ttnn check (see the FAILURE lines)", file=sys.stderr)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -32,8 +32,8 @@ def test_explain_table_and_op_detail():
     table = invoke("explain", "llama-3.2-1b", "--device", "n150").output
     assert "decode.wqkv" in table and "prefill_1024.w1" in table and "DRAMSharded" in table
     detail = json.loads(invoke("explain", "llama-3.2-1b", "--device", "n150", "--op", "prefill_1024.w2", "--format", "json").output)
-    assert len(detail) == 1
-    row = detail[0]
+    assert len(detail["ops"]) == 1 and detail["inputs"][0] == {"path": "model_specs/llama-3.2-1b.yaml", "ignored_fields": []}
+    row = detail["ops"][0]
     assert row["rejected"] and all(r["time_ns"] >= row["time_ns"] for r in row["rejected"])
     assert row["l1_bytes_per_core"] > 0 and row["binding"] in ("compute", "dram", "noc", "overhead")
 

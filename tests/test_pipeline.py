@@ -95,3 +95,15 @@ def test_decode_uses_dram_sharded_weights():
     graph = cached_plan("llama-3.1-8b", "n150").graph
     for name in ("wqkv", "wo", "w1", "w2", "w3"):
         assert graph.op(f"decode.{name}").decisions["program"].type == "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig"
+
+
+@pytest.mark.parametrize("device", ["n150", "p150"])
+def test_prefill_row_chunks_follow_the_device_profile(device):
+    # tt_transformers reshapes long prefills into row chunks: QKV 2048, WO 1024, MLP prefill_len_cutoff
+    graph = plan(Request("llama-3.2-1b", device, None, (("prefill_lens", [4096]), ("max_seq_len", 4096)))).graph
+    d = graph.device
+    rows = {name: graph.op(f"prefill_4096.{name}").decisions["shape"] for name in ("wqkv", "wo", "w1", "w2")}
+    assert all(s.m * s.batch == 4096 for s in rows.values())
+    assert rows["wqkv"].m <= d.max_qkv_prefill_rows and rows["wo"].m <= d.wo_prefill_rows
+    assert rows["w1"].m <= d.prefill_len_cutoff and rows["w2"].m <= d.prefill_len_cutoff
+

@@ -106,3 +106,19 @@ def test_explain_html_has_a_roofline_image():
     assert result.exit_code == 0
     assert "<svg" in result.output and "<circle" in result.output and "HiFi2 peak" in result.output
     assert "decode.wqkv" in result.output
+
+
+def test_prefill_reads_a_dram_sharded_weight_with_2d_only():
+    # 1D mcast_in0 cannot read a weight sharded over the DRAM banks (ttnn 0.81.1 rejects it), 2D can
+    shape = MatmulShape(128, 2048, 3072)
+    best, pruned = best_of(shape, dram_sharded_weight(2048, 3072, N150), False)
+    assert best.config.type == MATMUL_2D
+    assert dict(pruned).get("r28_dram_sharded_weight_family", 0) > 0
+    assert best_of(shape, DRAM_INTERLEAVED, False)[0].config.type == MATMUL_1D
+
+
+def test_subblocks_stay_within_the_didt_cap():
+    # without fp32 accumulation DST holds 8 tiles, but no chosen subblock exceeds the profile's 4
+    best, _ = best_of(MatmulShape(2048, 2048, 2048), DRAM_INTERLEAVED, False)
+    assert best.config.out_subblock_h * best.config.out_subblock_w == N150.max_subblock_tiles_didt == 4
+

@@ -1,4 +1,4 @@
-from tttgen.tiling import ceil_div, divisors, largest_divisor_at_most, round_up, row_major_cores, subblocks
+from tttgen.tiling import ceil_div, compact_cores, divisors, largest_divisor_at_most, round_up, row_major_cores, subblocks
 
 
 def test_ceil_and_round():
@@ -24,3 +24,13 @@ def test_row_major_cores_full_and_partial_rows():
     assert row_major_cores(16, 8) == (((0, 0), (7, 1)),)
     assert row_major_cores(32, 11) == (((0, 0), (10, 1)), ((0, 2), (9, 2)))
     assert row_major_cores(5, 8) == (((0, 0), (4, 0)),)
+
+
+def test_compact_cores_prefers_one_rectangle():
+    # 32 cores on an 11x10 grid: (0,0)-(7,3), not row-major (0,0)-(10,1) + (0,2)-(9,2)
+    assert compact_cores(32, 11, 10) == (((0, 0), (7, 3)),)
+    assert compact_cores(16, 11, 10) == (((0, 0), (7, 1)),)
+    assert compact_cores(5, 8, 8) == (((0, 0), (4, 0)),)
+    assert compact_cores(32, 8, 8) == row_major_cores(32, 8)
+    assert compact_cores(13, 11, 10) == row_major_cores(13, 11)  # no rectangle of 13 fits 11 columns
+

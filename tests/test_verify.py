@@ -70,3 +70,21 @@ def test_cli_verify_json(tmp_path):
     )
     data = json.loads(result.output[result.output.index("{") :])
     assert result.exit_code == 0 and data["passed"] and data["steps"] == 2
+
+
+def test_vocab_off_the_tile_grid_matches_transformers(tmp_path):
+    """Vocabulary 1001: weights.py pads embedding and LM head to 1024 rows, model.py slices the logits back."""
+    from click.testing import CliRunner
+
+    from tttgen.cli import cli
+
+    config = json.loads(open("tests/data/tiny-llama/config.json").read())
+    config.update(_name_or_path="tiny-llama-vocab-1001", vocab_size=1001)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    p = plan(Request(str(path), "n150", None, TINY))
+    assert p.graph.op("decode.lm_head").shape.n == p.graph.op("prefill_128.lm_head").shape.n == 1024
+    args = ["verify", "--config", str(path), "--device", "n150", "--prefill-lens", "128", "--max-seq-len", "256", "--steps", "4", "--json"]
+    result = CliRunner().invoke(cli, args)
+    data = json.loads(result.output[result.output.index("{") :])
+    assert result.exit_code == 0 and data["passed"] and data["token_agreement"] >= 3, data

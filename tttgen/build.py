@@ -7,16 +7,24 @@ from tttgen.ir.graph import Graph, Op, Weight, frozen
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
+from tttgen.tiling import TILE, round_up
 
 DECODE_ROWS = 32  # decode activations are [1, 1, 32, dim]: users padded to one tile of rows
 LAST_TILE_ROWS = 32  # prefill computes logits for the tile holding the last token only
 
 
+def padded_vocab(vocab_size: int) -> int:
+    """Embedding rows and LM-head columns as stored: the vocabulary rounded up to whole tiles, since ttnn
+    TILE tensors need tile-aligned widths. weights.py zero-pads both; model.py slices the logits back."""
+    return round_up(vocab_size, TILE)
+
+
 def build_weights(m: ModelSpec) -> tuple[Weight, ...]:
     layer = "model.layers.{i}."
     lm_source = "model.embed_tokens.weight" if m.tie_word_embeddings else "lm_head.weight"
+    vocab = padded_vocab(m.vocab_size)
     return (
-        Weight("embedding", "EMBEDDING", m.vocab_size, m.hidden_size, ("model.embed_tokens.weight",), False),
+        Weight("embedding", "EMBEDDING", vocab, m.hidden_size, ("model.embed_tokens.weight",), False),
         Weight("attention_norm", "NORM", 1, m.hidden_size, (layer + "input_layernorm.weight",), True),
         Weight(
             "wqkv",
@@ -32,7 +40,7 @@ def build_weights(m: ModelSpec) -> tuple[Weight, ...]:
         Weight("w3", "FF1_FF3", m.hidden_size, m.intermediate_size, (layer + "mlp.up_proj.weight",), True),
         Weight("w2", "FF2", m.intermediate_size, m.hidden_size, (layer + "mlp.down_proj.weight",), True),
         Weight("final_norm", "NORM", 1, m.hidden_size, ("model.norm.weight",), False),
-        Weight("lm_head", "LM_HEAD", m.hidden_size, m.vocab_size, (lm_source,), False),
+        Weight("lm_head", "LM_HEAD", m.hidden_size, vocab, (lm_source,), False),
     )
 
 
@@ -49,9 +57,11 @@ def _ops(m: ModelSpec, mode: str, rows: int) -> list[Op]:
         """Move a decode activation to the placement its consumer wants (elided when equal)."""
         return op(name, "reshard", scope, facts=frozen({"rows": rows, "dim": cols, "src": src, "dst": dst}))
 
-    def mm(name: str, weight: str, k: int, n: int, scope: str = "layer", m_rows: int = rows, sibling: bool = False) -> Op:
-        facts = frozen({"sibling_output_live": True}) if sibling else frozen({})
-        return op(name, "matmul", scope, shape=MatmulShape(m=m_rows, k=k, n=n), weight=weight, facts=facts)
+    def mm(
+        name: str, weight: str, k: int, n: int, scope: str = "layer", m_rows: int = rows, sibling: bool = False, **facts
+    ) -> Op:
+        facts = {**facts, "sibling_output_live": True} if sibling else facts
+        return op(name, "matmul", scope, shape=MatmulShape(m=m_rows, k=k, n=n), weight=weight, facts=frozen(facts))
 
     decode = mode == "decode"
 
@@ -99,7 +109,8 @@ def _ops(m: ModelSpec, mode: str, rows: int) -> list[Op]:
     ops += decode_only(reshard("w1_in", "ffn_norm", "w1", dim))
     ops += [
         mm("w1", "w1", dim, m.intermediate_size, sibling=decode),
-        mm("w3", "w3", dim, m.intermediate_size, sibling=decode),
+        # w3 reads the rows w1's prefill reshape made (swiglu multiplies their outputs elementwise).
+        mm("w3", "w3", dim, m.intermediate_size, sibling=decode, **({} if decode else {"shares_input_with": "w1"})),
         eltwise("swiglu", m.intermediate_size, "silu_mul"),
     ]
     ops += decode_only(reshard("w2_in", "swiglu", "w2", m.intermediate_size))
@@ -110,14 +121,14 @@ def _ops(m: ModelSpec, mode: str, rows: int) -> list[Op]:
         ops += [
             op("final_norm", "rms_norm", "head", weight="final_norm", facts=rows_dim),
             reshard("lm_head_in", "final_norm", "lm_head", dim, "head"),
-            mm("lm_head", "lm_head", dim, m.vocab_size, "head"),
+            mm("lm_head", "lm_head", dim, padded_vocab(m.vocab_size), "head"),
         ]
     else:
         last = frozen({"rows": LAST_TILE_ROWS, "dim": dim})
         ops += [
             op("last_tile", "slice", "head", facts=last),
             op("final_norm", "rms_norm", "head", weight="final_norm", facts=last),
-            mm("lm_head", "lm_head", dim, m.vocab_size, "head", m_rows=LAST_TILE_ROWS),
+            mm("lm_head", "lm_head", dim, padded_vocab(m.vocab_size), "head", m_rows=LAST_TILE_ROWS),
         ]
     return ops
 
@@ -133,5 +144,7 @@ def build_graph(model: ModelSpec, device: DeviceProfile, hints: Hints) -> Graph:
         hints=hints,
         ops=tuple(ops),
         weights=build_weights(model),
-        facts=frozen({"decode_rows": DECODE_ROWS, "batch": hints.batch}),
+        facts=frozen(
+            {"decode_rows": DECODE_ROWS, "batch": hints.batch, "padded_vocab_size": padded_vocab(model.vocab_size)}
+        ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ def hint_options(fn):
         click.option("--optimize", type=click.Choice(["latency", "throughput"])),
         click.option("--precision", type=click.Choice(["accuracy", "performance"])),
         click.option("--dram-budget", type=int, help="bytes of device DRAM the package may use"),
-        click.option("--jit/--no-jit", default=None, help="emit ttnn_jit fused blocks where legal"),
+        click.option("--jit/--no-jit", default=None, help="consider ttnn_jit fused blocks (emitted where legal and modeled faster)"),
         click.option("--no-fit-check", is_flag=True, help="record (not stop on) DRAM/head infeasibility: planning only"),
         click.option("--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype"),
     ]
@@ -97,14 +98,29 @@ def cli() -> None:
 @click.option("--device", "devices", multiple=True, required=True, help="device profile or alias (repeatable)")
 @click.option("--out", type=click.Path(file_okay=False), default="generated", show_default=True)
 @click.option("--force", is_flag=True, help="overwrite hand-edited generated files")
+@click.option(
+    "--ttnn-check",
+    type=click.Choice(["auto", "on", "off"]),
+    default=lambda: os.environ.get("TTTGEN_TTNN_CHECK", "auto"),
+    show_default="auto, or $TTTGEN_TTNN_CHECK",
+    help="run the package under the real ttnn on a mock device before writing it (auto: when its venv exists)",
+)
 @click.option("--json", "as_json", is_flag=True)
 @hint_options
-def build(model, config, devices, out, force, as_json, **kw) -> None:
+def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None:
     """Generate the package for MODEL on each --device into OUT/<model>/<device>/."""
     plans = [plan(_request(model, config, d, kw)) for d in devices]
+    rendered = [(p, render_plan(p)) for p in plans]
+    if _ttnn_check_enabled(ttnn_check):
+        from tttgen.realttnn.check import judge_rendered
+
+        # Every package is judged before anything is written: a rejection is a gap in tttgen's rules.
+        for p, files in rendered:
+            if p.graph.facts.get("problems"):
+                continue  # a --no-fit-check planning package records why it cannot run; there is nothing to run
+            judge_rendered(files, p.out_subdir)
     written = []
-    for p in plans:
-        files = render_plan(p)
+    for p, files in rendered:
         target = Path(out) / p.out_subdir
         write_package(files, target, force=force)
         written.append({"path": str(target), "files": len(files), "problems": list(p.graph.facts.get("problems", ()))})
@@ -117,6 +133,17 @@ def build(model, config, devices, out, force, as_json, **kw) -> None:
                 click.echo(f"  not runnable: {problem}")
 
 
+def _ttnn_check_enabled(mode: str) -> bool:
+    if mode == "off":
+        return False
+    from tttgen.realttnn import environment
+
+    if mode == "on":
+        environment.require()
+        return True
+    return environment.available() is not None
+
+
 def find_packages(root: Path) -> list[Path]:
     if (root / MANIFEST).exists():
         return [root]
@@ -126,8 +153,9 @@ def find_packages(root: Path) -> list[Path]:
 @cli.command()
 @click.argument("path", required=False, default="generated")
 @click.option("--api", "api_check", is_flag=True, help="also check ttnn names and keywords against the API snapshot")
+@click.option("--ttnn", "ttnn_check", is_flag=True, help="also run every package under the real ttnn 0.81.1 on a mock device")
 @click.option("--json", "as_json", is_flag=True)
-def check(path, api_check, as_json) -> None:
+def check(path, api_check, ttnn_check, as_json) -> None:
     """Regenerate every package under PATH in memory and report missing, changed and stale files."""
     root = Path(path)
     packages = find_packages(root)
@@ -145,15 +173,27 @@ def check(path, api_check, as_json) -> None:
     else:
         report = [_check_package(job) for job in jobs]
     drifted = [r for r in report if r["drift"]]
+    verdicts = _real_ttnn_verdicts(packages) if ttnn_check else []
     if as_json:
-        click.echo(json.dumps({"packages": report}, indent=2, sort_keys=True))
+        click.echo(json.dumps({"packages": report, "real_ttnn": [v.as_dict() for v in verdicts]}, indent=2, sort_keys=True))
     else:
         for r in report:
             click.echo(f"{'DRIFT' if r['drift'] else 'ok   '} {r['package']}")
             for d in r["drift"]:
                 click.echo("  " + d.replace("\n", "\n  "))
-    if drifted:
+        if verdicts:
+            from tttgen.realttnn.check import summarize
+
+            for line in summarize(verdicts):
+                click.echo(line)
+    if drifted or not all(v.ok for v in verdicts):
         sys.exit(1)
+
+
+def _real_ttnn_verdicts(packages: list[Path]):
+    from tttgen.realttnn.check import run_real_ttnn
+
+    return run_real_ttnn(packages)
 
 
 def _check_package(job: tuple[str, bool]) -> dict[str, Any]:
@@ -220,21 +260,33 @@ def validate(file) -> None:
 @click.option("--device", required=True)
 @click.option("--op", "op_name", help="one op (name or key) with its rejected candidates")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table")
+@click.option(
+    "--ttnn-check",
+    type=click.Choice(["auto", "on", "off"]),
+    default=lambda: os.environ.get("TTTGEN_TTNN_CHECK", "auto"),
+    help="with --op: show the real ttnn's verdict and L1 figure (auto: when its venv exists)",
+)
 @hint_options
-def explain(model, config, device, op_name, fmt, **kw) -> None:
+def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     """Per-op table of the chosen configs and why."""
-    from tttgen.explain import explain_rows, explain_table
+    from tttgen.explain import explain_inputs, explain_rows, explain_table
 
     p = plan(_request(model, config, device, kw))
     rows = explain_rows(p.graph, op_name)
+    if op_name and _ttnn_check_enabled(ttnn_check):
+        from tttgen.realttnn.check import op_verdicts, verdict_for_rendered
+
+        verdict = verdict_for_rendered(render_plan(p), p.out_subdir)
+        for row in rows:
+            row["ttnn"] = op_verdicts(verdict, row["op"])
     if fmt == "html":
         from tttgen.report_html import explain_html
 
         click.echo(explain_html(p.graph, rows), nl=False)
     elif fmt == "json":
-        click.echo(json.dumps(jsonable(rows), indent=2, sort_keys=True))
+        click.echo(json.dumps(jsonable({"inputs": explain_inputs(p.inputs), "ops": rows}), indent=2, sort_keys=True))
     else:
-        click.echo(explain_table(rows, detail=op_name is not None))
+        click.echo(explain_table(rows, detail=op_name is not None, inputs=explain_inputs(p.inputs)))
 
 
 @cli.command()

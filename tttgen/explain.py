@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tttgen.ir.graph import Graph
+from tttgen.spec.load import InputFile
 
 
 def _summary(value: Any) -> str:
@@ -60,6 +61,10 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
             "flops": op_flops(graph, op),
             "dram_bytes": d["cost"].dram_bytes if d.get("cost") is not None else None,
         }
+        if "jit_reason" in d:  # elementwise ops: which form runs (ttnn call or ttnn-jit block) and why
+            if d.get("form_ns"):
+                row["config"] = f"ttnn-jit block {d['jit']}" if d["jit"] else "one ttnn call"
+            row["fusion"] = {"jit": d["jit"], "reason": d["jit_reason"], "form_ns": dict(d.get("form_ns") or {})}
         if op_name:
             row["rejected"] = [{"config": _summary(c.config), "time_ns": c.time_ns, "binding": c.note} for c in d.get("rejected", ())]
             row["pruned_by_rule"] = dict(d.get("pruned", {}))
@@ -68,16 +73,32 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
     return rows
 
 
-def explain_table(rows: list[dict[str, Any]], detail: bool = False) -> str:
-    lines = [f"{'op':28} {'kind':13} {'fid':6} {'time us':>9} {'bound':8} {'L1 KiB':>7} {'cores':>5}  config"]
+def explain_inputs(inputs: list[InputFile]) -> list[dict[str, Any]]:
+    """Each input file with the fields it carries that tttgen accepted but that change nothing it computes."""
+    return [{"path": i.label, "ignored_fields": list(i.ignored_fields)} for i in inputs]
+
+
+def explain_table(rows: list[dict[str, Any]], detail: bool = False, inputs: list[dict[str, Any]] = ()) -> str:
+    lines = [
+        f"{i['path']}: ignored, no effect on the math: {', '.join(i['ignored_fields'])}"
+        for i in inputs
+        if i["ignored_fields"]
+    ]
+    lines += [f"{'op':28} {'kind':13} {'fid':6} {'time us':>9} {'bound':8} {'L1 KiB':>7} {'cores':>5}  config"]
     for r in rows:
         t = f"{r['time_ns'] / 1000:9.1f}" if r["time_ns"] else f"{'-':>9}"
         l1 = f"{r['l1_bytes_per_core'] // 1024:7d}" if r["l1_bytes_per_core"] else f"{'-':>7}"
         cores = f"{r['cores']:5d}" if r["cores"] else f"{'-':>5}"
         lines.append(f"{r['op']:28} {r['kind']:13} {r['fidelity']:6} {t} {r['binding']:8} {l1} {cores}  {r['config']}")
         if detail:
+            if r.get("fusion"):
+                lines.append(f"    fusion: {r['fusion']['reason']}")
             for c in r.get("rejected", []):
                 lines.append(f"    rejected (slower): {c['time_ns'] / 1000:.1f} us {c['binding']}: {c['config']}")
             for rule, count in sorted(r.get("pruned_by_rule", {}).items()):
                 lines.append(f"    pruned by {rule}: {count} candidates")
+            for t in r.get("ttnn", []):
+                claim = f", tttgen claims {t['l1_claimed']} B" if t["l1_claimed"] else ""
+                verdict = t["verdict"] if t["verdict"] == "accepted" else f"REJECTED: {t['message']}"
+                lines.append(f"    real ttnn 0.81.1 ({t['line']}, {t['calls']} calls): {verdict}; L1 {t['l1_total']} B/core{claim}")
     return "\n".join(lines)

@@ -59,3 +59,12 @@ def row_major_cores(count: int, grid_x: int) -> tuple[tuple[tuple[int, int], tup
     if rest:
         ranges.append(((0, full_rows), (rest - 1, full_rows)))
     return tuple(ranges)
+
+
+def compact_cores(count: int, grid_x: int, grid_y: int) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...]:
+    """`count` cores as one w x h rectangle from (0, 0), widest w <= grid_x first, when one fits the grid;
+    else row-major. Some ops reject a grid of two ranges (nlp_concat_heads_decode on an 11-wide p150)."""
+    for w in range(min(count, grid_x), 0, -1):
+        if count % w == 0 and count // w <= grid_y:
+            return (((0, 0), (w - 1, count // w - 1)),)
+    return row_major_cores(count, grid_x)

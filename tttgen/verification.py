@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from tttgen.generate import Plan, render_plan
 from tttgen.render.emit import package_name
+from tttgen.spec.device import DeviceProfile
 from tttgen.spec.model import ModelSpec
 
 PCC_ACCURACY = 0.99
@@ -60,7 +61,7 @@ def hf_config(spec: ModelSpec):
         rope = {**spec.rope_scaling.model_dump(), "rope_theta": spec.rope_theta}
         kwargs["max_position_embeddings"] = max(spec.max_position_embeddings, spec.rope_scaling.original_max_position_embeddings + 1)
     if spec.family == "mistral":
-        return MistralConfig(**kwargs, rope_parameters=rope, sliding_window=None)
+        return MistralConfig(**kwargs, rope_parameters=rope, sliding_window=spec.sliding_window)
     return LlamaConfig(**kwargs, rope_parameters=rope, mlp_bias=False)
 
 
@@ -109,6 +110,13 @@ def imported_package(directory: Path, name: str):
     finally:
         for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
             del sys.modules[key]
+
+
+def emulated(device: DeviceProfile):
+    """tttgen's ttnn emulator installed as `ttnn`, shaped like `device` (arch, grid, DRAM banks)."""
+    import tttgen.emulator as emulator
+
+    return emulator.installed(arch=device.arch, grid=(device.grid.x, device.grid.y), dram_banks=device.dram.banks)
 
 
 @dataclass
@@ -163,8 +171,6 @@ def run_verify(
     """
     import torch
 
-    import tttgen.emulator as emulator
-
     graph = p.graph
     device = graph.device
     threshold = PCC_ACCURACY if graph.hints.precision == "accuracy" else PCC_PERFORMANCE
@@ -196,13 +202,7 @@ def run_verify(
             ref = hf(prompt[None, :])
         for hook in hooks:
             hook.remove()
-        with emulator.installed(
-            arch=device.arch,
-            grid=(device.grid.x, device.grid.y),
-            usable_l1_bytes=device.usable_l1_bytes,
-            dram_banks=device.dram.banks,
-            dram_bytes=device.dram.bytes_total,
-        ) as ttnn, imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package:
+        with emulated(device) as ttnn, imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package:
             model = package.Model(ttnn.open_device(device_id=0), str(ckpt))
             layer_out: list[Any] = []
             original = model.prefill_layer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-# Wormhole n150 numbers as in device_profiles/n150.yaml (8x8 grid, 12 DRAM banks, usable L1 per core).
-N150 = dict(arch="wormhole_b0", grid=(8, 8), usable_l1_bytes=1364992, dram_banks=12)
+# Wormhole n150 numbers as in device_profiles/n150.yaml (8x8 grid, 12 DRAM banks).
+N150 = dict(arch="wormhole_b0", grid=(8, 8), dram_banks=12)
 
 
 def to_dev(ttnn, device, x, dtype=None, layout=None, mem=None):

@@ -68,3 +68,94 @@ def test_jit_rejections(ttnn, device, gen):
     rm = to_dev(ttnn, device, torch.randn(1, 1, 32, 64, generator=gen), layout=ttnn.ROW_MAJOR_LAYOUT)
     with pytest.raises(ttnn.EmulatorValidationError, match="Only Layout.Tile tensors are supported"):
         ident(rm)
+
+
+def test_jit_output_defaults_to_maximal_l1_block_sharding(ttnn, device, gen):
+    """No memory_config: ttnn-jit writes the output L1 block-sharded over the largest grid dividing its tiles."""
+    import ttnn_jit
+
+    @ttnn_jit.jit(enable_cache=True)
+    def swiglu(a, b):
+        return ttnn.multiply(ttnn.silu(a), b, memory_config=ttnn.DRAM_MEMORY_CONFIG)  # ignored by ttnn-jit
+
+    a = to_dev(ttnn, device, torch.randn(1, 1, 96, 256, generator=gen))
+    out = swiglu(a, a)
+    mem = out.memory_config()
+    assert mem.memory_layout == ttnn.TensorMemoryLayout.BLOCK_SHARDED and mem.buffer_type == ttnn.BufferType.L1
+    # 3 x 8 tiles on the 8x8 grid: 3 rows (largest divisor of 3 within 8) by 8 columns, one tile per core
+    assert mem.shard_spec.shape == [32, 32]
+    assert mem.shard_spec.grid.bounding_box().grid_size() == ttnn.CoreCoord(8, 3)
+
+
+def _linear_for_interleaved_in0(ttnn, device, gen, x):
+    """w2-like linear whose 2D program config was chosen for a DRAM interleaved activation."""
+    w = to_dev(ttnn, device, torch.randn(256, 512, generator=gen))
+    pc = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=(8, 4),
+        in0_block_w=2,
+        out_subblock_h=1,
+        out_subblock_w=2,
+        per_core_M=2,
+        per_core_N=2,
+        transpose_mcast=False,
+        fused_activation=None,
+        fuse_batch=True,
+    )
+    return ttnn.linear(x, w, program_config=pc, memory_config=ttnn.DRAM_MEMORY_CONFIG)
+
+
+def test_consumer_rejects_the_default_jit_layout(ttnn, device, gen):
+    """The JIT block's default output (L1 block-sharded) reaches a matmul configured for interleaved input: rejected.
+    The same block with memory_config = the consumer's placement passes."""
+    import ttnn_jit
+
+    def body(a, b):
+        return ttnn.multiply(ttnn.silu(a), b)
+
+    a = to_dev(ttnn, device, torch.randn(1, 1, 256, 256, generator=gen))
+    b = to_dev(ttnn, device, torch.randn(1, 1, 256, 256, generator=gen))
+    x = _linear_for_interleaved_in0(ttnn, device, gen, a)  # the config itself is legal on interleaved input
+    assert x.memory_config() == ttnn.DRAM_MEMORY_CONFIG
+    act = ttnn_jit.jit(enable_cache=True)(body)(a, b)
+    with pytest.raises(ttnn.EmulatorValidationError) as err:
+        _linear_for_interleaved_in0(ttnn, device, gen, act)
+    assert err.value.op == "ttnn.linear"
+    act = ttnn_jit.jit(enable_cache=True, memory_config=ttnn.DRAM_MEMORY_CONFIG, fallback=True)(body)(a, b)
+    assert act.memory_config() == ttnn.DRAM_MEMORY_CONFIG
+    _linear_for_interleaved_in0(ttnn, device, gen, act)
+
+
+def test_jit_fallback_keeps_the_declared_layout(ttnn, device, gen):
+    """fallback=True: an input ttnn-jit rejects (L1 interleaved) runs the body as plain ttnn; the body's own
+    memory_config then gives the consumer the layout the decorator declares."""
+    import ttnn_jit
+
+    dram = ttnn.DRAM_MEMORY_CONFIG
+
+    def body(a, b):
+        return ttnn.multiply(ttnn.silu(a), b, memory_config=dram)
+
+    jitted = ttnn_jit.jit(enable_cache=True, memory_config=dram, fallback=True)(body)
+    x = torch.randn(1, 1, 64, 128, generator=gen)
+    l1 = to_dev(ttnn, device, x, mem=ttnn.L1_MEMORY_CONFIG)
+    out = jitted(l1, l1)
+    assert jitted.fallback_used and out.memory_config() == dram
+    ref = torch.nn.functional.silu(ttnn.to_torch(l1).float()) * ttnn.to_torch(l1).float()
+    assert rel_err(ttnn.to_torch(out), ref) < 1e-2
+    out = jitted(to_dev(ttnn, device, x), to_dev(ttnn, device, x))
+    assert not jitted.fallback_used and out.memory_config() == dram
+    with pytest.raises(ttnn.EmulatorValidationError, match="L1 interleaved"):
+        ttnn_jit.jit(memory_config=dram)(body)(l1, l1)  # without fallback the restriction stands
+
+
+def test_jit_refuses_output_layouts_it_cannot_write(ttnn, device, gen):
+    import ttnn_jit
+
+    a = to_dev(ttnn, device, torch.randn(1, 1, 32, 64, generator=gen))
+    for mem, rule in (
+        (ttnn.L1_MEMORY_CONFIG, "jit.out_l1_interleaved"),
+        (ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG, "jit.out_shard_spec"),
+    ):
+        with pytest.raises(ttnn.EmulatorValidationError) as err:
+            ttnn_jit.jit(memory_config=mem)(lambda x: ttnn.silu(x))(a)
+        assert err.value.rule == rule

@@ -1,10 +1,14 @@
 """Valid hand-written configs mirroring tt_transformers' Llama-3.1-8B on N150 (reference §2.4-2.7) are accepted.
 
-Full-size shapes run with ``numerics="none"`` (validation, allocation and L1 budgets only); the numbers below are
-derived by hand from the tt_transformers helpers quoted in the reference, not by any generator code.
+Full-size shapes run with ``numerics="none"`` (shapes and placements only); the numbers below are derived by hand from
+the tt_transformers helpers quoted in the reference, not by any generator code. Whether they fit L1 is ttnn's to judge
+(tests/realttnn/test_emulator_agrees.py asks it about the prefill W1 config).
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import torch
 
@@ -160,7 +164,6 @@ def test_llama31_8b_decode_layer_configs(dry_ttnn):
     d = ttnn.to_memory_config(d, resid_mem)
     x = ttnn.add(x, d, memory_config=resid_mem)
     assert x.shape == [1, 1, B, DIM]
-    assert dev.peak_l1_bytes <= 1364992
 
 
 def test_llama31_8b_prefill_configs(dry_ttnn):
@@ -218,7 +221,7 @@ def test_llama31_8b_prefill_configs(dry_ttnn):
     attn = ttnn.experimental.nlp_concat_heads(attn, memory_config=ttnn.DRAM_MEMORY_CONFIG)
     assert attn.shape == [1, 1, S, NQ * HD]
     # PREFILL_MLP_W1_W3_PRG_CONFIG(512): grid (8,8), per_core_M 2, per_core_N ceil(14336/256) = 56, in0_block_w 8,
-    # out_subblock 1x4. Fits L1 only because interm0 shares the output CB (bf16 out, no fp32 acc).
+    # out_subblock 1x4.
     w13_pc = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=(8, 8),
         in0_block_w=8,
@@ -254,7 +257,6 @@ def test_llama31_8b_prefill_configs(dry_ttnn):
         g, w2, program_config=w2_pc, memory_config=ttnn.DRAM_MEMORY_CONFIG, compute_kernel_config=hifi2_fp16(ttnn)
     )
     assert d.shape == [1, 1, S, DIM]
-    assert 1_200_000 < dev.peak_l1_bytes <= 1364992  # the W1 config is close to the L1 limit
 
 
 def _pairs_rope(x, cos, sin):
@@ -393,3 +395,35 @@ def test_mini_decode_layer_matches_torch(ttnn, device, gen):
     got = ttnn.to_torch(out).double()[0, 0]
     err = float((got - ref).norm() / ref.norm())
     assert err < 2e-2, err
+
+
+COMMITTED_1B_N150 = Path(__file__).resolve().parents[2] / "generated" / "llama_3_2_1b" / "n150"
+
+
+def test_committed_llama_3_2_1b_decode_runs_on_the_emulator(monkeypatch):
+    """The committed llama_3_2_1b/n150 package, whose ops the real ttnn judges (`tttgen check --ttnn`), runs a full
+    decode step (16 layers, 32 users) on the emulator: the emulator refuses nothing the package asks of ttnn.
+    Shape-only: the checkpoint is meta tensors and numerics="none" stores no float values."""
+    import tttgen.emulator as emu
+    from transformers import AutoModelForCausalLM
+
+    from tttgen.spec.load import load_device, load_model
+    from tttgen.verification import hf_config, imported_package
+
+    device, _ = load_device("n150")
+    spec, _ = load_model("llama-3.2-1b")
+    with torch.device("meta"):
+        reference = AutoModelForCausalLM.from_config(hf_config(spec))
+    state = dict(reference.named_parameters())  # tied weights once, as save_pretrained writes them
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # generated/ stays as committed
+    grid = (device.grid.x, device.grid.y)
+    with (
+        emu.installed(arch=device.arch, grid=grid, dram_banks=device.dram.banks, numerics="none") as ttnn,
+        imported_package(COMMITTED_1B_N150, "tttgen_test_committed_1b") as package,
+    ):
+        monkeypatch.setattr(sys.modules["tttgen_test_committed_1b.weights"], "read_checkpoint", lambda _: state)
+        model = package.Model(ttnn.open_device(device_id=0), "meta checkpoint")
+        users = package.configs.DECODE_USERS
+        positions = torch.arange(users, dtype=torch.int64)
+        logits = model.decode_forward(torch.zeros(users, dtype=torch.int64), positions)
+        assert tuple(logits.shape) == (users, spec.vocab_size)

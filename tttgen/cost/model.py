@@ -675,3 +675,90 @@ def _data_movement(device: DeviceProfile, c: Coeffs, kind: str, f: dict[str, obj
         cores=cores,
         traced=traced,
     )
+
+
+# --------------------------------------------------------------------------- elementwise chains
+
+CHAIN_STEPS = ("add", "mul", "unary")
+
+
+def _chain_step_cyc(device: DeviceProfile, c: Coeffs, step: str, fidelity: str) -> float:
+    if step == "add":
+        return FPU_TILE_CYC
+    if step == "mul":
+        return _fpu_mul_cyc(device, fidelity)
+    if step == "unary":
+        return c.sfpu_tile_cyc
+    raise ValueError(f"chain step must be one of {', '.join(CHAIN_STEPS)}, got {step!r}")
+
+
+def _sum_costs(parts: list[OpCost]) -> OpCost:
+    """Ops that run one after another: times, bytes and gaps add up."""
+    compute, dram, noc = (sum(getattr(p, k) for p in parts) for k in ("compute_ns", "dram_ns", "noc_ns"))
+    overhead = sum(p.overhead_ns for p in parts)
+    return OpCost(
+        total_ns=sum(p.total_ns for p in parts),
+        compute_ns=compute,
+        dram_ns=dram,
+        noc_ns=noc,
+        overhead_ns=overhead,
+        binding=_pick_binding(compute, dram, noc, overhead),
+        active_cores=max(p.active_cores for p in parts),
+        utilization=0.0,
+        dram_bytes=sum(p.dram_bytes for p in parts),
+        device_ns=sum(p.device_ns for p in parts),
+        op_gap_ns=sum(p.op_gap_ns for p in parts),
+    )
+
+
+def estimate_eltwise_chain(
+    device: DeviceProfile,
+    steps: tuple[str, ...],
+    *,
+    elements: int,
+    one_kernel: bool,
+    storage: str = "dram",
+    dtype: str = "bfloat16",
+    cores: int | None = None,
+    fidelity: str = "HiFi4",
+    traced: bool = True,
+    coeffs: Coeffs | None = None,
+) -> OpCost:
+    """Cost of an elementwise chain over `elements` values. `steps` run in order on the running value:
+    "unary" (an SFPU pass) or "add" / "mul" (with one more operand), e.g. silu then multiply = ("unary", "mul").
+
+    one_kernel=True: one program does every step per tile, intermediates stay in DST and circular buffers; it reads
+    each operand and writes the result once (ttnn's binary op with `input_tensor_a_activations`, or a ttnn-jit fused
+    block). one_kernel=False: one ttnn op per step, each intermediate written to `storage` and read back by the next
+    op, each op with its own fixed time and op gap (the sum of the `eltwise` estimates).
+    """
+    if not steps:
+        raise ValueError("an elementwise chain needs at least one step")
+    c = coeffs if coeffs is not None else coeffs_for_arch(device.arch)
+    cores_req = cores if cores is not None else device.grid.cores
+    if not one_kernel:
+        parts = [
+            estimate_op(
+                device, "eltwise", traced=traced, coeffs=c, elements=elements, dtype=dtype,
+                inputs=1 if s == "unary" else 2, storage=storage, cores=cores_req, op=s, fidelity=fidelity,
+            )
+            for s in steps
+        ]
+        return _sum_costs(parts)
+    per_tile = sum(_chain_step_cyc(device, c, s, fidelity) for s in steps)
+    operands = 1 + sum(1 for s in steps if s != "unary")
+    tiles = _cdiv(elements, 1024)
+    used = max(1, min(cores_req, tiles))
+    per_core = _cdiv(tiles, used)
+    bytes_tile = (operands + 1) * device.tile_bytes[dtype_name(dtype)]
+    where = _storage(storage)
+    return _assemble(
+        device,
+        c,
+        compute_cyc=per_core * per_tile,
+        dram_bytes=tiles * bytes_tile if where == "dram" else 0.0,
+        dram_gbps=_interleaved_gbps(device, c),
+        noc_bytes_per_core=per_core * bytes_tile if where != "sharded" else 0.0,
+        cores=used,
+        traced=traced,
+    )

@@ -1,14 +1,15 @@
 """CPU emulator of the ttnn 0.81.1 surface that tttgen-generated packages use (see docs/emulator.md).
 
     import tttgen.emulator as emu
-    with emu.installed(arch="wormhole_b0", grid=(8, 8), usable_l1_bytes=1364992, dram_banks=12):
+    with emu.installed(arch="wormhole_b0", grid=(8, 8), dram_banks=12):
         import ttnn            # the emulator, ttnn.__tttgen_emulator__ is True
         dev = ttnn.open_device(device_id=0)
 
 ``install`` puts the emulator modules into ``sys.modules["ttnn"]``, ``["ttnn.experimental"]``,
 ``["ttnn.transformer"]`` and ``["ttnn_jit"]`` (saving whatever was there) and fixes what the next ``open_device``
-returns; ``uninstall`` restores the saved entries. Rule violations raise ``EmulatorValidationError`` (a
-``RuntimeError``), budget overflows its subclass ``EmulatorOutOfMemory``.
+returns; ``uninstall`` restores the saved entries. Inputs the emulator cannot interpret raise
+``EmulatorValidationError`` (a ``RuntimeError``); legal ttnn it does not model raises ``EmulatorUnsupported``. Legality
+(program configs, L1 budgets) is not checked here: ``tttgen/rules`` and the real ttnn (``tttgen check --ttnn``) judge it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import sys
 import types
-from typing import Iterator, Optional
+from typing import Iterator
 
 from .device import Arch, Device, DeviceSpec, parse_arch
-from .errors import EmulatorError, EmulatorOutOfMemory, EmulatorUnsupported, EmulatorValidationError
+from .errors import EmulatorError, EmulatorUnsupported, EmulatorValidationError
 from .numerics import NUMERICS_MODES
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "is_installed",
     "EmulatorError",
     "EmulatorValidationError",
-    "EmulatorOutOfMemory",
     "EmulatorUnsupported",
     "DeviceSpec",
 ]
@@ -43,25 +43,23 @@ def install(
     *,
     arch: str,
     grid: tuple[int, int],
-    usable_l1_bytes: int,
     dram_banks: int,
-    dram_bytes: Optional[int] = None,
     numerics: str = "device",
 ) -> types.ModuleType:
     """Install the emulator as ``ttnn`` / ``ttnn_jit`` and return the ``ttnn`` module object.
 
     ``numerics``: ``"device"`` (default: bf16 DST accumulation per 16-element K slice when fp32_dest_acc_en is off)
-    ``"fast"`` (fp32 accumulation; fidelity and output rounding still modelled) or ``"none"`` (validation, allocation
-    and L1 checks only; op outputs are zeros - for checking full-size configs quickly).
+    ``"fast"`` (fp32 accumulation; fidelity and output rounding still modelled) or ``"none"`` (shape and placement
+    checks only; float values are not stored and op outputs are zeros - for running full-size configs quickly).
     """
     gx, gy = (int(grid[0]), int(grid[1]))
     if gx <= 0 or gy <= 0:
         raise ValueError(f"grid must be positive, got {grid!r}")
-    if usable_l1_bytes <= 0 or dram_banks <= 0:
-        raise ValueError("usable_l1_bytes and dram_banks must be positive")
+    if dram_banks <= 0:
+        raise ValueError("dram_banks must be positive")
     if numerics not in NUMERICS_MODES:
         raise ValueError(f"numerics must be one of {NUMERICS_MODES}, got {numerics!r}")
-    spec = DeviceSpec(parse_arch(arch), (gx, gy), int(usable_l1_bytes), int(dram_banks), dram_bytes, numerics)
+    spec = DeviceSpec(parse_arch(arch), (gx, gy), int(dram_banks), numerics)
     from .ttnn_module import build_modules
 
     modules = build_modules(spec)
@@ -93,19 +91,10 @@ def installed(
     *,
     arch: str,
     grid: tuple[int, int],
-    usable_l1_bytes: int,
     dram_banks: int,
-    dram_bytes: Optional[int] = None,
     numerics: str = "device",
 ) -> Iterator[types.ModuleType]:
-    mod = install(
-        arch=arch,
-        grid=grid,
-        usable_l1_bytes=usable_l1_bytes,
-        dram_banks=dram_banks,
-        dram_bytes=dram_bytes,
-        numerics=numerics,
-    )
+    mod = install(arch=arch, grid=grid, dram_banks=dram_banks, numerics=numerics)
     try:
         yield mod
     finally:

@@ -542,17 +542,6 @@ def init_device_compute_kernel_config(
     )
 
 
-def dst_tile_capacity(cfg: WormholeComputeKernelConfig) -> int:
-    """DST tiles available to one subblock (compute_kernel_config.cpp ``get_dest_reg_count``, reference §1.3.7):
-    16 tiles, halved unless dst_full_sync_en, halved again with fp32_dest_acc_en."""
-    n = 16
-    if not cfg.dst_full_sync_en:
-        n //= 2
-    if cfg.fp32_dest_acc_en:
-        n //= 2
-    return n
-
-
 # --------------------------------------------------------------------------------------------------- programs
 
 

@@ -13,7 +13,8 @@ class EmulatorError(RuntimeError):
 
 
 class EmulatorValidationError(EmulatorError):
-    """An op's inputs or configs break a rule that ttnn (or the device) enforces.
+    """An op's inputs are not something the emulator can compute or place (shapes, layouts, dtypes, shard specs it
+    reads). ttnn's legality rules are not checked here: the real ttnn judges them.
 
     Attributes:
         op: the ttnn op name, e.g. ``"ttnn.linear"``.
@@ -25,10 +26,6 @@ class EmulatorValidationError(EmulatorError):
         self.rule = rule
         self.detail = message
         super().__init__(f"{op}: [{rule}] {message}")
-
-
-class EmulatorOutOfMemory(EmulatorValidationError):
-    """An allocation or an op's circular buffers do not fit the configured L1 / DRAM budget."""
 
 
 class EmulatorUnsupported(EmulatorError):

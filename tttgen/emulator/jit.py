@@ -6,20 +6,37 @@ Real decorator (reference codegen-anchors-and-ttnn-jit.md §3.1, tt-mlir ``tools
                  memory_config=None, fallback=False, extra_pipeline_options="")
 
 The stand-in validates those flags (removed flags such as ``max_grid`` / ``graph_capture`` are rejected, as the real
-``jit`` would raise ``TypeError``), checks the restrictions of §3.4 on every tensor argument (TILE layout only; no L1
-interleaved, no sharded DRAM, no COL_MAJOR shard orientation), and runs the body eagerly with the emulated ttnn ops.
-Calling with ``compile_only=True`` is refused: the emulator produces no IR. The op allow-list of §3.3 is enforced by
-tracing which ``ttnn`` functions the body calls while it runs.
+``jit`` would raise ``TypeError``), checks the restrictions of §3.4 on every tensor argument (TILE layout, tile-aligned
+height; no L1 interleaved, no sharded DRAM, no COL_MAJOR shard orientation), and runs the body eagerly with the
+emulated ttnn ops. Calling with ``compile_only=True`` is refused: the emulator produces no IR. The op allow-list of
+§3.3 is enforced by tracing which ``ttnn`` functions the body calls while it runs.
+
+Output layout as the real decorator sets it: the decorator's ``memory_config`` when given (per-op ``memory_config=``
+inside the body is ignored), otherwise "maximally L1 block sharded" (``default_output_memory``), so a consumer that
+cannot read that layout fails here as it would on the device. ``fallback=True``: when one of the ttnn-jit
+restrictions above rejects a call, the body runs eagerly as plain ttnn instead and its result is returned as is
+(``fallback_used`` tells which path the last call took).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from typing import Callable, Optional
 
-from .configs import BufferType, MathFidelity, MemoryConfig, ShardOrientation, TensorMemoryLayout
-from .dtypes import Layout
+from .configs import (
+    BufferType,
+    CoreCoord,
+    CoreRange,
+    CoreRangeSet,
+    MathFidelity,
+    MemoryConfig,
+    ShardOrientation,
+    ShardSpec,
+    TensorMemoryLayout,
+)
+from .dtypes import TILE_SIZE, Layout
 from .errors import EmulatorValidationError
 from .tensor import Tensor
 
@@ -83,6 +100,10 @@ def _check_tensor_arg(name: str, t: Tensor) -> None:
         raise EmulatorValidationError(_OP, "jit.layout", f"{name}: Only Layout.Tile tensors are supported")
     if t.device() is None:
         raise EmulatorValidationError(_OP, "jit.device", f"{name}: Device is required")
+    if t.shape[-2] % TILE_SIZE:
+        raise EmulatorValidationError(
+            _OP, "jit.padding", f"{name}: tile-aligned dims only (height {t.shape[-2]} is padded to a tile)"
+        )
     mem = t.memory_config()
     if mem.buffer_type == BufferType.L1 and mem.memory_layout == TensorMemoryLayout.INTERLEAVED:
         raise EmulatorValidationError(
@@ -98,6 +119,39 @@ def _check_tensor_arg(name: str, t: Tensor) -> None:
         )
 
 
+def _largest_divisor(n: int, limit: int) -> int:
+    return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
+
+
+def default_output_memory(t: Tensor) -> MemoryConfig:
+    """The layout ttnn-jit gives an output when the decorator has no ``memory_config``: "maximally L1 block sharded"
+    (tt-mlir ``tools/ttnn-jit/api.py`` docstring). Leading dims fold into the height; per dimension the grid is the
+    largest tile-count divisor that fits the device's compute grid (``_src/tensor_translator.py``
+    ``_calculate_tile_shape`` / ``_infer_block_sharding_grid``); shards are ROW_MAJOR from core (0, 0)."""
+    shape = list(t.padded_shape)
+    mt = math.prod(shape[:-1]) // TILE_SIZE
+    nt = shape[-1] // TILE_SIZE
+    grid = t.device().compute_with_storage_grid_size()
+    rows, cols = _largest_divisor(mt, grid.y), _largest_divisor(nt, grid.x)
+    cores = CoreRangeSet({CoreRange(CoreCoord(0, 0), CoreCoord(cols - 1, rows - 1))})
+    spec = ShardSpec(cores, [mt // rows * TILE_SIZE, nt // cols * TILE_SIZE], ShardOrientation.ROW_MAJOR)
+    return MemoryConfig(TensorMemoryLayout.BLOCK_SHARDED, BufferType.L1, spec)
+
+
+def _check_output_memory(mem: MemoryConfig) -> None:
+    """A layout ttnn-jit cannot write: the same restrictions as its tensor arguments, and an exact shard spec."""
+    if mem.buffer_type == BufferType.L1 and mem.memory_layout == TensorMemoryLayout.INTERLEAVED:
+        raise EmulatorValidationError(_OP, "jit.out_l1_interleaved", "memory_config: L1 interleaved is not supported")
+    if mem.buffer_type == BufferType.DRAM and mem.is_sharded():
+        raise EmulatorValidationError(_OP, "jit.out_dram_sharded", "memory_config: sharded DRAM is not supported")
+    if mem.is_sharded() and mem.shard_spec is None:
+        raise EmulatorValidationError(
+            _OP, "jit.out_shard_spec", "memory_config: a sharded output layout needs an explicit shard spec"
+        )
+    if mem.is_sharded() and mem.shard_spec.orientation == ShardOrientation.COL_MAJOR:
+        raise EmulatorValidationError(_OP, "jit.out_col_major", "memory_config: COL_MAJOR shards are not supported")
+
+
 class JitFunction:
     def __init__(self, func: Callable, flags: dict):
         self.func = func
@@ -106,7 +160,7 @@ class JitFunction:
         self.calls = 0
         functools.update_wrapper(self, func)
 
-    def __call__(self, *args, **kwargs):
+    def _check_call(self, args, kwargs) -> None:
         tensors = [a for a in args if isinstance(a, Tensor)] + [v for v in kwargs.values() if isinstance(v, Tensor)]
         if not args or not isinstance(args[0], Tensor):
             raise EmulatorValidationError(
@@ -122,7 +176,11 @@ class JitFunction:
                     raise EmulatorValidationError(
                         _OP, "jit.shard_specs", "sharded binary operands need identical shard specs"
                     )
-        self.calls += 1
+        if self.flags["memory_config"] is not None:
+            _check_output_memory(self.flags["memory_config"])
+
+    def _traced(self, args, kwargs):
+        """Run the body on the emulated ops, recording which ttnn functions it calls."""
         ttnn_mod = sys.modules.get("ttnn")
         used: list[str] = []
         patched = {}
@@ -151,19 +209,50 @@ class JitFunction:
         finally:
             for mod, name, obj in patched.values():
                 setattr(mod, name, obj)
+        return result, used
+
+    def _place(self, result):
+        """Give every output tensor the layout the compiled block writes."""
+        from .ops.core import to_memory_config
+
+        def place(t):
+            if not isinstance(t, Tensor):
+                return t
+            mem = self.flags["memory_config"] if self.flags["memory_config"] is not None else default_output_memory(t)
+            return t if t.memory_config() == mem else to_memory_config(t, mem)
+
+        if isinstance(result, (tuple, list)):
+            return type(result)(place(t) for t in result)
+        return place(result)
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        self.fallback_used = False
+        try:
+            self._check_call(args, kwargs)
+        except EmulatorValidationError:
+            if not self.flags["fallback"]:
+                raise
+            self.fallback_used = True
+            return self.func(*args, **kwargs)
+        result, used = self._traced(args, kwargs)
         unsupported = sorted({n for n in used if n not in SUPPORTED_OPS})
         if unsupported:
+            if self.flags["fallback"]:
+                self.fallback_used = True  # the body just ran as plain ttnn: that is the fallback's result
+                return result
             raise EmulatorValidationError(
                 _OP,
                 "jit.unsupported_op",
                 f"Function {unsupported[0]} not supported (ttnn-jit supports {sorted(SUPPORTED_OPS)})",
             )
-        mem = self.flags["memory_config"]
-        if mem is not None and isinstance(result, Tensor) and result.memory_config() != mem:
-            from .ops.core import to_memory_config
-
-            result = to_memory_config(result, mem)
-        return result
+        try:
+            return self._place(result)
+        except EmulatorValidationError:  # e.g. the block-sharded output does not fit L1: the compiled run fails
+            if not self.flags["fallback"]:
+                raise
+            self.fallback_used = True
+            return result
 
 
 def jit(

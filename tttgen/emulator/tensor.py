@@ -1,4 +1,4 @@
-"""The emulated ``ttnn.Tensor`` and its device buffer bookkeeping.
+"""The emulated ``ttnn.Tensor``.
 
 A tensor holds its *logical* values (already quantized to its dtype) as a float32 / int64 torch tensor. TILE
 tensors also have a ``padded_shape`` (last two dims rounded up to 32); the padding itself is not stored, which
@@ -12,14 +12,13 @@ accepts height padding.
 from __future__ import annotations
 
 import math
-import weakref
 from typing import Optional, Sequence
 
 import torch
 
 from . import dtypes as dt
 from .configs import BufferType, MemoryConfig, TensorMemoryLayout
-from .device import L1_ALIGNMENT, Device, round_up
+from .device import Device, round_up
 from .dtypes import DataType, Layout, StorageType
 from .errors import EmulatorValidationError, check, fail
 
@@ -63,23 +62,6 @@ def tile_padded(shape: Sequence[int]) -> Shape:
     return Shape(dims)
 
 
-def page_info(padded: Sequence[int], dtype: DataType, layout: Layout) -> tuple[int, int]:
-    """(number of pages, page bytes) of a buffer: one page per tile, or one per row for ROW_MAJOR."""
-    if layout == Layout.TILE:
-        elems = math.prod(padded) if padded else 1
-        return elems // (dt.TILE_SIZE * dt.TILE_SIZE), dt.TILE_BYTES[dtype]
-    width = padded[-1] if padded else 1
-    rows = math.prod(padded[:-1]) if len(padded) > 1 else 1
-    return rows, width * dt.ELEMENT_BYTES[dtype]
-
-
-def shard_bytes(shard_shape: Sequence[int], dtype: DataType, layout: Layout, alignment: int) -> int:
-    sh, sw = shard_shape
-    if layout == Layout.TILE:
-        return (math.ceil(sh / 32) * math.ceil(sw / 32)) * dt.TILE_BYTES[dtype]
-    return sh * round_up(sw * dt.ELEMENT_BYTES[dtype], alignment)
-
-
 class Tensor:
     """Emulated ``ttnn.Tensor``."""
 
@@ -90,11 +72,8 @@ class Tensor:
         "_mem",
         "_device",
         "_padded",
-        "_alloc",
-        "_finalizer",
         "_deallocated",
         "_base",
-        "__weakref__",
     )
 
     def __init__(
@@ -129,16 +108,16 @@ class Tensor:
                 "would pad it implicitly, but the tttgen contract needs tile-aligned widths (only the height, dim -2, may "
                 "be padded); pad the tensor on the host",
             )
-        if not quantized and device is not None and device.spec.numerics == "none":
-            quantized = True  # validation-only mode: values are not modelled
-            values = values.float() if values.is_floating_point() else values.to(torch.int64)
+        if device is not None and device.spec.numerics == "none" and (values.is_floating_point() or values.is_meta):
+            # validation-only mode: float values are not modelled, so none is stored (a zero-stride view of one zero);
+            # integer tensors keep theirs, as ops read them (token ids, positions, cache indices)
+            quantized = True
+            values = torch.zeros((), dtype=torch.float32).expand(tuple(values.shape))
         self._values = values if quantized else dt.quantize(values, dtype)
         self._dtype = dtype
         self._layout = layout
         self._device = device
         self._padded = tile_padded(values.shape) if layout == Layout.TILE else Shape(values.shape)
-        self._alloc = None
-        self._finalizer = None
         self._deallocated = False
         self._base = None
         self._mem = None
@@ -152,36 +131,6 @@ class Tensor:
 
             validate_tensor_placement(op, mem, self._padded, dtype, layout, device)
             self._mem = mem
-            self._allocate(op)
-
-    # allocation --------------------------------------------------------------------------------------
-    def _buffer_geometry(self) -> tuple[int, int, int]:
-        """(per-bank bytes, total bytes, number of banks) of this tensor's device buffer."""
-        dev = self._device
-        mem = self._mem
-        assert dev is not None and mem is not None
-        alignment = L1_ALIGNMENT if mem.buffer_type == BufferType.L1 else dev.dram_alignment
-        if mem.is_sharded():
-            spec = mem.shard_spec
-            per_bank = shard_bytes(spec.shape, self._dtype, self._layout, alignment)
-            return per_bank, per_bank * spec.num_cores(), spec.num_cores()
-        pages, page = page_info(self._padded, self._dtype, self._layout)
-        banks = dev.num_l1_banks if mem.buffer_type == BufferType.L1 else dev.spec.dram_banks
-        page = round_up(page, alignment)
-        return math.ceil(pages / banks) * page, pages * page, banks
-
-    def _allocate(self, op: str) -> None:
-        per_bank, total, banks = self._buffer_geometry()
-        desc = f"{op} -> {self._dtype.name} {self._layout.name} {list(self._padded)} {self._mem.memory_layout.name}"
-        key = self._device.allocate(op, self._mem.buffer_type, per_bank, total, banks, desc)
-        self._alloc = key
-        self._finalizer = weakref.finalize(self, self._device.free, key)
-
-    def _free(self) -> None:
-        if self._finalizer is not None:
-            self._finalizer()
-            self._finalizer = None
-        self._alloc = None
 
     # ttnn surface ------------------------------------------------------------------------------------
     @property
@@ -235,7 +184,6 @@ class Tensor:
     def deallocate(self, force: bool = True) -> None:
         if self._base is not None:  # a view shares its base's buffer
             self._base.deallocate(force)
-        self._free()
         self._deallocated = True
 
     def volume(self) -> int:

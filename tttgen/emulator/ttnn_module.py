@@ -9,7 +9,7 @@ from . import configs as cfg
 from . import dtypes as dt
 from . import jit as jit_mod
 from .device import Arch, Device, DeviceSpec
-from .errors import EmulatorError, EmulatorOutOfMemory, EmulatorUnsupported, EmulatorValidationError
+from .errors import EmulatorError, EmulatorUnsupported, EmulatorValidationError
 from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization
 from .tensor import Shape, Tensor
 
@@ -190,7 +190,6 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     ttnn.Arch = Arch
     ttnn.EmulatorError = EmulatorError
     ttnn.EmulatorValidationError = EmulatorValidationError
-    ttnn.EmulatorOutOfMemory = EmulatorOutOfMemory
     ttnn.EmulatorUnsupported = EmulatorUnsupported
     ttnn._emulator_state = state
 

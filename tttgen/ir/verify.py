@@ -30,6 +30,17 @@ def verify(graph: Graph, stage: str) -> None:
             missing = [d for d in needed if d not in op.decisions]
             if missing:
                 raise PipelineError(f"after pass '{stage}': {op.key} lacks {missing} promised by '{annotation}'")
+    if "chunking" in graph.annotated:
+        for op in graph.ops_of("matmul"):
+            owner = op.facts.get("shares_input_with")
+            if owner is None:
+                continue
+            mine, theirs = op.decisions["shape"].batch, graph.op(f"{op.mode_key}.{owner}").decisions["shape"].batch
+            if mine != theirs:
+                raise PipelineError(
+                    f"after pass '{stage}': {op.key} reads {owner}'s reshaped input, so it needs {owner}'s "
+                    f"{theirs} row chunks, not {mine}"
+                )
     for w in graph.weights:
         if "precision" in graph.annotated and "dtype" not in w.decisions:
             raise PipelineError(f"after pass '{stage}': weight {w.name} has no dtype")

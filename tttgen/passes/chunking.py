@@ -1,7 +1,9 @@
 """Pass `chunking`: rows per prefill matmul call and SDPA chunk sizes, from device limits.
 
-Inputs: prefill lengths, device.prefill_len_cutoff / max_qkv_prefill_rows, usable L1.
+Inputs: prefill lengths, device.prefill_len_cutoff / max_qkv_prefill_rows / wo_prefill_rows, L1 budget.
 Produces: `chunking` (matmul decision `shape`: the per-call MatmulShape with the row chunk as batch;
+`calls` for each prefill matmul whose input model.py reshapes into those chunks; a matmul that reads
+another's reshaped input (fact `shares_input_with`: w3 reads w1's) gets that op's chunk and no `calls`;
 SDPA decisions `q_chunk_size`, `k_chunk_size`).
 """
 
@@ -13,7 +15,6 @@ from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import sdpa_l1_bytes
 from tttgen.tiling import divisors
 
-WO_PREFILL_ROWS = 1024  # tt_transformers chunks the WO input at 1024 rows (attention.py forward_prefill)
 SDPA_CHUNKS = (512, 256, 128, 64, 32)
 
 
@@ -24,12 +25,13 @@ def row_chunk(seq: int, limit: int) -> int:
     return max(d for d in divisors(seq) if d <= limit and d % 128 == 0)
 
 
-def _matmul_rows_limit(op: Op, graph: Graph) -> int:
+def _matmul_rows_limit(name: str, graph: Graph) -> int:
+    """Rows per prefill call where tt_transformers reshapes the input into row chunks on this device."""
     device = graph.device
-    if op.name == "wqkv":
+    if name == "wqkv":
         return device.max_qkv_prefill_rows
-    if op.name == "wo":
-        return WO_PREFILL_ROWS
+    if name == "wo":
+        return device.wo_prefill_rows
     return device.prefill_len_cutoff
 
 
@@ -40,7 +42,7 @@ def sdpa_chunk(seq: int, heads: int, head_dim: int, graph: Graph) -> int:
     for chunk in SDPA_CHUNKS:
         if seq % chunk:
             continue
-        if sdpa_l1_bytes(chunk, chunk, head_dim, tb, tb) > graph.device.usable_l1_bytes:
+        if sdpa_l1_bytes(chunk, chunk, head_dim, tb, tb, tb) > graph.device.l1_budget:
             continue
         if heads * seq // chunk >= cores or chunk == 32:
             return chunk
@@ -55,8 +57,11 @@ def chunking(graph: Graph) -> Graph:
         if op.kind == "matmul":
             shape = op.shape
             if op.mode == "prefill" and op.scope == "layer":
-                rows = row_chunk(shape.m, _matmul_rows_limit(op, graph))
+                owner = op.facts.get("shares_input_with")
+                rows = row_chunk(shape.m, _matmul_rows_limit(owner or op.name, graph))
                 shape = MatmulShape(m=rows, k=shape.k, n=shape.n, batch=shape.m // rows)
+                if owner is None:
+                    return op.decide(shape=shape, calls=shape.batch)
             return op.decide(shape=shape)
         if op.kind == "sdpa_prefill":
             chunk = sdpa_chunk(op.seq, op.facts["num_heads"], op.facts["head_dim"], graph)

@@ -10,7 +10,14 @@ from __future__ import annotations
 from tttgen.errors import DoesNotFit
 from tttgen.ir.graph import Graph
 from tttgen.passes.base import make_pass
-from tttgen.rules.other import r21_shard_spec, r22_sharded_norm, r23_sdpa, r24_qkv_heads_decode, r26_prefill_len
+from tttgen.rules.other import (
+    r21_shard_spec,
+    r22_sharded_norm,
+    r23_sdpa,
+    r24_qkv_heads_decode,
+    r26_prefill_len,
+    r31_heads_decode_rectangle,
+)
 from tttgen.tiling import ceil_div
 
 GIB = 2**30
@@ -57,6 +64,9 @@ def rule_problems(graph: Graph) -> list[str]:
             found = r23_sdpa(op.get("program"), op.seq, device, m.num_attention_heads, m.num_key_value_heads)
         elif op.kind == "create_heads" and op.mode == "decode":
             found = r24_qkv_heads_decode(op.seq, graph.hints.batch, m.num_attention_heads, m.num_key_value_heads, op.get("out"), device.grid.cores)
+            found = found or r31_heads_decode_rectangle(op.get("out"))
+        elif op.kind == "concat_heads" and op.mode == "decode":
+            found = r31_heads_decode_rectangle(op.get("in0"))
         elif op.kind == "create_heads":
             found = r26_prefill_len(op.seq, device.max_qkv_prefill_rows)
         for side in ("in0", "out"):

@@ -41,10 +41,12 @@ K_BLOCK_WIDTHS_SCORED = 2  # per block shape, score the two widest legal in0_blo
 KEEP_REJECTED = 3
 
 
-def _width_sharded_out(n_tiles: int, per_core_n: int, device: DeviceProfile) -> MemoryPlacement:
+def _width_sharded_out(n_tiles: int, per_core_n: int, grid_x: int) -> MemoryPlacement:
+    """The output ttnn places for a width-sharded 1D / DRAM-sharded matmul: one block per core, row-major
+    over `grid_x` columns (compute_output_specs: the config grid for 1D, the device grid for DRAM-sharded)."""
     cores = ceil_div(n_tiles, per_core_n)
     return MemoryPlacement(
-        "L1", "WIDTH_SHARDED", (32, per_core_n * 32), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR", infer_shard=True
+        "L1", "WIDTH_SHARDED", (32, per_core_n * 32), CoreRanges(row_major_cores(cores, grid_x)), "ROW_MAJOR", infer_shard=True
     )
 
 
@@ -63,12 +65,20 @@ def _per_core_n_options(nt: int, device: DeviceProfile, in1: MemoryPlacement) ->
     return sorted(options)
 
 
-def _grid_for_blocks(blocks: int, device: DeviceProfile) -> tuple[int, int] | None:
-    """Smallest full-width grid (x, y) holding `blocks` 1D blocks (one row if they fit in it)."""
-    if blocks <= device.grid.x:
-        return (blocks, 1)
-    rows = ceil_div(blocks, device.grid.x)
-    return (device.grid.x, rows) if rows <= device.grid.y else None
+def _grid_for_blocks(blocks: int, device: DeviceProfile, in0: MemoryPlacement = DRAM_INTERLEAVED) -> tuple[int, int] | None:
+    """Grid (x, y) of a 1D config: one row if the cores fit in it, else full-width rows, else narrower
+    rows. The cores are the output blocks and, for an L1-sharded in0, at least its shard cores, which
+    must be the grid's first cores in row-major order (rule r29)."""
+    need, shards = blocks, None
+    if in0.sharded and in0.buffer == "L1" and in0.grid is not None:
+        shards = in0.grid
+        need = max(blocks, shards.cores)
+    widths = ([need] if need <= device.grid.x else []) + list(range(device.grid.x, 0, -1))
+    for x in widths:
+        y = ceil_div(need, x)
+        if y <= device.grid.y and (shards is None or shards.ranges == row_major_cores(shards.cores, x)):
+            return (x, y)
+    return None
 
 
 def _in0_block_ws(k_tiles: int) -> list[int]:
@@ -86,7 +96,7 @@ def enumerate_candidates(
     """(config, in0 placement, out placement) triples; legality is checked by the caller.
 
     Decode activations are width-sharded over a grid the search picks; prefill reads and writes DRAM."""
-    limit = device.dst_limit(kernel.fp32_dest_acc_en, kernel.dst_full_sync_en)
+    limit = device.subblock_limit(kernel.fp32_dest_acc_en, kernel.dst_full_sync_en)
     gx, gy = device.grid.x, device.grid.y
     kt, nt, mt = shape.kt, shape.nt, shape.mt
     out: list[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement]] = []
@@ -104,17 +114,17 @@ def enumerate_candidates(
                     continue
                 for bw in _in0_block_ws(shard_kt):
                     cfg = MatmulConfig(MATMUL_DRAM_SHARDED, in0_block_w=bw, per_core_M=1, per_core_N=pcn)
-                    out.append((cfg, a, _width_sharded_out(nt, pcn, device)))
+                    out.append((cfg, a, _width_sharded_out(nt, pcn, device.grid.x)))
             # 1D mcast_in0 on a grid that holds the N blocks; output DRAM (lm_head) or width-sharded L1.
             for pcn in _per_core_n_options(nt, device, in1):
-                grid = _grid_for_blocks(ceil_div(nt, pcn), device)
+                grid = _grid_for_blocks(ceil_div(nt, pcn), device, a)
                 if grid is None:
                     continue
                 sharded_out = nt % pcn == 0
                 sub = _pick_subblock(1, pcn, limit, sharded_out)
                 if sub is None:
                     continue
-                o = _width_sharded_out(nt, pcn, device) if sharded_out else DRAM_INTERLEAVED
+                o = _width_sharded_out(nt, pcn, grid[0]) if sharded_out else DRAM_INTERLEAVED
                 for bw in _in0_block_ws(shard_kt):
                     cfg = MatmulConfig(
                         MATMUL_1D, in0_block_w=bw, per_core_M=1, per_core_N=pcn, out_subblock_h=sub[0],
@@ -264,7 +274,8 @@ def baseline_seeds(graph: Graph, op: Op, shape: MatmulShape) -> tuple[tuple[Matm
         if decode:
             if in0 is None:
                 continue  # decode activations are width-sharded; a seed needs its shard grid
-            out = _width_sharded_out(shape.nt, cfg.per_core_N, device) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+            grid_x = cfg.grid[0] if cfg.type == MATMUL_1D else device.grid.x
+            out = _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
             seeds.append((cfg, in0, out))
         else:
             seeds.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))

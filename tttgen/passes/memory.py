@@ -18,22 +18,23 @@ from tttgen.passes.base import make_pass
 from tttgen.passes.precision import override_for
 from tttgen.rules.l1 import sharded_bytes_per_core
 from tttgen.spec.device import DeviceProfile
-from tttgen.tiling import ceil_div, divisors, row_major_cores
+from tttgen.tiling import ceil_div, compact_cores, divisors
 
 DECODE_WEIGHTS = ("wqkv", "wo", "w1", "w2", "w3", "lm_head")
 RESIDUAL_TARGET_CORES = 32  # tt_transformers find_grid aims at ~32 cores for decode activations
 
 
+def shard_grid(cores: int, device: DeviceProfile) -> CoreRanges:
+    """Grid of an activation tttgen shards: a rectangle when one fits (see tiling.compact_cores)."""
+    return CoreRanges(compact_cores(cores, device.grid.x, device.grid.y))
+
+
 def width_sharded(rows: int, cols: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
-    return MemoryPlacement(
-        "L1", "WIDTH_SHARDED", (rows, cols // cores), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR"
-    )
+    return MemoryPlacement("L1", "WIDTH_SHARDED", (rows, cols // cores), shard_grid(cores, device), "ROW_MAJOR")
 
 
 def height_sharded(rows_per_core: int, cols: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
-    return MemoryPlacement(
-        "L1", "HEIGHT_SHARDED", (rows_per_core, cols), CoreRanges(row_major_cores(cores, device.grid.x)), "ROW_MAJOR"
-    )
+    return MemoryPlacement("L1", "HEIGHT_SHARDED", (rows_per_core, cols), shard_grid(cores, device), "ROW_MAJOR")
 
 
 def dram_sharded_weight(k: int, n: int, device: DeviceProfile) -> MemoryPlacement:

@@ -1,7 +1,7 @@
 """Pass `op_costs`: modeled time of every non-matmul op, and per-mode totals.
 
-Inputs: placements, chunk sizes, dtypes and kernels. Produces: `op_costs` (decisions `time_ns`,
-`binding`, `cost` on every op that runs; graph fact `mode_time_ns`: mode key -> modeled device time of
+Inputs: placements, chunk sizes, dtypes, kernels and the form of each elementwise chain (fusion).
+Produces: `op_costs` (decisions `time_ns`, `binding`, `cost` on every op that runs; graph fact `mode_time_ns`: mode key -> modeled device time of
 one forward (decoder layers x layer count + embedding + head), op-to-op gaps included).
 Costs come from the calibrated model (tttgen.cost); reshards the reshard pass elided cost nothing.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tttgen.cost.model import OpCost
+from tttgen.cost.model import OpCost, estimate_eltwise_chain
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
@@ -82,7 +82,25 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
     raise ValueError(f"no cost mapping for op kind {op.kind}")
 
 
+def chain_cost(op: Op, graph: Graph, steps: tuple[str, ...], one_kernel: bool, traced: bool = True) -> OpCost:
+    """An elementwise chain op run as one kernel or as one ttnn op per step."""
+    d = op.decisions
+    return estimate_eltwise_chain(
+        graph.device,
+        steps,
+        elements=op.facts["rows"] * op.facts["dim"],
+        one_kernel=one_kernel,
+        storage=storage(d.get("in0")),
+        dtype=d["dtypes"]["in0"],
+        fidelity=d["kernel"].math_fidelity if d.get("kernel") else "HiFi4",
+        traced=traced,
+    )
+
+
 def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | None:
+    d = op.decisions
+    if op.kind == "eltwise" and d.get("chain_steps"):  # priced as the form the fusion pass chose
+        return chain_cost(op, graph, d["chain_steps"], d["one_kernel"], traced)
     found = op_facts(op, graph, kv_len)
     if found is None:
         return None
@@ -100,7 +118,7 @@ def mode_totals(graph: Graph, time_of) -> dict[str, float]:
     return totals
 
 
-@make_pass("op_costs", requires=("matmul_program", "op_programs", "reshard"), produces=("op_costs",))
+@make_pass("op_costs", requires=("matmul_program", "op_programs", "reshard", "fusion"), produces=("op_costs",))
 def op_costs(graph: Graph) -> Graph:
     """Model every op's time so explain, the benchmark and the totals see whole forwards."""
     kv_len = graph.hints.max_seq_len

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tttgen.ir.configs import NormConfig, SdpaConfig
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
-from tttgen.rules.l1 import norm_l1_bytes, sdpa_l1_bytes
+from tttgen.rules.l1 import norm_l1_bytes, sdpa_decode_l1_bytes, sdpa_l1_bytes
 from tttgen.tiling import largest_divisor_at_most
 
 NORM_SUBBLOCK_MAX = 4  # tt_transformers create_sharded_norm_config: largest <= 4 dividing block_w
@@ -38,13 +38,21 @@ def op_programs(graph: Graph) -> Graph:
         if op.kind == "rms_norm":
             if op.mode == "decode":
                 cfg = norm_config(op, graph)
-                l1 = norm_l1_bytes(cfg.block_h, cfg.block_w, tb["bfloat16"], tb["bfloat16"], tb["bfloat16"])
+                dt = op.decisions["dtypes"]
+                l1 = norm_l1_bytes(
+                    cfg.block_h, cfg.block_w, op.decisions["in0"].grid, op.decisions["kernel"].fp32_dest_acc_en,
+                    tb[dt["in0"]], tb[dt["out"]], tb[dt["in1"]],
+                )
                 return op.decide(program=cfg, l1_bytes=l1, cores=op.decisions["in0"].grid.cores)
             return op.decide(program=None, l1_bytes=None, cores=device.grid.cores)
         if op.kind in ("sdpa_prefill", "sdpa_decode"):
             q, k = op.decisions["q_chunk_size"], op.decisions["k_chunk_size"]
             cfg = SdpaConfig(grid=grid, q_chunk_size=q, k_chunk_size=k)
-            l1 = sdpa_l1_bytes(max(q, 32), k, op.facts["head_dim"], tb["bfloat16"], tb[op.decisions["dtypes"]["in1"]])
+            dt = op.decisions["dtypes"]
+            if op.kind == "sdpa_decode":
+                l1 = sdpa_decode_l1_bytes(k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]])
+            else:
+                l1 = sdpa_l1_bytes(q, k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], tb[dt["out"]])
             return op.decide(program=cfg, l1_bytes=l1, cores=device.grid.cores)
         return op
 

@@ -1,6 +1,6 @@
-"""Pass `target`: stop early when tttgen cannot emit runnable code for the device.
+"""Pass `target`: stop early when tttgen cannot emit runnable code for the device or the model.
 
-Inputs: device profile, model. Produces: `target` (graph facts: grid used, compute-kernel class).
+Inputs: device profile, model, max_seq_len. Produces: `target` (graph facts: grid used, compute-kernel class).
 """
 
 from __future__ import annotations
@@ -29,5 +29,15 @@ def target(graph: Graph) -> Graph:
             "single-chip packages only so far (multi-device generation is not implemented)",
             where=f"device_profiles/{device.name}.yaml",
             hint="use a single-chip profile: n150, p150, p150-legacy-fw or p100",
+        )
+    window, max_seq = graph.model.sliding_window, graph.hints.max_seq_len
+    if window is not None and window < max_seq:
+        # A query attends to the last `window` positions; with every position < max_seq_len <= window that
+        # is all of them, so plain causal attention is exact. Beyond that tttgen has no windowed kernel.
+        raise UnsupportedTarget(
+            f"sliding_window {window} is shorter than max_seq_len {max_seq}: tttgen emits full causal "
+            "attention, which equals sliding-window attention only while max_seq_len <= sliding_window",
+            where=f"{graph.model.name}: sliding_window",
+            hint=f"build with --max-seq-len {window // 128 * 128} or less",
         )
     return graph.with_facts(grid=(device.grid.x, device.grid.y), compute_kernel_class=cls)

@@ -67,8 +67,8 @@ def mode_entries(graph: Graph, key: str, memory_name: MemoryNames) -> list[dict[
             add(f"{op.name}_program", L.matmul_program(d["program"]), _why(op))
             add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
             add(f"{op.name}_memory", memory_name(d["out"]))
-            if op.mode == "prefill":
-                add(f"{op.name}_calls", str(d["shape"].batch), "row chunks per call (chunking pass)")
+            if "calls" in d:
+                add(f"{op.name}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
         elif op.kind == "rms_norm":
             add(f"{op.name}_program", L.norm_program(d["program"]))
             add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
@@ -84,6 +84,45 @@ def mode_entries(graph: Graph, key: str, memory_name: MemoryNames) -> list[dict[
         add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
         add("trans_mat_memory", memory_name(replace(heads, shard_shape=(32, 32))), "one rotation tile per user core")
     return entries
+
+
+def block_body(ops: tuple[str, ...], steps: tuple[str, ...], memory: str) -> tuple[str, str]:
+    """(argument list, body expression) of a block applying `ops` in order: a unary step takes the running value,
+    a binary step the running value and the next argument. The last op carries `memory` as its memory_config."""
+    args, expr = ["a"], "a"
+    for i, (name, step) in enumerate(zip(ops, steps)):
+        operands = [expr]
+        if step != "unary":
+            args.append("abcdefghijklmnopqrstuvwxyz"[len(args)])
+            operands.append(args[-1])
+        if i == len(ops) - 1:
+            operands.append(f"memory_config={memory}")
+        expr = f"ttnn.{name}({', '.join(operands)})"
+    return ", ".join(args), expr
+
+
+def jit_views(graph: Graph, memory_name: MemoryNames) -> tuple[list[dict[str, str]], dict[str, dict[str, str | None]]]:
+    """The ttnn-jit blocks to define (one per name; the fusion pass gives every prefill length the same one) and,
+    per mode and eltwise op name, the block its call site uses (None: the ttnn call)."""
+    blocks: dict[str, dict[str, str]] = {}
+    calls: dict[str, dict[str, str | None]] = {"prefill": {}, "decode": {}}
+    for op in graph.ops_of("eltwise"):
+        d = op.decisions
+        calls[op.mode][op.name] = d["jit"]
+        if d["jit"] and d["jit"] not in blocks:
+            memory = f"{d['jit'].upper()}_MEMORY"
+            args, body = block_body(d["jit_ops"], d["chain_steps"], f"C.{memory}")
+            blocks[d["jit"]] = {
+                "name": d["jit"],
+                "eager": d["jit"].removesuffix("_jit") + "_eager",
+                "args": args,
+                "body": body,
+                "memory": memory,
+                "memory_value": memory_name(d["jit_memory"]),
+                "fidelity": d["jit_fidelity"],
+                "doc": f"{' then '.join(d['jit_ops'])} in one kernel under ttnn-jit (graph.json jit_reason says why).",
+            }
+    return [blocks[name] for name in sorted(blocks)], calls
 
 
 def _dram(graph: Graph) -> dict[str, str]:
@@ -119,13 +158,7 @@ def template_context(graph: Graph, header: str, header_text: str, package: str) 
             }
         )
     elide = {op.name: op.decisions["elide"] for op in graph.ops if op.kind == "reshard" and op.mode == "decode"}
-    jit_ops = [op for op in graph.ops if op.kind == "eltwise" and op.decisions.get("jit")]
-    blocks = sorted({op.decisions["jit"] for op in jit_ops})
-    jit_blocks = [
-        {"name": name, "fidelity": "HiFi4", "doc": next(op.decisions["jit_reason"] for op in jit_ops if op.decisions["jit"] == name)}
-        for name in blocks
-    ]
-    prefill_jit = next((op.decisions["jit"] for op in jit_ops if op.mode == "prefill" and op.name == "swiglu"), None)
+    jit_blocks, jit_calls = jit_views(graph, memory_name)
     max_l1 = max((op.decisions.get("l1_bytes") or 0) for op in graph.ops)
     max_cores = max((op.decisions.get("cores") or 0) for op in graph.ops)
     rope = model.rope_scaling.model_dump() if model.rope_scaling else None
@@ -139,6 +172,7 @@ def template_context(graph: Graph, header: str, header_text: str, package: str) 
         "ttnn_version": graph.facts.get("ttnn_version", "0.81.1"),
         "rope_scaling": repr(dict(sorted(rope.items()))) if rope else "None",
         "decode_users": graph.facts["decode_users"],
+        "padded_vocab_size": graph.facts["padded_vocab_size"],
         "max_seq_len": hints.max_seq_len,
         "prefill_lens": list(hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
@@ -148,9 +182,9 @@ def template_context(graph: Graph, header: str, header_text: str, package: str) 
         "modes": modes,
         "elide": elide,
         "jit_blocks": jit_blocks,
-        "prefill_swiglu_jit": prefill_jit,
+        "jit_calls": jit_calls,
         "max_l1_kib": max_l1 // 1024,
-        "usable_l1_kib": device.usable_l1_bytes // 1024,
+        "usable_l1_kib": device.l1_budget // 1024,
         "max_cores": max_cores,
         "dram": _dram(graph),
         "precision": hints.precision,

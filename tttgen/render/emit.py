@@ -156,7 +156,7 @@ def manifest(graph: Graph, inputs: list[InputFile], files: dict[str, str], reque
             "grid": [device.grid.x, device.grid.y],
             "ttnn_version": TARGET_TTNN_VERSION,
         },
-        "inputs": [{"path": i.label, "sha256": i.sha256} for i in inputs],
+        "inputs": [{"path": i.label, "sha256": i.sha256, "ignored_fields": list(i.ignored_fields)} for i in inputs],
         "hints": jsonable(hints.model_dump(mode="json")),
         "passes": sorted(graph.annotated),
         "dram_bytes": jsonable(graph.facts.get("dram")),

@@ -22,7 +22,7 @@ from tttgen.ir.configs import (
 )
 from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core
 from tttgen.spec.device import DeviceProfile
-from tttgen.tiling import ceil_div
+from tttgen.tiling import ceil_div, row_major_cores
 
 
 @dataclass(frozen=True)
@@ -304,10 +304,56 @@ def r20_l1_fits(c: MatmulCase) -> str | None:
     used = matmul_l1_bytes(c) + c.reserved_l1
     if c.sibling_output_live:
         used += sharded_bytes_per_core(c.out, c.device.tile_bytes[c.out_dtype])
-    if used > c.device.usable_l1_bytes:
-        return f"needs {used} B of L1 per core (with {c.reserved_l1} B of live tensors), {c.device.usable_l1_bytes} B usable"
+    if used > c.device.l1_budget:
+        return f"needs {used} B of L1 per core (with {c.reserved_l1} B of live tensors), {c.device.l1_budget} B usable"
     return None
 
+
+def r28_dram_sharded_weight_family(c: MatmulCase) -> str | None:
+    """A weight width-sharded over the DRAM banks is read by the DRAM-sharded family and by 2D only.
+    1D backs its in1 circular buffer with a sharded in1's own buffer, which must then be in L1
+    (ttnn 0.81.1 on a mock device: "DFB 'in1' borrows memory from TensorParameter 'in1', but its
+    TensorSpec is not L1-resident"; the same configs pass with the weight DRAM-interleaved)."""
+    if c.in1.buffer == "DRAM" and c.in1.sharded and c.config.type not in (MATMUL_DRAM_SHARDED, MATMUL_2D):
+        return f"{c.config.type} cannot read a weight sharded in DRAM (its in1 buffer must be L1-resident)"
+    return None
+
+
+def r29_1d_grid_holds_in0_shards(c: MatmulCase) -> str | None:
+    """1D mcast_in0 with an L1-sharded in0 runs on max(output blocks, in0 shard cores) cores taken
+    row-major from its grid, and the first in0-shard-count of them are the in0 senders
+    (matmul_multicore_reuse_mcast_1d_program_factory.cpp: num_cores_to_corerangeset_in_subcoregrids
+    raises "Target number of cores N is greater than total available cores M"). So the grid must
+    hold the shard cores, and the shards must sit on exactly those first cores."""
+    cfg = c.config
+    if cfg.type != MATMUL_1D or not cfg.mcast_in0 or cfg.grid is None:
+        return None
+    if not (c.in0.sharded and c.in0.buffer == "L1" and c.in0.grid is not None):
+        return None
+    gx, gy = cfg.grid
+    shard_cores = c.in0.grid.cores
+    if shard_cores > gx * gy:
+        return f"in0 is sharded over {shard_cores} cores but the {gx}x{gy} grid has {gx * gy}"
+    if c.in0.grid.ranges != row_major_cores(shard_cores, gx):
+        return f"in0 shard cores {c.in0.grid.ranges} are not the first {shard_cores} cores of the {gx}x{gy} grid"
+    return None
+
+
+def r30_subblock_didt(c: MatmulCase) -> str | None:
+    """out_subblock_h * out_subblock_w within the device's di/dt cap (tt_transformers keeps matmul
+    subblocks at <= 4 tiles, 1 on Galaxy; device profile max_subblock_tiles_didt)."""
+    cfg = c.config
+    if cfg.out_subblock_h is None or cfg.out_subblock_w is None:
+        return None
+    area = cfg.out_subblock_h * cfg.out_subblock_w
+    if area > c.device.max_subblock_tiles_didt:
+        return f"out_subblock_h*out_subblock_w={area} exceeds the {c.device.name} cap of {c.device.max_subblock_tiles_didt} tiles"
+    return None
+
+
+# Rules for hazards ttnn 0.81.1 does not check: it accepts these configs, which then hang on di/dt (r30) or
+# silently lose accuracy (r25) on hardware. The sweep against the real ttnn counts them apart from legality.
+HAZARD_RULES = frozenset({"r25_prefill_reads_dram_shards", "r30_subblock_didt"})
 
 RULES: tuple[Rule, ...] = (
     r01_tile_aligned,
@@ -330,6 +376,9 @@ RULES: tuple[Rule, ...] = (
     r19_activation_fused,
     r20_l1_fits,
     r25_prefill_reads_dram_shards,
+    r28_dram_sharded_weight_family,
+    r29_1d_grid_holds_in0_shards,
+    r30_subblock_didt,
 )
 
 

@@ -87,6 +87,15 @@ def r24_qkv_heads_decode(batch_rows: int, batch: int, nq: int, nkv: int, out: Me
     return None
 
 
+def r31_heads_decode_rectangle(placement: MemoryPlacement) -> str | None:
+    """nlp_create_qkv_heads_decode / nlp_concat_heads_decode need their height-sharded grid to be one
+    rectangle (ttnn 0.81.1 on a mock p150: a C++ `bad optional access` with 32 cores as
+    (0,0)-(10,1) + (0,2)-(9,2); (0,0)-(7,3) passes)."""
+    if placement.sharded and placement.grid is not None and len(placement.grid.ranges) != 1:
+        return f"decode heads ops need a rectangular core grid, got {len(placement.grid.ranges)} ranges {placement.grid.ranges}"
+    return None
+
+
 def r25_dram_sharded_weight(placement: MemoryPlacement, k: int, n: int, device: DeviceProfile) -> str | None:
     """DRAM width-sharded weights: one shard per bank, N padded to 32*banks, shard (K, padded_N/banks)."""
     if placement.buffer != "DRAM" or placement.layout != "WIDTH_SHARDED":

@@ -57,7 +57,8 @@ class DeviceProfile(Strict):
     grid: Grid = Field(description="compute_with_storage_grid_size per chip")
     dispatch: Literal["tensix", "ethernet"]
     l1_bytes_per_core: int
-    usable_l1_bytes: int = Field(description="L1 left for circular buffers and L1 tensors per core")
+    usable_l1_bytes: int = Field(description="L1 from the circular-buffer base to the top of L1, per core")
+    l1_small_size: int = Field(ge=0, description="L1_SMALL region passed to open_device, taken from the L1 budget")
     dram: Dram
     clock_ghz: float
     flops_per_cycle_per_core: int = Field(description="matrix engine FLOPs per cycle at LoFi")
@@ -71,6 +72,10 @@ class DeviceProfile(Strict):
     compute_kernel_config_class: str
     prefill_len_cutoff: int = Field(description="rows per prefill MLP matmul before chunking")
     max_qkv_prefill_rows: int
+    wo_prefill_rows: int = Field(gt=0, description="rows per prefill WO matmul before chunking")
+    max_subblock_tiles_didt: int = Field(
+        gt=0, description="cap on out_subblock_h*out_subblock_w below the DST limit (tt_transformers' hang workaround)"
+    )
     prefill_per_core_n_matches_dram_shard: bool = Field(
         description="2D prefill matmuls reading DRAM-sharded weights need per_core_N equal to the shard width"
     )
@@ -80,6 +85,8 @@ class DeviceProfile(Strict):
     def _check(self) -> "DeviceProfile":
         if self.usable_l1_bytes > self.l1_bytes_per_core:
             raise ValueError("usable_l1_bytes exceeds l1_bytes_per_core")
+        if self.l1_small_size >= self.usable_l1_bytes:
+            raise ValueError("l1_small_size leaves no usable L1")
         if self.mesh_shape[0] * self.mesh_shape[1] != self.chips:
             raise ValueError(f"mesh_shape {list(self.mesh_shape)} does not hold {self.chips} chips")
         missing = sorted(set(FIDELITIES) - set(self.cycles_per_tile))
@@ -90,10 +97,21 @@ class DeviceProfile(Strict):
             raise ValueError(f"tile_bytes lacks {missing}")
         return self
 
+    @property
+    def l1_budget(self) -> int:
+        """Bytes per core for circular buffers and L1 tensors: the room above the circular-buffer base
+        less the L1_SMALL region the package reserves at open_device. Every L1 check uses this."""
+        return self.usable_l1_bytes - self.l1_small_size
+
+    def subblock_limit(self, fp32_dest_acc_en: bool, dst_full_sync_en: bool) -> int:
+        """Largest out_subblock_h*out_subblock_w tttgen emits: the DST limit, capped for di/dt."""
+        return min(self.dst_limit(fp32_dest_acc_en, dst_full_sync_en), self.max_subblock_tiles_didt)
+
     def dst_limit(self, fp32_dest_acc_en: bool, dst_full_sync_en: bool) -> int:
-        """Tiles the DST register holds for one output subblock (ttnn get_dest_reg_count)."""
-        tiles = self.dst_tiles_full_sync if dst_full_sync_en else self.dst_tiles_half_sync
-        return tiles // 2 if fp32_dest_acc_en else tiles
+        """Tiles one output subblock may hold: ttnn 0.81.1's matmul validation checks the half-sync DST count
+        (8 tiles, 4 with fp32 accumulation) whether or not dst_full_sync_en is set (asked of ttnn on a mock
+        device; tests/realttnn/test_rules_agree.py)."""
+        return self.dst_tiles_half_sync // 2 if fp32_dest_acc_en else self.dst_tiles_half_sync
 
     def peak_flops(self, fidelity: str, cores: int | None = None) -> float:
         """FLOP/s of `cores` Tensix cores at a math fidelity."""

@@ -1,4 +1,17 @@
-"""Import a Hugging Face LlamaForCausalLM / MistralForCausalLM config.json as a ModelSpec."""
+"""Import a Hugging Face LlamaForCausalLM / MistralForCausalLM config.json as a ModelSpec.
+
+Every key of the file is one of (decided field by field from transformers 5.23's LlamaConfig,
+MistralConfig, their PreTrainedConfig base and the GenerationConfig defaults old configs carry):
+
+- a math field (`HfFields`): type- and range-checked, then mapped; when absent, transformers' default;
+- a fixed field (also `HfFields`): changes the math unless it holds the one value tttgen computes
+  (attention_bias false, rope_interleaved false, quantization_config null, ...);
+- bookkeeping (`BOOKKEEPING`): token ids, the checkpoint's storage dtype, training-only and generation
+  settings, export metadata. Accepted, and listed in `InputFile.ignored_fields` (`tttgen explain` prints them);
+- anything else: refused by name.
+
+All problems are collected and reported in one error before any arithmetic uses the values.
+"""
 
 from __future__ import annotations
 
@@ -6,61 +19,103 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tttgen.errors import InputError
-from tttgen.spec.load import InputFile, _display, validate_as
-from tttgen.spec.model import ModelSpec
+from tttgen.spec.load import InputFile, _display, describe_error, validate_as
+from tttgen.spec.model import ModelSpec, RopeScaling, dimension_problems
 
 ARCHITECTURES = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral"}
 
-# Fields copied into the ModelSpec under the same name.
-MAPPED = (
-    "hidden_size",
-    "intermediate_size",
-    "num_attention_heads",
-    "num_key_value_heads",
-    "head_dim",
-    "num_hidden_layers",
-    "rms_norm_eps",
-    "rope_theta",
-    "vocab_size",
-    "tie_word_embeddings",
-    "hidden_act",
-    "max_position_embeddings",
-    "rope_scaling",
-    "rope_parameters",
+# transformers 5.23 defaults that differ between the two config classes (configuration_llama.py,
+# configuration_mistral.py). num_key_value_heads None means "= num_attention_heads".
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "llama": {"max_position_embeddings": 2048, "num_key_value_heads": None, "sliding_window": None},
+    "mistral": {"max_position_embeddings": 4096 * 32, "num_key_value_heads": 8, "sliding_window": 4096},
+}
+DEFAULT_ROPE_THETA = 10000.0  # PreTrainedConfig.default_theta, used when a config names none (Llama-2)
+
+POSITIVE_TILE = "a positive multiple of 32"
+
+# HfFields copied into the ModelSpec under the same name (rope fields are normalised first).
+SAME_NAME = (
+    "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim", "num_hidden_layers",
+    "rms_norm_eps", "vocab_size", "tie_word_embeddings", "hidden_act", "max_position_embeddings", "sliding_window",
 )
 
-# Fields that do not change the computation tttgen emits (token ids, training-only settings, bookkeeping).
-IGNORED = frozenset(
+
+class HfFields(BaseModel):
+    """The config fields that decide what the model computes. Strict: "4096" is not 4096, true is not 1."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    model_type: Literal["llama", "mistral"] | None = Field(
+        None, description='"llama" or "mistral", matching architectures'
+    )
+    hidden_size: int = Field(gt=0, description=POSITIVE_TILE)
+    intermediate_size: int = Field(gt=0, description=POSITIVE_TILE)
+    num_attention_heads: int = Field(gt=0, description="a positive integer dividing hidden_size")
+    num_key_value_heads: int | None = Field(None, gt=0, description="a positive divisor of num_attention_heads")
+    head_dim: int | None = Field(
+        None, gt=0, description="32 or a multiple of 64, or null for hidden_size / num_attention_heads"
+    )
+    num_hidden_layers: int = Field(gt=0, description="a positive integer")
+    vocab_size: int = Field(gt=0, description="a positive integer")
+    rms_norm_eps: float = Field(1e-6, gt=0, description="a positive number")
+    rope_theta: float | None = Field(None, gt=0, description="a positive number")
+    rope_scaling: dict[str, Any] | None = Field(None, description="null or llama3 parameters")
+    rope_parameters: dict[str, Any] | None = Field(
+        None, description='null or {"rope_type": "default" or "llama3", ...}'
+    )
+    max_position_embeddings: int | None = Field(None, gt=0, description="a positive integer")
+    tie_word_embeddings: bool = Field(False, description="true or false")
+    hidden_act: Literal["silu"] = Field("silu", description='"silu"')
+    sliding_window: int | None = Field(None, gt=0, description="null, or a window of at least max_seq_len tokens")
+    # Fixed: tttgen emits no biases, no tensor-parallel split, no interleaved rotary, no quantized weights.
+    attention_bias: Literal[False] = Field(False, description="false")
+    mlp_bias: Literal[False] = Field(False, description="false")
+    pretraining_tp: Literal[1] | None = Field(1, description="1")
+    rope_interleaved: Literal[False] = Field(
+        False, description="false (nanotron export flag; true would pair adjacent dims)"
+    )
+    use_sliding_window: Literal[False] = Field(False, description="false")
+    quantization_config: None = Field(None, description="null: tttgen loads float weights and chooses its own dtypes")
+
+
+# The fixed fields above: once validated they hold the one value tttgen computes, so they too change nothing.
+FIXED = ("attention_bias", "mlp_bias", "pretraining_tp", "rope_interleaved", "use_sliding_window", "quantization_config")
+
+# Accepted and ignored: they change nothing tttgen computes at inference.
+# fmt: off
+BOOKKEEPING = frozenset(
     {
-        "architectures",
-        "model_type",
-        "torch_dtype",
-        "dtype",
-        "transformers_version",
-        "bos_token_id",
-        "eos_token_id",
-        "pad_token_id",
-        "initializer_range",
-        "use_cache",
-        "attention_dropout",
-        "_name_or_path",
-        "auto_map",
-        "output_attentions",
-        "output_hidden_states",
+        # PreTrainedConfig base: provenance, output plumbing, fine-tuning heads, attention kernel choice.
+        "_name_or_path", "name_or_path", "_commit_hash", "transformers_version", "auto_map",
+        "dtype", "torch_dtype", "output_attentions", "output_hidden_states", "return_dict", "torchscript",
+        "use_return_dict", "chunk_size_feed_forward", "is_encoder_decoder", "is_decoder", "add_cross_attention",
+        "cross_attention_hidden_size", "tie_encoder_decoder", "pruned_heads", "id2label", "label2id",
+        "num_labels", "problem_type", "finetuning_task", "tokenizer_class", "prefix", "task_specific_params",
+        "attn_implementation", "_attn_implementation", "_attn_implementation_autoset", "experts_implementation",
+        # Token ids: the tokenizer's business, not the forward's.
+        "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "decoder_start_token_id",
+        # Training-only: weight init, dropout (off at inference), HF's own KV-cache switch.
+        "initializer_range", "attention_dropout", "use_cache",
+        # Generation defaults old configs carry (GenerationConfig._get_default_generation_params).
+        "assistant_confidence_threshold", "assistant_lookbehind", "bad_words_ids", "begin_suppress_tokens",
+        "diversity_penalty", "do_sample", "early_stopping", "encoder_no_repeat_ngram_size",
+        "encoder_repetition_penalty", "epsilon_cutoff", "eta_cutoff", "exponential_decay_length_penalty",
+        "forced_bos_token_id", "forced_eos_token_id", "length_penalty", "max_length", "min_length",
+        "no_repeat_ngram_size", "num_assistant_tokens", "num_assistant_tokens_schedule", "num_beam_groups",
+        "num_beams", "num_return_sequences", "output_scores", "remove_invalid_values", "repetition_penalty",
+        "return_dict_in_generate", "suppress_tokens", "target_lookbehind", "temperature", "top_k", "top_p",
+        "typical_p",
+        # Export metadata read by no transformers code: nanotron (SmolLM), transformers.js, early LLaMA ports.
+        "is_llama_config", "transformers.js_config", "max_sequence_length",
     }
 )
-
-# Fields accepted only with the value that matches what tttgen emits.
-REQUIRED_VALUES: dict[str, tuple[Any, ...]] = {
-    "attention_bias": (False,),
-    "mlp_bias": (False,),
-    "pretraining_tp": (1,),
-    "sliding_window": (None,),
-    "use_sliding_window": (False,),
-}
+# fmt: on
 
 
 def _slug(text: str) -> str:
@@ -68,63 +123,136 @@ def _slug(text: str) -> str:
     return slug or "model"
 
 
-def load_hf_config(path: Path) -> tuple[ModelSpec, InputFile]:
-    where = _display(path)
+def _allowed(name: str) -> str:
+    field = HfFields.model_fields.get(name)
+    return f" (allowed: {field.description})" if field is not None and field.description else ""
+
+
+def _read(path: Path, where: str) -> tuple[bytes, dict[str, Any]]:
     try:
         raw = path.read_bytes()
         data = json.loads(raw)
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", where=where) from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"not valid JSON: {err.msg} at line {err.lineno}", where=where) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"not valid JSON: {err}", where=where) from None
     if not isinstance(data, dict):
         raise InputError("expected a JSON object", where=where)
-    archs = data.get("architectures") or []
-    family = None
-    for arch in archs:
-        family = ARCHITECTURES.get(arch, family)
-    if family is None or len(archs) != 1:
-        raise InputError(
-            f"field 'architectures': {archs!r} is not supported",
-            where=where,
-            hint=f"allowed: {', '.join(sorted(ARCHITECTURES))}",
+    return raw, data
+
+
+def _family(data: dict[str, Any], problems: list[str]) -> str | None:
+    archs = data.get("architectures")
+    known = isinstance(archs, list) and len(archs) == 1 and archs[0] in ARCHITECTURES
+    if not known:
+        problems.append(
+            f'field \'architectures\': {json.dumps(archs)} is not supported (allowed: ["LlamaForCausalLM"] or ["MistralForCausalLM"])'
         )
-    spec: dict[str, Any] = {"family": family}
-    for key in sorted(data):
-        value = data[key]
-        if key in IGNORED:
-            continue
-        if key in REQUIRED_VALUES:
-            if value not in REQUIRED_VALUES[key]:
-                allowed = ", ".join(json.dumps(v) for v in REQUIRED_VALUES[key])
-                raise InputError(f"field '{key}': value {json.dumps(value)} is not supported", where=where, hint=f"allowed: {allowed}")
-            continue
-        if key not in MAPPED:
-            raise InputError(
-                f"field '{key}' is not supported by tttgen",
-                where=where,
-                hint=f"supported fields: {', '.join(sorted(MAPPED))}",
+        return None
+    family = ARCHITECTURES[archs[0]]
+    model_type = data.get("model_type", family)
+    if model_type != family and model_type in ("llama", "mistral"):
+        problems.append(
+            f"field 'model_type': {json.dumps(model_type)} contradicts architectures {json.dumps(archs)} (allowed: \"{family}\")"
+        )
+    return family
+
+
+def _rope(fields: dict[str, Any], problems: list[str]) -> tuple[float | None, dict[str, Any] | None]:
+    """(rope_theta, llama3 scaling or None) from rope_scaling (transformers 4) or rope_parameters (5).
+
+    As transformers does, rope_scaling wins over rope_parameters, a theta inside the dict wins over the
+    top-level rope_theta, and the legacy key `type` means `rope_type`.
+    """
+    source = "rope_scaling" if fields.get("rope_scaling") else "rope_parameters"
+    params = dict(fields.get(source) or {})
+    if "type" in params and "rope_type" not in params:
+        params["rope_type"] = params.pop("type")
+    theta = params.pop("rope_theta", fields.get("rope_theta"))
+    if theta is None:
+        theta = DEFAULT_ROPE_THETA
+    elif isinstance(theta, bool) or not isinstance(theta, (int, float)) or theta <= 0:
+        problems.append(f"field '{source}.rope_theta': got {json.dumps(theta)} (allowed: a positive number)")
+        theta = None
+    rope_type = params.get("rope_type", "default")
+    if rope_type == "default":
+        for key in sorted(set(params) - {"rope_type"}):
+            problems.append(
+                f'field \'{source}.{key}\': not used by rope_type "default" (allowed: rope_type "llama3" to scale)'
             )
-        spec[key] = value
-    if spec.get("head_dim") is None and "hidden_size" in spec and "num_attention_heads" in spec:
-        spec["head_dim"] = spec["hidden_size"] // spec["num_attention_heads"]
-    spec.setdefault("num_key_value_heads", spec.get("num_attention_heads"))
-    spec.setdefault("max_position_embeddings", 4096)
-    params = spec.pop("rope_parameters", None)
-    if isinstance(params, dict):
-        # transformers >= 5 writes rope_theta and the scaling together as rope_parameters.
-        params = dict(params)
-        if "rope_theta" in params:
-            spec["rope_theta"] = params.pop("rope_theta")
-        if params.get("rope_type", "default") != "default":
-            spec["rope_scaling"] = params
-    scaling = spec.get("rope_scaling")
-    if isinstance(scaling, dict):
-        scaling = dict(scaling)
-        if "type" in scaling and "rope_type" not in scaling:
-            scaling["rope_type"] = scaling.pop("type")
-        spec["rope_scaling"] = scaling
-    name = data.get("_name_or_path") or path.parent.name or path.stem
-    spec["name"] = _slug(str(name).split("/")[-1])
-    spec["source"] = f"Hugging Face config {where}"
-    return validate_as(ModelSpec, spec, where), InputFile(where, hashlib.sha256(raw).hexdigest())
+        return theta, None
+    if rope_type != "llama3":
+        problems.append(
+            f'field \'{source}.rope_type\': {json.dumps(rope_type)} is not supported (allowed: "default", "llama3")'
+        )
+        return theta, None
+    try:
+        return theta, RopeScaling.model_validate(params).model_dump()
+    except ValidationError as err:
+        problems += [describe_error({**e, "loc": (source, *e["loc"])}) for e in err.errors()]
+        return theta, None
+
+
+def _validate_fields(given: dict[str, Any], problems: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """(every HfFields value, the names that failed): a failed field reads None and the valid ones keep
+    their values, so the cross-field checks still run and every problem is reported in one pass."""
+    try:
+        return HfFields.model_validate(given).model_dump(), set()
+    except ValidationError as err:
+        errors = err.errors()
+    bad = set()
+    for e in errors:
+        field = str(e["loc"][0])
+        bad.add(field)
+        if e["type"] in ("literal_error", "none_required"):
+            what = f"value {json.dumps(e['input'])} is not supported"
+        elif e["type"] == "missing":
+            what = "required field is missing"
+        else:
+            what = f"got {json.dumps(e['input'])}: {e['msg'][0].lower()}{e['msg'][1:]}"
+        problems.append(f"field '{field}': {what}{_allowed(field)}")
+    return {k: (None if k in bad else given.get(k, f.default)) for k, f in HfFields.model_fields.items()}, bad
+
+
+def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, Any], tuple[str, ...], list[str]]:
+    """(ModelSpec fields, ignored bookkeeping fields, every problem found) for one parsed config.json."""
+    problems: list[str] = []
+    family = _family(data, problems)
+    ignored = tuple(sorted(k for k in data if k in BOOKKEEPING or k in FIXED))
+    given = {k: v for k, v in data.items() if k in HfFields.model_fields}
+    for key in sorted(set(data) - BOOKKEEPING - set(HfFields.model_fields) - {"architectures"}):
+        problems.append(
+            f"field '{key}': not supported by tttgen (neither a Llama/Mistral math field nor known bookkeeping)"
+        )
+    fields, bad = _validate_fields(given, problems)
+    for key, value in FAMILY_DEFAULTS.get(family or "llama", {}).items():
+        if key not in given:
+            fields[key] = value
+    if fields["num_key_value_heads"] is None and "num_key_value_heads" not in bad:
+        fields["num_key_value_heads"] = fields["num_attention_heads"]
+    hidden, heads = fields["hidden_size"], fields["num_attention_heads"]
+    head_dim_given = fields["head_dim"] is not None or "head_dim" in bad
+    if hidden is not None and heads is not None and hidden % heads and (family == "llama" or not head_dim_given):
+        # transformers' LlamaConfig refuses this outright; without head_dim, hidden // heads would drop columns.
+        problems.append(f"field 'hidden_size': ({hidden}) must be a multiple of num_attention_heads ({heads})")
+    elif not head_dim_given and hidden is not None and heads is not None:
+        fields["head_dim"] = hidden // heads
+    problems += [f"field '{f}': {what}" for f, what in dimension_problems(fields) if f not in bad]
+    theta, scaling = _rope(fields, problems)
+    spec = {k: fields[k] for k in SAME_NAME}
+    spec.update(name=name, source=source, family=family, rope_theta=theta, rope_scaling=scaling)
+    return spec, ignored, problems
+
+
+def load_hf_config(path: Path) -> tuple[ModelSpec, InputFile]:
+    where = _display(path)
+    raw, data = _read(path, where)
+    # A hub download is `<model>/config.json`; a config saved under another name is named by its file.
+    fallback = path.parent.name if path.name == "config.json" else path.stem
+    name = _slug(str(data.get("_name_or_path") or fallback).split("/")[-1])
+    spec, ignored, problems = hf_to_spec(data, name, f"Hugging Face config {where}")
+    if len(problems) == 1:
+        raise InputError(problems[0], where=where)
+    if problems:
+        raise InputError(f"{len(problems)} problems:\n  " + "\n  ".join(problems), where=where)
+    return validate_as(ModelSpec, spec, where), InputFile(where, hashlib.sha256(raw).hexdigest(), ignored)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Mapping, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -31,6 +31,7 @@ class InputFile:
 
     label: str  # path relative to the project, or as given by the user
     sha256: str
+    ignored_fields: tuple[str, ...] = ()  # accepted fields that do not change the math (HF bookkeeping)
 
 
 def _display(path: Path) -> str:
@@ -40,17 +41,20 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def format_validation_error(err: ValidationError, where: str) -> InputError:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
+def describe_error(error: Mapping[str, Any]) -> str:
+    """One pydantic error as `field 'a.b': what is wrong`."""
+    loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
         msg = "unknown field"
-    elif first["type"] == "missing":
+    elif error["type"] == "missing":
         msg = "required field is missing"
-    more = len(err.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return InputError(f"field '{loc}': {msg}{suffix}", where=where)
+    return f"field '{loc}': {msg}"
+
+
+def format_validation_error(err: ValidationError, where: str) -> InputError:
+    """Every problem pydantic found, in one message (the first on the first line)."""
+    return InputError("; ".join(describe_error(e) for e in err.errors()), where=where)
 
 
 def validate_as(model: type[M], data: Any, where: str) -> M:

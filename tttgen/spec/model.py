@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tttgen.tiling import TILE
 
 
 class RopeScaling(BaseModel):
@@ -16,6 +18,25 @@ class RopeScaling(BaseModel):
     low_freq_factor: float = Field(gt=0)
     high_freq_factor: float = Field(gt=0)
     original_max_position_embeddings: int = Field(gt=0)
+
+
+def dimension_problems(dims: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, what is wrong) for every dimension rule tttgen's kernels need. A dimension that is None
+    (missing, or already reported invalid) skips the rules that read it, so all problems show at once."""
+    problems = []
+    for name in ("hidden_size", "intermediate_size"):
+        value = dims.get(name)
+        if value is not None and value % TILE:
+            problems.append((name, f"({value}) must be a multiple of the {TILE}-wide tile"))
+    head_dim = dims.get("head_dim")
+    if head_dim is not None and head_dim != 32 and head_dim % 64:
+        problems.append(("head_dim", f"({head_dim}) must be 32 or a multiple of 64 for ttnn rotary embedding"))
+    heads, kv_heads = dims.get("num_attention_heads"), dims.get("num_key_value_heads")
+    if heads is not None and kv_heads is not None and heads % kv_heads:
+        problems.append(
+            ("num_attention_heads", f"({heads}) must be a multiple of num_key_value_heads ({kv_heads})")
+        )
+    return problems
 
 
 class ModelSpec(BaseModel):
@@ -36,20 +57,16 @@ class ModelSpec(BaseModel):
     tie_word_embeddings: bool = False
     hidden_act: Literal["silu"] = "silu"
     max_position_embeddings: int = Field(gt=0)
+    sliding_window: int | None = Field(
+        default=None, gt=0, description="Mistral sliding-window attention span; builds need max_seq_len <= it"
+    )
     source: str = Field(description="where the dimensions come from")
 
     @model_validator(mode="after")
     def _check(self) -> "ModelSpec":
-        if self.num_attention_heads % self.num_key_value_heads:
-            raise ValueError(
-                f"num_attention_heads ({self.num_attention_heads}) must be a multiple of "
-                f"num_key_value_heads ({self.num_key_value_heads})"
-            )
-        for field in ("hidden_size", "intermediate_size", "head_dim"):
-            if getattr(self, field) % 32:
-                raise ValueError(f"{field} ({getattr(self, field)}) must be a multiple of the 32-wide tile")
-        if self.head_dim % 64 and self.head_dim != 32:
-            raise ValueError(f"head_dim ({self.head_dim}) must be 32 or a multiple of 64 for ttnn rotary embedding")
+        problems = dimension_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(f"{name} {what}" for name, what in problems))
         return self
 
     @property

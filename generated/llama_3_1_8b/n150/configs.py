@@ -15,6 +15,7 @@ NUM_KV_HEADS = 8
 HEAD_DIM = 128
 NUM_LAYERS = 32
 VOCAB_SIZE = 128256
+PADDED_VOCAB_SIZE = 128256  # whole tiles: embedding, LM head zero-padded; logits sliced to VOCAB_SIZE
 RMS_NORM_EPS = 1e-05
 ROPE_THETA = 500000.0
 ROPE_SCALING = {
@@ -32,7 +33,7 @@ MAX_SEQ_LEN = 1024
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
 ACTIVATION_DTYPE = ttnn.bfloat16
-L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen emits none
+L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are emitted
 
 # Sharded memory configs, each defined once: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
 DRAM_WIDTH_SHARDED_14336X352_12_BANKS = ttnn.MemoryConfig(
@@ -41,15 +42,6 @@ DRAM_WIDTH_SHARDED_14336X352_12_BANKS = ttnn.MemoryConfig(
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
         [14336, 352],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-DRAM_WIDTH_SHARDED_4096X10688_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [4096, 10688],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -146,14 +138,14 @@ WEIGHTS = {
     "w3": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_4096X1216_12_BANKS),  # FF1_FF3: DRAM width sharded
     "w2": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_14336X352_12_BANKS),  # FF2: DRAM width sharded
     "final_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "lm_head": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_4096X10688_12_BANKS),  # LM_HEAD: DRAM width sharded
+    "lm_head": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # LM_HEAD: DRAM interleaved
 }
 
 
 class Prefill128:
     """Prefill of 128 tokens (one user), activations DRAM interleaved."""
 
-    rows = 128
+    rows = 128  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -164,16 +156,18 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 184.5 us modeled on 64 cores, 430 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # wqkv: MultiCastProgramConfig, noc-bound, 227.7 us modeled on 32 cores, 1024 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        per_core_M=4,
-        per_core_N=3,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=24,
+        per_core_M=1,
+        per_core_N=24,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
@@ -200,16 +194,18 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCast1DProgramConfig, dram-bound, 121.4 us modeled on 64 cores, 372 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # wo: MultiCastProgramConfig, noc-bound, 153.7 us modeled on 32 cores, 704 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=2,
-        out_subblock_w=2,
-        per_core_M=4,
-        per_core_N=2,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=16,
+        per_core_M=1,
+        per_core_N=16,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
@@ -232,16 +228,18 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCast1DProgramConfig, dram-bound, 409.0 us modeled on 64 cores, 606 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=16,
+    # w1: MultiCastProgramConfig, noc-bound, 532.2 us modeled on 32 cores, 1096 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+        in0_block_w=8,
         out_subblock_h=1,
-        out_subblock_w=7,
-        per_core_M=4,
-        per_core_N=7,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=56,
+        per_core_M=1,
+        per_core_N=56,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -254,16 +252,18 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCast1DProgramConfig, dram-bound, 409.0 us modeled on 64 cores, 606 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=16,
+    # w3: MultiCastProgramConfig, noc-bound, 532.2 us modeled on 32 cores, 1096 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+        in0_block_w=8,
         out_subblock_h=1,
-        out_subblock_w=7,
-        per_core_M=4,
-        per_core_N=7,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=56,
+        per_core_M=1,
+        per_core_N=56,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -274,19 +274,19 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCast1DProgramConfig, dram-bound, 422.8 us modeled on 64 cores, 356 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # w2: MultiCastProgramConfig, noc-bound, 535.6 us modeled on 32 cores, 640 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=4,
-        out_subblock_w=2,
-        per_core_M=4,
-        per_core_N=2,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=16,
+        per_core_M=1,
+        per_core_N=16,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -309,7 +309,7 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 3119.1 us modeled on 64 cores, 929 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 3124.0 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
@@ -329,14 +329,12 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Prefill1024:
     """Prefill of 1024 tokens (one user), activations DRAM interleaved."""
 
-    rows = 1024
+    rows = 1024  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -347,7 +345,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 530.4 us modeled on 64 cores, 1112 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 533.1 us modeled on 64 cores, 1112 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=8,
@@ -385,7 +383,7 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, compute-bound, 356.7 us modeled on 64 cores, 1184 KiB L1/core
+    # wo: MultiCastProgramConfig, compute-bound, 359.1 us modeled on 64 cores, 1184 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -419,12 +417,12 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, compute-bound, 1366.1 us modeled on 64 cores, 1166 KiB L1/core
+    # w1: MultiCastProgramConfig, compute-bound, 1260.8 us modeled on 64 cores, 988 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=2,
+        in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_w=4,
         out_block_h=4,
         out_block_w=56,
         per_core_M=4,
@@ -443,12 +441,12 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCastProgramConfig, compute-bound, 1366.1 us modeled on 64 cores, 1166 KiB L1/core
+    # w3: MultiCastProgramConfig, compute-bound, 1260.8 us modeled on 64 cores, 988 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=2,
+        in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_w=4,
         out_block_h=4,
         out_block_w=56,
         per_core_M=4,
@@ -465,15 +463,13 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, compute-bound, 1246.1 us modeled on 64 cores, 1056 KiB L1/core
+    # w2: MultiCastProgramConfig, compute-bound, 1254.7 us modeled on 64 cores, 928 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_w=4,
         out_block_h=4,
         out_block_w=16,
         per_core_M=4,
@@ -502,7 +498,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 3119.1 us modeled on 64 cores, 929 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 3124.0 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
@@ -522,14 +518,11 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Decode:
     """Decode: one token for each of 32 user slots, activations width-sharded in L1."""
 
-    rows = 32
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embed_to_residual_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
@@ -544,7 +537,7 @@ class Decode:
     )
     attention_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     wqkv_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 119.0 us modeled on 12 cores, 1008 KiB L1/core
+    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 119.0 us modeled on 12 cores, 1056 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
     )
@@ -573,7 +566,7 @@ class Decode:
     sdpa_to_sharded_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     wo_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 84.8 us modeled on 12 cores, 723 KiB L1/core
+    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 84.8 us modeled on 12 cores, 761 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
     )
@@ -599,7 +592,7 @@ class Decode:
     )
     ffn_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     w1_in_memory = L1_WIDTH_SHARDED_32X256_16_CORES
-    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1169 KiB L1/core
+    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 282.9 us modeled on 12 cores, 1153 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
     )
@@ -611,7 +604,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 283.0 us modeled on 12 cores, 1169 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 282.9 us modeled on 12 cores, 1153 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
     )
@@ -625,7 +618,7 @@ class Decode:
     w3_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     swiglu_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     w2_in_memory = L1_WIDTH_SHARDED_32X3584_4_CORES
-    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 294.5 us modeled on 12 cores, 893 KiB L1/core
+    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 294.4 us modeled on 12 cores, 937 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=32, fused_activation=None
     )
@@ -650,8 +643,8 @@ class Decode:
         dst_full_sync_en=False,
     )
     final_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
-    lm_head_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 3117.8 us modeled on 64 cores, 961 KiB L1/core
+    lm_head_in_memory = L1_WIDTH_SHARDED_32X128_32_CORES
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 3122.6 us modeled on 64 cores, 937 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,

@@ -9,16 +9,9 @@ import math
 
 import torch
 import ttnn
-import ttnn_jit
 
 from . import configs as C
 from .weights import load_weights
-
-
-@ttnn_jit.jit(enable_cache=True, math_fidelity=ttnn.MathFidelity.HiFi4)
-def silu_mul_jit(gate, up):
-    """DRAM interleaved, bf16, tile layout: eltwise chain fused by ttnn-jit"""
-    return ttnn.multiply(ttnn.silu(gate), up)
 
 
 def rope_frequencies():
@@ -53,6 +46,47 @@ def pair_rotation_matrix():
     mat[torch.arange(0, 32, 2), torch.arange(1, 32, 2)] = 1.0
     mat[torch.arange(1, 32, 2), torch.arange(0, 32, 2)] = -1.0
     return mat
+
+
+def check_token_ids(tokens):
+    if int(tokens.min()) < 0 or int(tokens.max()) >= C.VOCAB_SIZE:
+        raise ValueError(
+            f"token ids must lie in [0, {C.VOCAB_SIZE}), got min {int(tokens.min())} and max {int(tokens.max())}"
+        )
+
+
+def check_prompt(tokens, user_id):
+    """The prompt length, after refusing a prompt prefill cannot run (before any device work)."""
+    if tokens.dim() not in (1, 2) or tokens.numel() != tokens.shape[-1]:
+        raise ValueError(f"tokens must hold one prompt, shape [seq] or [1, seq]; got shape {list(tokens.shape)}")
+    seq_len = int(tokens.shape[-1])
+    if seq_len == 0:
+        raise ValueError("empty prompt: prefill needs at least one token")
+    if seq_len > max(C.PREFILL_LENS):
+        raise ValueError(
+            f"prompt of {seq_len} tokens is longer than the largest prefill length {max(C.PREFILL_LENS)} "
+            f"(PREFILL_LENS {C.PREFILL_LENS}); regenerate with a longer --prefill-lens"
+        )
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 <= user_id < C.DECODE_USERS:
+        raise ValueError(f"user_id must be an int in [0, {C.DECODE_USERS}), got {user_id!r}")
+    check_token_ids(tokens)
+    return seq_len
+
+
+def check_decode_inputs(tokens, positions):
+    """Refuse a decode step the user slots or the KV cache cannot hold (before any device work)."""
+    if tokens.numel() != C.DECODE_USERS:
+        raise ValueError(f"decode takes one token per user slot ({C.DECODE_USERS}); got shape {list(tokens.shape)}")
+    if tuple(positions.shape) != (C.DECODE_USERS,):
+        raise ValueError(
+            f"positions must have shape [{C.DECODE_USERS}], one per user slot; got {list(positions.shape)}"
+        )
+    if int(positions.min()) < 0 or int(positions.max()) >= C.MAX_SEQ_LEN:
+        raise ValueError(
+            f"positions must lie in [0, MAX_SEQ_LEN={C.MAX_SEQ_LEN}), "
+            f"got min {int(positions.min())} and max {int(positions.max())}"
+        )
+    check_token_ids(tokens)
 
 
 class Model:
@@ -97,13 +131,19 @@ class Model:
 
     def prefill_forward(self, tokens, user_id):
         """Run one user's prompt, fill its KV-cache slot and return the logits of the last token."""
-        seq_len = int(tokens.shape[-1])
+        seq_len = check_prompt(tokens, user_id)
         padded = min(n for n in C.PREFILL_LENS if n >= seq_len)
         P = C.PREFILL[padded]
         ids = torch.zeros(1, padded, dtype=torch.int32)
         ids[0, :seq_len] = tokens.reshape(-1)
         ids = ttnn.from_torch(ids, dtype=ttnn.uint32, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
-        x = ttnn.embedding(ids, self.weights.embedding, layout=ttnn.TILE_LAYOUT, dtype=C.ACTIVATION_DTYPE)
+        x = ttnn.embedding(
+            ids,
+            self.weights.embedding,
+            layout=ttnn.TILE_LAYOUT,
+            dtype=C.ACTIVATION_DTYPE,
+            memory_config=P.embedding_memory,
+        )
         x = ttnn.reshape(x, [1, 1, padded, C.HIDDEN_SIZE])
         cos, sin = rope_tables(torch.arange(padded))
         cos = ttnn.from_torch(
@@ -117,7 +157,12 @@ class Model:
         last = (seq_len - 1) // 32 * 32
         x = ttnn.slice(x, [0, 0, last, 0], [1, 1, last + 32, C.HIDDEN_SIZE])
         x = ttnn.rms_norm(
-            x, epsilon=C.RMS_NORM_EPS, weight=self.weights.final_norm, compute_kernel_config=P.final_norm_compute
+            x,
+            epsilon=C.RMS_NORM_EPS,
+            weight=self.weights.final_norm,
+            program_config=P.final_norm_program,
+            memory_config=P.final_norm_memory,
+            compute_kernel_config=P.final_norm_compute,
         )
         logits = ttnn.linear(
             x,
@@ -132,7 +177,12 @@ class Model:
     def prefill_layer(self, P, layer, x, cos, sin, k_cache, v_cache, user_id):
         seq = P.rows
         h = ttnn.rms_norm(
-            x, epsilon=C.RMS_NORM_EPS, weight=layer.attention_norm, compute_kernel_config=P.attention_norm_compute
+            x,
+            epsilon=C.RMS_NORM_EPS,
+            weight=layer.attention_norm,
+            program_config=P.attention_norm_program,
+            memory_config=P.attention_norm_memory,
+            compute_kernel_config=P.attention_norm_compute,
         )
         h = ttnn.reshape(h, [1, P.wqkv_calls, seq // P.wqkv_calls, C.HIDDEN_SIZE])
         qkv = ttnn.linear(
@@ -165,6 +215,7 @@ class Model:
             scale=1.0 / math.sqrt(C.HEAD_DIM),
             program_config=P.sdpa_program,
             compute_kernel_config=P.sdpa_compute,
+            memory_config=P.sdpa_memory,
         )
         ttnn.deallocate(q)
         ttnn.deallocate(k)
@@ -183,7 +234,14 @@ class Model:
         out = ttnn.reshape(out, [1, 1, seq, C.HIDDEN_SIZE])
         x = ttnn.add(x, out, memory_config=P.attn_add_memory)
         ttnn.deallocate(out)
-        h = ttnn.rms_norm(x, epsilon=C.RMS_NORM_EPS, weight=layer.ffn_norm, compute_kernel_config=P.ffn_norm_compute)
+        h = ttnn.rms_norm(
+            x,
+            epsilon=C.RMS_NORM_EPS,
+            weight=layer.ffn_norm,
+            program_config=P.ffn_norm_program,
+            memory_config=P.ffn_norm_memory,
+            compute_kernel_config=P.ffn_norm_compute,
+        )
         h = ttnn.reshape(h, [1, P.w1_calls, seq // P.w1_calls, C.HIDDEN_SIZE])
         gate = ttnn.linear(
             h,
@@ -202,7 +260,13 @@ class Model:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
-        act = silu_mul_jit(gate, up)
+        act = ttnn.mul(
+            gate,
+            up,
+            input_tensor_a_activations=[ttnn.UnaryOpType.SILU],
+            memory_config=P.swiglu_memory,
+            dtype=ttnn.bfloat16,
+        )
         ttnn.deallocate(gate)
         ttnn.deallocate(up)
         act = ttnn.reshape(act, [1, P.w2_calls, seq // P.w2_calls, C.INTERMEDIATE_SIZE])
@@ -222,6 +286,7 @@ class Model:
 
     def decode_forward(self, tokens, positions):
         """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits."""
+        check_decode_inputs(tokens, positions)
         D = C.Decode
         ids = ttnn.from_torch(
             tokens.reshape(1, C.DECODE_USERS).to(torch.int32),
@@ -264,7 +329,6 @@ class Model:
             memory_config=D.final_norm_memory,
             compute_kernel_config=D.final_norm_compute,
         )
-        x = ttnn.to_memory_config(x, D.lm_head_in_memory)
         logits = ttnn.linear(
             x,
             self.weights.lm_head,
@@ -317,7 +381,9 @@ class Model:
         )
         ttnn.deallocate(q)
         attn = ttnn.to_memory_config(attn, D.sdpa_to_sharded_memory)
-        attn = ttnn.experimental.nlp_concat_heads_decode(attn, num_heads=C.NUM_HEADS)
+        attn = ttnn.experimental.nlp_concat_heads_decode(
+            attn, num_heads=C.NUM_HEADS, memory_config=D.concat_heads_memory
+        )
         attn = ttnn.to_memory_config(attn, D.wo_in_memory)
         out = ttnn.linear(
             attn,

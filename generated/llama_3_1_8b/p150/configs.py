@@ -15,6 +15,7 @@ NUM_KV_HEADS = 8
 HEAD_DIM = 128
 NUM_LAYERS = 32
 VOCAB_SIZE = 128256
+PADDED_VOCAB_SIZE = 128256  # whole tiles: embedding, LM head zero-padded; logits sliced to VOCAB_SIZE
 RMS_NORM_EPS = 1e-05
 ROPE_THETA = 500000.0
 ROPE_SCALING = {
@@ -32,19 +33,14 @@ MAX_SEQ_LEN = 1024
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
 ACTIVATION_DTYPE = ttnn.bfloat16
-L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen emits none
+L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are emitted
 
 # Sharded memory configs, each defined once: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
 L1_HEIGHT_SHARDED_32X128_32_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
         [32, 128],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
@@ -53,12 +49,7 @@ L1_HEIGHT_SHARDED_32X32_32_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
         [32, 32],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
@@ -67,27 +58,8 @@ L1_WIDTH_SHARDED_32X128_32_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
         [32, 128],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-L1_WIDTH_SHARDED_32X256_16_CORES = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.L1,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 0)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 1), ttnn.CoreCoord(4, 1)),
-            }
-        ),
-        [32, 256],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -95,12 +67,7 @@ L1_WIDTH_SHARDED_32X512_28_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(5, 2)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(6, 3))}),
         [32, 512],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
@@ -133,7 +100,7 @@ WEIGHTS = {
 class Prefill128:
     """Prefill of 128 tokens (one user), activations DRAM interleaved."""
 
-    rows = 128
+    rows = 128  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -144,7 +111,7 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 77.7 us modeled on 96 cores, 372 KiB L1/core
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 83.3 us modeled on 96 cores, 372 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
@@ -180,7 +147,7 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCast1DProgramConfig, dram-bound, 54.6 us modeled on 64 cores, 372 KiB L1/core
+    # wo: MultiCast1DProgramConfig, dram-bound, 58.5 us modeled on 64 cores, 372 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
@@ -212,12 +179,12 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCast1DProgramConfig, dram-bound, 177.3 us modeled on 90 cores, 506 KiB L1/core
+    # w1: MultiCast1DProgramConfig, dram-bound, 189.6 us modeled on 90 cores, 466 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=5,
+        out_subblock_h=4,
+        out_subblock_w=1,
         per_core_M=4,
         per_core_N=5,
         fuse_batch=True,
@@ -234,12 +201,12 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCast1DProgramConfig, dram-bound, 177.3 us modeled on 90 cores, 506 KiB L1/core
+    # w3: MultiCast1DProgramConfig, dram-bound, 189.6 us modeled on 90 cores, 466 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=5,
+        out_subblock_h=4,
+        out_subblock_w=1,
         per_core_M=4,
         per_core_N=5,
         fuse_batch=True,
@@ -254,14 +221,12 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCast1DProgramConfig, dram-bound, 189.0 us modeled on 64 cores, 356 KiB L1/core
+    # w2: MultiCast1DProgramConfig, dram-bound, 201.5 us modeled on 64 cores, 340 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
-        out_subblock_h=4,
+        out_subblock_h=2,
         out_subblock_w=2,
         per_core_M=4,
         per_core_N=2,
@@ -289,7 +254,7 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1469.0 us modeled on 109 cores, 883 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1579.4 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
@@ -309,14 +274,12 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Prefill1024:
     """Prefill of 1024 tokens (one user), activations DRAM interleaved."""
 
-    rows = 1024
+    rows = 1024  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -327,7 +290,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 244.3 us modeled on 88 cores, 1300 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 244.7 us modeled on 88 cores, 1300 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -365,7 +328,7 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, compute-bound, 164.6 us modeled on 88 cores, 952 KiB L1/core
+    # wo: MultiCastProgramConfig, compute-bound, 165.0 us modeled on 88 cores, 952 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -399,7 +362,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, compute-bound, 586.0 us modeled on 88 cores, 1089 KiB L1/core
+    # w1: MultiCastProgramConfig, compute-bound, 582.6 us modeled on 88 cores, 925 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=8,
@@ -423,7 +386,7 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 2
-    # w3: MultiCastProgramConfig, compute-bound, 586.0 us modeled on 88 cores, 1089 KiB L1/core
+    # w3: MultiCastProgramConfig, compute-bound, 582.6 us modeled on 88 cores, 925 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=8,
@@ -445,14 +408,12 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 2
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, compute-bound, 587.9 us modeled on 88 cores, 632 KiB L1/core
+    # w2: MultiCastProgramConfig, compute-bound, 584.5 us modeled on 88 cores, 584 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=2,
+        out_subblock_h=1,
         out_subblock_w=4,
         out_block_h=2,
         out_block_w=12,
@@ -482,7 +443,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1469.0 us modeled on 109 cores, 883 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1579.4 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
@@ -502,18 +463,15 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Decode:
     """Decode: one token for each of 32 user slots, activations width-sharded in L1."""
 
-    rows = 32
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embed_to_residual_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=4, block_h=1, block_w=4, inplace=False
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
     )
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -524,7 +482,7 @@ class Decode:
     )
     attention_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     wqkv_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 71.3 us modeled on 96 cores, 176 KiB L1/core
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 76.9 us modeled on 96 cores, 176 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
@@ -561,7 +519,7 @@ class Decode:
     sdpa_to_sharded_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     wo_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # wo: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 176 KiB L1/core
+    # wo: MultiCast1DProgramConfig, dram-bound, 52.1 us modeled on 64 cores, 176 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
@@ -584,7 +542,7 @@ class Decode:
     wo_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     attn_add_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     ffn_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=4, block_h=1, block_w=4, inplace=False
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
     )
     ffn_norm_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -595,12 +553,12 @@ class Decode:
     )
     ffn_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     w1_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # w1: MultiCast1DProgramConfig, dram-bound, 165.4 us modeled on 90 cores, 286 KiB L1/core
+    # w1: MultiCast1DProgramConfig, dram-bound, 178.0 us modeled on 90 cores, 276 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=5,
+        out_subblock_w=1,
         per_core_M=1,
         per_core_N=5,
         fuse_batch=True,
@@ -615,12 +573,12 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w3: MultiCast1DProgramConfig, dram-bound, 165.4 us modeled on 90 cores, 286 KiB L1/core
+    # w3: MultiCast1DProgramConfig, dram-bound, 178.0 us modeled on 90 cores, 276 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=5,
+        out_subblock_w=1,
         per_core_M=1,
         per_core_N=5,
         fuse_batch=True,
@@ -637,9 +595,9 @@ class Decode:
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
     w2_in_memory = L1_WIDTH_SHARDED_32X512_28_CORES
-    # w2: MultiCast1DProgramConfig, dram-bound, 166.6 us modeled on 64 cores, 172 KiB L1/core
+    # w2: MultiCast1DProgramConfig, dram-bound, 179.1 us modeled on 64 cores, 168 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
+        compute_with_storage_grid_size=ttnn.CoreCoord(7, 10),
         in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=2,
@@ -660,7 +618,7 @@ class Decode:
     w2_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     ffn_add_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     final_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=4, block_h=1, block_w=4, inplace=False
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
     )
     final_norm_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -670,8 +628,8 @@ class Decode:
         dst_full_sync_en=False,
     )
     final_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
-    lm_head_in_memory = L1_WIDTH_SHARDED_32X256_16_CORES
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1468.4 us modeled on 109 cores, 899 KiB L1/core
+    lm_head_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1578.7 us modeled on 109 cores, 915 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,

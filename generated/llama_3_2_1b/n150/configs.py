@@ -15,6 +15,7 @@ NUM_KV_HEADS = 8
 HEAD_DIM = 64
 NUM_LAYERS = 16
 VOCAB_SIZE = 128256
+PADDED_VOCAB_SIZE = 128256  # whole tiles: embedding, LM head zero-padded; logits sliced to VOCAB_SIZE
 RMS_NORM_EPS = 1e-05
 ROPE_THETA = 500000.0
 ROPE_SCALING = {
@@ -32,18 +33,9 @@ MAX_SEQ_LEN = 1024
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
 ACTIVATION_DTYPE = ttnn.bfloat16
-L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen emits none
+L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are emitted
 
 # Sharded memory configs, each defined once: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
-DRAM_WIDTH_SHARDED_2048X10688_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [2048, 10688],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
 DRAM_WIDTH_SHARDED_2048X192_12_BANKS = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.DRAM,
@@ -98,6 +90,15 @@ L1_HEIGHT_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
+L1_WIDTH_SHARDED_32X128_16_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 1))}),
+        [32, 128],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
 L1_WIDTH_SHARDED_32X256_8_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.L1,
@@ -146,14 +147,14 @@ WEIGHTS = {
     "w3": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_2048X704_12_BANKS),  # FF1_FF3: DRAM width sharded
     "w2": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_8192X192_12_BANKS),  # FF2: DRAM width sharded
     "final_norm": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG),  # NORM: DRAM interleaved
-    "lm_head": (ttnn.bfloat8_b, DRAM_WIDTH_SHARDED_2048X10688_12_BANKS),  # LM_HEAD: DRAM width sharded
+    "lm_head": (ttnn.bfloat8_b, ttnn.DRAM_MEMORY_CONFIG),  # LM_HEAD: DRAM interleaved
 }
 
 
 class Prefill128:
     """Prefill of 128 tokens (one user), activations DRAM interleaved."""
 
-    rows = 128
+    rows = 128  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -164,16 +165,18 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 49.4 us modeled on 48 cores, 372 KiB L1/core
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
+    # wqkv: MultiCastProgramConfig, noc-bound, 58.8 us modeled on 32 cores, 544 KiB L1/core
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=2,
-        out_subblock_w=2,
-        per_core_M=4,
-        per_core_N=2,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=12,
+        per_core_M=1,
+        per_core_N=12,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     wqkv_compute = ttnn.WormholeComputeKernelConfig(
@@ -200,16 +203,18 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCast1DProgramConfig, dram-bound, 38.6 us modeled on 64 cores, 314 KiB L1/core
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # wo: MultiCastProgramConfig, noc-bound, 40.2 us modeled on 32 cores, 384 KiB L1/core
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        per_core_M=4,
-        per_core_N=1,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=8,
+        per_core_M=1,
+        per_core_N=8,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = ttnn.WormholeComputeKernelConfig(
@@ -232,16 +237,18 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCast1DProgramConfig, dram-bound, 118.7 us modeled on 64 cores, 456 KiB L1/core
-    w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # w1: MultiCastProgramConfig, noc-bound, 151.4 us modeled on 32 cores, 1216 KiB L1/core
+    w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=2,
+        out_subblock_h=1,
         out_subblock_w=4,
-        per_core_M=4,
-        per_core_N=4,
+        out_block_h=1,
+        out_block_w=32,
+        per_core_M=1,
+        per_core_N=32,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -254,16 +261,18 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCast1DProgramConfig, dram-bound, 118.7 us modeled on 64 cores, 456 KiB L1/core
-    w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # w3: MultiCastProgramConfig, noc-bound, 151.4 us modeled on 32 cores, 1216 KiB L1/core
+    w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=2,
+        out_subblock_h=1,
         out_subblock_w=4,
-        per_core_M=4,
-        per_core_N=4,
+        out_block_h=1,
+        out_block_w=32,
+        per_core_M=1,
+        per_core_N=32,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -274,19 +283,19 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCast1DProgramConfig, dram-bound, 151.8 us modeled on 64 cores, 306 KiB L1/core
-    w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # w2: MultiCastProgramConfig, noc-bound, 158.3 us modeled on 32 cores, 352 KiB L1/core
+    w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        per_core_M=4,
-        per_core_N=1,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=8,
+        per_core_M=1,
+        per_core_N=8,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -309,7 +318,7 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1560.0 us modeled on 64 cores, 929 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1562.4 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
@@ -329,14 +338,12 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Prefill1024:
     """Prefill of 1024 tokens (one user), activations DRAM interleaved."""
 
-    rows = 1024
+    rows = 1024  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -347,7 +354,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 137.8 us modeled on 64 cores, 952 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 138.8 us modeled on 64 cores, 952 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -385,7 +392,7 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, compute-bound, 96.8 us modeled on 64 cores, 720 KiB L1/core
+    # wo: MultiCastProgramConfig, compute-bound, 97.6 us modeled on 64 cores, 720 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -419,18 +426,18 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, compute-bound, 349.2 us modeled on 64 cores, 1184 KiB L1/core
+    # w1: MultiCastProgramConfig, compute-bound, 350.9 us modeled on 64 cores, 928 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=8,
-        out_subblock_h=4,
-        out_subblock_w=2,
+        out_subblock_h=1,
+        out_subblock_w=4,
         out_block_h=4,
         out_block_w=32,
         per_core_M=4,
         per_core_N=32,
         transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
         fused_activation=None,
     )
     w1_compute = ttnn.WormholeComputeKernelConfig(
@@ -443,18 +450,18 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCastProgramConfig, compute-bound, 349.2 us modeled on 64 cores, 1184 KiB L1/core
+    # w3: MultiCastProgramConfig, compute-bound, 350.9 us modeled on 64 cores, 928 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=8,
-        out_subblock_h=4,
-        out_subblock_w=2,
+        out_subblock_h=1,
+        out_subblock_w=4,
         out_block_h=4,
         out_block_w=32,
         per_core_M=4,
         per_core_N=32,
         transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
         fused_activation=None,
     )
     w3_compute = ttnn.WormholeComputeKernelConfig(
@@ -465,21 +472,19 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, compute-bound, 381.3 us modeled on 64 cores, 1184 KiB L1/core
+    # w2: MultiCastProgramConfig, compute-bound, 387.9 us modeled on 64 cores, 592 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=32,
-        out_subblock_h=4,
-        out_subblock_w=2,
+        in0_block_w=16,
+        out_subblock_h=1,
+        out_subblock_w=4,
         out_block_h=4,
         out_block_w=8,
         per_core_M=4,
         per_core_N=8,
         transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
         fused_activation=None,
     )
     w2_compute = ttnn.WormholeComputeKernelConfig(
@@ -502,7 +507,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1560.0 us modeled on 64 cores, 929 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1562.4 us modeled on 64 cores, 929 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
@@ -522,14 +527,11 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Decode:
     """Decode: one token for each of 32 user slots, activations width-sharded in L1."""
 
-    rows = 32
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embed_to_residual_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
@@ -544,7 +546,7 @@ class Decode:
     )
     attention_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     wqkv_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
-    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 30.4 us modeled on 12 cores, 552 KiB L1/core
+    # wqkv: MultiCastDRAMShardedProgramConfig, dram-bound, 30.4 us modeled on 12 cores, 600 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
     )
@@ -573,7 +575,7 @@ class Decode:
     sdpa_to_sharded_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     wo_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
-    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 21.3 us modeled on 11 cores, 438 KiB L1/core
+    # wo: MultiCastDRAMShardedProgramConfig, dram-bound, 21.3 us modeled on 11 cores, 470 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
     )
@@ -599,7 +601,7 @@ class Decode:
     )
     ffn_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     w1_in_memory = L1_WIDTH_SHARDED_32X256_8_CORES
-    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 697 KiB L1/core
+    # w1: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 721 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=32, fused_activation=None
     )
@@ -611,7 +613,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 697 KiB L1/core
+    # w3: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 12 cores, 721 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=8, per_core_M=1, per_core_N=32, fused_activation=None
     )
@@ -625,7 +627,7 @@ class Decode:
     w3_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     swiglu_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     w2_in_memory = L1_WIDTH_SHARDED_32X512_16_CORES
-    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 11 cores, 426 KiB L1/core
+    # w2: MultiCastDRAMShardedProgramConfig, dram-bound, 82.5 us modeled on 11 cores, 422 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
         in0_block_w=16, per_core_M=1, per_core_N=4, fused_activation=None
     )
@@ -650,8 +652,8 @@ class Decode:
         dst_full_sync_en=False,
     )
     final_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
-    lm_head_in_memory = L1_WIDTH_SHARDED_32X256_8_CORES
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 1559.3 us modeled on 64 cores, 945 KiB L1/core
+    lm_head_in_memory = L1_WIDTH_SHARDED_32X128_16_CORES
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 1561.8 us modeled on 64 cores, 937 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,

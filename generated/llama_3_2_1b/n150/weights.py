@@ -4,7 +4,8 @@
 Transforms: nn.Linear weights [out, in] are transposed to ttnn's [K, N]; Q and K projections are
 permuted per head from Hugging Face's rotate-half order to the adjacent-pair order that
 ttnn.experimental.rotary_embedding_llama rotates; Q, K and V are fused into one [K, (nq + 2 nkv) hd]
-matrix (all Q heads, then K heads, then V heads, as nlp_create_qkv_heads expects).
+matrix (all Q heads, then K heads, then V heads, as nlp_create_qkv_heads expects); the embedding and
+LM head get zero rows up to PADDED_VOCAB_SIZE.
 """
 
 import json
@@ -44,6 +45,12 @@ def to_pair_order(weight, num_heads):
 def linear_weight(weight):
     """[out, in] -> ttnn's [1, 1, in, out]."""
     return weight.transpose(0, 1).contiguous().reshape(1, 1, weight.shape[1], weight.shape[0])
+
+
+def pad_vocab(weight):
+    """[vocab, hidden] -> [PADDED_VOCAB_SIZE, hidden]: zero rows up to whole tiles (never looked up; their
+    logits are sliced off)."""
+    return torch.nn.functional.pad(weight, (0, 0, 0, C.PADDED_VOCAB_SIZE - weight.shape[0]))
 
 
 def norm_weight(weight):
@@ -89,8 +96,8 @@ def load_weights(device, checkpoint_dir, cache_dir=None):
                 }
             )
         )
-    embedding = state["model.embed_tokens.weight"]
-    lm_head = embedding if C.TIE_WORD_EMBEDDINGS else state["lm_head.weight"]
+    embedding = pad_vocab(state["model.embed_tokens.weight"])
+    lm_head = embedding if C.TIE_WORD_EMBEDDINGS else pad_vocab(state["lm_head.weight"])
     return SimpleNamespace(
         layers=layers,
         embedding=device_tensor(device, embedding, "embedding", ttnn.ROW_MAJOR_LAYOUT, cache_dir),

@@ -15,6 +15,7 @@ NUM_KV_HEADS = 8
 HEAD_DIM = 64
 NUM_LAYERS = 16
 VOCAB_SIZE = 128256
+PADDED_VOCAB_SIZE = 128256  # whole tiles: embedding, LM head zero-padded; logits sliced to VOCAB_SIZE
 RMS_NORM_EPS = 1e-05
 ROPE_THETA = 500000.0
 ROPE_SCALING = {
@@ -32,19 +33,14 @@ MAX_SEQ_LEN = 1024
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
 ACTIVATION_DTYPE = ttnn.bfloat16
-L1_SMALL_SIZE = 32768  # small L1 region ttnn reserves for conv/halo ops; tttgen emits none
+L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are emitted
 
 # Sharded memory configs, each defined once: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
 L1_HEIGHT_SHARDED_32X32_32_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
         [32, 32],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
@@ -53,12 +49,7 @@ L1_HEIGHT_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
         [32, 64],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
@@ -76,12 +67,7 @@ L1_WIDTH_SHARDED_32X512_16_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 0)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 1), ttnn.CoreCoord(4, 1)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 1))}),
         [32, 512],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
@@ -99,12 +85,7 @@ L1_WIDTH_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet(
-            {
-                ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(10, 1)),
-                ttnn.CoreRange(ttnn.CoreCoord(0, 2), ttnn.CoreCoord(9, 2)),
-            }
-        ),
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
         [32, 64],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
@@ -128,7 +109,7 @@ WEIGHTS = {
 class Prefill128:
     """Prefill of 128 tokens (one user), activations DRAM interleaved."""
 
-    rows = 128
+    rows = 128  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -139,7 +120,7 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 21.6 us modeled on 96 cores, 314 KiB L1/core
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 22.5 us modeled on 96 cores, 314 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
@@ -175,7 +156,7 @@ class Prefill128:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, dram-bound, 15.6 us modeled on 44 cores, 304 KiB L1/core
+    # wo: MultiCastProgramConfig, dram-bound, 16.9 us modeled on 44 cores, 304 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 4),
         in0_block_w=16,
@@ -209,12 +190,12 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCast1DProgramConfig, dram-bound, 52.1 us modeled on 86 cores, 406 KiB L1/core
+    # w1: MultiCast1DProgramConfig, dram-bound, 55.8 us modeled on 86 cores, 382 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=2,
-        out_subblock_w=3,
+        out_subblock_h=4,
+        out_subblock_w=1,
         per_core_M=4,
         per_core_N=3,
         fuse_batch=True,
@@ -231,12 +212,12 @@ class Prefill128:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 1
-    # w3: MultiCast1DProgramConfig, dram-bound, 52.1 us modeled on 86 cores, 406 KiB L1/core
+    # w3: MultiCast1DProgramConfig, dram-bound, 55.8 us modeled on 86 cores, 382 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=2,
-        out_subblock_w=3,
+        out_subblock_h=4,
+        out_subblock_w=1,
         per_core_M=4,
         per_core_N=3,
         fuse_batch=True,
@@ -251,15 +232,13 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 1
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, dram-bound, 59.8 us modeled on 44 cores, 292 KiB L1/core
+    # w2: MultiCastProgramConfig, dram-bound, 63.7 us modeled on 44 cores, 280 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 4),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=6,
+        out_subblock_w=3,
         out_block_h=1,
         out_block_w=6,
         per_core_M=1,
@@ -288,7 +267,7 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 735.0 us modeled on 109 cores, 883 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 790.3 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
@@ -308,14 +287,12 @@ class Prefill128:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Prefill1024:
     """Prefill of 1024 tokens (one user), activations DRAM interleaved."""
 
-    rows = 1024
+    rows = 1024  # padded prompt length: model.py reshapes into rows // <op>_calls row chunks
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
@@ -326,7 +303,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wqkv: MultiCastProgramConfig, compute-bound, 62.8 us modeled on 88 cores, 778 KiB L1/core
+    # wqkv: MultiCastProgramConfig, compute-bound, 63.2 us modeled on 88 cores, 778 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -364,7 +341,7 @@ class Prefill1024:
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     concat_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # wo: MultiCastProgramConfig, compute-bound, 42.9 us modeled on 88 cores, 604 KiB L1/core
+    # wo: MultiCastProgramConfig, compute-bound, 43.3 us modeled on 88 cores, 604 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -398,12 +375,12 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     ffn_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w1: MultiCastProgramConfig, compute-bound, 167.2 us modeled on 88 cores, 1136 KiB L1/core
+    # w1: MultiCastProgramConfig, compute-bound, 166.6 us modeled on 88 cores, 1040 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_w=4,
         out_block_h=2,
         out_block_w=24,
         per_core_M=2,
@@ -422,12 +399,12 @@ class Prefill1024:
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     w1_calls = 2
-    # w3: MultiCastProgramConfig, compute-bound, 167.2 us modeled on 88 cores, 1136 KiB L1/core
+    # w3: MultiCastProgramConfig, compute-bound, 166.6 us modeled on 88 cores, 1040 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
         out_subblock_h=1,
-        out_subblock_w=8,
+        out_subblock_w=4,
         out_block_h=2,
         out_block_w=24,
         per_core_M=2,
@@ -444,15 +421,13 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    w3_calls = 2
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w2: MultiCastProgramConfig, compute-bound, 171.5 us modeled on 88 cores, 380 KiB L1/core
+    # w2: MultiCastProgramConfig, compute-bound, 170.5 us modeled on 88 cores, 356 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=6,
+        out_subblock_h=2,
+        out_subblock_w=2,
         out_block_h=2,
         out_block_w=6,
         per_core_M=2,
@@ -481,7 +456,7 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 735.0 us modeled on 109 cores, 883 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 790.3 us modeled on 109 cores, 883 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,
@@ -501,18 +476,15 @@ class Prefill1024:
         dst_full_sync_en=False,
     )
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    lm_head_calls = 1
 
 
 class Decode:
     """Decode: one token for each of 32 user slots, activations width-sharded in L1."""
 
-    rows = 32
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embed_to_residual_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=2, block_h=1, block_w=2, inplace=False
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
     attention_norm_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -523,7 +495,7 @@ class Decode:
     )
     attention_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     wqkv_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
-    # wqkv: MultiCast1DProgramConfig, dram-bound, 18.5 us modeled on 96 cores, 136 KiB L1/core
+    # wqkv: MultiCast1DProgramConfig, dram-bound, 20.2 us modeled on 96 cores, 136 KiB L1/core
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=16,
@@ -560,7 +532,7 @@ class Decode:
     sdpa_to_sharded_memory = L1_HEIGHT_SHARDED_32X64_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     wo_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
-    # wo: MultiCast1DProgramConfig, dram-bound, 12.7 us modeled on 64 cores, 136 KiB L1/core
+    # wo: MultiCast1DProgramConfig, dram-bound, 13.9 us modeled on 64 cores, 136 KiB L1/core
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
         in0_block_w=16,
@@ -583,7 +555,7 @@ class Decode:
     wo_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     attn_add_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     ffn_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=2, block_h=1, block_w=2, inplace=False
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
     ffn_norm_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -594,7 +566,7 @@ class Decode:
     )
     ffn_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     w1_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
-    # w1: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 210 KiB L1/core
+    # w1: MultiCast1DProgramConfig, dram-bound, 51.8 us modeled on 86 cores, 204 KiB L1/core
     w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -614,7 +586,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # w3: MultiCast1DProgramConfig, dram-bound, 47.9 us modeled on 86 cores, 210 KiB L1/core
+    # w3: MultiCast1DProgramConfig, dram-bound, 51.8 us modeled on 86 cores, 204 KiB L1/core
     w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=16,
@@ -636,9 +608,9 @@ class Decode:
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
     w2_in_memory = L1_WIDTH_SHARDED_32X512_16_CORES
-    # w2: MultiCast1DProgramConfig, dram-bound, 48.2 us modeled on 64 cores, 134 KiB L1/core
+    # w2: MultiCast1DProgramConfig, dram-bound, 52.1 us modeled on 64 cores, 132 KiB L1/core
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
         out_subblock_h=1,
         out_subblock_w=1,
@@ -659,7 +631,7 @@ class Decode:
     w2_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     ffn_add_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     final_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 3), subblock_w=2, block_h=1, block_w=2, inplace=False
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=2, block_h=1, block_w=2, inplace=False
     )
     final_norm_compute = ttnn.WormholeComputeKernelConfig(
         math_fidelity=ttnn.MathFidelity.HiFi2,
@@ -670,7 +642,7 @@ class Decode:
     )
     final_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     lm_head_in_memory = L1_WIDTH_SHARDED_32X256_8_CORES
-    # lm_head: MultiCast1DProgramConfig, dram-bound, 734.6 us modeled on 109 cores, 899 KiB L1/core
+    # lm_head: MultiCast1DProgramConfig, dram-bound, 790.0 us modeled on 109 cores, 899 KiB L1/core
     lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=8,

@@ -1,4 +1,4 @@
-"""Helpers shared by the op modules: output allocation, op logging and the current device spec."""
+"""Helpers shared by the op modules: output tensors, op logging and the current device spec."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ DRAM = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.DRAM)
 
 
 def make_output(op: str, shape, dtype: DataType, layout: Layout, device: Device, mem: Optional[MemoryConfig]) -> Tensor:
-    """Allocate the output buffer first (as the device does before the program runs); values come later."""
+    """The output tensor, placed (its memory config checked) before any value is computed; values come later."""
     placeholder = torch.zeros(tuple(shape), dtype=torch.int64 if dtype in dt.INT_TYPES else torch.float32)
     out = Tensor(placeholder, dtype, layout, device, mem if mem is not None else DRAM, op=op, quantized=True)
     device.op_log.append(op)
@@ -31,19 +31,10 @@ def set_values(out: Tensor, values: torch.Tensor, *, quantized: bool = False) ->
     return out
 
 
-def check_cbs(out: Tensor, device: Device, op: str, cb_bytes: int, detail: str) -> None:
-    """Circular-buffer budget check after the output is allocated; a failing op releases its output buffer."""
-    try:
-        device.check_circular_buffers(op, cb_bytes, detail)
-    except Exception:
-        out.deallocate()
-        raise
-
-
 def numerics_mode(device: Device) -> str:
     return device.spec.numerics
 
 
 def dry(device: Device) -> bool:
-    """numerics="none": validate, allocate and check budgets, but leave output values at zero."""
+    """numerics="none": check shapes and placements, but leave output values at zero."""
     return device.spec.numerics == "none"

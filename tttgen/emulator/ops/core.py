@@ -134,6 +134,14 @@ def as_tensor(
             t = preprocess(t)
         return from_torch(t, dtype=dtype, layout=layout, device=None)
 
+    if cache_file_name is None and device is not None and device.spec.numerics == "none":
+        # validation only: the device tensor keeps no float values, so skip converting them on the host
+        values = (preprocess(tensor) if preprocess is not None else tensor).detach()
+        out_dtype = dtype if dtype is not None else _infer_dtype(values, op)
+        values = values if values.is_floating_point() else values.to(torch.int64)
+        out = Tensor(values, out_dtype, layout or Layout.ROW_MAJOR, device, memory_config, op=op)
+        device.op_log.append(op)
+        return out
     if cache_file_name is None:
         host = convert(tensor)
     else:

@@ -82,11 +82,6 @@ def _binary(
             "eltwise.broadcast_a",
             f"the output shape {list(out_shape)} must be input A's shape {list(a.shape)}",
         )
-        if a.is_sharded() and b.is_sharded():
-            sa, sb = a.memory_config().shard_spec, b.memory_config().shard_spec
-            check(
-                sa == sb, op, "eltwise.shard_specs", f"sharded operands need identical shard specs ({sa!r} vs {sb!r})"
-            )
     elif not isinstance(b, (int, float)):
         fail(op, "eltwise.b_type", f"input_tensor_b must be a ttnn.Tensor or a scalar, got {type(b).__name__}")
     if a.layout == Layout.TILE:

@@ -18,7 +18,7 @@ from .. import numerics
 from ..configs import MemoryConfig
 from ..tensor import Tensor, require_tensor
 from ..validate import check_compute_config, norm_default_compute_config, validate_norm
-from .common import check_cbs, dry, make_output, set_values
+from .common import dry, make_output, set_values
 
 
 def _affine_param(p: Optional[Tensor], width: int) -> Optional[torch.Tensor]:
@@ -55,9 +55,8 @@ def _norm(
         else check_compute_config(op, compute_kernel_config)
     )
     out_mem = memory_config if memory_config is not None else x.memory_config()
-    out_mem, cb, detail = validate_norm(op, x, weight, bias, residual, program_config, out_mem, device, is_rms, cfg)
+    out_mem = validate_norm(op, x, weight, bias, residual, out_mem)
     out = make_output(op, x.shape, x.dtype, x.layout, device, out_mem)
-    check_cbs(out, device, op, cb, detail)
     if dry(device):
         return out
 

@@ -1,0 +1,222 @@
+"""`tttgen check --ttnn`: ask the real ttnn 0.81.1, on a mock device, about every op of generated packages.
+
+Host side (the main venv). For each package it writes a job for `runner.py` — the checkpoint's tensor shapes (from
+the torch reference built on the meta device, so nothing is allocated), and the calls that cover every mode —
+runs the runner in the ttnn venv once per board (one mock cluster per process), and turns its records into
+findings: ops ttnn rejected (with its message and the model.py line), L1 per core the generator claims below
+what ttnn reports, configs.py objects that fail to construct, API names or keywords the real package lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tttgen.errors import InputError, TttgenError
+from tttgen.realttnn import environment
+
+RUNNER = Path(__file__).resolve().parent / "runner.py"
+DECODE_USERS_DEFAULT = 32
+
+
+@dataclass
+class PackageVerdict:
+    package: str
+    device: str
+    ops: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "device": self.device,
+            "ok": self.ok,
+            "findings": self.findings,
+            "phases": self.phases,
+            "ops": self.ops,
+            "seconds": self.seconds,
+        }
+
+
+def checkpoint_shapes(graph) -> dict[str, list[int]]:
+    """Tensor name -> shape of the checkpoint the package loads: the torch reference built on the meta device.
+
+    Parameters shared between modules (tied embeddings) appear once, under their first name, as save_pretrained
+    writes them."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from tttgen.verification import hf_config
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(hf_config(graph.model))
+    shapes = {name: list(p.shape) for name, p in model.named_parameters()}
+    persistent = {name for name, _ in model.named_buffers() if name.rsplit(".", 1)[-1] not in getattr(model, "_non_persistent", ())}
+    for name, buf in model.state_dict(keep_vars=True).items():
+        if name in persistent and name not in shapes and not name.endswith("inv_freq"):
+            shapes[name] = list(buf.shape)
+    return dict(sorted(shapes.items()))
+
+
+def calls_for(graph) -> list[dict[str, Any]]:
+    """The calls that run every mode the package was built for: each prefill length once, then one decode step."""
+    users = int(graph.facts.get("decode_rows", DECODE_USERS_DEFAULT))
+    calls = [
+        {"phase": f"prefill_{n}", "method": "prefill_forward", "args": [{"tensor": [1, n], "dtype": "int64"}, 0]}
+        for n in graph.hints.prefill_lens
+    ]
+    calls.append(
+        {
+            "phase": "decode",
+            "method": "decode_forward",
+            "args": [{"tensor": [users], "dtype": "int64"}, {"tensor": [users], "dtype": "int64"}],
+        }
+    )
+    return calls
+
+
+def _claims(directory: Path) -> dict[str, int]:
+    manifest = json.loads((directory / "MANIFEST.json").read_text())
+    return {op["key"]: op["l1_bytes_per_core"] for op in manifest.get("ops", []) if op.get("l1_bytes_per_core")}
+
+
+def findings_for(report: dict[str, Any], claims: dict[str, int]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Runner report -> (findings, per-op rows with the generator's L1 claim next to ttnn's figure)."""
+    findings = [f"error: {e}" for e in report.get("errors", [])]
+    findings += [f"api: {a}" for a in report.get("api", [])]
+    rows = []
+    for op in report.get("ops", []):
+        claim = claims.get(op["key"])
+        row = {**op, "l1_claimed": claim}
+        rows.append(row)
+        where = f"{op['file']}:{op['line']} {op['fn']} [{op['key']}]"
+        if op["accepted"] < op["calls"]:
+            prefix = "rejected (after an earlier rejection)" if op["after_rejection"] else "rejected"
+            findings.append(f"{prefix}: {where}: {op['message']}")
+        elif claim is not None and claim < op["l1_total"]:
+            findings.append(f"L1 claim below ttnn's figure: {where}: claimed {claim} B/core, ttnn reports {op['l1_total']} B/core")
+    for phase in report.get("phases", []):
+        if phase["status"].startswith("aborted"):
+            findings.append(f"{phase['phase']}: {phase['status']}")
+    return findings, rows
+
+
+def prepare_job(directory: Path, workdir: Path) -> tuple[dict[str, Any], str]:
+    """The runner job of one package and its device profile name."""
+    from tttgen.generate import plan, request_from_manifest
+
+    try:
+        manifest = json.loads((directory / "MANIFEST.json").read_text())
+        request = request_from_manifest(manifest)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError("MANIFEST.json is unreadable or has no request", where=str(directory / "MANIFEST.json")) from None
+    graph = plan(request).graph
+    shapes_file = workdir / f"{abs(hash(str(directory)))}_shapes.json"
+    shapes_file.write_text(json.dumps(checkpoint_shapes(graph)))
+    job = {
+        "dir": str(directory.resolve()),
+        "label": str(directory),
+        "shapes_file": str(shapes_file),
+        "checkpoint_dir": str(workdir / "checkpoint"),  # never read: the safetensors stand-in serves the shapes
+        "calls": calls_for(graph),
+        "grid": [graph.device.grid.x, graph.device.grid.y],
+    }
+    return job, graph.device.name
+
+
+def run_real_ttnn(packages: list[Path]) -> list[PackageVerdict]:
+    """Check every package under the real ttnn; one runner process per device profile."""
+    env_info = environment.require()
+    verdicts: list[PackageVerdict] = []
+    with tempfile.TemporaryDirectory(prefix="tttgen-realttnn-") as tmp:
+        work = Path(tmp)
+        by_device: dict[str, list[dict[str, Any]]] = {}
+        for directory in packages:
+            job, device = prepare_job(directory, work)
+            by_device.setdefault(device, []).append(job)
+        for device in sorted(by_device):
+            jobs = by_device[device]
+            job_file, out_file = work / f"job_{device}.json", work / f"out_{device}.json"
+            job_file.write_text(json.dumps({"packages": jobs}))
+            env = environment.runner_env(device)
+            done = subprocess.run(
+                [str(env_info.python), str(RUNNER), str(job_file), str(out_file)],
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=str(environment.cache_dir()),  # tt-metal writes generated/ folders into the working directory
+            )
+            if done.returncode != 0 or not out_file.exists():
+                tail = "\n".join((done.stderr or "").splitlines()[-15:])
+                for job in jobs:
+                    verdicts.append(PackageVerdict(job["label"], device, findings=[f"runner failed (exit {done.returncode}): {tail}"]))
+                continue
+            result = json.loads(out_file.read_text())
+            for job, report in zip(jobs, result["packages"]):
+                findings, rows = findings_for(report, _claims(Path(job["dir"])))
+                verdicts.append(PackageVerdict(job["label"], device, rows, report.get("phases", []), findings, report.get("seconds", 0.0)))
+    return sorted(verdicts, key=lambda v: v.package)
+
+
+class RejectedByTtnn(TttgenError):
+    """The real ttnn rejects a config tttgen chose: a gap in tttgen's rules, not bad input."""
+
+    exit_code = 3
+
+
+def verdict_for_rendered(files: dict[str, str], subdir: Path) -> PackageVerdict:
+    """Write a rendered package to a scratch directory and run it under the real ttnn."""
+    from tttgen.output.write import write_package
+
+    with tempfile.TemporaryDirectory(prefix="tttgen-build-check-") as tmp:
+        directory = Path(tmp) / subdir
+        write_package(files, directory, force=True)
+        [verdict] = run_real_ttnn([directory])
+    verdict.package = str(subdir)
+    return verdict
+
+
+def op_verdicts(verdict: PackageVerdict, key: str) -> list[dict[str, Any]]:
+    """ttnn's verdict on one op (`decode.wqkv`), one row per model.py call site."""
+    rows = []
+    for op in verdict.ops:
+        if op["key"] == key:
+            state = "accepted" if op["accepted"] == op["calls"] else "rejected"
+            rows.append(
+                {"verdict": state, "message": op["message"], "calls": op["calls"], "line": f"{op['file']}:{op['line']}",
+                 "l1_total": op["l1_total"], "l1_dataflow": op["l1_dataflow"], "l1_claimed": op.get("l1_claimed")}
+            )
+    return rows
+
+
+def judge_rendered(files: dict[str, str], subdir: Path) -> PackageVerdict:
+    """Run a rendered package under the real ttnn and stop on any finding."""
+    verdict = verdict_for_rendered(files, subdir)
+    if not verdict.ok:
+        listed = "\n  ".join(verdict.findings)
+        raise RejectedByTtnn(
+            f"the real ttnn 0.81.1 does not accept the generated package (a gap in tttgen's rules; nothing was written):\n  {listed}",
+            where=str(subdir),
+        )
+    return verdict
+
+
+def summarize(verdicts: list[PackageVerdict]) -> list[str]:
+    lines = []
+    for v in verdicts:
+        accepted = sum(op["accepted"] for op in v.ops)
+        calls = sum(op["calls"] for op in v.ops)
+        lines.append(f"{'ok   ' if v.ok else 'FAIL '} {v.package} [real ttnn, mock {v.device}]: {accepted}/{calls} op calls accepted, {v.seconds:.1f} s")
+        lines += [f"  {f}" for f in v.findings]
+    return lines
+

@@ -1,0 +1,388 @@
+"""Run generated packages under the real ttnn on a mock device and report what ttnn says about every op.
+
+This file runs inside the torch-free Python 3.12 venv that holds `ttnn==0.81.1` (see `setup.py`), as
+`python runner.py JOB.json OUT.json`. The host side (`tttgen.realttnn.check`) writes the job: the packages, the
+checkpoint shapes of each, and the calls to make (every prefill length, decode). The environment already points
+`TT_METAL_MOCK_CLUSTER_DESC_PATH` at the board's cluster descriptor.
+
+For each package:
+1. `configs.py` is imported: every config object is constructed by the real ttnn classes.
+2. The ttnn API the package uses is checked by `tttgen.apicheck` introspecting the real module.
+3. `Model.open(...)` opens the mock device the way the package does (its `l1_small_size`), the weights are loaded
+   through the package's own `weights.py` with shape-only torch/safetensors stand-ins (`shims.py`) and
+   `from_torch`/`as_tensor` allocating device tensors of the same shape, dtype, layout and memory config.
+4. Each call runs with every ttnn op inside a NO_DISPATCH graph capture: programs are created and validated,
+   nothing runs. Per op: accepted, or ttnn's own message with the model.py line, and the L1 per core ttnn reports.
+   After a rejection the op is retried without its program config so the rest of the call is still checked
+   (later records in that call are marked `after_rejection`).
+
+Only the standard library, ttnn and `tttgen.apicheck` (standard library only) are imported here.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+import types
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent.parent))  # project root, for tttgen.apicheck
+
+import shims  # noqa: E402
+
+# ttnn-jit's real decorator flags (tt-mlir tools/ttnn-jit/api.py; reference module-library-facts §1.1).
+JIT_FLAGS = ("compile_only", "debug", "enable_cache", "math_fidelity", "memory_config", "fallback", "extra_pipeline_options")
+# Calls that manage the device or host memory: run as they are, outside any capture, not reported as ops.
+PASS_THROUGH = frozenset({"open_device", "close_device", "synchronize_device", "deallocate", "Shape", "to_torch", "from_torch", "as_tensor"})
+
+
+CONFIG_SUFFIXES = ("_program", "_compute", "_memory")
+
+
+def call_ops(path: Path) -> dict[int, str]:
+    """Source line -> op name for every call in a generated file that passes a configs.py attribute named
+    `<op>_program`, `<op>_compute` or `<op>_memory` (e.g. `P.wqkv_program` -> wqkv). Config objects may be shared
+    between ops (one compute-kernel config for many), so the attribute *name* says which op a call is."""
+    import ast
+
+    ops: dict[int, str] = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        for arg in list(node.args) + [k.value for k in node.keywords]:
+            if isinstance(arg, ast.Attribute) and arg.attr.endswith(CONFIG_SUFFIXES):
+                op = arg.attr.rsplit("_", 1)[0]
+                for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                    ops.setdefault(line, op)  # ast.walk visits outer calls first; inner lines keep the outer op
+                break
+    return ops
+
+
+def count_config_objects(configs: types.ModuleType) -> int:
+    """Config objects configs.py constructed (module-level and per-mode class attributes)."""
+    count = 0
+    for value in list(vars(configs).values()) + [v for c in vars(configs).values() if isinstance(c, type) for v in vars(c).values()]:
+        if type(value).__module__.startswith("ttnn"):
+            count += 1
+    return count
+
+
+def _first_lines(text: str, n: int = 3) -> str:
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip() and not ln.strip().startswith("---")]
+    lines = [ln for ln in lines if not re.match(r"^\d+\.\s", ln)]  # drop C++ backtrace frames
+    return " | ".join(lines[:n])[:600]
+
+
+class Recorder:
+    """Wraps ttnn callables the package uses; records one entry per (call, op key)."""
+
+    def __init__(self, ttnn, package_dir: Path):
+        self.ttnn = ttnn
+        self.graph = ttnn._ttnn.graph
+        self.package_dir = str(package_dir)
+        self.ops = {name: call_ops(package_dir / name) for name in ("model.py", "weights.py")}
+        self.phase = "load"
+        self.rejected_in_phase = False
+        self.records: dict[tuple[str, str, int], dict] = {}
+        self.local = threading.local()
+
+    def _where(self) -> tuple[str, int]:
+        for frame in reversed(traceback.extract_stack()[:-2]):
+            if frame.filename.startswith(self.package_dir):
+                return Path(frame.filename).name, frame.lineno
+        return "?", 0
+
+    def _record(self, fn_name, args, kwargs, **fields) -> None:
+        file, line = self._where()
+        key = f"{self.phase}.{self.ops.get(file, {}).get(line, fn_name)}"
+        rec = self.records.get((self.phase, key, line))
+        if rec is None:
+            # An op first seen after another op of this call was rejected ran on stand-in inputs.
+            after = self.rejected_in_phase and not fields.get("first_rejection")
+            rec = self.records[(self.phase, key, line)] = {
+                "phase": self.phase, "key": key, "fn": fn_name, "file": file, "line": line, "calls": 0, "accepted": 0,
+                "message": None, "after_rejection": after, "l1_dataflow": 0, "l1_total": 0, "l1_buffers": 0,
+            }
+        rec["calls"] += 1
+        if fields.get("accepted"):
+            rec["accepted"] += 1
+        elif rec["message"] is None:
+            rec["message"] = fields.get("message")
+        for k in ("l1_dataflow", "l1_total", "l1_buffers"):
+            rec[k] = max(rec[k], fields.get(k, 0))
+
+    def call(self, fn_name: str, fn, args, kwargs):
+        if getattr(self.local, "depth", 0) or fn_name in PASS_THROUGH:
+            return fn(*args, **kwargs)
+        self.local.depth = 1
+        g = self.graph
+        try:
+            g.begin_graph_capture(g.RunMode.NO_DISPATCH)
+            try:
+                out = fn(*args, **kwargs)
+            except Exception as err:  # ttnn's TT_FATAL / TypeError: the verdict
+                g.end_graph_capture()
+                first = not self.rejected_in_phase
+                self._record(fn_name, args, kwargs, accepted=False, message=_first_lines(err), first_rejection=first)
+                self.rejected_in_phase = True
+                return self._retry(fn, args, kwargs, err)
+            captured = g.end_graph_capture()
+            usage = g.extract_resource_usage_per_core(captured)
+            self._record(
+                fn_name, args, kwargs, accepted=True,
+                l1_dataflow=int(usage.peak_dataflow_buffer), l1_total=int(usage.peak_total), l1_buffers=int(usage.peak_l1),
+            )
+            return out
+        finally:
+            self.local.depth = 0
+
+    def _retry(self, fn, args, kwargs, err):
+        """Run the rejected op without its program config (then in DRAM) so the rest of the call is checked."""
+        attempts = [
+            {k: v for k, v in kwargs.items() if k != "program_config"},
+            {**{k: v for k, v in kwargs.items() if k != "program_config"}, "memory_config": self.ttnn.DRAM_MEMORY_CONFIG},
+        ]
+        g = self.graph
+        for attempt in attempts:
+            try:
+                g.begin_graph_capture(g.RunMode.NO_DISPATCH)
+                try:
+                    return fn(*args, **attempt)
+                finally:
+                    g.end_graph_capture()
+            except Exception:
+                continue
+        raise PhaseAborted(_first_lines(err))
+
+
+class PhaseAborted(RuntimeError):
+    pass
+
+
+class Proxy:
+    """Stands for the `ttnn` module inside a package: callables are recorded, everything else passes through."""
+
+    def __init__(self, target, recorder: Recorder, prefix: str = ""):
+        self._target = target
+        self._recorder = recorder
+        self._prefix = prefix
+
+    def __getattr__(self, name):
+        value = getattr(self._target, name)
+        if isinstance(value, types.ModuleType):  # ttnn.experimental, ttnn.transformer
+            return Proxy(value, self._recorder, f"{self._prefix}{name}.")
+        if isinstance(value, type) or not callable(value):
+            return value
+        full = f"{self._prefix}{name}"
+        recorder = self._recorder
+
+        def wrapped(*args, **kwargs):
+            return recorder.call(full, value, args, kwargs)
+
+        wrapped.__name__ = name
+        return wrapped
+
+
+TORCH_TO_TTNN = {"float32": "float32", "float": "float32", "float64": "float32", "bfloat16": "bfloat16", "int32": "int32",
+                 "int64": "uint32", "long": "uint32", "uint8": "uint8", "bool": "uint8"}
+
+
+def install_tensor_io(ttnn, proxy_module_dict: dict) -> None:
+    """from_torch / as_tensor allocate a device tensor of the same spec; to_torch returns a FakeTensor."""
+    import inspect
+
+    real_from_torch, real_as_tensor = ttnn.from_torch, ttnn.as_tensor
+    # FastOperation wraps the Python function whose signature ttnn binds.
+    from_sig = inspect.signature(getattr(real_from_torch, "function", real_from_torch))
+    as_sig = inspect.signature(getattr(real_as_tensor, "function", real_as_tensor))
+
+    def allocate(sig, tensor, *args, **kwargs):
+        bound = sig.bind(tensor, *args, **kwargs)  # a wrong keyword or argument count fails here, as it would for real
+        a = bound.arguments
+        dtype = a.get("dtype") or getattr(ttnn, TORCH_TO_TTNN.get(tensor.dtype.name, "float32"))
+        layout = a.get("layout") or ttnn.ROW_MAJOR_LAYOUT
+        device = a.get("device")
+        memory_config = a.get("memory_config") or ttnn.DRAM_MEMORY_CONFIG
+        shape = ttnn.Shape(list(tensor.shape))
+        if device is None:
+            return ttnn.zeros(list(tensor.shape), dtype=dtype, layout=layout)
+        return ttnn.allocate_tensor_on_device(shape, dtype, layout, device, memory_config)
+
+    def from_torch(tensor, *args, **kwargs):
+        return allocate(from_sig, tensor, *args, **kwargs)
+
+    def as_tensor(tensor, *args, **kwargs):
+        return allocate(as_sig, tensor, *args, **kwargs)
+
+    def to_torch(tensor, *args, **kwargs):
+        return shims.FakeTensor(tuple(int(s) for s in tensor.shape))
+
+    proxy_module_dict.update(from_torch=from_torch, as_tensor=as_tensor, to_torch=to_torch)
+
+
+class IOProxy(Proxy):
+    def __init__(self, target, recorder, overrides: dict):
+        super().__init__(target, recorder)
+        self._overrides = overrides
+
+    def __getattr__(self, name):
+        if name in self._overrides:
+            return self._overrides[name]
+        return super().__getattr__(name)
+
+
+def block_grid(rows_tiles: int, cols_tiles: int, grid: tuple[int, int]) -> tuple[int, int]:
+    """The largest (x, y) core grid that block-shards a [rows, cols] tile matrix evenly: ttnn-jit's default
+    "maximally L1 block sharded" output."""
+    best = (1, 1)
+    for y in range(1, grid[1] + 1):
+        for x in range(1, grid[0] + 1):
+            if rows_tiles % y == 0 and cols_tiles % x == 0 and x * y > best[0] * best[1]:
+                best = (x, y)
+    return best
+
+
+def default_jit_output(ttnn, shape, grid):
+    dims = [int(d) for d in shape]
+    rows = 1
+    for d in dims[:-1]:
+        rows *= d
+    x, y = block_grid(-(-rows // 32), -(-dims[-1] // 32), tuple(grid))
+    return ttnn.create_sharded_memory_config(shape, ttnn.CoreGrid(x=x, y=y), ttnn.ShardStrategy.BLOCK)
+
+
+def make_ttnn_jit(ttnn, device_grid) -> types.ModuleType:
+    """`ttnn_jit` stand-in: checks the decorator's flags against the real ones, runs the body's ttnn ops eagerly
+    (each validated by ttnn) and moves the result to the block's declared output layout, or to ttnn-jit's
+    default (maximally L1 block-sharded) when none is declared, so the consumer sees what the JIT returns."""
+    mod = types.ModuleType("ttnn_jit")
+    mod.__tttgen_standin__ = True
+
+    def jit(**flags):
+        unknown = sorted(set(flags) - set(JIT_FLAGS))
+        if unknown:
+            raise TypeError(f"jit() got unexpected keyword argument(s) {unknown}; ttnn_jit.jit takes {list(JIT_FLAGS)}")
+        if flags.get("compile_only") and flags.get("fallback"):
+            raise ValueError("ttnn_jit.jit: fallback=True cannot be combined with compile_only=True")
+
+        def decorate(fn):
+            def run(*args, **kwargs):
+                out = fn(*args, **kwargs)
+                target = flags.get("memory_config")
+                if target is None:
+                    target = default_jit_output(ttnn, out.shape, device_grid)
+                return fn.__globals__["ttnn"].to_memory_config(out, target)
+
+            run.__name__ = fn.__name__
+            return run
+
+        return decorate
+
+    mod.jit = jit
+    return mod
+
+
+def import_package(directory: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, directory / "__init__.py", submodule_search_locations=[str(directory)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _argument(spec):
+    if isinstance(spec, dict) and "tensor" in spec:
+        return shims.FakeTensor(tuple(spec["tensor"]), spec.get("dtype", "int64"))
+    return spec
+
+
+def check_package(ttnn, job: dict, index: int) -> dict:
+    directory = Path(job["dir"]).resolve()
+    report: dict = {"package": job["dir"], "phases": [], "ops": [], "api": [], "errors": []}
+    shims.install(Path(job["shapes_file"]))
+    sys.modules["ttnn_jit"] = make_ttnn_jit(ttnn, job["grid"])
+    name = f"tttgen_realttnn_pkg{index}"
+    try:
+        import_package(directory, name)
+        configs = importlib.import_module(f"{name}.configs")
+    except Exception as err:
+        report["errors"].append(f"configs.py: {_first_lines(err)}")
+        return report
+    report["config_objects"] = count_config_objects(configs)
+
+    from tttgen.apicheck import check_tree, load_api
+
+    report["api"] = [str(f) for f in check_tree(directory, load_api())]
+
+    recorder = Recorder(ttnn, directory)
+    overrides: dict = {}
+    install_tensor_io(ttnn, overrides)
+    proxy = IOProxy(ttnn, recorder, overrides)
+    try:
+        model_mod = importlib.import_module(f"{name}.model")
+        weights_mod = importlib.import_module(f"{name}.weights")
+    except Exception as err:
+        report["errors"].append(f"import: {_first_lines(err)}")
+        return report
+    for mod in (model_mod, weights_mod):
+        mod.ttnn = proxy
+    model = None
+    try:
+        model = model_mod.Model.open(job["checkpoint_dir"])
+    except PhaseAborted as err:
+        report["errors"].append(f"Model.open aborted after a rejection: {err}")
+    except Exception as err:
+        report["errors"].append(f"Model.open: {type(err).__name__}: {_first_lines(err)}")
+    if model is not None:
+        for call in job["calls"]:
+            recorder.phase, recorder.rejected_in_phase = call["phase"], False
+            started = time.perf_counter()
+            status = "ran"
+            try:
+                getattr(model, call["method"])(*[_argument(a) for a in call["args"]])
+            except PhaseAborted as err:
+                status = f"aborted: {err}"
+            except Exception as err:
+                status = f"error: {type(err).__name__}: {_first_lines(err)}"
+                report["errors"].append(f"{call['phase']}: {status}")
+            report["phases"].append({"phase": call["phase"], "status": status, "seconds": round(time.perf_counter() - started, 2)})
+        try:
+            model.close()
+        except Exception as err:
+            report["errors"].append(f"close: {_first_lines(err)}")
+    report["ops"] = sorted(recorder.records.values(), key=lambda r: (r["phase"], r["line"], r["key"]))
+    for key in [k for k in sys.modules if k == name or k.startswith(name + ".") or k == "ttnn_jit"]:
+        del sys.modules[key]
+    del model
+    gc.collect()
+    return report
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(Path(argv[0]).read_text())
+    import ttnn
+
+    reports = []
+    for i, package in enumerate(job["packages"]):
+        started = time.perf_counter()
+        try:
+            report = check_package(ttnn, package, i)
+        except Exception as err:  # the runner itself failed on this package: say so, keep going
+            report = {"package": package["dir"], "phases": [], "ops": [], "api": [],
+                      "errors": [f"runner: {type(err).__name__}: {_first_lines(err)}"]}
+        report["seconds"] = round(time.perf_counter() - started, 2)
+        reports.append(report)
+    Path(argv[1]).write_text(json.dumps({"ttnn_version": getattr(ttnn, "__version__", "?"), "packages": reports}, indent=1, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
