@@ -60,6 +60,7 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
             "utilization": d["cost"].utilization if d.get("cost") is not None else None,
             "flops": op_flops(graph, op),
             "dram_bytes": d["cost"].dram_bytes if d.get("cost") is not None else None,
+            "pinned": {"by": d["pinned"]["by"], "fields": list(d["pinned"]["fields"])} if d.get("pinned") else None,
         }
         if "jit_reason" in d:  # elementwise ops: which form runs (ttnn call or ttnn-jit block) and why
             if d.get("form_ns"):
@@ -89,12 +90,16 @@ def explain_table(rows: list[dict[str, Any]], detail: bool = False, inputs: list
         t = f"{r['time_ns'] / 1000:9.1f}" if r["time_ns"] else f"{'-':>9}"
         l1 = f"{r['l1_bytes_per_core'] // 1024:7d}" if r["l1_bytes_per_core"] else f"{'-':>7}"
         cores = f"{r['cores']:5d}" if r["cores"] else f"{'-':>5}"
-        lines.append(f"{r['op']:28} {r['kind']:13} {r['fidelity']:6} {t} {r['binding']:8} {l1} {cores}  {r['config']}")
+        pin = " [pinned]" if r.get("pinned") else ""
+        lines.append(f"{r['op']:28} {r['kind']:13} {r['fidelity']:6} {t} {r['binding']:8} {l1} {cores}  {r['config']}{pin}")
         if detail:
+            if r.get("pinned"):
+                lines.append(f"    pinned by {r['pinned']['by']}: {', '.join(r['pinned']['fields'])} (not searched; checked by every rule)")
             if r.get("fusion"):
                 lines.append(f"    fusion: {r['fusion']['reason']}")
             for c in r.get("rejected", []):
-                lines.append(f"    rejected (slower): {c['time_ns'] / 1000:.1f} us {c['binding']}: {c['config']}")
+                label = "searched alternative" if r.get("pinned") else "rejected (slower)"
+                lines.append(f"    {label}: {c['time_ns'] / 1000:.1f} us {c['binding']}: {c['config']}")
             for rule, count in sorted(r.get("pruned_by_rule", {}).items()):
                 lines.append(f"    pruned by {rule}: {count} candidates")
             for t in r.get("ttnn", []):

@@ -98,3 +98,15 @@ def test_explain_op_shows_ttnn_verdict_and_l1(real_ttnn):
     assert done.returncode == 0, done.stderr
     [line] = [ln for ln in done.stdout.splitlines() if "real ttnn 0.81.1" in ln]
     assert "accepted" in line and "B/core" in line and "tttgen claims" in line
+
+
+def test_unknown_keyword_is_caught_by_the_real_signature(tiny_package, tmp_path):
+    package = copy(tiny_package, tmp_path)
+    model = package / "model.py"
+    text = model.read_text()
+    assert "epsilon=C.RMS_NORM_EPS" in text
+    model.write_text(text.replace("epsilon=C.RMS_NORM_EPS", "not_a_ttnn_keyword=1, epsilon=C.RMS_NORM_EPS", 1))
+    code, report = check_json(package)
+    assert code == 1
+    [verdict] = report["real_ttnn"]
+    assert any("not_a_ttnn_keyword" in f for f in verdict["findings"]), verdict["findings"]

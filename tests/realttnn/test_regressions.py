@@ -110,3 +110,21 @@ def test_jit_default_output_is_not_what_the_prefill_matmul_reads(real_ttnn):
     default, declared = judge_sources(device, [_linear_after(block_sharded), _linear_after("ttnn.DRAM_MEMORY_CONFIG")])
     assert not default.accepted
     assert declared.accepted, declared.message
+
+
+@pytest.mark.parametrize("device_name", ["n150", "p150"])
+def test_l1_interleaved_output_is_claimed(real_ttnn, device_name):
+    """An L1-interleaved matmul output (a pinned override can ask for one) is in tttgen's L1 claim: its tiles
+    dealt over one L1 bank per core."""
+    from tttgen.ir.configs import L1_INTERLEAVED
+    from tttgen.rules.l1 import matmul_l1_bytes
+    from tttgen.rules.matmul import MatmulCase as RulesCase
+
+    device, _ = load_device(device_name)
+    kernel = kernel_config("HiFi2", fp32_dest_acc_en=True)
+    for m, k, n in [(128, 256, 512), (1024, 2048, 2048), (256, 512, 4096)]:
+        pick = generator_pick(device, MatmulShape(m, k, n), kernel, DTYPES, DRAM_INTERLEAVED, decode=False)
+        case = MatmulCase(pick.shape, pick.best.config, kernel, DTYPES, DRAM_INTERLEAVED, DRAM_INTERLEAVED, L1_INTERLEAVED)
+        [verdict] = judge_matmuls(device, [case])
+        claim = matmul_l1_bytes(RulesCase(device, case.shape, case.program, kernel, case.in0, case.in1, case.out, *DTYPES))
+        assert verdict.accepted and claim >= verdict.l1_total, (m, k, n, claim, verdict.l1_total)

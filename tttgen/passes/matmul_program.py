@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from tttgen.errors import DoesNotFit
+from tttgen.errors import DoesNotFit, InputError
 from tttgen.ir.configs import (
     DRAM_INTERLEAVED,
     MATMUL_1D,
@@ -30,8 +30,9 @@ from tttgen.ir.configs import (
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.passes.memory import width_sharded
+from tttgen.passes.precision import mark_pinned, override_entry, override_for, pin_where
 from tttgen.rules.l1 import matmul_l1_bytes
-from tttgen.rules.matmul import MatmulCase, first_violation
+from tttgen.rules.matmul import MatmulCase, first_violation, matmul_violations
 from tttgen.scoring import matmul_time_ns
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors, row_major_cores, subblocks
@@ -219,25 +220,30 @@ def search(
     decode: bool,
     seeds: tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...] = (),
     reserve: L1Reserve = L1Reserve(),
+    placed: tuple[MemoryPlacement | None, MemoryPlacement | None] = (None, None),
 ) -> tuple[Candidate, tuple[Candidate, ...], tuple[tuple[str, int], ...]]:
     """Best candidate, best rejected-by-cost alternatives, and how many each rule pruned.
 
     `seeds` are (config, in0, out) triples always considered, e.g. the baselines' own configs, so the
     search is never modeled slower than a legal baseline. Cached per distinct (device, shape, kernel,
     dtypes, weight placement, mode, seeds): layers and repeated shapes (w1/w3) cost one search.
+    `placed` (in0, out): placements pinned by an override replace every candidate's own.
     """
-    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds, reserve)
+    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds, reserve, placed)
     if key in _SEARCH_CACHE:
         return _SEARCH_CACHE[key]
-    result = _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve)
+    result = _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed)
     _SEARCH_CACHE[key] = result
     return result
 
 
-def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve):
+def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed=(None, None)):
     legal: list[Candidate] = []
     pruned: Counter[str] = Counter()
     candidates = enumerate_candidates(device, shape, kernel, in1, decode)
+    if placed != (None, None):
+        candidates = [(cfg, placed[0] or a, placed[1] or o) for cfg, a, o in candidates + list(seeds)]
+        seeds = ()
     legal_widths: Counter[tuple] = Counter()
     for cfg, in0, out in list(dict.fromkeys(candidates + list(seeds))):
         group = (replace(cfg, in0_block_w=0), in0, out)
@@ -294,20 +300,62 @@ def search_halving_rows(
     decode: bool,
     seeds_for=lambda shape: (),
     reserve: L1Reserve = L1Reserve(),
+    placed: tuple[MemoryPlacement | None, MemoryPlacement | None] = (None, None),
 ):
     """`search`, and in prefill, while nothing is legal, halve the rows per call (more calls, same
     result) down to 128 rows. Returns (shape per call, best, rejected, pruned)."""
-    best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve)
+    best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve, placed)
     while best is None and not decode and shape.m > MIN_PREFILL_ROWS:
         shape = MatmulShape(m=shape.m // 2, k=shape.k, n=shape.n, batch=shape.batch * 2)
-        best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve)
+        best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve, placed)
     return shape, best, rejected, pruned
+
+
+def _pinned_placements(graph: Graph, op: Op) -> tuple[MemoryPlacement | None, MemoryPlacement | None]:
+    """(in0, out) an override pins for this matmul, else None per side."""
+    ov = override_for(graph, op)
+    pins = (ov.memory_config or {}) if ov else {}
+    return tuple(pins[side].placement() if side in pins else None for side in ("in0", "out"))
+
+
+def _decide_pinned(graph: Graph, op: Op, shape: MatmulShape, best: Candidate | None, placed, dtypes, reserve) -> tuple:
+    """The pinned program config, judged by every rule. Placements not pinned are the ones tttgen would give
+    it: prefill keeps the memory pass's; decode tries the search's in0 shard grid first, then every other
+    width-sharded grid of K, and places the output as ttnn does for the config's family."""
+    key, ov = override_entry(graph, op)
+    cfg, device = ov.program_config.config(), graph.device
+    decode = op.mode == "decode"
+    if placed[0]:
+        in0s = [placed[0]]
+    elif decode:
+        in0s = ([best.extra["in0"]] if best else []) + [width_sharded(32, shape.k, c, device) for c in divisors(shape.kt) if c <= device.grid.cores]
+    else:
+        in0s = [op.decisions["in0"]]
+    out = placed[1] if decode else op.decisions["out"]
+    if out is None:
+        grid_x = cfg.grid[0] if cfg.type == MATMUL_1D and cfg.grid else device.grid.x
+        out = _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+    first = None
+    for in0 in dict.fromkeys(in0s):
+        case = MatmulCase(device, shape, cfg, op.decisions["kernel"], in0, op.decisions["in1"], out, *dtypes, False, reserve.bytes, reserve.sibling_output)
+        broken = matmul_violations(case)
+        if not broken:
+            time = matmul_time_ns(case)
+            return Candidate(cfg, time.total_ns, time.binding, extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time}), key
+        first = first or broken
+    raise InputError(
+        f"the pinned program config of {op.key} breaks ttnn 0.81.1's rules: {'; '.join(first)}",
+        where=pin_where(graph, key, "program_config"),
+        hint=f"M={shape.m} K={shape.k} N={shape.n} per call; `tttgen explain --op {op.key}` shows the configs the search finds legal",
+    )
 
 
 def _decide(graph: Graph, op: Op) -> Op:
     device = graph.device
     dt = op.decisions["dtypes"]
     dtypes = (dt["in0"], dt["in1"], dt["out"])
+    placed = _pinned_placements(graph, op)
+    ov = override_for(graph, op)
     shape, best, rejected, pruned = search_halving_rows(
         device,
         op.decisions["shape"],
@@ -317,13 +365,23 @@ def _decide(graph: Graph, op: Op) -> Op:
         op.mode == "decode",
         lambda s: baseline_seeds(graph, op, s),
         l1_reserve(graph, op),
+        placed,
     )
+    pinned_by = None
+    if ov is not None and ov.program_config is not None:
+        shape = shape if best is not None else op.decisions["shape"]
+        searched = best
+        best, pinned_by = _decide_pinned(graph, op, shape, best, placed, dtypes, l1_reserve(graph, op))
+        # What the search would have chosen stays visible in explain, next to the pin.
+        rejected = tuple(c for c in ((searched,) if searched else ()) + rejected if c.config != best.config)[:KEEP_REJECTED]
     if best is None:
         raise DoesNotFit(
             f"no legal matmul program config for {op.key} (M={shape.m}, K={shape.k}, N={shape.n}) on "
             f"{device.name}; rules that pruned candidates: {dict(pruned)}",
         )
     cores = best.extra["cost"].active_cores
+    if pinned_by is not None:
+        op = mark_pinned(graph, op, pinned_by, "program_config")
     return op.decide(
         shape=shape,
         program=best.config,

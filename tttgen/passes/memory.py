@@ -15,7 +15,7 @@ from tttgen.errors import InputError
 from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, CoreRanges, MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
-from tttgen.passes.precision import override_for
+from tttgen.passes.precision import mark_pinned, override_entry, override_for
 from tttgen.rules.l1 import sharded_bytes_per_core
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, compact_cores, divisors
@@ -53,6 +53,15 @@ def residual_cores(dim: int, device: DeviceProfile) -> int:
 def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
     w = graph.weight(name)
     device = graph.device
+    pinned = {ov.memory_config["in1"].placement() for op in graph.ops if op.weight == name
+              and (ov := override_for(graph, op)) and ov.memory_config and "in1" in ov.memory_config}
+    if len(pinned) > 1:
+        raise InputError(
+            f"overrides pin {len(pinned)} different memory configs for weight '{name}' (one tensor, one placement)",
+            where=f"{graph.hints.source}: overrides", hint="give memory_config.in1 once, under the bare op name",
+        )
+    if pinned:
+        return pinned.pop()
     wanted = None
     for op in graph.ops:
         ov = override_for(graph, op)
@@ -130,6 +139,17 @@ def memory(graph: Graph) -> Graph:
     concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, model.head_dim, users, device)
 
     def decide(op: Op) -> Op:
+        op = _decide_fixed(op)
+        entry = override_entry(graph, op)
+        if entry and entry[1].memory_config and op.kind == "matmul":
+            key, ov = entry
+            for side, pin in sorted(ov.memory_config.items()):
+                if op.mode == "prefill" and side != "in1":  # decode in0/out are placed by matmul_program
+                    op = op.decide(**{side: pin.placement()})
+                op = mark_pinned(graph, op, key, f"memory_config.{side}")
+        return op
+
+    def _decide_fixed(op: Op) -> Op:
         if op.mode == "prefill":
             out = DRAM_INTERLEAVED
             in1 = graph.weight(op.weight).decisions["placement"] if op.weight else None

@@ -13,6 +13,7 @@ from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
+from tttgen.spec.hints import OpOverride
 
 # Named compute-kernel settings of tt_transformers (ModelArgs.__init__, reference 2.2).
 KERNELS = {
@@ -40,29 +41,97 @@ MATMUL_GROUP = {"wqkv": "QKV", "wo": "O", "w1": "FF1_FF3", "w3": "FF1_FF3", "w2"
 ACTIVATION = "bfloat16"
 
 
-def override_for(graph: Graph, op: Op):
-    """Overrides by `mode_key.name` win over overrides by bare op name."""
+def override_entry(graph: Graph, op: Op) -> tuple[str, OpOverride] | None:
+    """(key, override) for an op: `mode_key.name` wins over `mode.name`, which wins over the bare op name."""
     overrides = graph.hints.overrides
-    return overrides.get(op.key) or overrides.get(f"{op.mode}.{op.name}") or overrides.get(op.name)
+    for key in (op.key, f"{op.mode}.{op.name}", op.name):
+        if key in overrides:
+            return key, overrides[key]
+    return None
+
+
+def override_for(graph: Graph, op: Op) -> OpOverride | None:
+    entry = override_entry(graph, op)
+    return entry[1] if entry else None
+
+
+def pin_where(graph: Graph, key: str, field: str) -> str:
+    """Where a pin is written, for errors: the hints file and the override's field path."""
+    return f"{graph.hints.source}: overrides.{key}.{field}"
+
+
+def mark_pinned(graph: Graph, op: Op, key: str, field: str) -> Op:
+    """Record that `field` of this op was pinned by an override (not searched); render and explain print it."""
+    before = op.decisions.get("pinned")
+    fields = tuple(sorted(set(before["fields"] if before else ()) | {field}))
+    return op.decide(pinned={"by": f"{graph.hints.source} overrides.{key}", "fields": fields})
+
+
+PIN_KINDS = {
+    "program_config": ("matmul",),
+    "compute_kernel_config": ("matmul", "rms_norm", "sdpa_prefill", "sdpa_decode"),
+    "memory_config": ("matmul",),
+}
 
 
 def check_override_names(graph: Graph) -> None:
+    """Every override names a known op, and every pin an op kind that has that config: all problems at once."""
     known = {op.name for op in graph.ops} | {op.key for op in graph.ops} | {f"{op.mode}.{op.name}" for op in graph.ops}
+    problems = []
     for name in sorted(graph.hints.overrides):
         if name not in known:
-            raise InputError(
-                f"override names unknown op '{name}'",
-                where="hints.overrides",
-                hint=f"allowed: {', '.join(sorted({op.name for op in graph.ops}))} (optionally prefixed by decode. or prefill.)",
-            )
+            problems.append(f"override names unknown op '{name}'")
+            continue
+        ov = graph.hints.overrides[name]
+        ops = [op for op in graph.ops if name in (op.name, op.key, f"{op.mode}.{op.name}")]
+        for field, kinds in PIN_KINDS.items():
+            wrong = sorted({op.kind for op in ops if getattr(ov, field) is not None and op.kind not in kinds})
+            if wrong:
+                problems.append(f"'{name}.{field}': a {', '.join(wrong)} op has none (allowed on: {', '.join(kinds)})")
+        if ov.memory_config and "in0" in ov.memory_config:
+            # Only a reshard tttgen emits for this matmul alone can place its input; elsewhere in0 is the
+            # producer's output (prefill) or shared with a twin (w1/w3), so a pin there would not hold.
+            fed = {(o.mode_key, o.facts.get("dst")) for o in graph.ops if o.kind == "reshard"}
+            for op in ops:
+                if op.kind == "matmul" and ((op.mode_key, op.name) not in fed or op.facts.get("sibling_output_live")):
+                    problems.append(
+                        f"'{name}.memory_config.in0': {op.key} reads its producer's tensor as it is "
+                        "(allowed on decode matmuls a reshard feeds alone: " + ", ".join(sorted(
+                            o.key for o in graph.ops if o.kind == "matmul" and (o.mode_key, o.name) in fed and not o.facts.get("sibling_output_live")
+                        )) + ")"
+                    )
+                    break
+        if ov.memory_config and "in1" in ov.memory_config and ov.memory_config["in1"].buffer != "DRAM":
+            problems.append(f"'{name}.memory_config.in1': weights stay in DRAM (allowed buffer: DRAM)")
+    if problems:
+        raise InputError(
+            "; ".join(problems),
+            where=f"{graph.hints.source}: overrides",
+            hint=f"ops: {', '.join(sorted({op.name for op in graph.ops}))} (optionally prefixed by decode., prefill. or prefill_<len>.)",
+        )
 
 
 def _kernel(graph: Graph, op: Op, name: str) -> ComputeKernelConfig:
     kernel = KERNELS[name]
     ov = override_for(graph, op)
+    if ov and ov.compute_kernel_config:
+        return ComputeKernelConfig(**ov.compute_kernel_config.model_dump())
     if ov and ov.fidelity:
         kernel = replace(kernel, math_fidelity=ov.fidelity)
     return kernel
+
+
+def _mark_pins(graph: Graph, op: Op) -> Op:
+    """Mark the kernel and dtype pins this pass applied (memory and program pins are marked by their passes)."""
+    entry = override_entry(graph, op)
+    if entry is None:
+        return op
+    key, ov = entry
+    if ov.compute_kernel_config and op.kind in PIN_KINDS["compute_kernel_config"]:
+        op = mark_pinned(graph, op, key, "compute_kernel_config")
+    if ov.dtype and op.kind == "matmul":
+        op = mark_pinned(graph, op, key, "dtype")
+    return op
 
 
 @make_pass("precision", requires=("target",), produces=("precision",))
@@ -100,4 +169,4 @@ def precision(graph: Graph) -> Graph:
             return op.decide(kernel=KERNELS["ROTARY"], dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})
         return op.decide(kernel=None, dtypes={"in0": ACTIVATION, "in1": None, "out": ACTIVATION})
 
-    return graph.with_ops(decide(op) for op in graph.ops).with_facts(kv_dtype=dtypes["KV_CACHE"], activation_dtype=ACTIVATION)
+    return graph.with_ops(_mark_pins(graph, decide(op)) for op in graph.ops).with_facts(kv_dtype=dtypes["KV_CACHE"], activation_dtype=ACTIVATION)

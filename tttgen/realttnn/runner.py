@@ -16,7 +16,8 @@ For each package:
    After a rejection the op is retried without its program config so the rest of the call is still checked
    (later records in that call are marked `after_rejection`).
 
-Only the standard library, ttnn and `tttgen.apicheck` (standard library only) are imported here.
+Only the standard library, ttnn, `shims.py` and `tttgen/apicheck.py` (loaded by path; standard library only) are
+imported here.
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent.parent))  # project root, for tttgen.apicheck
+sys.path.insert(0, str(HERE))  # shims.py; the main venv's site-packages never enter this 3.12 interpreter
 
 import shims  # noqa: E402
 
@@ -290,6 +290,17 @@ def make_ttnn_jit(ttnn, device_grid) -> types.ModuleType:
     return mod
 
 
+def load_apicheck() -> types.ModuleType:
+    """tttgen/apicheck.py (standard library only) loaded by path: with the real ttnn importable it introspects it."""
+    name = "tttgen_apicheck"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE.parent / "apicheck.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses resolve their module through sys.modules
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def import_package(directory: Path, name: str):
     spec = importlib.util.spec_from_file_location(name, directory / "__init__.py", submodule_search_locations=[str(directory)])
     module = importlib.util.module_from_spec(spec)
@@ -318,7 +329,8 @@ def check_package(ttnn, job: dict, index: int) -> dict:
         return report
     report["config_objects"] = count_config_objects(configs)
 
-    from tttgen.apicheck import check_tree, load_api
+    apicheck = load_apicheck()
+    check_tree, load_api = apicheck.check_tree, apicheck.load_api
 
     report["api"] = [str(f) for f in check_tree(directory, load_api())]
 

@@ -28,6 +28,24 @@ def _why(op: Op) -> str:
     return ""
 
 
+def _pin_note(op: Op):
+    """field -> the `pinned by` comment for the configs.py attribute an override fixed ("" when searched)."""
+    pinned = op.decisions.get("pinned")
+    return lambda field: f"pinned by {pinned['by']}" if pinned and field in pinned["fields"] else ""
+
+
+def weight_pins(graph: Graph, name: str) -> str:
+    """Which overrides fixed a weight's dtype or placement (through the matmuls that read it)."""
+    notes = []
+    for op in graph.ops:
+        pinned = op.decisions.get("pinned")
+        if op.weight == name and pinned:
+            fields = [f for f in pinned["fields"] if f in ("dtype", "memory_config.in1")]
+            if fields and f"{pinned['by']} ({', '.join(fields)})" not in notes:
+                notes.append(f"{pinned['by']} ({', '.join(fields)})")
+    return f"pinned by {', '.join(notes)}" if notes else ""
+
+
 class MemoryNames:
     """Gives every explicitly sharded placement one named constant in configs.py, so a placement
     used by several ops is spelled once and each op's line says which one it uses."""
@@ -56,29 +74,33 @@ def mode_entries(graph: Graph, key: str, memory_name: MemoryNames) -> list[dict[
     cls = graph.device.compute_kernel_config_class
     entries: list[dict[str, str]] = []
 
-    def add(name: str, value: str, comment: str = "") -> None:
-        entries.append({"name": name, "value": value, "comment": comment})
+    def add(name: str, value: str, comment: str = "", pinned: str = "") -> None:
+        entries.append({"name": name, "value": value, "comment": comment, "pinned": pinned})
 
+    by_key = {op.key: op for op in graph.ops}
     for op in graph.ops:
         if op.mode_key != key:
             continue
         d = op.decisions
+        pin = _pin_note(op)
         if op.kind == "matmul":
-            add(f"{op.name}_program", L.matmul_program(d["program"]), _why(op))
-            add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
-            add(f"{op.name}_memory", memory_name(d["out"]))
+            add(f"{op.name}_program", L.matmul_program(d["program"]), _why(op), pin("program_config"))
+            add(f"{op.name}_compute", L.kernel(d["kernel"], cls), pinned=pin("compute_kernel_config"))
+            add(f"{op.name}_memory", memory_name(d["out"]), pinned=pin("memory_config.out"))
             if "calls" in d:
                 add(f"{op.name}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
         elif op.kind == "rms_norm":
             add(f"{op.name}_program", L.norm_program(d["program"]))
-            add(f"{op.name}_compute", L.kernel(d["kernel"], cls))
+            add(f"{op.name}_compute", L.kernel(d["kernel"], cls), pinned=pin("compute_kernel_config"))
             add(f"{op.name}_memory", memory_name(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
         elif op.kind in ("sdpa_prefill", "sdpa_decode"):
             add("sdpa_program", L.sdpa_program(d["program"]), "chunks chosen by the chunking pass")
-            add("sdpa_compute", L.kernel(d["kernel"], cls))
+            add("sdpa_compute", L.kernel(d["kernel"], cls), pinned=pin("compute_kernel_config"))
             add("sdpa_memory", memory_name(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
         elif "out" in d and op.kind in ("reshard", "eltwise", "create_heads", "concat_heads", "embedding"):
-            add(f"{op.name}_memory", memory_name(d["out"]))
+            # A reshard writes its consumer's in0: a pin of that in0 marks this attribute.
+            dst = by_key.get(f"{key}.{op.facts['dst']}") if op.kind == "reshard" and "dst" in op.facts else None
+            add(f"{op.name}_memory", memory_name(d["out"]), pinned=_pin_note(dst)("memory_config.in0") if dst else "")
     if key == "decode":
         heads = graph.facts["heads_placement"]
         add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
@@ -143,7 +165,9 @@ def template_context(graph: Graph, header: str, header_text: str, package: str) 
     for w in graph.weights:
         p = w.decisions["placement"]
         note = f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}"
-        weights.append({"name": w.name, "dtype": L.dtype(w.decisions["dtype"]), "memory": memory_name(p), "note": note})
+        weights.append(
+            {"name": w.name, "dtype": L.dtype(w.decisions["dtype"]), "memory": memory_name(p), "note": note, "pinned": weight_pins(graph, w.name)}
+        )
     modes = []
     for key in graph.mode_keys():
         prefill = key != "decode"

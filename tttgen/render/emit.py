@@ -80,7 +80,9 @@ def op_record(op: Op) -> dict[str, Any]:
     program = d.get("program")
     kernel = d.get("kernel")
     shape = d.get("shape") or op.shape
+    pinned = {"pinned": jsonable(d["pinned"])} if d.get("pinned") else {}  # only pinned ops carry the key
     return {
+        **pinned,
         "name": op.name,
         "key": op.key,
         "kind": op.kind,

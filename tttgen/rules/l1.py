@@ -109,13 +109,23 @@ def matmul_cb_bytes(case: "MatmulCase") -> int:
     return total
 
 
+def interleaved_l1_bytes_per_core(placement: MemoryPlacement, rows: int, cols: int, dtype_tile_bytes: int, cores: int) -> int:
+    """Bytes one core holds of an L1-interleaved tensor: its tiles dealt round-robin over one L1 bank per
+    core of the compute grid (exact against ttnn 0.81.1's l1 buffer figure on mock n150 and p150)."""
+    if placement.buffer != "L1" or placement.sharded:
+        return 0
+    return ceil_div(ceil_div(rows, 32) * ceil_div(cols, 32), cores) * dtype_tile_bytes
+
+
 def matmul_l1_bytes(case: "MatmulCase") -> int:
-    """Circular buffers of one core plus the L1-sharded input and output shards it holds."""
+    """Circular buffers of one core plus the L1 input and output tensors it holds (sharded or interleaved)."""
     tb = case.device.tile_bytes
+    s = case.shape
     return (
         matmul_cb_bytes(case)
         + sharded_bytes_per_core(case.in0, tb[case.in0_dtype])
         + sharded_bytes_per_core(case.out, tb[case.out_dtype])
+        + interleaved_l1_bytes_per_core(case.out, s.batch * s.m, s.n, tb[case.out_dtype], case.device.grid.cores)
     )
 
 

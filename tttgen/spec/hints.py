@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from tttgen.ir.configs import MATMUL_1D, MATMUL_2D, MATMUL_DRAM_SHARDED, MATMUL_REUSE, CoreRanges, MatmulConfig, MemoryPlacement
 
 # Synonyms users write for buffer types; normalised before validation (layout-hint pass rules).
 MEMORY_SYNONYMS = {"DDR": "DRAM", "DRAM": "DRAM", "SRAM": "L1", "L1": "L1"}
@@ -24,14 +26,123 @@ def _choice(value: str, allowed: tuple[str, ...], synonyms: dict[str, str] | Non
     raise ValueError(f"'{value}' is not one of {', '.join(allowed)}")
 
 
+# Matmul program-config fields per family, with ttnn's names: (required, optional). Required are the fields
+# tttgen emits for that family; optional ones take ttnn's default when left out.
+_BLOCKED = ("compute_with_storage_grid_size", "in0_block_w", "out_subblock_h", "out_subblock_w", "per_core_M", "per_core_N")
+PROGRAM_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    MATMUL_2D: (_BLOCKED + ("transpose_mcast", "fuse_batch"), ("out_block_h", "out_block_w", "fused_activation")),
+    MATMUL_1D: (_BLOCKED + ("fuse_batch", "mcast_in0"), ("out_block_h", "out_block_w", "fused_activation")),
+    MATMUL_DRAM_SHARDED: (("in0_block_w", "per_core_M", "per_core_N"), ("fused_activation",)),
+    MATMUL_REUSE: (_BLOCKED, ("out_block_h", "out_block_w")),
+}
+
+
+class ProgramConfigPin(BaseModel):
+    """A full matmul program config, as ttnn spells it; which fields are allowed depends on `type`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal[MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED, MATMUL_REUSE]
+    compute_with_storage_grid_size: tuple[int, int] | None = None
+    in0_block_w: int = Field(ge=1)
+    out_subblock_h: int | None = Field(default=None, ge=1)
+    out_subblock_w: int | None = Field(default=None, ge=1)
+    out_block_h: int | None = Field(default=None, ge=1)
+    out_block_w: int | None = Field(default=None, ge=1)
+    per_core_M: int = Field(ge=1)
+    per_core_N: int = Field(ge=1)
+    transpose_mcast: bool | None = None
+    fuse_batch: bool | None = None
+    mcast_in0: bool | None = None
+    fused_activation: Literal["SILU", "GELU", "RELU"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_fields(cls, data: Any) -> Any:
+        """Every field the family does not take and every field it needs, reported together."""
+        if not isinstance(data, dict) or data.get("type") not in PROGRAM_FIELDS:
+            return data  # the field validators name the bad type
+        required, optional = PROGRAM_FIELDS[data["type"]]
+        allowed = ("type",) + required + optional
+        problems = [f"'{k}' is not a field of {data['type']}" for k in data if k not in allowed]
+        problems += [f"'{k}' is required for {data['type']}" for k in required if k not in data]
+        if problems:
+            raise ValueError(f"{'; '.join(problems)} (allowed: {', '.join(allowed[1:])})")
+        return data
+
+    def config(self) -> MatmulConfig:
+        grid = self.compute_with_storage_grid_size
+        return MatmulConfig(
+            type=self.type, in0_block_w=self.in0_block_w, per_core_M=self.per_core_M, per_core_N=self.per_core_N,
+            out_subblock_h=self.out_subblock_h, out_subblock_w=self.out_subblock_w, out_block_h=self.out_block_h,
+            out_block_w=self.out_block_w, grid=tuple(grid) if grid else None, transpose_mcast=self.transpose_mcast,
+            fuse_batch=self.fuse_batch, mcast_in0=self.mcast_in0, fused_activation=self.fused_activation,
+        )
+
+
+class ComputeKernelPin(BaseModel):
+    """A full compute-kernel config (the device's ComputeKernelConfig class is chosen by the device profile)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    math_fidelity: Literal["LoFi", "HiFi2", "HiFi3", "HiFi4"]
+    math_approx_mode: bool
+    fp32_dest_acc_en: bool
+    packer_l1_acc: bool
+    dst_full_sync_en: bool = False
+
+
+class PlacementPin(BaseModel):
+    """A tensor's memory config, mirroring tttgen.ir.configs.MemoryPlacement; grid: [[[x0, y0], [x1, y1]], ...]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    buffer: Literal["DRAM", "L1"]
+    layout: Literal["INTERLEAVED", "HEIGHT_SHARDED", "WIDTH_SHARDED", "BLOCK_SHARDED"]
+    shard_shape: tuple[int, int] | None = None
+    grid: tuple[tuple[tuple[int, int], tuple[int, int]], ...] | None = None
+    orientation: Literal["ROW_MAJOR", "COL_MAJOR"] | None = None
+
+    @model_validator(mode="after")
+    def _shard_spec(self) -> "PlacementPin":
+        spec = {"shard_shape": self.shard_shape, "grid": self.grid, "orientation": self.orientation}
+        if self.layout == "INTERLEAVED":
+            given = [k for k, v in spec.items() if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to a sharded layout")
+        else:
+            missing = [k for k, v in spec.items() if v is None]
+            if missing:
+                raise ValueError(f"{self.layout} needs {', '.join(missing)}")
+        return self
+
+    def placement(self) -> MemoryPlacement:
+        grid = CoreRanges(tuple((tuple(a), tuple(b)) for a, b in self.grid)) if self.grid else None
+        return MemoryPlacement(self.buffer, self.layout, self.shard_shape, grid, self.orientation)
+
+
 class OpOverride(BaseModel):
-    """What a user may force for one op (by op name, e.g. `wqkv` or `decode.wqkv`)."""
+    """What a user may force for one op (by op name, e.g. `wqkv` or `decode.wqkv`): a few fields
+    (memory, sharding, fidelity, dtype) or whole configs that pin the op (program_config,
+    compute_kernel_config, memory_config per operand)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     memory: str | None = None
     sharding: str | None = None
     fidelity: str | None = None
     dtype: str | None = None
+    program_config: ProgramConfigPin | None = None
+    compute_kernel_config: ComputeKernelPin | None = None
+    memory_config: dict[Literal["in0", "in1", "out"], PlacementPin] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "OpOverride":
+        if self.fidelity and self.compute_kernel_config:
+            raise ValueError("give fidelity or compute_kernel_config, not both (compute_kernel_config has math_fidelity)")
+        if (self.memory or self.sharding) and self.memory_config and "in1" in self.memory_config:
+            raise ValueError("give memory/sharding or memory_config.in1 for the weight, not both")
+        return self
+
+    def pinned_fields(self) -> tuple[str, ...]:
+        """The whole-object pins this override carries (dtype counts: it fixes the weight's dtype)."""
+        return tuple(k for k in ("program_config", "compute_kernel_config", "memory_config", "dtype") if getattr(self, k))
 
     @field_validator("memory")
     @classmethod
@@ -76,6 +187,11 @@ class Hints(BaseModel):
         description="false: record DRAM/heads infeasibility in the manifest instead of stopping (planning only)",
     )
     overrides: dict[str, OpOverride] = Field(default_factory=dict)
+    _source: str = PrivateAttr(default="hints")  # where the overrides came from, for "pinned by" marks and errors
+
+    @property
+    def source(self) -> str:
+        return self._source
 
     @field_validator("prefill_lens")
     @classmethod

@@ -148,7 +148,10 @@ def load_hints(path: Path | None, flags: dict[str, Any]) -> tuple[Hints, InputFi
         data.update(loaded or {})
     data.update({k: v for k, v in flags.items() if v is not None})
     where = info.label if info else "hints"
-    return validate_as(Hints, data, where), info
+    hints = validate_as(Hints, data, where)
+    # Flags replace the file's overrides as a whole, so every override has one source.
+    hints._source = "--override" if flags.get("overrides") else where
+    return hints, info
 
 
 def canonical_json_sha(data: Any) -> str:
