@@ -17,6 +17,7 @@ from tttgen.output.check import compare
 from tttgen.output.write import write_package
 from tttgen.render.emit import MANIFEST, jsonable
 from tttgen.spec import load as spec_load
+from tttgen.spec.module import is_module_data, load_module, module_names
 
 
 def _parse_lens(value: str | None) -> list[int] | None:
@@ -39,6 +40,17 @@ def _parse_overrides(items: tuple[str, ...]) -> dict[str, dict[str, str]] | None
             raise InputError(f"'{item}' is not OP:FIELD=VALUE (e.g. wqkv:fidelity=HiFi4)", where="--override")
         out.setdefault(op, {})[field] = value
     return out
+
+
+def ttnn_check_option(what: str):
+    """--ttnn-check auto|on|off: ask the real ttnn 0.81.1 on a mock device (auto: when its venv exists)."""
+    return click.option(
+        "--ttnn-check",
+        type=click.Choice(["auto", "on", "off"]),
+        default=lambda: os.environ.get("TTTGEN_TTNN_CHECK", "auto"),
+        show_default="auto, or $TTTGEN_TTNN_CHECK",
+        help=f"{what} (auto: when its venv exists)",
+    )
 
 
 def hint_options(fn):
@@ -98,13 +110,7 @@ def cli() -> None:
 @click.option("--device", "devices", multiple=True, required=True, help="device profile or alias (repeatable)")
 @click.option("--out", type=click.Path(file_okay=False), default="generated", show_default=True)
 @click.option("--force", is_flag=True, help="overwrite hand-edited generated files")
-@click.option(
-    "--ttnn-check",
-    type=click.Choice(["auto", "on", "off"]),
-    default=lambda: os.environ.get("TTTGEN_TTNN_CHECK", "auto"),
-    show_default="auto, or $TTTGEN_TTNN_CHECK",
-    help="run the package under the real ttnn on a mock device before writing it (auto: when its venv exists)",
-)
+@ttnn_check_option("run the package under the real ttnn on a mock device before writing it")
 @click.option("--json", "as_json", is_flag=True)
 @hint_options
 def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None:
@@ -139,7 +145,7 @@ def _ttnn_check_enabled(mode: str) -> bool:
     from tttgen.realttnn import environment
 
     if mode == "on":
-        environment.require()
+        environment.require(where="--ttnn-check on")
         return True
     return environment.available() is not None
 
@@ -212,10 +218,13 @@ def _check_package(job: tuple[str, bool]) -> dict[str, Any]:
 
 
 @cli.command(name="list")
-@click.argument("what", type=click.Choice(["models", "devices"]))
+@click.argument("what", type=click.Choice(["models", "devices", "modules"]))
 @click.option("--json", "as_json", is_flag=True)
 def list_(what, as_json) -> None:
-    """List built-in model descriptions or device profiles."""
+    """List built-in model descriptions, device profiles or module descriptions."""
+    if what == "modules":
+        _list_modules(as_json)
+        return
     names = spec_load.model_names() if what == "models" else spec_load.device_names()
     rows = []
     for name in names:
@@ -232,16 +241,37 @@ def list_(what, as_json) -> None:
         click.echo("  ".join(f"{k}={v}" for k, v in r.items()))
 
 
+def _list_modules(as_json: bool) -> None:
+    rows = []
+    for name in module_names():
+        m = load_module(name)
+        params = {p: {"type": v.type, "default": v.default, "doc": v.doc} for p, v in m.params.items()}
+        kind = "model" if m.is_model else "module"
+        rows.append({"name": name, "kind": kind, "description": m.description, "params": params})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    for r in rows:
+        click.echo(f"{r['name']} ({r['kind']}): {r['description']}")
+        for p, v in r["params"].items():
+            default = "required" if v["default"] is None else f"default {v['default']}"
+            click.echo(f"    {p}: {v['type']}, {default} - {v['doc']}")
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 def validate(file) -> None:
-    """Validate a model description, device profile, hints YAML or Hugging Face config.json."""
+    """Validate a module or model description, device profile, hints YAML or Hugging Face config.json."""
     path = Path(file)
     if path.suffix == ".json":
         spec_load.load_model(str(path))
         click.echo(f"ok: {file} is a supported Hugging Face config")
         return
     data, info = spec_load.read_yaml(path)
+    if is_module_data(data):
+        module = load_module(path)
+        click.echo(f"ok: {file} is a valid {'model' if module.is_model else 'module'} description ({module.name})")
+        return
     if isinstance(data, dict) and "arch" in data:
         spec_load.validate_as(spec_load.DeviceProfile, data, info.label)
         kind = "device profile"
@@ -260,12 +290,7 @@ def validate(file) -> None:
 @click.option("--device", required=True)
 @click.option("--op", "op_name", help="one op (name or key) with its rejected candidates")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table")
-@click.option(
-    "--ttnn-check",
-    type=click.Choice(["auto", "on", "off"]),
-    default=lambda: os.environ.get("TTTGEN_TTNN_CHECK", "auto"),
-    help="with --op: show the real ttnn's verdict and L1 figure (auto: when its venv exists)",
-)
+@ttnn_check_option("with --op: show the real ttnn's verdict and L1 figure")
 @hint_options
 def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     """Per-op table of the chosen configs and why."""

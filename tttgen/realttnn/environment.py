@@ -56,10 +56,10 @@ def available() -> TtnnEnv | None:
     return TtnnEnv(venv_dir(), python)
 
 
-def require() -> TtnnEnv:
+def require(where: str = "tttgen check --ttnn") -> TtnnEnv:
     env = available()
     if env is None:
-        raise UnsupportedTarget(f"no Python venv with ttnn=={TTNN_VERSION} at {venv_dir()}", where="tttgen check --ttnn", hint=SETUP_HINT)
+        raise UnsupportedTarget(f"no Python venv with ttnn=={TTNN_VERSION} at {venv_dir()}", where=where, hint=SETUP_HINT)
     return env
 
 

@@ -156,3 +156,82 @@ def load_hints(path: Path | None, flags: dict[str, Any]) -> tuple[Hints, InputFi
 
 def canonical_json_sha(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- problems with YAML line numbers
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in an input file: where (a field path into the data) and what is wrong."""
+
+    loc: tuple
+    message: str
+
+
+class YamlLines:
+    """Maps a field path (pydantic `loc`, or our own) to the 1-based line of that field in the YAML text."""
+
+    def __init__(self, raw: bytes):
+        try:
+            self.root = yaml.compose(raw, Loader=SAFE_LOADER)
+        except yaml.YAMLError:
+            self.root = None
+
+    def _walk(self, loc: tuple) -> tuple[tuple, int]:
+        """(the path components found in the file, the line of the deepest one)."""
+        node, found = self.root, []
+        line = node.start_mark.line + 1 if node is not None else 1
+        for part in loc:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if key.value == str(part):
+                        child, line = value, key.start_mark.line + 1
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line + 1
+            if child is None:
+                continue  # a pydantic union member or tag, or a field that is missing: stay on the parent
+            node = child
+            found.append(part)
+        return tuple(found), line
+
+    def line(self, loc: tuple) -> int:
+        return self._walk(loc)[1]
+
+    def pydantic_problems(self, err: ValidationError, data: Any, drop: tuple[str, ...] = ()) -> list[Problem]:
+        """pydantic's errors with union members and tags dropped from the path, one Problem per field."""
+        merged: dict[tuple, list[str]] = {}
+        for e in err.errors():
+            loc = tuple(p for p in e["loc"] if p not in drop)
+            found, _ = self._walk(loc)
+            if e["type"] == "missing" and loc:
+                found = found + (loc[-1],)  # name the missing field under the parent it belongs to
+            msg = describe_error({**e, "loc": ()}).split(": ", 1)[1].removeprefix("Value error, ")
+            if e["type"] == "union_tag_invalid" and "ctx" in e:
+                ctx = e["ctx"]
+                field_name = str(ctx.get("discriminator", "kind")).strip("'")
+                msg = f"unknown {field_name} '{ctx.get('tag')}' (allowed: {ctx.get('expected_tags')})"
+            msgs = merged.setdefault(found, [])
+            if (e["type"] == "value_error", msg) not in msgs:
+                msgs.append((e["type"] == "value_error", msg))
+        # A union member that got the right type and failed our own check says more than the other members.
+        return [
+            Problem(loc, " or ".join(m for own, m in msgs if own or not any(o for o, _ in msgs)))
+            for loc, msgs in merged.items()
+        ]
+
+
+def read_yaml_lines(path: Path) -> tuple[Any, YamlLines]:
+    data, _ = read_yaml(path)
+    return data, YamlLines(path.read_bytes())
+
+
+def problems_error(problems: list[Problem], lines: YamlLines, where: str) -> InputError:
+    """Every problem on its own line, as a compiler prints them: `file:line: field 'a.b': message`, in file order."""
+    rows = sorted({(lines.line(p.loc), ".".join(str(x) for x in p.loc) or "(top level)", p.message) for p in problems})
+    text = "\n".join(f"  {where}:{line}: field '{loc}': {msg}" for line, loc, msg in rows)
+    count = f"{len(rows)} problem{'s' if len(rows) > 1 else ''}"
+    return InputError(f"{count}\n{text}", where=where)

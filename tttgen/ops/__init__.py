@@ -1,0 +1,1 @@
+"""Op kinds: the one place each kind of op a module description may use is declared."""

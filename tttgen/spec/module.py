@@ -1,0 +1,756 @@
+"""Module descriptions: strict models of a module YAML, and the checks a compiler front end would make.
+
+A module declares params, inputs/outputs, weights (checkpoint keys and load-time transforms), an ordered list
+of ops from the registry (tttgen/ops/registry.py), calls of other modules (bindings, weight-key prefix, loops
+over repeated layers), per-mode variants, state (KV caches), a torch reference and, for a model, its checkpoint
+format. `load_module` reports every problem of a file at once, each with its line, or returns the description.
+
+Step 1 of issue 8: descriptions are validated data only; packages are still built by tttgen/build.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    AfterValidator,
+    ValidationError,
+    model_validator,
+)
+
+from tttgen.errors import InputError
+from tttgen.ops.registry import DTYPES, REGISTRY, kind_names
+from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error, read_yaml_lines
+
+MODULE_DIR = ROOT / "modules"
+MODES = ("prefill", "decode")
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+# ---------------------------------------------------------------- safe arithmetic over params
+
+_BINOPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+}
+
+
+class ExprError(ValueError):
+    pass
+
+
+def parse_expr(text: str) -> ast.expr:
+    """The AST of `text` if it uses only ints, names, + - * // and parentheses; ExprError otherwise."""
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise ExprError(
+            f"'{text}' is not an arithmetic expression (ints, param names, + - * // and parentheses)"
+        ) from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            continue
+        if isinstance(node, (ast.Name, ast.Load)) or type(node) in _BINOPS:
+            continue
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            continue
+        what = type(node.op).__name__ if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node).__name__
+        raise ExprError(f"'{text}' uses {what}; only ints, param names, + - * // and parentheses are allowed")
+    return tree
+
+
+def expr_names(text: str) -> list[str]:
+    return sorted({n.id for n in ast.walk(parse_expr(text)) if isinstance(n, ast.Name)})
+
+
+def eval_expr(text: str | int, env: dict[str, int]) -> int:
+    """Evaluate a shape expression with param values; never calls eval."""
+    if isinstance(text, int):
+        return text
+
+    def walk(node: ast.expr) -> int:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in env:
+                raise ExprError(f"unknown param '{node.id}' in '{text}'")
+            return env[node.id]
+        if isinstance(node, ast.BinOp):
+            right = walk(node.right)
+            if isinstance(node.op, ast.FloorDiv) and right == 0:
+                raise ExprError(f"division by zero in '{text}'")
+            return _BINOPS[type(node.op)](walk(node.left), right)
+        raise ExprError(f"unexpected {type(node).__name__} in '{text}'")  # parse_expr refused it already
+
+    return walk(parse_expr(text))
+
+
+def _check_expr(value: Any) -> Any:
+    if isinstance(value, str):
+        parse_expr(value)
+    return value
+
+
+# A shape item or count: an int, or arithmetic over params (its grammar checked here, its names by _Checker).
+Expr = Annotated[Union[StrictInt, Annotated[StrictStr, AfterValidator(_check_expr)]], Field(union_mode="left_to_right")]
+Shape = list[Expr]
+
+# ---------------------------------------------------------------- schema
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class Param(Strict):
+    type: Literal["int", "float", "bool", "str"]
+    default: StrictInt | StrictFloat | StrictBool | StrictStr | None = None
+    doc: str
+
+    @model_validator(mode="after")
+    def _default_matches(self) -> "Param":
+        ok = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}[self.type]
+        if self.default is not None and (
+            not isinstance(self.default, ok) or (self.type != "bool" and isinstance(self.default, bool))
+        ):
+            raise ValueError(f"default {self.default!r} is not a {self.type}")
+        return self
+
+
+DType = Literal[DTYPES]
+
+
+class Tensor(Strict):
+    shape: Shape
+    dtype: DType | None = None
+
+
+class Transpose(Strict):
+    kind: Literal["transpose"]
+
+
+class Concat(Strict):
+    kind: Literal["concat"]
+    axis: StrictInt
+
+
+class RotaryPermute(Strict):
+    """Hugging Face rotate-half row order -> adjacent-pair order, per head (for the `pair` rotary convention)."""
+
+    kind: Literal["rotary_permute"]
+    heads: Expr
+
+
+class Reshape(Strict):
+    kind: Literal["reshape"]
+    shape: Shape
+
+
+class PadToTile(Strict):
+    kind: Literal["pad_to_tile"]
+
+
+class Scale(Strict):
+    kind: Literal["scale"]
+    value: StrictFloat | StrictInt
+
+
+class Split(Strict):
+    kind: Literal["split"]
+    axis: StrictInt
+    parts: Expr
+    index: StrictInt = Field(ge=0)
+
+
+Transform = Annotated[
+    Union[Transpose, Concat, RotaryPermute, Reshape, PadToTile, Scale, Split], Field(discriminator="kind")
+]
+
+
+class KeyPart(Strict):
+    """One of several checkpoint tensors a weight concatenates, with transforms applied before the concat."""
+
+    key: str
+    transforms: list[Transform] = []
+
+
+class Weight(Strict):
+    shape: Shape
+    key: str | None = None
+    keys: list[Annotated[Union[StrictStr, KeyPart], Field(union_mode="left_to_right")]] | None = None
+    transforms: list[Transform] = []
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Weight":
+        if (self.key is None) == (self.keys is None):
+            raise ValueError("give exactly one of `key` (one checkpoint tensor) or `keys` (several, concatenated)")
+        return self
+
+
+class State(Strict):
+    shape: Shape
+    dtype: DType | None = None
+    kind: Literal["kv_cache"]
+
+
+Names = Annotated[Union[StrictStr, list[StrictStr]], Field(union_mode="left_to_right")]
+
+
+class OpStep(Strict):
+    op: str = Field(description="an op kind of tttgen/ops/registry.py")
+    name: str = Field(pattern=NAME)
+    in_: dict[str, Names] = Field(default_factory=dict, alias="in")
+    out: Names | None = None
+    attrs: dict[str, Any] = {}
+    chunk_rows: bool = Field(False, description="the optimizer may split this op's rows into several calls")
+
+
+class Loop(Strict):
+    """Repeat a call `count` times; weights and indexed state take the loop var, nothing is unrolled."""
+
+    var: str = Field(pattern=NAME)
+    count: Expr
+    carry: dict[str, str] = Field(description="callee output -> the callee input it feeds on the next iteration")
+
+
+class CallStep(Strict):
+    op: Literal["call"]
+    name: str = Field(pattern=NAME)
+    module: str
+    in_: dict[str, str] = Field(default_factory=dict, alias="in")
+    out: Names | None = None
+    bind: dict[
+        str, Annotated[Union[StrictInt, StrictFloat, StrictBool, StrictStr], Field(union_mode="left_to_right")]
+    ] = {}
+    weight_prefix: str = ""
+    loop: Loop | None = None
+
+
+def _step_tag(value: Any) -> str:
+    op = value.get("op") if isinstance(value, dict) else getattr(value, "op", None)
+    return "call-step" if op == "call" else "op-step"
+
+
+Step = Annotated[
+    Union[Annotated[CallStep, Tag("call-step")], Annotated[OpStep, Tag("op-step")]], Discriminator(_step_tag)
+]
+STEP_TAGS = ("call-step", "op-step")
+
+
+class ModeVariant(Strict):
+    """A mode whose ops (and, when given, inputs/outputs) differ from the module's own."""
+
+    inputs: dict[str, Tensor] | None = None
+    outputs: dict[str, Tensor] | None = None
+    ops: list[Step]
+
+
+class Reference(Strict):
+    torch: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$", description="dotted.path.Class")
+    weights: dict[str, str] = {}
+
+
+class Checkpoint(Strict):
+    format: Literal["huggingface"]
+    config_map: dict[str, str] = Field(description="checkpoint config field -> module param")
+
+
+class ModuleDescription(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
+    description: str
+    params: dict[str, Param] = {}
+    inputs: dict[str, Tensor] = {}
+    outputs: dict[str, Tensor] = {}
+    weights: dict[str, Weight] = {}
+    state: dict[str, State] = {}
+    ops: list[Step] = []
+    modes: dict[Literal["prefill", "decode"], ModeVariant] = {}
+    reference: Reference | None = None
+    checkpoint: Checkpoint | None = None
+
+    @property
+    def is_model(self) -> bool:
+        return self.checkpoint is not None
+
+
+def is_module_data(data: Any) -> bool:
+    """A YAML is a module description when it has an op list (or per-mode op lists)."""
+    return isinstance(data, dict) and ("ops" in data or "modes" in data)
+
+
+# ---------------------------------------------------------------- semantic checks (on the raw data)
+
+_REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([A-Za-z_][A-Za-z0-9_]*)\])?$")
+
+
+def module_names() -> list[str]:
+    return sorted(p.stem for p in MODULE_DIR.glob("*.yaml"))
+
+
+def find_module(name: str, near: Path | None) -> Path | None:
+    """A called module: the calling file's own directory first, then the built-in library."""
+    for folder in ([near] if near else []) + [MODULE_DIR]:
+        path = folder / f"{name}.yaml"
+        if path.exists():
+            return path
+    return None
+
+
+def _placeholders(template: str) -> list[str]:
+    try:
+        return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError:
+        return ["{"]  # unbalanced braces: reported as an unknown placeholder
+
+
+def _d(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+@dataclass
+class _Checker:
+    data: dict
+    path: Path
+    stack: tuple[Path, ...] = ()  # modules being checked above this one (a cycle is reported on its own)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, loc: tuple, message: str, allowed: list[str] | None = None) -> None:
+        if allowed is not None:
+            message += f" (allowed: {', '.join(allowed) if allowed else 'none'})"
+        self.problems.append(Problem(loc, message))
+
+    @property
+    def params(self) -> dict:
+        return _d(self.data.get("params"))
+
+    def param_type(self, name: str) -> str | None:
+        return _d(self.params.get(name)).get("type")
+
+    def expr(self, loc: tuple, value: Any, extra: tuple[str, ...] = ()) -> None:
+        """A shape item or param expression: grammar (when the schema did not already) and known params."""
+        if not isinstance(value, str):
+            return
+        try:
+            names = expr_names(value)
+        except ExprError:
+            return  # the schema reports the grammar error at this location
+        for n in names:
+            if n not in self.params and n not in extra:
+                self.add(loc, f"unknown param '{n}' in '{value}'", sorted(self.params) + list(extra))
+
+    def shapes(self, section: str, tensors: Any) -> None:
+        for tname, t in _d(tensors).items():
+            for i, item in enumerate(_l(_d(t).get("shape"))):
+                self.expr((section, tname, "shape", i), item)
+
+    # ---- the checks
+
+    def run(self) -> list[Problem]:
+        d = self.data
+        for pname in self.params:
+            if not re.match(NAME, str(pname)):
+                self.add(("params", pname), f"param name '{pname}' is not an identifier")
+        for section in ("inputs", "outputs", "weights", "state"):
+            self.shapes(section, d.get(section))
+        for mode, variant in _d(d.get("modes")).items():
+            for section in ("inputs", "outputs"):
+                self.shapes_in_mode(mode, section, _d(variant).get(section))
+        self.weights()
+        if not _l(d.get("ops")) and not _d(d.get("modes")):
+            self.add(("ops",), "a module needs `ops` or per-mode `modes` with ops")
+        if _l(d.get("ops")) or not _d(d.get("modes")):
+            self.op_list(("ops",), _l(d.get("ops")), None)
+        for mode, variant in _d(d.get("modes")).items():
+            if mode in MODES:
+                self.op_list(("modes", mode, "ops"), _l(_d(variant).get("ops")), mode)
+        reference = _d(d.get("reference"))
+        for wname in _d(reference.get("weights")):
+            if wname not in _d(d.get("weights")):
+                self.add(("reference", "weights", wname), f"unknown weight '{wname}'", sorted(_d(d.get("weights"))))
+        for hf, pname in _d(_d(d.get("checkpoint")).get("config_map")).items():
+            if pname not in self.params:
+                self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(self.params))
+        return self.problems
+
+    def shapes_in_mode(self, mode: str, section: str, tensors: Any) -> None:
+        for tname, t in _d(tensors).items():
+            for i, item in enumerate(_l(_d(t).get("shape"))):
+                self.expr(("modes", mode, section, tname, "shape", i), item)
+
+    def weights(self) -> None:
+        for wname, w in _d(self.data.get("weights")).items():
+            w = _d(w)
+            parts = _l(w.get("keys"))
+            templates = [(("key",), w.get("key"))] if isinstance(w.get("key"), str) else []
+            for i, part in enumerate(parts):
+                key = part if isinstance(part, str) else _d(part).get("key")
+                if isinstance(key, str):
+                    templates.append((("keys", i) if isinstance(part, str) else ("keys", i, "key"), key))
+                for j, t in enumerate(_l(_d(part).get("transforms"))):
+                    self.transform(("weights", wname, "keys", i, "transforms", j), t)
+            for loc, template in templates:
+                for name in _placeholders(template):
+                    if name not in self.params:
+                        self.add(
+                            ("weights", wname) + loc,
+                            f"unknown placeholder '{{{name}}}' in key '{template}'",
+                            sorted(self.params),
+                        )
+            transforms = _l(w.get("transforms"))
+            for j, t in enumerate(transforms):
+                self.transform(("weights", wname, "transforms", j), t)
+            concats = [j for j, t in enumerate(transforms) if _d(t).get("kind") == "concat"]
+            if len(parts) > 1 and concats[:1] != [0]:
+                self.add(("weights", wname, "transforms"), f"{len(parts)} `keys` need a concat as the first transform")
+            if len(parts) <= 1 and concats:
+                self.add(("weights", wname, "transforms", concats[0]), "concat needs several `keys` to join")
+
+    def transform(self, loc: tuple, t: Any) -> None:
+        t = _d(t)
+        for fname in ("heads", "parts"):
+            self.expr(loc + (fname,), t.get(fname))
+        for i, item in enumerate(_l(t.get("shape"))):
+            self.expr(loc + ("shape", i), item)
+
+    def inputs_for(self, data: dict, mode: str | None) -> dict:
+        variant = _d(_d(data.get("modes")).get(mode)) if mode else {}
+        return _d(variant.get("inputs")) if "inputs" in variant else _d(data.get("inputs"))
+
+    def outputs_for(self, data: dict, mode: str | None) -> dict:
+        variant = _d(_d(data.get("modes")).get(mode)) if mode else {}
+        return _d(variant.get("outputs")) if "outputs" in variant else _d(data.get("outputs"))
+
+    def op_list(self, loc: tuple, ops: list, mode: str | None) -> None:
+        d = self.data
+        values: dict[str, str] = {}  # value name -> what defines it
+        for section in ("weights", "state"):
+            values.update({n: section for n in _d(d.get(section))})
+        values.update({n: "inputs" for n in self.inputs_for(d, mode)})
+        names: set[str] = set()
+        for i, step in enumerate(ops):
+            if not isinstance(step, dict):
+                continue
+            here = loc + (i,)
+            name = step.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    self.add(here + ("name",), f"duplicate op name '{name}'")
+                names.add(name)
+            if step.get("op") == "call":
+                outs = self.call(here, step, values, mode)
+            else:
+                outs = self.op(here, step, values)
+            for j, out in enumerate(outs):
+                if out in values:
+                    self.add(
+                        here + ("out",) + ((j,) if isinstance(step.get("out"), list) else ()),
+                        f"'{out}' is already defined (by {values[out]}); value names are defined once",
+                    )
+                values[out] = f"op '{name}'"
+        for oname in self.outputs_for(d, mode):
+            if oname not in values:
+                where = (
+                    ("modes", mode, "outputs", oname)
+                    if mode and "outputs" in _d(_d(d.get("modes")).get(mode))
+                    else ("outputs", oname)
+                )
+                self.add(where, f"output '{oname}' is not defined by any op" + (f" in mode {mode}" if mode else ""))
+
+    def value(self, loc: tuple, ref: Any, values: dict, loop_var: str | None = None) -> None:
+        if not isinstance(ref, str):
+            return
+        m = _REF.match(ref)
+        if not m:
+            self.add(loc, f"'{ref}' is not a value name (or state[loop_var] in a looped call)")
+            return
+        base, index = m.groups()
+        if base not in values:
+            self.add(
+                loc, f"undefined value '{base}' (module inputs, weights, state and earlier op outputs)", sorted(values)
+            )
+        elif index is not None and (index != loop_var or values[base] != "state"):
+            self.add(loc, f"'{ref}': only state may be indexed, and only by the call's loop var")
+
+    def op(self, loc: tuple, step: dict, values: dict) -> list[str]:
+        kind_name = step.get("op")
+        outs = step.get("out")
+        outs = [outs] if isinstance(outs, str) else [o for o in _l(outs) if isinstance(o, str)]
+        kind = REGISTRY.get(kind_name) if isinstance(kind_name, str) else None
+        if kind is None:
+            if isinstance(kind_name, str):
+                self.add(loc + ("op",), f"unknown op kind '{kind_name}'", kind_names() + ["call"])
+            return outs
+        ins = _d(step.get("in"))
+        for port_name, ref in ins.items():
+            port = kind.input(port_name)
+            if port is None:
+                self.add(
+                    loc + ("in", port_name),
+                    f"unknown input '{port_name}' of {kind.name}",
+                    [p.name for p in kind.inputs],
+                )
+                continue
+            if port.variadic != isinstance(ref, list):
+                self.add(
+                    loc + ("in", port_name),
+                    f"input '{port_name}' of {kind.name} takes {'a list of values' if port.variadic else 'one value'}",
+                )
+            for j, r in enumerate(ref if isinstance(ref, list) else [ref]):
+                self.value(loc + ("in", port_name) + ((j,) if isinstance(ref, list) else ()), r, values)
+        for port in kind.inputs:
+            if port.required and port.name not in ins:
+                self.add(loc + ("in",), f"{kind.name} needs input '{port.name}'")
+        attrs = _d(step.get("attrs"))
+        for aname, value in attrs.items():
+            attr = kind.attr(aname)
+            if attr is None:
+                self.add(loc + ("attrs", aname), f"unknown attr '{aname}' of {kind.name}", [a.name for a in kind.attrs])
+            else:
+                self.attr(loc + ("attrs", aname), attr, value)
+        for attr in kind.attrs:
+            if attr.required and attr.name not in attrs:
+                self.add(loc + ("attrs",), f"{kind.name} needs attr '{attr.name}'")
+        for group in kind.exactly_one:
+            given = [g for g in group if g in ins or g in attrs]
+            if len(given) != 1:
+                self.add(loc, f"{kind.name} takes exactly one of {', '.join(group)}; got {', '.join(given) or 'none'}")
+        if kind.variadic_outputs:
+            count = attrs.get(kind.variadic_outputs)
+            if isinstance(count, int) and not isinstance(count, bool) and len(outs) != count:
+                self.add(
+                    loc + ("out",),
+                    f"{kind.name} with {kind.variadic_outputs}={count} makes {count} outputs; got {len(outs)}",
+                )
+        elif len(outs) != len(kind.outputs) and "out" in step or (kind.outputs and "out" not in step):
+            want = ", ".join(kind.outputs) or "none (it writes state)"
+            self.add(loc + ("out",), f"{kind.name} makes {len(kind.outputs)} outputs ({want}); got {len(outs)}")
+        return outs
+
+    def attr(self, loc: tuple, attr, value: Any) -> None:
+        is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if attr.type == "str":
+            if not isinstance(value, str):
+                self.add(loc, f"expected a string, got {value!r}", list(attr.allowed) or None)
+            elif attr.allowed and value not in attr.allowed and self.param_type(value) != "str":
+                self.add(loc, f"'{value}' is not an allowed value nor a str param", list(attr.allowed))
+        elif attr.type == "bool":
+            if not isinstance(value, bool) and not (isinstance(value, str) and self.param_type(value) == "bool"):
+                self.add(loc, f"expected true, false or a bool param, got {value!r}")
+        elif attr.type in ("int", "float"):
+            if isinstance(value, str):
+                self.expr_checked(loc, value)
+            elif not (isinstance(value, int) and not isinstance(value, bool)) and not (attr.type == "float" and is_num):
+                self.add(
+                    loc,
+                    f"expected {'an int' if attr.type == 'int' else 'a number'} or a param expression, got {value!r}",
+                )
+        elif attr.type == "int_list":
+            if not (isinstance(value, list) and all(type(v) is int for v in value)):
+                self.add(loc, f"expected a list of ints, got {value!r}")
+        elif attr.type == "shape":
+            if not isinstance(value, list):
+                self.add(loc, f"expected a shape (a list of ints and param expressions), got {value!r}")
+            for i, item in enumerate(_l(value)):
+                if isinstance(item, str):
+                    self.expr_checked(loc + (i,), item)
+                elif type(item) is not int:
+                    self.add(loc + (i,), f"expected an int or a param expression, got {item!r}")
+        elif attr.type == "mapping":
+            if not isinstance(value, dict):
+                self.add(loc, f"expected a mapping of names to numbers or params, got {value!r}")
+            for k, v in _d(value).items():
+                if isinstance(v, str):
+                    if v not in self.params:
+                        self.add(loc + (k,), f"unknown param '{v}'", sorted(self.params))
+                elif not isinstance(v, (int, float)) or isinstance(v, bool):
+                    self.add(loc + (k,), f"expected a number or a param name, got {v!r}")
+
+    def expr_checked(self, loc: tuple, value: str, extra: tuple[str, ...] = ()) -> None:
+        try:
+            parse_expr(value)
+        except ExprError as err:
+            self.add(loc, str(err))
+            return
+        self.expr(loc, value, extra)
+
+    def bind_value(self, loc: tuple, ptype: Any, value: Any) -> None:
+        """A value for a callee param of type `ptype`: a literal of that type, or the caller's param(s)."""
+        if ptype == "str":
+            return  # a literal string, or the name of one of the caller's str params
+        if ptype == "bool":
+            if not isinstance(value, bool) and not (isinstance(value, str) and self.param_type(value) == "bool"):
+                self.add(loc, f"expected true, false or a bool param, got {value!r}")
+        elif isinstance(value, str):
+            self.expr_checked(loc, value)
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (ptype == "int" and isinstance(value, float))
+        ):
+            self.add(loc, f"expected {'an int' if ptype == 'int' else 'a number'} or a param expression, got {value!r}")
+
+    def call(self, loc: tuple, step: dict, values: dict, mode: str | None) -> list[str]:
+        outs = step.get("out")
+        outs = [outs] if isinstance(outs, str) else [o for o in _l(outs) if isinstance(o, str)]
+        loop = _d(step.get("loop"))
+        loop_var = loop.get("var") if isinstance(loop.get("var"), str) else None
+        if loop_var in self.params:
+            self.add(loc + ("loop", "var"), f"loop var '{loop_var}' shadows a param")
+        self.expr(loc + ("loop", "count"), loop.get("count"))
+        for name in _placeholders(step.get("weight_prefix", "")) if isinstance(step.get("weight_prefix"), str) else []:
+            if name != loop_var and name not in self.params:
+                self.add(
+                    loc + ("weight_prefix",),
+                    f"unknown placeholder '{{{name}}}'",
+                    ([loop_var] if loop_var else []) + sorted(self.params),
+                )
+        for port, ref in _d(step.get("in")).items():
+            self.value(loc + ("in", port), ref, values, loop_var)
+        module = step.get("module")
+        if not isinstance(module, str):
+            return outs
+        path = find_module(module, self.path.parent)
+        if path is None:
+            self.add(
+                loc + ("module",),
+                f"unknown module '{module}'",
+                sorted(set(module_names()) | {p.stem for p in self.path.parent.glob("*.yaml")}),
+            )
+            return outs
+        callee, clines = read_yaml_lines(path)
+        if path.resolve() not in self.stack:
+            # A description is valid only when everything it calls is: validating a model checks the tree.
+            _, cproblems = check_module(path, callee, clines, self.stack + (self.path.resolve(),))
+            if cproblems:
+                self.add(
+                    loc + ("module",),
+                    f"module '{module}' has {len(cproblems)} problem(s): tttgen validate {_display(path)}",
+                )
+        callee = _d(callee)
+        cparams = _d(callee.get("params"))
+        for pname, value in _d(step.get("bind")).items():
+            if pname not in cparams:
+                self.add(loc + ("bind", pname), f"module '{module}' has no param '{pname}'", sorted(cparams))
+            else:
+                self.bind_value(loc + ("bind", pname), _d(cparams[pname]).get("type"), value)
+        for pname, p in cparams.items():
+            if _d(p).get("default") is None and pname not in _d(step.get("bind")):
+                self.add(loc + ("bind",), f"module '{module}' param '{pname}' has no default and must be bound")
+        cmode = mode if mode in _d(callee.get("modes")) else None
+        cins, couts = self.inputs_for(callee, cmode), self.outputs_for(callee, cmode)
+        carry = _d(loop.get("carry"))
+        for out_name, in_name in carry.items():
+            if out_name not in couts:
+                self.add(
+                    loc + ("loop", "carry", out_name), f"module '{module}' has no output '{out_name}'", sorted(couts)
+                )
+            if in_name not in cins:
+                self.add(loc + ("loop", "carry", out_name), f"module '{module}' has no input '{in_name}'", sorted(cins))
+        for port in _d(step.get("in")):
+            if port not in cins:
+                self.add(loc + ("in", port), f"module '{module}' has no input '{port}'", sorted(cins))
+        for port in cins:
+            if port not in _d(step.get("in")):
+                self.add(
+                    loc + ("in",), f"module '{module}' needs input '{port}'" + (f" in mode {mode}" if cmode else "")
+                )
+        if len(outs) != len(couts):
+            self.add(
+                loc + ("out",), f"module '{module}' makes {len(couts)} outputs ({', '.join(couts)}); got {len(outs)}"
+            )
+        return outs
+
+
+def call_cycle(path: Path, chain: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The first cycle of calls reachable from `path` (module names, the repeated one last), or None."""
+    data, _ = read_yaml_lines(path)
+    data = _d(data)
+    name = path.stem
+    if name in chain:
+        return chain[chain.index(name) :] + (name,)
+    steps = list(_l(data.get("ops")))
+    for variant in _d(data.get("modes")).values():
+        steps += _l(_d(variant).get("ops"))
+    for step in steps:
+        if isinstance(step, dict) and step.get("op") == "call" and isinstance(step.get("module"), str):
+            callee = find_module(step["module"], path.parent)
+            if callee is not None:
+                cycle = call_cycle(callee, chain + (name,))
+                if cycle:
+                    return cycle
+    return None
+
+
+def _cycle_problems(path: Path, data: dict) -> list[Problem]:
+    problems = []
+    sections = [(("ops",), _l(data.get("ops")))]
+    sections += [(("modes", m, "ops"), _l(_d(v).get("ops"))) for m, v in _d(data.get("modes")).items()]
+    seen = set()
+    for loc, steps in sections:
+        for i, step in enumerate(steps):
+            if not (isinstance(step, dict) and step.get("op") == "call" and isinstance(step.get("module"), str)):
+                continue
+            callee = find_module(step["module"], path.parent)
+            cycle = call_cycle(callee, (path.stem,)) if callee else None
+            if cycle and cycle not in seen:
+                seen.add(cycle)
+                problems.append(Problem(loc + (i, "module"), f"cyclic call: {' -> '.join(cycle)}"))
+    return problems
+
+
+def check_module(
+    path: Path, data: Any, lines: YamlLines, stack: tuple[Path, ...] = ()
+) -> tuple[ModuleDescription | None, list[Problem]]:
+    """Schema errors and semantic errors together, in file order."""
+    if not isinstance(data, dict):
+        return None, [Problem((), f"expected a mapping of fields, got {type(data).__name__}")]
+    problems: list[Problem] = []
+    module = None
+    try:
+        module = ModuleDescription.model_validate(data)
+    except ValidationError as err:
+        problems += lines.pydantic_problems(err, data, drop=STEP_TAGS)
+    if isinstance(data.get("name"), str) and data["name"] != path.stem:
+        problems.append(Problem(("name",), f"name '{data['name']}' must match the file name '{path.stem}'"))
+    problems += _Checker(data, path, stack).run()
+    problems += _cycle_problems(path, data)
+    return (module if not problems else None), problems
+
+
+def load_module(path_or_name: str | Path) -> ModuleDescription:
+    """A module description by built-in name or path; every problem in one InputError (exit 2)."""
+    path = Path(path_or_name)
+    if path.suffix not in (".yaml", ".yml"):
+        found = find_module(str(path_or_name), None)
+        if found is None:
+            raise InputError(
+                f"unknown module '{path_or_name}'",
+                where="MODULE",
+                hint=f"allowed: {', '.join(module_names())} or a module YAML",
+            )
+        path = found
+    data, lines = read_yaml_lines(path)
+    module, problems = check_module(path, data, lines)
+    if problems:
+        raise problems_error(problems, lines, _display(path))
+    assert module is not None
+    return module
