@@ -3,7 +3,8 @@
 Per kind: its named inputs (required or optional; a variadic input takes a list of values), its outputs
 (a fixed tuple of names, or variadic when the count comes from an attribute) and its attribute schema
 (name, type, allowed values, required or not). Module descriptions are checked against this table
-(tttgen/spec/module.py); nothing else lists op kinds.
+(tttgen/spec/module.py); nothing else lists op kinds. GRAPH (below) gives each kind's graph rule: its IR kind,
+output shapes and facts, for the generic builder (tttgen/builder/expand.py).
 
 Later steps of issue 8 attach the rest of a kind here, so adding a kind stays one small change: its ttnn
 call (render), the decisions passes make for it, its cost-model entry, its emulator semantics and its
@@ -13,7 +14,8 @@ ttnn rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from math import prod
+from typing import Any, Callable, Literal
 
 # Attribute types. Numeric and bool attributes may also be written as an expression over module params
 # (e.g. `eps: rms_norm_eps`, `num_heads: num_attention_heads`); `shape` is a list of such expressions;
@@ -228,3 +230,217 @@ assert len(REGISTRY) == len(KINDS), "op kinds must have unique names"
 
 def kind_names() -> list[str]:
     return sorted(REGISTRY)
+
+
+# ---------------------------------------------------------------- graph rules (the generic builder)
+#
+# Per kind, what tttgen/builder/expand.py needs to turn one op of a description into one op of the frozen IR:
+# the IR kind the passes know it by, and `infer`: output shapes and the per-op facts passes read, from the
+# shapes of the op's inputs (weights included, evaluated with the params) and its evaluated attrs. Activations
+# are 4-D [1, heads or 1, rows, width]: `rows` is everything but the last dim, heads sit at dim -3.
+
+WEIGHT_ROLES = ("EMBEDDING", "NORM", "WQKV", "WO", "FF1_FF3", "FF2", "LM_HEAD")  # precision groups of weights
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(ValueError):
+    """Input shapes an op kind cannot take (the builder names the op)."""
+
+
+@dataclass(frozen=True)
+class Inferred:
+    outputs: tuple[Shape, ...]
+    facts: dict
+    matmul: tuple[int, int, int] | None = None  # (m, k, n) of an op with a weight
+
+
+@dataclass(frozen=True)
+class GraphRule:
+    ir_kind: str | None  # None: computed on the host when the package runs, no device op in the graph
+    infer: Callable[[dict, dict], Inferred]
+    # Weight role per input port when the description gives none (norm weights, embedding tables, biases).
+    weight_roles: tuple[tuple[str, str], ...] = ()
+    # Linear readers of one tensor are related: prefill row chunking reshapes the first reader's input and
+    # later readers reuse it (`shares_input_with`); in decode their outputs are live in L1 at once
+    # (`sibling_output_live`).
+    shares_input: bool = False
+
+
+def weight_kn(shape: Shape) -> tuple[int, int]:
+    """A weight as the IR stores it, [k, n]: a 1-D weight (norm) is one row."""
+    return (1, shape[0]) if len(shape) == 1 else (prod(shape[:-1]), shape[-1])
+
+
+def _rows(shape: Shape) -> int:
+    return prod(shape[:-1])
+
+
+def _rows_dim(shape: Shape) -> dict:
+    return {"rows": _rows(shape), "dim": shape[-1]}
+
+
+def _same(port: str, **extra: Any) -> Callable[[dict, dict], Inferred]:
+    """Output shaped like input `port`; facts rows/dim (plus the attrs named in extra)."""
+
+    def infer(ins: dict, attrs: dict) -> Inferred:
+        facts = _rows_dim(ins[port]) | {f: attrs[a] for f, a in extra.items() if a in attrs}
+        return Inferred((ins[port],), facts)
+
+    return infer
+
+
+def _linear(ins: dict, attrs: dict) -> Inferred:
+    x, (k, n) = ins["input"], weight_kn(ins["weight"])
+    if x[-1] != k:
+        raise ShapeError(f"input width {x[-1]} does not match the weight's {k} rows")
+    return Inferred((x[:-1] + (n,),), {}, (_rows(x), k, n))
+
+
+def _act_matmul(ins: dict, attrs: dict) -> Inferred:
+    a, b = ins["a"], ins["b"]
+    a = a[:-2] + (a[-1], a[-2]) if attrs.get("transpose_a") else a
+    b = b[:-2] + (b[-1], b[-2]) if attrs.get("transpose_b") else b
+    if a[-1] != b[-2]:
+        raise ShapeError(f"a width {a[-1]} does not match b rows {b[-2]}")
+    return Inferred((a[:-1] + (b[-1],),), {})
+
+
+def _norm(ins: dict, attrs: dict) -> Inferred:
+    x = ins["input"]
+    for port in ("weight", "bias"):
+        if port in ins and ins[port][-1] != x[-1]:
+            raise ShapeError(f"{port} width {ins[port][-1]} does not match the input width {x[-1]}")
+    return Inferred((x,), _rows_dim(x))
+
+
+def _binary(ins: dict, attrs: dict) -> Inferred:
+    act = attrs.get("a_activation", "none")
+    fn = attrs["fn"] if act == "none" else f"{act}_{attrs['fn']}"  # e.g. silu_mul: SwiGLU in one kernel
+    return Inferred((ins["a"],), _rows_dim(ins["a"]) | {"fn": fn})
+
+
+def _heads(num_heads: int, num_kv_heads: int, head_dim: int) -> dict:
+    return {"num_heads": num_heads, "num_kv_heads": num_kv_heads, "head_dim": head_dim}
+
+
+def _sdpa(ins: dict, attrs: dict) -> Inferred:
+    q, k = ins["q"], ins.get("k", ins.get("k_cache"))
+    return Inferred((q,), _heads(q[-3], k[-3], q[-1]))
+
+
+def _create_heads(ins: dict, attrs: dict) -> Inferred:
+    x, nh, nkv, hd = ins["input"], attrs["num_heads"], attrs["num_kv_heads"], attrs["head_dim"]
+    if x[-1] != hd * (nh + 2 * nkv):
+        raise ShapeError(f"input width {x[-1]} != head_dim * (num_heads + 2 * num_kv_heads) = {hd * (nh + 2 * nkv)}")
+    rows = _rows(x)
+    return Inferred(((1, nh, rows, hd), (1, nkv, rows, hd), (1, nkv, rows, hd)), _heads(nh, nkv, hd))
+
+
+def _concat_heads(ins: dict, attrs: dict) -> Inferred:
+    x, nh = ins["input"], attrs["num_heads"]
+    if x[-3] != nh:
+        raise ShapeError(f"input has {x[-3]} heads, not num_heads {nh}")
+    return Inferred(((1, 1, x[-2], nh * x[-1]),), {"num_heads": nh, "head_dim": x[-1]})
+
+
+def _rotary_tables(ins: dict, attrs: dict) -> Inferred:
+    table = (1, 1, prod(ins["positions"]), attrs["head_dim"])
+    return Inferred((table, table), {})
+
+
+def _rotary(ins: dict, attrs: dict) -> Inferred:
+    x = ins["input"]
+    return Inferred((x,), {"heads": x[-3], "head_dim": x[-1]})
+
+
+def _cache_write(ins: dict, attrs: dict) -> Inferred:
+    x = ins["input"]
+    return Inferred((), {"num_kv_heads": x[-3], "head_dim": x[-1]})
+
+
+def _embedding(ins: dict, attrs: dict) -> Inferred:
+    rows, dim = prod(ins["input"]), ins["weight"][-1]
+    return Inferred(((1, 1, rows, dim),), {"rows": rows, "dim": dim})
+
+
+def _fold(ins: dict, attrs: dict) -> Inferred:
+    n, h, w, c = ins["input"]
+    sh, sw = attrs["stride_h"], attrs["stride_w"]
+    if h % sh or w % sw:
+        raise ShapeError(f"{h}x{w} is not divisible by the {sh}x{sw} stride")
+    return Inferred(((n, h // sh, w // sw, c * sh * sw),), {})
+
+
+def _reshape(ins: dict, attrs: dict) -> Inferred:
+    shape = tuple(attrs["shape"])
+    if prod(shape) != prod(ins["input"]):
+        raise ShapeError(f"cannot reshape {list(ins['input'])} to {list(shape)}")
+    return Inferred((shape,), {})
+
+
+def _permute(ins: dict, attrs: dict) -> Inferred:
+    x = ins["input"]
+    if sorted(attrs["dims"]) != list(range(len(x))):
+        raise ShapeError(f"dims {attrs['dims']} are not a permutation of {len(x)} dims")
+    return Inferred((tuple(x[d] for d in attrs["dims"]),), {})
+
+
+def _transpose(ins: dict, attrs: dict) -> Inferred:
+    x = list(ins["input"])
+    x[attrs["dim0"]], x[attrs["dim1"]] = x[attrs["dim1"]], x[attrs["dim0"]]
+    return Inferred((tuple(x),), {})
+
+
+def _slice(ins: dict, attrs: dict) -> Inferred:
+    steps = attrs.get("steps") or [1] * len(attrs["ends"])
+    out = tuple(-(-(e - b) // s) for b, e, s in zip(attrs["begins"], attrs["ends"], steps))
+    if len(out) != len(ins["input"]) or min(out) <= 0:
+        raise ShapeError(f"begins/ends {attrs['begins']}/{attrs['ends']} do not cut a box of {list(ins['input'])}")
+    return Inferred((out,), _rows_dim(out))
+
+
+def _concat(ins: dict, attrs: dict) -> Inferred:
+    parts, dim = ins["inputs"], attrs["dim"]
+    out = list(parts[0])
+    out[dim] = sum(p[dim] for p in parts)
+    return Inferred((tuple(out),), _rows_dim(tuple(out)))
+
+
+def _chunk(ins: dict, attrs: dict) -> Inferred:
+    x, parts, dim = list(ins["input"]), attrs["parts"], attrs["dim"]
+    if x[dim] % parts:
+        raise ShapeError(f"dim {dim} ({x[dim]}) does not split into {parts} equal parts")
+    x[dim] //= parts
+    return Inferred((tuple(x),) * parts, {})
+
+
+NORM_ROLES = (("weight", "NORM"), ("bias", "NORM"))
+
+GRAPH: dict[str, GraphRule] = {
+    "linear": GraphRule("matmul", _linear, (("bias", "NORM"),), shares_input=True),
+    "matmul": GraphRule("activation_matmul", _act_matmul),
+    "layer_norm": GraphRule("layer_norm", _norm, NORM_ROLES),
+    "rms_norm": GraphRule("rms_norm", _norm, NORM_ROLES),
+    "unary": GraphRule("unary", _same("input", fn="fn")),
+    "binary": GraphRule("eltwise", _binary),
+    "softmax": GraphRule("softmax", _same("input")),
+    "sdpa": GraphRule("sdpa_prefill", _sdpa),
+    "sdpa_decode": GraphRule("sdpa_decode", _sdpa),
+    "create_heads": GraphRule("create_heads", _create_heads),
+    "concat_heads": GraphRule("concat_heads", _concat_heads),
+    "rotary_tables": GraphRule(None, _rotary_tables),
+    "rotary": GraphRule("rotary", _rotary),
+    "cache_fill": GraphRule("cache_fill", _cache_write),
+    "cache_update": GraphRule("cache_update", _cache_write),
+    "embedding": GraphRule("embedding", _embedding, (("weight", "EMBEDDING"),)),
+    "fold": GraphRule("fold", _fold),
+    "reshape": GraphRule("reshape", _reshape),
+    "permute": GraphRule("permute", _permute),
+    "transpose": GraphRule("transpose", _transpose),
+    "slice": GraphRule("slice", _slice),
+    "concat": GraphRule("concat", _concat),
+    "chunk": GraphRule("chunk", _chunk),
+    "typecast": GraphRule("typecast", _same("input")),
+}
+assert set(GRAPH) == set(REGISTRY), "every op kind needs a graph rule"

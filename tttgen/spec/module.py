@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from tttgen.errors import InputError
-from tttgen.ops.registry import DTYPES, REGISTRY, kind_names
+from tttgen.ops.registry import DTYPES, REGISTRY, WEIGHT_ROLES, kind_names
 from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error, read_yaml_lines
 
 MODULE_DIR = ROOT / "modules"
@@ -194,6 +194,8 @@ class Weight(Strict):
     key: str | None = None
     keys: list[Annotated[Union[StrictStr, KeyPart], Field(union_mode="left_to_right")]] | None = None
     transforms: list[Transform] = []
+    # Precision group; norm weights, embedding tables and biases get theirs from the op reading them.
+    role: Literal[WEIGHT_ROLES] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "Weight":

@@ -1,0 +1,321 @@
+"""Module description -> the frozen op-graph IR, generically (issue 8, step 2a).
+
+Every mode is expanded on its own: prefill once per prefill length (rows = that length) and decode with rows =
+DECODE_ROWS. Calls are inlined with their parameter bindings and weight-key prefixes; a looped call is expanded
+ONCE, its ops standing for every iteration (scope "layer", weights per_layer, the loop var written `{i}` in
+checkpoint keys, as build.py does). Shapes are evaluated with the params and propagated op by op; each op's IR
+kind, output shapes, MatmulShape and facts come from its kind's rule in tttgen/ops/registry.py (GRAPH) — the
+expander knows no model or op names.
+
+Not done here: decode reshards (build.py inserts them; where activations live is a pass decision), and a callee's
+inputs take the shapes the callee declares (not yet matched against the caller's). `tttgen build` still uses
+tttgen/build.py.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from tttgen.build import DECODE_ROWS
+from tttgen.errors import InputError
+from tttgen.ir.configs import MatmulShape
+from tttgen.ir.graph import Graph, Op, Weight, frozen
+from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
+from tttgen.spec.device import DeviceProfile
+from tttgen.spec.hints import Hints
+from tttgen.spec.module import MODULE_DIR, ExprError, ModuleDescription, eval_expr, find_module, load_module
+
+# Params the builder binds when a description declares them: rows per mode, and the KV-cache size from hints.
+ROWS = "rows"
+LOOP_INDEX = "{i}"  # how the IR writes the layer index in checkpoint keys (weights.py formats it)
+_REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([A-Za-z_][A-Za-z0-9_]*)\])?$")
+
+
+def _error(where: str, message: str, hint: str | None = None) -> InputError:
+    return InputError(message, where=where, hint=hint)
+
+
+@dataclass(frozen=True)
+class _Val:
+    shape: tuple[int, ...]
+    id: str  # which tensor this is (its definer), so two ops reading one tensor can be told apart from copies
+    weight: str | None = None  # IR weight name when the value is a weight
+
+
+@dataclass
+class _Mode:
+    name: str
+    rows: int
+    ops: list[Op] = field(default_factory=list)
+    paths: dict[str, str] = field(default_factory=dict)  # op name -> where it was defined (duplicates)
+    readers: dict[str, list[int]] = field(default_factory=dict)  # tensor id -> indices of shares_input ops
+
+
+def _fill(template: str, env: Mapping[str, Any], loop_var: str | None, where: str) -> str:
+    """A key template with params filled in and the loop var kept as the IR's per-layer index."""
+    out = []
+    for text, name, _, _ in string.Formatter().parse(template):
+        out.append(text)
+        if name is None:
+            continue
+        if name == loop_var:
+            out.append(LOOP_INDEX)
+        elif name in env:
+            out.append(str(env[name]))
+        else:
+            raise _error(where, f"unknown placeholder '{{{name}}}' in '{template}'")
+    return "".join(out)
+
+
+def _number(value: Any, env: Mapping[str, Any], where: str) -> Any:
+    """An int/float attr or binding: a literal, a param (of any numeric type) or int arithmetic over params."""
+    if not isinstance(value, str):
+        return value
+    if value in env:
+        return env[value]
+    try:
+        return eval_expr(value, dict(env))
+    except ExprError as err:
+        raise _error(where, str(err)) from None
+
+
+def _shape(items: list, env: Mapping[str, Any], where: str) -> tuple[int, ...]:
+    return tuple(_number(item, env, where) for item in items)
+
+
+class _Expander:
+    def __init__(self) -> None:
+        self.weights: dict[str, Weight] = {}
+        self.weight_paths: dict[str, str] = {}
+
+    # ---- one module (or a callee) in one mode
+
+    def module(
+        self,
+        desc: ModuleDescription,
+        near: Path,
+        env: dict[str, Any],
+        mode: _Mode,
+        inputs: dict[str, _Val],
+        prefix: str,
+        loop_var: str | None,
+        path: str,
+        scope: str | None,
+    ) -> dict[str, _Val]:
+        variant = desc.modes.get(mode.name)
+        steps = variant.ops if variant else desc.ops
+        declared_in = variant.inputs if variant and variant.inputs is not None else desc.inputs
+        declared_out = variant.outputs if variant and variant.outputs is not None else desc.outputs
+        values: dict[str, _Val] = {}
+        for name, t in declared_in.items():
+            shape = _shape(t.shape, env, f"{path}.inputs.{name}.shape")
+            values[name] = _Val(shape, inputs[name].id if name in inputs else f"{path}.{name}")
+        for name, s in desc.state.items():
+            values[name] = _Val(_shape(s.shape, env, f"{path}.state.{name}.shape"), f"{path}.{name}")
+        loops = [i for i, s in enumerate(steps) if s.op == "call" and s.loop is not None]
+        for i, step in enumerate(steps):
+            where = f"{path}.{step.name}"
+            if scope is not None:
+                here = scope
+            elif not loops or (step.op == "call" and step.loop is not None):
+                here = "layer"  # a module without a layer loop is one block, like a layer
+            else:
+                here = "embed" if i < loops[0] else "head"
+            if step.op == "call":
+                self.call(step, desc, near, env, mode, values, prefix, loop_var, where, here)
+            else:
+                self.op(step, desc, env, mode, values, prefix, loop_var, where, here)
+        missing = [n for n in declared_out if n not in values]
+        if missing:
+            raise _error(path, f"outputs {missing} are not defined in mode {mode.name}")
+        return {n: values[n] for n in declared_out}
+
+    def value(self, ref: str, values: dict[str, _Val], where: str) -> _Val:
+        m = _REF.match(ref)
+        if not m or m.group(1) not in values:
+            raise _error(where, f"undefined value '{ref}'", f"allowed: {', '.join(sorted(values))}")
+        val = values[m.group(1)]
+        return _Val(val.shape[1:], f"{val.id}[]", val.weight) if m.group(2) else val  # state indexed by layer
+
+    def weight(
+        self, desc: ModuleDescription, name: str, port: str, kind: str, env, prefix: str, loop_var, where: str
+    ) -> _Val:
+        w = desc.weights[name]
+        shape = _shape(w.shape, env, f"{where}.weights.{name}.shape")
+        role = w.role or dict(GRAPH[kind].weight_roles).get(port)
+        if role is None:
+            raise _error(
+                f"{where}.in.{port}",
+                f"weight '{name}' needs a `role` (its precision group)",
+                f"allowed: {', '.join(WEIGHT_ROLES)}",
+            )
+        parts = [w.key] if w.key is not None else [p if isinstance(p, str) else p.key for p in w.keys]
+        keys = tuple(prefix + _fill(k, env, loop_var, where) for k in parts)
+        k, n = weight_kn(shape)
+        ir = Weight(name, role, k, n, keys, loop_var is not None)
+        if name in self.weights and self.weights[name] != ir:
+            raise _error(where, f"weight name '{name}' is also a different weight at {self.weight_paths[name]}")
+        self.weights.setdefault(name, ir)
+        self.weight_paths.setdefault(name, where)
+        return _Val(shape, f"weight:{name}", name)
+
+    def attrs(self, kind_name: str, raw: dict, env: Mapping[str, Any], where: str) -> dict[str, Any]:
+        kind, out = REGISTRY[kind_name], {}
+        for name, value in raw.items():
+            atype = kind.attr(name).type
+            here = f"{where}.attrs.{name}"
+            if atype in ("int", "float"):
+                out[name] = _number(value, env, here)
+            elif atype == "bool":
+                out[name] = env[value] if isinstance(value, str) else value
+            elif atype == "str":
+                out[name] = value if value in kind.attr(name).allowed else env.get(value, value)
+            elif atype == "shape":
+                out[name] = list(_shape(value, env, here))
+            elif atype == "mapping":
+                out[name] = {k: env[v] if isinstance(v, str) else v for k, v in value.items()}
+            else:
+                out[name] = value
+        return out
+
+    def op(self, step, desc, env, mode: _Mode, values, prefix, loop_var, where: str, scope: str) -> None:
+        rule = GRAPH[step.op]
+        ins: dict[str, Any] = {}
+        read: dict[str, _Val] = {}
+        for port, ref in step.in_.items():
+            refs = ref if isinstance(ref, list) else [ref]
+            vals = []
+            for r in refs:
+                if r in desc.weights:
+                    vals.append(self.weight(desc, r, port, step.op, env, prefix, loop_var, where))
+                else:
+                    vals.append(self.value(r, values, f"{where}.in.{port}"))
+            read[port] = vals[0]
+            ins[port] = [v.shape for v in vals] if isinstance(ref, list) else vals[0].shape
+        attrs = self.attrs(step.op, step.attrs, env, where)
+        try:
+            info = rule.infer(ins, attrs)
+        except ShapeError as err:
+            raise _error(where, f"{step.op}: {err}", f"inputs: {ins}") from None
+        outs = [step.out] if isinstance(step.out, str) else list(step.out or [])
+        for j, (out, shape) in enumerate(zip(outs, info.outputs)):
+            values[out] = _Val(tuple(shape), f"{where}:{j}")
+        if rule.ir_kind is None:
+            return  # computed on the host
+        if step.name in mode.paths:
+            raise _error(where, f"op name '{step.name}' is also used at {mode.paths[step.name]} in mode {mode.name}")
+        mode.paths[step.name] = where
+        if rule.shares_input and "input" in read:
+            mode.readers.setdefault(read["input"].id, []).append(len(mode.ops))
+        weight = read["weight"].weight if "weight" in read else None
+        mode.ops.append(
+            Op(
+                name=step.name,
+                kind=rule.ir_kind,
+                mode=mode.name,
+                seq=mode.rows,
+                scope=scope,
+                shape=MatmulShape(*info.matmul) if info.matmul else None,
+                weight=weight,
+                facts=frozen(info.facts),
+            )
+        )
+
+    def call(self, step, desc, near: Path, env, mode: _Mode, values, prefix, loop_var, where: str, scope: str) -> None:
+        found = find_module(step.module, near)
+        callee = load_module(found)
+        cenv = {n: p.default for n, p in callee.params.items() if p.default is not None}
+        for pname, value in step.bind.items():
+            ptype = callee.params[pname].type
+            if ptype == "str":
+                cenv[pname] = env[value] if isinstance(env.get(value), str) else value
+            elif ptype == "bool":
+                cenv[pname] = env[value] if isinstance(value, str) else value
+            else:
+                cenv[pname] = _number(value, env, f"{where}.bind.{pname}")
+        unbound = [n for n in callee.params if n not in cenv]
+        if unbound:
+            raise _error(where, f"params {unbound} of module '{step.module}' have no value")
+        inner_var = loop_var
+        if step.loop is not None:
+            if loop_var is not None:
+                raise _error(where, "a looped call inside a looped call", "the IR holds one level of per-layer ops")
+            inner_var = step.loop.var
+        cprefix = prefix + _fill(step.weight_prefix, env, inner_var, f"{where}.weight_prefix")
+        ins = {port: self.value(ref, values, f"{where}.in.{port}") for port, ref in step.in_.items()}
+        outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
+        names = [step.out] if isinstance(step.out, str) else list(step.out or [])
+        for name, (_, val) in zip(names, outs.items()):
+            values[name] = val
+
+
+def _dataflow_facts(mode: _Mode) -> list[Op]:
+    """Facts about linear ops reading one tensor (see GraphRule.shares_input)."""
+    ops = list(mode.ops)
+    for idxs in mode.readers.values():
+        if len(idxs) < 2:
+            continue
+        if mode.name == "prefill":
+            for j in idxs[1:]:
+                ops[j] = _with_facts(ops[j], shares_input_with=ops[idxs[0]].name)
+        else:
+            for j in idxs:
+                ops[j] = _with_facts(ops[j], sibling_output_live=True)
+    return ops
+
+
+def _with_facts(op: Op, **facts: Any) -> Op:
+    return replace(op, facts=frozen({**op.facts, **facts}))
+
+
+def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hints) -> dict[str, Any]:
+    """Defaults, then what the builder binds from hints (KV-cache size), then the caller's params."""
+    unknown = sorted(set(params) - set(desc.params))
+    if unknown:
+        raise _error(desc.name, f"unknown params {unknown}", f"allowed: {', '.join(sorted(desc.params))}")
+    env = {n: p.default for n, p in desc.params.items() if p.default is not None}
+    builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
+    env.update({n: v for n, v in builder.items() if n in desc.params})
+    env.update(params)
+    return env
+
+
+def expand(
+    desc: ModuleDescription,
+    params: Mapping[str, Any],
+    device: DeviceProfile,
+    hints: Hints,
+    *,
+    model: Any = None,
+    near: Path | None = None,
+) -> Graph:
+    """The op graph of `desc` for every mode: prefill at each of hints.prefill_lens, then decode.
+
+    `near` is the folder called modules are looked up in first (the description's own); `model` is stored as
+    Graph.model (the ModelSpec for Llama-family models, None for a plain module)."""
+    env = module_params(desc, params, hints)
+    unbound = [n for n in desc.params if n not in env and n != ROWS]
+    if unbound:
+        raise _error(desc.name, f"params {unbound} have no value")
+    modes = [("prefill", seq) for seq in hints.prefill_lens] + [("decode", DECODE_ROWS)]
+    expander = _Expander()
+    ops: list[Op] = []
+    for name, rows in modes:
+        if name not in desc.modes and not desc.ops:
+            continue
+        mode = _Mode(name, rows)
+        menv = {**env, ROWS: rows} if ROWS in desc.params else env
+        expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
+        ops += _dataflow_facts(mode)
+    return Graph(
+        model=model,
+        device=device,
+        hints=hints,
+        ops=tuple(ops),
+        weights=tuple(expander.weights.values()),
+        facts=frozen({"decode_rows": DECODE_ROWS, "batch": hints.batch}),
+    )
