@@ -75,10 +75,11 @@ def tttgen_case(graph, op) -> MatmulCase:
 def tt_transformers_case(graph, op) -> MatmulCase:
     d = op.decisions
     shape = d["shape"]
-    cfg, in0 = baseline_config(op.name, op.mode, shape, graph.model, graph.device, d["kernel"].fp32_dest_acc_en)
+    role = graph.weight(op.weight).role
+    cfg, in0 = baseline_config(role, op.mode, shape, graph.model, graph.device, d["kernel"].fp32_dest_acc_en)
     decode = op.mode == "decode"
-    in1 = dram_sharded_weight(shape.k, shape.n, graph.device) if op.name != "lm_head" else DRAM_INTERLEAVED
-    if decode and op.name == "lm_head":
+    in1 = dram_sharded_weight(shape.k, shape.n, graph.device) if role != "LM_HEAD" else DRAM_INTERLEAVED
+    if decode and role == "LM_HEAD":
         in0 = d["in0"]
     out = _width_sharded_out(shape.nt, cfg.per_core_N, graph.device.grid.x) if cfg.type == MATMUL_DRAM_SHARDED else d["out"] if decode else DRAM_INTERLEAVED
     return MatmulCase(graph.device, shape, cfg, d["kernel"], in0 if decode else DRAM_INTERLEAVED, in1, out, *d["dtypes"].values())

@@ -117,33 +117,34 @@ def matmul_1d_config(m: int, k: int, n: int, fp32_acc: bool) -> MatmulConfig:
     )
 
 
-def decode_cores(name: str, model: ModelSpec) -> int:
+def decode_cores(role: str, model: ModelSpec) -> int:
+    """Cores of a decode matmul's DRAM-sharded config, by its weight role."""
     dim_t, hidden_t = model.hidden_size // 32, model.intermediate_size // 32
-    if name == "wqkv":
+    if role == "WQKV":
         rows, cols = find_grid(dim_t)
-    elif name == "wo":
+    elif role == "WO":
         return model.num_attention_heads
-    elif name in ("w1", "w3"):
+    elif role == "FF1_FF3":
         rows, cols = find_grid_k_n(dim_t, hidden_t)
     else:
         rows, cols = find_grid_k_n(hidden_t, dim_t)
     return rows * cols
 
 
-def baseline_config(name: str, mode: str, shape: MatmulShape, model: ModelSpec, device: DeviceProfile, fp32_acc: bool) -> tuple[MatmulConfig, MemoryPlacement | None]:
-    """(program config, decode in0 placement) tt_transformers would use for this matmul."""
-    if name == "lm_head":
+def baseline_config(role: str, mode: str, shape: MatmulShape, model: ModelSpec, device: DeviceProfile, fp32_acc: bool) -> tuple[MatmulConfig, MemoryPlacement | None]:
+    """(program config, decode in0 placement) tt_transformers would use for a matmul whose weight has `role`."""
+    if role == "LM_HEAD":
         return matmul_1d_config(shape.m, shape.k, shape.n, fp32_acc), None
     if mode == "decode":
-        cores = decode_cores(name, model)
+        cores = decode_cores(role, model)
         return dram_matmul_config(shape.m, shape.k, shape.n, cores), width_sharded(32, shape.k, cores, device)
     width = dram_shard_grid_width(device)
     rows = shape.m
     fuse = shape.batch == 1
-    if name == "wqkv":
+    if role == "WQKV":
         pcm = 8 if rows * shape.batch >= 2048 else ceil_div(rows * shape.batch, 32 * 8)
         cfg = matmul_config(rows * (shape.batch if fuse else 1), shape.k, shape.n, (8, 8), fuse, ceil_div(shape.n, 32 * width), in0_block_w=1)
         return MatmulConfig(**{**cfg.__dict__, "per_core_M": pcm, "out_block_h": pcm, "out_subblock_w": 1}), None
     grid = find_prefill_grid(8, shape.k // 32)
-    per_core_n = ceil_div(shape.n, 32 * width) if name in ("w1", "w3", "w2") else None
+    per_core_n = ceil_div(shape.n, 32 * width) if role in ("FF1_FF3", "FF2") else None
     return matmul_config(rows * (shape.batch if fuse else 1), shape.k, shape.n, grid, fuse, per_core_n), None

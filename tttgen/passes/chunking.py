@@ -25,14 +25,15 @@ def row_chunk(seq: int, limit: int) -> int:
     return max(d for d in divisors(seq) if d <= limit and d % 128 == 0)
 
 
-def _matmul_rows_limit(name: str, graph: Graph) -> int:
+# weight role -> the device limit on rows per prefill call for matmuls of that role; other roles use
+# device.prefill_len_cutoff (tt_transformers reshapes QKV and WO inputs with their own limits).
+ROW_LIMIT_BY_ROLE = {"WQKV": "max_qkv_prefill_rows", "WO": "wo_prefill_rows"}
+
+
+def _matmul_rows_limit(op: Op, graph: Graph) -> int:
     """Rows per prefill call where tt_transformers reshapes the input into row chunks on this device."""
-    device = graph.device
-    if name == "wqkv":
-        return device.max_qkv_prefill_rows
-    if name == "wo":
-        return device.wo_prefill_rows
-    return device.prefill_len_cutoff
+    role = graph.weight(op.weight).role
+    return getattr(graph.device, ROW_LIMIT_BY_ROLE.get(role, "prefill_len_cutoff"))
 
 
 def sdpa_chunk(seq: int, heads: int, head_dim: int, graph: Graph) -> int:
@@ -58,7 +59,8 @@ def chunking(graph: Graph) -> Graph:
             shape = op.shape
             if op.mode == "prefill" and op.scope == "layer":
                 owner = op.facts.get("shares_input_with")
-                rows = row_chunk(shape.m, _matmul_rows_limit(owner or op.name, graph))
+                reads = graph.op(f"{op.mode_key}.{owner}") if owner else op
+                rows = row_chunk(shape.m, _matmul_rows_limit(reads, graph))
                 shape = MatmulShape(m=rows, k=shape.k, n=shape.n, batch=shape.m // rows)
                 if owner is None:
                     return op.decide(shape=shape, calls=shape.batch)

@@ -272,7 +272,7 @@ def baseline_seeds(graph: Graph, op: Op, shape: MatmulShape) -> tuple[tuple[Matm
     device, dt = graph.device, op.decisions["dtypes"]
     decode = op.mode == "decode"
     seeds = []
-    ttt, ttt_in0 = baseline_config(op.name, op.mode, shape, graph.model, device, op.decisions["kernel"].fp32_dest_acc_en)
+    ttt, ttt_in0 = baseline_config(graph.weight(op.weight).role, op.mode, shape, graph.model, device, op.decisions["kernel"].fp32_dest_acc_en)
     auto = ttnn_auto_config(device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"])
     for cfg, in0 in ((ttt, ttt_in0), (auto, None)):
         if cfg.type not in (MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED):

@@ -16,11 +16,11 @@ from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, CoreRanges, Memo
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.passes.precision import mark_pinned, override_entry, override_for
+from tttgen.passes.reshard import matmul_operand
 from tttgen.rules.l1 import sharded_bytes_per_core
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, compact_cores, divisors
 
-DECODE_WEIGHTS = ("wqkv", "wo", "w1", "w2", "w3", "lm_head")
 RESIDUAL_TARGET_CORES = 32  # tt_transformers find_grid aims at ~32 cores for decode activations
 
 
@@ -82,8 +82,8 @@ def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
                 f"override for '{name}': sharding '{wanted.sharding}' is not allowed for a weight",
                 where="hints.overrides", hint="allowed: interleaved, dram_sharded",
             )
-    if name not in DECODE_WEIGHTS:
-        return DRAM_INTERLEAVED
+    if not any(op.weight == name and op.kind == "matmul" for op in graph.ops):
+        return DRAM_INTERLEAVED  # the sharded/interleaved choice is scored over the matmuls reading the weight
     options = [dram_sharded_weight(w.k, w.n, device), DRAM_INTERLEAVED]
     scored = [(modeled_cost(graph, name, p), i) for i, p in enumerate(options)]
     feasible = [(cost, i) for cost, i in scored if cost is not None]
@@ -154,26 +154,21 @@ def memory(graph: Graph) -> Graph:
             out = DRAM_INTERLEAVED
             in1 = graph.weight(op.weight).decisions["placement"] if op.weight else None
             return op.decide(in0=DRAM_INTERLEAVED, out=out, in1=in1)
+        # Placements fixed by op contracts, by kind. Reshards get theirs from producer and consumer (pass
+        # reshard), and so does an elementwise op that reads matmul outputs directly (it computes in their
+        # placement); other elementwise ops and norms work on the residual stream.
         fixed = {
             "embedding": (None, L1_INTERLEAVED),
-            "embed_to_residual": (L1_INTERLEAVED, residual),
-            "attention_norm": (residual, residual),
-            "ffn_norm": (residual, residual),
-            "final_norm": (residual, residual),
-            "attn_add": (residual, residual),
-            "ffn_add": (residual, residual),
-            "qkv_to_interleaved": (None, L1_INTERLEAVED),
+            "rms_norm": (residual, residual),
+            "eltwise": (residual, residual),
             "create_heads": (L1_INTERLEAVED, heads_q),
-            "rotary_q": (heads_q, heads_q),
-            "rotary_k": (heads_q, heads_q),
-            "cache_update_k": (heads_q, DRAM_INTERLEAVED),
-            "cache_update_v": (heads_q, DRAM_INTERLEAVED),
-            "sdpa": (heads_q, DRAM_INTERLEAVED),
-            "sdpa_to_sharded": (DRAM_INTERLEAVED, concat_in),
+            "rotary": (heads_q, heads_q),
+            "cache_update": (heads_q, DRAM_INTERLEAVED),
+            "sdpa_decode": (heads_q, DRAM_INTERLEAVED),
             "concat_heads": (concat_in, MemoryPlacement("L1", "WIDTH_SHARDED", infer_shard=True)),
         }
-        if op.name in fixed:
-            in0, out = fixed[op.name]
+        if op.kind in fixed and not (op.kind == "eltwise" and matmul_operand(graph.ops, op) is not None):
+            in0, out = fixed[op.kind]
             return op.decide(in0=in0, out=out)
         if op.kind == "matmul":
             return op.decide(in1=graph.weight(op.weight).decisions["placement"])

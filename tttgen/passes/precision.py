@@ -37,7 +37,8 @@ OP_KERNELS = {
     "accuracy": {"FF1_FF3": "HIFI2_FP16", "FF2": "HIFI2_FP16", "QKV": "HIFI2", "O": "HIFI2", "SDPA_DECODE": "HIFI2", "SDPA_PREFILL": "HIFI4", "LM_HEAD": "HIFI2"},
     "performance": {"FF1_FF3": "LOFI", "FF2": "HIFI2_FP16", "QKV": "HIFI2", "O": "HIFI2", "SDPA_DECODE": "HIFI2", "SDPA_PREFILL": "HIFI4", "LM_HEAD": "HIFI2"},
 }
-MATMUL_GROUP = {"wqkv": "QKV", "wo": "O", "w1": "FF1_FF3", "w3": "FF1_FF3", "w2": "FF2", "lm_head": "LM_HEAD"}
+# weight role of a matmul -> its op group in OP_KERNELS (reference 2.1 names the groups after the ops).
+MATMUL_GROUP = {"WQKV": "QKV", "WO": "O", "FF1_FF3": "FF1_FF3", "FF2": "FF2", "LM_HEAD": "LM_HEAD"}
 ACTIVATION = "bfloat16"
 
 
@@ -155,7 +156,7 @@ def precision(graph: Graph) -> Graph:
         if op.kind == "matmul":
             w = graph.weight(op.weight)
             return op.decide(
-                kernel=_kernel(graph, op, kernels[MATMUL_GROUP[op.name]]),
+                kernel=_kernel(graph, op, kernels[MATMUL_GROUP[w.role]]),
                 dtypes={"in0": ACTIVATION, "in1": w.decisions["dtype"], "out": ACTIVATION},
             )
         if op.kind == "rms_norm":

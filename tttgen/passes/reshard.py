@@ -1,37 +1,67 @@
 """Pass `reshard`: resolve every decode reshard op to its consumer's placement, or elide it.
 
 Inputs: matmul in0/out placements (matmul_program), fixed placements (memory).
-Produces: `reshard` (reshard decisions `in0`, `out`, `elide`; swiglu placements = w1 output).
+Produces: `reshard` (reshard decisions `in0`, `out`, `elide`; an elementwise op reading matmul outputs directly
+gets its first operand's placement as `in0` and `out`).
+
+Structure used (no op names): the ops of a mode are in dataflow order, and build.py puts each reshard between the
+op whose output it moves (fact `src`, else the op before it) and the op that reads it (fact `dst`, else the op
+after it). An elementwise op right after a run of matmuls reads their outputs, the first being its first operand.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
+
+
+def _mode_ops(ops: Sequence[Op], op: Op) -> list[Op]:
+    return [o for o in ops if o.mode_key == op.mode_key]
+
+
+def matmul_operand(ops: Sequence[Op], op: Op) -> Op | None:
+    """The first of the matmuls right before `op` in its mode (its first operand), or None when `op` does not
+    directly follow a matmul."""
+    mode = _mode_ops(ops, op)
+    i = [o.key for o in mode].index(op.key)
+    first = None
+    while i > 0 and mode[i - 1].kind == "matmul":
+        i -= 1
+        first = mode[i]
+    return first
+
+
+def producer(ops: Sequence[Op], op: Op) -> Op:
+    """The op whose output a reshard moves: fact `src`, else the op before it in its mode."""
+    mode = _mode_ops(ops, op)
+    if "src" in op.facts:
+        return next(o for o in mode if o.name == op.facts["src"])
+    return mode[[o.key for o in mode].index(op.key) - 1]
+
+
+def consumer(ops: Sequence[Op], op: Op) -> Op:
+    """The op that reads a reshard's output: fact `dst`, else the op after it in its mode."""
+    mode = _mode_ops(ops, op)
+    if "dst" in op.facts:
+        return next(o for o in mode if o.name == op.facts["dst"])
+    return mode[[o.key for o in mode].index(op.key) + 1]
 
 
 @make_pass("reshard", requires=("matmul_program", "memory"), produces=("reshard",))
 def reshard(graph: Graph) -> Graph:
     """Insert the moves between producer and consumer placements; equal placements need none."""
     ops = list(graph.ops)
-    by_key = {op.key: i for i, op in enumerate(ops)}
-
-    def find(op: Op, name: str) -> Op:
-        return ops[by_key[f"{op.mode_key}.{name}"]]
-
     for i, op in enumerate(ops):
-        if op.mode == "decode" and op.name == "swiglu":
-            w1 = find(op, "w1")
-            ops[i] = op.decide(in0=w1.decisions["out"], out=w1.decisions["out"])
+        if op.mode == "decode" and op.kind == "eltwise":
+            first = matmul_operand(ops, op)
+            if first is not None:
+                ops[i] = op.decide(in0=first.decisions["out"], out=first.decisions["out"])
     for i, op in enumerate(ops):
-        if op.kind != "reshard" or "dst" not in op.facts:
+        if op.kind != "reshard":
             continue
-        src = find(op, op.facts["src"]).decisions["out"]
-        dst = find(op, op.facts["dst"]).decisions["in0"]
+        src = producer(ops, op).decisions["out"]
+        dst = consumer(ops, op).decisions["in0"]
         ops[i] = op.decide(in0=src, out=dst, elide=src == dst)
-    for i, op in enumerate(ops):
-        if op.kind == "reshard" and op.name == "qkv_to_interleaved":
-            ops[i] = op.decide(in0=find(op, "wqkv").decisions["out"], elide=False)
-        elif op.kind == "reshard" and "elide" not in op.decisions:
-            ops[i] = op.decide(elide=False)
     return graph.with_ops(ops)
