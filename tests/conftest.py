@@ -14,3 +14,16 @@ def root() -> Path:
 # `tttgen build` asks the real ttnn when its venv exists; tests that build only to look at the output opt out,
 # and the real-ttnn tests (tests/realttnn) ask it explicitly.
 os.environ.setdefault("TTTGEN_TTNN_CHECK", "off")
+
+
+def load_benchmark(name: str):
+    """Import benchmarks/<name>.py as a module (benchmarks are scripts, not a package); yields it, then unloads it."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]

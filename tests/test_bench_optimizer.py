@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
 
 import pytest
+from conftest import load_benchmark
 
 from tttgen.generate import Request, plan
 from tttgen.realttnn.oracle import Verdict
@@ -16,13 +15,8 @@ REJECT = Verdict(False, "TT_FATAL @ matmul.cpp:12: in0_block_w\nbacktrace line",
 
 
 @pytest.fixture(scope="module")
-def bench(root):
-    spec = importlib.util.spec_from_file_location("optimizer_bench", root / "benchmarks" / "optimizer.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+def bench():
+    yield from load_benchmark("optimizer")
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 
 import pytest
+from conftest import load_benchmark
 
 from tttgen.ir.configs import MATMUL_1D, MATMUL_DRAM_SHARDED, ComputeKernelConfig, MatmulShape
 from tttgen.rules.matmul import matmul_violations
@@ -14,13 +13,8 @@ from tttgen.spec.load import load_device
 
 
 @pytest.fixture(scope="module")
-def sweep(root):
-    spec = importlib.util.spec_from_file_location("ttnn_sweep", root / "benchmarks" / "ttnn_sweep.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+def sweep():
+    yield from load_benchmark("ttnn_sweep")
 
 
 @pytest.fixture(scope="module")
