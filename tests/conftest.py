@@ -16,8 +16,14 @@ def root() -> Path:
 os.environ.setdefault("TTTGEN_TTNN_CHECK", "off")
 
 
-def load_benchmark(name: str):
-    """Import benchmarks/<name>.py as a module (benchmarks are scripts, not a package); yields it, then unloads it."""
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """A loader of benchmarks/<name>.py as a module (benchmarks are scripts, not a package)."""
+    return _load_benchmark
+
+
+def _load_benchmark(name: str):
+    """Import benchmarks/<name>.py; yields the module, then unloads it."""
     import importlib.util
     import sys
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import load_benchmark
 
 from tttgen.generate import Request, plan
 from tttgen.realttnn.oracle import Verdict
@@ -15,7 +14,7 @@ REJECT = Verdict(False, "TT_FATAL @ matmul.cpp:12: in0_block_w\nbacktrace line",
 
 
 @pytest.fixture(scope="module")
-def bench():
+def bench(load_benchmark):
     yield from load_benchmark("optimizer")
 
 

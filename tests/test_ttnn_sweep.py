@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import load_benchmark
 
 from tttgen.ir.configs import MATMUL_1D, MATMUL_DRAM_SHARDED, ComputeKernelConfig, MatmulShape
 from tttgen.rules.matmul import matmul_violations
@@ -13,7 +12,7 @@ from tttgen.spec.load import load_device
 
 
 @pytest.fixture(scope="module")
-def sweep():
+def sweep(load_benchmark):
     yield from load_benchmark("ttnn_sweep")
 
 
