@@ -34,3 +34,11 @@ def test_compact_cores_prefers_one_rectangle():
     assert compact_cores(32, 8, 8) == row_major_cores(32, 8)
     assert compact_cores(13, 11, 10) == row_major_cores(13, 11)  # no rectangle of 13 fits 11 columns
 
+
+
+def test_jit_block_grid_is_the_largest_divisor_per_dimension():
+    from tttgen.tiling import jit_block_grid
+
+    assert jit_block_grid(32, 256, 8, 8) == (8, 8)  # [1024 x 8192] over the whole n150 grid
+    assert jit_block_grid(4, 56, 11, 10) == (8, 4)  # 56 tiles wide: 8 of p150's 11 columns divide it
+    assert jit_block_grid(7, 13, 8, 8) == (1, 7)  # a prime width stays on one column

@@ -124,7 +124,7 @@ def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None
         for p, files in rendered:
             if p.graph.facts.get("problems"):
                 continue  # a --no-fit-check planning package records why it cannot run; there is nothing to run
-            judge_rendered(files, p.out_subdir)
+            judge_rendered(files, p.out_subdir, p.graph)
     written = []
     for p, files in rendered:
         target = Path(out) / p.out_subdir
@@ -301,7 +301,7 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     if op_name and _ttnn_check_enabled(ttnn_check):
         from tttgen.realttnn.check import op_verdicts, verdict_for_rendered
 
-        verdict = verdict_for_rendered(render_plan(p), p.out_subdir)
+        verdict = verdict_for_rendered(render_plan(p), p.out_subdir, p.graph)
         for row in rows:
             row["ttnn"] = op_verdicts(verdict, row["op"])
     if fmt == "html":

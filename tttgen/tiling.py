@@ -68,3 +68,15 @@ def compact_cores(count: int, grid_x: int, grid_y: int) -> tuple[tuple[tuple[int
         if count % w == 0 and count // w <= grid_y:
             return (((0, 0), (w - 1, count // w - 1)),)
     return row_major_cores(count, grid_x)
+
+
+def largest_divisor(n: int, limit: int) -> int:
+    """The largest divisor of n that is at most limit."""
+    return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
+
+
+def jit_block_grid(rows_tiles: int, cols_tiles: int, grid_x: int, grid_y: int) -> tuple[int, int]:
+    """(x, y) cores of ttnn-jit's default output, "maximally L1 block sharded": per dimension the largest tile-count
+    divisor that fits the compute grid (tt-mlir tools/ttnn-jit _src/tensor_translator.py _infer_block_sharding_grid).
+    Standard library only: the real-ttnn runner loads this file by path."""
+    return largest_divisor(cols_tiles, grid_x), largest_divisor(rows_tiles, grid_y)

@@ -84,7 +84,7 @@ def test_build_stops_with_ttnn_message_and_writes_nothing(real_ttnn, tmp_path):
     files = render_plan(p)
     files["configs.py"] = re.sub(r"per_core_N=(\d+)", lambda m: f"per_core_N={int(m.group(1)) + 5}", files["configs.py"], count=1)
     with pytest.raises(RejectedByTtnn) as err:
-        judge_rendered(files, p.out_subdir)
+        judge_rendered(files, p.out_subdir, p.graph)
     assert "the real ttnn 0.81.1 does not accept" in str(err.value)
     assert err.value.exit_code == 3
 

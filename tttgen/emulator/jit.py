@@ -25,6 +25,8 @@ import math
 import sys
 from typing import Callable, Optional
 
+from tttgen.tiling import jit_block_grid
+
 from .configs import (
     BufferType,
     CoreCoord,
@@ -119,10 +121,6 @@ def _check_tensor_arg(name: str, t: Tensor) -> None:
         )
 
 
-def _largest_divisor(n: int, limit: int) -> int:
-    return max(d for d in range(1, min(n, limit) + 1) if n % d == 0)
-
-
 def default_output_memory(t: Tensor) -> MemoryConfig:
     """The layout ttnn-jit gives an output when the decorator has no ``memory_config``: "maximally L1 block sharded"
     (tt-mlir ``tools/ttnn-jit/api.py`` docstring). Leading dims fold into the height; per dimension the grid is the
@@ -132,7 +130,7 @@ def default_output_memory(t: Tensor) -> MemoryConfig:
     mt = math.prod(shape[:-1]) // TILE_SIZE
     nt = shape[-1] // TILE_SIZE
     grid = t.device().compute_with_storage_grid_size()
-    rows, cols = _largest_divisor(mt, grid.y), _largest_divisor(nt, grid.x)
+    cols, rows = jit_block_grid(mt, nt, grid.x, grid.y)
     cores = CoreRangeSet({CoreRange(CoreCoord(0, 0), CoreCoord(cols - 1, rows - 1))})
     spec = ShardSpec(cores, [mt // rows * TILE_SIZE, nt // cols * TILE_SIZE], ShardOrientation.ROW_MAJOR)
     return MemoryConfig(TensorMemoryLayout.BLOCK_SHARDED, BufferType.L1, spec)

@@ -10,7 +10,6 @@ what ttnn reports, configs.py objects that fail to construct, API names or keywo
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,11 +59,9 @@ def checkpoint_shapes(graph) -> dict[str, list[int]]:
 
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(hf_config(graph.model))
+    saved = model.state_dict(keep_vars=True).keys()  # persistent buffers only (rotary inv_freq is not)
     shapes = {name: list(p.shape) for name, p in model.named_parameters()}
-    persistent = {name for name, _ in model.named_buffers() if name.rsplit(".", 1)[-1] not in getattr(model, "_non_persistent", ())}
-    for name, buf in model.state_dict(keep_vars=True).items():
-        if name in persistent and name not in shapes and not name.endswith("inv_freq"):
-            shapes[name] = list(buf.shape)
+    shapes.update({name: list(b.shape) for name, b in model.named_buffers() if name in saved})
     return dict(sorted(shapes.items()))
 
 
@@ -111,8 +108,8 @@ def findings_for(report: dict[str, Any], claims: dict[str, int]) -> tuple[list[s
     return findings, rows
 
 
-def prepare_job(directory: Path, workdir: Path) -> tuple[dict[str, Any], str]:
-    """The runner job of one package and its device profile name."""
+def _planned_graph(directory: Path):
+    """The optimized graph of a package on disk, re-planned from its MANIFEST request."""
     from tttgen.generate import plan, request_from_manifest
 
     try:
@@ -120,7 +117,12 @@ def prepare_job(directory: Path, workdir: Path) -> tuple[dict[str, Any], str]:
         request = request_from_manifest(manifest)
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError("MANIFEST.json is unreadable or has no request", where=str(directory / "MANIFEST.json")) from None
-    graph = plan(request).graph
+    return plan(request).graph
+
+
+def prepare_job(directory: Path, workdir: Path, graph=None) -> tuple[dict[str, Any], str]:
+    """The runner job of one package and its device profile name (`graph`: the package's, when the caller has it)."""
+    graph = graph if graph is not None else _planned_graph(directory)
     shapes_file = workdir / f"{abs(hash(str(directory)))}_shapes.json"
     shapes_file.write_text(json.dumps(checkpoint_shapes(graph)))
     job = {
@@ -134,32 +136,25 @@ def prepare_job(directory: Path, workdir: Path) -> tuple[dict[str, Any], str]:
     return job, graph.device.name
 
 
-def run_real_ttnn(packages: list[Path]) -> list[PackageVerdict]:
-    """Check every package under the real ttnn; one runner process per device profile."""
-    env_info = environment.require()
+def run_real_ttnn(packages: list[Path], graphs: dict[Path, Any] | None = None) -> list[PackageVerdict]:
+    """Check every package under the real ttnn; one runner process per device profile. `graphs` gives the
+    optimized graph of packages the caller has just planned (the others are re-planned from their MANIFEST)."""
+    environment.require()
+    graphs = graphs or {}
     verdicts: list[PackageVerdict] = []
     with tempfile.TemporaryDirectory(prefix="tttgen-realttnn-") as tmp:
         work = Path(tmp)
         by_device: dict[str, list[dict[str, Any]]] = {}
         for directory in packages:
-            job, device = prepare_job(directory, work)
+            job, device = prepare_job(directory, work, graphs.get(directory))
             by_device.setdefault(device, []).append(job)
         for device in sorted(by_device):
             jobs = by_device[device]
             job_file, out_file = work / f"job_{device}.json", work / f"out_{device}.json"
             job_file.write_text(json.dumps({"packages": jobs}))
-            env = environment.runner_env(device)
-            done = subprocess.run(
-                [str(env_info.python), str(RUNNER), str(job_file), str(out_file)],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=str(environment.cache_dir()),  # tt-metal writes generated/ folders into the working directory
-            )
-            if done.returncode != 0 or not out_file.exists():
-                tail = "\n".join((done.stderr or "").splitlines()[-15:])
-                for job in jobs:
-                    verdicts.append(PackageVerdict(job["label"], device, findings=[f"runner failed (exit {done.returncode}): {tail}"]))
+            failure = environment.run_script(RUNNER, job_file, out_file, device)
+            if failure:
+                verdicts += [PackageVerdict(job["label"], device, findings=[f"runner failed: {failure}"]) for job in jobs]
                 continue
             result = json.loads(out_file.read_text())
             for job, report in zip(jobs, result["packages"]):
@@ -174,14 +169,14 @@ class RejectedByTtnn(TttgenError):
     exit_code = 3
 
 
-def verdict_for_rendered(files: dict[str, str], subdir: Path) -> PackageVerdict:
-    """Write a rendered package to a scratch directory and run it under the real ttnn."""
+def verdict_for_rendered(files: dict[str, str], subdir: Path, graph) -> PackageVerdict:
+    """Write a rendered package (of the optimized `graph`) to a scratch directory and run it under the real ttnn."""
     from tttgen.output.write import write_package
 
     with tempfile.TemporaryDirectory(prefix="tttgen-build-check-") as tmp:
         directory = Path(tmp) / subdir
         write_package(files, directory, force=True)
-        [verdict] = run_real_ttnn([directory])
+        [verdict] = run_real_ttnn([directory], {directory: graph})
     verdict.package = str(subdir)
     return verdict
 
@@ -199,9 +194,9 @@ def op_verdicts(verdict: PackageVerdict, key: str) -> list[dict[str, Any]]:
     return rows
 
 
-def judge_rendered(files: dict[str, str], subdir: Path) -> PackageVerdict:
+def judge_rendered(files: dict[str, str], subdir: Path, graph) -> PackageVerdict:
     """Run a rendered package under the real ttnn and stop on any finding."""
-    verdict = verdict_for_rendered(files, subdir)
+    verdict = verdict_for_rendered(files, subdir, graph)
     if not verdict.ok:
         listed = "\n  ".join(verdict.findings)
         raise RejectedByTtnn(

@@ -86,3 +86,18 @@ def runner_env(device: str) -> dict[str, str]:
         PYTHONDONTWRITEBYTECODE="1",  # the runner imports packages from generated/: leave no __pycache__ there
     )
     return env
+
+
+def run_script(script: Path, job_file: Path, out_file: Path, device: str) -> str | None:
+    """Run `script JOB OUT` in the ttnn venv on the device's mock board; None when it wrote OUT, else why not
+    (exit code and the tail of its stderr)."""
+    done = subprocess.run(
+        [str(require().python), str(script), str(job_file), str(out_file)],
+        env=runner_env(device),
+        capture_output=True,
+        text=True,
+        cwd=str(cache_dir()),  # tt-metal writes generated/ folders into its working directory
+    )
+    if done.returncode == 0 and out_file.exists():
+        return None
+    return f"exit {done.returncode}: " + "\n".join((done.stderr or "").splitlines()[-15:])

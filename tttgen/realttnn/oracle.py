@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,20 +76,12 @@ def _load_cache() -> dict[str, Any]:
 
 
 def _run_probe(device: DeviceProfile, cases: list[dict[str, Any]], l1_small_size: int) -> dict[str, Any]:
-    env_info = environment.require()
     with tempfile.TemporaryDirectory(prefix="tttgen-probe-") as tmp:
         job, out = Path(tmp) / "cases.json", Path(tmp) / "out.json"
         job.write_text(json.dumps({"l1_small_size": l1_small_size, "cases": cases}))
-        done = subprocess.run(
-            [str(env_info.python), str(PROBE), str(job), str(out)],
-            env=environment.runner_env(device.name),
-            capture_output=True,
-            text=True,
-            cwd=str(environment.cache_dir()),
-        )
-        if done.returncode != 0 or not out.exists():
-            tail = "\n".join(done.stderr.splitlines()[-10:])
-            raise RuntimeError(f"the real-ttnn probe failed (exit {done.returncode}): {tail}")
+        failure = environment.run_script(PROBE, job, out, device.name)
+        if failure:
+            raise RuntimeError(f"the real-ttnn probe failed: {failure}")
         return json.loads(out.read_text())
 
 

@@ -12,13 +12,16 @@ Standard library and ttnn only. The environment names the board's mock cluster d
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
 
-def _first_lines(text: str, n: int = 3) -> str:
+def first_lines(text: str, n: int = 3) -> str:
+    """ttnn's message in one line: its first n lines, without C++ backtrace frames."""
     lines = [ln.strip() for ln in str(text).splitlines() if ln.strip() and not ln.strip().startswith("---")]
+    lines = [ln for ln in lines if not re.match(r"^\d+\.\s", ln)]
     return " | ".join(lines[:n])[:600]
 
 
@@ -37,14 +40,14 @@ def run_case(ttnn, device, case: dict, namespace: dict) -> dict:
         kwargs = {k: eval(v, namespace) for k, v in case["kwargs"].items()}
         op = eval(case["op"], namespace)
     except Exception as err:  # a config that does not even construct
-        result["message"] = f"construct: {_first_lines(err)}"
+        result["message"] = f"construct: {first_lines(err)}"
         return result
     g.begin_graph_capture(g.RunMode.NO_DISPATCH)
     try:
         out = op(*tensors, **kwargs)
     except Exception as err:
         g.end_graph_capture()
-        result["message"] = _first_lines(err)
+        result["message"] = first_lines(err)
     else:
         usage = g.extract_resource_usage_per_core(g.end_graph_capture())
         result.update(

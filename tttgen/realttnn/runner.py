@@ -16,8 +16,8 @@ For each package:
    After a rejection the op is retried without its program config so the rest of the call is still checked
    (later records in that call are marked `after_rejection`).
 
-Only the standard library, ttnn, `shims.py` and `tttgen/apicheck.py` (loaded by path; standard library only) are
-imported here.
+Only the standard library, ttnn, `shims.py`, `probe.py` and the standard-library-only `tttgen/apicheck.py` and
+`tttgen/tiling.py` (loaded by path) are imported here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import gc
 import importlib.util
 import json
-import re
 import sys
 import threading
 import time
@@ -37,11 +36,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # shims.py; the main venv's site-packages never enter this 3.12 interpreter
 
 import shims  # noqa: E402
+from probe import first_lines  # noqa: E402
 
 # ttnn-jit's real decorator flags (tt-mlir tools/ttnn-jit/api.py; reference module-library-facts §1.1).
 JIT_FLAGS = ("compile_only", "debug", "enable_cache", "math_fidelity", "memory_config", "fallback", "extra_pipeline_options")
 # Calls that manage the device or host memory: run as they are, outside any capture, not reported as ops.
-PASS_THROUGH = frozenset({"open_device", "close_device", "synchronize_device", "deallocate", "Shape", "to_torch", "from_torch", "as_tensor"})
+# (from_torch, as_tensor and to_torch are replaced by tensor_io; classes such as ttnn.Shape are never wrapped.)
+PASS_THROUGH = frozenset({"open_device", "close_device", "synchronize_device", "deallocate"})
 
 
 CONFIG_SUFFIXES = ("_program", "_compute", "_memory")
@@ -66,21 +67,6 @@ def call_ops(path: Path) -> dict[int, str]:
     return ops
 
 
-def count_config_objects(configs: types.ModuleType) -> int:
-    """Config objects configs.py constructed (module-level and per-mode class attributes)."""
-    count = 0
-    for value in list(vars(configs).values()) + [v for c in vars(configs).values() if isinstance(c, type) for v in vars(c).values()]:
-        if type(value).__module__.startswith("ttnn"):
-            count += 1
-    return count
-
-
-def _first_lines(text: str, n: int = 3) -> str:
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip() and not ln.strip().startswith("---")]
-    lines = [ln for ln in lines if not re.match(r"^\d+\.\s", ln)]  # drop C++ backtrace frames
-    return " | ".join(lines[:n])[:600]
-
-
 class Recorder:
     """Wraps ttnn callables the package uses; records one entry per (call, op key)."""
 
@@ -100,7 +86,7 @@ class Recorder:
                 return Path(frame.filename).name, frame.lineno
         return "?", 0
 
-    def _record(self, fn_name, args, kwargs, **fields) -> None:
+    def _record(self, fn_name: str, **fields) -> None:
         file, line = self._where()
         key = f"{self.phase}.{self.ops.get(file, {}).get(line, fn_name)}"
         rec = self.records.get((self.phase, key, line))
@@ -131,13 +117,13 @@ class Recorder:
             except Exception as err:  # ttnn's TT_FATAL / TypeError: the verdict
                 g.end_graph_capture()
                 first = not self.rejected_in_phase
-                self._record(fn_name, args, kwargs, accepted=False, message=_first_lines(err), first_rejection=first)
+                self._record(fn_name, accepted=False, message=first_lines(err), first_rejection=first)
                 self.rejected_in_phase = True
                 return self._retry(fn, args, kwargs, err)
             captured = g.end_graph_capture()
             usage = g.extract_resource_usage_per_core(captured)
             self._record(
-                fn_name, args, kwargs, accepted=True,
+                fn_name, accepted=True,
                 l1_dataflow=int(usage.peak_dataflow_buffer), l1_total=int(usage.peak_total), l1_buffers=int(usage.peak_l1),
             )
             return out
@@ -160,7 +146,7 @@ class Recorder:
                     g.end_graph_capture()
             except Exception:
                 continue
-        raise PhaseAborted(_first_lines(err))
+        raise PhaseAborted(first_lines(err))
 
 
 class PhaseAborted(RuntimeError):
@@ -195,8 +181,9 @@ TORCH_TO_TTNN = {"float32": "float32", "float": "float32", "float64": "float32",
                  "int64": "uint32", "long": "uint32", "uint8": "uint8", "bool": "uint8"}
 
 
-def install_tensor_io(ttnn, proxy_module_dict: dict) -> None:
-    """from_torch / as_tensor allocate a device tensor of the same spec; to_torch returns a FakeTensor."""
+def tensor_io(ttnn) -> dict:
+    """Stand-ins for the package: from_torch / as_tensor allocate a device tensor of the same spec; to_torch
+    returns a FakeTensor."""
     import inspect
 
     real_from_torch, real_as_tensor = ttnn.from_torch, ttnn.as_tensor
@@ -225,7 +212,7 @@ def install_tensor_io(ttnn, proxy_module_dict: dict) -> None:
     def to_torch(tensor, *args, **kwargs):
         return shims.FakeTensor(tuple(int(s) for s in tensor.shape))
 
-    proxy_module_dict.update(from_torch=from_torch, as_tensor=as_tensor, to_torch=to_torch)
+    return {"from_torch": from_torch, "as_tensor": as_tensor, "to_torch": to_torch}
 
 
 class IOProxy(Proxy):
@@ -239,23 +226,13 @@ class IOProxy(Proxy):
         return super().__getattr__(name)
 
 
-def block_grid(rows_tiles: int, cols_tiles: int, grid: tuple[int, int]) -> tuple[int, int]:
-    """The largest (x, y) core grid that block-shards a [rows, cols] tile matrix evenly: ttnn-jit's default
-    "maximally L1 block sharded" output."""
-    best = (1, 1)
-    for y in range(1, grid[1] + 1):
-        for x in range(1, grid[0] + 1):
-            if rows_tiles % y == 0 and cols_tiles % x == 0 and x * y > best[0] * best[1]:
-                best = (x, y)
-    return best
-
-
 def default_jit_output(ttnn, shape, grid):
+    """ttnn-jit's output layout when the decorator declares none: maximally L1 block-sharded."""
     dims = [int(d) for d in shape]
     rows = 1
     for d in dims[:-1]:
         rows *= d
-    x, y = block_grid(-(-rows // 32), -(-dims[-1] // 32), tuple(grid))
+    x, y = load_by_path("tiling").jit_block_grid(-(-rows // 32), -(-dims[-1] // 32), grid[0], grid[1])
     return ttnn.create_sharded_memory_config(shape, ttnn.CoreGrid(x=x, y=y), ttnn.ShardStrategy.BLOCK)
 
 
@@ -290,15 +267,16 @@ def make_ttnn_jit(ttnn, device_grid) -> types.ModuleType:
     return mod
 
 
-def load_apicheck() -> types.ModuleType:
-    """tttgen/apicheck.py (standard library only) loaded by path: with the real ttnn importable it introspects it."""
-    name = "tttgen_apicheck"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE.parent / "apicheck.py")
+def load_by_path(name: str) -> types.ModuleType:
+    """tttgen/<name>.py, a standard-library-only module (apicheck, tiling), loaded by path: the main venv's
+    tttgen package and its dependencies are not importable in this interpreter."""
+    module_name = f"tttgen_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, HERE.parent / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses resolve their module through sys.modules
+        sys.modules[module_name] = module  # dataclasses resolve their module through sys.modules
         spec.loader.exec_module(module)
-    return sys.modules[name]
+    return sys.modules[module_name]
 
 
 def import_package(directory: Path, name: str):
@@ -323,26 +301,20 @@ def check_package(ttnn, job: dict, index: int) -> dict:
     name = f"tttgen_realttnn_pkg{index}"
     try:
         import_package(directory, name)
-        configs = importlib.import_module(f"{name}.configs")
+        importlib.import_module(f"{name}.configs")  # every config object constructed by the real ttnn classes
     except Exception as err:
-        report["errors"].append(f"configs.py: {_first_lines(err)}")
+        report["errors"].append(f"configs.py: {first_lines(err)}")
         return report
-    report["config_objects"] = count_config_objects(configs)
-
-    apicheck = load_apicheck()
-    check_tree, load_api = apicheck.check_tree, apicheck.load_api
-
-    report["api"] = [str(f) for f in check_tree(directory, load_api())]
+    apicheck = load_by_path("apicheck")  # with the real ttnn importable, load_api introspects it
+    report["api"] = [str(f) for f in apicheck.check_tree(directory, apicheck.load_api())]
 
     recorder = Recorder(ttnn, directory)
-    overrides: dict = {}
-    install_tensor_io(ttnn, overrides)
-    proxy = IOProxy(ttnn, recorder, overrides)
+    proxy = IOProxy(ttnn, recorder, tensor_io(ttnn))
     try:
         model_mod = importlib.import_module(f"{name}.model")
         weights_mod = importlib.import_module(f"{name}.weights")
     except Exception as err:
-        report["errors"].append(f"import: {_first_lines(err)}")
+        report["errors"].append(f"import: {first_lines(err)}")
         return report
     for mod in (model_mod, weights_mod):
         mod.ttnn = proxy
@@ -352,7 +324,7 @@ def check_package(ttnn, job: dict, index: int) -> dict:
     except PhaseAborted as err:
         report["errors"].append(f"Model.open aborted after a rejection: {err}")
     except Exception as err:
-        report["errors"].append(f"Model.open: {type(err).__name__}: {_first_lines(err)}")
+        report["errors"].append(f"Model.open: {type(err).__name__}: {first_lines(err)}")
     if model is not None:
         for call in job["calls"]:
             recorder.phase, recorder.rejected_in_phase = call["phase"], False
@@ -363,13 +335,13 @@ def check_package(ttnn, job: dict, index: int) -> dict:
             except PhaseAborted as err:
                 status = f"aborted: {err}"
             except Exception as err:
-                status = f"error: {type(err).__name__}: {_first_lines(err)}"
+                status = f"error: {type(err).__name__}: {first_lines(err)}"
                 report["errors"].append(f"{call['phase']}: {status}")
             report["phases"].append({"phase": call["phase"], "status": status, "seconds": round(time.perf_counter() - started, 2)})
         try:
             model.close()
         except Exception as err:
-            report["errors"].append(f"close: {_first_lines(err)}")
+            report["errors"].append(f"close: {first_lines(err)}")
     report["ops"] = sorted(recorder.records.values(), key=lambda r: (r["phase"], r["line"], r["key"]))
     for key in [k for k in sys.modules if k == name or k.startswith(name + ".") or k == "ttnn_jit"]:
         del sys.modules[key]
@@ -389,7 +361,7 @@ def main(argv: list[str]) -> int:
             report = check_package(ttnn, package, i)
         except Exception as err:  # the runner itself failed on this package: say so, keep going
             report = {"package": package["dir"], "phases": [], "ops": [], "api": [],
-                      "errors": [f"runner: {type(err).__name__}: {_first_lines(err)}"]}
+                      "errors": [f"runner: {type(err).__name__}: {first_lines(err)}"]}
         report["seconds"] = round(time.perf_counter() - started, 2)
         reports.append(report)
     Path(argv[1]).write_text(json.dumps({"ttnn_version": getattr(ttnn, "__version__", "?"), "packages": reports}, indent=1, sort_keys=True))

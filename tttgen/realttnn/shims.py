@@ -312,10 +312,6 @@ class FakeTensor:
     __hash__ = object.__hash__
 
 
-def _tensor_fn(fn):
-    return fn
-
-
 def _shape_of(x) -> tuple[int, ...]:
     return tuple(x.shape) if isinstance(x, FakeTensor) else ()
 
