@@ -179,7 +179,11 @@ def check(path, api_check, ttnn_check, as_json) -> None:
     else:
         report = [_check_package(job) for job in jobs]
     drifted = [r for r in report if r["drift"]]
-    verdicts = _real_ttnn_verdicts(packages) if ttnn_check else []
+    verdicts = []
+    if ttnn_check:
+        from tttgen.realttnn.check import run_real_ttnn, summarize
+
+        verdicts = run_real_ttnn(packages)
     if as_json:
         click.echo(json.dumps({"packages": report, "real_ttnn": [v.as_dict() for v in verdicts]}, indent=2, sort_keys=True))
     else:
@@ -188,18 +192,10 @@ def check(path, api_check, ttnn_check, as_json) -> None:
             for d in r["drift"]:
                 click.echo("  " + d.replace("\n", "\n  "))
         if verdicts:
-            from tttgen.realttnn.check import summarize
-
             for line in summarize(verdicts):
                 click.echo(line)
     if drifted or not all(v.ok for v in verdicts):
         sys.exit(1)
-
-
-def _real_ttnn_verdicts(packages: list[Path]):
-    from tttgen.realttnn.check import run_real_ttnn
-
-    return run_real_ttnn(packages)
 
 
 def _check_package(job: tuple[str, bool]) -> dict[str, Any]:
