@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The real ttnn (0.81.1, Python 3.12, no torch) that judges every generated package on a mock device.
 TTNN_VENV := .venv-ttnn
-GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b
+GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b mlp prenorm_encoder_layer
 GOLDEN_DEVICES := n150 p150
 
 .PHONY: install ttnn-venv demo generate check test bench clean

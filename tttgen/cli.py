@@ -12,7 +12,7 @@ import click
 
 from tttgen.cost.cli import cost
 from tttgen.errors import InputError, TttgenError
-from tttgen.generate import Request, plan, render_plan, request_from_manifest
+from tttgen.generate import Request, is_module_plan, plan, render_plan, request_from_manifest
 from tttgen.output.check import compare
 from tttgen.output.write import write_package
 from tttgen.render.emit import MANIFEST, jsonable
@@ -324,6 +324,9 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
     from tttgen.verification import run_verify
 
     p = plan(_request(model, config, device, kw))
+    if is_module_plan(p):
+        _verify_module(p, as_json)
+        return
     if prompt_len > max(p.graph.hints.prefill_lens):
         raise InputError(f"--prompt-len {prompt_len} exceeds the largest prefill length {max(p.graph.hints.prefill_lens)}", where="--prompt-len")
     report = run_verify(p, Path(checkpoint) if checkpoint else None, steps=steps, prompt_len=prompt_len)
@@ -338,6 +341,25 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
         for i, value in enumerate(data["decode_logits_pcc"]):
             click.echo(f"  decode step {i} logits PCC {value:.5f}")
         click.echo(f"  greedy tokens agree   {data['token_agreement']}/{data['steps']} (need {data['min_agreement']})")
+        for finding in data["api_findings"]:
+            click.echo(f"  api: {finding}")
+        click.echo("PASS" if report.passed else "FAIL")
+    if not report.passed:
+        sys.exit(1)
+
+
+def _verify_module(p, as_json: bool) -> None:
+    """A module package on the emulator against the torch reference its description names, once per mode."""
+    from tttgen.verification import verify_module
+
+    report = verify_module(p)
+    data = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo(f"{data['module']} on {data['device']}, threshold PCC >= {data['threshold']}")
+        for key, values in data["pcc"].items():
+            click.echo(f"  {key:14s} output PCC " + ", ".join(f"{v:.5f}" for v in values))
         for finding in data["api_findings"]:
             click.echo(f"  api: {finding}")
         click.echo("PASS" if report.passed else "FAIL")

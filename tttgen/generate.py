@@ -10,7 +10,8 @@ from tttgen.build import build_graph
 from tttgen.ir.graph import Graph
 from tttgen.passes import run_pipeline
 from tttgen.render.emit import package_name, render
-from tttgen.spec.load import ROOT, InputFile, load_device, load_hints, load_model
+from tttgen.spec.load import ROOT, InputFile, load_device, load_hints, load_model, read_yaml
+from tttgen.spec.module import find_module, is_module_data, load_module, module_names
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,45 @@ class Plan:
         return Path(package_name(self.graph.model.name)) / self.graph.device.name
 
 
+def module_source(value: str) -> Path | None:
+    """The description file when MODEL names a module (a module YAML, or a built-in module that is not a model
+    with a checkpoint format: those build through their ModelSpec); None otherwise."""
+    path = Path(value)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        data, _ = read_yaml(path)
+        return path if is_module_data(data) else None
+    if value in module_names():
+        found = find_module(value, None)
+        return found if found is not None and load_module(found).checkpoint is None else None
+    return None
+
+
+def plan_module(request: Request, source: Path) -> Plan:
+    """A module description -> graph -> passes: the generic path (tttgen/builder/expand.py)."""
+    from tttgen.builder.expand import expand
+
+    desc = load_module(source)
+    _, desc_info = read_yaml(source)
+    device, device_info = load_device(request.device)
+    hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
+    hints, hints_info = load_hints(hints_path, dict(request.flags))
+    from tttgen.render.module import check_renderable
+
+    graph = expand(desc, {}, device, hints, near=source.parent)
+    check_renderable(graph, desc_info.label)  # refuse what cannot be printed before the passes spend time on it
+    graph = run_pipeline(graph)
+    inputs = [desc_info, device_info] + ([hints_info] if hints_info else [])
+    return Plan(request, graph, inputs)
+
+
+def is_module_plan(p: Plan) -> bool:
+    return "functions" in p.graph.facts
+
+
 def plan(request: Request) -> Plan:
+    source = module_source(request.resolve_path(request.model))
+    if source is not None:
+        return plan_module(request, source)
     model, model_info = load_model(request.resolve_path(request.model))
     device, device_info = load_device(request.device)
     hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
@@ -58,6 +97,10 @@ def render_plan(p: Plan) -> dict[str, str]:
         "hints_file": p.request.hints_file,
         "flags": dict(p.request.flags),
     }
+    if is_module_plan(p):
+        from tttgen.render.module import render_module
+
+        return render_module(p.graph, p.inputs, request=request)
     return render(p.graph, p.inputs, extra_files={"plan.json": dumps(plan_document(p.graph))}, request=request)
 
 

@@ -234,3 +234,100 @@ def run_verify(
                 ref_next = int(ref_logits.argmax())
                 report.token_agreement += int(int(out.argmax()) == ref_next)
     return report
+
+
+# ---------------------------------------------------------------- modules built from descriptions
+
+
+@dataclass
+class ModuleVerifyReport:
+    module: str
+    device: str
+    pcc: dict[str, list[float]] = field(default_factory=dict)  # mode key -> PCC per output
+    api_findings: list[str] = field(default_factory=list)
+    threshold: float = PCC_ACCURACY
+
+    @property
+    def passed(self) -> bool:
+        values = [v for vs in self.pcc.values() for v in vs]
+        return bool(values) and min(values) >= self.threshold and not self.api_findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "device": self.device,
+            "pcc": {k: [round(v, 5) for v in vs] for k, vs in self.pcc.items()},
+            "api_findings": list(self.api_findings),
+            "threshold": self.threshold,
+            "passed": self.passed,
+        }
+
+
+def reference_module(p: Plan, seed: int):
+    """The torch reference a module description names (`reference.torch`, built with `reference.init` evaluated
+    with the build's params), with seeded random weights."""
+    import importlib
+
+    import torch
+
+    from tttgen.errors import InputError
+    from tttgen.spec.module import load_module
+
+    from tttgen.generate import module_source
+
+    graph = p.graph
+    desc = load_module(module_source(p.request.resolve_path(p.request.model)))
+    if desc.reference is None:
+        raise InputError(f"module '{desc.name}' names no torch reference", where=desc.name, hint="add `reference: {torch: package.Class, init: {...}}`")
+    modname, _, attr = desc.reference.torch.rpartition(".")
+    cls = getattr(importlib.import_module(modname), attr)
+    params = graph.facts["module_params"]
+    init = {k: params[v] if isinstance(v, str) and v in params else v for k, v in desc.reference.init.items()}
+    torch.manual_seed(seed)
+    return cls(**init).eval()
+
+
+def verify_module(
+    p: Plan,
+    reference=None,
+    seed: int = 0,
+    edit_files: Callable[[dict[str, str]], dict[str, str]] | None = None,
+) -> ModuleVerifyReport:
+    """Run a module package on the emulator next to its torch reference, once per mode, on random inputs.
+
+    The reference's state_dict is the checkpoint (its keys are the description's checkpoint keys). It takes each
+    input as [1, rows, width], the description's [1, 1, rows, width] without its leading 1, and returns its
+    output(s) the same way. `reference` defaults to the one the description names."""
+    import torch
+
+    graph = p.graph
+    report = ModuleVerifyReport(graph.model.name, graph.device.name)
+    reference = reference if reference is not None else reference_module(p, seed)
+    state = {k: v.detach().clone() for k, v in reference.state_dict().items()}
+    files = render_plan(p)
+    if edit_files is not None:
+        files = edit_files(dict(files))
+    from tttgen.apicheck import check_source, load_api
+
+    api = load_api()
+    for name in sorted(files):
+        if name.endswith(".py"):
+            report.api_findings += [str(f) for f in check_source(files[name], name, api)]
+    gen = torch.Generator().manual_seed(seed + 1)
+    with tempfile.TemporaryDirectory(prefix="tttgen-verify-") as tmp:
+        pkg_dir = Path(tmp) / "pkg"
+        pkg_dir.mkdir()
+        for name, text in files.items():
+            (pkg_dir / name).write_text(text)
+        with emulated(graph.device) as ttnn, imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package:
+            device = ttnn.open_device(device_id=0)
+            model = package.Model(device, package.weights.load_weights(device, state))
+            for key, io in graph.facts["io"].items():
+                inputs = [torch.randn(shape, generator=gen) for shape in io["inputs"].values()]
+                outs = model.forward(*model.to_device(*inputs))
+                outs = outs if isinstance(outs, tuple) else (outs,)
+                with torch.no_grad():
+                    want = reference(*[x.reshape(x.shape[1:]) for x in inputs])
+                want = want if isinstance(want, tuple) else (want,)
+                report.pcc[key] = [pcc(ttnn.to_torch(o).float(), w) for o, w in zip(outs, want)]
+    return report

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tttgen.build import DECODE_ROWS
+from tttgen.builder.structure import module_model
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.graph import Graph, Op, Weight, frozen
@@ -53,6 +54,10 @@ class _Mode:
     ops: list[Op] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # op name -> where it was defined (duplicates)
     readers: dict[str, list[int]] = field(default_factory=dict)  # tensor id -> indices of shares_input ops
+
+    @property
+    def kind(self) -> str:
+        return self.name  # "prefill" (every prefill length runs the same functions) or "decode"
 
 
 def _fill(template: str, env: Mapping[str, Any], loop_var: str | None, where: str) -> str:
@@ -88,9 +93,17 @@ def _shape(items: list, env: Mapping[str, Any], where: str) -> tuple[int, ...]:
 
 
 class _Expander:
-    def __init__(self) -> None:
+    def __init__(self, top: str) -> None:
+        self.top = top
+        self.layers = 1  # iterations of the (one level of) looped call
         self.weights: dict[str, Weight] = {}
         self.weight_paths: dict[str, str] = {}
+        # (mode, function path) -> the module function the renderer emits: its inputs, outputs and body
+        self.functions: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def qualified(self, path: str) -> str:
+        """An op's or function's name relative to the top module: `fc1`, `layers.attention.wqkv`."""
+        return path[len(self.top) + 1 :] if path.startswith(self.top + ".") else ""
 
     # ---- one module (or a callee) in one mode
 
@@ -117,6 +130,18 @@ class _Expander:
         for name, s in desc.state.items():
             values[name] = _Val(_shape(s.shape, env, f"{path}.state.{name}.shape"), f"{path}.{name}")
         loops = [i for i, s in enumerate(steps) if s.op == "call" and s.loop is not None]
+        function = {
+            "path": self.qualified(path),
+            "mode": mode.kind,
+            "module": desc.name,
+            "doc": desc.description,
+            "inputs": list(declared_in),
+            "outputs": list(declared_out),
+            "state": list(desc.state),
+            "body": [],
+        }
+        self.functions.setdefault((mode.kind, function["path"]), function)
+        body = function["body"] if self.functions[(mode.kind, function["path"])] is function else None
         for i, step in enumerate(steps):
             where = f"{path}.{step.name}"
             if scope is not None:
@@ -126,9 +151,11 @@ class _Expander:
             else:
                 here = "embed" if i < loops[0] else "head"
             if step.op == "call":
-                self.call(step, desc, near, env, mode, values, prefix, loop_var, where, here)
+                entry = self.call(step, desc, near, env, mode, values, prefix, loop_var, where, here)
             else:
-                self.op(step, desc, env, mode, values, prefix, loop_var, where, here)
+                entry = self.op(step, desc, env, mode, values, prefix, loop_var, where, here)
+            if body is not None:
+                body.append(entry)
         missing = [n for n in declared_out if n not in values]
         if missing:
             raise _error(path, f"outputs {missing} are not defined in mode {mode.name}")
@@ -153,15 +180,46 @@ class _Expander:
                 f"weight '{name}' needs a `role` (its precision group)",
                 f"allowed: {', '.join(WEIGHT_ROLES)}",
             )
-        parts = [w.key] if w.key is not None else [p if isinstance(p, str) else p.key for p in w.keys]
+        parts = [p if isinstance(p, str) else p.key for p in parts_of(w)]
         keys = tuple(prefix + _fill(k, env, loop_var, where) for k in parts)
         k, n = weight_kn(shape)
-        ir = Weight(name, role, k, n, keys, loop_var is not None)
+        sources = tuple(() if isinstance(p, str) else self.transforms(p.transforms, env, where) for p in parts_of(w))
+        ir = Weight(
+            name,
+            role,
+            k,
+            n,
+            keys,
+            loop_var is not None,
+            source_transforms=sources,
+            transforms=self.transforms(w.transforms, env, where),
+            shape=shape,
+        )
         if name in self.weights and self.weights[name] != ir:
             raise _error(where, f"weight name '{name}' is also a different weight at {self.weight_paths[name]}")
         self.weights.setdefault(name, ir)
         self.weight_paths.setdefault(name, where)
         return _Val(shape, f"weight:{name}", name)
+
+    @staticmethod
+    def ref(name: str, desc: ModuleDescription) -> Any:
+        return {"weight": name} if name in desc.weights else name
+
+    def transforms(self, items, env: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
+        """Load-time transforms with every expression evaluated (heads, parts, reshape shapes)."""
+        out = []
+        for t in items:
+            raw = t.model_dump()
+            here = f"{where}.transforms.{raw['kind']}"
+            out.append(
+                frozen(
+                    {
+                        k: v if k == "kind" else list(_shape(v, env, here)) if k == "shape" else _number(v, env, here)
+                        for k, v in raw.items()
+                    }
+                )
+            )
+        return tuple(out)
 
     def attrs(self, kind_name: str, raw: dict, env: Mapping[str, Any], where: str) -> dict[str, Any]:
         kind, out = REGISTRY[kind_name], {}
@@ -204,26 +262,45 @@ class _Expander:
         outs = [step.out] if isinstance(step.out, str) else list(step.out or [])
         for j, (out, shape) in enumerate(zip(outs, info.outputs)):
             values[out] = _Val(tuple(shape), f"{where}:{j}")
+        name = self.qualified(where)
+        dataflow = frozen(
+            {
+                "kind": step.op,
+                # A weight is {"weight": name}; a value is its name in the module function.
+                "in": {
+                    port: [self.ref(r, desc) for r in ref] if isinstance(ref, list) else self.ref(ref, desc)
+                    for port, ref in step.in_.items()
+                },
+                "out": outs,
+                "attrs": attrs,
+                "shapes": {"in": ins, "out": [list(shape) for shape in info.outputs]},
+            }
+        )
         if rule.ir_kind is None:
-            return  # computed on the host
-        if step.name in mode.paths:
-            raise _error(where, f"op name '{step.name}' is also used at {mode.paths[step.name]} in mode {mode.name}")
-        mode.paths[step.name] = where
+            return {"host": name, **dataflow}  # computed on the host
+        if name in mode.paths:
+            raise _error(where, f"op name '{name}' is also used at {mode.paths[name]} in mode {mode.name}")
+        mode.paths[name] = where
         if rule.shares_input and "input" in read:
             mode.readers.setdefault(read["input"].id, []).append(len(mode.ops))
         weight = read["weight"].weight if "weight" in read else None
+        facts = dict(info.facts)
+        if "bias" in read and read["bias"].weight:
+            facts["bias"] = read["bias"].weight  # its CB counts in the op's L1 (rules/l1.py)
         mode.ops.append(
             Op(
-                name=step.name,
+                name=name,
                 kind=rule.ir_kind,
                 mode=mode.name,
                 seq=mode.rows,
                 scope=scope,
                 shape=MatmulShape(*info.matmul) if info.matmul else None,
                 weight=weight,
-                facts=frozen(info.facts),
+                facts=frozen(facts),
+                dataflow=dataflow,
             )
         )
+        return {"op": name}
 
     def call(self, step, desc, near: Path, env, mode: _Mode, values, prefix, loop_var, where: str, scope: str) -> None:
         found = find_module(step.module, near)
@@ -245,12 +322,25 @@ class _Expander:
             if loop_var is not None:
                 raise _error(where, "a looped call inside a looped call", "the IR holds one level of per-layer ops")
             inner_var = step.loop.var
+            self.layers = _number(step.loop.count, env, f"{where}.loop.count")
         cprefix = prefix + _fill(step.weight_prefix, env, inner_var, f"{where}.weight_prefix")
         ins = {port: self.value(ref, values, f"{where}.in.{port}") for port, ref in step.in_.items()}
         outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
         names = [step.out] if isinstance(step.out, str) else list(step.out or [])
         for name, (_, val) in zip(names, outs.items()):
             values[name] = val
+        loop = None
+        if step.loop is not None:
+            count = _number(step.loop.count, env, f"{where}.loop.count")
+            loop = {"var": step.loop.var, "count": count, "carry": dict(step.loop.carry)}
+        return {
+            "call": self.qualified(where),
+            "module": callee.name,
+            "in": dict(step.in_),
+            "out": names,
+            "callee_outputs": list(outs),
+            "loop": loop,
+        }
 
 
 def _dataflow_facts(mode: _Mode) -> list[Op]:
@@ -301,21 +391,70 @@ def expand(
     unbound = [n for n in desc.params if n not in env and n != ROWS]
     if unbound:
         raise _error(desc.name, f"params {unbound} have no value")
-    modes = [("prefill", seq) for seq in hints.prefill_lens] + [("decode", DECODE_ROWS)]
-    expander = _Expander()
+    # A module without state (no KV cache anywhere) and no decode variant has no decode step: it runs once per
+    # prefill length, on that many rows.
+    decode = [("decode", DECODE_ROWS)] if "decode" in desc.modes or _has_state(desc, near or MODULE_DIR) else []
+    modes = [("prefill", seq) for seq in hints.prefill_lens] + decode
+    expander = _Expander(desc.name)
     ops: list[Op] = []
+    io: dict[str, dict] = {}  # mode key -> the top module's input and output shapes
     for name, rows in modes:
         if name not in desc.modes and not desc.ops:
             continue
         mode = _Mode(name, rows)
         menv = {**env, ROWS: rows} if ROWS in desc.params else env
-        expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
+        outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
         ops += _dataflow_facts(mode)
+        variant = desc.modes.get(name)
+        declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
+        key = "decode" if name == "decode" else f"prefill_{rows}"
+        io[key] = {
+            "inputs": {n: list(_shape(t.shape, menv, f"{desc.name}.inputs.{n}")) for n, t in declared.items()},
+            "outputs": {n: list(v.shape) for n, v in outs.items()},
+        }
+    if model is None:
+        first = next(iter(desc.inputs.values()), None)
+        width = _shape(first.shape, {**env, ROWS: 1}, f"{desc.name}.inputs")[-1] if first else 0
+        source = f"module description {desc.name}"
+        model = module_model(desc.name, source, width, expander.layers, ops)
     return Graph(
         model=model,
         device=device,
         hints=hints,
         ops=tuple(ops),
         weights=tuple(expander.weights.values()),
-        facts=frozen({"decode_rows": DECODE_ROWS, "batch": hints.batch}),
+        facts=frozen(
+            {
+                "decode_rows": DECODE_ROWS,
+                "batch": hints.batch,
+                "module": desc.name,
+                "module_doc": desc.description,
+                "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS},
+                "io": io,
+                "functions": tuple(f for _, f in sorted(expander.functions.items(), key=_function_order)),
+            }
+        ),
     )
+
+
+def _function_order(item: tuple[tuple[str, str], dict]) -> tuple[int, str]:
+    """Callees before callers (deeper paths first), prefill before decode: the order model.py defines them."""
+    (mode, path), _ = item
+    return (-path.count(".") - (1 if path else 0), path, mode)
+
+
+def _has_state(desc: ModuleDescription, near: Path) -> bool:
+    steps = list(desc.ops) + [s for v in desc.modes.values() for s in v.ops]
+    if desc.state:
+        return True
+    for step in steps:
+        if step.op == "call":
+            found = find_module(step.module, near)
+            if found is not None and _has_state(load_module(found), found.parent):
+                return True
+    return False
+
+
+def parts_of(w) -> list:
+    """A description weight's checkpoint sources: its one `key`, or its `keys`."""
+    return [w.key] if w.key is not None else list(w.keys)

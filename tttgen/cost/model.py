@@ -333,6 +333,7 @@ def device_time_ns(device: DeviceProfile, shape: MatmulShape, config: MatmulConf
 
 OP_KINDS = (
     "rms_norm",
+    "layer_norm",
     "sdpa_prefill",
     "sdpa_decode",
     "eltwise",
@@ -421,8 +422,8 @@ def estimate_op(
 ) -> OpCost:
     """Predicted cost of a non-matmul op. Facts per kind (sizes in elements unless *_bytes):
 
-    rms_norm: rows, dim, [dtype, out_dtype, storage "dram"|"l1"|"sharded" (or sharded=bool), cores,
-        fidelity, residual (fused add)]
+    rms_norm | layer_norm: rows, dim, [dtype, out_dtype, storage "dram"|"l1"|"sharded" (or sharded=bool),
+        cores, fidelity, residual (fused add)]
     sdpa_prefill: heads, kv_heads, seq, head_dim, [batch, fidelity, q_chunk, k_chunk, cores,
         causal, dtype, kv_dtype, kv_seq]
     sdpa_decode: batch, heads, kv_heads, kv_len, head_dim, [kv_dtype, dtype, fidelity, cores]
@@ -434,8 +435,8 @@ def estimate_op(
     """
     c = coeffs if coeffs is not None else coeffs_for_arch(device.arch)
     f = dict(facts)
-    if kind == "rms_norm":
-        return _rms_norm(device, c, f, traced)
+    if kind in ("rms_norm", "layer_norm"):
+        return _rms_norm(device, c, f, traced, centered=kind == "layer_norm")
     if kind == "sdpa_prefill":
         return _sdpa_prefill(device, c, f, traced)
     if kind == "sdpa_decode":
@@ -464,7 +465,7 @@ def _interleaved_gbps(device: DeviceProfile, c: Coeffs) -> float:
     return device.dram.interleaved_gbps * c.dram_eff
 
 
-def _rms_norm(device: DeviceProfile, c: Coeffs, f: dict[str, object], traced: bool) -> OpCost:
+def _rms_norm(device: DeviceProfile, c: Coeffs, f: dict[str, object], traced: bool, centered: bool = False) -> OpCost:
     rows = int(_get(f, "rows"))  # type: ignore[arg-type]
     dim = int(_get(f, "dim"))  # type: ignore[arg-type]
     dtype = str(_get(f, "dtype", "bfloat16"))
@@ -494,6 +495,10 @@ def _rms_norm(device: DeviceProfile, c: Coeffs, f: dict[str, object], traced: bo
         dram = mt * kt * (inputs * tb_in + tb_out) + kt * 64.0 if storage == "dram" else kt * 64.0
     # per tile: x*x, row reduce, scale by rsqrt, multiply by gamma (+ residual add)
     per_tile = 3.0 * _fpu_mul_cyc(device, fidelity) + FPU_TILE_CYC / 4.0 + (FPU_TILE_CYC if residual else 0.0)
+    if centered:
+        # LayerNorm: a second row reduce (the mean), the subtraction and the beta add. Not calibrated: no
+        # measured layer_norm numbers are in the calibration set; the per-tile work is counted like rms_norm's.
+        per_tile += FPU_TILE_CYC / 4.0 + 2.0 * FPU_TILE_CYC
     compute = tiles * per_tile + mt * c.sfpu_tile_cyc
     return _assemble(
         device,

@@ -31,6 +31,10 @@ class Op:
     weight: str | None = None
     facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    # Where the op sits in its description, for rendering: the module function (call path), the values it reads
+    # per port (weight names or the function's locals), the values it writes and its evaluated attrs. Empty for
+    # graphs built by tttgen/build.py.
+    dataflow: Mapping[str, Any] = field(default_factory=lambda: EMPTY, compare=False)
 
     @property
     def key(self) -> str:
@@ -59,6 +63,11 @@ class Weight:
     hf_names: tuple[str, ...]
     per_layer: bool
     decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    # Load-time transforms from a module description, evaluated: per checkpoint key its own transforms, then the
+    # weight's (tttgen/render/weight_code.py prints them). Empty for graphs built by tttgen/build.py.
+    source_transforms: tuple[tuple[Mapping[str, Any], ...], ...] = ()
+    transforms: tuple[Mapping[str, Any], ...] = ()
+    shape: tuple[int, ...] = ()  # as the description declares it, after the transforms
 
     def decide(self, **values: Any) -> "Weight":
         return replace(self, decisions=frozen({**self.decisions, **values}))

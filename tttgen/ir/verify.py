@@ -12,7 +12,7 @@ PROMISES: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "memory": (("matmul",), ("in1",)),
     "matmul_program": (("matmul",), ("program", "in0", "out", "l1_bytes", "cores", "time_ns")),
     "reshard": (("reshard",), ("in0", "out", "elide")),
-    "op_programs": (("rms_norm", "sdpa_prefill", "sdpa_decode"), ("program",)),
+    "op_programs": (("rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"), ("program",)),
     "fusion": (("eltwise",), ("jit", "jit_reason")),
     "op_costs": (None, ("time_ns",)),
 }
@@ -52,6 +52,7 @@ def verify(graph: Graph, stage: str) -> None:
             case = MatmulCase(
                 graph.device, d["shape"], d["program"], d["kernel"], d["in0"], d["in1"], d["out"],
                 d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"],
+                bias_dtype=graph.weight(op.facts["bias"]).decisions["dtype"] if op.facts.get("bias") else None,
             )
             broken = matmul_violations(case)
             if broken:

@@ -294,7 +294,8 @@ def _linear(ins: dict, attrs: dict) -> Inferred:
     x, (k, n) = ins["input"], weight_kn(ins["weight"])
     if x[-1] != k:
         raise ShapeError(f"input width {x[-1]} does not match the weight's {k} rows")
-    return Inferred((x[:-1] + (n,),), {}, (_rows(x), k, n))
+    act = attrs.get("activation", "none")
+    return Inferred((x[:-1] + (n,),), {} if act == "none" else {"activation": act}, (_rows(x), k, n))
 
 
 def _act_matmul(ins: dict, attrs: dict) -> Inferred:
@@ -444,3 +445,48 @@ GRAPH: dict[str, GraphRule] = {
     "typecast": GraphRule("typecast", _same("input")),
 }
 assert set(GRAPH) == set(REGISTRY), "every op kind needs a graph rule"
+
+
+# ---------------------------------------------------------------- render rules (the module renderer)
+#
+# Per kind, how tttgen/render/module.py prints it: the macro of templates/module/ops.j2 that spells its ttnn call
+# (None: the module renderer cannot print it yet, and says so), and the layout each weight port is stored in:
+# "tile" ([1, 1, K, N] tiles: linear weights and biases), "norm_rows" (row-major [1, 1, dim / 32, 32]: the gamma
+# and beta ttnn's norms read), "row_major" (as declared: embedding tables).
+
+RENDER_MACROS: dict[str, str | None] = {
+    "linear": "linear",
+    "matmul": None,
+    "layer_norm": "layer_norm",
+    "rms_norm": "rms_norm",
+    "unary": "unary",
+    "binary": "binary",
+    "softmax": None,
+    "sdpa": "sdpa",
+    "sdpa_decode": None,
+    "create_heads": "create_heads",
+    "concat_heads": "concat_heads",
+    "rotary_tables": None,
+    "rotary": None,
+    "cache_fill": None,
+    "cache_update": None,
+    "embedding": None,
+    "fold": None,
+    "reshape": "reshape",
+    "permute": "permute",
+    "transpose": None,
+    "slice": "slice",
+    "concat": "concat",
+    "chunk": None,
+    "typecast": "typecast",
+}
+assert set(RENDER_MACROS) == set(REGISTRY), "every op kind needs a render rule (None when not printable yet)"
+
+WEIGHT_LAYOUTS: dict[tuple[str, str], str] = {
+    ("linear", "weight"): "tile",
+    ("linear", "bias"): "tile",
+    ("layer_norm", "weight"): "norm_rows",
+    ("layer_norm", "bias"): "norm_rows",
+    ("rms_norm", "weight"): "norm_rows",
+    ("embedding", "weight"): "row_major",
+}

@@ -189,14 +189,22 @@ class L1Reserve:
 
     bytes: int = 0
     sibling_output: bool = False
+    bias_dtype: str | None = None  # not other tensors but the op's own bias CB, which the search must budget too
 
 
 def l1_reserve(graph: Graph, op: Op) -> L1Reserve:
     """Decode keeps the residual and rotary tables in L1 for the whole layer; the gate (w1) output is
     still live while w3 runs, so w1 and w3 both budget for one more output of their own placement."""
+    bias = bias_dtype(graph, op)
     if op.mode != "decode":
-        return L1Reserve()
-    return L1Reserve(graph.facts["decode_l1_reserve"], op.facts.get("sibling_output_live", False))
+        return L1Reserve(bias_dtype=bias)
+    return L1Reserve(graph.facts["decode_l1_reserve"], op.facts.get("sibling_output_live", False), bias)
+
+
+def bias_dtype(graph: Graph, op: Op) -> str | None:
+    """The dtype of a linear's bias weight, or None without one."""
+    name = op.facts.get("bias")
+    return graph.weight(name).decisions["dtype"] if name else None
 
 
 _SEARCH_CACHE: dict[tuple, tuple] = {}
@@ -250,7 +258,7 @@ def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed=(
         if legal_widths[group] >= K_BLOCK_WIDTHS_SCORED:
             pruned["narrower_k_block_than_two_legal_ones"] += 1
             continue
-        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes, False, reserve.bytes, reserve.sibling_output)
+        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes, False, reserve.bytes, reserve.sibling_output, reserve.bias_dtype)
         broken = first_violation(case)
         if broken:
             pruned[broken] += 1
@@ -337,7 +345,7 @@ def _decide_pinned(graph: Graph, op: Op, shape: MatmulShape, best: Candidate | N
         out = _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
     first = None
     for in0 in dict.fromkeys(in0s):
-        case = MatmulCase(device, shape, cfg, op.decisions["kernel"], in0, op.decisions["in1"], out, *dtypes, False, reserve.bytes, reserve.sibling_output)
+        case = MatmulCase(device, shape, cfg, op.decisions["kernel"], in0, op.decisions["in1"], out, *dtypes, False, reserve.bytes, reserve.sibling_output, reserve.bias_dtype)
         broken = matmul_violations(case)
         if not broken:
             time = matmul_time_ns(case)
@@ -380,11 +388,15 @@ def _decide(graph: Graph, op: Op) -> Op:
             f"{device.name}; rules that pruned candidates: {dict(pruned)}",
         )
     cores = best.extra["cost"].active_cores
+    program = best.config
     if pinned_by is not None:
         op = mark_pinned(graph, op, pinned_by, "program_config")
+    elif op.facts.get("activation"):
+        # A linear's activation runs on the DST value before packing: one kernel, no separate unary op.
+        program = replace(program, fused_activation=op.facts["activation"].upper())
     return op.decide(
         shape=shape,
-        program=best.config,
+        program=program,
         in0=best.extra["in0"],
         out=best.extra["out"],
         l1_bytes=best.extra["l1"],

@@ -35,9 +35,9 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
     src, dst = storage(d.get("in0")), storage(d.get("out"))
     fidelity = d["kernel"].math_fidelity if d.get("kernel") else "HiFi4"
     kv_tile = graph.device.tile_bytes[graph.facts["kv_dtype"]] / 1024
-    if op.kind == "rms_norm":
+    if op.kind in ("rms_norm", "layer_norm"):
         cores = d["in0"].grid.cores if d.get("in0") is not None and d["in0"].grid else graph.device.grid.cores
-        return "rms_norm", {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": src, "cores": cores, "fidelity": fidelity}
+        return op.kind, {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": src, "cores": cores, "fidelity": fidelity}
     if op.kind == "eltwise":
         fn = op.facts["fn"]
         return "eltwise", {

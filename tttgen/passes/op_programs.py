@@ -35,7 +35,7 @@ def op_programs(graph: Graph) -> Graph:
     grid = (device.grid.x, device.grid.y)
 
     def decide(op: Op) -> Op:
-        if op.kind == "rms_norm":
+        if op.kind in ("rms_norm", "layer_norm"):  # one program config family (LayerNorm*ProgramConfig)
             if op.mode == "decode":
                 cfg = norm_config(op, graph)
                 dt = op.decisions["dtypes"]

@@ -70,7 +70,7 @@ def mark_pinned(graph: Graph, op: Op, key: str, field: str) -> Op:
 
 PIN_KINDS = {
     "program_config": ("matmul",),
-    "compute_kernel_config": ("matmul", "rms_norm", "sdpa_prefill", "sdpa_decode"),
+    "compute_kernel_config": ("matmul", "rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"),
     "memory_config": ("matmul",),
 }
 
@@ -159,7 +159,7 @@ def precision(graph: Graph) -> Graph:
                 kernel=_kernel(graph, op, kernels[MATMUL_GROUP[w.role]]),
                 dtypes={"in0": ACTIVATION, "in1": w.decisions["dtype"], "out": ACTIVATION},
             )
-        if op.kind == "rms_norm":
+        if op.kind in ("rms_norm", "layer_norm"):
             return op.decide(kernel=_kernel(graph, op, "NORM"), dtypes={"in0": ACTIVATION, "in1": "bfloat16", "out": ACTIVATION})
         if op.kind == "sdpa_prefill":
             return op.decide(kernel=_kernel(graph, op, kernels["SDPA_PREFILL"]), dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})

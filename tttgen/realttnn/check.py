@@ -120,11 +120,30 @@ def _planned_graph(directory: Path):
     return plan(request).graph
 
 
+def module_job(graph) -> dict[str, Any]:
+    """A module package's runner job: its weights placed from host tensors of the shapes weights.host_weights
+    gives (the load-time transforms are checked against torch by the emulator tests, not here), then `forward`
+    once per mode on inputs moved by `to_device`."""
+    from tttgen.render.module import host_weight_shapes
+
+    calls = [
+        {
+            "phase": key,
+            "method": "forward",
+            "through": "to_device",
+            "args": [{"tensor": shape, "dtype": "float32"} for shape in io["inputs"].values()],
+        }
+        for key, io in graph.facts["io"].items()
+    ]
+    return {"host_weights": host_weight_shapes(graph), "calls": calls}
+
+
 def prepare_job(directory: Path, workdir: Path, graph=None) -> tuple[dict[str, Any], str]:
     """The runner job of one package and its device profile name (`graph`: the package's, when the caller has it)."""
     graph = graph if graph is not None else _planned_graph(directory)
     shapes_file = workdir / f"{abs(hash(str(directory)))}_shapes.json"
-    shapes_file.write_text(json.dumps(checkpoint_shapes(graph)))
+    module = "functions" in graph.facts
+    shapes_file.write_text(json.dumps({} if module else checkpoint_shapes(graph)))
     job = {
         "dir": str(directory.resolve()),
         "label": str(directory),
@@ -133,6 +152,8 @@ def prepare_job(directory: Path, workdir: Path, graph=None) -> tuple[dict[str, A
         "calls": calls_for(graph),
         "grid": [graph.device.grid.x, graph.device.grid.y],
     }
+    if module:
+        job.update(module_job(graph))
     return job, graph.device.name
 
 

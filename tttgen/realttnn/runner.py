@@ -320,7 +320,11 @@ def check_package(ttnn, job: dict, index: int) -> dict:
         mod.ttnn = proxy
     model = None
     try:
-        model = model_mod.Model.open(job["checkpoint_dir"])
+        if "host_weights" in job:  # a module package: weights placed from host tensors of the transformed shapes
+            host = {n: shims.FakeTensor(tuple(shape)) for n, shape in job["host_weights"].items()}
+            model = model_mod.Model.from_host_weights(host)
+        else:
+            model = model_mod.Model.open(job["checkpoint_dir"])
     except PhaseAborted as err:
         report["errors"].append(f"Model.open aborted after a rejection: {err}")
     except Exception as err:
@@ -331,7 +335,10 @@ def check_package(ttnn, job: dict, index: int) -> dict:
             started = time.perf_counter()
             status = "ran"
             try:
-                getattr(model, call["method"])(*[_argument(a) for a in call["args"]])
+                args = [_argument(a) for a in call["args"]]
+                if call.get("through"):  # e.g. to_device: host inputs -> the device tensors the method takes
+                    args = getattr(model, call["through"])(*args)
+                getattr(model, call["method"])(*args)
             except PhaseAborted as err:
                 status = f"aborted: {err}"
             except Exception as err:

@@ -95,11 +95,14 @@ def matmul_cb_bytes(case: "MatmulCase") -> int:
     block_w = cfg.out_block_w or cfg.per_core_N
     batches = 1 if cfg.fuse_batch else case.shape.batch
     depth = BUFFERING_DEPTH if batches * num_blocks > 1 else 1
+    # The bias CB: one row of per_core_N tiles, single-buffered. Matches ttnn 0.81.1 on a mock device for 1D and
+    # 2D configs (per_core_N 2, 4, 16: +2, +4, +16 bf16 tiles per core; tests/realttnn).
+    bias = cfg.per_core_N * tb[case.bias_dtype] if case.bias_dtype else 0
     in0_sharded = case.in0.sharded and case.in0.buffer == "L1"
     in1_in_l1 = case.in1.sharded and case.in1.buffer == "L1" and cfg.type == MATMUL_1D
     split = case.out.sharded and cfg.per_core_M != block_h  # the factory never shares then
     in0_cb = block_h * cfg.in0_block_w * depth * tb[case.in0_dtype]
-    total = in0_cb + (0 if in1_in_l1 else block_w * cfg.in0_block_w * depth * tb[case.in1_dtype])
+    total = bias + in0_cb + (0 if in1_in_l1 else block_w * cfg.in0_block_w * depth * tb[case.in1_dtype])
     total += _out_and_interm(case, block_h * block_w, interm, out_cb_static=not case.out.sharded, split=split)
     blocks = ceil_div(case.shape.nt, cfg.per_core_N) * ceil_div(case.shape.mt * (case.shape.batch if cfg.fuse_batch else 1), cfg.per_core_M)
     if in0_sharded and cfg.type == MATMUL_1D and case.in0.grid is not None and case.in0.grid.cores > blocks:

@@ -42,6 +42,7 @@ class MatmulCase:
     in1_batched: bool = False
     reserved_l1: int = 0  # bytes per core held by other live L1 tensors (residual, rotary tables, ...)
     sibling_output_live: bool = False  # a twin op's output of the same placement is live (w1 during w3)
+    bias_dtype: str | None = None  # a linear with a bias: the factory adds a bias CB in this dtype
 
 
 Rule = Callable[[MatmulCase], "str | None"]

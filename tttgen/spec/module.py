@@ -264,6 +264,8 @@ class ModeVariant(Strict):
 
 class Reference(Strict):
     torch: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$", description="dotted.path.Class")
+    # Constructor keywords: a literal, or the name of a module param whose value it takes.
+    init: dict[str, Annotated[Union[StrictInt, StrictFloat, StrictBool, StrictStr], Field(union_mode="left_to_right")]] = {}
     weights: dict[str, str] = {}
 
 

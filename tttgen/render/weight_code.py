@@ -1,0 +1,238 @@
+"""Load-time weight transforms of module descriptions as straight-line torch code (issue 8).
+
+The graph builder hands over each weight's checkpoint sources and transforms with every expression already
+evaluated to an int (the plain-data form of tttgen/spec/module.py's Weight, KeyPart and Transform);
+`host_weight_source` turns them into Python statements that a generated weights.py runs on the host, between
+reading the checkpoint and handing the tensor to ttnn. Pure: strings in, strings out.
+
+Shapes are unknown here (a key names a tensor of some checkpoint), so only what the transform list itself fixes is
+checked: ranks set by a reshape, the place of `concat`, and `rotary_permute` coming before any transpose.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import math
+import re
+import string
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+from tttgen.tiling import TILE
+
+# kind -> the fields it carries besides "kind" (module.py's Transform union, expressions evaluated)
+FIELDS = {
+    "transpose": (),
+    "concat": ("axis",),
+    "rotary_permute": ("heads",),
+    "reshape": ("shape",),
+    "pad_to_tile": (),
+    "scale": ("value",),
+    "split": ("axis", "parts", "index"),
+}
+DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+LAYER_PLACEHOLDER = "i"
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What generation time knows of the tensor held in `var`."""
+
+    var: str
+    rank: int | None = None  # fixed once a reshape gave the shape; a checkpoint tensor's rank is unknown
+    transposed: bool = False  # a transpose was applied: dim 0 no longer holds Hugging Face's output rows
+
+
+def host_weight_source(
+    name: str,
+    sources: Sequence[tuple[str, Sequence[dict]]],
+    transforms: Sequence[dict],
+    state: str = "state",
+    layer: str = "i",
+) -> list[str]:
+    """Statements (unindented) that compute the torch tensor `name` from the checkpoint dict `state`.
+
+    `sources`: (key template, that tensor's own transforms) per checkpoint tensor; "{i}" in a key is the layer
+    index, read from the variable `layer`. `transforms` apply after the sources; with several sources the first one
+    must be `concat`. Raises ValueError for a transform list that cannot be right whatever the tensor shapes.
+    """
+    _check_names(name, state, layer)
+    if not sources:
+        raise ValueError(f"weight '{name}': no checkpoint key")
+    where = f"weight '{name}'"
+    transforms = [_checked(t, f"{where}, transform {n}") for n, t in enumerate(transforms)]
+    if len(sources) == 1:
+        key, own = sources[0]
+        lines, known = _source_lines(name, key, own, state, layer, f"{where}, key '{key}'")
+    else:
+        if not transforms or transforms[0]["kind"] != "concat":
+            raise ValueError(f"{where}: {len(sources)} checkpoint keys need `concat` as the first transform")
+        lines, parts = [], []
+        for n, (key, own) in enumerate(sources):
+            part_lines, part = _source_lines(f"{name}_part{n}", key, own, state, layer, f"{where}, key '{key}'")
+            lines += part_lines
+            parts.append(part)
+        concat, transforms = transforms[0], transforms[1:]
+        known = _joined(name, parts, concat["axis"], f"{where}, transform 0")
+        part_vars = ", ".join(p.var for p in parts)
+        lines.append(f"{name} = torch.cat([{part_vars}], dim={concat['axis']})")
+        lines.append(f"del {part_vars}")  # the parts are copies the fused weight no longer needs
+    first = 1 if len(sources) > 1 else 0  # numbering as in the description, concat included
+    for n, t in enumerate(transforms, start=first):
+        step, known = _transform_lines(t, known, f"{where}, transform {n}")
+        lines += step
+    lines.append(f"{name} = {name}.contiguous()")
+    return lines
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _source_lines(
+    var: str, key: str, own: Sequence[dict], state: str, layer: str, where: str
+) -> tuple[list[str], _Known]:
+    """Read one checkpoint tensor into `var` and apply its own transforms."""
+    lines = [f"{var} = {state}[{key_expression(key, layer)}]"]
+    known = _Known(var)
+    for n, t in enumerate(own):
+        step, known = _transform_lines(_checked(t, f"{where}, transform {n}"), known, f"{where}, transform {n}")
+        lines += step
+    return lines, known
+
+
+def key_expression(template: str, layer: str = "i") -> str:
+    """A Python expression for a checkpoint key: an f-string reading `layer` when the key holds "{i}"."""
+    try:
+        pieces = list(string.Formatter().parse(template))
+    except ValueError as err:
+        raise ValueError(f"checkpoint key '{template}': {err}") from None
+    literal, formatted, has_layer = "", "", False
+    for text, field, spec, conversion in pieces:
+        literal += text
+        formatted += _escaped(text).replace("{", "{{").replace("}", "}}")
+        if field is None:
+            continue
+        if field != LAYER_PLACEHOLDER or spec or conversion:
+            raise ValueError(f"checkpoint key '{template}': only the layer placeholder {{i}} may remain in a key")
+        formatted += "{" + layer + "}"
+        has_layer = True
+    return f'f"{formatted}"' if has_layer else f'"{_escaped(literal)}"'
+
+
+def _escaped(text: str) -> str:
+    # JSON's string escapes (\" \\ \n \uXXXX ...) mean the same in a Python string literal.
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+# ---------------------------------------------------------------- transforms
+
+
+def _transform_lines(t: dict, known: _Known, where: str) -> tuple[list[str], _Known]:
+    """The statements applying transform `t` to `known.var`, and what is known of the result."""
+    v, kind = known.var, t["kind"]
+    if kind == "concat":
+        raise ValueError(f"{where}: `concat` is only valid as the first transform after several checkpoint keys")
+    if kind == "transpose":
+        if known.rank is not None and known.rank < 2:
+            raise ValueError(f"{where}: transpose swaps the last two dims; the tensor is {known.rank}-D")
+        return [f"{v} = {v}.transpose(-2, -1)"], replace(known, transposed=True)
+    if kind == "rotary_permute":
+        if known.transposed:
+            raise ValueError(
+                f"{where}: rotary_permute permutes dim 0 (the rows of Hugging Face's [out, in] weight); "
+                "put it before any transpose"
+            )
+        _check_rank_at_least(known, 1, kind, where)
+        # Per head, row j and row j + head_dim / 2 (a rotate-half pair) become rows 2j and 2j + 1: the same
+        # permutation as to_pair_order of the Llama package's weights.py (templates/weights.py.j2).
+        return [f"{v} = {v}.reshape({t['heads']}, 2, -1, *{v}.shape[1:]).transpose(1, 2).reshape({v}.shape)"], known
+    if kind == "reshape":
+        return [f"{v} = {v}.reshape({list(t['shape'])})"], replace(known, rank=len(t["shape"]))
+    if kind == "pad_to_tile":
+        _check_rank_at_least(known, 1, kind, where)
+        return _tile_padding(v, known.rank), known
+    if kind == "scale":
+        return [f"{v} = {v} * {float(t['value'])!r}"], known
+    # split: chunk gives `parts` equal chunks only when the dim divides evenly; sizes are unknown here
+    _check_axis(known, t["axis"], where)
+    return [f"{v} = {v}.chunk({t['parts']}, dim={t['axis']})[{t['index']}]"], known
+
+
+def _tile_padding(v: str, rank: int | None) -> list[str]:
+    """Zero padding of the last two dims (the only one of a 1-D tensor) up to whole tiles."""
+    last = f"0, (-{v}.shape[-1]) % {TILE}"
+    rows = f"0, (-{v}.shape[-2]) % {TILE}"
+    if rank is not None:
+        return [f"{v} = torch.nn.functional.pad({v}, ({last}{', ' + rows if rank > 1 else ''}))"]
+    # Rank unknown (a bias or a norm is 1-D): pad's (left, right) pairs run from the last dim backwards.
+    return [
+        f"{v}_padding = [amount for size in reversed({v}.shape[-2:]) for amount in (0, (-size) % {TILE})]",
+        f"{v} = torch.nn.functional.pad({v}, {v}_padding)",
+    ]
+
+
+def _joined(name: str, parts: list[_Known], axis: int, where: str) -> _Known:
+    """What is known of torch.cat(parts): ranks must agree where known."""
+    ranks = {p.rank for p in parts if p.rank is not None}
+    if len(ranks) > 1:
+        raise ValueError(f"{where}: concat of tensors of ranks {sorted(ranks)}")
+    known = _Known(name, rank=ranks.pop() if ranks else None, transposed=any(p.transposed for p in parts))
+    _check_axis(known, axis, where)
+    return known
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _checked(t: Any, where: str) -> dict:
+    """`t` if it is a well-formed evaluated transform; ValueError naming what is wrong otherwise."""
+    if not isinstance(t, dict) or not isinstance(t.get("kind"), str) or t["kind"] not in FIELDS:
+        kind = t.get("kind") if isinstance(t, dict) else t
+        raise ValueError(f"{where}: unknown transform {kind!r} (allowed: {', '.join(FIELDS)})")
+    fields = set(t) - {"kind"}
+    if fields != set(FIELDS[t["kind"]]):
+        raise ValueError(f"{where}: {t['kind']} takes fields {list(FIELDS[t['kind']])}, got {sorted(fields)}")
+    ints = {k: t[k] for k in ("axis", "heads", "parts", "index") if k in t}
+    for k, value in ints.items():
+        if not _is_int(value):
+            raise ValueError(f"{where}: {t['kind']}.{k} must be an int, got {value!r}")
+    if t["kind"] == "rotary_permute" and t["heads"] < 1:
+        raise ValueError(f"{where}: rotary_permute.heads must be positive, got {t['heads']}")
+    if t["kind"] == "split" and not 0 <= t["index"] < t["parts"]:
+        raise ValueError(f"{where}: split index {t['index']} is not one of {t['parts']} parts")
+    if t["kind"] == "reshape":
+        shape = t["shape"]
+        if not isinstance(shape, (list, tuple)) or not all(_is_int(d) and d >= -1 for d in shape):
+            raise ValueError(f"{where}: reshape.shape must be a list of ints (-1 at most once), got {shape!r}")
+        if list(shape).count(-1) > 1:
+            raise ValueError(f"{where}: reshape.shape {list(shape)} has more than one -1")
+    if t["kind"] == "scale":
+        value = t["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{where}: scale.value must be a finite number, got {value!r}")
+    return t
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_rank_at_least(known: _Known, rank: int, kind: str, where: str) -> None:
+    if known.rank is not None and known.rank < rank:
+        raise ValueError(f"{where}: {kind} needs a tensor of at least {rank} dims; it is {known.rank}-D")
+
+
+def _check_axis(known: _Known, axis: int, where: str) -> None:
+    if known.rank is not None and not -known.rank <= axis < known.rank:
+        raise ValueError(f"{where}: axis {axis} is out of range for a {known.rank}-D tensor")
+
+
+def _check_names(name: str, state: str, layer: str) -> None:
+    for what, value in (("weight variable", name), ("layer variable", layer)):
+        if not value.isidentifier() or keyword.iskeyword(value):
+            raise ValueError(f"{what} '{value}' is not a Python identifier")
+    if not DOTTED_NAME.match(state) or any(keyword.iskeyword(part) for part in state.split(".")):
+        raise ValueError(f"state '{state}' is not a (dotted) Python name")
+    if name in (layer, state.split(".")[0]):
+        raise ValueError(f"weight variable '{name}' would overwrite the state or layer variable")
