@@ -3,7 +3,6 @@ op in everything the passes read; non-Llama built-ins expand into a valid IR wit
 
 import pytest
 
-from tttgen.build import build_graph
 from tttgen.builder.bind import description_for, spec_params
 from tttgen.builder.expand import expand
 from tttgen.errors import InputError
@@ -13,49 +12,114 @@ from tttgen.spec.hints import Hints
 from tttgen.spec.load import load_device, load_model
 from tttgen.spec.module import load_module
 
-# build.py copies all three heads facts onto every heads op; the description derives them from the op's own
-# inputs, which do not carry the query-head count (cache writes) or the KV-head count (concat_heads). No pass
-# reads these (op_costs takes the model's dims for both kinds); every other fact must be equal.
-NOT_DERIVED = {("cache_fill", "num_heads"), ("cache_update", "num_heads"), ("concat_heads", "num_kv_heads")}
+# tt_transformers' op sequence (models/tt_transformers/tt/decoder.py, attention.py, mlp.py), per mode. Decode
+# moves between placements are derived from the dataflow (builder/moves.py).
+PREFILL = [
+    "embedding",
+    "attention_norm",
+    "wqkv",
+    "create_heads",
+    "rotary_q",
+    "rotary_k",
+    "cache_fill_k",
+    "cache_fill_v",
+    "sdpa",
+    "concat_heads",
+    "wo",
+    "attn_add",
+    "ffn_norm",
+    "w1",
+    "w3",
+    "swiglu",
+    "w2",
+    "ffn_add",
+    "last_tile",
+    "final_norm",
+    "lm_head",
+]
+DECODE = [
+    "embedding",
+    "embedding_out",
+    "attention_norm",
+    "wqkv_in",
+    "wqkv",
+    "wqkv_out",
+    "create_heads",
+    "rotary_q",
+    "rotary_k",
+    "cache_update_k",
+    "cache_update_v",
+    "sdpa",
+    "sdpa_out",
+    "concat_heads",
+    "wo_in",
+    "wo",
+    "wo_out",
+    "attn_add",
+    "ffn_norm",
+    "w1_in",
+    "w1",
+    "w3",
+    "swiglu",
+    "w2_in",
+    "w2",
+    "w2_out",
+    "ffn_add",
+    "final_norm",
+    "lm_head_in",
+    "lm_head",
+]
+EMBED, HEAD = {"embedding", "embedding_out"}, {"last_tile", "final_norm", "lm_head_in", "lm_head"}
 
 
 def _graphs(model: str):
     spec, _ = load_model(model)
     device, _ = load_device("n150")
     desc = description_for(spec)
-    return build_graph(spec, device, Hints()), expand(desc, spec_params(desc, spec), device, Hints(), model=spec)
+    return spec, expand(desc, spec_params(desc, spec), device, Hints(), model=spec)
 
 
 @pytest.mark.parametrize(
     "model",
     ["llama-3.2-1b", "llama-3.1-8b", "tests/data/tiny-llama/config.json", "tests/data/tiny-mistral/config.json"],
 )
-def test_llama_description_expands_to_build_py_graph(model):
-    built, expanded = _graphs(model)
-    # Decode reshards are pass decisions in the description (where activations live), inserted by build.py only.
-    want = [op for op in built.ops if op.kind != "reshard"]
-    # Expanded ops are named by their call path (`layers.attention.wqkv`); build.py uses the bare step name.
-    ident = lambda op: (op.name.rsplit(".", 1)[-1], op.kind, op.mode, op.seq, op.scope)  # noqa: E731
-    assert [ident(op) for op in expanded.ops] == [ident(op) for op in want]
-    assert expanded.mode_keys() == built.mode_keys()
-    for got, op in zip(expanded.ops, want):
-        assert (got.shape, got.weight) == (op.shape, op.weight), got.key
-        for name, value in got.facts.items():
-            want_value = f"{got.name.rsplit('.', 1)[0]}.{op.facts.get(name)}" if name == "shares_input_with" else op.facts.get(name)
-            assert want_value == value, (got.key, name)
-        missing = {(op.kind, name) for name in op.facts if name not in got.facts}
-        assert missing <= NOT_DERIVED, (got.key, missing)
-    weights = lambda g: [(w.name, w.role, w.k, w.n, w.hf_names, w.per_layer) for w in g.weights]  # noqa: E731
-    assert weights(expanded) == weights(built)
+def test_llama_description_expands_to_the_tt_transformers_sequence(model):
+    spec, graph = _graphs(model)
+    for key, names in [("prefill_128", PREFILL), ("prefill_1024", PREFILL), ("decode", DECODE)]:
+        ops = [op for op in graph.ops if op.mode_key == key]
+        assert [op.name for op in ops] == names
+        assert all(op.scope == ("embed" if op.name in EMBED else "head" if op.name in HEAD else "layer") for op in ops)
+    d, m = spec.hidden_size, 32
+    shapes = {op.name: op.shape for op in graph.ops if op.mode == "decode" and op.kind == "matmul"}
+    assert shapes["wqkv"] == MatmulShape(m, d, spec.qkv_size) and shapes["w2"] == MatmulShape(
+        m, spec.intermediate_size, d
+    )
+    moves = {op.name: (op.facts["src"], op.facts["dst"], op.facts["dim"]) for op in graph.ops_of("reshard")}
+    assert moves["wqkv_out"] == ("wqkv", "create_heads", spec.qkv_size)
+    assert moves["sdpa_out"] == ("sdpa", "concat_heads", spec.attn_size)
+    assert "w3_in" not in moves  # w3 reads the input w1's move made
+    prefill_w3 = graph.op("prefill_128.w3")
+    assert prefill_w3.facts["shares_input_with"] == "w1" and graph.op("decode.w3").facts["sibling_output_live"]
+    weights = [(w.name, w.role, w.per_layer) for w in graph.weights]
+    assert weights == [
+        ("embedding", "EMBEDDING", False),
+        ("attention_norm", "NORM", True),
+        ("wqkv", "WQKV", True),
+        ("wo", "WO", True),
+        ("ffn_norm", "NORM", True),
+        ("w1", "FF1_FF3", True),
+        ("w3", "FF1_FF3", True),
+        ("w2", "FF2", True),
+        ("final_norm", "NORM", False),
+        ("lm_head", "LM_HEAD", False),
+    ]
 
 
 def test_layer_loop_is_not_unrolled():
-    built, expanded = _graphs("llama-3.1-8b")
+    spec, expanded = _graphs("llama-3.1-8b")
     decode = [op for op in expanded.ops if op.mode == "decode"]
-    assert [op.name.rsplit(".", 1)[-1] for op in decode].count("wqkv") == 1
-    assert built.model.num_hidden_layers == 32 and all(
-        w.per_layer == ("{i}" in w.hf_names[0]) for w in expanded.weights
-    )
+    assert [op.name for op in decode].count("wqkv") == 1
+    assert spec.num_hidden_layers == 32 and all(w.per_layer == ("{i}" in w.hf_names[0]) for w in expanded.weights)
 
 
 def test_untied_head_and_plain_rope_bind_from_the_spec():
@@ -141,8 +205,7 @@ ops:
 
 def test_linear_weight_without_role_is_refused(tmp_path):
     path = tmp_path / "norole.yaml"
-    path.write_text(
-        """\
+    path.write_text("""\
 name: norole
 description: "a linear weight without its precision group"
 params:
@@ -155,8 +218,7 @@ weights:
   w: {shape: [64, 64], key: "w.weight"}
 ops:
   - {op: linear, name: proj, in: {input: x, weight: w}, out: y}
-"""
-    )
+""")
     device, _ = load_device("n150")
     with pytest.raises(InputError) as info:
         expand(load_module(path), {}, device, Hints(), near=tmp_path)

@@ -113,11 +113,34 @@ def test_a_user_module_calling_a_builtin(tmp_path):
     files = render_plan(p)
     assert "class Ffn:" in files["model.py"] and "self.ffn = Ffn(weights)" in files["model.py"]
     assert "f = self.ffn.prefill_128(h)" in files["model.py"]
-    assert "ffn_fc1_program = ttnn." in files["configs.py"]
+    assert "    fc1_program = ttnn." in files["configs.py"]  # unambiguous: the op's own name
     assert '"ffn.fc1.weight"' in files["configs.py"]  # the call's weight prefix
     torch.manual_seed(0)
     report = verify_module(p, reference=FfnBlock().eval())
     assert report.passed, report.as_dict()
+
+
+def test_ops_of_two_calls_keep_their_call_path(tmp_path):
+    """The same module called twice: its op names are ambiguous, so they keep the call path (configs too)."""
+    twice = BLOCK.replace(
+        "  - {op: binary, name: residual, in: {a: x, b: f}, out: y, attrs: {fn: add}}\n",
+        """\
+  - op: call
+    name: ffn_b
+    module: mlp
+    in: {x: f}
+    out: g
+    bind: {in_features: width, hidden_features: hidden, out_features: width, activation: gelu, rows: rows}
+    weight_prefix: "ffn_b."
+  - {op: binary, name: residual, in: {a: x, b: g}, out: y, attrs: {fn: add}}
+""",
+    )
+    path = tmp_path / "twice.yaml"
+    path.write_text(twice.replace("name: ffn_block", "name: twice"))
+    p = plan(Request(str(path), "n150"))
+    assert {"prefill_128.ffn.fc1", "prefill_128.ffn_b.fc1"} <= {op.key for op in p.graph.ops}
+    configs = render_plan(p)["configs.py"]
+    assert "    ffn_fc1_program = ttnn." in configs and "    ffn_b_fc1_program = ttnn." in configs
 
 
 def _methods(source: str):

@@ -110,7 +110,7 @@ def test_prefill_row_chunks_follow_the_device_profile(device):
 
 
 
-LLAMA_OP_NAMES = ("wqkv", "wo", "w1", "w2", "w3", "lm_head", "swiglu", "qkv_to_interleaved")
+LLAMA_OP_NAMES = ("wqkv", "wo", "w1", "w2", "w3", "lm_head", "swiglu", "wqkv_out")
 
 
 def test_passes_name_no_llama_ops():

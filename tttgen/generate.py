@@ -71,7 +71,9 @@ def plan_module(request: Request, source: Path) -> Plan:
 
 
 def is_module_plan(p: Plan) -> bool:
-    return "functions" in p.graph.facts
+    from tttgen.builder.structure import is_module_graph
+
+    return is_module_graph(p.graph)
 
 
 def plan(request: Request) -> Plan:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tttgen.build import DECODE_ROWS
+from tttgen.builder.moves import decode_moves, rename
 from tttgen.builder.structure import module_model
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
@@ -45,6 +46,7 @@ class _Val:
     shape: tuple[int, ...]
     id: str  # which tensor this is (its definer), so two ops reading one tensor can be told apart from copies
     weight: str | None = None  # IR weight name when the value is a weight
+    producer: str | None = None  # the device op that wrote it (None: an input, state, a weight or a host op)
 
 
 @dataclass
@@ -126,7 +128,10 @@ class _Expander:
         values: dict[str, _Val] = {}
         for name, t in declared_in.items():
             shape = _shape(t.shape, env, f"{path}.inputs.{name}.shape")
-            values[name] = _Val(shape, inputs[name].id if name in inputs else f"{path}.{name}")
+            caller = inputs.get(name)
+            values[name] = _Val(
+                shape, caller.id if caller else f"{path}.{name}", producer=caller.producer if caller else None
+            )
         for name, s in desc.state.items():
             values[name] = _Val(_shape(s.shape, env, f"{path}.state.{name}.shape"), f"{path}.{name}")
         loops = [i for i, s in enumerate(steps) if s.op == "call" and s.loop is not None]
@@ -166,7 +171,7 @@ class _Expander:
         if not m or m.group(1) not in values:
             raise _error(where, f"undefined value '{ref}'", f"allowed: {', '.join(sorted(values))}")
         val = values[m.group(1)]
-        return _Val(val.shape[1:], f"{val.id}[]", val.weight) if m.group(2) else val  # state indexed by layer
+        return _Val(val.shape[1:], f"{val.id}[]", val.weight, val.producer) if m.group(2) else val  # state by layer
 
     def weight(
         self, desc: ModuleDescription, name: str, port: str, kind: str, env, prefix: str, loop_var, where: str
@@ -181,9 +186,12 @@ class _Expander:
                 f"allowed: {', '.join(WEIGHT_ROLES)}",
             )
         parts = [p if isinstance(p, str) else p.key for p in parts_of(w)]
+        # (the IR name is set below)
         keys = tuple(prefix + _fill(k, env, loop_var, where) for k in parts)
         k, n = weight_kn(shape)
         sources = tuple(() if isinstance(p, str) else self.transforms(p.transforms, env, where) for p in parts_of(w))
+        # Named by the call path of its module, like ops (`ffn.fc1`); shortened later where unambiguous.
+        name = self.qualified(f"{where.rsplit('.', 1)[0]}.{name}")
         ir = Weight(
             name,
             role,
@@ -200,10 +208,6 @@ class _Expander:
         self.weights.setdefault(name, ir)
         self.weight_paths.setdefault(name, where)
         return _Val(shape, f"weight:{name}", name)
-
-    @staticmethod
-    def ref(name: str, desc: ModuleDescription) -> Any:
-        return {"weight": name} if name in desc.weights else name
 
     def transforms(self, items, env: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
         """Load-time transforms with every expression evaluated (heads, parts, reshape shapes)."""
@@ -244,6 +248,7 @@ class _Expander:
         rule = GRAPH[step.op]
         ins: dict[str, Any] = {}
         read: dict[str, _Val] = {}
+        flow_in: dict[str, Any] = {}  # port -> a value's local name, or {"weight": IR weight name}
         for port, ref in step.in_.items():
             refs = ref if isinstance(ref, list) else [ref]
             vals = []
@@ -254,26 +259,28 @@ class _Expander:
                     vals.append(self.value(r, values, f"{where}.in.{port}"))
             read[port] = vals[0]
             ins[port] = [v.shape for v in vals] if isinstance(ref, list) else vals[0].shape
+            flows = [{"weight": v.weight} if v.weight else r for r, v in zip(refs, vals)]
+            flow_in[port] = flows if isinstance(ref, list) else flows[0]
         attrs = self.attrs(step.op, step.attrs, env, where)
         try:
             info = rule.infer(ins, attrs)
         except ShapeError as err:
             raise _error(where, f"{step.op}: {err}", f"inputs: {ins}") from None
         outs = [step.out] if isinstance(step.out, str) else list(step.out or [])
-        for j, (out, shape) in enumerate(zip(outs, info.outputs)):
-            values[out] = _Val(tuple(shape), f"{where}:{j}")
         name = self.qualified(where)
+        device_op = rule.ir_kind is not None
+        for j, (out, shape) in enumerate(zip(outs, info.outputs)):
+            values[out] = _Val(tuple(shape), f"{where}:{j}", producer=name if device_op else None)
         dataflow = frozen(
             {
                 "kind": step.op,
                 # A weight is {"weight": name}; a value is its name in the module function.
-                "in": {
-                    port: [self.ref(r, desc) for r in ref] if isinstance(ref, list) else self.ref(ref, desc)
-                    for port, ref in step.in_.items()
-                },
+                "in": flow_in,
                 "out": outs,
                 "attrs": attrs,
                 "shapes": {"in": ins, "out": [list(shape) for shape in info.outputs]},
+                # port -> the device op that wrote the value read there, for the decode moves (builder/moves.py)
+                "producers": {port: v.producer for port, v in read.items() if v.producer is not None},
             }
         )
         if rule.ir_kind is None:
@@ -404,7 +411,7 @@ def expand(
         mode = _Mode(name, rows)
         menv = {**env, ROWS: rows} if ROWS in desc.params else env
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
-        ops += _dataflow_facts(mode)
+        ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode))
         variant = desc.modes.get(name)
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
         key = "decode" if name == "decode" else f"prefill_{rows}"
@@ -412,6 +419,14 @@ def expand(
             "inputs": {n: list(_shape(t.shape, menv, f"{desc.name}.inputs.{n}")) for n, t in declared.items()},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
+    names = short_names([op.name for op in ops])
+    weight_names = short_names(list(expander.weights))
+    ops = [rename(op, names, weight_names) for op in ops]
+    weights = [replace(w, name=weight_names.get(w.name, w.name)) for w in expander.weights.values()]
+    functions = [
+        {**f, "body": [{**e, "op": names.get(e["op"], e["op"])} if "op" in e else e for e in f["body"]]}
+        for _, f in sorted(expander.functions.items(), key=_function_order)
+    ]
     if model is None:
         first = next(iter(desc.inputs.values()), None)
         width = _shape(first.shape, {**env, ROWS: 1}, f"{desc.name}.inputs")[-1] if first else 0
@@ -422,7 +437,7 @@ def expand(
         device=device,
         hints=hints,
         ops=tuple(ops),
-        weights=tuple(expander.weights.values()),
+        weights=tuple(weights),
         facts=frozen(
             {
                 "decode_rows": DECODE_ROWS,
@@ -431,7 +446,7 @@ def expand(
                 "module_doc": desc.description,
                 "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS},
                 "io": io,
-                "functions": tuple(f for _, f in sorted(expander.functions.items(), key=_function_order)),
+                "functions": tuple(functions),
             }
         ),
     )
@@ -441,6 +456,15 @@ def _function_order(item: tuple[tuple[str, str], dict]) -> tuple[int, str]:
     """Callees before callers (deeper paths first), prefill before decode: the order model.py defines them."""
     (mode, path), _ = item
     return (-path.count(".") - (1 if path else 0), path, mode)
+
+
+def short_names(names: list[str]) -> dict[str, str]:
+    """Call-path name -> its own (last) part, for every op or weight whose own name no other has: names stay
+    short (`wqkv`, what hints' overrides and explain use) and only ambiguous ones keep their path (`ffn.fc1`)."""
+    paths: dict[str, set[str]] = {}
+    for name in names:
+        paths.setdefault(name.rsplit(".", 1)[-1], set()).add(name)
+    return {next(iter(full)): bare for bare, full in paths.items() if len(full) == 1 and next(iter(full)) != bare}
 
 
 def _has_state(desc: ModuleDescription, near: Path) -> bool:

@@ -15,6 +15,11 @@ from typing import Iterable
 from tttgen.ir.graph import Op
 
 
+def is_module_graph(graph) -> bool:
+    """A plain module's graph (rendered by tttgen/render/module.py), not a Llama-family model's."""
+    return isinstance(graph.model, ModuleModel)
+
+
 @dataclass(frozen=True)
 class ModuleModel:
     name: str

@@ -142,7 +142,9 @@ def prepare_job(directory: Path, workdir: Path, graph=None) -> tuple[dict[str, A
     """The runner job of one package and its device profile name (`graph`: the package's, when the caller has it)."""
     graph = graph if graph is not None else _planned_graph(directory)
     shapes_file = workdir / f"{abs(hash(str(directory)))}_shapes.json"
-    module = "functions" in graph.facts
+    from tttgen.builder.structure import is_module_graph
+
+    module = is_module_graph(graph)
     shapes_file.write_text(json.dumps({} if module else checkpoint_shapes(graph)))
     job = {
         "dir": str(directory.resolve()),

@@ -21,6 +21,9 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 BLACK_MODE = black.Mode(line_length=120, target_versions={black.TargetVersion.PY310})
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
 MANIFEST = "MANIFEST.json"
+# Graph facts graph.json leaves out: placements printed per op already, and the description's structure (module
+# functions, inputs, params) that model.py itself shows.
+HIDDEN_FACTS = ("residual", "heads_placement", "functions", "io", "module", "module_doc", "module_params")
 
 
 def environment() -> jinja2.Environment:
@@ -114,7 +117,7 @@ def graph_document(graph: Graph) -> dict[str, Any]:
             {"name": w.name, "role": w.role, "k": w.k, "n": w.n, "per_layer": w.per_layer, "hf_names": list(w.hf_names), **jsonable(w.decisions)}
             for w in graph.weights
         ],
-        "facts": jsonable({k: v for k, v in graph.facts.items() if k not in ("residual", "heads_placement")}),
+        "facts": jsonable({k: v for k, v in graph.facts.items() if k not in HIDDEN_FACTS}),
         "ops": ops,
     }
 

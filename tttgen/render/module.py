@@ -253,7 +253,7 @@ def weight_views(graph: Graph, memory_name: MemoryNames) -> list[dict[str, Any]]
         layout = WEIGHT_LAYOUTS.get(ports.get(w.name, ("", "")))
         if layout is None:
             raise _unsupported(f"weight '{w.name}' read by {ports.get(w.name)}", module)
-        var = f"w_{w.name}"
+        var = f"w_{ident(w.name)}"
         sources = list(zip(w.hf_names, [list(t) for t in (w.source_transforms or ((),) * len(w.hf_names))]))
         lines = host_weight_source(
             var, [(k, [dict(t) for t in ts]) for k, ts in sources], [dict(t) for t in w.transforms]

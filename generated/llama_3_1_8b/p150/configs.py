@@ -469,7 +469,7 @@ class Decode:
     """Decode: one token for each of 32 user slots, activations width-sharded in L1."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
-    embed_to_residual_memory = L1_WIDTH_SHARDED_32X128_32_CORES
+    embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
     )
@@ -502,7 +502,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     wqkv_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    qkv_to_interleaved_memory = ttnn.L1_MEMORY_CONFIG
+    wqkv_out_memory = ttnn.L1_MEMORY_CONFIG
     create_heads_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     # chunks chosen by the chunking pass
     sdpa_program = ttnn.SDPAProgramConfig(
@@ -516,7 +516,7 @@ class Decode:
         dst_full_sync_en=False,
     )
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
-    sdpa_to_sharded_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
+    sdpa_out_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     wo_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
     # wo: MultiCast1DProgramConfig, dram-bound, 52.1 us modeled on 64 cores, 176 KiB L1/core

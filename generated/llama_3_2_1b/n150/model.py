@@ -302,7 +302,7 @@ class Model:
             memory_config=D.embedding_memory,
         )
         x = ttnn.reshape(x, [1, 1, C.DECODE_USERS, C.HIDDEN_SIZE])
-        x = ttnn.to_memory_config(x, D.embed_to_residual_memory)
+        x = ttnn.to_memory_config(x, D.embedding_out_memory)
         cur_pos = ttnn.from_torch(positions.to(torch.int32), dtype=ttnn.int32, device=self.device)
         cos, sin = rope_tables(positions)
         cos = ttnn.from_torch(
@@ -359,7 +359,7 @@ class Model:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
-        qkv = ttnn.sharded_to_interleaved(qkv, D.qkv_to_interleaved_memory)
+        qkv = ttnn.sharded_to_interleaved(qkv, D.wqkv_out_memory)
         q, k, v = ttnn.experimental.nlp_create_qkv_heads_decode(
             qkv, num_heads=C.NUM_HEADS, num_kv_heads=C.NUM_KV_HEADS, memory_config=D.create_heads_memory
         )
@@ -381,7 +381,7 @@ class Model:
             memory_config=D.sdpa_memory,
         )
         ttnn.deallocate(q)
-        attn = ttnn.to_memory_config(attn, D.sdpa_to_sharded_memory)
+        attn = ttnn.to_memory_config(attn, D.sdpa_out_memory)
         attn = ttnn.experimental.nlp_concat_heads_decode(
             attn, num_heads=C.NUM_HEADS, memory_config=D.concat_heads_memory
         )

@@ -1,0 +1,106 @@
+"""Decode move candidates: where an activation may have to change placement between two decode ops.
+
+In decode, activations live in L1 in placements the passes choose (matmul in0/out by the program search) or that
+op contracts fix (norms and elementwise ops on the residual stream, heads height-sharded, SDPA output in DRAM).
+Where a producer's output placement may differ from what its consumer reads, the builder puts a `reshard` op;
+the reshard pass later resolves it to the consumer's placement, or elides it when they are equal. Which edges
+need one is a property of op kinds, listed once in MOVES; prefill ops all read and write DRAM interleaved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from math import prod
+
+from tttgen.ir.graph import Op, frozen
+
+ANY = "*"
+# (producer IR kind, consumer IR kind) -> how the move is named: "in" (`<consumer>_in`) or "out" (`<producer>_out`).
+MOVES: dict[tuple[str, str], str] = {
+    (ANY, "matmul"): "in",  # a matmul's in0 placement is the program search's choice
+    ("matmul", "eltwise"): "out",  # ... and so is its output's; the residual stream has its own
+    ("matmul", "create_heads"): "out",  # create_qkv_heads_decode reads L1 interleaved
+    ("sdpa_decode", "concat_heads"): "out",  # SDPA decode writes DRAM; concat_heads_decode reads height-sharded
+    ("embedding", "rms_norm"): "out",  # the embedding writes L1 interleaved; the norm reads the residual shards
+    ("embedding", "layer_norm"): "out",
+}
+
+
+def _rule(producer: Op, consumer: Op) -> str | None:
+    return MOVES.get((producer.kind, consumer.kind)) or MOVES.get((ANY, consumer.kind))
+
+
+def decode_moves(ops: list[Op]) -> list[Op]:
+    """The ops of one decode mode with a reshard before each consumer whose input may need a move.
+
+    A matmul reading the tensor an earlier matmul already had moved reads the moved one (no second move); an
+    elementwise op whose inputs are all matmul outputs computes in their placement (no move). A move out of an op
+    of another scope (the embedding, before the layer loop) sits right after its producer, in its scope."""
+    by_name = {op.name: op for op in ops}
+    out: list[Op] = []
+    moved: set[tuple[str, str]] = set()  # (producer, rule) already moved
+    after: dict[str, list[Op]] = {}  # producer name -> moves placed right after it
+    for op in ops:
+        producers = [by_name[name] for name in op.dataflow.get("producers", {}).values() if name in by_name]
+        from_matmuls = bool(producers) and all(p.kind == "matmul" for p in producers)
+        for p in producers:
+            how = _rule(p, op)
+            if how is None or (op.kind == "eltwise" and from_matmuls):
+                continue
+            key = (p.name, how if how == "out" else "in")
+            if key in moved:
+                continue
+            moved.add(key)
+            name = f"{op.name}_in" if how == "in" else f"{p.name}_out"
+            value = next(v for v, name_ in op.dataflow["producers"].items() if name_ == p.name)
+            shape = op.dataflow["shapes"]["in"][value]
+            move = Op(
+                name=name,
+                kind="reshard",
+                mode=op.mode,
+                seq=op.seq,
+                scope=op.scope if p.scope == op.scope else p.scope,
+                facts=frozen({"rows": op.seq, "dim": prod(shape) // op.seq, "src": p.name, "dst": op.name}),
+            )
+            if p.scope == op.scope:
+                out.append(move)
+            else:
+                after.setdefault(p.name, []).append(move)
+        out.append(op)
+    placed: list[Op] = []
+    for op in out:
+        placed.append(op)
+        placed += after.get(op.name, [])
+    return placed
+
+
+def rename(op: Op, names: dict[str, str], weights: dict[str, str] | None = None) -> Op:
+    """`op` with the op names it holds mapped through `names` (its own, `shares_input_with`, move ends,
+    producers) and the weight names through `weights`."""
+    weights = weights or {}
+    facts = dict(op.facts)
+    for fact in ("shares_input_with", "src", "dst"):
+        if fact in facts:
+            facts[fact] = names.get(facts[fact], facts[fact])
+    if "bias" in facts:
+        facts["bias"] = weights.get(facts["bias"], facts["bias"])
+    flow = dict(op.dataflow)
+    if "producers" in flow:
+        flow["producers"] = {port: names.get(n, n) for port, n in flow["producers"].items()}
+    if "in" in flow:
+        flow["in"] = {port: _weight_refs(ref, weights) for port, ref in flow["in"].items()}
+    return replace(
+        op,
+        name=names.get(op.name, op.name),
+        weight=weights.get(op.weight, op.weight) if op.weight else None,
+        facts=frozen(facts),
+        dataflow=frozen(flow) if flow else op.dataflow,
+    )
+
+
+def _weight_refs(ref, weights: dict[str, str]):
+    if isinstance(ref, list):
+        return [_weight_refs(r, weights) for r in ref]
+    if isinstance(ref, dict):
+        return {"weight": weights.get(ref["weight"], ref["weight"])}
+    return ref
