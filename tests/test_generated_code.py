@@ -73,15 +73,14 @@ def dead_knobs(files: dict[str, str]) -> list[str]:
         read_attrs |= a
     dead = sorted(n for n in module - read_module - used_in_configs)
     for cls, names in sorted(classes.items()):
-        via = cls if cls == "Decode" else "PREFILL[]"
-        dead += [f"{cls}.{n}" for n in sorted(names) if (via, n) not in read_attrs]
+        dead += [f"{cls}.{n}" for n in sorted(names) if (cls, n) not in read_attrs]
     return dead
 
 
 def test_dead_knob_finder_finds_one():
     files = {
-        "configs.py": "A = 1\nB = 2\nclass Decode:\n    x = A\n    y = 3\nclass Prefill128:\n    z = 4\nPREFILL = {128: Prefill128}\n",
-        "model.py": "def f():\n    D = C.Decode\n    P = C.PREFILL[128]\n    return D.x + P.z + C.Decode.x\n",
+        "configs.py": "A = 1\nB = 2\nclass Decode:\n    x = A\n    y = 3\nclass Prefill128:\n    z = 4\n",
+        "model.py": "def f():\n    D = C.Decode\n    return D.x + C.Prefill128.z + C.Decode.x\n",
         "weights.py": "",
     }
     assert dead_knobs(files) == ["B", "Decode.y"]

@@ -58,7 +58,11 @@ def test_published_config_builds(name):
     files = render_plan(p)
     configs = files["configs.py"]
     padded = padded_vocab(model.vocab_size)
-    assert f"VOCAB_SIZE = {model.vocab_size}\n" in configs and f"PADDED_VOCAB_SIZE = {padded} " in configs
+    assert f"VOCAB_SIZE = {model.vocab_size}\n" in configs  # logits are sliced back to it
+    assert (
+        f"({model.hidden_size}, {padded})" in files["weights.py"]
+        or f"{model.hidden_size}, {padded})" in files["weights.py"]
+    )
     for key in ("decode.lm_head", "prefill_128.lm_head"):
         assert p.graph.op(key).shape.n == padded  # the matmul search sees the padded head
     data = json.loads((CONFIGS / name).read_text())

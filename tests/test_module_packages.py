@@ -111,10 +111,10 @@ def test_a_user_module_calling_a_builtin(tmp_path):
     path.write_text(BLOCK)
     p = plan(Request(str(path), "n150"))
     files = render_plan(p)
-    assert "class Ffn:" in files["model.py"] and "self.ffn = Ffn(weights)" in files["model.py"]
+    assert "class Ffn:" in files["model.py"] and "self.ffn = Ffn(weights, rt)" in files["model.py"]
     assert "f = self.ffn.prefill_128(h)" in files["model.py"]
     assert "    fc1_program = ttnn." in files["configs.py"]  # unambiguous: the op's own name
-    assert '"ffn.fc1.weight"' in files["configs.py"]  # the call's weight prefix
+    assert 'state["ffn.fc1.weight"]' in files["weights.py"]  # the call's weight prefix
     torch.manual_seed(0)
     report = verify_module(p, reference=FfnBlock().eval())
     assert report.passed, report.as_dict()

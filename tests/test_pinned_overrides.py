@@ -40,12 +40,32 @@ PINS = {
     "max_seq_len": 256,
     "overrides": {
         "prefill_128.wo": {"program_config": WO_2D},
-        "decode.wo": {"program_config": {"type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig", "in0_block_w": 4, "per_core_M": 1, "per_core_N": 8}},
+        "decode.wo": {
+            "program_config": {
+                "type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig",
+                "in0_block_w": 4,
+                "per_core_M": 1,
+                "per_core_N": 8,
+            }
+        },
         "decode.w1": {"compute_kernel_config": HIFI4},
         "wqkv": {"dtype": "bfloat16", "memory_config": {"in1": {"buffer": "DRAM", "layout": "INTERLEAVED"}}},
         "decode.w2": {
-            "program_config": {"type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig", "in0_block_w": 4, "per_core_M": 1, "per_core_N": 4},
-            "memory_config": {"in0": {"buffer": "L1", "layout": "WIDTH_SHARDED", "shard_shape": [32, 256], "grid": [[[0, 0], [1, 0]]], "orientation": "ROW_MAJOR"}},
+            "program_config": {
+                "type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig",
+                "in0_block_w": 4,
+                "per_core_M": 1,
+                "per_core_N": 4,
+            },
+            "memory_config": {
+                "in0": {
+                    "buffer": "L1",
+                    "layout": "WIDTH_SHARDED",
+                    "shard_shape": [32, 256],
+                    "grid": [[[0, 0], [1, 0]]],
+                    "orientation": "ROW_MAJOR",
+                }
+            },
         },
         "prefill_128.w2": {"memory_config": {"out": {"buffer": "DRAM", "layout": "INTERLEAVED"}}},
     },
@@ -98,11 +118,25 @@ def test_schema_mistakes_are_reported_together_with_exit_2(tmp_path):
             "decode.w2": {"memory_config": {"out": {"buffer": "L1", "layout": "WIDTH_SHARDED"}}},  # no shard spec
         }
     }
-    done = run("build", "--config", TINY, "--device", "n150", *FLAGS, "--hints", str(write_hints(tmp_path, bad)), "--out", str(tmp_path / "out"))
+    done = run(
+        "build",
+        "--config",
+        TINY,
+        "--device",
+        "n150",
+        *FLAGS,
+        "--hints",
+        str(write_hints(tmp_path, bad)),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert done.returncode == 2, done.stderr
     err = done.stderr
     assert "Traceback" not in err and str(tmp_path / "hints.yaml") in err
-    assert "overrides.decode.wo.program_config" in err and "'mcast_in0' is not a field of MatmulMultiCoreReuseMultiCastProgramConfig" in err
+    assert (
+        "overrides.decode.wo.program_config" in err
+        and "'mcast_in0' is not a field of MatmulMultiCoreReuseMultiCastProgramConfig" in err
+    )
     assert "allowed: compute_with_storage_grid_size, in0_block_w" in err
     assert "overrides.decode.w1.program_config.in0_block_w" in err
     assert "overrides.decode.w3.program_config.type" in err and "MatmulMultiCoreReuseMultiCast1DProgramConfig" in err
@@ -115,13 +149,33 @@ def test_unknown_op_keys_and_pins_on_ops_without_that_config_are_reported_togeth
         "overrides": {
             "decode.wqkvv": {"dtype": "bfloat16"},
             "nope": {"fidelity": "HiFi4"},
-            "attention_norm": {"program_config": {"type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig", "in0_block_w": 4, "per_core_M": 1, "per_core_N": 8}},
+            "attention_norm": {
+                "program_config": {
+                    "type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig",
+                    "in0_block_w": 4,
+                    "per_core_M": 1,
+                    "per_core_N": 8,
+                }
+            },
             "decode.w3": {"memory_config": {"in0": {"buffer": "L1", "layout": "INTERLEAVED"}}},  # shares w1's input
         }
     }
-    done = run("build", "--config", TINY, "--device", "n150", *FLAGS, "--hints", str(write_hints(tmp_path, bad)), "--out", str(tmp_path / "out"))
+    done = run(
+        "build",
+        "--config",
+        TINY,
+        "--device",
+        "n150",
+        *FLAGS,
+        "--hints",
+        str(write_hints(tmp_path, bad)),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert done.returncode == 2, done.stderr
-    assert "override names unknown op 'decode.wqkvv'" in done.stderr and "override names unknown op 'nope'" in done.stderr
+    assert (
+        "override names unknown op 'decode.wqkvv'" in done.stderr and "override names unknown op 'nope'" in done.stderr
+    )
     assert "'attention_norm.program_config': a rms_norm op has none (allowed on: matmul)" in done.stderr
     assert "'decode.w3.memory_config.in0': decode.w3 reads its producer's tensor as it is" in done.stderr
     assert "wqkv" in done.stderr.split("ops:")[1]  # the allowed names
@@ -130,8 +184,17 @@ def test_unknown_op_keys_and_pins_on_ops_without_that_config_are_reported_togeth
 def test_pin_becomes_the_config_tttgen_emits():
     pin = Hints.model_validate({"overrides": {"wo": {"program_config": WO_2D}}}).overrides["wo"].program_config
     assert pin.config() == MatmulConfig(
-        MATMUL_2D, in0_block_w=4, per_core_M=2, per_core_N=2, out_subblock_h=1, out_subblock_w=2,
-        out_block_h=2, out_block_w=2, grid=(4, 2), transpose_mcast=False, fuse_batch=True,
+        MATMUL_2D,
+        in0_block_w=4,
+        per_core_M=2,
+        per_core_N=2,
+        out_subblock_h=1,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=2,
+        grid=(4, 2),
+        transpose_mcast=False,
+        fuse_batch=True,
     )
 
 
@@ -148,14 +211,30 @@ def test_pinned_program_config_is_emitted_verbatim_and_marked(pinned):
             assert f"{field}={value!r}," in text
     # The searched attributes around it carry no mark; the kernel and memory pins mark their own attributes.
     assert not any("pinned" in line for line in _attribute_block(files["configs.py"], "Prefill128", "wo_compute"))
-    assert f"    # pinned by {hints} overrides.decode.w1" in _attribute_block(files["configs.py"], "Decode", "w1_compute")
-    assert "math_fidelity=ttnn.MathFidelity.HiFi4" in " ".join(_attribute_block(files["configs.py"], "Decode", "w1_compute"))
-    assert f"    # pinned by {hints} overrides.prefill_128.w2" in _attribute_block(files["configs.py"], "Prefill128", "w2_memory")
+    assert f"    # pinned by {hints} overrides.decode.w1" in _attribute_block(
+        files["configs.py"], "Decode", "w1_compute"
+    )
+    # The kernel is a shared configs constant: the pinned attribute names it, the constant holds HiFi4.
+    block = _attribute_block(files["configs.py"], "Decode", "w1_compute")
+    kernel = next(line for line in block if line.startswith("    w1_compute = ")).split(" = ")[1]
+    assert (
+        f"{kernel} = ttnn.WormholeComputeKernelConfig(\n    math_fidelity=ttnn.MathFidelity.HiFi4,"
+        in files["configs.py"]
+    )
+    assert f"    # pinned by {hints} overrides.prefill_128.w2" in _attribute_block(
+        files["configs.py"], "Prefill128", "w2_memory"
+    )
     weights = files["configs.py"].split("WEIGHTS = {")[1]
-    assert f'    # pinned by {hints} overrides.wqkv (dtype, memory_config.in1)\n    "wqkv": (ttnn.bfloat16, ttnn.DRAM_MEMORY_CONFIG)' in weights
+    assert (
+        f'; pinned by {hints} overrides.wqkv (dtype, memory_config.in1)\n    "wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG)'
+        in weights
+    )
     # A decode matmul's input is placed by the reshard that feeds it: that attribute carries the in0 pin.
     w2_in = _attribute_block(files["configs.py"], "Decode", "w2_in_memory")
-    assert w2_in[0] == f"    # pinned by {hints} overrides.decode.w2" and w2_in[1] == "    w2_in_memory = L1_WIDTH_SHARDED_32X256_2_CORES"
+    assert (
+        w2_in[0] == f"    # pinned by {hints} overrides.decode.w2"
+        and w2_in[1] == "    w2_in_memory = L1_WIDTH_SHARDED_32X256_2_CORES"
+    )
 
 
 def test_manifest_records_the_pins_and_the_hints_file(pinned):
@@ -166,13 +245,22 @@ def test_manifest_records_the_pins_and_the_hints_file(pinned):
     wo = ops["prefill_128.wo"]
     assert wo["pinned"] == {"by": f"{hints} overrides.prefill_128.wo", "fields": ["program_config"]}
     assert wo["program_config"] == {**WO_2D, "fused_activation": None}
-    assert ops["decode.wo"]["pinned"]["fields"] == ["program_config"] and ops["decode.wo"]["program_config"]["in0_block_w"] == 4
+    assert (
+        ops["decode.wo"]["pinned"]["fields"] == ["program_config"]
+        and ops["decode.wo"]["program_config"]["in0_block_w"] == 4
+    )
     assert ops["decode.w1"]["pinned"]["fields"] == ["compute_kernel_config"]
     assert ops["decode.w1"]["compute_kernel_config"] == {**HIFI4, "dst_full_sync_en": False}
     assert ops["prefill_128.w2"]["pinned"]["fields"] == ["memory_config.out"]
     assert ops["decode.w2"]["pinned"]["fields"] == ["memory_config.in0", "program_config"]
-    assert ops["decode.w2"]["memory"]["in0"]["grid"] == [[[0, 0], [1, 0]]] and ops["decode.w2"]["program_config"]["per_core_N"] == 4
-    assert ops["decode.wqkv"]["pinned"]["fields"] == ["dtype", "memory_config.in1"] and ops["decode.wqkv"]["dtypes"]["in1"] == "bfloat16"
+    assert (
+        ops["decode.w2"]["memory"]["in0"]["grid"] == [[[0, 0], [1, 0]]]
+        and ops["decode.w2"]["program_config"]["per_core_N"] == 4
+    )
+    assert (
+        ops["decode.wqkv"]["pinned"]["fields"] == ["dtype", "memory_config.in1"]
+        and ops["decode.wqkv"]["dtypes"]["in1"] == "bfloat16"
+    )
     assert ops["decode.wqkv"]["memory"]["in1"]["layout"] == "INTERLEAVED"
     assert "pinned" not in ops["decode.w3"] and "pinned" not in ops["prefill_128.w1"]
     assert wo["l1_bytes_per_core"] > 0 and wo["cores"] == 8  # priced and L1-checked like a searched config
@@ -184,14 +272,46 @@ def test_explain_marks_the_pin_and_shows_what_the_search_would_pick(pinned):
     assert table.returncode == 0, table.stderr
     assert "[pinned]" in table.stdout and f"pinned by {hints} overrides.prefill_128.wo: program_config" in table.stdout
     assert "searched alternative" in table.stdout
-    detail = json.loads(run("explain", "--config", TINY, "--device", "n150", "--hints", str(hints), "--format", "json").stdout)
+    detail = json.loads(
+        run("explain", "--config", TINY, "--device", "n150", "--hints", str(hints), "--format", "json").stdout
+    )
     marked = {row["op"] for row in detail["ops"] if row["pinned"]}
-    assert marked == {"prefill_128.wo", "decode.wo", "decode.w1", "prefill_128.w2", "decode.w2", "prefill_128.wqkv", "decode.wqkv"}
+    assert marked == {
+        "prefill_128.wo",
+        "decode.wo",
+        "decode.w1",
+        "prefill_128.w2",
+        "decode.w2",
+        "prefill_128.wqkv",
+        "decode.wqkv",
+    }
 
 
 def test_pinned_config_that_breaks_a_rule_stops_the_build(tmp_path):
-    bad = {"overrides": {"decode.wo": {"program_config": {"type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig", "in0_block_w": 3, "per_core_M": 1, "per_core_N": 8}}}}
-    done = run("build", "--config", TINY, "--device", "n150", *FLAGS, "--hints", str(write_hints(tmp_path, bad)), "--out", str(tmp_path / "out"))
+    bad = {
+        "overrides": {
+            "decode.wo": {
+                "program_config": {
+                    "type": "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig",
+                    "in0_block_w": 3,
+                    "per_core_M": 1,
+                    "per_core_N": 8,
+                }
+            }
+        }
+    }
+    done = run(
+        "build",
+        "--config",
+        TINY,
+        "--device",
+        "n150",
+        *FLAGS,
+        "--hints",
+        str(write_hints(tmp_path, bad)),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert done.returncode == 2, done.stderr
     assert f"{tmp_path / 'hints.yaml'}: overrides.decode.wo.program_config" in done.stderr
     assert "r02_k_divisible: Kt=8 is not divisible by in0_block_w=3" in done.stderr

@@ -47,11 +47,10 @@ def test_a_planted_bug_is_caught():
     """Skip the rotate-half -> adjacent-pair permutation of Q/K: the comparison must fail."""
 
     def drop_permutation(files):
-        files["weights.py"] = files["weights.py"].replace(
-            'wq = to_pair_order(state[prefix + "self_attn.q_proj.weight"], C.NUM_HEADS)',
-            'wq = state[prefix + "self_attn.q_proj.weight"]',
-        )
-        assert "wq = state[" in files["weights.py"]
+        lines = files["weights.py"].splitlines(keepends=True)
+        permute = next(i for i, line in enumerate(lines) if "w_wqkv_part0 = w_wqkv_part0.reshape(" in line)
+        del lines[permute]  # q rows stay in rotate-half order
+        files["weights.py"] = "".join(lines)
         return files
 
     report = verify("tests/data/tiny-llama/config.json", "n150", "accuracy", edit_files=drop_permutation)
@@ -66,7 +65,20 @@ def test_cli_verify_json(tmp_path):
 
     result = CliRunner().invoke(
         cli,
-        ["verify", "--config", "tests/data/tiny-llama/config.json", "--device", "p150", "--prefill-lens", "128", "--max-seq-len", "256", "--steps", "2", "--json"],
+        [
+            "verify",
+            "--config",
+            "tests/data/tiny-llama/config.json",
+            "--device",
+            "p150",
+            "--prefill-lens",
+            "128",
+            "--max-seq-len",
+            "256",
+            "--steps",
+            "2",
+            "--json",
+        ],
     )
     data = json.loads(result.output[result.output.index("{") :])
     assert result.exit_code == 0 and data["passed"] and data["steps"] == 2
@@ -84,7 +96,20 @@ def test_vocab_off_the_tile_grid_matches_transformers(tmp_path):
     path.write_text(json.dumps(config))
     p = plan(Request(str(path), "n150", None, TINY))
     assert p.graph.op("decode.lm_head").shape.n == p.graph.op("prefill_128.lm_head").shape.n == 1024
-    args = ["verify", "--config", str(path), "--device", "n150", "--prefill-lens", "128", "--max-seq-len", "256", "--steps", "4", "--json"]
+    args = [
+        "verify",
+        "--config",
+        str(path),
+        "--device",
+        "n150",
+        "--prefill-lens",
+        "128",
+        "--max-seq-len",
+        "256",
+        "--steps",
+        "4",
+        "--json",
+    ]
     result = CliRunner().invoke(cli, args)
     data = json.loads(result.output[result.output.index("{") :])
     assert result.exit_code == 0 and data["passed"] and data["token_agreement"] >= 3, data

@@ -16,7 +16,6 @@ torch = pytest.importorskip("torch")
 from tttgen.render.weight_code import host_weight_source, key_expression  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-LLAMA_WEIGHTS = ROOT / "generated" / "llama_3_2_1b" / "n150" / "weights.py"
 BLACK_MODE = black.Mode(line_length=120)
 
 
@@ -35,14 +34,21 @@ def generate_and_run(sources, transforms, state, name="w", **variables):
     return run(host_weight_source(name, sources, transforms), name, state, **variables)
 
 
+def to_pair_order(weight, num_heads):
+    """The Q/K row permutation of tttgen's hand-written Llama loader (before weights.py was generated from the
+    description): per head, rotate-half order -> adjacent pairs. Frozen here as the reference."""
+    out_features, in_features = weight.shape
+    head_dim = out_features // num_heads
+    return weight.reshape(num_heads, 2, head_dim // 2, in_features).transpose(1, 2).reshape(out_features, in_features)
+
+
+def linear_weight(weight):
+    """[out, in] -> ttnn's [1, 1, in, out], as the hand-written loader did."""
+    return weight.transpose(0, 1).contiguous().reshape(1, 1, weight.shape[1], weight.shape[0])
+
+
 def committed_llama_functions():
-    """to_pair_order and linear_weight exactly as the committed Llama package defines them (without importing ttnn)."""
-    tree = ast.parse(LLAMA_WEIGHTS.read_text())
-    wanted = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in ("to_pair_order", "linear_weight")]
-    assert len(wanted) == 2, "the Llama package's weights.py no longer defines to_pair_order and linear_weight"
-    namespace = {"torch": torch}
-    exec(compile(ast.Module(body=wanted, type_ignores=[]), str(LLAMA_WEIGHTS), "exec"), namespace)
-    return namespace["to_pair_order"], namespace["linear_weight"]
+    return to_pair_order, linear_weight
 
 
 def pair_order_rows(heads, head_dim):

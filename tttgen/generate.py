@@ -9,7 +9,7 @@ from typing import Any
 from tttgen.build import build_graph
 from tttgen.ir.graph import Graph
 from tttgen.passes import run_pipeline
-from tttgen.render.emit import package_name, render
+from tttgen.render.emit import package_name
 from tttgen.spec.load import ROOT, InputFile, load_device, load_hints, load_model, read_yaml
 from tttgen.spec.module import find_module, is_module_data, load_module, module_names
 
@@ -99,11 +99,10 @@ def render_plan(p: Plan) -> dict[str, str]:
         "hints_file": p.request.hints_file,
         "flags": dict(p.request.flags),
     }
-    if is_module_plan(p):
-        from tttgen.render.module import render_module
+    from tttgen.render.module import render_module
 
-        return render_module(p.graph, p.inputs, request=request)
-    return render(p.graph, p.inputs, extra_files={"plan.json": dumps(plan_document(p.graph))}, request=request)
+    extra = {} if is_module_plan(p) else {"plan.json": dumps(plan_document(p.graph))}
+    return render_module(p.graph, p.inputs, request=request, extra_files=extra)
 
 
 def request_from_manifest(data: dict[str, Any]) -> Request:

@@ -59,7 +59,9 @@ def hf_config(spec: ModelSpec):
     rope: dict[str, Any] = {"rope_type": "default", "rope_theta": spec.rope_theta}
     if spec.rope_scaling is not None:
         rope = {**spec.rope_scaling.model_dump(), "rope_theta": spec.rope_theta}
-        kwargs["max_position_embeddings"] = max(spec.max_position_embeddings, spec.rope_scaling.original_max_position_embeddings + 1)
+        kwargs["max_position_embeddings"] = max(
+            spec.max_position_embeddings, spec.rope_scaling.original_max_position_embeddings + 1
+        )
     if spec.family == "mistral":
         return MistralConfig(**kwargs, rope_parameters=rope, sliding_window=spec.sliding_window)
     return LlamaConfig(**kwargs, rope_parameters=rope, mlp_bias=False)
@@ -101,7 +103,9 @@ def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, see
 def imported_package(directory: Path, name: str):
     """Import a generated package under `name`; remove it and its submodules afterwards so the next
     package (another device, same model) is never served from sys.modules."""
-    spec = importlib.util.spec_from_file_location(name, directory / "__init__.py", submodule_search_locations=[str(directory)])
+    spec = importlib.util.spec_from_file_location(
+        name, directory / "__init__.py", submodule_search_locations=[str(directory)]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -174,7 +178,15 @@ def run_verify(
     graph = p.graph
     device = graph.device
     threshold = PCC_ACCURACY if graph.hints.precision == "accuracy" else PCC_PERFORMANCE
-    report = VerifyReport(graph.model.name, device.name, graph.hints.precision, prompt_len, steps, threshold=threshold, min_agreement=steps - 1)
+    report = VerifyReport(
+        graph.model.name,
+        device.name,
+        graph.hints.precision,
+        prompt_len,
+        steps,
+        threshold=threshold,
+        min_agreement=steps - 1,
+    )
     files = render_plan(p)
     if edit_files is not None:
         files = edit_files(dict(files))
@@ -195,26 +207,37 @@ def run_verify(
         prompt = torch.randint(0, graph.model.vocab_size, (prompt_len,), generator=gen)
         ref_layers: list[Any] = []
         hooks = [
-            layer.register_forward_hook(lambda _m, _i, out: ref_layers.append((out[0] if isinstance(out, tuple) else out)[0]))
+            layer.register_forward_hook(
+                lambda _m, _i, out: ref_layers.append((out[0] if isinstance(out, tuple) else out)[0])
+            )
             for layer in hf.model.layers
         ]
         with torch.no_grad():
             ref = hf(prompt[None, :])
         for hook in hooks:
             hook.remove()
-        with emulated(device) as ttnn, imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package:
+        with (
+            emulated(device) as ttnn,
+            imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
+        ):
             model = package.Model(ttnn.open_device(device_id=0), str(ckpt))
             layer_out: list[Any] = []
-            original = model.prefill_layer
+            # Each decoder layer's output: wrap the prefill method of every layer instance (model.layers).
+            method = f"prefill_{min(n for n in package.configs.PREFILL_LENS if n >= prompt_len)}"
 
-            def capture(*args, **kwargs):
-                out = original(*args, **kwargs)
-                layer_out.append(ttnn.to_torch(out).float().reshape(-1, graph.model.hidden_size)[:prompt_len])
-                return out
+            def capture(original):
+                def run(*args, **kwargs):
+                    out = original(*args, **kwargs)
+                    layer_out.append(ttnn.to_torch(out).float().reshape(-1, graph.model.hidden_size)[:prompt_len])
+                    return out
 
-            model.prefill_layer = capture
+                return run
+
+            for layer in model.layers:
+                setattr(layer, method, capture(getattr(layer, method)))
             logits = model.prefill_forward(prompt, user_id=0)
-            model.prefill_layer = original
+            for layer in model.layers:
+                delattr(layer, method)
             for out, expected in zip(layer_out, ref_layers):
                 report.layer_pcc.append(pcc(out, expected))
             report.prefill_logits_pcc = pcc(logits, ref.logits[0, -1])
@@ -278,7 +301,11 @@ def reference_module(p: Plan, seed: int):
     graph = p.graph
     desc = load_module(module_source(p.request.resolve_path(p.request.model)))
     if desc.reference is None:
-        raise InputError(f"module '{desc.name}' names no torch reference", where=desc.name, hint="add `reference: {torch: package.Class, init: {...}}`")
+        raise InputError(
+            f"module '{desc.name}' names no torch reference",
+            where=desc.name,
+            hint="add `reference: {torch: package.Class, init: {...}}`",
+        )
     modname, _, attr = desc.reference.torch.rpartition(".")
     cls = getattr(importlib.import_module(modname), attr)
     params = graph.facts["module_params"]
@@ -319,7 +346,10 @@ def verify_module(
         pkg_dir.mkdir()
         for name, text in files.items():
             (pkg_dir / name).write_text(text)
-        with emulated(graph.device) as ttnn, imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package:
+        with (
+            emulated(graph.device) as ttnn,
+            imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
+        ):
             device = ttnn.open_device(device_id=0)
             model = package.Model(device, package.weights.load_weights(device, state))
             for key, io in graph.facts["io"].items():

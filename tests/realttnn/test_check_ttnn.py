@@ -104,8 +104,8 @@ def test_unknown_keyword_is_caught_by_the_real_signature(tiny_package, tmp_path)
     package = copy(tiny_package, tmp_path)
     model = package / "model.py"
     text = model.read_text()
-    assert "epsilon=C.RMS_NORM_EPS" in text
-    model.write_text(text.replace("epsilon=C.RMS_NORM_EPS", "not_a_ttnn_keyword=1, epsilon=C.RMS_NORM_EPS", 1))
+    assert "epsilon=1e-05" in text
+    model.write_text(text.replace("epsilon=1e-05", "not_a_ttnn_keyword=1, epsilon=1e-05", 1))
     code, report = check_json(package)
     assert code == 1
     [verdict] = report["real_ttnn"]

@@ -30,7 +30,11 @@ PROBLEMS = [
 
 # Activation/weight/output dtypes and fp32 accumulation: prefill L1 overflowed with a bfloat8_b activation and
 # fp32 accumulation (the output CB takes the output dtype's tile, plus a separate fp32 intermediate buffer).
-PRECISIONS = [(("bfloat16", "bfloat8_b", "bfloat16"), True), (("bfloat8_b", "bfloat8_b", "bfloat16"), True), (("bfloat16", "bfloat4_b", "bfloat16"), False)]
+PRECISIONS = [
+    (("bfloat16", "bfloat8_b", "bfloat16"), True),
+    (("bfloat8_b", "bfloat8_b", "bfloat16"), True),
+    (("bfloat16", "bfloat4_b", "bfloat16"), False),
+]
 
 
 def chosen_case(device, m, k, n, storage, dtypes=DTYPES, fp32_acc=True):
@@ -39,7 +43,15 @@ def chosen_case(device, m, k, n, storage, dtypes=DTYPES, fp32_acc=True):
     pick = generator_pick(device, MatmulShape(m, k, n), kernel, dtypes, in1, decode=m <= 32 and storage == "sharded")
     assert pick.best is not None, (m, k, n, storage, pick.pruned)
     extra = pick.best.extra
-    case = MatmulCase(pick.shape, pick.best.config, kernel, dtypes, extra.get("in0", DRAM_INTERLEAVED), in1, extra.get("out", DRAM_INTERLEAVED))
+    case = MatmulCase(
+        pick.shape,
+        pick.best.config,
+        kernel,
+        dtypes,
+        extra.get("in0", DRAM_INTERLEAVED),
+        in1,
+        extra.get("out", DRAM_INTERLEAVED),
+    )
     return case, extra["l1"]
 
 
@@ -60,11 +72,25 @@ def test_1d_multicast_with_dram_sharded_weight_is_rejected_by_ttnn(real_ttnn):
     device, _ = load_device("n150")
     k, n = 2048, 3072
     in1 = weight_placement("sharded", k, n, device)
-    program = MatmulConfig(MATMUL_1D, in0_block_w=2, per_core_M=4, per_core_N=2, out_subblock_h=1, out_subblock_w=2,
-                           grid=(8, 6), fuse_batch=True, mcast_in0=True)
-    case = MatmulCase(MatmulShape(128, k, n), program, kernel_config("HiFi2"), DTYPES, DRAM_INTERLEAVED, in1, DRAM_INTERLEAVED)
+    program = MatmulConfig(
+        MATMUL_1D,
+        in0_block_w=2,
+        per_core_M=4,
+        per_core_N=2,
+        out_subblock_h=1,
+        out_subblock_w=2,
+        grid=(8, 6),
+        fuse_batch=True,
+        mcast_in0=True,
+    )
+    case = MatmulCase(
+        MatmulShape(128, k, n), program, kernel_config("HiFi2"), DTYPES, DRAM_INTERLEAVED, in1, DRAM_INTERLEAVED
+    )
     [sharded] = judge_matmuls(device, [case])
-    [interleaved] = judge_matmuls(device, [MatmulCase(case.shape, program, case.kernel, DTYPES, DRAM_INTERLEAVED, DRAM_INTERLEAVED, DRAM_INTERLEAVED)])
+    [interleaved] = judge_matmuls(
+        device,
+        [MatmulCase(case.shape, program, case.kernel, DTYPES, DRAM_INTERLEAVED, DRAM_INTERLEAVED, DRAM_INTERLEAVED)],
+    )
     assert not sharded.accepted and "L1-resident" in sharded.message
     assert interleaved.accepted, interleaved.message
 
@@ -88,15 +114,28 @@ def test_concat_heads_decode_needs_a_rectangular_grid(real_ttnn):
 
 
 def _linear_after(memory_source: str):
-    program = MatmulConfig("MatmulMultiCoreReuseMultiCastProgramConfig", in0_block_w=4, per_core_M=4, per_core_N=8,
-                           out_subblock_h=1, out_subblock_w=4, grid=(8, 8), transpose_mcast=False, fuse_batch=False)
+    program = MatmulConfig(
+        "MatmulMultiCoreReuseMultiCastProgramConfig",
+        in0_block_w=4,
+        per_core_M=4,
+        per_core_N=8,
+        out_subblock_h=1,
+        out_subblock_w=4,
+        grid=(8, 8),
+        transpose_mcast=False,
+        fuse_batch=False,
+    )
     return {
         "op": "ttnn.linear",
         "operands": [
             {"shape": [1, 1, 1024, 8192], "dtype": "ttnn.bfloat16", "memory": memory_source},
             {"shape": [1, 1, 8192, 2048], "dtype": "ttnn.bfloat8_b", "memory": "ttnn.DRAM_MEMORY_CONFIG"},
         ],
-        "kwargs": {"program_config": L.matmul_program(program), "memory_config": "ttnn.DRAM_MEMORY_CONFIG", "dtype": "ttnn.bfloat16"},
+        "kwargs": {
+            "program_config": L.matmul_program(program),
+            "memory_config": "ttnn.DRAM_MEMORY_CONFIG",
+            "dtype": "ttnn.bfloat16",
+        },
     }
 
 
@@ -124,7 +163,40 @@ def test_l1_interleaved_output_is_claimed(real_ttnn, device_name):
     kernel = kernel_config("HiFi2", fp32_dest_acc_en=True)
     for m, k, n in [(128, 256, 512), (1024, 2048, 2048), (256, 512, 4096)]:
         pick = generator_pick(device, MatmulShape(m, k, n), kernel, DTYPES, DRAM_INTERLEAVED, decode=False)
-        case = MatmulCase(pick.shape, pick.best.config, kernel, DTYPES, DRAM_INTERLEAVED, DRAM_INTERLEAVED, L1_INTERLEAVED)
+        case = MatmulCase(
+            pick.shape, pick.best.config, kernel, DTYPES, DRAM_INTERLEAVED, DRAM_INTERLEAVED, L1_INTERLEAVED
+        )
         [verdict] = judge_matmuls(device, [case])
-        claim = matmul_l1_bytes(RulesCase(device, case.shape, case.program, kernel, case.in0, case.in1, case.out, *DTYPES))
+        claim = matmul_l1_bytes(
+            RulesCase(device, case.shape, case.program, kernel, case.in0, case.in1, case.out, *DTYPES)
+        )
         assert verdict.accepted and claim >= verdict.l1_total, (m, k, n, claim, verdict.l1_total)
+
+
+def test_jit_block_without_its_memory_config_is_rejected_by_the_matmul_reading_it(real_ttnn, monkeypatch):
+    """A ttnn-jit block writes ttnn-jit's default (maximal L1 block sharding) unless its decorator names the
+    consumer's placement; w2's 2D program config then cannot read it. The emulator leaves program-config legality
+    to ttnn, so this is ttnn's judgment."""
+    from dataclasses import replace
+    import importlib
+
+    from tttgen.generate import Request, plan, render_plan
+    from tttgen.realttnn.check import verdict_for_rendered
+
+    fusion = importlib.import_module("tttgen.passes.fusion")
+    real = fusion.form_costs
+
+    def jit_cheaper(op, graph, chain):
+        c = real(op, graph, chain)
+        return dict(c, jit=replace(c["jit"], total_ns=c["jit"].total_ns - 1.0))
+
+    monkeypatch.setattr(fusion, "form_costs", jit_cheaper)
+    p = plan(
+        Request("tests/data/tiny-llama/config.json", "n150", None, (("max_seq_len", 256), ("prefill_lens", [128])))
+    )
+    files = render_plan(p)
+    assert verdict_for_rendered(files, p.out_subdir, p.graph).ok  # with the decorator's memory_config: accepted
+    edited = files["model.py"].replace("memory_config=C.SWIGLU_PREFILL_JIT_MEMORY,\n", "")
+    assert edited != files["model.py"]
+    verdict = verdict_for_rendered({**files, "model.py": edited}, p.out_subdir, p.graph)
+    assert not verdict.ok and any("prefill_128.w2" in f and "in0_block_w" in f for f in verdict.findings)

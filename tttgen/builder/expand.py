@@ -98,6 +98,7 @@ class _Expander:
     def __init__(self, top: str) -> None:
         self.top = top
         self.layers = 1  # iterations of the (one level of) looped call
+        self.host_shapes: dict[str, dict[str, Any]] = {}  # mode key -> host op -> its input and output shapes
         self.weights: dict[str, Weight] = {}
         self.weight_paths: dict[str, str] = {}
         # (mode, function path) -> the module function the renderer emits: its inputs, outputs and body
@@ -284,6 +285,8 @@ class _Expander:
             }
         )
         if rule.ir_kind is None:
+            key = "decode" if mode.name == "decode" else f"prefill_{mode.rows}"
+            self.host_shapes.setdefault(key, {})[name] = dataflow["shapes"]  # the body holds the first mode's
             return {"host": name, **dataflow}  # computed on the host
         if name in mode.paths:
             raise _error(where, f"op name '{name}' is also used at {mode.paths[name]} in mode {mode.name}")
@@ -417,6 +420,7 @@ def expand(
         key = "decode" if name == "decode" else f"prefill_{rows}"
         io[key] = {
             "inputs": {n: list(_shape(t.shape, menv, f"{desc.name}.inputs.{n}")) for n, t in declared.items()},
+            "dtypes": {n: t.dtype or "bfloat16" for n, t in declared.items()},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
     names = short_names([op.name for op in ops])
@@ -446,6 +450,8 @@ def expand(
                 "module_doc": desc.description,
                 "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS},
                 "io": io,
+                "host_shapes": expander.host_shapes,
+                "state_shapes": {n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()},
                 "functions": tuple(functions),
             }
         ),

@@ -1,37 +1,10 @@
-"""IR -> plain view-models for the templates: sorted, pre-stringified, no decisions made here."""
+"""View-model helpers shared by the renderer: named memory configs, ttnn-jit blocks, weight pins."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 from tttgen.ir.configs import MemoryPlacement
-from tttgen.ir.graph import Graph, Op
+from tttgen.ir.graph import Graph
 from tttgen.render import literals as L
-
-GIB = 2**30
-
-
-def _mode_doc(graph: Graph, key: str) -> str:
-    if key == "decode":
-        return f"Decode: one token for each of {graph.facts['decode_users']} user slots, activations width-sharded in L1."
-    return f"Prefill of {key.split('_')[1]} tokens (one user), activations DRAM interleaved."
-
-
-def _why(op: Op) -> str:
-    d = op.decisions
-    if "time_ns" in d:
-        return (
-            f"{op.name}: {d['program'].type.replace('MatmulMultiCoreReuse', '')}, {d['binding']}-bound, "
-            f"{d['time_ns'] / 1000:.1f} us modeled on {d['cores']} cores, {d['l1_bytes'] // 1024} KiB L1/core"
-        )
-    return ""
-
-
-def _pin_note(op: Op):
-    """field -> the `pinned by` comment for the configs.py attribute an override fixed ("" when searched)."""
-    pinned = op.decisions.get("pinned")
-    return lambda field: f"pinned by {pinned['by']}" if pinned and field in pinned["fields"] else ""
 
 
 def weight_pins(graph: Graph, name: str) -> str:
@@ -67,45 +40,9 @@ class MemoryNames:
         return self.by_placement[placement]
 
     def definitions(self) -> list[dict[str, str]]:
-        return [{"name": name, "value": L.memory(p)} for p, name in sorted(self.by_placement.items(), key=lambda kv: kv[1])]
-
-
-def mode_entries(graph: Graph, key: str, memory_name: MemoryNames) -> list[dict[str, str]]:
-    cls = graph.device.compute_kernel_config_class
-    entries: list[dict[str, str]] = []
-
-    def add(name: str, value: str, comment: str = "", pinned: str = "") -> None:
-        entries.append({"name": name, "value": value, "comment": comment, "pinned": pinned})
-
-    by_key = {op.key: op for op in graph.ops}
-    for op in graph.ops:
-        if op.mode_key != key:
-            continue
-        d = op.decisions
-        pin = _pin_note(op)
-        if op.kind == "matmul":
-            add(f"{op.name}_program", L.matmul_program(d["program"]), _why(op), pin("program_config"))
-            add(f"{op.name}_compute", L.kernel(d["kernel"], cls), pinned=pin("compute_kernel_config"))
-            add(f"{op.name}_memory", memory_name(d["out"]), pinned=pin("memory_config.out"))
-            if "calls" in d:
-                add(f"{op.name}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
-        elif op.kind == "rms_norm":
-            add(f"{op.name}_program", L.norm_program(d["program"]))
-            add(f"{op.name}_compute", L.kernel(d["kernel"], cls), pinned=pin("compute_kernel_config"))
-            add(f"{op.name}_memory", memory_name(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
-        elif op.kind in ("sdpa_prefill", "sdpa_decode"):
-            add("sdpa_program", L.sdpa_program(d["program"]), "chunks chosen by the chunking pass")
-            add("sdpa_compute", L.kernel(d["kernel"], cls), pinned=pin("compute_kernel_config"))
-            add("sdpa_memory", memory_name(d["out"]) if "out" in d else "ttnn.DRAM_MEMORY_CONFIG")
-        elif "out" in d and op.kind in ("reshard", "eltwise", "create_heads", "concat_heads", "embedding"):
-            # A reshard writes its consumer's in0: a pin of that in0 marks this attribute.
-            dst = by_key.get(f"{key}.{op.facts['dst']}") if op.kind == "reshard" and "dst" in op.facts else None
-            add(f"{op.name}_memory", memory_name(d["out"]), pinned=_pin_note(dst)("memory_config.in0") if dst else "")
-    if key == "decode":
-        heads = graph.facts["heads_placement"]
-        add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
-        add("trans_mat_memory", memory_name(replace(heads, shard_shape=(32, 32))), "one rotation tile per user core")
-    return entries
+        return [
+            {"name": name, "value": L.memory(p)} for p, name in sorted(self.by_placement.items(), key=lambda kv: kv[1])
+        ]
 
 
 def block_body(ops: tuple[str, ...], steps: tuple[str, ...], memory: str) -> tuple[str, str]:
@@ -145,73 +82,3 @@ def jit_views(graph: Graph, memory_name: MemoryNames) -> tuple[list[dict[str, st
                 "doc": f"{' then '.join(d['jit_ops'])} in one kernel under ttnn-jit (graph.json jit_reason says why).",
             }
     return [blocks[name] for name in sorted(blocks)], calls
-
-
-def _dram(graph: Graph) -> dict[str, str]:
-    d = graph.facts["dram"]
-    return {
-        "total_gib": f"{d['total'] / GIB:.2f}",
-        "capacity_gib": f"{d['capacity'] / GIB:.2f}",
-        "weights_gib": f"{d['weights'] / GIB:.2f}",
-        "kv_gib": f"{d['kv_cache'] / GIB:.2f}",
-        "act_gib": f"{d['activations'] / GIB:.2f}",
-    }
-
-
-def template_context(graph: Graph, header: str, header_text: str, package: str) -> dict[str, Any]:
-    model, device, hints = graph.model, graph.device, graph.hints
-    memory_name = MemoryNames()
-    weights = []
-    for w in graph.weights:
-        p = w.decisions["placement"]
-        note = f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}"
-        weights.append(
-            {"name": w.name, "dtype": L.dtype(w.decisions["dtype"]), "memory": memory_name(p), "note": note, "pinned": weight_pins(graph, w.name)}
-        )
-    modes = []
-    for key in graph.mode_keys():
-        prefill = key != "decode"
-        rows = int(key.split("_")[1]) if prefill else graph.facts["decode_rows"]
-        modes.append(
-            {
-                "class_name": "Decode" if not prefill else f"Prefill{rows}",
-                "doc": _mode_doc(graph, key),
-                "rows": rows,
-                "prefill": prefill,
-                "entries": mode_entries(graph, key, memory_name),
-            }
-        )
-    elide = {op.name: op.decisions["elide"] for op in graph.ops if op.kind == "reshard" and op.mode == "decode"}
-    jit_blocks, jit_calls = jit_views(graph, memory_name)
-    max_l1 = max((op.decisions.get("l1_bytes") or 0) for op in graph.ops)
-    max_cores = max((op.decisions.get("cores") or 0) for op in graph.ops)
-    rope = model.rope_scaling.model_dump() if model.rope_scaling else None
-    w_dtypes = sorted({f"{w.role} {w.decisions['dtype']}" for w in graph.weights if w.role not in ("NORM",)})
-    return {
-        "header": header,
-        "header_text": header_text,
-        "package": package,
-        "model": model,
-        "device": device,
-        "ttnn_version": graph.facts.get("ttnn_version", "0.81.1"),
-        "rope_scaling": repr(dict(sorted(rope.items()))) if rope else "None",
-        "decode_users": graph.facts["decode_users"],
-        "padded_vocab_size": graph.facts["padded_vocab_size"],
-        "max_seq_len": hints.max_seq_len,
-        "prefill_lens": list(hints.prefill_lens),
-        "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
-        "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
-        "weights": weights,
-        "memory_configs": memory_name.definitions(),
-        "modes": modes,
-        "elide": elide,
-        "jit_blocks": jit_blocks,
-        "jit_calls": jit_calls,
-        "max_l1_kib": max_l1 // 1024,
-        "usable_l1_kib": device.l1_budget // 1024,
-        "max_cores": max_cores,
-        "dram": _dram(graph),
-        "precision": hints.precision,
-        "precision_summary": ", ".join(w_dtypes),
-        "problems": list(graph.facts.get("problems", ())),
-    }

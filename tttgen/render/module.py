@@ -1,10 +1,16 @@
-"""render_module(graph) -> {relative path: text} for a module built from a description (issue 8).
+"""render_module(graph) -> {relative path: text} for any graph the generic builder expanded (issue 8).
 
-The graph builder recorded, per module function (a call path) and mode, its body: ops and calls, each op with the
-values it reads and writes (Op.dataflow). This module turns that into view-models, and templates/module/ prints
-them: one class per module function, one straight-line method per mode, every config a name in configs.py that
-a pass chose. Op kinds are printed by the macro tttgen/ops/registry.py's RENDER_MACROS names; weights are laid
-out per the port that reads them (WEIGHT_LAYOUTS).
+The builder recorded, per module function (a call path) and mode, its body: ops and calls, each op with the
+values it reads and writes (Op.dataflow). This module turns that into view-models and templates/module/ prints
+them: one class per module function, one straight-line method per mode, every config a name in configs.py that a
+pass chose. Op kinds are printed by the macro tttgen/ops/registry.py's RENDER_MACROS names; weights are laid out
+per the port that reads them (WEIGHT_LAYOUTS). The placement moves the builder added between decode ops are
+printed where they sit (before their consumer, or after a producer of another scope) unless the reshard pass
+elided them; a value an op wrote is deallocated after its last reader.
+
+A module is entered through `Model.forward` on device tensors; a model (a description with a checkpoint format,
+e.g. Llama) through the causal-LM entry points of templates/module/lm.py.j2: prompts padded to a prefill length,
+one decode token per user slot, logits back on the host.
 """
 
 from __future__ import annotations
@@ -13,17 +19,20 @@ import keyword
 import math
 from typing import Any
 
+from tttgen.builder.structure import is_module_graph
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op
 from tttgen.ops.registry import RENDER_MACROS, WEIGHT_LAYOUTS, weight_kn
 from tttgen.render import literals as L
-from tttgen.render.context import MemoryNames, weight_pins
+from tttgen.render.context import MemoryNames, jit_views, weight_pins
 from tttgen.render.weight_code import host_weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
-RESERVED = {"self", "ttnn", "C", "load_weights", "rows", "check_inputs"}  # names model.py itself uses
+RESERVED = {"self", "ttnn", "torch", "math", "C", "layer", "rows", "check_inputs"}  # names model.py itself uses
 BINARY_FNS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}
+ALIASING_KINDS = ("reshape",)  # outputs share their input's buffer: neither is deallocated by the renderer
+LAYER = "layer"  # the loop variable of a looped call in model.py
 
 
 class KernelNames:
@@ -46,9 +55,8 @@ class KernelNames:
         return self.by_config[cfg]
 
     def definitions(self) -> list[dict[str, str]]:
-        return [
-            {"name": n, "value": L.kernel(c, self.cls)} for c, n in sorted(self.by_config.items(), key=lambda kv: kv[1])
-        ]
+        items = sorted(self.by_config.items(), key=lambda kv: kv[1])
+        return [{"name": n, "value": L.kernel(c, self.cls)} for c, n in items]
 
 
 def ident(name: str) -> str:
@@ -60,80 +68,93 @@ def class_name(path: str, top: str) -> str:
     return "".join(part.capitalize() for part in (path or top).replace(".", "_").split("_"))
 
 
-def _unsupported(what: str, module: str) -> InputError:
+def mode_class(key: str) -> str:
+    return "Decode" if key == "decode" else f"Prefill{key.split('_')[1]}"
+
+
+def _unsupported(what: str, where: str) -> InputError:
     return InputError(
         f"{what} cannot be rendered by the module renderer yet",
-        where=module,
+        where=where,
         hint="kinds it prints: " + ", ".join(sorted(k for k, v in RENDER_MACROS.items() if v)),
     )
 
 
 def check_renderable(graph: Graph, where: str | None = None) -> None:
-    """Before any pass runs: every op, host op and looped call of the expanded module is one the renderer prints;
-    all the others in one error."""
+    """Before any pass runs: every op and host op of the expanded module is one the renderer prints; all the
+    others in one error."""
     module, found = graph.facts["module"], []
+    by_name = {op.name: op for op in graph.ops}
     for fn in graph.facts["functions"]:
         for entry in fn["body"]:
-            kind = entry.get("kind") if "host" in entry or "op" not in entry else None
-            if "op" in entry:
-                op = next(o for o in graph.ops if o.name == entry["op"])
-                kind = op.dataflow["kind"]
             if "call" in entry:
-                if entry["loop"] is not None:
-                    found.append(f"looped call '{entry['call']}'")
                 continue
-            if RENDER_MACROS.get(kind) is None or "host" in entry:
+            kind = by_name[entry["op"]].dataflow["kind"] if "op" in entry else entry["kind"]
+            if RENDER_MACROS.get(kind) is None:
                 found.append(f"'{entry.get('op') or entry.get('host')}' ({kind})")
     if found:
         raise _unsupported("ops " + ", ".join(sorted(set(found))), where or module)
 
 
-def _value(ref: Any, module: str) -> str:
-    if isinstance(ref, dict):
-        return f'self.w["{ref["weight"]}"]'
-    if "[" in ref:
-        raise _unsupported(f"indexed state '{ref}'", module)
-    if keyword.iskeyword(ref) or ref in RESERVED:
-        raise InputError(
-            f"value name '{ref}' is reserved in generated code", where=module, hint=f"reserved: {sorted(RESERVED)}"
-        )
-    return ref
+class Names:
+    """Local value names of one method: description names, checked against what model.py uses itself. A host
+    input that device steps read too is read by them as its uploaded copy, `<name>_device`."""
+
+    def __init__(self, where: str, device_copies: frozenset[str] = frozenset()) -> None:
+        self.where = where
+        self.device_copies = device_copies
+
+    def host(self) -> "Names":
+        return Names(self.where)
+
+    def __call__(self, ref: Any) -> str:
+        if isinstance(ref, dict):
+            return f'self.w["{ref["weight"]}"]'
+        base = ref.split("[", 1)[0]
+        if keyword.iskeyword(base) or base in RESERVED:
+            raise InputError(
+                f"value name '{base}' is reserved in generated code",
+                where=self.where,
+                hint=f"reserved: {sorted(RESERVED)}",
+            )
+        if "[" in ref:  # state indexed by the layer loop
+            return f"self.rt.{base}[{LAYER}]"
+        return f"{ref}_device" if ref in self.device_copies else ref
 
 
-def mode_class(key: str) -> str:
-    return "Decode" if key == "decode" else f"Prefill{key.split('_')[1]}"
+# ---------------------------------------------------------------- one op
 
 
-def op_view(graph: Graph, op: Op, module: str) -> dict[str, Any]:
+def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> dict[str, Any]:
     """What the op's macro prints: its values, attrs and the configs.py names of its decisions."""
     flow, d = op.dataflow, op.decisions
     kind = flow["kind"]
-    macro = RENDER_MACROS[kind]
-    if macro is None:
-        raise _unsupported(f"op '{op.name}' of kind '{kind}'", module)
-    ins = {
-        port: ([_value(r, module) for r in ref] if isinstance(ref, list) else _value(ref, module))
-        for port, ref in flow["in"].items()
-    }
-    outs = [_value(o, module) for o in flow["out"]]
+    ins = {port: ([name(r) for r in ref] if isinstance(ref, list) else name(ref)) for port, ref in flow["in"].items()}
+    outs = [name(o) for o in flow["out"]]
     attrs = flow["attrs"]
+    decode = op.mode == "decode"
     view: dict[str, Any] = {
-        "macro": macro,
+        "macro": RENDER_MACROS[kind],
         "id": ident(op.name),
         "cfg": f"C.{mode_class(op.mode_key)}",
+        "decode": decode,
         "out": outs[0] if outs else None,
         "outs": ", ".join(outs),
         "input": ins.get("input"),
         "weight": ins.get("weight"),
         "bias": ins.get("bias", "None"),
+        "reads": [
+            v for port, v in ins.items() for v in (v if isinstance(v, list) else [v]) if not v.startswith("self.")
+        ],
+        "writes": outs,
+        "owned": kind not in ALIASING_KINDS,
     }
     if kind == "linear":
-        calls = d.get("calls", 1)
+        calls = d["shape"].batch  # row chunks: an op reading another's input reads its chunks (same count)
         owner = op.facts.get("shares_input_with")
-        k, n = op.shape.k, op.shape.n
         view.update(
             bias=ins.get("bias"),
-            k=k,
+            k=op.shape.k,
             rows=op.shape.m,
             make_chunks=calls > 1 and owner is None,
             source=f"{ins['input']}_chunks" if calls > 1 else ins["input"],
@@ -143,29 +164,38 @@ def op_view(graph: Graph, op: Op, module: str) -> dict[str, Any]:
     elif kind in ("layer_norm", "rms_norm"):
         view["eps"] = repr(float(attrs["eps"]))
     elif kind == "binary":
+        act = attrs.get("a_activation", "none")
         view.update(
             fn=BINARY_FNS[attrs["fn"]],
             a=ins["a"],
             b=ins.get("b"),
             scalar=repr(float(attrs["scalar"])) if "scalar" in attrs else None,
-            a_activation=(
-                attrs.get("a_activation", "none").upper() if attrs.get("a_activation", "none") != "none" else None
-            ),
+            a_activation=act.upper() if act != "none" else None,
+            jit=jit.get(op.name),
+            dtype=L.dtype(d["dtypes"]["out"]),
         )
     elif kind == "unary":
         view.update(fn=attrs["fn"], scale=repr(float(attrs["scale"])) if "scale" in attrs else None)
-    elif kind == "create_heads":
-        view.update(num_heads=attrs["num_heads"], num_kv_heads=attrs["num_kv_heads"])
-    elif kind == "sdpa":
-        head_dim = op.facts["head_dim"]
+    elif kind in ("create_heads", "concat_heads"):
+        view.update(num_heads=attrs["num_heads"], num_kv_heads=attrs.get("num_kv_heads"))
+    elif kind in ("sdpa", "sdpa_decode"):
         view.update(
             q=ins["q"],
-            k=ins["k"],
-            v=ins["v"],
+            k=ins.get("k", ins.get("k_cache")),
+            v=ins.get("v", ins.get("v_cache")),
             mask=ins.get("mask"),
-            causal=bool(attrs["causal"]),
-            scale=repr(float(attrs.get("scale", 1.0 / math.sqrt(head_dim)))),
+            positions=ins.get("positions"),
+            causal=bool(attrs.get("causal", False)),
+            scale=repr(float(attrs.get("scale", 1.0 / math.sqrt(op.facts["head_dim"])))),
         )
+    elif kind == "rotary":
+        if attrs["convention"] != "pair":
+            raise _unsupported(f"rotary convention '{attrs['convention']}' of '{op.name}'", graph.facts["module"])
+        view.update(cos=ins["cos"], sin=ins["sin"], trans_mat=f"self.rt.trans_mat_{'decode' if decode else 'prefill'}")
+    elif kind in ("cache_fill", "cache_update"):
+        view.update(cache=ins["cache"], slot=ins.get("slot"), positions=ins.get("positions"))
+    elif kind == "embedding":
+        view["out_shape"] = list(flow["shapes"]["out"][0])
     elif kind == "typecast":
         view["dtype_name"] = attrs["dtype"]
     elif kind == "reshape":
@@ -175,12 +205,210 @@ def op_view(graph: Graph, op: Op, module: str) -> dict[str, Any]:
     elif kind == "concat":
         view.update(inputs=", ".join(ins["inputs"]), dim=attrs["dim"])
     elif kind == "slice":
+        start = ins.get("start")
+        begins, ends = list(attrs["begins"]), list(attrs["ends"])
+        if start is not None:  # rows (dim -2) counted from a runtime start
+            begins[-2], ends[-2] = f"{start} + {begins[-2]}" if begins[-2] else start, f"{start} + {ends[-2]}"
         view.update(
-            begins=list(attrs["begins"]),
-            ends=list(attrs["ends"]),
-            steps=list(attrs.get("steps") or [1] * len(attrs["ends"])),
+            begins="[" + ", ".join(map(str, begins)) + "]",
+            ends="[" + ", ".join(map(str, ends)) + "]",
+            reads=[v for v in view["reads"] if v != start],
         )
     return view
+
+
+def host_view(entry: dict[str, Any], key: str, name: Names, shapes: dict[str, Any]) -> dict[str, Any]:
+    """A host op (rotary tables): computed with torch from host inputs, its outputs moved to the device."""
+    attrs = entry["attrs"]
+    scaling = attrs.get("scaling") or {}
+    scaling = (
+        None
+        if scaling.get("rope_type", "default") == "default"
+        else {k: v for k, v in sorted(scaling.items()) if k != "rope_type"}
+    )
+    outs = [name(o) for o in entry["out"]]
+    shape = list(shapes["out"][0])  # this mode's (the function body holds its first mode's)
+    memory = f"C.{mode_class(key)}.rope_memory" if key == "decode" else "ttnn.DRAM_MEMORY_CONFIG"
+    return {
+        "macro": "rotary_tables",
+        "positions": name(entry["in"]["positions"]),
+        "cos": outs[0],
+        "sin": outs[1],
+        "head_dim": attrs["head_dim"],
+        "theta": repr(float(attrs["theta"])),
+        "scaling": repr(scaling),
+        # rotary_embedding_llama's decode mode reads one table row per user as [1, users, 1, head_dim].
+        "shape": [1, shape[-2], 1, shape[-1]] if key == "decode" else shape,
+        "memory": memory,
+        "reads": [],
+        "writes": outs,
+        "owned": True,
+    }
+
+
+def move_view(op: Op, var: str) -> dict[str, Any]:
+    return {
+        "macro": "reshard",
+        "var": var,
+        "cfg": f"C.{mode_class(op.mode_key)}",
+        "id": ident(op.name),
+        "reads": [var],
+        "writes": [var],
+        "owned": True,
+    }
+
+
+# ---------------------------------------------------------------- classes and methods
+
+
+def _moves(graph: Graph, key: str) -> tuple[dict[str, list[Op]], dict[str, list[Op]]]:
+    """Printed moves of one mode: by consumer (printed before it) and by producer (printed after it)."""
+    before: dict[str, list[Op]] = {}
+    after: dict[str, list[Op]] = {}
+    by_name = {op.name: op for op in graph.ops if op.mode_key == key}
+    for op in by_name.values():
+        if op.kind != "reshard" or op.decisions.get("elide"):
+            continue
+        src, dst = by_name[op.facts["src"]], by_name[op.facts["dst"]]
+        (before.setdefault(dst.name, []) if src.scope == dst.scope else after.setdefault(src.name, [])).append(op)
+    return before, after
+
+
+def _moved_var(graph: Graph, move: Op, key: str, name: Names) -> str:
+    """The local name of the value a move acts on, in the function it is printed in."""
+    dst = graph.op(f"{key}.{move.facts['dst']}")
+    src = graph.op(f"{key}.{move.facts['src']}")
+    if src.scope != dst.scope:
+        return name(src.dataflow["out"][0])
+    port = next(p for p, n in dst.dataflow["producers"].items() if n == src.name)
+    return name(dst.dataflow["in"][port])
+
+
+def _with_deallocations(steps: list[dict[str, Any]], keep: set[str]) -> list[dict[str, Any]]:
+    """Each value a step wrote (and owns) deallocated right after its last reader, unless the method returns it."""
+    owned: set[str] = set()
+    aliased: set[str] = set()
+    last: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        for v in step["reads"]:
+            last[v] = i
+            if not step["owned"]:
+                aliased.add(v)
+        for v in step["writes"]:
+            (owned if step["owned"] else aliased).add(v)
+    out = []
+    for i, step in enumerate(steps):
+        out.append(step)
+        done = sorted(v for v, j in last.items() if j == i and v in owned and v not in aliased and v not in keep)
+        out += [{"macro": "deallocate", "var": v} for v in done]
+    return out
+
+
+def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -> tuple[dict, dict]:
+    module = graph.facts["module"]
+    attr = entry["call"].rsplit(".", 1)[-1]
+    callee = next(f for f in graph.facts["functions"] if f["path"] == entry["call"] and f["mode"] == fn_mode)
+    args = [name(entry["in"][n]) for n in callee["inputs"]]
+    outs = [name(o) for o in entry["out"]]
+    child = {"attr": attr, "cls": class_name(entry["call"], module), "loop": entry["loop"]}
+    view = {
+        "macro": "call",
+        "attr": attr,
+        "method": key,
+        "args": ", ".join(args),
+        "outs": ", ".join(outs),
+        "loop": None,
+    }
+    view["reads"] = [a for a in args if not a.startswith("self.")]
+    view["writes"] = outs
+    view["owned"] = True
+    loop = entry["loop"]
+    if loop is not None:
+        # The callee output named in `carry` feeds that input on the next iteration: the call's output variable
+        # starts as the caller's value for the input and is passed and rebound in every iteration.
+        loop_args, init = list(args), []
+        for out, inp in sorted(loop["carry"].items()):
+            var = outs[callee["outputs"].index(out)]
+            i = callee["inputs"].index(inp)
+            init.append((var, args[i]))
+            loop_args[i] = var
+        count = f"C.{ident(loop['var']).upper()}_COUNT"
+        view["loop"] = {"count": count, "init": init, "args": ", ".join(loop_args)}
+    return view, child
+
+
+def _device_copies(fn: dict[str, Any], flows: dict[str, Any]) -> frozenset[str]:
+    """Inputs of a function that a host op reads (so they come as torch tensors) and device steps read too."""
+    host, device = set(), set()
+    for entry in fn["body"]:
+        ins = flows[entry["op"]]["in"] if "op" in entry else entry["in"]
+        refs = [r for ref in ins.values() for r in (ref if isinstance(ref, list) else [ref])]
+        (host if "host" in entry else device).update(r for r in refs if isinstance(r, str))
+    return frozenset(host & device & set(fn["inputs"]))
+
+
+def class_views(graph: Graph) -> tuple[list[dict[str, Any]], str, dict[str, int]]:
+    """One class per module function, callees first; its methods, one per mode key of the function's mode.
+    Also the loop counts (configs constants) by loop variable."""
+    module = graph.facts["module"]
+    _, jit_calls = jit_views(graph, MemoryNames())
+    classes, loops = [], {}
+    for fn in graph.facts["functions"]:
+        keys = [k for k in graph.mode_keys() if (k == "decode") == (fn["mode"] == "decode")]
+        cls = class_name(fn["path"], module)
+        existing = next((c for c in classes if c["name"] == cls), None)
+        view = existing or {"name": cls, "doc": "", "children": [], "methods": []}
+        copies = _device_copies(fn, {op.name: op.dataflow for op in graph.ops})
+        name = Names(f"{module}: {fn['path'] or module}", copies)
+        for key in keys:
+            before, after = _moves(graph, key)
+            dtypes = graph.facts["io"][key].get("dtypes", {}) if not fn["path"] else {}
+            steps: list[dict[str, Any]] = [
+                {
+                    "macro": "upload",
+                    "var": v,
+                    "dtype": dtypes.get(v, "int32"),
+                    "reads": [],
+                    "writes": [f"{v}_device"],
+                    "owned": True,
+                }
+                for v in sorted(copies)
+            ]
+            for entry in fn["body"]:
+                if "call" in entry:
+                    step, child = _call_view(graph, entry, fn["mode"], key, name)
+                    if entry["loop"] is not None:
+                        loops[entry["loop"]["var"]] = entry["loop"]["count"]
+                    if child not in view["children"]:
+                        view["children"].append(child)
+                    steps.append(step)
+                    continue
+                if "host" in entry:
+                    shapes = graph.facts["host_shapes"][key][entry["host"]]
+                    steps.append(host_view(entry, key, name.host(), shapes))
+                    continue
+                op = graph.op(f"{key}.{entry['op']}")
+                steps += [move_view(m, _moved_var(graph, m, key, name)) for m in before.get(op.name, [])]
+                steps.append(op_view(graph, op, name, jit_calls[op.mode]))
+                steps += [move_view(m, _moved_var(graph, m, key, name)) for m in after.get(op.name, [])]
+            keep = {name(n) for n in fn["outputs"]}
+            view["methods"].append(
+                {
+                    "name": key,
+                    "args": ", ".join(name.host()(n) for n in fn["inputs"]),
+                    "returns": ", ".join(name(n) for n in fn["outputs"]),
+                    "steps": _with_deallocations(steps, keep),
+                    "doc": f"{fn['module']}, {'one decode step' if key == 'decode' else key.split('_')[-1] + ' rows'}.",
+                }
+            )
+        called = f" (called as `{fn['path']}`)" if fn["path"] else ""
+        view["doc"] = f"{fn['module']}{called}: {fn['doc']}"
+        if existing is None:
+            classes.append(view)
+    return classes, class_name("", module), loops
+
+
+# ---------------------------------------------------------------- configs
 
 
 def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: MemoryNames) -> list[dict[str, str]]:
@@ -190,6 +418,7 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
     def add(name: str, value: str, comment: str = "", pinned: str = "") -> None:
         entries.append({"name": name, "value": value, "comment": comment, "pinned": pinned})
 
+    by_key = {op.key: op for op in graph.ops}
     for op in graph.ops:
         if op.mode_key != key:
             continue
@@ -208,13 +437,32 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
             add(f"{i}_program", L.norm_program(d["program"]))
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
             add(f"{i}_memory", out)
-        elif op.kind == "sdpa_prefill":
+        elif op.kind in ("sdpa_prefill", "sdpa_decode"):
             add(f"{i}_program", L.sdpa_program(d["program"]), "chunks chosen by the chunking pass")
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
             add(f"{i}_memory", out)
-        elif op.dataflow.get("kind") != "reshape":
+        elif op.kind == "reshard":
+            if not d.get("elide"):
+                dst = by_key.get(f"{key}.{op.facts['dst']}")
+                dst_pin = (dst.decisions.get("pinned") or {}) if dst else {}
+                note = f"pinned by {dst_pin['by']}" if "memory_config.in0" in dst_pin.get("fields", ()) else ""
+                add(f"{i}_memory", memory_name(d["out"]), pinned=note)
+        elif op.kind in ("cache_fill", "cache_update", "rotary", "reshape", "slice"):
+            continue  # no memory config in their calls
+        elif op.kind == "eltwise" and d.get("jit"):
+            continue  # the block writes the placement its decorator names
+        else:
             add(f"{i}_memory", out)
+    if key == "decode" and any(op.kind == "rotary" and op.mode == "decode" for op in graph.ops):
+        heads = graph.facts["heads_placement"]
+        from dataclasses import replace
+
+        add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
+        add("trans_mat_memory", memory_name(replace(heads, shard_shape=(32, 32))), "one rotation tile per user core")
     return entries
+
+
+# ---------------------------------------------------------------- weights
 
 
 def _weight_ports(graph: Graph) -> dict[str, tuple[str, str]]:
@@ -244,98 +492,73 @@ def host_weight_shapes(graph: Graph) -> dict[str, list[int]]:
     return {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights}
 
 
-def weight_views(graph: Graph, memory_name: MemoryNames) -> list[dict[str, Any]]:
+def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dict[str, Any]]:
     ports, views = _weight_ports(graph), []
-    module = graph.facts["module"]
     for w in graph.weights:
-        if w.per_layer:
-            raise _unsupported(f"per-layer weight '{w.name}' (a looped call)", module)
         layout = WEIGHT_LAYOUTS.get(ports.get(w.name, ("", "")))
         if layout is None:
-            raise _unsupported(f"weight '{w.name}' read by {ports.get(w.name)}", module)
+            raise _unsupported(f"weight '{w.name}' read by {ports.get(w.name)}", where)
         var = f"w_{ident(w.name)}"
         sources = list(zip(w.hf_names, [list(t) for t in (w.source_transforms or ((),) * len(w.hf_names))]))
         lines = host_weight_source(
-            var, [(k, [dict(t) for t in ts]) for k, ts in sources], [dict(t) for t in w.transforms]
+            var, [(k, [dict(t) for t in ts]) for k, ts in sources], [dict(t) for t in w.transforms], layer="i"
         )
         shape = host_shape(w.shape, layout)
         expr = var if shape == list(w.shape) else f"{var}.reshape({', '.join(map(str, shape))})"
-        ttnn_layout = "ttnn.TILE_LAYOUT" if layout == "tile" else "ttnn.ROW_MAJOR_LAYOUT"
         p = w.decisions["placement"]
         views.append(
             {
                 "name": w.name,
+                "fn": f"host_{ident(w.name)}",
+                "per_layer": w.per_layer,
                 "lines": lines,
                 "layout_expr": expr,
                 "dtype": L.dtype(w.decisions["dtype"]),
-                "layout": ttnn_layout,
+                "layout": "ttnn.TILE_LAYOUT" if layout == "tile" else "ttnn.ROW_MAJOR_LAYOUT",
                 "memory": memory_name(p),
-                "note": f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}, {list(w.shape)} from {', '.join(w.hf_names)}",
+                "note": f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}, {list(w.shape)} from "
+                + ", ".join(w.hf_names),
                 "pinned": weight_pins(graph, w.name),
             }
         )
     return views
 
 
-def class_views(graph: Graph) -> tuple[list[dict[str, Any]], str]:
-    """One class per module function, callees first; its methods, one per mode key of the function's mode."""
-    module = graph.facts["module"]
-    classes, top = [], class_name("", module)
+# ---------------------------------------------------------------- the whole package
+
+
+def _lm_context(graph: Graph) -> dict[str, Any]:
+    """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
+    params = graph.facts["module_params"]
+    state = graph.facts["io"]
+    del state
+    return {
+        "decode_users": params["max_batch"],
+        "max_seq_len": params["max_seq_len"],
+        "vocab_size": params["vocab_size"],
+        "padded_vocab_size": graph.facts.get("padded_vocab_size", params["vocab_size"]),
+        "prefill_lens": list(graph.hints.prefill_lens),
+        "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
+    }
+
+
+def _state_views(graph: Graph) -> list[dict[str, Any]]:
+    """KV caches: one DRAM tensor per layer and cache, zeros, in the KV-cache dtype."""
+    states = []
     for fn in graph.facts["functions"]:
-        keys = [k for k in graph.mode_keys() if (k == "decode") == (fn["mode"] == "decode")]
-        children, methods = [], []
-        for key in keys:
-            steps = []
-            for entry in fn["body"]:
-                if "host" in entry:
-                    raise _unsupported(f"host op '{entry['host']}' of kind '{entry['kind']}'", module)
-                if "call" in entry:
-                    if entry["loop"] is not None:
-                        raise _unsupported(f"looped call '{entry['call']}'", module)
-                    attr = entry["call"].rsplit(".", 1)[-1]
-                    child = {"attr": attr, "cls": class_name(entry["call"], module)}
-                    if child not in children:
-                        children.append(child)
-                    callee = next(
-                        f for f in graph.facts["functions"] if f["path"] == entry["call"] and f["mode"] == fn["mode"]
-                    )
-                    args = ", ".join(_value(entry["in"][name], module) for name in callee["inputs"])
-                    outs = ", ".join(_value(o, module) for o in entry["out"])
-                    steps.append({"macro": "call", "outs": outs, "attr": attr, "method": key, "args": args})
-                    continue
-                steps.append(op_view(graph, graph.op(f"{key}.{entry['op']}"), module))
-            seconds = graph.facts.get("mode_time_ns", {}).get(key)
-            methods.append(
-                {
-                    "name": key,
-                    "args": ", ".join(_value(n, module) for n in fn["inputs"]),
-                    "returns": ", ".join(_value(n, module) for n in fn["outputs"]),
-                    "steps": steps,
-                    "doc": (
-                        f"{fn['module']} with {key.split('_')[-1]} rows."
-                        if key != "decode"
-                        else f"{fn['module']}, one decode step."
-                    ),
-                }
-            )
-            del seconds
-        classes.append(
-            {
-                "name": class_name(fn["path"], module),
-                "doc": f"{fn['module']}{' (called as ' + fn['path'] + ')' if fn['path'] else ''}: {fn['doc']}",
-                "children": children,
-                "methods": methods,
-            }
-        )
-    return classes, top
+        if fn["path"] == "" and fn["state"]:
+            for name in fn["state"]:
+                states.append({"name": name, "shape": graph.facts["state_shapes"][name]})
+            break
+    return states
 
 
-def module_context(graph: Graph, header: str, header_text: str, package: str) -> dict[str, Any]:
+def module_context(graph: Graph, header: str, header_text: str, package: str, where: str) -> dict[str, Any]:
     memory_name = MemoryNames()
     kernel_name = KernelNames(graph.device.compute_kernel_config_class)
     module = graph.facts["module"]
-    weights = weight_views(graph, memory_name)
-    classes, top = class_views(graph)
+    weights = weight_views(graph, memory_name, where)
+    classes, top, loops = class_views(graph)
     modes = []
     for key in graph.mode_keys():
         total = graph.facts.get("mode_time_ns", {}).get(key, 0.0)
@@ -346,62 +569,79 @@ def module_context(graph: Graph, header: str, header_text: str, package: str) ->
                 "entries": mode_entries(graph, key, kernel_name, memory_name),
             }
         )
+    jit_blocks, _ = jit_views(graph, memory_name)
     io = graph.facts["io"]
     first_key = graph.mode_keys()[0]
     input_names = list(io[first_key]["inputs"])
-    input_shapes = [
-        (int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()})
-        for k in graph.mode_keys()
-        if k != "decode"
-    ]
-    params = [{"name": ident(n).upper(), "value": repr(v)} for n, v in graph.facts["module_params"].items()]
+    prefill_keys = [k for k in graph.mode_keys() if k != "decode"]
+    input_shapes = [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in prefill_keys]
+    is_lm = not is_module_graph(graph)
+    params = [{"name": n, "value": repr(v)} for n, v in graph.facts["module_params"].items()]
+    # Constants model.py reads: loop counts, and the params the causal-LM entry points check inputs against.
+    constants = [{"name": f"{ident(var).upper()}_COUNT", "value": repr(count)} for var, count in sorted(loops.items())]
+    if is_lm:
+        constants += [
+            {"name": n.upper(), "value": repr(graph.facts["module_params"][n])} for n in ("vocab_size", "max_seq_len")
+        ]
     example = io[first_key]["inputs"]
+    layered = [w for w in weights if w["per_layer"]]
+    loop_attr = next((c["attr"] for cls in classes for c in cls["children"] if c["loop"]), None)
     return {
         "header": header,
         "header_text": header_text,
         "package": package,
         "module": module,
+        "model_name": graph.model.name,
         "description": graph.facts["module_doc"],
         "device": graph.device,
         "params": params,
+        "constants": constants,
         "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
         "input_shapes": input_shapes,
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),
         "memory_configs": memory_name.definitions(),
         "weights": weights,
+        "global_weights": [w for w in weights if not w["per_layer"]],
+        "layer_weights": layered,
+        "layer_count": f"C.{ident(next(iter(loops))).upper()}_COUNT" if loops else None,
+        "loop_attr": loop_attr,
         "modes": modes,
         "classes": classes,
         "top_class": top,
-        "input_args": ", ".join(_value(n, module) for n in input_names),
+        "jit_blocks": jit_blocks,
+        "rope": any(op.kind == "rotary" for op in graph.ops),
+        "states": _state_views(graph),
+        "is_lm": is_lm,
+        "lm": _lm_context(graph) if is_lm else None,
+        "input_args": ", ".join(input_names),
         "input_names": repr(tuple(input_names)),
         "first_input": input_names[0],
-        "activation_layout": "bfloat16 tiles in DRAM",
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
         "example_torch": ", ".join(f"torch.randn({list(s)})" for s in example.values()),
+        "max_l1_kib": max((op.decisions.get("l1_bytes") or 0) for op in graph.ops) // 1024,
+        "usable_l1_kib": graph.device.l1_budget // 1024,
+        "precision": graph.hints.precision,
+        "problems": list(graph.facts.get("problems", ())),
     }
 
 
-def render_module(graph: Graph, inputs: list, request: dict[str, Any] | None = None) -> dict[str, str]:
-    """All files of one module package, keyed by path relative to the package directory."""
-    from tttgen.render.emit import (
-        MANIFEST,
-        dumps,
-        environment,
-        format_python,
-        graph_document,
-        header_line,
-        manifest,
-        package_name,
-    )
+def render_module(
+    graph: Graph, inputs: list, request: dict[str, Any] | None = None, extra_files=None
+) -> dict[str, str]:
+    """All files of one package, keyed by path relative to the package directory."""
+    from tttgen.render.emit import MANIFEST, dumps, environment, format_python, graph_document, header_line, manifest
+    from tttgen.render.emit import package_name
 
     env = environment()
     header = header_line(inputs)
-    ctx = module_context(graph, header, header[2:], package_name(graph.model.name))
-    files = {name: format_python(env.get_template(f"module/{name}.j2").render(ctx), name) for name in PYTHON_FILES}
-    files["README.md"] = env.get_template("module/README.md.j2").render(ctx)
+    where = inputs[0].label if inputs else graph.facts["module"]
+    ctx = module_context(graph, header, header[2:], package_name(graph.model.name), where)
+    files = {name: format_python(env.get_template(f"{name}.j2").render(ctx), name) for name in PYTHON_FILES}
+    files["README.md"] = env.get_template("README.md.j2").render(ctx)
     files["graph.json"] = dumps(graph_document(graph))
+    files.update(extra_files or {})
     files[MANIFEST] = dumps(manifest(graph, inputs, files, request or {}))
     return dict(sorted(files.items()))

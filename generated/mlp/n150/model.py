@@ -14,11 +14,12 @@ from .weights import device_weights, load_weights
 class Mlp:
     """mlp: Two linear layers with an elementwise activation between them: fc2(act(fc1(x)))."""
 
-    def __init__(self, weights):
+    def __init__(self, weights, rt):
         self.w = weights
+        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, x):
-        """mlp with 128 rows."""
+        """mlp, 128 rows."""
         h = ttnn.linear(
             x,
             self.w["fc1"],
@@ -37,10 +38,11 @@ class Mlp:
             memory_config=C.Prefill128.fc2_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(h)
         return y
 
     def prefill_1024(self, x):
-        """mlp with 1024 rows."""
+        """mlp, 1024 rows."""
         h = ttnn.linear(
             x,
             self.w["fc1"],
@@ -59,6 +61,7 @@ class Mlp:
             memory_config=C.Prefill1024.fc2_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(h)
         return y
 
 
@@ -78,14 +81,14 @@ class Model(Mlp):
     """The module on a device: weights loaded once, `forward` per call."""
 
     def __init__(self, device, weights):
-        super().__init__(weights)
         self.device = device
+        super().__init__(weights, self)
 
     @classmethod
-    def open(cls, checkpoint, device_id=0):
+    def open(cls, checkpoint, device_id=0, cache_dir=None):
         """Open the device and load `checkpoint` (a safetensors file or a directory of them)."""
         device = ttnn.open_device(device_id=device_id, l1_small_size=C.L1_SMALL_SIZE)
-        return cls(device, load_weights(device, checkpoint))
+        return cls(device, load_weights(device, checkpoint, cache_dir))
 
     @classmethod
     def from_host_weights(cls, host, device_id=0):

@@ -14,11 +14,12 @@ from .weights import device_weights, load_weights
 class PrenormEncoderLayer:
     """prenorm_encoder_layer: x + MHA(LayerNorm(x)) with full (unmasked) attention, then + MLP(LayerNorm(.)) with GELU."""
 
-    def __init__(self, weights):
+    def __init__(self, weights, rt):
         self.w = weights
+        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, x):
-        """prenorm_encoder_layer with 128 rows."""
+        """prenorm_encoder_layer, 128 rows."""
         h = ttnn.layer_norm(
             x,
             epsilon=1e-05,
@@ -37,6 +38,7 @@ class PrenormEncoderLayer:
             memory_config=C.Prefill128.wqkv_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(h)
         q, k, v = ttnn.experimental.nlp_create_qkv_heads(
             qkv,
             num_heads=12,
@@ -44,6 +46,7 @@ class PrenormEncoderLayer:
             transpose_k_heads=False,
             memory_config=C.Prefill128.create_heads_memory,
         )
+        ttnn.deallocate(qkv)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
@@ -54,7 +57,11 @@ class PrenormEncoderLayer:
             compute_kernel_config=C.Prefill128.sdpa_compute,
             memory_config=C.Prefill128.sdpa_memory,
         )
+        ttnn.deallocate(k)
+        ttnn.deallocate(q)
+        ttnn.deallocate(v)
         attn_rows = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefill128.concat_heads_memory)
+        ttnn.deallocate(attn)
         attn_out = ttnn.linear(
             attn_rows,
             self.w["wo"],
@@ -64,7 +71,9 @@ class PrenormEncoderLayer:
             memory_config=C.Prefill128.wo_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(attn_rows)
         x1 = ttnn.add(x, attn_out, memory_config=C.Prefill128.attn_add_memory)
+        ttnn.deallocate(attn_out)
         h2 = ttnn.layer_norm(
             x1,
             epsilon=1e-05,
@@ -83,6 +92,7 @@ class PrenormEncoderLayer:
             memory_config=C.Prefill128.fc1_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(h2)
         down = ttnn.linear(
             act,
             self.w["fc2"],
@@ -92,11 +102,14 @@ class PrenormEncoderLayer:
             memory_config=C.Prefill128.fc2_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(act)
         y = ttnn.add(x1, down, memory_config=C.Prefill128.ffn_add_memory)
+        ttnn.deallocate(down)
+        ttnn.deallocate(x1)
         return y
 
     def prefill_1024(self, x):
-        """prenorm_encoder_layer with 1024 rows."""
+        """prenorm_encoder_layer, 1024 rows."""
         h = ttnn.layer_norm(
             x,
             epsilon=1e-05,
@@ -115,6 +128,7 @@ class PrenormEncoderLayer:
             memory_config=C.Prefill1024.wqkv_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(h)
         q, k, v = ttnn.experimental.nlp_create_qkv_heads(
             qkv,
             num_heads=12,
@@ -122,6 +136,7 @@ class PrenormEncoderLayer:
             transpose_k_heads=False,
             memory_config=C.Prefill1024.create_heads_memory,
         )
+        ttnn.deallocate(qkv)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
@@ -132,7 +147,11 @@ class PrenormEncoderLayer:
             compute_kernel_config=C.Prefill1024.sdpa_compute,
             memory_config=C.Prefill1024.sdpa_memory,
         )
+        ttnn.deallocate(k)
+        ttnn.deallocate(q)
+        ttnn.deallocate(v)
         attn_rows = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefill1024.concat_heads_memory)
+        ttnn.deallocate(attn)
         attn_out = ttnn.linear(
             attn_rows,
             self.w["wo"],
@@ -142,7 +161,9 @@ class PrenormEncoderLayer:
             memory_config=C.Prefill1024.wo_memory,
             dtype=ttnn.bfloat16,
         )
+        ttnn.deallocate(attn_rows)
         x1 = ttnn.add(x, attn_out, memory_config=C.Prefill1024.attn_add_memory)
+        ttnn.deallocate(attn_out)
         h2 = ttnn.layer_norm(
             x1,
             epsilon=1e-05,
@@ -163,6 +184,7 @@ class PrenormEncoderLayer:
             dtype=ttnn.bfloat16,
         )
         act = ttnn.reshape(act, [1, 1, 1024, 3072])
+        ttnn.deallocate(h2)
         act_chunks = ttnn.reshape(act, [1, C.Prefill1024.fc2_calls, 1024 // C.Prefill1024.fc2_calls, 3072])
         down = ttnn.linear(
             act_chunks,
@@ -174,7 +196,10 @@ class PrenormEncoderLayer:
             dtype=ttnn.bfloat16,
         )
         down = ttnn.reshape(down, [1, 1, 1024, 768])
+        ttnn.deallocate(act)
         y = ttnn.add(x1, down, memory_config=C.Prefill1024.ffn_add_memory)
+        ttnn.deallocate(down)
+        ttnn.deallocate(x1)
         return y
 
 
@@ -194,14 +219,14 @@ class Model(PrenormEncoderLayer):
     """The module on a device: weights loaded once, `forward` per call."""
 
     def __init__(self, device, weights):
-        super().__init__(weights)
         self.device = device
+        super().__init__(weights, self)
 
     @classmethod
-    def open(cls, checkpoint, device_id=0):
+    def open(cls, checkpoint, device_id=0, cache_dir=None):
         """Open the device and load `checkpoint` (a safetensors file or a directory of them)."""
         device = ttnn.open_device(device_id=device_id, l1_small_size=C.L1_SMALL_SIZE)
-        return cls(device, load_weights(device, checkpoint))
+        return cls(device, load_weights(device, checkpoint, cache_dir))
 
     @classmethod
     def from_host_weights(cls, host, device_id=0):
