@@ -114,7 +114,8 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @hint_options
 def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None:
-    """Generate the package for MODEL on each --device into OUT/<model>/<device>/."""
+    """Generate the package for MODEL (a built-in model, a module name from `tttgen list modules`, or a module
+    description YAML) on each --device into OUT/<model>/<device>/."""
     plans = [plan(_request(model, config, d, kw)) for d in devices]
     rendered = [(p, render_plan(p)) for p in plans]
     if _ttnn_check_enabled(ttnn_check):

@@ -123,6 +123,20 @@ def emulated(device: DeviceProfile):
     return emulator.installed(arch=device.arch, grid=(device.grid.x, device.grid.y), dram_banks=device.dram.banks)
 
 
+def rendered_files(p: Plan, edit_files: Callable[[dict[str, str]], dict[str, str]] | None) -> dict[str, str]:
+    """The package as `build` would write it, after a test's planted edit (if any)."""
+    files = render_plan(p)
+    return edit_files(dict(files)) if edit_files is not None else files
+
+
+def api_findings(files: dict[str, str]) -> list[str]:
+    """Every ttnn name or keyword of the package's Python files that the ttnn API does not have."""
+    from tttgen.apicheck import check_source, load_api
+
+    api = load_api()
+    return [str(f) for name in sorted(files) if name.endswith(".py") for f in check_source(files[name], name, api)]
+
+
 @dataclass
 class VerifyReport:
     model: str
@@ -187,15 +201,8 @@ def run_verify(
         threshold=threshold,
         min_agreement=steps - 1,
     )
-    files = render_plan(p)
-    if edit_files is not None:
-        files = edit_files(dict(files))
-    from tttgen.apicheck import check_source, load_api
-
-    api = load_api()
-    for name in sorted(files):
-        if name.endswith(".py"):
-            report.api_findings += [str(f) for f in check_source(files[name], name, api)]
+    files = rendered_files(p, edit_files)
+    report.api_findings = api_findings(files)
     with tempfile.TemporaryDirectory(prefix="tttgen-verify-") as tmp:
         work = Path(tmp)
         pkg_dir = work / "pkg"
@@ -331,15 +338,8 @@ def verify_module(
     report = ModuleVerifyReport(graph.model.name, graph.device.name)
     reference = reference if reference is not None else reference_module(p, seed)
     state = {k: v.detach().clone() for k, v in reference.state_dict().items()}
-    files = render_plan(p)
-    if edit_files is not None:
-        files = edit_files(dict(files))
-    from tttgen.apicheck import check_source, load_api
-
-    api = load_api()
-    for name in sorted(files):
-        if name.endswith(".py"):
-            report.api_findings += [str(f) for f in check_source(files[name], name, api)]
+    files = rendered_files(p, edit_files)
+    report.api_findings = api_findings(files)
     gen = torch.Generator().manual_seed(seed + 1)
     with tempfile.TemporaryDirectory(prefix="tttgen-verify-") as tmp:
         pkg_dir = Path(tmp) / "pkg"

@@ -1,4 +1,4 @@
-"""Module description -> the frozen op-graph IR, generically (issue 8, step 2a).
+"""Module description -> the frozen op-graph IR, generically.
 
 Every mode is expanded on its own: prefill once per prefill length (rows = that length) and decode with rows =
 DECODE_ROWS. Calls are inlined with their parameter bindings and weight-key prefixes; a looped call is expanded
@@ -7,9 +7,10 @@ checkpoint keys, as build.py does). Shapes are evaluated with the params and pro
 kind, output shapes, MatmulShape and facts come from its kind's rule in tttgen/ops/registry.py (GRAPH) — the
 expander knows no model or op names.
 
-Not done here: decode reshards (build.py inserts them; where activations live is a pass decision), and a callee's
-inputs take the shapes the callee declares (not yet matched against the caller's). `tttgen build` still uses
-tttgen/build.py.
+Decode placement moves are added from the dataflow (tttgen/builder/moves.py); names are call paths, shortened
+where unambiguous (short_names). Each op keeps its dataflow (Op.dataflow) and each module function its body
+(graph fact `functions`) for the renderer. A callee's inputs take the shapes the callee declares (not yet matched
+against the caller's).
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ Per kind: its named inputs (required or optional; a variadic input takes a list 
 (tttgen/spec/module.py); nothing else lists op kinds. GRAPH (below) gives each kind's graph rule: its IR kind,
 output shapes and facts, for the generic builder (tttgen/builder/expand.py).
 
-Later steps of issue 8 attach the rest of a kind here, so adding a kind stays one small change: its ttnn
-call (render), the decisions passes make for it, its cost-model entry, its emulator semantics and its
-ttnn rules.
+RENDER_MACROS and WEIGHT_LAYOUTS (below) say how the renderer prints a kind (its macro in templates/ops.j2) and
+lays out its weights. The decisions passes make, the cost-model entry and the emulator semantics are keyed by the
+kind's IR kind in tttgen/passes/, tttgen/cost/ and tttgen/emulator/.
 """
 
 from __future__ import annotations

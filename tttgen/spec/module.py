@@ -5,7 +5,7 @@ of ops from the registry (tttgen/ops/registry.py), calls of other modules (bindi
 over repeated layers), per-mode variants, state (KV caches), a torch reference and, for a model, its checkpoint
 format. `load_module` reports every problem of a file at once, each with its line, or returns the description.
 
-Step 1 of issue 8: descriptions are validated data only; packages are still built by tttgen/build.py.
+Every package is built from a description: tttgen/builder/ expands it, tttgen/render/module.py renders it.
 """
 
 from __future__ import annotations
