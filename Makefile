@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The real ttnn (0.81.1, Python 3.12, no torch) that judges every generated package on a mock device.
 TTNN_VENV := .venv-ttnn
-GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b mlp prenorm_encoder_layer
+GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b mlp prenorm_encoder_layer boltz_transition boltz_adaln boltz_conditioned_transition
 GOLDEN_DEVICES := n150 p150
 
 .PHONY: install ttnn-venv demo generate check test bench clean
@@ -14,6 +14,8 @@ $(BIN)/tttgen: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[verify,dev]"
+	@echo "== boltz 2.2.1 torch modules (the Boltz-2 references), without the app's dependencies"
+	$(BIN)/pip install -q --no-deps boltz==2.2.1
 	touch $@
 
 install: $(BIN)/tttgen

@@ -14,7 +14,10 @@ from tttgen.ops.registry import REGISTRY
 from tttgen.spec.load import load_model
 from tttgen.spec.module import ExprError, eval_expr, load_module, module_names
 
-BUILTINS = ["llama", "llama_attention", "llama_decoder_layer", "llama_mlp", "mistral", "mlp", "prenorm_encoder_layer"]
+BUILTINS = [
+    "boltz_adaln", "boltz_conditioned_transition", "boltz_transition", "llama", "llama_attention",
+    "llama_decoder_layer", "llama_mlp", "mistral", "mlp", "prenorm_encoder_layer",
+]
 
 TINY = """\
 name: tiny
@@ -215,7 +218,8 @@ def test_call_of_builtin_validates(tmp_path):
 
 def test_unknown_called_module(tmp_path):
     text = problems(tmp_path, CALLER.replace("MODULE", "mpl"), "caller")
-    assert "caller.yaml:12: field 'ops.0.module': unknown module 'mpl' (allowed: caller, llama, " in text
+    assert "caller.yaml:12: field 'ops.0.module': unknown module 'mpl' (allowed: boltz_adaln, " in text
+    assert ", caller, llama, " in text
 
 
 def test_call_resolves_the_files_own_directory_first(tmp_path):

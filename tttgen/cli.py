@@ -65,6 +65,7 @@ def hint_options(fn):
         click.option("--jit/--no-jit", default=None, help="consider ttnn_jit fused blocks (emitted where legal and modeled faster)"),
         click.option("--no-fit-check", is_flag=True, help="record (not stop on) DRAM/head infeasibility: planning only"),
         click.option("--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype"),
+        click.option("--param", "params", multiple=True, help="NAME=VALUE: a module description's param (repeatable)"),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -87,7 +88,17 @@ def _flags(kw: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 def _request(model: str | None, config: str | None, device: str, kw: dict[str, Any]) -> Request:
-    return Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw))
+    return Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw), _params(kw.get("params") or ()))
+
+
+def _params(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"'{item}' is not NAME=VALUE", where="--param", hint="e.g. --param dim=128")
+        pairs.append((name.strip(), value.strip()))
+    return tuple(sorted(pairs))
 
 
 def _model_arg(model: str | None, config: str | None) -> str:

@@ -20,6 +20,7 @@ class Request:
     device: str
     hints_file: str | None = None
     flags: tuple[tuple[str, Any], ...] = ()
+    params: tuple[tuple[str, str], ...] = ()  # module description params, NAME=VALUE as given (--param)
 
     def resolve_path(self, value: str) -> str:
         path = Path(value)
@@ -63,11 +64,35 @@ def plan_module(request: Request, source: Path) -> Plan:
     hints, hints_info = load_hints(hints_path, dict(request.flags))
     from tttgen.render.module import check_renderable
 
-    graph = expand(desc, {}, device, hints, near=source.parent)
+    graph = expand(desc, module_param_values(desc, request.params), device, hints, near=source.parent)
     check_renderable(graph, desc_info.label)  # refuse what cannot be printed before the passes spend time on it
     graph = run_pipeline(graph)
     inputs = [desc_info, device_info] + ([hints_info] if hints_info else [])
     return Plan(request, graph, inputs)
+
+
+def module_param_values(desc, given: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """--param NAME=VALUE strings typed by the description's params; every mistake in one error (exit 2)."""
+    from tttgen.errors import InputError
+
+    values, problems = {}, []
+    for name, text in given:
+        param = desc.params.get(name)
+        if param is None:
+            problems.append(f"'{name}' is not a param of {desc.name} (params: {', '.join(sorted(desc.params))})")
+            continue
+        try:
+            if param.type == "bool":
+                if text.lower() not in ("true", "false"):
+                    raise ValueError
+                values[name] = text.lower() == "true"
+            else:
+                values[name] = {"int": int, "float": float, "str": str}[param.type](text)
+        except ValueError:
+            problems.append(f"'{name}' takes a {param.type}, got '{text}'")
+    if problems:
+        raise InputError("; ".join(problems), where="--param", hint="NAME=VALUE, as `tttgen list modules` lists them")
+    return values
 
 
 def is_module_plan(p: Plan) -> bool:
@@ -80,6 +105,14 @@ def plan(request: Request) -> Plan:
     source = module_source(request.resolve_path(request.model))
     if source is not None:
         return plan_module(request, source)
+    if request.params:
+        from tttgen.errors import InputError
+
+        raise InputError(
+            "--param sets a module description's params; a model takes its dimensions from its spec",
+            where="--param",
+            hint="use --config path/config.json for other model dimensions",
+        )
     model, model_info = load_model(request.resolve_path(request.model))
     device, device_info = load_device(request.device)
     hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
@@ -99,6 +132,8 @@ def render_plan(p: Plan) -> dict[str, str]:
         "hints_file": p.request.hints_file,
         "flags": dict(p.request.flags),
     }
+    if p.request.params:  # recorded only when given, so `tttgen check` rebuilds the same package
+        request["params"] = dict(p.request.params)
     from tttgen.render.module import render_module
 
     extra = {} if is_module_plan(p) else {"plan.json": dumps(plan_document(p.graph))}
@@ -107,4 +142,10 @@ def render_plan(p: Plan) -> dict[str, str]:
 
 def request_from_manifest(data: dict[str, Any]) -> Request:
     req = data["request"]
-    return Request(req["model"], req["device"], req.get("hints_file"), tuple(sorted(req.get("flags", {}).items())))
+    return Request(
+        req["model"],
+        req["device"],
+        req.get("hints_file"),
+        tuple(sorted(req.get("flags", {}).items())),
+        tuple(sorted(req.get("params", {}).items())),
+    )

@@ -318,7 +318,22 @@ def reference_module(p: Plan, seed: int):
     params = graph.facts["module_params"]
     init = {k: params[v] if isinstance(v, str) and v in params else v for k, v in desc.reference.init.items()}
     torch.manual_seed(seed)
-    return cls(**init).eval()
+    return informative_weights(cls(**init).eval())
+
+
+def informative_weights(module):
+    """Parameters a comparison can see: inits that are all zeros (final-layer and gate inits, which would make the
+    output constant) are redrawn from N(0, 1 / fan_in), and 1-D parameters (norm affines, biases) are perturbed
+    by N(0, 0.1) around their init. Seeded by the caller."""
+    import torch
+
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.dim() > 1 and not p.any():
+                p.copy_(torch.randn_like(p) / p.shape[-1] ** 0.5)
+            elif p.dim() == 1:
+                p.add_(0.1 * torch.randn_like(p))
+    return module
 
 
 def verify_module(

@@ -22,7 +22,7 @@ from typing import Any, Callable, Literal
 # `mapping` is a fixed set of named numbers (rope scaling); `str` takes one of `allowed` when it is given.
 AttrType = Literal["int", "float", "bool", "str", "int_list", "shape", "mapping"]
 
-ACTIVATIONS = ("none", "relu", "gelu", "silu")
+ACTIVATIONS = ("none", "relu", "gelu", "silu", "sigmoid")
 UNARY_FNS = ("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "neg", "sqrt", "rsqrt", "reciprocal", "square")
 BINARY_FNS = ("add", "sub", "mul", "div")
 DTYPES = ("bfloat16", "bfloat8_b", "bfloat4_b", "float32", "uint32", "int32")

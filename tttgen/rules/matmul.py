@@ -294,8 +294,11 @@ def r18_kernel_config_given(c: MatmulCase) -> str | None:
 
 
 def r19_activation_fused(c: MatmulCase) -> str | None:
-    """`activation=` is not fused without core_grid: fused activations go in the program config."""
-    if c.config.fused_activation not in (None, "SILU", "GELU", "RELU"):
+    """`activation=` is not fused without core_grid: fused activations go in the program config, as one of the
+    UnaryOpTypes a linear's `activation` attr names (tttgen/ops/registry.py ACTIVATIONS)."""
+    from tttgen.ops.registry import ACTIVATIONS
+
+    if c.config.fused_activation not in (None, *(a.upper() for a in ACTIVATIONS if a != "none")):
         return f"fused_activation {c.config.fused_activation} is not an emitted UnaryOpType"
     return None
 
