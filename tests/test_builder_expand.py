@@ -225,3 +225,29 @@ ops:
     assert "norole.proj.in.weight: weight 'w' needs a `role` (its precision group) (allowed: EMBEDDING, NORM" in (
         info.value.render()
     )
+
+
+def test_a_call_passing_the_wrong_width_names_both_shapes(tmp_path):
+    """The callee's declared inputs are checked against what the caller passes (a compiler front end's job)."""
+    (tmp_path / "wrong.yaml").write_text("""\
+name: wrong
+description: "calls the built-in mlp with a 256-wide value where it declares 512"
+params:
+  rows: {type: int, doc: "rows"}
+inputs:
+  x: {shape: [1, 1, rows, 256]}
+outputs:
+  y: {shape: [1, 1, rows, 512]}
+ops:
+  - op: call
+    name: ffn
+    module: mlp
+    in: {x: x}
+    out: y
+    bind: {in_features: 512, hidden_features: 1024, out_features: 512, activation: gelu, rows: rows}
+""")
+    device, _ = load_device("n150")
+    with pytest.raises(InputError) as info:
+        expand(load_module(tmp_path / "wrong.yaml"), {}, device, Hints(), near=tmp_path)
+    text = info.value.render()
+    assert "wrong.ffn.in.x" in text and "[1, 1, 128, 256]" in text and "[1, 1, 128, 512]" in text

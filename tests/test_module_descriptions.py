@@ -15,8 +15,16 @@ from tttgen.spec.load import load_model
 from tttgen.spec.module import ExprError, eval_expr, load_module, module_names
 
 BUILTINS = [
-    "boltz_adaln", "boltz_conditioned_transition", "boltz_transition", "llama", "llama_attention",
-    "llama_decoder_layer", "llama_mlp", "mistral", "mlp", "prenorm_encoder_layer",
+    "boltz_adaln",
+    "boltz_conditioned_transition",
+    "boltz_transition",
+    "llama",
+    "llama_attention",
+    "llama_decoder_layer",
+    "llama_mlp",
+    "mistral",
+    "mlp",
+    "prenorm_encoder_layer",
 ]
 
 TINY = """\
@@ -366,6 +374,11 @@ def test_registry_kinds_declare_consistent_schemas():
 
 def test_a_caller_is_invalid_when_its_callee_is(tmp_path):
     write(tmp_path, TINY.replace("{op: rms_norm,", "{op: rmsnorm,"))
-    caller = CALLER.replace("MODULE", "tiny").replace("in_features: d, hidden_features: 4 * d, out_features: d, rows: 32", "d: d")
+    caller = CALLER.replace("MODULE", "tiny").replace(
+        "in_features: d, hidden_features: 4 * d, out_features: d, rows: 32", "d: d"
+    )
     text = problems(tmp_path, caller, "caller")
-    assert f"caller.yaml:12: field 'ops.0.module': module 'tiny' has 1 problem(s): tttgen validate {tmp_path / 'tiny.yaml'}" in text
+    assert (
+        f"caller.yaml:12: field 'ops.0.module': module 'tiny' has 1 problem(s): tttgen validate {tmp_path / 'tiny.yaml'}"
+        in text
+    )

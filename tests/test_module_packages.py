@@ -217,3 +217,20 @@ def test_bad_module_build_exits_2_without_writing(tmp_path, monkeypatch, capsys)
     assert exit_info.value.code == 2
     assert "no_such_module" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_changed_called_description_is_drift(tmp_path):
+    """Called modules are inputs too: their hashes are in the MANIFEST, so editing one shows in `tttgen check`."""
+    (tmp_path / "ffn_block.yaml").write_text(BLOCK)
+    mlp = Path(__file__).resolve().parents[1] / "modules" / "mlp.yaml"
+    (tmp_path / "mlp.yaml").write_text(mlp.read_text())  # found beside the caller before the built-ins
+    out = tmp_path / "out"
+    runner = CliRunner()
+    args = ["build", str(tmp_path / "ffn_block.yaml"), "--device", "n150", "--out", str(out), "--ttnn-check", "off"]
+    assert runner.invoke(cli, args).exit_code == 0
+    manifest = (out / "ffn_block" / "n150" / "MANIFEST.json").read_text()
+    assert '"called": true' in manifest and "mlp.yaml" in manifest
+    assert runner.invoke(cli, ["check", str(out)]).exit_code == 0
+    (tmp_path / "mlp.yaml").write_text(mlp.read_text().replace("fc2(act(fc1(x)))", "fc2(act(fc1(x))) (edited)"))
+    result = runner.invoke(cli, ["check", str(out)])
+    assert result.exit_code == 1 and "MANIFEST.json" in result.output

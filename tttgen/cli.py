@@ -62,9 +62,17 @@ def hint_options(fn):
         click.option("--optimize", type=click.Choice(["latency", "throughput"])),
         click.option("--precision", type=click.Choice(["accuracy", "performance"])),
         click.option("--dram-budget", type=int, help="bytes of device DRAM the package may use"),
-        click.option("--jit/--no-jit", default=None, help="consider ttnn_jit fused blocks (emitted where legal and modeled faster)"),
-        click.option("--no-fit-check", is_flag=True, help="record (not stop on) DRAM/head infeasibility: planning only"),
-        click.option("--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype"),
+        click.option(
+            "--jit/--no-jit",
+            default=None,
+            help="consider ttnn_jit fused blocks (emitted where legal and modeled faster)",
+        ),
+        click.option(
+            "--no-fit-check", is_flag=True, help="record (not stop on) DRAM/head infeasibility: planning only"
+        ),
+        click.option(
+            "--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype"
+        ),
         click.option("--param", "params", multiple=True, help="NAME=VALUE: a module description's param (repeatable)"),
     ]
     for option in reversed(options):
@@ -105,7 +113,11 @@ def _model_arg(model: str | None, config: str | None) -> str:
     if config and model:
         raise InputError("give either MODEL or --config, not both", where="tttgen build")
     if not (config or model):
-        raise InputError("name a MODEL or pass --config path/config.json", where="tttgen build", hint=f"models: {', '.join(spec_load.model_names())}")
+        raise InputError(
+            "name a MODEL or pass --config path/config.json",
+            where="tttgen build",
+            hint=f"models: {', '.join(spec_load.model_names())}",
+        )
     return config or model
 
 
@@ -171,7 +183,9 @@ def find_packages(root: Path) -> list[Path]:
 @cli.command()
 @click.argument("path", required=False, default="generated")
 @click.option("--api", "api_check", is_flag=True, help="also check ttnn names and keywords against the API snapshot")
-@click.option("--ttnn", "ttnn_check", is_flag=True, help="also run every package under the real ttnn 0.81.1 on a mock device")
+@click.option(
+    "--ttnn", "ttnn_check", is_flag=True, help="also run every package under the real ttnn 0.81.1 on a mock device"
+)
 @click.option("--json", "as_json", is_flag=True)
 def check(path, api_check, ttnn_check, as_json) -> None:
     """Regenerate every package under PATH in memory and report missing, changed and stale files."""
@@ -197,7 +211,9 @@ def check(path, api_check, ttnn_check, as_json) -> None:
 
         verdicts = run_real_ttnn(packages)
     if as_json:
-        click.echo(json.dumps({"packages": report, "real_ttnn": [v.as_dict() for v in verdicts]}, indent=2, sort_keys=True))
+        click.echo(
+            json.dumps({"packages": report, "real_ttnn": [v.as_dict() for v in verdicts]}, indent=2, sort_keys=True)
+        )
     else:
         for r in report:
             click.echo(f"{'DRIFT' if r['drift'] else 'ok   '} {r['package']}")
@@ -238,10 +254,25 @@ def list_(what, as_json) -> None:
     for name in names:
         if what == "models":
             m, _ = spec_load.load_model(name)
-            rows.append({"name": name, "layers": m.num_hidden_layers, "hidden": m.hidden_size, "params_b": round(m.params / 1e9, 2)})
+            rows.append(
+                {
+                    "name": name,
+                    "layers": m.num_hidden_layers,
+                    "hidden": m.hidden_size,
+                    "params_b": round(m.params / 1e9, 2),
+                }
+            )
         else:
             d, _ = spec_load.load_device(name)
-            rows.append({"name": name, "arch": d.arch, "grid": [d.grid.x, d.grid.y], "chips": d.chips, "aliases": list(d.aliases)})
+            rows.append(
+                {
+                    "name": name,
+                    "arch": d.arch,
+                    "grid": [d.grid.x, d.grid.y],
+                    "chips": d.chips,
+                    "aliases": list(d.aliases),
+                }
+            )
     if as_json:
         click.echo(json.dumps(rows, indent=2, sort_keys=True))
         return
@@ -326,7 +357,11 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
 @click.argument("model", required=False)
 @click.option("--config", type=click.Path(dir_okay=False))
 @click.option("--device", required=True)
-@click.option("--checkpoint", type=click.Path(file_okay=False, exists=True), help="HF safetensors checkpoint (default: random init)")
+@click.option(
+    "--checkpoint",
+    type=click.Path(file_okay=False, exists=True),
+    help="HF safetensors checkpoint (default: random init)",
+)
 @click.option("--steps", type=int, default=8, show_default=True, help="decode steps after the prefill")
 @click.option("--prompt-len", type=int, default=128, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -340,7 +375,10 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
         _verify_module(p, as_json)
         return
     if prompt_len > max(p.graph.hints.prefill_lens):
-        raise InputError(f"--prompt-len {prompt_len} exceeds the largest prefill length {max(p.graph.hints.prefill_lens)}", where="--prompt-len")
+        raise InputError(
+            f"--prompt-len {prompt_len} exceeds the largest prefill length {max(p.graph.hints.prefill_lens)}",
+            where="--prompt-len",
+        )
     report = run_verify(p, Path(checkpoint) if checkpoint else None, steps=steps, prompt_len=prompt_len)
     data = report.as_dict()
     if as_json:

@@ -67,8 +67,17 @@ def plan_module(request: Request, source: Path) -> Plan:
     graph = expand(desc, module_param_values(desc, request.params), device, hints, near=source.parent)
     check_renderable(graph, desc_info.label)  # refuse what cannot be printed before the passes spend time on it
     graph = run_pipeline(graph)
-    inputs = [desc_info, device_info] + ([hints_info] if hints_info else [])
+    inputs = [desc_info, device_info] + ([hints_info] if hints_info else []) + called_inputs(graph)
     return Plan(request, graph, inputs)
+
+
+def called_inputs(graph: Graph, *extra: Path) -> list[InputFile]:
+    """The description files a build read beyond the ones it names (called modules; a model's own description):
+    hashed in the MANIFEST so a changed description shows as drift."""
+    from dataclasses import replace
+
+    paths = sorted({Path(p) for p in graph.facts.get("called_files", ())} | set(extra))
+    return [replace(read_yaml(p)[1], called=True) for p in paths]
 
 
 def module_param_values(desc, given: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -118,7 +127,8 @@ def plan(request: Request) -> Plan:
     hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
     hints, hints_info = load_hints(hints_path, dict(request.flags))
     graph = run_pipeline(build_graph(model, device, hints))
-    inputs = [model_info, device_info] + ([hints_info] if hints_info else [])
+    description = find_module(model.family, None)  # the model's description: an input as much as its spec
+    inputs = [model_info, device_info] + ([hints_info] if hints_info else []) + called_inputs(graph, description)
     return Plan(request, graph, inputs)
 
 

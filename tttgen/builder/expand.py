@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import string
+from math import prod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -100,6 +101,7 @@ class _Expander:
         self.top = top
         self.layers = 1  # iterations of the (one level of) looped call
         self.host_shapes: dict[str, dict[str, Any]] = {}  # mode key -> host op -> its input and output shapes
+        self.called: set[Path] = set()  # description files of called modules (inputs of the build too)
         self.weights: dict[str, Weight] = {}
         self.weight_paths: dict[str, str] = {}
         # (mode, function path) -> the module function the renderer emits: its inputs, outputs and body
@@ -131,6 +133,13 @@ class _Expander:
         for name, t in declared_in.items():
             shape = _shape(t.shape, env, f"{path}.inputs.{name}.shape")
             caller = inputs.get(name)
+            if caller is not None and not _fits(caller.shape, shape):
+                raise _error(
+                    f"{path}.in.{name}",
+                    f"passes a value of shape {list(caller.shape)} where module '{desc.name}' declares input "
+                    f"'{name}' as {list(shape)}",
+                    "the widths (last dims) and element counts must agree",
+                )
             values[name] = _Val(
                 shape, caller.id if caller else f"{path}.{name}", producer=caller.producer if caller else None
             )
@@ -316,6 +325,7 @@ class _Expander:
     def call(self, step, desc, near: Path, env, mode: _Mode, values, prefix, loop_var, where: str, scope: str) -> None:
         found = find_module(step.module, near)
         callee = load_module(found)
+        self.called.add(found)
         cenv = {n: p.default for n, p in callee.params.items() if p.default is not None}
         for pname, value in step.bind.items():
             ptype = callee.params[pname].type
@@ -452,7 +462,10 @@ def expand(
                 "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS},
                 "io": io,
                 "host_shapes": expander.host_shapes,
-                "state_shapes": {n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()},
+                "called_files": tuple(sorted(str(f) for f in expander.called)),
+                "state_shapes": {
+                    n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()
+                },
                 "functions": tuple(functions),
             }
         ),
@@ -463,6 +476,15 @@ def _function_order(item: tuple[tuple[str, str], dict]) -> tuple[int, str]:
     """Callees before callers (deeper paths first), prefill before decode: the order model.py defines them."""
     (mode, path), _ = item
     return (-path.count(".") - (1 if path else 0), path, mode)
+
+
+def _fits(given: tuple[int, ...], declared: tuple[int, ...]) -> bool:
+    """A caller's value fits a callee's declared input when it holds the same elements with the same width: the
+    layout of leading dims may differ (decode rotary tables are [1, users, 1, d] where the op computes [1, 1, users, d]).
+    """
+    if not given or not declared:
+        return given == declared
+    return given[-1] == declared[-1] and prod(given) == prod(declared)
 
 
 def short_names(names: list[str]) -> dict[str, str]:

@@ -542,6 +542,21 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
     }
 
 
+LM_INPUTS = {"prefill": ["tokens", "positions", "slot", "last_tile"], "decode": ["tokens", "positions"]}
+
+
+def check_lm_inputs(graph: Graph, where: str) -> None:
+    """templates/lm.py.j2 calls the top-level methods with these inputs, in this order."""
+    for fn in graph.facts["functions"]:
+        if fn["path"] == "" and fn["inputs"] != LM_INPUTS[fn["mode"]]:
+            raise InputError(
+                f"a model's {fn['mode']} inputs are {fn['inputs']}; the causal-LM entry points pass "
+                f"{LM_INPUTS[fn['mode']]}",
+                where=f"{where}: modes.{fn['mode']}.inputs",
+                hint="declare those inputs, or drop `checkpoint:` to build it as a module with `forward`",
+            )
+
+
 def _state_views(graph: Graph) -> list[dict[str, Any]]:
     """KV caches: one DRAM tensor per layer and cache, zeros, in the KV-cache dtype."""
     states = []
@@ -576,6 +591,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     prefill_keys = [k for k in graph.mode_keys() if k != "decode"]
     input_shapes = [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in prefill_keys]
     is_lm = not is_module_graph(graph)
+    if is_lm:
+        check_lm_inputs(graph, where)
     params = [{"name": n, "value": repr(v)} for n, v in graph.facts["module_params"].items()]
     # Constants model.py reads: loop counts, and the params the causal-LM entry points check inputs against.
     constants = [{"name": f"{ident(var).upper()}_COUNT", "value": repr(count)} for var, count in sorted(loops.items())]

@@ -32,6 +32,7 @@ class InputFile:
     label: str  # path relative to the project, or as given by the user
     sha256: str
     ignored_fields: tuple[str, ...] = ()  # accepted fields that do not change the math (HF bookkeeping)
+    called: bool = False  # a module description the input calls: hashed in the manifest, not named in headers
 
 
 def _display(path: Path) -> str:
