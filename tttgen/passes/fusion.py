@@ -38,6 +38,10 @@ class Chain:
 
 CHAINS = {
     "silu_mul": Chain(("silu", "multiply"), ("unary", "mul"), "ttnn.mul(gate, up, input_tensor_a_activations=[SILU])"),
+    # Boltz-2 AdaLN's sigmoid(s_scale(s)) * a.
+    "sigmoid_mul": Chain(
+        ("sigmoid", "multiply"), ("unary", "mul"), "ttnn.multiply(a, b, input_tensor_a_activations=[SIGMOID])"
+    ),
 }
 
 

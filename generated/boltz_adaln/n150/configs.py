@@ -62,7 +62,7 @@ WEIGHTS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 38.6 us modeled device time per forward."""
+    """prefill_128: configs per op; 38.7 us modeled device time per forward."""
 
     a_norm_program = None
     a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
@@ -107,7 +107,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 138.5 us modeled device time per forward."""
+    """prefill_1024: configs per op; 139.0 us modeled device time per forward."""
 
     a_norm_program = None
     a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1

@@ -99,7 +99,7 @@ WEIGHTS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 120.6 us modeled device time per forward."""
+    """prefill_128: configs per op; 120.7 us modeled device time per forward."""
 
     a_norm_program = None
     a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
@@ -227,7 +227,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 420.3 us modeled device time per forward."""
+    """prefill_1024: configs per op; 420.8 us modeled device time per forward."""
 
     a_norm_program = None
     a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1

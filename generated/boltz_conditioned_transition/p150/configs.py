@@ -218,7 +218,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 221.4 us modeled device time per forward."""
+    """prefill_1024: configs per op; 221.5 us modeled device time per forward."""
 
     a_norm_program = None
     a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
