@@ -13,6 +13,7 @@ SCRIPTS = (
     ("tttgen against tt_transformers and ttnn's auto-config", ["optimizer.py"]),
     ("Build and check wall time", ["spine.py"]),
     ("tttgen's rules and L1 estimate against the real ttnn", ["ttnn_sweep.py"]),
+    ("Boltz-2 modules against TT-Boltz's configuration", ["boltz.py"]),
 )
 
 failed = []

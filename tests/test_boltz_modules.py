@@ -46,3 +46,21 @@ def test_bad_params_are_one_error():
         plan(Request("boltz_transition", "n150", params=(("dimm", "1"), ("hidden", "x"))))
     text = info.value.render()
     assert "'dimm' is not a param of boltz_transition" in text and "'hidden' takes a int, got 'x'" in text
+
+
+def test_bench_compares_with_tt_boltz_configuration(load_benchmark):
+    """benchmarks/boltz.py prices every linear as generated and as TT-Boltz calls it (ttnn's auto-config for its
+    core_grid, bf16, HiFi4); with every config accepted, tttgen is never modeled slower on these modules."""
+    from tttgen.realttnn.oracle import Verdict
+
+    loader = load_benchmark("boltz")
+    bench = next(loader)
+
+    def accept_all(device, cases, l1_small_size=0):
+        return [Verdict(True, None, 0, 0, 0) for _ in cases]
+
+    lines, ratios = bench.report(judge=accept_all, modules=("boltz_transition",), devices=("n150",))
+    assert ratios and max(ratios) <= 1.0
+    assert any(line.startswith("| prefill_128 | fc1 | 128 x 384 x 1536 |") for line in lines)
+    assert bench.core_grid_main(plan(Request("boltz_transition", "p150")).graph.device) == (11, 10)
+    next(loader, None)  # unload

@@ -47,7 +47,12 @@ def _width_sharded_out(n_tiles: int, per_core_n: int, grid_x: int) -> MemoryPlac
     over `grid_x` columns (compute_output_specs: the config grid for 1D, the device grid for DRAM-sharded)."""
     cores = ceil_div(n_tiles, per_core_n)
     return MemoryPlacement(
-        "L1", "WIDTH_SHARDED", (32, per_core_n * 32), CoreRanges(row_major_cores(cores, grid_x)), "ROW_MAJOR", infer_shard=True
+        "L1",
+        "WIDTH_SHARDED",
+        (32, per_core_n * 32),
+        CoreRanges(row_major_cores(cores, grid_x)),
+        "ROW_MAJOR",
+        infer_shard=True,
     )
 
 
@@ -66,7 +71,9 @@ def _per_core_n_options(nt: int, device: DeviceProfile, in1: MemoryPlacement) ->
     return sorted(options)
 
 
-def _grid_for_blocks(blocks: int, device: DeviceProfile, in0: MemoryPlacement = DRAM_INTERLEAVED) -> tuple[int, int] | None:
+def _grid_for_blocks(
+    blocks: int, device: DeviceProfile, in0: MemoryPlacement = DRAM_INTERLEAVED
+) -> tuple[int, int] | None:
     """Grid (x, y) of a 1D config: one row if the cores fit in it, else full-width rows, else narrower
     rows. The cores are the output blocks and, for an L1-sharded in0, at least its shard cores, which
     must be the grid's first cores in row-major order (rule r29)."""
@@ -128,8 +135,15 @@ def enumerate_candidates(
                 o = _width_sharded_out(nt, pcn, grid[0]) if sharded_out else DRAM_INTERLEAVED
                 for bw in _in0_block_ws(shard_kt):
                     cfg = MatmulConfig(
-                        MATMUL_1D, in0_block_w=bw, per_core_M=1, per_core_N=pcn, out_subblock_h=sub[0],
-                        out_subblock_w=sub[1], grid=grid, fuse_batch=True, mcast_in0=True,
+                        MATMUL_1D,
+                        in0_block_w=bw,
+                        per_core_M=1,
+                        per_core_N=pcn,
+                        out_subblock_h=sub[0],
+                        out_subblock_w=sub[1],
+                        grid=grid,
+                        fuse_batch=True,
+                        mcast_in0=True,
                     )
                     out.append((cfg, a, o))
         return out
@@ -150,9 +164,17 @@ def enumerate_candidates(
                 continue
             for bw in _in0_block_ws(kt):
                 cfg = MatmulConfig(
-                    MATMUL_2D, in0_block_w=bw, per_core_M=pcm, per_core_N=pcn, out_subblock_h=sub[0],
-                    out_subblock_w=sub[1], out_block_h=pcm, out_block_w=pcn, grid=(x, y),
-                    transpose_mcast=False, fuse_batch=fuse,
+                    MATMUL_2D,
+                    in0_block_w=bw,
+                    per_core_M=pcm,
+                    per_core_N=pcn,
+                    out_subblock_h=sub[0],
+                    out_subblock_w=sub[1],
+                    out_block_h=pcm,
+                    out_block_w=pcn,
+                    grid=(x, y),
+                    transpose_mcast=False,
+                    fuse_batch=fuse,
                 )
                 out.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
     if fuse:
@@ -165,8 +187,15 @@ def enumerate_candidates(
                 continue
             for bw in _in0_block_ws(kt):
                 cfg = MatmulConfig(
-                    MATMUL_1D, in0_block_w=bw, per_core_M=m_total, per_core_N=pcn, out_subblock_h=sub[0],
-                    out_subblock_w=sub[1], grid=grid, fuse_batch=True, mcast_in0=True,
+                    MATMUL_1D,
+                    in0_block_w=bw,
+                    per_core_M=m_total,
+                    per_core_N=pcn,
+                    out_subblock_h=sub[0],
+                    out_subblock_w=sub[1],
+                    grid=grid,
+                    fuse_batch=True,
+                    mcast_in0=True,
                 )
                 out.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
     return out
@@ -258,38 +287,71 @@ def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed=(
         if legal_widths[group] >= K_BLOCK_WIDTHS_SCORED:
             pruned["narrower_k_block_than_two_legal_ones"] += 1
             continue
-        case = MatmulCase(device, shape, cfg, kernel, in0, in1, out, *dtypes, False, reserve.bytes, reserve.sibling_output, reserve.bias_dtype)
+        case = MatmulCase(
+            device,
+            shape,
+            cfg,
+            kernel,
+            in0,
+            in1,
+            out,
+            *dtypes,
+            False,
+            reserve.bytes,
+            reserve.sibling_output,
+            reserve.bias_dtype,
+        )
         broken = first_violation(case)
         if broken:
             pruned[broken] += 1
             continue
         legal_widths[group] += 1
         time = matmul_time_ns(case)
-        legal.append(Candidate(cfg, time.total_ns, time.binding, extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time}))
+        legal.append(
+            Candidate(
+                cfg,
+                time.total_ns,
+                time.binding,
+                extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time},
+            )
+        )
     if not legal:
         return None, (), tuple(sorted(pruned.items()))
     legal.sort(key=_rank)
     return legal[0], tuple(legal[1 : 1 + KEEP_REJECTED]), tuple(sorted(pruned.items()))
 
 
-def baseline_seeds(graph: Graph, op: Op, shape: MatmulShape) -> tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...]:
-    """The configs tt_transformers and ttnn's auto-config would use, placed as tttgen places operands."""
+def baseline_seeds(
+    graph: Graph, op: Op, shape: MatmulShape
+) -> tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...]:
+    """The configs tt_transformers and ttnn's auto-config would use (also with `core_grid=` the whole grid, as model
+    code often calls ttnn.linear), placed as tttgen places operands."""
     from tttgen.baselines.tt_transformers import baseline_config
     from tttgen.cost.ttnn_auto import ttnn_auto_config
 
     device, dt = graph.device, op.decisions["dtypes"]
     decode = op.mode == "decode"
     seeds = []
-    ttt, ttt_in0 = baseline_config(graph.weight(op.weight).role, op.mode, shape, graph.model, device, op.decisions["kernel"].fp32_dest_acc_en)
+    ttt, ttt_in0 = baseline_config(
+        graph.weight(op.weight).role, op.mode, shape, graph.model, device, op.decisions["kernel"].fp32_dest_acc_en
+    )
     auto = ttnn_auto_config(device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"])
-    for cfg, in0 in ((ttt, ttt_in0), (auto, None)):
+    whole = (device.grid.x, device.grid.y)
+    auto_grid = ttnn_auto_config(
+        device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"], core_grid=whole
+    )
+    for cfg, in0 in ((ttt, ttt_in0), (auto, None), (auto_grid, None)):
         if cfg.type not in (MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED):
             continue
         if decode:
             if in0 is None:
                 continue  # decode activations are width-sharded; a seed needs its shard grid
             grid_x = cfg.grid[0] if cfg.type == MATMUL_1D else device.grid.x
-            out = _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+            out = (
+                _width_sharded_out(shape.nt, cfg.per_core_N, grid_x)
+                if shape.nt % cfg.per_core_N == 0
+                else DRAM_INTERLEAVED
+            )
             seeds.append((cfg, in0, out))
         else:
             seeds.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
@@ -336,20 +398,45 @@ def _decide_pinned(graph: Graph, op: Op, shape: MatmulShape, best: Candidate | N
     if placed[0]:
         in0s = [placed[0]]
     elif decode:
-        in0s = ([best.extra["in0"]] if best else []) + [width_sharded(32, shape.k, c, device) for c in divisors(shape.kt) if c <= device.grid.cores]
+        in0s = ([best.extra["in0"]] if best else []) + [
+            width_sharded(32, shape.k, c, device) for c in divisors(shape.kt) if c <= device.grid.cores
+        ]
     else:
         in0s = [op.decisions["in0"]]
     out = placed[1] if decode else op.decisions["out"]
     if out is None:
         grid_x = cfg.grid[0] if cfg.type == MATMUL_1D and cfg.grid else device.grid.x
-        out = _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+        out = (
+            _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+        )
     first = None
     for in0 in dict.fromkeys(in0s):
-        case = MatmulCase(device, shape, cfg, op.decisions["kernel"], in0, op.decisions["in1"], out, *dtypes, False, reserve.bytes, reserve.sibling_output, reserve.bias_dtype)
+        case = MatmulCase(
+            device,
+            shape,
+            cfg,
+            op.decisions["kernel"],
+            in0,
+            op.decisions["in1"],
+            out,
+            *dtypes,
+            False,
+            reserve.bytes,
+            reserve.sibling_output,
+            reserve.bias_dtype,
+        )
         broken = matmul_violations(case)
         if not broken:
             time = matmul_time_ns(case)
-            return Candidate(cfg, time.total_ns, time.binding, extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time}), key
+            return (
+                Candidate(
+                    cfg,
+                    time.total_ns,
+                    time.binding,
+                    extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time},
+                ),
+                key,
+            )
         first = first or broken
     raise InputError(
         f"the pinned program config of {op.key} breaks ttnn 0.81.1's rules: {'; '.join(first)}",
@@ -381,7 +468,9 @@ def _decide(graph: Graph, op: Op) -> Op:
         searched = best
         best, pinned_by = _decide_pinned(graph, op, shape, best, placed, dtypes, l1_reserve(graph, op))
         # What the search would have chosen stays visible in explain, next to the pin.
-        rejected = tuple(c for c in ((searched,) if searched else ()) + rejected if c.config != best.config)[:KEEP_REJECTED]
+        rejected = tuple(c for c in ((searched,) if searched else ()) + rejected if c.config != best.config)[
+            :KEEP_REJECTED
+        ]
     if best is None:
         raise DoesNotFit(
             f"no legal matmul program config for {op.key} (M={shape.m}, K={shape.k}, N={shape.n}) on "
