@@ -11,6 +11,7 @@ Every package is built from a description: tttgen/builder/ expands it, tttgen/re
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import string
 from dataclasses import dataclass, field
@@ -752,6 +753,19 @@ def load_module(path_or_name: str | Path) -> ModuleDescription:
                 hint=f"allowed: {', '.join(module_names())} or a module YAML",
             )
         path = found
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None:
+        return _load_checked(path, None)  # read_yaml_lines reports the unreadable file
+    return _load_checked(path.resolve(), (stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _load_checked(path: Path, version: tuple[int, int] | None) -> ModuleDescription:
+    """One parse and check per file version: a build expands a called module once per mode (descriptions are
+    frozen, so sharing one is safe; an edited file has another mtime or size and is read again)."""
     data, lines = read_yaml_lines(path)
     module, problems = check_module(path, data, lines)
     if problems:
