@@ -30,9 +30,9 @@ def config_definitions(source: str) -> tuple[set[str], dict[str, set[str]]]:
 def config_reads(source: str, module_alias: str = "C") -> tuple[set[str], set[tuple[str, str]]]:
     """(C.NAME reads, (config class, attribute) reads) in one generated file.
 
-    A local bound to `C.Decode` reads Decode's attributes; one bound to `C.PREFILL[...]` reads the prefill
-    classes' ("PREFILL[]"). Per-layer functions take the same names as parameters, so reads through a
-    name are credited to every class that name is bound to anywhere in the file.
+    `C.Prefill128.x` reads Prefill128's attribute (what generated code does); a local bound to `C.Decode` reads
+    Decode's, and one bound to `C.PREFILL[...]` reads "PREFILL[]". Reads through a name are credited to every class
+    that name is bound to anywhere in the file.
     """
     tree = ast.parse(source)
 

@@ -150,7 +150,7 @@ def fusion(graph: Graph) -> Graph:
     """Run elementwise chains as one ttnn call or a ttnn-jit block, whichever is modeled faster and legal."""
     chains = {op.key: CHAINS[op.facts["fn"]] for op in graph.ops_of("eltwise") if op.facts.get("fn") in CHAINS}
     verdicts = {op.key: chain_verdict(op, graph, chains[op.key]) for op in graph.ops if op.key in chains}
-    # every prefill length runs the same prefill_layer: a block is emitted once, with one memory_config
+    # every prefill length's method calls the same block of an op: it is defined once, with one memory_config
     prefill = [op for op in graph.ops if op.key in chains and op.mode == "prefill"]
     for name in sorted({op.name for op in prefill}):
         group = [op for op in prefill if op.name == name]
