@@ -22,10 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from optimizer import oracle_case, tttgen_case  # noqa: E402  (the same cases the optimizer benchmark judges)
 from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, ComputeKernelConfig  # noqa: E402
-from tttgen.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
 from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
 from tttgen.rules.matmul import MatmulCase, matmul_violations  # noqa: E402
 from tttgen.scoring import matmul_time_ns  # noqa: E402
@@ -79,34 +81,6 @@ def tt_boltz_case(graph, op, dtypes=TT_BOLTZ_DTYPES, kernel=TT_BOLTZ_KERNEL) -> 
     return MatmulCase(graph.device, shape, cfg, kernel, DRAM_INTERLEAVED, DRAM_INTERLEAVED, out, *dtypes)
 
 
-def tttgen_case(graph, op) -> MatmulCase:
-    d = op.decisions
-    bias = graph.weight(op.facts["bias"]).decisions["dtype"] if op.facts.get("bias") else None
-    return MatmulCase(
-        graph.device,
-        d["shape"],
-        d["program"],
-        d["kernel"],
-        d["in0"],
-        d["in1"],
-        d["out"],
-        *d["dtypes"].values(),
-        bias_dtype=bias,
-    )
-
-
-def oracle(case: MatmulCase) -> OracleCase:
-    return OracleCase(
-        case.shape,
-        case.config,
-        case.kernel,
-        (case.in0_dtype, case.in1_dtype, case.out_dtype),
-        case.in0,
-        case.in1,
-        case.out,
-    )
-
-
 def priced(case: MatmulCase, verdict) -> float | None:
     """Modeled ns, or None when the real ttnn rejects the config (it is then not in the comparison)."""
     return matmul_time_ns(case).total_ns if verdict.accepted else None
@@ -122,7 +96,7 @@ def module_rows(graph, judge=judge_matmuls) -> list[dict]:
         cases.append(
             (op, tttgen_case(graph, op), tt_boltz_case(graph, op), tt_boltz_case(graph, op, same, d["kernel"]))
         )
-    distinct = list(dict.fromkeys(oracle(c) for _, *cs in cases for c in cs))
+    distinct = list(dict.fromkeys(oracle_case(c) for _, *cs in cases for c in cs))
     verdicts = dict(zip(distinct, judge(graph.device, distinct, graph.device.l1_small_size)))
     rows = []
     for op, ours, theirs, same in cases:
@@ -131,9 +105,9 @@ def module_rows(graph, judge=judge_matmuls) -> list[dict]:
                 "mode": op.mode_key,
                 "op": op.name,
                 "mkn": f"{op.shape.m} x {op.shape.k} x {op.shape.n}",
-                "tttgen": op.decisions["time_ns"] if verdicts[oracle(ours)].accepted else None,
-                "tt_boltz": priced(theirs, verdicts[oracle(theirs)]),
-                "same_dtypes": priced(same, verdicts[oracle(same)]),
+                "tttgen": op.decisions["time_ns"] if verdicts[oracle_case(ours)].accepted else None,
+                "tt_boltz": priced(theirs, verdicts[oracle_case(theirs)]),
+                "same_dtypes": priced(same, verdicts[oracle_case(same)]),
                 "config": f"{ours.config.type.removeprefix('MatmulMultiCoreReuse')} grid={ours.config.grid}",
                 "theirs": f"{theirs.config.type.removeprefix('MatmulMultiCoreReuse')} grid={theirs.config.grid}",
                 # why tttgen's search did not take TT-Boltz's config at its own dtypes (its first rule broken)

@@ -69,7 +69,17 @@ def tp8_chip_spec(tmp: Path) -> str:
 def tttgen_case(graph, op) -> MatmulCase:
     """The config the generated package runs (decisions after every pass)."""
     d = op.decisions
-    return MatmulCase(graph.device, d["shape"], d["program"], d["kernel"], d["in0"], d["in1"], d["out"], *d["dtypes"].values())
+    return MatmulCase(
+        graph.device,
+        d["shape"],
+        d["program"],
+        d["kernel"],
+        d["in0"],
+        d["in1"],
+        d["out"],
+        *d["dtypes"].values(),
+        bias_dtype=graph.bias_dtype(op),
+    )
 
 
 def tt_transformers_case(graph, op) -> MatmulCase:
@@ -81,8 +91,14 @@ def tt_transformers_case(graph, op) -> MatmulCase:
     in1 = dram_sharded_weight(shape.k, shape.n, graph.device) if role != "LM_HEAD" else DRAM_INTERLEAVED
     if decode and role == "LM_HEAD":
         in0 = d["in0"]
-    out = _width_sharded_out(shape.nt, cfg.per_core_N, graph.device.grid.x) if cfg.type == MATMUL_DRAM_SHARDED else d["out"] if decode else DRAM_INTERLEAVED
-    return MatmulCase(graph.device, shape, cfg, d["kernel"], in0 if decode else DRAM_INTERLEAVED, in1, out, *d["dtypes"].values())
+    out = (
+        _width_sharded_out(shape.nt, cfg.per_core_N, graph.device.grid.x)
+        if cfg.type == MATMUL_DRAM_SHARDED
+        else d["out"] if decode else DRAM_INTERLEAVED
+    )
+    return MatmulCase(
+        graph.device, shape, cfg, d["kernel"], in0 if decode else DRAM_INTERLEAVED, in1, out, *d["dtypes"].values()
+    )
 
 
 def ttnn_auto_case(graph, op) -> MatmulCase | None:
@@ -93,18 +109,41 @@ def ttnn_auto_case(graph, op) -> MatmulCase | None:
     cfg = ttnn_auto_config(graph.device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"])
     if not cfg.type.startswith("MatmulMultiCoreReuse"):
         return None
-    return MatmulCase(graph.device, shape, cfg, TTNN_DEFAULT_KERNEL, DRAM_INTERLEAVED, DRAM_INTERLEAVED, DRAM_INTERLEAVED, dt["in0"], dt["in1"], dt["out"])
+    return MatmulCase(
+        graph.device,
+        shape,
+        cfg,
+        TTNN_DEFAULT_KERNEL,
+        DRAM_INTERLEAVED,
+        DRAM_INTERLEAVED,
+        DRAM_INTERLEAVED,
+        dt["in0"],
+        dt["in1"],
+        dt["out"],
+    )
 
 
 def policy_cases(graph, op) -> dict[str, MatmulCase | None]:
-    return {"tttgen": tttgen_case(graph, op), "tt_transformers": tt_transformers_case(graph, op), "ttnn_auto": ttnn_auto_case(graph, op)}
+    return {
+        "tttgen": tttgen_case(graph, op),
+        "tt_transformers": tt_transformers_case(graph, op),
+        "ttnn_auto": ttnn_auto_case(graph, op),
+    }
 
 
 # --------------------------------------------------------------------------- the real ttnn's verdicts
 
 
 def oracle_case(case: MatmulCase) -> OracleCase:
-    return OracleCase(case.shape, case.config, case.kernel, (case.in0_dtype, case.in1_dtype, case.out_dtype), case.in0, case.in1, case.out)
+    return OracleCase(
+        case.shape,
+        case.config,
+        case.kernel,
+        (case.in0_dtype, case.in1_dtype, case.out_dtype),
+        case.in0,
+        case.in1,
+        case.out,
+    )
 
 
 def judge_all(cases: list[MatmulCase], judge=judge_matmuls) -> dict[tuple[str, OracleCase], Verdict]:
@@ -141,7 +180,9 @@ class Outcome:
         return bool(self.excluded) and self.excluded.startswith("rejected by ttnn")
 
 
-def outcome(case: MatmulCase | None, verdict: Verdict | None, modeled_ns: float | None = None, l1_claim: int | None = None) -> Outcome:
+def outcome(
+    case: MatmulCase | None, verdict: Verdict | None, modeled_ns: float | None = None, l1_claim: int | None = None
+) -> Outcome:
     """`modeled_ns`: the time the generator recorded (tttgen's config); baselines are costed here."""
     if case is None:
         return Outcome(None, "", "no-reuse fallback config (not modeled)", None, None, None)
@@ -208,7 +249,9 @@ def tally(where: str, op, outs: dict[str, Outcome], roof: float, summary: dict) 
         summary.setdefault(f"configs_{policy}", 0)
         summary[f"configs_{policy}"] += o.excluded is None or o.rejected
         if o.rejected:
-            summary.setdefault(f"rejected_{policy}", []).append(f"{where} {op.key}: {o.excluded[len('rejected by ttnn: '):]}")
+            summary.setdefault(f"rejected_{policy}", []).append(
+                f"{where} {op.key}: {o.excluded[len('rejected by ttnn: '):]}"
+            )
         elif o.rules_illegal and o.time_ns is not None:
             summary.setdefault(f"rules_illegal_accepted_{policy}", []).append(f"{where} {op.key}: {o.rules_illegal}")
     if ours.time_ns is None:
@@ -217,14 +260,18 @@ def tally(where: str, op, outs: dict[str, Outcome], roof: float, summary: dict) 
         summary.setdefault("l1_compared", 0)
         summary["l1_compared"] += 1
         if ours.l1_claim < ours.l1_ttnn:
-            summary.setdefault("l1_under", []).append(f"{where} {op.key}: claim {ours.l1_claim} B < ttnn {ours.l1_ttnn} B")
+            summary.setdefault("l1_under", []).append(
+                f"{where} {op.key}: claim {ours.l1_claim} B < ttnn {ours.l1_ttnn} B"
+            )
     for name in BASELINES:
         base = outs[name].time_ns
         if base is not None:
             summary.setdefault(f"ratio_vs_{name}", []).append(ours.time_ns / base)
             if ours.time_ns > base * 1.0001:
                 summary.setdefault("slower", []).append(f"{where} {op.key} vs {name}: {ours.time_ns / base:.3f}")
-    summary.setdefault("roofline_fraction_" + ("decode" if op.mode == "decode" else "prefill"), []).append(roof / ours.time_ns)
+    summary.setdefault("roofline_fraction_" + ("decode" if op.mode == "decode" else "prefill"), []).append(
+        roof / ours.time_ns
+    )
 
 
 def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None:
@@ -246,7 +293,9 @@ def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None
             if o.rejected:
                 notes.append(f"- {op.key} {policy}: {o.excluded}")
             elif o.rules_illegal and o.time_ns is not None:
-                notes.append(f"- {op.key} {policy}: tttgen's rules call it illegal ({o.rules_illegal}), ttnn accepts it")
+                notes.append(
+                    f"- {op.key} {policy}: tttgen's rules call it illegal ({o.rules_illegal}), ttnn accepts it"
+                )
         rows = f"{shape.batch}x{shape.m}" if shape.batch > 1 else f"{shape.m}"
         roof_cell = f"{roof / ours.time_ns:.2f}" if ours.time_ns else "-"
         lines.append(
@@ -256,7 +305,9 @@ def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None
         )
     if notes:
         lines.append("")
-        lines.append("Configs left out or flagged (`*`: tttgen's rules call it illegal, ttnn accepts it; its modeled time is used):")
+        lines.append(
+            "Configs left out or flagged (`*`: tttgen's rules call it illegal, ttnn accepts it; its modeled time is used):"
+        )
         lines.append("")
         lines.extend(notes)
 
@@ -282,7 +333,9 @@ def per_token(graph, outcomes: dict, lines: list[str]) -> None:
         missing = "" if complete else " (some configs rejected by ttnn)"
         if key == "decode":
             for batch in (1, 32):
-                lines.append(f"| decode batch {batch} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{missing} | {ours / batch / 1e3:.1f} |")
+                lines.append(
+                    f"| decode batch {batch} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{missing} | {ours / batch / 1e3:.1f} |"
+                )
         else:
             seq = int(key.split("_")[1])
             lines.append(f"| {key} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{missing} | {ours / seq / 1e3:.2f} |")
@@ -320,13 +373,21 @@ def published(model: str, device: str) -> list[tuple[float, str]]:
 def system_level(graphs: list, outcomes: dict, lines: list[str]) -> list[float]:
     """tt_transformers' decode step; a matmul whose ttT config ttnn rejects is counted at tttgen's time."""
     lines.append("\n## System level: tt_transformers policy, decode batch 32, 128 KV rows\n")
-    lines.append("| model | device | modeled t/s/u | published t/s/u (newest) | error | decode matmuls at tttgen's time (ttT config rejected by ttnn) |")
+    lines.append(
+        "| model | device | modeled t/s/u | published t/s/u (newest) | error | decode matmuls at tttgen's time (ttT config rejected by ttnn) |"
+    )
     lines.append("|---|---|---|---|---|---|")
     errors = []
     for graph in graphs:
         model, device = graph.model.name, graph.device.name
         outs = outcomes[(model, device, "system")]
-        fallback = sorted({op.name for op in graph.ops_of("matmul") if op.mode == "decode" and outs[op.key]["tt_transformers"].time_ns is None})
+        fallback = sorted(
+            {
+                op.name
+                for op in graph.ops_of("matmul")
+                if op.mode == "decode" and outs[op.key]["tt_transformers"].time_ns is None
+            }
+        )
 
         def matmul_time(op):
             t = outs[op.key]["tt_transformers"].time_ns
@@ -377,11 +438,17 @@ def summary_lines(summary: dict, errors: list[float]) -> tuple[list[str], bool]:
         if accepted:
             by_rule = Counter(s.rsplit(": ", 1)[1] for s in accepted)
             rules = ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items()))
-            lines.append(f"- {policy} configs tttgen's rules call illegal but ttnn accepts (kept, at their modeled time): {len(accepted)} ({rules})")
+            lines.append(
+                f"- {policy} configs tttgen's rules call illegal but ttnn accepts (kept, at their modeled time): {len(accepted)} ({rules})"
+            )
     under = summary.get("l1_under", [])
-    lines.append(f"- tttgen configs whose L1 claim is below ttnn's l1_total: {len(under)} of {summary.get('l1_compared', 0)} (must be 0)")
+    lines.append(
+        f"- tttgen configs whose L1 claim is below ttnn's l1_total: {len(under)} of {summary.get('l1_compared', 0)} (must be 0)"
+    )
     if errors:
-        lines.append(f"- system-level |error| vs published t/s/u: median {100 * statistics.median(errors):.0f}%, max {100 * max(errors):.0f}% (goal 25%)")
+        lines.append(
+            f"- system-level |error| vs published t/s/u: median {100 * statistics.median(errors):.0f}%, max {100 * max(errors):.0f}% (goal 25%)"
+        )
     failures = [f"FAILURE: tttgen's chosen config rejected by ttnn: {s}" for s in summary.get("rejected_tttgen", [])]
     failures += [f"FAILURE: tttgen's L1 claim below ttnn's l1_total: {s}" for s in under]
     if failures:
@@ -409,19 +476,32 @@ def main() -> int:
         graphs = [plan(Request(model, device, None, flags)).graph for model, device, flags in requests]
     system = [
         plan(Request(model, device, None, SYSTEM_FLAGS)).graph
-        for model, device in (("llama-3.1-8b", "n150"), ("llama-3.1-8b", "p150"), ("llama-3.2-1b", "n150"), ("llama-3.2-3b", "n150"))
+        for model, device in (
+            ("llama-3.1-8b", "n150"),
+            ("llama-3.1-8b", "p150"),
+            ("llama-3.2-1b", "n150"),
+            ("llama-3.2-3b", "n150"),
+        )
     ]
     tagged = [(g, "bench") for g in graphs] + [(g, "system") for g in system]
-    cases = {(g.model.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("matmul")} for g, tag in tagged}
-    verdicts = judge_all([c for per_op in cases.values() for per_policy in per_op.values() for c in per_policy.values() if c is not None])
+    cases = {
+        (g.model.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("matmul")}
+        for g, tag in tagged
+    }
+    verdicts = judge_all(
+        [c for per_op in cases.values() for per_policy in per_op.values() for c in per_policy.values() if c is not None]
+    )
     outcomes = {
         (g.model.name, g.device.name, tag): {
-            op.key: op_outcomes(g, op, cases[(g.model.name, g.device.name, tag)][op.key], verdicts) for op in g.ops_of("matmul")
+            op.key: op_outcomes(g, op, cases[(g.model.name, g.device.name, tag)][op.key], verdicts)
+            for op in g.ops_of("matmul")
         }
         for g, tag in tagged
     }
 
-    lines = ["# Optimizer benchmark (modeled times, calibrated cost model; every config judged by the real ttnn 0.81.1)\n"]
+    lines = [
+        "# Optimizer benchmark (modeled times, calibrated cost model; every config judged by the real ttnn 0.81.1)\n"
+    ]
     summary: dict = {}
     for graph in graphs:
         outs = outcomes[(graph.model.name, graph.device.name, "bench")]

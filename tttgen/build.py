@@ -1,31 +1,26 @@
 """A Llama-family ModelSpec -> op graph, through its module description (modules/llama.yaml, mistral.yaml).
 
 The op sequence is tt_transformers' and lives in the descriptions; the generic builder (tttgen/builder/expand.py)
-expands it. This module only binds the spec to the description's params and adds the facts rendering needs.
+expands it. This module only binds the spec to the description's params.
 """
 
 from __future__ import annotations
 
+from tttgen.builder.bind import description_for, spec_params
+from tttgen.builder.expand import expand
 from tttgen.ir.graph import Graph
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
 from tttgen.tiling import TILE, round_up
 
-DECODE_ROWS = 32  # decode activations are [1, 1, 32, dim]: users padded to one tile of rows
-LAST_TILE_ROWS = 32  # prefill computes logits for the tile holding the last token only
-
 
 def padded_vocab(vocab_size: int) -> int:
     """Embedding rows and LM-head columns as stored: the vocabulary rounded up to whole tiles, since ttnn
-    TILE tensors need tile-aligned widths. weights.py zero-pads both; model.py slices the logits back."""
+    TILE tensors need tile-aligned widths (the descriptions' `pad_to_tile`); model.py slices the logits back."""
     return round_up(vocab_size, TILE)
 
 
 def build_graph(model: ModelSpec, device: DeviceProfile, hints: Hints) -> Graph:
-    from tttgen.builder.bind import description_for, spec_params
-    from tttgen.builder.expand import expand
-
     desc = description_for(model)
-    graph = expand(desc, spec_params(desc, model), device, hints, model=model)
-    return graph.with_facts(padded_vocab_size=padded_vocab(model.vocab_size))
+    return expand(desc, spec_params(desc, model), device, hints, model=model)

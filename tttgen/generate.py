@@ -57,18 +57,23 @@ def plan_module(request: Request, source: Path) -> Plan:
     """A module description -> graph -> passes: the generic path (tttgen/builder/expand.py)."""
     from tttgen.builder.expand import expand
 
-    desc = load_module(source)
-    _, desc_info = read_yaml(source)
-    device, device_info = load_device(request.device)
-    hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
-    hints, hints_info = load_hints(hints_path, dict(request.flags))
     from tttgen.render.module import check_renderable
 
+    desc = load_module(source)
+    _, desc_info = read_yaml(source)
+    device, hints, target_inputs = device_and_hints(request)
     graph = expand(desc, module_param_values(desc, request.params), device, hints, near=source.parent)
     check_renderable(graph, desc_info.label)  # refuse what cannot be printed before the passes spend time on it
     graph = run_pipeline(graph)
-    inputs = [desc_info, device_info] + ([hints_info] if hints_info else []) + called_inputs(graph)
-    return Plan(request, graph, inputs)
+    return Plan(request, graph, [desc_info, *target_inputs, *called_inputs(graph)])
+
+
+def device_and_hints(request: Request):
+    """The request's device profile and hints, and their input files (device, then hints when given)."""
+    device, device_info = load_device(request.device)
+    hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
+    hints, hints_info = load_hints(hints_path, dict(request.flags))
+    return device, hints, [device_info] + ([hints_info] if hints_info else [])
 
 
 def called_inputs(graph: Graph, *extra: Path) -> list[InputFile]:
@@ -123,13 +128,10 @@ def plan(request: Request) -> Plan:
             hint="use --config path/config.json for other model dimensions",
         )
     model, model_info = load_model(request.resolve_path(request.model))
-    device, device_info = load_device(request.device)
-    hints_path = Path(request.resolve_path(request.hints_file)) if request.hints_file else None
-    hints, hints_info = load_hints(hints_path, dict(request.flags))
+    device, hints, target_inputs = device_and_hints(request)
     graph = run_pipeline(build_graph(model, device, hints))
     description = find_module(model.family, None)  # the model's description: an input as much as its spec
-    inputs = [model_info, device_info] + ([hints_info] if hints_info else []) + called_inputs(graph, description)
-    return Plan(request, graph, inputs)
+    return Plan(request, graph, [model_info, *target_inputs, *called_inputs(graph, description)])
 
 
 def render_plan(p: Plan) -> dict[str, str]:

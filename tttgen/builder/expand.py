@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from tttgen.build import DECODE_ROWS
 from tttgen.builder.moves import decode_moves, rename
 from tttgen.builder.structure import module_model
 from tttgen.errors import InputError
@@ -35,6 +34,7 @@ from tttgen.spec.module import MODULE_DIR, ExprError, ModuleDescription, eval_ex
 
 # Params the builder binds when a description declares them: rows per mode, and the KV-cache size from hints.
 ROWS = "rows"
+DECODE_ROWS = 32  # decode activations are [1, 1, 32, dim]: users padded to one tile of rows
 LOOP_INDEX = "{i}"  # how the IR writes the layer index in checkpoint keys (weights.py formats it)
 _REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([A-Za-z_][A-Za-z0-9_]*)\])?$")
 
@@ -60,8 +60,9 @@ class _Mode:
     readers: dict[str, list[int]] = field(default_factory=dict)  # tensor id -> indices of shares_input ops
 
     @property
-    def kind(self) -> str:
-        return self.name  # "prefill" (every prefill length runs the same functions) or "decode"
+    def key(self) -> str:
+        """The mode key ops carry (Op.mode_key): `decode` or `prefill_<rows>`."""
+        return "decode" if self.name == "decode" else f"prefill_{self.rows}"
 
 
 def _fill(template: str, env: Mapping[str, Any], loop_var: str | None, where: str) -> str:
@@ -148,7 +149,7 @@ class _Expander:
         loops = [i for i, s in enumerate(steps) if s.op == "call" and s.loop is not None]
         function = {
             "path": self.qualified(path),
-            "mode": mode.kind,
+            "mode": mode.name,  # every prefill length runs the same functions
             "module": desc.name,
             "doc": desc.description,
             "inputs": list(declared_in),
@@ -156,8 +157,8 @@ class _Expander:
             "state": list(desc.state),
             "body": [],
         }
-        self.functions.setdefault((mode.kind, function["path"]), function)
-        body = function["body"] if self.functions[(mode.kind, function["path"])] is function else None
+        self.functions.setdefault((mode.name, function["path"]), function)
+        body = function["body"] if self.functions[(mode.name, function["path"])] is function else None
         for i, step in enumerate(steps):
             where = f"{path}.{step.name}"
             if scope is not None:
@@ -295,8 +296,7 @@ class _Expander:
             }
         )
         if rule.ir_kind is None:
-            key = "decode" if mode.name == "decode" else f"prefill_{mode.rows}"
-            self.host_shapes.setdefault(key, {})[name] = dataflow["shapes"]  # the body holds the first mode's
+            self.host_shapes.setdefault(mode.key, {})[name] = dataflow["shapes"]  # the body holds the first mode's
             return {"host": name, **dataflow}  # computed on the host
         if name in mode.paths:
             raise _error(where, f"op name '{name}' is also used at {mode.paths[name]} in mode {mode.name}")
@@ -428,8 +428,7 @@ def expand(
         ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode))
         variant = desc.modes.get(name)
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
-        key = "decode" if name == "decode" else f"prefill_{rows}"
-        io[key] = {
+        io[mode.key] = {
             "inputs": {n: list(_shape(t.shape, menv, f"{desc.name}.inputs.{n}")) for n, t in declared.items()},
             "dtypes": {n: t.dtype or "bfloat16" for n, t in declared.items()},
             "outputs": {n: list(v.shape) for n, v in outs.items()},

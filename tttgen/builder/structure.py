@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from tttgen.ir.graph import Op
+from tttgen.spec.model import AttentionSizes
 
 
 def is_module_graph(graph) -> bool:
@@ -21,7 +22,7 @@ def is_module_graph(graph) -> bool:
 
 
 @dataclass(frozen=True)
-class ModuleModel:
+class ModuleModel(AttentionSizes):
     name: str
     source: str
     num_hidden_layers: int
@@ -31,14 +32,6 @@ class ModuleModel:
     num_key_value_heads: int
     head_dim: int
     sliding_window: int | None = None
-
-    @property
-    def qkv_size(self) -> int:
-        return self.head_dim * (self.num_attention_heads + 2 * self.num_key_value_heads)
-
-    @property
-    def attn_size(self) -> int:
-        return self.head_dim * self.num_attention_heads
 
 
 def module_model(name: str, source: str, input_width: int, layers: int, ops: Iterable[Op]) -> ModuleModel:

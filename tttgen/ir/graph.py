@@ -95,6 +95,11 @@ class Graph:
                 return w
         raise KeyError(name)
 
+    def bias_dtype(self, op: Op) -> str | None:
+        """The dtype of the bias weight a linear reads (fact `bias`), or None without one."""
+        name = op.facts.get("bias")
+        return self.weight(name).decisions["dtype"] if name else None
+
     def ops_of(self, kind: str | Iterable[str]) -> list[Op]:
         kinds = {kind} if isinstance(kind, str) else set(kind)
         return [op for op in self.ops if op.kind in kinds]

@@ -50,9 +50,17 @@ def verify(graph: Graph, stage: str) -> None:
         for op in graph.ops_of("matmul"):
             d = op.decisions
             case = MatmulCase(
-                graph.device, d["shape"], d["program"], d["kernel"], d["in0"], d["in1"], d["out"],
-                d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"],
-                bias_dtype=graph.weight(op.facts["bias"]).decisions["dtype"] if op.facts.get("bias") else None,
+                graph.device,
+                d["shape"],
+                d["program"],
+                d["kernel"],
+                d["in0"],
+                d["in1"],
+                d["out"],
+                d["dtypes"]["in0"],
+                d["dtypes"]["in1"],
+                d["dtypes"]["out"],
+                bias_dtype=graph.bias_dtype(op),
             )
             broken = matmul_violations(case)
             if broken:

@@ -224,16 +224,10 @@ class L1Reserve:
 def l1_reserve(graph: Graph, op: Op) -> L1Reserve:
     """Decode keeps the residual and rotary tables in L1 for the whole layer; the gate (w1) output is
     still live while w3 runs, so w1 and w3 both budget for one more output of their own placement."""
-    bias = bias_dtype(graph, op)
+    bias = graph.bias_dtype(op)
     if op.mode != "decode":
         return L1Reserve(bias_dtype=bias)
     return L1Reserve(graph.facts["decode_l1_reserve"], op.facts.get("sibling_output_live", False), bias)
-
-
-def bias_dtype(graph: Graph, op: Op) -> str | None:
-    """The dtype of a linear's bias weight, or None without one."""
-    name = op.facts.get("bias")
-    return graph.weight(name).decisions["dtype"] if name else None
 
 
 _SEARCH_CACHE: dict[tuple, tuple] = {}

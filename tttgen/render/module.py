@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import keyword
 import math
+from dataclasses import replace
 from typing import Any
 
 from tttgen.builder.structure import is_module_graph
@@ -347,11 +348,12 @@ def _device_copies(fn: dict[str, Any], flows: dict[str, Any]) -> frozenset[str]:
     return frozenset(host & device & set(fn["inputs"]))
 
 
-def class_views(graph: Graph) -> tuple[list[dict[str, Any]], str, dict[str, int]]:
+def class_views(
+    graph: Graph, jit_calls: dict[str, dict[str, str | None]]
+) -> tuple[list[dict[str, Any]], str, dict[str, int]]:
     """One class per module function, callees first; its methods, one per mode key of the function's mode.
     Also the loop counts (configs constants) by loop variable."""
     module = graph.facts["module"]
-    _, jit_calls = jit_views(graph, MemoryNames())
     classes, loops = [], {}
     for fn in graph.facts["functions"]:
         keys = [k for k in graph.mode_keys() if (k == "decode") == (fn["mode"] == "decode")]
@@ -455,8 +457,6 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
             add(f"{i}_memory", out)
     if key == "decode" and any(op.kind == "rotary" and op.mode == "decode" for op in graph.ops):
         heads = graph.facts["heads_placement"]
-        from dataclasses import replace
-
         add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
         add("trans_mat_memory", memory_name(replace(heads, shard_shape=(32, 32))), "one rotation tile per user core")
     return entries
@@ -530,13 +530,9 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
 def _lm_context(graph: Graph) -> dict[str, Any]:
     """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
     params = graph.facts["module_params"]
-    state = graph.facts["io"]
-    del state
     return {
         "decode_users": params["max_batch"],
         "max_seq_len": params["max_seq_len"],
-        "vocab_size": params["vocab_size"],
-        "padded_vocab_size": graph.facts.get("padded_vocab_size", params["vocab_size"]),
         "prefill_lens": list(graph.hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
     }
@@ -573,7 +569,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     kernel_name = KernelNames(graph.device.compute_kernel_config_class)
     module = graph.facts["module"]
     weights = weight_views(graph, memory_name, where)
-    classes, top, loops = class_views(graph)
+    jit_blocks, jit_calls = jit_views(graph, memory_name)
+    classes, top, loops = class_views(graph, jit_calls)
     modes = []
     for key in graph.mode_keys():
         total = graph.facts.get("mode_time_ns", {}).get(key, 0.0)
@@ -584,7 +581,6 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
                 "entries": mode_entries(graph, key, kernel_name, memory_name),
             }
         )
-    jit_blocks, _ = jit_views(graph, memory_name)
     io = graph.facts["io"]
     first_key = graph.mode_keys()[0]
     input_names = list(io[first_key]["inputs"])

@@ -33,13 +33,23 @@ def dimension_problems(dims: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems.append(("head_dim", f"({head_dim}) must be 32 or a multiple of 64 for ttnn rotary embedding"))
     heads, kv_heads = dims.get("num_attention_heads"), dims.get("num_key_value_heads")
     if heads is not None and kv_heads is not None and heads % kv_heads:
-        problems.append(
-            ("num_attention_heads", f"({heads}) must be a multiple of num_key_value_heads ({kv_heads})")
-        )
+        problems.append(("num_attention_heads", f"({heads}) must be a multiple of num_key_value_heads ({kv_heads})"))
     return problems
 
 
-class ModelSpec(BaseModel):
+class AttentionSizes:
+    """Widths derived from the head counts, for anything with head_dim, num_attention_heads, num_key_value_heads."""
+
+    @property
+    def qkv_size(self) -> int:
+        return self.head_dim * (self.num_attention_heads + 2 * self.num_key_value_heads)
+
+    @property
+    def attn_size(self) -> int:
+        return self.head_dim * self.num_attention_heads
+
+
+class ModelSpec(BaseModel, AttentionSizes):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
@@ -68,14 +78,6 @@ class ModelSpec(BaseModel):
         if problems:
             raise ValueError("; ".join(f"{name} {what}" for name, what in problems))
         return self
-
-    @property
-    def qkv_size(self) -> int:
-        return self.head_dim * (self.num_attention_heads + 2 * self.num_key_value_heads)
-
-    @property
-    def attn_size(self) -> int:
-        return self.head_dim * self.num_attention_heads
 
     @property
     def params(self) -> int:
