@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The real ttnn (0.81.1, Python 3.12, no torch) that judges every generated package on a mock device.
 TTNN_VENV := .venv-ttnn
-GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b mlp prenorm_encoder_layer boltz_transition boltz_adaln boltz_conditioned_transition
+GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b mlp prenorm_encoder_layer boltz_transition boltz_adaln boltz_conditioned_transition \
+  boltz_triangle_mult_outgoing boltz_triangle_mult_incoming boltz_triangle_attention_start boltz_triangle_attention_end \
+  boltz_attention_with_bias boltz_attention_pair_bias boltz_pairformer_layer boltz_diffusion_transformer_layer
 GOLDEN_DEVICES := n150 p150
 
 .PHONY: install ttnn-venv demo generate check test bench clean

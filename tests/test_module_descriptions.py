@@ -16,8 +16,16 @@ from tttgen.spec.module import ExprError, eval_expr, load_module, module_names
 
 BUILTINS = [
     "boltz_adaln",
+    "boltz_attention_pair_bias",
+    "boltz_attention_with_bias",
     "boltz_conditioned_transition",
+    "boltz_diffusion_transformer_layer",
+    "boltz_pairformer_layer",
     "boltz_transition",
+    "boltz_triangle_attention_end",
+    "boltz_triangle_attention_start",
+    "boltz_triangle_mult_incoming",
+    "boltz_triangle_mult_outgoing",
     "llama",
     "llama_attention",
     "llama_decoder_layer",

@@ -145,6 +145,12 @@ def _renamed(graph):
             name=new(op.name),
             weight=new(op.weight) if op.weight else None,
             facts=frozen({k: new(v) if k in refs and v else v for k, v in op.facts.items()}),
+            # the builder's dataflow names producer ops too (the fusion pass follows it)
+            dataflow=(
+                frozen({**op.dataflow, "producers": {p: new(n) for p, n in op.dataflow.get("producers", {}).items()}})
+                if op.dataflow
+                else op.dataflow
+            ),
         )
         for op in graph.ops
     ]

@@ -300,3 +300,27 @@ def test_variable_names_are_checked():
     for kwargs in ({"name": "class"}, {"name": "w-1"}, {"name": "state"}, {"name": "i"}, {"state": "a b"}):
         with pytest.raises(ValueError):
             host_weight_source(**{"name": "w", **kwargs}, sources=[("t", [])], transforms=[])
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_pad_heads_zero_pads_each_head_to_a_tile_multiple(axis):
+    """16 heads of 24 -> 16 heads of 32 (Boltz-2's Pairformer attention), along the rows or the columns."""
+    weight = torch.randn(384, 40) if axis == 0 else torch.randn(40, 384)
+    got = generate_and_run([("w", [])], [{"kind": "pad_heads", "heads": 16, "axis": axis, "multiple": 32}], {"w": weight})
+    heads = got.reshape(16, 32, 40) if axis == 0 else got.reshape(40, 16, 32).transpose(0, 1).transpose(1, 2)
+    want = weight.reshape(16, 24, 40) if axis == 0 else weight.reshape(40, 16, 24).transpose(0, 1).transpose(1, 2)
+    assert got.shape == ((512, 40) if axis == 0 else (40, 512))
+    assert torch.equal(heads[:, :24], want) and not heads[:, 24:].any()
+
+
+def test_pad_heads_of_a_bias():
+    bias = torch.randn(768)
+    got = generate_and_run([("b", [])], [{"kind": "pad_heads", "heads": 16, "axis": 0, "multiple": 32}], {"b": bias})
+    assert got.shape == (1024,) and torch.equal(got.reshape(16, 64)[:, :48], bias.reshape(16, 48))
+
+
+def test_scale_by_an_inverse_square_root():
+    """An attention scale folded into the q weight: value / sqrt(rsqrt_of)."""
+    weight = torch.randn(8, 8)
+    got = generate_and_run([("w", [])], [{"kind": "scale", "value": 1.0, "rsqrt_of": 24}], {"w": weight})
+    assert torch.allclose(got, weight / math.sqrt(24))

@@ -41,8 +41,30 @@ def op_flops(graph: Graph, op) -> int:
     return 0
 
 
+def explain_chains(graph: Graph) -> dict[str, dict[str, Any]]:
+    """Every candidate elementwise chain the fusion pass weighed (graph fact `fusion_chains`), by id."""
+    return {c["id"]: dict(c) for c in graph.facts.get("fusion_chains", ())}
+
+
+def chain_line(chain: dict[str, Any]) -> str:
+    """One candidate chain: its ops in ttnn-jit names, inputs, and the verdict or the first rule that stopped it."""
+    ops = " -> ".join(chain["ops"])
+    n = chain.get("inputs")
+    inputs = f", {n} input{'s' if n != 1 else ''}" if n is not None else ""
+    if chain["verdict"] == "fused":
+        verdict = f"fused as {chain['block']}"
+    elif chain["verdict"] == "kept":
+        verdict = "kept as ttnn (not slower)"
+    else:
+        verdict = f"refused ({chain['rule']})"
+    forms = chain.get("form_ns") or {}
+    times = f" [jit {forms['jit'] / 1000:.1f} us, ttnn {forms['ttnn'] / 1000:.1f} us]" if forms else ""
+    return f"{chain['mode']}: {' + '.join(chain['members'])} ({ops}{inputs}): {verdict}{times}"
+
+
 def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any]]:
     rows = []
+    chains = explain_chains(graph)
     for op in graph.ops:
         if op_name and op_name not in (op.name, op.key):
             continue
@@ -63,9 +85,16 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
             "pinned": {"by": d["pinned"]["by"], "fields": list(d["pinned"]["fields"])} if d.get("pinned") else None,
         }
         if "jit_reason" in d:  # elementwise ops: which form runs (ttnn call or ttnn-jit block) and why
-            if d.get("form_ns"):
+            if d.get("jit_member_of"):
+                row["config"] = f"inside ttnn-jit block {d['jit']} (called at {d['jit_member_of']})"
+            elif d.get("form_ns"):
                 row["config"] = f"ttnn-jit block {d['jit']}" if d["jit"] else "one ttnn call"
-            row["fusion"] = {"jit": d["jit"], "reason": d["jit_reason"], "form_ns": dict(d.get("form_ns") or {})}
+            row["fusion"] = {
+                "jit": d["jit"],
+                "reason": d["jit_reason"],
+                "form_ns": dict(d.get("form_ns") or {}),
+                "chain": chains.get(d.get("jit_chain")),
+            }
         if op_name:
             row["rejected"] = [{"config": _summary(c.config), "time_ns": c.time_ns, "binding": c.note} for c in d.get("rejected", ())]
             row["pruned_by_rule"] = dict(d.get("pruned", {}))
@@ -106,4 +135,12 @@ def explain_table(rows: list[dict[str, Any]], detail: bool = False, inputs: list
                 claim = f", tttgen claims {t['l1_claimed']} B" if t["l1_claimed"] else ""
                 verdict = t["verdict"] if t["verdict"] == "accepted" else f"REJECTED: {t['message']}"
                 lines.append(f"    real ttnn 0.81.1 ({t['line']}, {t['calls']} calls): {verdict}; L1 {t['l1_total']} B/core{claim}")
+    chains = {r["fusion"]["chain"]["id"]: r["fusion"]["chain"] for r in rows if (r.get("fusion") or {}).get("chain")}
+    if chains:
+        lines.append("elementwise chains (ttnn-jit candidates):")
+        for chain in chains.values():
+            lines.append(f"  {chain_line(chain)}")
+            if chain["verdict"] != "fused":
+                lines.append(f"    {chain['reason']}")
+            lines += [f"    stopped at {stop}" for stop in chain["stops"] if stop not in chain["reason"]]
     return "\n".join(lines)

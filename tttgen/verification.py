@@ -321,6 +321,52 @@ def reference_module(p: Plan, seed: int):
     return informative_weights(cls(**init).eval())
 
 
+def reference_input(x):
+    """A module input as the torch reference takes it: token rows [1, 1, rows, width] as [1, rows, width]; a pair
+    tensor [1, n, n, width] as it is."""
+    return x[0] if x.shape[1] == 1 else x
+
+
+def _reference_spec(p: Plan):
+    from tttgen.generate import module_source
+    from tttgen.spec.module import load_module
+
+    return load_module(module_source(p.request.resolve_path(p.request.model))).reference
+
+
+def reference_inputs(p: Plan, inputs: dict) -> dict:
+    """The module's inputs as the reference takes them: token rows without the leading 1 (reference_input), and
+    permuted where `reference.permute` says."""
+    ref = _reference_spec(p)
+    perms = ref.permute if ref else {}
+    return {n: reference_input(x.permute(perms[n]) if n in perms else x) for n, x in inputs.items()}
+
+
+# Residual inputs (`reference.residual`) are drawn at this scale. The layers normalise them before reading them, so
+# the update hardly depends on it; at unit scale the bf16 output would round the update away (Boltz-2's diffusion
+# layer: update std 0.011 against 1.0, where bf16 rounding of the sum alone bounds the update's PCC at 0.978).
+RESIDUAL_INPUT_SCALE = 1.0 / 16
+
+
+def residual_base(p: Plan, output: str, inputs: dict):
+    """The input a residual output adds its update to (`reference.residual`), or None."""
+    ref = _reference_spec(p)
+    name = ref.residual.get(output) if ref else None
+    return inputs[name] if name else None
+
+
+def reference_keywords(p: Plan, inputs: dict) -> dict:
+    """The reference's extra keywords: `reference.masks`, all ones shaped like the named input without its
+    channel dim (the generated module has no padding to mask); `reference.repeat`, an input passed again."""
+    import torch
+
+    ref = _reference_spec(p)
+    if ref is None:
+        return {}
+    keywords = {kw: torch.ones(inputs[name].shape[:-1]) for kw, name in ref.masks.items()}
+    return keywords | {kw: inputs[name] for kw, name in ref.repeat.items()}
+
+
 def informative_weights(module):
     """Parameters a comparison can see: inits that are all zeros (final-layer and gate inits, which would make the
     output constant) are redrawn from N(0, 1 / fan_in), and 1-D parameters (norm affines, biases) are perturbed
@@ -346,7 +392,8 @@ def verify_module(
 
     The reference's state_dict is the checkpoint (its keys are the description's checkpoint keys). It takes each
     input as [1, rows, width], the description's [1, 1, rows, width] without its leading 1, and returns its
-    output(s) the same way. `reference` defaults to the one the description names."""
+    output(s) the same way (a pair input [1, n, n, width] is passed as it is; `reference.masks` adds all-ones
+    masks). `reference` defaults to the one the description names."""
     import torch
 
     graph = p.graph
@@ -368,11 +415,22 @@ def verify_module(
             device = ttnn.open_device(device_id=0)
             model = package.Model(device, package.weights.load_weights(device, state))
             for key, io in graph.facts["io"].items():
-                inputs = [torch.randn(shape, generator=gen) for shape in io["inputs"].values()]
+                residuals = set(_reference_spec(p).residual.values()) if _reference_spec(p) else set()
+                inputs = [
+                    torch.randn(shape, generator=gen) * (RESIDUAL_INPUT_SCALE if name in residuals else 1.0)
+                    for name, shape in io["inputs"].items()
+                ]
                 outs = model.forward(*model.to_device(*inputs))
                 outs = outs if isinstance(outs, tuple) else (outs,)
                 with torch.no_grad():
-                    want = reference(*[x.reshape(x.shape[1:]) for x in inputs])
+                    named = reference_inputs(p, dict(zip(io["inputs"], inputs)))
+                    want = reference(*named.values(), **reference_keywords(p, named))
                 want = want if isinstance(want, tuple) else (want,)
-                report.pcc[key] = [pcc(ttnn.to_torch(o).float(), w) for o, w in zip(outs, want)]
+                got = [ttnn.to_torch(o).float() for o in outs]
+                # a residual output is compared as its update (out - input): the input would dominate the PCC
+                base = [residual_base(p, name, dict(zip(io["inputs"], inputs))) for name in io["outputs"]]
+                report.pcc[key] = [
+                    pcc(g - b.reshape(g.shape), w - b.reshape(w.shape)) if b is not None else pcc(g, w)
+                    for g, w, b in zip(got, want, base)
+                ]
     return report

@@ -159,3 +159,41 @@ def test_jit_refuses_output_layouts_it_cannot_write(ttnn, device, gen):
         with pytest.raises(ttnn.EmulatorValidationError) as err:
             ttnn_jit.jit(memory_config=mem)(lambda x: ttnn.silu(x))(a)
         assert err.value.rule == rule
+
+
+def test_jit_runs_a_multi_input_chain(ttnn, device, gen):
+    """A block over several inputs (Boltz AdaLN's sigmoid(scale) * a + shift) runs eagerly in ttnn-jit's names."""
+    import ttnn_jit
+
+    @ttnn_jit.jit(enable_cache=True, memory_config=ttnn.DRAM_MEMORY_CONFIG, fallback=True)
+    def modulate_shift(scale, a, shift):
+        return ttnn.add(ttnn.multiply(ttnn.sigmoid(scale), a), shift, memory_config=ttnn.DRAM_MEMORY_CONFIG)
+
+    x = [torch.randn(1, 1, 64, 96, generator=gen) for _ in range(3)]
+    out = modulate_shift(*(to_dev(ttnn, device, t) for t in x))
+    assert not modulate_shift.fallback_used and out.memory_config() == ttnn.DRAM_MEMORY_CONFIG
+    ref = torch.sigmoid(x[0].bfloat16().float()) * x[1].bfloat16().float() + x[2].bfloat16().float()
+    assert rel_err(ttnn.to_torch(out), ref) < 1e-2
+
+
+def test_jit_tensor_limit(ttnn, device, gen):
+    """32 input/output tensors per fused kernel; 7 inputs once one is float32 (wider than 16 bits)."""
+    import ttnn_jit
+
+    def total(*xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = ttnn.add(out, x)
+        return out
+
+    bf16 = to_dev(ttnn, device, torch.randn(1, 1, 32, 32, generator=gen))
+    f32 = to_dev(ttnn, device, torch.randn(1, 1, 32, 32, generator=gen), dtype=ttnn.float32)
+    ttnn_jit.jit()(total)(*[bf16] * 31)  # 31 inputs and the output: at the limit
+    with pytest.raises(ttnn.EmulatorValidationError, match="exceed 32 tensors"):
+        ttnn_jit.jit()(total)(*[bf16] * 32)
+    ttnn_jit.jit()(total)(*[f32] * 7)
+    with pytest.raises(ttnn.EmulatorValidationError, match="FLOAT32"):
+        ttnn_jit.jit()(total)(*[f32] + [bf16] * 7)
+    jitted = ttnn_jit.jit(fallback=True)(total)
+    jitted(*[f32] * 8)
+    assert jitted.fallback_used  # fallback=True: the body ran as plain ttnn

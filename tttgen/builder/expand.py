@@ -409,13 +409,18 @@ def expand(
     `near` is the folder called modules are looked up in first (the description's own); `model` is stored as
     Graph.model (the ModelSpec for Llama-family models, None for a plain module)."""
     env = module_params(desc, params, hints)
-    unbound = [n for n in desc.params if n not in env and n != ROWS]
+    unbound = [n for n in desc.params if n not in env and n != (desc.sizes.param if desc.sizes else ROWS)]
     if unbound:
         raise _error(desc.name, f"params {unbound} have no value")
     # A module without state (no KV cache anywhere) and no decode variant has no decode step: it runs once per
     # prefill length, on that many rows.
     decode = [("decode", DECODE_ROWS)] if "decode" in desc.modes or _has_state(desc, near or MODULE_DIR) else []
-    modes = [("prefill", seq) for seq in hints.prefill_lens] + decode
+    size_param = desc.sizes.param if desc.sizes else ROWS
+    if desc.sizes:  # a bound value is the one size built; otherwise the description's defaults, not prefill_lens
+        sizes = [env[size_param]] if size_param in env else sorted(set(desc.sizes.default))
+    else:
+        sizes = list(hints.prefill_lens)
+    modes = [("prefill", seq) for seq in sizes] + decode
     expander = _Expander(desc.name)
     ops: list[Op] = []
     io: dict[str, dict] = {}  # mode key -> the top module's input and output shapes
@@ -423,7 +428,7 @@ def expand(
         if name not in desc.modes and not desc.ops:
             continue
         mode = _Mode(name, rows)
-        menv = {**env, ROWS: rows} if ROWS in desc.params else env
+        menv = {**env, size_param: rows} if size_param in desc.params else env
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
         ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode))
         variant = desc.modes.get(name)
@@ -443,7 +448,7 @@ def expand(
     ]
     if model is None:
         first = next(iter(desc.inputs.values()), None)
-        width = _shape(first.shape, {**env, ROWS: 1}, f"{desc.name}.inputs")[-1] if first else 0
+        width = _shape(first.shape, {**env, size_param: 1}, f"{desc.name}.inputs")[-1] if first else 0
         source = f"module description {desc.name}"
         model = module_model(desc.name, source, width, expander.layers, ops)
     return Graph(
@@ -458,7 +463,7 @@ def expand(
                 "batch": hints.batch,
                 "module": desc.name,
                 "module_doc": desc.description,
-                "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS},
+                "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
                 "io": io,
                 "host_shapes": expander.host_shapes,
                 "called_files": tuple(sorted(str(f) for f in expander.called)),

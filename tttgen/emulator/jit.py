@@ -7,7 +7,8 @@ Real decorator (reference codegen-anchors-and-ttnn-jit.md §3.1, tt-mlir ``tools
 
 The stand-in validates those flags (removed flags such as ``max_grid`` / ``graph_capture`` are rejected, as the real
 ``jit`` would raise ``TypeError``), checks the restrictions of §3.4 on every tensor argument (TILE layout, tile-aligned
-height; no L1 interleaved, no sharded DRAM, no COL_MAJOR shard orientation), and runs the body eagerly with the
+height; no L1 interleaved, no sharded DRAM, no COL_MAJOR shard orientation) and the fused kernel's tensor count (32
+inputs and outputs, 7 inputs when one is wider than 16 bits), and runs the body eagerly with the
 emulated ttnn ops. Calling with ``compile_only=True`` is refused: the emulator produces no IR. The op allow-list of
 §3.3 is enforced by tracing which ``ttnn`` functions the body calls while it runs.
 
@@ -150,6 +151,30 @@ def _check_output_memory(mem: MemoryConfig) -> None:
         raise EmulatorValidationError(_OP, "jit.out_col_major", "memory_config: COL_MAJOR shards are not supported")
 
 
+# A fused generic's circular buffers: 32 input/output tensors, 7 inputs when a dtype is wider than 16 bits
+# (tt-mlir docs/src/ttnn-jit.md@19c86fc, reference module-library-facts §1.3).
+MAX_TENSORS = 32
+MAX_WIDE_INPUTS = 7
+WIDE_DTYPES = ("FLOAT32", "INT32", "UINT32")
+
+
+def _check_tensor_count(tensors: list[Tensor]) -> None:
+    """The block's tensor arguments and its one output within the fused kernel's limits."""
+    if len(tensors) + 1 > MAX_TENSORS:
+        raise EmulatorValidationError(
+            _OP,
+            "jit.tensor_limit",
+            f"{len(tensors)} inputs and an output exceed {MAX_TENSORS} tensors per fused kernel",
+        )
+    wide = sorted({t.dtype.name for t in tensors if t.dtype.name in WIDE_DTYPES})
+    if wide and len(tensors) > MAX_WIDE_INPUTS:
+        raise EmulatorValidationError(
+            _OP,
+            "jit.tensor_limit",
+            f"{len(tensors)} inputs with {', '.join(wide)} (over 16 bits) exceed {MAX_WIDE_INPUTS} per fused kernel",
+        )
+
+
 class JitFunction:
     def __init__(self, func: Callable, flags: dict):
         self.func = func
@@ -167,6 +192,7 @@ class JitFunction:
         sharded = [t for t in tensors if t.is_sharded()]
         for i, t in enumerate(tensors):
             _check_tensor_arg(f"argument {i}", t)
+        _check_tensor_count(tensors)
         if len(sharded) > 1:
             spec0 = sharded[0].memory_config().shard_spec
             for t in sharded[1:]:

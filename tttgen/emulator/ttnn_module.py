@@ -39,6 +39,9 @@ TOP_LEVEL_OPS = {
     "mul": eltwise.mul,
     "multiply": eltwise.multiply,
     "silu": eltwise.silu,
+    "subtract": eltwise.subtract,
+    "divide": eltwise.divide,
+    **eltwise.UNARY_OPS,
     "fill_cache": kv_cache.fill_cache,
     "update_cache": kv_cache.update_cache,
 }

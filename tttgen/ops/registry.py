@@ -304,7 +304,11 @@ def _act_matmul(ins: dict, attrs: dict) -> Inferred:
     b = b[:-2] + (b[-1], b[-2]) if attrs.get("transpose_b") else b
     if a[-1] != b[-2]:
         raise ShapeError(f"a width {a[-1]} does not match b rows {b[-2]}")
-    return Inferred((a[:-1] + (b[-1],),), {})
+    if b[:-2] != a[:-2] and prod(b[:-2]) != 1:
+        raise ShapeError(f"b's batch dims {list(b[:-2])} neither match a's {list(a[:-2])} nor are all 1")
+    out = a[:-1] + (b[-1],)
+    facts = {"m": a[-2], "k": a[-1], "n": b[-1], "batch": prod(a[:-2]), "batch_b": prod(b[:-2])}
+    return Inferred((out,), _rows_dim(out) | facts)
 
 
 def _norm(ins: dict, attrs: dict) -> Inferred:
@@ -334,15 +338,17 @@ def _create_heads(ins: dict, attrs: dict) -> Inferred:
     x, nh, nkv, hd = ins["input"], attrs["num_heads"], attrs["num_kv_heads"], attrs["head_dim"]
     if x[-1] != hd * (nh + 2 * nkv):
         raise ShapeError(f"input width {x[-1]} != head_dim * (num_heads + 2 * num_kv_heads) = {hd * (nh + 2 * nkv)}")
-    rows = _rows(x)
-    return Inferred(((1, nh, rows, hd), (1, nkv, rows, hd), (1, nkv, rows, hd)), _heads(nh, nkv, hd))
+    if len(x) != 4 or x[1] != 1:
+        raise ShapeError(f"input {list(x)} is not [batch, 1, rows, width] (ttnn's nlp_create_qkv_heads)")
+    b, rows = x[0], x[-2]
+    return Inferred(((b, nh, rows, hd), (b, nkv, rows, hd), (b, nkv, rows, hd)), _heads(nh, nkv, hd))
 
 
 def _concat_heads(ins: dict, attrs: dict) -> Inferred:
     x, nh = ins["input"], attrs["num_heads"]
     if x[-3] != nh:
         raise ShapeError(f"input has {x[-3]} heads, not num_heads {nh}")
-    return Inferred(((1, 1, x[-2], nh * x[-1]),), {"num_heads": nh, "head_dim": x[-1]})
+    return Inferred(((x[0], 1, x[-2], nh * x[-1]),), {"num_heads": nh, "head_dim": x[-1]})
 
 
 def _rotary_tables(ins: dict, attrs: dict) -> Inferred:
@@ -456,7 +462,7 @@ assert set(GRAPH) == set(REGISTRY), "every op kind needs a graph rule"
 
 RENDER_MACROS: dict[str, str | None] = {
     "linear": "linear",
-    "matmul": None,
+    "matmul": "matmul",
     "layer_norm": "layer_norm",
     "rms_norm": "rms_norm",
     "unary": "unary",

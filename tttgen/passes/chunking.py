@@ -9,6 +9,8 @@ SDPA decisions `q_chunk_size`, `k_chunk_size`).
 
 from __future__ import annotations
 
+from math import prod
+
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
@@ -36,14 +38,14 @@ def _matmul_rows_limit(op: Op, graph: Graph) -> int:
     return getattr(graph.device, ROW_LIMIT_BY_ROLE.get(role, "prefill_len_cutoff"))
 
 
-def sdpa_chunk(seq: int, heads: int, head_dim: int, graph: Graph) -> int:
-    """Largest chunk that divides seq, fits L1 and still gives every core a (head, chunk) unit."""
+def sdpa_chunk(seq: int, heads: int, head_dim: int, graph: Graph, masked: bool = False) -> int:
+    """Largest chunk that divides seq, fits L1 and still gives every core a (batch x head, chunk) unit."""
     cores = graph.device.grid.cores
     tb = graph.device.tile_bytes["bfloat16"]
     for chunk in SDPA_CHUNKS:
         if seq % chunk:
             continue
-        if sdpa_l1_bytes(chunk, chunk, head_dim, tb, tb, tb) > graph.device.l1_budget:
+        if sdpa_l1_bytes(chunk, chunk, head_dim, tb, tb, tb, masked) > graph.device.l1_budget:
             continue
         if heads * seq // chunk >= cores or chunk == 32:
             return chunk
@@ -66,7 +68,10 @@ def chunking(graph: Graph) -> Graph:
                     return op.decide(shape=shape, calls=shape.batch)
             return op.decide(shape=shape)
         if op.kind == "sdpa_prefill":
-            chunk = sdpa_chunk(op.seq, op.facts["num_heads"], op.facts["head_dim"], graph)
+            q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, op.facts["num_heads"], op.seq)
+            batch_heads = prod(q[:-2])  # a batched SDPA (Boltz triangle attention: one batch per row) has more units
+            masked = bool(op.dataflow and "mask" in op.dataflow["in"])
+            chunk = sdpa_chunk(q[-2], batch_heads, op.facts["head_dim"], graph, masked)
             return op.decide(q_chunk_size=chunk, k_chunk_size=chunk)
         if op.kind == "sdpa_decode":
             max_seq = graph.hints.max_seq_len

@@ -61,14 +61,17 @@ def rule_problems(graph: Graph) -> list[str]:
         if op.kind == "rms_norm" and op.decisions.get("program") is not None:
             found = r22_sharded_norm(op.get("program"), op.get("in0"), op.facts["rows"], op.facts["dim"])
         elif op.kind == "sdpa_prefill":
-            found = r23_sdpa(op.get("program"), op.seq, device, m.num_attention_heads, m.num_key_value_heads)
+            q_rows = op.dataflow["shapes"]["in"]["q"][-2] if op.dataflow else op.seq
+            heads = op.facts.get("num_heads", m.num_attention_heads), op.facts.get("num_kv_heads", m.num_key_value_heads)
+            found = r23_sdpa(op.get("program"), q_rows, device, *heads)
         elif op.kind == "create_heads" and op.mode == "decode":
             found = r24_qkv_heads_decode(op.seq, graph.hints.batch, m.num_attention_heads, m.num_key_value_heads, op.get("out"), device.grid.cores)
             found = found or r31_heads_decode_rectangle(op.get("out"))
         elif op.kind == "concat_heads" and op.mode == "decode":
             found = r31_heads_decode_rectangle(op.get("in0"))
         elif op.kind == "create_heads":
-            found = r26_prefill_len(op.seq, device.max_qkv_prefill_rows)
+            rows = op.dataflow["shapes"]["in"]["input"][-2] if op.dataflow else op.seq
+            found = r26_prefill_len(rows, device.max_qkv_prefill_rows)
         for side in ("in0", "out"):
             placement = op.decisions.get(side)
             if found is None and placement is not None and op.kind in ("rms_norm", "eltwise") and op.mode == "decode":

@@ -329,11 +329,12 @@ def baseline_seeds(
     ttt, ttt_in0 = baseline_config(
         graph.weight(op.weight).role, op.mode, shape, graph.model, device, op.decisions["kernel"].fp32_dest_acc_en
     )
-    auto = ttnn_auto_config(device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"])
+    # ttnn derives its subblocks from the call's compute config (fp32 accumulation halves DST): seed with ours
+    fp32 = op.decisions["kernel"].fp32_dest_acc_en
+    kw = dict(in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"], fp32_dest_acc_en=fp32)
+    auto = ttnn_auto_config(device, shape, **kw)
     whole = (device.grid.x, device.grid.y)
-    auto_grid = ttnn_auto_config(
-        device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"], core_grid=whole
-    )
+    auto_grid = ttnn_auto_config(device, shape, core_grid=whole, **kw)
     for cfg, in0 in ((ttt, ttt_in0), (auto, None), (auto_grid, None)):
         if cfg.type not in (MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED):
             continue

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tttgen.cost.model import OpCost, estimate_eltwise_chain
+from math import prod
+
+from tttgen.cost.model import OpCost, estimate_eltwise_chain, estimate_matmul
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
@@ -55,6 +57,15 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
     if op.kind == "slice":
         size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
         return "reshard", {"bytes_in": size, "bytes_out": size, "src": "dram", "dst": "dram"}
+    if op.kind in ("permute", "transpose", "concat", "typecast"):  # data movement: every element read and written
+        size = prod(op.dataflow["shapes"]["out"][0]) * BYTES_BF16
+        kind = "typecast" if op.kind == "typecast" else "reshard"
+        return kind, {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}
+    if op.kind == "reshape":
+        return None  # tile-aligned reshapes that keep the last dim are views (ttnn.reshape returns the same buffer)
+    if op.kind == "unary":
+        elements = prod(op.dataflow["shapes"]["out"][0])
+        return "eltwise", {"elements": elements, "inputs": 1, "storage": src, "op": "unary", "fidelity": fidelity}
     if op.kind == "embedding":
         return "embedding", {"bytes": 2 * rows * m.hidden_size * BYTES_BF16, "src": "dram", "dst": dst}
     if op.kind == "create_heads":
@@ -70,8 +81,10 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
     if op.kind == "cache_fill":
         return "cache_fill", {"bytes": int(rows * nkv * hd * (BYTES_BF16 + kv_tile)), "src": "dram", "dst": "dram"}
     if op.kind == "sdpa_prefill":
+        q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, nq, rows, hd)
         return "sdpa_prefill", {
-            "heads": nq, "kv_heads": nkv, "seq": rows, "head_dim": hd, "fidelity": fidelity,
+            "heads": op.facts.get("num_heads", nq), "kv_heads": op.facts.get("num_kv_heads", nkv), "seq": q[-2],
+            "head_dim": op.facts.get("head_dim", hd), "batch": prod(q[:-3]), "fidelity": fidelity,
             "q_chunk": d["q_chunk_size"], "k_chunk": d["k_chunk_size"], "kv_dtype": "bfloat16",
         }
     if op.kind == "sdpa_decode":
@@ -99,7 +112,16 @@ def chain_cost(op: Op, graph: Graph, steps: tuple[str, ...], one_kernel: bool, t
 
 def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | None:
     d = op.decisions
-    if op.kind == "eltwise" and d.get("chain_steps"):  # priced as the form the fusion pass chose
+    if op.kind == "activation_matmul":  # the config op_programs chose, both operands read from DRAM
+        return estimate_matmul(
+            graph.device, d["shape"], d["program"], in0_dtype=d["dtypes"]["in0"], in1_dtype=d["dtypes"]["in1"],
+            out_dtype=d["dtypes"]["out"], fidelity=d["kernel"].math_fidelity, in0_storage=storage(d.get("in0")),
+            in1_storage="dram", out_storage=storage(d.get("out")), traced=traced,
+            fp32_dest_acc_en=d["kernel"].fp32_dest_acc_en,
+        )
+    if d.get("jit_member_of"):  # absorbed into a ttnn-jit block: the block is priced once, at its last op
+        return None
+    if op.kind in ("eltwise", "unary") and d.get("chain_steps"):  # priced as the form the fusion pass chose
         return chain_cost(op, graph, d["chain_steps"], d["one_kernel"], traced)
     found = op_facts(op, graph, kv_len)
     if found is None:

@@ -1,12 +1,16 @@
-"""Pass `op_programs`: program configs of sharded RMSNorm (decode) and SDPA (both modes).
+"""Pass `op_programs`: program configs of sharded RMSNorm (decode), SDPA (both modes) and activation matmuls.
 
 Inputs: placements (memory), chunk sizes (chunking). Produces: `op_programs` (decisions `program`,
-`l1_bytes`, `cores` for rms_norm, sdpa_prefill and sdpa_decode ops).
+`l1_bytes`, `cores` for rms_norm, sdpa_prefill and sdpa_decode ops; `program`, `shape` for activation_matmul).
+An activation matmul (two activations in DRAM, batched over the leading dims) gets the config ttnn itself
+derives for that call (tttgen.cost.ttnn_auto): printed explicitly so the package states it, priced by the cost
+model and judged by the real ttnn like every other config.
 """
 
 from __future__ import annotations
 
-from tttgen.ir.configs import NormConfig, SdpaConfig
+from tttgen.cost.ttnn_auto import ttnn_auto_config
+from tttgen.ir.configs import MatmulConfig, MatmulShape, NormConfig, SdpaConfig
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import norm_l1_bytes, sdpa_decode_l1_bytes, sdpa_l1_bytes
@@ -25,6 +29,22 @@ def norm_config(op: Op, graph: Graph) -> NormConfig:
         block_h=op.facts["rows"] // 32,
         block_w=block_w,
     )
+
+
+def activation_matmul_config(op: Op, graph: Graph) -> tuple[MatmulShape, MatmulConfig]:
+    """The per-call shape of an activation matmul and the program config ttnn derives for it (DRAM operands)."""
+    f, d = op.facts, op.decisions
+    shape = MatmulShape(m=f["m"], k=f["k"], n=f["n"], batch=f["batch"])
+    cfg = ttnn_auto_config(
+        graph.device,
+        shape,
+        in0_dtype=d["dtypes"]["in0"],
+        in1_dtype=d["dtypes"]["in1"],
+        out_dtype=d["dtypes"]["out"],
+        fp32_dest_acc_en=d["kernel"].fp32_dest_acc_en,
+        batch_b=f["batch_b"],
+    )
+    return shape, cfg
 
 
 @make_pass("op_programs", requires=("memory", "chunking", "precision"), produces=("op_programs",))
@@ -52,8 +72,12 @@ def op_programs(graph: Graph) -> Graph:
             if op.kind == "sdpa_decode":
                 l1 = sdpa_decode_l1_bytes(k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]])
             else:
-                l1 = sdpa_l1_bytes(q, k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], tb[dt["out"]])
+                masked = bool(op.dataflow and "mask" in op.dataflow["in"])
+                l1 = sdpa_l1_bytes(q, k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], tb[dt["out"]], masked)
             return op.decide(program=cfg, l1_bytes=l1, cores=device.grid.cores)
+        if op.kind == "activation_matmul":
+            shape, cfg = activation_matmul_config(op, graph)
+            return op.decide(shape=shape, program=cfg)
         return op
 
     return graph.with_ops(decide(op) for op in graph.ops)

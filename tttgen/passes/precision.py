@@ -34,9 +34,11 @@ FIXED_DTYPES = {"LM_HEAD": "bfloat8_b", "EMBEDDING": "bfloat16", "NORM": "bfloat
 
 # preset -> op group -> kernel name (reference 2.1).
 OP_KERNELS = {
-    "accuracy": {"FF1_FF3": "HIFI2_FP16", "FF2": "HIFI2_FP16", "QKV": "HIFI2", "O": "HIFI2", "SDPA_DECODE": "HIFI2", "SDPA_PREFILL": "HIFI4", "LM_HEAD": "HIFI2"},
-    "performance": {"FF1_FF3": "LOFI", "FF2": "HIFI2_FP16", "QKV": "HIFI2", "O": "HIFI2", "SDPA_DECODE": "HIFI2", "SDPA_PREFILL": "HIFI4", "LM_HEAD": "HIFI2"},
+    "accuracy": {"FF1_FF3": "HIFI2_FP16", "FF2": "HIFI2_FP16", "QKV": "HIFI2", "O": "HIFI2", "SDPA_DECODE": "HIFI2", "SDPA_PREFILL": "HIFI4", "LM_HEAD": "HIFI2", "ACT_MATMUL": "HIFI4"},
+    "performance": {"FF1_FF3": "LOFI", "FF2": "HIFI2_FP16", "QKV": "HIFI2", "O": "HIFI2", "SDPA_DECODE": "HIFI2", "SDPA_PREFILL": "HIFI4", "LM_HEAD": "HIFI2", "ACT_MATMUL": "HIFI2"},
 }
+# ACT_MATMUL (a matmul of two activations, e.g. Boltz's triangle product summing n terms per channel): HiFi4
+# with fp32 accumulation at the accuracy preset, as TT-Boltz runs every op (module-library facts §2.1).
 # weight role of a matmul -> its op group in OP_KERNELS (reference 2.1 names the groups after the ops).
 MATMUL_GROUP = {"WQKV": "QKV", "WO": "O", "FF1_FF3": "FF1_FF3", "FF2": "FF2", "LM_HEAD": "LM_HEAD"}
 ACTIVATION = "bfloat16"
@@ -70,7 +72,7 @@ def mark_pinned(graph: Graph, op: Op, key: str, field: str) -> Op:
 
 PIN_KINDS = {
     "program_config": ("matmul",),
-    "compute_kernel_config": ("matmul", "rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"),
+    "compute_kernel_config": ("matmul", "activation_matmul", "rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"),
     "memory_config": ("matmul",),
 }
 
@@ -161,6 +163,8 @@ def precision(graph: Graph) -> Graph:
             )
         if op.kind in ("rms_norm", "layer_norm"):
             return op.decide(kernel=_kernel(graph, op, "NORM"), dtypes={"in0": ACTIVATION, "in1": "bfloat16", "out": ACTIVATION})
+        if op.kind == "activation_matmul":
+            return op.decide(kernel=_kernel(graph, op, kernels["ACT_MATMUL"]), dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})
         if op.kind == "sdpa_prefill":
             return op.decide(kernel=_kernel(graph, op, kernels["SDPA_PREFILL"]), dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})
         if op.kind == "sdpa_decode":

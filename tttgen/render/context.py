@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import keyword
+
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph
 from tttgen.render import literals as L
@@ -45,37 +47,64 @@ class MemoryNames:
         ]
 
 
-def block_body(ops: tuple[str, ...], steps: tuple[str, ...], memory: str) -> tuple[str, str]:
-    """(argument list, body expression) of a block applying `ops` in order: a unary step takes the running value,
-    a binary step the running value and the next argument. The last op carries `memory` as its memory_config."""
-    args, expr = ["a"], "a"
-    for i, (name, step) in enumerate(zip(ops, steps)):
-        operands = [expr]
-        if step != "unary":
-            args.append("abcdefghijklmnopqrstuvwxyz"[len(args)])
-            operands.append(args[-1])
-        if i == len(ops) - 1:
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+NOT_PARAMS = {"ttnn", "ttnn_jit", "C", "self", "math", "torch"}  # names model.py's module scope uses
+
+
+def block_params(inputs: tuple) -> list[str]:
+    """The block function's parameter names: the description's value names when they are plain distinct
+    identifiers, else a, b, c..."""
+    names = [r if isinstance(r, str) else "" for r in inputs]
+    plain = all(n.isidentifier() and not keyword.iskeyword(n) and n not in NOT_PARAMS for n in names)
+    if plain and len(set(names)) == len(names):
+        return names
+    return [LETTERS[i] if i < len(LETTERS) else f"x{i}" for i in range(len(inputs))]
+
+
+def block_body(steps: tuple, params: list[str], memory: str) -> str:
+    """The body expression of a block: its steps (tttgen/passes/fusion.py Step: a ttnn op and operands that are
+    the block's inputs, earlier steps' results or scalars) nested into one expression, each step's result read
+    once. The last call carries `memory` as its memory_config: the plain-ttnn form then writes the placement the
+    decorator declares."""
+    exprs: list[str] = []
+    for i, step in enumerate(steps):
+        operands = []
+        for kind, value in step.operands:
+            if kind == "input":
+                operands.append(params[value])
+            elif kind == "step":
+                operands.append(exprs[value])
+            else:
+                operands.append(repr(float(value)))
+        if i == len(steps) - 1:
             operands.append(f"memory_config={memory}")
-        expr = f"ttnn.{name}({', '.join(operands)})"
-    return ", ".join(args), expr
+        exprs.append(f"ttnn.{step.op}({', '.join(operands)})")
+    return exprs[-1]
 
 
-def jit_views(graph: Graph, memory_name: MemoryNames) -> tuple[list[dict[str, str]], dict[str, dict[str, str | None]]]:
+def jit_views(graph: Graph, memory_name: MemoryNames) -> tuple[list[dict[str, str]], dict[str, dict[str, dict | None]]]:
     """The ttnn-jit blocks to define (one per name; the fusion pass gives every prefill length the same one) and,
-    per mode and eltwise op name, the block its call site uses (None: the ttnn call)."""
+    per mode and elementwise op name, its call: None (the ttnn call), the block and the values it is called with
+    (the block's last op), or absorbed (an earlier op of the block: nothing is printed)."""
     blocks: dict[str, dict[str, str]] = {}
-    calls: dict[str, dict[str, str | None]] = {"prefill": {}, "decode": {}}
-    for op in graph.ops_of("eltwise"):
+    calls: dict[str, dict[str, dict | None]] = {"prefill": {}, "decode": {}}
+    for op in graph.ops_of(("eltwise", "unary")):
         d = op.decisions
-        calls[op.mode][op.name] = d["jit"]
-        if d["jit"] and d["jit"] not in blocks:
+        if not d.get("jit"):
+            calls[op.mode][op.name] = None
+            continue
+        if d.get("jit_member_of"):
+            calls[op.mode][op.name] = {"block": d["jit"], "absorbed": True, "root": d["jit_member_of"]}
+            continue
+        calls[op.mode][op.name] = {"block": d["jit"], "absorbed": False, "inputs": d["jit_inputs"]}
+        if d["jit"] not in blocks:
             memory = f"{d['jit'].upper()}_MEMORY"
-            args, body = block_body(d["jit_ops"], d["chain_steps"], f"C.{memory}")
+            params = block_params(d["jit_inputs"])
             blocks[d["jit"]] = {
                 "name": d["jit"],
                 "eager": d["jit"].removesuffix("_jit") + "_eager",
-                "args": args,
-                "body": body,
+                "args": ", ".join(params),
+                "body": block_body(d["jit_body"], params, f"C.{memory}"),
                 "memory": memory,
                 "memory_value": memory_name(d["jit_memory"]),
                 "fidelity": d["jit_fidelity"],

@@ -162,6 +162,8 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
             out_shape=list(flow["shapes"]["out"][0]),
             dtype=L.dtype(d["dtypes"]["out"]),
         )
+    elif kind == "matmul":
+        view.update(a=ins["a"], b=ins["b"], dtype=L.dtype(d["dtypes"]["out"]))
     elif kind in ("layer_norm", "rms_norm"):
         view["eps"] = repr(float(attrs["eps"]))
     elif kind == "binary":
@@ -172,11 +174,12 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
             b=ins.get("b"),
             scalar=repr(float(attrs["scalar"])) if "scalar" in attrs else None,
             a_activation=act.upper() if act != "none" else None,
-            jit=jit.get(op.name),
             dtype=L.dtype(d["dtypes"]["out"]),
         )
+        view.update(jit_call_view(jit.get(op.name), name))
     elif kind == "unary":
         view.update(fn=attrs["fn"], scale=repr(float(attrs["scale"])) if "scale" in attrs else None)
+        view.update(jit_call_view(jit.get(op.name), name))
     elif kind in ("create_heads", "concat_heads"):
         view.update(num_heads=attrs["num_heads"], num_kv_heads=attrs.get("num_kv_heads"))
     elif kind in ("sdpa", "sdpa_decode"):
@@ -216,6 +219,23 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
             reads=[v for v in view["reads"] if v != start],
         )
     return view
+
+
+def jit_call_view(call: dict[str, Any] | None, name: Names) -> dict[str, Any]:
+    """An elementwise op's part in a ttnn-jit block (tttgen/render/context.py jit_views): its block's last op
+    calls the block with the block's inputs (what the step reads); an earlier op of the block is absorbed,
+    printing a comment and reading and writing nothing, so its intermediate is never bound or deallocated."""
+    if call is None:
+        return {"jit": None, "jit_absorbed": False}
+    if call["absorbed"]:
+        return {"jit": call["block"], "jit_absorbed": True, "jit_root": ident(call["root"]), "reads": [], "writes": []}
+    args = [name(r) for r in call["inputs"]]
+    return {
+        "jit": call["block"],
+        "jit_absorbed": False,
+        "jit_args": ", ".join(args),
+        "reads": [a for a in args if not a.startswith("self.")],
+    }
 
 
 def host_view(entry: dict[str, Any], key: str, name: Names, shapes: dict[str, Any]) -> dict[str, Any]:
@@ -435,6 +455,11 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
             add(f"{i}_memory", out, pinned=pin("memory_config.out"))
             if d.get("calls", 1) > 1:
                 add(f"{i}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
+        elif op.kind == "activation_matmul":
+            note = f"ttnn's own config for this call; {d.get('binding', '')}: {d['time_ns'] / 1000:.1f} us modeled"
+            add(f"{i}_program", L.matmul_program(d["program"]), note)
+            add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
+            add(f"{i}_memory", out)
         elif op.kind in ("rms_norm", "layer_norm"):
             add(f"{i}_program", L.norm_program(d["program"]))
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
@@ -451,7 +476,7 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
                 add(f"{i}_memory", memory_name(d["out"]), pinned=note)
         elif op.kind in ("cache_fill", "cache_update", "rotary", "reshape", "slice"):
             continue  # no memory config in their calls
-        elif op.kind == "eltwise" and d.get("jit"):
+        elif op.kind in ("eltwise", "unary") and d.get("jit"):
             continue  # the block writes the placement its decorator names
         else:
             add(f"{i}_memory", out)

@@ -28,9 +28,11 @@ FIELDS = {
     "rotary_permute": ("heads",),
     "reshape": ("shape",),
     "pad_to_tile": (),
-    "scale": ("value",),
+    "scale": ("value", "rsqrt_of"),
+    "pad_heads": ("heads", "axis", "multiple"),
     "split": ("axis", "parts", "index"),
 }
+OPTIONAL_FIELDS = {"scale": ("rsqrt_of",)}  # may be absent (or None) from an evaluated transform
 DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 LAYER_PLACEHOLDER = "i"
 
@@ -153,7 +155,20 @@ def _transform_lines(t: dict, known: _Known, where: str) -> tuple[list[str], _Kn
         _check_rank_at_least(known, 1, kind, where)
         return _tile_padding(v, known.rank), known
     if kind == "scale":
-        return [f"{v} = {v} * {float(t['value'])!r}"], known
+        root = t.get("rsqrt_of")
+        factor = float(t["value"]) / math.sqrt(root) if root is not None else float(t["value"])
+        return [f"{v} = {v} * {factor!r}"], known
+    if kind == "pad_heads":
+        _check_axis(known, t["axis"], where)
+        # [.., heads * d, ..] -> [.., heads, d, ..], pad d up to the multiple, merge back
+        axis, heads, multiple = t["axis"], t["heads"], t["multiple"]
+        return [
+            f"{v}_shape = list({v}.shape)",
+            f"{v} = {v}.reshape({v}_shape[:{axis}] + [{heads}, -1] + {v}_shape[{axis}:][1:])",
+            f"{v}_pad = [0, 0] * ({v}.dim() - {axis} - 2) + [0, (-{v}.shape[{axis} + 1]) % {multiple}]",
+            f"{v} = torch.nn.functional.pad({v}, {v}_pad)",
+            f"{v} = {v}.reshape({v}_shape[:{axis}] + [-1] + {v}_shape[{axis}:][1:])",
+        ], known
     # split: chunk gives `parts` equal chunks only when the dim divides evenly; sizes are unknown here
     _check_axis(known, t["axis"], where)
     return [f"{v} = {v}.chunk({t['parts']}, dim={t['axis']})[{t['index']}]"], known
@@ -191,7 +206,8 @@ def _checked(t: Any, where: str) -> dict:
         kind = t.get("kind") if isinstance(t, dict) else t
         raise ValueError(f"{where}: unknown transform {kind!r} (allowed: {', '.join(FIELDS)})")
     fields = set(t) - {"kind"}
-    if fields != set(FIELDS[t["kind"]]):
+    required = set(FIELDS[t["kind"]]) - set(OPTIONAL_FIELDS.get(t["kind"], ()))
+    if not required <= fields <= set(FIELDS[t["kind"]]):
         raise ValueError(f"{where}: {t['kind']} takes fields {list(FIELDS[t['kind']])}, got {sorted(fields)}")
     ints = {k: t[k] for k in ("axis", "heads", "parts", "index") if k in t}
     for k, value in ints.items():

@@ -158,12 +158,17 @@ def norm_l1_bytes(block_h: int, block_w: int, grid: CoreRanges, fp32_acc: bool, 
 SDPA_KV_ALLOWANCE = 1  # K-block double buffers counted on top of the factory's (see sdpa_l1_bytes)
 
 
-def sdpa_l1_bytes(q_chunk: int, k_chunk: int, head_dim: int, tile_q: int, tile_kv: int, tile_out: int) -> int:
+def sdpa_l1_bytes(
+    q_chunk: int, k_chunk: int, head_dim: int, tile_q: int, tile_kv: int, tile_out: int, masked: bool = False
+) -> int:
     """SDPA prefill (causal) per core, after sdpa_program_factory.cpp: Q double-buffered, K and V
     double-buffered, QK^T scores and the causal mask, output and two bf16 output accumulators, seven
     statistics columns and four scalar tiles. Exact against ttnn 0.81.1 on a mock n150 for chunks
     32-512 and head_dim 32-256; on a mock p150 some shapes (chunk 128, bf16 K) report one more K-sized
-    double buffer and up to 128 B more, so that much is always added: the claim is never below ttnn's."""
+    double buffer and up to 128 B more, so that much is always added: the claim is never below ttnn's.
+    `masked` (non-causal with a provided attn_mask, Boltz's pair bias): the mask arrives as a double-buffered
+    q_chunk x k_chunk tile block and two q-chunk statistics columns and two scalar tiles of the causal path go;
+    exact against ttnn 0.81.1 on mock n150 and p150 for chunks 64, 128 and 256 (head_dim 32)."""
     a, b, h = q_chunk // 32, k_chunk // 32, head_dim // 32
     im = 2048
     factory = (
@@ -175,6 +180,8 @@ def sdpa_l1_bytes(q_chunk: int, k_chunk: int, head_dim: int, tile_q: int, tile_k
         + 7 * a * im
         + 4 * im
     )
+    if masked:
+        factory += 2 * a * b * im - 2 * a * im - 2 * im - 128
     return factory + SDPA_KV_ALLOWANCE * 2 * b * h * tile_kv + 128
 
 

@@ -110,9 +110,11 @@ def r25_dram_sharded_weight(placement: MemoryPlacement, k: int, n: int, device: 
 
 
 def r26_prefill_len(seq: int, max_qkv_rows: int) -> str | None:
-    """Attention prefill: seq % 128 == 0; beyond the QKV chunk, seq divisible by it."""
-    if seq % 128:
-        return f"prefill length {seq} is not a multiple of 128"
+    """Attention prefill: whole tiles of rows (nlp_create_qkv_heads reads tile rows); beyond the QKV chunk, seq
+    divisible by it. The real ttnn accepts 64-row heads (Boltz triangle attention at n = 64, checked on the mock
+    device), so the 128 tt_transformers pads prompts to is a Llama policy (hints.prefill_lens), not this rule."""
+    if seq % 32:
+        return f"prefill length {seq} is not a multiple of 32 (whole tile rows)"
     if seq > max_qkv_rows and seq % max_qkv_rows:
         return f"prefill length {seq} above {max_qkv_rows} must be a multiple of {max_qkv_rows}"
     return None

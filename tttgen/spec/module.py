@@ -167,8 +167,21 @@ class PadToTile(Strict):
 
 
 class Scale(Strict):
+    """Multiply by `value`, divided by sqrt(`rsqrt_of`) when given (an attention scale folded into a weight)."""
+
     kind: Literal["scale"]
-    value: StrictFloat | StrictInt
+    value: StrictFloat | StrictInt = 1.0
+    rsqrt_of: Expr | None = None
+
+
+class PadHeads(Strict):
+    """Zero-pad each of `heads` equal groups along `axis` to a multiple of `multiple` (a head width ttnn's head
+    ops can take: 24 -> 32); zero columns of q and k add nothing to a score, of v give zero outputs."""
+
+    kind: Literal["pad_heads"]
+    heads: Expr
+    axis: StrictInt
+    multiple: StrictInt = Field(32, ge=1)
 
 
 class Split(Strict):
@@ -179,7 +192,7 @@ class Split(Strict):
 
 
 Transform = Annotated[
-    Union[Transpose, Concat, RotaryPermute, Reshape, PadToTile, Scale, Split], Field(discriminator="kind")
+    Union[Transpose, Concat, RotaryPermute, Reshape, PadToTile, Scale, PadHeads, Split], Field(discriminator="kind")
 ]
 
 
@@ -263,11 +276,28 @@ class ModeVariant(Strict):
     ops: list[Step]
 
 
+class Sizes(Strict):
+    """The param each prefill mode binds, and its default values (a pair module runs once per token count n)."""
+
+    param: str = Field(pattern=NAME)
+    default: list[Annotated[int, Field(ge=32, multiple_of=32)]] = Field(min_length=1)
+
+
 class Reference(Strict):
     torch: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$", description="dotted.path.Class")
     # Constructor keywords: a literal, or the name of a module param whose value it takes.
     init: dict[str, Annotated[Union[StrictInt, StrictFloat, StrictBool, StrictStr], Field(union_mode="left_to_right")]] = {}
     weights: dict[str, str] = {}
+    # forward keyword -> an input: passed as all ones shaped like that input without its channel dim (Boltz masks)
+    masks: dict[str, str] = {}
+    # forward keyword -> an input passed again under that name (Boltz's k_in: keys from the same tokens)
+    repeat: dict[str, str] = {}
+    # input -> dims: the reference takes that input permuted (Boltz's pair bias is [1, n, n, heads], the module's
+    # [1, heads, n, n] as SDPA reads it)
+    permute: dict[str, list[StrictInt]] = {}
+    # output -> the input it is a residual update of: verify compares out - input (the update), which the input
+    # would otherwise hide from the PCC
+    residual: dict[str, str] = {}
 
 
 class Checkpoint(Strict):
@@ -285,6 +315,7 @@ class ModuleDescription(Strict):
     state: dict[str, State] = {}
     ops: list[Step] = []
     modes: dict[Literal["prefill", "decode"], ModeVariant] = {}
+    sizes: Sizes | None = Field(None, description="prefill modes over a param other than `rows` (pair modules)")
     reference: Reference | None = None
     checkpoint: Checkpoint | None = None
 
@@ -391,6 +422,21 @@ class _Checker:
         for wname in _d(reference.get("weights")):
             if wname not in _d(d.get("weights")):
                 self.add(("reference", "weights", wname), f"unknown weight '{wname}'", sorted(_d(d.get("weights"))))
+        for iname in _d(reference.get("permute")):
+            if iname not in _d(d.get("inputs")):
+                self.add(("reference", "permute", iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
+        for oname, iname in _d(reference.get("residual")).items():
+            if oname not in _d(d.get("outputs")) or iname not in _d(d.get("inputs")):
+                self.add(("reference", "residual", oname), f"'{oname}: {iname}' must map an output to an input",
+                         sorted(_d(d.get("outputs"))) + sorted(_d(d.get("inputs"))))
+        for field in ("masks", "repeat"):
+            for kw, iname in _d(reference.get(field)).items():
+                if iname not in _d(d.get("inputs")):
+                    self.add(("reference", field, kw), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
+        sizes = _d(d.get("sizes"))
+        if "param" in sizes and self.param_type(sizes["param"]) != "int":
+            self.add(("sizes", "param"), f"'{sizes['param']}' is not an int param", sorted(
+                n for n in self.params if self.param_type(n) == "int"))
         for hf, pname in _d(_d(d.get("checkpoint")).get("config_map")).items():
             if pname not in self.params:
                 self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(self.params))

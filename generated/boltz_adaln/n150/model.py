@@ -10,6 +10,32 @@ import ttnn
 from . import configs as C
 from .weights import device_weights, load_weights
 
+# ttnn_jit is built from tt-mlir (not on PyPI) and its import raises RuntimeError when it was built against another
+# tt-metal than the installed ttnn; either way each block below then runs as its plain ttnn form.
+try:
+    import ttnn_jit
+except (ImportError, RuntimeError):
+    ttnn_jit = None
+
+
+def shift_add_prefill_eager(scale, an, shift):
+    """sigmoid then multiply then add in one kernel under ttnn-jit (graph.json jit_reason says why)."""
+    return ttnn.add(ttnn.multiply(ttnn.sigmoid(scale), an), shift, memory_config=C.SHIFT_ADD_PREFILL_JIT_MEMORY)
+
+
+# ttnn-jit ignores memory_config inside the body and writes the decorator's; the plain form (no ttnn_jit, or the
+# fallback after a failed compile) honours it: either way the consumer reads C.SHIFT_ADD_PREFILL_JIT_MEMORY.
+shift_add_prefill_jit = (
+    ttnn_jit.jit(
+        enable_cache=True,
+        math_fidelity=ttnn.MathFidelity.HiFi4,
+        memory_config=C.SHIFT_ADD_PREFILL_JIT_MEMORY,
+        fallback=True,
+    )(shift_add_prefill_eager)
+    if ttnn_jit is not None
+    else shift_add_prefill_eager
+)
+
 
 class BoltzAdaln:
     """boltz_adaln: Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
@@ -56,17 +82,10 @@ class BoltzAdaln:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(sn)
-        scaled = ttnn.multiply(
-            scale,
-            an,
-            input_tensor_a_activations=[ttnn.UnaryOpType.SIGMOID],
-            memory_config=C.Prefill128.modulate_memory,
-            dtype=ttnn.bfloat16,
-        )
+        # modulate: computed inside shift_add_prefill_jit, called at shift_add
+        y = shift_add_prefill_jit(scale, an, shift)
         ttnn.deallocate(an)
         ttnn.deallocate(scale)
-        y = ttnn.add(scaled, shift, memory_config=C.Prefill128.shift_add_memory)
-        ttnn.deallocate(scaled)
         ttnn.deallocate(shift)
         return y
 
@@ -108,17 +127,10 @@ class BoltzAdaln:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(sn)
-        scaled = ttnn.multiply(
-            scale,
-            an,
-            input_tensor_a_activations=[ttnn.UnaryOpType.SIGMOID],
-            memory_config=C.Prefill1024.modulate_memory,
-            dtype=ttnn.bfloat16,
-        )
+        # modulate: computed inside shift_add_prefill_jit, called at shift_add
+        y = shift_add_prefill_jit(scale, an, shift)
         ttnn.deallocate(an)
         ttnn.deallocate(scale)
-        y = ttnn.add(scaled, shift, memory_config=C.Prefill1024.shift_add_memory)
-        ttnn.deallocate(scaled)
         ttnn.deallocate(shift)
         return y
 

@@ -10,6 +10,51 @@ import ttnn
 from . import configs as C
 from .weights import device_weights, load_weights
 
+# ttnn_jit is built from tt-mlir (not on PyPI) and its import raises RuntimeError when it was built against another
+# tt-metal than the installed ttnn; either way each block below then runs as its plain ttnn form.
+try:
+    import ttnn_jit
+except (ImportError, RuntimeError):
+    ttnn_jit = None
+
+
+def gate_b_prefill_eager(gate, value, ab):
+    """silu then multiply then multiply in one kernel under ttnn-jit (graph.json jit_reason says why)."""
+    return ttnn.multiply(ttnn.multiply(ttnn.silu(gate), value), ab, memory_config=C.GATE_B_PREFILL_JIT_MEMORY)
+
+
+# ttnn-jit ignores memory_config inside the body and writes the decorator's; the plain form (no ttnn_jit, or the
+# fallback after a failed compile) honours it: either way the consumer reads C.GATE_B_PREFILL_JIT_MEMORY.
+gate_b_prefill_jit = (
+    ttnn_jit.jit(
+        enable_cache=True,
+        math_fidelity=ttnn.MathFidelity.HiFi4,
+        memory_config=C.GATE_B_PREFILL_JIT_MEMORY,
+        fallback=True,
+    )(gate_b_prefill_eager)
+    if ttnn_jit is not None
+    else gate_b_prefill_eager
+)
+
+
+def shift_add_prefill_eager(scale, an, shift):
+    """sigmoid then multiply then add in one kernel under ttnn-jit (graph.json jit_reason says why)."""
+    return ttnn.add(ttnn.multiply(ttnn.sigmoid(scale), an), shift, memory_config=C.SHIFT_ADD_PREFILL_JIT_MEMORY)
+
+
+# ttnn-jit ignores memory_config inside the body and writes the decorator's; the plain form (no ttnn_jit, or the
+# fallback after a failed compile) honours it: either way the consumer reads C.SHIFT_ADD_PREFILL_JIT_MEMORY.
+shift_add_prefill_jit = (
+    ttnn_jit.jit(
+        enable_cache=True,
+        math_fidelity=ttnn.MathFidelity.HiFi4,
+        memory_config=C.SHIFT_ADD_PREFILL_JIT_MEMORY,
+        fallback=True,
+    )(shift_add_prefill_eager)
+    if ttnn_jit is not None
+    else shift_add_prefill_eager
+)
+
 
 class Adaln:
     """boltz_adaln (called as `adaln`): Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
@@ -56,17 +101,10 @@ class Adaln:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(sn)
-        scaled = ttnn.multiply(
-            scale,
-            an,
-            input_tensor_a_activations=[ttnn.UnaryOpType.SIGMOID],
-            memory_config=C.Prefill128.modulate_memory,
-            dtype=ttnn.bfloat16,
-        )
+        # modulate: computed inside shift_add_prefill_jit, called at shift_add
+        y = shift_add_prefill_jit(scale, an, shift)
         ttnn.deallocate(an)
         ttnn.deallocate(scale)
-        y = ttnn.add(scaled, shift, memory_config=C.Prefill128.shift_add_memory)
-        ttnn.deallocate(scaled)
         ttnn.deallocate(shift)
         return y
 
@@ -108,17 +146,10 @@ class Adaln:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(sn)
-        scaled = ttnn.multiply(
-            scale,
-            an,
-            input_tensor_a_activations=[ttnn.UnaryOpType.SIGMOID],
-            memory_config=C.Prefill1024.modulate_memory,
-            dtype=ttnn.bfloat16,
-        )
+        # modulate: computed inside shift_add_prefill_jit, called at shift_add
+        y = shift_add_prefill_jit(scale, an, shift)
         ttnn.deallocate(an)
         ttnn.deallocate(scale)
-        y = ttnn.add(scaled, shift, memory_config=C.Prefill1024.shift_add_memory)
-        ttnn.deallocate(scaled)
         ttnn.deallocate(shift)
         return y
 
@@ -150,15 +181,7 @@ class BoltzConditionedTransition:
             memory_config=C.Prefill128.gates_memory,
             dtype=ttnn.bfloat16,
         )
-        act = ttnn.multiply(
-            gate,
-            value,
-            input_tensor_a_activations=[ttnn.UnaryOpType.SILU],
-            memory_config=C.Prefill128.swiglu_memory,
-            dtype=ttnn.bfloat16,
-        )
-        ttnn.deallocate(gate)
-        ttnn.deallocate(value)
+        # swiglu: computed inside gate_b_prefill_jit, called at gate_b
         ab = ttnn.linear(
             an,
             self.w["a_to_b"],
@@ -168,9 +191,10 @@ class BoltzConditionedTransition:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(an)
-        b = ttnn.multiply(act, ab, memory_config=C.Prefill128.gate_b_memory)
+        b = gate_b_prefill_jit(gate, value, ab)
         ttnn.deallocate(ab)
-        ttnn.deallocate(act)
+        ttnn.deallocate(gate)
+        ttnn.deallocate(value)
         s_gate = ttnn.linear(
             s,
             self.w["out_proj"],
@@ -216,15 +240,7 @@ class BoltzConditionedTransition:
             dtype=ttnn.bfloat16,
         )
         gate = ttnn.reshape(gate, [1, 1, 1024, 1536])
-        act = ttnn.multiply(
-            gate,
-            value,
-            input_tensor_a_activations=[ttnn.UnaryOpType.SILU],
-            memory_config=C.Prefill1024.swiglu_memory,
-            dtype=ttnn.bfloat16,
-        )
-        ttnn.deallocate(gate)
-        ttnn.deallocate(value)
+        # swiglu: computed inside gate_b_prefill_jit, called at gate_b
         ab = ttnn.linear(
             an_chunks,
             self.w["a_to_b"],
@@ -235,9 +251,10 @@ class BoltzConditionedTransition:
         )
         ab = ttnn.reshape(ab, [1, 1, 1024, 1536])
         ttnn.deallocate(an)
-        b = ttnn.multiply(act, ab, memory_config=C.Prefill1024.gate_b_memory)
+        b = gate_b_prefill_jit(gate, value, ab)
         ttnn.deallocate(ab)
-        ttnn.deallocate(act)
+        ttnn.deallocate(gate)
+        ttnn.deallocate(value)
         s_gate = ttnn.linear(
             s,
             self.w["out_proj"],

@@ -339,14 +339,14 @@ class Prefill1024:
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=4,
+        out_subblock_h=2,
+        out_subblock_w=2,
         out_block_h=4,
         out_block_w=16,
         per_core_M=4,
         per_core_N=16,
         transpose_mcast=False,
-        fuse_batch=True,
+        fuse_batch=False,
         fused_activation=None,
     )
     wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1

@@ -12,6 +12,13 @@ acc per sdpa.cpp): ``S = Q @ K^T`` with the matmul fidelity/accumulation model, 
 the matmul model; ``O / rowsum(P)``; packed to Q's dtype. The per-chunk online-softmax rescaling of the kernels is
 not modelled (equivalent to one K chunk), so ``program_config`` (chunk sizes, grid) is accepted and not read; whether
 ttnn accepts it is ttnn's to judge (``tttgen check --ttnn``).
+
+``attn_mask`` is an additive float mask ``[1 or B, 1 or nh, Sq, Sk]`` broadcast over batch and heads. The golden adds
+it after scaling (``torch`` SDPA: ``softmax(scale * QK^T + mask)``), but the 0.81-era flash kernel adds it to
+``QK^T`` first and applies the scale inside its fused subtract-max/exp (sdpa compute kernel: ``QK += MASK`` then
+``reduce_c`` MAX then the scaled exp), i.e. ``softmax(scale * (QK^T + mask))``; TT-Boltz pre-multiplies its biases by
+sqrt(head_dim) for that reason. The two agree only at ``scale=1.0``, so only that case is emulated: a masked call
+with another scale is refused rather than given one of the two answers.
 """
 
 from __future__ import annotations
@@ -31,12 +38,22 @@ from .common import DRAM, dry, make_output, numerics_mode, set_values
 
 
 def _attend(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor], scale: float, cfg, mode: str
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: Optional[torch.Tensor],
+    scale: float,
+    cfg,
+    mode: str,
+    bias: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
-    """q [..., g, Lq, d] against k, v [..., 1, Lk, d] (broadcast over the group dim g); mask True = attend."""
+    """q [..., g, Lq, d] against k, v [..., 1, Lk, d] (broadcast over the group dim g); mask True = attend; `bias`
+    is added to the scaled scores."""
     fp32 = cfg.fp32_dest_acc_en
     s = numerics.matmul(q, k.transpose(-1, -2), cfg, mode)
     s = numerics.dst(s * scale, fp32)
+    if bias is not None:
+        s = numerics.dst(s + bias, fp32)
     if mask is not None:
         s = s.masked_fill(~mask, float("-inf"))
     m = s.amax(dim=-1, keepdim=True)
@@ -77,9 +94,12 @@ def scaled_dot_product_attention(
 ) -> Tensor:
     op = "ttnn.transformer.scaled_dot_product_attention"
     q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
-    if attn_mask is not None or sliding_window_size is not None or attention_sink is not None or output_concat_heads:
+    if sliding_window_size is not None or attention_sink is not None or output_concat_heads:
+        raise EmulatorUnsupported(f"{op}: sliding_window_size / attention_sink / output_concat_heads are not emulated")
+    if attn_mask is not None and (scale is None or float(scale) != 1.0):
         raise EmulatorUnsupported(
-            f"{op}: attn_mask / sliding_window_size / attention_sink / output_concat_heads are not emulated"
+            f"{op}: attn_mask with scale != 1.0 is not emulated (the golden adds the mask after the scale, the kernel "
+            "before it; fold the scale into q and pass scale=1.0)"
         )
     cfg = (
         sdpa_default_compute_config()
@@ -102,7 +122,18 @@ def scaled_dot_product_attention(
         qpos = torch.arange(S).unsqueeze(1)
         kpos = torch.arange(k.shape[2]).unsqueeze(0)
         mask = kpos <= qpos
-    o = _attend(qv, kv_, vv, mask, sc, cfg, numerics_mode(device))
+    bias = None
+    if attn_mask is not None:
+        m = require_tensor(attn_mask, op, "attn_mask")
+        mb, mh, ms, mk = m.shape
+        check(
+            mb in (1, B) and mh in (1, NQ) and (ms, mk) == (S, k.shape[2]),
+            op,
+            "sdpa.attn_mask_shape",
+            f"attn_mask {list(m.shape)} must be [1 or {B}, 1 or {NQ}, {S}, {k.shape[2]}]",
+        )
+        bias = m.values.float().reshape(mb, NKV if mh == NQ else 1, g if mh == NQ else 1, ms, mk)
+    o = _attend(qv, kv_, vv, mask, sc, cfg, numerics_mode(device), bias)
     return set_values(out, o.reshape(B, NQ, S, D))
 
 

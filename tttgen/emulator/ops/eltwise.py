@@ -1,4 +1,5 @@
-"""Elementwise ops: ``ttnn.add``, ``ttnn.multiply`` / ``ttnn.mul``, ``ttnn.silu``.
+"""Elementwise ops: ``ttnn.add``, ``ttnn.subtract``, ``ttnn.multiply`` / ``ttnn.mul``, ``ttnn.divide``, ``ttnn.silu``
+and the unary ops of ``UNARY``.
 
 Semantics: ``ttnn/operations/binary.py`` goldens (``apply_activations`` on operand a, then ``a + b`` / ``a * b``, then
 output activations) and ``ttnn/operations/unary.py`` (``silu`` -> ``torch.nn.functional.silu``). Numerics
@@ -140,21 +141,47 @@ add = _binary_op("ttnn.add", lambda x, y: x + y)
 multiply = _binary_op("ttnn.multiply", lambda x, y: x * y)
 
 
+subtract = _binary_op("ttnn.subtract", lambda x, y: x - y)
+divide = _binary_op("ttnn.divide", lambda x, y: x / y)
+
+
 def mul(input_tensor_a: Tensor, input_tensor_b, **kwargs) -> Tensor:
     return multiply(input_tensor_a, input_tensor_b, **kwargs)
 
 
-def silu(
-    input_tensor: Tensor, *, memory_config: Optional[MemoryConfig] = None, output_tensor=None, sub_core_grids=None
-) -> Tensor:
-    op = "ttnn.silu"
-    x = require_tensor(input_tensor, op, "input_tensor")
-    device = x.require_device(op)
-    check(output_tensor is None, op, "eltwise.output_tensor", "output_tensor= is not emulated")
-    if x.layout == Layout.TILE:
-        require_tile_aligned(op, x, "input_tensor")
-    mem = infer_width_sharded_output(op, memory_config if memory_config is not None else x.memory_config(), x)
-    out = make_output(op, x.shape, x.dtype, x.layout, device, mem)
-    if dry(device):
-        return out
-    return set_values(out, numerics.dst(torch.nn.functional.silu(x.values.float()), x.dtype == DataType.FLOAT32))
+def _unary_op(op: str, fn):
+    """The public unary op ``op`` computing ``fn(x)`` in fp32, rounded as DST holds it (ttnn/operations/unary.py)."""
+
+    def unary_op(
+        input_tensor: Tensor, *, memory_config: Optional[MemoryConfig] = None, output_tensor=None, sub_core_grids=None
+    ) -> Tensor:
+        x = require_tensor(input_tensor, op, "input_tensor")
+        device = x.require_device(op)
+        check(output_tensor is None, op, "eltwise.output_tensor", "output_tensor= is not emulated")
+        if x.layout == Layout.TILE:
+            require_tile_aligned(op, x, "input_tensor")
+        mem = infer_width_sharded_output(op, memory_config if memory_config is not None else x.memory_config(), x)
+        out = make_output(op, x.shape, x.dtype, x.layout, device, mem)
+        if dry(device):
+            return out
+        return set_values(out, numerics.dst(fn(x.values.float()), x.dtype == DataType.FLOAT32))
+
+    unary_op.__name__ = unary_op.__qualname__ = op.rsplit(".", 1)[-1]
+    return unary_op
+
+
+silu = _unary_op("ttnn.silu", torch.nn.functional.silu)
+# The unary ops a module description's `unary` kind and `a_activation` name, and ttnn-jit blocks run eagerly.
+UNARY = {
+    "relu": torch.nn.functional.relu,
+    "gelu": torch.nn.functional.gelu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "exp": torch.exp,
+    "neg": torch.neg,
+    "sqrt": torch.sqrt,
+    "rsqrt": torch.rsqrt,
+    "reciprocal": torch.reciprocal,
+    "square": torch.square,
+}
+UNARY_OPS = {name: _unary_op(f"ttnn.{name}", fn) for name, fn in UNARY.items()}

@@ -1,0 +1,98 @@
+"""Boltz-2 pair-track and composite modules (issue 9): descriptions with `sizes` (the token count n of a pair tensor
+[1, n, n, c] per mode), their generated packages on the emulator next to the boltz 2.2.1 torch modules, and the
+checks that make those comparisons able to fail."""
+
+import re
+
+import pytest
+
+from tttgen.errors import InputError
+from tttgen.generate import Request, plan
+from tttgen.verification import verify_module
+
+pytest.importorskip("boltz.model.modules.transformersv2", reason="boltz 2.2.1 is installed by `make install`")
+
+SUBMODULES = [
+    "boltz_triangle_mult_outgoing",
+    "boltz_triangle_mult_incoming",
+    "boltz_triangle_attention_start",
+    "boltz_triangle_attention_end",
+    "boltz_attention_pair_bias",
+]
+
+
+def edited(pattern, replacement):
+    def edit(files):
+        model = re.sub(pattern, replacement, files["model.py"])
+        assert model != files["model.py"], f"the planted bug {pattern!r} matched nothing"
+        return {**files, "model.py": model}
+
+    return edit
+
+
+@pytest.mark.parametrize("device", ["n150", "p150"])
+@pytest.mark.parametrize("module", SUBMODULES)
+def test_pair_module_matches_boltz_at_n_64_and_256(module, device):
+    report = verify_module(plan(Request(module, device)))
+    assert report.api_findings == []
+    assert set(report.pcc) == {"prefill_64", "prefill_256"}
+    assert report.passed, report.as_dict()
+
+
+@pytest.mark.parametrize("device", ["n150", "p150"])
+def test_pairformer_layer_matches_boltz(device):
+    """Both tracks compared as their updates (out - input): the residual would otherwise hide a missing branch."""
+    report = verify_module(plan(Request("boltz_pairformer_layer", device)))
+    assert report.passed and all(len(v) == 2 for v in report.pcc.values()), report.as_dict()
+
+
+@pytest.mark.parametrize("device", ["n150", "p150"])
+def test_diffusion_transformer_layer_matches_boltz(device):
+    report = verify_module(plan(Request("boltz_diffusion_transformer_layer", device)))
+    assert report.passed, report.as_dict()
+
+
+def test_a_dropped_attention_branch_fails_the_residual_comparison():
+    p = plan(Request("boltz_diffusion_transformer_layer", "n150", params=(("n", "64"),)))
+    # the attention's output, read by the fused gate-multiply-add block (or its ttnn form), zeroed
+    report = verify_module(p, edit_files=edited(r"(= \w+\(a, gate, )attn\)", r"\1ttnn.multiply(attn, 0.0))"))
+    assert not report.passed and max(report.pcc["prefill_64"]) < 0.9
+
+
+def test_the_pair_bias_mask_and_the_triangle_permutes_are_seen():
+    p = plan(Request("boltz_triangle_attention_start", "n150", params=(("n", "64"),)))
+    assert not verify_module(p, edit_files=edited(r"\s*attn_mask=bias,", "")).passed
+    p = plan(Request("boltz_triangle_mult_outgoing", "n150", params=(("n", "64"),)))
+    assert not verify_module(p, edit_files=edited(r"\[0, 3, 2, 1\]", "[0, 3, 1, 2]")).passed
+
+
+def test_sizes_give_one_mode_per_token_count_and_a_bound_n_builds_one():
+    graph = plan(Request("boltz_triangle_mult_outgoing", "p150")).graph
+    assert sorted(graph.facts["io"]) == ["prefill_256", "prefill_64"]
+    assert graph.facts["io"]["prefill_64"]["inputs"]["z"] == [1, 64, 64, 128]
+    one = plan(Request("boltz_triangle_mult_outgoing", "p150", params=(("n", "96"),))).graph
+    assert list(one.facts["io"]) == ["prefill_96"]
+
+
+def test_the_triangle_product_is_one_batched_matmul_with_ttnn_own_config():
+    graph = plan(Request("boltz_triangle_mult_incoming", "n150")).graph
+    op = graph.op("prefill_256.triangle")
+    assert op.kind == "activation_matmul" and op.facts["batch"] == 128 and op.facts["batch_b"] == 128
+    assert op.decisions["program"] is not None and op.decisions["time_ns"] > 0
+    assert op.decisions["kernel"].math_fidelity == "HiFi4" and op.decisions["kernel"].fp32_dest_acc_en
+
+
+def test_reference_fields_name_inputs_and_outputs(tmp_path):
+    import yaml
+
+    from tttgen.spec.module import MODULE_DIR
+
+    data = yaml.safe_load((MODULE_DIR / "boltz_diffusion_transformer_layer.yaml").read_text())
+    data["reference"]["masks"] = {"mask": "nope"}
+    data["reference"]["residual"] = {"a_out": "missing"}
+    path = tmp_path / "dit.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError) as info:
+        plan(Request(str(path), "n150"))
+    text = info.value.render()
+    assert "reference.masks.mask" in text and "unknown input 'nope'" in text and "reference.residual.a_out" in text
