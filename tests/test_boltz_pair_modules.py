@@ -18,7 +18,12 @@ SUBMODULES = [
     "boltz_triangle_attention_start",
     "boltz_triangle_attention_end",
     "boltz_attention_pair_bias",
+    "boltz_outer_product_mean",
+    "boltz_pair_weighted_averaging",
+    "boltz_single_conditioning",
 ]
+# MSA modules verified on 64 MSA rows (Boltz-2 subsamples 1024, the description's default and the golden's)
+PARAMS = {"boltz_outer_product_mean": (("s", "64"),), "boltz_pair_weighted_averaging": (("s", "64"),)}
 
 
 def edited(pattern, replacement):
@@ -33,7 +38,7 @@ def edited(pattern, replacement):
 @pytest.mark.parametrize("device", ["n150", "p150"])
 @pytest.mark.parametrize("module", SUBMODULES)
 def test_pair_module_matches_boltz_at_n_64_and_256(module, device):
-    report = verify_module(plan(Request(module, device)))
+    report = verify_module(plan(Request(module, device, params=PARAMS.get(module, ()))))
     assert report.api_findings == []
     assert set(report.pcc) == {"prefill_64", "prefill_256"}
     assert report.passed, report.as_dict()
@@ -66,6 +71,16 @@ def test_the_pair_bias_mask_and_the_triangle_permutes_are_seen():
     assert not verify_module(p, edit_files=edited(r"\[0, 3, 2, 1\]", "[0, 3, 1, 2]")).passed
 
 
+def test_msa_and_time_paths_are_seen():
+    """OuterProductMean's pair layout, PairWeightedAveraging's per-head softmax and the Fourier time term."""
+    p = plan(Request("boltz_outer_product_mean", "n150", params=(("s", "64"), ("n", "64"))))
+    assert not verify_module(p, edit_files=edited(r"\[0, 3, 1, 2\]", "[0, 3, 2, 1]")).passed
+    p = plan(Request("boltz_pair_weighted_averaging", "n150", params=(("s", "64"), ("n", "64"))))
+    assert not verify_module(p, edit_files=edited(r"ttnn\.softmax\(\s*logits", "ttnn.softmax(ttnn.multiply(logits, 0.0)")).passed
+    p = plan(Request("boltz_single_conditioning", "n150", params=(("n", "64"),)))
+    assert not verify_module(p, edit_files=edited(r"6\.283185307179586", "3.141592653589793")).passed  # cos(pi t)
+
+
 def test_sizes_give_one_mode_per_token_count_and_a_bound_n_builds_one():
     graph = plan(Request("boltz_triangle_mult_outgoing", "p150")).graph
     assert sorted(graph.facts["io"]) == ["prefill_256", "prefill_64"]
@@ -96,3 +111,19 @@ def test_reference_fields_name_inputs_and_outputs(tmp_path):
         plan(Request(str(path), "n150"))
     text = info.value.render()
     assert "reference.masks.mask" in text and "unknown input 'nope'" in text and "reference.residual.a_out" in text
+
+
+def test_boltz_modules_run_at_tt_boltz_precision_at_the_accuracy_preset():
+    """The descriptions' own policy (facts §2.1): bf16 weights, HiFi4 with fp32 accumulation for every op with a
+    kernel; the performance preset falls back to the LLM presets."""
+    import importlib
+
+    from tttgen.spec.module import KERNEL_SETTINGS
+
+    assert set(KERNEL_SETTINGS) <= set(importlib.import_module("tttgen.passes.precision").KERNELS)
+    graph = plan(Request("boltz_pairformer_layer", "n150", params=(("n", "64"),))).graph
+    assert {w.decisions["dtype"] for w in graph.weights if w.role not in ("NORM", "EMBEDDING")} == {"bfloat16"}
+    kernels = {op.decisions["kernel"] for op in graph.ops if op.decisions.get("kernel") is not None}
+    assert {(k.math_fidelity, k.fp32_dest_acc_en) for k in kernels} == {("HiFi4", True)}
+    fast = plan(Request("boltz_pairformer_layer", "n150", None, (("precision", "performance"),), (("n", "64"),)))
+    assert "bfloat8_b" in {w.decisions["dtype"] for w in fast.graph.weights}

@@ -172,7 +172,7 @@ def test_unsupported_kind_is_one_clear_error(tmp_path):
     path = tmp_path / "soft.yaml"
     path.write_text("""\
 name: soft
-description: "softmax, which the module renderer cannot print yet"
+description: "transpose, which the module renderer cannot print yet"
 params:
   rows: {type: int, doc: "rows"}
 inputs:
@@ -180,11 +180,11 @@ inputs:
 outputs:
   y: {shape: [1, 1, rows, 64]}
 ops:
-  - {op: softmax, name: probs, in: {input: x}, out: y, attrs: {dim: -1}}
+  - {op: transpose, name: flip, in: {input: x}, out: y, attrs: {dim0: 0, dim1: 1}}
 """)
     with pytest.raises(InputError) as info:
         plan(Request(str(path), "n150"))
-    assert "softmax" in info.value.render()
+    assert "'flip' (transpose)" in info.value.render()
 
 
 def test_cli_builds_and_checks_a_module_yaml(tmp_path):

@@ -8,6 +8,7 @@ weights.py. The reference is transformers' LlamaForCausalLM / MistralForCausalLM
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -335,11 +336,17 @@ def _reference_spec(p: Plan):
 
 
 def reference_inputs(p: Plan, inputs: dict) -> dict:
-    """The module's inputs as the reference takes them: token rows without the leading 1 (reference_input), and
-    permuted where `reference.permute` says."""
+    """The module's inputs as the reference takes them: token rows without the leading 1 (reference_input),
+    permuted where `reference.permute` says, or their first elements where `reference.first` says."""
     ref = _reference_spec(p)
-    perms = ref.permute if ref else {}
-    return {n: reference_input(x.permute(perms[n]) if n in perms else x) for n, x in inputs.items()}
+    perms, first = (ref.permute, ref.first) if ref else ({}, {})
+    out = {}
+    for n, x in inputs.items():
+        if n in first:
+            out[n] = x.flatten()[: math.prod(first[n])].reshape(first[n])
+        else:
+            out[n] = reference_input(x.permute(perms[n]) if n in perms else x)
+    return out
 
 
 # Residual inputs (`reference.residual`) are drawn at this scale. The layers normalise them before reading them, so

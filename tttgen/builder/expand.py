@@ -464,6 +464,7 @@ def expand(
                 "module": desc.name,
                 "module_doc": desc.description,
                 "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
+                "precision_policy": {k: v.model_dump() for k, v in sorted(desc.precision.items())},
                 "io": io,
                 "host_shapes": expander.host_shapes,
                 "called_files": tuple(sorted(str(f) for f in expander.called)),

@@ -45,55 +45,18 @@ from .tensor import Tensor
 
 __tttgen_emulator__ = True
 
-# tt-mlir tools/ttnn-jit/_src/supported_ops.py (quoted in the reference §3.3); matmul has its own handler.
-UNARY_OPS = (
-    "abs",
-    "exp",
-    "neg",
-    "sqrt",
-    "rsqrt",
-    "log",
-    "cos",
-    "erf",
-    "erfc",
-    "sign",
-    "sin",
-    "ceil",
-    "floor",
-    "tanh",
-    "tan",
-    "sigmoid",
-    "hardsigmoid",
-    "relu",
-    "reciprocal",
-    "gelu",
-    "silu",
-    "logical_not",
-    "bitwise_not",
-    "clamp",
+# tt-mlir tools/ttnn-jit/_src/supported_ops.py, shared with the fusion pass; matmul has its own handler.
+from tttgen.ops.ttnn_jit_facts import (  # noqa: E402
+    BINARY_OPS,
+    DATA_MOVEMENT_OPS,
+    MAX_TENSORS,
+    MAX_WIDE_INPUTS,
+    REDUCTION_OPS,
+    SUPPORTED_OPS,
+    TM_OPS,
+    UNARY_OPS,
+    WIDE_DTYPES,
 )
-BINARY_OPS = (
-    "add",
-    "multiply",
-    "subtract",
-    "divide",
-    "pow_tensor",
-    "eq",
-    "ne",
-    "gt",
-    "ge",
-    "lt",
-    "le",
-    "bitwise_and",
-    "bitwise_or",
-    "bitwise_xor",
-    "maximum",
-    "minimum",
-)
-REDUCTION_OPS = ("sum", "mean", "max", "min")
-TM_OPS = ("permute", "transpose", "reshape", "rearrange")
-DATA_MOVEMENT_OPS = ("concat", "repeat", "embedding")
-SUPPORTED_OPS = frozenset(UNARY_OPS + BINARY_OPS + REDUCTION_OPS + TM_OPS + DATA_MOVEMENT_OPS + ("matmul",))
 
 _OP = "ttnn_jit.jit"
 
@@ -153,9 +116,7 @@ def _check_output_memory(mem: MemoryConfig) -> None:
 
 # A fused generic's circular buffers: 32 input/output tensors, 7 inputs when a dtype is wider than 16 bits
 # (tt-mlir docs/src/ttnn-jit.md@19c86fc, reference module-library-facts §1.3).
-MAX_TENSORS = 32
-MAX_WIDE_INPUTS = 7
-WIDE_DTYPES = ("FLOAT32", "INT32", "UINT32")
+WIDE_DTYPE_NAMES = tuple(d.upper() for d in WIDE_DTYPES)  # the emulator's DataType names
 
 
 def _check_tensor_count(tensors: list[Tensor]) -> None:
@@ -166,7 +127,7 @@ def _check_tensor_count(tensors: list[Tensor]) -> None:
             "jit.tensor_limit",
             f"{len(tensors)} inputs and an output exceed {MAX_TENSORS} tensors per fused kernel",
         )
-    wide = sorted({t.dtype.name for t in tensors if t.dtype.name in WIDE_DTYPES})
+    wide = sorted({t.dtype.name for t in tensors if t.dtype.name in WIDE_DTYPE_NAMES})
     if wide and len(tensors) > MAX_WIDE_INPUTS:
         raise EmulatorValidationError(
             _OP,

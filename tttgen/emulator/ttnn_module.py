@@ -34,6 +34,7 @@ TOP_LEVEL_OPS = {
     "matmul": matmul.matmul,
     "rms_norm": normalization.rms_norm,
     "layer_norm": normalization.layer_norm,
+    "softmax": normalization.softmax,
     "embedding": embedding.embedding,
     "add": eltwise.add,
     "mul": eltwise.mul,

@@ -23,7 +23,7 @@ from typing import Any, Callable, Literal
 AttrType = Literal["int", "float", "bool", "str", "int_list", "shape", "mapping"]
 
 ACTIVATIONS = ("none", "relu", "gelu", "silu", "sigmoid")
-UNARY_FNS = ("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "neg", "sqrt", "rsqrt", "reciprocal", "square")
+UNARY_FNS = ("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "neg", "sqrt", "rsqrt", "reciprocal", "square", "cos")
 BINARY_FNS = ("add", "sub", "mul", "div")
 DTYPES = ("bfloat16", "bfloat8_b", "bfloat4_b", "float32", "uint32", "int32")
 
@@ -467,7 +467,7 @@ RENDER_MACROS: dict[str, str | None] = {
     "rms_norm": "rms_norm",
     "unary": "unary",
     "binary": "binary",
-    "softmax": None,
+    "softmax": "softmax",
     "sdpa": "sdpa",
     "sdpa_decode": "sdpa_decode",
     "create_heads": "create_heads",

@@ -34,23 +34,12 @@ from typing import Any
 from tttgen.cost.model import OpCost
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
+from tttgen.ops.ttnn_jit_facts import BINARY_OPS, DTYPES, MAX_TENSORS, MAX_WIDE_INPUTS, UNARY_OPS, WIDE_DTYPES
 from tttgen.passes.base import make_pass
 from tttgen.passes.op_costs import chain_cost
 
 ELEMENTWISE = ("eltwise", "unary")
-JIT_DTYPES = ("float32", "bfloat16", "bfloat8_b")
-WIDE_DTYPES = ("float32", "int32", "uint32")  # wider than 16 bits: ttnn-jit's 7-input limit applies
-MAX_TENSORS = 32  # input + output tensors of one fused generic (its circular buffers)
-MAX_WIDE_INPUTS = 7
-# tt-mlir tools/ttnn-jit/_src/supported_ops.py@19c86fc
-JIT_UNARY_OPS = (
-    "abs", "exp", "neg", "sqrt", "rsqrt", "log", "cos", "erf", "erfc", "sign", "sin", "ceil", "floor", "tanh", "tan",
-    "sigmoid", "hardsigmoid", "relu", "reciprocal", "gelu", "silu", "logical_not", "bitwise_not", "clamp",
-)  # fmt: skip
-JIT_BINARY_OPS = (
-    "add", "multiply", "subtract", "divide", "pow_tensor", "eq", "ne", "gt", "ge", "lt", "le", "bitwise_and",
-    "bitwise_or", "bitwise_xor", "maximum", "minimum",
-)  # fmt: skip
+JIT_DTYPES = DTYPES
 TTNN_NAMES = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}  # IR binary fn -> ttnn name
 COST_STEPS = {"add": "add", "subtract": "add", "multiply": "mul", "divide": "mul"}  # FPU steps of the cost model
 FIRST_PORTS = ("a", "input")  # the port whose placement and dtype are an op's `in0` decisions
@@ -134,7 +123,7 @@ def op_refusal(op: Op) -> tuple[str, str] | None:
     """(rule, why) when ttnn-jit cannot trace this op at all, or None."""
     for s in op_steps(op):
         tensors = sum(1 for kind, _ in s.operands if kind != "scalar")
-        known = JIT_UNARY_OPS if tensors == 1 and len(s.operands) == 1 else JIT_BINARY_OPS
+        known = UNARY_OPS if tensors == 1 and len(s.operands) == 1 else BINARY_OPS
         if s.op not in known:
             return UNSUPPORTED, f"{op.name}: ttnn-jit has no `{s.op}` handler"
     dtypes = op.decisions["dtypes"]

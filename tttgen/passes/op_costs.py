@@ -40,6 +40,9 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
     if op.kind in ("rms_norm", "layer_norm"):
         cores = d["in0"].grid.cores if d.get("in0") is not None and d["in0"].grid else graph.device.grid.cores
         return op.kind, {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": src, "cores": cores, "fidelity": fidelity}
+    if op.kind == "softmax":  # a row reduction then a normalise, priced as LayerNorm's (no measured softmax numbers)
+        return "layer_norm", {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": src, "fidelity": fidelity,
+                              "cores": graph.device.grid.cores}
     if op.kind == "eltwise":
         fn = op.facts["fn"]
         return "eltwise", {
@@ -62,7 +65,11 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
         kind = "typecast" if op.kind == "typecast" else "reshard"
         return kind, {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}
     if op.kind == "reshape":
-        return None  # tile-aligned reshapes that keep the last dim are views (ttnn.reshape returns the same buffer)
+        (shape_in,), shape_out = op.dataflow["shapes"]["in"].values(), op.dataflow["shapes"]["out"][0]
+        if shape_in[-1] == shape_out[-1]:
+            return None  # tile rows regrouped, the last dim kept: a view (ttnn.reshape returns the same buffer)
+        size = prod(shape_out) * BYTES_BF16  # a new last dim re-tiles every element
+        return "reshard", {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}
     if op.kind == "unary":
         elements = prod(op.dataflow["shapes"]["out"][0])
         return "eltwise", {"elements": elements, "inputs": 1, "storage": src, "op": "unary", "fidelity": fidelity}

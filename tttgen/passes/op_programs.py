@@ -2,15 +2,15 @@
 
 Inputs: placements (memory), chunk sizes (chunking). Produces: `op_programs` (decisions `program`,
 `l1_bytes`, `cores` for rms_norm, sdpa_prefill and sdpa_decode ops; `program`, `shape` for activation_matmul).
-An activation matmul (two activations in DRAM, batched over the leading dims) gets the config ttnn itself
-derives for that call (tttgen.cost.ttnn_auto): printed explicitly so the package states it, priced by the cost
-model and judged by the real ttnn like every other config.
+An activation matmul (two activations in DRAM, batched over the leading dims) gets the fastest config of the matmul
+search seeded with the one ttnn itself derives for that call (tttgen.cost.ttnn_auto): printed explicitly so the
+package states it, priced by the cost model and judged by the real ttnn like every other config.
 """
 
 from __future__ import annotations
 
 from tttgen.cost.ttnn_auto import ttnn_auto_config
-from tttgen.ir.configs import MatmulConfig, MatmulShape, NormConfig, SdpaConfig
+from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_2D, MatmulConfig, MatmulShape, NormConfig, SdpaConfig
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import norm_l1_bytes, sdpa_decode_l1_bytes, sdpa_l1_bytes
@@ -32,10 +32,14 @@ def norm_config(op: Op, graph: Graph) -> NormConfig:
 
 
 def activation_matmul_config(op: Op, graph: Graph) -> tuple[MatmulShape, MatmulConfig]:
-    """The per-call shape of an activation matmul and the program config ttnn derives for it (DRAM operands)."""
+    """The per-call shape of an activation matmul and its program config: the fastest legal one the matmul search
+    finds (a batched second operand allows only fuse_batch=False, which is all the search enumerates for a batch
+    above 1), seeded with the config ttnn derives for the call, so never modeled slower than ttnn's own."""
+    from tttgen.passes.matmul_program import search
+
     f, d = op.facts, op.decisions
     shape = MatmulShape(m=f["m"], k=f["k"], n=f["n"], batch=f["batch"])
-    cfg = ttnn_auto_config(
+    auto = ttnn_auto_config(
         graph.device,
         shape,
         in0_dtype=d["dtypes"]["in0"],
@@ -44,7 +48,10 @@ def activation_matmul_config(op: Op, graph: Graph) -> tuple[MatmulShape, MatmulC
         fp32_dest_acc_en=d["kernel"].fp32_dest_acc_en,
         batch_b=f["batch_b"],
     )
-    return shape, cfg
+    dtypes = (d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"])
+    seeds = ((auto, DRAM_INTERLEAVED, DRAM_INTERLEAVED),) if auto.type == MATMUL_2D else ()
+    best, _, _ = search(graph.device, shape, d["kernel"], dtypes, DRAM_INTERLEAVED, False, seeds)
+    return shape, best.config if best is not None else auto
 
 
 @make_pass("op_programs", requires=("memory", "chunking", "precision"), produces=("op_programs",))

@@ -1,6 +1,7 @@
 """Pass `precision`: dtypes of weights, activations and KV cache, and every op's compute-kernel config.
 
-Inputs: hints.precision, per-op overrides (dtype, fidelity). Produces: `precision`
+Inputs: hints.precision, a module description's own policy for that preset (graph fact `precision_policy`), per-op
+overrides (dtype, fidelity). Produces: `precision`
 (weight decision `dtype`; op decisions `dtypes` {in0, in1, out} and `kernel`).
 Starting point: tt_transformers' precision presets (reference 2.1) and compute-kernel table (2.2).
 """
@@ -42,6 +43,7 @@ OP_KERNELS = {
 # weight role of a matmul -> its op group in OP_KERNELS (reference 2.1 names the groups after the ops).
 MATMUL_GROUP = {"WQKV": "QKV", "WO": "O", "FF1_FF3": "FF1_FF3", "FF2": "FF2", "LM_HEAD": "LM_HEAD"}
 ACTIVATION = "bfloat16"
+POLICY_WEIGHT_ROLES = ("FF1_FF3", "FF2", "WQKV", "WO", "LM_HEAD")  # the matmul weights a module policy sets
 
 
 def override_entry(graph: Graph, op: Op) -> tuple[str, OpOverride] | None:
@@ -72,7 +74,7 @@ def mark_pinned(graph: Graph, op: Op, key: str, field: str) -> Op:
 
 PIN_KINDS = {
     "program_config": ("matmul",),
-    "compute_kernel_config": ("matmul", "activation_matmul", "rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"),
+    "compute_kernel_config": ("matmul", "activation_matmul", "softmax", "rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"),
     "memory_config": ("matmul",),
 }
 
@@ -143,6 +145,10 @@ def precision(graph: Graph) -> Graph:
     check_override_names(graph)
     preset = graph.hints.precision
     dtypes = {**WEIGHT_DTYPES[preset], **FIXED_DTYPES}
+    # a module description's own policy for this preset (Boltz-2: bf16 and HiFi4 everywhere, as TT-Boltz runs)
+    policy = (graph.facts.get("precision_policy") or {}).get(preset)
+    if policy:
+        dtypes.update({role: policy["weights"] for role in POLICY_WEIGHT_ROLES})
     weights = []
     for w in graph.weights:
         dtype = dtypes[w.role]
@@ -152,7 +158,8 @@ def precision(graph: Graph) -> Graph:
                 dtype = ov.dtype
         weights.append(w.decide(dtype=dtype))
     graph = graph.with_weights(weights)
-    kernels = OP_KERNELS[preset]
+    kernels = {group: policy["kernel"] for group in OP_KERNELS[preset]} if policy else OP_KERNELS[preset]
+    norm_kernel = policy["kernel"] if policy else "NORM"
 
     def decide(op: Op) -> Op:
         if op.kind == "matmul":
@@ -161,8 +168,10 @@ def precision(graph: Graph) -> Graph:
                 kernel=_kernel(graph, op, kernels[MATMUL_GROUP[w.role]]),
                 dtypes={"in0": ACTIVATION, "in1": w.decisions["dtype"], "out": ACTIVATION},
             )
+        if op.kind == "softmax":  # a row reduction like the norms: their kernel
+            return op.decide(kernel=_kernel(graph, op, norm_kernel), dtypes={"in0": ACTIVATION, "in1": None, "out": ACTIVATION})
         if op.kind in ("rms_norm", "layer_norm"):
-            return op.decide(kernel=_kernel(graph, op, "NORM"), dtypes={"in0": ACTIVATION, "in1": "bfloat16", "out": ACTIVATION})
+            return op.decide(kernel=_kernel(graph, op, norm_kernel), dtypes={"in0": ACTIVATION, "in1": "bfloat16", "out": ACTIVATION})
         if op.kind == "activation_matmul":
             return op.decide(kernel=_kernel(graph, op, kernels["ACT_MATMUL"]), dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})
         if op.kind == "sdpa_prefill":

@@ -164,6 +164,9 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
         )
     elif kind == "matmul":
         view.update(a=ins["a"], b=ins["b"], dtype=L.dtype(d["dtypes"]["out"]))
+    elif kind == "softmax":
+        scale = f"ttnn.multiply({ins['input']}, {float(attrs['scale'])!r})" if "scale" in attrs else ins["input"]
+        view.update(scaled=scale, dim=attrs.get("dim", -1))
     elif kind in ("layer_norm", "rms_norm"):
         view["eps"] = repr(float(attrs["eps"]))
     elif kind == "binary":
@@ -456,8 +459,11 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
             if d.get("calls", 1) > 1:
                 add(f"{i}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
         elif op.kind == "activation_matmul":
-            note = f"ttnn's own config for this call; {d.get('binding', '')}: {d['time_ns'] / 1000:.1f} us modeled"
+            note = f"searched from ttnn's own config; {d.get('binding', '')}: {d['time_ns'] / 1000:.1f} us modeled"
             add(f"{i}_program", L.matmul_program(d["program"]), note)
+            add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
+            add(f"{i}_memory", out)
+        elif op.kind == "softmax":
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
             add(f"{i}_memory", out)
         elif op.kind in ("rms_norm", "layer_norm"):
@@ -611,6 +617,11 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     input_names = list(io[first_key]["inputs"])
     prefill_keys = [k for k in graph.mode_keys() if k != "decode"]
     input_shapes = [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in prefill_keys]
+    # the input whose rows (dim -2) name the mode in every prefill mode: Model.forward picks the method by it
+    size_input = next(
+        (n for n in input_names if all(len(sh[n]) > 1 and sh[n][-2] == rows for rows, sh in input_shapes)),
+        input_names[0],
+    )
     is_lm = not is_module_graph(graph)
     if is_lm:
         check_lm_inputs(graph, where)
@@ -654,7 +665,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "lm": _lm_context(graph) if is_lm else None,
         "input_args": ", ".join(input_names),
         "input_names": repr(tuple(input_names)),
-        "first_input": input_names[0],
+        "first_input": size_input,
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),

@@ -283,6 +283,18 @@ class Sizes(Strict):
     default: list[Annotated[int, Field(ge=32, multiple_of=32)]] = Field(min_length=1)
 
 
+KERNEL_SETTINGS = ("LOFI", "HIFI2", "HIFI2_FP16", "HIFI4")  # tttgen/passes/precision.py KERNELS (a test keeps them equal)
+
+
+class PrecisionPolicy(Strict):
+    """A module's own precision at one preset: the dtype of every matmul weight and the compute-kernel setting of
+    every op that takes one (TT-Boltz runs bf16 weights with HiFi4 and fp32 accumulation for every op)."""
+
+    weights: DType
+    kernel: Literal[KERNEL_SETTINGS]
+    doc: str = ""
+
+
 class Reference(Strict):
     torch: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$", description="dotted.path.Class")
     # Constructor keywords: a literal, or the name of a module param whose value it takes.
@@ -298,6 +310,9 @@ class Reference(Strict):
     # output -> the input it is a residual update of: verify compares out - input (the update), which the input
     # would otherwise hide from the PCC
     residual: dict[str, str] = {}
+    # input -> shape: the reference takes that many of the input's first elements (Boltz's per-sample time, a
+    # [1, 1, 1, 32] tile row on device whose first column is the time)
+    first: dict[str, list[StrictInt]] = {}
 
 
 class Checkpoint(Strict):
@@ -316,6 +331,9 @@ class ModuleDescription(Strict):
     ops: list[Step] = []
     modes: dict[Literal["prefill", "decode"], ModeVariant] = {}
     sizes: Sizes | None = Field(None, description="prefill modes over a param other than `rows` (pair modules)")
+    precision: dict[Literal["accuracy", "performance"], PrecisionPolicy] = Field(
+        default_factory=dict, description="per preset, this module's precision instead of the LLM presets"
+    )
     reference: Reference | None = None
     checkpoint: Checkpoint | None = None
 
@@ -422,9 +440,10 @@ class _Checker:
         for wname in _d(reference.get("weights")):
             if wname not in _d(d.get("weights")):
                 self.add(("reference", "weights", wname), f"unknown weight '{wname}'", sorted(_d(d.get("weights"))))
-        for iname in _d(reference.get("permute")):
-            if iname not in _d(d.get("inputs")):
-                self.add(("reference", "permute", iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
+        for field in ("permute", "first"):
+            for iname in _d(reference.get(field)):
+                if iname not in _d(d.get("inputs")):
+                    self.add(("reference", field, iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
         for oname, iname in _d(reference.get("residual")).items():
             if oname not in _d(d.get("outputs")) or iname not in _d(d.get("inputs")):
                 self.add(("reference", "residual", oname), f"'{oname}: {iname}' must map an output to an input",

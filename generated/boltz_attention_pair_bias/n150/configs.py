@@ -24,20 +24,6 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
@@ -73,25 +59,25 @@ WEIGHTS = {
     # NORM: DRAM interleaved, [128] from proj_z.0.bias
     "z_norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [128, 32] from proj_z.1.weight
-    "z_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "z_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [384, 1536] from proj_q.weight, proj_k.weight, proj_v.weight
-    "wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 1536] from proj_q.bias, proj_q.bias, proj_q.bias
     "bqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [384, 512] from proj_g.weight
-    "gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X64_12_BANKS),
+    "gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X64_12_BANKS),
     # WO: DRAM width sharded, [512, 384] from proj_o.weight
-    "wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X32_12_BANKS),
+    "wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X32_12_BANKS),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 65.8 us modeled device time per forward."""
+    """prefill_64: configs per op; 72.9 us modeled device time per forward."""
 
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.7 us modeled
+    # compute: 7.9 us modeled
     z_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 8),
         in0_block_w=4,
@@ -105,12 +91,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 2
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.5 us modeled
+    # dram: 8.4 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -122,7 +108,7 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -132,7 +118,7 @@ class Prefill64:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.5 us modeled
+    # noc: 4.5 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -146,10 +132,10 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.9 us modeled
+    # noc: 5.6 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
         in0_block_w=16,
@@ -163,17 +149,17 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill256:
-    """prefill_256: configs per op; 487.9 us modeled device time per forward."""
+    """prefill_256: configs per op; 502.5 us modeled device time per forward."""
 
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 93.4 us modeled
+    # dram: 95.6 us modeled
     z_proj_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -187,12 +173,12 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 32
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 7.0 us modeled
+    # dram: 11.7 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -206,7 +192,7 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -216,7 +202,7 @@ class Prefill256:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.6 us modeled
+    # noc: 5.1 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -230,10 +216,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.1 us modeled
+    # noc: 6.2 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=16,
@@ -247,5 +233,5 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG

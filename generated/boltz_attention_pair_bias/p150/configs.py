@@ -24,20 +24,6 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
@@ -47,12 +33,12 @@ KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
 )
 
 # Sharded memory configs: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
-DRAM_WIDTH_SHARDED_128X32_8_BANKS = ttnn.MemoryConfig(
+DRAM_WIDTH_SHARDED_384X64_8_BANKS = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.DRAM,
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-        [128, 32],
+        [384, 64],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -72,26 +58,26 @@ WEIGHTS = {
     "z_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from proj_z.0.bias
     "z_norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM width sharded, [128, 32] from proj_z.1.weight
-    "z_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_8_BANKS),
+    # WQKV: DRAM interleaved, [128, 32] from proj_z.1.weight
+    "z_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [384, 1536] from proj_q.weight, proj_k.weight, proj_v.weight
-    "wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 1536] from proj_q.bias, proj_q.bias, proj_q.bias
     "bqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM interleaved, [384, 512] from proj_g.weight
-    "gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # WQKV: DRAM width sharded, [384, 512] from proj_g.weight
+    "gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X64_8_BANKS),
     # WO: DRAM width sharded, [512, 384] from proj_o.weight
-    "wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X64_8_BANKS),
+    "wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X64_8_BANKS),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 45.0 us modeled device time per forward."""
+    """prefill_64: configs per op; 48.2 us modeled device time per forward."""
 
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.7 us modeled
+    # compute: 4.5 us modeled
     z_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
         in0_block_w=4,
@@ -105,26 +91,24 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 2
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.4 us modeled
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(10, 2),
+    # dram: 4.9 us modeled
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
         in0_block_w=12,
-        out_subblock_h=1,
+        out_subblock_h=2,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=5,
-        per_core_M=1,
-        per_core_N=5,
-        transpose_mcast=False,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -134,24 +118,24 @@ class Prefill64:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # overhead: 2.7 us modeled
+    # noc: 2.9 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
         out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_w=2,
         out_block_h=1,
-        out_block_w=3,
+        out_block_w=2,
         per_core_M=1,
-        per_core_N=3,
+        per_core_N=2,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # overhead: 2.9 us modeled
+    # noc: 3.3 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
         in0_block_w=16,
@@ -165,36 +149,36 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill256:
-    """prefill_256: configs per op; 239.0 us modeled device time per forward."""
+    """prefill_256: configs per op; 253.6 us modeled device time per forward."""
 
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 40.2 us modeled
-    z_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
-        in0_block_w=4,
+    # dram: 48.8 us modeled
+    z_proj_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=1,
         out_subblock_w=1,
-        out_block_h=7,
+        out_block_h=19,
         out_block_w=1,
-        per_core_M=7,
+        per_core_M=19,
         per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 32
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.9 us modeled
+    # dram: 5.6 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -208,7 +192,7 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -218,7 +202,7 @@ class Prefill256:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # overhead: 2.8 us modeled
+    # noc: 3.4 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -232,10 +216,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.1 us modeled
+    # noc: 3.9 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=16,
@@ -249,5 +233,5 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG

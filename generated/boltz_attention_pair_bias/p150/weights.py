@@ -51,7 +51,7 @@ def host_z_norm_bias(state):
 
 
 def host_z_proj(state):
-    """WQKV: DRAM width sharded, [128, 32] from proj_z.1.weight"""
+    """WQKV: DRAM interleaved, [128, 32] from proj_z.1.weight"""
     w_z_proj = state["proj_z.1.weight"]
     w_z_proj = w_z_proj.transpose(-2, -1)
     w_z_proj_padding = [amount for size in reversed(w_z_proj.shape[-2:]) for amount in (0, (-size) % 32)]
@@ -119,7 +119,7 @@ def host_bqkv(state):
 
 
 def host_gate(state):
-    """WQKV: DRAM interleaved, [384, 512] from proj_g.weight"""
+    """WQKV: DRAM width sharded, [384, 512] from proj_g.weight"""
     w_gate = state["proj_g.weight"]
     w_gate_shape = list(w_gate.shape)
     w_gate = w_gate.reshape(w_gate_shape[:0] + [16, -1] + w_gate_shape[0:][1:])

@@ -95,7 +95,7 @@ def host_bqkv(state):
 
 
 def host_gate(state):
-    """WQKV: DRAM interleaved, [384, 512] from proj_g.weight"""
+    """WQKV: DRAM width sharded, [384, 512] from proj_g.weight"""
     w_gate = state["proj_g.weight"]
     w_gate_shape = list(w_gate.shape)
     w_gate = w_gate.reshape(w_gate_shape[:0] + [16, -1] + w_gate_shape[0:][1:])

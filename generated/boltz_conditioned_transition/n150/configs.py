@@ -22,24 +22,10 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
+KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
+    math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
     fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=False,
     packer_l1_acc=True,
     dst_full_sync_en=False,
 )
@@ -51,15 +37,6 @@ DRAM_WIDTH_SHARDED_1536X64_12_BANKS = ttnn.MemoryConfig(
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
         [1536, 64],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-DRAM_WIDTH_SHARDED_768X128_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [768, 128],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -82,36 +59,36 @@ WEIGHTS = {
     # NORM: DRAM interleaved, [768] from adaln.s_norm.weight
     "s_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from adaln.s_scale.weight
-    "s_scale": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    "s_scale": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
     # NORM: DRAM interleaved, [1, 768] from adaln.s_scale.bias
     "s_scale_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from adaln.s_bias.weight
-    "s_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [768, 1536] from swish_gate.0.weight
-    "swish": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X128_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [768, 1536] from swish_gate.0.weight
-    "gates": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X128_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [768, 1536] from a_to_b.weight
-    "a_to_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X128_12_BANKS),
+    "s_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    # FF1_FF3: DRAM interleaved, [768, 1536] from swish_gate.0.weight
+    "swish": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [768, 1536] from swish_gate.0.weight
+    "gates": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [768, 1536] from a_to_b.weight
+    "a_to_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from output_projection.0.weight
-    "out_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    "out_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
     # NORM: DRAM interleaved, [1, 768] from output_projection.0.bias
     "out_proj_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF2: DRAM width sharded, [1536, 768] from b_to_a.weight
-    "b_to_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X64_12_BANKS),
+    "b_to_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X64_12_BANKS),
 }
 
 
 class Prefill128:
-    """prefill_128: configs per op; 108.9 us modeled device time per forward."""
+    """prefill_128: configs per op; 152.6 us modeled device time per forward."""
 
     a_norm_program = None
-    a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     s_norm_program = None
-    s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.3 us modeled
+    # noc: 12.0 us modeled
     s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=12,
@@ -125,9 +102,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.3 us modeled
+    # noc: 12.0 us modeled
     s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=12,
@@ -141,57 +118,51 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 12.5 us modeled
-    swish_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # dram: 18.4 us modeled
+    swish_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=6,
-        per_core_M=1,
-        per_core_N=6,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 12.5 us modeled
-    gates_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # dram: 18.4 us modeled
+    gates_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=6,
-        per_core_M=1,
-        per_core_N=6,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 12.5 us modeled
-    a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # dram: 18.4 us modeled
+    a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=6,
-        per_core_M=1,
-        per_core_N=6,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.3 us modeled
+    # noc: 12.0 us modeled
     out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=12,
@@ -205,9 +176,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 13.0 us modeled
+    # noc: 22.5 us modeled
     b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
@@ -221,21 +192,21 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     output_gate_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 365.6 us modeled device time per forward."""
+    """prefill_1024: configs per op; 480.4 us modeled device time per forward."""
 
     a_norm_program = None
-    a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     s_norm_program = None
-    s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 19.7 us modeled
+    # compute: 29.1 us modeled
     s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -249,9 +220,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 19.7 us modeled
+    # compute: 29.1 us modeled
     s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -265,9 +236,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 29.6 us modeled
+    # compute: 51.8 us modeled
     swish_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -281,9 +252,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 29.6 us modeled
+    # compute: 51.8 us modeled
     gates_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -297,9 +268,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 29.6 us modeled
+    # compute: 51.8 us modeled
     a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -313,9 +284,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 19.7 us modeled
+    # compute: 29.1 us modeled
     out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -329,9 +300,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 38.4 us modeled
+    # compute: 57.1 us modeled
     b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -345,6 +316,6 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     output_gate_memory = ttnn.DRAM_MEMORY_CONFIG

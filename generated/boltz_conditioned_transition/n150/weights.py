@@ -68,7 +68,7 @@ def host_s_bias(state):
 
 
 def host_swish(state):
-    """FF1_FF3: DRAM width sharded, [768, 1536] from swish_gate.0.weight"""
+    """FF1_FF3: DRAM interleaved, [768, 1536] from swish_gate.0.weight"""
     w_swish = state["swish_gate.0.weight"]
     w_swish = w_swish.chunk(2, dim=0)[0]
     w_swish = w_swish.transpose(-2, -1)
@@ -77,7 +77,7 @@ def host_swish(state):
 
 
 def host_gates(state):
-    """FF1_FF3: DRAM width sharded, [768, 1536] from swish_gate.0.weight"""
+    """FF1_FF3: DRAM interleaved, [768, 1536] from swish_gate.0.weight"""
     w_gates = state["swish_gate.0.weight"]
     w_gates = w_gates.chunk(2, dim=0)[1]
     w_gates = w_gates.transpose(-2, -1)
@@ -86,7 +86,7 @@ def host_gates(state):
 
 
 def host_a_to_b(state):
-    """FF1_FF3: DRAM width sharded, [768, 1536] from a_to_b.weight"""
+    """FF1_FF3: DRAM interleaved, [768, 1536] from a_to_b.weight"""
     w_a_to_b = state["a_to_b.weight"]
     w_a_to_b = w_a_to_b.transpose(-2, -1)
     w_a_to_b = w_a_to_b.contiguous()

@@ -22,24 +22,10 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
+KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
+    math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
     fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=False,
     packer_l1_acc=True,
     dst_full_sync_en=False,
 )
@@ -73,36 +59,36 @@ WEIGHTS = {
     # NORM: DRAM interleaved, [768] from adaln.s_norm.weight
     "s_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from adaln.s_scale.weight
-    "s_scale": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "s_scale": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # NORM: DRAM interleaved, [1, 768] from adaln.s_scale.bias
     "s_scale_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from adaln.s_bias.weight
-    "s_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "s_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # FF1_FF3: DRAM interleaved, [768, 1536] from swish_gate.0.weight
-    "swish": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "swish": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [768, 1536] from swish_gate.0.weight
-    "gates": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "gates": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [768, 1536] from a_to_b.weight
-    "a_to_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "a_to_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from output_projection.0.weight
-    "out_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "out_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # NORM: DRAM interleaved, [1, 768] from output_projection.0.bias
     "out_proj_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF2: DRAM width sharded, [1536, 768] from b_to_a.weight
-    "b_to_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X96_8_BANKS),
+    "b_to_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X96_8_BANKS),
 }
 
 
 class Prefill128:
-    """prefill_128: configs per op; 63.8 us modeled device time per forward."""
+    """prefill_128: configs per op; 85.5 us modeled device time per forward."""
 
     a_norm_program = None
-    a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     s_norm_program = None
-    s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.5 us modeled
+    # noc: 6.4 us modeled
     s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=12,
@@ -116,9 +102,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.5 us modeled
+    # noc: 6.4 us modeled
     s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=12,
@@ -132,9 +118,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.9 us modeled
+    # dram: 9.4 us modeled
     swish_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 4),
         in0_block_w=12,
@@ -148,9 +134,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.9 us modeled
+    # dram: 9.4 us modeled
     gates_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 4),
         in0_block_w=12,
@@ -164,9 +150,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.9 us modeled
+    # dram: 9.4 us modeled
     a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 4),
         in0_block_w=12,
@@ -180,9 +166,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.5 us modeled
+    # noc: 6.4 us modeled
     out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=12,
@@ -196,9 +182,9 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.2 us modeled
+    # noc: 10.9 us modeled
     b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=16,
@@ -212,21 +198,21 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     output_gate_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 189.6 us modeled device time per forward."""
+    """prefill_1024: configs per op; 262.7 us modeled device time per forward."""
 
     a_norm_program = None
-    a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     s_norm_program = None
-    s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 9.5 us modeled
+    # compute: 16.6 us modeled
     s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -240,9 +226,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 9.5 us modeled
+    # compute: 16.6 us modeled
     s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -256,9 +242,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 14.8 us modeled
+    # compute: 27.2 us modeled
     swish_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -272,11 +258,11 @@ class Prefill1024:
         fuse_batch=False,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     swish_calls = 2
-    # compute: 14.8 us modeled
+    # compute: 27.2 us modeled
     gates_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -290,9 +276,9 @@ class Prefill1024:
         fuse_batch=False,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 14.8 us modeled
+    # compute: 27.2 us modeled
     a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -306,9 +292,9 @@ class Prefill1024:
         fuse_batch=False,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 9.5 us modeled
+    # compute: 16.6 us modeled
     out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -322,9 +308,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 18.0 us modeled
+    # compute: 32.4 us modeled
     b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -338,7 +324,7 @@ class Prefill1024:
         fuse_batch=False,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     b_to_a_calls = 2

@@ -22,71 +22,12 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=False,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
     fp32_dest_acc_en=True,
     packer_l1_acc=True,
     dst_full_sync_en=False,
-)
-
-# Sharded memory configs: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
-DRAM_WIDTH_SHARDED_1024X64_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [1024, 64],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-DRAM_WIDTH_SHARDED_1536X64_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [1536, 64],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-DRAM_WIDTH_SHARDED_768X64_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [768, 64],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-DRAM_WIDTH_SHARDED_768X96_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [768, 96],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
 )
 
 # Where each ttnn-jit block writes its output: the placement its consumer reads.
@@ -99,89 +40,85 @@ TRANSITION_ADALN_SHIFT_ADD_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
 WEIGHTS = {
     # NORM: DRAM interleaved, [768] from adaln.s_norm.weight
     "adaln.s_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WO: DRAM width sharded, [768, 768] from adaln.s_scale.weight
-    "adaln.s_scale": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    # WO: DRAM interleaved, [768, 768] from adaln.s_scale.weight
+    "adaln.s_scale": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 768] from adaln.s_scale.bias
     "adaln.s_scale_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WO: DRAM width sharded, [768, 768] from adaln.s_bias.weight
-    "adaln.s_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    # WO: DRAM interleaved, [768, 768] from adaln.s_bias.weight
+    "adaln.s_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [768, 3072] from pair_bias_attn.proj_q.weight, pair_bias_attn.proj_k.weight, pair_bias_attn.proj_v.weight
-    "wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 3072] from pair_bias_attn.proj_q.bias, pair_bias_attn.proj_q.bias, pair_bias_attn.proj_q.bias
     "bqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM width sharded, [768, 1024] from pair_bias_attn.proj_g.weight
-    "gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_12_BANKS),
-    # WO: DRAM width sharded, [1024, 768] from pair_bias_attn.proj_o.weight
-    "wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1024X64_12_BANKS),
-    # WO: DRAM width sharded, [768, 768] from output_projection_linear.weight
-    "out_gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    # WQKV: DRAM interleaved, [768, 1024] from pair_bias_attn.proj_g.weight
+    "gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # WO: DRAM interleaved, [1024, 768] from pair_bias_attn.proj_o.weight
+    "wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # WO: DRAM interleaved, [768, 768] from output_projection_linear.weight
+    "out_gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 768] from output_projection_linear.bias
     "out_gate_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [768] from transition.adaln.s_norm.weight
     "transition.adaln.s_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WO: DRAM width sharded, [768, 768] from transition.adaln.s_scale.weight
-    "transition.adaln.s_scale": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    # WO: DRAM interleaved, [768, 768] from transition.adaln.s_scale.weight
+    "transition.adaln.s_scale": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 768] from transition.adaln.s_scale.bias
     "transition.adaln.s_scale_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WO: DRAM width sharded, [768, 768] from transition.adaln.s_bias.weight
-    "transition.adaln.s_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    # WO: DRAM interleaved, [768, 768] from transition.adaln.s_bias.weight
+    "transition.adaln.s_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [768, 1536] from transition.swish_gate.0.weight
-    "swish": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "swish": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [768, 1536] from transition.swish_gate.0.weight
-    "gates": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "gates": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [768, 1536] from transition.a_to_b.weight
-    "a_to_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WO: DRAM width sharded, [768, 768] from transition.output_projection.0.weight
-    "out_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X64_12_BANKS),
+    "a_to_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # WO: DRAM interleaved, [768, 768] from transition.output_projection.0.weight
+    "out_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 768] from transition.output_projection.0.bias
     "out_proj_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # FF2: DRAM width sharded, [1536, 768] from transition.b_to_a.weight
-    "b_to_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X64_12_BANKS),
+    # FF2: DRAM interleaved, [1536, 768] from transition.b_to_a.weight
+    "b_to_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 191.6 us modeled device time per forward."""
+    """prefill_64: configs per op; 261.8 us modeled device time per forward."""
 
     adaln_a_norm_program = None
-    adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     adaln_s_norm_program = None
-    adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 10.2 us modeled
+    adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 10.2 us modeled
+    adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 16.7 us modeled
+    # dram: 30.3 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -193,7 +130,7 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -203,94 +140,84 @@ class Prefill64:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 8.4 us modeled
-    gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 11.7 us modeled
+    gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=4,
-        out_block_h=1,
-        out_block_w=4,
-        per_core_M=1,
-        per_core_N=4,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 8.4 us modeled
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 12.6 us modeled
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    out_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 10.2 us modeled
+    out_gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_a_norm_program = None
-    transition_adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_s_norm_program = None
-    transition_adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    transition_adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 10.2 us modeled
+    transition_adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    transition_adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    transition_adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 10.2 us modeled
+    transition_adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    transition_adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 10.1 us modeled
+    # dram: 15.9 us modeled
     swish_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -302,9 +229,9 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 10.1 us modeled
+    # dram: 15.9 us modeled
     gates_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -316,9 +243,9 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 10.1 us modeled
+    # dram: 15.9 us modeled
     a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -330,54 +257,50 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 10.2 us modeled
+    out_proj_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 12.2 us modeled
-    b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+    # dram: 18.4 us modeled
+    b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 3),
         in0_block_w=16,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=3,
-        per_core_M=1,
-        per_core_N=3,
-        transpose_mcast=False,
+        out_subblock_h=2,
+        out_subblock_w=1,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     output_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill256:
-    """prefill_256: configs per op; 312.6 us modeled device time per forward."""
+    """prefill_256: configs per op; 412.5 us modeled device time per forward."""
 
     adaln_a_norm_program = None
-    adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     adaln_s_norm_program = None
-    adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.8 us modeled
+    # dram: 12.6 us modeled
     adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -391,9 +314,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.8 us modeled
+    # dram: 12.6 us modeled
     adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -407,9 +330,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 23.5 us modeled
+    # dram: 42.5 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -423,7 +346,7 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -433,7 +356,7 @@ class Prefill256:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.6 us modeled
+    # dram: 15.9 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -447,10 +370,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 10.1 us modeled
+    # dram: 16.0 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -464,9 +387,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.8 us modeled
+    # dram: 12.6 us modeled
     out_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -480,15 +403,15 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_a_norm_program = None
-    transition_adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_s_norm_program = None
-    transition_adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.8 us modeled
+    # dram: 12.6 us modeled
     transition_adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -502,9 +425,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.8 us modeled
+    # dram: 12.6 us modeled
     transition_adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -518,9 +441,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 13.1 us modeled
+    # dram: 22.5 us modeled
     swish_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -534,9 +457,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 13.1 us modeled
+    # dram: 22.5 us modeled
     gates_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -550,9 +473,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 13.1 us modeled
+    # dram: 22.5 us modeled
     a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -566,9 +489,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 7.8 us modeled
+    # dram: 12.6 us modeled
     out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -582,9 +505,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 14.7 us modeled
+    # dram: 23.5 us modeled
     b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -598,7 +521,7 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     output_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_memory = ttnn.DRAM_MEMORY_CONFIG

@@ -44,7 +44,7 @@ def host_adaln_s_norm(state):
 
 
 def host_adaln_s_scale(state):
-    """WO: DRAM width sharded, [768, 768] from adaln.s_scale.weight"""
+    """WO: DRAM interleaved, [768, 768] from adaln.s_scale.weight"""
     w_adaln_s_scale = state["adaln.s_scale.weight"]
     w_adaln_s_scale = w_adaln_s_scale.transpose(-2, -1)
     w_adaln_s_scale = w_adaln_s_scale.contiguous()
@@ -60,7 +60,7 @@ def host_adaln_s_scale_bias(state):
 
 
 def host_adaln_s_bias(state):
-    """WO: DRAM width sharded, [768, 768] from adaln.s_bias.weight"""
+    """WO: DRAM interleaved, [768, 768] from adaln.s_bias.weight"""
     w_adaln_s_bias = state["adaln.s_bias.weight"]
     w_adaln_s_bias = w_adaln_s_bias.transpose(-2, -1)
     w_adaln_s_bias = w_adaln_s_bias.contiguous()
@@ -126,7 +126,7 @@ def host_bqkv(state):
 
 
 def host_gate(state):
-    """WQKV: DRAM width sharded, [768, 1024] from pair_bias_attn.proj_g.weight"""
+    """WQKV: DRAM interleaved, [768, 1024] from pair_bias_attn.proj_g.weight"""
     w_gate = state["pair_bias_attn.proj_g.weight"]
     w_gate_shape = list(w_gate.shape)
     w_gate = w_gate.reshape(w_gate_shape[:0] + [16, -1] + w_gate_shape[0:][1:])
@@ -139,7 +139,7 @@ def host_gate(state):
 
 
 def host_wo(state):
-    """WO: DRAM width sharded, [1024, 768] from pair_bias_attn.proj_o.weight"""
+    """WO: DRAM interleaved, [1024, 768] from pair_bias_attn.proj_o.weight"""
     w_wo = state["pair_bias_attn.proj_o.weight"]
     w_wo_shape = list(w_wo.shape)
     w_wo = w_wo.reshape(w_wo_shape[:1] + [16, -1] + w_wo_shape[1:][1:])
@@ -152,7 +152,7 @@ def host_wo(state):
 
 
 def host_out_gate(state):
-    """WO: DRAM width sharded, [768, 768] from output_projection_linear.weight"""
+    """WO: DRAM interleaved, [768, 768] from output_projection_linear.weight"""
     w_out_gate = state["output_projection_linear.weight"]
     w_out_gate = w_out_gate.transpose(-2, -1)
     w_out_gate = w_out_gate.contiguous()
@@ -175,7 +175,7 @@ def host_transition_adaln_s_norm(state):
 
 
 def host_transition_adaln_s_scale(state):
-    """WO: DRAM width sharded, [768, 768] from transition.adaln.s_scale.weight"""
+    """WO: DRAM interleaved, [768, 768] from transition.adaln.s_scale.weight"""
     w_transition_adaln_s_scale = state["transition.adaln.s_scale.weight"]
     w_transition_adaln_s_scale = w_transition_adaln_s_scale.transpose(-2, -1)
     w_transition_adaln_s_scale = w_transition_adaln_s_scale.contiguous()
@@ -191,7 +191,7 @@ def host_transition_adaln_s_scale_bias(state):
 
 
 def host_transition_adaln_s_bias(state):
-    """WO: DRAM width sharded, [768, 768] from transition.adaln.s_bias.weight"""
+    """WO: DRAM interleaved, [768, 768] from transition.adaln.s_bias.weight"""
     w_transition_adaln_s_bias = state["transition.adaln.s_bias.weight"]
     w_transition_adaln_s_bias = w_transition_adaln_s_bias.transpose(-2, -1)
     w_transition_adaln_s_bias = w_transition_adaln_s_bias.contiguous()
@@ -225,7 +225,7 @@ def host_a_to_b(state):
 
 
 def host_out_proj(state):
-    """WO: DRAM width sharded, [768, 768] from transition.output_projection.0.weight"""
+    """WO: DRAM interleaved, [768, 768] from transition.output_projection.0.weight"""
     w_out_proj = state["transition.output_projection.0.weight"]
     w_out_proj = w_out_proj.transpose(-2, -1)
     w_out_proj = w_out_proj.contiguous()
@@ -241,7 +241,7 @@ def host_out_proj_bias(state):
 
 
 def host_b_to_a(state):
-    """FF2: DRAM width sharded, [1536, 768] from transition.b_to_a.weight"""
+    """FF2: DRAM interleaved, [1536, 768] from transition.b_to_a.weight"""
     w_b_to_a = state["transition.b_to_a.weight"]
     w_b_to_a = w_b_to_a.transpose(-2, -1)
     w_b_to_a = w_b_to_a.contiguous()

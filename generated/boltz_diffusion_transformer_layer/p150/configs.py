@@ -22,27 +22,6 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=False,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
@@ -91,56 +70,56 @@ WEIGHTS = {
     # NORM: DRAM interleaved, [768] from adaln.s_norm.weight
     "adaln.s_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from adaln.s_scale.weight
-    "adaln.s_scale": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "adaln.s_scale": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # NORM: DRAM interleaved, [1, 768] from adaln.s_scale.bias
     "adaln.s_scale_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from adaln.s_bias.weight
-    "adaln.s_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "adaln.s_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # WQKV: DRAM interleaved, [768, 3072] from pair_bias_attn.proj_q.weight, pair_bias_attn.proj_k.weight, pair_bias_attn.proj_v.weight
-    "wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 3072] from pair_bias_attn.proj_q.bias, pair_bias_attn.proj_q.bias, pair_bias_attn.proj_q.bias
     "bqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [768, 1024] from pair_bias_attn.proj_g.weight
-    "gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [1024, 768] from pair_bias_attn.proj_o.weight
-    "wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1024X96_8_BANKS),
+    "wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1024X96_8_BANKS),
     # WO: DRAM width sharded, [768, 768] from output_projection_linear.weight
-    "out_gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "out_gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # NORM: DRAM interleaved, [1, 768] from output_projection_linear.bias
     "out_gate_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [768] from transition.adaln.s_norm.weight
     "transition.adaln.s_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from transition.adaln.s_scale.weight
-    "transition.adaln.s_scale": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "transition.adaln.s_scale": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # NORM: DRAM interleaved, [1, 768] from transition.adaln.s_scale.bias
     "transition.adaln.s_scale_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from transition.adaln.s_bias.weight
-    "transition.adaln.s_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "transition.adaln.s_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # FF1_FF3: DRAM interleaved, [768, 1536] from transition.swish_gate.0.weight
-    "swish": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "swish": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [768, 1536] from transition.swish_gate.0.weight
-    "gates": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "gates": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [768, 1536] from transition.a_to_b.weight
-    "a_to_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "a_to_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM width sharded, [768, 768] from transition.output_projection.0.weight
-    "out_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
+    "out_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_768X96_8_BANKS),
     # NORM: DRAM interleaved, [1, 768] from transition.output_projection.0.bias
     "out_proj_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF2: DRAM width sharded, [1536, 768] from transition.b_to_a.weight
-    "b_to_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X96_8_BANKS),
+    "b_to_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X96_8_BANKS),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 126.2 us modeled device time per forward."""
+    """prefill_64: configs per op; 160.3 us modeled device time per forward."""
 
     adaln_a_norm_program = None
-    adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     adaln_s_norm_program = None
-    adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.4 us modeled
+    # noc: 5.8 us modeled
     adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -154,9 +133,9 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.4 us modeled
+    # noc: 5.8 us modeled
     adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -170,9 +149,9 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 8.7 us modeled
+    # dram: 15.1 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=12,
@@ -184,7 +163,7 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -194,24 +173,24 @@ class Prefill64:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 4.6 us modeled
+    # dram: 6.5 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 2),
         in0_block_w=12,
         out_subblock_h=1,
-        out_subblock_w=4,
+        out_subblock_w=3,
         out_block_h=1,
-        out_block_w=4,
+        out_block_w=3,
         per_core_M=1,
-        per_core_N=4,
+        per_core_N=3,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.9 us modeled
+    # noc: 7.1 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=16,
@@ -225,9 +204,9 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.4 us modeled
+    # noc: 5.8 us modeled
     out_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -241,15 +220,15 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_a_norm_program = None
-    transition_adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_s_norm_program = None
-    transition_adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.4 us modeled
+    # noc: 5.8 us modeled
     transition_adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -263,9 +242,9 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.4 us modeled
+    # noc: 5.8 us modeled
     transition_adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -279,57 +258,51 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.6 us modeled
-    swish_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(10, 2),
+    # dram: 8.5 us modeled
+    swish_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
         in0_block_w=12,
-        out_subblock_h=1,
+        out_subblock_h=2,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=5,
-        per_core_M=1,
-        per_core_N=5,
-        transpose_mcast=False,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.6 us modeled
-    gates_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(10, 2),
+    # dram: 8.5 us modeled
+    gates_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
         in0_block_w=12,
-        out_subblock_h=1,
+        out_subblock_h=2,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=5,
-        per_core_M=1,
-        per_core_N=5,
-        transpose_mcast=False,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.6 us modeled
-    a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(10, 2),
+    # dram: 8.5 us modeled
+    a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
         in0_block_w=12,
-        out_subblock_h=1,
+        out_subblock_h=2,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=5,
-        per_core_M=1,
-        per_core_N=5,
-        transpose_mcast=False,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.4 us modeled
+    # noc: 5.8 us modeled
     out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -343,9 +316,9 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
+    # noc: 10.0 us modeled
     b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=16,
@@ -359,22 +332,22 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     output_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill256:
-    """prefill_256: configs per op; 189.5 us modeled device time per forward."""
+    """prefill_256: configs per op; 227.9 us modeled device time per forward."""
 
     adaln_a_norm_program = None
-    adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     adaln_s_norm_program = None
-    adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 5.1 us modeled
+    # noc: 7.0 us modeled
     adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -388,9 +361,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 5.1 us modeled
+    # noc: 7.0 us modeled
     adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -404,23 +377,21 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 10.3 us modeled
-    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
+    # dram: 17.2 us modeled
+    wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=9,
-        per_core_M=1,
-        per_core_N=9,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=8,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -430,7 +401,7 @@ class Prefill256:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.1 us modeled
+    # dram: 7.4 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
         in0_block_w=12,
@@ -444,10 +415,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 5.8 us modeled
+    # noc: 8.3 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -461,9 +432,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 5.1 us modeled
+    # noc: 7.0 us modeled
     out_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -477,15 +448,15 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_a_norm_program = None
-    transition_adaln_a_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_a_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_a_norm_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_adaln_s_norm_program = None
-    transition_adaln_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_adaln_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 5.1 us modeled
+    # noc: 7.0 us modeled
     transition_adaln_s_scale_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -499,9 +470,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_adaln_s_scale_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_scale_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_scale_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 5.1 us modeled
+    # noc: 7.0 us modeled
     transition_adaln_s_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -515,9 +486,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_adaln_s_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    transition_adaln_s_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_adaln_s_bias_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.5 us modeled
+    # dram: 10.0 us modeled
     swish_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -531,9 +502,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    swish_compute = KERNEL_HIFI2_PACKL1
+    swish_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     swish_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.5 us modeled
+    # dram: 10.0 us modeled
     gates_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -547,9 +518,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    gates_compute = KERNEL_HIFI2_PACKL1
+    gates_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gates_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.5 us modeled
+    # dram: 10.0 us modeled
     a_to_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -563,9 +534,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    a_to_b_compute = KERNEL_HIFI2_PACKL1
+    a_to_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     a_to_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 5.1 us modeled
+    # noc: 7.0 us modeled
     out_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -579,9 +550,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SIGMOID),
     )
-    out_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    out_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     out_proj_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 8.1 us modeled
+    # noc: 11.8 us modeled
     b_to_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=16,
@@ -595,7 +566,7 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    b_to_a_compute = KERNEL_HIFI2_PACKL1
+    b_to_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     b_to_a_memory = ttnn.DRAM_MEMORY_CONFIG
     output_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_memory = ttnn.DRAM_MEMORY_CONFIG

@@ -25,27 +25,6 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=False,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
@@ -107,76 +86,76 @@ WEIGHTS = {
     "tri_mul_out.norm_in": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_out.norm_in.bias
     "tri_mul_out.norm_in_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.p_in.weight
-    "tri_mul_out.p_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.g_in.weight
-    "tri_mul_out.g_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.p_in.weight
-    "tri_mul_out.p_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.g_in.weight
-    "tri_mul_out.g_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.p_in.weight
+    "tri_mul_out.p_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.g_in.weight
+    "tri_mul_out.g_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.p_in.weight
+    "tri_mul_out.p_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.g_in.weight
+    "tri_mul_out.g_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_out.norm_out.weight
     "tri_mul_out.norm_out": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_out.norm_out.bias
     "tri_mul_out.norm_out_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_out.p_out.weight
-    "tri_mul_out.p_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.p_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_out.g_out.weight
-    "tri_mul_out.g_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.g_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_in.weight
     "tri_mul_in.norm_in": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_in.bias
     "tri_mul_in.norm_in_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.p_in.weight
-    "tri_mul_in.p_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.g_in.weight
-    "tri_mul_in.g_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.p_in.weight
-    "tri_mul_in.p_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.g_in.weight
-    "tri_mul_in.g_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.p_in.weight
+    "tri_mul_in.p_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.g_in.weight
+    "tri_mul_in.g_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.p_in.weight
+    "tri_mul_in.p_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.g_in.weight
+    "tri_mul_in.g_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_out.weight
     "tri_mul_in.norm_out": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_out.bias
     "tri_mul_in.norm_out_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_in.p_out.weight
-    "tri_mul_in.p_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.p_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_in.g_out.weight
-    "tri_mul_in.g_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.g_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_start.layer_norm.weight
     "tri_att_start.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_start.layer_norm.bias
     "tri_att_start.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [128, 32] from tri_att_start.linear.weight
-    "tri_att_start.pair_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_start.pair_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [128, 384] from tri_att_start.mha.linear_q.weight, tri_att_start.mha.linear_k.weight, tri_att_start.mha.linear_v.weight
-    "tri_att_start.wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
+    "tri_att_start.wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
     # WQKV: DRAM interleaved, [128, 128] from tri_att_start.mha.linear_g.weight
-    "tri_att_start.gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_start.gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_att_start.mha.linear_o.weight
-    "tri_att_start.wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_start.wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_end.layer_norm.weight
     "tri_att_end.rows.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_end.layer_norm.bias
     "tri_att_end.rows.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [128, 32] from tri_att_end.linear.weight
-    "tri_att_end.rows.pair_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_end.rows.pair_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [128, 384] from tri_att_end.mha.linear_q.weight, tri_att_end.mha.linear_k.weight, tri_att_end.mha.linear_v.weight
-    "tri_att_end.rows.wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
+    "tri_att_end.rows.wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
     # WQKV: DRAM interleaved, [128, 128] from tri_att_end.mha.linear_g.weight
-    "tri_att_end.rows.gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_end.rows.gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_att_end.mha.linear_o.weight
-    "tri_att_end.rows.wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_end.rows.wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from transition_z.norm.weight
     "transition_z.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from transition_z.norm.bias
     "transition_z.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM width sharded, [128, 512] from transition_z.fc1.weight
-    "transition_z.fc1": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_12_BANKS),
+    "transition_z.fc1": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_12_BANKS),
     # FF1_FF3: DRAM width sharded, [128, 512] from transition_z.fc2.weight
-    "transition_z.fc2": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_12_BANKS),
-    # FF2: DRAM width sharded, [512, 128] from transition_z.fc3.weight
-    "transition_z.fc3": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X32_12_BANKS),
+    "transition_z.fc2": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_12_BANKS),
+    # FF2: DRAM interleaved, [512, 128] from transition_z.fc3.weight
+    "transition_z.fc3": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [384] from pre_norm_s.weight
     "pre_norm_s": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [384] from pre_norm_s.bias
@@ -186,108 +165,108 @@ WEIGHTS = {
     # NORM: DRAM interleaved, [128] from attention.proj_z.0.bias
     "z_norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [128, 32] from attention.proj_z.1.weight
-    "z_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "z_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [384, 1536] from attention.proj_q.weight, attention.proj_k.weight, attention.proj_v.weight
-    "attention.attention.wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "attention.attention.wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 1536] from attention.proj_q.bias, attention.proj_q.bias, attention.proj_q.bias
     "bqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [384, 512] from attention.proj_g.weight
-    "attention.attention.gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X64_12_BANKS),
+    "attention.attention.gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X64_12_BANKS),
     # WO: DRAM width sharded, [512, 384] from attention.proj_o.weight
-    "attention.attention.wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X32_12_BANKS),
+    "attention.attention.wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X32_12_BANKS),
     # NORM: DRAM interleaved, [384] from transition_s.norm.weight
     "transition_s.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [384] from transition_s.norm.bias
     "transition_s.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [384, 1536] from transition_s.fc1.weight
-    "transition_s.fc1": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "transition_s.fc1": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [384, 1536] from transition_s.fc2.weight
-    "transition_s.fc2": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "transition_s.fc2": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF2: DRAM width sharded, [1536, 384] from transition_s.fc3.weight
-    "transition_s.fc3": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X32_12_BANKS),
+    "transition_s.fc3": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X32_12_BANKS),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 1249.6 us modeled device time per forward."""
+    """prefill_64: configs per op; 1218.9 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
-    tri_mul_out_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 11.0 us modeled
-    tri_mul_out_p_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_out_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_a_calls = 4
-    # noc: 11.0 us modeled
-    tri_mul_out_g_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_out_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 11.0 us modeled
-    tri_mul_out_p_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_out_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 11.0 us modeled
-    tri_mul_out_g_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_out_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 112.2 us modeled
+    # searched from ttnn's own config; noc: 74.4 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
+        in0_block_w=2,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -302,9 +281,9 @@ class Prefill64:
     tri_mul_out_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_norm_out_program = None
-    tri_mul_out_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_mul_out_p_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -318,11 +297,11 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_out_calls = 4
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_mul_out_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -336,87 +315,87 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_in_program = None
-    tri_mul_in_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 11.0 us modeled
-    tri_mul_in_p_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_in_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_a_calls = 4
-    # noc: 11.0 us modeled
-    tri_mul_in_g_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_in_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 11.0 us modeled
-    tri_mul_in_p_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_in_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 11.0 us modeled
-    tri_mul_in_g_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # noc: 10.9 us modeled
+    tri_mul_in_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=2,
+        out_block_w=4,
+        per_core_M=2,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 112.2 us modeled
+    # searched from ttnn's own config; noc: 74.4 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
+        in0_block_w=2,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -431,9 +410,9 @@ class Prefill64:
     tri_mul_in_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_out_program = None
-    tri_mul_in_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_mul_in_p_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -447,11 +426,11 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_out_calls = 4
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_mul_in_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -465,14 +444,14 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_in_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_norm_program = None
-    tri_att_start_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_start_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.7 us modeled
+    # compute: 7.9 us modeled
     tri_att_start_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 8),
         in0_block_w=4,
@@ -486,12 +465,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_pair_bias_calls = 2
     tri_att_start_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 11.4 us modeled
+    # compute: 14.4 us modeled
     tri_att_start_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=4,
@@ -505,7 +484,7 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -515,7 +494,7 @@ class Prefill64:
     tri_att_start_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_att_start_gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -529,10 +508,10 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_att_start_wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -546,16 +525,16 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_wo_calls = 4
     add_att_start_memory = ttnn.DRAM_MEMORY_CONFIG
     columns_as_rows_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_norm_program = None
-    tri_att_end_rows_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_end_rows_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.7 us modeled
+    # compute: 7.9 us modeled
     tri_att_end_rows_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 8),
         in0_block_w=4,
@@ -569,12 +548,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_pair_bias_calls = 2
     tri_att_end_rows_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 11.4 us modeled
+    # compute: 14.4 us modeled
     tri_att_end_rows_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=4,
@@ -588,7 +567,7 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -598,7 +577,7 @@ class Prefill64:
     tri_att_end_rows_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_att_end_rows_gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -612,10 +591,10 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     tri_att_end_rows_wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -629,51 +608,51 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_wo_calls = 4
     rows_as_columns_memory = ttnn.DRAM_MEMORY_CONFIG
     add_att_end_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_norm_program = None
-    transition_z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 13.4 us modeled
+    # compute: 14.0 us modeled
     transition_z_fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
         out_subblock_h=2,
         out_subblock_w=2,
-        out_block_h=4,
+        out_block_h=16,
         out_block_w=2,
-        per_core_M=4,
+        per_core_M=16,
         per_core_N=2,
         transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_z_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc1_calls = 4
-    # noc: 13.4 us modeled
+    # compute: 14.0 us modeled
     transition_z_fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
         out_subblock_h=2,
         out_subblock_w=2,
-        out_block_h=4,
+        out_block_h=16,
         out_block_w=2,
-        per_core_M=4,
+        per_core_M=16,
         per_core_N=2,
         transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
         fused_activation=None,
     )
-    transition_z_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 34.2 us modeled
+    # compute: 38.6 us modeled
     transition_z_fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
         in0_block_w=16,
@@ -687,18 +666,18 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    transition_z_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc3_calls = 4
     add_transition_z_memory = ttnn.DRAM_MEMORY_CONFIG
     pre_norm_s_program = None
-    pre_norm_s_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    pre_norm_s_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pre_norm_s_memory = ttnn.DRAM_MEMORY_CONFIG
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.7 us modeled
+    # compute: 7.9 us modeled
     z_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 8),
         in0_block_w=4,
@@ -712,12 +691,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 2
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.5 us modeled
+    # dram: 8.4 us modeled
     attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -729,7 +708,7 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    attention_attention_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -739,7 +718,7 @@ class Prefill64:
     attention_attention_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.5 us modeled
+    # noc: 4.5 us modeled
     attention_attention_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
@@ -753,10 +732,10 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.9 us modeled
+    # noc: 5.6 us modeled
     attention_attention_wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
         in0_block_w=16,
@@ -770,13 +749,13 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     add_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_norm_program = None
-    transition_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.5 us modeled
+    # dram: 8.4 us modeled
     transition_s_fc1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -788,9 +767,9 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_s_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.5 us modeled
+    # dram: 8.4 us modeled
     transition_s_fc2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
@@ -802,10 +781,10 @@ class Prefill64:
         mcast_in0=True,
         fused_activation=None,
     )
-    transition_s_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.9 us modeled
+    # noc: 15.0 us modeled
     transition_s_fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
         in0_block_w=16,
@@ -819,91 +798,91 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_s_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_s_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill256:
-    """prefill_256: configs per op; 15284.9 us modeled device time per forward."""
+    """prefill_256: configs per op; 13594.5 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
-    tri_mul_out_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 163.1 us modeled
-    tri_mul_out_p_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_out_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_a_calls = 64
-    # noc: 163.1 us modeled
-    tri_mul_out_g_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_out_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 163.1 us modeled
-    tri_mul_out_p_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_out_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 163.1 us modeled
-    tri_mul_out_g_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_out_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 1033.6 us modeled
+    # searched from ttnn's own config; noc: 254.7 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -918,9 +897,9 @@ class Prefill256:
     tri_mul_out_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_norm_out_program = None
-    tri_mul_out_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_mul_out_p_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -934,11 +913,11 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_out_calls = 64
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_mul_out_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -952,87 +931,87 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_in_program = None
-    tri_mul_in_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 163.1 us modeled
-    tri_mul_in_p_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_in_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_a_calls = 64
-    # noc: 163.1 us modeled
-    tri_mul_in_g_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_in_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 163.1 us modeled
-    tri_mul_in_p_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_in_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 163.1 us modeled
-    tri_mul_in_g_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 114.7 us modeled
+    tri_mul_in_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 1033.6 us modeled
+    # searched from ttnn's own config; noc: 254.7 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=1,
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -1047,9 +1026,9 @@ class Prefill256:
     tri_mul_in_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_out_program = None
-    tri_mul_in_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_mul_in_p_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1063,11 +1042,11 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_out_calls = 64
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_mul_in_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1081,14 +1060,14 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_in_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_norm_program = None
-    tri_att_start_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_start_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 93.4 us modeled
+    # dram: 95.6 us modeled
     tri_att_start_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1102,12 +1081,12 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_pair_bias_calls = 32
     tri_att_start_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 169.7 us modeled
+    # compute: 217.7 us modeled
     tri_att_start_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=4,
@@ -1121,7 +1100,7 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -1131,7 +1110,7 @@ class Prefill256:
     tri_att_start_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_att_start_gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1145,10 +1124,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_att_start_wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1162,16 +1141,16 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_wo_calls = 64
     add_att_start_memory = ttnn.DRAM_MEMORY_CONFIG
     columns_as_rows_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_norm_program = None
-    tri_att_end_rows_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_end_rows_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 93.4 us modeled
+    # dram: 95.6 us modeled
     tri_att_end_rows_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1185,12 +1164,12 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_pair_bias_calls = 32
     tri_att_end_rows_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 169.7 us modeled
+    # compute: 217.7 us modeled
     tri_att_end_rows_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=4,
@@ -1204,7 +1183,7 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -1214,7 +1193,7 @@ class Prefill256:
     tri_att_end_rows_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_att_end_rows_gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1228,10 +1207,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     tri_att_end_rows_wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1245,16 +1224,16 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_wo_calls = 64
     rows_as_columns_memory = ttnn.DRAM_MEMORY_CONFIG
     add_att_end_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_norm_program = None
-    transition_z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 201.1 us modeled
+    # compute: 243.8 us modeled
     transition_z_fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
@@ -1268,11 +1247,11 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_z_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc1_calls = 64
-    # noc: 201.1 us modeled
+    # compute: 243.8 us modeled
     transition_z_fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
@@ -1286,35 +1265,35 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    transition_z_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 533.2 us modeled
-    transition_z_fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=16,
-        out_subblock_h=4,
-        out_subblock_w=1,
-        out_block_h=4,
-        out_block_w=1,
-        per_core_M=4,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+    # dram: 456.3 us modeled
+    transition_z_fc3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=1,
+        out_subblock_h=2,
+        out_subblock_w=2,
+        out_block_h=32,
+        out_block_w=4,
+        per_core_M=32,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    transition_z_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc3_calls = 64
     add_transition_z_memory = ttnn.DRAM_MEMORY_CONFIG
     pre_norm_s_program = None
-    pre_norm_s_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    pre_norm_s_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pre_norm_s_memory = ttnn.DRAM_MEMORY_CONFIG
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 93.4 us modeled
+    # dram: 95.6 us modeled
     z_proj_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -1328,12 +1307,12 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 32
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 7.0 us modeled
+    # dram: 11.7 us modeled
     attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -1347,7 +1326,7 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -1357,7 +1336,7 @@ class Prefill256:
     attention_attention_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.6 us modeled
+    # noc: 5.1 us modeled
     attention_attention_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -1371,10 +1350,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 4.1 us modeled
+    # noc: 6.2 us modeled
     attention_attention_wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=16,
@@ -1388,13 +1367,13 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     add_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_norm_program = None
-    transition_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 7.0 us modeled
+    # dram: 11.7 us modeled
     transition_s_fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -1408,9 +1387,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_s_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 7.0 us modeled
+    # dram: 11.7 us modeled
     transition_s_fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -1424,10 +1403,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_s_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 10.6 us modeled
+    # noc: 16.8 us modeled
     transition_s_fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=16,
@@ -1441,6 +1420,6 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_s_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_s_memory = ttnn.DRAM_MEMORY_CONFIG

@@ -51,7 +51,7 @@ def host_tri_mul_out_norm_in_bias(state):
 
 
 def host_tri_mul_out_p_a(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.p_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.p_in.weight"""
     w_tri_mul_out_p_a = state["tri_mul_out.p_in.weight"]
     w_tri_mul_out_p_a = w_tri_mul_out_p_a.chunk(2, dim=0)[0]
     w_tri_mul_out_p_a = w_tri_mul_out_p_a.transpose(-2, -1)
@@ -60,7 +60,7 @@ def host_tri_mul_out_p_a(state):
 
 
 def host_tri_mul_out_g_a(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.g_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.g_in.weight"""
     w_tri_mul_out_g_a = state["tri_mul_out.g_in.weight"]
     w_tri_mul_out_g_a = w_tri_mul_out_g_a.chunk(2, dim=0)[0]
     w_tri_mul_out_g_a = w_tri_mul_out_g_a.transpose(-2, -1)
@@ -69,7 +69,7 @@ def host_tri_mul_out_g_a(state):
 
 
 def host_tri_mul_out_p_b(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.p_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.p_in.weight"""
     w_tri_mul_out_p_b = state["tri_mul_out.p_in.weight"]
     w_tri_mul_out_p_b = w_tri_mul_out_p_b.chunk(2, dim=0)[1]
     w_tri_mul_out_p_b = w_tri_mul_out_p_b.transpose(-2, -1)
@@ -78,7 +78,7 @@ def host_tri_mul_out_p_b(state):
 
 
 def host_tri_mul_out_g_b(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_out.g_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.g_in.weight"""
     w_tri_mul_out_g_b = state["tri_mul_out.g_in.weight"]
     w_tri_mul_out_g_b = w_tri_mul_out_g_b.chunk(2, dim=0)[1]
     w_tri_mul_out_g_b = w_tri_mul_out_g_b.transpose(-2, -1)
@@ -131,7 +131,7 @@ def host_tri_mul_in_norm_in_bias(state):
 
 
 def host_tri_mul_in_p_a(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.p_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.p_in.weight"""
     w_tri_mul_in_p_a = state["tri_mul_in.p_in.weight"]
     w_tri_mul_in_p_a = w_tri_mul_in_p_a.chunk(2, dim=0)[0]
     w_tri_mul_in_p_a = w_tri_mul_in_p_a.transpose(-2, -1)
@@ -140,7 +140,7 @@ def host_tri_mul_in_p_a(state):
 
 
 def host_tri_mul_in_g_a(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.g_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.g_in.weight"""
     w_tri_mul_in_g_a = state["tri_mul_in.g_in.weight"]
     w_tri_mul_in_g_a = w_tri_mul_in_g_a.chunk(2, dim=0)[0]
     w_tri_mul_in_g_a = w_tri_mul_in_g_a.transpose(-2, -1)
@@ -149,7 +149,7 @@ def host_tri_mul_in_g_a(state):
 
 
 def host_tri_mul_in_p_b(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.p_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.p_in.weight"""
     w_tri_mul_in_p_b = state["tri_mul_in.p_in.weight"]
     w_tri_mul_in_p_b = w_tri_mul_in_p_b.chunk(2, dim=0)[1]
     w_tri_mul_in_p_b = w_tri_mul_in_p_b.transpose(-2, -1)
@@ -158,7 +158,7 @@ def host_tri_mul_in_p_b(state):
 
 
 def host_tri_mul_in_g_b(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from tri_mul_in.g_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.g_in.weight"""
     w_tri_mul_in_g_b = state["tri_mul_in.g_in.weight"]
     w_tri_mul_in_g_b = w_tri_mul_in_g_b.chunk(2, dim=0)[1]
     w_tri_mul_in_g_b = w_tri_mul_in_g_b.transpose(-2, -1)
@@ -343,7 +343,7 @@ def host_transition_z_fc2(state):
 
 
 def host_transition_z_fc3(state):
-    """FF2: DRAM width sharded, [512, 128] from transition_z.fc3.weight"""
+    """FF2: DRAM interleaved, [512, 128] from transition_z.fc3.weight"""
     w_transition_z_fc3 = state["transition_z.fc3.weight"]
     w_transition_z_fc3 = w_transition_z_fc3.transpose(-2, -1)
     w_transition_z_fc3 = w_transition_z_fc3.contiguous()

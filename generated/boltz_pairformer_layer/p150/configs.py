@@ -25,27 +25,6 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=False,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
@@ -55,15 +34,6 @@ KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
 )
 
 # Sharded memory configs: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
-DRAM_WIDTH_SHARDED_128X32_8_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-        [128, 32],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
 DRAM_WIDTH_SHARDED_128X64_8_BANKS = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.DRAM,
@@ -79,6 +49,15 @@ DRAM_WIDTH_SHARDED_1536X64_8_BANKS = ttnn.MemoryConfig(
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
         [1536, 64],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+DRAM_WIDTH_SHARDED_384X64_8_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
+        [384, 64],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -99,75 +78,75 @@ WEIGHTS = {
     # NORM: DRAM interleaved, [128] from tri_mul_out.norm_in.bias
     "tri_mul_out.norm_in_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.p_in.weight
-    "tri_mul_out.p_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.p_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.g_in.weight
-    "tri_mul_out.g_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.g_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.p_in.weight
-    "tri_mul_out.p_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.p_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_out.g_in.weight
-    "tri_mul_out.g_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.g_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_out.norm_out.weight
     "tri_mul_out.norm_out": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_out.norm_out.bias
     "tri_mul_out.norm_out_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_out.p_out.weight
-    "tri_mul_out.p_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.p_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_out.g_out.weight
-    "tri_mul_out.g_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_out.g_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_in.weight
     "tri_mul_in.norm_in": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_in.bias
     "tri_mul_in.norm_in_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.p_in.weight
-    "tri_mul_in.p_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.p_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.g_in.weight
-    "tri_mul_in.g_a": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.g_a": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.p_in.weight
-    "tri_mul_in.p_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.p_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [128, 128] from tri_mul_in.g_in.weight
-    "tri_mul_in.g_b": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.g_b": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_out.weight
     "tri_mul_in.norm_out": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_mul_in.norm_out.bias
     "tri_mul_in.norm_out_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_in.p_out.weight
-    "tri_mul_in.p_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.p_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_mul_in.g_out.weight
-    "tri_mul_in.g_out": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_mul_in.g_out": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_start.layer_norm.weight
     "tri_att_start.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_start.layer_norm.bias
     "tri_att_start.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM width sharded, [128, 32] from tri_att_start.linear.weight
-    "tri_att_start.pair_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_8_BANKS),
+    # WQKV: DRAM interleaved, [128, 32] from tri_att_start.linear.weight
+    "tri_att_start.pair_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [128, 384] from tri_att_start.mha.linear_q.weight, tri_att_start.mha.linear_k.weight, tri_att_start.mha.linear_v.weight
-    "tri_att_start.wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
+    "tri_att_start.wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
     # WQKV: DRAM interleaved, [128, 128] from tri_att_start.mha.linear_g.weight
-    "tri_att_start.gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_start.gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_att_start.mha.linear_o.weight
-    "tri_att_start.wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_start.wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_end.layer_norm.weight
     "tri_att_end.rows.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from tri_att_end.layer_norm.bias
     "tri_att_end.rows.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM width sharded, [128, 32] from tri_att_end.linear.weight
-    "tri_att_end.rows.pair_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_8_BANKS),
+    # WQKV: DRAM interleaved, [128, 32] from tri_att_end.linear.weight
+    "tri_att_end.rows.pair_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [128, 384] from tri_att_end.mha.linear_q.weight, tri_att_end.mha.linear_k.weight, tri_att_end.mha.linear_v.weight
-    "tri_att_end.rows.wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
+    "tri_att_end.rows.wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
     # WQKV: DRAM interleaved, [128, 128] from tri_att_end.mha.linear_g.weight
-    "tri_att_end.rows.gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_end.rows.gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from tri_att_end.mha.linear_o.weight
-    "tri_att_end.rows.wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "tri_att_end.rows.wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from transition_z.norm.weight
     "transition_z.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from transition_z.norm.bias
     "transition_z.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # FF1_FF3: DRAM interleaved, [128, 512] from transition_z.fc1.weight
-    "transition_z.fc1": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # FF1_FF3: DRAM interleaved, [128, 512] from transition_z.fc2.weight
-    "transition_z.fc2": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM width sharded, [128, 512] from transition_z.fc1.weight
+    "transition_z.fc1": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
+    # FF1_FF3: DRAM width sharded, [128, 512] from transition_z.fc2.weight
+    "transition_z.fc2": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
     # FF2: DRAM interleaved, [512, 128] from transition_z.fc3.weight
-    "transition_z.fc3": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "transition_z.fc3": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [384] from pre_norm_s.weight
     "pre_norm_s": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [384] from pre_norm_s.bias
@@ -176,109 +155,109 @@ WEIGHTS = {
     "z_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from attention.proj_z.0.bias
     "z_norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM width sharded, [128, 32] from attention.proj_z.1.weight
-    "z_proj": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_8_BANKS),
+    # WQKV: DRAM interleaved, [128, 32] from attention.proj_z.1.weight
+    "z_proj": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [384, 1536] from attention.proj_q.weight, attention.proj_k.weight, attention.proj_v.weight
-    "attention.attention.wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "attention.attention.wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [1, 1536] from attention.proj_q.bias, attention.proj_q.bias, attention.proj_q.bias
     "bqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM interleaved, [384, 512] from attention.proj_g.weight
-    "attention.attention.gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # WQKV: DRAM width sharded, [384, 512] from attention.proj_g.weight
+    "attention.attention.gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X64_8_BANKS),
     # WO: DRAM width sharded, [512, 384] from attention.proj_o.weight
-    "attention.attention.wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X64_8_BANKS),
+    "attention.attention.wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_512X64_8_BANKS),
     # NORM: DRAM interleaved, [384] from transition_s.norm.weight
     "transition_s.norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [384] from transition_s.norm.bias
     "transition_s.norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [384, 1536] from transition_s.fc1.weight
-    "transition_s.fc1": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "transition_s.fc1": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [384, 1536] from transition_s.fc2.weight
-    "transition_s.fc2": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "transition_s.fc2": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF2: DRAM width sharded, [1536, 384] from transition_s.fc3.weight
-    "transition_s.fc3": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X64_8_BANKS),
+    "transition_s.fc3": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X64_8_BANKS),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 819.2 us modeled device time per forward."""
+    """prefill_64: configs per op; 770.3 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
-    tri_mul_out_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
     # noc: 9.4 us modeled
-    tri_mul_out_p_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_out_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_a_calls = 8
     # noc: 9.4 us modeled
-    tri_mul_out_g_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_out_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # noc: 9.4 us modeled
-    tri_mul_out_p_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_out_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
     # noc: 9.4 us modeled
-    tri_mul_out_g_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_out_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 91.6 us modeled
+    # searched from ttnn's own config; noc: 53.4 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
+        in0_block_w=2,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -293,27 +272,27 @@ class Prefill64:
     tri_mul_out_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_norm_out_program = None
-    tri_mul_out_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.2 us modeled
+    # noc: 7.1 us modeled
     tri_mul_out_p_out_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
         in0_block_w=4,
-        out_subblock_h=2,
-        out_subblock_w=2,
+        out_subblock_h=4,
+        out_subblock_w=1,
         out_block_h=4,
-        out_block_w=2,
+        out_block_w=1,
         per_core_M=4,
-        per_core_N=2,
+        per_core_N=1,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_mul_out_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_out_calls = 4
-    # noc: 8.9 us modeled
+    # noc: 9.4 us modeled
     tri_mul_out_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -327,87 +306,87 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_in_program = None
-    tri_mul_in_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
     # noc: 9.4 us modeled
-    tri_mul_in_p_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_in_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_a_calls = 8
     # noc: 9.4 us modeled
-    tri_mul_in_g_a_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_in_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # noc: 9.4 us modeled
-    tri_mul_in_p_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_in_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
     # noc: 9.4 us modeled
-    tri_mul_in_g_b_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
-        in0_block_w=4,
+    tri_mul_in_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=2,
-        out_subblock_w=1,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=1,
+        out_block_w=4,
         per_core_M=2,
-        per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        per_core_N=4,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 91.6 us modeled
+    # searched from ttnn's own config; noc: 53.4 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
+        in0_block_w=2,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -422,27 +401,27 @@ class Prefill64:
     tri_mul_in_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_out_program = None
-    tri_mul_in_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.2 us modeled
+    # noc: 7.1 us modeled
     tri_mul_in_p_out_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
         in0_block_w=4,
-        out_subblock_h=2,
-        out_subblock_w=2,
+        out_subblock_h=4,
+        out_subblock_w=1,
         out_block_h=4,
-        out_block_w=2,
+        out_block_w=1,
         per_core_M=4,
-        per_core_N=2,
+        per_core_N=1,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_mul_in_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_out_calls = 4
-    # noc: 8.9 us modeled
+    # noc: 9.4 us modeled
     tri_mul_in_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -456,14 +435,14 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_in_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_norm_program = None
-    tri_att_start_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_start_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.7 us modeled
+    # compute: 4.5 us modeled
     tri_att_start_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
         in0_block_w=4,
@@ -477,12 +456,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_pair_bias_calls = 2
     tri_att_start_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 5.9 us modeled
+    # compute: 7.6 us modeled
     tri_att_start_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 10),
         in0_block_w=4,
@@ -496,7 +475,7 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -506,47 +485,47 @@ class Prefill64:
     tri_att_start_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 4.9 us modeled
+    # compute: 5.5 us modeled
     tri_att_start_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 10),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 10),
         in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=1,
         out_block_h=7,
-        out_block_w=2,
+        out_block_w=1,
         per_core_M=7,
-        per_core_N=2,
+        per_core_N=1,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.2 us modeled
+    # noc: 7.1 us modeled
     tri_att_start_wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
         in0_block_w=4,
-        out_subblock_h=2,
-        out_subblock_w=2,
+        out_subblock_h=4,
+        out_subblock_w=1,
         out_block_h=4,
-        out_block_w=2,
+        out_block_w=1,
         per_core_M=4,
-        per_core_N=2,
+        per_core_N=1,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_wo_calls = 4
     add_att_start_memory = ttnn.DRAM_MEMORY_CONFIG
     columns_as_rows_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_norm_program = None
-    tri_att_end_rows_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_end_rows_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.7 us modeled
+    # compute: 4.5 us modeled
     tri_att_end_rows_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
         in0_block_w=4,
@@ -560,12 +539,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_pair_bias_calls = 2
     tri_att_end_rows_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 5.9 us modeled
+    # compute: 7.6 us modeled
     tri_att_end_rows_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 10),
         in0_block_w=4,
@@ -579,7 +558,7 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -589,47 +568,47 @@ class Prefill64:
     tri_att_end_rows_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 4.9 us modeled
+    # compute: 5.5 us modeled
     tri_att_end_rows_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 10),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 10),
         in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=1,
         out_block_h=7,
-        out_block_w=2,
+        out_block_w=1,
         per_core_M=7,
-        per_core_N=2,
+        per_core_N=1,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.2 us modeled
+    # noc: 7.1 us modeled
     tri_att_end_rows_wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
         in0_block_w=4,
-        out_subblock_h=2,
-        out_subblock_w=2,
+        out_subblock_h=4,
+        out_subblock_w=1,
         out_block_h=4,
-        out_block_w=2,
+        out_block_w=1,
         per_core_M=4,
-        per_core_N=2,
+        per_core_N=1,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_wo_calls = 4
     rows_as_columns_memory = ttnn.DRAM_MEMORY_CONFIG
     add_att_end_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_norm_program = None
-    transition_z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 5.0 us modeled
+    # compute: 7.1 us modeled
     transition_z_fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=4,
@@ -643,11 +622,11 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_z_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc1_calls = 8
-    # dram: 5.0 us modeled
+    # compute: 7.1 us modeled
     transition_z_fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=4,
@@ -661,35 +640,35 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_z_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 17.6 us modeled
+    # compute: 20.0 us modeled
     transition_z_fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
         in0_block_w=16,
         out_subblock_h=2,
-        out_subblock_w=2,
+        out_subblock_w=1,
         out_block_h=2,
-        out_block_w=2,
+        out_block_w=1,
         per_core_M=2,
-        per_core_N=2,
+        per_core_N=1,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    transition_z_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc3_calls = 8
     add_transition_z_memory = ttnn.DRAM_MEMORY_CONFIG
     pre_norm_s_program = None
-    pre_norm_s_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    pre_norm_s_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pre_norm_s_memory = ttnn.DRAM_MEMORY_CONFIG
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.7 us modeled
+    # compute: 4.5 us modeled
     z_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
         in0_block_w=4,
@@ -703,26 +682,24 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 2
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.4 us modeled
-    attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(10, 2),
+    # dram: 4.9 us modeled
+    attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
         in0_block_w=12,
-        out_subblock_h=1,
+        out_subblock_h=2,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=5,
-        per_core_M=1,
-        per_core_N=5,
-        transpose_mcast=False,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    attention_attention_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -732,24 +709,24 @@ class Prefill64:
     attention_attention_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # overhead: 2.7 us modeled
+    # noc: 2.9 us modeled
     attention_attention_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 2),
         in0_block_w=12,
         out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_w=2,
         out_block_h=1,
-        out_block_w=3,
+        out_block_w=2,
         per_core_M=1,
-        per_core_N=3,
+        per_core_N=2,
         transpose_mcast=False,
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # overhead: 2.9 us modeled
+    # noc: 3.3 us modeled
     attention_attention_wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
         in0_block_w=16,
@@ -763,46 +740,42 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     add_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_norm_program = None
-    transition_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.4 us modeled
-    transition_s_fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(10, 2),
+    # dram: 4.9 us modeled
+    transition_s_fc1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
         in0_block_w=12,
-        out_subblock_h=1,
+        out_subblock_h=2,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=5,
-        per_core_M=1,
-        per_core_N=5,
-        transpose_mcast=False,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_s_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.4 us modeled
-    transition_s_fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(10, 2),
+    # dram: 4.9 us modeled
+    transition_s_fc2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
         in0_block_w=12,
-        out_subblock_h=1,
+        out_subblock_h=2,
         out_subblock_w=1,
-        out_block_h=1,
-        out_block_w=5,
-        per_core_M=1,
-        per_core_N=5,
-        transpose_mcast=False,
+        per_core_M=2,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    transition_s_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.2 us modeled
+    # noc: 7.4 us modeled
     transition_s_fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 2),
         in0_block_w=16,
@@ -816,18 +789,18 @@ class Prefill64:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_s_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_s_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill256:
-    """prefill_256: configs per op; 8316.0 us modeled device time per forward."""
+    """prefill_256: configs per op; 6891.4 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
-    tri_mul_out_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_out_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -841,11 +814,11 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_a_calls = 128
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_out_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -859,10 +832,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_out_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -876,9 +849,9 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_out_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -892,15 +865,15 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_out_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 967.1 us modeled
+    # searched from ttnn's own config; noc: 170.8 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -915,9 +888,9 @@ class Prefill256:
     tri_mul_out_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_norm_out_program = None
-    tri_mul_out_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_out_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_out_p_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -931,11 +904,11 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_out_p_out_calls = 64
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_out_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -949,14 +922,14 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_out_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_out_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_out_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_in_program = None
-    tri_mul_in_norm_in_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_in_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_in_p_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -970,11 +943,11 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_a_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_a_calls = 128
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_in_g_a_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -988,10 +961,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_a_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_a_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_a_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_a_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_in_p_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1005,9 +978,9 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_p_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_b_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_in_g_b_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1021,15 +994,15 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_b_compute = KERNEL_HIFI2_PACKL1
+    tri_mul_in_g_b_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
-    # ttnn's own config for this call; noc: 967.1 us modeled
+    # searched from ttnn's own config; noc: 170.8 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
-        in0_block_w=1,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=8,
         out_subblock_h=1,
         out_subblock_w=1,
         out_block_h=1,
@@ -1044,9 +1017,9 @@ class Prefill256:
     tri_mul_in_triangle_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_channels_last_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_norm_out_program = None
-    tri_mul_in_norm_out_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_mul_in_norm_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_norm_out_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_in_p_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1060,11 +1033,11 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_p_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_p_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_p_out_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_mul_in_p_out_calls = 64
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_mul_in_g_out_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1078,33 +1051,33 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_mul_in_g_out_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_mul_in_g_out_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_mul_in_g_out_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_gate_out_memory = ttnn.DRAM_MEMORY_CONFIG
     add_mul_in_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_norm_program = None
-    tri_att_start_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_start_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 40.2 us modeled
-    tri_att_start_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
-        in0_block_w=4,
+    # dram: 48.8 us modeled
+    tri_att_start_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=1,
         out_subblock_w=1,
-        out_block_h=7,
+        out_block_h=19,
         out_block_w=1,
-        per_core_M=7,
+        per_core_M=19,
         per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_pair_bias_calls = 32
     tri_att_start_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 75.5 us modeled
+    # compute: 103.6 us modeled
     tri_att_start_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 10),
         in0_block_w=4,
@@ -1118,7 +1091,7 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_start_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -1128,7 +1101,7 @@ class Prefill256:
     tri_att_start_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_att_start_gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1142,10 +1115,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_att_start_wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1159,35 +1132,35 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_start_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_start_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_start_wo_calls = 64
     add_att_start_memory = ttnn.DRAM_MEMORY_CONFIG
     columns_as_rows_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_norm_program = None
-    tri_att_end_rows_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    tri_att_end_rows_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 40.2 us modeled
-    tri_att_end_rows_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
-        in0_block_w=4,
+    # dram: 48.8 us modeled
+    tri_att_end_rows_pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=1,
         out_subblock_w=1,
-        out_block_h=7,
+        out_block_h=19,
         out_block_w=1,
-        per_core_M=7,
+        per_core_M=19,
         per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_pair_bias_calls = 32
     tri_att_end_rows_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 75.5 us modeled
+    # compute: 103.6 us modeled
     tri_att_end_rows_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 10),
         in0_block_w=4,
@@ -1201,7 +1174,7 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -1211,7 +1184,7 @@ class Prefill256:
     tri_att_end_rows_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_att_end_rows_gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1225,10 +1198,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     tri_att_end_rows_wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1242,51 +1215,51 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    tri_att_end_rows_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    tri_att_end_rows_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     tri_att_end_rows_wo_calls = 64
     rows_as_columns_memory = ttnn.DRAM_MEMORY_CONFIG
     add_att_end_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_norm_program = None
-    transition_z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 167.2 us modeled
+    # noc: 180.7 us modeled
     transition_z_fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
-        out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_h=2,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=3,
+        out_block_w=2,
         per_core_M=2,
-        per_core_N=3,
+        per_core_N=2,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_z_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc1_calls = 128
-    # noc: 167.2 us modeled
+    # noc: 180.7 us modeled
     transition_z_fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=4,
-        out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_h=2,
+        out_subblock_w=2,
         out_block_h=2,
-        out_block_w=3,
+        out_block_w=2,
         per_core_M=2,
-        per_core_N=3,
+        per_core_N=2,
         transpose_mcast=False,
         fuse_batch=False,
         fused_activation=None,
     )
-    transition_z_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_z_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 196.4 us modeled
+    # dram: 201.9 us modeled
     transition_z_fc3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -1300,37 +1273,37 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    transition_z_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_z_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_z_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     transition_z_fc3_calls = 128
     add_transition_z_memory = ttnn.DRAM_MEMORY_CONFIG
     pre_norm_s_program = None
-    pre_norm_s_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    pre_norm_s_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pre_norm_s_memory = ttnn.DRAM_MEMORY_CONFIG
     z_norm_program = None
-    z_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    z_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 40.2 us modeled
-    z_proj_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
-        in0_block_w=4,
+    # dram: 48.8 us modeled
+    z_proj_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
         out_subblock_h=1,
         out_subblock_w=1,
-        out_block_h=7,
+        out_block_h=19,
         out_block_w=1,
-        per_core_M=7,
+        per_core_M=19,
         per_core_N=1,
-        transpose_mcast=False,
-        fuse_batch=False,
+        fuse_batch=True,
+        mcast_in0=False,
         fused_activation=None,
     )
-    z_proj_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    z_proj_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     z_proj_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     z_proj_calls = 32
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.9 us modeled
+    # dram: 5.6 us modeled
     attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -1344,7 +1317,7 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -1354,7 +1327,7 @@ class Prefill256:
     attention_attention_attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # overhead: 2.8 us modeled
+    # noc: 3.4 us modeled
     attention_attention_gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -1368,10 +1341,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_gate_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_attention_gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.1 us modeled
+    # noc: 3.9 us modeled
     attention_attention_wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=16,
@@ -1385,13 +1358,13 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    attention_attention_wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    attention_attention_wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_attention_wo_memory = ttnn.DRAM_MEMORY_CONFIG
     add_attention_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_norm_program = None
-    transition_s_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    transition_s_norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.9 us modeled
+    # dram: 5.6 us modeled
     transition_s_fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -1405,9 +1378,9 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    transition_s_fc1_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3.9 us modeled
+    # dram: 5.6 us modeled
     transition_s_fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),
         in0_block_w=12,
@@ -1421,10 +1394,10 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_s_fc2_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     transition_s_gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
+    # noc: 9.1 us modeled
     transition_s_fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=16,
@@ -1438,6 +1411,6 @@ class Prefill256:
         fuse_batch=True,
         fused_activation=None,
     )
-    transition_s_fc3_compute = KERNEL_HIFI2_PACKL1
+    transition_s_fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     transition_s_fc3_memory = ttnn.DRAM_MEMORY_CONFIG
     add_transition_s_memory = ttnn.DRAM_MEMORY_CONFIG

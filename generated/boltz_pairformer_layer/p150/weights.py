@@ -211,7 +211,7 @@ def host_tri_att_start_norm_bias(state):
 
 
 def host_tri_att_start_pair_bias(state):
-    """WQKV: DRAM width sharded, [128, 32] from tri_att_start.linear.weight"""
+    """WQKV: DRAM interleaved, [128, 32] from tri_att_start.linear.weight"""
     w_tri_att_start_pair_bias = state["tri_att_start.linear.weight"]
     w_tri_att_start_pair_bias = w_tri_att_start_pair_bias.transpose(-2, -1)
     w_tri_att_start_pair_bias_padding = [
@@ -268,7 +268,7 @@ def host_tri_att_end_rows_norm_bias(state):
 
 
 def host_tri_att_end_rows_pair_bias(state):
-    """WQKV: DRAM width sharded, [128, 32] from tri_att_end.linear.weight"""
+    """WQKV: DRAM interleaved, [128, 32] from tri_att_end.linear.weight"""
     w_tri_att_end_rows_pair_bias = state["tri_att_end.linear.weight"]
     w_tri_att_end_rows_pair_bias = w_tri_att_end_rows_pair_bias.transpose(-2, -1)
     w_tri_att_end_rows_pair_bias_padding = [
@@ -327,7 +327,7 @@ def host_transition_z_norm_bias(state):
 
 
 def host_transition_z_fc1(state):
-    """FF1_FF3: DRAM interleaved, [128, 512] from transition_z.fc1.weight"""
+    """FF1_FF3: DRAM width sharded, [128, 512] from transition_z.fc1.weight"""
     w_transition_z_fc1 = state["transition_z.fc1.weight"]
     w_transition_z_fc1 = w_transition_z_fc1.transpose(-2, -1)
     w_transition_z_fc1 = w_transition_z_fc1.contiguous()
@@ -335,7 +335,7 @@ def host_transition_z_fc1(state):
 
 
 def host_transition_z_fc2(state):
-    """FF1_FF3: DRAM interleaved, [128, 512] from transition_z.fc2.weight"""
+    """FF1_FF3: DRAM width sharded, [128, 512] from transition_z.fc2.weight"""
     w_transition_z_fc2 = state["transition_z.fc2.weight"]
     w_transition_z_fc2 = w_transition_z_fc2.transpose(-2, -1)
     w_transition_z_fc2 = w_transition_z_fc2.contiguous()
@@ -379,7 +379,7 @@ def host_z_norm_bias(state):
 
 
 def host_z_proj(state):
-    """WQKV: DRAM width sharded, [128, 32] from attention.proj_z.1.weight"""
+    """WQKV: DRAM interleaved, [128, 32] from attention.proj_z.1.weight"""
     w_z_proj = state["attention.proj_z.1.weight"]
     w_z_proj = w_z_proj.transpose(-2, -1)
     w_z_proj_padding = [amount for size in reversed(w_z_proj.shape[-2:]) for amount in (0, (-size) % 32)]
@@ -476,7 +476,7 @@ def host_bqkv(state):
 
 
 def host_attention_attention_gate(state):
-    """WQKV: DRAM interleaved, [384, 512] from attention.proj_g.weight"""
+    """WQKV: DRAM width sharded, [384, 512] from attention.proj_g.weight"""
     w_attention_attention_gate = state["attention.proj_g.weight"]
     w_attention_attention_gate_shape = list(w_attention_attention_gate.shape)
     w_attention_attention_gate = w_attention_attention_gate.reshape(

@@ -22,17 +22,10 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
+KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
+    math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
     fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=False,
     packer_l1_acc=True,
     dst_full_sync_en=False,
 )
@@ -47,15 +40,6 @@ DRAM_WIDTH_SHARDED_1536X32_12_BANKS = ttnn.MemoryConfig(
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
-DRAM_WIDTH_SHARDED_384X128_12_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
-        [384, 128],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
 
 # Weights: name -> (dtype, layout, memory config).
 WEIGHTS = {
@@ -63,55 +47,51 @@ WEIGHTS = {
     "norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [384] from norm.bias
     "norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # FF1_FF3: DRAM width sharded, [384, 1536] from fc1.weight
-    "fc1": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X128_12_BANKS),
-    # FF1_FF3: DRAM width sharded, [384, 1536] from fc2.weight
-    "fc2": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_384X128_12_BANKS),
+    # FF1_FF3: DRAM interleaved, [384, 1536] from fc1.weight
+    "fc1": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # FF1_FF3: DRAM interleaved, [384, 1536] from fc2.weight
+    "fc2": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF2: DRAM width sharded, [1536, 384] from fc3.weight
-    "fc3": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X32_12_BANKS),
+    "fc3": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_1536X32_12_BANKS),
 }
 
 
 class Prefill128:
-    """prefill_128: configs per op; 36.9 us modeled device time per forward."""
+    """prefill_128: configs per op; 49.4 us modeled device time per forward."""
 
     norm_program = None
-    norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # dram: 9.7 us modeled
+    fc1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=6,
-        per_core_M=1,
-        per_core_N=6,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    fc1_compute = KERNEL_HIFI2_PACKL1
+    fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     fc1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.7 us modeled
-    fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+    # dram: 9.7 us modeled
+    fc2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
         in0_block_w=12,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        out_block_h=1,
-        out_block_w=6,
-        per_core_M=1,
-        per_core_N=6,
-        transpose_mcast=False,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        per_core_M=4,
+        per_core_N=1,
         fuse_batch=True,
+        mcast_in0=True,
         fused_activation=None,
     )
-    fc2_compute = KERNEL_HIFI2_PACKL1
+    fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.9 us modeled
+    # noc: 15.9 us modeled
     fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 4),
         in0_block_w=16,
@@ -125,17 +105,17 @@ class Prefill128:
         fuse_batch=True,
         fused_activation=None,
     )
-    fc3_compute = KERNEL_HIFI2_PACKL1
+    fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     fc3_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 126.2 us modeled device time per forward."""
+    """prefill_1024: configs per op; 159.6 us modeled device time per forward."""
 
     norm_program = None
-    norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 15.3 us modeled
+    # compute: 26.4 us modeled
     fc1_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -149,9 +129,9 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=ttnn.UnaryWithParam(ttnn.UnaryOpType.SILU),
     )
-    fc1_compute = KERNEL_HIFI2_PACKL1
+    fc1_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     fc1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 15.3 us modeled
+    # compute: 26.4 us modeled
     fc2_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=12,
@@ -165,10 +145,10 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    fc2_compute = KERNEL_HIFI2_PACKL1
+    fc2_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     fc2_memory = ttnn.DRAM_MEMORY_CONFIG
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 29.8 us modeled
+    # compute: 40.6 us modeled
     fc3_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=16,
@@ -182,5 +162,5 @@ class Prefill1024:
         fuse_batch=True,
         fused_activation=None,
     )
-    fc3_compute = KERNEL_HIFI2_PACKL1
+    fc3_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     fc3_memory = ttnn.DRAM_MEMORY_CONFIG

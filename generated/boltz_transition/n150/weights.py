@@ -51,7 +51,7 @@ def host_norm_bias(state):
 
 
 def host_fc1(state):
-    """FF1_FF3: DRAM width sharded, [384, 1536] from fc1.weight"""
+    """FF1_FF3: DRAM interleaved, [384, 1536] from fc1.weight"""
     w_fc1 = state["fc1.weight"]
     w_fc1 = w_fc1.transpose(-2, -1)
     w_fc1 = w_fc1.contiguous()
@@ -59,7 +59,7 @@ def host_fc1(state):
 
 
 def host_fc2(state):
-    """FF1_FF3: DRAM width sharded, [384, 1536] from fc2.weight"""
+    """FF1_FF3: DRAM interleaved, [384, 1536] from fc2.weight"""
     w_fc2 = state["fc2.weight"]
     w_fc2 = w_fc2.transpose(-2, -1)
     w_fc2 = w_fc2.contiguous()

@@ -23,20 +23,6 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
@@ -46,15 +32,6 @@ KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
 )
 
 # Sharded memory configs: <buffer>_<layout>_<shard h>X<shard w>_<count>_<CORES|BANKS>.
-DRAM_WIDTH_SHARDED_128X32_8_BANKS = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.DRAM,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-        [128, 32],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
 DRAM_WIDTH_SHARDED_128X64_8_BANKS = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.DRAM,
@@ -71,25 +48,25 @@ WEIGHTS = {
     "norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [128] from layer_norm.bias
     "norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # WQKV: DRAM width sharded, [128, 32] from linear.weight
-    "pair_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_8_BANKS),
+    # WQKV: DRAM interleaved, [128, 32] from linear.weight
+    "pair_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [128, 384] from mha.linear_q.weight, mha.linear_k.weight, mha.linear_v.weight
-    "wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
+    "wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X64_8_BANKS),
     # WQKV: DRAM interleaved, [128, 128] from mha.linear_g.weight
-    "gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from mha.linear_o.weight
-    "wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 87.9 us modeled device time per forward."""
+    """prefill_64: configs per op; 92.3 us modeled device time per forward."""
 
     columns_as_rows_memory = ttnn.DRAM_MEMORY_CONFIG
     norm_program = None
-    norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 3.7 us modeled
+    # compute: 4.5 us modeled
     pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
         in0_block_w=4,
@@ -103,12 +80,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     pair_bias_calls = 2
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 5.9 us modeled
+    # compute: 7.6 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 10),
         in0_block_w=4,
@@ -122,7 +99,7 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -132,54 +109,9 @@ class Prefill64:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 4.9 us modeled
+    # compute: 5.5 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 10),
-        in0_block_w=4,
-        out_subblock_h=1,
-        out_subblock_w=2,
-        out_block_h=7,
-        out_block_w=2,
-        per_core_M=7,
-        per_core_N=2,
-        transpose_mcast=False,
-        fuse_batch=False,
-        fused_activation=None,
-    )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
-    gate_memory = ttnn.DRAM_MEMORY_CONFIG
-    gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 6.2 us modeled
-    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(2, 8),
-        in0_block_w=4,
-        out_subblock_h=2,
-        out_subblock_w=2,
-        out_block_h=4,
-        out_block_w=2,
-        per_core_M=4,
-        per_core_N=2,
-        transpose_mcast=False,
-        fuse_batch=False,
-        fused_activation=None,
-    )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
-    wo_memory = ttnn.DRAM_MEMORY_CONFIG
-    # row chunks per call (chunking pass)
-    wo_calls = 4
-    rows_as_columns_memory = ttnn.DRAM_MEMORY_CONFIG
-
-
-class Prefill256:
-    """prefill_256: configs per op; 919.8 us modeled device time per forward."""
-
-    columns_as_rows_memory = ttnn.DRAM_MEMORY_CONFIG
-    norm_program = None
-    norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
-    norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 40.2 us modeled
-    pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(1, 10),
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 10),
         in0_block_w=4,
         out_subblock_h=1,
         out_subblock_w=1,
@@ -191,12 +123,57 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
+    gate_memory = ttnn.DRAM_MEMORY_CONFIG
+    gated_memory = ttnn.DRAM_MEMORY_CONFIG
+    # noc: 7.1 us modeled
+    wo_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(4, 8),
+        in0_block_w=4,
+        out_subblock_h=4,
+        out_subblock_w=1,
+        out_block_h=4,
+        out_block_w=1,
+        per_core_M=4,
+        per_core_N=1,
+        transpose_mcast=False,
+        fuse_batch=False,
+        fused_activation=None,
+    )
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
+    wo_memory = ttnn.DRAM_MEMORY_CONFIG
+    # row chunks per call (chunking pass)
+    wo_calls = 4
+    rows_as_columns_memory = ttnn.DRAM_MEMORY_CONFIG
+
+
+class Prefill256:
+    """prefill_256: configs per op; 962.0 us modeled device time per forward."""
+
+    columns_as_rows_memory = ttnn.DRAM_MEMORY_CONFIG
+    norm_program = None
+    norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
+    norm_memory = ttnn.DRAM_MEMORY_CONFIG
+    # dram: 48.8 us modeled
+    pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
+        in0_block_w=1,
+        out_subblock_h=1,
+        out_subblock_w=1,
+        out_block_h=19,
+        out_block_w=1,
+        per_core_M=19,
+        per_core_N=1,
+        fuse_batch=True,
+        mcast_in0=False,
+        fused_activation=None,
+    )
+    pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     pair_bias_calls = 32
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 75.5 us modeled
+    # compute: 103.6 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 10),
         in0_block_w=4,
@@ -210,7 +187,7 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -220,7 +197,7 @@ class Prefill256:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -234,10 +211,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 50.0 us modeled
+    # dram: 51.4 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10),
         in0_block_w=1,
@@ -251,7 +228,7 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     wo_calls = 64

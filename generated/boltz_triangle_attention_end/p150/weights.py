@@ -51,7 +51,7 @@ def host_norm_bias(state):
 
 
 def host_pair_bias(state):
-    """WQKV: DRAM width sharded, [128, 32] from linear.weight"""
+    """WQKV: DRAM interleaved, [128, 32] from linear.weight"""
     w_pair_bias = state["linear.weight"]
     w_pair_bias = w_pair_bias.transpose(-2, -1)
     w_pair_bias_padding = [amount for size in reversed(w_pair_bias.shape[-2:]) for amount in (0, (-size) % 32)]

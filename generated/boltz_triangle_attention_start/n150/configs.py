@@ -23,20 +23,6 @@ INPUT_SHAPES = {
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
-KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=True,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
-KERNEL_HIFI2_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
-    math_fidelity=ttnn.MathFidelity.HiFi2,
-    math_approx_mode=False,
-    fp32_dest_acc_en=True,
-    packer_l1_acc=True,
-    dst_full_sync_en=False,
-)
 KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
     math_fidelity=ttnn.MathFidelity.HiFi4,
     math_approx_mode=False,
@@ -63,23 +49,23 @@ WEIGHTS = {
     # NORM: DRAM interleaved, [128] from layer_norm.bias
     "norm_bias": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [128, 32] from linear.weight
-    "pair_bias": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "pair_bias": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM width sharded, [128, 384] from mha.linear_q.weight, mha.linear_k.weight, mha.linear_v.weight
-    "wqkv": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
+    "wqkv": (ttnn.bfloat16, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_128X32_12_BANKS),
     # WQKV: DRAM interleaved, [128, 128] from mha.linear_g.weight
-    "gate": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WO: DRAM interleaved, [128, 128] from mha.linear_o.weight
-    "wo": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    "wo": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
 }
 
 
 class Prefill64:
-    """prefill_64: configs per op; 118.7 us modeled device time per forward."""
+    """prefill_64: configs per op; 125.9 us modeled device time per forward."""
 
     norm_program = None
-    norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 6.7 us modeled
+    # compute: 7.9 us modeled
     pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(1, 8),
         in0_block_w=4,
@@ -93,12 +79,12 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     pair_bias_calls = 2
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 11.4 us modeled
+    # compute: 14.4 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=4,
@@ -112,7 +98,7 @@ class Prefill64:
         fuse_batch=False,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -122,7 +108,7 @@ class Prefill64:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -136,10 +122,10 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # noc: 9.5 us modeled
+    # noc: 10.9 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -153,19 +139,19 @@ class Prefill64:
         mcast_in0=False,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     wo_calls = 4
 
 
 class Prefill256:
-    """prefill_256: configs per op; 1581.0 us modeled device time per forward."""
+    """prefill_256: configs per op; 1656.8 us modeled device time per forward."""
 
     norm_program = None
-    norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
+    norm_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 93.4 us modeled
+    # dram: 95.6 us modeled
     pair_bias_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -179,12 +165,12 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    pair_bias_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    pair_bias_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     pair_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     pair_bias_calls = 32
     bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
-    # compute: 169.7 us modeled
+    # compute: 217.7 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(6, 8),
         in0_block_w=4,
@@ -198,7 +184,7 @@ class Prefill256:
         fuse_batch=False,
         fused_activation=None,
     )
-    wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     heads_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
@@ -208,7 +194,7 @@ class Prefill256:
     attention_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     attention_memory = ttnn.DRAM_MEMORY_CONFIG
     merge_heads_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     gate_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -222,10 +208,10 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    gate_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    gate_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     gate_memory = ttnn.DRAM_MEMORY_CONFIG
     gated_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 104.0 us modeled
+    # dram: 114.7 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
         in0_block_w=1,
@@ -239,7 +225,7 @@ class Prefill256:
         mcast_in0=False,
         fused_activation=None,
     )
-    wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
+    wo_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     wo_memory = ttnn.DRAM_MEMORY_CONFIG
     # row chunks per call (chunking pass)
     wo_calls = 64

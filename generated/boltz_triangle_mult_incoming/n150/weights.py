@@ -51,7 +51,7 @@ def host_norm_in_bias(state):
 
 
 def host_p_a(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from p_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from p_in.weight"""
     w_p_a = state["p_in.weight"]
     w_p_a = w_p_a.chunk(2, dim=0)[0]
     w_p_a = w_p_a.transpose(-2, -1)
@@ -60,7 +60,7 @@ def host_p_a(state):
 
 
 def host_g_a(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from g_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from g_in.weight"""
     w_g_a = state["g_in.weight"]
     w_g_a = w_g_a.chunk(2, dim=0)[0]
     w_g_a = w_g_a.transpose(-2, -1)
@@ -69,7 +69,7 @@ def host_g_a(state):
 
 
 def host_p_b(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from p_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from p_in.weight"""
     w_p_b = state["p_in.weight"]
     w_p_b = w_p_b.chunk(2, dim=0)[1]
     w_p_b = w_p_b.transpose(-2, -1)
@@ -78,7 +78,7 @@ def host_p_b(state):
 
 
 def host_g_b(state):
-    """FF1_FF3: DRAM width sharded, [128, 128] from g_in.weight"""
+    """FF1_FF3: DRAM interleaved, [128, 128] from g_in.weight"""
     w_g_b = state["g_in.weight"]
     w_g_b = w_g_b.chunk(2, dim=0)[1]
     w_g_b = w_g_b.transpose(-2, -1)

@@ -183,5 +183,6 @@ UNARY = {
     "rsqrt": torch.rsqrt,
     "reciprocal": torch.reciprocal,
     "square": torch.square,
+    "cos": torch.cos,  # ttnn's golden for ttnn.cos
 }
 UNARY_OPS = {name: _unary_op(f"ttnn.{name}", fn) for name, fn in UNARY.items()}

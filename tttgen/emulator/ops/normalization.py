@@ -120,3 +120,36 @@ def _norm_op(op: str, *, is_rms: bool):
 
 rms_norm = _norm_op("ttnn.rms_norm", is_rms=True)
 layer_norm = _norm_op("ttnn.layer_norm", is_rms=False)
+
+
+def softmax(
+    input_tensor: Tensor,
+    dim: int = -1,
+    *,
+    memory_config: Optional[MemoryConfig] = None,
+    compute_kernel_config=None,
+    numeric_stable: bool = False,
+) -> Tensor:
+    """``ttnn.softmax``: the golden is ``torch.nn.Softmax(dim)`` (ttnn/operations/normalization.py, wheel 0.81.1).
+    Numerics: exp and the row sum held as DST holds them (fp32 with fp32 accumulation), the result packed to the
+    input's dtype; ``numeric_stable`` subtracts the row max first (the golden's result either way). Only the last
+    dim is emulated (the kernels reduce along tile rows)."""
+    from ..errors import EmulatorUnsupported
+
+    op = "ttnn.softmax"
+    x = require_tensor(input_tensor, op, "input_tensor")
+    device = x.require_device(op)
+    if dim not in (-1, x.shape.rank - 1):
+        raise EmulatorUnsupported(f"{op}: dim={dim} is not emulated (the last dim only)")
+    cfg = (
+        norm_default_compute_config()
+        if compute_kernel_config is None
+        else check_compute_config(op, compute_kernel_config)
+    )
+    out = make_output(op, x.shape, x.dtype, x.layout, device, memory_config if memory_config is not None else x.memory_config())
+    if dry(device):
+        return out
+    r = lambda v: numerics.dst(v, cfg.fp32_dest_acc_en)  # noqa: E731
+    v = x.values.float()
+    e = r(torch.exp(v - v.amax(dim=-1, keepdim=True)))
+    return set_values(out, r(e / r(e.sum(dim=-1, keepdim=True))))
