@@ -66,7 +66,7 @@ def test_a_dropped_attention_branch_fails_the_residual_comparison():
 
 def test_the_pair_bias_mask_and_the_triangle_permutes_are_seen():
     p = plan(Request("boltz_triangle_attention_start", "n150", params=(("n", "64"),)))
-    assert not verify_module(p, edit_files=edited(r"\s*attn_mask=bias,", "")).passed
+    assert not verify_module(p, edit_files=edited(r"\s*attn_mask=attn_bias,", "")).passed
     p = plan(Request("boltz_triangle_mult_outgoing", "n150", params=(("n", "64"),)))
     assert not verify_module(p, edit_files=edited(r"\[0, 3, 2, 1\]", "[0, 3, 1, 2]")).passed
 
@@ -76,7 +76,7 @@ def test_msa_and_time_paths_are_seen():
     p = plan(Request("boltz_outer_product_mean", "n150", params=(("s", "64"), ("n", "64"))))
     assert not verify_module(p, edit_files=edited(r"\[0, 3, 1, 2\]", "[0, 3, 2, 1]")).passed
     p = plan(Request("boltz_pair_weighted_averaging", "n150", params=(("s", "64"), ("n", "64"))))
-    assert not verify_module(p, edit_files=edited(r"ttnn\.softmax\(\s*logits", "ttnn.softmax(ttnn.multiply(logits, 0.0)")).passed
+    assert not verify_module(p, edit_files=edited(r"ttnn\.softmax\(\s*masked", "ttnn.softmax(ttnn.multiply(masked, 0.0)")).passed
     p = plan(Request("boltz_single_conditioning", "n150", params=(("n", "64"),)))
     assert not verify_module(p, edit_files=edited(r"6\.283185307179586", "3.141592653589793")).passed  # cos(pi t)
 
@@ -127,3 +127,33 @@ def test_boltz_modules_run_at_tt_boltz_precision_at_the_accuracy_preset():
     assert {(k.math_fidelity, k.fp32_dest_acc_en) for k in kernels} == {("HiFi4", True)}
     fast = plan(Request("boltz_pairformer_layer", "n150", None, (("precision", "performance"),), (("n", "64"),)))
     assert "bfloat8_b" in {w.decisions["dtype"] for w in fast.graph.weights}
+
+
+PADDED = [
+    "boltz_triangle_mult_outgoing",
+    "boltz_triangle_attention_end",
+    "boltz_attention_pair_bias",
+    "boltz_pair_weighted_averaging",
+    "boltz_pairformer_layer",
+    "boltz_diffusion_transformer_layer",
+]
+
+
+@pytest.mark.parametrize("module", PADDED)
+def test_padded_tokens_are_masked(module):
+    """n = 64 with the last 16 tokens padding (TT-Boltz pads to a multiple of 64): the token mask input zeroes them
+    out of the triangle sums and gives them -inf in every attention and weighting; the real tokens' outputs match
+    boltz run with the same masks. (MSA rows 96, so they never pass for tokens.)"""
+    params = (("n", "64"),) + ((("s", "96"),) if module == "boltz_pair_weighted_averaging" else ())
+    report = verify_module(plan(Request(module, "n150", params=params)), padded_tokens=16)
+    assert report.passed, report.as_dict()
+
+
+def test_an_unmasked_triangle_product_or_attention_fails_with_padding():
+    p = plan(Request("boltz_triangle_mult_incoming", "n150", params=(("n", "64"),)))
+    assert verify_module(p, padded_tokens=16).passed
+    unmasked = edited(r"atm = ttnn\.multiply\(at, mask,", "atm = ttnn.multiply(at, 1.0,")
+    assert not verify_module(p, edit_files=unmasked, padded_tokens=16).passed
+    p = plan(Request("boltz_triangle_attention_start", "n150", params=(("n", "64"),)))
+    no_key_bias = edited(r"ttnn\.multiply\(key_off, 1000000000\.0", "ttnn.multiply(key_off, 0.0")
+    assert not verify_module(p, edit_files=no_key_bias, padded_tokens=16).passed

@@ -362,16 +362,37 @@ def residual_base(p: Plan, output: str, inputs: dict):
     return inputs[name] if name else None
 
 
-def reference_keywords(p: Plan, inputs: dict) -> dict:
-    """The reference's extra keywords: `reference.masks`, all ones shaped like the named input without its
-    channel dim (the generated module has no padding to mask); `reference.repeat`, an input passed again."""
+def token_axes(shape, n: int) -> list[int]:
+    """The dims of a tensor that run over the n tokens: every dim after the first of size n (the last too for a
+    mask, which has no channel dim). Verification picks MSA rows != n so they never pass for tokens."""
+    return [axis for axis in range(1, len(shape)) if shape[axis] == n]
+
+
+def reference_keywords(p: Plan, inputs: dict, tokens=None) -> dict:
+    """The reference's extra keywords: `reference.masks`, shaped like the named input without its channel dim, all
+    ones, or with `tokens` (the [n] token mask) its product along every token dim (a pair mask is the outer
+    product); `reference.repeat`, an input passed again."""
     import torch
 
     ref = _reference_spec(p)
     if ref is None:
         return {}
-    keywords = {kw: torch.ones(inputs[name].shape[:-1]) for kw, name in ref.masks.items()}
+    keywords = {}
+    for kw, name in ref.masks.items():
+        mask = torch.ones(inputs[name].shape[:-1])
+        if tokens is not None:
+            for axis in token_axes(mask.shape, len(tokens)):
+                mask = mask * tokens.reshape([-1 if d == axis else 1 for d in range(mask.dim())])
+        keywords[kw] = mask
     return keywords | {kw: inputs[name] for kw, name in ref.repeat.items()}
+
+
+def real_tokens(t, n: int, real: int):
+    """`t` cut to its first `real` tokens along its token dims (padded tokens' outputs are not compared)."""
+    index = [slice(None)] * t.dim()
+    for axis in token_axes(t.shape[:-1], n):
+        index[axis] = slice(0, real)
+    return t[tuple(index)]
 
 
 def informative_weights(module):
@@ -394,13 +415,16 @@ def verify_module(
     reference=None,
     seed: int = 0,
     edit_files: Callable[[dict[str, str]], dict[str, str]] | None = None,
+    padded_tokens: int = 0,
 ) -> ModuleVerifyReport:
     """Run a module package on the emulator next to its torch reference, once per mode, on random inputs.
 
     The reference's state_dict is the checkpoint (its keys are the description's checkpoint keys). It takes each
     input as [1, rows, width], the description's [1, 1, rows, width] without its leading 1, and returns its
     output(s) the same way (a pair input [1, n, n, width] is passed as it is; `reference.masks` adds all-ones
-    masks). `reference` defaults to the one the description names."""
+    masks). `reference` defaults to the one the description names. `padded_tokens`: the last that many tokens are
+    padding, masked in the module's `reference.token_mask` input and the reference's masks, and left out of the
+    comparison."""
     import torch
 
     graph = p.graph
@@ -421,23 +445,34 @@ def verify_module(
         ):
             device = ttnn.open_device(device_id=0)
             model = package.Model(device, package.weights.load_weights(device, state))
+            spec = _reference_spec(p)
+            mask_input = spec.token_mask if spec else None
             for key, io in graph.facts["io"].items():
-                residuals = set(_reference_spec(p).residual.values()) if _reference_spec(p) else set()
+                n = int(key.split("_")[1])
+                real = n - padded_tokens
+                tokens = (torch.arange(n) < real).float()
+                residuals = set(spec.residual.values()) if spec else set()
                 inputs = [
-                    torch.randn(shape, generator=gen) * (RESIDUAL_INPUT_SCALE if name in residuals else 1.0)
+                    tokens.reshape(shape)
+                    if name == mask_input
+                    else torch.randn(shape, generator=gen) * (RESIDUAL_INPUT_SCALE if name in residuals else 1.0)
                     for name, shape in io["inputs"].items()
                 ]
                 outs = model.forward(*model.to_device(*inputs))
                 outs = outs if isinstance(outs, tuple) else (outs,)
                 with torch.no_grad():
                     named = reference_inputs(p, dict(zip(io["inputs"], inputs)))
-                    want = reference(*named.values(), **reference_keywords(p, named))
+                    named.pop(mask_input, None)  # the reference takes its masks as keywords
+                    keywords = reference_keywords(p, named, tokens if mask_input else None)
+                    want = reference(*named.values(), **keywords)
                 want = want if isinstance(want, tuple) else (want,)
                 got = [ttnn.to_torch(o).float() for o in outs]
                 # a residual output is compared as its update (out - input): the input would dominate the PCC
                 base = [residual_base(p, name, dict(zip(io["inputs"], inputs))) for name in io["outputs"]]
-                report.pcc[key] = [
-                    pcc(g - b.reshape(g.shape), w - b.reshape(w.shape)) if b is not None else pcc(g, w)
-                    for g, w, b in zip(got, want, base)
-                ]
+                report.pcc[key] = []
+                for g, w, b in zip(got, want, base):
+                    w = w.reshape(g.shape)
+                    if b is not None:
+                        g, w = g - b.reshape(g.shape), w - b.reshape(g.shape)
+                    report.pcc[key].append(pcc(real_tokens(g, n, real), real_tokens(w, n, real)))
     return report

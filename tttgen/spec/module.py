@@ -139,6 +139,7 @@ DType = Literal[DTYPES]
 class Tensor(Strict):
     shape: Shape
     dtype: DType | None = None
+    doc: str = ""
 
 
 class Transpose(Strict):
@@ -300,8 +301,11 @@ class Reference(Strict):
     # Constructor keywords: a literal, or the name of a module param whose value it takes.
     init: dict[str, Annotated[Union[StrictInt, StrictFloat, StrictBool, StrictStr], Field(union_mode="left_to_right")]] = {}
     weights: dict[str, str] = {}
-    # forward keyword -> an input: passed as all ones shaped like that input without its channel dim (Boltz masks)
+    # forward keyword -> an input: a mask shaped like that input without its channel dim (Boltz masks): all ones,
+    # or, with `token_mask`, the token mask along every dim of the token count's size (a pair mask is its outer product)
     masks: dict[str, str] = {}
+    # the input that is the module's token mask [1, 1, 1, n] (1 real, 0 padding): verify masks padded tokens with it
+    token_mask: str | None = None
     # forward keyword -> an input passed again under that name (Boltz's k_in: keys from the same tokens)
     repeat: dict[str, str] = {}
     # input -> dims: the reference takes that input permuted (Boltz's pair bias is [1, n, n, heads], the module's
@@ -444,6 +448,9 @@ class _Checker:
             for iname in _d(reference.get(field)):
                 if iname not in _d(d.get("inputs")):
                     self.add(("reference", field, iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
+        tm = reference.get("token_mask")
+        if tm is not None and tm not in _d(d.get("inputs")):
+            self.add(("reference", "token_mask"), f"unknown input '{tm}'", sorted(_d(d.get("inputs"))))
         for oname, iname in _d(reference.get("residual")).items():
             if oname not in _d(d.get("outputs")) or iname not in _d(d.get("inputs")):
                 self.add(("reference", "residual", oname), f"'{oname}: {iname}' must map an output to an input",

@@ -153,7 +153,7 @@ class BoltzAttentionPairBias:
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
         self.attention = Attention(weights, rt)
 
-    def prefill_64(self, s, z):
+    def prefill_64(self, s, z, mask):
         """boltz_attention_pair_bias, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -179,11 +179,17 @@ class BoltzAttentionPairBias:
         ttnn.deallocate(zb)
         bias = ttnn.slice(zbt, [0, 0, 0, 0], [1, 16, 64, 64])
         ttnn.deallocate(zbt)
-        out = self.attention.prefill_64(s, bias)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill64.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill64.key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill64.masked_bias_memory)
         ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
+        out = self.attention.prefill_64(s, attn_bias)
+        ttnn.deallocate(attn_bias)
         return out
 
-    def prefill_256(self, s, z):
+    def prefill_256(self, s, z, mask):
         """boltz_attention_pair_bias, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -209,21 +215,28 @@ class BoltzAttentionPairBias:
         ttnn.deallocate(zb)
         bias = ttnn.slice(zbt, [0, 0, 0, 0], [1, 16, 256, 256])
         ttnn.deallocate(zbt)
-        out = self.attention.prefill_256(s, bias)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill256.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill256.key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill256.masked_bias_memory)
         ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
+        out = self.attention.prefill_256(s, attn_bias)
+        ttnn.deallocate(attn_bias)
         return out
 
 
-def check_inputs(s, z):
+def check_inputs(s, z, mask):
     """The mode these inputs run in (its rows), after refusing shapes no mode was generated for."""
     rows = s.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"s has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
     for name, value in zip(
-        ("s", "z"),
+        ("s", "z", "mask"),
         (
             s,
             z,
+            mask,
         ),
     ):
         want = C.INPUT_SHAPES[rows][name]
@@ -254,7 +267,7 @@ class Model(BoltzAttentionPairBias):
     def close(self):
         ttnn.close_device(self.device)
 
-    def to_device(self, s, z):
+    def to_device(self, s, z, mask):
         """Host torch tensors -> the device tensors `forward` takes (bfloat16 tiles in DRAM)."""
         return tuple(
             ttnn.from_torch(
@@ -267,10 +280,11 @@ class Model(BoltzAttentionPairBias):
             for t in (
                 s,
                 z,
+                mask,
             )
         )
 
-    def forward(self, s, z):
+    def forward(self, s, z, mask):
         """Device tensors in, device tensors out; the method of the mode with these rows runs."""
-        rows = check_inputs(s, z)
-        return getattr(self, f"prefill_{rows}")(s, z)
+        rows = check_inputs(s, z, mask)
+        return getattr(self, f"prefill_{rows}")(s, z, mask)

@@ -557,10 +557,16 @@ class BoltzDiffusionTransformerLayer:
         self.attention = Attention(weights, rt)
         self.transition = Transition(weights, rt)
 
-    def prefill_64(self, a, s, bias):
+    def prefill_64(self, a, s, bias, mask):
         """boltz_diffusion_transformer_layer, 64 rows."""
         b = self.adaln.prefill_64(a, s)
-        attn = self.attention.prefill_64(b, bias)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill64.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill64.key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill64.masked_bias_memory)
+        ttnn.deallocate(key_bias)
+        attn = self.attention.prefill_64(b, attn_bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(b)
         gate = ttnn.linear(
             s,
@@ -581,10 +587,16 @@ class BoltzDiffusionTransformerLayer:
         ttnn.deallocate(t)
         return a_out
 
-    def prefill_256(self, a, s, bias):
+    def prefill_256(self, a, s, bias, mask):
         """boltz_diffusion_transformer_layer, 256 rows."""
         b = self.adaln.prefill_256(a, s)
-        attn = self.attention.prefill_256(b, bias)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill256.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill256.key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill256.masked_bias_memory)
+        ttnn.deallocate(key_bias)
+        attn = self.attention.prefill_256(b, attn_bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(b)
         gate = ttnn.linear(
             s,
@@ -606,17 +618,18 @@ class BoltzDiffusionTransformerLayer:
         return a_out
 
 
-def check_inputs(a, s, bias):
+def check_inputs(a, s, bias, mask):
     """The mode these inputs run in (its rows), after refusing shapes no mode was generated for."""
     rows = a.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"a has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
     for name, value in zip(
-        ("a", "s", "bias"),
+        ("a", "s", "bias", "mask"),
         (
             a,
             s,
             bias,
+            mask,
         ),
     ):
         want = C.INPUT_SHAPES[rows][name]
@@ -647,7 +660,7 @@ class Model(BoltzDiffusionTransformerLayer):
     def close(self):
         ttnn.close_device(self.device)
 
-    def to_device(self, a, s, bias):
+    def to_device(self, a, s, bias, mask):
         """Host torch tensors -> the device tensors `forward` takes (bfloat16 tiles in DRAM)."""
         return tuple(
             ttnn.from_torch(
@@ -661,10 +674,11 @@ class Model(BoltzDiffusionTransformerLayer):
                 a,
                 s,
                 bias,
+                mask,
             )
         )
 
-    def forward(self, a, s, bias):
+    def forward(self, a, s, bias, mask):
         """Device tensors in, device tensors out; the method of the mode with these rows runs."""
-        rows = check_inputs(a, s, bias)
-        return getattr(self, f"prefill_{rows}")(a, s, bias)
+        rows = check_inputs(a, s, bias, mask)
+        return getattr(self, f"prefill_{rows}")(a, s, bias, mask)

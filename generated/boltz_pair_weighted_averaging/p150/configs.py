@@ -13,6 +13,7 @@ import ttnn
 #   c_z = 128
 #   eps = 1e-05
 #   heads = 8
+#   inf = 1000000.0
 #   s = 1024
 
 ACTIVATION_DTYPE = ttnn.bfloat16
@@ -20,8 +21,8 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 
 # Input shapes per mode (rows): forward refuses anything else.
 INPUT_SHAPES = {
-    64: {"m": (1, 1024, 64, 64), "z": (1, 64, 64, 128)},
-    256: {"m": (1, 1024, 256, 64), "z": (1, 256, 256, 128)},
+    64: {"m": (1, 1024, 64, 64), "z": (1, 64, 64, 128), "mask": (1, 1, 1, 64)},
+    256: {"m": (1, 1024, 256, 64), "z": (1, 256, 256, 128), "mask": (1, 1, 1, 256)},
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
@@ -55,7 +56,7 @@ WEIGHTS = {
 
 
 class Prefill64:
-    """prefill_64: configs per op; 1811.2 us modeled device time per forward."""
+    """prefill_64: configs per op; 1820.2 us modeled device time per forward."""
 
     norm_m_program = None
     norm_m_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -82,6 +83,9 @@ class Prefill64:
     # row chunks per call (chunking pass)
     proj_z_calls = 2
     weights_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
+    key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    masked_logits_memory = ttnn.DRAM_MEMORY_CONFIG
     weights_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     weights_memory = ttnn.DRAM_MEMORY_CONFIG
     # dram: 28.0 us modeled
@@ -159,7 +163,7 @@ class Prefill64:
 
 
 class Prefill256:
-    """prefill_256: configs per op; 7488.7 us modeled device time per forward."""
+    """prefill_256: configs per op; 7505.9 us modeled device time per forward."""
 
     norm_m_program = None
     norm_m_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -186,6 +190,9 @@ class Prefill256:
     # row chunks per call (chunking pass)
     proj_z_calls = 32
     weights_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
+    key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    masked_logits_memory = ttnn.DRAM_MEMORY_CONFIG
     weights_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     weights_memory = ttnn.DRAM_MEMORY_CONFIG
     # noc: 214.4 us modeled

@@ -18,7 +18,7 @@ class BoltzPairWeightedAveraging:
         self.w = weights
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
-    def prefill_64(self, m, z):
+    def prefill_64(self, m, z, mask):
         """boltz_pair_weighted_averaging, 64 rows."""
         mn = ttnn.layer_norm(
             m,
@@ -53,14 +53,20 @@ class BoltzPairWeightedAveraging:
         ttnn.deallocate(zb)
         logits = ttnn.slice(zbt, [0, 0, 0, 0], [1, 8, 64, 64])
         ttnn.deallocate(zbt)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill64.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill64.key_bias_memory)
+        ttnn.deallocate(key_off)
+        masked = ttnn.add(logits, key_bias, memory_config=C.Prefill64.masked_logits_memory)
+        ttnn.deallocate(key_bias)
+        ttnn.deallocate(logits)
         w = ttnn.softmax(
-            logits,
+            masked,
             dim=-1,
             memory_config=C.Prefill64.weights_memory,
             compute_kernel_config=C.Prefill64.weights_compute,
             numeric_stable=True,
         )
-        ttnn.deallocate(logits)
+        ttnn.deallocate(masked)
         mn_chunks = ttnn.reshape(mn, [1, C.Prefill64.proj_m_calls, 65536 // C.Prefill64.proj_m_calls, 64])
         v = ttnn.linear(
             mn_chunks,
@@ -119,7 +125,7 @@ class BoltzPairWeightedAveraging:
         ttnn.deallocate(og)
         return out
 
-    def prefill_256(self, m, z):
+    def prefill_256(self, m, z, mask):
         """boltz_pair_weighted_averaging, 256 rows."""
         mn = ttnn.layer_norm(
             m,
@@ -154,14 +160,20 @@ class BoltzPairWeightedAveraging:
         ttnn.deallocate(zb)
         logits = ttnn.slice(zbt, [0, 0, 0, 0], [1, 8, 256, 256])
         ttnn.deallocate(zbt)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill256.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill256.key_bias_memory)
+        ttnn.deallocate(key_off)
+        masked = ttnn.add(logits, key_bias, memory_config=C.Prefill256.masked_logits_memory)
+        ttnn.deallocate(key_bias)
+        ttnn.deallocate(logits)
         w = ttnn.softmax(
-            logits,
+            masked,
             dim=-1,
             memory_config=C.Prefill256.weights_memory,
             compute_kernel_config=C.Prefill256.weights_compute,
             numeric_stable=True,
         )
-        ttnn.deallocate(logits)
+        ttnn.deallocate(masked)
         mn_chunks = ttnn.reshape(mn, [1, C.Prefill256.proj_m_calls, 262144 // C.Prefill256.proj_m_calls, 64])
         v = ttnn.linear(
             mn_chunks,
@@ -221,16 +233,17 @@ class BoltzPairWeightedAveraging:
         return out
 
 
-def check_inputs(m, z):
+def check_inputs(m, z, mask):
     """The mode these inputs run in (its rows), after refusing shapes no mode was generated for."""
     rows = m.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"m has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
     for name, value in zip(
-        ("m", "z"),
+        ("m", "z", "mask"),
         (
             m,
             z,
+            mask,
         ),
     ):
         want = C.INPUT_SHAPES[rows][name]
@@ -261,7 +274,7 @@ class Model(BoltzPairWeightedAveraging):
     def close(self):
         ttnn.close_device(self.device)
 
-    def to_device(self, m, z):
+    def to_device(self, m, z, mask):
         """Host torch tensors -> the device tensors `forward` takes (bfloat16 tiles in DRAM)."""
         return tuple(
             ttnn.from_torch(
@@ -274,10 +287,11 @@ class Model(BoltzPairWeightedAveraging):
             for t in (
                 m,
                 z,
+                mask,
             )
         )
 
-    def forward(self, m, z):
+    def forward(self, m, z, mask):
         """Device tensors in, device tensors out; the method of the mode with these rows runs."""
-        rows = check_inputs(m, z)
-        return getattr(self, f"prefill_{rows}")(m, z)
+        rows = check_inputs(m, z, mask)
+        return getattr(self, f"prefill_{rows}")(m, z, mask)

@@ -20,8 +20,8 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 
 # Input shapes per mode (rows): forward refuses anything else.
 INPUT_SHAPES = {
-    64: {"s": (1, 1, 64, 384), "z": (1, 64, 64, 128)},
-    256: {"s": (1, 1, 256, 384), "z": (1, 256, 256, 128)},
+    64: {"s": (1, 1, 64, 384), "z": (1, 64, 64, 128), "mask": (1, 1, 1, 64)},
+    256: {"s": (1, 1, 256, 384), "z": (1, 256, 256, 128), "mask": (1, 1, 1, 256)},
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
@@ -188,7 +188,7 @@ WEIGHTS = {
 
 
 class Prefill64:
-    """prefill_64: configs per op; 1218.9 us modeled device time per forward."""
+    """prefill_64: configs per op; 1287.0 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -263,6 +263,7 @@ class Prefill64:
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_out_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 74.4 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
@@ -392,6 +393,7 @@ class Prefill64:
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_in_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 74.4 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
@@ -487,6 +489,9 @@ class Prefill64:
     tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_start_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8), q_chunk_size=64, k_chunk_size=64, exp_approx_mode=False
@@ -570,6 +575,9 @@ class Prefill64:
     tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_end_rows_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8), q_chunk_size=64, k_chunk_size=64, exp_approx_mode=False
@@ -696,6 +704,9 @@ class Prefill64:
     # row chunks per call (chunking pass)
     z_proj_calls = 2
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # dram: 8.4 us modeled
     attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 6),
@@ -804,7 +815,7 @@ class Prefill64:
 
 
 class Prefill256:
-    """prefill_256: configs per op; 13594.5 us modeled device time per forward."""
+    """prefill_256: configs per op; 14210.9 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -879,6 +890,7 @@ class Prefill256:
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_out_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 254.7 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
@@ -1008,6 +1020,7 @@ class Prefill256:
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_in_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 254.7 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
@@ -1103,6 +1116,9 @@ class Prefill256:
     tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_start_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8), q_chunk_size=256, k_chunk_size=256, exp_approx_mode=False
@@ -1186,6 +1202,9 @@ class Prefill256:
     tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_end_rows_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8), q_chunk_size=256, k_chunk_size=256, exp_approx_mode=False
@@ -1312,6 +1331,9 @@ class Prefill256:
     # row chunks per call (chunking pass)
     z_proj_calls = 32
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # dram: 11.7 us modeled
     attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),

@@ -20,8 +20,8 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 
 # Input shapes per mode (rows): forward refuses anything else.
 INPUT_SHAPES = {
-    64: {"s": (1, 1, 64, 384), "z": (1, 64, 64, 128)},
-    256: {"s": (1, 1, 256, 384), "z": (1, 256, 256, 128)},
+    64: {"s": (1, 1, 64, 384), "z": (1, 64, 64, 128), "mask": (1, 1, 1, 64)},
+    256: {"s": (1, 1, 256, 384), "z": (1, 256, 256, 128), "mask": (1, 1, 1, 256)},
 }
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
@@ -179,7 +179,7 @@ WEIGHTS = {
 
 
 class Prefill64:
-    """prefill_64: configs per op; 770.3 us modeled device time per forward."""
+    """prefill_64: configs per op; 820.6 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -254,6 +254,7 @@ class Prefill64:
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_out_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 53.4 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
@@ -383,6 +384,7 @@ class Prefill64:
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_in_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 53.4 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(2, 2),
@@ -478,6 +480,9 @@ class Prefill64:
     tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_start_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10), q_chunk_size=64, k_chunk_size=64, exp_approx_mode=False
@@ -561,6 +566,9 @@ class Prefill64:
     tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_end_rows_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10), q_chunk_size=64, k_chunk_size=64, exp_approx_mode=False
@@ -687,6 +695,9 @@ class Prefill64:
     # row chunks per call (chunking pass)
     z_proj_calls = 2
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # dram: 4.9 us modeled
     attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 5),
@@ -795,7 +806,7 @@ class Prefill64:
 
 
 class Prefill256:
-    """prefill_256: configs per op; 6891.4 us modeled device time per forward."""
+    """prefill_256: configs per op; 7229.9 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -870,6 +881,7 @@ class Prefill256:
     tri_mul_out_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_out_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_out_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 170.8 us modeled
     tri_mul_out_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
@@ -999,6 +1011,7 @@ class Prefill256:
     tri_mul_in_gate_b_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_a_channels_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_mul_in_b_channels_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_mul_in_mask_k_memory = ttnn.DRAM_MEMORY_CONFIG
     # searched from ttnn's own config; noc: 170.8 us modeled
     tri_mul_in_triangle_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
@@ -1094,6 +1107,9 @@ class Prefill256:
     tri_att_start_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_start_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_start_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_start_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_start_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10), q_chunk_size=256, k_chunk_size=256, exp_approx_mode=False
@@ -1177,6 +1193,9 @@ class Prefill256:
     tri_att_end_rows_wqkv_compute = KERNEL_HIFI4_FP32ACC_PACKL1
     tri_att_end_rows_wqkv_memory = ttnn.DRAM_MEMORY_CONFIG
     tri_att_end_rows_heads_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    tri_att_end_rows_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # chunks chosen by the chunking pass
     tri_att_end_rows_attention_program = ttnn.SDPAProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(11, 10), q_chunk_size=256, k_chunk_size=256, exp_approx_mode=False
@@ -1303,6 +1322,9 @@ class Prefill256:
     # row chunks per call (chunking pass)
     z_proj_calls = 32
     attention_bias_heads_first_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_offset_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_key_bias_memory = ttnn.DRAM_MEMORY_CONFIG
+    attention_masked_bias_memory = ttnn.DRAM_MEMORY_CONFIG
     # dram: 5.6 us modeled
     attention_attention_wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(10, 8),

@@ -152,7 +152,7 @@ class TriAttEndRows:
         self.w = weights
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
-    def prefill_64(self, z):
+    def prefill_64(self, z, mask):
         """boltz_triangle_attention_start, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -202,18 +202,24 @@ class TriAttEndRows:
             transpose_k_heads=False,
             memory_config=C.Prefill64.tri_att_end_rows_heads_memory,
         )
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill64.tri_att_end_rows_key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000000.0, memory_config=C.Prefill64.tri_att_end_rows_key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill64.tri_att_end_rows_masked_bias_memory)
+        ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
             v,
-            attn_mask=bias,
+            attn_mask=attn_bias,
             is_causal=False,
             scale=1.0,
             program_config=C.Prefill64.tri_att_end_rows_attention_program,
             compute_kernel_config=C.Prefill64.tri_att_end_rows_attention_compute,
             memory_config=C.Prefill64.tri_att_end_rows_attention_memory,
         )
-        ttnn.deallocate(bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
@@ -253,7 +259,7 @@ class TriAttEndRows:
         ttnn.deallocate(og)
         return out
 
-    def prefill_256(self, z):
+    def prefill_256(self, z, mask):
         """boltz_triangle_attention_start, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -303,18 +309,24 @@ class TriAttEndRows:
             transpose_k_heads=False,
             memory_config=C.Prefill256.tri_att_end_rows_heads_memory,
         )
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill256.tri_att_end_rows_key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000000.0, memory_config=C.Prefill256.tri_att_end_rows_key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill256.tri_att_end_rows_masked_bias_memory)
+        ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
             v,
-            attn_mask=bias,
+            attn_mask=attn_bias,
             is_causal=False,
             scale=1.0,
             program_config=C.Prefill256.tri_att_end_rows_attention_program,
             compute_kernel_config=C.Prefill256.tri_att_end_rows_attention_compute,
             memory_config=C.Prefill256.tri_att_end_rows_attention_memory,
         )
-        ttnn.deallocate(bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
@@ -365,7 +377,7 @@ class Attention:
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
         self.attention = AttentionAttention(weights, rt)
 
-    def prefill_64(self, s, z):
+    def prefill_64(self, s, z, mask):
         """boltz_attention_pair_bias, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -391,11 +403,17 @@ class Attention:
         ttnn.deallocate(zb)
         bias = ttnn.slice(zbt, [0, 0, 0, 0], [1, 16, 64, 64])
         ttnn.deallocate(zbt)
-        out = self.attention.prefill_64(s, bias)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill64.attention_key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill64.attention_key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill64.attention_masked_bias_memory)
         ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
+        out = self.attention.prefill_64(s, attn_bias)
+        ttnn.deallocate(attn_bias)
         return out
 
-    def prefill_256(self, s, z):
+    def prefill_256(self, s, z, mask):
         """boltz_attention_pair_bias, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -421,8 +439,14 @@ class Attention:
         ttnn.deallocate(zb)
         bias = ttnn.slice(zbt, [0, 0, 0, 0], [1, 16, 256, 256])
         ttnn.deallocate(zbt)
-        out = self.attention.prefill_256(s, bias)
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill256.attention_key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000.0, memory_config=C.Prefill256.attention_key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill256.attention_masked_bias_memory)
         ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
+        out = self.attention.prefill_256(s, attn_bias)
+        ttnn.deallocate(attn_bias)
         return out
 
 
@@ -636,19 +660,19 @@ class TriAttEnd:
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
         self.rows = TriAttEndRows(weights, rt)
 
-    def prefill_64(self, z):
+    def prefill_64(self, z, mask):
         """boltz_triangle_attention_end, 64 rows."""
         zt = ttnn.permute(z, [0, 2, 1, 3], memory_config=C.Prefill64.columns_as_rows_memory)
-        ot = self.rows.prefill_64(zt)
+        ot = self.rows.prefill_64(zt, mask)
         ttnn.deallocate(zt)
         out = ttnn.permute(ot, [0, 2, 1, 3], memory_config=C.Prefill64.rows_as_columns_memory)
         ttnn.deallocate(ot)
         return out
 
-    def prefill_256(self, z):
+    def prefill_256(self, z, mask):
         """boltz_triangle_attention_end, 256 rows."""
         zt = ttnn.permute(z, [0, 2, 1, 3], memory_config=C.Prefill256.columns_as_rows_memory)
-        ot = self.rows.prefill_256(zt)
+        ot = self.rows.prefill_256(zt, mask)
         ttnn.deallocate(zt)
         out = ttnn.permute(ot, [0, 2, 1, 3], memory_config=C.Prefill256.rows_as_columns_memory)
         ttnn.deallocate(ot)
@@ -662,7 +686,7 @@ class TriAttStart:
         self.w = weights
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
-    def prefill_64(self, z):
+    def prefill_64(self, z, mask):
         """boltz_triangle_attention_start, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -706,18 +730,24 @@ class TriAttStart:
             transpose_k_heads=False,
             memory_config=C.Prefill64.tri_att_start_heads_memory,
         )
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill64.tri_att_start_key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000000.0, memory_config=C.Prefill64.tri_att_start_key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill64.tri_att_start_masked_bias_memory)
+        ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
             v,
-            attn_mask=bias,
+            attn_mask=attn_bias,
             is_causal=False,
             scale=1.0,
             program_config=C.Prefill64.tri_att_start_attention_program,
             compute_kernel_config=C.Prefill64.tri_att_start_attention_compute,
             memory_config=C.Prefill64.tri_att_start_attention_memory,
         )
-        ttnn.deallocate(bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
@@ -757,7 +787,7 @@ class TriAttStart:
         ttnn.deallocate(og)
         return out
 
-    def prefill_256(self, z):
+    def prefill_256(self, z, mask):
         """boltz_triangle_attention_start, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -802,18 +832,24 @@ class TriAttStart:
             transpose_k_heads=False,
             memory_config=C.Prefill256.tri_att_start_heads_memory,
         )
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill256.tri_att_start_key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000000.0, memory_config=C.Prefill256.tri_att_start_key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill256.tri_att_start_masked_bias_memory)
+        ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
             v,
-            attn_mask=bias,
+            attn_mask=attn_bias,
             is_causal=False,
             scale=1.0,
             program_config=C.Prefill256.tri_att_start_attention_program,
             compute_kernel_config=C.Prefill256.tri_att_start_attention_compute,
             memory_config=C.Prefill256.tri_att_start_attention_memory,
         )
-        ttnn.deallocate(bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
@@ -861,7 +897,7 @@ class TriMulIn:
         self.w = weights
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
-    def prefill_64(self, z):
+    def prefill_64(self, z, mask):
         """boltz_triangle_mult_incoming, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -933,15 +969,17 @@ class TriMulIn:
         ttnn.deallocate(a)
         bt = ttnn.permute(b, [0, 3, 1, 2], memory_config=C.Prefill64.tri_mul_in_b_channels_memory)
         ttnn.deallocate(b)
+        atm = ttnn.multiply(at, mask, memory_config=C.Prefill64.tri_mul_in_mask_k_memory)
+        ttnn.deallocate(at)
         xt = ttnn.matmul(
-            at,
+            atm,
             bt,
             program_config=C.Prefill64.tri_mul_in_triangle_program,
             compute_kernel_config=C.Prefill64.tri_mul_in_triangle_compute,
             memory_config=C.Prefill64.tri_mul_in_triangle_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(at)
+        ttnn.deallocate(atm)
         ttnn.deallocate(bt)
         x = ttnn.permute(xt, [0, 2, 3, 1], memory_config=C.Prefill64.tri_mul_in_channels_last_memory)
         ttnn.deallocate(xt)
@@ -989,7 +1027,7 @@ class TriMulIn:
         ttnn.deallocate(po)
         return out
 
-    def prefill_256(self, z):
+    def prefill_256(self, z, mask):
         """boltz_triangle_mult_incoming, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -1061,15 +1099,17 @@ class TriMulIn:
         ttnn.deallocate(a)
         bt = ttnn.permute(b, [0, 3, 1, 2], memory_config=C.Prefill256.tri_mul_in_b_channels_memory)
         ttnn.deallocate(b)
+        atm = ttnn.multiply(at, mask, memory_config=C.Prefill256.tri_mul_in_mask_k_memory)
+        ttnn.deallocate(at)
         xt = ttnn.matmul(
-            at,
+            atm,
             bt,
             program_config=C.Prefill256.tri_mul_in_triangle_program,
             compute_kernel_config=C.Prefill256.tri_mul_in_triangle_compute,
             memory_config=C.Prefill256.tri_mul_in_triangle_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(at)
+        ttnn.deallocate(atm)
         ttnn.deallocate(bt)
         x = ttnn.permute(xt, [0, 2, 3, 1], memory_config=C.Prefill256.tri_mul_in_channels_last_memory)
         ttnn.deallocate(xt)
@@ -1125,7 +1165,7 @@ class TriMulOut:
         self.w = weights
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
-    def prefill_64(self, z):
+    def prefill_64(self, z, mask):
         """boltz_triangle_mult_outgoing, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -1197,15 +1237,17 @@ class TriMulOut:
         ttnn.deallocate(a)
         bt = ttnn.permute(b, [0, 3, 2, 1], memory_config=C.Prefill64.tri_mul_out_b_channels_memory)
         ttnn.deallocate(b)
+        atm = ttnn.multiply(at, mask, memory_config=C.Prefill64.tri_mul_out_mask_k_memory)
+        ttnn.deallocate(at)
         xt = ttnn.matmul(
-            at,
+            atm,
             bt,
             program_config=C.Prefill64.tri_mul_out_triangle_program,
             compute_kernel_config=C.Prefill64.tri_mul_out_triangle_compute,
             memory_config=C.Prefill64.tri_mul_out_triangle_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(at)
+        ttnn.deallocate(atm)
         ttnn.deallocate(bt)
         x = ttnn.permute(xt, [0, 2, 3, 1], memory_config=C.Prefill64.tri_mul_out_channels_last_memory)
         ttnn.deallocate(xt)
@@ -1253,7 +1295,7 @@ class TriMulOut:
         ttnn.deallocate(po)
         return out
 
-    def prefill_256(self, z):
+    def prefill_256(self, z, mask):
         """boltz_triangle_mult_outgoing, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -1325,15 +1367,17 @@ class TriMulOut:
         ttnn.deallocate(a)
         bt = ttnn.permute(b, [0, 3, 2, 1], memory_config=C.Prefill256.tri_mul_out_b_channels_memory)
         ttnn.deallocate(b)
+        atm = ttnn.multiply(at, mask, memory_config=C.Prefill256.tri_mul_out_mask_k_memory)
+        ttnn.deallocate(at)
         xt = ttnn.matmul(
-            at,
+            atm,
             bt,
             program_config=C.Prefill256.tri_mul_out_triangle_program,
             compute_kernel_config=C.Prefill256.tri_mul_out_triangle_compute,
             memory_config=C.Prefill256.tri_mul_out_triangle_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(at)
+        ttnn.deallocate(atm)
         ttnn.deallocate(bt)
         x = ttnn.permute(xt, [0, 2, 3, 1], memory_config=C.Prefill256.tri_mul_out_channels_last_memory)
         ttnn.deallocate(xt)
@@ -1396,20 +1440,20 @@ class BoltzPairformerLayer:
         self.attention = Attention(weights, rt)
         self.transition_s = TransitionS(weights, rt)
 
-    def prefill_64(self, s, z):
+    def prefill_64(self, s, z, mask):
         """boltz_pairformer_layer, 64 rows."""
-        d_mul_out = self.tri_mul_out.prefill_64(z)
+        d_mul_out = self.tri_mul_out.prefill_64(z, mask)
         z1 = ttnn.add(z, d_mul_out, memory_config=C.Prefill64.add_mul_out_memory)
         ttnn.deallocate(d_mul_out)
-        d_mul_in = self.tri_mul_in.prefill_64(z1)
+        d_mul_in = self.tri_mul_in.prefill_64(z1, mask)
         z2 = ttnn.add(z1, d_mul_in, memory_config=C.Prefill64.add_mul_in_memory)
         ttnn.deallocate(d_mul_in)
         ttnn.deallocate(z1)
-        d_att_start = self.tri_att_start.prefill_64(z2)
+        d_att_start = self.tri_att_start.prefill_64(z2, mask)
         z3 = ttnn.add(z2, d_att_start, memory_config=C.Prefill64.add_att_start_memory)
         ttnn.deallocate(d_att_start)
         ttnn.deallocate(z2)
-        d_att_end = self.tri_att_end.prefill_64(z3)
+        d_att_end = self.tri_att_end.prefill_64(z3, mask)
         z4 = ttnn.add(z3, d_att_end, memory_config=C.Prefill64.add_att_end_memory)
         ttnn.deallocate(d_att_end)
         ttnn.deallocate(z3)
@@ -1426,7 +1470,7 @@ class BoltzPairformerLayer:
             memory_config=C.Prefill64.pre_norm_s_memory,
             compute_kernel_config=C.Prefill64.pre_norm_s_compute,
         )
-        d_attention = self.attention.prefill_64(sn, z_out)
+        d_attention = self.attention.prefill_64(sn, z_out, mask)
         ttnn.deallocate(sn)
         s1 = ttnn.add(s, d_attention, memory_config=C.Prefill64.add_attention_memory)
         ttnn.deallocate(d_attention)
@@ -1436,20 +1480,20 @@ class BoltzPairformerLayer:
         ttnn.deallocate(s1)
         return s_out, z_out
 
-    def prefill_256(self, s, z):
+    def prefill_256(self, s, z, mask):
         """boltz_pairformer_layer, 256 rows."""
-        d_mul_out = self.tri_mul_out.prefill_256(z)
+        d_mul_out = self.tri_mul_out.prefill_256(z, mask)
         z1 = ttnn.add(z, d_mul_out, memory_config=C.Prefill256.add_mul_out_memory)
         ttnn.deallocate(d_mul_out)
-        d_mul_in = self.tri_mul_in.prefill_256(z1)
+        d_mul_in = self.tri_mul_in.prefill_256(z1, mask)
         z2 = ttnn.add(z1, d_mul_in, memory_config=C.Prefill256.add_mul_in_memory)
         ttnn.deallocate(d_mul_in)
         ttnn.deallocate(z1)
-        d_att_start = self.tri_att_start.prefill_256(z2)
+        d_att_start = self.tri_att_start.prefill_256(z2, mask)
         z3 = ttnn.add(z2, d_att_start, memory_config=C.Prefill256.add_att_start_memory)
         ttnn.deallocate(d_att_start)
         ttnn.deallocate(z2)
-        d_att_end = self.tri_att_end.prefill_256(z3)
+        d_att_end = self.tri_att_end.prefill_256(z3, mask)
         z4 = ttnn.add(z3, d_att_end, memory_config=C.Prefill256.add_att_end_memory)
         ttnn.deallocate(d_att_end)
         ttnn.deallocate(z3)
@@ -1466,7 +1510,7 @@ class BoltzPairformerLayer:
             memory_config=C.Prefill256.pre_norm_s_memory,
             compute_kernel_config=C.Prefill256.pre_norm_s_compute,
         )
-        d_attention = self.attention.prefill_256(sn, z_out)
+        d_attention = self.attention.prefill_256(sn, z_out, mask)
         ttnn.deallocate(sn)
         s1 = ttnn.add(s, d_attention, memory_config=C.Prefill256.add_attention_memory)
         ttnn.deallocate(d_attention)
@@ -1477,16 +1521,17 @@ class BoltzPairformerLayer:
         return s_out, z_out
 
 
-def check_inputs(s, z):
+def check_inputs(s, z, mask):
     """The mode these inputs run in (its rows), after refusing shapes no mode was generated for."""
     rows = s.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"s has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
     for name, value in zip(
-        ("s", "z"),
+        ("s", "z", "mask"),
         (
             s,
             z,
+            mask,
         ),
     ):
         want = C.INPUT_SHAPES[rows][name]
@@ -1517,7 +1562,7 @@ class Model(BoltzPairformerLayer):
     def close(self):
         ttnn.close_device(self.device)
 
-    def to_device(self, s, z):
+    def to_device(self, s, z, mask):
         """Host torch tensors -> the device tensors `forward` takes (bfloat16 tiles in DRAM)."""
         return tuple(
             ttnn.from_torch(
@@ -1530,10 +1575,11 @@ class Model(BoltzPairformerLayer):
             for t in (
                 s,
                 z,
+                mask,
             )
         )
 
-    def forward(self, s, z):
+    def forward(self, s, z, mask):
         """Device tensors in, device tensors out; the method of the mode with these rows runs."""
-        rows = check_inputs(s, z)
-        return getattr(self, f"prefill_{rows}")(s, z)
+        rows = check_inputs(s, z, mask)
+        return getattr(self, f"prefill_{rows}")(s, z, mask)

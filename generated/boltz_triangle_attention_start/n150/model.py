@@ -18,7 +18,7 @@ class BoltzTriangleAttentionStart:
         self.w = weights
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
-    def prefill_64(self, z):
+    def prefill_64(self, z, mask):
         """boltz_triangle_attention_start, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -60,18 +60,24 @@ class BoltzTriangleAttentionStart:
             transpose_k_heads=False,
             memory_config=C.Prefill64.heads_memory,
         )
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill64.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000000.0, memory_config=C.Prefill64.key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill64.masked_bias_memory)
+        ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
             v,
-            attn_mask=bias,
+            attn_mask=attn_bias,
             is_causal=False,
             scale=1.0,
             program_config=C.Prefill64.attention_program,
             compute_kernel_config=C.Prefill64.attention_compute,
             memory_config=C.Prefill64.attention_memory,
         )
-        ttnn.deallocate(bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
@@ -109,7 +115,7 @@ class BoltzTriangleAttentionStart:
         ttnn.deallocate(og)
         return out
 
-    def prefill_256(self, z):
+    def prefill_256(self, z, mask):
         """boltz_triangle_attention_start, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -151,18 +157,24 @@ class BoltzTriangleAttentionStart:
             transpose_k_heads=False,
             memory_config=C.Prefill256.heads_memory,
         )
+        key_off = ttnn.subtract(mask, 1.0, memory_config=C.Prefill256.key_offset_memory)
+        key_bias = ttnn.multiply(key_off, 1000000000.0, memory_config=C.Prefill256.key_bias_memory)
+        ttnn.deallocate(key_off)
+        attn_bias = ttnn.add(bias, key_bias, memory_config=C.Prefill256.masked_bias_memory)
+        ttnn.deallocate(bias)
+        ttnn.deallocate(key_bias)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
             v,
-            attn_mask=bias,
+            attn_mask=attn_bias,
             is_causal=False,
             scale=1.0,
             program_config=C.Prefill256.attention_program,
             compute_kernel_config=C.Prefill256.attention_compute,
             memory_config=C.Prefill256.attention_memory,
         )
-        ttnn.deallocate(bias)
+        ttnn.deallocate(attn_bias)
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
@@ -201,12 +213,18 @@ class BoltzTriangleAttentionStart:
         return out
 
 
-def check_inputs(z):
+def check_inputs(z, mask):
     """The mode these inputs run in (its rows), after refusing shapes no mode was generated for."""
     rows = z.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"z has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
-    for name, value in zip(("z",), (z,)):
+    for name, value in zip(
+        ("z", "mask"),
+        (
+            z,
+            mask,
+        ),
+    ):
         want = C.INPUT_SHAPES[rows][name]
         if tuple(value.shape) != want:
             raise ValueError(f"{name} must have shape {list(want)} for {rows} rows, got {list(value.shape)}")
@@ -235,7 +253,7 @@ class Model(BoltzTriangleAttentionStart):
     def close(self):
         ttnn.close_device(self.device)
 
-    def to_device(self, z):
+    def to_device(self, z, mask):
         """Host torch tensors -> the device tensors `forward` takes (bfloat16 tiles in DRAM)."""
         return tuple(
             ttnn.from_torch(
@@ -245,10 +263,13 @@ class Model(BoltzTriangleAttentionStart):
                 device=self.device,
                 memory_config=ttnn.DRAM_MEMORY_CONFIG,
             )
-            for t in (z,)
+            for t in (
+                z,
+                mask,
+            )
         )
 
-    def forward(self, z):
+    def forward(self, z, mask):
         """Device tensors in, device tensors out; the method of the mode with these rows runs."""
-        rows = check_inputs(z)
-        return getattr(self, f"prefill_{rows}")(z)
+        rows = check_inputs(z, mask)
+        return getattr(self, f"prefill_{rows}")(z, mask)

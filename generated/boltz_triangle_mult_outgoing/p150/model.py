@@ -18,7 +18,7 @@ class BoltzTriangleMultOutgoing:
         self.w = weights
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
-    def prefill_64(self, z):
+    def prefill_64(self, z, mask):
         """boltz_triangle_mult_outgoing, 64 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -88,15 +88,17 @@ class BoltzTriangleMultOutgoing:
         ttnn.deallocate(a)
         bt = ttnn.permute(b, [0, 3, 2, 1], memory_config=C.Prefill64.b_channels_memory)
         ttnn.deallocate(b)
+        atm = ttnn.multiply(at, mask, memory_config=C.Prefill64.mask_k_memory)
+        ttnn.deallocate(at)
         xt = ttnn.matmul(
-            at,
+            atm,
             bt,
             program_config=C.Prefill64.triangle_program,
             compute_kernel_config=C.Prefill64.triangle_compute,
             memory_config=C.Prefill64.triangle_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(at)
+        ttnn.deallocate(atm)
         ttnn.deallocate(bt)
         x = ttnn.permute(xt, [0, 2, 3, 1], memory_config=C.Prefill64.channels_last_memory)
         ttnn.deallocate(xt)
@@ -142,7 +144,7 @@ class BoltzTriangleMultOutgoing:
         ttnn.deallocate(po)
         return out
 
-    def prefill_256(self, z):
+    def prefill_256(self, z, mask):
         """boltz_triangle_mult_outgoing, 256 rows."""
         zn = ttnn.layer_norm(
             z,
@@ -212,15 +214,17 @@ class BoltzTriangleMultOutgoing:
         ttnn.deallocate(a)
         bt = ttnn.permute(b, [0, 3, 2, 1], memory_config=C.Prefill256.b_channels_memory)
         ttnn.deallocate(b)
+        atm = ttnn.multiply(at, mask, memory_config=C.Prefill256.mask_k_memory)
+        ttnn.deallocate(at)
         xt = ttnn.matmul(
-            at,
+            atm,
             bt,
             program_config=C.Prefill256.triangle_program,
             compute_kernel_config=C.Prefill256.triangle_compute,
             memory_config=C.Prefill256.triangle_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(at)
+        ttnn.deallocate(atm)
         ttnn.deallocate(bt)
         x = ttnn.permute(xt, [0, 2, 3, 1], memory_config=C.Prefill256.channels_last_memory)
         ttnn.deallocate(xt)
@@ -267,12 +271,18 @@ class BoltzTriangleMultOutgoing:
         return out
 
 
-def check_inputs(z):
+def check_inputs(z, mask):
     """The mode these inputs run in (its rows), after refusing shapes no mode was generated for."""
     rows = z.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"z has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
-    for name, value in zip(("z",), (z,)):
+    for name, value in zip(
+        ("z", "mask"),
+        (
+            z,
+            mask,
+        ),
+    ):
         want = C.INPUT_SHAPES[rows][name]
         if tuple(value.shape) != want:
             raise ValueError(f"{name} must have shape {list(want)} for {rows} rows, got {list(value.shape)}")
@@ -301,7 +311,7 @@ class Model(BoltzTriangleMultOutgoing):
     def close(self):
         ttnn.close_device(self.device)
 
-    def to_device(self, z):
+    def to_device(self, z, mask):
         """Host torch tensors -> the device tensors `forward` takes (bfloat16 tiles in DRAM)."""
         return tuple(
             ttnn.from_torch(
@@ -311,10 +321,13 @@ class Model(BoltzTriangleMultOutgoing):
                 device=self.device,
                 memory_config=ttnn.DRAM_MEMORY_CONFIG,
             )
-            for t in (z,)
+            for t in (
+                z,
+                mask,
+            )
         )
 
-    def forward(self, z):
+    def forward(self, z, mask):
         """Device tensors in, device tensors out; the method of the mode with these rows runs."""
-        rows = check_inputs(z)
-        return getattr(self, f"prefill_{rows}")(z)
+        rows = check_inputs(z, mask)
+        return getattr(self, f"prefill_{rows}")(z, mask)

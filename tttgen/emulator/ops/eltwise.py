@@ -85,7 +85,9 @@ def _binary(
         )
     elif not isinstance(b, (int, float)):
         fail(op, "eltwise.b_type", f"input_tensor_b must be a ttnn.Tensor or a scalar, got {type(b).__name__}")
-    if a.layout == Layout.TILE:
+    # An interleaved operand may have a tile-padded height (Boltz's token mask [1, 1, 1, n]): ttnn computes the whole
+    # padded tile and the logical rows are exact. Sharded ones must be aligned: their shard specs count whole rows.
+    if a.layout == Layout.TILE and a.is_sharded():
         require_tile_aligned(op, a, "input_tensor_a")
         if b_is_tensor and tuple(b.shape) == tuple(a.shape):
             require_tile_aligned(op, b, "input_tensor_b")
@@ -158,7 +160,7 @@ def _unary_op(op: str, fn):
         x = require_tensor(input_tensor, op, "input_tensor")
         device = x.require_device(op)
         check(output_tensor is None, op, "eltwise.output_tensor", "output_tensor= is not emulated")
-        if x.layout == Layout.TILE:
+        if x.layout == Layout.TILE and x.is_sharded():  # interleaved: a padded height is exact (see _binary)
             require_tile_aligned(op, x, "input_tensor")
         mem = infer_width_sharded_output(op, memory_config if memory_config is not None else x.memory_config(), x)
         out = make_output(op, x.shape, x.dtype, x.layout, device, mem)
