@@ -328,3 +328,12 @@ def test_sdpa_decode_l1_matches_ttnn(k_chunk, head_dim, tkv, ttnn_bytes):
     # 32 query heads, bf16 Q; ttnn 0.81.1 (mock n150) measured with cur_pos as a tensor for the first two,
     # as a list for the others (+ the tensor's 256 B page, the difference between the two forms)
     assert sdpa_decode_l1_bytes(k_chunk, head_dim, 2048, tkv) == ttnn_bytes
+
+
+@pytest.mark.parametrize("chunk, ttnn_bytes", [(64, 102400), (128, 266240), (256, 790528)])
+def test_masked_sdpa_l1_equals_ttnns_figure(chunk, ttnn_bytes):
+    """A provided attn_mask (Boltz's pair bias) adds its double-buffered chunk block: ttnn 0.81.1 reported these
+    per-core figures on mock n150 and p150 for head_dim 32, bf16 (Boltz triangle attention at n = 64, 128, 256)."""
+    from tttgen.rules.l1 import sdpa_l1_bytes
+
+    assert sdpa_l1_bytes(chunk, chunk, 32, 2048, 2048, 2048, masked=True) == ttnn_bytes

@@ -25,6 +25,16 @@ def _summary(value: Any) -> str:
     return type(value).__name__
 
 
+def _chunks(op) -> str:
+    """The chunk sizes the chunking pass chose: row chunks of a matmul called several times, SDPA's q/k chunks."""
+    d = op.decisions
+    if op.kind == "matmul" and d.get("calls", 1) > 1:
+        return f" | {d['calls']} calls of {d['shape'].m} rows"
+    if op.kind in ("sdpa_prefill", "sdpa_decode") and d.get("k_chunk_size"):
+        return f" | q/k chunks {d['q_chunk_size']}/{d['k_chunk_size']}"
+    return ""
+
+
 def op_flops(graph: Graph, op) -> int:
     """Arithmetic of one op (matmul exact; others counted per element) for the roofline chart."""
     d, m = op.decisions, graph.model
@@ -72,7 +82,7 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
         row = {
             "op": op.key,
             "kind": op.kind,
-            "config": _summary(d.get("program")),
+            "config": _summary(d.get("program")) + _chunks(op),
             "fidelity": d["kernel"].math_fidelity if d.get("kernel") else "-",
             "dtypes": d.get("dtypes"),
             "time_ns": d.get("time_ns"),

@@ -563,3 +563,33 @@ def test_reshape_is_a_view_on_the_same_buffer(ttnn, device):
     w = ttnn.reshape(u, (1, 2, 32, 64))
     ttnn.deallocate(u)
     assert not w.is_allocated()
+
+
+def test_sdpa_attn_mask_is_an_additive_bias_broadcast_over_batch(ttnn, device, gen):
+    """attn_mask [1, heads, S, S] added to the scores of every batch (Boltz's triangle attention: one batch per
+    pair row), as the golden (torch SDPA) does at scale 1.0."""
+    q, k, v = (torch.randn(3, 2, 64, 32, generator=gen) for _ in range(3))
+    bias = torch.randn(1, 2, 64, 64, generator=gen)
+    got = ttnn.to_torch(
+        ttnn.transformer.scaled_dot_product_attention(
+            *(to_dev(ttnn, device, t) for t in (q, k, v)), attn_mask=to_dev(ttnn, device, bias), is_causal=False, scale=1.0
+        )
+    ).float()
+    want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=1.0)
+    assert torch.corrcoef(torch.stack([got.flatten(), want.flatten()]))[0, 1] > 0.999
+
+
+def test_sdpa_attn_mask_with_another_scale_is_refused(ttnn, device, gen):
+    """The golden adds the mask after the scale, the 0.81 kernel before it: only scale 1.0 has one answer."""
+    from tttgen.emulator.errors import EmulatorUnsupported
+
+    q = to_dev(ttnn, device, torch.randn(1, 2, 64, 32, generator=gen))
+    mask = to_dev(ttnn, device, torch.zeros(1, 2, 64, 64))
+    with pytest.raises(EmulatorUnsupported, match="scale != 1.0"):
+        ttnn.transformer.scaled_dot_product_attention(q, q, q, attn_mask=mask, is_causal=False, scale=0.125)
+
+
+def test_softmax_matches_the_golden(ttnn, device, gen):
+    x = torch.randn(1, 4, 64, 96, generator=gen) * 4
+    got = ttnn.to_torch(ttnn.softmax(to_dev(ttnn, device, x), dim=-1, numeric_stable=True)).float()
+    assert torch.allclose(got, torch.softmax(x.bfloat16().float(), dim=-1), atol=1e-2)

@@ -436,6 +436,8 @@ def expand(
         io[mode.key] = {
             "inputs": {n: list(_shape(t.shape, menv, f"{desc.name}.inputs.{n}")) for n, t in declared.items()},
             "dtypes": {n: t.dtype or "bfloat16" for n, t in declared.items()},
+            "docs": {n: t.doc for n, t in declared.items() if t.doc},
+            "examples": {n: t.example for n, t in declared.items()},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
     names = short_names([op.name for op in ops])

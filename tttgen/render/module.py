@@ -669,7 +669,12 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
-        "example_torch": ", ".join(f"torch.randn({list(s)})" for s in example.values()),
+        "example_torch": ", ".join(
+            f"torch.{io[first_key].get('examples', {}).get(n, 'randn')}({list(s)})" for n, s in example.items()
+        ),
+        "input_docs": [
+            {"name": n, "shape": list(s), "doc": io[first_key].get("docs", {}).get(n, "")} for n, s in example.items()
+        ],
         "max_l1_kib": max((op.decisions.get("l1_bytes") or 0) for op in graph.ops) // 1024,
         "usable_l1_kib": graph.device.l1_budget // 1024,
         "precision": graph.hints.precision,

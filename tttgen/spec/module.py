@@ -140,6 +140,7 @@ class Tensor(Strict):
     shape: Shape
     dtype: DType | None = None
     doc: str = ""
+    example: Literal["randn", "ones"] = Field("randn", description="what the package README's example passes")
 
 
 class Transpose(Strict):
