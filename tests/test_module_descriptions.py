@@ -36,6 +36,8 @@ BUILTINS = [
     "mistral",
     "mlp",
     "prenorm_encoder_layer",
+    "siglip_encoder_layer",
+    "siglip_vision_tower",
 ]
 
 TINY = """\

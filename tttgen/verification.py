@@ -316,9 +316,17 @@ def reference_module(p: Plan, seed: int):
         )
     modname, _, attr = desc.reference.torch.rpartition(".")
     cls = getattr(importlib.import_module(modname), attr)
-    params = graph.facts["module_params"]
+    # the size param (a pair module's n, an image's pixels) at the first mode: a reference whose weights depend on it
+    # (SigLIP's position table) is built for that size
+    first = next(iter(graph.facts["io"]))
+    size = {graph.facts["size_param"]: int(first.split("_")[1])} if graph.facts.get("size_param") else {}
+    params = {**size, **graph.facts["module_params"]}
     init = {k: params[v] if isinstance(v, str) and v in params else v for k, v in desc.reference.init.items()}
     torch.manual_seed(seed)
+    if desc.reference.config:  # e.g. transformers' SiglipVisionModel(SiglipVisionConfig(**init))
+        config_mod, _, config_attr = desc.reference.config.rpartition(".")
+        config = getattr(importlib.import_module(config_mod), config_attr)(**init)
+        return informative_weights(cls(config).eval())
     return informative_weights(cls(**init).eval())
 
 
@@ -342,6 +350,8 @@ def reference_inputs(p: Plan, inputs: dict) -> dict:
     perms, first = (ref.permute, ref.first) if ref else ({}, {})
     out = {}
     for n, x in inputs.items():
+        if ref and n in ref.channels:  # channels the host padded for the device are not the reference's
+            x = x[..., : ref.channels[n]]
         if n in first:
             out[n] = x.flatten()[: math.prod(first[n])].reshape(first[n])
         else:
@@ -465,6 +475,7 @@ def verify_module(
                     named.pop(mask_input, None)  # the reference takes its masks as keywords
                     keywords = reference_keywords(p, named, tokens if mask_input else None)
                     want = reference(*named.values(), **keywords)
+                want = getattr(want, spec.output) if spec and spec.output else want
                 want = want if isinstance(want, tuple) else (want,)
                 got = [ttnn.to_torch(o).float() for o in outs]
                 # a residual output is compared as its update (out - input): the input would dominate the PCC

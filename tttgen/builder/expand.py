@@ -230,7 +230,7 @@ class _Expander:
             out.append(
                 frozen(
                     {
-                        k: v if k == "kind" else list(_shape(v, env, here)) if k == "shape" else _number(v, env, here)
+                        k: v if k == "kind" else list(_shape(v, env, here)) if k in ("shape", "dims") else _number(v, env, here)
                         for k, v in raw.items()
                     }
                 )
@@ -438,6 +438,7 @@ def expand(
             "dtypes": {n: t.dtype or "bfloat16" for n, t in declared.items()},
             "docs": {n: t.doc for n, t in declared.items() if t.doc},
             "examples": {n: t.example for n, t in declared.items()},
+            "layouts": {n: t.layout for n, t in declared.items()},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
     names = short_names([op.name for op in ops])
@@ -467,6 +468,7 @@ def expand(
                 "module_doc": desc.description,
                 "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
                 "precision_policy": {k: v.model_dump() for k, v in sorted(desc.precision.items())},
+                "size_param": size_param,
                 "io": io,
                 "host_shapes": expander.host_shapes,
                 "called_files": tuple(sorted(str(f) for f in expander.called)),

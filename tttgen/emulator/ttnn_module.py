@@ -26,6 +26,7 @@ TOP_LEVEL_OPS = {
     "typecast": core.typecast,
     "reshape": core.reshape,
     "permute": core.permute,
+    "fold": core.fold,
     "slice": core.slice,
     "concat": core.concat,
     "deallocate": core.deallocate,

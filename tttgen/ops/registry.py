@@ -179,7 +179,7 @@ KINDS: tuple[OpKind, ...] = (
     OpKind("embedding", "rows of weight gathered by token ids", _in("input", "weight"), ("output",)),
     OpKind(
         "fold",
-        "space-to-depth: stride_h x stride_w patches into channels",
+        "space-to-depth of row-major NHWC pixels: one tile row per stride_h x stride_w patch (channels fastest)",
         _in("input"),
         ("output",),
         (Attr("stride_h", "int", required=True), Attr("stride_w", "int", required=True)),
@@ -372,11 +372,15 @@ def _embedding(ins: dict, attrs: dict) -> Inferred:
 
 
 def _fold(ins: dict, attrs: dict) -> Inferred:
+    """[N, H, W, C] (row-major pixels) -> one row per patch, [1, 1, N * H/sh * W/sw, sh * sw * C] tiles."""
     n, h, w, c = ins["input"]
     sh, sw = attrs["stride_h"], attrs["stride_w"]
     if h % sh or w % sw:
         raise ShapeError(f"{h}x{w} is not divisible by the {sh}x{sw} stride")
-    return Inferred(((n, h // sh, w // sw, c * sh * sw),), {})
+    out = (1, 1, n * (h // sh) * (w // sw), c * sh * sw)
+    if out[-1] % 32:
+        raise ShapeError(f"a patch holds {out[-1]} values, not whole tiles: pad the channels ({c}) on the host")
+    return Inferred((out,), _rows_dim(out))
 
 
 def _reshape(ins: dict, attrs: dict) -> Inferred:
@@ -477,7 +481,7 @@ RENDER_MACROS: dict[str, str | None] = {
     "cache_fill": "cache_fill",
     "cache_update": "cache_update",
     "embedding": "embedding",
-    "fold": None,
+    "fold": "fold",
     "reshape": "reshape",
     "permute": "permute",
     "transpose": None,
@@ -495,4 +499,6 @@ WEIGHT_LAYOUTS: dict[tuple[str, str], str] = {
     ("layer_norm", "bias"): "norm_rows",
     ("rms_norm", "weight"): "norm_rows",
     ("embedding", "weight"): "row_major",
+    ("binary", "a"): "tile",  # a table added to activations (SigLIP's position embedding)
+    ("binary", "b"): "tile",
 }

@@ -47,6 +47,8 @@ def dram_sharded_weight(k: int, n: int, device: DeviceProfile) -> MemoryPlacemen
 def residual_cores(dim: int, device: DeviceProfile) -> int:
     """Divisor of the width in tiles closest to ~32 cores (ties: more cores)."""
     options = [c for c in divisors(dim // 32) if c <= device.grid.cores]
+    if not options:  # a width under one tile (a module whose first input is pixels): no decode residual to place
+        return 1
     return min(options, key=lambda c: (abs(c - RESIDUAL_TARGET_CORES), -c))
 
 

@@ -60,7 +60,7 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
     if op.kind == "slice":
         size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
         return "reshard", {"bytes_in": size, "bytes_out": size, "src": "dram", "dst": "dram"}
-    if op.kind in ("permute", "transpose", "concat", "typecast"):  # data movement: every element read and written
+    if op.kind in ("permute", "transpose", "concat", "typecast", "fold"):  # data movement: every element read and written
         size = prod(op.dataflow["shapes"]["out"][0]) * BYTES_BF16
         kind = "typecast" if op.kind == "typecast" else "reshard"
         return kind, {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}

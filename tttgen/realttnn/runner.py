@@ -321,7 +321,14 @@ def check_package(ttnn, job: dict, index: int) -> dict:
     model = None
     try:
         if "host_weights" in job:  # a module package: weights placed from host tensors of the transformed shapes
-            host = {n: shims.FakeTensor(tuple(shape)) for n, shape in job["host_weights"].items()}
+            host = {
+                n: (
+                    [{k: shims.FakeTensor(tuple(s)) for k, s in layer.items()} for layer in shape]
+                    if shape and isinstance(shape[0], dict)  # a looped call's per-layer weights
+                    else shims.FakeTensor(tuple(shape))
+                )
+                for n, shape in job["host_weights"].items()
+            }
             model = model_mod.Model.from_host_weights(host)
         else:
             model = model_mod.Model.open(job["checkpoint_dir"])

@@ -164,6 +164,8 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
         )
     elif kind == "matmul":
         view.update(a=ins["a"], b=ins["b"], dtype=L.dtype(d["dtypes"]["out"]))
+    elif kind == "fold":
+        view.update(stride_h=attrs["stride_h"], stride_w=attrs["stride_w"], out_shape=list(flow["shapes"]["out"][0]))
     elif kind == "softmax":
         scale = f"ttnn.multiply({ins['input']}, {float(attrs['scale'])!r})" if "scale" in attrs else ins["input"]
         view.update(scaled=scale, dim=attrs.get("dim", -1))
@@ -517,10 +519,16 @@ def host_shape(shape: tuple[int, ...], layout: str) -> list[int]:
     return list(shape)
 
 
-def host_weight_shapes(graph: Graph) -> dict[str, list[int]]:
-    """Weight name -> the shape weights.host_weights gives it (what device_weights moves to the device)."""
+def host_weight_shapes(graph: Graph) -> dict[str, Any]:
+    """Weight name -> the shape weights.host_weights gives it (what device_weights moves to the device); a looped
+    call's weights as a list of per-layer dicts under the call's name, as weights.host_weights nests them."""
     ports = _weight_ports(graph)
-    return {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights}
+    shapes = {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights if not w.per_layer}
+    loop = next((e for f in graph.facts["functions"] for e in f["body"] if e.get("loop")), None)
+    layered = {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights if w.per_layer}
+    if loop is not None and layered:
+        shapes[loop["call"].rsplit(".", 1)[-1]] = [layered] * loop["loop"]["count"]
+    return shapes
 
 
 def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dict[str, Any]]:
@@ -671,6 +679,9 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
         "example_torch": ", ".join(
             f"torch.{io[first_key].get('examples', {}).get(n, 'randn')}({list(s)})" for n, s in example.items()
+        ),
+        "input_layouts": ", ".join(
+            f"ttnn.{io[first_key].get('layouts', {}).get(n, 'tile').upper()}_LAYOUT" for n in example
         ),
         "input_docs": [
             {"name": n, "shape": list(s), "doc": io[first_key].get("docs", {}).get(n, "")} for n, s in example.items()

@@ -30,6 +30,7 @@ FIELDS = {
     "pad_to_tile": (),
     "scale": ("value", "rsqrt_of"),
     "pad_heads": ("heads", "axis", "multiple"),
+    "permute": ("dims",),
     "split": ("axis", "parts", "index"),
 }
 OPTIONAL_FIELDS = {"scale": ("rsqrt_of",)}  # may be absent (or None) from an evaluated transform
@@ -158,6 +159,10 @@ def _transform_lines(t: dict, known: _Known, where: str) -> tuple[list[str], _Kn
         root = t.get("rsqrt_of")
         factor = float(t["value"]) / math.sqrt(root) if root is not None else float(t["value"])
         return [f"{v} = {v} * {factor!r}"], known
+    if kind == "permute":
+        if known.rank is not None and sorted(t["dims"]) != list(range(known.rank)):
+            raise ValueError(f"{where}: permute dims {t['dims']} are not a permutation of {known.rank} dims")
+        return [f"{v} = {v}.permute({list(t['dims'])}).contiguous()"], replace(known, rank=len(t["dims"]))
     if kind == "pad_heads":
         _check_axis(known, t["axis"], where)
         # [.., heads * d, ..] -> [.., heads, d, ..], pad d up to the multiple, merge back

@@ -141,6 +141,7 @@ class Tensor(Strict):
     dtype: DType | None = None
     doc: str = ""
     example: Literal["randn", "ones"] = Field("randn", description="what the package README's example passes")
+    layout: Literal["tile", "row_major"] = Field("tile", description="how to_device lays the input out (fold reads row-major)")
 
 
 class Transpose(Strict):
@@ -183,7 +184,12 @@ class PadHeads(Strict):
     kind: Literal["pad_heads"]
     heads: Expr
     axis: StrictInt
-    multiple: StrictInt = Field(32, ge=1)
+    multiple: Expr = 32
+
+
+class Permute(Strict):
+    kind: Literal["permute"]
+    dims: list[StrictInt]
 
 
 class Split(Strict):
@@ -194,7 +200,8 @@ class Split(Strict):
 
 
 Transform = Annotated[
-    Union[Transpose, Concat, RotaryPermute, Reshape, PadToTile, Scale, PadHeads, Split], Field(discriminator="kind")
+    Union[Transpose, Concat, RotaryPermute, Reshape, PadToTile, Scale, PadHeads, Permute, Split],
+    Field(discriminator="kind"),
 ]
 
 
@@ -315,6 +322,12 @@ class Reference(Strict):
     # output -> the input it is a residual update of: verify compares out - input (the update), which the input
     # would otherwise hide from the PCC
     residual: dict[str, str] = {}
+    # the reference's constructor takes a config object of this class, built from `init`
+    config: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+    # the reference's output field compared with the module's (first) output (a Hugging Face ModelOutput)
+    output: str | None = None
+    # input -> k: the reference takes only the first k entries of the input's last dim (host-side channel padding)
+    channels: dict[str, StrictInt] = {}
     # input -> shape: the reference takes that many of the input's first elements (Boltz's per-sample time, a
     # [1, 1, 1, 32] tile row on device whose first column is the time)
     first: dict[str, list[StrictInt]] = {}
@@ -445,7 +458,7 @@ class _Checker:
         for wname in _d(reference.get("weights")):
             if wname not in _d(d.get("weights")):
                 self.add(("reference", "weights", wname), f"unknown weight '{wname}'", sorted(_d(d.get("weights"))))
-        for field in ("permute", "first"):
+        for field in ("permute", "first", "channels"):
             for iname in _d(reference.get(field)):
                 if iname not in _d(d.get("inputs")):
                     self.add(("reference", field, iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))

@@ -176,18 +176,20 @@ class Model(BoltzAdaln):
         ttnn.close_device(self.device)
 
     def to_device(self, a, s):
-        """Host torch tensors -> the device tensors `forward` takes (bfloat16 tiles in DRAM)."""
+        """Host torch tensors -> the device tensors `forward` takes (bfloat16 in DRAM; tiles unless a row-major input)."""
         return tuple(
             ttnn.from_torch(
-                t,
-                dtype=C.ACTIVATION_DTYPE,
-                layout=ttnn.TILE_LAYOUT,
-                device=self.device,
-                memory_config=ttnn.DRAM_MEMORY_CONFIG,
+                t, dtype=C.ACTIVATION_DTYPE, layout=layout, device=self.device, memory_config=ttnn.DRAM_MEMORY_CONFIG
             )
-            for t in (
-                a,
-                s,
+            for t, layout in zip(
+                (
+                    a,
+                    s,
+                ),
+                (
+                    ttnn.TILE_LAYOUT,
+                    ttnn.TILE_LAYOUT,
+                ),
             )
         )
 

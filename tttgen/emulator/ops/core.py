@@ -493,3 +493,24 @@ def clone(
     op = "ttnn.clone"
     t = require_tensor(input_tensor, op, "input_tensor")
     return _copy_to(op, t, memory_config or t.memory_config(), dtype)
+
+
+def fold(input, stride_h: int, stride_w: int, *, use_transpose_as_fold: bool = False, padding=None, **kwargs) -> Tensor:
+    """``ttnn.fold``: space-to-depth of an NHWC row-major tensor, the golden's ``_fold_nhwc``
+    (ttnn/operations/data_movement.py, wheel 0.81.1): [N, H, W, C] -> [N, H/sh, W/sw, sh * sw * C], each output row
+    holding its patch's pixels row by row, channels fastest. Only the unpadded, non-transposed form is emulated."""
+    from ..errors import EmulatorUnsupported
+
+    op = "ttnn.fold"
+    t = require_tensor(input, op, "input")
+    device = t.require_device(op)
+    if use_transpose_as_fold or (padding is not None and any(padding)) or kwargs.get("collapse_output"):
+        raise EmulatorUnsupported(f"{op}: padding / use_transpose_as_fold / collapse_output are not emulated")
+    check(t.layout == Layout.ROW_MAJOR, op, "fold.layout", "ttnn.fold takes a ROW_MAJOR [N, H, W, C] tensor")
+    check(t.shape.rank == 4, op, "fold.rank", f"input must be [N, H, W, C], got {list(t.shape)}")
+    n, h, w, c = t.shape
+    check(h % stride_h == 0 and w % stride_w == 0, op, "fold.stride", f"{h}x{w} is not divisible by {stride_h}x{stride_w}")
+    vals = t.values.reshape(n, h // stride_h, stride_h, w // stride_w, stride_w, c).permute(0, 1, 3, 2, 4, 5)
+    vals = vals.reshape(n, h // stride_h, w // stride_w, c * stride_h * stride_w).contiguous()
+    out = make_output(op, vals.shape, t.dtype, Layout.ROW_MAJOR, device, t.memory_config())
+    return set_values(out, vals, quantized=True)
