@@ -157,3 +157,8 @@ def test_an_unmasked_triangle_product_or_attention_fails_with_padding():
     p = plan(Request("boltz_triangle_attention_start", "n150", params=(("n", "64"),)))
     no_key_bias = edited(r"ttnn\.multiply\(key_off, 1000000000\.0", "ttnn.multiply(key_off, 0.0")
     assert not verify_module(p, edit_files=no_key_bias, padded_tokens=16).passed
+
+
+def test_padding_a_module_without_a_token_mask_is_refused():
+    with pytest.raises(InputError, match="token mask"):
+        verify_module(plan(Request("boltz_transition", "n150")), padded_tokens=16)
