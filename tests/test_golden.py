@@ -50,7 +50,7 @@ def test_manifest_is_complete(root):
         assert set(data["target"]) == {"device", "arch", "grid", "ttnn_version"}
         assert data["generator"]["black"] == black.__version__
         matmuls = [op for op in data["ops"] if op["kind"] == "matmul"]
-        assert matmuls
+        assert data["ops"] and (matmuls or directory.parent.name == "rotary_half")  # the one package without one
         for op in matmuls:
             assert set(op["shape"]) == {"batch", "m", "k", "n"}
             assert set(op["dtypes"]) == {"in0", "in1", "out"}

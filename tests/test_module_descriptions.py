@@ -36,6 +36,7 @@ BUILTINS = [
     "mistral",
     "mlp",
     "prenorm_encoder_layer",
+    "rotary_half",
     "siglip_encoder_layer",
     "siglip_vision_tower",
 ]

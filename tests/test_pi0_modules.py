@@ -11,7 +11,7 @@ from tttgen.generate import Request, plan, render_plan
 from tttgen.verification import verify_module
 
 torch = pytest.importorskip("torch")
-PI0_MODULES = ["siglip_vision_tower", "siglip_encoder_layer"]
+PI0_MODULES = ["siglip_vision_tower", "siglip_encoder_layer", "rotary_half"]
 
 
 @pytest.mark.parametrize("device", ["n150", "p150"])
@@ -66,3 +66,29 @@ def test_generated_forward_has_no_torch(module):
                 if isinstance(node, ast.Name) and node.id == "torch":
                     offenders.append(f"{fn.name}:{node.lineno}")
     assert offenders == [] and "def forward" in files["model.py"]
+
+
+class HFRotary(torch.nn.Module):
+    """transformers' own apply_rotary_pos_emb (Gemma's, the split-half convention) as a reference module."""
+
+    def forward(self, x, cos, sin):
+        from transformers.models.gemma.modeling_gemma import apply_rotary_pos_emb
+
+        return apply_rotary_pos_emb(x, x, cos, sin)[0]
+
+
+def test_rotary_half_matches_transformers_and_fails_without_its_sine_term():
+    """Both terms over the whole head dim (Gemma: 8 heads of 256); dropping the sine term, as an earlier TT port of
+    PI0 did, fails the comparison."""
+    import re
+
+    p = plan(Request("rotary_half", "n150", flags=(("prefill_lens", [128]),)))
+    assert verify_module(p, reference=HFRotary()).passed
+
+    def cos_only(files):
+        model = re.sub(r"ttnn\.add\(xc, rs,", "ttnn.add(xc, ttnn.multiply(rs, 0.0),", files["model.py"])
+        assert model != files["model.py"]
+        return {**files, "model.py": model}
+
+    report = verify_module(p, reference=HFRotary(), edit_files=cos_only)
+    assert not report.passed and report.pcc["prefill_128"][0] < 0.9, report.as_dict()
