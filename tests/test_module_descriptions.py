@@ -29,6 +29,7 @@ BUILTINS = [
     "boltz_triangle_attention_start",
     "boltz_triangle_mult_incoming",
     "boltz_triangle_mult_outgoing",
+    "gemma_mlp",
     "llama",
     "llama_attention",
     "llama_decoder_layer",
@@ -241,7 +242,7 @@ def test_call_of_builtin_validates(tmp_path):
 def test_unknown_called_module(tmp_path):
     text = problems(tmp_path, CALLER.replace("MODULE", "mpl"), "caller")
     assert "caller.yaml:12: field 'ops.0.module': unknown module 'mpl' (allowed: boltz_adaln, " in text
-    assert ", caller, llama, " in text
+    assert ", caller, gemma_mlp, llama, " in text
 
 
 def test_call_resolves_the_files_own_directory_first(tmp_path):

@@ -11,7 +11,7 @@ from tttgen.generate import Request, plan, render_plan
 from tttgen.verification import verify_module
 
 torch = pytest.importorskip("torch")
-PI0_MODULES = ["siglip_vision_tower", "siglip_encoder_layer", "rotary_half"]
+PI0_MODULES = ["siglip_vision_tower", "siglip_encoder_layer", "rotary_half", "gemma_mlp"]
 
 
 @pytest.mark.parametrize("device", ["n150", "p150"])
@@ -92,3 +92,36 @@ def test_rotary_half_matches_transformers_and_fails_without_its_sine_term():
 
     report = verify_module(p, reference=HFRotary(), edit_files=cos_only)
     assert not report.passed and report.pcc["prefill_128"][0] < 0.9, report.as_dict()
+
+
+class GemmaNormMLP(torch.nn.Module):
+    """transformers' GemmaRMSNorm then GemmaMLP (gelu_pytorch_tanh), with the checkpoint keys gemma_mlp reads."""
+
+    def __init__(self, hidden=256, intermediate=1024):
+        super().__init__()
+        from transformers import GemmaConfig
+        from transformers.models.gemma.modeling_gemma import GemmaMLP, GemmaRMSNorm
+
+        config = GemmaConfig(hidden_size=hidden, intermediate_size=intermediate, hidden_activation="gelu_pytorch_tanh")
+        self.norm, self.mlp = GemmaRMSNorm(hidden, eps=1e-6), GemmaMLP(config)
+        torch.nn.init.normal_(self.norm.weight, std=0.1)  # zeros at init: 1 + w would hide a dropped offset
+
+    def forward(self, x):
+        return self.mlp(self.norm(x))
+
+
+def test_gemma_mlp_folds_the_rmsnorm_one_and_matches_transformers():
+    """RMSNorm's 1 + weight folded into the weight at load time (an `offset` transform), GeGLU on the emulator."""
+    import re
+
+    p = plan(Request("gemma_mlp", "n150", flags=(("prefill_lens", [128]),), params=(("hidden", "256"), ("intermediate", "1024"))))
+    torch.manual_seed(0)
+    reference = GemmaNormMLP().eval()
+    assert verify_module(p, reference=reference).passed
+
+    def no_offset(files):
+        weights = re.sub(r"w_norm = w_norm \+ 1\.0", "w_norm = w_norm", files["weights.py"])
+        assert weights != files["weights.py"]
+        return {**files, "weights.py": weights}
+
+    assert not verify_module(p, reference=reference, edit_files=no_offset).passed

@@ -31,6 +31,7 @@ FIELDS = {
     "scale": ("value", "rsqrt_of"),
     "pad_heads": ("heads", "axis", "multiple"),
     "permute": ("dims",),
+    "offset": ("value",),
     "split": ("axis", "parts", "index"),
 }
 OPTIONAL_FIELDS = {"scale": ("rsqrt_of",)}  # may be absent (or None) from an evaluated transform
@@ -159,6 +160,8 @@ def _transform_lines(t: dict, known: _Known, where: str) -> tuple[list[str], _Kn
         root = t.get("rsqrt_of")
         factor = float(t["value"]) / math.sqrt(root) if root is not None else float(t["value"])
         return [f"{v} = {v} * {factor!r}"], known
+    if kind == "offset":
+        return [f"{v} = {v} + {float(t['value'])!r}"], known
     if kind == "permute":
         if known.rank is not None and sorted(t["dims"]) != list(range(known.rank)):
             raise ValueError(f"{where}: permute dims {t['dims']} are not a permutation of {known.rank} dims")

@@ -177,6 +177,13 @@ class Scale(Strict):
     rsqrt_of: Expr | None = None
 
 
+class Offset(Strict):
+    """Add `value` to every element (Gemma's RMSNorm scales by 1 + weight: the 1 folded in at load time)."""
+
+    kind: Literal["offset"]
+    value: StrictFloat | StrictInt
+
+
 class PadHeads(Strict):
     """Zero-pad each of `heads` equal groups along `axis` to a multiple of `multiple` (a head width ttnn's head
     ops can take: 24 -> 32); zero columns of q and k add nothing to a score, of v give zero outputs."""
@@ -200,7 +207,7 @@ class Split(Strict):
 
 
 Transform = Annotated[
-    Union[Transpose, Concat, RotaryPermute, Reshape, PadToTile, Scale, PadHeads, Permute, Split],
+    Union[Transpose, Concat, RotaryPermute, Reshape, PadToTile, Scale, Offset, PadHeads, Permute, Split],
     Field(discriminator="kind"),
 ]
 
