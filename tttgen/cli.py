@@ -193,7 +193,7 @@ def check(path, api_check, ttnn_check, as_json) -> None:
     packages = find_packages(root)
     if not packages:
         raise InputError("no generated package (MANIFEST.json) found", where=str(root))
-    jobs = [(str(directory), api_check) for directory in packages]
+    jobs = [(str(directory), api_check, ttnn_check) for directory in packages]
     if len(jobs) > 1:
         # Packages are independent: check them on every core (fork keeps the imports warm).
         import multiprocessing
@@ -209,7 +209,8 @@ def check(path, api_check, ttnn_check, as_json) -> None:
     if ttnn_check:
         from tttgen.realttnn.check import run_real_ttnn, summarize
 
-        verdicts = run_real_ttnn(packages)
+        # the drift check planned every package already: its runner jobs come from those plans
+        verdicts = run_real_ttnn(packages, jobs={Path(r["package"]): r.pop("runner_job") for r in report})
     if as_json:
         click.echo(
             json.dumps({"packages": report, "real_ttnn": [v.as_dict() for v in verdicts]}, indent=2, sort_keys=True)
@@ -226,19 +227,25 @@ def check(path, api_check, ttnn_check, as_json) -> None:
         sys.exit(1)
 
 
-def _check_package(job: tuple[str, bool]) -> dict[str, Any]:
-    directory, api_check = Path(job[0]), job[1]
+def _check_package(job: tuple[str, bool, bool]) -> dict[str, Any]:
+    directory, api_check, ttnn_check = Path(job[0]), job[1], job[2]
     try:
         data = json.loads((directory / MANIFEST).read_text())
         request = request_from_manifest(data)
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError("MANIFEST.json is unreadable or has no request", where=str(directory / MANIFEST)) from None
-    drifts = [str(d) for d in compare(render_plan(plan(request)), directory)]
+    planned = plan(request)
+    drifts = [str(d) for d in compare(render_plan(planned), directory)]
     if api_check:
         from tttgen.apicheck import check_tree, load_api
 
         drifts += [f"api: {f}" for f in check_tree(directory, load_api())]
-    return {"package": str(directory), "drift": drifts}
+    result: dict[str, Any] = {"package": str(directory), "drift": drifts}
+    if ttnn_check:  # the real-ttnn runner's job, from this same plan (not planned a second time)
+        from tttgen.realttnn.check import runner_job
+
+        result["runner_job"] = runner_job(directory, planned.graph)
+    return result
 
 
 @cli.command(name="list")

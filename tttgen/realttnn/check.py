@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,19 +139,16 @@ def module_job(graph) -> dict[str, Any]:
     return {"host_weights": host_weight_shapes(graph), "calls": calls}
 
 
-def prepare_job(directory: Path, workdir: Path, graph=None) -> tuple[dict[str, Any], str]:
-    """The runner job of one package and its device profile name (`graph`: the package's, when the caller has it)."""
-    graph = graph if graph is not None else _planned_graph(directory)
-    shapes_file = workdir / f"{abs(hash(str(directory)))}_shapes.json"
+def runner_job(directory: Path, graph) -> tuple[dict[str, Any], str]:
+    """The runner job of one package (plain JSON data: `tttgen check` computes it beside its drift check, from the
+    same plan) and its device profile name. prepare_job places it in a work directory."""
     from tttgen.builder.structure import is_module_graph
 
     module = is_module_graph(graph)
-    shapes_file.write_text(json.dumps({} if module else checkpoint_shapes(graph)))
     job = {
         "dir": str(directory.resolve()),
         "label": str(directory),
-        "shapes_file": str(shapes_file),
-        "checkpoint_dir": str(workdir / "checkpoint"),  # never read: the safetensors stand-in serves the shapes
+        "checkpoint_shapes": {} if module else checkpoint_shapes(graph),
         "calls": calls_for(graph),
         "grid": [graph.device.grid.x, graph.device.grid.y],
     }
@@ -159,23 +157,43 @@ def prepare_job(directory: Path, workdir: Path, graph=None) -> tuple[dict[str, A
     return job, graph.device.name
 
 
-def run_real_ttnn(packages: list[Path], graphs: dict[Path, Any] | None = None) -> list[PackageVerdict]:
-    """Check every package under the real ttnn; one runner process per device profile. `graphs` gives the
-    optimized graph of packages the caller has just planned (the others are re-planned from their MANIFEST)."""
+def prepare_job(directory: Path, workdir: Path, graph=None, prepared=None) -> tuple[dict[str, Any], str]:
+    """The runner job of one package in `workdir`, and its device profile name (`graph`: the package's, when the
+    caller has it; `prepared`: its runner_job, when the caller computed that already)."""
+    job, device = prepared or runner_job(directory, graph if graph is not None else _planned_graph(directory))
+    job = dict(job)
+    shapes_file = workdir / f"{abs(hash(str(directory)))}_shapes.json"
+    shapes_file.write_text(json.dumps(job.pop("checkpoint_shapes")))
+    job["shapes_file"] = str(shapes_file)
+    job["checkpoint_dir"] = str(workdir / "checkpoint")  # never read: the safetensors stand-in serves the shapes
+    return job, device
+
+
+def run_real_ttnn(
+    packages: list[Path], graphs: dict[Path, Any] | None = None, jobs: dict[Path, tuple[dict, str]] | None = None
+) -> list[PackageVerdict]:
+    """Check every package under the real ttnn; one runner process per device profile, side by side. `graphs`
+    gives the optimized graph of packages the caller has just planned, `jobs` their runner_job (the others are
+    re-planned from their MANIFEST)."""
     environment.require()
-    graphs = graphs or {}
+    graphs, jobs = graphs or {}, jobs or {}
     verdicts: list[PackageVerdict] = []
     with tempfile.TemporaryDirectory(prefix="tttgen-realttnn-") as tmp:
         work = Path(tmp)
         by_device: dict[str, list[dict[str, Any]]] = {}
         for directory in packages:
-            job, device = prepare_job(directory, work, graphs.get(directory))
+            job, device = prepare_job(directory, work, graphs.get(directory), jobs.get(directory))
             by_device.setdefault(device, []).append(job)
+        files = {device: (work / f"job_{device}.json", work / f"out_{device}.json") for device in by_device}
+        for device, (job_file, _) in files.items():
+            job_file.write_text(json.dumps({"packages": by_device[device]}))
+        # one mock board per device profile, each its own process: they run side by side
+        with ThreadPoolExecutor(max_workers=max(1, len(files))) as pool:
+            failures = dict(zip(files, pool.map(lambda d: environment.run_script(RUNNER, *files[d], d), files)))
         for device in sorted(by_device):
             jobs = by_device[device]
-            job_file, out_file = work / f"job_{device}.json", work / f"out_{device}.json"
-            job_file.write_text(json.dumps({"packages": jobs}))
-            failure = environment.run_script(RUNNER, job_file, out_file, device)
+            out_file = files[device][1]
+            failure = failures[device]
             if failure:
                 verdicts += [PackageVerdict(job["label"], device, findings=[f"runner failed: {failure}"]) for job in jobs]
                 continue
