@@ -297,25 +297,19 @@ class ModuleVerifyReport:
 def reference_module(p: Plan, seed: int):
     """The torch reference a module description names (`reference.torch`, built with `reference.init` evaluated
     with the build's params), with seeded random weights."""
-    import importlib
-
     import torch
 
     from tttgen.errors import InputError
-    from tttgen.spec.module import load_module
-
-    from tttgen.generate import module_source
 
     graph = p.graph
-    desc = load_module(module_source(p.request.resolve_path(p.request.model)))
+    desc = _description(p)
     if desc.reference is None:
         raise InputError(
             f"module '{desc.name}' names no torch reference",
             where=desc.name,
             hint="add `reference: {torch: package.Class, init: {...}}`",
         )
-    modname, _, attr = desc.reference.torch.rpartition(".")
-    cls = getattr(importlib.import_module(modname), attr)
+    cls = _dotted(desc.reference.torch)
     # the size param (a pair module's n, an image's pixels) at the first mode: a reference whose weights depend on it
     # (SigLIP's position table) is built for that size
     first = next(iter(graph.facts["io"]))
@@ -324,9 +318,7 @@ def reference_module(p: Plan, seed: int):
     init = {k: params[v] if isinstance(v, str) and v in params else v for k, v in desc.reference.init.items()}
     torch.manual_seed(seed)
     if desc.reference.config:  # e.g. transformers' SiglipVisionModel(SiglipVisionConfig(**init))
-        config_mod, _, config_attr = desc.reference.config.rpartition(".")
-        config = getattr(importlib.import_module(config_mod), config_attr)(**init)
-        return informative_weights(cls(config).eval())
+        return informative_weights(cls(_dotted(desc.reference.config)(**init)).eval())
     return informative_weights(cls(**init).eval())
 
 
@@ -336,17 +328,30 @@ def reference_input(x):
     return x[0] if x.shape[1] == 1 else x
 
 
-def _reference_spec(p: Plan):
+def _dotted(name: str):
+    """The object a dotted path names (`package.module.Class`)."""
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _description(p: Plan):
+    """The module description the plan was built from."""
     from tttgen.generate import module_source
     from tttgen.spec.module import load_module
 
-    return load_module(module_source(p.request.resolve_path(p.request.model))).reference
+    return load_module(module_source(p.request.resolve_path(p.request.model)))
 
 
-def reference_inputs(p: Plan, inputs: dict) -> dict:
+def _reference_spec(p: Plan):
+    return _description(p).reference
+
+
+def reference_inputs(ref, inputs: dict) -> dict:
     """The module's inputs as the reference takes them: token rows without the leading 1 (reference_input),
-    permuted where `reference.permute` says, or their first elements where `reference.first` says."""
-    ref = _reference_spec(p)
+    permuted where `reference.permute` says, or their first elements where `reference.first` says. `ref`: the
+    description's `reference` (None: inputs as they are)."""
     perms, first = (ref.permute, ref.first) if ref else ({}, {})
     out = {}
     for n, x in inputs.items():
@@ -365,9 +370,8 @@ def reference_inputs(p: Plan, inputs: dict) -> dict:
 RESIDUAL_INPUT_SCALE = 1.0 / 16
 
 
-def residual_base(p: Plan, output: str, inputs: dict):
+def residual_base(ref, output: str, inputs: dict):
     """The input a residual output adds its update to (`reference.residual`), or None."""
-    ref = _reference_spec(p)
     name = ref.residual.get(output) if ref else None
     return inputs[name] if name else None
 
@@ -378,13 +382,12 @@ def token_axes(shape, n: int) -> list[int]:
     return [axis for axis in range(1, len(shape)) if shape[axis] == n]
 
 
-def reference_keywords(p: Plan, inputs: dict, tokens=None) -> dict:
+def reference_keywords(ref, inputs: dict, tokens=None) -> dict:
     """The reference's extra keywords: `reference.masks`, shaped like the named input without its channel dim, all
     ones, or with `tokens` (the [n] token mask) its product along every token dim (a pair mask is the outer
     product); `reference.repeat`, an input passed again."""
     import torch
 
-    ref = _reference_spec(p)
     if ref is None:
         return {}
     keywords = {}
@@ -479,15 +482,15 @@ def verify_module(
                 outs = model.forward(*model.to_device(*inputs))
                 outs = outs if isinstance(outs, tuple) else (outs,)
                 with torch.no_grad():
-                    named = reference_inputs(p, dict(zip(io["inputs"], inputs)))
+                    named = reference_inputs(spec, dict(zip(io["inputs"], inputs)))
                     named.pop(mask_input, None)  # the reference takes its masks as keywords
-                    keywords = reference_keywords(p, named, tokens if mask_input else None)
+                    keywords = reference_keywords(spec, named, tokens if mask_input else None)
                     want = reference(*named.values(), **keywords)
                 want = getattr(want, spec.output) if spec and spec.output else want
                 want = want if isinstance(want, tuple) else (want,)
                 got = [ttnn.to_torch(o).float() for o in outs]
                 # a residual output is compared as its update (out - input): the input would dominate the PCC
-                base = [residual_base(p, name, dict(zip(io["inputs"], inputs))) for name in io["outputs"]]
+                base = [residual_base(spec, name, dict(zip(io["inputs"], inputs))) for name in io["outputs"]]
                 report.pcc[key] = []
                 for g, w, b in zip(got, want, base):
                     w = w.reshape(g.shape)
