@@ -29,6 +29,8 @@ BUILTINS = [
     "boltz_triangle_attention_start",
     "boltz_triangle_mult_incoming",
     "boltz_triangle_mult_outgoing",
+    "gemma_decoder",
+    "gemma_decoder_layer",
     "gemma_mlp",
     "llama",
     "llama_attention",
@@ -36,6 +38,8 @@ BUILTINS = [
     "llama_mlp",
     "mistral",
     "mlp",
+    "pi0",
+    "pi0_expert_layer",
     "prenorm_encoder_layer",
     "rotary_half",
     "siglip_encoder_layer",
@@ -242,7 +246,7 @@ def test_call_of_builtin_validates(tmp_path):
 def test_unknown_called_module(tmp_path):
     text = problems(tmp_path, CALLER.replace("MODULE", "mpl"), "caller")
     assert "caller.yaml:12: field 'ops.0.module': unknown module 'mpl' (allowed: boltz_adaln, " in text
-    assert ", caller, gemma_mlp, llama, " in text
+    assert ", caller, gemma_decoder, gemma_decoder_layer, gemma_mlp, llama, " in text
 
 
 def test_call_resolves_the_files_own_directory_first(tmp_path):

@@ -103,11 +103,12 @@ class GemmaNormMLP(torch.nn.Module):
         from transformers.models.gemma.modeling_gemma import GemmaMLP, GemmaRMSNorm
 
         config = GemmaConfig(hidden_size=hidden, intermediate_size=intermediate, hidden_activation="gelu_pytorch_tanh")
-        self.norm, self.mlp = GemmaRMSNorm(hidden, eps=1e-6), GemmaMLP(config)
-        torch.nn.init.normal_(self.norm.weight, std=0.1)  # zeros at init: 1 + w would hide a dropped offset
+        self.post_attention_layernorm, self.mlp = GemmaRMSNorm(hidden, eps=1e-6), GemmaMLP(config)
+        # zeros at init: 1 + w would hide a dropped offset
+        torch.nn.init.normal_(self.post_attention_layernorm.weight, std=0.1)
 
     def forward(self, x):
-        return self.mlp(self.norm(x))
+        return self.mlp(self.post_attention_layernorm(x))
 
 
 def test_gemma_mlp_folds_the_rmsnorm_one_and_matches_transformers():

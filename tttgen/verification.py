@@ -325,7 +325,7 @@ def reference_module(p: Plan, seed: int):
 def reference_input(x):
     """A module input as the torch reference takes it: token rows [1, 1, rows, width] as [1, rows, width]; a pair
     tensor [1, n, n, width] as it is."""
-    return x[0] if x.shape[1] == 1 else x
+    return x[0] if x.dim() > 1 and x.shape[1] == 1 else x
 
 
 def _dotted(name: str):
@@ -423,6 +423,20 @@ def informative_weights(module):
     return module
 
 
+def example_input(kind: str, shape, gen):
+    """An input as its description's `example` says (tttgen/render/module.py's example_expression prints the same):
+    random normal, ones, zeros, counts (positions) or an additive causal mask."""
+    import torch
+
+    if kind == "randn":
+        return torch.randn(shape, generator=gen)
+    if kind == "arange":
+        return torch.arange(math.prod(shape)).reshape(shape)
+    if kind == "causal":
+        return torch.full(shape, -1e9).triu(1)
+    return getattr(torch, kind)(shape)
+
+
 def verify_module(
     p: Plan,
     reference=None,
@@ -473,10 +487,12 @@ def verify_module(
                 real = n - padded_tokens
                 tokens = (torch.arange(n) < real).float()
                 residuals = set(spec.residual.values()) if spec else set()
+                examples = io.get("examples", {})
                 inputs = [
                     tokens.reshape(shape)
                     if name == mask_input
-                    else torch.randn(shape, generator=gen) * (RESIDUAL_INPUT_SCALE if name in residuals else 1.0)
+                    else example_input(examples.get(name, "randn"), shape, gen)
+                    * (RESIDUAL_INPUT_SCALE if name in residuals else 1.0)
                     for name, shape in io["inputs"].items()
                 ]
                 outs = model.forward(*model.to_device(*inputs))

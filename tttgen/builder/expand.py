@@ -30,7 +30,17 @@ from tttgen.ir.graph import Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
-from tttgen.spec.module import MODULE_DIR, ExprError, ModuleDescription, eval_expr, find_module, load_module
+from tttgen.spec.module import (
+    MODULE_DIR,
+    ExprError,
+    ModuleDescription,
+    eval_expr,
+    find_module,
+    load_module,
+    mode_variant,
+    sized_variants,
+    variant_key,
+)
 
 # Params the builder binds when a description declares them: rows per mode, and the KV-cache size from hints.
 ROWS = "rows"
@@ -55,6 +65,7 @@ class _Val:
 class _Mode:
     name: str
     rows: int
+    variant: str = ""  # the top description's `modes` key this mode runs (`prefill_suffix`); its name when ""
     ops: list[Op] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # op name -> where it was defined (duplicates)
     readers: dict[str, list[int]] = field(default_factory=dict)  # tensor id -> indices of shares_input ops
@@ -101,6 +112,7 @@ class _Expander:
     def __init__(self, top: str) -> None:
         self.top = top
         self.layers = 1  # iterations of the (one level of) looped call
+        self.loop = ("", 1)  # the looped call being expanded (its attribute name) and its count
         self.host_shapes: dict[str, dict[str, Any]] = {}  # mode key -> host op -> its input and output shapes
         self.called: set[Path] = set()  # description files of called modules (inputs of the build too)
         self.weights: dict[str, Weight] = {}
@@ -126,7 +138,7 @@ class _Expander:
         path: str,
         scope: str | None,
     ) -> dict[str, _Val]:
-        variant = desc.modes.get(mode.name)
+        variant = mode_variant(desc, mode.name, mode.rows, env)
         steps = variant.ops if variant else desc.ops
         declared_in = variant.inputs if variant and variant.inputs is not None else desc.inputs
         declared_out = variant.outputs if variant and variant.outputs is not None else desc.outputs
@@ -149,7 +161,7 @@ class _Expander:
         loops = [i for i, s in enumerate(steps) if s.op == "call" and s.loop is not None]
         function = {
             "path": self.qualified(path),
-            "mode": mode.name,  # every prefill length runs the same functions
+            "mode": mode.variant or mode.name,  # every prefill length of one variant runs the same functions
             "module": desc.name,
             "doc": desc.description,
             "inputs": list(declared_in),
@@ -157,8 +169,8 @@ class _Expander:
             "state": list(desc.state),
             "body": [],
         }
-        self.functions.setdefault((mode.name, function["path"]), function)
-        body = function["body"] if self.functions[(mode.name, function["path"])] is function else None
+        self.functions.setdefault((function["mode"], function["path"]), function)
+        body = function["body"] if self.functions[(function["mode"], function["path"])] is function else None
         for i, step in enumerate(steps):
             where = f"{path}.{step.name}"
             if scope is not None:
@@ -214,12 +226,20 @@ class _Expander:
             source_transforms=sources,
             transforms=self.transforms(w.transforms, env, where),
             shape=shape,
+            generator=self.generator(w.generate, env, where) if w.generate is not None else None,
+            loop=self.loop[0] if loop_var is not None else "",
+            loop_count=self.loop[1] if loop_var is not None else 1,
         )
         if name in self.weights and self.weights[name] != ir:
             raise _error(where, f"weight name '{name}' is also a different weight at {self.weight_paths[name]}")
         self.weights.setdefault(name, ir)
         self.weight_paths.setdefault(name, where)
         return _Val(shape, f"weight:{name}", name)
+
+    def generator(self, gen, env: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        """A generated weight's recipe with every field evaluated (params, int arithmetic)."""
+        here = f"{where}.generate.{gen.kind}"
+        return frozen({k: v if k == "kind" else _number(v, env, here) for k, v in gen.model_dump().items()})
 
     def transforms(self, items, env: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
         """Load-time transforms with every expression evaluated (heads, parts, reshape shapes)."""
@@ -307,6 +327,8 @@ class _Expander:
         facts = dict(info.facts)
         if "bias" in read and read["bias"].weight:
             facts["bias"] = read["bias"].weight  # its CB counts in the op's L1 (rules/l1.py)
+        if loop_var is not None:
+            facts["loop_count"] = self.loop[1]  # runs once per iteration of its looped call
         mode.ops.append(
             Op(
                 name=name,
@@ -344,9 +366,12 @@ class _Expander:
                 raise _error(where, "a looped call inside a looped call", "the IR holds one level of per-layer ops")
             inner_var = step.loop.var
             self.layers = _number(step.loop.count, env, f"{where}.loop.count")
+            self.loop = (step.name, self.layers)
         cprefix = prefix + _fill(step.weight_prefix, env, inner_var, f"{where}.weight_prefix")
         ins = {port: self.value(ref, values, f"{where}.in.{port}") for port, ref in step.in_.items()}
         outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
+        if step.loop is not None:
+            self.loop = ("", 1)
         names = [step.out] if isinstance(step.out, str) else list(step.out or [])
         for name, (_, val) in zip(names, outs.items()):
             values[name] = val
@@ -414,24 +439,29 @@ def expand(
         raise _error(desc.name, f"params {unbound} have no value")
     # A module without state (no KV cache anywhere) and no decode variant has no decode step: it runs once per
     # prefill length, on that many rows.
-    decode = [("decode", DECODE_ROWS)] if "decode" in desc.modes or _has_state(desc, near or MODULE_DIR) else []
+    # state implies a decode step, unless the modes name prefill alone (PI0's prefix only fills its KV cache)
+    implied = _has_state(desc, near or MODULE_DIR) and not all(k.startswith("prefill") for k in desc.modes)
+    decode = [("decode", DECODE_ROWS)] if "decode" in desc.modes or implied else []
     size_param = desc.sizes.param if desc.sizes else ROWS
     if desc.sizes:  # a bound value is the one size built; otherwise the description's defaults, not prefill_lens
         sizes = [env[size_param]] if size_param in env else sorted(set(desc.sizes.default))
     else:
         sizes = list(hints.prefill_lens)
-    modes = [("prefill", seq) for seq in sizes] + decode
+    extra = sorted({env[p] for p in sized_variants(desc).values() if p in env} - set(sizes))
+    modes = [("prefill", seq) for seq in sorted(set(sizes) | set(extra))] + decode
     expander = _Expander(desc.name)
     ops: list[Op] = []
     io: dict[str, dict] = {}  # mode key -> the top module's input and output shapes
+    variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_suffix`, `decode`)
     for name, rows in modes:
-        if name not in desc.modes and not desc.ops:
-            continue
-        mode = _Mode(name, rows)
         menv = {**env, size_param: rows} if size_param in desc.params else env
+        if mode_variant(desc, name, rows, menv) is None and not desc.ops:
+            continue
+        mode = _Mode(name, rows, variant_key(desc, name, rows, menv))
+        variants[mode.key] = mode.variant
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
         ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode))
-        variant = desc.modes.get(name)
+        variant = mode_variant(desc, name, rows, menv)
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
         io[mode.key] = {
             "inputs": {n: list(_shape(t.shape, menv, f"{desc.name}.inputs.{n}")) for n, t in declared.items()},
@@ -441,6 +471,9 @@ def expand(
             "layouts": {n: t.layout for n, t in declared.items()},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
+    for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
+        # a value the sampler starts its loop from: loaded like an activation operand (tiles)
+        expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
     names = short_names([op.name for op in ops])
     weight_names = short_names(list(expander.weights))
     ops = [rename(op, names, weight_names) for op in ops]
@@ -470,6 +503,8 @@ def expand(
                 "precision_policy": {k: v.model_dump() for k, v in sorted(desc.precision.items())},
                 "size_param": size_param,
                 "io": io,
+                "mode_variants": variants,
+                "sampler": _sampler_facts(desc, env, variants),
                 "host_shapes": expander.host_shapes,
                 "called_files": tuple(sorted(str(f) for f in expander.called)),
                 "state_shapes": {
@@ -479,6 +514,26 @@ def expand(
             }
         ),
     )
+
+
+def _sampler_facts(desc: ModuleDescription, env: Mapping[str, Any], variants: dict[str, str]) -> dict | None:
+    """The description's sampler with its count evaluated and the mode key of the step it repeats."""
+    sm = desc.sampler
+    if sm is None:
+        return None
+    keys = [k for k, v in variants.items() if v == sm.mode]
+    if len(keys) != 1:
+        raise _error(f"{desc.name}.sampler.mode", f"mode '{sm.mode}' runs at {len(keys)} sizes; a sampler repeats one")
+    return {
+        "name": sm.name,
+        "mode_key": keys[0],
+        "count": _number(sm.count, env, f"{desc.name}.sampler.count"),
+        "count_param": sm.count if isinstance(sm.count, str) else None,
+        "carry": dict(sorted(sm.carry.items())),
+        "start": dict(sorted(sm.start.items())),
+        "returns": sm.returns,
+        "doc": sm.doc,
+    }
 
 
 def _function_order(item: tuple[tuple[str, str], dict]) -> tuple[int, str]:
@@ -519,4 +574,6 @@ def _has_state(desc: ModuleDescription, near: Path) -> bool:
 
 def parts_of(w) -> list:
     """A description weight's checkpoint sources: its one `key`, or its `keys`."""
+    if w.generate is not None:
+        return []
     return [w.key] if w.key is not None else list(w.keys)

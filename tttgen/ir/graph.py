@@ -68,6 +68,11 @@ class Weight:
     source_transforms: tuple[tuple[Mapping[str, Any], ...], ...] = ()
     transforms: tuple[Mapping[str, Any], ...] = ()
     shape: tuple[int, ...] = ()  # as the description declares it, after the transforms
+    # A load-time constant instead of checkpoint keys (module.py's Generator, fields evaluated), or None.
+    generator: Mapping[str, Any] | None = None
+    # A per-layer weight's looped call (its attribute name, under which weights.py lists the layers) and count.
+    loop: str = ""
+    loop_count: int = 1
 
     def decide(self, **values: Any) -> "Weight":
         return replace(self, decisions=frozen({**self.decisions, **values}))

@@ -362,7 +362,9 @@ def _rotary(ins: dict, attrs: dict) -> Inferred:
 
 
 def _cache_write(ins: dict, attrs: dict) -> Inferred:
-    x = ins["input"]
+    x, cache = ins["input"], ins["cache"]
+    if x[-2] > cache[-2]:  # ttnn's update_cache: "Fill update_idx (0) + input tensor height ... must be <= cache height"
+        raise ShapeError(f"writes {x[-2]} rows into a cache of {cache[-2]} positions")
     return Inferred((), {"num_kv_heads": x[-3], "head_dim": x[-1]})
 
 

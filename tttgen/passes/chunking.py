@@ -21,10 +21,12 @@ SDPA_CHUNKS = (512, 256, 128, 64, 32)
 
 
 def row_chunk(seq: int, limit: int) -> int:
-    """Largest multiple of 128 dividing `seq` and at most `limit` (seq itself when it fits)."""
+    """Largest multiple of 128 dividing `seq` and at most `limit` (seq itself when it fits). A length with no such
+    divisor (PI0's 544-token prefix, 17 tiles) runs whole: chunks of one tile would multiply the calls by 17, and
+    the matmul search and the L1 rules still judge the whole call."""
     if seq <= limit:
         return seq
-    return max(d for d in divisors(seq) if d <= limit and d % 128 == 0)
+    return max((d for d in divisors(seq) if d <= limit and d % 128 == 0), default=seq)
 
 
 # weight role -> the device limit on rows per prefill call for matmuls of that role; other roles use

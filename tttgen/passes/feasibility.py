@@ -36,7 +36,7 @@ def weight_bytes(graph: Graph) -> int:
             size = w.k * n * 2 if w.role == "EMBEDDING" else 32 * n * 2
         else:
             size = ceil_div(w.k, 32) * ceil_div(n, 32) * tb[dtype]
-        total += size * (layers if w.per_layer else 1)
+        total += size * ((w.loop_count if w.loop else layers) if w.per_layer else 1)
     return total
 
 

@@ -202,7 +202,7 @@ class ModeView:
 
 def mode_view(graph: Graph, key: str) -> ModeView:
     ops = tuple(o for o in graph.ops if o.mode_key == key)
-    mode = "decode" if key == "decode" else "prefill"
+    mode = graph.facts.get("mode_variants", {}).get(key, "decode" if key == "decode" else "prefill")
     readers: dict[str, list[tuple[str, str]]] = {}
     for o in ops:
         for port, producer in sorted(o.dataflow.get("producers", {}).items()):

@@ -138,12 +138,14 @@ def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | 
 
 
 def mode_totals(graph: Graph, time_of) -> dict[str, float]:
-    """Per mode: layer ops x layers + embedding and head ops. `time_of(op)` gives one op's ns."""
+    """Per mode: layer ops x layers + embedding and head ops. `time_of(op)` gives one op's ns. An op of a looped
+    call runs its loop's count (a module graph's loops may differ per mode: PI0's language and expert layers)."""
     layers = graph.model.num_hidden_layers
     totals: dict[str, float] = {}
     for op in graph.ops:
         t = time_of(op)
-        totals[op.mode_key] = totals.get(op.mode_key, 0.0) + t * (layers if op.scope == "layer" else 1)
+        repeat = op.facts.get("loop_count", layers if op.scope == "layer" else 1)
+        totals[op.mode_key] = totals.get(op.mode_key, 0.0) + t * repeat
     return totals
 
 

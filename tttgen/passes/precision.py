@@ -148,7 +148,8 @@ def precision(graph: Graph) -> Graph:
     # a module description's own policy for this preset (Boltz-2: bf16 and HiFi4 everywhere, as TT-Boltz runs)
     policy = (graph.facts.get("precision_policy") or {}).get(preset)
     if policy:
-        dtypes.update({role: policy["weights"] for role in POLICY_WEIGHT_ROLES})
+        # the KV cache keeps the policy's weight dtype too (PI0's prefix K/V feed every denoising step)
+        dtypes.update({role: policy["weights"] for role in (*POLICY_WEIGHT_ROLES, "KV_CACHE")})
     weights = []
     for w in graph.weights:
         dtype = dtypes[w.role]

@@ -127,15 +127,15 @@ def module_job(graph) -> dict[str, Any]:
     once per mode on inputs moved by `to_device`."""
     from tttgen.render.module import host_weight_shapes
 
-    calls = [
-        {
-            "phase": key,
-            "method": "forward",
-            "through": "to_device",
-            "args": [{"tensor": shape, "dtype": "float32"} for shape in io["inputs"].values()],
-        }
-        for key, io in graph.facts["io"].items()
-    ]
+    variants = graph.facts.get("mode_variants", {})
+    calls = []
+    for key, io in graph.facts["io"].items():
+        args = [{"tensor": shape, "dtype": "float32"} for shape in io["inputs"].values()]
+        variant = variants.get(key, "prefill")
+        if variant.startswith("prefill_"):  # a `prefill_<param>` variant: its own to_device, its mode method
+            calls.append({"phase": key, "method": key, "through": f"to_device_{variant[8:]}", "args": args})
+        else:
+            calls.append({"phase": key, "method": "forward", "through": "to_device", "args": args})
     return {"host_weights": host_weight_shapes(graph), "calls": calls}
 
 

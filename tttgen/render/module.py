@@ -381,7 +381,7 @@ def class_views(
     module = graph.facts["module"]
     classes, loops = [], {}
     for fn in graph.facts["functions"]:
-        keys = [k for k in graph.mode_keys() if (k == "decode") == (fn["mode"] == "decode")]
+        keys = [k for k in graph.mode_keys() if graph.facts["mode_variants"].get(k) == fn["mode"]]
         cls = class_name(fn["path"], module)
         existing = next((c for c in classes if c["name"] == cls), None)
         view = existing or {"name": cls, "doc": "", "children": [], "methods": []}
@@ -506,6 +506,8 @@ def _weight_ports(graph: Graph) -> dict[str, tuple[str, str]]:
             for r in ref if isinstance(ref, list) else [ref]:
                 if isinstance(r, dict):
                     ports.setdefault(r["weight"], (op.dataflow["kind"], port))
+    for name in (graph.facts.get("sampler") or {}).get("start", {}).values():
+        ports.setdefault(name, ("binary", "a"))  # the sampler's first value of a step input: an activation's tiles
     return ports
 
 
@@ -524,10 +526,9 @@ def host_weight_shapes(graph: Graph) -> dict[str, Any]:
     call's weights as a list of per-layer dicts under the call's name, as weights.host_weights nests them."""
     ports = _weight_ports(graph)
     shapes = {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights if not w.per_layer}
-    loop = next((e for f in graph.facts["functions"] for e in f["body"] if e.get("loop")), None)
-    layered = {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights if w.per_layer}
-    if loop is not None and layered:
-        shapes[loop["call"].rsplit(".", 1)[-1]] = [layered] * loop["loop"]["count"]
+    for attr, count in sorted({(w.loop, w.loop_count) for w in graph.weights if w.per_layer}):
+        layer = {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights if w.loop == attr}
+        shapes[attr] = [layer] * count
     return shapes
 
 
@@ -540,7 +541,11 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
         var = f"w_{ident(w.name)}"
         sources = list(zip(w.hf_names, [list(t) for t in (w.source_transforms or ((),) * len(w.hf_names))]))
         lines = host_weight_source(
-            var, [(k, [dict(t) for t in ts]) for k, ts in sources], [dict(t) for t in w.transforms], layer="i"
+            var,
+            [(k, [dict(t) for t in ts]) for k, ts in sources],
+            [dict(t) for t in w.transforms],
+            layer="i",
+            generator=dict(w.generator) if w.generator is not None else None,
         )
         shape = host_shape(w.shape, layout)
         expr = var if shape == list(w.shape) else f"{var}.reshape({', '.join(map(str, shape))})"
@@ -550,13 +555,14 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
                 "name": w.name,
                 "fn": f"host_{ident(w.name)}",
                 "per_layer": w.per_layer,
+                "loop": w.loop,
                 "lines": lines,
                 "layout_expr": expr,
                 "dtype": L.dtype(w.decisions["dtype"]),
                 "layout": "ttnn.TILE_LAYOUT" if layout == "tile" else "ttnn.ROW_MAJOR_LAYOUT",
                 "memory": memory_name(p),
                 "note": f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}, {list(w.shape)} from "
-                + ", ".join(w.hf_names),
+                + (", ".join(w.hf_names) or f"generated ({w.generator['kind']})"),
                 "pinned": weight_pins(graph, w.name),
             }
         )
@@ -603,6 +609,93 @@ def _state_views(graph: Graph) -> list[dict[str, Any]]:
     return states
 
 
+INTEGER_DTYPES = ("uint32", "int32")
+
+
+def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
+    """How Model.to_device hands one input to `forward`: a scalar as a host int, integer ids as a row-major uint32
+    or int32 device tensor (what ttnn.embedding reads), anything else in the activation dtype."""
+    dtype = io.get("dtypes", {}).get(name, "bfloat16")
+    if not shape:
+        return f"int({name})"
+    if dtype in INTEGER_DTYPES:
+        return (
+            f"ttnn.from_torch({name}.to(torch.int32), dtype=ttnn.{dtype}, layout=ttnn.ROW_MAJOR_LAYOUT, "
+            "device=self.device, memory_config=ttnn.DRAM_MEMORY_CONFIG)"
+        )
+    layout = io.get("layouts", {}).get(name, "tile").upper()
+    return (
+        f"ttnn.from_torch({name}, dtype=C.ACTIVATION_DTYPE, layout=ttnn.{layout}_LAYOUT, device=self.device, "
+        "memory_config=ttnn.DRAM_MEMORY_CONFIG)"
+    )
+
+
+def variant_entry(key: str, variant: str, io: dict[str, Any]) -> dict[str, Any]:
+    """Model.to_device_<param> of a `prefill_<param>` variant: its inputs converted as to_device converts them."""
+    names = list(io["inputs"])
+    return {
+        "name": variant[len("prefill_"):],
+        "method": key,
+        "args": ", ".join(names),
+        "conversions": [input_conversion(n, s, io) for n, s in io["inputs"].items()],
+        "example_torch": ", ".join(
+            example_expression(io.get("examples", {}).get(n, "randn"), list(s)) for n, s in io["inputs"].items()
+        ),
+        "input_docs": [{"name": n, "shape": list(s), "doc": io.get("docs", {}).get(n, "")} for n, s in io["inputs"].items()],
+    }
+
+
+def sampler_view(sampler: dict[str, Any] | None, io: dict[str, Any], times: dict[str, float]) -> dict[str, Any] | None:
+    """The sampler method: its inputs (the step's, less those a weight starts), the loop's call and result."""
+    if sampler is None:
+        return None
+    key = sampler["mode_key"]
+    inputs, outputs = list(io[key]["inputs"]), list(io[key]["outputs"])
+    args = [n for n in inputs if n not in sampler["start"]]
+    # each carried output rebinds the variable of the input it feeds; others get their own names
+    out_vars = [sampler["carry"].get(o, f"{o}_last") for o in outputs]
+    returns = sampler["carry"].get(sampler["returns"], f"{sampler['returns']}_last")
+    return {
+        "name": sampler["name"],
+        "doc": sampler["doc"] or f"{key} run {sampler['count']} times, each call's outputs feeding the next.",
+        "args": ", ".join(args),
+        "checked": ", ".join(f"{n}={n}" for n in args),
+        "rows": int(key.split("_")[1]),
+        "start": sorted(sampler["start"].items()),
+        "count": f"C.{sampler['name'].upper()}_COUNT",
+        "count_value": sampler["count"],
+        "method": key,
+        "call_args": ", ".join(inputs),
+        "outs": ", ".join(out_vars) + ("," if len(out_vars) == 1 else ""),
+        "returns": returns,
+        "modeled_us": f"{sampler['count']} x {key} = {sampler['count'] * times.get(key, 0.0) / 1000:.1f} us",
+    }
+
+
+def example_expression(kind: str, shape: list[int]) -> str:
+    """The torch expression of an example input (tttgen/verification.py's example_input builds the same)."""
+    if kind == "arange":
+        return f"torch.arange({math.prod(shape)}).reshape({shape})"
+    if kind == "causal":
+        return f"torch.full({shape}, -1e9).triu(1)"
+    return f"torch.{kind}({shape})"
+
+
+def loop_groups(layered: list[dict], loops: dict[str, int], classes: list[dict]) -> list[dict[str, Any]]:
+    """Per looped call (its attribute), the per-layer weights weights.py loads for each iteration and the configs
+    constant counting them."""
+    var_of = {c["attr"]: c["loop"]["var"] for cls in classes for c in cls["children"] if c["loop"]}
+    return [
+        {
+            "attr": attr,
+            "quoted": f'"{attr}"',
+            "count": f"C.{ident(var_of[attr]).upper()}_COUNT",
+            "weights": [w for w in layered if w["loop"] == attr],
+        }
+        for attr in sorted({w["loop"] for w in layered})
+    ]
+
+
 def module_context(graph: Graph, header: str, header_text: str, package: str, where: str) -> dict[str, Any]:
     memory_name = MemoryNames()
     kernel_name = KernelNames(graph.device.compute_kernel_config_class)
@@ -621,10 +714,18 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
             }
         )
     io = graph.facts["io"]
-    first_key = graph.mode_keys()[0]
+    variants = graph.facts.get("mode_variants", {})
+    # forward serves the main variant's modes ("prefill" at each size); a `prefill_<param>` variant gets its own
+    # to_device_<param> and runs through its mode method (or the sampler)
+    main = "prefill" if "prefill" in variants.values() else variants.get(graph.mode_keys()[0], "prefill")
+    first_key = next(k for k in graph.mode_keys() if variants.get(k, main) == main)
     input_names = list(io[first_key]["inputs"])
-    prefill_keys = [k for k in graph.mode_keys() if k != "decode"]
+    prefill_keys = [k for k in graph.mode_keys() if k != "decode" and variants.get(k, main) == main]
     input_shapes = [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in prefill_keys]
+    other_keys = [k for k in graph.mode_keys() if k != "decode" and variants.get(k, main) != main]
+    all_shapes = input_shapes + [
+        (int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in other_keys
+    ]
     # the input whose rows (dim -2) name the mode in every prefill mode: Model.forward picks the method by it
     size_input = next(
         (n for n in input_names if all(len(sh[n]) > 1 and sh[n][-2] == rows for rows, sh in input_shapes)),
@@ -636,13 +737,15 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     params = [{"name": n, "value": repr(v)} for n, v in graph.facts["module_params"].items()]
     # Constants model.py reads: loop counts, and the params the causal-LM entry points check inputs against.
     constants = [{"name": f"{ident(var).upper()}_COUNT", "value": repr(count)} for var, count in sorted(loops.items())]
+    if graph.facts.get("sampler"):
+        sm = graph.facts["sampler"]
+        constants.append({"name": f"{sm['name'].upper()}_COUNT", "value": repr(sm["count"])})
     if is_lm:
         constants += [
             {"name": n.upper(), "value": repr(graph.facts["module_params"][n])} for n in ("vocab_size", "max_seq_len")
         ]
     example = io[first_key]["inputs"]
     layered = [w for w in weights if w["per_layer"]]
-    loop_attr = next((c["attr"] for cls in classes for c in cls["children"] if c["loop"]), None)
     return {
         "header": header,
         "header_text": header_text,
@@ -654,15 +757,17 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "params": params,
         "constants": constants,
         "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
-        "input_shapes": input_shapes,
+        "kv_dtype": L.dtype(graph.facts["kv_dtype"]) if any(op.kind.startswith("cache_") for op in graph.ops) else None,
+        "input_shapes": sorted(all_shapes),
+        "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
+        "sampler": sampler_view(graph.facts.get("sampler"), io, graph.facts.get("mode_time_ns", {})),
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),
         "memory_configs": memory_name.definitions(),
         "weights": weights,
         "global_weights": [w for w in weights if not w["per_layer"]],
         "layer_weights": layered,
-        "layer_count": f"C.{ident(next(iter(loops))).upper()}_COUNT" if loops else None,
-        "loop_attr": loop_attr,
+        "loops": loop_groups(layered, loops, classes),
         "modes": modes,
         "classes": classes,
         "top_class": top,
@@ -678,11 +783,9 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
         "example_torch": ", ".join(
-            f"torch.{io[first_key].get('examples', {}).get(n, 'randn')}({list(s)})" for n, s in example.items()
+            example_expression(io[first_key].get("examples", {}).get(n, "randn"), list(s)) for n, s in example.items()
         ),
-        "input_layouts": ", ".join(
-            f"ttnn.{io[first_key].get('layouts', {}).get(n, 'tile').upper()}_LAYOUT" for n in example
-        ),
+        "input_conversions": [input_conversion(n, s, io[first_key]) for n, s in example.items()],
         "input_docs": [
             {"name": n, "shape": list(s), "doc": io[first_key].get("docs", {}).get(n, "")} for n, s in example.items()
         ],

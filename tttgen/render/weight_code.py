@@ -28,13 +28,13 @@ FIELDS = {
     "rotary_permute": ("heads",),
     "reshape": ("shape",),
     "pad_to_tile": (),
-    "scale": ("value", "rsqrt_of"),
+    "scale": ("value", "rsqrt_of", "sqrt_of"),
     "pad_heads": ("heads", "axis", "multiple"),
     "permute": ("dims",),
     "offset": ("value",),
     "split": ("axis", "parts", "index"),
 }
-OPTIONAL_FIELDS = {"scale": ("rsqrt_of",)}  # may be absent (or None) from an evaluated transform
+OPTIONAL_FIELDS = {"scale": ("rsqrt_of", "sqrt_of")}  # may be absent (or None) from an evaluated transform
 DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 LAYER_PLACEHOLDER = "i"
 
@@ -54,6 +54,7 @@ def host_weight_source(
     transforms: Sequence[dict],
     state: str = "state",
     layer: str = "i",
+    generator: dict | None = None,
 ) -> list[str]:
     """Statements (unindented) that compute the torch tensor `name` from the checkpoint dict `state`.
 
@@ -62,9 +63,17 @@ def host_weight_source(
     must be `concat`. Raises ValueError for a transform list that cannot be right whatever the tensor shapes.
     """
     _check_names(name, state, layer)
+    where = f"weight '{name}'"
+    if generator is not None:
+        if sources:
+            raise ValueError(f"{where}: a generated weight reads no checkpoint key")
+        lines, known = generated_lines(name, dict(generator), where), _Known(name, rank=2)
+        for n, t in enumerate(transforms):
+            step, known = _transform_lines(_checked(t, f"{where}, transform {n}"), known, f"{where}, transform {n}")
+            lines += step
+        return lines + [f"{name} = {name}.contiguous()"]
     if not sources:
         raise ValueError(f"weight '{name}': no checkpoint key")
-    where = f"weight '{name}'"
     transforms = [_checked(t, f"{where}, transform {n}") for n, t in enumerate(transforms)]
     if len(sources) == 1:
         key, own = sources[0]
@@ -129,6 +138,48 @@ def _escaped(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
+# ---------------------------------------------------------------- generated constants
+
+
+def generated_lines(v: str, g: dict, where: str) -> list[str]:
+    """Statements computing a generated weight (tttgen/spec/module.py's Generator, fields evaluated) as a 2-D
+    float32 tensor in `v`: float64 on the host at load time, so bf16 on device rounds the result only once."""
+    kind = g["kind"]
+    f64 = "dtype=torch.float64"
+    if kind in ("rope_cos", "rope_sin"):
+        half = g["head_dim"] // 2
+        if g["head_dim"] % 2 or half < 1:
+            raise ValueError(f"{where}: rotary head_dim {g['head_dim']} is not a positive even number")
+        fn = "cos" if kind == "rope_cos" else "sin"
+        return [
+            f"{v}_inv_freq = 1.0 / ({float(g['theta'])!r} ** (torch.arange(0, {2 * half}, 2, {f64}) / {2 * half}))",
+            f"{v} = torch.outer(torch.arange({g['positions']}, {f64}), {v}_inv_freq)",
+            f"{v} = torch.{fn}(torch.cat([{v}, {v}], dim=-1)).float()",  # split-half: both halves share a frequency
+        ]
+    if kind == "sinusoid_steps":
+        if g["dim"] % 2 or g["steps"] > g["rows"]:
+            raise ValueError(f"{where}: sinusoid_steps needs an even dim and steps <= rows")
+        lo, hi = float(g["min_period"]), float(g["max_period"])
+        return [
+            f"{v}_period = {lo!r} * ({hi / lo!r} ** torch.linspace(0.0, 1.0, {g['dim'] // 2}, {f64}))",
+            f"{v}_time = 1.0 + {float(g['dt'])!r} * torch.arange({g['steps']}, {f64})",
+            f"{v}_angle = {v}_time[:, None] * ({2 * math.pi!r} / {v}_period)[None, :]",
+            f"{v} = torch.zeros({g['rows']}, {g['dim']})",
+            f"{v}[: {g['steps']}] = torch.cat([torch.sin({v}_angle), torch.cos({v}_angle)], dim=-1).float()",
+        ]
+    if kind == "shift":
+        return [f"{v} = torch.diag(torch.ones({g['size'] - 1}), 1)"]
+    if kind == "one_hot":
+        if not 0 <= g["index"] < g["size"]:
+            raise ValueError(f"{where}: one_hot index {g['index']} is outside [0, {g['size']})")
+        return [f"{v} = torch.zeros({g['rows']}, {g['size']})", f"{v}[:, {g['index']}] = 1.0"]
+    if kind == "row_mask":
+        if not 0 <= g["begin"] < g["end"] <= g["rows"]:
+            raise ValueError(f"{where}: row_mask rows [{g['begin']}, {g['end']}) are not inside [0, {g['rows']})")
+        return [f"{v} = torch.zeros({g['rows']}, {g['width']})", f"{v}[{g['begin']} : {g['end']}] = 1.0"]
+    raise ValueError(f"{where}: unknown generated weight {kind!r}")
+
+
 # ---------------------------------------------------------------- transforms
 
 
@@ -157,8 +208,11 @@ def _transform_lines(t: dict, known: _Known, where: str) -> tuple[list[str], _Kn
         _check_rank_at_least(known, 1, kind, where)
         return _tile_padding(v, known.rank), known
     if kind == "scale":
-        root = t.get("rsqrt_of")
-        factor = float(t["value"]) / math.sqrt(root) if root is not None else float(t["value"])
+        factor = float(t["value"])
+        if t.get("rsqrt_of") is not None:
+            factor /= math.sqrt(t["rsqrt_of"])
+        if t.get("sqrt_of") is not None:
+            factor *= math.sqrt(t["sqrt_of"])
         return [f"{v} = {v} * {factor!r}"], known
     if kind == "offset":
         return [f"{v} = {v} + {float(t['value'])!r}"], known

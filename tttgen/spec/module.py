@@ -39,6 +39,8 @@ from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error,
 
 MODULE_DIR = ROOT / "modules"
 MODES = ("prefill", "decode")
+# a `modes` key: a mode, or `prefill_<param>`: a prefill mode of its own at rows = that int param
+MODE_KEY = r"^(prefill|decode|prefill_[a-z][a-z0-9_]*)$"
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 # ---------------------------------------------------------------- safe arithmetic over params
@@ -140,7 +142,11 @@ class Tensor(Strict):
     shape: Shape
     dtype: DType | None = None
     doc: str = ""
-    example: Literal["randn", "ones"] = Field("randn", description="what the package README's example passes")
+    example: Literal["randn", "ones", "zeros", "arange", "causal"] = Field(
+        "randn",
+        description="what the README's example and verification pass: arange counts (positions); causal is an "
+        "additive causal mask (0 on and below the diagonal, -1e9 above)",
+    )
     layout: Literal["tile", "row_major"] = Field("tile", description="how to_device lays the input out (fold reads row-major)")
 
 
@@ -170,11 +176,13 @@ class PadToTile(Strict):
 
 
 class Scale(Strict):
-    """Multiply by `value`, divided by sqrt(`rsqrt_of`) when given (an attention scale folded into a weight)."""
+    """Multiply by `value`, divided by sqrt(`rsqrt_of`) when given (an attention scale folded into a weight) and
+    multiplied by sqrt(`sqrt_of`) when given (Gemma's embedding normalizer folded into its table)."""
 
     kind: Literal["scale"]
     value: StrictFloat | StrictInt = 1.0
     rsqrt_of: Expr | None = None
+    sqrt_of: Expr | None = None
 
 
 class Offset(Strict):
@@ -212,6 +220,65 @@ Transform = Annotated[
 ]
 
 
+# A float field of a generated weight: a literal, or the name of a float param.
+FloatOrParam = Annotated[Union[StrictFloat, StrictInt, StrictStr], Field(union_mode="left_to_right")]
+
+
+class RopeTable(Strict):
+    """[positions, head_dim]: cos or sin of position * inv_freq, inv_freq = theta ** (-2i / head_dim), repeated
+    over both halves (Hugging Face's split-half convention), computed on the host in float64 at load time."""
+
+    kind: Literal["rope_cos", "rope_sin"]
+    theta: FloatOrParam
+    head_dim: Expr
+    positions: Expr
+
+
+class SinusoidSteps(Strict):
+    """[rows, dim]: row i is the sinusoidal embedding [sin(t f), cos(t f)] of the i-th Euler step's time
+    t = 1 + i * dt (i < steps; rows past the steps are zero), f = 2 pi / period, periods geometric from min_period
+    to max_period (PI0's create_sinusoidal_pos_embedding)."""
+
+    kind: Literal["sinusoid_steps"]
+    steps: Expr
+    dt: FloatOrParam
+    dim: Expr
+    min_period: FloatOrParam
+    max_period: FloatOrParam
+    rows: Expr
+
+
+class Shift(Strict):
+    """[size, size]: ones at (i, i + 1), so a one-hot row times it is the one-hot of the next index."""
+
+    kind: Literal["shift"]
+    size: Expr
+
+
+class OneHot(Strict):
+    """[rows, size]: every row one-hot at `index` (a selector times a table gives that table row in every row)."""
+
+    kind: Literal["one_hot"]
+    rows: Expr = 1
+    size: Expr
+    index: Expr = 0
+
+
+class RowMask(Strict):
+    """[rows, width]: one in rows begin <= r < end, zero elsewhere (a multiplier that keeps those rows; as wide as
+    the tensor it masks, since ttnn tensors keep whole-tile widths)."""
+
+    kind: Literal["row_mask"]
+    rows: Expr
+    width: Expr
+    begin: Expr
+    end: Expr
+
+
+Generator = Annotated[Union[RopeTable, SinusoidSteps, Shift, OneHot, RowMask], Field(discriminator="kind")]
+GENERATOR_FLOATS = ("theta", "dt", "min_period", "max_period")  # fields that may name a float param
+
+
 class KeyPart(Strict):
     """One of several checkpoint tensors a weight concatenates, with transforms applied before the concat."""
 
@@ -223,14 +290,19 @@ class Weight(Strict):
     shape: Shape
     key: str | None = None
     keys: list[Annotated[Union[StrictStr, KeyPart], Field(union_mode="left_to_right")]] | None = None
+    # A constant computed at load time from params instead of read from the checkpoint (rotary tables).
+    generate: Generator | None = None
     transforms: list[Transform] = []
     # Precision group; norm weights, embedding tables and biases get theirs from the op reading them.
     role: Literal[WEIGHT_ROLES] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "Weight":
-        if (self.key is None) == (self.keys is None):
-            raise ValueError("give exactly one of `key` (one checkpoint tensor) or `keys` (several, concatenated)")
+        if sum(x is not None for x in (self.key, self.keys, self.generate)) != 1:
+            raise ValueError(
+                "give exactly one of `key` (one checkpoint tensor), `keys` (several, concatenated) or `generate`"
+                " (a constant computed at load time)"
+            )
         return self
 
 
@@ -340,6 +412,19 @@ class Reference(Strict):
     first: dict[str, list[StrictInt]] = {}
 
 
+class Sampler(Strict):
+    """A generated method that runs one mode `count` times on device, each call's `carry` outputs feeding the next
+    call's inputs (PI0's flow-matching Euler steps): straight-line, no host work between the calls."""
+
+    name: str = Field(pattern=NAME, description="the Model method")
+    mode: str = Field(pattern=MODE_KEY, description="the `modes` key of the step it repeats")
+    count: Expr
+    carry: dict[str, str] = Field(description="step output -> the step input it feeds on the next call")
+    start: dict[str, str] = Field({}, description="step input -> the weight holding its first value")
+    returns: str = Field(description="the step output the method returns")
+    doc: str = ""
+
+
 class Checkpoint(Strict):
     format: Literal["huggingface"]
     config_map: dict[str, str] = Field(description="checkpoint config field -> module param")
@@ -354,17 +439,39 @@ class ModuleDescription(Strict):
     weights: dict[str, Weight] = {}
     state: dict[str, State] = {}
     ops: list[Step] = []
-    modes: dict[Literal["prefill", "decode"], ModeVariant] = {}
+    # "prefill_<param>": one more prefill mode, at rows = that param, with its own ops (PI0: one denoising step on
+    # the suffix's 64 rows, next to the prefix's "prefill")
+    modes: dict[Annotated[str, Field(pattern=MODE_KEY)], ModeVariant] = {}
     sizes: Sizes | None = Field(None, description="prefill modes over a param other than `rows` (pair modules)")
     precision: dict[Literal["accuracy", "performance"], PrecisionPolicy] = Field(
         default_factory=dict, description="per preset, this module's precision instead of the LLM presets"
     )
     reference: Reference | None = None
     checkpoint: Checkpoint | None = None
+    sampler: Sampler | None = None
 
     @property
     def is_model(self) -> bool:
         return self.checkpoint is not None
+
+
+def sized_variants(desc: "ModuleDescription") -> dict[str, str]:
+    """`prefill_<param>` keys of `modes` -> their param."""
+    return {k: k[len("prefill_"):] for k in desc.modes if k.startswith("prefill_")}
+
+
+def variant_key(desc: "ModuleDescription", mode: str, rows: int, env: dict) -> str:
+    """The `modes` key a mode runs: a `prefill_<param>` one whose param is these rows, else the mode's name (whose
+    variant may be absent: then `ops`)."""
+    if mode == "prefill":
+        for key, param in sized_variants(desc).items():
+            if env.get(param) == rows:
+                return key
+    return mode
+
+
+def mode_variant(desc: "ModuleDescription", mode: str, rows: int, env: dict) -> "ModeVariant | None":
+    return desc.modes.get(variant_key(desc, mode, rows, env))
 
 
 def is_module_data(data: Any) -> bool:
@@ -459,7 +566,11 @@ class _Checker:
         if _l(d.get("ops")) or not _d(d.get("modes")):
             self.op_list(("ops",), _l(d.get("ops")), None)
         for mode, variant in _d(d.get("modes")).items():
-            if mode in MODES:
+            if isinstance(mode, str) and re.match(MODE_KEY, mode):
+                sized = mode[len("prefill_"):] if mode.startswith("prefill_") else None
+                if sized is not None and self.param_type(sized) != "int":
+                    self.add(("modes", mode), f"'{sized}' is not an int param: prefill_<param> runs at rows = it",
+                             sorted(n for n in self.params if self.param_type(n) == "int"))
                 self.op_list(("modes", mode, "ops"), _l(_d(variant).get("ops")), mode)
         reference = _d(d.get("reference"))
         for wname in _d(reference.get("weights")):
@@ -480,6 +591,7 @@ class _Checker:
             for kw, iname in _d(reference.get(field)).items():
                 if iname not in _d(d.get("inputs")):
                     self.add(("reference", field, kw), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
+        self.sampler(_d(d.get("sampler")))
         sizes = _d(d.get("sizes"))
         if "param" in sizes and self.param_type(sizes["param"]) != "int":
             self.add(("sizes", "param"), f"'{sizes['param']}' is not an int param", sorted(
@@ -488,6 +600,30 @@ class _Checker:
             if pname not in self.params:
                 self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(self.params))
         return self.problems
+
+    def sampler(self, sampler: dict) -> None:
+        """The sampler's mode, carried values, start weights and result name what the description declares."""
+        if not sampler:
+            return
+        modes = _d(self.data.get("modes"))
+        mode = sampler.get("mode")
+        if not isinstance(mode, str) or mode not in modes:
+            self.add(("sampler", "mode"), f"unknown mode '{mode}'", sorted(modes))
+            return
+        ins, outs = self.inputs_for(self.data, mode), self.outputs_for(self.data, mode)
+        self.expr(("sampler", "count"), sampler.get("count"))
+        for out, inp in _d(sampler.get("carry")).items():
+            if out not in outs:
+                self.add(("sampler", "carry", out), f"'{out}' is not an output of mode {mode}", sorted(outs))
+            if inp not in ins:
+                self.add(("sampler", "carry", out), f"'{inp}' is not an input of mode {mode}", sorted(ins))
+        for inp, weight in _d(sampler.get("start")).items():
+            if inp not in ins:
+                self.add(("sampler", "start", inp), f"'{inp}' is not an input of mode {mode}", sorted(ins))
+            if weight not in _d(self.data.get("weights")):
+                self.add(("sampler", "start", inp), f"unknown weight '{weight}'", sorted(_d(self.data.get("weights"))))
+        if sampler.get("returns") not in outs:
+            self.add(("sampler", "returns"), f"'{sampler.get('returns')}' is not an output of mode {mode}", sorted(outs))
 
     def shapes_in_mode(self, mode: str, section: str, tensors: Any) -> None:
         for tname, t in _d(tensors).items():
@@ -513,6 +649,13 @@ class _Checker:
                             f"unknown placeholder '{{{name}}}' in key '{template}'",
                             sorted(self.params),
                         )
+            generate = _d(w.get("generate"))
+            for fname, value in generate.items():
+                if fname in GENERATOR_FLOATS:
+                    if isinstance(value, str) and self.param_type(value) not in ("float", "int"):
+                        self.add(("weights", wname, "generate", fname), f"'{value}' is not a numeric param", sorted(self.params))
+                elif fname != "kind":
+                    self.expr(("weights", wname, "generate", fname), value)
             transforms = _l(w.get("transforms"))
             for j, t in enumerate(transforms):
                 self.transform(("weights", wname, "transforms", j), t)

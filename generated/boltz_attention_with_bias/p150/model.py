@@ -150,17 +150,20 @@ def check_inputs(s, bias):
     rows = s.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"s has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
-    for name, value in zip(
-        ("s", "bias"),
-        (
-            s,
-            bias,
-        ),
-    ):
-        want = C.INPUT_SHAPES[rows][name]
-        if tuple(value.shape) != want:
-            raise ValueError(f"{name} must have shape {list(want)} for {rows} rows, got {list(value.shape)}")
+    check_shapes(
+        rows,
+        s=s,
+        bias=bias,
+    )
     return rows
+
+
+def check_shapes(rows, **inputs):
+    """Refuse inputs whose shapes are not the ones mode `rows` was generated for (before any device work)."""
+    for name, value in inputs.items():
+        want = C.INPUT_SHAPES[rows][name]
+        if want and tuple(value.shape) != want:  # () is a host int (a cache slot)
+            raise ValueError(f"{name} must have shape {list(want)} for {rows} rows, got {list(value.shape)}")
 
 
 class Model(BoltzAttentionWithBias):
@@ -186,21 +189,23 @@ class Model(BoltzAttentionWithBias):
         ttnn.close_device(self.device)
 
     def to_device(self, s, bias):
-        """Host torch tensors -> the device tensors `forward` takes (bfloat16 in DRAM; tiles unless a row-major input)."""
-        return tuple(
+        """Host torch tensors -> what `forward` takes: device tensors in DRAM (activations in tiles unless row-major,
+        integer ids row-major) and host ints for scalars."""
+        return (
             ttnn.from_torch(
-                t, dtype=C.ACTIVATION_DTYPE, layout=layout, device=self.device, memory_config=ttnn.DRAM_MEMORY_CONFIG
-            )
-            for t, layout in zip(
-                (
-                    s,
-                    bias,
-                ),
-                (
-                    ttnn.TILE_LAYOUT,
-                    ttnn.TILE_LAYOUT,
-                ),
-            )
+                s,
+                dtype=C.ACTIVATION_DTYPE,
+                layout=ttnn.TILE_LAYOUT,
+                device=self.device,
+                memory_config=ttnn.DRAM_MEMORY_CONFIG,
+            ),
+            ttnn.from_torch(
+                bias,
+                dtype=C.ACTIVATION_DTYPE,
+                layout=ttnn.TILE_LAYOUT,
+                device=self.device,
+                memory_config=ttnn.DRAM_MEMORY_CONFIG,
+            ),
         )
 
     def forward(self, s, bias):

@@ -32,7 +32,7 @@ KERNEL_HIFI4_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
 
 # Weights: name -> (dtype, layout, memory config).
 WEIGHTS = {
-    # NORM: DRAM interleaved, [2048] from norm.weight
+    # NORM: DRAM interleaved, [2048] from post_attention_layernorm.weight
     "norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # FF1_FF3: DRAM interleaved, [2048, 16384] from mlp.gate_proj.weight
     "gate": (ttnn.bfloat16, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),

@@ -37,8 +37,8 @@ def read_checkpoint(checkpoint):
 
 
 def host_norm(state):
-    """NORM: DRAM interleaved, [2048] from norm.weight"""
-    w_norm = state["norm.weight"]
+    """NORM: DRAM interleaved, [2048] from post_attention_layernorm.weight"""
+    w_norm = state["post_attention_layernorm.weight"]
     w_norm = w_norm + 1.0
     w_norm = w_norm.contiguous()
     return w_norm.reshape(1, 1, 64, 32)

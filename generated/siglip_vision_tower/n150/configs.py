@@ -14,6 +14,7 @@ import ttnn
 #   head_dim = 72
 #   heads = 16
 #   hidden = 1152
+#   images = 1
 #   intermediate = 4304
 #   layers = 27
 #   patch = 14

@@ -39,14 +39,14 @@ class Layers:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
+        qkv_b = ttnn.reshape(qkv, [1, 1, 256, 4608])
         q, k, v = ttnn.experimental.nlp_create_qkv_heads(
-            qkv,
+            qkv_b,
             num_heads=16,
             num_kv_heads=16,
             transpose_k_heads=False,
             memory_config=C.Prefill224.heads_memory,
         )
-        ttnn.deallocate(qkv)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
             k,
@@ -60,8 +60,9 @@ class Layers:
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
-        o = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefill224.merge_heads_memory)
+        o_b = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefill224.merge_heads_memory)
         ttnn.deallocate(attn)
+        o = ttnn.reshape(o_b, [1, 1, 256, 1536])
         ao = ttnn.linear(
             o,
             self.w["wo"],
@@ -71,7 +72,6 @@ class Layers:
             memory_config=C.Prefill224.wo_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(o)
         x1 = ttnn.add(x, ao, memory_config=C.Prefill224.attn_add_memory)
         ttnn.deallocate(ao)
         h2 = ttnn.layer_norm(
@@ -133,12 +133,12 @@ class SiglipVisionTower:
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(p)
-        x = ttnn.add(e, self.w["position"], memory_config=C.Prefill224.add_position_memory)
-        ttnn.deallocate(e)
+        e_b = ttnn.reshape(e, [1, 1, 256, 1152])
+        x_b = ttnn.add(e_b, self.w["position"], memory_config=C.Prefill224.add_position_memory)
+        x = ttnn.reshape(x_b, [1, 1, 256, 1152])
         h = x
         for layer in range(C.LAYER_COUNT):
             h = self.layers[layer].prefill_224(h)
-        ttnn.deallocate(x)
         y = ttnn.layer_norm(
             h,
             epsilon=1e-06,
@@ -157,11 +157,19 @@ def check_inputs(pixels):
     rows = pixels.shape[-2]
     if rows not in C.INPUT_SHAPES:
         raise ValueError(f"pixels has {rows} rows; this package was generated for rows in {sorted(C.INPUT_SHAPES)}")
-    for name, value in zip(("pixels",), (pixels,)):
-        want = C.INPUT_SHAPES[rows][name]
-        if tuple(value.shape) != want:
-            raise ValueError(f"{name} must have shape {list(want)} for {rows} rows, got {list(value.shape)}")
+    check_shapes(
+        rows,
+        pixels=pixels,
+    )
     return rows
+
+
+def check_shapes(rows, **inputs):
+    """Refuse inputs whose shapes are not the ones mode `rows` was generated for (before any device work)."""
+    for name, value in inputs.items():
+        want = C.INPUT_SHAPES[rows][name]
+        if want and tuple(value.shape) != want:  # () is a host int (a cache slot)
+            raise ValueError(f"{name} must have shape {list(want)} for {rows} rows, got {list(value.shape)}")
 
 
 class Model(SiglipVisionTower):
@@ -187,12 +195,16 @@ class Model(SiglipVisionTower):
         ttnn.close_device(self.device)
 
     def to_device(self, pixels):
-        """Host torch tensors -> the device tensors `forward` takes (bfloat16 in DRAM; tiles unless a row-major input)."""
-        return tuple(
+        """Host torch tensors -> what `forward` takes: device tensors in DRAM (activations in tiles unless row-major,
+        integer ids row-major) and host ints for scalars."""
+        return (
             ttnn.from_torch(
-                t, dtype=C.ACTIVATION_DTYPE, layout=layout, device=self.device, memory_config=ttnn.DRAM_MEMORY_CONFIG
-            )
-            for t, layout in zip((pixels,), (ttnn.ROW_MAJOR_LAYOUT,))
+                pixels,
+                dtype=C.ACTIVATION_DTYPE,
+                layout=ttnn.ROW_MAJOR_LAYOUT,
+                device=self.device,
+                memory_config=ttnn.DRAM_MEMORY_CONFIG,
+            ),
         )
 
     def forward(self, pixels):

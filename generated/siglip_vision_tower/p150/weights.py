@@ -237,11 +237,13 @@ def place(device, name, tensor, cache_file=None):
 
 
 def device_weights(device, host):
-    """Host tensors -> device tensors (the per-layer list under "layers")."""
-    placed = {name: place(device, name, tensor) for name, tensor in sorted(host.items()) if name != "layers"}
-    placed["layers"] = [
-        {name: place(device, name, tensor) for name, tensor in sorted(layer.items())} for layer in host["layers"]
-    ]
+    """Host tensors -> device tensors (the per-layer lists under "layers")."""
+    loops = ("layers",)
+    placed = {name: place(device, name, tensor) for name, tensor in sorted(host.items()) if name not in loops}
+    for attr in loops:
+        placed[attr] = [
+            {name: place(device, name, tensor) for name, tensor in sorted(layer.items())} for layer in host[attr]
+        ]
     return placed
 
 

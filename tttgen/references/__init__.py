@@ -1,0 +1,1 @@
+"""Torch reference modules that verification runs next to generated TTNN code (never imported by generated code)."""
