@@ -14,6 +14,7 @@ SCRIPTS = (
     ("Build and check wall time", ["spine.py"]),
     ("tttgen's rules and L1 estimate against the real ttnn", ["ttnn_sweep.py"]),
     ("Boltz-2 modules against TT-Boltz's configuration", ["boltz.py"]),
+    ("PI0 sample_actions latency against the published PI0.5 figure", ["pi0.py"]),
 )
 
 failed = []

@@ -486,7 +486,7 @@ def verify_module(
                 n = int(key.split("_")[1]) if key.startswith("prefill_") else graph.facts["decode_rows"]
                 real = n - padded_tokens
                 tokens = (torch.arange(n) < real).float()
-                residuals = set(spec.residual.values()) if spec else set()
+                residuals = set(spec.residual.values()) | set(spec.small) if spec else set()
                 examples = io.get("examples", {})
                 inputs = [
                     tokens.reshape(shape)

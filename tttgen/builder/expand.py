@@ -226,7 +226,9 @@ class _Expander:
             source_transforms=sources,
             transforms=self.transforms(w.transforms, env, where),
             shape=shape,
-            generator=self.generator(w.generate, env, where) if w.generate is not None else None,
+            generator=self.generator(w.generate, env, f"{where}.weights.{name.rsplit('.', 1)[-1]}", shape, w.transforms)
+            if w.generate is not None
+            else None,
             loop=self.loop[0] if loop_var is not None else "",
             loop_count=self.loop[1] if loop_var is not None else 1,
         )
@@ -236,10 +238,21 @@ class _Expander:
         self.weight_paths.setdefault(name, where)
         return _Val(shape, f"weight:{name}", name)
 
-    def generator(self, gen, env: Mapping[str, Any], where: str) -> Mapping[str, Any]:
-        """A generated weight's recipe with every field evaluated (params, int arithmetic)."""
+    def generator(self, gen, env: Mapping[str, Any], where: str, shape, transforms) -> Mapping[str, Any]:
+        """A generated weight's recipe with every field evaluated (params, int arithmetic), checked as its lines
+        check it and, without transforms, against the weight's declared shape."""
+        from tttgen.render.weight_code import generated_lines, generated_shape
+
         here = f"{where}.generate.{gen.kind}"
-        return frozen({k: v if k == "kind" else _number(v, env, here) for k, v in gen.model_dump().items()})
+        recipe = {k: v if k == "kind" else _number(v, env, here) for k, v in gen.model_dump().items()}
+        try:
+            generated_lines("w", recipe, here)  # its own checks (a mask row outside the tensor), at plan time
+        except ValueError as err:
+            raise _error(here, str(err).removeprefix(f"{here}: ")) from None
+        made = generated_shape(recipe)
+        if not transforms and list(shape) != made:
+            raise _error(here, f"makes a {made} tensor; the weight declares shape {list(shape)}")
+        return frozen(recipe)
 
     def transforms(self, items, env: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
         """Load-time transforms with every expression evaluated (heads, parts, reshape shapes)."""
@@ -447,7 +460,13 @@ def expand(
         sizes = [env[size_param]] if size_param in env else sorted(set(desc.sizes.default))
     else:
         sizes = list(hints.prefill_lens)
-    extra = sorted({env[p] for p in sized_variants(desc).values() if p in env} - set(sizes))
+    extra = sorted({env[p] for p in sized_variants(desc).values() if p in env})
+    clash = [f"prefill_{p} ({env[p]})" for p in sized_variants(desc).values() if env.get(p) in sizes]
+    if clash and (desc.modes.get("prefill") or desc.ops):
+        raise _error(
+            f"{desc.name}.modes",
+            f"{', '.join(clash)} runs at a prefill length of `prefill` too ({sorted(sizes)}): one mode per row count",
+        )
     modes = [("prefill", seq) for seq in sorted(set(sizes) | set(extra))] + decode
     expander = _Expander(desc.name)
     ops: list[Op] = []
@@ -504,7 +523,7 @@ def expand(
                 "size_param": size_param,
                 "io": io,
                 "mode_variants": variants,
-                "sampler": _sampler_facts(desc, env, variants),
+                "sampler": _sampler_facts(desc, env, variants, io),
                 "host_shapes": expander.host_shapes,
                 "called_files": tuple(sorted(str(f) for f in expander.called)),
                 "state_shapes": {
@@ -516,7 +535,7 @@ def expand(
     )
 
 
-def _sampler_facts(desc: ModuleDescription, env: Mapping[str, Any], variants: dict[str, str]) -> dict | None:
+def _sampler_facts(desc: ModuleDescription, env: Mapping[str, Any], variants: dict[str, str], io: dict) -> dict | None:
     """The description's sampler with its count evaluated and the mode key of the step it repeats."""
     sm = desc.sampler
     if sm is None:
@@ -524,6 +543,13 @@ def _sampler_facts(desc: ModuleDescription, env: Mapping[str, Any], variants: di
     keys = [k for k, v in variants.items() if v == sm.mode]
     if len(keys) != 1:
         raise _error(f"{desc.name}.sampler.mode", f"mode '{sm.mode}' runs at {len(keys)} sizes; a sampler repeats one")
+    shapes = io[keys[0]]
+    for out, inp in sorted(sm.carry.items()):  # a carried output must fit the input it feeds next time
+        if list(shapes["outputs"][out]) != list(shapes["inputs"][inp]):
+            raise _error(
+                f"{desc.name}.sampler.carry.{out}",
+                f"output {out} {list(shapes['outputs'][out])} cannot feed input {inp} {list(shapes['inputs'][inp])}",
+            )
     return {
         "name": sm.name,
         "mode_key": keys[0],

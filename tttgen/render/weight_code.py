@@ -159,6 +159,8 @@ def generated_lines(v: str, g: dict, where: str) -> list[str]:
     if kind == "sinusoid_steps":
         if g["dim"] % 2 or g["steps"] > g["rows"]:
             raise ValueError(f"{where}: sinusoid_steps needs an even dim and steps <= rows")
+        if abs(g["dt"] * g["steps"] + 1.0) > 1e-9:  # the flow-matching schedule: t from 1 to 0 in `steps` steps
+            raise ValueError(f"{where}: dt ({g['dt']}) must be -1 / steps ({g['steps']}): t runs from 1 to 0")
         lo, hi = float(g["min_period"]), float(g["max_period"])
         return [
             f"{v}_period = {lo!r} * ({hi / lo!r} ** torch.linspace(0.0, 1.0, {g['dim'] // 2}, {f64}))",
@@ -178,6 +180,20 @@ def generated_lines(v: str, g: dict, where: str) -> list[str]:
             raise ValueError(f"{where}: row_mask rows [{g['begin']}, {g['end']}) are not inside [0, {g['rows']})")
         return [f"{v} = torch.zeros({g['rows']}, {g['width']})", f"{v}[{g['begin']} : {g['end']}] = 1.0"]
     raise ValueError(f"{where}: unknown generated weight {kind!r}")
+
+
+def generated_shape(g: dict) -> list[int]:
+    """The [rows, cols] a generated weight's lines make (generated_lines)."""
+    kind = g["kind"]
+    if kind in ("rope_cos", "rope_sin"):
+        return [g["positions"], g["head_dim"]]
+    if kind == "sinusoid_steps":
+        return [g["rows"], g["dim"]]
+    if kind == "shift":
+        return [g["size"], g["size"]]
+    if kind == "one_hot":
+        return [g["rows"], g["size"]]
+    return [g["rows"], g["width"]]  # row_mask
 
 
 # ---------------------------------------------------------------- transforms

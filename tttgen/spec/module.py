@@ -401,6 +401,9 @@ class Reference(Strict):
     # output -> the input it is a residual update of: verify compares out - input (the update), which the input
     # would otherwise hide from the PCC
     residual: dict[str, str] = {}
+    # inputs drawn small (as residual inputs are) where the output is normalised and cannot be compared as an
+    # update: a stack's final RMSNorm of x + updates would otherwise show mostly x
+    small: list[str] = []
     # the reference's constructor takes a config object of this class, built from `init`
     config: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
     # the reference's output field compared with the module's (first) output (a Hugging Face ModelOutput)
@@ -410,6 +413,9 @@ class Reference(Strict):
     # input -> shape: the reference takes that many of the input's first elements (Boltz's per-sample time, a
     # [1, 1, 1, 32] tile row on device whose first column is the time)
     first: dict[str, list[StrictInt]] = {}
+
+
+MODEL_METHODS = ("forward", "to_device", "open", "close", "from_host_weights", "check_inputs", "check_shapes")
 
 
 class Sampler(Strict):
@@ -576,8 +582,8 @@ class _Checker:
         for wname in _d(reference.get("weights")):
             if wname not in _d(d.get("weights")):
                 self.add(("reference", "weights", wname), f"unknown weight '{wname}'", sorted(_d(d.get("weights"))))
-        for field in ("permute", "first", "channels"):
-            for iname in _d(reference.get(field)):
+        for field in ("permute", "first", "channels", "small"):
+            for iname in _d(reference.get(field)) if field != "small" else _l(reference.get(field)):
                 if iname not in _d(d.get("inputs")):
                     self.add(("reference", field, iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
         tm = reference.get("token_mask")
@@ -605,6 +611,10 @@ class _Checker:
         """The sampler's mode, carried values, start weights and result name what the description declares."""
         if not sampler:
             return
+        name = sampler.get("name")
+        if isinstance(name, str) and (name in MODEL_METHODS or name.startswith(("prefill", "decode", "to_device"))):
+            self.add(("sampler", "name"), f"'{name}' is a Model method of its own (forward, to_device*, open, close, "
+                     "the mode methods prefill_*/decode); name the sampler otherwise")
         modes = _d(self.data.get("modes"))
         mode = sampler.get("mode")
         if not isinstance(mode, str) or mode not in modes:
@@ -653,7 +663,8 @@ class _Checker:
             for fname, value in generate.items():
                 if fname in GENERATOR_FLOATS:
                     if isinstance(value, str) and self.param_type(value) not in ("float", "int"):
-                        self.add(("weights", wname, "generate", fname), f"'{value}' is not a numeric param", sorted(self.params))
+                        numeric = sorted(n for n in self.params if self.param_type(n) in ("float", "int"))
+                        self.add(("weights", wname, "generate", fname), f"'{value}' is not a numeric param", numeric)
                 elif fname != "kind":
                     self.expr(("weights", wname, "generate", fname), value)
             transforms = _l(w.get("transforms"))
@@ -667,7 +678,7 @@ class _Checker:
 
     def transform(self, loc: tuple, t: Any) -> None:
         t = _d(t)
-        for fname in ("heads", "parts"):
+        for fname in ("heads", "parts", "multiple", "rsqrt_of", "sqrt_of"):
             self.expr(loc + (fname,), t.get(fname))
         for i, item in enumerate(_l(t.get("shape"))):
             self.expr(loc + ("shape", i), item)
