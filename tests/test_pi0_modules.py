@@ -178,12 +178,16 @@ def test_gemma_decoder_layer_at_full_width_matches_transformers():
     assert not verify_module(p, edit_files=no_offset).passed
 
 
-@pytest.mark.parametrize("device", ["n150", "p150"])
-def test_gemma_decoder_matches_transformers_gemma_model(device):
-    """The decoder stack (2 layers, small width) with its rotary tables computed at load time and gathered by
-    position on device, against transformers' GemmaModel (causal mask, positions 0..127; x drawn at 1/16, so the
-    final RMSNorm shows the layers' updates); rotary tables whose cos and sin are swapped fail."""
-    params = (("hidden", "256"), ("intermediate", "1024"), ("head_dim", "64"), ("layers", "2"), ("cache_len", "128"), ("rows", "128"))
+SMALL_GEMMA = (("hidden", "256"), ("intermediate", "1024"), ("head_dim", "64"), ("layers", "2"))
+FULL_GEMMA = (("layers", "1"),)  # PaliGemma-2B's width, one of its 18 layers
+
+
+@pytest.mark.parametrize("device, size", [("n150", SMALL_GEMMA), ("p150", FULL_GEMMA)])
+def test_gemma_decoder_matches_transformers_gemma_model(device, size):
+    """The decoder stack (2 small layers; 1 layer at full width) with its rotary tables computed at load time and
+    gathered by position on device, against transformers' GemmaModel (causal mask, positions 0..127; x drawn at
+    1/16, so the final RMSNorm shows the layers' updates); rotary tables whose cos and sin are swapped fail."""
+    params = size + (("cache_len", "128"), ("rows", "128"))
     p = plan(Request("gemma_decoder", device, params=params))
     report = verify_module(p)
     assert report.passed and report.pcc["prefill_128"][0] > 0.9999, report.as_dict()

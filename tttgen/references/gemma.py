@@ -9,22 +9,6 @@ from __future__ import annotations
 import torch
 
 
-def gemma_config(hidden: int, intermediate: int, heads: int, kv_heads: int, head_dim: int, eps: float, **extra):
-    from transformers import GemmaConfig
-
-    return GemmaConfig(
-        hidden_size=hidden,
-        intermediate_size=intermediate,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
-        head_dim=head_dim,
-        rms_norm_eps=eps,
-        hidden_act="gelu_pytorch_tanh",
-        attn_implementation="eager",
-        **extra,
-    )
-
-
 class GemmaDecoderLayer(torch.nn.Module):
     """transformers' GemmaDecoderLayer with an explicit additive mask and given rotary tables: forward(x, cos, sin,
     mask, k_cache, v_cache, slot) -> [1, rows, hidden] (the caches and slot are the generated layer's to write)."""
@@ -33,7 +17,9 @@ class GemmaDecoderLayer(torch.nn.Module):
         super().__init__()
         from transformers.models.gemma.modeling_gemma import GemmaDecoderLayer as Layer
 
-        layer = Layer(gemma_config(hidden, intermediate, heads, kv_heads, head_dim, eps), 0)
+        from tttgen.references.pi0 import gemma_config
+
+        layer = Layer(gemma_config(hidden, intermediate, heads, kv_heads, head_dim, 1, eps, 1e4), 0)
         # the layer's own parameters at the top level: keys as in a checkpoint's `layers.{i}.`
         self.input_layernorm, self.self_attn = layer.input_layernorm, layer.self_attn
         self.post_attention_layernorm, self.mlp = layer.post_attention_layernorm, layer.mlp
