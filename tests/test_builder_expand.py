@@ -16,6 +16,8 @@ from tttgen.spec.module import load_module
 # moves between placements are derived from the dataflow (builder/moves.py).
 PREFILL = [
     "embedding",
+    "rope_cos",
+    "rope_sin",
     "attention_norm",
     "wqkv",
     "create_heads",
@@ -40,6 +42,12 @@ PREFILL = [
 DECODE = [
     "embedding",
     "embedding_out",
+    "rope_cos_rows",
+    "rope_cos",
+    "rope_cos_out",
+    "rope_sin_rows",
+    "rope_sin",
+    "rope_sin_out",
     "attention_norm",
     "wqkv_in",
     "wqkv",
@@ -69,7 +77,8 @@ DECODE = [
     "lm_head_in",
     "lm_head",
 ]
-EMBED, HEAD = {"embedding", "embedding_out"}, {"last_tile", "final_norm", "lm_head_in", "lm_head"}
+EMBED = {"embedding", "embedding_out", "rope_cos", "rope_sin", "rope_cos_rows", "rope_sin_rows", "rope_cos_out", "rope_sin_out"}
+HEAD = {"last_tile", "final_norm", "lm_head_in", "lm_head"}
 
 
 def _graphs(model: str):
@@ -103,6 +112,8 @@ def test_llama_description_expands_to_the_tt_transformers_sequence(model):
     weights = [(w.name, w.role, w.per_layer) for w in graph.weights]
     assert weights == [
         ("embedding", "EMBEDDING", False),
+        ("rope_cos", "EMBEDDING", False),
+        ("rope_sin", "EMBEDDING", False),
         ("attention_norm", "NORM", True),
         ("wqkv", "WQKV", True),
         ("wo", "WO", True),
@@ -119,7 +130,9 @@ def test_layer_loop_is_not_unrolled():
     spec, expanded = _graphs("llama-3.1-8b")
     decode = [op for op in expanded.ops if op.mode == "decode"]
     assert [op.name for op in decode].count("wqkv") == 1
-    assert spec.num_hidden_layers == 32 and all(w.per_layer == ("{i}" in w.hf_names[0]) for w in expanded.weights)
+    assert spec.num_hidden_layers == 32
+    assert all(w.per_layer == ("{i}" in w.hf_names[0]) for w in expanded.weights if w.generator is None)
+    assert not any(w.per_layer for w in expanded.weights if w.generator is not None)  # rotary tables: one each
 
 
 def test_untied_head_and_plain_rope_bind_from_the_spec():

@@ -122,7 +122,8 @@ def tiny_model(tmp_path_factory):
         (pkg / name).write_text(text)
     _, checkpoint = reference_model(p.graph.model, None, work, seed=0)
     with emulated(p.graph.device) as ttnn, imported_package(pkg, "tttgen_guards_tiny") as package:
-        yield package.Model(ttnn.open_device(device_id=0), str(checkpoint)), package.configs
+        device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
+        yield package.Model(device, str(checkpoint)), package.configs
 
 
 def test_prefill_guards(tiny_model):

@@ -228,7 +228,9 @@ def run_verify(
             emulated(device) as ttnn,
             imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
         ):
-            model = package.Model(ttnn.open_device(device_id=0), str(ckpt))
+            # the device as Model.open opens it: decode_forward captures its trace there
+            device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
+            model = package.Model(device, str(ckpt))
             layer_out: list[Any] = []
             # Each decoder layer's output: wrap the prefill method of every layer instance (model.layers).
             method = f"prefill_{min(n for n in package.configs.PREFILL_LENS if n >= prompt_len)}"

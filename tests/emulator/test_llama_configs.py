@@ -422,7 +422,8 @@ def test_committed_llama_3_2_1b_decode_runs_on_the_emulator(monkeypatch):
         imported_package(COMMITTED_1B_N150, "tttgen_test_committed_1b") as package,
     ):
         monkeypatch.setattr(sys.modules["tttgen_test_committed_1b.weights"], "read_checkpoint", lambda _: state)
-        model = package.Model(ttnn.open_device(device_id=0), "meta checkpoint")
+        device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
+        model = package.Model(device, "meta checkpoint")
         users = package.configs.DECODE_USERS
         positions = torch.arange(users, dtype=torch.int64)
         logits = model.decode_forward(torch.zeros(users, dtype=torch.int64), positions)

@@ -244,7 +244,10 @@ class _Expander:
         from tttgen.render.weight_code import generated_lines, generated_shape
 
         here = f"{where}.generate.{gen.kind}"
-        recipe = {k: v if k == "kind" else _number(v, env, here) for k, v in gen.model_dump().items()}
+        recipe = {
+            k: v if k == "kind" else env.get(v, v) if k in ("convention", "rope_type") else _number(v, env, here)
+            for k, v in gen.model_dump().items()
+        }
         try:
             generated_lines("w", recipe, here)  # its own checks (a mask row outside the tensor), at plan time
         except ValueError as err:

@@ -23,6 +23,7 @@ MOVES: dict[tuple[str, str], str] = {
     ("sdpa_decode", "concat_heads"): "out",  # SDPA decode writes DRAM; concat_heads_decode reads height-sharded
     ("embedding", "rms_norm"): "out",  # the embedding writes L1 interleaved; the norm reads the residual shards
     ("embedding", "layer_norm"): "out",
+    ("reshape", "rotary"): "out",  # gathered rotary rows (DRAM) -> one row per user core, as the rotary op reads
 }
 
 

@@ -211,6 +211,12 @@ class JitFunction:
         return place(result)
 
     def __call__(self, *args, **kwargs):
+        tracer = getattr(self, "tracer", None)  # set by the emulated ttnn_jit module: a block is one traced call
+        if tracer is not None:
+            return tracer.wrap("ttnn_jit", self._run)(*args, **kwargs)
+        return self._run(*args, **kwargs)
+
+    def _run(self, *args, **kwargs):
         self.calls += 1
         self.fallback_used = False
         try:

@@ -8,6 +8,7 @@ from typing import Optional
 from . import configs as cfg
 from . import dtypes as dt
 from . import jit as jit_mod
+from . import trace as trace_mod
 from .device import Arch, Device, DeviceSpec
 from .errors import EmulatorError, EmulatorUnsupported, EmulatorValidationError
 from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization
@@ -143,12 +144,18 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
 
     for name, obj in {**CLASSES, **CONSTANTS}.items():
         setattr(ttnn, name, obj)
+    tracer = trace_mod.Tracer()
     for name, fn in TOP_LEVEL_OPS.items():
-        setattr(ttnn, name, _tag(fn))
+        setattr(ttnn, name, _tag(tracer.wrap(name, fn)))
     for name, fn in EXPERIMENTAL_OPS.items():
-        setattr(experimental, name, _tag(fn))
+        setattr(experimental, name, _tag(tracer.wrap(name, fn)))
     for name, fn in TRANSFORMER_OPS.items():
-        setattr(transformer, name, _tag(fn))
+        setattr(transformer, name, _tag(tracer.wrap(name, fn)))
+    ttnn.begin_trace_capture = tracer.begin_trace_capture
+    ttnn.end_trace_capture = tracer.end_trace_capture
+    ttnn.execute_trace = tracer.execute_trace
+    ttnn.release_trace = tracer.release_trace
+    ttnn.copy_host_to_device_tensor = trace_mod.copy_host_to_device_tensor
     ttnn.experimental = experimental
     ttnn.transformer = transformer
 
@@ -199,7 +206,18 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     ttnn._emulator_state = state
 
     jit_module = types.ModuleType("ttnn_jit", "Stand-in for tt-mlir's ttnn_jit (tttgen.emulator.jit).")
-    jit_module.jit = jit_mod.jit
+    # a jitted block is one call of the step: recorded as a whole during a trace capture
+    def traced(block):
+        block.tracer = tracer  # a jitted block is one call of a traced step
+        return block
+
+    def jit(func=None, **options):
+        if func is not None:
+            return traced(jit_mod.jit(func, **options))
+        decorate = jit_mod.jit(**options)  # the flags are checked here, as ttnn_jit.jit checks them
+        return lambda fn: traced(decorate(fn))
+
+    jit_module.jit = jit
     jit_module.__tttgen_emulator__ = True
     jit_module.SUPPORTED_OPS = jit_mod.SUPPORTED_OPS
     return {"ttnn": ttnn, "ttnn.experimental": experimental, "ttnn.transformer": transformer, "ttnn_jit": jit_module}

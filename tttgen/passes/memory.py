@@ -161,6 +161,7 @@ def memory(graph: Graph) -> Graph:
         # placement); other elementwise ops and norms work on the residual stream.
         fixed = {
             "embedding": (None, L1_INTERLEAVED),
+            "reshape": (L1_INTERLEAVED, L1_INTERLEAVED),  # ttnn.reshape keeps its input's (gathered rows) placement
             "rms_norm": (residual, residual),
             "eltwise": (residual, residual),
             "create_heads": (L1_INTERLEAVED, heads_q),

@@ -490,7 +490,8 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
             add(f"{i}_memory", out)
     if key == "decode" and any(op.kind == "rotary" and op.mode == "decode" for op in graph.ops):
         heads = graph.facts["heads_placement"]
-        add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
+        if any("host" in e for fn in graph.facts["functions"] for e in fn["body"]):  # tables made on the host
+            add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
         add("trans_mat_memory", memory_name(replace(heads, shard_shape=(32, 32))), "one rotation tile per user core")
     return entries
 
@@ -572,10 +573,29 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
 # ---------------------------------------------------------------- the whole package
 
 
+TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace (no measured figure found)
+
+
+def decode_dispatches(graph: Graph) -> int:
+    """Ops one decode step dispatches: each op once per loop iteration, moves that are not elided, a ttnn-jit block
+    once (its inner ops are not dispatched)."""
+    count = 0
+    for op in graph.ops:
+        d = op.decisions
+        if op.mode != "decode" or d.get("elide") or d.get("jit_member_of"):
+            continue
+        count += op.facts.get("loop_count", 1)
+    return count
+
+
 def _lm_context(graph: Graph) -> dict[str, Any]:
     """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
     params = graph.facts["module_params"]
+    ops = decode_dispatches(graph)
     return {
+        "trace_ops": ops,
+        "trace_bytes_per_op": TRACE_BYTES_PER_OP,
+        "trace_region_size": -(-ops * TRACE_BYTES_PER_OP // 2**20) * 2**20,  # whole MiB
         "decode_users": params["max_batch"],
         "max_seq_len": params["max_seq_len"],
         "prefill_lens": list(graph.hints.prefill_lens),
@@ -583,7 +603,9 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
     }
 
 
-LM_INPUTS = {"prefill": ["tokens", "positions", "slot", "last_tile"], "decode": ["tokens", "positions"]}
+# the causal-LM entry points' device inputs: token ids, the rotary table rows to gather (uint32), the KV-cache
+# positions (decode), the user's slot and the tile holding the last prompt token (prefill)
+LM_INPUTS = {"prefill": ["tokens", "rope_rows", "slot", "last_tile"], "decode": ["tokens", "positions", "rope_rows"]}
 
 
 def check_lm_inputs(graph: Graph, where: str) -> None:
@@ -773,6 +795,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "top_class": top,
         "jit_blocks": jit_blocks,
         "rope": any(op.kind == "rotary" for op in graph.ops),
+        # rotary tables computed on the host per call (a `rotary_tables` op): the helpers model.py then needs
+        "host_rope": any("host" in e for fn in graph.facts["functions"] for e in fn["body"]),
         "states": _state_views(graph),
         "is_lm": is_lm,
         "lm": _lm_context(graph) if is_lm else None,

@@ -151,11 +151,16 @@ def generated_lines(v: str, g: dict, where: str) -> list[str]:
         if g["head_dim"] % 2 or half < 1:
             raise ValueError(f"{where}: rotary head_dim {g['head_dim']} is not a positive even number")
         fn = "cos" if kind == "rope_cos" else "sin"
-        return [
-            f"{v}_inv_freq = 1.0 / ({float(g['theta'])!r} ** (torch.arange(0, {2 * half}, 2, {f64}) / {2 * half}))",
-            f"{v} = torch.outer(torch.arange({g['positions']}, {f64}), {v}_inv_freq)",
-            f"{v} = torch.{fn}(torch.cat([{v}, {v}], dim=-1)).float()",  # split-half: both halves share a frequency
-        ]
+        lines = [f"{v}_inv_freq = 1.0 / ({float(g['theta'])!r} ** (torch.arange(0, {2 * half}, 2, {f64}) / {2 * half}))"]
+        rope_type = g.get("rope_type", "default")
+        if rope_type == "llama3":
+            lines += _llama3_scaling(f"{v}_inv_freq", g)
+        elif rope_type != "default":
+            raise ValueError(f"{where}: rope_type {rope_type!r} is not one of default, llama3")
+        lines.append(f"{v} = torch.outer(torch.arange({g['positions']}, {f64}), {v}_inv_freq)")
+        if g.get("convention", "half") == "pair":  # each frequency for both members of an adjacent pair
+            return lines + [f"{v} = torch.repeat_interleave(torch.{fn}({v}), 2, dim=-1).float()"]
+        return lines + [f"{v} = torch.{fn}(torch.cat([{v}, {v}], dim=-1)).float()"]  # split-half: both halves
     if kind == "sinusoid_steps":
         if g["dim"] % 2 or g["steps"] > g["rows"]:
             raise ValueError(f"{where}: sinusoid_steps needs an even dim and steps <= rows")
@@ -180,6 +185,26 @@ def generated_lines(v: str, g: dict, where: str) -> list[str]:
             raise ValueError(f"{where}: row_mask rows [{g['begin']}, {g['end']}) are not inside [0, {g['rows']})")
         return [f"{v} = torch.zeros({g['rows']}, {g['width']})", f"{v}[{g['begin']} : {g['end']}] = 1.0"]
     raise ValueError(f"{where}: unknown generated weight {kind!r}")
+
+
+def _llama3_scaling(inv: str, g: dict) -> list[str]:
+    """Llama-3's frequency scaling of `inv` (transformers' _compute_llama3_parameters): long wavelengths divided by
+    factor, short ones kept, the band between interpolated."""
+    old, low, high, factor = (
+        float(g["original_max_position_embeddings"]),
+        float(g["low_freq_factor"]),
+        float(g["high_freq_factor"]),
+        float(g["factor"]),
+    )
+    if high <= low:
+        raise ValueError(f"llama3 rope scaling needs high_freq_factor ({high}) > low_freq_factor ({low})")
+    return [
+        f"{inv}_wavelen = {2 * math.pi!r} / {inv}",
+        f"{inv}_smooth = ({old!r} / {inv}_wavelen - {low!r}) / {high - low!r}",
+        f"{inv}_scaled = (1 - {inv}_smooth) * {inv} / {factor!r} + {inv}_smooth * {inv}",
+        f"{inv}_scaled = torch.where({inv}_wavelen > {old / low!r}, {inv} / {factor!r}, {inv}_scaled)",
+        f"{inv} = torch.where({inv}_wavelen < {old / high!r}, {inv}, {inv}_scaled)",
+    ]
 
 
 def generated_shape(g: dict) -> list[int]:

@@ -225,13 +225,21 @@ FloatOrParam = Annotated[Union[StrictFloat, StrictInt, StrictStr], Field(union_m
 
 
 class RopeTable(Strict):
-    """[positions, head_dim]: cos or sin of position * inv_freq, inv_freq = theta ** (-2i / head_dim), repeated
-    over both halves (Hugging Face's split-half convention), computed on the host in float64 at load time."""
+    """[positions, head_dim]: cos or sin of position * inv_freq, inv_freq = theta ** (-2i / head_dim) (with Llama-3's
+    frequency scaling when rope_type is llama3), each frequency over both halves (`half`: Hugging Face's split-half
+    convention) or both members of an adjacent pair (`pair`: rotary_embedding_llama's), computed on the host in
+    float64 at load time."""
 
     kind: Literal["rope_cos", "rope_sin"]
     theta: FloatOrParam
     head_dim: Expr
     positions: Expr
+    convention: Literal["half", "pair"] = "half"
+    rope_type: StrictStr = Field("default", description="default or llama3, or a str param holding one")
+    factor: FloatOrParam = 1.0
+    low_freq_factor: FloatOrParam = 1.0
+    high_freq_factor: FloatOrParam = 4.0
+    original_max_position_embeddings: Expr = 8192
 
 
 class SinusoidSteps(Strict):
@@ -276,7 +284,9 @@ class RowMask(Strict):
 
 
 Generator = Annotated[Union[RopeTable, SinusoidSteps, Shift, OneHot, RowMask], Field(discriminator="kind")]
-GENERATOR_FLOATS = ("theta", "dt", "min_period", "max_period")  # fields that may name a float param
+# fields that may name a float param; fields that are literal strings or name a str param
+GENERATOR_FLOATS = ("theta", "dt", "min_period", "max_period", "factor", "low_freq_factor", "high_freq_factor")
+GENERATOR_STRINGS = ("convention", "rope_type")
 
 
 class KeyPart(Strict):
@@ -665,7 +675,7 @@ class _Checker:
                     if isinstance(value, str) and self.param_type(value) not in ("float", "int"):
                         numeric = sorted(n for n in self.params if self.param_type(n) in ("float", "int"))
                         self.add(("weights", wname, "generate", fname), f"'{value}' is not a numeric param", numeric)
-                elif fname != "kind":
+                elif fname not in ("kind", *GENERATOR_STRINGS):
                     self.expr(("weights", wname, "generate", fname), value)
             transforms = _l(w.get("transforms"))
             for j, t in enumerate(transforms):

@@ -5,38 +5,11 @@ One class per module (a called module is a class of its own), one straight-line 
 a name in configs.py that an optimizer pass chose; nothing here depends on the device or branches on shapes.
 """
 
-import math
-
 import torch
 import ttnn
 
 from . import configs as C
 from .weights import device_weights, load_weights
-
-
-def rope_frequencies(head_dim, theta, scaling):
-    """Inverse frequencies per rotary pair, with Llama-3 scaling when `scaling` is given."""
-    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))
-    if scaling is None:
-        return inv
-    low_wavelen = scaling["original_max_position_embeddings"] / scaling["low_freq_factor"]
-    high_wavelen = scaling["original_max_position_embeddings"] / scaling["high_freq_factor"]
-    wavelen = 2 * math.pi / inv
-    smooth = (scaling["original_max_position_embeddings"] / wavelen - scaling["low_freq_factor"]) / (
-        scaling["high_freq_factor"] - scaling["low_freq_factor"]
-    )
-    scaled = (1 - smooth) * inv / scaling["factor"] + smooth * inv
-    scaled = torch.where(wavelen > low_wavelen, inv / scaling["factor"], scaled)
-    return torch.where(wavelen < high_wavelen, inv, scaled)
-
-
-def rope_tables(positions, head_dim, theta, scaling):
-    """cos and sin per position with each frequency repeated for both members of a pair."""
-    angles = positions.to(torch.float64)[:, None] * rope_frequencies(head_dim, theta, scaling)[None, :]
-    return (
-        torch.repeat_interleave(torch.cos(angles), 2, dim=-1).float(),
-        torch.repeat_interleave(torch.sin(angles), 2, dim=-1).float(),
-    )
 
 
 def pair_rotation_matrix():
@@ -443,9 +416,8 @@ class Llama:
         self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
         self.layers = [Layers(layer_weights, rt) for layer_weights in weights["layers"]]
 
-    def decode(self, tokens, positions):
+    def decode(self, tokens, positions, rope_rows):
         """llama, one decode step."""
-        positions_device = ttnn.from_torch(positions.to(torch.int32), dtype=ttnn.int32, device=self.rt.device)
         x = ttnn.embedding(
             tokens,
             self.w["embedding"],
@@ -455,32 +427,29 @@ class Llama:
         )
         x = ttnn.reshape(x, [1, 1, 32, 4096])
         x = ttnn.to_memory_config(x, C.Decode.embedding_out_memory)
-        cos, sin = rope_tables(
-            positions,
-            128,
-            500000.0,
-            {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 8192},
-        )
-        cos = ttnn.from_torch(
-            cos.reshape(1, 32, 1, 128),
-            dtype=ttnn.bfloat16,
+        cos_rows = ttnn.embedding(
+            rope_rows,
+            self.w["rope_cos"],
             layout=ttnn.TILE_LAYOUT,
-            device=self.rt.device,
-            memory_config=C.Decode.rope_memory,
+            dtype=C.ACTIVATION_DTYPE,
+            memory_config=C.Decode.rope_cos_rows_memory,
         )
-        sin = ttnn.from_torch(
-            sin.reshape(1, 32, 1, 128),
-            dtype=ttnn.bfloat16,
+        cos_rows = ttnn.reshape(cos_rows, [1, 1, 32, 128])
+        cos = ttnn.reshape(cos_rows, [1, 32, 1, 128])
+        cos = ttnn.to_memory_config(cos, C.Decode.rope_cos_out_memory)
+        sin_rows = ttnn.embedding(
+            rope_rows,
+            self.w["rope_sin"],
             layout=ttnn.TILE_LAYOUT,
-            device=self.rt.device,
-            memory_config=C.Decode.rope_memory,
+            dtype=C.ACTIVATION_DTYPE,
+            memory_config=C.Decode.rope_sin_rows_memory,
         )
+        sin_rows = ttnn.reshape(sin_rows, [1, 1, 32, 128])
+        sin = ttnn.reshape(sin_rows, [1, 32, 1, 128])
+        sin = ttnn.to_memory_config(sin, C.Decode.rope_sin_out_memory)
         h = x
         for layer in range(C.LAYER_COUNT):
-            h = self.layers[layer].decode(h, cos, sin, self.rt.k_cache[layer], self.rt.v_cache[layer], positions_device)
-        ttnn.deallocate(cos)
-        ttnn.deallocate(positions_device)
-        ttnn.deallocate(sin)
+            h = self.layers[layer].decode(h, cos, sin, self.rt.k_cache[layer], self.rt.v_cache[layer], positions)
         ttnn.deallocate(x)
         h_norm = ttnn.rms_norm(
             h,
@@ -502,7 +471,7 @@ class Llama:
         ttnn.deallocate(h_norm)
         return logits
 
-    def prefill_128(self, tokens, positions, slot, last_tile):
+    def prefill_128(self, tokens, rope_rows, slot, last_tile):
         """llama, 128 rows."""
         x = ttnn.embedding(
             tokens,
@@ -512,26 +481,22 @@ class Llama:
             memory_config=C.Prefill128.embedding_memory,
         )
         x = ttnn.reshape(x, [1, 1, 128, 4096])
-        cos, sin = rope_tables(
-            positions,
-            128,
-            500000.0,
-            {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 8192},
-        )
-        cos = ttnn.from_torch(
-            cos.reshape(1, 1, 128, 128),
-            dtype=ttnn.bfloat16,
+        cos = ttnn.embedding(
+            rope_rows,
+            self.w["rope_cos"],
             layout=ttnn.TILE_LAYOUT,
-            device=self.rt.device,
-            memory_config=ttnn.DRAM_MEMORY_CONFIG,
+            dtype=C.ACTIVATION_DTYPE,
+            memory_config=C.Prefill128.rope_cos_memory,
         )
-        sin = ttnn.from_torch(
-            sin.reshape(1, 1, 128, 128),
-            dtype=ttnn.bfloat16,
+        cos = ttnn.reshape(cos, [1, 1, 128, 128])
+        sin = ttnn.embedding(
+            rope_rows,
+            self.w["rope_sin"],
             layout=ttnn.TILE_LAYOUT,
-            device=self.rt.device,
-            memory_config=ttnn.DRAM_MEMORY_CONFIG,
+            dtype=C.ACTIVATION_DTYPE,
+            memory_config=C.Prefill128.rope_sin_memory,
         )
+        sin = ttnn.reshape(sin, [1, 1, 128, 128])
         h = x
         for layer in range(C.LAYER_COUNT):
             h = self.layers[layer].prefill_128(h, cos, sin, self.rt.k_cache[layer], self.rt.v_cache[layer], slot)
@@ -560,7 +525,7 @@ class Llama:
         ttnn.deallocate(h_norm)
         return logits
 
-    def prefill_1024(self, tokens, positions, slot, last_tile):
+    def prefill_1024(self, tokens, rope_rows, slot, last_tile):
         """llama, 1024 rows."""
         x = ttnn.embedding(
             tokens,
@@ -570,26 +535,22 @@ class Llama:
             memory_config=C.Prefill1024.embedding_memory,
         )
         x = ttnn.reshape(x, [1, 1, 1024, 4096])
-        cos, sin = rope_tables(
-            positions,
-            128,
-            500000.0,
-            {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 8192},
-        )
-        cos = ttnn.from_torch(
-            cos.reshape(1, 1, 1024, 128),
-            dtype=ttnn.bfloat16,
+        cos = ttnn.embedding(
+            rope_rows,
+            self.w["rope_cos"],
             layout=ttnn.TILE_LAYOUT,
-            device=self.rt.device,
-            memory_config=ttnn.DRAM_MEMORY_CONFIG,
+            dtype=C.ACTIVATION_DTYPE,
+            memory_config=C.Prefill1024.rope_cos_memory,
         )
-        sin = ttnn.from_torch(
-            sin.reshape(1, 1, 1024, 128),
-            dtype=ttnn.bfloat16,
+        cos = ttnn.reshape(cos, [1, 1, 1024, 128])
+        sin = ttnn.embedding(
+            rope_rows,
+            self.w["rope_sin"],
             layout=ttnn.TILE_LAYOUT,
-            device=self.rt.device,
-            memory_config=ttnn.DRAM_MEMORY_CONFIG,
+            dtype=C.ACTIVATION_DTYPE,
+            memory_config=C.Prefill1024.rope_sin_memory,
         )
+        sin = ttnn.reshape(sin, [1, 1, 1024, 128])
         h = x
         for layer in range(C.LAYER_COUNT):
             h = self.layers[layer].prefill_1024(h, cos, sin, self.rt.k_cache[layer], self.rt.v_cache[layer], slot)
@@ -670,6 +631,7 @@ class Model(Llama):
 
     def __init__(self, device, checkpoint_dir, cache_dir=None):
         self.device = device
+        self.decode_trace = None  # captured by the first traced decode step
         super().__init__(load_weights(device, checkpoint_dir, cache_dir), self)
         self.k_cache = [
             ttnn.from_torch(
@@ -705,7 +667,9 @@ class Model(Llama):
 
     @classmethod
     def open(cls, checkpoint_dir, device_id=0, cache_dir=None):
-        device = ttnn.open_device(device_id=device_id, l1_small_size=C.L1_SMALL_SIZE)
+        device = ttnn.open_device(
+            device_id=device_id, l1_small_size=C.L1_SMALL_SIZE, trace_region_size=C.TRACE_REGION_SIZE
+        )
         return cls(device, checkpoint_dir, cache_dir)
 
     def close(self):
@@ -719,17 +683,46 @@ class Model(Llama):
         ids[0, :seq_len] = tokens.reshape(-1)
         ids = ttnn.from_torch(ids, dtype=ttnn.uint32, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
         last_tile = (seq_len - 1) // 32 * 32
-        logits = getattr(self, f"prefill_{padded}")(ids, torch.arange(padded), user_id, last_tile)
-        return ttnn.to_torch(logits)[0, 0, (seq_len - 1) % 32, : C.VOCAB_SIZE].float()
-
-    def decode_forward(self, tokens, positions):
-        """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits."""
-        check_decode_inputs(tokens, positions)
-        ids = ttnn.from_torch(
-            tokens.reshape(1, C.DECODE_USERS).to(torch.int32),
+        # the rotary table rows to gather: one per prompt position
+        rope_rows = ttnn.from_torch(
+            torch.arange(padded, dtype=torch.int32).reshape(1, padded),
             dtype=ttnn.uint32,
             layout=ttnn.ROW_MAJOR_LAYOUT,
             device=self.device,
         )
-        logits = self.decode(ids, positions)
+        logits = getattr(self, f"prefill_{padded}")(ids, rope_rows, user_id, last_tile)
+        return ttnn.to_torch(logits)[0, 0, (seq_len - 1) % 32, : C.VOCAB_SIZE].float()
+
+    def decode_forward(self, tokens, positions, traced=True):
+        """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits.
+
+        Traced (the default), the first call runs the step once (compiling every program), captures it as a trace
+        over persistent device inputs and from then on only copies each step's inputs into them and replays the
+        trace: no per-op host dispatch. traced=False runs the ops one by one (debugging, the mock-device check)."""
+        check_decode_inputs(tokens, positions)
+        # token ids, each user's cache position (what the cache update and SDPA read), its rotary table row
+        inputs = (
+            (tokens.reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
+            (positions.to(torch.int32), ttnn.int32),
+            (positions.reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
+        )
+        if not traced:
+            device_inputs = [
+                ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device) for t, dtype in inputs
+            ]
+            logits = self.decode(*device_inputs)
+        else:
+            if self.decode_trace is None:
+                self.trace_inputs = [
+                    ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
+                    for t, dtype in inputs
+                ]
+                self.decode(*self.trace_inputs)  # compiles every program before the capture
+                self.decode_trace = ttnn.begin_trace_capture(self.device, cq_id=0)
+                self.trace_output = self.decode(*self.trace_inputs)
+                ttnn.end_trace_capture(self.device, self.decode_trace, cq_id=0)
+            for (t, dtype), target in zip(inputs, self.trace_inputs):
+                ttnn.copy_host_to_device_tensor(ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT), target)
+            ttnn.execute_trace(self.device, self.decode_trace, cq_id=0, blocking=False)
+            logits = self.trace_output
         return ttnn.to_torch(logits)[0, 0, :, : C.VOCAB_SIZE].float()

@@ -36,6 +36,9 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 DECODE_USERS = 32  # decode runs one user per padded row of a tile
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
+# The decode trace's command buffer: 563 dispatched ops x 32 KiB each (an
+# assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
+TRACE_REGION_SIZE = 18874368
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
 KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
@@ -118,6 +121,10 @@ L1_WIDTH_SHARDED_32X512_8_CORES = ttnn.MemoryConfig(
 WEIGHTS = {
     # EMBEDDING: DRAM interleaved, [128256, 4096] from model.embed_tokens.weight
     "embedding": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # EMBEDDING: DRAM interleaved, [1024, 128] from generated (rope_cos)
+    "rope_cos": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # EMBEDDING: DRAM interleaved, [1024, 128] from generated (rope_sin)
+    "rope_sin": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # NORM: DRAM interleaved, [4096] from model.layers.{i}.input_layernorm.weight
     "attention_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
     # WQKV: DRAM interleaved, [4096, 6144] from model.layers.{i}.self_attn.q_proj.weight, model.layers.{i}.self_attn.k_proj.weight, model.layers.{i}.self_attn.v_proj.weight
@@ -140,9 +147,11 @@ WEIGHTS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 29454.2 us modeled device time per forward."""
+    """prefill_128: configs per op; 29471.5 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
+    rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
+    rope_sin_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -250,9 +259,11 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 101113.3 us modeled device time per forward."""
+    """prefill_1024: configs per op; 101212.4 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
+    rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
+    rope_sin_memory = ttnn.DRAM_MEMORY_CONFIG
     attention_norm_program = None
     attention_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     attention_norm_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -374,10 +385,14 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 31782.7 us modeled device time per forward."""
+    """decode: configs per op; 31795.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
+    rope_cos_rows_memory = ttnn.L1_MEMORY_CONFIG
+    rope_cos_out_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
+    rope_sin_rows_memory = ttnn.L1_MEMORY_CONFIG
+    rope_sin_out_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     attention_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
     )
@@ -497,7 +512,5 @@ class Decode:
     )
     lm_head_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
     lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
-    # cos/sin: one [1, head_dim] row per user, one user per core
-    rope_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     # one rotation tile per user core
     trans_mat_memory = L1_HEIGHT_SHARDED_32X32_32_CORES

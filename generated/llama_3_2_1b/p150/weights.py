@@ -45,6 +45,46 @@ def host_embedding(state):
     return w_embedding
 
 
+def host_rope_cos(state):
+    """EMBEDDING: DRAM interleaved, [1024, 64] from generated (rope_cos)"""
+    w_rope_cos_inv_freq = 1.0 / (500000.0 ** (torch.arange(0, 64, 2, dtype=torch.float64) / 64))
+    w_rope_cos_inv_freq_wavelen = 6.283185307179586 / w_rope_cos_inv_freq
+    w_rope_cos_inv_freq_smooth = (8192.0 / w_rope_cos_inv_freq_wavelen - 1.0) / 3.0
+    w_rope_cos_inv_freq_scaled = (
+        1 - w_rope_cos_inv_freq_smooth
+    ) * w_rope_cos_inv_freq / 32.0 + w_rope_cos_inv_freq_smooth * w_rope_cos_inv_freq
+    w_rope_cos_inv_freq_scaled = torch.where(
+        w_rope_cos_inv_freq_wavelen > 8192.0, w_rope_cos_inv_freq / 32.0, w_rope_cos_inv_freq_scaled
+    )
+    w_rope_cos_inv_freq = torch.where(
+        w_rope_cos_inv_freq_wavelen < 2048.0, w_rope_cos_inv_freq, w_rope_cos_inv_freq_scaled
+    )
+    w_rope_cos = torch.outer(torch.arange(1024, dtype=torch.float64), w_rope_cos_inv_freq)
+    w_rope_cos = torch.repeat_interleave(torch.cos(w_rope_cos), 2, dim=-1).float()
+    w_rope_cos = w_rope_cos.contiguous()
+    return w_rope_cos
+
+
+def host_rope_sin(state):
+    """EMBEDDING: DRAM interleaved, [1024, 64] from generated (rope_sin)"""
+    w_rope_sin_inv_freq = 1.0 / (500000.0 ** (torch.arange(0, 64, 2, dtype=torch.float64) / 64))
+    w_rope_sin_inv_freq_wavelen = 6.283185307179586 / w_rope_sin_inv_freq
+    w_rope_sin_inv_freq_smooth = (8192.0 / w_rope_sin_inv_freq_wavelen - 1.0) / 3.0
+    w_rope_sin_inv_freq_scaled = (
+        1 - w_rope_sin_inv_freq_smooth
+    ) * w_rope_sin_inv_freq / 32.0 + w_rope_sin_inv_freq_smooth * w_rope_sin_inv_freq
+    w_rope_sin_inv_freq_scaled = torch.where(
+        w_rope_sin_inv_freq_wavelen > 8192.0, w_rope_sin_inv_freq / 32.0, w_rope_sin_inv_freq_scaled
+    )
+    w_rope_sin_inv_freq = torch.where(
+        w_rope_sin_inv_freq_wavelen < 2048.0, w_rope_sin_inv_freq, w_rope_sin_inv_freq_scaled
+    )
+    w_rope_sin = torch.outer(torch.arange(1024, dtype=torch.float64), w_rope_sin_inv_freq)
+    w_rope_sin = torch.repeat_interleave(torch.sin(w_rope_sin), 2, dim=-1).float()
+    w_rope_sin = w_rope_sin.contiguous()
+    return w_rope_sin
+
+
 def host_attention_norm(state, i):
     """NORM: DRAM interleaved, [2048] from model.layers.{i}.input_layernorm.weight"""
     w_attention_norm = state[f"model.layers.{i}.input_layernorm.weight"]
@@ -155,6 +195,8 @@ def load_weights(device, checkpoint, cache_dir=None):
 
     weights = {
         "embedding": place(device, "embedding", host_embedding(state), cached("embedding")),
+        "rope_cos": place(device, "rope_cos", host_rope_cos(state), cached("rope_cos")),
+        "rope_sin": place(device, "rope_sin", host_rope_sin(state), cached("rope_sin")),
         "final_norm": place(device, "final_norm", host_final_norm(state), cached("final_norm")),
         "lm_head": place(device, "lm_head", host_lm_head(state), cached("lm_head")),
     }
