@@ -86,7 +86,7 @@ def test_traced_decode_equals_the_untraced_step(tiny_package):
         untraced = model.decode_forward(tokens, positions, traced=False)
         traced = model.decode_forward(tokens, positions)
         assert torch.allclose(traced, untraced), step
-    assert model.decode_trace is not None
+    assert False in model.decode_traces
 
 
 def test_the_decode_step_holds_no_host_work():
@@ -127,3 +127,16 @@ def test_generated_rope_tables_equal_the_llama3_tables_transformers_builds():
         # transformers computes the angles in float32 (position x frequency up to 4095 rad), ours in float64
         assert torch.allclose(scope["w"][:, 0::2], want[:, :32], atol=2e-3)
         assert torch.equal(scope["w"][:, 1::2], scope["w"][:, 0::2])
+
+
+def test_greedy_tokens_come_from_the_device(tiny_package):
+    """greedy=True takes the argmax on device (traced and not): the ids equal the host argmax of the logits."""
+    model, package = tiny_package
+    users = package.configs.DECODE_USERS
+    tokens = torch.arange(users, dtype=torch.int64) % package.configs.VOCAB_SIZE
+    positions = torch.full((users,), 30, dtype=torch.int64)
+    logits = model.decode_forward(tokens, positions, traced=False)
+    for traced in (False, True, True):
+        ids = model.decode_forward(tokens, positions, traced=traced, greedy=True)
+        assert ids.dtype == torch.int64 and torch.equal(ids, logits.argmax(dim=-1)), traced
+    assert True in model.decode_traces

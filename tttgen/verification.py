@@ -261,11 +261,13 @@ def run_verify(
                 positions[0] = prompt_len + step
                 sequence = torch.cat([sequence, torch.tensor([ref_next])])
                 out = model.decode_forward(tokens, positions)[0]
+                # the same (traced) step again with the argmax on device: the token the package itself picks
+                device_next = int(model.decode_forward(tokens, positions, greedy=True)[0])
                 with torch.no_grad():
                     ref_logits = hf(sequence[None, :]).logits[0, -1]
                 report.decode_logits_pcc.append(pcc(out, ref_logits))
                 ref_next = int(ref_logits.argmax())
-                report.token_agreement += int(int(out.argmax()) == ref_next)
+                report.token_agreement += int(device_next == ref_next)
     return report
 
 

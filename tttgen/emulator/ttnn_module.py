@@ -11,7 +11,7 @@ from . import jit as jit_mod
 from . import trace as trace_mod
 from .device import Arch, Device, DeviceSpec
 from .errors import EmulatorError, EmulatorUnsupported, EmulatorValidationError
-from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization
+from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization, reduction
 from .tensor import Shape, Tensor
 
 TOP_LEVEL_OPS = {
@@ -38,6 +38,7 @@ TOP_LEVEL_OPS = {
     "layer_norm": normalization.layer_norm,
     "softmax": normalization.softmax,
     "embedding": embedding.embedding,
+    "argmax": reduction.argmax,
     "add": eltwise.add,
     "mul": eltwise.mul,
     "multiply": eltwise.multiply,

@@ -81,6 +81,13 @@ def calls_for(graph) -> list[dict[str, Any]]:
             "args": [{"tensor": [users], "dtype": "int64"}, {"tensor": [users], "dtype": "int64"}, False],
         }
     )
+    calls.append(  # the same step with the argmax on device (greedy decoding)
+        {
+            "phase": "decode_greedy",
+            "method": "decode_forward",
+            "args": [{"tensor": [users], "dtype": "int64"}, {"tensor": [users], "dtype": "int64"}, False, True],
+        }
+    )
     return calls
 
 

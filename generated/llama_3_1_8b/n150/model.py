@@ -631,7 +631,7 @@ class Model(Llama):
 
     def __init__(self, device, checkpoint_dir, cache_dir=None):
         self.device = device
-        self.decode_trace = None  # captured by the first traced decode step
+        self.decode_traces = {}  # greedy or not -> (trace id, persistent inputs, output): the first traced step
         super().__init__(load_weights(device, checkpoint_dir, cache_dir), self)
         self.k_cache = [
             ttnn.from_torch(
@@ -693,8 +693,9 @@ class Model(Llama):
         logits = getattr(self, f"prefill_{padded}")(ids, rope_rows, user_id, last_tile)
         return ttnn.to_torch(logits)[0, 0, (seq_len - 1) % 32, : C.VOCAB_SIZE].float()
 
-    def decode_forward(self, tokens, positions, traced=True):
-        """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits.
+    def decode_forward(self, tokens, positions, traced=True, greedy=False):
+        """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits, or with
+        greedy=True the next token of each user ([users] int64), the argmax taken on device so only ids leave it.
 
         Traced (the default), the first call runs the step once (compiling every program), captures it as a trace
         over persistent device inputs and from then on only copies each step's inputs into them and replays the
@@ -706,23 +707,39 @@ class Model(Llama):
             (positions.to(torch.int32), ttnn.int32),
             (positions.reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
         )
+        step = self.greedy_step if greedy else self.decode
         if not traced:
-            device_inputs = [
-                ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device) for t, dtype in inputs
-            ]
-            logits = self.decode(*device_inputs)
+            out = step(
+                *(
+                    ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
+                    for t, dtype in inputs
+                )
+            )
         else:
-            if self.decode_trace is None:
-                self.trace_inputs = [
+            if greedy not in self.decode_traces:
+                persistent = [
                     ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
                     for t, dtype in inputs
                 ]
-                self.decode(*self.trace_inputs)  # compiles every program before the capture
-                self.decode_trace = ttnn.begin_trace_capture(self.device, cq_id=0)
-                self.trace_output = self.decode(*self.trace_inputs)
-                ttnn.end_trace_capture(self.device, self.decode_trace, cq_id=0)
-            for (t, dtype), target in zip(inputs, self.trace_inputs):
+                step(*persistent)  # compiles every program before the capture
+                trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
+                output = step(*persistent)
+                ttnn.end_trace_capture(self.device, trace_id, cq_id=0)
+                self.decode_traces[greedy] = (trace_id, persistent, output)
+            trace_id, persistent, out = self.decode_traces[greedy]
+            for (t, dtype), target in zip(inputs, persistent):
                 ttnn.copy_host_to_device_tensor(ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT), target)
-            ttnn.execute_trace(self.device, self.decode_trace, cq_id=0, blocking=False)
-            logits = self.trace_output
-        return ttnn.to_torch(logits)[0, 0, :, : C.VOCAB_SIZE].float()
+            ttnn.execute_trace(self.device, trace_id, cq_id=0, blocking=False)
+        if greedy:
+            return ttnn.to_torch(out).reshape(-1)[: C.DECODE_USERS].to(torch.int64)
+        return ttnn.to_torch(out)[0, 0, :, : C.VOCAB_SIZE].float()
+
+    def greedy_step(self, tokens, positions, rope_rows):
+        """The decode step and its argmax on device: each user's next token id, [1, 1, users] uint32."""
+        logits = self.decode(tokens, positions, rope_rows)
+        # argmax reads interleaved tensors (its multi-core kernel rows): the head may have written L1 shards
+        logits = ttnn.to_memory_config(logits, ttnn.DRAM_MEMORY_CONFIG)
+        rows = ttnn.to_layout(logits, ttnn.ROW_MAJOR_LAYOUT)
+        ttnn.deallocate(logits)
+        rows = ttnn.slice(rows, [0, 0, 0, 0], [1, 1, C.DECODE_USERS, C.VOCAB_SIZE])  # not the padded vocab
+        return ttnn.argmax(rows, dim=-1)
