@@ -249,8 +249,8 @@ def ms(ns: float) -> str:
 
 def results_table(rows: list[Row]) -> list[str]:
     lines = [
-        "| device | workload | prefix ms | one step ms | steps | sample_actions ms (traced) | published ms | "
-        "modeled / published | dispatched ops | of which op gaps ms | untraced ms (model) |",
+        "| device | workload | prefix ms | one step ms | steps | sample_actions ms if traced | published ms | "
+        "modeled / published | dispatched ops | of which op gaps ms | as emitted today: untraced ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

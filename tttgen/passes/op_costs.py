@@ -163,4 +163,33 @@ def op_costs(graph: Graph) -> Graph:
         return op.decide(time_ns=cost.total_ns, binding=cost.binding, cost=cost)
 
     graph = graph.with_ops(decide(op) for op in graph.ops)
-    return graph.with_facts(mode_time_ns=mode_totals(graph, lambda op: op.decisions["time_ns"]))
+    totals = mode_totals(graph, lambda op: op.decisions["time_ns"])
+    return graph.with_facts(mode_time_ns=totals, emitted_time_ns=emitted_totals(graph, totals))
+
+
+def dispatched_ops(graph: Graph, key: str) -> int:
+    """Ops one call of a mode dispatches: each op once per loop iteration, moves that are not elided, a ttnn-jit
+    block once (its inner ops are not dispatched)."""
+    count = 0
+    for op in graph.ops:
+        d = op.decisions
+        if op.mode_key != key or d.get("elide") or d.get("jit_member_of"):
+            continue
+        count += op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+    return count
+
+
+def traced_modes(graph: Graph) -> frozenset[str]:
+    """The modes the emitted code replays as a trace: a causal LM's decode step (templates/lm.py.j2)."""
+    from tttgen.builder.structure import is_module_graph
+
+    return frozenset() if is_module_graph(graph) else frozenset({"decode"})
+
+
+def emitted_totals(graph: Graph, totals: dict[str, float]) -> dict[str, float]:
+    """Per mode, what the emitted code costs: the op times above use the traced op-to-op gap; a mode the package does
+    not trace pays the untraced gap (host dispatch) on every op it dispatches."""
+    gap = graph.device.op_gap
+    untraced = {k: dispatched_ops(graph, k) * (gap.untraced_ns - gap.traced_ns) for k in totals}
+    traced = traced_modes(graph)
+    return {k: t + (0.0 if k in traced else untraced[k]) for k, t in totals.items()}

@@ -27,6 +27,7 @@ from tttgen.ir.graph import Graph, Op
 from tttgen.ops.registry import RENDER_MACROS, WEIGHT_LAYOUTS, weight_kn
 from tttgen.render import literals as L
 from tttgen.render.context import MemoryNames, jit_views, weight_pins
+from tttgen.passes.op_costs import dispatched_ops, traced_modes
 from tttgen.render.weight_code import host_weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
@@ -576,22 +577,10 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
 TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace (no measured figure found)
 
 
-def decode_dispatches(graph: Graph) -> int:
-    """Ops one decode step dispatches: each op once per loop iteration, moves that are not elided, a ttnn-jit block
-    once (its inner ops are not dispatched)."""
-    count = 0
-    for op in graph.ops:
-        d = op.decisions
-        if op.mode != "decode" or d.get("elide") or d.get("jit_member_of"):
-            continue
-        count += op.facts.get("loop_count", 1)
-    return count
-
-
 def _lm_context(graph: Graph) -> dict[str, Any]:
     """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
     params = graph.facts["module_params"]
-    ops = decode_dispatches(graph)
+    ops = dispatched_ops(graph, "decode")
     return {
         "trace_ops": ops,
         "trace_bytes_per_op": TRACE_BYTES_PER_OP,
@@ -667,7 +656,9 @@ def variant_entry(key: str, variant: str, io: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sampler_view(sampler: dict[str, Any] | None, io: dict[str, Any], times: dict[str, float]) -> dict[str, Any] | None:
+def sampler_view(
+    sampler: dict[str, Any] | None, io: dict[str, Any], times: dict[str, float], emitted: dict[str, float]
+) -> dict[str, Any] | None:
     """The sampler method: its inputs (the step's, less those a weight starts), the loop's call and result."""
     if sampler is None:
         return None
@@ -690,7 +681,8 @@ def sampler_view(sampler: dict[str, Any] | None, io: dict[str, Any], times: dict
         "call_args": ", ".join(inputs),
         "outs": ", ".join(out_vars) + ("," if len(out_vars) == 1 else ""),
         "returns": returns,
-        "modeled_us": f"{sampler['count']} x {key} = {sampler['count'] * times.get(key, 0.0) / 1000:.1f} us",
+        "modeled_us": f"{sampler['count']} x {key} = {sampler['count'] * times.get(key, 0.0) / 1000:.1f} us "
+        f"({sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us as run, untraced)",
     }
 
 
@@ -782,7 +774,9 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]) if any(op.kind.startswith("cache_") for op in graph.ops) else None,
         "input_shapes": sorted(all_shapes),
         "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
-        "sampler": sampler_view(graph.facts.get("sampler"), io, graph.facts.get("mode_time_ns", {})),
+        "sampler": sampler_view(
+            graph.facts.get("sampler"), io, graph.facts.get("mode_time_ns", {}), graph.facts.get("emitted_time_ns", {})
+        ),
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),
         "memory_configs": memory_name.definitions(),
@@ -805,6 +799,11 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "first_input": size_input,
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
+        # as the package runs them: untraced modes pay the host-dispatch gap per op
+        "emitted_times": ", ".join(
+            f"{k} {graph.facts['emitted_time_ns'][k] / 1000:.1f} us ({'traced' if k in traced_modes(graph) else 'untraced'})"
+            for k in graph.mode_keys()
+        ),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
         "example_torch": ", ".join(
             example_expression(io[first_key].get("examples", {}).get(n, "randn"), list(s)) for n, s in example.items()

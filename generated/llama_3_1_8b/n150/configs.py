@@ -36,9 +36,9 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 DECODE_USERS = 32  # decode runs one user per padded row of a tile
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
-# The decode trace's command buffer: 562 dispatched ops x 32 KiB each (an
+# The decode trace's command buffer: 810 dispatched ops x 32 KiB each (an
 # assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
-TRACE_REGION_SIZE = 18874368
+TRACE_REGION_SIZE = 27262976
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
 KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
