@@ -77,14 +77,8 @@ def calls_for(graph) -> list[dict[str, Any]]:
         {
             "phase": "decode",
             "method": "decode_forward",
-            # untraced: each op dispatched on its own, as the mock device validates them (the trace replays them)
-            "args": [{"tensor": [users], "dtype": "int64"}, {"tensor": [users], "dtype": "int64"}, False],
-        }
-    )
-    calls.append(  # the same step with the argmax on device (greedy decoding)
-        {
-            "phase": "decode_greedy",
-            "method": "decode_forward",
+            # untraced (each op dispatched on its own, as the mock device validates them; the trace replays them)
+            # and greedy: the step's every op, then the on-device argmax the plain step leaves out
             "args": [{"tensor": [users], "dtype": "int64"}, {"tensor": [users], "dtype": "int64"}, False, True],
         }
     )
@@ -110,7 +104,9 @@ def findings_for(report: dict[str, Any], claims: dict[str, int]) -> tuple[list[s
             prefix = "rejected (after an earlier rejection)" if op["after_rejection"] else "rejected"
             findings.append(f"{prefix}: {where}: {op['message']}")
         elif claim is not None and claim < op["l1_total"]:
-            findings.append(f"L1 claim below ttnn's figure: {where}: claimed {claim} B/core, ttnn reports {op['l1_total']} B/core")
+            findings.append(
+                f"L1 claim below ttnn's figure: {where}: claimed {claim} B/core, ttnn reports {op['l1_total']} B/core"
+            )
     for phase in report.get("phases", []):
         if phase["status"].startswith("aborted"):
             findings.append(f"{phase['phase']}: {phase['status']}")
@@ -125,7 +121,9 @@ def _planned_graph(directory: Path):
         manifest = json.loads((directory / "MANIFEST.json").read_text())
         request = request_from_manifest(manifest)
     except (OSError, ValueError, KeyError, TypeError):
-        raise InputError("MANIFEST.json is unreadable or has no request", where=str(directory / "MANIFEST.json")) from None
+        raise InputError(
+            "MANIFEST.json is unreadable or has no request", where=str(directory / "MANIFEST.json")
+        ) from None
     return plan(request).graph
 
 
@@ -203,12 +201,18 @@ def run_real_ttnn(
             out_file = files[device][1]
             failure = failures[device]
             if failure:
-                verdicts += [PackageVerdict(job["label"], device, findings=[f"runner failed: {failure}"]) for job in jobs]
+                verdicts += [
+                    PackageVerdict(job["label"], device, findings=[f"runner failed: {failure}"]) for job in jobs
+                ]
                 continue
             result = json.loads(out_file.read_text())
             for job, report in zip(jobs, result["packages"]):
                 findings, rows = findings_for(report, _claims(Path(job["dir"])))
-                verdicts.append(PackageVerdict(job["label"], device, rows, report.get("phases", []), findings, report.get("seconds", 0.0)))
+                verdicts.append(
+                    PackageVerdict(
+                        job["label"], device, rows, report.get("phases", []), findings, report.get("seconds", 0.0)
+                    )
+                )
     return sorted(verdicts, key=lambda v: v.package)
 
 
@@ -237,8 +241,15 @@ def op_verdicts(verdict: PackageVerdict, key: str) -> list[dict[str, Any]]:
         if op["key"] == key:
             state = "accepted" if op["accepted"] == op["calls"] else "rejected"
             rows.append(
-                {"verdict": state, "message": op["message"], "calls": op["calls"], "line": f"{op['file']}:{op['line']}",
-                 "l1_total": op["l1_total"], "l1_dataflow": op["l1_dataflow"], "l1_claimed": op.get("l1_claimed")}
+                {
+                    "verdict": state,
+                    "message": op["message"],
+                    "calls": op["calls"],
+                    "line": f"{op['file']}:{op['line']}",
+                    "l1_total": op["l1_total"],
+                    "l1_dataflow": op["l1_dataflow"],
+                    "l1_claimed": op.get("l1_claimed"),
+                }
             )
     return rows
 
@@ -260,7 +271,8 @@ def summarize(verdicts: list[PackageVerdict]) -> list[str]:
     for v in verdicts:
         accepted = sum(op["accepted"] for op in v.ops)
         calls = sum(op["calls"] for op in v.ops)
-        lines.append(f"{'ok   ' if v.ok else 'FAIL '} {v.package} [real ttnn, mock {v.device}]: {accepted}/{calls} op calls accepted, {v.seconds:.1f} s")
+        lines.append(
+            f"{'ok   ' if v.ok else 'FAIL '} {v.package} [real ttnn, mock {v.device}]: {accepted}/{calls} op calls accepted, {v.seconds:.1f} s"
+        )
         lines += [f"  {f}" for f in v.findings]
     return lines
-

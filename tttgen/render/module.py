@@ -491,7 +491,7 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
             add(f"{i}_memory", out)
     if key == "decode" and any(op.kind == "rotary" and op.mode == "decode" for op in graph.ops):
         heads = graph.facts["heads_placement"]
-        if any("host" in e for fn in graph.facts["functions"] for e in fn["body"]):  # tables made on the host
+        if host_rope_tables(graph):
             add("rope_memory", memory_name(heads), "cos/sin: one [1, head_dim] row per user, one user per core")
         add("trans_mat_memory", memory_name(replace(heads, shard_shape=(32, 32))), "one rotation tile per user core")
     return entries
@@ -620,6 +620,12 @@ def _state_views(graph: Graph) -> list[dict[str, Any]]:
     return states
 
 
+def host_rope_tables(graph: Graph) -> bool:
+    """Whether a mode computes rotary tables on the host per call (a `rotary_tables` op, the only host op): then
+    model.py needs its table helpers and decode the tables' placement."""
+    return any("host" in e for fn in graph.facts["functions"] for e in fn["body"])
+
+
 INTEGER_DTYPES = ("uint32", "int32")
 
 
@@ -643,16 +649,19 @@ def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
 
 def variant_entry(key: str, variant: str, io: dict[str, Any]) -> dict[str, Any]:
     """Model.to_device_<param> of a `prefill_<param>` variant: its inputs converted as to_device converts them."""
-    names = list(io["inputs"])
+    return {"name": variant[len("prefill_") :], "method": key, "args": ", ".join(io["inputs"]), **inputs_view(io)}
+
+
+def inputs_view(io: dict[str, Any]) -> dict[str, Any]:
+    """One mode's inputs as model.py and the README print them: to_device's conversions, the README example's torch
+    expressions, and the input table."""
+    inputs = io["inputs"].items()
     return {
-        "name": variant[len("prefill_"):],
-        "method": key,
-        "args": ", ".join(names),
-        "conversions": [input_conversion(n, s, io) for n, s in io["inputs"].items()],
+        "conversions": [input_conversion(n, s, io) for n, s in inputs],
         "example_torch": ", ".join(
-            example_expression(io.get("examples", {}).get(n, "randn"), list(s)) for n, s in io["inputs"].items()
+            example_expression(io.get("examples", {}).get(n, "randn"), list(s)) for n, s in inputs
         ),
-        "input_docs": [{"name": n, "shape": list(s), "doc": io.get("docs", {}).get(n, "")} for n, s in io["inputs"].items()],
+        "input_docs": [{"name": n, "shape": list(s), "doc": io.get("docs", {}).get(n, "")} for n, s in inputs],
     }
 
 
@@ -735,11 +744,12 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     first_key = next(k for k in graph.mode_keys() if variants.get(k, main) == main)
     input_names = list(io[first_key]["inputs"])
     prefill_keys = [k for k in graph.mode_keys() if k != "decode" and variants.get(k, main) == main]
-    input_shapes = [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in prefill_keys]
     other_keys = [k for k in graph.mode_keys() if k != "decode" and variants.get(k, main) != main]
-    all_shapes = input_shapes + [
-        (int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in other_keys
-    ]
+
+    def shapes(keys: list[str]) -> list[tuple[int, dict[str, tuple]]]:
+        return [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in keys]
+
+    input_shapes = shapes(prefill_keys)
     # the input whose rows (dim -2) name the mode in every prefill mode: Model.forward picks the method by it
     size_input = next(
         (n for n in input_names if all(len(sh[n]) > 1 and sh[n][-2] == rows for rows, sh in input_shapes)),
@@ -758,7 +768,6 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         constants += [
             {"name": n.upper(), "value": repr(graph.facts["module_params"][n])} for n in ("vocab_size", "max_seq_len")
         ]
-    example = io[first_key]["inputs"]
     layered = [w for w in weights if w["per_layer"]]
     return {
         "header": header,
@@ -772,7 +781,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "constants": constants,
         "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]) if any(op.kind.startswith("cache_") for op in graph.ops) else None,
-        "input_shapes": sorted(all_shapes),
+        "input_shapes": sorted(input_shapes + shapes(other_keys)),
         "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
         "sampler": sampler_view(
             graph.facts.get("sampler"), io, graph.facts.get("mode_time_ns", {}), graph.facts.get("emitted_time_ns", {})
@@ -789,8 +798,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "top_class": top,
         "jit_blocks": jit_blocks,
         "rope": any(op.kind == "rotary" for op in graph.ops),
-        # rotary tables computed on the host per call (a `rotary_tables` op): the helpers model.py then needs
-        "host_rope": any("host" in e for fn in graph.facts["functions"] for e in fn["body"]),
+        "host_rope": host_rope_tables(graph),
         "states": _state_views(graph),
         "is_lm": is_lm,
         "lm": _lm_context(graph) if is_lm else None,
@@ -805,13 +813,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
             for k in graph.mode_keys()
         ),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
-        "example_torch": ", ".join(
-            example_expression(io[first_key].get("examples", {}).get(n, "randn"), list(s)) for n, s in example.items()
-        ),
-        "input_conversions": [input_conversion(n, s, io[first_key]) for n, s in example.items()],
-        "input_docs": [
-            {"name": n, "shape": list(s), "doc": io[first_key].get("docs", {}).get(n, "")} for n, s in example.items()
-        ],
+        **inputs_view(io[first_key]),  # forward's: conversions, example_torch, input_docs
         "max_l1_kib": max((op.decisions.get("l1_bytes") or 0) for op in graph.ops) // 1024,
         "usable_l1_kib": graph.device.l1_budget // 1024,
         "precision": graph.hints.precision,
