@@ -8,8 +8,8 @@ read). Every config of the comparison, tttgen's included, is also run by the rea
 mock device (`tttgen.realttnn.oracle`, one batch per device, verdicts cached on disk): a config ttnn
 rejects is left out of the ratios and listed with ttnn's message; one tttgen's rules call illegal but
 ttnn accepts stays in (ttnn is the judge) and is counted. tttgen's L1 claim for its chosen config is
-compared with ttnn's `l1_total`. Then the system-level check: the tt_transformers policy end to end
-for one decode step (every op, op-to-op gaps included) against the published tokens/s/user.
+compared with ttnn's `l1_total`. The whole decode step against the published tokens/s/user is
+benchmarks/decode.py.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_DRAM_SHARDED, ComputeKernelConfig, MatmulShape  # noqa: E402
 from tttgen.passes.matmul_program import _width_sharded_out  # noqa: E402
 from tttgen.passes.memory import dram_sharded_weight  # noqa: E402
-from tttgen.passes.op_costs import op_cost  # noqa: E402
 from tttgen.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
 from tttgen.realttnn.oracle import Verdict, judge_matmuls  # noqa: E402
 from tttgen.rules.matmul import MatmulCase, matmul_violations  # noqa: E402
@@ -42,7 +41,6 @@ from tttgen.scoring import matmul_time_ns  # noqa: E402
 DATA = ROOT.parent / "shared" / "reference" / "data"
 PREFILLS = [128, 1024, 4096]
 FLAGS = (("prefill_lens", PREFILLS), ("max_seq_len", 4096), ("fit_check", False))
-SYSTEM_FLAGS = (("prefill_lens", [128]), ("max_seq_len", 1024), ("fit_check", False))
 TTNN_DEFAULT_KERNEL = ComputeKernelConfig("HiFi2", False, False, True)  # reference 1.9, no program config
 POLICIES = ("tttgen", "tt_transformers", "ttnn_auto")
 BASELINES = POLICIES[1:]
@@ -341,22 +339,6 @@ def per_token(graph, outcomes: dict, lines: list[str]) -> None:
             lines.append(f"| {key} | {ours / 1e6:.2f} | {ttt / 1e6:.2f}{missing} | {ours / seq / 1e3:.2f} |")
 
 
-def decode_step_ns(graph, matmul_time) -> float:
-    """One decode step at 128 filled KV rows: every op, gaps included, layers x layer ops + head."""
-    layers = graph.model.num_hidden_layers
-    total = 0.0
-    for op in graph.ops:
-        if op.mode != "decode":
-            continue
-        if op.kind == "matmul":
-            t = matmul_time(op)
-        else:
-            cost = op_cost(op, graph, kv_len=128)
-            t = 0.0 if cost is None else cost.total_ns
-        total += t * (layers if op.scope == "layer" else 1)
-    return total
-
-
 def published(model: str, device: str) -> list[tuple[float, str]]:
     path = DATA / "model_perf.csv"
     if not path.exists():
@@ -370,46 +352,10 @@ def published(model: str, device: str) -> list[tuple[float, str]]:
     return out
 
 
-def system_level(graphs: list, outcomes: dict, lines: list[str]) -> list[float]:
-    """tt_transformers' decode step; a matmul whose ttT config ttnn rejects is counted at tttgen's time."""
-    lines.append("\n## System level: tt_transformers policy, decode batch 32, 128 KV rows\n")
-    lines.append(
-        "| model | device | modeled t/s/u | published t/s/u (newest) | error | decode matmuls at tttgen's time (ttT config rejected by ttnn) |"
-    )
-    lines.append("|---|---|---|---|---|---|")
-    errors = []
-    for graph in graphs:
-        model, device = graph.model.name, graph.device.name
-        outs = outcomes[(model, device, "system")]
-        fallback = sorted(
-            {
-                op.name
-                for op in graph.ops_of("matmul")
-                if op.mode == "decode" and outs[op.key]["tt_transformers"].time_ns is None
-            }
-        )
-
-        def matmul_time(op):
-            t = outs[op.key]["tt_transformers"].time_ns
-            return t if t is not None else op.decisions["time_ns"]
-
-        modeled = 1e9 / decode_step_ns(graph, matmul_time)
-        fell = ", ".join(fallback) or "none"
-        refs = published(model, device)
-        if not refs:
-            lines.append(f"| {model} | {device} | {modeled:.1f} | n/a | | {fell} |")
-            continue
-        value, source = refs[0]
-        err = modeled / value - 1
-        errors.append(abs(err))
-        lines.append(f"| {model} | {device} | {modeled:.1f} | {value} ({source}) | {100 * err:+.0f}% | {fell} |")
-    return errors
-
-
 # --------------------------------------------------------------------------- summary
 
 
-def summary_lines(summary: dict, errors: list[float]) -> tuple[list[str], bool]:
+def summary_lines(summary: dict) -> tuple[list[str], bool]:
     """The summary, and whether tttgen's own configs pass (ttnn accepts every one; no L1 claim below ttnn's)."""
     lines = ["\n## Summary\n"]
     for key in ("ratio_vs_tt_transformers", "ratio_vs_ttnn_auto"):
@@ -445,10 +391,6 @@ def summary_lines(summary: dict, errors: list[float]) -> tuple[list[str], bool]:
     lines.append(
         f"- tttgen configs whose L1 claim is below ttnn's l1_total: {len(under)} of {summary.get('l1_compared', 0)} (must be 0)"
     )
-    if errors:
-        lines.append(
-            f"- system-level |error| vs published t/s/u: median {100 * statistics.median(errors):.0f}%, max {100 * max(errors):.0f}% (goal 25%)"
-        )
     failures = [f"FAILURE: tttgen's chosen config rejected by ttnn: {s}" for s in summary.get("rejected_tttgen", [])]
     failures += [f"FAILURE: tttgen's L1 claim below ttnn's l1_total: {s}" for s in under]
     if failures:
@@ -474,16 +416,7 @@ def main() -> int:
             )
         ]
         graphs = [plan(Request(model, device, None, flags)).graph for model, device, flags in requests]
-    system = [
-        plan(Request(model, device, None, SYSTEM_FLAGS)).graph
-        for model, device in (
-            ("llama-3.1-8b", "n150"),
-            ("llama-3.1-8b", "p150"),
-            ("llama-3.2-1b", "n150"),
-            ("llama-3.2-3b", "n150"),
-        )
-    ]
-    tagged = [(g, "bench") for g in graphs] + [(g, "system") for g in system]
+    tagged = [(g, "bench") for g in graphs]
     cases = {
         (g.model.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("matmul")}
         for g, tag in tagged
@@ -508,8 +441,7 @@ def main() -> int:
         lines.append(f"\n## {graph.model.name} on {graph.device.name}\n")
         matmul_table(graph, outs, lines, summary)
         per_token(graph, outs, lines)
-    errors = system_level(system, outcomes, lines)
-    more, ok = summary_lines(summary, errors)
+    more, ok = summary_lines(summary)
     lines.extend(more)
     print("\n".join(lines))
     if not ok:

@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = (
     ("Cost-model calibration against measured GEMMs", ["calibrate.py", "--check"]),
     ("tttgen against tt_transformers and ttnn's auto-config", ["optimizer.py"]),
+    ("Decode tokens/s/user against tt_transformers and its published figures", ["decode.py"]),
     ("Build and check wall time", ["spine.py"]),
     ("tttgen's rules and L1 estimate against the real ttnn", ["ttnn_sweep.py"]),
     ("Boltz-2 modules against TT-Boltz's configuration", ["boltz.py"]),

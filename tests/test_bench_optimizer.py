@@ -80,13 +80,13 @@ def test_ratios_only_over_pairs_ttnn_accepts_and_failures_are_loud(bench, graph)
     outs = outcomes_for(bench, graph, lambda p: REJECT if p == "tt_transformers" else ACCEPT)
     bench.matmul_table(graph, outs, [], summary)
     assert "ratio_vs_tt_transformers" not in summary and len(summary["rejected_tt_transformers"]) == n
-    lines, ok = bench.summary_lines(summary, [])
+    lines, ok = bench.summary_lines(summary)
     assert ok and f"- tt_transformers configs rejected by ttnn: {n} of {n}" in lines
     assert f"- tttgen configs rejected by ttnn: 0 of {n} (must be 0)" in lines
 
     summary = {}
     bench.matmul_table(graph, outcomes_for(bench, graph, lambda p: REJECT if p == "tttgen" else ACCEPT), [], summary)
-    lines, ok = bench.summary_lines(summary, [])
+    lines, ok = bench.summary_lines(summary)
     assert not ok and any(line.startswith("**FAILURE") for line in lines)
     assert "ratio_vs_ttnn_auto" not in summary  # tttgen's side rejected: no pair
 
@@ -95,5 +95,5 @@ def test_l1_claim_below_ttnn_figure_fails(bench, graph):
     summary: dict = {}
     huge = Verdict(True, None, 1 << 30, 0, 1 << 30)
     bench.matmul_table(graph, outcomes_for(bench, graph, lambda p: huge), [], summary)
-    lines, ok = bench.summary_lines(summary, [])
+    lines, ok = bench.summary_lines(summary)
     assert not ok and len(summary["l1_under"]) == summary["l1_compared"] == len(graph.ops_of("matmul"))

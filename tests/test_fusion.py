@@ -75,11 +75,9 @@ def test_equal_cost_keeps_the_ttnn_call_and_says_why():
             continue
         assert d["jit"] is None and d["one_kernel"] and d["form_ns"]["ttnn"] < d["form_ns"]["unfused"]
         assert d["time_ns"] == pytest.approx(d["form_ns"]["ttnn"])  # op_costs prices the chosen form
-        if op.mode == "prefill":
-            assert d["form_ns"]["jit"] == d["form_ns"]["ttnn"]
-            assert "not slower" in d["jit_reason"] and "no optional package" in d["jit_reason"]
-        else:  # decode: w2_in reads w1's output placement, L1 width-sharded without an explicit shard spec
-            assert "w2_in" in d["jit_reason"] and "without a shard spec" in d["jit_reason"]
+        # decode too: w2 reads the SwiGLU output where w1 wrote it (w2_in elided), an explicit shard spec
+        assert d["form_ns"]["jit"] == d["form_ns"]["ttnn"]
+        assert "not slower" in d["jit_reason"] and "no optional package" in d["jit_reason"]
     model = cached_files("llama-3.2-1b", "n150")["model.py"]
     assert (
         "ttnn_jit" not in model and model.count("input_tensor_a_activations=[ttnn.UnaryOpType.SILU]") == 3
@@ -102,11 +100,11 @@ def test_block_writes_its_consumers_placement(jit_cheaper):
         d = op.decisions
         if op.name != "swiglu":
             continue
-        if op.mode == "decode":  # its consumer's placement has no shard spec: refused however cheap
-            assert d["jit"] is None and "shard spec" in d["jit_reason"]
-            continue
-        assert d["jit"] == "swiglu_prefill_jit" and d["jit_ops"] == ("silu", "multiply")
-        assert d["jit_memory"] == graph.op(f"{op.mode_key}.w2").decisions["in0"] == DRAM_INTERLEAVED
+        assert d["jit"] == f"swiglu_{op.mode}_jit" and d["jit_ops"] == ("silu", "multiply")
+        w2_in0 = graph.op(f"{op.mode_key}.w2").decisions["in0"]
+        assert d["jit_memory"] == w2_in0
+        # prefill reads DRAM; decode writes w2's L1 width-sharded input with its explicit shard spec (w2_in elided)
+        assert w2_in0 == DRAM_INTERLEAVED if op.mode == "prefill" else w2_in0.sharded and not w2_in0.infer_shard
         assert d["one_kernel"] and d["time_ns"] == pytest.approx(d["form_ns"]["jit"], abs=1.0)  # less the 1 ns above
 
 
@@ -145,11 +143,15 @@ def test_rendered_blocks_declare_their_layout_and_fall_back(jit_cheaper):
     files = render_plan(plan(Request("llama-3.2-1b", "n150")))
     tree = ast.parse(files["model.py"])
     decorators = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "ttnn_jit.jit"]
-    assert len(decorators) == 1
+    assert len(decorators) == 2  # prefill (both lengths share it) and decode
+    memories = set()
     for call in decorators:
         kw = {k.arg: ast.unparse(k.value) for k in call.keywords}
         assert set(kw) <= JIT_FLAGS and kw["fallback"] == "True"
-        assert kw["memory_config"] == "C.SWIGLU_PREFILL_JIT_MEMORY"
+        memories.add(kw["memory_config"])
+    assert memories == {"C.SWIGLU_PREFILL_JIT_MEMORY", "C.SWIGLU_DECODE_JIT_MEMORY"}
+    # decode's block writes w2's L1 width-sharded input, with the shard spec spelled out
+    assert "SWIGLU_DECODE_JIT_MEMORY = L1_WIDTH_SHARDED_" in files["configs.py"]
     guarded = [n for n in tree.body if isinstance(n, ast.Try)]  # the import is guarded, forward stays straight-line
     assert len(guarded) == 1 and ast.unparse(guarded[0].handlers[0].type) == "(ImportError, RuntimeError)"
     assert "SWIGLU_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG" in files["configs.py"]
@@ -349,5 +351,6 @@ def test_explain_lists_every_candidate_chain():
     )
     assert "inside ttnn-jit block shift_add_prefill_jit (called at shift_add)" in out
     out = CliRunner().invoke(cli, ["explain", "llama-3.2-1b", "--device", "n150"]).output
-    assert "decode: swiglu (silu -> multiply, 2 inputs): refused (layout)" in out
+    # decode too: w2 reads w1's placement unmoved, so the block could write it (an explicit shard spec)
+    assert "decode: swiglu (silu -> multiply, 2 inputs): kept as ttnn (not slower)" in out
     assert "prefill_128: attn_add (add): refused (multiple users)" in out

@@ -340,7 +340,7 @@ def validate(file) -> None:
 @hint_options
 def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     """Per-op table of the chosen configs and why."""
-    from tttgen.explain import explain_inputs, explain_rows, explain_table
+    from tttgen.explain import explain_inputs, explain_rows, explain_table, layer_moves
 
     p = plan(_request(model, config, device, kw))
     rows = explain_rows(p.graph, op_name)
@@ -355,9 +355,11 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
 
         click.echo(explain_html(p.graph, rows), nl=False)
     elif fmt == "json":
-        click.echo(json.dumps(jsonable({"inputs": explain_inputs(p.inputs), "ops": rows}), indent=2, sort_keys=True))
+        doc = {"inputs": explain_inputs(p.inputs), "ops": rows, "layer_moves": layer_moves(p.graph)}
+        click.echo(json.dumps(jsonable(doc), indent=2, sort_keys=True))
     else:
-        click.echo(explain_table(rows, detail=op_name is not None, inputs=explain_inputs(p.inputs)))
+        moves = None if op_name else layer_moves(p.graph)
+        click.echo(explain_table(rows, detail=op_name is not None, inputs=explain_inputs(p.inputs), moves=moves))
 
 
 @cli.command()

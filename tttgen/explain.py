@@ -113,12 +113,33 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
     return rows
 
 
+def layer_moves(graph: Graph) -> dict[str, dict[str, int]]:
+    """Per mode, the reshards of one decoder layer the package runs and those the reshard pass elided (producer
+    and consumer placements chosen to match: a norm writing what the next matmul reads)."""
+    out: dict[str, dict[str, int]] = {}
+    for op in graph.ops:
+        if op.kind != "reshard" or op.scope != "layer":
+            continue
+        counts = out.setdefault(op.mode_key, {"run": 0, "elided": 0})
+        counts["elided" if op.decisions.get("elide") else "run"] += 1
+    return out
+
+
+def moves_line(moves: dict[str, dict[str, int]]) -> str | None:
+    if not moves:
+        return None
+    parts = [f"{k} {c['run']} run, {c['elided']} elided" for k, c in moves.items()]
+    return "reshards per layer: " + "; ".join(parts)
+
+
 def explain_inputs(inputs: list[InputFile]) -> list[dict[str, Any]]:
     """Each input file with the fields it carries that tttgen accepted but that change nothing it computes."""
     return [{"path": i.label, "ignored_fields": list(i.ignored_fields)} for i in inputs]
 
 
-def explain_table(rows: list[dict[str, Any]], detail: bool = False, inputs: list[dict[str, Any]] = ()) -> str:
+def explain_table(
+    rows: list[dict[str, Any]], detail: bool = False, inputs: list[dict[str, Any]] = (), moves: dict | None = None
+) -> str:
     lines = [
         f"{i['path']}: ignored, no effect on the math: {', '.join(i['ignored_fields'])}"
         for i in inputs
@@ -145,6 +166,9 @@ def explain_table(rows: list[dict[str, Any]], detail: bool = False, inputs: list
                 claim = f", tttgen claims {t['l1_claimed']} B" if t["l1_claimed"] else ""
                 verdict = t["verdict"] if t["verdict"] == "accepted" else f"REJECTED: {t['message']}"
                 lines.append(f"    real ttnn 0.81.1 ({t['line']}, {t['calls']} calls): {verdict}; L1 {t['l1_total']} B/core{claim}")
+    line = moves_line(moves or {})
+    if line:
+        lines.append(line)
     chains = {r["fusion"]["chain"]["id"]: r["fusion"]["chain"] for r in rows if (r.get("fusion") or {}).get("chain")}
     if chains:
         lines.append("elementwise chains (ttnn-jit candidates):")

@@ -206,10 +206,42 @@ def _key(cfg: MatmulConfig) -> str:
 
 
 def _rank(c: Candidate) -> tuple:
-    """Fastest first; among equal modeled times, the activation spread over more cores (less L1 per
-    core, no single-core hot spot), then the config's text so the order is total and deterministic."""
+    """Fastest first, counting the moves the candidate's placements cost (see Home); among equal times, the
+    activation spread over more cores (less L1 per core, no single-core hot spot), then the config's text so
+    the order is total and deterministic."""
     in0 = c.extra["in0"]
-    return (round(c.time_ns, 1), -(in0.grid.cores if in0.grid else 0), _key(c.config))
+    return (round(c.time_ns + c.extra.get("move_ns", 0.0), 1), -(in0.grid.cores if in0.grid else 0), _key(c.config))
+
+
+@dataclass(frozen=True)
+class Home:
+    """Where a decode matmul's neighbours keep activations: the grid the layer's residual is width-sharded on
+    (norms read and write it; the moves before and after a matmul go to or from it). A candidate whose input
+    (or, when its output returns to the residual, its output) sits on another grid pays that move's modeled
+    time in the ranking, so the norm writes directly what the matmul reads and the reshard pass elides it."""
+
+    grid: object
+    in_move_ns: float
+    out_move_ns: float
+
+    def move_ns(self, in0: MemoryPlacement, out: MemoryPlacement) -> float:
+        return self.in_move_ns * (in0.grid != self.grid) + self.out_move_ns * (out.grid != self.grid)
+
+
+def decode_home(graph: Graph, op: Op, shape: MatmulShape) -> Home | None:
+    """A decode matmul's Home: its input arrives on the residual's grid; its output returns there when it is
+    hidden_size wide (an attention or MLP output added back to the residual)."""
+    residual = graph.facts.get("residual")
+    if op.mode != "decode" or residual is None:
+        return None
+    from tttgen.scoring import op_time_ns
+
+    def move(width: int) -> float:
+        size = shape.m * width * 2  # bfloat16 activations
+        return op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="sharded", dst="sharded").total_ns
+
+    back = move(shape.n) if shape.n == graph.model.hidden_size else 0.0
+    return Home(residual.grid, move(shape.k), back)
 
 
 @dataclass(frozen=True)
@@ -252,23 +284,25 @@ def search(
     seeds: tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...] = (),
     reserve: L1Reserve = L1Reserve(),
     placed: tuple[MemoryPlacement | None, MemoryPlacement | None] = (None, None),
+    home: Home | None = None,
 ) -> tuple[Candidate, tuple[Candidate, ...], tuple[tuple[str, int], ...]]:
     """Best candidate, best rejected-by-cost alternatives, and how many each rule pruned.
 
     `seeds` are (config, in0, out) triples always considered, e.g. the baselines' own configs, so the
     search is never modeled slower than a legal baseline. Cached per distinct (device, shape, kernel,
     dtypes, weight placement, mode, seeds): layers and repeated shapes (w1/w3) cost one search.
-    `placed` (in0, out): placements pinned by an override replace every candidate's own.
+    `placed` (in0, out): placements pinned by an override replace every candidate's own. `home`: the moves a
+    candidate's placements would cost its neighbours (decode), added to its rank.
     """
-    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds, reserve, placed)
+    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds, reserve, placed, home)
     if key in _SEARCH_CACHE:
         return _SEARCH_CACHE[key]
-    result = _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed)
+    result = _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed, home)
     _SEARCH_CACHE[key] = result
     return result
 
 
-def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed=(None, None)):
+def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed=(None, None), home=None):
     legal: list[Candidate] = []
     pruned: Counter[str] = Counter()
     candidates = enumerate_candidates(device, shape, kernel, in1, decode)
@@ -306,7 +340,13 @@ def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed=(
                 cfg,
                 time.total_ns,
                 time.binding,
-                extra={"in0": in0, "out": out, "l1": matmul_l1_bytes(case), "cost": time},
+                extra={
+                    "in0": in0,
+                    "out": out,
+                    "l1": matmul_l1_bytes(case),
+                    "cost": time,
+                    "move_ns": home.move_ns(in0, out) if home else 0.0,
+                },
             )
         )
     if not legal:
@@ -366,10 +406,11 @@ def search_halving_rows(
     seeds_for=lambda shape: (),
     reserve: L1Reserve = L1Reserve(),
     placed: tuple[MemoryPlacement | None, MemoryPlacement | None] = (None, None),
+    home: Home | None = None,
 ):
     """`search`, and in prefill, while nothing is legal, halve the rows per call (more calls, same
     result) down to 128 rows. Returns (shape per call, best, rejected, pruned)."""
-    best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve, placed)
+    best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve, placed, home)
     while best is None and not decode and shape.m > MIN_PREFILL_ROWS:
         shape = MatmulShape(m=shape.m // 2, k=shape.k, n=shape.n, batch=shape.batch * 2)
         best, rejected, pruned = search(device, shape, kernel, dtypes, in1, decode, seeds_for(shape), reserve, placed)
@@ -456,6 +497,7 @@ def _decide(graph: Graph, op: Op) -> Op:
         lambda s: baseline_seeds(graph, op, s),
         l1_reserve(graph, op),
         placed,
+        decode_home(graph, op, op.decisions["shape"]),
     )
     pinned_by = None
     if ov is not None and ov.program_config is not None:

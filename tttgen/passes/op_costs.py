@@ -2,7 +2,8 @@
 
 Inputs: placements, chunk sizes, dtypes, kernels and the form of each elementwise chain (fusion).
 Produces: `op_costs` (decisions `time_ns`, `binding`, `cost` on every op that runs; graph fact `mode_time_ns`: mode key -> modeled device time of
-one forward (decoder layers x layer count + embedding + head), op-to-op gaps included).
+one forward (decoder layers x layer count + embedding + head), op-to-op gaps included; `host_io_ns`: mode key -> host time of one call of
+the package's entry for it (input copies, trace replay, output reads over PCIe); `emitted_time_ns`: what one such call costs as emitted).
 Costs come from the calibrated model (tttgen.cost); reshards the reshard pass elided cost nothing.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from math import prod
 
+from tttgen.cost.host import HostIO, host_io_ns, tensor_bytes
 from tttgen.cost.model import OpCost, estimate_eltwise_chain, estimate_matmul
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
@@ -164,7 +166,15 @@ def op_costs(graph: Graph) -> Graph:
 
     graph = graph.with_ops(decide(op) for op in graph.ops)
     totals = mode_totals(graph, lambda op: op.decisions["time_ns"])
-    return graph.with_facts(mode_time_ns=totals, emitted_time_ns=emitted_totals(graph, totals))
+    host = {k: host_io_ns(graph.device.host_link, entry_host_io(graph, k)) for k in totals}
+    emitted = emitted_totals(graph, totals, host)
+    facts = {"mode_time_ns": totals, "host_io_ns": host, "emitted_time_ns": emitted}
+    if "decode" in traced_modes(graph):
+        link = graph.device.host_link
+        facts["greedy_decode_ns"] = (
+            totals["decode"] + greedy_tail_ns(graph) + host_io_ns(link, entry_host_io(graph, "decode", greedy=True))
+        )
+    return graph.with_facts(**facts)
 
 
 def dispatched_ops(graph: Graph, key: str) -> int:
@@ -186,10 +196,49 @@ def traced_modes(graph: Graph) -> frozenset[str]:
     return frozenset() if is_module_graph(graph) else frozenset({"decode"})
 
 
-def emitted_totals(graph: Graph, totals: dict[str, float]) -> dict[str, float]:
-    """Per mode, what the emitted code costs: the op times above use the traced op-to-op gap; a mode the package does
-    not trace pays the untraced gap (host dispatch) on every op it dispatches."""
+ELEMENT_BYTES = {"uint32": 4, "int32": 4, "float32": 4}  # host tensors; anything else goes over as bfloat16
+GREEDY_ID_BYTES = 4  # ttnn.argmax's uint32 ids, one per user
+
+
+def greedy_tail_ns(graph: Graph) -> float:
+    """The device ops decode_forward(greedy=True) adds after the head (templates/lm.py.j2 greedy_step): logits to
+    DRAM (when the head wrote L1), untilize, slice off the padded vocab, argmax (reads the logits, writes one id per
+    user). Each is priced as data movement over the logits' bytes."""
+    head = next(op for op in reversed(graph.ops) if op.mode == "decode" and op.kind == "matmul")
+    rows, cols = graph.facts["decode_rows"], head.decisions["shape"].n
+    size = rows * cols * BYTES_BF16
+    moves = [("dram", size, size), ("dram", size, size), ("dram", size, size), ("dram", size, rows * GREEDY_ID_BYTES)]
+    if storage(head.decisions.get("out")) != "dram":
+        moves.insert(0, (storage(head.decisions.get("out")), size, size))
+    return sum(
+        op_time_ns(graph.device, "reshard", bytes_in=b_in, bytes_out=b_out, src=src, dst="dram").total_ns
+        for src, b_in, b_out in moves
+    )
+
+
+def entry_host_io(graph: Graph, key: str, greedy: bool = False) -> HostIO:
+    """What one call of the package's entry for a mode moves between host and device. A causal LM's entries
+    (templates/lm.py.j2) copy every tensor input in and read the output back (with greedy=True, decode reads one
+    id per user instead of the logits); a traced mode adds its trace replay. A module package's forward takes and
+    returns device tensors: no host traffic."""
+    from tttgen.builder.structure import is_module_graph
+
+    if is_module_graph(graph):
+        return HostIO()
+    io = graph.facts["io"][key]
+    inputs = tensor_bytes((tuple(s), ELEMENT_BYTES.get(io["dtypes"].get(n), 2)) for n, s in io["inputs"].items())
+    if greedy:
+        outputs: tuple[int, ...] = (graph.facts["decode_rows"] * GREEDY_ID_BYTES,)
+    else:
+        outputs = tensor_bytes((tuple(s), 2) for s in io["outputs"].values())
+    return HostIO(inputs=inputs, outputs=outputs, other_calls=1 if key in traced_modes(graph) else 0)
+
+
+def emitted_totals(graph: Graph, totals: dict[str, float], host: dict[str, float]) -> dict[str, float]:
+    """Per mode, what one call of the emitted code costs: the op times above use the traced op-to-op gap; a mode the
+    package does not trace pays the untraced gap (host dispatch) on every op it dispatches; then the call's host
+    traffic, serial with the device work (each call waits for its outputs)."""
     gap = graph.device.op_gap
     untraced = {k: dispatched_ops(graph, k) * (gap.untraced_ns - gap.traced_ns) for k in totals}
     traced = traced_modes(graph)
-    return {k: t + (0.0 if k in traced else untraced[k]) for k, t in totals.items()}
+    return {k: t + (0.0 if k in traced else untraced[k]) + host[k] for k, t in totals.items()}

@@ -11,6 +11,7 @@ after it). An elementwise op right after a run of matmuls reads their outputs, t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from tttgen.ir.graph import Graph, Op
@@ -49,6 +50,14 @@ def consumer(ops: Sequence[Op], op: Op) -> Op:
     return mode[[o.key for o in mode].index(op.key) + 1]
 
 
+def same_placement(a, b) -> bool:
+    """Equal placements need no move. A matmul's output spec, which ttnn infers (`infer_shard`), is the one
+    tttgen predicted for it (matmul_program._width_sharded_out): equal to an explicit spec of the same shards."""
+    if a is None or b is None:
+        return a == b
+    return replace(a, infer_shard=False) == replace(b, infer_shard=False)
+
+
 @make_pass("reshard", requires=("matmul_program", "memory"), produces=("reshard",))
 def reshard(graph: Graph) -> Graph:
     """Insert the moves between producer and consumer placements; equal placements need none."""
@@ -63,5 +72,5 @@ def reshard(graph: Graph) -> Graph:
             continue
         src = producer(ops, op).decisions["out"]
         dst = consumer(ops, op).decisions["in0"]
-        ops[i] = op.decide(in0=src, out=dst, elide=src == dst)
+        ops[i] = op.decide(in0=src, out=dst, elide=same_placement(src, dst))
     return graph.with_ops(ops)

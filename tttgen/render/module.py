@@ -453,30 +453,31 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
         d, i = op.decisions, ident(op.name)
         pinned = d.get("pinned") or {}
         pin = lambda field: f"pinned by {pinned['by']}" if field in pinned.get("fields", ()) else ""  # noqa: E731
-        out = memory_name(d["out"]) if d.get("out") is not None else "ttnn.DRAM_MEMORY_CONFIG"
+        # named only where a call passes it: an elided reshard's placement must not become an unread config
+        out = lambda d=d: memory_name(d["out"]) if d.get("out") is not None else "ttnn.DRAM_MEMORY_CONFIG"  # noqa: E731
         if op.kind == "matmul":
             note = f"{d.get('binding', '')}: {d['time_ns'] / 1000:.1f} us modeled"
             add(f"{i}_program", L.matmul_program(d["program"]), note, pin("program_config"))
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out, pinned=pin("memory_config.out"))
+            add(f"{i}_memory", out(), pinned=pin("memory_config.out"))
             if d.get("calls", 1) > 1:
                 add(f"{i}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
         elif op.kind == "activation_matmul":
             note = f"searched from ttnn's own config; {d.get('binding', '')}: {d['time_ns'] / 1000:.1f} us modeled"
             add(f"{i}_program", L.matmul_program(d["program"]), note)
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out)
+            add(f"{i}_memory", out())
         elif op.kind == "softmax":
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out)
+            add(f"{i}_memory", out())
         elif op.kind in ("rms_norm", "layer_norm"):
             add(f"{i}_program", L.norm_program(d["program"]))
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out)
+            add(f"{i}_memory", out())
         elif op.kind in ("sdpa_prefill", "sdpa_decode"):
             add(f"{i}_program", L.sdpa_program(d["program"]), "chunks chosen by the chunking pass")
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out)
+            add(f"{i}_memory", out())
         elif op.kind == "reshard":
             if not d.get("elide"):
                 dst = by_key.get(f"{key}.{op.facts['dst']}")
@@ -488,7 +489,7 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
         elif op.kind in ("eltwise", "unary") and d.get("jit"):
             continue  # the block writes the placement its decorator names
         else:
-            add(f"{i}_memory", out)
+            add(f"{i}_memory", out())
     if key == "decode" and any(op.kind == "rotary" and op.mode == "decode" for op in graph.ops):
         heads = graph.facts["heads_placement"]
         if host_rope_tables(graph):
@@ -589,6 +590,7 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
         "max_seq_len": params["max_seq_len"],
         "prefill_lens": list(graph.hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
+        "greedy_decode_us": f"{graph.facts['greedy_decode_ns'] / 1000:.1f}",
     }
 
 
@@ -807,11 +809,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "first_input": size_input,
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
-        # as the package runs them: untraced modes pay the host-dispatch gap per op
-        "emitted_times": ", ".join(
-            f"{k} {graph.facts['emitted_time_ns'][k] / 1000:.1f} us ({'traced' if k in traced_modes(graph) else 'untraced'})"
-            for k in graph.mode_keys()
-        ),
+        # as the package runs them: untraced modes pay the host-dispatch gap per op, every call its host traffic
+        "emitted_times": ", ".join(emitted_time_text(graph, k) for k in graph.mode_keys()),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
         **inputs_view(io[first_key]),  # forward's: conversions, example_torch, input_docs
         "max_l1_kib": max((op.decisions.get("l1_bytes") or 0) for op in graph.ops) // 1024,
@@ -819,6 +818,15 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "precision": graph.hints.precision,
         "problems": list(graph.facts.get("problems", ())),
     }
+
+
+def emitted_time_text(graph: Graph, key: str) -> str:
+    """One mode's modeled time as the package runs it, with how it runs and its host traffic."""
+    how = ["traced" if key in traced_modes(graph) else "untraced"]
+    host = graph.facts["host_io_ns"][key]
+    if host:
+        how.append(f"host I/O {host / 1000:.1f} us")
+    return f"{key} {graph.facts['emitted_time_ns'][key] / 1000:.1f} us ({', '.join(how)})"
 
 
 def render_module(

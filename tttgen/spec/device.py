@@ -47,6 +47,16 @@ class OpGaps(Strict):
     untraced_ns: float
 
 
+class HostLink(Strict):
+    """The PCIe link between the host and the device, and the host's cost of one ttnn host call."""
+
+    h2d_gbps: float = Field(gt=0, description="host -> device DRAM, large transfers")
+    d2h_gbps: float = Field(gt=0, description="device DRAM -> host, large transfers")
+    h2d_latency_ns: float = Field(ge=0, description="a minimal (4-byte) host -> device transfer")
+    d2h_latency_ns: float = Field(ge=0, description="a minimal (4-byte) device -> host transfer")
+    host_call_ns: float = Field(ge=0, description="host time of one enqueued ttnn call (program-cache hit)")
+
+
 class DeviceProfile(Strict):
     name: str
     description: str
@@ -69,6 +79,7 @@ class DeviceProfile(Strict):
     min_matmul_rows: int = Field(description="the matrix engine processes at least this many rows")
     noc: Noc
     op_gap: OpGaps
+    host_link: HostLink
     compute_kernel_config_class: str
     prefill_len_cutoff: int = Field(description="rows per prefill MLP matmul before chunking")
     max_qkv_prefill_rows: int

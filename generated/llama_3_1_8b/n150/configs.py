@@ -36,9 +36,9 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 DECODE_USERS = 32  # decode runs one user per padded row of a tile
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
-# The decode trace's command buffer: 810 dispatched ops x 32 KiB each (an
+# The decode trace's command buffer: 650 dispatched ops x 32 KiB each (an
 # assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
-TRACE_REGION_SIZE = 27262976
+TRACE_REGION_SIZE = 22020096
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
 KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
@@ -131,33 +131,6 @@ L1_WIDTH_SHARDED_32X128_32_CORES = ttnn.MemoryConfig(
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
         [32, 128],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-L1_WIDTH_SHARDED_32X256_16_CORES = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.L1,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 1))}),
-        [32, 256],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-L1_WIDTH_SHARDED_32X3584_4_CORES = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.L1,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))}),
-        [32, 3584],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-L1_WIDTH_SHARDED_32X512_8_CORES = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.L1,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
-        [32, 512],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -436,7 +409,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 52390.1 us modeled device time per forward."""
+    """decode: configs per op; 51984.7 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
@@ -449,10 +422,9 @@ class Decode:
     )
     attention_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     attention_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
-    wqkv_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # dram: 119.0 us modeled
+    # dram: 119.5 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=24, fused_activation=None
+        in0_block_w=4, per_core_M=1, per_core_N=6, fused_activation=None
     )
     wqkv_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
     wqkv_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
@@ -466,42 +438,38 @@ class Decode:
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     sdpa_out_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # dram: 84.8 us modeled
+    wo_in_memory = L1_WIDTH_SHARDED_32X128_32_CORES
+    # dram: 85.1 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=16, fused_activation=None
+        in0_block_w=4, per_core_M=1, per_core_N=4, fused_activation=None
     )
     wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
     wo_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     attn_add_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     ffn_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
     )
     ffn_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     ffn_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
-    w1_in_memory = L1_WIDTH_SHARDED_32X256_16_CORES
-    # dram: 282.9 us modeled
+    # dram: 283.6 us modeled
     w1_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
+        in0_block_w=4, per_core_M=1, per_core_N=14, fused_activation=None
     )
     w1_compute = KERNEL_HIFI2_PACKL1
     w1_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    # dram: 282.9 us modeled
+    # dram: 283.6 us modeled
     w3_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=8, per_core_M=1, per_core_N=28, fused_activation=None
+        in0_block_w=4, per_core_M=1, per_core_N=14, fused_activation=None
     )
     w3_compute = KERNEL_HIFI2_PACKL1
     w3_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     swiglu_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    w2_in_memory = L1_WIDTH_SHARDED_32X3584_4_CORES
     # dram: 294.4 us modeled
     w2_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
-        in0_block_w=16, per_core_M=1, per_core_N=32, fused_activation=None
+        in0_block_w=14, per_core_M=1, per_core_N=4, fused_activation=None
     )
     w2_compute = KERNEL_HIFI2_PACKL1
     w2_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    w2_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     ffn_add_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     final_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False

@@ -29,7 +29,6 @@ class LayersAttention:
 
     def decode(self, x, cos, sin, k_cache, v_cache, positions):
         """llama_attention, one decode step."""
-        x = ttnn.to_memory_config(x, C.Decode.wqkv_in_memory)
         qkv = ttnn.linear(
             x,
             self.w["wqkv"],
@@ -38,7 +37,6 @@ class LayersAttention:
             memory_config=C.Decode.wqkv_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(x)
         qkv = ttnn.to_memory_config(qkv, C.Decode.wqkv_out_memory)
         q, k, v = ttnn.experimental.nlp_create_qkv_heads_decode(
             qkv,
@@ -193,7 +191,6 @@ class LayersMlp:
 
     def decode(self, x):
         """llama_mlp, one decode step."""
-        x = ttnn.to_memory_config(x, C.Decode.w1_in_memory)
         gate = ttnn.linear(
             x,
             self.w["w1"],
@@ -210,7 +207,6 @@ class LayersMlp:
             memory_config=C.Decode.w3_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(x)
         act = ttnn.multiply(
             gate,
             up,
@@ -220,7 +216,6 @@ class LayersMlp:
         )
         ttnn.deallocate(gate)
         ttnn.deallocate(up)
-        act = ttnn.to_memory_config(act, C.Decode.w2_in_memory)
         down = ttnn.linear(
             act,
             self.w["w2"],
@@ -330,7 +325,6 @@ class Layers:
         )
         attn_out = self.attention.decode(h, cos, sin, k_cache, v_cache, positions)
         ttnn.deallocate(h)
-        attn_out = ttnn.to_memory_config(attn_out, C.Decode.wo_out_memory)
         x1 = ttnn.add(x, attn_out, memory_config=C.Decode.attn_add_memory)
         ttnn.deallocate(attn_out)
         h2 = ttnn.rms_norm(
@@ -343,7 +337,6 @@ class Layers:
         )
         down = self.mlp.decode(h2)
         ttnn.deallocate(h2)
-        down = ttnn.to_memory_config(down, C.Decode.w2_out_memory)
         out = ttnn.add(x1, down, memory_config=C.Decode.ffn_add_memory)
         ttnn.deallocate(down)
         ttnn.deallocate(x1)

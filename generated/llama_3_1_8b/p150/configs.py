@@ -36,9 +36,9 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 DECODE_USERS = 32  # decode runs one user per padded row of a tile
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
-# The decode trace's command buffer: 811 dispatched ops x 32 KiB each (an
+# The decode trace's command buffer: 715 dispatched ops x 32 KiB each (an
 # assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
-TRACE_REGION_SIZE = 27262976
+TRACE_REGION_SIZE = 24117248
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
 KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
@@ -98,12 +98,12 @@ L1_WIDTH_SHARDED_32X128_32_CORES = ttnn.MemoryConfig(
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
-L1_WIDTH_SHARDED_32X512_28_CORES = ttnn.MemoryConfig(
+L1_WIDTH_SHARDED_32X448_32_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(6, 3))}),
-        [32, 512],
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
+        [32, 448],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -385,7 +385,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 31795.3 us modeled device time per forward."""
+    """decode: configs per op; 31649.2 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
@@ -398,15 +398,14 @@ class Decode:
     )
     attention_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     attention_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
-    wqkv_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # dram: 76.9 us modeled
+    # dram: 77.6 us modeled
     wqkv_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=3,
         per_core_M=1,
-        per_core_N=2,
+        per_core_N=3,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -423,51 +422,49 @@ class Decode:
     sdpa_memory = ttnn.DRAM_MEMORY_CONFIG
     sdpa_out_memory = L1_HEIGHT_SHARDED_32X128_32_CORES
     concat_heads_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # dram: 52.1 us modeled
+    wo_in_memory = L1_WIDTH_SHARDED_32X128_32_CORES
+    # dram: 53.4 us modeled
     wo_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 6),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+        in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=2,
+        out_subblock_w=4,
         per_core_M=1,
-        per_core_N=2,
+        per_core_N=4,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
     )
     wo_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
     wo_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    wo_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     attn_add_memory = L1_WIDTH_SHARDED_32X128_32_CORES
     ffn_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=4, block_h=1, block_w=4, inplace=False
     )
     ffn_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     ffn_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
-    w1_in_memory = L1_WIDTH_SHARDED_32X512_8_CORES
-    # dram: 178.0 us modeled
+    # dram: 178.9 us modeled
     w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 10),
+        in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=1,
+        out_subblock_w=3,
         per_core_M=1,
-        per_core_N=5,
+        per_core_N=6,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = KERNEL_HIFI2_PACKL1
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 178.0 us modeled
+    # dram: 178.9 us modeled
     w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 9),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 10),
+        in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=1,
+        out_subblock_w=3,
         per_core_M=1,
-        per_core_N=5,
+        per_core_N=6,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -475,11 +472,11 @@ class Decode:
     w3_compute = KERNEL_HIFI2_PACKL1
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    w2_in_memory = L1_WIDTH_SHARDED_32X512_28_CORES
-    # dram: 179.1 us modeled
+    w2_in_memory = L1_WIDTH_SHARDED_32X448_32_CORES
+    # dram: 179.2 us modeled
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(7, 10),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+        in0_block_w=14,
         out_subblock_h=1,
         out_subblock_w=2,
         per_core_M=1,

@@ -29,7 +29,6 @@ class LayersAttention:
 
     def decode(self, x, cos, sin, k_cache, v_cache, positions):
         """llama_attention, one decode step."""
-        x = ttnn.to_memory_config(x, C.Decode.wqkv_in_memory)
         qkv = ttnn.linear(
             x,
             self.w["wqkv"],
@@ -38,7 +37,6 @@ class LayersAttention:
             memory_config=C.Decode.wqkv_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(x)
         qkv = ttnn.to_memory_config(qkv, C.Decode.wqkv_out_memory)
         q, k, v = ttnn.experimental.nlp_create_qkv_heads_decode(
             qkv,
@@ -193,7 +191,6 @@ class LayersMlp:
 
     def decode(self, x):
         """llama_mlp, one decode step."""
-        x = ttnn.to_memory_config(x, C.Decode.w1_in_memory)
         gate = ttnn.linear(
             x,
             self.w["w1"],
@@ -210,7 +207,6 @@ class LayersMlp:
             memory_config=C.Decode.w3_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(x)
         act = ttnn.multiply(
             gate,
             up,
@@ -335,7 +331,6 @@ class Layers:
         )
         attn_out = self.attention.decode(h, cos, sin, k_cache, v_cache, positions)
         ttnn.deallocate(h)
-        attn_out = ttnn.to_memory_config(attn_out, C.Decode.wo_out_memory)
         x1 = ttnn.add(x, attn_out, memory_config=C.Decode.attn_add_memory)
         ttnn.deallocate(attn_out)
         h2 = ttnn.rms_norm(

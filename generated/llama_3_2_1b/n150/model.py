@@ -193,7 +193,6 @@ class LayersMlp:
 
     def decode(self, x):
         """llama_mlp, one decode step."""
-        x = ttnn.to_memory_config(x, C.Decode.w1_in_memory)
         gate = ttnn.linear(
             x,
             self.w["w1"],
@@ -210,7 +209,6 @@ class LayersMlp:
             memory_config=C.Decode.w3_memory,
             dtype=ttnn.bfloat16,
         )
-        ttnn.deallocate(x)
         act = ttnn.multiply(
             gate,
             up,
@@ -220,7 +218,6 @@ class LayersMlp:
         )
         ttnn.deallocate(gate)
         ttnn.deallocate(up)
-        act = ttnn.to_memory_config(act, C.Decode.w2_in_memory)
         down = ttnn.linear(
             act,
             self.w["w2"],
@@ -343,7 +340,6 @@ class Layers:
         )
         down = self.mlp.decode(h2)
         ttnn.deallocate(h2)
-        down = ttnn.to_memory_config(down, C.Decode.w2_out_memory)
         out = ttnn.add(x1, down, memory_config=C.Decode.ffn_add_memory)
         ttnn.deallocate(down)
         ttnn.deallocate(x1)

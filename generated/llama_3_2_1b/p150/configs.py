@@ -36,9 +36,9 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 DECODE_USERS = 32  # decode runs one user per padded row of a tile
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
-# The decode trace's command buffer: 411 dispatched ops x 32 KiB each (an
+# The decode trace's command buffer: 379 dispatched ops x 32 KiB each (an
 # assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
-TRACE_REGION_SIZE = 13631488
+TRACE_REGION_SIZE = 12582912
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
 KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
@@ -89,21 +89,21 @@ L1_HEIGHT_SHARDED_32X64_32_CORES = ttnn.MemoryConfig(
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
+L1_WIDTH_SHARDED_32X256_32_CORES = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.L1,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 3))}),
+        [32, 256],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
 L1_WIDTH_SHARDED_32X256_8_CORES = ttnn.MemoryConfig(
     ttnn.TensorMemoryLayout.WIDTH_SHARDED,
     ttnn.BufferType.L1,
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 0))}),
         [32, 256],
-        ttnn.ShardOrientation.ROW_MAJOR,
-    ),
-)
-L1_WIDTH_SHARDED_32X512_16_CORES = ttnn.MemoryConfig(
-    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
-    ttnn.BufferType.L1,
-    ttnn.ShardSpec(
-        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 1))}),
-        [32, 512],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -398,7 +398,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 6606.1 us modeled device time per forward."""
+    """decode: configs per op; 6606.5 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
@@ -458,29 +458,28 @@ class Decode:
     )
     ffn_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     ffn_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
-    w1_in_memory = L1_WIDTH_SHARDED_32X512_4_CORES
-    # dram: 51.8 us modeled
+    # noc: 53.7 us modeled
     w1_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 5),
+        in0_block_w=2,
         out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_w=1,
         per_core_M=1,
-        per_core_N=3,
+        per_core_N=7,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
     )
     w1_compute = KERNEL_HIFI2_PACKL1
     w1_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 51.8 us modeled
+    # noc: 53.7 us modeled
     w3_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(11, 8),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 5),
+        in0_block_w=2,
         out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_w=1,
         per_core_M=1,
-        per_core_N=3,
+        per_core_N=7,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
@@ -488,22 +487,21 @@ class Decode:
     w3_compute = KERNEL_HIFI2_PACKL1
     w3_memory = ttnn.DRAM_MEMORY_CONFIG
     swiglu_memory = ttnn.DRAM_MEMORY_CONFIG
-    w2_in_memory = L1_WIDTH_SHARDED_32X512_16_CORES
-    # dram: 52.1 us modeled
+    w2_in_memory = L1_WIDTH_SHARDED_32X256_32_CORES
+    # noc: 53.9 us modeled
     w2_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=16,
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 4),
+        in0_block_w=8,
         out_subblock_h=1,
-        out_subblock_w=1,
+        out_subblock_w=2,
         per_core_M=1,
-        per_core_N=1,
+        per_core_N=2,
         fuse_batch=True,
         mcast_in0=True,
         fused_activation=None,
     )
     w2_compute = KERNEL_HIFI2_PACKL1
     w2_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
-    w2_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     ffn_add_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     final_norm_program = ttnn.LayerNormShardedMultiCoreProgramConfig(
         compute_with_storage_grid_size=ttnn.CoreCoord(8, 4), subblock_w=2, block_h=1, block_w=2, inplace=False
