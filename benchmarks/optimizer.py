@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -80,9 +80,15 @@ def tttgen_case(graph, op) -> MatmulCase:
     )
 
 
+def baseline_shape(op) -> MatmulShape:
+    """The matmul a baseline runs: the whole op, also where tttgen runs it as column chunks."""
+    shape = op.decisions["shape"]
+    return replace(shape, n=op.dataflow["shapes"]["out"][0][-1]) if op.decisions.get("column_chunks", 1) > 1 else shape
+
+
 def tt_transformers_case(graph, op) -> MatmulCase:
     d = op.decisions
-    shape = d["shape"]
+    shape = baseline_shape(op)
     role = graph.weight(op.weight).role
     cfg, in0 = baseline_config(role, op.mode, shape, graph.model, graph.device, d["kernel"].fp32_dest_acc_en)
     decode = op.mode == "decode"
@@ -92,7 +98,7 @@ def tt_transformers_case(graph, op) -> MatmulCase:
     out = (
         _width_sharded_out(shape.nt, cfg.per_core_N, graph.device.grid.x)
         if cfg.type == MATMUL_DRAM_SHARDED
-        else d["out"] if decode else DRAM_INTERLEAVED
+        else d["out"] if decode and d.get("column_chunks", 1) == 1 else DRAM_INTERLEAVED
     )
     return MatmulCase(
         graph.device, shape, cfg, d["kernel"], in0 if decode else DRAM_INTERLEAVED, in1, out, *d["dtypes"].values()
@@ -102,7 +108,7 @@ def tt_transformers_case(graph, op) -> MatmulCase:
 def ttnn_auto_case(graph, op) -> MatmulCase | None:
     """None when the auto-config is the no-reuse fallback (the cost model has no figure for it)."""
     d = op.decisions
-    shape: MatmulShape = d["shape"]
+    shape: MatmulShape = baseline_shape(op)
     dt = d["dtypes"]
     cfg = ttnn_auto_config(graph.device, shape, in0_dtype=dt["in0"], in1_dtype=dt["in1"], out_dtype=dt["out"])
     if not cfg.type.startswith("MatmulMultiCoreReuse"):
@@ -195,6 +201,8 @@ def outcome(
 
 
 def op_outcomes(graph, op, cases: dict[str, MatmulCase | None], verdicts) -> dict[str, Outcome]:
+    """A column-chunked matmul (tttgen's weight in DRAM-sharded chunks, its time all chunks and their joins) is
+    compared whole: the baselines run their own config on the whole weight (baseline_shape)."""
     d = op.decisions
     out = {}
     for policy, case in cases.items():

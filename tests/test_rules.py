@@ -149,7 +149,9 @@ def test_no_emitted_matmul_breaks_a_rule(model, device):
 def test_no_emitted_weight_or_norm_breaks_a_rule(device):
     graph = cached_plan("llama-3.2-1b", device).graph
     for w in graph.weights:
-        assert O.r25_dram_sharded_weight(w.decisions["placement"], w.k, w.n, graph.device) is None
+        chunks = w.decisions.get("column_chunks")  # a column-chunked weight: each chunk is one DRAM-sharded tensor
+        n = w.n if chunks is None else chunks.width
+        assert O.r25_dram_sharded_weight(w.decisions["placement"], w.k, n, graph.device) is None
     assert graph.facts["problems"] == ()
 
 

@@ -30,6 +30,8 @@ def _chunks(op) -> str:
     d = op.decisions
     if op.kind == "matmul" and d.get("calls", 1) > 1:
         return f" | {d['calls']} calls of {d['shape'].m} rows"
+    if op.kind == "matmul" and d.get("column_chunks", 1) > 1:
+        return f" | {d['column_chunks']} column chunks of {d['shape'].n}, joined in DRAM"
     if op.kind in ("sdpa_prefill", "sdpa_decode") and d.get("k_chunk_size"):
         return f" | q/k chunks {d['q_chunk_size']}/{d['k_chunk_size']}"
     return ""
@@ -39,7 +41,7 @@ def op_flops(graph: Graph, op) -> int:
     """Arithmetic of one op (matmul exact; others counted per element) for the roofline chart."""
     d, m = op.decisions, graph.model
     if op.kind == "matmul":
-        return d["shape"].flops
+        return d["shape"].flops * d.get("column_chunks", 1)
     if op.kind == "rms_norm":
         return 4 * op.facts["rows"] * op.facts["dim"]
     if op.kind == "eltwise":

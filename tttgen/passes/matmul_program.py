@@ -29,7 +29,7 @@ from tttgen.ir.configs import (
 )
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
-from tttgen.passes.memory import width_sharded
+from tttgen.passes.memory import chunk_joins_ns, width_sharded
 from tttgen.passes.precision import mark_pinned, override_entry, override_for, pin_where
 from tttgen.rules.l1 import matmul_l1_bytes
 from tttgen.rules.matmul import MatmulCase, first_violation, matmul_violations
@@ -487,9 +487,11 @@ def _decide(graph: Graph, op: Op) -> Op:
     dtypes = (dt["in0"], dt["in1"], dt["out"])
     placed = _pinned_placements(graph, op)
     ov = override_for(graph, op)
+    chunks = graph.weight(op.weight).decisions.get("column_chunks") if op.weight else None
+    full = op.decisions["shape"]
     shape, best, rejected, pruned = search_halving_rows(
         device,
-        op.decisions["shape"],
+        full if chunks is None else replace(full, n=chunks.width),  # a column-chunked weight: one chunk's matmul
         op.decisions["kernel"],
         dtypes,
         op.decisions["in1"],
@@ -515,6 +517,9 @@ def _decide(graph: Graph, op: Op) -> Op:
         )
     cores = best.extra["cost"].active_cores
     program = best.config
+    time_ns = best.time_ns
+    if chunks is not None:  # every chunk runs this config; then the outputs are joined (memory.chunk_joins_ns)
+        time_ns = chunks.count * best.time_ns + chunk_joins_ns(graph, shape.m * shape.batch, full.n, chunks, best.extra["out"])
     if pinned_by is not None:
         op = mark_pinned(graph, op, pinned_by, "program_config")
     elif op.facts.get("activation"):
@@ -527,7 +532,8 @@ def _decide(graph: Graph, op: Op) -> Op:
         out=best.extra["out"],
         l1_bytes=best.extra["l1"],
         cores=cores,
-        time_ns=best.time_ns,
+        time_ns=time_ns,
+        column_chunks=chunks.count if chunks is not None else 1,
         binding=best.note,
         cost=best.extra["cost"],
         rejected=tuple(replace(c, extra={}) for c in rejected),

@@ -6,10 +6,13 @@ matmul program config; graph facts `residual` and `decode_users`).
 Policy (tt_transformers 2.3, llms.md 4.3.1): prefill ops read and write DRAM interleaved; decode
 activations are width-sharded in L1. Each matmul weight is width-sharded over the DRAM banks or
 interleaved, whichever the per-token objective (tttgen.objective) models faster over every op that
-reads it; overrides win.
+reads it; a weight too wide to DRAM-shard whole may be stored as column chunks (weight decision
+`column_chunks`), each DRAM-sharded, when that models faster; overrides win.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 from tttgen.errors import InputError
 from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, CoreRanges, MemoryPlacement
@@ -52,7 +55,7 @@ def residual_cores(dim: int, device: DeviceProfile) -> int:
     return min(options, key=lambda c: (abs(c - RESIDUAL_TARGET_CORES), -c))
 
 
-def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
+def _weight_placement(graph: Graph, name: str) -> tuple[MemoryPlacement, "ColumnChunks | None"]:
     w = graph.weight(name)
     device = graph.device
     pinned = {ov.memory_config["in1"].placement() for op in graph.ops if op.weight == name
@@ -63,7 +66,7 @@ def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
             where=f"{graph.hints.source}: overrides", hint="give memory_config.in1 once, under the bare op name",
         )
     if pinned:
-        return pinned.pop()
+        return pinned.pop(), None
     wanted = None
     for op in graph.ops:
         ov = override_for(graph, op)
@@ -76,25 +79,91 @@ def _weight_placement(graph: Graph, name: str) -> MemoryPlacement:
                 where="hints.overrides", hint="allowed for weights: DRAM",
             )
         if wanted.sharding == "interleaved":
-            return DRAM_INTERLEAVED
+            return DRAM_INTERLEAVED, None
         if wanted.sharding == "dram_sharded":
-            return dram_sharded_weight(w.k, w.n, device)
+            return dram_sharded_weight(w.k, w.n, device), None
+        if wanted.sharding == "column_chunks":
+            options = chunk_options(graph, name)
+            if not options:
+                raise InputError(
+                    f"override for '{name}': no column chunking of [{w.k}, {w.n}] into 2..{MAX_COLUMN_CHUNKS} "
+                    "DRAM-sharded chunks has a legal config for every matmul reading it",
+                    where="hints.overrides", hint="allowed: interleaved, dram_sharded, column_chunks",
+                )
+            return min(options)[1:]
         if wanted.sharding is not None:
             raise InputError(
                 f"override for '{name}': sharding '{wanted.sharding}' is not allowed for a weight",
-                where="hints.overrides", hint="allowed: interleaved, dram_sharded",
+                where="hints.overrides", hint="allowed: interleaved, dram_sharded, column_chunks",
             )
     if not any(op.weight == name and op.kind == "matmul" for op in graph.ops):
-        return DRAM_INTERLEAVED  # the sharded/interleaved choice is scored over the matmuls reading the weight
-    options = [dram_sharded_weight(w.k, w.n, device), DRAM_INTERLEAVED]
-    scored = [(modeled_cost(graph, name, p), i) for i, p in enumerate(options)]
+        return DRAM_INTERLEAVED, None  # the sharded/interleaved choice is scored over the matmuls reading the weight
+    options = [(dram_sharded_weight(w.k, w.n, device), None), (DRAM_INTERLEAVED, None)]
+    scored = [(modeled_cost(graph, name, p, chunks), i) for i, (p, chunks) in enumerate(options)]
+    if scored[0][0] is None and any(op.weight == name and op.mode == "decode" for op in graph.ops):
+        # Too wide to DRAM-shard whole (no config fits L1): column chunks, each its own DRAM-sharded tensor and
+        # matmul, the outputs concatenated (tt_transformers' LM head).
+        for cost, placement, chunks in chunk_options(graph, name):
+            options.append((placement, chunks))
+            scored.append((cost, len(options) - 1))
     feasible = [(cost, i) for cost, i in scored if cost is not None]
     if not feasible:
-        return DRAM_INTERLEAVED  # the matmul pass reports the op that cannot be configured
+        return DRAM_INTERLEAVED, None  # the matmul pass reports the op that cannot be configured
     return options[min(feasible)[1]]
 
 
-def modeled_cost(graph: Graph, name: str, placement: MemoryPlacement) -> float | None:
+MAX_COLUMN_CHUNKS = 16
+
+
+def chunk_options(graph: Graph, name: str) -> list[tuple[float, MemoryPlacement, "ColumnChunks"]]:
+    """(modeled cost, chunk placement, chunks) for every chunk count whose chunks every reader can run."""
+    w, device = graph.weight(name), graph.device
+    readers = [op for op in graph.ops if op.weight == name and op.kind == "matmul"]
+    if any(graph.bias_dtype(op) for op in readers) or any(op.decisions["shape"].batch > 1 for op in readers):
+        return []  # the chunked call takes no bias, nor row chunks
+    out = []
+    for count in range(2, MAX_COLUMN_CHUNKS + 1):
+        chunks = ColumnChunks(count, chunk_width(w.n, count, device))
+        placement = dram_sharded_weight(w.k, chunks.width, device)
+        cost = modeled_cost(graph, name, placement, chunks)
+        if cost is not None:
+            out.append((cost, placement, chunks))
+    return out
+
+
+@dataclass(frozen=True)
+class ColumnChunks:
+    """A weight stored as `count` column blocks of `width` columns (the last zero-padded), each DRAM-sharded."""
+
+    count: int
+    width: int
+
+
+def chunk_width(n: int, count: int, device: DeviceProfile) -> int:
+    """Columns per chunk: whole tiles, a multiple of one tile per DRAM bank (so no chunk pads its bank shards)."""
+    per_bank = 32 * device.dram.banks
+    return ceil_div(ceil_div(n, count), per_bank) * per_bank
+
+
+def chunk_joins_ns(graph: Graph, rows: int, n: int, chunks: ColumnChunks, out: MemoryPlacement) -> float:
+    """What a column-chunked matmul adds to its chunks' time: each chunk's output moved to DRAM, one concat along
+    the columns, and a slice back to `n` columns when the chunks pad it."""
+    from tttgen.passes.op_costs import storage
+    from tttgen.scoring import op_time_ns
+
+    part = rows * chunks.width * 2  # bfloat16 outputs
+    whole = part * chunks.count
+    move = op_time_ns(graph.device, "reshard", bytes_in=part, bytes_out=part, src=storage(out), dst="dram").total_ns
+    total = chunks.count * move + op_time_ns(graph.device, "reshard", bytes_in=whole, bytes_out=whole, src="dram").total_ns
+    if chunks.count * chunks.width > n:
+        size = rows * n * 2
+        total += op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="dram").total_ns
+    return total
+
+
+def modeled_cost(
+    graph: Graph, name: str, placement: MemoryPlacement, chunks: ColumnChunks | None = None
+) -> float | None:
     """Objective over every matmul reading this weight with that placement (None: some op cannot run).
 
     Per-token weighting (tttgen.objective): with optimize=latency a decode step counts in full; with
@@ -108,12 +177,16 @@ def modeled_cost(graph: Graph, name: str, placement: MemoryPlacement) -> float |
         if op.weight != name or op.kind != "matmul":
             continue
         d = op.decisions
+        shape = d["shape"] if chunks is None else replace(d["shape"], n=chunks.width)
         dtypes = (d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"])
-        seeds = baseline_seeds(graph, op, d["shape"])
-        best, _, _ = search(graph.device, d["shape"], d["kernel"], dtypes, placement, op.mode == "decode", seeds, l1_reserve(graph, op))
+        seeds = baseline_seeds(graph, op, shape)
+        best, _, _ = search(graph.device, shape, d["kernel"], dtypes, placement, op.mode == "decode", seeds, l1_reserve(graph, op))
         if best is None:
             return None
-        total += best.time_ns * token_weight(graph, op)
+        t = best.time_ns
+        if chunks is not None:
+            t = chunks.count * t + chunk_joins_ns(graph, shape.m * shape.batch, d["shape"].n, chunks, best.extra["out"])
+        total += t * token_weight(graph, op)
     return total
 
 
@@ -133,10 +206,12 @@ def memory(graph: Graph) -> Graph:
         heads_placement=heads_q,
         decode_l1_reserve=sharded_bytes_per_core(residual, tile) + rope_tables,
     )
-    weights = [
-        w.decide(placement=_weight_placement(graph, w.name) if w.role not in ("EMBEDDING", "NORM") else DRAM_INTERLEAVED)
-        for w in graph.weights
-    ]
+    weights = []
+    for w in graph.weights:
+        placement, chunks = (
+            _weight_placement(graph, w.name) if w.role not in ("EMBEDDING", "NORM") else (DRAM_INTERLEAVED, None)
+        )
+        weights.append(w.decide(placement=placement, column_chunks=chunks))
     graph = graph.with_weights(weights)
     concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, model.head_dim, users, device)
 

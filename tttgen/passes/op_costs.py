@@ -177,6 +177,16 @@ def op_costs(graph: Graph) -> Graph:
     return graph.with_facts(**facts)
 
 
+def calls_of(op: Op) -> int:
+    """ttnn calls one op makes: a column-chunked matmul runs and moves each chunk, concatenates, and slices off
+    the padding when its chunks pad the columns."""
+    chunks = op.decisions.get("column_chunks", 1)
+    if chunks == 1:
+        return 1
+    padded = chunks * op.decisions["shape"].n > op.dataflow["shapes"]["out"][0][-1]
+    return 2 * chunks + 1 + int(padded)
+
+
 def dispatched_ops(graph: Graph, key: str) -> int:
     """Ops one call of a mode dispatches: each op once per loop iteration, moves that are not elided, a ttnn-jit
     block once (its inner ops are not dispatched)."""
@@ -185,7 +195,7 @@ def dispatched_ops(graph: Graph, key: str) -> int:
         d = op.decisions
         if op.mode_key != key or d.get("elide") or d.get("jit_member_of"):
             continue
-        count += op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+        count += calls_of(op) * op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
     return count
 
 
@@ -205,10 +215,11 @@ def greedy_tail_ns(graph: Graph) -> float:
     DRAM (when the head wrote L1), untilize, slice off the padded vocab, argmax (reads the logits, writes one id per
     user). Each is priced as data movement over the logits' bytes."""
     head = next(op for op in reversed(graph.ops) if op.mode == "decode" and op.kind == "matmul")
-    rows, cols = graph.facts["decode_rows"], head.decisions["shape"].n
+    rows, cols = graph.facts["decode_rows"], head.dataflow["shapes"]["out"][0][-1]
     size = rows * cols * BYTES_BF16
     moves = [("dram", size, size), ("dram", size, size), ("dram", size, size), ("dram", size, rows * GREEDY_ID_BYTES)]
-    if storage(head.decisions.get("out")) != "dram":
+    # a column-chunked head already concatenated its chunks in DRAM
+    if storage(head.decisions.get("out")) != "dram" and head.decisions.get("column_chunks", 1) == 1:
         moves.insert(0, (storage(head.decisions.get("out")), size, size))
     return sum(
         op_time_ns(graph.device, "reshard", bytes_in=b_in, bytes_out=b_out, src=src, dst="dram").total_ns

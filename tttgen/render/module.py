@@ -154,7 +154,10 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
     if kind == "linear":
         calls = d["shape"].batch  # row chunks: an op reading another's input reads its chunks (same count)
         owner = op.facts.get("shares_input_with")
+        chunks = d.get("column_chunks", 1)
         view.update(
+            column_chunks=chunks,
+            padded_columns=chunks > 1 and chunks * d["shape"].n > flow["shapes"]["out"][0][-1],
             bias=ins.get("bias"),
             k=op.shape.k,
             rows=op.shape.m,
@@ -792,6 +795,11 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "kernels": kernel_name.definitions(),
         "memory_configs": memory_name.definitions(),
         "weights": weights,
+        "column_chunked": [
+            {"name": w.name, "chunks": w.decisions["column_chunks"]}
+            for w in graph.weights
+            if w.decisions.get("column_chunks") is not None
+        ],
         "global_weights": [w for w in weights if not w["per_layer"]],
         "layer_weights": layered,
         "loops": loop_groups(layered, loops, classes),

@@ -10,7 +10,7 @@ from tttgen.ir.configs import MATMUL_1D, MATMUL_2D, MATMUL_DRAM_SHARDED, MATMUL_
 
 # Synonyms users write for buffer types; normalised before validation (layout-hint pass rules).
 MEMORY_SYNONYMS = {"DDR": "DRAM", "DRAM": "DRAM", "SRAM": "L1", "L1": "L1"}
-SHARDING_CHOICES = ("interleaved", "width", "height", "block", "dram_sharded")
+SHARDING_CHOICES = ("interleaved", "width", "height", "block", "dram_sharded", "column_chunks")
 FIDELITY_CHOICES = ("LoFi", "HiFi2", "HiFi3", "HiFi4")
 DTYPE_CHOICES = ("bfloat16", "bfloat8_b", "bfloat4_b")
 DTYPE_SYNONYMS = {"bf16": "bfloat16", "bfp8": "bfloat8_b", "bfp4": "bfloat4_b"}

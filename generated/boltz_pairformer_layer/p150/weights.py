@@ -556,6 +556,10 @@ def host_transition_s_fc3(state):
 def place(device, name, tensor, cache_file=None):
     """A host tensor on the device with the dtype, layout and memory config configs.WEIGHTS gives `name`."""
     dtype, layout, memory_config = C.WEIGHTS[name]
+    return place_one(tensor, dtype, layout, device, memory_config, cache_file)
+
+
+def place_one(tensor, dtype, layout, device, memory_config, cache_file):
     return ttnn.as_tensor(
         tensor.to(torch.float32),
         dtype=dtype,

@@ -36,7 +36,7 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 DECODE_USERS = 32  # decode runs one user per padded row of a tile
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
-# The decode trace's command buffer: 650 dispatched ops x 32 KiB each (an
+# The decode trace's command buffer: 663 dispatched ops x 32 KiB each (an
 # assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
 TRACE_REGION_SIZE = 22020096
 
@@ -86,6 +86,15 @@ DRAM_WIDTH_SHARDED_4096X1216_12_BANKS = ttnn.MemoryConfig(
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
         [4096, 1216],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+DRAM_WIDTH_SHARDED_4096X1792_12_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+        [4096, 1792],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -159,13 +168,18 @@ WEIGHTS = {
     "w2": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_14336X352_12_BANKS),
     # NORM: DRAM interleaved, [4096] from model.norm.weight
     "final_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # LM_HEAD: DRAM interleaved, [4096, 128256] from lm_head.weight
-    "lm_head": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # LM_HEAD: DRAM width sharded, [4096, 128256] from lm_head.weight
+    "lm_head": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_4096X1792_12_BANKS),
+}
+# Weights stored as column chunks: name -> (chunks, columns per chunk; the last chunk zero-padded). Each chunk is
+# its own tensor with the memory config above; the matmul reading it runs once per chunk and joins the outputs.
+WEIGHT_CHUNKS = {
+    "lm_head": (6, 21504),
 }
 
 
 class Prefill128:
-    """prefill_128: configs per op; 74539.3 us modeled device time per forward."""
+    """prefill_128: configs per op; 76138.7 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -270,16 +284,18 @@ class Prefill128:
     final_norm_program = None
     final_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3124.0 us modeled
-    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # dram: 4723.5 us modeled
+    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 1),
         in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=84,
         per_core_M=1,
-        per_core_N=63,
+        per_core_N=84,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     lm_head_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
@@ -287,7 +303,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 213229.5 us modeled device time per forward."""
+    """prefill_1024: configs per op; 214828.9 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -392,16 +408,18 @@ class Prefill1024:
     final_norm_program = None
     final_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 3124.0 us modeled
-    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
+    # dram: 4723.5 us modeled
+    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 1),
         in0_block_w=4,
         out_subblock_h=1,
-        out_subblock_w=3,
+        out_subblock_w=4,
+        out_block_h=1,
+        out_block_w=84,
         per_core_M=1,
-        per_core_N=63,
+        per_core_N=84,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     lm_head_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
@@ -409,7 +427,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 51984.7 us modeled device time per forward."""
+    """decode: configs per op; 51596.9 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES
@@ -476,19 +494,11 @@ class Decode:
     )
     final_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     final_norm_memory = L1_WIDTH_SHARDED_32X128_32_CORES
-    # dram: 3122.6 us modeled
-    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=4,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        per_core_M=1,
-        per_core_N=63,
-        fuse_batch=True,
-        mcast_in0=True,
-        fused_activation=None,
+    # dram: 2734.8 us modeled
+    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
+        in0_block_w=4, per_core_M=1, per_core_N=21, fused_activation=None
     )
     lm_head_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
-    lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
+    lm_head_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     # one rotation tile per user core
     trans_mat_memory = L1_HEIGHT_SHARDED_32X32_32_CORES

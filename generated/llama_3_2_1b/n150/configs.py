@@ -36,7 +36,7 @@ L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are 
 DECODE_USERS = 32  # decode runs one user per padded row of a tile
 PREFILL_LENS = [128, 1024]
 KV_CACHE_DTYPE = ttnn.bfloat8_b
-# The decode trace's command buffer: 363 dispatched ops x 32 KiB each (an
+# The decode trace's command buffer: 372 dispatched ops x 32 KiB each (an
 # assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
 TRACE_REGION_SIZE = 12582912
 
@@ -86,6 +86,15 @@ DRAM_WIDTH_SHARDED_2048X256_12_BANKS = ttnn.MemoryConfig(
     ttnn.ShardSpec(
         ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
         [2048, 256],
+        ttnn.ShardOrientation.ROW_MAJOR,
+    ),
+)
+DRAM_WIDTH_SHARDED_2048X2688_12_BANKS = ttnn.MemoryConfig(
+    ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+    ttnn.BufferType.DRAM,
+    ttnn.ShardSpec(
+        ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(11, 0))}),
+        [2048, 2688],
         ttnn.ShardOrientation.ROW_MAJOR,
     ),
 )
@@ -177,13 +186,18 @@ WEIGHTS = {
     "w2": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_8192X192_12_BANKS),
     # NORM: DRAM interleaved, [2048] from model.norm.weight
     "final_norm": (ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
-    # LM_HEAD: DRAM interleaved, [2048, 128256] from model.embed_tokens.weight
-    "lm_head": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, ttnn.DRAM_MEMORY_CONFIG),
+    # LM_HEAD: DRAM width sharded, [2048, 128256] from model.embed_tokens.weight
+    "lm_head": (ttnn.bfloat8_b, ttnn.TILE_LAYOUT, DRAM_WIDTH_SHARDED_2048X2688_12_BANKS),
+}
+# Weights stored as column chunks: name -> (chunks, columns per chunk; the last chunk zero-padded). Each chunk is
+# its own tensor with the memory config above; the matmul reading it runs once per chunk and joins the outputs.
+WEIGHT_CHUNKS = {
+    "lm_head": (4, 32256),
 }
 
 
 class Prefill128:
-    """prefill_128: configs per op; 12890.4 us modeled device time per forward."""
+    """prefill_128: configs per op; 13888.2 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -288,16 +302,18 @@ class Prefill128:
     final_norm_program = None
     final_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 1562.4 us modeled
-    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=4,
+    # dram: 2560.2 us modeled
+    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 1),
+        in0_block_w=2,
         out_subblock_h=1,
         out_subblock_w=3,
+        out_block_h=1,
+        out_block_w=126,
         per_core_M=1,
-        per_core_N=63,
+        per_core_N=126,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     lm_head_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
@@ -305,7 +321,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 39022.9 us modeled device time per forward."""
+    """prefill_1024: configs per op; 40020.6 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -410,16 +426,18 @@ class Prefill1024:
     final_norm_program = None
     final_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     final_norm_memory = ttnn.DRAM_MEMORY_CONFIG
-    # dram: 1562.4 us modeled
-    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=4,
+    # dram: 2560.2 us modeled
+    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=ttnn.CoreCoord(8, 1),
+        in0_block_w=2,
         out_subblock_h=1,
         out_subblock_w=3,
+        out_block_h=1,
+        out_block_w=126,
         per_core_M=1,
-        per_core_N=63,
+        per_core_N=126,
+        transpose_mcast=False,
         fuse_batch=True,
-        mcast_in0=True,
         fused_activation=None,
     )
     lm_head_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
@@ -427,7 +445,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 10614.5 us modeled device time per forward."""
+    """decode: configs per op; 10541.5 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
@@ -497,19 +515,11 @@ class Decode:
     final_norm_compute = KERNEL_HIFI2_FP32ACC_PACKL1
     final_norm_memory = L1_WIDTH_SHARDED_32X64_32_CORES
     lm_head_in_memory = L1_WIDTH_SHARDED_32X128_16_CORES
-    # dram: 1561.8 us modeled
-    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCast1DProgramConfig(
-        compute_with_storage_grid_size=ttnn.CoreCoord(8, 8),
-        in0_block_w=4,
-        out_subblock_h=1,
-        out_subblock_w=3,
-        per_core_M=1,
-        per_core_N=63,
-        fuse_batch=True,
-        mcast_in0=True,
-        fused_activation=None,
+    # dram: 1488.7 us modeled
+    lm_head_program = ttnn.MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(
+        in0_block_w=2, per_core_M=1, per_core_N=63, fused_activation=None
     )
     lm_head_compute = KERNEL_HIFI2_APPROX_FP32ACC_PACKL1
-    lm_head_memory = ttnn.DRAM_MEMORY_CONFIG
+    lm_head_memory = ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG
     # one rotation tile per user core
     trans_mat_memory = L1_HEIGHT_SHARDED_32X32_32_CORES

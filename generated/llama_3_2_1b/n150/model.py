@@ -457,14 +457,57 @@ class Llama:
         )
         ttnn.deallocate(h)
         h_norm = ttnn.to_memory_config(h_norm, C.Decode.lm_head_in_memory)
-        logits = ttnn.linear(
+        logits_0 = ttnn.linear(
             h_norm,
-            self.w["lm_head"],
+            self.w["lm_head"][0],
             program_config=C.Decode.lm_head_program,
             compute_kernel_config=C.Decode.lm_head_compute,
             memory_config=C.Decode.lm_head_memory,
             dtype=ttnn.bfloat16,
         )
+        logits_0 = ttnn.to_memory_config(logits_0, ttnn.DRAM_MEMORY_CONFIG)
+        logits_1 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][1],
+            program_config=C.Decode.lm_head_program,
+            compute_kernel_config=C.Decode.lm_head_compute,
+            memory_config=C.Decode.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_1 = ttnn.to_memory_config(logits_1, ttnn.DRAM_MEMORY_CONFIG)
+        logits_2 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][2],
+            program_config=C.Decode.lm_head_program,
+            compute_kernel_config=C.Decode.lm_head_compute,
+            memory_config=C.Decode.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_2 = ttnn.to_memory_config(logits_2, ttnn.DRAM_MEMORY_CONFIG)
+        logits_3 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][3],
+            program_config=C.Decode.lm_head_program,
+            compute_kernel_config=C.Decode.lm_head_compute,
+            memory_config=C.Decode.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_3 = ttnn.to_memory_config(logits_3, ttnn.DRAM_MEMORY_CONFIG)
+        logits = ttnn.concat(
+            [
+                logits_0,
+                logits_1,
+                logits_2,
+                logits_3,
+            ],
+            dim=-1,
+            memory_config=ttnn.DRAM_MEMORY_CONFIG,
+        )
+        ttnn.deallocate(logits_0)
+        ttnn.deallocate(logits_1)
+        ttnn.deallocate(logits_2)
+        ttnn.deallocate(logits_3)
+        logits = ttnn.slice(logits, [0, 0, 0, 0], [1, 1, 32, 128256])  # the last chunk's zero padding
         ttnn.deallocate(h_norm)
         return logits
 
@@ -511,14 +554,57 @@ class Llama:
             compute_kernel_config=C.Prefill128.final_norm_compute,
         )
         ttnn.deallocate(h_last)
-        logits = ttnn.linear(
+        logits_0 = ttnn.linear(
             h_norm,
-            self.w["lm_head"],
+            self.w["lm_head"][0],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
             memory_config=C.Prefill128.lm_head_memory,
             dtype=ttnn.bfloat16,
         )
+        logits_0 = ttnn.to_memory_config(logits_0, ttnn.DRAM_MEMORY_CONFIG)
+        logits_1 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][1],
+            program_config=C.Prefill128.lm_head_program,
+            compute_kernel_config=C.Prefill128.lm_head_compute,
+            memory_config=C.Prefill128.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_1 = ttnn.to_memory_config(logits_1, ttnn.DRAM_MEMORY_CONFIG)
+        logits_2 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][2],
+            program_config=C.Prefill128.lm_head_program,
+            compute_kernel_config=C.Prefill128.lm_head_compute,
+            memory_config=C.Prefill128.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_2 = ttnn.to_memory_config(logits_2, ttnn.DRAM_MEMORY_CONFIG)
+        logits_3 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][3],
+            program_config=C.Prefill128.lm_head_program,
+            compute_kernel_config=C.Prefill128.lm_head_compute,
+            memory_config=C.Prefill128.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_3 = ttnn.to_memory_config(logits_3, ttnn.DRAM_MEMORY_CONFIG)
+        logits = ttnn.concat(
+            [
+                logits_0,
+                logits_1,
+                logits_2,
+                logits_3,
+            ],
+            dim=-1,
+            memory_config=ttnn.DRAM_MEMORY_CONFIG,
+        )
+        ttnn.deallocate(logits_0)
+        ttnn.deallocate(logits_1)
+        ttnn.deallocate(logits_2)
+        ttnn.deallocate(logits_3)
+        logits = ttnn.slice(logits, [0, 0, 0, 0], [1, 1, 32, 128256])  # the last chunk's zero padding
         ttnn.deallocate(h_norm)
         return logits
 
@@ -565,14 +651,57 @@ class Llama:
             compute_kernel_config=C.Prefill1024.final_norm_compute,
         )
         ttnn.deallocate(h_last)
-        logits = ttnn.linear(
+        logits_0 = ttnn.linear(
             h_norm,
-            self.w["lm_head"],
+            self.w["lm_head"][0],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
             memory_config=C.Prefill1024.lm_head_memory,
             dtype=ttnn.bfloat16,
         )
+        logits_0 = ttnn.to_memory_config(logits_0, ttnn.DRAM_MEMORY_CONFIG)
+        logits_1 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][1],
+            program_config=C.Prefill1024.lm_head_program,
+            compute_kernel_config=C.Prefill1024.lm_head_compute,
+            memory_config=C.Prefill1024.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_1 = ttnn.to_memory_config(logits_1, ttnn.DRAM_MEMORY_CONFIG)
+        logits_2 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][2],
+            program_config=C.Prefill1024.lm_head_program,
+            compute_kernel_config=C.Prefill1024.lm_head_compute,
+            memory_config=C.Prefill1024.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_2 = ttnn.to_memory_config(logits_2, ttnn.DRAM_MEMORY_CONFIG)
+        logits_3 = ttnn.linear(
+            h_norm,
+            self.w["lm_head"][3],
+            program_config=C.Prefill1024.lm_head_program,
+            compute_kernel_config=C.Prefill1024.lm_head_compute,
+            memory_config=C.Prefill1024.lm_head_memory,
+            dtype=ttnn.bfloat16,
+        )
+        logits_3 = ttnn.to_memory_config(logits_3, ttnn.DRAM_MEMORY_CONFIG)
+        logits = ttnn.concat(
+            [
+                logits_0,
+                logits_1,
+                logits_2,
+                logits_3,
+            ],
+            dim=-1,
+            memory_config=ttnn.DRAM_MEMORY_CONFIG,
+        )
+        ttnn.deallocate(logits_0)
+        ttnn.deallocate(logits_1)
+        ttnn.deallocate(logits_2)
+        ttnn.deallocate(logits_3)
+        logits = ttnn.slice(logits, [0, 0, 0, 0], [1, 1, 32, 128256])  # the last chunk's zero padding
         ttnn.deallocate(h_norm)
         return logits
 

@@ -153,7 +153,7 @@ def host_final_norm(state):
 
 
 def host_lm_head(state):
-    """LM_HEAD: DRAM interleaved, [2048, 128256] from model.embed_tokens.weight"""
+    """LM_HEAD: DRAM width sharded, [2048, 128256] from model.embed_tokens.weight"""
     w_lm_head = state["model.embed_tokens.weight"]
     w_lm_head_padding = [amount for size in reversed(w_lm_head.shape[-2:]) for amount in (0, (-size) % 32)]
     w_lm_head = torch.nn.functional.pad(w_lm_head, w_lm_head_padding)
@@ -163,8 +163,19 @@ def host_lm_head(state):
 
 
 def place(device, name, tensor, cache_file=None):
-    """A host tensor on the device with the dtype, layout and memory config configs.WEIGHTS gives `name`."""
+    """A host tensor on the device with the dtype, layout and memory config configs.WEIGHTS gives `name`.    A column-chunked weight (configs.WEIGHT_CHUNKS) becomes a list of chunk tensors, the last zero-padded."""
     dtype, layout, memory_config = C.WEIGHTS[name]
+    if name in C.WEIGHT_CHUNKS:
+        count, width = C.WEIGHT_CHUNKS[name]
+        padded = torch.nn.functional.pad(tensor, (0, count * width - tensor.shape[-1]))
+        return [
+            place_one(chunk.contiguous(), dtype, layout, device, memory_config, cache_file and f"{cache_file}.{j}")
+            for j, chunk in enumerate(padded.split(width, dim=-1))
+        ]
+    return place_one(tensor, dtype, layout, device, memory_config, cache_file)
+
+
+def place_one(tensor, dtype, layout, device, memory_config, cache_file):
     return ttnn.as_tensor(
         tensor.to(torch.float32),
         dtype=dtype,
