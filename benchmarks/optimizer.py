@@ -219,7 +219,7 @@ def op_outcomes(graph, op, cases: dict[str, MatmulCase | None], verdicts) -> dic
 
 def roofline_ns(graph, op) -> float:
     d = op.decisions
-    shape: MatmulShape = d["shape"]
+    shape: MatmulShape = baseline_shape(op)  # the whole op (a column-chunked one's time covers every chunk)
     device = graph.device
     compute = shape.flops / device.peak_flops(d["kernel"].math_fidelity) * 1e9
     tb = device.tile_bytes
@@ -290,7 +290,7 @@ def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None
     notes = []
     for op in graph.ops_of("matmul"):
         d = op.decisions
-        shape = d["shape"]
+        shape = baseline_shape(op)
         outs = outcomes[op.key]
         ours = outs["tttgen"]
         roof = roofline_ns(graph, op)
