@@ -61,13 +61,29 @@ def test_lm_decode_reads_the_logits_back_unless_greedy(llama8b):
 def test_prefill_is_untraced_and_pays_its_transfers(llama8b):
     io = entry_host_io(llama8b, "prefill_128")
     assert io.other_calls == 0 and io.inputs == (512, 512)  # slot and last_tile go as Python ints
-    gap = llama8b.device.op_gap
-    from tttgen.passes.op_costs import dispatched_ops
+    from tttgen.passes.op_costs import untraced_time_ns
 
-    untraced = dispatched_ops(llama8b, "prefill_128") * (gap.untraced_ns - gap.traced_ns)
+    untraced = untraced_time_ns(llama8b, "prefill_128")
     assert llama8b.facts["emitted_time_ns"]["prefill_128"] == pytest.approx(
-        llama8b.facts["mode_time_ns"]["prefill_128"] + untraced + llama8b.facts["host_io_ns"]["prefill_128"]
+        untraced + llama8b.facts["host_io_ns"]["prefill_128"]
     )
+    # op by op, each call costs at least the host's dispatch: never less than the traced device time
+    assert untraced > llama8b.facts["mode_time_ns"]["prefill_128"]
+
+
+def test_untraced_ops_are_bound_by_device_or_host_dispatch(llama8b):
+    from tttgen.passes.op_costs import calls_of, untraced_time_ns
+
+    per_call = LINK.host_call_ns
+    ops = [op for op in llama8b.ops if op.mode_key == "prefill_128" and not op.decisions.get("elide")
+           and not op.decisions.get("jit_member_of")]
+    big = max(ops, key=lambda op: op.decisions.get("time_ns", 0.0))
+    small = min(ops, key=lambda op: op.decisions.get("time_ns", 0.0))
+    assert big.decisions["time_ns"] > per_call > small.decisions.get("time_ns", 0.0)
+    for op in (big, small):
+        repeat = llama8b.model.num_hidden_layers if op.scope == "layer" else 1
+        want = max(op.decisions.get("time_ns", 0.0), calls_of(op) * per_call) * repeat
+        assert untraced_time_ns(llama8b, "prefill_128", {op.name}) == pytest.approx(want)
 
 
 def test_module_forward_takes_device_tensors_so_no_host_traffic():

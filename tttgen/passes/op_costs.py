@@ -245,11 +245,24 @@ def entry_host_io(graph: Graph, key: str, greedy: bool = False) -> HostIO:
     return HostIO(inputs=inputs, outputs=outputs, other_calls=1 if key in traced_modes(graph) else 0)
 
 
+def untraced_time_ns(graph: Graph, key: str, names: set[str] | None = None) -> float:
+    """One call of a mode run op by op (no trace): the host enqueues each ttnn call while the device runs the one
+    before, so each dispatched op takes the longer of its device time (traced gap included) and the host's cost
+    of one call (profile host_link.host_call_ns, measured). `names`: only those ops."""
+    per_call = graph.device.host_link.host_call_ns
+    total = 0.0
+    for op in graph.ops:
+        d = op.decisions
+        if op.mode_key != key or d.get("elide") or d.get("jit_member_of") or (names is not None and op.name not in names):
+            continue
+        repeat = op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+        total += max(d.get("time_ns", 0.0), calls_of(op) * per_call) * repeat
+    return total
+
+
 def emitted_totals(graph: Graph, totals: dict[str, float], host: dict[str, float]) -> dict[str, float]:
-    """Per mode, what one call of the emitted code costs: the op times above use the traced op-to-op gap; a mode the
-    package does not trace pays the untraced gap (host dispatch) on every op it dispatches; then the call's host
+    """Per mode, what one call of the emitted code costs: a traced mode its op times (traced op-to-op gaps); a mode
+    the package does not trace, op by op bound by device or host dispatch (untraced_time_ns); then the call's host
     traffic, serial with the device work (each call waits for its outputs)."""
-    gap = graph.device.op_gap
-    untraced = {k: dispatched_ops(graph, k) * (gap.untraced_ns - gap.traced_ns) for k in totals}
     traced = traced_modes(graph)
-    return {k: t + (0.0 if k in traced else untraced[k]) + host[k] for k, t in totals.items()}
+    return {k: (t if k in traced else untraced_time_ns(graph, k)) + host[k] for k, t in totals.items()}
