@@ -90,7 +90,7 @@ def _weight_placement(graph: Graph, name: str) -> tuple[MemoryPlacement, "Column
                     "DRAM-sharded chunks has a legal config for every matmul reading it",
                     where="hints.overrides", hint="allowed: interleaved, dram_sharded, column_chunks",
                 )
-            return min(options)[1:]
+            return min(options, key=lambda o: (o[0], o[2].count))[1:]  # cheapest; ties: fewer chunks
         if wanted.sharding is not None:
             raise InputError(
                 f"override for '{name}': sharding '{wanted.sharding}' is not allowed for a weight",
