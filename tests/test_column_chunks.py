@@ -47,6 +47,10 @@ def test_the_8b_head_on_n150_is_chunked_and_faster_than_interleaved():
     assert d["program"].type == "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig"
     # every chunk's matmul, a move to DRAM each, the concat and the slice of the padding
     assert calls_of(head) == 2 * chunks.count + 2
+    # prefill's head reads one tile of rows: the same chunk configs, its input moved out of DRAM first (one call more)
+    prefill = graph.op("prefill_128.lm_head")
+    assert prefill.decisions["program"] == d["program"] and calls_of(prefill) == calls_of(head) + 1
+    assert prefill.decisions["time_ns"] < 1.1 * d["time_ns"]
     # the same head whole and interleaved (p150's choice) models slower on n150: chunking won on cost
     assert d["time_ns"] < 3.0e6
     p150 = plan(Request("llama-3.1-8b", "p150", None, FLAGS)).graph
@@ -63,6 +67,11 @@ def test_rendered_head_runs_each_chunk_then_joins(wide_vocab):
     for j in range(chunks.count):
         assert f'self.w["lm_head"][{j}]' in model
     assert "ttnn.concat(" in model and "# the last chunk's zero padding" in model
+    # prefill's head (the prompt's last tile) runs the decode configs on its input moved out of DRAM once
+    prefill = p.graph.op("prefill_128.lm_head").decisions
+    assert prefill["in0_moved"] and prefill["in0"].buffer == "L1" and prefill["in0"].sharded
+    assert model.count("h_norm_l1 = ttnn.to_memory_config(") == 1 and "C.Prefill128.lm_head_input_memory" in model
+    assert not p.graph.op("decode.lm_head").decisions["in0_moved"]
 
 
 def test_chunked_head_matches_transformers_on_the_emulator(wide_vocab):

@@ -29,7 +29,7 @@ from tttgen.ir.configs import (
 )
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
-from tttgen.passes.memory import chunk_joins_ns, width_sharded
+from tttgen.passes.memory import chunk_joins_ns, input_move_ns, reads_one_tile_from_dram, width_sharded
 from tttgen.passes.precision import mark_pinned, override_entry, override_for, pin_where
 from tttgen.rules.l1 import matmul_l1_bytes
 from tttgen.rules.matmul import MatmulCase, first_violation, matmul_violations
@@ -489,13 +489,15 @@ def _decide(graph: Graph, op: Op) -> Op:
     ov = override_for(graph, op)
     chunks = graph.weight(op.weight).decisions.get("column_chunks") if op.weight else None
     full = op.decisions["shape"]
+    searched_shape = full if chunks is None else replace(full, n=chunks.width)  # a column-chunked weight: one chunk
+    moved_in = chunks is not None and reads_one_tile_from_dram(op, searched_shape)
     shape, best, rejected, pruned = search_halving_rows(
         device,
-        full if chunks is None else replace(full, n=chunks.width),  # a column-chunked weight: one chunk's matmul
+        searched_shape,
         op.decisions["kernel"],
         dtypes,
         op.decisions["in1"],
-        op.mode == "decode",
+        op.mode == "decode" or moved_in,
         lambda s: baseline_seeds(graph, op, s),
         l1_reserve(graph, op),
         placed,
@@ -520,6 +522,8 @@ def _decide(graph: Graph, op: Op) -> Op:
     time_ns = best.time_ns
     if chunks is not None:  # every chunk runs this config; then the outputs are joined (memory.chunk_joins_ns)
         time_ns = chunks.count * best.time_ns + chunk_joins_ns(graph, shape.m * shape.batch, full.n, chunks, best.extra["out"])
+        if moved_in:  # the input leaves DRAM once, for every chunk
+            time_ns += input_move_ns(graph, shape)
     if pinned_by is not None:
         op = mark_pinned(graph, op, pinned_by, "program_config")
     elif op.facts.get("activation"):
@@ -534,6 +538,7 @@ def _decide(graph: Graph, op: Op) -> Op:
         cores=cores,
         time_ns=time_ns,
         column_chunks=chunks.count if chunks is not None else 1,
+        in0_moved=moved_in,
         binding=best.note,
         cost=best.extra["cost"],
         rejected=tuple(replace(c, extra={}) for c in rejected),

@@ -161,6 +161,20 @@ def chunk_joins_ns(graph: Graph, rows: int, n: int, chunks: ColumnChunks, out: M
     return total
 
 
+def reads_one_tile_from_dram(op: Op, shape) -> bool:
+    """A prefill matmul over one tile of rows (an LM head on the prompt's last tile): chunked, it runs the decode
+    configs (the DRAM-sharded family, 32 rows from L1 width shards) after moving its input out of DRAM, since the
+    configs prefill reads DRAM with cannot stream DRAM-sharded chunks as fast."""
+    return op.mode != "decode" and shape.m * shape.batch == 32
+
+
+def input_move_ns(graph: Graph, shape) -> float:
+    from tttgen.scoring import op_time_ns
+
+    size = shape.m * shape.k * 2  # bfloat16 activations
+    return op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="dram", dst="sharded").total_ns
+
+
 def modeled_cost(
     graph: Graph, name: str, placement: MemoryPlacement, chunks: ColumnChunks | None = None
 ) -> float | None:
@@ -180,12 +194,18 @@ def modeled_cost(
         shape = d["shape"] if chunks is None else replace(d["shape"], n=chunks.width)
         dtypes = (d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"])
         seeds = baseline_seeds(graph, op, shape)
-        best, _, _ = search(graph.device, shape, d["kernel"], dtypes, placement, op.mode == "decode", seeds, l1_reserve(graph, op))
+        decode_style = chunks is not None and reads_one_tile_from_dram(op, shape)
+        best, _, _ = search(
+            graph.device, shape, d["kernel"], dtypes, placement, op.mode == "decode" or decode_style, seeds,
+            l1_reserve(graph, op),
+        )
         if best is None:
             return None
         t = best.time_ns
         if chunks is not None:
             t = chunks.count * t + chunk_joins_ns(graph, shape.m * shape.batch, d["shape"].n, chunks, best.extra["out"])
+            if decode_style:
+                t += input_move_ns(graph, shape)
         total += t * token_weight(graph, op)
     return total
 

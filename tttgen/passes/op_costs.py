@@ -178,13 +178,13 @@ def op_costs(graph: Graph) -> Graph:
 
 
 def calls_of(op: Op) -> int:
-    """ttnn calls one op makes: a column-chunked matmul runs and moves each chunk, concatenates, and slices off
-    the padding when its chunks pad the columns."""
+    """ttnn calls one op makes: a column-chunked matmul moves its input out of DRAM when it runs decode configs in
+    prefill, runs and moves each chunk, concatenates, and slices off the padding when its chunks pad the columns."""
     chunks = op.decisions.get("column_chunks", 1)
     if chunks == 1:
         return 1
     padded = chunks * op.decisions["shape"].n > op.dataflow["shapes"]["out"][0][-1]
-    return 2 * chunks + 1 + int(padded)
+    return 2 * chunks + 1 + int(padded) + int(op.decisions.get("in0_moved", False))
 
 
 def dispatched_ops(graph: Graph, key: str) -> int:

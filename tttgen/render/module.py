@@ -157,6 +157,7 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
         chunks = d.get("column_chunks", 1)
         view.update(
             column_chunks=chunks,
+            in0_moved=d.get("in0_moved", False),
             padded_columns=chunks > 1 and chunks * d["shape"].n > flow["shapes"]["out"][0][-1],
             bias=ins.get("bias"),
             k=op.shape.k,
@@ -463,6 +464,8 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
             add(f"{i}_program", L.matmul_program(d["program"]), note, pin("program_config"))
             add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
             add(f"{i}_memory", out(), pinned=pin("memory_config.out"))
+            if d.get("in0_moved"):
+                add(f"{i}_input_memory", memory_name(d["in0"]), "the input, moved out of DRAM once for every chunk")
             if d.get("calls", 1) > 1:
                 add(f"{i}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
         elif op.kind == "activation_matmul":

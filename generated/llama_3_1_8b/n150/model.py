@@ -572,8 +572,11 @@ class Llama:
             compute_kernel_config=C.Prefill128.final_norm_compute,
         )
         ttnn.deallocate(h_last)
+        h_norm_l1 = ttnn.to_memory_config(
+            h_norm, C.Prefill128.lm_head_input_memory
+        )  # the chunks' configs read L1 shards
         logits_0 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][0],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -582,7 +585,7 @@ class Llama:
         )
         logits_0 = ttnn.to_memory_config(logits_0, ttnn.DRAM_MEMORY_CONFIG)
         logits_1 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][1],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -591,7 +594,7 @@ class Llama:
         )
         logits_1 = ttnn.to_memory_config(logits_1, ttnn.DRAM_MEMORY_CONFIG)
         logits_2 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][2],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -600,7 +603,7 @@ class Llama:
         )
         logits_2 = ttnn.to_memory_config(logits_2, ttnn.DRAM_MEMORY_CONFIG)
         logits_3 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][3],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -609,7 +612,7 @@ class Llama:
         )
         logits_3 = ttnn.to_memory_config(logits_3, ttnn.DRAM_MEMORY_CONFIG)
         logits_4 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][4],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -618,7 +621,7 @@ class Llama:
         )
         logits_4 = ttnn.to_memory_config(logits_4, ttnn.DRAM_MEMORY_CONFIG)
         logits_5 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][5],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -644,6 +647,7 @@ class Llama:
         ttnn.deallocate(logits_3)
         ttnn.deallocate(logits_4)
         ttnn.deallocate(logits_5)
+        ttnn.deallocate(h_norm_l1)
         logits = ttnn.slice(logits, [0, 0, 0, 0], [1, 1, 32, 128256])  # the last chunk's zero padding
         ttnn.deallocate(h_norm)
         return logits
@@ -691,8 +695,11 @@ class Llama:
             compute_kernel_config=C.Prefill1024.final_norm_compute,
         )
         ttnn.deallocate(h_last)
+        h_norm_l1 = ttnn.to_memory_config(
+            h_norm, C.Prefill1024.lm_head_input_memory
+        )  # the chunks' configs read L1 shards
         logits_0 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][0],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -701,7 +708,7 @@ class Llama:
         )
         logits_0 = ttnn.to_memory_config(logits_0, ttnn.DRAM_MEMORY_CONFIG)
         logits_1 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][1],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -710,7 +717,7 @@ class Llama:
         )
         logits_1 = ttnn.to_memory_config(logits_1, ttnn.DRAM_MEMORY_CONFIG)
         logits_2 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][2],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -719,7 +726,7 @@ class Llama:
         )
         logits_2 = ttnn.to_memory_config(logits_2, ttnn.DRAM_MEMORY_CONFIG)
         logits_3 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][3],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -728,7 +735,7 @@ class Llama:
         )
         logits_3 = ttnn.to_memory_config(logits_3, ttnn.DRAM_MEMORY_CONFIG)
         logits_4 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][4],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -737,7 +744,7 @@ class Llama:
         )
         logits_4 = ttnn.to_memory_config(logits_4, ttnn.DRAM_MEMORY_CONFIG)
         logits_5 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][5],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -763,6 +770,7 @@ class Llama:
         ttnn.deallocate(logits_3)
         ttnn.deallocate(logits_4)
         ttnn.deallocate(logits_5)
+        ttnn.deallocate(h_norm_l1)
         logits = ttnn.slice(logits, [0, 0, 0, 0], [1, 1, 32, 128256])  # the last chunk's zero padding
         ttnn.deallocate(h_norm)
         return logits

@@ -554,8 +554,11 @@ class Llama:
             compute_kernel_config=C.Prefill128.final_norm_compute,
         )
         ttnn.deallocate(h_last)
+        h_norm_l1 = ttnn.to_memory_config(
+            h_norm, C.Prefill128.lm_head_input_memory
+        )  # the chunks' configs read L1 shards
         logits_0 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][0],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -564,7 +567,7 @@ class Llama:
         )
         logits_0 = ttnn.to_memory_config(logits_0, ttnn.DRAM_MEMORY_CONFIG)
         logits_1 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][1],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -573,7 +576,7 @@ class Llama:
         )
         logits_1 = ttnn.to_memory_config(logits_1, ttnn.DRAM_MEMORY_CONFIG)
         logits_2 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][2],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -582,7 +585,7 @@ class Llama:
         )
         logits_2 = ttnn.to_memory_config(logits_2, ttnn.DRAM_MEMORY_CONFIG)
         logits_3 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][3],
             program_config=C.Prefill128.lm_head_program,
             compute_kernel_config=C.Prefill128.lm_head_compute,
@@ -604,6 +607,7 @@ class Llama:
         ttnn.deallocate(logits_1)
         ttnn.deallocate(logits_2)
         ttnn.deallocate(logits_3)
+        ttnn.deallocate(h_norm_l1)
         logits = ttnn.slice(logits, [0, 0, 0, 0], [1, 1, 32, 128256])  # the last chunk's zero padding
         ttnn.deallocate(h_norm)
         return logits
@@ -651,8 +655,11 @@ class Llama:
             compute_kernel_config=C.Prefill1024.final_norm_compute,
         )
         ttnn.deallocate(h_last)
+        h_norm_l1 = ttnn.to_memory_config(
+            h_norm, C.Prefill1024.lm_head_input_memory
+        )  # the chunks' configs read L1 shards
         logits_0 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][0],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -661,7 +668,7 @@ class Llama:
         )
         logits_0 = ttnn.to_memory_config(logits_0, ttnn.DRAM_MEMORY_CONFIG)
         logits_1 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][1],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -670,7 +677,7 @@ class Llama:
         )
         logits_1 = ttnn.to_memory_config(logits_1, ttnn.DRAM_MEMORY_CONFIG)
         logits_2 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][2],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -679,7 +686,7 @@ class Llama:
         )
         logits_2 = ttnn.to_memory_config(logits_2, ttnn.DRAM_MEMORY_CONFIG)
         logits_3 = ttnn.linear(
-            h_norm,
+            h_norm_l1,
             self.w["lm_head"][3],
             program_config=C.Prefill1024.lm_head_program,
             compute_kernel_config=C.Prefill1024.lm_head_compute,
@@ -701,6 +708,7 @@ class Llama:
         ttnn.deallocate(logits_1)
         ttnn.deallocate(logits_2)
         ttnn.deallocate(logits_3)
+        ttnn.deallocate(h_norm_l1)
         logits = ttnn.slice(logits, [0, 0, 0, 0], [1, 1, 32, 128256])  # the last chunk's zero padding
         ttnn.deallocate(h_norm)
         return logits
