@@ -41,7 +41,7 @@ from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
 from tttgen.cost.host import HostIO, host_io_ns  # noqa: E402
 from tttgen.explain import layer_moves  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
-from tttgen.passes.op_costs import entry_host_io, greedy_tail_ns, op_cost  # noqa: E402
+from tttgen.passes.op_costs import entry_host_io, greedy_tail_ns, mode_totals, op_cost, runs_per_call  # noqa: E402
 
 ROWS = (("llama-3.2-1b", "n150"), ("llama-3.2-3b", "n150"), ("llama-3.1-8b", "n150"), ("llama-3.1-8b", "p150"))
 KV_LEN = 128
@@ -49,25 +49,23 @@ FLAGS = (("prefill_lens", [128]), ("max_seq_len", 1024), ("fit_check", False), (
 GOAL_MODEL_ERROR = 0.25
 GOAL_SPEEDUP = 1.10
 GOAL_ROOFLINE = 0.85
-ID_BYTES, LOGIT_BYTES = 4, 2
+ID_BYTES = 4
 TT_INPUTS = 4  # tokens, current_pos, rotary indices, page table (tt_transformers prepare_decode_inputs_host)
 PAGE_BLOCK = 32  # tt_transformers' demo page size (block_size)
 
 
 def step_device_ns(graph, matmul_time) -> float:
-    """One decode step at KV_LEN cached rows: layer ops x layers + embedding and head, traced gaps."""
-    layers = graph.model.num_hidden_layers
-    total = 0.0
-    for op in graph.ops:
+    """One decode step at KV_LEN cached rows: every op times its runs per call, traced gaps (op_costs.mode_totals)."""
+
+    def time_of(op) -> float:
         if op.mode != "decode":
-            continue
+            return 0.0
         if op.kind == "matmul":
-            t = matmul_time(op)
-        else:
-            cost = op_cost(op, graph, kv_len=KV_LEN)
-            t = 0.0 if cost is None else cost.total_ns
-        total += t * (layers if op.scope == "layer" else 1)
-    return total
+            return matmul_time(op)
+        cost = op_cost(op, graph, kv_len=KV_LEN)
+        return 0.0 if cost is None else cost.total_ns
+
+    return mode_totals(graph, time_of)["decode"]
 
 
 def roofline_bytes(graph) -> int:
@@ -80,7 +78,7 @@ def roofline_bytes(graph) -> int:
             continue
         w = graph.weight(op.weight)  # the whole weight (a column-chunked one's padding is not compulsory)
         tiles = (w.k // 32) * -(-w.n // 32)
-        total += tiles * dev.tile_bytes[op.decisions["dtypes"]["in1"]] * (layers if op.scope == "layer" else 1)
+        total += tiles * dev.tile_bytes[op.decisions["dtypes"]["in1"]] * runs_per_call(graph, op)
     kv_tile = dev.tile_bytes[graph.facts["kv_dtype"]]
     users = graph.facts["decode_users"]
     kv_tiles = users * m.num_key_value_heads * (KV_LEN // 32) * (m.head_dim // 32)
@@ -88,12 +86,13 @@ def roofline_bytes(graph) -> int:
 
 
 def tt_transformers_host_ns(graph) -> float:
+    """The demo's step: its four inputs copied in, the trace replayed, the logits read back (the same read as the
+    emitted decode_forward without greedy)."""
     users = graph.facts["decode_users"]
-    head = next(op for op in reversed(graph.ops) if op.mode == "decode" and op.kind == "matmul")
     pages = users * (graph.hints.max_seq_len // PAGE_BLOCK) * ID_BYTES
     inputs = (users * ID_BYTES,) * (TT_INPUTS - 1) + (pages,)
-    logits = users * head.dataflow["shapes"]["out"][0][-1] * LOGIT_BYTES
-    return host_io_ns(graph.device.host_link, HostIO(inputs=inputs, outputs=(logits,), other_calls=1))
+    logits = entry_host_io(graph, "decode").outputs
+    return host_io_ns(graph.device.host_link, HostIO(inputs=inputs, outputs=logits, other_calls=1))
 
 
 def host_sampling_ms(vocab: int, users: int = 32, repeats: int = 15) -> float:

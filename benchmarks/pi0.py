@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from optimizer import tttgen_case  # noqa: E402  (the MatmulCase the generated package runs)
 from tttgen.generate import Request, plan  # noqa: E402
-from tttgen.passes.op_costs import op_cost, untraced_time_ns  # noqa: E402
+from tttgen.passes.op_costs import op_cost, runs_per_call, untraced_time_ns  # noqa: E402
 from tttgen.spec.load import load_device  # noqa: E402
 from tttgen.scoring import matmul_time_ns  # noqa: E402
 
@@ -102,11 +102,6 @@ def build(workload: Workload, device: str):
         return plan(Request(MODULE, device, flags=(("precision", workload.precision),), params=workload.params)).graph
     except Exception as err:  # noqa: BLE001  (any failure of the generator is what the report must show)
         return f"{type(err).__name__}: {err}"
-
-
-def repeat(op) -> int:
-    """How often one call of its mode runs the op: ops of looped calls run their loop's count (op_costs.mode_totals)."""
-    return op.facts.get("loop_count", 1)
 
 
 def priced(graph, op, traced: bool):
@@ -184,7 +179,7 @@ def mode_time(graph, mode_key: str, names: set[str] | None = None) -> ModeTime:
         if op.mode_key != mode_key or (names is not None and op.name not in names):
             continue
         traced_cost = priced(graph, op, True)
-        n = repeat(op)
+        n = runs_per_call(graph, op)
         total += op.decisions["time_ns"] * n
         gap += (traced_cost.op_gap_ns if traced_cost else 0.0) * n
         matmul += op.decisions["time_ns"] * n if op.kind in ("matmul", "activation_matmul") else 0.0

@@ -139,15 +139,17 @@ def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | 
     return op_time_ns(graph.device, kind, traced=traced, **facts)
 
 
+def runs_per_call(graph: Graph, op: Op) -> int:
+    """How often one call of its mode runs the op: an op of a looped call its loop's count (a module graph's loops
+    may differ per mode: PI0's language and expert layers), a decoder-layer op the layer count, others once."""
+    return op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+
+
 def mode_totals(graph: Graph, time_of) -> dict[str, float]:
-    """Per mode: layer ops x layers + embedding and head ops. `time_of(op)` gives one op's ns. An op of a looped
-    call runs its loop's count (a module graph's loops may differ per mode: PI0's language and expert layers)."""
-    layers = graph.model.num_hidden_layers
+    """Per mode: every op's ns (`time_of(op)`) times its runs per call (layer ops x layers + embedding and head)."""
     totals: dict[str, float] = {}
     for op in graph.ops:
-        t = time_of(op)
-        repeat = op.facts.get("loop_count", layers if op.scope == "layer" else 1)
-        totals[op.mode_key] = totals.get(op.mode_key, 0.0) + t * repeat
+        totals[op.mode_key] = totals.get(op.mode_key, 0.0) + time_of(op) * runs_per_call(graph, op)
     return totals
 
 
@@ -183,8 +185,13 @@ def calls_of(op: Op) -> int:
     chunks = op.decisions.get("column_chunks", 1)
     if chunks == 1:
         return 1
-    padded = chunks * op.decisions["shape"].n > op.dataflow["shapes"]["out"][0][-1]
-    return 2 * chunks + 1 + int(padded) + int(op.decisions.get("in0_moved", False))
+    return 2 * chunks + 1 + int(pads_columns(op)) + int(op.decisions.get("in0_moved", False))
+
+
+def pads_columns(op: Op) -> bool:
+    """Whether a column-chunked matmul's chunks hold more columns than its output (the last chunk zero-padded)."""
+    chunks = op.decisions.get("column_chunks", 1)
+    return chunks > 1 and chunks * op.decisions["shape"].n > op.dataflow["shapes"]["out"][0][-1]
 
 
 def dispatched_ops(graph: Graph, key: str) -> int:
@@ -195,7 +202,7 @@ def dispatched_ops(graph: Graph, key: str) -> int:
         d = op.decisions
         if op.mode_key != key or d.get("elide") or d.get("jit_member_of"):
             continue
-        count += calls_of(op) * op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+        count += calls_of(op) * runs_per_call(graph, op)
     return count
 
 
@@ -255,8 +262,7 @@ def untraced_time_ns(graph: Graph, key: str, names: set[str] | None = None) -> f
         d = op.decisions
         if op.mode_key != key or d.get("elide") or d.get("jit_member_of") or (names is not None and op.name not in names):
             continue
-        repeat = op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
-        total += max(d.get("time_ns", 0.0), calls_of(op) * per_call) * repeat
+        total += max(d.get("time_ns", 0.0), calls_of(op) * per_call) * runs_per_call(graph, op)
     return total
 
 

@@ -27,7 +27,7 @@ from tttgen.ir.graph import Graph, Op
 from tttgen.ops.registry import RENDER_MACROS, WEIGHT_LAYOUTS, weight_kn
 from tttgen.render import literals as L
 from tttgen.render.context import MemoryNames, jit_views, weight_pins
-from tttgen.passes.op_costs import dispatched_ops, traced_modes
+from tttgen.passes.op_costs import dispatched_ops, pads_columns, traced_modes
 from tttgen.render.weight_code import host_weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
@@ -158,7 +158,7 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
         view.update(
             column_chunks=chunks,
             in0_moved=d.get("in0_moved", False),
-            padded_columns=chunks > 1 and chunks * d["shape"].n > flow["shapes"]["out"][0][-1],
+            padded_columns=pads_columns(op),
             bias=ins.get("bias"),
             k=op.shape.k,
             rows=op.shape.m,
@@ -820,7 +820,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "first_input": size_input,
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
-        # as the package runs them: untraced modes pay the host-dispatch gap per op, every call its host traffic
+        # as the package runs them: untraced modes op by op (device or host dispatch bound), every call its host I/O
         "emitted_times": ", ".join(emitted_time_text(graph, k) for k in graph.mode_keys()),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
         **inputs_view(io[first_key]),  # forward's: conversions, example_torch, input_docs
