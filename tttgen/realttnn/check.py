@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tttgen.errors import InputError, TttgenError
-from tttgen.realttnn import environment
+from tttgen.realttnn import environment, report_cache
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
 DECODE_USERS_DEFAULT = 32
@@ -31,6 +31,7 @@ class PackageVerdict:
     phases: list[dict[str, Any]] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cached: bool = False  # the report of an identical earlier run (report_cache): same package, job, runner, board
 
     @property
     def ok(self) -> bool:
@@ -45,6 +46,7 @@ class PackageVerdict:
             "phases": self.phases,
             "ops": self.ops,
             "seconds": self.seconds,
+            "cached": self.cached,
         }
 
 
@@ -187,9 +189,15 @@ def run_real_ttnn(
     with tempfile.TemporaryDirectory(prefix="tttgen-realttnn-") as tmp:
         work = Path(tmp)
         by_device: dict[str, list[dict[str, Any]]] = {}
+        known: list[tuple[dict[str, Any], str, dict[str, Any]]] = []  # (job, device, report) judged before
         for directory in packages:
             job, device = prepare_job(directory, work, graphs.get(directory), jobs.get(directory))
-            by_device.setdefault(device, []).append(job)
+            job["cache_key"] = report_cache.key(job, device)
+            report = report_cache.load(job["cache_key"])
+            if report is not None:
+                known.append((job, device, report))
+            else:
+                by_device.setdefault(device, []).append(job)
         files = {device: (work / f"job_{device}.json", work / f"out_{device}.json") for device in by_device}
         for device, (job_file, _) in files.items():
             job_file.write_text(json.dumps({"packages": by_device[device]}))
@@ -207,13 +215,18 @@ def run_real_ttnn(
                 continue
             result = json.loads(out_file.read_text())
             for job, report in zip(jobs, result["packages"]):
-                findings, rows = findings_for(report, _claims(Path(job["dir"])))
-                verdicts.append(
-                    PackageVerdict(
-                        job["label"], device, rows, report.get("phases", []), findings, report.get("seconds", 0.0)
-                    )
-                )
+                if not any(e.startswith("runner:") for e in report.get("errors", [])):
+                    report_cache.store(job["cache_key"], report)  # a crash of the runner itself is not a verdict
+                verdicts.append(package_verdict(job, device, report))
+        verdicts += [package_verdict(job, device, report, cached=True) for job, device, report in known]
     return sorted(verdicts, key=lambda v: v.package)
+
+
+def package_verdict(job: dict[str, Any], device: str, report: dict[str, Any], cached: bool = False) -> PackageVerdict:
+    findings, rows = findings_for(report, _claims(Path(job["dir"])))
+    return PackageVerdict(
+        job["label"], device, rows, report.get("phases", []), findings, report.get("seconds", 0.0), cached
+    )
 
 
 class RejectedByTtnn(TttgenError):
@@ -272,7 +285,8 @@ def summarize(verdicts: list[PackageVerdict]) -> list[str]:
         accepted = sum(op["accepted"] for op in v.ops)
         calls = sum(op["calls"] for op in v.ops)
         lines.append(
-            f"{'ok   ' if v.ok else 'FAIL '} {v.package} [real ttnn, mock {v.device}]: {accepted}/{calls} op calls accepted, {v.seconds:.1f} s"
+            f"{'ok   ' if v.ok else 'FAIL '} {v.package} [real ttnn, mock {v.device}]: {accepted}/{calls} op calls accepted, "
+            + (f"cached ({v.seconds:.1f} s when run)" if v.cached else f"{v.seconds:.1f} s")
         )
         lines += [f"  {f}" for f in v.findings]
     return lines
