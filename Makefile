@@ -35,6 +35,9 @@ generate: install
 	for m in $(GOLDEN_MODELS); do \
 	  $(BIN)/tttgen build $$m $(foreach d,$(GOLDEN_DEVICES),--device $(d)) --out generated --force || exit 1; \
 	done
+	# a paged KV cache with chunked prefill: prompts up to 4096 tokens as 1024-row chunks
+	$(BIN)/tttgen build llama-3.2-1b --paged --max-seq-len 4096 $(foreach d,$(GOLDEN_DEVICES),--device $(d)) \
+	  --out generated/paged --force
 
 check: ttnn-venv
 	$(BIN)/tttgen check generated --api --ttnn

@@ -73,6 +73,11 @@ def hint_options(fn):
         click.option(
             "--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype"
         ),
+        click.option(
+            "--paged", is_flag=True, default=None, help="paged KV cache: page-table inputs, paged cache ops, chunked prefill"
+        ),
+        click.option("--page-block-size", type=int, help="positions per KV-cache block with --paged (default 32)"),
+        click.option("--page-blocks", type=int, help="blocks per layer's K/V cache with --paged (default: all users full)"),
         click.option("--param", "params", multiple=True, help="NAME=VALUE: a module description's param (repeatable)"),
     ]
     for option in reversed(options):
@@ -91,8 +96,16 @@ def _flags(kw: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
         "jit": kw.get("jit"),
         "fit_check": False if kw.get("no_fit_check") else None,
         "overrides": _parse_overrides(kw.get("overrides", ())),
+        "paged": _paged(kw),
     }
     return tuple(sorted((k, v) for k, v in flags.items() if v is not None))
+
+
+def _paged(kw: dict[str, Any]) -> dict[str, int] | None:
+    """--paged and its two sizes as the hints' `paged` mapping (a size alone implies --paged)."""
+    sizes = {"block_size": kw.get("page_block_size"), "blocks": kw.get("page_blocks")}
+    sizes = {k: v for k, v in sizes.items() if v is not None}
+    return sizes if kw.get("paged") or sizes else None
 
 
 def _request(model: str | None, config: str | None, device: str, kw: dict[str, Any]) -> Request:
@@ -383,10 +396,14 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
     if is_module_plan(p):
         _verify_module(p, as_json)
         return
-    if prompt_len > max(p.graph.hints.prefill_lens):
+    hints = p.graph.hints
+    # a paged package runs longer prompts as chunks; the decode steps must still fit the cache
+    longest = hints.max_seq_len - steps if hints.paged else max(hints.prefill_lens)
+    if not 1 <= prompt_len <= longest:
         raise InputError(
-            f"--prompt-len {prompt_len} exceeds the largest prefill length {max(p.graph.hints.prefill_lens)}",
+            f"--prompt-len {prompt_len} is not in [1, {longest}]",
             where="--prompt-len",
+            hint="with --paged: up to max_seq_len - steps (chunked prefill); without: up to the largest prefill length",
         )
     report = run_verify(p, Path(checkpoint) if checkpoint else None, steps=steps, prompt_len=prompt_len)
     data = report.as_dict()

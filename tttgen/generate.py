@@ -59,9 +59,9 @@ def plan_module(request: Request, source: Path) -> Plan:
 
     from tttgen.render.module import check_renderable
 
-    desc = load_module(source)
     _, desc_info = read_yaml(source)
     device, hints, target_inputs = device_and_hints(request)
+    desc = load_module(source, hints.features)
     graph = expand(desc, module_param_values(desc, request.params), device, hints, near=source.parent)
     check_renderable(graph, desc_info.label)  # refuse what cannot be printed before the passes spend time on it
     graph = run_pipeline(graph)

@@ -228,27 +228,41 @@ def run_verify(
             emulated(device) as ttnn,
             imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
         ):
+            paged = hasattr(package.configs, "PAGE_BLOCKS")
             # the device as Model.open opens it: decode_forward captures its trace there
             device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
             model = package.Model(device, str(ckpt))
             layer_out: list[Any] = []
-            # Each decoder layer's output: wrap the prefill method of every layer instance (model.layers).
-            method = f"prefill_{min(n for n in package.configs.PREFILL_LENS if n >= prompt_len)}"
+            # Each decoder layer's output: wrap the prefill methods of every layer instance (model.layers). A paged
+            # package runs a prompt longer than its largest prefill length as chunks: each layer's outputs are
+            # the chunks' outputs in order, each cut to the chunk's real rows.
+            lens = package.configs.PREFILL_LENS
+            chunk = max(lens) if paged else prompt_len
+            chunks = [min(chunk, prompt_len - start) for start in range(0, prompt_len, chunk)]
+            methods = sorted({f"prefill_{min(n for n in lens if n >= rows)}" for rows in chunks})
 
             def capture(original):
                 def run(*args, **kwargs):
                     out = original(*args, **kwargs)
-                    layer_out.append(ttnn.to_torch(out).float().reshape(-1, graph.model.hidden_size)[:prompt_len])
+                    rows = chunks[len(layer_out) // len(model.layers)]
+                    layer_out.append(ttnn.to_torch(out).float().reshape(-1, graph.model.hidden_size)[:rows])
                     return out
 
                 return run
 
             for layer in model.layers:
-                setattr(layer, method, capture(getattr(layer, method)))
-            logits = model.prefill_forward(prompt, user_id=0)
+                for method in methods:
+                    setattr(layer, method, capture(getattr(layer, method)))
+            # paged: the blocks in a shuffled order, so that every read and write goes through the page table
+            table = page_table(package.configs, seed) if paged else None
+            logits = model.prefill_forward(prompt, user_id=0, **({"page_table": table} if paged else {}))
             for layer in model.layers:
-                delattr(layer, method)
-            for out, expected in zip(layer_out, ref_layers):
+                for method in methods:
+                    delattr(layer, method)
+            per_layer = [
+                torch.cat(layer_out[i :: len(model.layers)]) for i in range(len(model.layers))
+            ]
+            for out, expected in zip(per_layer, ref_layers):
                 report.layer_pcc.append(pcc(out, expected))
             report.prefill_logits_pcc = pcc(logits, ref.logits[0, -1])
             users = package.configs.DECODE_USERS
@@ -260,15 +274,28 @@ def run_verify(
                 tokens[0] = ref_next
                 positions[0] = prompt_len + step
                 sequence = torch.cat([sequence, torch.tensor([ref_next])])
-                out = model.decode_forward(tokens, positions)[0]
+                paging = {"page_table": table} if paged else {}
+                out = model.decode_forward(tokens, positions, **paging)[0]
                 # the same (traced) step again with the argmax on device: the token the package itself picks
-                device_next = int(model.decode_forward(tokens, positions, greedy=True)[0])
+                device_next = int(model.decode_forward(tokens, positions, greedy=True, **paging)[0])
                 with torch.no_grad():
                     ref_logits = hf(sequence[None, :]).logits[0, -1]
                 report.decode_logits_pcc.append(pcc(out, ref_logits))
                 ref_next = int(ref_logits.argmax())
                 report.token_agreement += int(device_next == ref_next)
     return report
+
+
+def page_table(configs: Any, seed: int) -> Any:
+    """A page table for every user slot that allocates the cache's blocks in a seeded random order: paged
+    verification then passes only if every cache read and write goes through the table."""
+    import torch
+
+    users, pages = configs.DECODE_USERS, configs.PAGES_PER_USER
+    if configs.PAGE_BLOCKS < users * pages:
+        raise ValueError(f"verify needs {users * pages} cache blocks (every user slot at MAX_SEQ_LEN), the package has {configs.PAGE_BLOCKS}")
+    order = torch.randperm(configs.PAGE_BLOCKS, generator=torch.Generator().manual_seed(seed + 2))
+    return order[: users * pages].reshape(users, pages).to(torch.int32)
 
 
 # ---------------------------------------------------------------- modules built from descriptions

@@ -29,9 +29,10 @@ def _field(spec: Any, dotted: str) -> Any:
     return spec
 
 
-def description_for(spec: ModelSpec) -> ModuleDescription:
-    """The built-in model description of the spec's family (modules/llama.yaml, modules/mistral.yaml)."""
-    return load_module(spec.family)
+def description_for(spec: ModelSpec, features: tuple[str, ...] = ()) -> ModuleDescription:
+    """The built-in model description of the spec's family (modules/llama.yaml, modules/mistral.yaml), with the
+    build's features (tttgen.spec.module.Feature)."""
+    return load_module(spec.family, features)
 
 
 def spec_params(desc: ModuleDescription, spec: ModelSpec) -> dict[str, Any]:

@@ -109,8 +109,9 @@ def _shape(items: list, env: Mapping[str, Any], where: str) -> tuple[int, ...]:
 
 
 class _Expander:
-    def __init__(self, top: str) -> None:
+    def __init__(self, top: str, features: tuple[str, ...] = ()) -> None:
         self.top = top
+        self.features = features  # build options every called module that declares them applies too
         self.layers = 1  # iterations of the (one level of) looped call
         self.loop = ("", 1)  # the looped call being expanded (its attribute name) and its count
         self.host_shapes: dict[str, dict[str, Any]] = {}  # mode key -> host op -> its input and output shapes
@@ -362,7 +363,7 @@ class _Expander:
 
     def call(self, step, desc, near: Path, env, mode: _Mode, values, prefix, loop_var, where: str, scope: str) -> None:
         found = find_module(step.module, near)
-        callee = load_module(found)
+        callee = load_module(found, self.features)
         self.called.add(found)
         cenv = {n: p.default for n, p in callee.params.items() if p.default is not None}
         for pname, value in step.bind.items():
@@ -431,6 +432,13 @@ def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hin
         raise _error(desc.name, f"unknown params {unknown}", f"allowed: {', '.join(sorted(desc.params))}")
     env = {n: p.default for n, p in desc.params.items() if p.default is not None}
     builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
+    if hints.paged is not None:  # the paged cache's geometry (modules/llama.yaml's `paged` feature)
+        pages = hints.max_seq_len // hints.paged.block_size
+        builder |= {
+            "page_block_size": hints.paged.block_size,
+            "pages_per_user": pages,
+            "page_blocks": hints.paged.blocks or DECODE_ROWS * pages,
+        }
     env.update({n: v for n, v in builder.items() if n in desc.params})
     env.update(params)
     return env
@@ -449,6 +457,13 @@ def expand(
 
     `near` is the folder called modules are looked up in first (the description's own); `model` is stored as
     Graph.model (the ModelSpec for Llama-family models, None for a plain module)."""
+    undeclared = [f for f in hints.features if f not in desc.features]
+    if undeclared:
+        raise _error(
+            desc.name,
+            f"has no feature {', '.join(repr(f) for f in undeclared)} (asked by --{undeclared[0]} or the hints)",
+            f"its features: {', '.join(sorted(desc.features)) or 'none'}",
+        )
     env = module_params(desc, params, hints)
     unbound = [n for n in desc.params if n not in env and n != (desc.sizes.param if desc.sizes else ROWS)]
     if unbound:
@@ -471,7 +486,7 @@ def expand(
             f"{', '.join(clash)} runs at a prefill length of `prefill` too ({sorted(sizes)}): one mode per row count",
         )
     modes = [("prefill", seq) for seq in sorted(set(sizes) | set(extra))] + decode
-    expander = _Expander(desc.name)
+    expander = _Expander(desc.name, hints.features)
     ops: list[Op] = []
     io: dict[str, dict] = {}  # mode key -> the top module's input and output shapes
     variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_suffix`, `decode`)

@@ -57,11 +57,14 @@ EXPERIMENTAL_OPS = {
     "nlp_concat_heads": heads.nlp_concat_heads,
     "nlp_concat_heads_decode": heads.nlp_concat_heads_decode,
     "paged_update_cache": kv_cache.paged_update_cache,
+    "paged_fill_cache": kv_cache.paged_fill_cache,
 }
 
 TRANSFORMER_OPS = {
     "scaled_dot_product_attention": attention.scaled_dot_product_attention,
     "scaled_dot_product_attention_decode": attention.scaled_dot_product_attention_decode,
+    "paged_scaled_dot_product_attention_decode": attention.paged_scaled_dot_product_attention_decode,
+    "chunked_scaled_dot_product_attention": attention.chunked_scaled_dot_product_attention,
 }
 
 CLASSES = {

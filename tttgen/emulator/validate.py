@@ -7,6 +7,11 @@ the emulator used to reject). A check below exists because the emulator cannot c
 operand shapes that must agree, a shard spec that says which rows and columns each core holds, the output shard spec
 ttnn derives from a program config, positions that index a cache. Where ttnn accepts a call, the emulator must too.
 Messages quote ttnn's TT_FATAL wording (strings of the 0.81.1 ``_ttnncpp.so``) where it has one.
+
+The paged-cache ops (paged_update_cache with a page table, paged_fill_cache, paged SDPA decode, chunked SDPA) also
+mirror ttnn's rules about the small int tensors that steer them (page table, cur_pos, batch_idx, chunk_start: dtype,
+layout, shape, placement, 32-byte page-table rows), checked on a mock n150 (0.81.1): these tensors decide which
+blocks are read and written, and a wrong one is silently misread on the device rather than computed differently.
 """
 
 from __future__ import annotations
@@ -656,22 +661,57 @@ def validate_paged_update_cache(op: str, cache, x, update_idxs_tensor, update_id
     """Which cache row each user's input lands in (docstring: "input_tensor of shape [1, B, 1[32], head_dim] where
     input_tensor is height sharded on B cores. update_idxs will specify for each batch element which token to
     update"): shapes that match the cache, one index per user inside the cache, and for a sharded input one user per
-    core (the kernel updates, on each core, the user its shard holds). Returns the positions of the B users."""
-    if page_table is not None:
-        raise EmulatorUnsupported(f"{op}: page_table (paged KV cache) is not emulated")
+    core (the kernel updates, on each core, the user its shard holds). Returns the positions of the B users.
+
+    Paged (``page_table`` given; paged_update_cache_device_operation.cpp ``validate_on_program_cache_miss``): the
+    cache is ``[max_num_blocks, nkv, block_size, head_dim]``, positions come from an ``update_idxs`` tensor ("Paged
+    cache requires update_idxs tensor"), the page table is an INT32 ROW_MAJOR ``[B, max_num_blocks_per_seq]`` with
+    the input's batch and at most ``max_num_blocks`` columns, and the per-block element count of the call view equals
+    the cache's. A position must lie inside the page table's ``max_num_blocks_per_seq * block_size`` tokens (the
+    writer kernel looks up ``page_table[b][pos / block_size]``; ttnn reads past the row otherwise)."""
+    paged = page_table is not None
     check(x.padded_shape[0] == 1, op, "update_cache.input_dim0", "Dim 0 of input tensor must be 1")
-    check(
-        x.padded_shape[-1] == cache.padded_shape[-1],
-        op,
-        "update_cache.head_dim",
-        f"Last dim of input tensor ({x.padded_shape[-1]}) must match last dim of cache tensor ({cache.padded_shape[-1]}) in non-paged mode",
-    )
-    check(
-        x.padded_shape[1] == cache.padded_shape[0],
-        op,
-        "update_cache.batch",
-        f"Expect batch in input tensor match the batch in cache tensor (input [1, B={x.padded_shape[1]}, ...], cache batch {cache.padded_shape[0]})",
-    )
+    if not paged:
+        check(
+            x.padded_shape[-1] == cache.padded_shape[-1],
+            op,
+            "update_cache.head_dim",
+            f"Last dim of input tensor ({x.padded_shape[-1]}) must match last dim of cache tensor ({cache.padded_shape[-1]}) in non-paged mode",
+        )
+        check(
+            x.padded_shape[1] == cache.padded_shape[0],
+            op,
+            "update_cache.batch",
+            f"Expect batch in input tensor match the batch in cache tensor (input [1, B={x.padded_shape[1]}, ...], cache batch {cache.padded_shape[0]})",
+        )
+    else:
+        validate_paged_geometry(op, "paged_update_cache", cache, cache.padded_shape[1], x.padded_shape[-1])
+        check(
+            update_idxs_tensor is not None,
+            op,
+            "paged_cache.needs_idx_tensor",
+            "Paged cache requires update_idxs tensor (update_idxs=[...] is the non-paged form)",
+        )
+        validate_page_table(
+            op,
+            page_table,
+            dtype_msg="Expect page table to have datatype INT32",
+            layout_msg="Expect page table to have memory layout in ROW MAJOR",
+        )
+        check(
+            page_table.padded_shape[0] == x.padded_shape[1],
+            op,
+            "paged_cache.page_table_batch",
+            f"Batch size between page_table and input_tensor must match (page_table {list(page_table.shape)}, "
+            f"input [1, B={x.padded_shape[1]}, ...])",
+        )
+        check(
+            page_table.padded_shape[1] <= cache.padded_shape[0],
+            op,
+            "paged_cache.page_table_width",
+            f"max_num_blocks_per_seq must be less than max_num_blocks: max_num_blocks_per_seq={page_table.padded_shape[1]}, "
+            f"max_num_blocks={cache.padded_shape[0]}",
+        )
     check(
         x.shape[2] == cache.shape[1],
         op,
@@ -716,14 +756,446 @@ def validate_paged_update_cache(op: str, cache, x, update_idxs_tensor, update_id
             "update_cache.one_user_per_core",
             f"Input tensor shard grid must have num_cores ({cores}) equal to the number of users / batch ({users}). The kernel dispatches one user per core",
         )
-    for i in idxs[:users]:
-        check(
-            -1 <= i < cache.shape[2],
-            op,
-            "update_cache.position",
-            f"update index {i} outside the cache sequence length {cache.shape[2]}",
-        )
+    if paged:
+        capacity = page_table.shape[1] * cache.shape[2]
+        for b, i in enumerate(idxs[:users]):
+            check(
+                -1 <= i < capacity,
+                op,
+                "paged_cache.position",
+                f"update index {i} of user {b} outside the page table's {page_table.shape[1]} blocks x block_size "
+                f"{cache.shape[2]} = {capacity} tokens (the kernel reads page_table[b][pos / block_size])",
+            )
+    else:
+        for i in idxs[:users]:
+            check(
+                -1 <= i < cache.shape[2],
+                op,
+                "update_cache.position",
+                f"update index {i} outside the cache sequence length {cache.shape[2]}",
+            )
     return idxs[:users]
+
+
+# ============================================================================================ paged KV cache
+
+
+def validate_paged_geometry(op: str, what: str, cache, view_heads: int, view_head_dim: int) -> None:
+    """Per-block element-count consistency of the call view (``{what} geometry mismatch: cache has {} elems/block
+    (kv_heads={}, block_size={}, head_dim={}) but call view is {} ...``), and the cache's block size in whole tile
+    rows: ttnn addresses a block by its padded tile height, the emulator stores logical rows only."""
+    nh, bs, hd = (int(d) for d in cache.padded_shape[1:])
+    have, view = nh * bs * hd, int(view_heads) * bs * int(view_head_dim)
+    check(
+        view == have,
+        op,
+        "paged_cache.geometry",
+        f"{what} geometry mismatch: cache has {have} elems/block (kv_heads={nh}, block_size={bs}, head_dim={hd}) but "
+        f"call view is {view} (kv_heads={view_heads}, block_size={bs}, head_dim={view_head_dim}).",
+    )
+    if view_heads != nh:
+        raise EmulatorUnsupported(
+            f"{op}: a call view of {view_heads} heads x head_dim {view_head_dim} over a cache of {nh} heads x "
+            f"head_dim {hd} (a shared HMA buffer reinterpreted) is not emulated"
+        )
+    check(
+        cache.shape[2] % TILE == 0,
+        op,
+        "paged_cache.block_size",
+        f"cache block_size {cache.shape[2]} is not a multiple of 32: ttnn addresses a block by its padded tile height "
+        f"({cache.padded_shape[2]}), but the tttgen contract needs whole-tile blocks (the emulator stores logical rows)",
+    )
+
+
+def validate_page_table(op: str, pt, *, dtype_msg: str, layout_msg: str, interleaved_msg: Optional[str] = None) -> None:
+    """A page table ``[batch, max_num_blocks_per_seq]`` of block indices: INT32 and ROW_MAJOR (each op's own TT_FATAL
+    wording). A sharded (UINT16) table, which paged_update_cache and the decode op also take, is not emulated; an op
+    that requires an interleaved table says so with ``interleaved_msg``."""
+    pt.require_device(op)
+    if pt.is_sharded():
+        if interleaved_msg is not None:
+            fail(op, "paged_cache.page_table_interleaved", interleaved_msg)
+        raise EmulatorUnsupported(f"{op}: a sharded (UINT16) page table is not emulated")
+    check(pt.dtype == DataType.INT32, op, "paged_cache.page_table_dtype", f"{dtype_msg} (got {pt.dtype.name})")
+    check(pt.layout == Layout.ROW_MAJOR, op, "paged_cache.page_table_layout", f"{layout_msg} (got {pt.layout.name})")
+    check(
+        pt.shape.rank == 2,
+        op,
+        "paged_cache.page_table_rank",
+        f"page_table must be 2D tensor [batch_size x num_pages]. Got shape: {list(pt.shape)}",
+    )
+
+
+def validate_page_table_stick(op: str, pt, *, exact: bool = False) -> None:
+    """A reader copies one page-table row per page into a circular buffer whose page must be 32-byte aligned. Legacy
+    paths use the buffer's aligned page size (row bytes rounded up to the buffer alignment: 16 B in L1, 32 B or more
+    in DRAM): "page table page size in bytes must be a multiple of 32 due to address alignment"; the flexible chunked
+    path uses the raw row size: "page table stick size must be a multiple of 32". The mock device refuses an L1
+    ``[1, 4]`` table (16 B) and accepts ``[1, 8]``."""
+    row = pt.padded_shape[-1] * 4
+    if exact:
+        check(
+            row % 32 == 0,
+            op,
+            "paged_cache.page_table_stick",
+            f"page table stick size must be a multiple of 32 (a row of {pt.padded_shape[-1]} int32 block ids is {row} B: "
+            "the page table width must be a multiple of 8 with chunk_start_idx_tensor)",
+        )
+        return
+    align = 16 if pt.memory_config().buffer_type == BufferType.L1 else 32
+    aligned = -(-row // align) * align
+    check(
+        aligned % 32 == 0,
+        op,
+        "paged_cache.page_table_stick",
+        f"page table page size in bytes must be a multiple of 32 due to address alignment (a row of "
+        f"{pt.padded_shape[-1]} int32 block ids is {row} B, {aligned} B aligned in {pt.memory_config().buffer_type.name})",
+    )
+
+
+def page_table_blocks(op: str, pt, row: int, count: int, num_blocks: int, *, skip_sentinel: bool = False) -> list[int]:
+    """The physical blocks of the first ``count`` logical blocks of page-table row ``row``. Each must index the cache
+    (golden ``_paged_to_contiguous``: "Page table contains an index outside [0, num_pages)"); with
+    ``skip_sentinel`` a -1 entry is kept (paged_fill_cache's writer skips a block whose entry is -1)."""
+    assert count <= pt.shape[1], (count, list(pt.shape))  # callers check positions against the capacity first
+    entries = [int(e) for e in pt.values[row, :count].tolist()]
+    for j, e in enumerate(entries):
+        check(
+            0 <= e < num_blocks or (skip_sentinel and e == -1),
+            op,
+            "paged_cache.page_table_entry",
+            f"Page table contains an index outside [0, {num_blocks}): page_table[{row}][{j}] = {e}",
+        )
+    return entries
+
+
+def paged_update_targets(op: str, cache, page_table, idxs: list[int]) -> list[tuple[int, int, int]]:
+    """(user, physical block, row in the block) for every user whose position is not negative (-1 skips)."""
+    bs = cache.shape[2]
+    out = []
+    for b, pos in enumerate(idxs):
+        if pos < 0:
+            continue
+        blk = page_table_blocks(op, page_table, b, pos // bs + 1, cache.shape[0])[pos // bs]
+        out.append((b, blk, pos % bs))
+    return out
+
+
+def validate_paged_fill_cache(
+    op: str, cache, x, page_table, batch_idx: int, batch_idx_tensor
+) -> list[tuple[int, list[int]]]:
+    """The rules of paged_fill_cache_device_operation.cpp ``validate_on_program_cache_miss`` and of the program
+    factory that concern what the op reads (0.81.1 wording): an input of the cache's dtype (a raw tile copy: with
+    another dtype the device copies tiles of the wrong format, which the emulator cannot mimic), an interleaved INT32
+    page table, ``batch_idx < page_table rows``, the per-block element count, ``seq_len <= max_num_blocks_per_seq *
+    block_size`` (the sequence need not be a multiple of block_size: the last block is partly written), a
+    ``batch_idx_tensor`` of ``input_batch`` int32/uint32 elements (a TILE one fails this count, as in ttnn),
+    interleaved in DRAM (without one the input batch must be 1), and page-table rows 32-byte aligned. ttnn 0.81.1 does not check the page table's layout
+    here; the writer reads row ``batch_idx`` as one page, which only a ROW_MAJOR table provides, so the emulator
+    requires it. The input's own placement is ttnn's to judge. Returns, per input batch row, its page-table row's
+    blocks (-1 = skipped block)."""
+    check(
+        x.dtype == cache.dtype,
+        op,
+        "paged_fill_cache.dtype_match",
+        f"Input tensor dtype ({x.dtype.name}) must match cache tensor dtype ({cache.dtype.name}) for paged_fill_cache; "
+        "cast prefill K/V to the cache dtype before filling the paged cache.",
+    )
+    check(
+        x.shape.rank == 4 and cache.shape.rank == 4,
+        op,
+        "paged_fill_cache.rank",
+        f"input [input_batch, num_heads, seq_len, head_dim] and cache [max_num_blocks, num_heads, block_size, head_dim] "
+        f"must be 4-D, got {list(x.shape)} and {list(cache.shape)}",
+    )
+    validate_page_table(
+        op,
+        page_table,
+        dtype_msg="Expect page_table_tensor to have datatype INT32",
+        layout_msg="page_table must be ROW_MAJOR: the writer reads row batch_idx as one page (ttnn 0.81.1 does not "
+        "check the layout here, and a TILE table holds its rows in faces)",
+        interleaved_msg="Expect page_table_tensor to have memory layout INTERLEAVED",
+    )
+    rows = page_table.shape[0]
+    check(
+        0 <= batch_idx < rows,
+        op,
+        "paged_fill_cache.batch_idx",
+        f"Batch idx must be within the page_table batch size (batch_idx {batch_idx}, page table {list(page_table.shape)})",
+    )
+    validate_paged_geometry(op, "paged_fill_cache", cache, x.padded_shape[1], x.padded_shape[-1])
+    bs, width = cache.shape[2], page_table.shape[1]
+    check(
+        x.padded_shape[2] <= bs * width,
+        op,
+        "paged_fill_cache.seq_fits",
+        f"Input seq_len ({x.padded_shape[2]}) must fit in max_num_blocks_per_seq ({width}) * block_size ({bs})",
+    )
+    input_batch = x.padded_shape[0]
+    if batch_idx_tensor is not None:
+        t = batch_idx_tensor
+        t.require_device(op)
+        volume = math.prod(t.padded_shape)
+        check(
+            volume == input_batch,
+            op,
+            "paged_fill_cache.batch_idx_tensor_size",
+            f"Batch idx tensor must have input_tensor batch dim ({input_batch}) elements, got {volume}",
+        )
+        check(
+            t.dtype in (DataType.UINT32, DataType.INT32),
+            op,
+            "paged_fill_cache.batch_idx_tensor_dtype",
+            f"Batch idx tensor must be an integer type (INT32 or UINT32), got {t.dtype.name}",
+        )
+        mem = t.memory_config()
+        check(
+            not mem.is_sharded() and mem.buffer_type == BufferType.DRAM,
+            op,
+            "paged_fill_cache.batch_idx_tensor_placement",
+            f"Batch idx tensor must have INTERLEAVED memory layout and be DRAM-resident, got "
+            f"{mem.memory_layout.name} {mem.buffer_type.name}",
+        )
+        slots = [int(v) for v in t.values.reshape(-1).tolist()]
+    else:
+        check(
+            input_batch == 1,
+            op,
+            "paged_fill_cache.input_batch",
+            f"When no batch_idx_tensor is provided, input_batch must be 1 (got {input_batch}); pass a batch_idx_tensor "
+            "of size input_batch to fill multiple batch rows in one call.",
+        )
+        slots = [int(batch_idx)]
+    validate_page_table_stick(op, page_table)
+    blocks = ceil_div(x.padded_shape[2], bs)
+    out = []
+    for i, slot in enumerate(slots):
+        check(
+            0 <= slot < rows,
+            op,
+            "paged_fill_cache.batch_idx",
+            f"batch_idx_tensor[{i}] = {slot} is not a row of the page table {list(page_table.shape)} (the writer reads "
+            "page_table[batch_idx])",
+        )
+        out.append((i, page_table_blocks(op, page_table, slot, blocks, cache.shape[0], skip_sentinel=True)))
+    return out
+
+
+def validate_paged_sdpa_decode(op: str, q, k, v, page_table, cur_pos_tensor) -> tuple[int, list[int]]:
+    """The paged rules of sdpa_decode_device_operation.cpp ``validate_on_program_cache_miss`` (causal), in 0.81.1
+    wording: a cur_pos tensor (INT32, ROW_MAJOR, all positions in its last dim, one per page-table row), an INT32
+    ROW_MAJOR page table, K and V of the same block size and heads, Q, K, V of the same head dim, Q heads a multiple
+    of the KV heads. The batch is the page table's row count (compute_output_specs: the output is ``[1, B, nh,
+    dh]``). Emulator checks on top: Q is ``[1, >= B, nh, dh]`` (the kernel reads Q row b for user b; ttnn does not
+    compare the two, and the golden needs ``[1, B, NH, D]``), every non-negative position lies inside the page
+    table's capacity (the kernel reads ``page_table[b][pos / block_size]``) and the blocks a user reads index the
+    cache. Placement rules shared with the unpaged op (K/V in DRAM, Q in DRAM or height-sharded, BF16 Q for GQA,
+    ``k_chunk_size % 32``) are ttnn's to judge, as for ``scaled_dot_product_attention_decode``. Returns the batch and
+    the positions."""
+    _require_float(op, "paged_sdpa_decode.dtype", Q=q, K=k, V=v)
+    for name, t in (("Q", q), ("K", k), ("V", v)):
+        check(t.shape.rank == 4, op, "paged_sdpa_decode.rank", f"{name} must be 4-D, got {list(t.shape)}")
+    validate_page_table(
+        op,
+        page_table,
+        dtype_msg="Error: SDPA currently only supports INT32 datatype",
+        layout_msg="Page table tensor layout must be ROW_MAJOR",
+    )
+    B = page_table.padded_shape[0]
+    check(
+        cur_pos_tensor is not None,
+        op,
+        "paged_sdpa_decode.cur_pos_required",
+        "Must have cur_pos tensor for paged attention in causal mode",
+    )
+    t = cur_pos_tensor
+    t.require_device(op)
+    check(
+        t.dtype == DataType.INT32,
+        op,
+        "paged_sdpa_decode.cur_pos_dtype",
+        f"Expect cur_pos to be INT32, got {t.dtype.name}",
+    )
+    check(
+        t.layout == Layout.ROW_MAJOR,
+        op,
+        "paged_sdpa_decode.cur_pos_layout",
+        f"Expect cur_pos to be ROW_MAJOR, got {t.layout.name}",
+    )
+    if t.is_sharded():
+        raise EmulatorUnsupported(f"{op}: a sharded cur_pos tensor is not emulated")
+    cps = t.padded_shape
+    check(
+        math.prod(cps) == cps[-1],
+        op,
+        "paged_sdpa_decode.cur_pos_shape",
+        f"cur_pos tensor must hold all positions in its last dim (e.g. [B] or [1, B]), got shape {list(cps)}",
+    )
+    check(
+        cps[-1] == B,
+        op,
+        "paged_sdpa_decode.cur_pos_batch",
+        f"cur_pos must have batch size equal to Q, got {cps[-1]} and {B} (the batch is the page table's row count)",
+    )
+    ks, vs, qs = k.padded_shape, v.padded_shape, q.padded_shape
+    check(ks[2] == vs[2], op, "paged_sdpa_decode.block_size", f"K and V must have same block size ({ks[2]} vs {vs[2]})")
+    check(
+        ks[3] == vs[3] and ks[3] == qs[3],
+        op,
+        "paged_sdpa_decode.head_dim",
+        f"Q, K, V must have same hidden size (Q {qs[3]}, K {ks[3]}, V {vs[3]})",
+    )
+    check(
+        ks[1] == vs[1],
+        op,
+        "paged_sdpa_decode.kv_heads",
+        f"Flash decode expects K and V to have same number of heads, but got {ks[1]} and {vs[1]}",
+    )
+    check(
+        q.shape[2] % ks[1] == 0,
+        op,
+        "paged_sdpa_decode.gqa_heads",
+        f"GQA expects Q to have a multiple of K heads, but got {q.shape[2]} and {ks[1]}",
+    )
+    check(
+        q.shape[0] == 1 and q.shape[1] >= B,
+        op,
+        "paged_sdpa_decode.q_batch",
+        f"Q {list(q.shape)} must be [1, B, nh, dh] with B >= the page table's {B} users (the kernel reads Q row b for "
+        "user b; ttnn 0.81.1 does not compare the two)",
+    )
+    validate_paged_geometry(op, "paged_scaled_dot_product_attention_decode", k, ks[1], qs[3])
+    positions = [int(p) for p in t.values.reshape(-1).tolist()][:B]
+    bs, width = k.shape[2], page_table.shape[1]
+    for b, p in enumerate(positions):
+        check(
+            p < width * bs,
+            op,
+            "paged_sdpa_decode.cur_pos",
+            f"cur_pos[{b}] = {p} is beyond the page table's {width} blocks x block_size {bs} = {width * bs} tokens "
+            "(the kernel reads page_table[b][pos / block_size])",
+        )
+        if p >= 0:
+            page_table_blocks(op, page_table, b, p // bs + 1, k.shape[0])
+    return B, positions
+
+
+def validate_chunked_sdpa(op: str, q, k, v, page_table, chunk_start_idx, chunk_start_idx_tensor, program_config) -> int:
+    """sdpa_device_operation.cpp ``validate_chunked_mode`` and the program factory (0.81.1 wording): one of
+    ``chunk_start_idx`` (>= 0) or ``chunk_start_idx_tensor`` (INT32, shape [1]; given both, the tensor is read, as
+    in the golden); an INT32 ROW_MAJOR page table with Q's batch; K and V of the same block size, heads and head
+    dim; Q heads a multiple of the KV heads; chunk sizes whole tiles; the start a multiple of q_chunk_size and
+    k_chunk_size; the page table covering ``chunk_start_idx + Sq`` tokens (ttnn checks this for a scalar start; with
+    the tensor the emulator reads the start and requires it too); its rows 32-byte aligned (with the tensor the raw
+    row: a width that is a multiple of 8). Operand placement and dtypes (interleaved, tilized BF16/BFP8/BFP4) are
+    ttnn's to judge, as for ``scaled_dot_product_attention``. ttnn checks the start's multiples
+    only for a scalar start with a program config, but the kernel offsets the queries by whole Q chunks (``chunk_start_idx
+    / q_chunk_size``, default chunk 32) and the docstring says the start "Must be a multiple of
+    program_config.q_chunk_size" and "of program_config.k_chunk_size" in both conventions, so the emulator requires it
+    always (the golden's answer is not what the kernel computes otherwise). Returns the start."""
+    _require_float(op, "chunked_sdpa.dtype", Q=q, K=k, V=v)
+    for name, t in (("Q", q), ("K", k), ("V", v)):
+        check(t.shape.rank == 4, op, "chunked_sdpa.rank", f"{name} must be 4-D, got {list(t.shape)}")
+    flexible = chunk_start_idx_tensor is not None
+    if flexible:
+        t = chunk_start_idx_tensor
+        t.require_device(op)
+        check(
+            t.dtype == DataType.INT32,
+            op,
+            "chunked_sdpa.start_tensor_dtype",
+            f"chunk_start_idx tensor must be int32. Got {t.dtype.name}",
+        )
+        check(
+            t.shape.rank == 1 and t.shape[0] == 1,
+            op,
+            "chunked_sdpa.start_tensor_shape",
+            f"chunk_start_idx tensor must have shape [1]. Got {list(t.shape)}",
+        )
+        start = int(t.values.reshape(-1)[0])
+    else:
+        check(
+            chunk_start_idx is not None,
+            op,
+            "chunked_sdpa.start_missing",
+            "chunk_start_idx (int) is required for legacy chunked SDPA. For flexible path use chunk_start_idx_tensor=...",
+        )
+        start = int(chunk_start_idx)
+    check(
+        start >= 0,
+        op,
+        "chunked_sdpa.start_negative",
+        f"chunk_start_idx must be non-negative. Got chunk_start_idx: {start}",
+    )
+    validate_page_table(op, page_table, dtype_msg="Page table must be int32", layout_msg="Page table must be row major")
+    qs, ks, vs = q.shape, k.shape, v.shape
+    B, nqh, Sq, DH = qs
+    check(ks[2] == vs[2], op, "chunked_sdpa.kv_page", f"K page size must match V page size. Got K: {ks[2]}, V: {vs[2]}")
+    check(
+        page_table.shape[0] == B,
+        op,
+        "chunked_sdpa.batch",
+        f"Page table batch size must match input batch size. Got Page table: {page_table.shape[0]}, Input: {B}",
+    )
+    check(vs[1] == ks[1], op, "chunked_sdpa.kv_heads", f"K and V num_heads must match. Got K: {ks[1]}, V: {vs[1]}")
+    check(
+        ks[3] == DH and vs[3] == DH,
+        op,
+        "chunked_sdpa.head_dim",
+        f"K and V hidden dim must match. Got K: {ks[3]}, V: {vs[3]} (Q: {DH})",
+    )
+    check(
+        ks[1] > 0 and nqh >= ks[1] and nqh % ks[1] == 0,
+        op,
+        "chunked_sdpa.gqa",
+        f"Q num_heads must be >= K num_heads and divisible by K num_heads, and K num_heads must be greater than 0. "
+        f"Got Q: {nqh}, K: {ks[1]}",
+    )
+    if program_config is not None:
+        qc, kc = int(program_config.q_chunk_size), int(program_config.k_chunk_size)
+        for name, c in (("q_chunk_size", qc), ("k_chunk_size", kc)):
+            check(
+                c > 0 and c % TILE == 0,
+                op,
+                "chunked_sdpa.chunk_size",
+                f"{name} must be a positive multiple of TILE_SIZE. Got {name}: {c}, TILE_SIZE: {TILE}",
+            )
+    else:
+        qc = kc = TILE  # sdpa_program_factory.cpp: q_chunk_size / k_chunk_size default to 32
+    checked = (
+        ""
+        if (program_config is not None and not flexible)
+        else (
+            " (ttnn's validate checks this only for a scalar start with a program_config; the kernel offsets Q by "
+            "whole chunks, chunk_start_idx / q_chunk_size, and the docstring requires it)"
+        )
+    )
+    check(
+        start % qc == 0,
+        op,
+        "chunked_sdpa.start_q_chunk",
+        f"chunk_start_idx must be a multiple of q_chunk_size. Got chunk_start_idx: {start}, q_chunk_size: {qc}{checked}",
+    )
+    check(
+        start % kc == 0,
+        op,
+        "chunked_sdpa.start_k_chunk",
+        f"chunk_start_idx must be a multiple of k_chunk_size. Got chunk_start_idx: {start}, k_chunk_size: {kc}{checked}",
+    )
+    kv_length = page_table.shape[1] * ks[2]
+    check(
+        kv_length >= Sq + start,
+        op,
+        "chunked_sdpa.kv_length",
+        f"K's sequence length must be >= Q's sequence length + chunk_start_idx. Got K: {kv_length}, Q: {Sq}, "
+        f"chunk_start_idx: {start} (K: page table width {page_table.shape[1]} x block_size {ks[2]})",
+    )
+    validate_page_table_stick(op, page_table, exact=flexible)
+    validate_paged_geometry(op, "chunked SDPA", k, ks[1], DH)
+    blocks = ceil_div(start + Sq, ks[2])
+    for b in range(B):
+        page_table_blocks(op, page_table, b, blocks, ks[0])
+    return start
 
 
 def _kv_common(op: str, cache, x) -> None:

@@ -132,8 +132,15 @@ KINDS: tuple[OpKind, ...] = (
     ),
     OpKind(
         "sdpa_decode",
-        "one query row per user against the KV cache up to each user's position",
-        _in("q", "k_cache", "v_cache", "positions"),
+        "one query row per user against the KV cache up to each user's position (paged: through page_table)",
+        _in("q", "k_cache", "v_cache", "positions", "page_table?"),
+        ("output",),
+        (Attr("scale", "float"),),
+    ),
+    OpKind(
+        "sdpa_chunked",
+        "causal attention of one user's prompt chunk over its paged K/V cache, the chunk's first row at chunk_start",
+        _in("q", "k_cache", "v_cache", "page_table", "chunk_start"),
         ("output",),
         (Attr("scale", "float"),),
     ),
@@ -174,8 +181,19 @@ KINDS: tuple[OpKind, ...] = (
         ("output",),
         (Attr("convention", "str", required=True, allowed=("pair", "half")),),
     ),
-    OpKind("cache_fill", "write one user's whole prompt K or V into its cache slot", _in("cache", "input", "slot"), ()),
-    OpKind("cache_update", "write one K or V row per user at its position", _in("cache", "input", "positions"), ()),
+    OpKind(
+        "cache_fill",
+        "write one user's prompt K or V into its cache slot, or (paged) into the blocks page_table lists",
+        _in("cache", "input", "slot?", "page_table?"),
+        (),
+        exactly_one=(("slot", "page_table"),),
+    ),
+    OpKind(
+        "cache_update",
+        "write one K or V row per user at its position (paged: in the block page_table maps it to)",
+        _in("cache", "input", "positions", "page_table?"),
+        (),
+    ),
     OpKind("embedding", "rows of weight gathered by token ids", _in("input", "weight"), ("output",)),
     OpKind(
         "fold",
@@ -363,8 +381,10 @@ def _rotary(ins: dict, attrs: dict) -> Inferred:
 
 def _cache_write(ins: dict, attrs: dict) -> Inferred:
     x, cache = ins["input"], ins["cache"]
-    if x[-2] > cache[-2]:  # ttnn's update_cache: "Fill update_idx (0) + input tensor height ... must be <= cache height"
-        raise ShapeError(f"writes {x[-2]} rows into a cache of {cache[-2]} positions")
+    # a paged cache is [blocks, kv_heads, block_size, head_dim]: a user holds page_table's width of blocks
+    held = cache[-2] * (ins["page_table"][-1] if "page_table" in ins else 1)
+    if x[-2] > held:  # ttnn's update_cache: "Fill update_idx (0) + input tensor height ... must be <= cache height"
+        raise ShapeError(f"writes {x[-2]} rows into a cache of {held} positions")
     return Inferred((), {"num_kv_heads": x[-3], "head_dim": x[-1]})
 
 
@@ -440,6 +460,7 @@ GRAPH: dict[str, GraphRule] = {
     "softmax": GraphRule("softmax", _same("input")),
     "sdpa": GraphRule("sdpa_prefill", _sdpa),
     "sdpa_decode": GraphRule("sdpa_decode", _sdpa),
+    "sdpa_chunked": GraphRule("sdpa_prefill", _sdpa),  # the passes plan it as prefill attention over its rows
     "create_heads": GraphRule("create_heads", _create_heads),
     "concat_heads": GraphRule("concat_heads", _concat_heads),
     "rotary_tables": GraphRule(None, _rotary_tables),
@@ -476,6 +497,7 @@ RENDER_MACROS: dict[str, str | None] = {
     "softmax": "softmax",
     "sdpa": "sdpa",
     "sdpa_decode": "sdpa_decode",
+    "sdpa_chunked": "sdpa_chunked",
     "create_heads": "create_heads",
     "concat_heads": "concat_heads",
     "rotary_tables": "rotary_tables",

@@ -7,6 +7,8 @@ the --dram-budget), naming the shortfall; with fit_check=false it records the pr
 
 from __future__ import annotations
 
+from math import prod
+
 from tttgen.errors import DoesNotFit
 from tttgen.ir.graph import Graph
 from tttgen.passes.base import make_pass
@@ -41,10 +43,14 @@ def weight_bytes(graph: Graph) -> int:
 
 
 def kv_cache_bytes(graph: Graph) -> int:
-    m = graph.model
-    users = graph.facts["decode_users"]
-    tiles = users * m.num_key_value_heads * ceil_div(graph.hints.max_seq_len, 32) * ceil_div(m.head_dim, 32)
-    return 2 * m.num_hidden_layers * tiles * graph.device.tile_bytes[graph.facts["kv_dtype"]]
+    """Every KV-cache state tensor, in tiles of the cache dtype: [layers, users or blocks, kv heads, positions
+    per user or block, head_dim] (a paged cache holds however many blocks the hints ask for)."""
+    tile = graph.device.tile_bytes[graph.facts["kv_dtype"]]
+    total = 0
+    for shape in graph.facts["state_shapes"].values():
+        *outer, rows, cols = shape
+        total += prod(outer) * ceil_div(rows, 32) * ceil_div(cols, 32) * tile
+    return total
 
 
 def activation_bytes(graph: Graph) -> int:

@@ -14,7 +14,7 @@ from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_2D, MatmulConfig, MatmulS
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import norm_l1_bytes, sdpa_decode_l1_bytes, sdpa_l1_bytes
-from tttgen.tiling import largest_divisor_at_most
+from tttgen.tiling import largest_divisor_at_most, round_up
 
 NORM_SUBBLOCK_MAX = 4  # tt_transformers create_sharded_norm_config: largest <= 4 dividing block_w
 
@@ -77,7 +77,9 @@ def op_programs(graph: Graph) -> Graph:
             cfg = SdpaConfig(grid=grid, q_chunk_size=q, k_chunk_size=k)
             dt = op.decisions["dtypes"]
             if op.kind == "sdpa_decode":
-                l1 = sdpa_decode_l1_bytes(k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]])
+                table = op.dataflow["shapes"]["in"].get("page_table") if op.dataflow else None
+                row = round_up(table[-1] * 4, device.noc.dram_alignment_bytes) if table else 0  # int32 block ids
+                l1 = sdpa_decode_l1_bytes(k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], row)
             else:
                 masked = bool(op.dataflow and "mask" in op.dataflow["in"])
                 l1 = sdpa_l1_bytes(q, k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], tb[dt["out"]], masked)

@@ -192,13 +192,15 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
         view.update(jit_call_view(jit.get(op.name), name))
     elif kind in ("create_heads", "concat_heads"):
         view.update(num_heads=attrs["num_heads"], num_kv_heads=attrs.get("num_kv_heads"))
-    elif kind in ("sdpa", "sdpa_decode"):
+    elif kind in ("sdpa", "sdpa_decode", "sdpa_chunked"):
         view.update(
             q=ins["q"],
             k=ins.get("k", ins.get("k_cache")),
             v=ins.get("v", ins.get("v_cache")),
             mask=ins.get("mask"),
             positions=ins.get("positions"),
+            page_table=ins.get("page_table"),
+            chunk_start=ins.get("chunk_start"),
             causal=bool(attrs.get("causal", False)),
             scale=repr(float(attrs.get("scale", 1.0 / math.sqrt(op.facts["head_dim"])))),
         )
@@ -207,7 +209,9 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
             raise _unsupported(f"rotary convention '{attrs['convention']}' of '{op.name}'", graph.facts["module"])
         view.update(cos=ins["cos"], sin=ins["sin"], trans_mat=f"self.rt.trans_mat_{'decode' if decode else 'prefill'}")
     elif kind in ("cache_fill", "cache_update"):
-        view.update(cache=ins["cache"], slot=ins.get("slot"), positions=ins.get("positions"))
+        view.update(
+            cache=ins["cache"], slot=ins.get("slot"), positions=ins.get("positions"), page_table=ins.get("page_table")
+        )
     elif kind == "embedding":
         view["out_shape"] = list(flow["shapes"]["out"][0])
     elif kind == "typecast":
@@ -597,21 +601,30 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
         "prefill_lens": list(graph.hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
         "greedy_decode_us": f"{graph.facts['greedy_decode_ns'] / 1000:.1f}",
+        "paged": (
+            {n: params[n] for n in ("page_block_size", "pages_per_user", "page_blocks")} if graph.hints.paged else None
+        ),
     }
 
 
 # the causal-LM entry points' device inputs: token ids, the rotary table rows to gather (uint32), the KV-cache
-# positions (decode), the user's slot and the tile holding the last prompt token (prefill)
+# positions (decode), the user's slot and the tile holding the last prompt token (prefill); with a paged cache
+# (--paged), the page tables (the user's, in prefill, and the blocks its chunk fills) and the chunk's first position
 LM_INPUTS = {"prefill": ["tokens", "rope_rows", "slot", "last_tile"], "decode": ["tokens", "positions", "rope_rows"]}
+PAGED_LM_INPUTS = {
+    "prefill": ["tokens", "rope_rows", "page_table", "chunk_pages", "chunk_start", "last_tile"],
+    "decode": ["tokens", "positions", "rope_rows", "page_table"],
+}
 
 
 def check_lm_inputs(graph: Graph, where: str) -> None:
     """templates/lm.py.j2 calls the top-level methods with these inputs, in this order."""
+    expected = PAGED_LM_INPUTS if graph.hints.paged else LM_INPUTS
     for fn in graph.facts["functions"]:
-        if fn["path"] == "" and fn["inputs"] != LM_INPUTS[fn["mode"]]:
+        if fn["path"] == "" and fn["inputs"] != expected[fn["mode"]]:
             raise InputError(
                 f"a model's {fn['mode']} inputs are {fn['inputs']}; the causal-LM entry points pass "
-                f"{LM_INPUTS[fn['mode']]}",
+                f"{expected[fn['mode']]}",
                 where=f"{where}: modes.{fn['mode']}.inputs",
                 hint="declare those inputs, or drop `checkpoint:` to build it as a module with `forward`",
             )

@@ -185,10 +185,12 @@ def sdpa_l1_bytes(
     return factory + SDPA_KV_ALLOWANCE * 2 * b * h * tile_kv + 128
 
 
-def sdpa_decode_l1_bytes(k_chunk: int, head_dim: int, tile_q: int, tile_kv: int) -> int:
+def sdpa_decode_l1_bytes(k_chunk: int, head_dim: int, tile_q: int, tile_kv: int, page_table_row: int = 0) -> int:
     """SDPA decode per core (up to 32 query heads per user): K and V chunks double-buffered, seven
     head-wide tiles (Q, output, accumulators), scores and mask over the K chunk, fourteen statistics and
     scalar tiles, and the cur_pos tensor's page. Fitted to ttnn 0.81.1 on a mock n150 (head_dim 32-256,
-    k_chunk 64-1024, bf16 and bfloat8_b caches): exact for 24-32 query heads, above it for fewer."""
+    k_chunk 64-1024, bf16 and bfloat8_b caches): exact for 24-32 query heads, above it for fewer.
+    Paged, one more buffer holds the user's page-table row (`page_table_row` bytes, its DRAM page as
+    aligned): 128 B for a 32-entry row on a mock n150, which is what ttnn reports above the unpaged call."""
     b, h = k_chunk // 32, head_dim // 32
-    return 4 * b * h * tile_kv + 7 * h * tile_q + 2 * b * 2048 + 14 * 2048 + 256
+    return 4 * b * h * tile_kv + 7 * h * tile_q + 2 * b * 2048 + 14 * 2048 + 256 + page_table_row

@@ -172,6 +172,18 @@ class OpOverride(BaseModel):
         return _choice(DTYPE_SYNONYMS.get(v.strip().lower(), v), DTYPE_CHOICES)
 
 
+class Paged(BaseModel):
+    """A paged KV cache (vLLM-style serving): each layer's K and V cache is a pool of `blocks` blocks of
+    `block_size` positions, and a page table maps each user's positions to blocks (tt_transformers'
+    PagedAttentionConfig). Turns on the descriptions' `paged` feature."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    block_size: int = Field(default=32, ge=32, multiple_of=32, description="positions per block")
+    blocks: int | None = Field(
+        default=None, ge=1, description="blocks per layer's K (and V) cache; default: every user slot at max_seq_len"
+    )
+
+
 class Hints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -186,6 +198,7 @@ class Hints(BaseModel):
         default=True,
         description="false: record DRAM/heads infeasibility in the manifest instead of stopping (planning only)",
     )
+    paged: Paged | None = None
     overrides: dict[str, OpOverride] = Field(default_factory=dict)
     _source: str = PrivateAttr(default="hints")  # where the overrides came from, for "pinned by" marks and errors
 
@@ -210,4 +223,26 @@ class Hints(BaseModel):
             raise ValueError(f"prefill_lens {too_long} exceed max_seq_len {self.max_seq_len}")
         if self.max_seq_len % 128:
             raise ValueError(f"max_seq_len {self.max_seq_len} is not a multiple of 128")
+        if self.paged is not None:
+            block = self.paged.block_size
+            uneven = [n for n in (self.max_seq_len, *self.prefill_lens) if n % block]
+            if uneven:
+                raise ValueError(f"paged.block_size {block} does not divide max_seq_len and prefill_lens {uneven}")
+            if (self.max_seq_len // block) % 8:
+                # ttnn's chunked SDPA with a start tensor reads page-table rows of whole 32-byte sticks (int32 ids)
+                raise ValueError(
+                    f"with paged, max_seq_len / block_size ({self.max_seq_len} / {block}) must be a multiple of 8: "
+                    "ttnn reads each user's page-table row as a multiple of 32 bytes"
+                )
+            if self.max_seq_len % max(self.prefill_lens):
+                # chunked prefill runs chunks of the largest prefill length: the last must end inside the cache
+                raise ValueError(
+                    f"with paged, max_seq_len {self.max_seq_len} must be a multiple of the largest prefill length "
+                    f"{max(self.prefill_lens)} (chunked prefill's chunk)"
+                )
         return self
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The description features these hints turn on (tttgen.spec.module.Feature)."""
+        return ("paged",) if self.paged is not None else ()

@@ -441,6 +441,36 @@ class Sampler(Strict):
     doc: str = ""
 
 
+class Feature(Strict):
+    """A build option (`tttgen build --paged` turns on `paged`) as an overlay of the description: while it is on,
+    its params are added and its inputs, outputs, state entries and `modes` variants replace the module's own of
+    the same name. A feature reaches every called module that declares it too."""
+
+    doc: str
+    params: dict[str, Param] = {}
+    inputs: dict[str, Tensor] = {}
+    outputs: dict[str, Tensor] = {}
+    state: dict[str, State] = {}
+    modes: dict[Annotated[str, Field(pattern=MODE_KEY)], ModeVariant] = {}
+
+
+FEATURE_SECTIONS = ("params", "inputs", "outputs", "state", "modes")
+
+
+def with_features(data: Any, features: tuple[str, ...]) -> Any:
+    """The description's raw data with the overlays of those `features` it declares applied, in the given order."""
+    declared = _d(_d(data).get("features"))
+    if not isinstance(data, dict) or not any(f in declared for f in features):
+        return data
+    merged = dict(data)
+    for name in features:
+        overlay = _d(declared.get(name))
+        for section in FEATURE_SECTIONS:
+            if section in overlay:
+                merged[section] = {**_d(merged.get(section)), **_d(overlay[section])}
+    return merged
+
+
 class Checkpoint(Strict):
     format: Literal["huggingface"]
     config_map: dict[str, str] = Field(description="checkpoint config field -> module param")
@@ -465,6 +495,7 @@ class ModuleDescription(Strict):
     reference: Reference | None = None
     checkpoint: Checkpoint | None = None
     sampler: Sampler | None = None
+    features: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Feature] = {}
 
     @property
     def is_model(self) -> bool:
@@ -534,6 +565,7 @@ class _Checker:
     path: Path
     stack: tuple[Path, ...] = ()  # modules being checked above this one (a cycle is reported on its own)
     problems: list[Problem] = field(default_factory=list)
+    features: tuple[str, ...] = ()  # the build options on (their overlays are in `data`): called modules get them too
 
     def add(self, loc: tuple, message: str, allowed: list[str] | None = None) -> None:
         if allowed is not None:
@@ -901,13 +933,13 @@ class _Checker:
         callee, clines = read_yaml_lines(path)
         if path.resolve() not in self.stack:
             # A description is valid only when everything it calls is: validating a model checks the tree.
-            _, cproblems = check_module(path, callee, clines, self.stack + (self.path.resolve(),))
+            _, cproblems = check_module(path, callee, clines, self.stack + (self.path.resolve(),), self.features)
             if cproblems:
                 self.add(
                     loc + ("module",),
                     f"module '{module}' has {len(cproblems)} problem(s): tttgen validate {_display(path)}",
                 )
-        callee = _d(callee)
+        callee = _d(with_features(callee, self.features))
         cparams = _d(callee.get("params"))
         for pname, value in _d(step.get("bind")).items():
             if pname not in cparams:
@@ -980,26 +1012,35 @@ def _cycle_problems(path: Path, data: dict) -> list[Problem]:
 
 
 def check_module(
-    path: Path, data: Any, lines: YamlLines, stack: tuple[Path, ...] = ()
+    path: Path, data: Any, lines: YamlLines, stack: tuple[Path, ...] = (), features: tuple[str, ...] = ()
 ) -> tuple[ModuleDescription | None, list[Problem]]:
-    """Schema errors and semantic errors together, in file order."""
+    """Schema errors and semantic errors together, in file order. With `features`, the description those build
+    options make (see Feature); without, the description as written and, apart, each feature it declares."""
     if not isinstance(data, dict):
         return None, [Problem((), f"expected a mapping of fields, got {type(data).__name__}")]
     problems: list[Problem] = []
     module = None
+    merged = with_features(data, features)
     try:
-        module = ModuleDescription.model_validate(data)
+        module = ModuleDescription.model_validate(merged)
     except ValidationError as err:
         problems += lines.pydantic_problems(err, data, drop=STEP_TAGS)
     if isinstance(data.get("name"), str) and data["name"] != path.stem:
         problems.append(Problem(("name",), f"name '{data['name']}' must match the file name '{path.stem}'"))
-    problems += _Checker(data, path, stack).run()
+    problems += _Checker(merged, path, stack, features=features).run()
     problems += _cycle_problems(path, data)
+    if not features and module is not None:
+        seen = {(p.loc, p.message) for p in problems}
+        for name in sorted(module.features):
+            for p in _Checker(with_features(data, (name,)), path, stack, features=(name,)).run():
+                if (p.loc, p.message) not in seen:
+                    problems.append(Problem(p.loc, f"with feature '{name}': {p.message}"))
     return (module if not problems else None), problems
 
 
-def load_module(path_or_name: str | Path) -> ModuleDescription:
-    """A module description by built-in name or path; every problem in one InputError (exit 2)."""
+def load_module(path_or_name: str | Path, features: tuple[str, ...] = ()) -> ModuleDescription:
+    """A module description by built-in name or path, with those of `features` it declares applied (see Feature);
+    every problem in one InputError (exit 2)."""
     path = Path(path_or_name)
     if path.suffix not in (".yaml", ".yml"):
         found = find_module(str(path_or_name), None)
@@ -1015,16 +1056,18 @@ def load_module(path_or_name: str | Path) -> ModuleDescription:
     except OSError:
         stat = None
     if stat is None:
-        return _load_checked(path, None)  # read_yaml_lines reports the unreadable file
-    return _load_checked(path.resolve(), (stat.st_mtime_ns, stat.st_size))
+        return _load_checked(path, None, tuple(features))  # read_yaml_lines reports the unreadable file
+    return _load_checked(path.resolve(), (stat.st_mtime_ns, stat.st_size), tuple(features))
 
 
 @functools.lru_cache(maxsize=256)
-def _load_checked(path: Path, version: tuple[int, int] | None) -> ModuleDescription:
+def _load_checked(path: Path, version: tuple[int, int] | None, features: tuple[str, ...]) -> ModuleDescription:
     """One parse and check per file version: a build expands a called module once per mode (descriptions are
     frozen, so sharing one is safe; an edited file has another mtime or size and is read again)."""
     data, lines = read_yaml_lines(path)
     module, problems = check_module(path, data, lines)
+    if not problems and features:
+        module, problems = check_module(path, data, lines, features=features)
     if problems:
         raise problems_error(problems, lines, _display(path))
     assert module is not None

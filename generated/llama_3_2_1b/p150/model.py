@@ -583,9 +583,10 @@ class Llama:
         return logits
 
 
-# Causal-LM entry points. The description's modes take, in prefill: tokens [1, rows] (device, uint32), positions
-# [rows] (host), the user's KV-cache slot and the first row of the tile holding the last prompt token; in decode:
-# tokens [1, users] and positions [users] (host). These functions prepare them from a prompt or one token per user.
+# Causal-LM entry points. The description's modes take, in prefill: tokens [1, rows] (device, uint32), the rotary
+# table rows of the prompt's positions, the user's KV-cache slot and the first row of the tile holding the last
+# prompt token; in decode: tokens [1, users], positions [users] and their rotary rows. These functions prepare them
+# from a prompt or one token per user.
 
 
 def check_token_ids(tokens):
@@ -605,7 +606,8 @@ def check_prompt(tokens, user_id):
     if seq_len > max(C.PREFILL_LENS):
         raise ValueError(
             f"prompt of {seq_len} tokens is longer than the largest prefill length {max(C.PREFILL_LENS)} "
-            f"(PREFILL_LENS {C.PREFILL_LENS}); regenerate with a longer --prefill-lens"
+            f"(PREFILL_LENS {C.PREFILL_LENS}); regenerate with a longer --prefill-lens, or with --paged for "
+            "chunked prefill"
         )
     if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 <= user_id < C.DECODE_USERS:
         raise ValueError(f"user_id must be an int in [0, {C.DECODE_USERS}), got {user_id!r}")
@@ -737,9 +739,9 @@ class Model(Llama):
             return ttnn.to_torch(out).reshape(-1)[: C.DECODE_USERS].to(torch.int64)
         return ttnn.to_torch(out)[0, 0, :, : C.VOCAB_SIZE].float()
 
-    def greedy_step(self, tokens, positions, rope_rows):
+    def greedy_step(self, *inputs):
         """The decode step and its argmax on device: each user's next token id, [1, 1, users] uint32."""
-        logits = self.decode(tokens, positions, rope_rows)
+        logits = self.decode(*inputs)
         # argmax reads interleaved tensors (its multi-core kernel rows): the head may have written L1 shards
         logits = ttnn.to_memory_config(logits, ttnn.DRAM_MEMORY_CONFIG)
         rows = ttnn.to_layout(logits, ttnn.ROW_MAJOR_LAYOUT)

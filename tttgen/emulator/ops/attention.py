@@ -1,4 +1,5 @@
-"""``ttnn.transformer.scaled_dot_product_attention`` and ``..._decode``.
+"""``ttnn.transformer.scaled_dot_product_attention`` and ``..._decode``, and their paged forms
+``paged_scaled_dot_product_attention_decode`` and ``chunked_scaled_dot_product_attention``.
 
 Semantics: ``scaled_dot_product_attention_golden`` and ``scaled_dot_product_attention_decode_golden`` in
 ``ttnn/operations/transformer_golden.py`` (wheel 0.81.1): grouped-query attention (query head h reads KV head
@@ -19,6 +20,20 @@ it after scaling (``torch`` SDPA: ``softmax(scale * QK^T + mask)``), but the 0.8
 ``reduce_c`` MAX then the scaled exp), i.e. ``softmax(scale * (QK^T + mask))``; TT-Boltz pre-multiplies its biases by
 sqrt(head_dim) for that reason. The two agree only at ``scale=1.0``, so only that case is emulated: a masked call
 with another scale is refused rather than given one of the two answers.
+
+Paged forms (goldens ``paged_scaled_dot_product_attention_decode_golden`` and
+``chunked_scaled_dot_product_attention_golden``, same file): K and V are paged caches ``[max_num_blocks, nkv,
+block_size, dh]`` and ``page_table_tensor`` ``[b, max_num_blocks_per_seq]`` maps user b's logical block j to physical
+block ``page_table[b][j]``; the golden first rebuilds each user's contiguous ``[nkv, blocks * block_size, dh]`` cache
+(``_paged_to_contiguous``) and then runs the unpaged attention on it. The emulator does the same (gathering only the
+blocks a call reads) and runs the same numerics, so paged and unpaged agree bit for bit on the same data. Decode:
+"If a position is given as (-1), compute for the corresponding index in the batch is skipped" (zeros, as unpaged); the
+batch is the page table's row count. Chunked: Q ``[b, nqh, chunk_s, dh]`` holds the queries at absolute positions
+``chunk_start_idx + i`` (``_window_mask(query_start=chunk_start_idx)``), causal over the first
+``min(capacity, chunk_start_idx + chunk_s)`` cached keys; ``chunk_start_idx_tensor`` (a device ``[1]`` int32) wins over
+``chunk_start_idx`` when both are given ("runtime_start = chunk_start_idx_tensor if ... is not None else
+chunk_start_idx"). Not emulated: ``paged_cache_geometry`` views, ``cache_position_modulo`` (circular caches),
+``attention_sink``, ``sliding_window_size``, masks and non-causal paged decode, ``spec_multi_pos_tiles``.
 """
 
 from __future__ import annotations
@@ -33,7 +48,14 @@ from ..device import Device
 from ..dtypes import Layout
 from ..errors import EmulatorUnsupported, check
 from ..tensor import Tensor, require_tensor
-from ..validate import check_compute_config, sdpa_default_compute_config, validate_sdpa, validate_sdpa_decode
+from ..validate import (
+    check_compute_config,
+    sdpa_default_compute_config,
+    validate_chunked_sdpa,
+    validate_paged_sdpa_decode,
+    validate_sdpa,
+    validate_sdpa_decode,
+)
 from .common import DRAM, dry, make_output, numerics_mode, set_values
 
 
@@ -199,17 +221,174 @@ def scaled_dot_product_attention_decode(
     out = make_output(op, out_shape, q.dtype, Layout.TILE, device, out_mem)
     if dry(device):
         return out
-    g = NQ // NKV
+    L = _decode_length(positions, k.shape[2])
+    o = _decode_attend(
+        q.values.float()[0, :B],
+        k.values.float()[:, :, :L, :],
+        v.values.float()[:, :, :L, :],
+        positions,
+        scale,
+        cfg,
+        numerics_mode(device),
+    )
+    return set_values(out, o.unsqueeze(0))
+
+
+def _decode_length(positions: Sequence[int], seq: int) -> int:
+    """Cached positions the decode numerics read: up to the furthest user's position, in whole 16-row steps."""
     valid = [p for p in positions if p >= 0]
     L = (max(valid) + 1) if valid else 1
-    L = min(k.shape[2], -(-L // 16) * 16)
-    qv = q.values.float()[0].reshape(B, NKV, g, 1, D)
-    kv_ = k.values.float()[:, :, :L, :].reshape(B, NKV, 1, L, D)
-    vv = v.values.float()[:, :, :L, :].reshape(B, NKV, 1, L, D)
+    return min(seq, -(-L // 16) * 16)
+
+
+def _decode_attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, positions: Sequence[int], scale, cfg, mode: str
+) -> torch.Tensor:
+    """Decode numerics shared by the unpaged and the paged op: q ``[B, NQ, D]`` against each user's cache rows
+    ``k``, ``v`` ``[B, NKV, L, D]``; user b attends rows ``0..positions[b]``; a negative position yields zeros.
+    Returns ``[B, NQ, D]``."""
+    B, NQ, D = q.shape
+    NKV, L = k.shape[1], k.shape[2]
+    g = NQ // NKV
+    qv = q.reshape(B, NKV, g, 1, D)
+    kv_ = k.reshape(B, NKV, 1, L, D)
+    vv = v.reshape(B, NKV, 1, L, D)
     pos = torch.tensor(positions).reshape(B, 1, 1, 1, 1)
     mask = torch.arange(L).reshape(1, 1, 1, 1, L) <= pos
-    o = _attend(qv, kv_, vv, mask, D**-0.5 if scale is None else float(scale), cfg, numerics_mode(device))
+    o = _attend(qv, kv_, vv, mask, D**-0.5 if scale is None else float(scale), cfg, mode)
     o = o.reshape(B, NQ, D)
     skipped = torch.tensor([p < 0 for p in positions]).reshape(B, 1, 1)
-    o = torch.where(skipped, torch.zeros_like(o), o)
+    return torch.where(skipped, torch.zeros_like(o), o)
+
+
+def _gather_pages(cache: torch.Tensor, page_table, rows: Sequence[int], lengths: Sequence[int], L: int) -> torch.Tensor:
+    """Each user's logical cache ``[len(rows), nkv, L, dh]`` from the paged cache ``[blocks, nkv, block, dh]``
+    (golden ``_paged_to_contiguous``): row i holds page-table row ``rows[i]``'s first ``lengths[i]`` positions, zeros
+    after them (positions a user does not read; the caller masks them)."""
+    _, nkv, bs, dh = cache.shape
+    out = cache.new_zeros(len(rows), nkv, -(-L // bs) * bs, dh)
+    for i, (r, n) in enumerate(zip(rows, lengths)):
+        if n <= 0:
+            continue
+        nblk = -(-n // bs)
+        blocks = torch.tensor([int(e) for e in page_table.values[r, :nblk].tolist()], dtype=torch.long)
+        user = cache[blocks].permute(1, 0, 2, 3).reshape(nkv, nblk * bs, dh)
+        out[i, :, :n] = user[:, :n]
+    return out[:, :, :L]
+
+
+def _paged_unsupported(op: str, **options) -> None:
+    given = [
+        name
+        for name, value in options.items()
+        if value is not None and not (isinstance(value, (bool, int)) and not value)
+    ]
+    if given:
+        raise EmulatorUnsupported(f"{op}: {', '.join(given)} not emulated")
+
+
+def paged_scaled_dot_product_attention_decode(
+    input_tensor_q: Tensor,
+    input_tensor_k: Tensor,
+    input_tensor_v: Tensor,
+    page_table_tensor: Tensor,
+    *,
+    is_causal: bool = True,
+    attn_mask: Optional[Tensor] = None,
+    cur_pos_tensor: Optional[Tensor] = None,
+    attention_sink=None,
+    scale: Optional[float] = None,
+    sliding_window_size: Optional[int] = None,
+    memory_config: Optional[MemoryConfig] = None,
+    program_config=None,
+    compute_kernel_config=None,
+    paged_cache_geometry=None,
+    cache_position_modulo: Optional[int] = None,
+    spec_multi_pos_tiles: int = 0,
+) -> Tensor:
+    op = "ttnn.transformer.paged_scaled_dot_product_attention_decode"
+    q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
+    pt = require_tensor(page_table_tensor, op, "page_table_tensor")
+    if cur_pos_tensor is not None:
+        cur_pos_tensor = require_tensor(cur_pos_tensor, op, "cur_pos_tensor")
+    if not is_causal:
+        raise EmulatorUnsupported(f"{op}: non-causal paged decode is not emulated")
+    _paged_unsupported(
+        op,
+        attn_mask=attn_mask,
+        attention_sink=attention_sink,
+        sliding_window_size=sliding_window_size,
+        paged_cache_geometry=paged_cache_geometry,
+        cache_position_modulo=cache_position_modulo,
+        spec_multi_pos_tiles=spec_multi_pos_tiles,
+    )
+    cfg = (
+        sdpa_default_compute_config()
+        if compute_kernel_config is None
+        else check_compute_config(op, compute_kernel_config)
+    )
+    out_mem = memory_config if memory_config is not None else DRAM
+    B, positions = validate_paged_sdpa_decode(op, q, k, v, pt, cur_pos_tensor)
+    if out_mem.is_sharded() and out_mem.shard_spec is None:
+        out_mem = out_mem.with_shard_spec(q.memory_config().shard_spec) if q.is_sharded() else out_mem
+    NQ, D = q.shape[2], q.shape[3]
+    layout = Layout.ROW_MAJOR if q.layout == Layout.ROW_MAJOR else Layout.TILE
+    out = make_output(op, [1, B, NQ, D], q.dtype, layout, device, out_mem)
+    if dry(device):
+        return out
+    L = _decode_length(positions, pt.shape[1] * k.shape[2])
+    lengths = [min(L, p + 1) if p >= 0 else 0 for p in positions]
+    kc = _gather_pages(k.values.float(), pt, range(B), lengths, L)
+    vc = _gather_pages(v.values.float(), pt, range(B), lengths, L)
+    o = _decode_attend(q.values.float()[0, :B], kc, vc, positions, scale, cfg, numerics_mode(device))
     return set_values(out, o.unsqueeze(0))
+
+
+def chunked_scaled_dot_product_attention(
+    input_tensor_q: Tensor,
+    input_tensor_k: Tensor,
+    input_tensor_v: Tensor,
+    page_table_tensor: Tensor,
+    chunk_start_idx: Optional[int] = None,
+    *,
+    chunk_start_idx_tensor: Optional[Tensor] = None,
+    scale: Optional[float] = None,
+    memory_config: Optional[MemoryConfig] = None,
+    program_config=None,
+    compute_kernel_config=None,
+    paged_cache_geometry=None,
+    sliding_window_size: Optional[int] = None,
+    attention_sink=None,
+) -> Tensor:
+    op = "ttnn.transformer.chunked_scaled_dot_product_attention"
+    q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
+    pt = require_tensor(page_table_tensor, op, "page_table_tensor")
+    if chunk_start_idx_tensor is not None:
+        chunk_start_idx_tensor = require_tensor(chunk_start_idx_tensor, op, "chunk_start_idx_tensor")
+    _paged_unsupported(
+        op,
+        paged_cache_geometry=paged_cache_geometry,
+        sliding_window_size=sliding_window_size,
+        attention_sink=attention_sink,
+    )
+    cfg = (
+        sdpa_default_compute_config()
+        if compute_kernel_config is None
+        else check_compute_config(op, compute_kernel_config)
+    )
+    start = validate_chunked_sdpa(op, q, k, v, pt, chunk_start_idx, chunk_start_idx_tensor, program_config)
+    out = make_output(op, q.shape, q.dtype, Layout.TILE, device, memory_config if memory_config is not None else DRAM)
+    if dry(device):
+        return out
+    B, NQ, Sq, D = q.shape
+    NKV = k.shape[1]
+    g = NQ // NKV
+    Lk = start + Sq
+    kc = _gather_pages(k.values.float(), pt, range(B), [Lk] * B, Lk)
+    vc = _gather_pages(v.values.float(), pt, range(B), [Lk] * B, Lk)
+    qv = q.values.float().reshape(B, NKV, g, Sq, D)
+    qpos = (start + torch.arange(Sq)).unsqueeze(1)
+    mask = torch.arange(Lk).unsqueeze(0) <= qpos
+    sc = D**-0.5 if scale is None else float(scale)
+    o = _attend(qv, kc.reshape(B, NKV, 1, Lk, D), vc.reshape(B, NKV, 1, Lk, D), mask, sc, cfg, numerics_mode(device))
+    return set_values(out, o.reshape(B, NQ, Sq, D))
