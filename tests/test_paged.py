@@ -147,3 +147,12 @@ def _planted(old, new):
 )
 def test_paged_verify_catches_a_planted_paging_bug(old, new):
     assert not _verify(_planted(old, new)).passed
+
+
+def test_paged_mistral_matches_transformers():
+    """Mistral's description declares the same feature: a two-chunk prompt and greedy steps, shuffled blocks."""
+    pytest.importorskip("transformers")
+    from tttgen.verification import run_verify
+
+    report = run_verify(plan(Request("tests/data/tiny-mistral/config.json", "n150", flags=PAGED)), steps=3, prompt_len=200)
+    assert report.passed, report.as_dict()
