@@ -156,3 +156,10 @@ def test_paged_mistral_matches_transformers():
 
     report = run_verify(plan(Request("tests/data/tiny-mistral/config.json", "n150", flags=PAGED)), steps=3, prompt_len=200)
     assert report.passed, report.as_dict()
+
+
+def test_verify_with_too_few_blocks_for_every_user_is_an_input_error():
+    pytest.importorskip("transformers")
+    args = ("--config", TINY, "--device", "n150", "--paged", "--page-blocks", "64", "--prefill-lens", "128")
+    result = invoke("verify", *args, "--steps", "1", "--prompt-len", "10")
+    assert result.exit_code == 2 and "needs 1024 cache blocks, the package has 64" in result.output, result.output

@@ -293,7 +293,14 @@ def page_table(configs: Any, seed: int) -> Any:
 
     users, pages = configs.DECODE_USERS, configs.PAGES_PER_USER
     if configs.PAGE_BLOCKS < users * pages:
-        raise ValueError(f"verify needs {users * pages} cache blocks (every user slot at MAX_SEQ_LEN), the package has {configs.PAGE_BLOCKS}")
+        from tttgen.errors import InputError
+
+        raise InputError(
+            f"verify gives every user slot its own blocks: it needs {users * pages} cache blocks, the package has "
+            f"{configs.PAGE_BLOCKS}",
+            where="--page-blocks",
+            hint=f"verify with --page-blocks {users * pages} or more (or without it)",
+        )
     order = torch.randperm(configs.PAGE_BLOCKS, generator=torch.Generator().manual_seed(seed + 2))
     return order[: users * pages].reshape(users, pages).to(torch.int32)
 

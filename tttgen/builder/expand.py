@@ -432,7 +432,7 @@ def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hin
         raise _error(desc.name, f"unknown params {unknown}", f"allowed: {', '.join(sorted(desc.params))}")
     env = {n: p.default for n, p in desc.params.items() if p.default is not None}
     builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
-    if hints.paged is not None:  # the paged cache's geometry (modules/llama.yaml's `paged` feature)
+    if hints.paged is not None:  # the paged cache's geometry (modules/llama.yaml's `paged` feature; PAGED_PARAMS)
         pages = hints.max_seq_len // hints.paged.block_size
         builder |= {
             "page_block_size": hints.paged.block_size,

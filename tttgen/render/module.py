@@ -601,10 +601,24 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
         "prefill_lens": list(graph.hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
         "greedy_decode_us": f"{graph.facts['greedy_decode_ns'] / 1000:.1f}",
-        "paged": (
-            {n: params[n] for n in ("page_block_size", "pages_per_user", "page_blocks")} if graph.hints.paged else None
-        ),
+        "paged": _paged_geometry(graph) if graph.hints.paged else None,
     }
+
+
+PAGED_PARAMS = ("page_block_size", "pages_per_user", "page_blocks")  # what the builder binds from hints.paged
+
+
+def _paged_geometry(graph: Graph) -> dict[str, int]:
+    """The paged cache's sizes the entry points check page tables against: params of the model's `paged` feature."""
+    params = graph.facts["module_params"]
+    missing = [n for n in PAGED_PARAMS if n not in params]
+    if missing:
+        raise InputError(
+            f"the `paged` feature of {graph.facts['module']} has no params {missing}",
+            where=f"{graph.facts['module']}.features.paged.params",
+            hint=f"a paged model declares {', '.join(PAGED_PARAMS)} (bound from --paged's hints)",
+        )
+    return {n: params[n] for n in PAGED_PARAMS}
 
 
 # the causal-LM entry points' device inputs: token ids, the rotary table rows to gather (uint32), the KV-cache
