@@ -228,7 +228,6 @@ def run_verify(
             emulated(device) as ttnn,
             imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
         ):
-            paged = hasattr(package.configs, "PAGE_BLOCKS")
             # the device as Model.open opens it: decode_forward captures its trace there
             device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
             model = package.Model(device, str(ckpt))
@@ -237,6 +236,7 @@ def run_verify(
             # package runs a prompt longer than its largest prefill length as chunks: each layer's outputs are
             # the chunks' outputs in order, each cut to the chunk's real rows.
             lens = package.configs.PREFILL_LENS
+            paged = graph.hints.paged is not None
             chunk = max(lens) if paged else prompt_len
             chunks = [min(chunk, prompt_len - start) for start in range(0, prompt_len, chunk)]
             methods = sorted({f"prefill_{min(n for n in lens if n >= rows)}" for rows in chunks})
@@ -254,14 +254,12 @@ def run_verify(
                 for method in methods:
                     setattr(layer, method, capture(getattr(layer, method)))
             # paged: the blocks in a shuffled order, so that every read and write goes through the page table
-            table = page_table(package.configs, seed) if paged else None
-            logits = model.prefill_forward(prompt, user_id=0, **({"page_table": table} if paged else {}))
+            paging = {"page_table": page_table(package.configs, seed)} if paged else {}
+            logits = model.prefill_forward(prompt, user_id=0, **paging)
             for layer in model.layers:
                 for method in methods:
                     delattr(layer, method)
-            per_layer = [
-                torch.cat(layer_out[i :: len(model.layers)]) for i in range(len(model.layers))
-            ]
+            per_layer = [torch.cat(layer_out[i :: len(model.layers)]) for i in range(len(model.layers))]
             for out, expected in zip(per_layer, ref_layers):
                 report.layer_pcc.append(pcc(out, expected))
             report.prefill_logits_pcc = pcc(logits, ref.logits[0, -1])
@@ -274,7 +272,6 @@ def run_verify(
                 tokens[0] = ref_next
                 positions[0] = prompt_len + step
                 sequence = torch.cat([sequence, torch.tensor([ref_next])])
-                paging = {"page_table": table} if paged else {}
                 out = model.decode_forward(tokens, positions, **paging)[0]
                 # the same (traced) step again with the argmax on device: the token the package itself picks
                 device_next = int(model.decode_forward(tokens, positions, greedy=True, **paging)[0])

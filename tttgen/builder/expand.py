@@ -425,6 +425,19 @@ def _with_facts(op: Op, **facts: Any) -> Op:
     return replace(op, facts=frozen({**op.facts, **facts}))
 
 
+# The paged cache's geometry the builder binds from hints.paged (the `paged` feature of modules/llama.yaml declares
+# them); the causal-LM entry points read them back (tttgen/render/module.py).
+PAGED_PARAMS = ("page_block_size", "pages_per_user", "page_blocks")
+
+
+def paged_params(hints: Hints) -> dict[str, int]:
+    """PAGED_PARAMS' values: the block size, a user's pages at max_seq_len, and the blocks of each layer's cache."""
+    assert hints.paged is not None
+    pages = hints.max_seq_len // hints.paged.block_size
+    values = (hints.paged.block_size, pages, hints.paged.blocks or DECODE_ROWS * pages)
+    return dict(zip(PAGED_PARAMS, values))
+
+
 def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hints) -> dict[str, Any]:
     """Defaults, then what the builder binds from hints (KV-cache size), then the caller's params."""
     unknown = sorted(set(params) - set(desc.params))
@@ -432,13 +445,8 @@ def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hin
         raise _error(desc.name, f"unknown params {unknown}", f"allowed: {', '.join(sorted(desc.params))}")
     env = {n: p.default for n, p in desc.params.items() if p.default is not None}
     builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
-    if hints.paged is not None:  # the paged cache's geometry (modules/llama.yaml's `paged` feature; PAGED_PARAMS)
-        pages = hints.max_seq_len // hints.paged.block_size
-        builder |= {
-            "page_block_size": hints.paged.block_size,
-            "pages_per_user": pages,
-            "page_blocks": hints.paged.blocks or DECODE_ROWS * pages,
-        }
+    if hints.paged is not None:
+        builder |= paged_params(hints)
     env.update({n: v for n, v in builder.items() if n in desc.params})
     env.update(params)
     return env

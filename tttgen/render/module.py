@@ -20,6 +20,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from tttgen.builder.expand import PAGED_PARAMS
 from tttgen.builder.structure import is_module_graph
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
@@ -603,9 +604,6 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
         "greedy_decode_us": f"{graph.facts['greedy_decode_ns'] / 1000:.1f}",
         "paged": _paged_geometry(graph) if graph.hints.paged else None,
     }
-
-
-PAGED_PARAMS = ("page_block_size", "pages_per_user", "page_blocks")  # what the builder binds from hints.paged
 
 
 def _paged_geometry(graph: Graph) -> dict[str, int]:

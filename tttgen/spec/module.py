@@ -1065,10 +1065,11 @@ def _load_checked(path: Path, version: tuple[int, int] | None, features: tuple[s
     """One parse and check per file version: a build expands a called module once per mode (descriptions are
     frozen, so sharing one is safe; an edited file has another mtime or size and is read again)."""
     data, lines = read_yaml_lines(path)
-    module, problems = check_module(path, data, lines)
-    if not problems and features:
-        module, problems = check_module(path, data, lines, features=features)
+    module, problems = check_module(path, data, lines)  # checks each declared feature too
+    active = tuple(f for f in features if module is not None and f in module.features)
+    if len(active) > 1:  # a combination the per-feature checks did not see
+        module, problems = check_module(path, data, lines, features=active)
     if problems:
         raise problems_error(problems, lines, _display(path))
     assert module is not None
-    return module
+    return ModuleDescription.model_validate(with_features(data, active)) if len(active) == 1 else module

@@ -680,22 +680,24 @@ class Model(Llama):
     def close(self):
         ttnn.close_device(self.device)
 
+    def device_ids(self, values, dtype):
+        """Integer inputs (token ids, table rows, positions) as row-major device tensors."""
+        return ttnn.from_torch(values, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
+
     def prefill_forward(self, tokens, user_id):
         """Run one user's prompt, fill its KV-cache slot and return the logits of the last token."""
         seq_len = check_prompt(tokens, user_id)
         padded = min(n for n in C.PREFILL_LENS if n >= seq_len)
         ids = torch.zeros(1, padded, dtype=torch.int32)
         ids[0, :seq_len] = tokens.reshape(-1)
-        ids = ttnn.from_torch(ids, dtype=ttnn.uint32, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
         last_tile = (seq_len - 1) // 32 * 32
-        # the rotary table rows to gather: one per prompt position
-        rope_rows = ttnn.from_torch(
-            torch.arange(padded, dtype=torch.int32).reshape(1, padded),
-            dtype=ttnn.uint32,
-            layout=ttnn.ROW_MAJOR_LAYOUT,
-            device=self.device,
+        logits = getattr(self, f"prefill_{padded}")(
+            self.device_ids(ids, ttnn.uint32),
+            # the rotary table rows to gather: one per prompt position
+            self.device_ids(torch.arange(padded, dtype=torch.int32).reshape(1, padded), ttnn.uint32),
+            user_id,
+            last_tile,
         )
-        logits = getattr(self, f"prefill_{padded}")(ids, rope_rows, user_id, last_tile)
         return ttnn.to_torch(logits)[0, 0, (seq_len - 1) % 32, : C.VOCAB_SIZE].float()
 
     def decode_forward(self, tokens, positions, traced=True, greedy=False):
@@ -714,18 +716,10 @@ class Model(Llama):
         )
         step = self.greedy_step if greedy else self.decode
         if not traced:
-            out = step(
-                *(
-                    ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
-                    for t, dtype in inputs
-                )
-            )
+            out = step(*(self.device_ids(t, dtype) for t, dtype in inputs))
         else:
             if greedy not in self.decode_traces:
-                persistent = [
-                    ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
-                    for t, dtype in inputs
-                ]
+                persistent = [self.device_ids(t, dtype) for t, dtype in inputs]
                 step(*persistent)  # compiles every program before the capture
                 trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
                 output = step(*persistent)

@@ -845,6 +845,10 @@ class Model(Llama):
     def close(self):
         ttnn.close_device(self.device)
 
+    def device_ids(self, values, dtype):
+        """Integer inputs (token ids, table rows, positions, page tables) as row-major device tensors."""
+        return ttnn.from_torch(values, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
+
     def prefill_forward(self, tokens, user_id, page_table=None):
         """Run one user's prompt, fill the cache blocks its page-table row lists and return the logits of the last
         token. A prompt longer than the largest prefill length runs as chunks of that length (chunked prefill),
@@ -871,10 +875,6 @@ class Model(Llama):
             )
         return ttnn.to_torch(logits)[0, 0, (rows - 1) % 32, : C.VOCAB_SIZE].float()
 
-    def device_ids(self, values, dtype):
-        """Integer inputs (token ids, table rows, page tables) as the row-major device tensors the ops read."""
-        return ttnn.from_torch(values, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
-
     def decode_forward(self, tokens, positions, traced=True, greedy=False, page_table=None):
         """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits, or with
         greedy=True the next token of each user ([users] int64), the argmax taken on device so only ids leave it.
@@ -894,18 +894,10 @@ class Model(Llama):
         )
         step = self.greedy_step if greedy else self.decode
         if not traced:
-            out = step(
-                *(
-                    ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
-                    for t, dtype in inputs
-                )
-            )
+            out = step(*(self.device_ids(t, dtype) for t, dtype in inputs))
         else:
             if greedy not in self.decode_traces:
-                persistent = [
-                    ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
-                    for t, dtype in inputs
-                ]
+                persistent = [self.device_ids(t, dtype) for t, dtype in inputs]
                 step(*persistent)  # compiles every program before the capture
                 trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
                 output = step(*persistent)
