@@ -11,7 +11,14 @@ import enum
 import math
 from dataclasses import dataclass
 
+import torch
+
 from .configs import CoreCoord, CoreGrid
+
+# The seed of the emulated device's random stream at open_device. On hardware the PRNG of a core is only set by
+# rand_tile_init (ttnn.manual_seed, or ttnn.sampling with a non-zero seed); before that its state is undefined
+# (tt-metal #31901). The emulator starts from a fixed state so that runs are reproducible.
+DEFAULT_PRNG_SEED = 0
 
 
 class Arch(enum.Enum):
@@ -57,6 +64,9 @@ class Device:
         self.open_kwargs = dict(open_kwargs)
         self.is_open = True
         self.op_log: list[str] = []
+        # the device's random stream (ttnn.manual_seed, ttnn.sampling): one torch generator for all cores
+        self.prng = torch.Generator()
+        self.prng.manual_seed(DEFAULT_PRNG_SEED)
 
     # ttnn surface ------------------------------------------------------------------------------------
     def compute_with_storage_grid_size(self) -> CoreCoord:

@@ -11,7 +11,7 @@ from . import jit as jit_mod
 from . import trace as trace_mod
 from .device import Arch, Device, DeviceSpec
 from .errors import EmulatorError, EmulatorUnsupported, EmulatorValidationError
-from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization, reduction
+from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization, reduction, sampling
 from .tensor import Shape, Tensor
 
 TOP_LEVEL_OPS = {
@@ -29,6 +29,7 @@ TOP_LEVEL_OPS = {
     "permute": core.permute,
     "fold": core.fold,
     "slice": core.slice,
+    "pad": core.pad,
     "concat": core.concat,
     "deallocate": core.deallocate,
     "clone": core.clone,
@@ -39,6 +40,9 @@ TOP_LEVEL_OPS = {
     "softmax": normalization.softmax,
     "embedding": embedding.embedding,
     "argmax": reduction.argmax,
+    "topk": sampling.topk,
+    "sampling": sampling.sampling,
+    "manual_seed": sampling.manual_seed,
     "add": eltwise.add,
     "mul": eltwise.mul,
     "multiply": eltwise.multiply,
@@ -210,6 +214,7 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     ttnn._emulator_state = state
 
     jit_module = types.ModuleType("ttnn_jit", "Stand-in for tt-mlir's ttnn_jit (tttgen.emulator.jit).")
+
     # a jitted block is one call of the step: recorded as a whole during a trace capture
     def traced(block):
         block.tracer = tracer  # a jitted block is one call of a traced step

@@ -445,6 +445,43 @@ def slice(
     return set_values(out, vals.contiguous(), quantized=t.dtype not in dt.BLOCK_FLOAT_TYPES)
 
 
+def pad(
+    input_tensor: Tensor,
+    padding,
+    value: float,
+    *,
+    use_multicore: bool = True,
+    memory_config: Optional[MemoryConfig] = None,
+    sub_core_grids=None,
+    queue_id=None,
+) -> Tensor:
+    """ttnn.pad's (before, after) pairs overload, golden torch.nn.functional.pad with a constant `value` (0.81.1
+    golden function). Its docstring: a TILE tensor cannot be padded in front on device."""
+    op = "ttnn.pad"
+    t = require_tensor(input_tensor, op, "input_tensor")
+    device = t.require_device(op)
+    pairs = [tuple(int(v) for v in pair) for pair in padding]
+    check(
+        all(len(pair) == 2 for pair in pairs) and len(pairs) <= t.shape.rank,
+        op,
+        "pad.pairs",
+        f"padding must be at most {t.shape.rank} (before, after) pairs, got {padding!r}",
+    )
+    pairs = [(0, 0)] * (t.shape.rank - len(pairs)) + pairs
+    check(all(b >= 0 and a >= 0 for b, a in pairs), op, "pad.negative", f"padding must not be negative, got {pairs}")
+    if t.layout == Layout.TILE:
+        check(
+            all(before == 0 for before, _ in pairs),
+            op,
+            "pad.tile_front",
+            "tile layout does not support front padding on device (ttnn.pad docstring)",
+        )
+    torch_padding = [v for before, after in reversed(pairs) for v in (before, after)]
+    vals = torch.nn.functional.pad(t.values, torch_padding, mode="constant", value=float(value))
+    out = make_output(op, vals.shape, t.dtype, t.layout, device, memory_config or t.memory_config())
+    return set_values(out, vals.contiguous(), quantized=t.dtype not in dt.BLOCK_FLOAT_TYPES)
+
+
 def concat(
     tensors: Sequence[Tensor],
     dim: int = 0,
