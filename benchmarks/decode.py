@@ -16,6 +16,9 @@ filled to 128 rows (the published runs' input length). One step is:
     replays the trace and reads the whole [32, vocab] bfloat16 logits back.
   The host's torch work on those logits (to float, argmax) is measured on this machine and shown apart: it is this
   CPU's figure, not the demo host's.
+* a second table: tttgen's `decode_forward(sampling=...)` step (top-k / top-p drawn on device: ttnn.topk over the
+  vocab's power-of-two chunks and ttnn.sampling, at their published measured times, tttgen.cost.measured) next to
+  the same tt_transformers step (its demo samples on the host whatever the sampling parameters).
 
 The DRAM roofline is the decode step's compulsory DRAM reads (every weight once, the K/V cache up to 128 rows) at
 the profile's nominal DRAM bandwidth.
@@ -41,7 +44,14 @@ from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
 from tttgen.cost.host import HostIO, host_io_ns  # noqa: E402
 from tttgen.explain import layer_moves  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
-from tttgen.passes.op_costs import entry_host_io, greedy_tail_ns, mode_totals, op_cost, runs_per_call  # noqa: E402
+from tttgen.passes.op_costs import (  # noqa: E402
+    entry_host_io,
+    greedy_tail_ns,
+    mode_totals,
+    op_cost,
+    runs_per_call,
+    tail_ns,
+)
 
 ROWS = (("llama-3.2-1b", "n150"), ("llama-3.2-3b", "n150"), ("llama-3.1-8b", "n150"), ("llama-3.1-8b", "p150"))
 KV_LEN = 128
@@ -125,6 +135,7 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     failures = []
+    sampled_rows = []
     sampling: dict[int, float] = {}
     for graph in graphs:
         model, device = graph.model.name, graph.device.name
@@ -145,6 +156,13 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
         ours_dev = step_device_ns(graph, lambda op: op.decisions["time_ns"]) + greedy_tail_ns(graph)
         ours_host = host_io_ns(graph.device.host_link, entry_host_io(graph, "decode", greedy=True))
         tt_step, ours_step = tt_dev + tt_host, ours_dev + ours_host
+        drawn_dev = ours_dev - greedy_tail_ns(graph) + tail_ns(graph, "sampled")
+        drawn_step = drawn_dev + host_io_ns(graph.device.host_link, entry_host_io(graph, "decode", tail="sampled"))
+        sampled_rows.append(
+            f"| {model} | {device} | {drawn_dev / 1e6:.2f} + {(drawn_step - drawn_dev) / 1e6:.2f} = "
+            f"{drawn_step / 1e6:.2f} | {1e9 / drawn_step:.1f} | {(drawn_dev - ours_dev) / 1e3:+.0f} "
+            f"| {tt_step / drawn_step:.2f} |"
+        )
         tt_sampled = tt_step + sampling[vocab]
         roof = roofline_bytes(graph) / graph.device.dram.nominal_gbps
         refs = published(model, device)
@@ -179,6 +197,16 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
                 f"({dram.sharded_gbps:.0f} of {dram.nominal_gbps:.0f} GB/s), the ceiling of every matmul modeled"
             )
     lines += [
+        "",
+        "On-device top-k / top-p sampling (`decode_forward(sampling=...)`): the step, ttnn.topk over the vocab in "
+        "power-of-two chunks (its multi-core factory) at the published measured topk times, ttnn.sampling's draw; "
+        "next to the tt_transformers policy's step (its demo samples on the host at batch 32 whatever the sampling "
+        "parameters):",
+        "",
+        "| model | device | tttgen sampled: device + host I/O = step ms | t/s/u | device us vs greedy "
+        "| tttgen sampled / ttT speed |",
+        "|---|---|---|---|---|---|",
+        *sampled_rows,
         "",
         *(f"- host sampling (bf16 logits [32, {v}] to float, argmax), median of 15 on this machine's CPU: "
           f"{ns / 1e6:.2f} ms; the demo host's CPU will differ" for v, ns in sorted(sampling.items())),

@@ -22,7 +22,7 @@ def judge(device, cases, l1_small):
 def test_one_row_per_model_and_the_goals_named(bench):
     lines = bench.report(rows=(("llama-3.2-1b", "n150"),), judge=judge, sampling_ms=lambda vocab: 2.0)
     rows = [line for line in lines if line.startswith("| llama-3.2-1b | n150 |")]
-    assert len(rows) == 1
+    assert len(rows) == 2  # the greedy table's row, then the sampled one's
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     tt_dev, tt_host, tt_step = (float(x) for x in cells[3].replace("+", "=").split("="))
     ours_dev, ours_host, ours_step = (float(x) for x in cells[6].replace("+", "=").split("="))
@@ -31,6 +31,13 @@ def test_one_row_per_model_and_the_goals_named(bench):
     assert float(cells[8].split()[0]) == pytest.approx(tt_step / ours_step, abs=0.01)
     assert any(line.startswith("- host sampling") and "2.00 ms" in line for line in lines)
     assert any(line.startswith("- NOT MET") or line == "- all met" for line in lines)
+    sampled = [c.strip() for c in rows[1].strip("|").split("|")]
+    drawn_dev, drawn_host, drawn_step = (float(x) for x in sampled[2].replace("+", "=").split("="))
+    assert drawn_dev + drawn_host == pytest.approx(drawn_step, abs=0.011)
+    # the draw adds four multi-core topks (191.5 us each, measured) and the 27 us sampling kernel to the step
+    assert 500 < float(sampled[4]) < 1500  # device us over the greedy step: four 191.5 us topks and the draw
+    assert drawn_host > ours_host  # three more [users] rows copied in (top_k, top_p, 1 / temperature)
+    assert float(sampled[5]) == pytest.approx(tt_step / drawn_step, abs=0.01)
 
 
 def test_roofline_counts_every_decode_weight_and_the_kv_cache(bench):

@@ -417,6 +417,10 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
         for i, value in enumerate(data["decode_logits_pcc"]):
             click.echo(f"  decode step {i} logits PCC {value:.5f}")
         click.echo(f"  greedy tokens agree   {data['token_agreement']}/{data['steps']} (need {data['min_agreement']})")
+        failures = data["sampling_failures"]
+        click.echo(f"  sampled draws         {'within their limits' if not failures else f'{len(failures)} broke them'}")
+        for failure in failures:
+            click.echo(f"  sampling: {failure}")
         for finding in data["api_findings"]:
             click.echo(f"  api: {finding}")
         click.echo("PASS" if report.passed else "FAIL")

@@ -80,3 +80,28 @@ def jit_block_grid(rows_tiles: int, cols_tiles: int, grid_x: int, grid_y: int) -
     divisor that fits the compute grid (tt-mlir tools/ttnn-jit _src/tensor_translator.py _infer_block_sharding_grid).
     Standard library only: the real-ttnn runner loads this file by path."""
     return largest_divisor(cols_tiles, grid_x), largest_divisor(rows_tiles, grid_y)
+
+
+def next_pow2(n: int) -> int:
+    """The smallest power of two >= n (n >= 1)."""
+    return 1 << (max(n, 1) - 1).bit_length()
+
+
+def pow2_splits(tiles_total: int, max_width_tiles: int) -> tuple[int, int]:
+    """(splits, padded width in tiles): the fewest power-of-two count of near-equal chunks of `tiles_total` tiles
+    whose width, padded up to a power of two, stays below `max_width_tiles`."""
+    splits = 1
+    while next_pow2(ceil_div(tiles_total, splits)) >= max_width_tiles:
+        splits *= 2
+    return splits, next_pow2(ceil_div(tiles_total, splits))
+
+
+def even_chunks(total: int, count: int) -> list[tuple[int, int]]:
+    """`total` split into `count` contiguous [start, end) chunks whose sizes differ by at most one."""
+    base, extra = divmod(total, count)
+    chunks, start = [], 0
+    for i in range(count):
+        end = start + base + (1 if i < extra else 0)
+        chunks.append((start, end))
+        start = end
+    return chunks

@@ -152,11 +152,18 @@ class VerifyReport:
     api_findings: list[str] = field(default_factory=list)
     threshold: float = PCC_ACCURACY
     min_agreement: int = 0
+    # decode_forward(sampling=...) drawn next to every greedy step (SAMPLED_PARAMS): what the draws broke
+    sampling_failures: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         values = [self.prefill_logits_pcc] + self.decode_logits_pcc + self.layer_pcc
-        return min(values) >= self.threshold and self.token_agreement >= self.min_agreement and not self.api_findings
+        return (
+            min(values) >= self.threshold
+            and self.token_agreement >= self.min_agreement
+            and not self.api_findings
+            and not self.sampling_failures
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +179,7 @@ class VerifyReport:
             "api_findings": list(self.api_findings),
             "threshold": self.threshold,
             "min_agreement": self.min_agreement,
+            "sampling_failures": list(self.sampling_failures),
             "passed": self.passed,
         }
 
@@ -268,19 +276,76 @@ def run_verify(
             positions = torch.zeros(users, dtype=torch.int64)
             sequence = prompt.clone()
             ref_next = int(ref.logits[0, -1].argmax())
+            model.seed_sampling(seed)
+            drawn_first = []
             for step in range(steps):
                 tokens[0] = ref_next
                 positions[0] = prompt_len + step
                 sequence = torch.cat([sequence, torch.tensor([ref_next])])
-                out = model.decode_forward(tokens, positions, **paging)[0]
+                out = model.decode_forward(tokens, positions, **paging)
                 # the same (traced) step again with the argmax on device: the token the package itself picks
                 device_next = int(model.decode_forward(tokens, positions, greedy=True, **paging)[0])
+                # and drawn on device: each draw must respect its user's top-k, top-p and p = 0 (argmax) limits
+                drawn = model.decode_forward(tokens, positions, sampling=SAMPLED_PARAMS, **paging)
+                report.sampling_failures += sampling_failures(out, drawn, step)
+                drawn_first.append((int(drawn[0]), int(out[0].argmax())))
                 with torch.no_grad():
                     ref_logits = hf(sequence[None, :]).logits[0, -1]
-                report.decode_logits_pcc.append(pcc(out, ref_logits))
+                report.decode_logits_pcc.append(pcc(out[0], ref_logits))
                 ref_next = int(ref_logits.argmax())
                 report.token_agreement += int(device_next == ref_next)
+            if steps >= MIN_STEPS_FOR_SPREAD and all(d == a for d, a in drawn_first):
+                report.sampling_failures.append(
+                    f"user 0 drew its argmax at all {steps} steps (top_k {SAMPLED_TOP_K}, temperature "
+                    f"{SAMPLED_TEMPERATURE}): the draw is not sampling"
+                )
     return report
+
+
+# The draws verify asks for beside each greedy step. verify's reference model is confident (its planted LM head), so
+# the limits are set at a temperature that spreads the top candidates: user 0 under a top-k limit, user 1 under a
+# top-p one, every other user at top_p = 0, which ttnn.sampling turns into the argmax (ttnn's own test_sampling edge
+# case). ttnn.sampling's probabilities are the softmax of the 32 candidates at the temperature (its docstring).
+SAMPLED_TEMPERATURE = 16.0
+SAMPLED_TOP_K = 4  # user 0 (top_p 1)
+SAMPLED_TOP_P = 0.5  # user 1 (top_k 32)
+SAMPLED_PARAMS = {
+    "top_k": [SAMPLED_TOP_K, 32] + [32] * 30,
+    "top_p": [1.0, SAMPLED_TOP_P] + [0.0] * 30,
+    "temperature": [SAMPLED_TEMPERATURE, SAMPLED_TEMPERATURE] + [1.0] * 30,
+}
+MIN_STEPS_FOR_SPREAD = 8  # with fewer steps, user 0 drawing its argmax every time is not unlikely enough to flag
+NUCLEUS_SLACK = 0.02  # ttnn.sampling's probabilities are bfloat16
+
+
+def sampling_failures(logits: Any, drawn: Any, step: int) -> list[str]:
+    """What one step's draws break, judged against the same step's logits ([users, vocab]): user 0's id must be
+    among its SAMPLED_TOP_K largest logits; user 1's inside the top-p nucleus of its 32 candidates' softmax at the
+    temperature (the mass of the more likely candidates at most top_p, plus bfloat16 slack); every other user's id
+    must be an argmax."""
+    import torch
+
+    failures = []
+    picks = [int(drawn[user]) for user in range(logits.shape[0])]
+    for user, pick in enumerate(picks):
+        if not 0 <= pick < logits.shape[1]:
+            failures.append(f"step {step}: user {user} drew {pick}, outside the vocab")
+    if failures:
+        return failures
+    for user in range(2, logits.shape[0]):
+        if logits[user, picks[user]] < logits[user].max():
+            failures.append(f"step {step}: user {user} (top_p 0) drew {picks[user]}, not an argmax of its logits")
+    rank = int((logits[0] > logits[0, picks[0]]).sum())
+    if rank >= SAMPLED_TOP_K:
+        failures.append(f"step {step}: user 0 drew {picks[0]}, rank {rank} of its logits (top_k {SAMPLED_TOP_K})")
+    top = torch.topk(logits[1].float(), 32).values
+    probs = torch.softmax(top / SAMPLED_TEMPERATURE, dim=-1)
+    before = float(probs[top > logits[1, picks[1]]].sum())
+    if before > SAMPLED_TOP_P + NUCLEUS_SLACK:
+        failures.append(
+            f"step {step}: user 1 drew {picks[1]} after {before:.3f} of the probability mass (top_p {SAMPLED_TOP_P})"
+        )
+    return failures
 
 
 def page_table(configs: Any, seed: int) -> Any:

@@ -43,7 +43,7 @@ def test_clean_package_passes_with_every_mode_run(tiny_package):
     assert code == 0, report
     [verdict] = report["real_ttnn"]
     assert verdict["ok"]
-    assert {p["phase"] for p in verdict["phases"]} == {"prefill_128", "decode"}
+    assert {p["phase"] for p in verdict["phases"]} == {"prefill_128", "decode", "seed_sampling", "decode_sampled"}
     assert all(p["status"] == "ran" for p in verdict["phases"])
     linears = [op for op in verdict["ops"] if op["fn"] == "linear"]
     assert linears and all(op["accepted"] == op["calls"] for op in linears)

@@ -14,12 +14,13 @@ from typing import Any
 from math import prod
 
 from tttgen.cost.host import HostIO, host_io_ns, tensor_bytes
+from tttgen.cost.measured import measured, sampling_ns, topk_ns
 from tttgen.cost.model import OpCost, estimate_eltwise_chain, estimate_matmul
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
 from tttgen.scoring import op_time_ns
-from tttgen.tiling import round_up
+from tttgen.tiling import even_chunks, pow2_splits, round_up
 
 BYTES_BF16 = 2
 
@@ -176,6 +177,11 @@ def op_costs(graph: Graph) -> Graph:
         facts["greedy_decode_ns"] = (
             totals["decode"] + greedy_tail_ns(graph) + host_io_ns(link, entry_host_io(graph, "decode", greedy=True))
         )
+        facts["sampled_decode_ns"] = (
+            totals["decode"]
+            + tail_ns(graph, "sampled")
+            + host_io_ns(link, entry_host_io(graph, "decode", tail="sampled"))
+        )
     return graph.with_facts(**facts)
 
 
@@ -214,39 +220,126 @@ def traced_modes(graph: Graph) -> frozenset[str]:
 
 
 ELEMENT_BYTES = {"uint32": 4, "int32": 4, "float32": 4}  # host tensors; anything else goes over as bfloat16
-GREEDY_ID_BYTES = 4  # ttnn.argmax's uint32 ids, one per user
+ID_BYTES = 4  # the token ids ttnn.argmax and ttnn.sampling write (uint32), one per user
+SAMPLING_CANDIDATES = 32  # ttnn.sampling (0.81.1 docstring): top_k in (0, 32], W a power-of-two multiple of 32
+# the ops each decode tail adds after the model's last op (templates/lm.py.j2 greedy_step / sampled_step)
+TAILS = ("greedy", "sampled")
+
+
+def sampling_plan(graph: Graph) -> dict[str, Any]:
+    """What sampled_step prints. ttnn.topk takes its multi-core factory only on power-of-two widths below 65536
+    (tttgen.cost.measured; single-core it is ~50x slower on a Llama vocab), so the logits go through it in the
+    fewest power-of-two count of near-equal tile-aligned chunks, each padded with -inf to one power-of-two width;
+    the chunks' candidates together are a power-of-two multiple of 32, as ttnn.sampling takes them. A vocab off the
+    tile grid gets a -inf mask over the head's padded columns (they would otherwise hold logits of 0)."""
+    columns = _logits_columns(graph)
+    limit_tiles = (measured()["topk_k32_rows32"]["multi_core_max_width"] + 1) // 32
+    splits, width_tiles = pow2_splits(columns // 32, limit_tiles)
+    chunks = [(a * 32, b * 32) for a, b in even_chunks(columns // 32, splits)]
+    width = width_tiles * 32
+    return {
+        "candidates": SAMPLING_CANDIDATES,
+        "columns": columns,
+        "vocab_mask": columns != graph.model.vocab_size,
+        "chunks": chunks,
+        "chunk_width": width,
+        "pad": any(end - start < width for start, end in chunks),
+    }
+
+
+def _head(graph: Graph) -> Op:
+    return next(op for op in reversed(graph.ops) if op.mode == "decode" and op.kind == "matmul")
+
+
+def _logits_columns(graph: Graph) -> int:
+    return _head(graph).dataflow["shapes"]["out"][0][-1]
+
+
+def tail_moves(graph: Graph, tail: str) -> list[tuple[str, int, int]]:
+    """The data-movement ops a decode tail adds after the head, each as (source storage, bytes in, bytes out), priced
+    as data movement over those bytes (tail_ns adds the measured topk and sampling kernels).
+
+    greedy: logits to DRAM (when the head wrote L1), untilize, slice off the padded vocab, argmax (reads the logits,
+    writes one id per user). sampled: logits to DRAM, the -inf vocab mask added (a tile-padded vocab), each chunk
+    sliced out (several chunks) and padded with -inf (sampling_plan), the chunks' candidates and ids concatenated
+    (several chunks), the ids untilized."""
+    head = _head(graph)
+    rows, cols = graph.facts["decode_rows"], _logits_columns(graph)
+    size = rows * cols * BYTES_BF16
+    moves: list[tuple[str, int, int]] = []
+    # a column-chunked head already concatenated its chunks in DRAM
+    if storage(head.decisions.get("out")) != "dram" and head.decisions.get("column_chunks", 1) == 1:
+        moves.append((storage(head.decisions.get("out")), size, size))
+    if tail == "greedy":
+        return moves + [("dram", size, size), ("dram", size, size), ("dram", size, rows * ID_BYTES)]
+    plan = sampling_plan(graph)
+    if plan["vocab_mask"]:
+        moves.append(("dram", size + cols * BYTES_BF16, size))
+    for start, end in plan["chunks"]:
+        chunk = rows * (end - start) * BYTES_BF16
+        if len(plan["chunks"]) > 1:
+            moves.append(("dram", chunk, chunk))
+        if plan["pad"]:
+            moves.append(("dram", chunk, rows * plan["chunk_width"] * BYTES_BF16))
+    candidates = rows * SAMPLING_CANDIDATES * len(plan["chunks"])
+    if len(plan["chunks"]) > 1:
+        moves += [
+            ("dram", candidates * BYTES_BF16, candidates * BYTES_BF16),
+            ("dram", candidates * ID_BYTES, candidates * ID_BYTES),
+        ]
+    return moves + [("dram", candidates * ID_BYTES, candidates * ID_BYTES)]
+
+
+def tail_ns(graph: Graph, tail: str) -> float:
+    """Modeled device time of a decode tail: its data movement (tail_moves) and, sampled, each chunk's ttnn.topk
+    and the ttnn.sampling draw at their published measured times; op-to-op gaps included."""
+    device = graph.device
+    total = sum(
+        op_time_ns(device, "reshard", bytes_in=b_in, bytes_out=b_out, src=src, dst="dram").total_ns
+        for src, b_in, b_out in tail_moves(graph, tail)
+    )
+    if tail == "sampled":
+        plan = sampling_plan(graph)
+        kernels = len(plan["chunks"]) * topk_ns(plan["chunk_width"]) + sampling_ns()
+        total += kernels + (len(plan["chunks"]) + 1) * device.op_gap.traced_ns
+    return total
+
+
+def tail_calls(graph: Graph, tail: str) -> int:
+    """The ttnn calls a decode tail dispatches (templates/lm.py.j2): greedy_step's to_memory_config, to_layout,
+    slice and argmax; sampled_step's to_memory_config, the mask add, per chunk a slice, a pad and topk, two concats,
+    to_layout and sampling (as sampling_plan asks for them)."""
+    if tail == "greedy":
+        return 4
+    plan = sampling_plan(graph)
+    chunks = len(plan["chunks"])
+    per_chunk = 1 + int(chunks > 1) + int(plan["pad"])
+    return 3 + int(plan["vocab_mask"]) + chunks * per_chunk + 2 * int(chunks > 1)
 
 
 def greedy_tail_ns(graph: Graph) -> float:
-    """The device ops decode_forward(greedy=True) adds after the head (templates/lm.py.j2 greedy_step): logits to
-    DRAM (when the head wrote L1), untilize, slice off the padded vocab, argmax (reads the logits, writes one id per
-    user). Each is priced as data movement over the logits' bytes."""
-    head = next(op for op in reversed(graph.ops) if op.mode == "decode" and op.kind == "matmul")
-    rows, cols = graph.facts["decode_rows"], head.dataflow["shapes"]["out"][0][-1]
-    size = rows * cols * BYTES_BF16
-    moves = [("dram", size, size), ("dram", size, size), ("dram", size, size), ("dram", size, rows * GREEDY_ID_BYTES)]
-    # a column-chunked head already concatenated its chunks in DRAM
-    if storage(head.decisions.get("out")) != "dram" and head.decisions.get("column_chunks", 1) == 1:
-        moves.insert(0, (storage(head.decisions.get("out")), size, size))
-    return sum(
-        op_time_ns(graph.device, "reshard", bytes_in=b_in, bytes_out=b_out, src=src, dst="dram").total_ns
-        for src, b_in, b_out in moves
-    )
+    """The device ops decode_forward(greedy=True) adds after the head (tail_moves)."""
+    return tail_ns(graph, "greedy")
 
 
-def entry_host_io(graph: Graph, key: str, greedy: bool = False) -> HostIO:
+def entry_host_io(graph: Graph, key: str, greedy: bool = False, tail: str | None = None) -> HostIO:
     """What one call of the package's entry for a mode moves between host and device. A causal LM's entries
-    (templates/lm.py.j2) copy every tensor input in and read the output back (with greedy=True, decode reads one
-    id per user instead of the logits); a traced mode adds its trace replay. A module package's forward takes and
-    returns device tensors: no host traffic."""
+    (templates/lm.py.j2) copy every tensor input in and read the output back; with a decode tail (greedy=True is
+    tail="greedy"; "sampled" also copies in three [users] rows: top_k uint32, top_p and 1 / temperature bfloat16)
+    decode reads one id per user instead of the logits. A traced mode adds its trace replay. A module package's
+    forward takes and returns device tensors: no host traffic."""
     from tttgen.builder.structure import is_module_graph
 
     if is_module_graph(graph):
         return HostIO()
+    tail = "greedy" if greedy and tail is None else tail
     io = graph.facts["io"][key]
     inputs = tensor_bytes((tuple(s), ELEMENT_BYTES.get(io["dtypes"].get(n), 2)) for n, s in io["inputs"].items())
-    if greedy:
-        outputs: tuple[int, ...] = (graph.facts["decode_rows"] * GREEDY_ID_BYTES,)
+    users = graph.facts["decode_rows"]
+    if tail == "sampled":
+        inputs += (users * ID_BYTES, users * BYTES_BF16, users * BYTES_BF16)
+    if tail is not None:
+        outputs: tuple[int, ...] = (users * ID_BYTES,)
     else:
         outputs = tensor_bytes((tuple(s), 2) for s in io["outputs"].values())
     return HostIO(inputs=inputs, outputs=outputs, other_calls=1 if key in traced_modes(graph) else 0)

@@ -69,7 +69,8 @@ def checkpoint_shapes(graph) -> dict[str, list[int]]:
 
 
 def calls_for(graph) -> list[dict[str, Any]]:
-    """The calls that run every mode the package was built for: each prefill length once, then one decode step."""
+    """The calls that run every mode the package was built for: each prefill length once, then one decode step with
+    each decode tail (the argmax, the sampled draw)."""
     users = int(graph.facts.get("decode_rows", DECODE_USERS_DEFAULT))
     calls = [
         {"phase": f"prefill_{n}", "method": "prefill_forward", "args": [{"tensor": [1, n], "dtype": "int64"}, 0]}
@@ -82,6 +83,16 @@ def calls_for(graph) -> list[dict[str, Any]]:
             # untraced (each op dispatched on its own, as the mock device validates them; the trace replays them)
             # and greedy: the step's every op, then the on-device argmax the plain step leaves out
             "args": [{"tensor": [users], "dtype": "int64"}, {"tensor": [users], "dtype": "int64"}, False, True],
+        }
+    )
+    calls.append({"phase": "seed_sampling", "method": "seed_sampling", "args": [1234]})
+    calls.append(
+        {
+            "phase": "decode_sampled",
+            "method": "decode_forward",
+            # untraced again, with the top-k / top-p draw on device in place of the argmax
+            "args": [{"tensor": [users], "dtype": "int64"}, {"tensor": [users], "dtype": "int64"}, False],
+            "kwargs": {"sampling": {"top_k": 32, "top_p": 0.9, "temperature": 0.7}},
         }
     )
     return calls

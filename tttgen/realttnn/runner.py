@@ -345,7 +345,7 @@ def check_package(ttnn, job: dict, index: int) -> dict:
                 args = [_argument(a) for a in call["args"]]
                 if call.get("through"):  # e.g. to_device: host inputs -> the device tensors the method takes
                     args = getattr(model, call["through"])(*args)
-                getattr(model, call["method"])(*args)
+                getattr(model, call["method"])(*args, **{k: _argument(v) for k, v in call.get("kwargs", {}).items()})
             except PhaseAborted as err:
                 status = f"aborted: {err}"
             except Exception as err:

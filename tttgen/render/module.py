@@ -28,7 +28,7 @@ from tttgen.ir.graph import Graph, Op
 from tttgen.ops.registry import RENDER_MACROS, WEIGHT_LAYOUTS, weight_kn
 from tttgen.render import literals as L
 from tttgen.render.context import MemoryNames, jit_views, weight_pins
-from tttgen.passes.op_costs import dispatched_ops, pads_columns, traced_modes
+from tttgen.passes.op_costs import TAILS, dispatched_ops, pads_columns, sampling_plan, tail_calls, traced_modes
 from tttgen.render.weight_code import host_weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
@@ -592,7 +592,9 @@ TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace 
 def _lm_context(graph: Graph) -> dict[str, Any]:
     """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
     params = graph.facts["module_params"]
-    ops = dispatched_ops(graph, "decode")
+    # the step returning logits, greedy_step and sampled_step: each may be captured as its own trace
+    ops = 3 * dispatched_ops(graph, "decode") + sum(tail_calls(graph, tail) for tail in TAILS)
+    sampling = sampling_plan(graph)
     return {
         "trace_ops": ops,
         "trace_bytes_per_op": TRACE_BYTES_PER_OP,
@@ -602,6 +604,9 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
         "prefill_lens": list(graph.hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
         "greedy_decode_us": f"{graph.facts['greedy_decode_ns'] / 1000:.1f}",
+        "sampled_decode_us": f"{graph.facts['sampled_decode_ns'] / 1000:.1f}",
+        "sampling": sampling,
+        "sampling_chunks": repr(tuple(tuple(chunk) for chunk in sampling["chunks"])),
         "paged": _paged_geometry(graph) if graph.hints.paged else None,
     }
 

@@ -631,12 +631,44 @@ def check_decode_inputs(tokens, positions):
     check_token_ids(tokens)
 
 
+def sampling_inputs(sampling):
+    """decode_forward's sampling parameters as the step's extra inputs, one per user slot: top_k (uint32), top_p and
+    1 / temperature (bfloat16, as ttnn.sampling takes them), after refusing values the draw cannot take."""
+    if not isinstance(sampling, dict) or sorted(sampling) != ["temperature", "top_k", "top_p"]:
+        raise ValueError(f'sampling must be a dict with the keys "top_k", "top_p" and "temperature"; got {sampling!r}')
+
+    def per_user(name):
+        value = sampling[name]
+        values = value.tolist() if hasattr(value, "tolist") else value
+        values = list(values) if isinstance(values, (list, tuple)) else [values] * C.DECODE_USERS
+        if len(values) != C.DECODE_USERS:
+            raise ValueError(
+                f"sampling[{name!r}] must be one value or {C.DECODE_USERS} (one per user slot); got {len(values)}"
+            )
+        return [float(v) for v in values]
+
+    top_k, top_p, temperature = per_user("top_k"), per_user("top_p"), per_user("temperature")
+    if any(k != int(k) or not 1 <= k <= C.SAMPLING_CANDIDATES for k in top_k):
+        raise ValueError(f"sampling top_k must be whole numbers in [1, {C.SAMPLING_CANDIDATES}]; got {top_k}")
+    if any(not 0.0 <= p <= 1.0 for p in top_p):
+        raise ValueError(f"sampling top_p must lie in [0, 1]; got {top_p}")
+    if any(not 0.0 < t < float("inf") for t in temperature):
+        raise ValueError(f"sampling temperature must be positive and finite; got {temperature}")
+    return (
+        (torch.tensor([int(k) for k in top_k], dtype=torch.int32), ttnn.uint32),
+        (torch.tensor(top_p, dtype=torch.float32), ttnn.bfloat16),
+        (torch.tensor([1.0 / t for t in temperature], dtype=torch.float32), ttnn.bfloat16),
+    )
+
+
 class Model(Llama):
     """Holds the device tensors: weights, KV caches, rotation matrices."""
 
     def __init__(self, device, checkpoint_dir, cache_dir=None):
         self.device = device
-        self.decode_traces = {}  # greedy or not -> (trace id, persistent inputs, output): the first traced step
+        # step name (decode, greedy_step, sampled_step) -> (trace id, persistent inputs, output): its first traced
+        # call captures it
+        self.decode_traces = {}
         super().__init__(load_weights(device, checkpoint_dir, cache_dir), self)
         self.k_cache = [
             ttnn.from_torch(
@@ -669,6 +701,16 @@ class Model(Llama):
             device=device,
             memory_config=C.Decode.trans_mat_memory,
         )
+        # sampled_step's topk labels: the token id of every column of each logits chunk (padded columns included)
+        self.sampling_labels = [
+            ttnn.from_torch(
+                torch.arange(start, start + C.SAMPLING_CHUNK_WIDTH, dtype=torch.int32).repeat(1, 1, C.DECODE_USERS, 1),
+                dtype=ttnn.uint32,
+                layout=ttnn.TILE_LAYOUT,
+                device=device,
+            )
+            for start, _ in C.SAMPLING_CHUNKS
+        ]
 
     @classmethod
     def open(cls, checkpoint_dir, device_id=0, cache_dir=None):
@@ -680,9 +722,13 @@ class Model(Llama):
     def close(self):
         ttnn.close_device(self.device)
 
-    def device_ids(self, values, dtype):
-        """Integer inputs (token ids, table rows, positions) as row-major device tensors."""
+    def device_rows(self, values, dtype):
+        """Step inputs (ids, table rows, positions, sampling parameters) as row-major device tensors."""
         return ttnn.from_torch(values, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
+
+    def seed_sampling(self, seed):
+        """Seed the device's random streams that decode_forward(sampling=...) draws from; each draw continues them."""
+        ttnn.manual_seed(seeds=int(seed), device=self.device)
 
     def prefill_forward(self, tokens, user_id):
         """Run one user's prompt, fill its KV-cache slot and return the logits of the last token."""
@@ -692,17 +738,21 @@ class Model(Llama):
         ids[0, :seq_len] = tokens.reshape(-1)
         last_tile = (seq_len - 1) // 32 * 32
         logits = getattr(self, f"prefill_{padded}")(
-            self.device_ids(ids, ttnn.uint32),
+            self.device_rows(ids, ttnn.uint32),
             # the rotary table rows to gather: one per prompt position
-            self.device_ids(torch.arange(padded, dtype=torch.int32).reshape(1, padded), ttnn.uint32),
+            self.device_rows(torch.arange(padded, dtype=torch.int32).reshape(1, padded), ttnn.uint32),
             user_id,
             last_tile,
         )
         return ttnn.to_torch(logits)[0, 0, (seq_len - 1) % 32, : C.VOCAB_SIZE].float()
 
-    def decode_forward(self, tokens, positions, traced=True, greedy=False):
+    def decode_forward(self, tokens, positions, traced=True, greedy=False, sampling=None):
         """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits, or with
         greedy=True the next token of each user ([users] int64), the argmax taken on device so only ids leave it.
+        sampling={"top_k": k, "top_p": p, "temperature": t} (each one value, or one per user) draws each user's next
+        token on device instead: the SAMPLING_CANDIDATES largest logits of every chunk of the vocab (ttnn.topk), then
+        ttnn.sampling's top-k, top-p and temperature draw among them; [users] int64 ids. top_k lies in [1, SAMPLING_CANDIDATES], top_p in [0, 1] (0 keeps only
+        the most likely token), temperature > 0. Seed the draws with seed_sampling(seed).
 
         Traced (the default), the first call runs the step once (compiling every program), captures it as a trace
         over persistent device inputs and from then on only copies each step's inputs into them and replays the
@@ -714,22 +764,27 @@ class Model(Llama):
             (positions.to(torch.int32), ttnn.int32),
             (positions.reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
         )
-        step = self.greedy_step if greedy else self.decode
-        if not traced:
-            out = step(*(self.device_ids(t, dtype) for t, dtype in inputs))
+        if sampling is not None:
+            if greedy:
+                raise ValueError("greedy=True and sampling= both pick the next token on device: pass one of them")
+            step, inputs = self.sampled_step, inputs + sampling_inputs(sampling)
         else:
-            if greedy not in self.decode_traces:
-                persistent = [self.device_ids(t, dtype) for t, dtype in inputs]
+            step = self.greedy_step if greedy else self.decode
+        if not traced:
+            out = step(*(self.device_rows(t, dtype) for t, dtype in inputs))
+        else:
+            if step.__name__ not in self.decode_traces:
+                persistent = [self.device_rows(t, dtype) for t, dtype in inputs]
                 step(*persistent)  # compiles every program before the capture
                 trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
                 output = step(*persistent)
                 ttnn.end_trace_capture(self.device, trace_id, cq_id=0)
-                self.decode_traces[greedy] = (trace_id, persistent, output)
-            trace_id, persistent, out = self.decode_traces[greedy]
+                self.decode_traces[step.__name__] = (trace_id, persistent, output)
+            trace_id, persistent, out = self.decode_traces[step.__name__]
             for (t, dtype), target in zip(inputs, persistent):
                 ttnn.copy_host_to_device_tensor(ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT), target)
             ttnn.execute_trace(self.device, trace_id, cq_id=0, blocking=False)
-        if greedy:
+        if greedy or sampling is not None:
             return ttnn.to_torch(out).reshape(-1)[: C.DECODE_USERS].to(torch.int64)
         return ttnn.to_torch(out)[0, 0, :, : C.VOCAB_SIZE].float()
 
@@ -742,3 +797,35 @@ class Model(Llama):
         ttnn.deallocate(logits)
         rows = ttnn.slice(rows, [0, 0, 0, 0], [1, 1, C.DECODE_USERS, C.VOCAB_SIZE])  # not the padded vocab
         return ttnn.argmax(rows, dim=-1)
+
+    def sampled_step(self, *inputs):
+        """The decode step and its draw on device: each user's next token id, [1, 1, 1, users] uint32."""
+        *step_inputs, top_k, top_p, inv_temperature = inputs
+        logits = self.decode(*step_inputs)
+        # topk reads interleaved tensors: the head may have written L1 shards
+        logits = ttnn.to_memory_config(logits, ttnn.DRAM_MEMORY_CONFIG)
+        # each chunk's SAMPLING_CANDIDATES largest logits per user, with their token ids (topk's indices_tensor)
+        chunk_values, chunk_ids = [], []
+        for (start, end), labels in zip(C.SAMPLING_CHUNKS, self.sampling_labels):
+            chunk = ttnn.slice(logits, [0, 0, 0, start], [1, 1, C.DECODE_USERS, end])
+            # -inf up to a power-of-two width: ttnn.topk's multi-core factory
+            part, chunk = chunk, ttnn.pad(
+                chunk, [(0, 0), (0, 0), (0, 0), (0, C.SAMPLING_CHUNK_WIDTH - (end - start))], value=float("-inf")
+            )
+            ttnn.deallocate(part)
+            top_values, top_ids = ttnn.topk(chunk, k=C.SAMPLING_CANDIDATES, dim=-1, indices_tensor=labels)
+            ttnn.deallocate(chunk)
+            chunk_values.append(top_values)
+            chunk_ids.append(top_ids)
+        ttnn.deallocate(logits)
+        candidates = ttnn.concat(chunk_values, dim=-1)
+        candidate_ids = ttnn.concat(chunk_ids, dim=-1)
+        for tensor in chunk_values + chunk_ids:
+            ttnn.deallocate(tensor)
+        # ttnn.sampling reads the ids row-major
+        rows = ttnn.to_layout(candidate_ids, ttnn.ROW_MAJOR_LAYOUT)
+        ttnn.deallocate(candidate_ids)
+        drawn = ttnn.sampling(candidates, rows, k=top_k, p=top_p, temp=inv_temperature)
+        ttnn.deallocate(candidates)
+        ttnn.deallocate(rows)
+        return drawn

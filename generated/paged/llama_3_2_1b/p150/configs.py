@@ -44,9 +44,16 @@ KV_CACHE_DTYPE = ttnn.bfloat8_b
 PAGE_BLOCK_SIZE = 32
 PAGES_PER_USER = 128
 PAGE_BLOCKS = 4096
-# The decode trace's command buffer: 379 dispatched ops x 32 KiB each (an
-# assumed per-op budget for one program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
-TRACE_REGION_SIZE = 12582912
+# decode_forward(sampling=...) takes each user's SAMPLING_CANDIDATES largest logits of every [start, end) chunk of
+# the logits' columns, each chunk padded to SAMPLING_CHUNK_WIDTH, a power of two (ttnn.topk's multi-core factory);
+# ttnn.sampling takes top_k up to 32 and draws among the chunks' candidates
+SAMPLING_CANDIDATES = 32
+SAMPLING_CHUNKS = ((0, 32064), (32064, 64128), (64128, 96192), (96192, 128256))
+SAMPLING_CHUNK_WIDTH = 32768
+# The decode traces' command buffers: the step returning logits, greedy_step and sampled_step may each be captured;
+# 1158 dispatched ops in all x 32 KiB each (an assumed per-op budget for one
+# program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
+TRACE_REGION_SIZE = 38797312
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
 KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(
