@@ -179,7 +179,7 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
             pub, err_cell, sampled_cell = "n/a (../shared absent)", f"{1e9 / tt_step:.1f}", f"{1e9 / tt_sampled:.1f}"
         speed = tt_step / ours_step
         if speed < GOAL_SPEEDUP:
-            failures.append(f"{model} {device}: tttgen / ttT speed {speed:.2f} (goal >= {GOAL_SPEEDUP}); with the "
+            failures.append(f"{model} {device}: tttgen / ttT speed {speed:.3f} (goal >= {GOAL_SPEEDUP}); with the "
                             f"host sampling measured here {tt_sampled / ours_step:.2f}")
         lines.append(
             f"| {model} | {device} | {pub} | {tt_dev / 1e6:.2f} + {tt_host / 1e6:.2f} = {tt_step / 1e6:.2f} | {err_cell} "

@@ -259,8 +259,8 @@ def tail_moves(graph: Graph, tail: str) -> list[tuple[str, int, int]]:
     """The data-movement ops a decode tail adds after the head, each as (source storage, bytes in, bytes out), priced
     as data movement over those bytes (tail_ns adds the measured topk and sampling kernels).
 
-    greedy: logits to DRAM (when the head wrote L1), untilize, slice off the padded vocab, argmax (reads the logits,
-    writes one id per user). sampled: logits to DRAM, the -inf vocab mask added (a tile-padded vocab), each chunk
+    greedy: logits to DRAM (when the head wrote L1), untilize, slice off the padded vocab (when it is padded), argmax
+    (reads the logits, writes one id per user). sampled: logits to DRAM, the -inf vocab mask added (a tile-padded vocab), each chunk
     sliced out (several chunks) and padded with -inf (sampling_plan), the chunks' candidates and ids concatenated
     (several chunks), the ids untilized."""
     head = _head(graph)
@@ -271,7 +271,9 @@ def tail_moves(graph: Graph, tail: str) -> list[tuple[str, int, int]]:
     if storage(head.decisions.get("out")) != "dram" and head.decisions.get("column_chunks", 1) == 1:
         moves.append((storage(head.decisions.get("out")), size, size))
     if tail == "greedy":
-        return moves + [("dram", size, size), ("dram", size, size), ("dram", size, rows * ID_BYTES)]
+        # ttnn.slice over the whole tensor returns it (0.81.1, probed on the mock device): free when cols == vocab
+        vocab_slice = [("dram", size, size)] if cols != graph.model.vocab_size else []
+        return moves + [("dram", size, size), *vocab_slice, ("dram", size, rows * ID_BYTES)]
     plan = sampling_plan(graph)
     if plan["vocab_mask"]:
         moves.append(("dram", size + cols * BYTES_BF16, size))
