@@ -99,17 +99,9 @@ def test_the_sampled_tail_is_priced_and_has_room_in_the_trace_region():
 def tiny_package(tmp_path_factory):
     """The tiny Llama package on the emulator with a seeded random checkpoint, one user prefilled."""
     pytest.importorskip("transformers")
-    from tttgen.verification import emulated, imported_package, reference_model
+    from tiny_lm import tiny_llama_on_emulator
 
-    p = plan(Request(TINY, "n150", flags=FLAGS))
-    work = tmp_path_factory.mktemp("sampled")
-    (work / "pkg").mkdir()
-    for name, text in render_plan(p).items():
-        (work / "pkg" / name).write_text(text)
-    _, checkpoint = reference_model(p.graph.model, None, work, seed=0)
-    with emulated(p.graph.device) as ttnn, imported_package(work / "pkg", "tttgen_sampled_tiny") as package:
-        device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
-        model = package.Model(device, str(checkpoint))
+    with tiny_llama_on_emulator(tmp_path_factory.mktemp("sampled"), "tttgen_sampled_tiny") as (model, package):
         model.prefill_forward(torch.arange(40) % package.configs.VOCAB_SIZE, user_id=0)
         yield model, package
 

@@ -59,17 +59,10 @@ def test_a_replayed_trace_reads_its_persistent_input_and_rewrites_its_output():
 def tiny_package(tmp_path_factory):
     """The tiny Llama package on the emulator with a seeded random checkpoint: (Model, configs)."""
     pytest.importorskip("transformers")
-    from tttgen.verification import emulated, imported_package, reference_model
+    from tiny_lm import tiny_llama_on_emulator
 
-    p = plan(Request(TINY, "n150", flags=(("prefill_lens", [128]),)))
-    work = tmp_path_factory.mktemp("traced")
-    (work / "pkg").mkdir()
-    for name, text in render_plan(p).items():
-        (work / "pkg" / name).write_text(text)
-    _, checkpoint = reference_model(p.graph.model, None, work, seed=0)
-    with emulated(p.graph.device) as ttnn, imported_package(work / "pkg", "tttgen_traced_tiny") as package:
-        device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
-        yield package.Model(device, str(checkpoint)), package
+    with tiny_llama_on_emulator(tmp_path_factory.mktemp("traced"), "tttgen_traced_tiny") as (model, package):
+        yield model, package
 
 
 def test_traced_decode_equals_the_untraced_step(tiny_package):

@@ -152,7 +152,7 @@ class VerifyReport:
     api_findings: list[str] = field(default_factory=list)
     threshold: float = PCC_ACCURACY
     min_agreement: int = 0
-    # decode_forward(sampling=...) drawn next to every greedy step (SAMPLED_PARAMS): what the draws broke
+    # decode_forward(sampling=...) drawn next to every greedy step (sampled_params): what the draws broke
     sampling_failures: list[str] = field(default_factory=list)
 
     @property
@@ -286,7 +286,7 @@ def run_verify(
                 # the same (traced) step again with the argmax on device: the token the package itself picks
                 device_next = int(model.decode_forward(tokens, positions, greedy=True, **paging)[0])
                 # and drawn on device: each draw must respect its user's top-k, top-p and p = 0 (argmax) limits
-                drawn = model.decode_forward(tokens, positions, sampling=SAMPLED_PARAMS, **paging)
+                drawn = model.decode_forward(tokens, positions, sampling=sampled_params(users), **paging)
                 report.sampling_failures += sampling_failures(out, drawn, step)
                 drawn_first.append((int(drawn[0]), int(out[0].argmax())))
                 with torch.no_grad():
@@ -309,11 +309,18 @@ def run_verify(
 SAMPLED_TEMPERATURE = 16.0
 SAMPLED_TOP_K = 4  # user 0 (top_p 1)
 SAMPLED_TOP_P = 0.5  # user 1 (top_k 32)
-SAMPLED_PARAMS = {
-    "top_k": [SAMPLED_TOP_K, 32] + [32] * 30,
-    "top_p": [1.0, SAMPLED_TOP_P] + [0.0] * 30,
-    "temperature": [SAMPLED_TEMPERATURE, SAMPLED_TEMPERATURE] + [1.0] * 30,
-}
+
+
+def sampled_params(users: int) -> dict[str, list[float]]:
+    """decode_forward's sampling= for `users` slots: user 0 top-k, user 1 top-p, the rest top_p 0."""
+    rest = max(users - 2, 0)
+    return {
+        "top_k": ([SAMPLED_TOP_K, 32] + [32] * rest)[:users],
+        "top_p": ([1.0, SAMPLED_TOP_P] + [0.0] * rest)[:users],
+        "temperature": ([SAMPLED_TEMPERATURE, SAMPLED_TEMPERATURE] + [1.0] * rest)[:users],
+    }
+
+
 MIN_STEPS_FOR_SPREAD = 8  # with fewer steps, user 0 drawing its argmax every time is not unlikely enough to flag
 NUCLEUS_SLACK = 0.02  # ttnn.sampling's probabilities are bfloat16
 
@@ -338,6 +345,8 @@ def sampling_failures(logits: Any, drawn: Any, step: int) -> list[str]:
     rank = int((logits[0] > logits[0, picks[0]]).sum())
     if rank >= SAMPLED_TOP_K:
         failures.append(f"step {step}: user 0 drew {picks[0]}, rank {rank} of its logits (top_k {SAMPLED_TOP_K})")
+    if logits.shape[0] < 2:
+        return failures
     top = torch.topk(logits[1].float(), 32).values
     probs = torch.softmax(top / SAMPLED_TEMPERATURE, dim=-1)
     before = float(probs[top > logits[1, picks[1]]].sum())

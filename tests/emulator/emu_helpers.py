@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 # Wormhole n150 numbers as in device_profiles/n150.yaml (8x8 grid, 12 DRAM banks).
@@ -48,3 +49,13 @@ def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     a = a.float()
     b = b.float()
     return float((a - b).norm() / b.norm().clamp_min(1e-12))
+
+
+def rejects(ttnn, rule, fn, *, match=None):
+    """fn() must raise the emulator's validation error with this rule id (and `match` in its message)."""
+    with pytest.raises(ttnn.EmulatorValidationError) as info:
+        fn()
+    assert info.value.rule == rule, str(info.value)
+    if match:
+        assert match in str(info.value), str(info.value)
+    return info.value

@@ -13,18 +13,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from emu_helpers import height_sharded, to_dev
+from emu_helpers import height_sharded, to_dev, rejects as _rejects
 
 NKV, NQ, HD, BS = 2, 8, 64, 32
-
-
-def _rejects(ttnn, rule, fn, *, match=None):
-    with pytest.raises(ttnn.EmulatorValidationError) as info:
-        fn()
-    assert info.value.rule == rule, str(info.value)
-    if match:
-        assert match in str(info.value), str(info.value)
-    return info.value
 
 
 def _int(ttnn, device, values, mem=None, layout=None):

@@ -11,16 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from emu_helpers import height_sharded, to_dev
-
-
-def _rejects(ttnn, rule, fn, *, match=None):
-    with pytest.raises(ttnn.EmulatorValidationError) as info:
-        fn()
-    assert info.value.rule == rule, str(info.value)
-    if match:
-        assert match in str(info.value), str(info.value)
-    return info.value
+from emu_helpers import height_sharded, to_dev, rejects as _rejects
 
 
 def _2d(ttnn, **kw):

@@ -15,17 +15,9 @@ import pytest
 import torch
 
 import tttgen.emulator as emu
-from emu_helpers import N150
+from emu_helpers import N150, rejects as _rejects
 
 USERS = 32
-
-
-def _rejects(ttnn, rule, fn, *, match=None):
-    with pytest.raises(ttnn.EmulatorValidationError) as info:
-        fn()
-    assert info.value.rule == rule, str(info.value)
-    if match:
-        assert match in str(info.value), str(info.value)
 
 
 def _dev(ttnn, device, x, dtype, layout):
