@@ -89,7 +89,7 @@ def test_the_sampled_tail_is_priced_and_has_room_in_the_trace_region():
     configs = render_plan(p)["configs.py"]
     region = int(configs.split("TRACE_REGION_SIZE = ")[1].split("\n")[0])
     from tttgen.passes.op_costs import dispatched_ops
-    from tttgen.render.module import TRACE_BYTES_PER_OP
+    from tttgen.passes.op_costs import TRACE_BYTES_PER_OP
 
     calls = 3 * dispatched_ops(g, "decode") + tail_calls(g, "greedy") + tail_calls(g, "sampled")
     assert region >= calls * TRACE_BYTES_PER_OP  # the logits, greedy and sampled traces
@@ -227,3 +227,15 @@ def test_the_tails_skip_the_logits_move_ttnn_does_not_make():
     assert g.weight("lm_head").decisions["column_chunks"].count > 1
     assert len(tail_moves(g, "greedy")) == 2
     assert all(src == "dram" for src, _, _ in tail_moves(g, "sampled"))
+
+
+def test_the_fit_check_counts_the_trace_region_and_the_sampling_buffers():
+    from tttgen.passes.op_costs import trace_region_bytes
+
+    g = plan(Request("llama-3.1-8b", "n150", None, FLAGS)).graph
+    dram = g.facts["dram"]
+    labels = 4 * 32 * 32768 * 4  # four chunks' uint32 token ids, one tile row of 32768 columns each
+    assert dram["reserved"] == trace_region_bytes(g) + labels
+    assert dram["total"] == dram["weights"] + dram["kv_cache"] + dram["activations"] + dram["reserved"]
+    module = plan(Request("mlp", "n150")).graph
+    assert module.facts["dram"]["reserved"] == 0  # a module package traces nothing and draws nothing

@@ -1,8 +1,9 @@
 """Pass `feasibility`: the package must fit the device and every op must obey ttnn's rules.
 
 Inputs: all decisions. Produces: `feasibility` (graph facts `dram` {weights, kv_cache, activations,
-total, capacity} in bytes and `problems`). Stops the build when weights + KV cache exceed DRAM (or
-the --dram-budget), naming the shortfall; with fit_check=false it records the problems instead.
+reserved (an LM's trace region and sampling buffers), total, capacity} in bytes and `problems`). Stops the build
+when they exceed DRAM (or the --dram-budget), naming the shortfall; with fit_check=false it records the problems
+instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from math import prod
 from tttgen.errors import DoesNotFit
 from tttgen.ir.graph import Graph
 from tttgen.passes.base import make_pass
+from tttgen.passes.op_costs import sampling_buffer_bytes, trace_region_bytes
 from tttgen.rules.other import (
     r21_shard_spec,
     r22_sharded_norm,
@@ -87,11 +89,18 @@ def rule_problems(graph: Graph) -> list[str]:
     return problems
 
 
-@make_pass("feasibility", requires=("matmul_program", "op_programs", "reshard"), produces=("feasibility",))
+def reserved_bytes(graph: Graph) -> int:
+    """DRAM an LM package holds beside weights, caches and activations: the trace region its device is opened with
+    (room for the three decode traces) and sampled_step's label and mask tensors."""
+    return trace_region_bytes(graph) + sampling_buffer_bytes(graph)
+
+
+@make_pass("feasibility", requires=("matmul_program", "op_programs", "reshard", "fusion"), produces=("feasibility",))
 def feasibility(graph: Graph) -> Graph:
     """Check DRAM capacity and every non-matmul rule; stop with the shortfall when it does not fit."""
     weights, kv, acts = weight_bytes(graph), kv_cache_bytes(graph), activation_bytes(graph)
-    total = weights + kv + acts
+    reserved = reserved_bytes(graph)
+    total = weights + kv + acts + reserved
     capacity = graph.device.dram.bytes_total
     budget = graph.hints.dram_budget or capacity
     limit = min(capacity, budget)
@@ -99,7 +108,8 @@ def feasibility(graph: Graph) -> Graph:
     if total > limit:
         problems.insert(
             0,
-            f"weights {weights / GIB:.2f} GiB + KV cache {kv / GIB:.2f} GiB + activations {acts / GIB:.2f} GiB = "
+            f"weights {weights / GIB:.2f} GiB + KV cache {kv / GIB:.2f} GiB + activations {acts / GIB:.2f} GiB + "
+            f"trace region and sampling buffers {reserved / GIB:.2f} GiB = "
             f"{total / GIB:.2f} GiB exceed the {'DRAM budget' if budget < capacity else 'device DRAM'} of "
             f"{limit / GIB:.2f} GiB by {(total - limit) / GIB:.2f} GiB",
         )
@@ -107,6 +117,13 @@ def feasibility(graph: Graph) -> Graph:
         hint = "lower --max-seq-len, use --precision performance, or pick a device with more DRAM"
         raise DoesNotFit(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""), where=f"{graph.model.name} on {graph.device.name}", hint=hint)
     return graph.with_facts(
-        dram={"weights": weights, "kv_cache": kv, "activations": acts, "total": total, "capacity": limit},
+        dram={
+            "weights": weights,
+            "kv_cache": kv,
+            "activations": acts,
+            "reserved": reserved,
+            "total": total,
+            "capacity": limit,
+        },
         problems=tuple(problems),
     )

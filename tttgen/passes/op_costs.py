@@ -319,6 +319,33 @@ def tail_calls(graph: Graph, tail: str) -> int:
     return 3 + int(plan["vocab_mask"]) + chunks * per_chunk + 2 * int(chunks > 1)
 
 
+TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace (no measured figure found)
+
+
+def trace_ops(graph: Graph) -> int:
+    """Ops the decode traces hold together: the step returning logits, greedy_step and sampled_step may each be
+    captured (templates/lm.py.j2); none for a module package, which traces nothing."""
+    if "decode" not in traced_modes(graph):
+        return 0
+    return 3 * dispatched_ops(graph, "decode") + sum(tail_calls(graph, tail) for tail in TAILS)
+
+
+def trace_region_bytes(graph: Graph) -> int:
+    """The trace region the LM opens its device with (configs.TRACE_REGION_SIZE), in whole MiB."""
+    return -(-trace_ops(graph) * TRACE_BYTES_PER_OP // 2**20) * 2**20
+
+
+def sampling_buffer_bytes(graph: Graph) -> int:
+    """sampled_step's persistent device tensors: one uint32 label tile-row block per topk chunk and, for a vocab off
+    the tile grid, the bfloat16 -inf mask (one tile row of the logits' columns)."""
+    if "decode" not in traced_modes(graph):
+        return 0
+    plan = sampling_plan(graph)
+    rows = 32
+    labels = len(plan["chunks"]) * rows * plan["chunk_width"] * ID_BYTES
+    return labels + (rows * plan["columns"] * BYTES_BF16 if plan["vocab_mask"] else 0)
+
+
 def greedy_tail_ns(graph: Graph) -> float:
     """The device ops decode_forward(greedy=True) adds after the head (tail_moves)."""
     return tail_ns(graph, "greedy")

@@ -28,7 +28,14 @@ from tttgen.ir.graph import Graph, Op
 from tttgen.ops.registry import RENDER_MACROS, WEIGHT_LAYOUTS, weight_kn
 from tttgen.render import literals as L
 from tttgen.render.context import MemoryNames, jit_views, weight_pins
-from tttgen.passes.op_costs import TAILS, dispatched_ops, pads_columns, sampling_plan, tail_calls, traced_modes
+from tttgen.passes.op_costs import (
+    TRACE_BYTES_PER_OP,
+    pads_columns,
+    sampling_plan,
+    trace_ops,
+    trace_region_bytes,
+    traced_modes,
+)
 from tttgen.render.weight_code import host_weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
@@ -586,19 +593,14 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
 # ---------------------------------------------------------------- the whole package
 
 
-TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace (no measured figure found)
-
-
 def _lm_context(graph: Graph) -> dict[str, Any]:
     """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
     params = graph.facts["module_params"]
-    # the step returning logits, greedy_step and sampled_step: each may be captured as its own trace
-    ops = 3 * dispatched_ops(graph, "decode") + sum(tail_calls(graph, tail) for tail in TAILS)
     sampling = sampling_plan(graph)
     return {
-        "trace_ops": ops,
+        "trace_ops": trace_ops(graph),
         "trace_bytes_per_op": TRACE_BYTES_PER_OP,
-        "trace_region_size": -(-ops * TRACE_BYTES_PER_OP // 2**20) * 2**20,  # whole MiB
+        "trace_region_size": trace_region_bytes(graph),
         "decode_users": params["max_batch"],
         "max_seq_len": params["max_seq_len"],
         "prefill_lens": list(graph.hints.prefill_lens),
