@@ -154,7 +154,7 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
         tt_dev = step_device_ns(graph, tt_time)
         tt_host = tt_transformers_host_ns(graph)
         ours_dev = step_device_ns(graph, lambda op: op.decisions["time_ns"]) + greedy_tail_ns(graph)
-        ours_host = host_io_ns(graph.device.host_link, entry_host_io(graph, "decode", greedy=True))
+        ours_host = host_io_ns(graph.device.host_link, entry_host_io(graph, "decode", tail="greedy"))
         tt_step, ours_step = tt_dev + tt_host, ours_dev + ours_host
         drawn_dev = ours_dev - greedy_tail_ns(graph) + tail_ns(graph, "sampled")
         drawn_step = drawn_dev + host_io_ns(graph.device.host_link, entry_host_io(graph, "decode", tail="sampled"))

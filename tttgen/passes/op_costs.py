@@ -9,6 +9,7 @@ Costs come from the calibrated model (tttgen.cost); reshards the reshard pass el
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from math import prod
@@ -175,7 +176,7 @@ def op_costs(graph: Graph) -> Graph:
     if "decode" in traced_modes(graph):
         link = graph.device.host_link
         facts["greedy_decode_ns"] = (
-            totals["decode"] + greedy_tail_ns(graph) + host_io_ns(link, entry_host_io(graph, "decode", greedy=True))
+            totals["decode"] + greedy_tail_ns(graph) + host_io_ns(link, entry_host_io(graph, "decode", tail="greedy"))
         )
         facts["sampled_decode_ns"] = (
             totals["decode"]
@@ -255,68 +256,83 @@ def _logits_columns(graph: Graph) -> int:
     return _head(graph).dataflow["shapes"]["out"][0][-1]
 
 
-def tail_moves(graph: Graph, tail: str) -> list[tuple[str, int, int]]:
-    """The data-movement ops a decode tail adds after the head, each as (source storage, bytes in, bytes out), priced
-    as data movement over those bytes (tail_ns adds the measured topk and sampling kernels).
+@dataclass(frozen=True)
+class TailOp:
+    """One ttnn call a decode tail makes (templates/lm.py.j2 greedy_step / sampled_step), priced by what it does:
+    data movement over `moves` (source storage, bytes in, bytes out), a published measured kernel time
+    (`kernel_ns`, tttgen.cost.measured), or nothing: ttnn returns its input (probed on the 0.81.1 mock device)."""
 
-    greedy: logits to DRAM (when the head wrote L1), untilize, slice off the padded vocab (when it is padded), argmax
-    (reads the logits, writes one id per user). sampled: logits to DRAM, the -inf vocab mask added (a tile-padded vocab), each chunk
-    sliced out (several chunks) and padded with -inf (sampling_plan), the chunks' candidates and ids concatenated
-    (several chunks), the ids untilized."""
+    call: str
+    moves: tuple[str, int, int] | None = None
+    kernel_ns: float | None = None
+
+
+def tail_ops(graph: Graph, tail: str) -> list[TailOp]:
+    """The calls a decode tail adds after the head, in order.
+
+    greedy: logits to DRAM (a no-op where the head wrote DRAM, as a column-chunked head does), untilize, slice off
+    the padded vocab (a no-op over the whole tensor), argmax (reads the logits, writes one id per user). sampled:
+    logits to DRAM, the -inf vocab mask added (a tile-padded vocab), per chunk a slice (several chunks), a -inf pad
+    (sampling_plan) and topk, the chunks' candidates and ids concatenated (several chunks), the ids untilized, the
+    ttnn.sampling draw."""
     head = _head(graph)
     rows, cols = graph.facts["decode_rows"], _logits_columns(graph)
     size = rows * cols * BYTES_BF16
-    moves: list[tuple[str, int, int]] = []
+    source = storage(head.decisions.get("out"))
     # a column-chunked head already concatenated its chunks in DRAM
-    if storage(head.decisions.get("out")) != "dram" and head.decisions.get("column_chunks", 1) == 1:
-        moves.append((storage(head.decisions.get("out")), size, size))
+    in_dram = source == "dram" or head.decisions.get("column_chunks", 1) != 1
+    ops = [TailOp("to_memory_config", None if in_dram else (source, size, size))]
     if tail == "greedy":
-        # ttnn.slice over the whole tensor returns it (0.81.1, probed on the mock device): free when cols == vocab
-        vocab_slice = [("dram", size, size)] if cols != graph.model.vocab_size else []
-        return moves + [("dram", size, size), *vocab_slice, ("dram", size, rows * ID_BYTES)]
+        vocab_slice = ("dram", size, size) if cols != graph.model.vocab_size else None
+        return ops + [
+            TailOp("to_layout", ("dram", size, size)),
+            TailOp("slice", vocab_slice),
+            TailOp("argmax", ("dram", size, rows * ID_BYTES)),
+        ]
     plan = sampling_plan(graph)
+    several = len(plan["chunks"]) > 1
     if plan["vocab_mask"]:
-        moves.append(("dram", size + cols * BYTES_BF16, size))
+        ops.append(TailOp("add", ("dram", size + cols * BYTES_BF16, size)))
     for start, end in plan["chunks"]:
         chunk = rows * (end - start) * BYTES_BF16
-        if len(plan["chunks"]) > 1:
-            moves.append(("dram", chunk, chunk))
+        if several:
+            ops.append(TailOp("slice", ("dram", chunk, chunk)))
         if plan["pad"]:
-            moves.append(("dram", chunk, rows * plan["chunk_width"] * BYTES_BF16))
+            ops.append(TailOp("pad", ("dram", chunk, rows * plan["chunk_width"] * BYTES_BF16)))
+        ops.append(TailOp("topk", kernel_ns=topk_ns(plan["chunk_width"])))
     candidates = rows * SAMPLING_CANDIDATES * len(plan["chunks"])
-    if len(plan["chunks"]) > 1:
-        moves += [
-            ("dram", candidates * BYTES_BF16, candidates * BYTES_BF16),
-            ("dram", candidates * ID_BYTES, candidates * ID_BYTES),
+    if several:
+        ops += [
+            TailOp("concat", ("dram", candidates * BYTES_BF16, candidates * BYTES_BF16)),
+            TailOp("concat", ("dram", candidates * ID_BYTES, candidates * ID_BYTES)),
         ]
-    return moves + [("dram", candidates * ID_BYTES, candidates * ID_BYTES)]
+    return ops + [
+        TailOp("to_layout", ("dram", candidates * ID_BYTES, candidates * ID_BYTES)),
+        TailOp("sampling", kernel_ns=sampling_ns()),
+    ]
+
+
+def tail_moves(graph: Graph, tail: str) -> list[tuple[str, int, int]]:
+    """The data movement of a decode tail's calls (tail_ops), each (source storage, bytes in, bytes out)."""
+    return [op.moves for op in tail_ops(graph, tail) if op.moves is not None]
 
 
 def tail_ns(graph: Graph, tail: str) -> float:
-    """Modeled device time of a decode tail: its data movement (tail_moves) and, sampled, each chunk's ttnn.topk
-    and the ttnn.sampling draw at their published measured times; op-to-op gaps included."""
+    """Modeled device time of a decode tail: each call's data movement or measured kernel, op-to-op gaps included."""
     device = graph.device
-    total = sum(
-        op_time_ns(device, "reshard", bytes_in=b_in, bytes_out=b_out, src=src, dst="dram").total_ns
-        for src, b_in, b_out in tail_moves(graph, tail)
-    )
-    if tail == "sampled":
-        plan = sampling_plan(graph)
-        kernels = len(plan["chunks"]) * topk_ns(plan["chunk_width"]) + sampling_ns()
-        total += kernels + (len(plan["chunks"]) + 1) * device.op_gap.traced_ns
+    total = 0.0
+    for op in tail_ops(graph, tail):
+        if op.moves is not None:
+            src, b_in, b_out = op.moves
+            total += op_time_ns(device, "reshard", bytes_in=b_in, bytes_out=b_out, src=src, dst="dram").total_ns
+        elif op.kernel_ns is not None:
+            total += op.kernel_ns + device.op_gap.traced_ns
     return total
 
 
 def tail_calls(graph: Graph, tail: str) -> int:
-    """The ttnn calls a decode tail dispatches (templates/lm.py.j2): greedy_step's to_memory_config, to_layout,
-    slice and argmax; sampled_step's to_memory_config, the mask add, per chunk a slice, a pad and topk, two concats,
-    to_layout and sampling (as sampling_plan asks for them)."""
-    if tail == "greedy":
-        return 4
-    plan = sampling_plan(graph)
-    chunks = len(plan["chunks"])
-    per_chunk = 1 + int(chunks > 1) + int(plan["pad"])
-    return 3 + int(plan["vocab_mask"]) + chunks * per_chunk + 2 * int(chunks > 1)
+    """The ttnn calls a decode tail dispatches, no-ops included (tail_ops)."""
+    return len(tail_ops(graph, tail))
 
 
 TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace (no measured figure found)
@@ -351,17 +367,16 @@ def greedy_tail_ns(graph: Graph) -> float:
     return tail_ns(graph, "greedy")
 
 
-def entry_host_io(graph: Graph, key: str, greedy: bool = False, tail: str | None = None) -> HostIO:
+def entry_host_io(graph: Graph, key: str, tail: str | None = None) -> HostIO:
     """What one call of the package's entry for a mode moves between host and device. A causal LM's entries
-    (templates/lm.py.j2) copy every tensor input in and read the output back; with a decode tail (greedy=True is
-    tail="greedy"; "sampled" also copies in three [users] rows: top_k uint32, top_p and 1 / temperature bfloat16)
-    decode reads one id per user instead of the logits. A traced mode adds its trace replay. A module package's
-    forward takes and returns device tensors: no host traffic."""
+    (templates/lm.py.j2) copy every tensor input in and read the output back; with a decode tail ("greedy", or
+    "sampled", which also copies in three [users] rows: top_k uint32, top_p and 1 / temperature bfloat16) decode
+    reads one id per user instead of the logits. A traced mode adds its trace replay. A module package's forward
+    takes and returns device tensors: no host traffic."""
     from tttgen.builder.structure import is_module_graph
 
     if is_module_graph(graph):
         return HostIO()
-    tail = "greedy" if greedy and tail is None else tail
     io = graph.facts["io"][key]
     inputs = tensor_bytes((tuple(s), ELEMENT_BYTES.get(io["dtypes"].get(n), 2)) for n, s in io["inputs"].items())
     users = graph.facts["decode_rows"]
