@@ -11,6 +11,76 @@ def root() -> Path:
     return ROOT
 
 
+# Each test file's layer, as a pytest marker (registered in pyproject.toml): `-m unit` or `-m "not emulator and not
+# realttnn and not golden"` runs the quick part. A file's layer is what most of its time goes to; a test that asks the
+# real ttnn (the `real_ttnn` fixture) is also marked realttnn wherever it lives. A file not listed gets no layer.
+LAYERS = {
+    "unit": (  # inputs, CLI plumbing, cost model, single functions: no whole-model plan
+        "test_apicheck.py",
+        "test_architecture.py",
+        "test_bench_decode.py",
+        "test_bench_optimizer.py",
+        "test_cli.py",
+        "test_cost_model.py",
+        "test_format_cache.py",
+        "test_inputs.py",
+        "test_module_descriptions.py",
+        "test_report_cache.py",
+        "test_tiling.py",
+        "test_ttnn_sweep.py",
+    ),
+    "passes": (  # the builder and the passes: graphs and their decisions
+        "test_builder_expand.py",
+        "test_column_chunks.py",
+        "test_fusion.py",
+        "test_hf_configs.py",
+        "test_host_io.py",
+        "test_pinned_overrides.py",
+        "test_pipeline.py",
+        "test_rules.py",
+        "test_search.py",
+    ),
+    "render": (  # rendered packages read as text
+        "test_description_features.py",
+        "test_generated_code.py",
+        "test_output.py",
+        "test_weight_transforms.py",
+    ),
+    "golden": ("test_golden.py",),  # committed generated/ against a fresh render
+    "emulator": (  # generated packages on the ttnn CPU emulator, and the torch references they are judged against
+        "emulator/",
+        "test_boltz_modules.py",
+        "test_boltz_pair_modules.py",
+        "test_module_packages.py",
+        "test_paged.py",
+        "test_pi0_modules.py",
+        "test_pi0_policy.py",
+        "test_pi0_reference.py",
+        "test_sampled_decode.py",
+        "test_traced_decode.py",
+        "test_verify.py",
+    ),
+    "realttnn": ("realttnn/",),  # the real ttnn 0.81.1 on a mock device
+}
+
+
+def layer_of(relative: str) -> str | None:
+    for layer, paths in LAYERS.items():
+        if any(relative == p or (p.endswith("/") and relative.startswith(p)) for p in paths):
+            return layer
+    return None
+
+
+def pytest_collection_modifyitems(items):
+    tests = ROOT / "tests"
+    for item in items:
+        layer = layer_of(item.path.relative_to(tests).as_posix())
+        if layer:
+            item.add_marker(getattr(pytest.mark, layer))
+        if "real_ttnn" in getattr(item, "fixturenames", ()) and layer != "realttnn":
+            item.add_marker(pytest.mark.realttnn)
+
+
 # `tttgen build` asks the real ttnn when its venv exists; tests that build only to look at the output opt out,
 # and the real-ttnn tests (tests/realttnn) ask it explicitly.
 os.environ.setdefault("TTTGEN_TTNN_CHECK", "off")

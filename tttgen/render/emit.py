@@ -1,11 +1,15 @@
 """Shared by the renderer (tttgen/render/module.py): the Jinja environment, black in-process, graph.json and
-MANIFEST.json. Pure: writes nothing."""
+MANIFEST.json. Writes no package file; black's output is cached by content (in memory, and on disk under
+.tttgen-cache/black/ when that is writable), which never changes what it returns."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +41,9 @@ HIDDEN_FACTS = (
 )
 
 
+@functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
+    """One per process: the templates are parsed once, not once per render."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -52,12 +58,61 @@ class FormatError(RuntimeError):
     """black rejected rendered code: a template bug. The message carries the source."""
 
 
+# black is most of a render's time, and the same rendered source recurs (`tttgen check` then the tests, several
+# tests over one package). A result is keyed by black's version, its mode and the source, so a hit returns exactly
+# what black would. TTTGEN_BLACK_CACHE names another directory, or "off" for none on disk.
+BLACK_KEY = f"black {black.__version__} mode {BLACK_MODE.get_cache_key()}"
+_formatted: dict[str, str] = {}
+
+
+def black_cache_dir() -> Path | None:
+    setting = os.environ.get("TTTGEN_BLACK_CACHE", "")
+    if setting == "off":
+        return None
+    return Path(setting) if setting else TEMPLATES.parent / ".tttgen-cache" / "black"
+
+
 def format_python(source: str, name: str) -> str:
+    key = sha256(f"{BLACK_KEY}\n{source}")
+    if key in _formatted:
+        return _formatted[key]
+    directory = black_cache_dir()
+    formatted = _read_cached(directory / key[:2] / f"{key}.json") if directory else None
+    if formatted is None:
+        try:
+            formatted = black.format_str(source, mode=BLACK_MODE)
+        except black.InvalidInput as err:
+            numbered = "\n".join(f"{i + 1:5d} {line}" for i, line in enumerate(source.splitlines()))
+            raise FormatError(f"black could not parse rendered {name}: {err}\n{numbered}") from None
+        if directory:
+            _write_cached(directory / key[:2] / f"{key}.json", formatted)
+    _formatted[key] = formatted
+    return formatted
+
+
+def _read_cached(path: Path) -> str | None:
+    """A cached result, or None when absent, unreadable or not intact (its recorded hash must match its text)."""
     try:
-        return black.format_str(source, mode=BLACK_MODE)
-    except black.InvalidInput as err:
-        numbered = "\n".join(f"{i + 1:5d} {line}" for i, line in enumerate(source.splitlines()))
-        raise FormatError(f"black could not parse rendered {name}: {err}\n{numbered}") from None
+        record = json.loads(path.read_text(encoding="utf-8"))
+        text = record["text"]
+        return text if isinstance(text, str) and record.get("sha256") == sha256(text) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cached(path: Path, text: str) -> None:
+    """Write atomically (a reader sees the whole record or none); a cache that cannot be written is skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"sha256": sha256(text), "text": text}, out)
+        os.replace(staging, path)
+    except OSError:
+        Path(staging).unlink(missing_ok=True)
 
 
 def package_name(model_name: str) -> str:

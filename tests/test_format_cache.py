@@ -1,0 +1,66 @@
+"""black's results are cached by content (tttgen/render/emit.py): a hit returns byte for byte what black returns, a
+damaged cache entry is ignored, and output never depends on whether the cache exists."""
+
+import json
+
+import black
+import pytest
+
+from tttgen.render import emit
+
+SOURCE = "def f( a,b ):\n  return {'x':a,\n 'y':b}\n"
+
+
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    """An empty in-process memo and an empty on-disk cache under tmp_path; returns the cache directory."""
+    monkeypatch.setattr(emit, "_formatted", {})
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", str(tmp_path / "black"))
+    return tmp_path / "black"
+
+
+def entries(directory):
+    return sorted(directory.rglob("*.json"))
+
+
+def test_cached_and_uncached_results_are_identical(fresh, monkeypatch):
+    expected = black.format_str(SOURCE, mode=emit.BLACK_MODE)
+    assert emit.format_python(SOURCE, "f.py") == expected  # miss: black runs, the disk entry is written
+    assert len(entries(fresh)) == 1
+    monkeypatch.setattr(emit, "_formatted", {})
+    calls = []
+    monkeypatch.setattr(emit.black, "format_str", lambda *a, **k: calls.append(a) or "black ran")
+    assert emit.format_python(SOURCE, "f.py") == expected and calls == []  # a disk hit, black not asked
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
+    monkeypatch.setattr(emit, "_formatted", {})
+    assert emit.format_python(SOURCE, "f.py") == "black ran"  # off: no disk cache, black is asked
+
+
+def test_a_damaged_entry_is_ignored_and_replaced(fresh, monkeypatch):
+    expected = emit.format_python(SOURCE, "f.py")
+    (path,) = entries(fresh)
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({"sha256": record["sha256"], "text": expected + "# tampered\n"}))
+    monkeypatch.setattr(emit, "_formatted", {})
+    assert emit.format_python(SOURCE, "f.py") == expected
+    path.write_text(path.read_text()[:20])  # truncated
+    monkeypatch.setattr(emit, "_formatted", {})
+    assert emit.format_python(SOURCE, "f.py") == expected
+    assert json.loads(path.read_text())["text"] == expected  # rewritten whole
+
+
+def test_the_key_names_black_version_and_mode(fresh):
+    emit.format_python(SOURCE, "f.py")
+    (path,) = entries(fresh)
+    assert path.stem == emit.sha256(f"black {black.__version__} mode {emit.BLACK_MODE.get_cache_key()}\n{SOURCE}")
+
+
+def test_an_unwritable_cache_is_skipped(fresh, monkeypatch):
+    fresh.parent.joinpath("black").write_text("a file where the cache directory would be")
+    assert emit.format_python(SOURCE, "f.py") == black.format_str(SOURCE, mode=emit.BLACK_MODE)
+
+
+def test_black_errors_are_not_cached(fresh):
+    with pytest.raises(emit.FormatError, match="black could not parse rendered bad.py"):
+        emit.format_python("def f(:\n", "bad.py")
+    assert entries(fresh) == [] and emit._formatted == {}
