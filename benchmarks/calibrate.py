@@ -202,7 +202,7 @@ def generator_config(
 ) -> tuple[MatmulShape, MatmulConfig]:
     """The generator's choice for a prefill matmul with every tensor DRAM-interleaved and in `dtype`
     (the shape per call: rows are halved, batch doubled, if nothing is legal, as the generator does)."""
-    from tttgen.cost.cli import generator_pick, kernel_config
+    from tttgen.cli_cost import generator_pick, kernel_config
     from tttgen.ir.configs import DRAM_INTERLEAVED
 
     pick = generator_pick(device, shape, kernel_config(fidelity), (dtype, dtype, dtype), DRAM_INTERLEAVED, decode=False)

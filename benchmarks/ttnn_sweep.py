@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tttgen.cost.cli import _config_text, _placement_text, weight_placement  # noqa: E402
+from tttgen.cli_cost import _config_text, _placement_text, weight_placement  # noqa: E402
 from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.ir.configs import (  # noqa: E402
     DRAM_INTERLEAVED,

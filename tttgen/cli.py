@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tttgen.cost.cli import cost
+from tttgen.cli_cost import cost
 from tttgen.errors import InputError, TttgenError
 from tttgen.generate import Request, is_module_plan, plan, render_plan, request_from_manifest
 from tttgen.output.check import compare

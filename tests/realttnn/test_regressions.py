@@ -8,7 +8,7 @@
 
 import pytest
 
-from tttgen.cost.cli import generator_pick, kernel_config, weight_placement
+from tttgen.cli_cost import generator_pick, kernel_config, weight_placement
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_1D, CoreRanges, MatmulConfig, MatmulShape, MemoryPlacement
 from tttgen.realttnn.oracle import MatmulCase, judge_matmuls, judge_sources
 from tttgen.render import literals as L

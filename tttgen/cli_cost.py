@@ -1,4 +1,5 @@
-"""`tttgen cost ...`: ask the cost model directly.
+"""`tttgen cost ...`: ask the cost model directly. A command beside tttgen/cli.py (it runs the passes' search, which
+tttgen/cost/ must not import).
 
     tttgen cost matmul --device n150 --m 2048 --k 4096 --n 14336 --dtype bfloat8_b --fidelity HiFi2
     tttgen cost matmul --device p150 --m 32 --k 4096 --n 6144 --dtype bfloat8_b --storage sharded --json
@@ -42,7 +43,12 @@ from tttgen.ir.configs import (
     MatmulShape,
     MemoryPlacement,
 )
+from tttgen.passes.matmul_program import search_halving_rows
+from tttgen.passes.memory import dram_sharded_weight
+from tttgen.rules.matmul import MatmulCase
+from tttgen.scoring import matmul_time_ns
 from tttgen.spec.device import FIDELITIES, DeviceProfile
+from tttgen.spec.load import load_device
 
 DTYPE_CHOICES = ["bf16", "bfloat16", "bfloat8_b", "bfp8_b", "bfloat4_b", "bfp4_b"]
 DECODE_MAX_ROWS = 32
@@ -58,8 +64,6 @@ def kernel_config(fidelity: str, fp32_dest_acc_en: bool = False) -> ComputeKerne
 
 def weight_placement(storage: str, k: int, n: int, device: DeviceProfile) -> MemoryPlacement:
     """in1 placement for `--storage`: DRAM-interleaved, or width-sharded over the DRAM banks."""
-    from tttgen.passes.memory import dram_sharded_weight
-
     if storage == "sharded":
         return dram_sharded_weight(k, n, device)
     if storage == "dram":
@@ -91,8 +95,6 @@ def generator_pick(
     decode: bool,
 ) -> GeneratorPick:
     """The generator's own search (`search_halving_rows`, as the matmul_program pass runs it)."""
-    from tttgen.passes.matmul_program import search_halving_rows
-
     searched, best, rejected, pruned = search_halving_rows(device, shape, kernel, dtypes, in1, decode)
     halved = (searched.batch // shape.batch).bit_length() - 1
     return GeneratorPick(searched, best, rejected, pruned, halved)
@@ -182,10 +184,6 @@ def matmul_cmd(
     as_json: bool,
 ) -> None:
     """Print the program config tttgen would choose for one matmul and its predicted device time."""
-    from tttgen.rules.matmul import MatmulCase
-    from tttgen.scoring import matmul_time_ns
-    from tttgen.spec.load import load_device
-
     if m % TILE:
         raise InputError(
             f"M={m} is not a multiple of {TILE}: the generator's matmuls have whole tile rows",
