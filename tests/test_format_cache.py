@@ -64,3 +64,15 @@ def test_black_errors_are_not_cached(fresh):
     with pytest.raises(emit.FormatError, match="black could not parse rendered bad.py"):
         emit.format_python("def f(:\n", "bad.py")
     assert entries(fresh) == [] and emit._formatted == {}
+
+
+def test_a_bucket_keeps_its_most_recently_used_entries(fresh, monkeypatch):
+    monkeypatch.setattr(emit, "BLACK_CACHE_BUCKET", 2)
+    monkeypatch.setattr(emit, "sha256", lambda text: "00" + emit.hashlib.sha256(text.encode()).hexdigest()[2:])
+    sources = [f"x = {i}\n" for i in range(4)]
+    for i, source in enumerate(sources):
+        emit.format_python(source, "f.py")
+        path = next(p for p in entries(fresh) if p.stem == emit.sha256(f"{emit.BLACK_KEY}\n{source}"))
+        emit.os.utime(path, ns=(i * 10**9, i * 10**9))  # written one second apart
+    kept = {json.loads(p.read_text())["text"] for p in entries(fresh)}
+    assert kept == {"x = 2\n", "x = 3\n"}  # one bucket ("00"), the two newest kept

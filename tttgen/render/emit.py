@@ -62,6 +62,7 @@ class FormatError(RuntimeError):
 # tests over one package). A result is keyed by black's version, its mode and the source, so a hit returns exactly
 # what black would. TTTGEN_BLACK_CACHE names another directory, or "off" for none on disk.
 BLACK_KEY = f"black {black.__version__} mode {BLACK_MODE.get_cache_key()}"
+BLACK_CACHE_BUCKET = 32  # entries kept per bucket (256 buckets by the key's first two hex digits), least recent dropped
 _formatted: dict[str, str] = {}
 
 
@@ -95,7 +96,10 @@ def _read_cached(path: Path) -> str | None:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         text = record["text"]
-        return text if isinstance(text, str) and record.get("sha256") == sha256(text) else None
+        if not (isinstance(text, str) and record.get("sha256") == sha256(text)):
+            return None
+        os.utime(path)  # recently used: kept when its bucket is trimmed
+        return text
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -113,6 +117,18 @@ def _write_cached(path: Path, text: str) -> None:
         os.replace(staging, path)
     except OSError:
         Path(staging).unlink(missing_ok=True)
+        return
+    _trim(path.parent)
+
+
+def _trim(bucket: Path) -> None:
+    """Keep the cache bounded: drop a bucket's least recently used entries beyond BLACK_CACHE_BUCKET."""
+    try:
+        entries = sorted(bucket.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
+        for stale in entries[BLACK_CACHE_BUCKET:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def package_name(model_name: str) -> str:
