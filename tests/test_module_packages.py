@@ -9,6 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from plan_cache import cached_files, cached_plan
 from tttgen.cli import cli, main
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan, render_plan
@@ -42,7 +43,7 @@ def mlp():
 @pytest.mark.parametrize("device", ["n150", "p150"])
 @pytest.mark.parametrize("module, reference", [("mlp", mlp), ("prenorm_encoder_layer", encoder_layer)])
 def test_module_from_description_matches_torch(module, reference, device):
-    report = verify_module(plan(Request(module, device)), reference=reference())
+    report = verify_module(cached_plan(module, device), reference=reference())
     assert report.api_findings == []
     assert set(report.pcc) == {"prefill_128", "prefill_1024"}  # one method per prefill length, no decode step
     assert report.passed, report.as_dict()
@@ -65,7 +66,7 @@ def test_a_planted_bug_is_caught():
 def test_the_description_names_its_reference():
     """prenorm_encoder_layer.yaml names torch.nn.TransformerEncoderLayer with init from its params: verify needs
     no test-written reference."""
-    assert verify_module(plan(Request("prenorm_encoder_layer", "n150"))).passed
+    assert verify_module(cached_plan("prenorm_encoder_layer", "n150")).passed
 
 
 BLOCK = """\
@@ -152,7 +153,7 @@ def _methods(source: str):
 
 @pytest.mark.parametrize("module", ["mlp", "prenorm_encoder_layer"])
 def test_module_methods_are_straight_line(module):
-    files = render_plan(plan(Request(module, "n150")))
+    files = cached_files(module, "n150")
     methods = list(_methods(files["model.py"]))
     assert {m.name for m in methods} >= {"prefill_128", "prefill_1024"}
     for m in methods:
@@ -161,7 +162,7 @@ def test_module_methods_are_straight_line(module):
 
 
 def test_shared_configs_are_named_once():
-    configs = render_plan(plan(Request("prenorm_encoder_layer", "n150")))["configs.py"]
+    configs = cached_files("prenorm_encoder_layer", "n150")["configs.py"]
     kernels = re.findall(r"^(KERNEL_\w+) = ttnn\.WormholeComputeKernelConfig\(", configs, re.M)
     assert kernels and len(kernels) == len(set(kernels))
     assert configs.count("ttnn.WormholeComputeKernelConfig(") == len(kernels)  # never repeated inline
