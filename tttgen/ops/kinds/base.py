@@ -202,7 +202,7 @@ class OpKind:
     # Priced by the matmul program search (its decisions carry time_ns), not by the op_costs pass.
     priced_by_program_search: bool = False
 
-    # ---- the IR verifier: pass annotation -> decisions every op of the kind carries after it
+    # ---- the IR verifier (tttgen/ir/verify.py): pass annotation -> decisions every op of the kind carries after it
     promises: dict[str, tuple[str, ...]] = {}
 
     def __init__(self) -> None:
@@ -249,6 +249,11 @@ class OpKind:
             return None
         kind, facts = found
         return tools.op_time(kind, traced=tools.traced, **facts)
+
+    # ---- the IR verifier
+    def violations(self, op: "Op", graph: "Graph") -> str | None:
+        """What breaks the kind's own invariants between the passes that have run (graph.annotated), or None."""
+        return None
 
     # ---- explain
     def flops(self, op: "Op", graph: "Graph") -> int:

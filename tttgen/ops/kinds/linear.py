@@ -62,6 +62,15 @@ class Linear(OpKind):
     def precision(self, op, tools):
         return tools.kernel(op, tools.weight_group(op)), tools.weight_dtype(op)
 
+    def violations(self, op, graph):
+        owner = op.facts.get("shares_input_with")
+        if "chunking" not in graph.annotated or owner is None:
+            return None
+        mine, theirs = op.decisions["shape"].batch, graph.op(f"{op.mode_key}.{owner}").decisions["shape"].batch
+        if mine != theirs:
+            return f"reads {owner}'s reshaped input, so it needs {owner}'s {theirs} row chunks, not {mine}"
+        return None
+
     def flops(self, op, graph):
         return op.decisions["shape"].flops * op.decisions.get("column_chunks", 1)
 
