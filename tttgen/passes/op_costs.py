@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from math import prod
-
 from tttgen.cost.host import HostIO, host_io_ns, tensor_bytes
 from tttgen.cost.measured import measured, sampling_ns, topk_ns
 from tttgen.cost.model import OpCost, estimate_eltwise_chain, estimate_matmul
@@ -23,7 +21,7 @@ from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import CostTools
 from tttgen.passes.base import make_pass
 from tttgen.scoring import op_time_ns
-from tttgen.tiling import even_chunks, pow2_splits, round_up
+from tttgen.tiling import even_chunks, pow2_splits
 
 BYTES_BF16 = 2
 

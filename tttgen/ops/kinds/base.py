@@ -250,6 +250,11 @@ class OpKind:
         kind, facts = found
         return tools.op_time(kind, traced=tools.traced, **facts)
 
+    # ---- the feasibility pass
+    def rule_problem(self, op: "Op", graph: "Graph") -> str | None:
+        """The first ttnn rule (tttgen/rules/) the op's decisions break, or None."""
+        return None
+
     # ---- the IR verifier
     def violations(self, op: "Op", graph: "Graph") -> str | None:
         """What breaks the kind's own invariants between the passes that have run (graph.annotated), or None."""

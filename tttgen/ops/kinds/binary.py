@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tttgen.ops.kinds.base import ACTIVATIONS, BINARY_FNS, Attr, Inferred, ports, rows_dim
+from tttgen.ops.kinds.rms_norm import decode_shard_problem
 from tttgen.ops.kinds.unary import Elementwise
 
 TTNN_FNS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}
@@ -49,6 +50,9 @@ class Binary(Elementwise):
             "op": "add" if fn == "add" else "mul",
             "fidelity": tools.fidelity,
         }
+
+    def rule_problem(self, op, graph):
+        return decode_shard_problem(op, graph)
 
     def flops(self, op, graph):
         return op.facts["rows"] * op.facts["dim"]

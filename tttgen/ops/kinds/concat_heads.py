@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tttgen.ops.kinds.base import BYTES_BF16, Attr, Inferred, OpKind, ShapeError, ports
+from tttgen.rules.other import r31_heads_decode_rectangle
 
 
 class ConcatHeads(OpKind):
@@ -21,6 +22,9 @@ class ConcatHeads(OpKind):
 
     def render_args(self, op, ins, attrs, tools):
         return dict(num_heads=attrs["num_heads"], num_kv_heads=attrs.get("num_kv_heads"))
+
+    def rule_problem(self, op, graph):
+        return r31_heads_decode_rectangle(op.get("in0")) if op.mode == "decode" else None
 
     def cost_facts(self, op, tools):
         return "concat_heads", {"bytes": 2 * op.seq * tools.attn_size * BYTES_BF16, "src": tools.src, "dst": tools.dst}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tttgen.ops.kinds.base import BYTES_BF16, Attr, Inferred, OpKind, ShapeError, ports
 from tttgen.ops.kinds.sdpa import heads
+from tttgen.rules.other import r24_qkv_heads_decode, r26_prefill_len, r31_heads_decode_rectangle
 
 
 class CreateHeads(OpKind):
@@ -32,6 +33,16 @@ class CreateHeads(OpKind):
 
     def render_args(self, op, ins, attrs, tools):
         return dict(num_heads=attrs["num_heads"], num_kv_heads=attrs.get("num_kv_heads"))
+
+    def rule_problem(self, op, graph):
+        device, m = graph.device, graph.model
+        if op.mode == "decode":
+            found = r24_qkv_heads_decode(
+                op.seq, graph.hints.batch, m.num_attention_heads, m.num_key_value_heads, op.get("out"), device.grid.cores
+            )
+            return found or r31_heads_decode_rectangle(op.get("out"))
+        rows = op.dataflow["shapes"]["in"]["input"][-2] if op.dataflow else op.seq
+        return r26_prefill_len(rows, device.max_qkv_prefill_rows)
 
     def cost_facts(self, op, tools):
         return "create_heads", {"bytes": 2 * op.seq * tools.qkv_size * BYTES_BF16, "src": tools.src, "dst": tools.dst}

@@ -7,6 +7,7 @@ import math
 from math import prod
 
 from tttgen.ops.kinds.base import ACTIVATION, Attr, Inferred, OpKind, ports
+from tttgen.rules.other import r23_sdpa
 
 
 def heads(num_heads: int, num_kv_heads: int, head_dim: int) -> dict:
@@ -66,6 +67,12 @@ class Attention(OpKind):
             "k_chunk": d["k_chunk_size"],
             "kv_dtype": "bfloat16",
         }
+
+    def rule_problem(self, op, graph):
+        m = graph.model
+        q_rows = op.dataflow["shapes"]["in"]["q"][-2] if op.dataflow else op.seq
+        heads = op.facts.get("num_heads", m.num_attention_heads), op.facts.get("num_kv_heads", m.num_key_value_heads)
+        return r23_sdpa(op.get("program"), q_rows, graph.device, *heads)
 
     def flops(self, op, graph):
         m = graph.model

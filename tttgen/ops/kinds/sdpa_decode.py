@@ -30,6 +30,9 @@ class SdpaDecode(Attention):
             "fidelity": tools.fidelity,
         }
 
+    def rule_problem(self, op, graph):
+        return None  # rule 23 is prefill attention's
+
     def flops(self, op, graph):
         m = graph.model
         return 4 * graph.facts["decode_users"] * m.num_attention_heads * graph.hints.max_seq_len * m.head_dim
