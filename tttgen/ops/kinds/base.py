@@ -201,6 +201,11 @@ class OpKind:
     has_memory_config: bool = True
     # Priced by the matmul program search (its decisions carry time_ns), not by the op_costs pass.
     priced_by_program_search: bool = False
+    # Which planner of the chunking pass (the `planners` of tttgen/passes/chunking.py) picks its chunks, and which
+    # of the op_programs pass (tttgen/passes/op_programs.py) its program config; None: it has none. A kind reusing a planner
+    # names it; a new planner is a decision, and lives in its pass.
+    chunk_planner: str | None = None
+    program_planner: str | None = None
 
     # ---- the IR verifier (tttgen/ir/verify.py): pass annotation -> decisions every op of the kind carries after it
     promises: dict[str, tuple[str, ...]] = {}

@@ -18,7 +18,7 @@ class Norm(OpKind):
     weight_layouts = {"weight": "norm_rows", "bias": "norm_rows"}
     pins = ("compute_kernel_config",)
     promises = {"op_programs": ("program",)}
-    program_family = "layer_norm"  # one program config family (LayerNorm*ProgramConfig): op_programs plans it
+    program_planner = "norm"  # one program config family (LayerNorm*ProgramConfig)
 
     def infer(self, ins, attrs):
         x = ins["input"]

@@ -17,6 +17,7 @@ class Linear(OpKind):
     weight_layouts = {"weight": "tile", "bias": "tile"}
     pins = ("program_config", "compute_kernel_config", "memory_config", "dtype")
     priced_by_program_search = True
+    chunk_planner = "matmul_rows"
     promises = {
         "chunking": ("shape",),
         "memory": ("in1",),

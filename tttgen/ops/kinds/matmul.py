@@ -16,6 +16,7 @@ class Matmul(OpKind):
     macro = "matmul"
     pins = ("compute_kernel_config",)
     promises = {"op_programs": ("program",)}
+    program_planner = "searched_matmul"
 
     def infer(self, ins, attrs):
         a, b = ins["a"], ins["b"]

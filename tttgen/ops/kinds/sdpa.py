@@ -26,6 +26,8 @@ class Attention(OpKind):
     pins = ("compute_kernel_config",)
     promises = {"op_programs": ("program",)}
     kernel_group = "SDPA_PREFILL"
+    chunk_planner = "sdpa"
+    program_planner = "sdpa"
 
     def infer(self, ins, attrs):
         q, k = ins["q"], ins.get("k", ins.get("k_cache"))

@@ -15,6 +15,8 @@ class SdpaDecode(Attention):
     ir_kind = "sdpa_decode"
     macro = "sdpa_decode"
     kernel_group = "SDPA_DECODE"
+    chunk_planner = "sdpa_decode"
+    program_planner = "sdpa_decode"
 
     def precision(self, op, tools):
         return tools.kernel(op, self.kernel_group), tools.kv_dtype
