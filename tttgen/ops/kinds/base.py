@@ -197,6 +197,8 @@ class OpKind:
     # Override fields (hints `overrides`) an op of the kind takes: program_config, compute_kernel_config,
     # memory_config, dtype.
     pins: tuple[str, ...] = ()
+    # An elementwise kind the fusion pass may join into ttnn-jit blocks (tttgen/passes/fusion.py; its steps below).
+    elementwise: bool = False
     # Its call passes an output memory config in configs.py (the default `config_entries`).
     has_memory_config: bool = True
     # Priced by the matmul program search (its decisions carry time_ns), not by the op_costs pass.
