@@ -59,7 +59,8 @@ TOP_LEVEL_OPS = {
 # An ops module may list its top-level ops itself (`TTNN_OPS`): a new op kind's emulator function is its own file.
 for _info in sorted(pkgutil.iter_modules(ops_package.__path__), key=lambda m: m.name):
     _listed = getattr(importlib.import_module(f"{ops_package.__name__}.{_info.name}"), "TTNN_OPS", {})
-    assert not set(_listed) & set(TOP_LEVEL_OPS), f"emulator ops listed twice: {sorted(set(_listed) & set(TOP_LEVEL_OPS))}"
+    _twice = sorted(set(_listed) & set(TOP_LEVEL_OPS))
+    assert not _twice, f"emulator ops listed twice: {_twice}"
     TOP_LEVEL_OPS.update(_listed)
 
 EXPERIMENTAL_OPS = {

@@ -38,7 +38,12 @@ class CreateHeads(OpKind):
         device, m = graph.device, graph.model
         if op.mode == "decode":
             found = r24_qkv_heads_decode(
-                op.seq, graph.hints.batch, m.num_attention_heads, m.num_key_value_heads, op.get("out"), device.grid.cores
+                op.seq,
+                graph.hints.batch,
+                m.num_attention_heads,
+                m.num_key_value_heads,
+                op.get("out"),
+                device.grid.cores,
             )
             return found or r31_heads_decode_rectangle(op.get("out"))
         rows = op.dataflow["shapes"]["in"]["input"][-2] if op.dataflow else op.seq

@@ -6,7 +6,6 @@ from typing import Any
 
 from tttgen.ops.kinds.base import UNARY_FNS, Attr, OpKind, out_elements, ports, same_shape
 
-
 # A step operand: ("port", name) an input of the op, ("step", k) the result of its step k, ("scalar", x).
 Operand = tuple[str, Any]
 
