@@ -11,16 +11,10 @@ from __future__ import annotations
 from tttgen.ops.kinds import DESCRIBED
 from tttgen.ops.kinds.base import (  # noqa: F401  (the names the description checker and builder import)
     ACTIVATIONS,
-    BINARY_FNS,
     DTYPES,
     UNARY_FNS,
     WEIGHT_ROLES,
-    Attr,
-    AttrType,
-    Inferred,
     OpKind,
-    Port,
-    Shape,
     ShapeError,
     weight_kn,
 )
