@@ -7,13 +7,17 @@ says, in this order:
 - rendering: its macro in templates/ops.j2, the layout of each weight port and `render_args`, the view-model
   values the macro prints beyond the ones every op has (tttgen/render/module.py op_view); `config_entries`, the
   configs.py names its call passes;
-- decisions: `precision` (its compute kernel and second operand's dtype), `pins` (the override fields it takes);
+- decisions: `precision` (its compute kernel and second operand's dtype), `pins` (the override fields it takes),
+  `chunk_planner` / `program_planner` (which planner of the chunking / op_programs pass it uses), and for an
+  elementwise kind its `steps` (the fusion pass);
 - cost: `cost_facts` (the calibrated model's kind and facts) or `cost` for a kind priced another way;
+- rules: `rule_problem`, the first ttnn rule its decisions break (the feasibility pass);
 - explain: `flops` and `chunks_note`;
-- the IR verifier: `promises`, the decisions a pass promises on every op of the kind.
+- the IR verifier: `promises`, the decisions a pass promises on every op of the kind, and `violations`.
 
-The hooks receive small context objects (below) built by the pass or renderer that calls them, so a kind imports
-nothing above tttgen/ir and tttgen/cost and the callers never switch on a kind's name.
+The hooks receive small context objects (below) built by the pass or renderer that calls them: a kind imports
+only tttgen/rules (the ttnn rules it checks) and tttgen/tiling at run time, never a pass, the renderer or the cost
+model, and the callers never switch on a kind's name.
 """
 
 from __future__ import annotations
@@ -204,8 +208,8 @@ class OpKind:
     # Priced by the matmul program search (its decisions carry time_ns), not by the op_costs pass.
     priced_by_program_search: bool = False
     # Which planner of the chunking pass (the `planners` of tttgen/passes/chunking.py) picks its chunks, and which
-    # of the op_programs pass (tttgen/passes/op_programs.py) its program config; None: it has none. A kind reusing a planner
-    # names it; a new planner is a decision, and lives in its pass.
+    # of the op_programs pass (tttgen/passes/op_programs.py) its program config; None: it has none. A kind reusing
+    # a planner names it; a new planner is a decision, and lives in its pass.
     chunk_planner: str | None = None
     program_planner: str | None = None
 
