@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tttgen.ir.graph import Graph
+from tttgen.ops.kinds import kind_of
 from tttgen.spec.load import InputFile
 
 
@@ -27,30 +28,12 @@ def _summary(value: Any) -> str:
 
 def _chunks(op) -> str:
     """The chunk sizes the chunking pass chose: row chunks of a matmul called several times, SDPA's q/k chunks."""
-    d = op.decisions
-    if op.kind == "matmul" and d.get("calls", 1) > 1:
-        return f" | {d['calls']} calls of {d['shape'].m} rows"
-    if op.kind == "matmul" and d.get("column_chunks", 1) > 1:
-        return f" | {d['column_chunks']} column chunks of {d['shape'].n}, joined in DRAM"
-    if op.kind in ("sdpa_prefill", "sdpa_decode") and d.get("k_chunk_size"):
-        return f" | q/k chunks {d['q_chunk_size']}/{d['k_chunk_size']}"
-    return ""
+    return kind_of(op).chunks_note(op)
 
 
 def op_flops(graph: Graph, op) -> int:
     """Arithmetic of one op (matmul exact; others counted per element) for the roofline chart."""
-    d, m = op.decisions, graph.model
-    if op.kind == "matmul":
-        return d["shape"].flops * d.get("column_chunks", 1)
-    if op.kind == "rms_norm":
-        return 4 * op.facts["rows"] * op.facts["dim"]
-    if op.kind == "eltwise":
-        return op.facts["rows"] * op.facts["dim"]
-    if op.kind == "sdpa_prefill":
-        return 2 * m.num_attention_heads * op.seq * op.seq * m.head_dim  # causal: half of 4*h*s*s*d
-    if op.kind == "sdpa_decode":
-        return 4 * graph.facts["decode_users"] * m.num_attention_heads * graph.hints.max_seq_len * m.head_dim
-    return 0
+    return kind_of(op).flops(op, graph)
 
 
 def explain_chains(graph: Graph) -> dict[str, dict[str, Any]]:

@@ -213,3 +213,15 @@ def test_sdpa_decode(goldens, ttnn, device, gen):
     assert out.shape == list(gold.shape)
     assert rel_err(t(ttnn, out), gold) < 3e-2
     assert torch.equal(t(ttnn, out)[0, 7].float(), gold[0, 7].float())  # skipped user: zeros in both
+
+
+def test_group_norm(goldens, ttnn, device, gen):
+    """ttnn.group_norm (the group_norm kind): NHWC [N, 1, H*W, C], gamma/beta packed [1, 1, C / 32, 32]."""
+    x = to_dev(ttnn, device, torch.randn(2, 1, 64, 128, generator=gen) * 2 + 0.5)
+    g, b = (
+        ttnn.from_torch(torch.randn(1, 1, 4, 32, generator=gen), dtype=ttnn.bfloat16, device=device)
+        for _ in range(2)
+    )
+    out = ttnn.group_norm(x, num_groups=4, epsilon=1e-5, weight=g, bias=b, inplace=False)
+    gold = goldens["ttnn.group_norm"](t(ttnn, x), num_groups=4, epsilon=1e-5, weight=t(ttnn, g), bias=t(ttnn, b))
+    assert rel_err(t(ttnn, out), gold) < 1e-2

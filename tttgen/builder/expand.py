@@ -4,7 +4,7 @@ Every mode is expanded on its own: prefill once per prefill length (rows = that 
 DECODE_ROWS. Calls are inlined with their parameter bindings and weight-key prefixes; a looped call is expanded
 ONCE, its ops standing for every iteration (scope "layer", weights per_layer, the loop var written `{i}` in
 checkpoint keys, as build.py does). Shapes are evaluated with the params and propagated op by op; each op's IR
-kind, output shapes, MatmulShape and facts come from its kind's rule in tttgen/ops/registry.py (GRAPH) — the
+kind, output shapes, MatmulShape and facts come from its kind (tttgen/ops/kinds/<kind>.py: ir_kind, infer) — the
 expander knows no model or op names.
 
 Decode placement moves are added from the dataflow (tttgen/builder/moves.py); names are call paths, shortened
@@ -407,7 +407,7 @@ class _Expander:
 
 
 def _dataflow_facts(mode: _Mode) -> list[Op]:
-    """Facts about linear ops reading one tensor (see GraphRule.shares_input)."""
+    """Facts about linear ops reading one tensor (see OpKind.shares_input)."""
     ops = list(mode.ops)
     for idxs in mode.readers.values():
         if len(idxs) < 2:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import types
 from typing import Optional
 
@@ -11,6 +13,7 @@ from . import jit as jit_mod
 from . import trace as trace_mod
 from .device import Arch, Device, DeviceSpec
 from .errors import EmulatorError, EmulatorUnsupported, EmulatorValidationError
+from . import ops as ops_package
 from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization, reduction, sampling
 from .tensor import Shape, Tensor
 
@@ -53,6 +56,12 @@ TOP_LEVEL_OPS = {
     "fill_cache": kv_cache.fill_cache,
     "update_cache": kv_cache.update_cache,
 }
+# An ops module may list its top-level ops itself (`TTNN_OPS`): a new op kind's emulator function is its own file.
+for _info in sorted(pkgutil.iter_modules(ops_package.__path__), key=lambda m: m.name):
+    _listed = getattr(importlib.import_module(f"{ops_package.__name__}.{_info.name}"), "TTNN_OPS", {})
+    _twice = sorted(set(_listed) & set(TOP_LEVEL_OPS))
+    assert not _twice, f"emulator ops listed twice: {_twice}"
+    TOP_LEVEL_OPS.update(_listed)
 
 EXPERIMENTAL_OPS = {
     "rotary_embedding_llama": heads.rotary_embedding_llama,

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from tttgen.errors import PipelineError
 from tttgen.ir.graph import Graph
+from tttgen.ops.kinds import kind_of
 
-# annotation -> (op kinds it covers, decisions every such op must carry)
-PROMISES: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
-    "precision": (None, ("dtypes", "kernel")),
-    "chunking": (("matmul",), ("shape",)),
-    "memory": (("matmul",), ("in1",)),
-    "matmul_program": (("matmul",), ("program", "in0", "out", "l1_bytes", "cores", "time_ns")),
-    "reshard": (("reshard",), ("in0", "out", "elide")),
-    "op_programs": (("rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"), ("program",)),
-    "fusion": (("eltwise",), ("jit", "jit_reason")),
-    "op_costs": (None, ("time_ns",)),
+# annotation -> decisions every op must carry after that pass; each kind adds its own (OpKind.promises)
+PROMISES: dict[str, tuple[str, ...]] = {
+    "precision": ("dtypes", "kernel"),
+    "op_costs": ("time_ns",),
 }
 
 
@@ -23,24 +18,15 @@ def verify(graph: Graph, stage: str) -> None:
     if len(set(keys)) != len(keys):
         raise PipelineError(f"after pass '{stage}': duplicate op keys")
     for annotation in sorted(graph.annotated):
-        kinds, needed = PROMISES.get(annotation, ((), ()))
         for op in graph.ops:
-            if kinds is not None and op.kind not in kinds:
-                continue
+            needed = PROMISES.get(annotation, ()) + kind_of(op).promises.get(annotation, ())
             missing = [d for d in needed if d not in op.decisions]
             if missing:
                 raise PipelineError(f"after pass '{stage}': {op.key} lacks {missing} promised by '{annotation}'")
-    if "chunking" in graph.annotated:
-        for op in graph.ops_of("matmul"):
-            owner = op.facts.get("shares_input_with")
-            if owner is None:
-                continue
-            mine, theirs = op.decisions["shape"].batch, graph.op(f"{op.mode_key}.{owner}").decisions["shape"].batch
-            if mine != theirs:
-                raise PipelineError(
-                    f"after pass '{stage}': {op.key} reads {owner}'s reshaped input, so it needs {owner}'s "
-                    f"{theirs} row chunks, not {mine}"
-                )
+    for op in graph.ops:
+        broken = kind_of(op).violations(op, graph)
+        if broken:
+            raise PipelineError(f"after pass '{stage}': {op.key} {broken}")
     for w in graph.weights:
         if "precision" in graph.annotated and "dtype" not in w.decisions:
             raise PipelineError(f"after pass '{stage}': weight {w.name} has no dtype")

@@ -13,6 +13,7 @@ from math import prod
 
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.graph import Graph, Op
+from tttgen.ops.kinds import kind_of
 from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import sdpa_l1_bytes
 from tttgen.tiling import divisors
@@ -58,27 +59,33 @@ def sdpa_chunk(seq: int, heads: int, head_dim: int, graph: Graph, masked: bool =
 def chunking(graph: Graph) -> Graph:
     """Split long prefills into row chunks the matmul and attention kernels can hold."""
 
+    def matmul_rows(op: Op) -> Op:
+        shape = op.shape
+        if op.mode == "prefill" and op.scope == "layer":
+            owner = op.facts.get("shares_input_with")
+            reads = graph.op(f"{op.mode_key}.{owner}") if owner else op
+            rows = row_chunk(shape.m, _matmul_rows_limit(reads, graph))
+            shape = MatmulShape(m=rows, k=shape.k, n=shape.n, batch=shape.m // rows)
+            if owner is None:
+                return op.decide(shape=shape, calls=shape.batch)
+        return op.decide(shape=shape)
+
+    def sdpa(op: Op) -> Op:
+        q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, op.facts["num_heads"], op.seq)
+        batch_heads = prod(q[:-2])  # a batched SDPA (Boltz triangle attention: one batch per row) has more units
+        masked = bool(op.dataflow and "mask" in op.dataflow["in"])
+        chunk = sdpa_chunk(q[-2], batch_heads, op.facts["head_dim"], graph, masked)
+        return op.decide(q_chunk_size=chunk, k_chunk_size=chunk)
+
+    def sdpa_decode(op: Op) -> Op:
+        max_seq = graph.hints.max_seq_len
+        chunk = next(c for c in SDPA_CHUNKS if max_seq % c == 0)
+        return op.decide(q_chunk_size=0, k_chunk_size=chunk)
+
+    planners = {"matmul_rows": matmul_rows, "sdpa": sdpa, "sdpa_decode": sdpa_decode}  # a kind's chunk_planner
+
     def decide(op: Op) -> Op:
-        if op.kind == "matmul":
-            shape = op.shape
-            if op.mode == "prefill" and op.scope == "layer":
-                owner = op.facts.get("shares_input_with")
-                reads = graph.op(f"{op.mode_key}.{owner}") if owner else op
-                rows = row_chunk(shape.m, _matmul_rows_limit(reads, graph))
-                shape = MatmulShape(m=rows, k=shape.k, n=shape.n, batch=shape.m // rows)
-                if owner is None:
-                    return op.decide(shape=shape, calls=shape.batch)
-            return op.decide(shape=shape)
-        if op.kind == "sdpa_prefill":
-            q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, op.facts["num_heads"], op.seq)
-            batch_heads = prod(q[:-2])  # a batched SDPA (Boltz triangle attention: one batch per row) has more units
-            masked = bool(op.dataflow and "mask" in op.dataflow["in"])
-            chunk = sdpa_chunk(q[-2], batch_heads, op.facts["head_dim"], graph, masked)
-            return op.decide(q_chunk_size=chunk, k_chunk_size=chunk)
-        if op.kind == "sdpa_decode":
-            max_seq = graph.hints.max_seq_len
-            chunk = next(c for c in SDPA_CHUNKS if max_seq % c == 0)
-            return op.decide(q_chunk_size=0, k_chunk_size=chunk)
-        return op
+        planner = kind_of(op).chunk_planner
+        return planners[planner](op) if planner else op
 
     return graph.with_ops(decide(op) for op in graph.ops)

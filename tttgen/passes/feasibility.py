@@ -12,16 +12,9 @@ from math import prod
 
 from tttgen.errors import DoesNotFit
 from tttgen.ir.graph import Graph
+from tttgen.ops.kinds import kind_of
 from tttgen.passes.base import make_pass
 from tttgen.passes.op_costs import sampling_buffer_bytes, trace_region_bytes
-from tttgen.rules.other import (
-    r21_shard_spec,
-    r22_sharded_norm,
-    r23_sdpa,
-    r24_qkv_heads_decode,
-    r26_prefill_len,
-    r31_heads_decode_rectangle,
-)
 from tttgen.tiling import ceil_div
 
 GIB = 2**30
@@ -62,28 +55,9 @@ def activation_bytes(graph: Graph) -> int:
 
 
 def rule_problems(graph: Graph) -> list[str]:
-    device, m = graph.device, graph.model
     problems = []
     for op in graph.ops:
-        found = None
-        if op.kind == "rms_norm" and op.decisions.get("program") is not None:
-            found = r22_sharded_norm(op.get("program"), op.get("in0"), op.facts["rows"], op.facts["dim"])
-        elif op.kind == "sdpa_prefill":
-            q_rows = op.dataflow["shapes"]["in"]["q"][-2] if op.dataflow else op.seq
-            heads = op.facts.get("num_heads", m.num_attention_heads), op.facts.get("num_kv_heads", m.num_key_value_heads)
-            found = r23_sdpa(op.get("program"), q_rows, device, *heads)
-        elif op.kind == "create_heads" and op.mode == "decode":
-            found = r24_qkv_heads_decode(op.seq, graph.hints.batch, m.num_attention_heads, m.num_key_value_heads, op.get("out"), device.grid.cores)
-            found = found or r31_heads_decode_rectangle(op.get("out"))
-        elif op.kind == "concat_heads" and op.mode == "decode":
-            found = r31_heads_decode_rectangle(op.get("in0"))
-        elif op.kind == "create_heads":
-            rows = op.dataflow["shapes"]["in"]["input"][-2] if op.dataflow else op.seq
-            found = r26_prefill_len(rows, device.max_qkv_prefill_rows)
-        for side in ("in0", "out"):
-            placement = op.decisions.get(side)
-            if found is None and placement is not None and op.kind in ("rms_norm", "eltwise") and op.mode == "decode":
-                found = r21_shard_spec(placement, op.facts["rows"], op.facts["dim"], device)
+        found = kind_of(op).rule_problem(op, graph)  # the ttnn rules of the op's own kind
         if found:
             problems.append(f"{op.key}: {found}")
     return problems

@@ -3,7 +3,7 @@ or left to ttnn, by modeled cost.
 
 Inputs: placements (memory, reshard), dtypes and kernels (precision). Produces: `fusion`.
 
-A chain is a maximal in-tree of elementwise ops (IR kinds `eltwise` and `unary`) of one mode and one module
+A chain is a maximal in-tree of elementwise ops (kinds `binary` and `unary`, their `elementwise`) of one mode and one module
 function, joined where a value has exactly one reader: ttnn-jit does not fuse across a tensor with more than one
 user, and a value a function returns is read by its caller too. Ops ttnn-jit cannot trace (an op missing from its
 lists, a dtype it lacks, a typecast) cut chains as well. Each chain is then checked as a whole: its inputs' and
@@ -34,13 +34,12 @@ from typing import Any
 from tttgen.cost.model import OpCost
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
+from tttgen.ops.kinds import kind_of
 from tttgen.ops.ttnn_jit_facts import BINARY_OPS, DTYPES, MAX_TENSORS, MAX_WIDE_INPUTS, UNARY_OPS, WIDE_DTYPES
 from tttgen.passes.base import make_pass
 from tttgen.passes.op_costs import chain_cost
 
-ELEMENTWISE = ("eltwise", "unary")
 JIT_DTYPES = DTYPES
-TTNN_NAMES = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}  # IR binary fn -> ttnn name
 COST_STEPS = {"add": "add", "subtract": "add", "multiply": "mul", "divide": "mul"}  # FPU steps of the cost model
 FIRST_PORTS = ("a", "input")  # the port whose placement and dtype are an op's `in0` decisions
 PREFILL_DISAGREE = "prefill lengths share one forward and one block per op, and not all of them chose it alike"
@@ -76,23 +75,10 @@ def _attrs(op: Op) -> dict[str, Any]:
 
 
 def op_steps(op: Op) -> tuple[Step, ...]:
-    """The ttnn calls one elementwise op is, by ttnn's names (checked against ttnn-jit's lists elsewhere): a unary
-    op (after its multiply by `scale`), or a binary op after the activation on its first operand."""
-    attrs, fn = _attrs(op), op.facts["fn"]
-    steps: list[Step] = []
-    if op.kind == "unary":
-        x: tuple[str, Any] = ("port", "input")
-        if "scale" in attrs:
-            steps.append(Step("multiply", (x, ("scalar", float(attrs["scale"])))))
-            x = ("step", 0)
-        return (*steps, Step(fn, (x,)))
-    act, _, base = fn.rpartition("_")
-    a: tuple[str, Any] = ("port", "a")
-    if act:
-        steps.append(Step(act, (a,)))
-        a = ("step", 0)
-    b = ("scalar", float(attrs["scalar"])) if "scalar" in attrs else ("port", "b")
-    return (*steps, Step(TTNN_NAMES.get(base, base), (a, b)))
+    """The ttnn calls one elementwise op is, by ttnn's names (checked against ttnn-jit's lists elsewhere), as its
+    kind spells them (a unary op after its multiply by `scale`, a binary op after the activation on its first
+    operand)."""
+    return tuple(Step(name, operands) for name, operands in kind_of(op).steps(op, _attrs(op)))
 
 
 def cost_steps(op: Op) -> tuple[str, ...]:
@@ -102,21 +88,15 @@ def cost_steps(op: Op) -> tuple[str, ...]:
 def ttnn_one_kernel(op: Op) -> bool:
     """Whether ttnn runs all of the op's steps in one kernel: an activation on a binary op's first operand
     (`input_tensor_a_activations`); a scaled unary is a multiply, then the unary."""
-    return op.kind == "eltwise" and len(op_steps(op)) > 1
+    return kind_of(op).one_ttnn_kernel(op, op_steps(op))
 
 
 def ttnn_form(op: Op) -> str:
     """The ttnn call(s) the op is printed as, for reasons."""
-    ins, attrs = op.dataflow.get("in", {}), _attrs(op)
+    ins = op.dataflow.get("in", {})
     value = lambda port: ins[port] if isinstance(ins.get(port), str) else port  # noqa: E731
-    steps = op_steps(op)
-    if op.kind == "unary":
-        x = f"ttnn.multiply({value('input')}, {attrs['scale']})" if "scale" in attrs else value("input")
-        return f"ttnn.{steps[-1].op}({x})"
-    b = repr(float(attrs["scalar"])) if "scalar" in attrs else value("b")
-    if len(steps) > 1:
-        return f"ttnn.{steps[-1].op}({value('a')}, {b}, input_tensor_a_activations=[{steps[0].op.upper()}])"
-    return f"ttnn.{steps[-1].op}({value('a')}, {b})"
+    steps = tuple((s.op, s.operands) for s in op_steps(op))
+    return kind_of(op).ttnn_form(_attrs(op), steps, value)
 
 
 def op_refusal(op: Op) -> tuple[str, str] | None:
@@ -254,7 +234,7 @@ def edge_cut(view: ModeView, producer: Op, consumer: Op, port: str) -> tuple[str
 def mode_chains(graph: Graph, key: str) -> list[Chain]:
     """The maximal chains of one mode: elementwise ops joined along every edge no rule cuts."""
     view = mode_view(graph, key)
-    elementwise = [o for o in view.ops if o.kind in ELEMENTWISE]
+    elementwise = [o for o in view.ops if kind_of(o).elementwise]
     names = {o.name for o in elementwise}
     joined: dict[str, str] = {}  # producer -> the consumer whose block it joins
     cuts: list[tuple[str, str, tuple[str, str]]] = []
@@ -506,7 +486,7 @@ def member_decisions(graph: Graph, chain: Chain, record: dict[str, Any] | None) 
     out = {}
     for op in chain.members:
         own: dict[str, Any] = {}
-        if len(op_steps(op)) > 1 or op.kind == "unary":  # priced by op_costs from its steps
+        if len(op_steps(op)) > 1 or kind_of(op).priced_by_steps:  # priced by op_costs from its steps
             own = dict(chain_steps=cost_steps(op), one_kernel=ttnn_one_kernel(op))
         if record is None:
             out[op.name] = dict(

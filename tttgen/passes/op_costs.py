@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from math import prod
-
 from tttgen.cost.host import HostIO, host_io_ns, tensor_bytes
 from tttgen.cost.measured import measured, sampling_ns, topk_ns
 from tttgen.cost.model import OpCost, estimate_eltwise_chain, estimate_matmul
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
+from tttgen.ops.kinds import kind_of
+from tttgen.ops.kinds.base import CostTools
 from tttgen.passes.base import make_pass
 from tttgen.scoring import op_time_ns
-from tttgen.tiling import even_chunks, pow2_splits, round_up
+from tttgen.tiling import even_chunks, pow2_splits
 
 BYTES_BF16 = 2
 
@@ -32,78 +32,29 @@ def storage(p: MemoryPlacement | None) -> str:
     return "sharded" if p.sharded else "l1"
 
 
-def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | None:
-    """(cost-model kind, facts) for one op, or None when it does not run."""
+def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTools:
+    """What an op's kind needs to price it (tttgen/ops/kinds/ cost_facts and cost)."""
     m, d = graph.model, op.decisions
-    users = graph.facts["decode_users"]
-    rows = op.seq
-    nq, nkv, hd = m.num_attention_heads, m.num_key_value_heads, m.head_dim
-    src, dst = storage(d.get("in0")), storage(d.get("out"))
-    fidelity = d["kernel"].math_fidelity if d.get("kernel") else "HiFi4"
-    kv_tile = graph.device.tile_bytes[graph.facts["kv_dtype"]] / 1024
-    if op.kind in ("rms_norm", "layer_norm"):
-        cores = d["in0"].grid.cores if d.get("in0") is not None and d["in0"].grid else graph.device.grid.cores
-        return op.kind, {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": src, "cores": cores, "fidelity": fidelity}
-    if op.kind == "softmax":  # a row reduction then a normalise, priced as LayerNorm's (no measured softmax numbers)
-        return "layer_norm", {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": src, "fidelity": fidelity,
-                              "cores": graph.device.grid.cores}
-    if op.kind == "eltwise":
-        fn = op.facts["fn"]
-        return "eltwise", {
-            "elements": op.facts["rows"] * op.facts["dim"],
-            "inputs": 2,
-            "storage": src,
-            "op": "add" if fn == "add" else "mul",
-            "fidelity": fidelity,
-        }
-    if op.kind == "reshard":
-        if d.get("elide"):
-            return None
-        size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
-        return "reshard", {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}
-    if op.kind == "slice":
-        size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
-        return "reshard", {"bytes_in": size, "bytes_out": size, "src": "dram", "dst": "dram"}
-    if op.kind in ("permute", "transpose", "concat", "typecast", "fold"):  # data movement: every element read and written
-        size = prod(op.dataflow["shapes"]["out"][0]) * BYTES_BF16
-        kind = "typecast" if op.kind == "typecast" else "reshard"
-        return kind, {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}
-    if op.kind == "reshape":
-        (shape_in,), shape_out = op.dataflow["shapes"]["in"].values(), op.dataflow["shapes"]["out"][0]
-        if shape_in[-1] == shape_out[-1]:
-            return None  # tile rows regrouped, the last dim kept: a view (ttnn.reshape returns the same buffer)
-        size = prod(shape_out) * BYTES_BF16  # a new last dim re-tiles every element
-        return "reshard", {"bytes_in": size, "bytes_out": size, "src": src, "dst": dst}
-    if op.kind == "unary":
-        elements = prod(op.dataflow["shapes"]["out"][0])
-        return "eltwise", {"elements": elements, "inputs": 1, "storage": src, "op": "unary", "fidelity": fidelity}
-    if op.kind == "embedding":
-        return "embedding", {"bytes": 2 * rows * m.hidden_size * BYTES_BF16, "src": "dram", "dst": dst}
-    if op.kind == "create_heads":
-        return "create_heads", {"bytes": 2 * rows * m.qkv_size * BYTES_BF16, "src": src, "dst": dst}
-    if op.kind == "concat_heads":
-        return "concat_heads", {"bytes": 2 * rows * m.attn_size * BYTES_BF16, "src": src, "dst": dst}
-    if op.kind == "rotary":
-        heads = op.facts["heads"]
-        tokens = users * round_up(heads, 32) if op.mode == "decode" else rows * heads
-        return "rotary", {"bytes": 4 * tokens * hd * BYTES_BF16, "src": src, "dst": dst}
-    if op.kind == "cache_update":
-        return "cache_update", {"bytes": int(2 * users * 32 * hd * kv_tile), "src": src, "dst": "dram"}
-    if op.kind == "cache_fill":
-        return "cache_fill", {"bytes": int(rows * nkv * hd * (BYTES_BF16 + kv_tile)), "src": "dram", "dst": "dram"}
-    if op.kind == "sdpa_prefill":
-        q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, nq, rows, hd)
-        return "sdpa_prefill", {
-            "heads": op.facts.get("num_heads", nq), "kv_heads": op.facts.get("num_kv_heads", nkv), "seq": q[-2],
-            "head_dim": op.facts.get("head_dim", hd), "batch": prod(q[:-3]), "fidelity": fidelity,
-            "q_chunk": d["q_chunk_size"], "k_chunk": d["k_chunk_size"], "kv_dtype": "bfloat16",
-        }
-    if op.kind == "sdpa_decode":
-        return "sdpa_decode", {
-            "batch": users, "heads": nq, "kv_heads": nkv, "kv_len": kv_len, "head_dim": hd,
-            "kv_dtype": graph.facts["kv_dtype"], "fidelity": fidelity,
-        }
-    raise ValueError(f"no cost mapping for op kind {op.kind}")
+    return CostTools(
+        src=storage(d.get("in0")),
+        dst=storage(d.get("out")),
+        fidelity=d["kernel"].math_fidelity if d.get("kernel") else "HiFi4",
+        device_cores=graph.device.grid.cores,
+        users=graph.facts["decode_users"],
+        kv_len=kv_len,
+        kv_tile_kb=graph.device.tile_bytes[graph.facts["kv_dtype"]] / 1024,
+        kv_dtype=graph.facts["kv_dtype"],
+        num_heads=m.num_attention_heads,
+        num_kv_heads=m.num_key_value_heads,
+        head_dim=m.head_dim,
+        hidden_size=m.hidden_size,
+        qkv_size=m.qkv_size,
+        attn_size=m.attn_size,
+        op_time=lambda kind, traced, **facts: op_time_ns(graph.device, kind, traced=traced, **facts),
+        estimate_matmul=lambda *args, **kwargs: estimate_matmul(graph.device, *args, **kwargs),
+        chain_cost=lambda o, steps, one_kernel, traced: chain_cost(o, graph, steps, one_kernel, traced),
+        traced=traced,
+    )
 
 
 def chain_cost(op: Op, graph: Graph, steps: tuple[str, ...], one_kernel: bool, traced: bool = True) -> OpCost:
@@ -122,23 +73,8 @@ def chain_cost(op: Op, graph: Graph, steps: tuple[str, ...], one_kernel: bool, t
 
 
 def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | None:
-    d = op.decisions
-    if op.kind == "activation_matmul":  # the config op_programs chose, both operands read from DRAM
-        return estimate_matmul(
-            graph.device, d["shape"], d["program"], in0_dtype=d["dtypes"]["in0"], in1_dtype=d["dtypes"]["in1"],
-            out_dtype=d["dtypes"]["out"], fidelity=d["kernel"].math_fidelity, in0_storage=storage(d.get("in0")),
-            in1_storage="dram", out_storage=storage(d.get("out")), traced=traced,
-            fp32_dest_acc_en=d["kernel"].fp32_dest_acc_en,
-        )
-    if d.get("jit_member_of"):  # absorbed into a ttnn-jit block: the block is priced once, at its last op
-        return None
-    if op.kind in ("eltwise", "unary") and d.get("chain_steps"):  # priced as the form the fusion pass chose
-        return chain_cost(op, graph, d["chain_steps"], d["one_kernel"], traced)
-    found = op_facts(op, graph, kv_len)
-    if found is None:
-        return None
-    kind, facts = found
-    return op_time_ns(graph.device, kind, traced=traced, **facts)
+    """An op's modeled cost, as its kind prices it (None: it does not run)."""
+    return kind_of(op).cost(op, cost_tools(op, graph, kv_len, traced))
 
 
 def runs_per_call(graph: Graph, op: Op) -> int:
@@ -161,7 +97,7 @@ def op_costs(graph: Graph) -> Graph:
     kv_len = graph.hints.max_seq_len
 
     def decide(op: Op) -> Op:
-        if op.kind == "matmul":
+        if kind_of(op).priced_by_program_search:
             return op
         cost = op_cost(op, graph, kv_len)
         if cost is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from tttgen.cost.ttnn_auto import ttnn_auto_config
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_2D, MatmulConfig, MatmulShape, NormConfig, SdpaConfig
 from tttgen.ir.graph import Graph, Op
+from tttgen.ops.kinds import kind_of
 from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import norm_l1_bytes, sdpa_decode_l1_bytes, sdpa_l1_bytes
 from tttgen.tiling import largest_divisor_at_most, round_up
@@ -61,32 +62,44 @@ def op_programs(graph: Graph) -> Graph:
     tb = device.tile_bytes
     grid = (device.grid.x, device.grid.y)
 
-    def decide(op: Op) -> Op:
-        if op.kind in ("rms_norm", "layer_norm"):  # one program config family (LayerNorm*ProgramConfig)
-            if op.mode == "decode":
-                cfg = norm_config(op, graph)
-                dt = op.decisions["dtypes"]
-                l1 = norm_l1_bytes(
-                    cfg.block_h, cfg.block_w, op.decisions["in0"].grid, op.decisions["kernel"].fp32_dest_acc_en,
-                    tb[dt["in0"]], tb[dt["out"]], tb[dt["in1"]],
-                )
-                return op.decide(program=cfg, l1_bytes=l1, cores=op.decisions["in0"].grid.cores)
-            return op.decide(program=None, l1_bytes=None, cores=device.grid.cores)
-        if op.kind in ("sdpa_prefill", "sdpa_decode"):
-            q, k = op.decisions["q_chunk_size"], op.decisions["k_chunk_size"]
-            cfg = SdpaConfig(grid=grid, q_chunk_size=q, k_chunk_size=k)
+    def norm(op: Op) -> Op:
+        if op.mode == "decode":
+            cfg = norm_config(op, graph)
             dt = op.decisions["dtypes"]
-            if op.kind == "sdpa_decode":
-                table = op.dataflow["shapes"]["in"].get("page_table") if op.dataflow else None
-                row = round_up(table[-1] * 4, device.noc.dram_alignment_bytes) if table else 0  # int32 block ids
-                l1 = sdpa_decode_l1_bytes(k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], row)
-            else:
-                masked = bool(op.dataflow and "mask" in op.dataflow["in"])
-                l1 = sdpa_l1_bytes(q, k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], tb[dt["out"]], masked)
-            return op.decide(program=cfg, l1_bytes=l1, cores=device.grid.cores)
-        if op.kind == "activation_matmul":
-            shape, cfg = activation_matmul_config(op, graph)
-            return op.decide(shape=shape, program=cfg)
-        return op
+            l1 = norm_l1_bytes(
+                cfg.block_h, cfg.block_w, op.decisions["in0"].grid, op.decisions["kernel"].fp32_dest_acc_en,
+                tb[dt["in0"]], tb[dt["out"]], tb[dt["in1"]],
+            )
+            return op.decide(program=cfg, l1_bytes=l1, cores=op.decisions["in0"].grid.cores)
+        return op.decide(program=None, l1_bytes=None, cores=device.grid.cores)
+
+    def sdpa(op: Op, decode: bool) -> Op:
+        q, k = op.decisions["q_chunk_size"], op.decisions["k_chunk_size"]
+        cfg = SdpaConfig(grid=grid, q_chunk_size=q, k_chunk_size=k)
+        dt = op.decisions["dtypes"]
+        if decode:
+            table = op.dataflow["shapes"]["in"].get("page_table") if op.dataflow else None
+            row = round_up(table[-1] * 4, device.noc.dram_alignment_bytes) if table else 0  # int32 block ids
+            l1 = sdpa_decode_l1_bytes(k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], row)
+        else:
+            masked = bool(op.dataflow and "mask" in op.dataflow["in"])
+            l1 = sdpa_l1_bytes(q, k, op.facts["head_dim"], tb[dt["in0"]], tb[dt["in1"]], tb[dt["out"]], masked)
+        return op.decide(program=cfg, l1_bytes=l1, cores=device.grid.cores)
+
+    def searched_matmul(op: Op) -> Op:
+        shape, cfg = activation_matmul_config(op, graph)
+        return op.decide(shape=shape, program=cfg)
+
+    # a kind's program_planner -> how its program config is chosen
+    planners = {
+        "norm": norm,
+        "sdpa": lambda op: sdpa(op, decode=False),
+        "sdpa_decode": lambda op: sdpa(op, decode=True),
+        "searched_matmul": searched_matmul,
+    }
+
+    def decide(op: Op) -> Op:
+        planner = kind_of(op).program_planner
+        return planners[planner](op) if planner else op
 
     return graph.with_ops(decide(op) for op in graph.ops)

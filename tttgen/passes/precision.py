@@ -13,6 +13,8 @@ from dataclasses import replace
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op
+from tttgen.ops.kinds import ir_kinds_with, kind_of
+from tttgen.ops.kinds.base import ACTIVATION, PrecisionTools
 from tttgen.passes.base import make_pass
 from tttgen.spec.hints import OpOverride
 
@@ -42,7 +44,6 @@ OP_KERNELS = {
 # with fp32 accumulation at the accuracy preset, as TT-Boltz runs every op (module-library facts §2.1).
 # weight role of a matmul -> its op group in OP_KERNELS (reference 2.1 names the groups after the ops).
 MATMUL_GROUP = {"WQKV": "QKV", "WO": "O", "FF1_FF3": "FF1_FF3", "FF2": "FF2", "LM_HEAD": "LM_HEAD"}
-ACTIVATION = "bfloat16"
 POLICY_WEIGHT_ROLES = ("FF1_FF3", "FF2", "WQKV", "WO", "LM_HEAD")  # the matmul weights a module policy sets
 
 
@@ -72,10 +73,10 @@ def mark_pinned(graph: Graph, op: Op, key: str, field: str) -> Op:
     return op.decide(pinned={"by": f"{graph.hints.source} overrides.{key}", "fields": fields})
 
 
+# override field -> the IR kinds whose calls take that config (each kind's `pins`)
 PIN_KINDS = {
-    "program_config": ("matmul",),
-    "compute_kernel_config": ("matmul", "activation_matmul", "softmax", "rms_norm", "layer_norm", "sdpa_prefill", "sdpa_decode"),
-    "memory_config": ("matmul",),
+    field: ir_kinds_with(lambda kind, field=field: field in kind.pins)
+    for field in ("program_config", "compute_kernel_config", "memory_config")
 }
 
 
@@ -98,11 +99,11 @@ def check_override_names(graph: Graph) -> None:
             # producer's output (prefill) or shared with a twin (w1/w3), so a pin there would not hold.
             fed = {(o.mode_key, o.facts.get("dst")) for o in graph.ops if o.kind == "reshard"}
             for op in ops:
-                if op.kind == "matmul" and ((op.mode_key, op.name) not in fed or op.facts.get("sibling_output_live")):
+                if "memory_config" in kind_of(op).pins and ((op.mode_key, op.name) not in fed or op.facts.get("sibling_output_live")):
                     problems.append(
                         f"'{name}.memory_config.in0': {op.key} reads its producer's tensor as it is "
                         "(allowed on decode matmuls a reshard feeds alone: " + ", ".join(sorted(
-                            o.key for o in graph.ops if o.kind == "matmul" and (o.mode_key, o.name) in fed and not o.facts.get("sibling_output_live")
+                            o.key for o in graph.ops if "memory_config" in kind_of(o).pins and (o.mode_key, o.name) in fed and not o.facts.get("sibling_output_live")
                         )) + ")"
                     )
                     break
@@ -132,9 +133,10 @@ def _mark_pins(graph: Graph, op: Op) -> Op:
     if entry is None:
         return op
     key, ov = entry
-    if ov.compute_kernel_config and op.kind in PIN_KINDS["compute_kernel_config"]:
+    pins = kind_of(op).pins
+    if ov.compute_kernel_config and "compute_kernel_config" in pins:
         op = mark_pinned(graph, op, key, "compute_kernel_config")
-    if ov.dtype and op.kind == "matmul":
+    if ov.dtype and "dtype" in pins:
         op = mark_pinned(graph, op, key, "dtype")
     return op
 
@@ -155,33 +157,24 @@ def precision(graph: Graph) -> Graph:
         dtype = dtypes[w.role]
         for op in graph.ops:
             ov = override_for(graph, op)
-            if op.weight == w.name and ov and ov.dtype and op.kind == "matmul":
+            if op.weight == w.name and ov and ov.dtype and "dtype" in kind_of(op).pins:
                 dtype = ov.dtype
         weights.append(w.decide(dtype=dtype))
     graph = graph.with_weights(weights)
     kernels = {group: policy["kernel"] for group in OP_KERNELS[preset]} if policy else OP_KERNELS[preset]
     norm_kernel = policy["kernel"] if policy else "NORM"
 
+    tools = PrecisionTools(
+        kernel=lambda op, group: _kernel(graph, op, kernels[group]),
+        norm_kernel=lambda op: _kernel(graph, op, norm_kernel),
+        fixed_kernel=KERNELS.__getitem__,
+        weight_group=lambda op: MATMUL_GROUP[graph.weight(op.weight).role],
+        weight_dtype=lambda op: graph.weight(op.weight).decisions["dtype"],
+        kv_dtype=dtypes["KV_CACHE"],
+    )
+
     def decide(op: Op) -> Op:
-        if op.kind == "matmul":
-            w = graph.weight(op.weight)
-            return op.decide(
-                kernel=_kernel(graph, op, kernels[MATMUL_GROUP[w.role]]),
-                dtypes={"in0": ACTIVATION, "in1": w.decisions["dtype"], "out": ACTIVATION},
-            )
-        if op.kind == "softmax":  # a row reduction like the norms: their kernel
-            return op.decide(kernel=_kernel(graph, op, norm_kernel), dtypes={"in0": ACTIVATION, "in1": None, "out": ACTIVATION})
-        if op.kind in ("rms_norm", "layer_norm"):
-            return op.decide(kernel=_kernel(graph, op, norm_kernel), dtypes={"in0": ACTIVATION, "in1": "bfloat16", "out": ACTIVATION})
-        if op.kind == "activation_matmul":
-            return op.decide(kernel=_kernel(graph, op, kernels["ACT_MATMUL"]), dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})
-        if op.kind == "sdpa_prefill":
-            return op.decide(kernel=_kernel(graph, op, kernels["SDPA_PREFILL"]), dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})
-        if op.kind == "sdpa_decode":
-            kv = dtypes["KV_CACHE"]
-            return op.decide(kernel=_kernel(graph, op, kernels["SDPA_DECODE"]), dtypes={"in0": ACTIVATION, "in1": kv, "out": ACTIVATION})
-        if op.kind == "rotary":
-            return op.decide(kernel=KERNELS["ROTARY"], dtypes={"in0": ACTIVATION, "in1": ACTIVATION, "out": ACTIVATION})
-        return op.decide(kernel=None, dtypes={"in0": ACTIVATION, "in1": None, "out": ACTIVATION})
+        kernel, in1 = kind_of(op).precision(op, tools)
+        return op.decide(kernel=kernel, dtypes={"in0": ACTIVATION, "in1": in1, "out": ACTIVATION})
 
     return graph.with_ops(_mark_pins(graph, decide(op)) for op in graph.ops).with_facts(kv_dtype=dtypes["KV_CACHE"], activation_dtype=ACTIVATION)

@@ -6,6 +6,7 @@ import keyword
 
 from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph
+from tttgen.ops.kinds import kind_of
 from tttgen.render import literals as L
 
 
@@ -88,7 +89,7 @@ def jit_views(graph: Graph, memory_name: MemoryNames) -> tuple[list[dict[str, st
     (the block's last op), or absorbed (an earlier op of the block: nothing is printed)."""
     blocks: dict[str, dict[str, str]] = {}
     calls: dict[str, dict[str, dict | None]] = {"prefill": {}, "decode": {}}
-    for op in graph.ops_of(("eltwise", "unary")):
+    for op in (op for op in graph.ops if kind_of(op).elementwise):
         d = op.decisions
         if not d.get("jit"):
             calls[op.mode][op.name] = None

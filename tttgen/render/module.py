@@ -3,8 +3,8 @@
 The builder recorded, per module function (a call path) and mode, its body: ops and calls, each op with the
 values it reads and writes (Op.dataflow). This module turns that into view-models and templates/module/ prints
 them: one class per module function, one straight-line method per mode, every config a name in configs.py that a
-pass chose. Op kinds are printed by the macro tttgen/ops/registry.py's RENDER_MACROS names; weights are laid out
-per the port that reads them (WEIGHT_LAYOUTS). The placement moves the builder added between decode ops are
+pass chose. An op is printed by its kind's macro with the values its kind's `render_args` gives (tttgen/ops/kinds/);
+weights are laid out per the port that reads them (the kind's `weight_layouts`). The placement moves the builder added between decode ops are
 printed where they sit (before their consumer, or after a producer of another scope) unless the reshard pass
 elided them; a value an op wrote is deallocated after its last reader.
 
@@ -25,7 +25,9 @@ from tttgen.builder.structure import is_module_graph
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op
-from tttgen.ops.registry import RENDER_MACROS, WEIGHT_LAYOUTS, weight_kn
+from tttgen.ops.kinds import kind_of
+from tttgen.ops.kinds.base import ConfigTools, RenderTools
+from tttgen.ops.registry import REGISTRY, weight_kn
 from tttgen.render import literals as L
 from tttgen.render.context import MemoryNames, jit_views, weight_pins
 from tttgen.passes.op_costs import (
@@ -40,8 +42,6 @@ from tttgen.render.weight_code import host_weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
 RESERVED = {"self", "ttnn", "torch", "math", "C", "layer", "rows", "check_inputs"}  # names model.py itself uses
-BINARY_FNS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}
-ALIASING_KINDS = ("reshape",)  # outputs share their input's buffer: neither is deallocated by the renderer
 LAYER = "layer"  # the loop variable of a looped call in model.py
 
 
@@ -86,7 +86,7 @@ def _unsupported(what: str, where: str) -> InputError:
     return InputError(
         f"{what} cannot be rendered by the module renderer yet",
         where=where,
-        hint="kinds it prints: " + ", ".join(sorted(k for k, v in RENDER_MACROS.items() if v)),
+        hint="kinds it prints: " + ", ".join(sorted(k.name for k in REGISTRY.values() if k.macro)),
     )
 
 
@@ -100,7 +100,7 @@ def check_renderable(graph: Graph, where: str | None = None) -> None:
             if "call" in entry:
                 continue
             kind = by_name[entry["op"]].dataflow["kind"] if "op" in entry else entry["kind"]
-            if RENDER_MACROS.get(kind) is None:
+            if REGISTRY[kind].macro is None:
                 found.append(f"'{entry.get('op') or entry.get('host')}' ({kind})")
     if found:
         raise _unsupported("ops " + ", ".join(sorted(set(found))), where or module)
@@ -137,14 +137,12 @@ class Names:
 
 def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> dict[str, Any]:
     """What the op's macro prints: its values, attrs and the configs.py names of its decisions."""
-    flow, d = op.dataflow, op.decisions
-    kind = flow["kind"]
+    flow, kind = op.dataflow, kind_of(op)
     ins = {port: ([name(r) for r in ref] if isinstance(ref, list) else name(ref)) for port, ref in flow["in"].items()}
     outs = [name(o) for o in flow["out"]]
-    attrs = flow["attrs"]
     decode = op.mode == "decode"
     view: dict[str, Any] = {
-        "macro": RENDER_MACROS[kind],
+        "macro": kind.macro,
         "id": ident(op.name),
         "cfg": f"C.{mode_class(op.mode_key)}",
         "decode": decode,
@@ -157,89 +155,15 @@ def op_view(graph: Graph, op: Op, name: Names, jit: dict[str, str | None]) -> di
             v for port, v in ins.items() for v in (v if isinstance(v, list) else [v]) if not v.startswith("self.")
         ],
         "writes": outs,
-        "owned": kind not in ALIASING_KINDS,
+        "owned": not kind.aliases_input,
     }
-    if kind == "linear":
-        calls = d["shape"].batch  # row chunks: an op reading another's input reads its chunks (same count)
-        owner = op.facts.get("shares_input_with")
-        chunks = d.get("column_chunks", 1)
-        view.update(
-            column_chunks=chunks,
-            in0_moved=d.get("in0_moved", False),
-            padded_columns=pads_columns(op),
-            bias=ins.get("bias"),
-            k=op.shape.k,
-            rows=op.shape.m,
-            make_chunks=calls > 1 and owner is None,
-            source=f"{ins['input']}_chunks" if calls > 1 else ins["input"],
-            out_shape=list(flow["shapes"]["out"][0]),
-            dtype=L.dtype(d["dtypes"]["out"]),
-        )
-    elif kind == "matmul":
-        view.update(a=ins["a"], b=ins["b"], dtype=L.dtype(d["dtypes"]["out"]))
-    elif kind == "fold":
-        view.update(stride_h=attrs["stride_h"], stride_w=attrs["stride_w"], out_shape=list(flow["shapes"]["out"][0]))
-    elif kind == "softmax":
-        scale = f"ttnn.multiply({ins['input']}, {float(attrs['scale'])!r})" if "scale" in attrs else ins["input"]
-        view.update(scaled=scale, dim=attrs.get("dim", -1))
-    elif kind in ("layer_norm", "rms_norm"):
-        view["eps"] = repr(float(attrs["eps"]))
-    elif kind == "binary":
-        act = attrs.get("a_activation", "none")
-        view.update(
-            fn=BINARY_FNS[attrs["fn"]],
-            a=ins["a"],
-            b=ins.get("b"),
-            scalar=repr(float(attrs["scalar"])) if "scalar" in attrs else None,
-            a_activation=act.upper() if act != "none" else None,
-            dtype=L.dtype(d["dtypes"]["out"]),
-        )
-        view.update(jit_call_view(jit.get(op.name), name))
-    elif kind == "unary":
-        view.update(fn=attrs["fn"], scale=repr(float(attrs["scale"])) if "scale" in attrs else None)
-        view.update(jit_call_view(jit.get(op.name), name))
-    elif kind in ("create_heads", "concat_heads"):
-        view.update(num_heads=attrs["num_heads"], num_kv_heads=attrs.get("num_kv_heads"))
-    elif kind in ("sdpa", "sdpa_decode", "sdpa_chunked"):
-        view.update(
-            q=ins["q"],
-            k=ins.get("k", ins.get("k_cache")),
-            v=ins.get("v", ins.get("v_cache")),
-            mask=ins.get("mask"),
-            positions=ins.get("positions"),
-            page_table=ins.get("page_table"),
-            chunk_start=ins.get("chunk_start"),
-            causal=bool(attrs.get("causal", False)),
-            scale=repr(float(attrs.get("scale", 1.0 / math.sqrt(op.facts["head_dim"])))),
-        )
-    elif kind == "rotary":
-        if attrs["convention"] != "pair":
-            raise _unsupported(f"rotary convention '{attrs['convention']}' of '{op.name}'", graph.facts["module"])
-        view.update(cos=ins["cos"], sin=ins["sin"], trans_mat=f"self.rt.trans_mat_{'decode' if decode else 'prefill'}")
-    elif kind in ("cache_fill", "cache_update"):
-        view.update(
-            cache=ins["cache"], slot=ins.get("slot"), positions=ins.get("positions"), page_table=ins.get("page_table")
-        )
-    elif kind == "embedding":
-        view["out_shape"] = list(flow["shapes"]["out"][0])
-    elif kind == "typecast":
-        view["dtype_name"] = attrs["dtype"]
-    elif kind == "reshape":
-        view["shape"] = list(attrs["shape"])
-    elif kind == "permute":
-        view["dims"] = list(attrs["dims"])
-    elif kind == "concat":
-        view.update(inputs=", ".join(ins["inputs"]), dim=attrs["dim"])
-    elif kind == "slice":
-        start = ins.get("start")
-        begins, ends = list(attrs["begins"]), list(attrs["ends"])
-        if start is not None:  # rows (dim -2) counted from a runtime start
-            begins[-2], ends[-2] = f"{start} + {begins[-2]}" if begins[-2] else start, f"{start} + {ends[-2]}"
-        view.update(
-            begins="[" + ", ".join(map(str, begins)) + "]",
-            ends="[" + ", ".join(map(str, ends)) + "]",
-            reads=[v for v in view["reads"] if v != start],
-        )
+    tools = RenderTools(
+        dtype=L.dtype,
+        jit=lambda op: jit_call_view(jit.get(op.name), name),
+        pads_columns=pads_columns,
+        unsupported=lambda what: _unsupported(what, graph.facts["module"]),
+    )
+    view.update(kind.render_args(op, ins, flow["attrs"], tools))
     return view
 
 
@@ -471,43 +395,21 @@ def mode_entries(graph: Graph, key: str, kernel_name: KernelNames, memory_name: 
         pin = lambda field: f"pinned by {pinned['by']}" if field in pinned.get("fields", ()) else ""  # noqa: E731
         # named only where a call passes it: an elided reshard's placement must not become an unread config
         out = lambda d=d: memory_name(d["out"]) if d.get("out") is not None else "ttnn.DRAM_MEMORY_CONFIG"  # noqa: E731
-        if op.kind == "matmul":
-            note = f"{d.get('binding', '')}: {d['time_ns'] / 1000:.1f} us modeled"
-            add(f"{i}_program", L.matmul_program(d["program"]), note, pin("program_config"))
-            add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out(), pinned=pin("memory_config.out"))
-            if d.get("in0_moved"):
-                add(f"{i}_input_memory", memory_name(d["in0"]), "the input, moved out of DRAM once for every chunk")
-            if d.get("calls", 1) > 1:
-                add(f"{i}_calls", str(d["calls"]), "row chunks per call (chunking pass)")
-        elif op.kind == "activation_matmul":
-            note = f"searched from ttnn's own config; {d.get('binding', '')}: {d['time_ns'] / 1000:.1f} us modeled"
-            add(f"{i}_program", L.matmul_program(d["program"]), note)
-            add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out())
-        elif op.kind == "softmax":
-            add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out())
-        elif op.kind in ("rms_norm", "layer_norm"):
-            add(f"{i}_program", L.norm_program(d["program"]))
-            add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out())
-        elif op.kind in ("sdpa_prefill", "sdpa_decode"):
-            add(f"{i}_program", L.sdpa_program(d["program"]), "chunks chosen by the chunking pass")
-            add(f"{i}_compute", kernel_name(d["kernel"]), pinned=pin("compute_kernel_config"))
-            add(f"{i}_memory", out())
-        elif op.kind == "reshard":
-            if not d.get("elide"):
-                dst = by_key.get(f"{key}.{op.facts['dst']}")
-                dst_pin = (dst.decisions.get("pinned") or {}) if dst else {}
-                note = f"pinned by {dst_pin['by']}" if "memory_config.in0" in dst_pin.get("fields", ()) else ""
-                add(f"{i}_memory", memory_name(d["out"]), pinned=note)
-        elif op.kind in ("cache_fill", "cache_update", "rotary", "reshape", "slice"):
-            continue  # no memory config in their calls
-        elif op.kind in ("eltwise", "unary") and d.get("jit"):
-            continue  # the block writes the placement its decorator names
-        else:
-            add(f"{i}_memory", out())
+        kind_of(op).config_entries(
+            op,
+            i,
+            ConfigTools(
+                add=add,
+                kernel=kernel_name,
+                memory=memory_name,
+                out=out,
+                pin=pin,
+                matmul_program=L.matmul_program,
+                norm_program=L.norm_program,
+                sdpa_program=L.sdpa_program,
+                by_key=by_key,
+            ),
+        )
     if key == "decode" and any(op.kind == "rotary" and op.mode == "decode" for op in graph.ops):
         heads = graph.facts["heads_placement"]
         if host_rope_tables(graph):
@@ -532,6 +434,12 @@ def _weight_ports(graph: Graph) -> dict[str, tuple[str, str]]:
     return ports
 
 
+def weight_layout(reader: tuple[str, str]) -> str | None:
+    """The layout a weight is stored in, from the (kind, port) of its first reader (None: no kind lays it out)."""
+    kind = REGISTRY.get(reader[0])
+    return kind.weight_layouts.get(reader[1]) if kind else None
+
+
 def host_shape(shape: tuple[int, ...], layout: str) -> list[int]:
     """The shape a weight is handed to ttnn in: [1, 1, K, N] tiles, norm rows [1, 1, dim / 32, 32], or as declared."""
     k, n = weight_kn(shape)
@@ -546,9 +454,9 @@ def host_weight_shapes(graph: Graph) -> dict[str, Any]:
     """Weight name -> the shape weights.host_weights gives it (what device_weights moves to the device); a looped
     call's weights as a list of per-layer dicts under the call's name, as weights.host_weights nests them."""
     ports = _weight_ports(graph)
-    shapes = {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights if not w.per_layer}
+    shapes = {w.name: host_shape(w.shape, weight_layout(ports[w.name])) for w in graph.weights if not w.per_layer}
     for attr, count in sorted({(w.loop, w.loop_count) for w in graph.weights if w.per_layer}):
-        layer = {w.name: host_shape(w.shape, WEIGHT_LAYOUTS[ports[w.name]]) for w in graph.weights if w.loop == attr}
+        layer = {w.name: host_shape(w.shape, weight_layout(ports[w.name])) for w in graph.weights if w.loop == attr}
         shapes[attr] = [layer] * count
     return shapes
 
@@ -556,7 +464,7 @@ def host_weight_shapes(graph: Graph) -> dict[str, Any]:
 def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dict[str, Any]]:
     ports, views = _weight_ports(graph), []
     for w in graph.weights:
-        layout = WEIGHT_LAYOUTS.get(ports.get(w.name, ("", "")))
+        layout = weight_layout(ports.get(w.name, ("", "")))
         if layout is None:
             raise _unsupported(f"weight '{w.name}' read by {ports.get(w.name)}", where)
         var = f"w_{ident(w.name)}"

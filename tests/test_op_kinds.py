@@ -1,0 +1,45 @@
+"""The op kinds of tttgen/ops/kinds/: one module per kind, found by listing the package, each complete."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tttgen.ops.kinds import DESCRIBED, KINDS, kind_of
+from tttgen.ops.kinds.base import OpKind
+from tttgen.ops.registry import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[1]
+MACROS = set(re.findall(r"\{% macro (\w+)\(", (ROOT / "templates" / "ops.j2").read_text()))
+
+
+def test_each_kind_is_the_module_of_its_name():
+    modules = {p.stem for p in (ROOT / "tttgen" / "ops" / "kinds").glob("*.py")} - {"__init__", "base"}
+    assert modules == set(KINDS)
+    assert all(isinstance(k, OpKind) and k.name == name for name, k in KINDS.items())
+
+
+def test_descriptions_name_every_kind_but_the_builders_own():
+    assert set(REGISTRY) == set(DESCRIBED) == set(KINDS) - {"reshard"}
+
+
+@pytest.mark.parametrize("name", sorted(k.name for k in KINDS.values() if k.macro))
+def test_a_kind_with_a_macro_has_it_in_ops_j2(name):
+    assert KINDS[name].macro in MACROS
+
+
+def test_weight_layouts_name_the_kinds_own_ports():
+    for kind in KINDS.values():
+        assert set(kind.weight_layouts) <= {p.name for p in kind.inputs}, kind.name
+        assert set(kind.weight_layouts.values()) <= {"tile", "norm_rows", "row_major"}, kind.name
+
+
+def test_an_ir_op_is_asked_as_its_description_kind():
+    """sdpa and sdpa_chunked share the IR kind sdpa_prefill: each op still finds its own kind (its macro differs)."""
+    from tttgen.generate import Request, plan
+
+    paged = (("paged", {}), ("prefill_lens", [128]))
+    graph = plan(Request("tests/data/tiny-llama/config.json", "n150", flags=paged)).graph
+    found = {(op.kind, kind_of(op).name) for op in graph.ops}
+    assert ("sdpa_prefill", "sdpa_chunked") in found and ("matmul", "linear") in found
+    assert ("reshard", "reshard") in found  # the builder's own moves have no description kind

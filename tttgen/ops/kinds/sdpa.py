@@ -1,0 +1,88 @@
+"""sdpa: scaled dot-product attention over whole sequences, with an optional additive mask
+(ttnn.transformer.scaled_dot_product_attention with an SDPAProgramConfig)."""
+
+from __future__ import annotations
+
+import math
+from math import prod
+
+from tttgen.ops.kinds.base import ACTIVATION, Attr, Inferred, OpKind, ports
+from tttgen.rules.other import r23_sdpa
+
+
+def heads(num_heads: int, num_kv_heads: int, head_dim: int) -> dict:
+    return {"num_heads": num_heads, "num_kv_heads": num_kv_heads, "head_dim": head_dim}
+
+
+class Attention(OpKind):
+    """The attention kinds (sdpa, sdpa_decode, sdpa_chunked): one macro family, one program config family."""
+
+    name = "sdpa"
+    doc = "scaled dot-product attention over whole sequences, with an optional additive mask"
+    inputs = ports("q", "k", "v", "mask?")
+    attrs = (Attr("causal", "bool", required=True), Attr("scale", "float"))
+    ir_kind = "sdpa_prefill"
+    macro = "sdpa"
+    pins = ("compute_kernel_config",)
+    promises = {"op_programs": ("program",)}
+    kernel_group = "SDPA_PREFILL"
+    chunk_planner = "sdpa"
+    program_planner = "sdpa"
+
+    def infer(self, ins, attrs):
+        q, k = ins["q"], ins.get("k", ins.get("k_cache"))
+        return Inferred((q,), heads(q[-3], k[-3], q[-1]))
+
+    def render_args(self, op, ins, attrs, tools):
+        return dict(
+            q=ins["q"],
+            k=ins.get("k", ins.get("k_cache")),
+            v=ins.get("v", ins.get("v_cache")),
+            mask=ins.get("mask"),
+            positions=ins.get("positions"),
+            page_table=ins.get("page_table"),
+            chunk_start=ins.get("chunk_start"),
+            causal=bool(attrs.get("causal", False)),
+            scale=repr(float(attrs.get("scale", 1.0 / math.sqrt(op.facts["head_dim"])))),
+        )
+
+    def config_entries(self, op, ident, tools):
+        d = op.decisions
+        tools.add(f"{ident}_program", tools.sdpa_program(d["program"]), "chunks chosen by the chunking pass")
+        tools.add(f"{ident}_compute", tools.kernel(d["kernel"]), pinned=tools.pin("compute_kernel_config"))
+        tools.add(f"{ident}_memory", tools.out())
+
+    def precision(self, op, tools):
+        return tools.kernel(op, self.kernel_group), ACTIVATION
+
+    def cost_facts(self, op, tools):
+        d, rows = op.decisions, op.seq
+        q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, tools.num_heads, rows, tools.head_dim)
+        return "sdpa_prefill", {
+            "heads": op.facts.get("num_heads", tools.num_heads),
+            "kv_heads": op.facts.get("num_kv_heads", tools.num_kv_heads),
+            "seq": q[-2],
+            "head_dim": op.facts.get("head_dim", tools.head_dim),
+            "batch": prod(q[:-3]),
+            "fidelity": tools.fidelity,
+            "q_chunk": d["q_chunk_size"],
+            "k_chunk": d["k_chunk_size"],
+            "kv_dtype": "bfloat16",
+        }
+
+    def rule_problem(self, op, graph):
+        m = graph.model
+        q_rows = op.dataflow["shapes"]["in"]["q"][-2] if op.dataflow else op.seq
+        heads = op.facts.get("num_heads", m.num_attention_heads), op.facts.get("num_kv_heads", m.num_key_value_heads)
+        return r23_sdpa(op.get("program"), q_rows, graph.device, *heads)
+
+    def flops(self, op, graph):
+        m = graph.model
+        return 2 * m.num_attention_heads * op.seq * op.seq * m.head_dim  # causal: half of 4*h*s*s*d
+
+    def chunks_note(self, op):
+        d = op.decisions
+        return f" | q/k chunks {d['q_chunk_size']}/{d['k_chunk_size']}" if d.get("k_chunk_size") else ""
+
+
+KIND = Attention()

@@ -1,0 +1,43 @@
+"""sdpa_decode: one query row per user against its KV cache (ttnn.transformer.scaled_dot_product_attention_decode,
+paged_scaled_dot_product_attention_decode through a page table)."""
+
+from __future__ import annotations
+
+from tttgen.ops.kinds.base import Attr, ports
+from tttgen.ops.kinds.sdpa import Attention
+
+
+class SdpaDecode(Attention):
+    name = "sdpa_decode"
+    doc = "one query row per user against the KV cache up to each user's position (paged: through page_table)"
+    inputs = ports("q", "k_cache", "v_cache", "positions", "page_table?")
+    attrs = (Attr("scale", "float"),)
+    ir_kind = "sdpa_decode"
+    macro = "sdpa_decode"
+    kernel_group = "SDPA_DECODE"
+    chunk_planner = "sdpa_decode"
+    program_planner = "sdpa_decode"
+
+    def precision(self, op, tools):
+        return tools.kernel(op, self.kernel_group), tools.kv_dtype
+
+    def cost_facts(self, op, tools):
+        return "sdpa_decode", {
+            "batch": tools.users,
+            "heads": tools.num_heads,
+            "kv_heads": tools.num_kv_heads,
+            "kv_len": tools.kv_len,
+            "head_dim": tools.head_dim,
+            "kv_dtype": tools.kv_dtype,
+            "fidelity": tools.fidelity,
+        }
+
+    def rule_problem(self, op, graph):
+        return None  # rule 23 is prefill attention's
+
+    def flops(self, op, graph):
+        m = graph.model
+        return 4 * graph.facts["decode_users"] * m.num_attention_heads * graph.hints.max_seq_len * m.head_dim
+
+
+KIND = SdpaDecode()

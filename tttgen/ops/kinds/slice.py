@@ -1,0 +1,40 @@
+"""slice: a box of the input (ttnn.slice); with `start` (a runtime row), begins/ends along dim -2 count from it."""
+
+from __future__ import annotations
+
+from tttgen.ops.kinds.base import BYTES_BF16, Attr, Inferred, OpKind, ShapeError, ports, rows_dim
+
+
+class Slice(OpKind):
+    name = "slice"
+    doc = "a box of the input; with `start` (a runtime row), begins/ends along dim -2 count from it"
+    inputs = ports("input", "start?")
+    attrs = (Attr("begins", "shape", required=True), Attr("ends", "shape", required=True), Attr("steps", "shape"))
+    ir_kind = "slice"
+    macro = "slice"
+    has_memory_config = False
+
+    def infer(self, ins, attrs):
+        steps = attrs.get("steps") or [1] * len(attrs["ends"])
+        out = tuple(-(-(e - b) // s) for b, e, s in zip(attrs["begins"], attrs["ends"], steps))
+        if len(out) != len(ins["input"]) or min(out) <= 0:
+            raise ShapeError(f"begins/ends {attrs['begins']}/{attrs['ends']} do not cut a box of {list(ins['input'])}")
+        return Inferred((out,), rows_dim(out))
+
+    def render_args(self, op, ins, attrs, tools):
+        start = ins.get("start")
+        begins, ends = list(attrs["begins"]), list(attrs["ends"])
+        if start is not None:  # rows (dim -2) counted from a runtime start
+            begins[-2], ends[-2] = f"{start} + {begins[-2]}" if begins[-2] else start, f"{start} + {ends[-2]}"
+        return dict(
+            begins="[" + ", ".join(map(str, begins)) + "]",
+            ends="[" + ", ".join(map(str, ends)) + "]",
+            reads=[ins["input"]] if not ins["input"].startswith("self.") else [],  # the start is a host int
+        )
+
+    def cost_facts(self, op, tools):
+        size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
+        return "reshard", {"bytes_in": size, "bytes_out": size, "src": "dram", "dst": "dram"}
+
+
+KIND = Slice()
