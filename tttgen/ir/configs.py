@@ -14,6 +14,9 @@ MATMUL_FAMILIES = (MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED, MATMUL_REUSE)
 
 TILE = 32
 
+# A linear's fused activations, as descriptions spell them (the program config holds the UnaryOpType, upper case).
+ACTIVATIONS = ("none", "relu", "gelu", "silu", "sigmoid")
+
 
 @dataclass(frozen=True)
 class MatmulShape:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tttgen.ir.configs import (
+    ACTIVATIONS,
     MATMUL_1D,
     MATMUL_2D,
     MATMUL_DRAM_SHARDED,
@@ -295,9 +296,7 @@ def r18_kernel_config_given(c: MatmulCase) -> str | None:
 
 def r19_activation_fused(c: MatmulCase) -> str | None:
     """`activation=` is not fused without core_grid: fused activations go in the program config, as one of the
-    UnaryOpTypes a linear's `activation` attr names (tttgen/ops/registry.py ACTIVATIONS)."""
-    from tttgen.ops.registry import ACTIVATIONS
-
+    UnaryOpTypes a linear's `activation` attr names (tttgen/ir/configs.py ACTIVATIONS)."""
     if c.config.fused_activation not in (None, *(a.upper() for a in ACTIVATIONS if a != "none")):
         return f"fused_activation {c.config.fused_activation} is not an emitted UnaryOpType"
     return None

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from math import prod
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
+from tttgen.ir.configs import ACTIVATIONS  # noqa: F401  (kinds and the matmul rules read it)
+
 if TYPE_CHECKING:  # types only: a kind never imports a pass or the renderer
     from tttgen.ir.configs import ComputeKernelConfig
     from tttgen.ir.graph import Graph, Op
@@ -35,7 +37,6 @@ if TYPE_CHECKING:  # types only: a kind never imports a pass or the renderer
 # `mapping` is a fixed set of named numbers (rope scaling); `str` takes one of `allowed` when it is given.
 AttrType = Literal["int", "float", "bool", "str", "int_list", "shape", "mapping"]
 
-ACTIVATIONS = ("none", "relu", "gelu", "silu", "sigmoid")
 UNARY_FNS = ("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "neg", "sqrt", "rsqrt", "reciprocal", "square", "cos")
 BINARY_FNS = ("add", "sub", "mul", "div")
 DTYPES = ("bfloat16", "bfloat8_b", "bfloat4_b", "float32", "uint32", "int32")
