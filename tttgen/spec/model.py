@@ -53,7 +53,9 @@ class ModelSpec(BaseModel, AttentionSizes):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    family: Literal["llama", "mistral"]
+    # The built-in model description the spec binds to (modules/<family>.yaml): decided by the architecture, and
+    # for Llama by attention_bias (llama_bias).
+    family: Literal["llama", "llama_bias", "mistral", "qwen2", "qwen3", "phi3"]
     hidden_size: int = Field(gt=0)
     intermediate_size: int = Field(gt=0)
     num_attention_heads: int = Field(gt=0)
@@ -68,7 +70,7 @@ class ModelSpec(BaseModel, AttentionSizes):
     hidden_act: Literal["silu"] = "silu"
     max_position_embeddings: int = Field(gt=0)
     sliding_window: int | None = Field(
-        default=None, gt=0, description="Mistral sliding-window attention span; builds need max_seq_len <= it"
+        default=None, gt=0, description="the sliding-window attention span some layers use; builds need max_seq_len <= it"
     )
     source: str = Field(description="where the dimensions come from")
 
