@@ -46,6 +46,7 @@ PUBLISHED = {
         "n150",
         {"family": "qwen2", "head_dim": 64, "num_key_value_heads": 2, "tie_word_embeddings": True, "sliding_window": None},
     ),
+    "qwen3-0.6b.json": ("n150", {"family": "qwen3", "head_dim": 128, "hidden_size": 1024, "tie_word_embeddings": True}),
 }
 
 

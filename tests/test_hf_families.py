@@ -20,6 +20,8 @@ STEPS = 3  # decode steps per verify: enough to compare decode logits and the gr
 FAMILIES = {
     "tiny-llama-bias": "llama_bias",
     "tiny-qwen2": "qwen2",
+    "tiny-qwen3": "qwen3",
+    "tiny-phi3": "phi3",
 }
 
 
@@ -27,12 +29,10 @@ def tiny_plan(name: str, device: str = "n150"):
     return plan(Request(str(DATA / name / "config.json"), device, None, TINY))
 
 
-def drop_line(files: dict[str, str], file: str, text: str) -> dict[str, str]:
-    """The package with every line of `file` holding `text` removed (the planted bug); the text must be there."""
-    lines = files[file].splitlines(keepends=True)
-    kept = [line for line in lines if text not in line]
-    assert len(kept) < len(lines), f"{text!r} is not in {file}"
-    return {**files, file: "".join(kept)}
+def planted(files: dict[str, str], file: str, old: str, new: str) -> dict[str, str]:
+    """The package with every `old` of `file` replaced by `new` (the planted bug); `old` must be there."""
+    assert old in files[file], f"{old!r} is not in {file}"
+    return {**files, file: files[file].replace(old, new)}
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -44,17 +44,19 @@ def test_tiny_family_matches_transformers(name):
     assert min(report.layer_pcc) >= PCC_ACCURACY and report.token_agreement >= STEPS - 1, report.as_dict()
 
 
-# family -> (file, a line of the package that applies the family's own feature): without it, verify must fail
+# family -> (file, text, replacement): a planted bug in the family's own feature, which verify must catch
 PLANTED = {
-    "tiny-llama-bias": ("model.py", 'bias=self.w["bo"],'),  # the output projection's bias
-    "tiny-qwen2": ("model.py", 'bias=self.w["bqkv"],'),  # the q/k/v biases
+    "tiny-llama-bias": ("model.py", 'bias=self.w["bo"],', ""),  # the output projection's bias dropped
+    "tiny-qwen2": ("model.py", 'bias=self.w["bqkv"],', ""),  # the q/k/v biases dropped
+    "tiny-qwen3": ("model.py", 'weight=self.w["q_norm"],', ""),  # q's per-head norm without its gamma
+    "tiny-phi3": ("weights.py", "w_w1.chunk(2, dim=0)[0]", "w_w1.chunk(2, dim=0)[1]"),  # gate read from up's half
 }
 
 
 @pytest.mark.parametrize("name", sorted(PLANTED))
-def test_dropping_the_family_feature_fails_verify(name):
-    file, text = PLANTED[name]
-    report = run_verify(tiny_plan(name), steps=1, prompt_len=128, edit_files=lambda f: drop_line(f, file, text))
+def test_a_planted_bug_in_the_family_feature_fails_verify(name):
+    bug = PLANTED[name]
+    report = run_verify(tiny_plan(name), steps=1, prompt_len=128, edit_files=lambda f: planted(f, *bug))
     assert not report.passed and min(report.layer_pcc) < PCC_ACCURACY, report.as_dict()
 
 
@@ -81,6 +83,8 @@ def write(tmp_path, base: Path, **changes) -> Path:
 
 
 QWEN25 = DATA / "hf_configs" / "qwen2.5-0.5b.json"
+QWEN3 = DATA / "hf_configs" / "qwen3-0.6b.json"
+PHI3_MINI = DATA / "phi-3-mini-4k-instruct" / "config.json"
 
 
 def test_qwen2_sliding_window_off_is_bookkeeping():
@@ -111,9 +115,61 @@ def test_qwen2_sliding_window_on_is_kept_and_refused_beyond_max_seq_len(tmp_path
         (QWEN25, {"layer_types": ["global"] * 24}, 'field \'layer_types\': value "global" is not supported (allowed: null or one'),
         (QWEN25, {"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}, '(allowed: "default", "llama3")'),
         (QWEN25, {"architectures": ["Qwen2MoeForCausalLM"]}, '["Qwen2ForCausalLM"]'),
+        (QWEN3, {"attention_bias": True}, "field 'attention_bias': value true is not supported for qwen3 (allowed: false"),
+        (PHI3_MINI, {"rope_scaling": {"rope_type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}}, '"longrope"'),
+        (PHI3_MINI, {"partial_rotary_factor": 0.75}, "field 'partial_rotary_factor': got 0.75 (allowed: 1.0"),
+        (PHI3_MINI, {"use_sliding_window": True}, "field 'use_sliding_window': value true is not supported for phi3"),
+        (PHI3_MINI, {"max_window_layers": 2}, "field 'max_window_layers': not a field of phi3 configs"),
     ],
 )
 def test_refused_field_is_named_with_its_allowed_values(tmp_path, base, changes, message):
     with pytest.raises(InputError) as err:
         load_model(str(write(tmp_path, base, **changes)))
     assert message in str(err.value), str(err.value)
+
+
+def test_qwen3_norms_q_and_k_per_head_before_rotary():
+    p = tiny_plan("tiny-qwen3")
+    assert p.graph.model.head_dim == 128  # the config's own, not hidden_size / heads (64)
+    decode = [op.name for op in p.graph.ops if op.mode == "decode" and op.scope == "layer"]
+    assert decode.index("create_heads") < decode.index("q_norm") < decode.index("rotary_q")
+    assert decode.index("k_norm") < decode.index("rotary_k")
+    # ttnn's norms take no height-sharded heads: moved to L1 interleaved for the norm and back for the rotary
+    assert {"q_norm_in", "q_norm_out", "k_norm_in", "k_norm_out"} <= set(decode)
+    names = {n for w in p.graph.weights for n in w.hf_names}
+    assert {"model.layers.{i}.self_attn.q_norm.weight", "model.layers.{i}.self_attn.k_norm.weight"} <= names
+
+
+def test_phi3_splits_its_fused_weights_at_load_time():
+    p = tiny_plan("tiny-phi3")
+    keys = {w.name: w.hf_names for w in p.graph.weights}
+    assert keys["wqkv"] == ("model.layers.{i}.self_attn.qkv_proj.weight",) * 3
+    assert keys["w1"] == keys["w3"] == ("model.layers.{i}.mlp.gate_up_proj.weight",)
+    assert p.graph.model.sliding_window == 2047
+
+
+def test_phi3_mini_is_refused_for_its_head_width():
+    """Phi-3-mini's heads are 96 wide; ttnn's rotary embedding takes 32 or a multiple of 64 (no head padding yet)."""
+    with pytest.raises(InputError, match=r"field 'head_dim': \(96\) must be 32 or a multiple of 64"):
+        load_model(str(PHI3_MINI))
+
+
+def test_phi3_with_grouped_kv_heads_is_refused(tmp_path):
+    path = write(tmp_path, DATA / "tiny-phi3" / "config.json", num_key_value_heads=2)
+    with pytest.raises(InputError, match=r"field 'num_key_value_heads': \(2\) must equal num_attention_heads \(4\)"):
+        load_model(str(path))
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_config_saved_by_transformers_loads_to_the_same_spec(tmp_path, name):
+    """verify's reference config (transformers 5 writes rope_parameters, layer_types, ...) imports unchanged."""
+    pytest.importorskip("transformers")
+    from tttgen.verification import hf_config
+
+    spec, _ = load_model(str(DATA / name / "config.json"))
+    config = hf_config(spec)
+    config.architectures = [type(config).__name__.replace("Config", "ForCausalLM")]
+    config.save_pretrained(str(tmp_path / name))
+    again, _ = load_model(str(tmp_path / name / "config.json"))
+    keep = {"name", "source"}
+    assert again.model_dump(exclude=keep) == spec.model_dump(exclude=keep)

@@ -41,19 +41,26 @@ BUILTINS = [
     "llama_mlp",
     "mistral",
     "mlp",
+    "phi3",
+    "phi3_attention",
+    "phi3_decoder_layer",
+    "phi3_mlp",
     "pi0",
     "pi0_expert_layer",
     "prenorm_encoder_layer",
     "qwen2",
     "qwen2_attention",
     "qwen2_decoder_layer",
+    "qwen3",
+    "qwen3_attention",
+    "qwen3_decoder_layer",
     "rotary_half",
     "siglip_encoder_layer",
     "siglip_vision_tower",
 ]
 
 # The built-in models (a checkpoint config_map): the Hugging Face families.
-MODELS = ("llama", "llama_bias", "mistral", "qwen2")
+MODELS = ("llama", "llama_bias", "mistral", "phi3", "qwen2", "qwen3")
 
 TINY = """\
 name: tiny

@@ -26,6 +26,7 @@ PCC_ACCURACY = 0.99
 PCC_PERFORMANCE = 0.97
 PLANTED_HEAD_SCALE = 2.0  # logit of the planted successor ~ 2 * sqrt(hidden): a confident model
 BIAS_STD = 0.5  # random projection biases, half the spread of the projections' outputs
+PER_HEAD_GAMMA_STD = 0.5  # spread of the per-head q/k norms' random gammas around 1
 
 
 def pcc(a, b) -> float:
@@ -75,7 +76,9 @@ def hf_config(spec: ModelSpec):
         sliding = dict(use_sliding_window=window is not None, sliding_window=window, max_window_layers=0)
         return cls(**kwargs, **sliding, **({"attention_bias": False} if spec.family == "qwen3" else {}))
     if spec.family == "phi3":
-        return transformers.Phi3Config(**kwargs, sliding_window=window)
+        # Phi3Config's default token ids (32000) lie outside a small test vocabulary; the forward reads none
+        tokens = dict(bos_token_id=None, eos_token_id=None, pad_token_id=None)
+        return transformers.Phi3Config(**kwargs, sliding_window=window, **tokens)
     return transformers.LlamaConfig(**kwargs, attention_bias=spec.family == "llama_bias", mlp_bias=False)
 
 
@@ -95,7 +98,11 @@ def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, see
     model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
     with torch.no_grad():
         for name, param in model.named_parameters():
-            if name.endswith("norm.weight"):
+            if name.endswith(("q_norm.weight", "k_norm.weight")):
+                # a per-head norm of q or k (Qwen3) acts on heads already near unit scale: only a gamma that
+                # varies shows whether the norm (and its gamma's order) is applied
+                param.copy_(1.0 + PER_HEAD_GAMMA_STD * torch.randn_like(param))
+            elif name.endswith("norm.weight"):
                 param.copy_(1.0 + 0.1 * torch.randn_like(param))  # random gammas exercise the norm weights
             elif name.endswith(".bias"):
                 # HF initialises biases to zero, which would leave a dropped or misplaced bias unseen: draw

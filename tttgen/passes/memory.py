@@ -210,6 +210,12 @@ def modeled_cost(
     return total
 
 
+def _reads_heads(graph: Graph, op: Op) -> bool:
+    """Whether `op` reads the heads create_heads split (one user per core, height-sharded), not the residual."""
+    name = op.dataflow.get("producers", {}).get("input")
+    return any(o.name == name and o.mode_key == op.mode_key and o.kind == "create_heads" for o in graph.ops)
+
+
 @make_pass("memory", requires=("precision", "chunking"), produces=("memory",))
 def memory(graph: Graph) -> Graph:
     """Place weights and the activations whose placement is fixed by op contracts."""
@@ -267,6 +273,10 @@ def memory(graph: Graph) -> Graph:
         }
         if op.kind in fixed and not (op.kind == "eltwise" and matmul_operand(graph.ops, op) is not None):
             in0, out = fixed[op.kind]
+            if op.kind == "rms_norm" and _reads_heads(graph, op):
+                # a per-head norm (Qwen3's q/k norm): ttnn's norms take no height-sharded heads, so the heads are
+                # moved to L1 interleaved for it and back for the rotary embedding (builder/moves.py)
+                in0, out = L1_INTERLEAVED, L1_INTERLEAVED
             return op.decide(in0=in0, out=out)
         if op.kind == "matmul":
             return op.decide(in1=graph.weight(op.weight).decisions["placement"])

@@ -63,7 +63,7 @@ def op_programs(graph: Graph) -> Graph:
 
     def decide(op: Op) -> Op:
         if op.kind in ("rms_norm", "layer_norm"):  # one program config family (LayerNorm*ProgramConfig)
-            if op.mode == "decode":
+            if op.mode == "decode" and op.decisions["in0"].sharded:  # an interleaved norm takes no program
                 cfg = norm_config(op, graph)
                 dt = op.decisions["dtypes"]
                 l1 = norm_l1_bytes(

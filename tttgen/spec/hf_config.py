@@ -60,6 +60,8 @@ FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
 SLIDING_SWITCH = ("qwen2", "qwen3")
 # The family whose attention_bias: true has a description of its own (q/k/v/o biases): family -> that description.
 BIASED = {"llama": "llama_bias"}
+# Families whose description splits a fused qkv_proj into three equal thirds (modules/phi3_attention.yaml).
+EQUAL_THIRDS_QKV = ("phi3",)
 DEFAULT_ROPE_THETA = 10000.0  # PreTrainedConfig.default_theta, used when a config names none (Llama-2)
 
 POSITIVE_TILE = "a positive multiple of 32"
@@ -313,6 +315,12 @@ def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, 
         )
     elif fields["attention_bias"] and family is not None:
         family = BIASED[family]
+    heads, kv_heads = fields["num_attention_heads"], fields["num_key_value_heads"]
+    if family in EQUAL_THIRDS_QKV and heads is not None and kv_heads is not None and kv_heads != heads:
+        problems.append(
+            f"field 'num_key_value_heads': ({kv_heads}) must equal num_attention_heads ({heads}) for {family} "
+            f"(allowed: {heads}: the {family} description splits the fused qkv_proj into three equal parts)"
+        )
     ignored = tuple(
         sorted(k for k in data if k in BOOKKEEPING or k in FIXED or (k in SLIDING_BOOKKEEPING and window is None))
     )
