@@ -173,3 +173,60 @@ def test_config_saved_by_transformers_loads_to_the_same_spec(tmp_path, name):
     again, _ = load_model(str(tmp_path / name / "config.json"))
     keep = {"name", "source"}
     assert again.model_dump(exclude=keep) == spec.model_dump(exclude=keep)
+
+
+# ---------------------------------------------------------------- a user's own description bound to a config.json
+
+
+def own_description(tmp_path, name="my_qwen2", text=None):
+    """A user's copy of the built-in qwen2 description under another name, in their own folder."""
+    text = text or (Path(__file__).parents[1] / "modules" / "qwen2.yaml").read_text()
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text.replace("name: qwen2\n", f"name: {name}\n"))
+    return path
+
+
+def test_own_description_binds_a_config_like_the_builtin(tmp_path):
+    config = str(DATA / "tiny-qwen2" / "config.json")
+    builtin = plan(Request(config, "n150", None, TINY))
+    own = plan(Request(str(own_description(tmp_path)), "n150", None, TINY, (), config))
+    assert own.graph.model == builtin.graph.model  # the config imported as its family decides
+    assert own.inputs[0].label.endswith("tiny-qwen2/config.json") and own.inputs[1].label.endswith("my_qwen2.yaml")
+    assert [(o.key, o.kind, o.shape) for o in own.graph.ops] == [(o.key, o.kind, o.shape) for o in builtin.graph.ops]
+    assert [w.hf_names for w in own.graph.weights] == [w.hf_names for w in builtin.graph.weights]
+
+
+def test_build_with_description_and_config_writes_and_checks(tmp_path):
+    from click.testing import CliRunner
+
+    from tttgen.cli import cli
+
+    own = own_description(tmp_path)
+    out = tmp_path / "out"
+    args = ["build", str(own), "--config", str(DATA / "tiny-qwen2" / "config.json"), "--device", "n150"]
+    args += ["--out", str(out), "--ttnn-check", "off", "--max-seq-len", "256", "--prefill-lens", "128"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "tiny_qwen2" / "n150" / "MANIFEST.json").read_text())
+    assert manifest["request"]["config"].endswith("tiny-qwen2/config.json")
+    assert manifest["request"]["model"] == str(own)
+    checked = CliRunner().invoke(cli, ["check", str(out)], catch_exceptions=False)
+    assert checked.exit_code == 0 and "ok" in checked.output, checked.output
+
+
+@pytest.mark.parametrize(
+    "model, config, message",
+    [
+        ("mlp", "tiny-qwen2/config.json", "module 'mlp' has no checkpoint.config_map"),
+        ("no_such_module", "tiny-qwen2/config.json", "'no_such_module' is not a module description"),
+        ("qwen2", "tiny-qwen2/nothing.yaml", "is not a Hugging Face config.json"),
+    ],
+)
+def test_binding_mistakes_exit_2_with_one_message(tmp_path, model, config, message):
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "tttgen", "build", model, "--config", str(DATA / config), "--device", "n150"]
+    result = subprocess.run(args + ["--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
