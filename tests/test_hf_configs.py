@@ -47,6 +47,8 @@ PUBLISHED = {
         {"family": "qwen2", "head_dim": 64, "num_key_value_heads": 2, "tie_word_embeddings": True, "sliding_window": None},
     ),
     "qwen3-0.6b.json": ("n150", {"family": "qwen3", "head_dim": 128, "hidden_size": 1024, "tie_word_embeddings": True}),
+    # 32 KV heads computed 128 wide: the default 1024 positions of KV cache need a p150 (an n150 fits 512)
+    "phi-3-mini-4k-instruct.json": ("p150", {"family": "phi3", "head_dim": 96, "sliding_window": 2047, "vocab_size": 32064}),
 }
 
 

@@ -84,7 +84,7 @@ def write(tmp_path, base: Path, **changes) -> Path:
 
 QWEN25 = DATA / "hf_configs" / "qwen2.5-0.5b.json"
 QWEN3 = DATA / "hf_configs" / "qwen3-0.6b.json"
-PHI3_MINI = DATA / "phi-3-mini-4k-instruct" / "config.json"
+PHI3_MINI = DATA / "hf_configs" / "phi-3-mini-4k-instruct.json"
 
 
 def test_qwen2_sliding_window_off_is_bookkeeping():
@@ -148,10 +148,23 @@ def test_phi3_splits_its_fused_weights_at_load_time():
     assert p.graph.model.sliding_window == 2047
 
 
-def test_phi3_mini_is_refused_for_its_head_width():
-    """Phi-3-mini's heads are 96 wide; ttnn's rotary embedding takes 32 or a multiple of 64 (no head padding yet)."""
+def test_phi3_pads_heads_of_96_to_128():
+    """Phi-3-mini's heads are 96 wide; ttnn's rotary takes 32 or a multiple of 64: the phi3 description computes
+    them 128 wide (zero-padded rows, q scaled so SDPA's 1/sqrt(128) is the checkpoint's 1/sqrt(96))."""
+    spec, _ = load_model(str(PHI3_MINI))
+    assert spec.head_dim == 96
+    p = tiny_plan("tiny-phi3")  # hidden 384, 4 heads: 96 wide too
+    assert p.graph.model.head_dim == 96 and p.graph.facts["module_params"]["head_width"] == 128
+    heads = next(op for op in p.graph.ops if op.kind == "create_heads" and op.mode == "decode")
+    assert heads.facts["head_dim"] == 128 and p.graph.facts["heads_placement"].shard_shape == (32, 128)
+    assert p.graph.weight("wo").shape == (4 * 128, 384)
+
+
+def test_llama_with_96_wide_heads_is_still_refused(tmp_path):
+    """Only a description that pads its heads takes them: llama's rotary would get 96-wide heads."""
+    path = write(tmp_path, DATA / "tiny-llama" / "config.json", hidden_size=384, head_dim=96)
     with pytest.raises(InputError, match=r"field 'head_dim': \(96\) must be 32 or a multiple of 64"):
-        load_model(str(PHI3_MINI))
+        load_model(str(path))
 
 
 def test_phi3_with_grouped_kv_heads_is_refused(tmp_path):

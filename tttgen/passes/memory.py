@@ -223,7 +223,9 @@ def memory(graph: Graph) -> Graph:
     rows = graph.facts["decode_rows"]
     users = rows  # decode runs one user per padded row: 32 user slots
     residual = width_sharded(rows, model.hidden_size, residual_cores(model.hidden_size, device), device)
-    heads_q = height_sharded(32, model.head_dim, users, device)
+    # the heads' width as the graph computes them (a description may pad each head: Phi-3's 96 -> 128)
+    width = next((op.facts["head_dim"] for op in graph.ops if op.kind == "create_heads"), model.head_dim)
+    heads_q = height_sharded(32, width, users, device)
     tile = device.tile_bytes["bfloat16"]
     rope_tables = 2 * sharded_bytes_per_core(heads_q, tile) + tile  # cos, sin, and one trans_mat tile per core
     graph = graph.with_facts(
@@ -239,7 +241,7 @@ def memory(graph: Graph) -> Graph:
         )
         weights.append(w.decide(placement=placement, column_chunks=chunks))
     graph = graph.with_weights(weights)
-    concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, model.head_dim, users, device)
+    concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, width, users, device)
 
     def decide(op: Op) -> Op:
         op = _decide_fixed(op)

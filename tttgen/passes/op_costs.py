@@ -100,7 +100,7 @@ def op_facts(op: Op, graph: Graph, kv_len: int) -> tuple[str, dict[str, Any]] | 
         }
     if op.kind == "sdpa_decode":
         return "sdpa_decode", {
-            "batch": users, "heads": nq, "kv_heads": nkv, "kv_len": kv_len, "head_dim": hd,
+            "batch": users, "heads": nq, "kv_heads": nkv, "kv_len": kv_len, "head_dim": op.facts.get("head_dim", hd),
             "kv_dtype": graph.facts["kv_dtype"], "fidelity": fidelity,
         }
     raise ValueError(f"no cost mapping for op kind {op.kind}")

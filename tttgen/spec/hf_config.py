@@ -304,7 +304,7 @@ def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, 
         problems.append(f"field 'hidden_size': ({hidden}) must be a multiple of num_attention_heads ({heads})")
     elif not head_dim_given and hidden is not None and heads is not None:
         fields["head_dim"] = hidden // heads
-    problems += [f"field '{f}': {what}" for f, what in dimension_problems(fields) if f not in bad]
+    problems += [f"field '{f}': {what}" for f, what in dimension_problems({**fields, "family": family}) if f not in bad]
     theta, scaling = _rope(fields, problems)
     window = _sliding_window(family, fields, problems)
     if fields["attention_bias"] and family is not None and family not in BIASED:
