@@ -243,3 +243,11 @@ def test_binding_mistakes_exit_2_with_one_message(tmp_path, model, config, messa
     result = subprocess.run(args + ["--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_paged_qwen3_matches_transformers():
+    """The families declare the paged feature too: Qwen3's per-head norms in chunked prefill and paged decode."""
+    paged = (("max_seq_len", 256), ("prefill_lens", [128]), ("paged", {"block_size": 32}))
+    p = plan(Request(str(DATA / "tiny-qwen3" / "config.json"), "n150", None, paged))
+    report = run_verify(p, steps=2, prompt_len=200)  # a two-chunk prompt
+    assert report.passed, report.as_dict()
