@@ -44,11 +44,20 @@ PUBLISHED = {
     "llama-7b-vocab-32001.json": ("p150", {"vocab_size": 32001, "num_key_value_heads": 32, "rms_norm_eps": 1e-6}),
     "qwen2.5-0.5b.json": (
         "n150",
-        {"family": "qwen2", "head_dim": 64, "num_key_value_heads": 2, "tie_word_embeddings": True, "sliding_window": None},
+        {
+            "family": "qwen2",
+            "head_dim": 64,
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+            "sliding_window": None,
+        },
     ),
     "qwen3-0.6b.json": ("n150", {"family": "qwen3", "head_dim": 128, "hidden_size": 1024, "tie_word_embeddings": True}),
     # 32 KV heads computed 128 wide: the default 1024 positions of KV cache need a p150 (an n150 fits 512)
-    "phi-3-mini-4k-instruct.json": ("p150", {"family": "phi3", "head_dim": 96, "sliding_window": 2047, "vocab_size": 32064}),
+    "phi-3-mini-4k-instruct.json": (
+        "p150",
+        {"family": "phi3", "head_dim": 96, "sliding_window": 2047, "vocab_size": 32064},
+    ),
 }
 
 

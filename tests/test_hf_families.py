@@ -110,13 +110,29 @@ def test_qwen2_sliding_window_on_is_kept_and_refused_beyond_max_seq_len(tmp_path
     "base, changes, message",
     [
         (QWEN25, {"use_mrope": True}, "field 'use_mrope': value true is not supported (allowed: false"),
-        (QWEN25, {"attention_bias": True}, "field 'attention_bias': value true is not supported for qwen2 (allowed: false"),
+        (
+            QWEN25,
+            {"attention_bias": True},
+            "field 'attention_bias': value true is not supported for qwen2 (allowed: false",
+        ),
         (QWEN25, {"layer_types": ["full_attention"] * 3}, "field 'layer_types': 3 entries for 24 layers"),
-        (QWEN25, {"layer_types": ["global"] * 24}, 'field \'layer_types\': value "global" is not supported (allowed: null or one'),
+        (
+            QWEN25,
+            {"layer_types": ["global"] * 24},
+            "field 'layer_types': value \"global\" is not supported (allowed: null or one",
+        ),
         (QWEN25, {"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}, '(allowed: "default", "llama3")'),
         (QWEN25, {"architectures": ["Qwen2MoeForCausalLM"]}, '["Qwen2ForCausalLM"]'),
-        (QWEN3, {"attention_bias": True}, "field 'attention_bias': value true is not supported for qwen3 (allowed: false"),
-        (PHI3_MINI, {"rope_scaling": {"rope_type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}}, '"longrope"'),
+        (
+            QWEN3,
+            {"attention_bias": True},
+            "field 'attention_bias': value true is not supported for qwen3 (allowed: false",
+        ),
+        (
+            PHI3_MINI,
+            {"rope_scaling": {"rope_type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}},
+            '"longrope"',
+        ),
         (PHI3_MINI, {"partial_rotary_factor": 0.75}, "field 'partial_rotary_factor': got 0.75 (allowed: 1.0"),
         (PHI3_MINI, {"use_sliding_window": True}, "field 'use_sliding_window': value true is not supported for phi3"),
         (PHI3_MINI, {"max_window_layers": 2}, "field 'max_window_layers': not a field of phi3 configs"),

@@ -43,11 +43,25 @@ ARCHITECTURES = {
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "llama": {"max_position_embeddings": 2048, "num_key_value_heads": None, "sliding_window": None},
     "mistral": {"max_position_embeddings": 4096 * 32, "num_key_value_heads": 8, "sliding_window": 4096},
-    "qwen2": {"max_position_embeddings": 32768, "num_key_value_heads": 32, "sliding_window": 4096,
-              "max_window_layers": 28},
-    "qwen3": {"max_position_embeddings": 32768, "num_key_value_heads": 32, "sliding_window": 4096,
-              "max_window_layers": 28, "head_dim": 128},
-    "phi3": {"max_position_embeddings": 4096, "num_key_value_heads": None, "sliding_window": None, "rms_norm_eps": 1e-5},
+    "qwen2": {
+        "max_position_embeddings": 32768,
+        "num_key_value_heads": 32,
+        "sliding_window": 4096,
+        "max_window_layers": 28,
+    },
+    "qwen3": {
+        "max_position_embeddings": 32768,
+        "num_key_value_heads": 32,
+        "sliding_window": 4096,
+        "max_window_layers": 28,
+        "head_dim": 128,
+    },
+    "phi3": {
+        "max_position_embeddings": 4096,
+        "num_key_value_heads": None,
+        "sliding_window": None,
+        "rms_norm_eps": 1e-5,
+    },
 }
 # Fields only some config classes have: anywhere else they are refused by name.
 FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -101,7 +115,9 @@ class HfFields(BaseModel):
     hidden_act: Literal["silu"] = Field("silu", description='"silu"')
     sliding_window: int | None = Field(None, gt=0, description="null, or a window of at least max_seq_len tokens")
     attention_bias: bool = Field(False, description="false, or true for LlamaForCausalLM (the llama_bias description)")
-    use_sliding_window: bool = Field(False, description="false, or true for Qwen2/Qwen3 with a window of at least max_seq_len")
+    use_sliding_window: bool = Field(
+        False, description="false, or true for Qwen2/Qwen3 with a window of at least max_seq_len"
+    )
     max_window_layers: int | None = Field(None, ge=0, description="a layer count (Qwen2/Qwen3)")
     layer_types: list[Literal["full_attention", "sliding_attention"]] | None = Field(
         None, description='null or one "full_attention"/"sliding_attention" per layer (Qwen2/Qwen3)'
@@ -113,7 +129,9 @@ class HfFields(BaseModel):
     rope_interleaved: Literal[False] = Field(
         False, description="false (nanotron export flag; true would pair adjacent dims)"
     )
-    use_mrope: Literal[False] = Field(False, description="false (multimodal rotary is Qwen2-VL's, not Qwen2ForCausalLM's)")
+    use_mrope: Literal[False] = Field(
+        False, description="false (multimodal rotary is Qwen2-VL's, not Qwen2ForCausalLM's)"
+    )
     quantization_config: None = Field(None, description="null: tttgen loads float weights and chooses its own dtypes")
 
 
@@ -209,8 +227,11 @@ def _rope(fields: dict[str, Any], problems: list[str]) -> tuple[float | None, di
     if "type" in params and "rope_type" not in params:
         params["rope_type"] = params.pop("type")
     # Phi-3 rotates only the first partial_rotary_factor of each head; tttgen's rotary takes the whole head.
-    for where, factor in ((f"{source}.partial_rotary_factor", params.pop("partial_rotary_factor", None)),
-                          ("partial_rotary_factor", fields.get("partial_rotary_factor"))):
+    factors = (
+        (f"{source}.partial_rotary_factor", params.pop("partial_rotary_factor", None)),
+        ("partial_rotary_factor", fields.get("partial_rotary_factor")),
+    )
+    for where, factor in factors:
         if factor is not None and (isinstance(factor, bool) or factor != 1):
             problems.append(f"field '{where}': got {json.dumps(factor)} (allowed: 1.0: tttgen rotates the whole head)")
     theta = params.pop("rope_theta", fields.get("rope_theta"))
@@ -286,8 +307,10 @@ def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, 
     family = _family(data, problems)
     given = {k: v for k, v in data.items() if k in HfFields.model_fields}
     for key in sorted(set(data) - BOOKKEEPING - set(HfFields.model_fields) - {"architectures"}):
-        problems.append(f"field '{key}': not supported by tttgen (neither a math field of {family or 'these'} configs "
-                        "nor known bookkeeping)")
+        problems.append(
+            f"field '{key}': not supported by tttgen (neither a math field of {family or 'these'} configs "
+            "nor known bookkeeping)"
+        )
     for key, families in FAMILY_FIELDS.items():
         if key in data and family is not None and family not in families:
             problems.append(f"field '{key}': not a field of {family} configs (allowed in: {', '.join(families)})")
@@ -304,7 +327,8 @@ def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, 
         problems.append(f"field 'hidden_size': ({hidden}) must be a multiple of num_attention_heads ({heads})")
     elif not head_dim_given and hidden is not None and heads is not None:
         fields["head_dim"] = hidden // heads
-    problems += [f"field '{f}': {what}" for f, what in dimension_problems({**fields, "family": family}) if f not in bad]
+    dims = {**fields, "family": family}
+    problems += [f"field '{f}': {what}" for f, what in dimension_problems(dims) if f not in bad]
     theta, scaling = _rope(fields, problems)
     window = _sliding_window(family, fields, problems)
     if fields["attention_bias"] and family is not None and family not in BIASED:

@@ -83,7 +83,9 @@ class ModelSpec(BaseModel, AttentionSizes):
     hidden_act: Literal["silu"] = "silu"
     max_position_embeddings: int = Field(gt=0)
     sliding_window: int | None = Field(
-        default=None, gt=0, description="the sliding-window attention span some layers use; builds need max_seq_len <= it"
+        default=None,
+        gt=0,
+        description="the sliding-window attention span some layers use; builds need max_seq_len <= it",
     )
     source: str = Field(description="where the dimensions come from")
 
