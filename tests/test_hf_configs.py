@@ -10,7 +10,7 @@ import pytest
 from tttgen.build import padded_vocab
 from tttgen.errors import InputError, UnsupportedTarget
 from tttgen.generate import Request, plan, render_plan
-from tttgen.spec.hf_config import BOOKKEEPING, FIXED, HfFields
+from tttgen.spec.hf_config import BOOKKEEPING, FIXED, SLIDING_BOOKKEEPING, HfFields
 from tttgen.spec.load import load_model
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
@@ -42,6 +42,22 @@ PUBLISHED = {
     ),
     "openhermes-2.5-mistral-7b.json": ("n150", {"vocab_size": 32002, "sliding_window": 4096}),
     "llama-7b-vocab-32001.json": ("p150", {"vocab_size": 32001, "num_key_value_heads": 32, "rms_norm_eps": 1e-6}),
+    "qwen2.5-0.5b.json": (
+        "n150",
+        {
+            "family": "qwen2",
+            "head_dim": 64,
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+            "sliding_window": None,
+        },
+    ),
+    "qwen3-0.6b.json": ("n150", {"family": "qwen3", "head_dim": 128, "hidden_size": 1024, "tie_word_embeddings": True}),
+    # 32 KV heads computed 128 wide: the default 1024 positions of KV cache need a p150 (an n150 fits 512)
+    "phi-3-mini-4k-instruct.json": (
+        "p150",
+        {"family": "phi3", "head_dim": 96, "sliding_window": 2047, "vocab_size": 32064},
+    ),
 }
 
 
@@ -67,7 +83,8 @@ def test_published_config_builds(name):
         assert p.graph.op(key).shape.n == padded  # the matmul search sees the padded head
     data = json.loads((CONFIGS / name).read_text())
     ignored = p.inputs[0].ignored_fields
-    assert set(ignored) == {k for k in data if k in BOOKKEEPING or k in FIXED}
+    unused = set(SLIDING_BOOKKEEPING) if model.sliding_window is None else set()  # Qwen's, with no window
+    assert set(ignored) == {k for k in data if k in BOOKKEEPING or k in FIXED or k in unused}
     manifest = json.loads(files["MANIFEST.json"])
     assert manifest["inputs"][0]["ignored_fields"] == list(ignored)
 
@@ -111,7 +128,13 @@ def test_explain_lists_ignored_fields():
 def test_every_transformers_config_field_is_decided():
     """Each field transformers' LlamaConfig / MistralConfig writes is mapped, fixed or known bookkeeping."""
     transformers = pytest.importorskip("transformers")
-    for cls in (transformers.LlamaConfig, transformers.MistralConfig):
+    for cls in (
+        transformers.LlamaConfig,
+        transformers.MistralConfig,
+        transformers.Qwen2Config,
+        transformers.Qwen3Config,
+        transformers.Phi3Config,
+    ):
         undecided = set(cls().to_dict()) - BOOKKEEPING - set(HfFields.model_fields) - {"architectures"}
         assert not undecided, (cls.__name__, undecided)
     assert set(FIXED) <= set(HfFields.model_fields)
@@ -141,7 +164,6 @@ def write(tmp_path, base, **changes):
 @pytest.mark.parametrize(
     "field, value, allowed",
     [
-        ("attention_bias", True, "false"),
         ("mlp_bias", True, "false"),
         ("rope_interleaved", True, "false"),
         ("pretraining_tp", 2, "1"),
@@ -150,7 +172,9 @@ def write(tmp_path, base, **changes):
         ("use_sliding_window", True, "false"),
         ("head_dim", 96, "32 or a multiple of 64"),
         ("rope_scaling", {"rope_type": "yarn", "factor": 4.0}, '"default", "llama3"'),
-        ("model_type", "qwen2", '"llama" or "mistral"'),
+        ("model_type", "gpt2", '"llama", "mistral", "qwen2", "qwen3" or "phi3"'),
+        ("model_type", "qwen2", 'contradicts architectures ["LlamaForCausalLM"] (allowed: "llama")'),
+        ("max_window_layers", 16, "allowed in: qwen2, qwen3"),
     ],
 )
 def test_math_changing_value_is_refused_by_name(tmp_path, field, value, allowed):

@@ -105,8 +105,8 @@ def test_hf_unsupported_field(tmp_path):
 
 
 def test_hf_unsupported_value(tmp_path):
-    with pytest.raises(InputError, match=r"field 'attention_bias': value true is not supported.*allowed: false"):
-        load_model(str(write_hf(tmp_path, attention_bias=True)))
+    with pytest.raises(InputError, match=r"field 'mlp_bias': value true is not supported.*allowed: false"):
+        load_model(str(write_hf(tmp_path, mlp_bias=True)))
 
 
 def test_hf_wrong_activation(tmp_path):

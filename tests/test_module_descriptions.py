@@ -34,17 +34,33 @@ BUILTINS = [
     "gemma_mlp",
     "llama",
     "llama_attention",
+    "llama_bias",
+    "llama_bias_attention",
+    "llama_bias_decoder_layer",
     "llama_decoder_layer",
     "llama_mlp",
     "mistral",
     "mlp",
+    "phi3",
+    "phi3_attention",
+    "phi3_decoder_layer",
+    "phi3_mlp",
     "pi0",
     "pi0_expert_layer",
     "prenorm_encoder_layer",
+    "qwen2",
+    "qwen2_attention",
+    "qwen2_decoder_layer",
+    "qwen3",
+    "qwen3_attention",
+    "qwen3_decoder_layer",
     "rotary_half",
     "siglip_encoder_layer",
     "siglip_vision_tower",
 ]
+
+# The built-in models (a checkpoint config_map): the Hugging Face families.
+MODELS = ("llama", "llama_bias", "mistral", "phi3", "qwen2", "qwen3")
 
 TINY = """\
 name: tiny
@@ -85,7 +101,7 @@ def edited(old: str, new: str) -> str:
 def test_every_builtin_validates(name):
     module = load_module(name)
     assert module.name == name
-    assert module.is_model == (name in ("llama", "mistral"))
+    assert module.is_model == (name in MODELS)
 
 
 def test_builtin_library_is_the_modules_folder():

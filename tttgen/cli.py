@@ -109,7 +109,10 @@ def _paged(kw: dict[str, Any]) -> dict[str, int] | None:
 
 
 def _request(model: str | None, config: str | None, device: str, kw: dict[str, Any]) -> Request:
-    return Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw), _params(kw.get("params") or ()))
+    params = _params(kw.get("params") or ())
+    if model and config:  # the description MODEL bound to the config.json (generate.plan_bound)
+        return Request(model, device, kw.get("hints_file"), _flags(kw), params, config)
+    return Request(_model_arg(model, config), device, kw.get("hints_file"), _flags(kw), params)
 
 
 def _params(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -123,8 +126,6 @@ def _params(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 
 def _model_arg(model: str | None, config: str | None) -> str:
-    if config and model:
-        raise InputError("give either MODEL or --config, not both", where="tttgen build")
     if not (config or model):
         raise InputError(
             "name a MODEL or pass --config path/config.json",
@@ -142,7 +143,11 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("model", required=False)
-@click.option("--config", type=click.Path(dir_okay=False), help="a Hugging Face config.json instead of MODEL")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="a Hugging Face config.json: alone, its family's built-in model; with MODEL, bound to that description",
+)
 @click.option("--device", "devices", multiple=True, required=True, help="device profile or alias (repeatable)")
 @click.option("--out", type=click.Path(file_okay=False), default="generated", show_default=True)
 @click.option("--force", is_flag=True, help="overwrite hand-edited generated files")

@@ -21,6 +21,7 @@ class Request:
     hints_file: str | None = None
     flags: tuple[tuple[str, Any], ...] = ()
     params: tuple[tuple[str, str], ...] = ()  # module description params, NAME=VALUE as given (--param)
+    config: str | None = None  # a Hugging Face config.json bound to the description MODEL names (--config)
 
     def resolve_path(self, value: str) -> str:
         path = Path(value)
@@ -115,7 +116,51 @@ def is_module_plan(p: Plan) -> bool:
     return is_module_graph(p.graph)
 
 
+def plan_bound(request: Request) -> Plan:
+    """A model description (any: built-in or the user's own) bound to a Hugging Face config.json: the config is
+    imported as its architecture's family decides (every field checked, tttgen/spec/hf_config.py), and the
+    description's `checkpoint.config_map` reads the params from it, as for a built-in model."""
+    from tttgen.builder.bind import spec_params
+    from tttgen.builder.expand import expand
+    from tttgen.errors import InputError
+    from tttgen.render.module import check_renderable
+
+    path = Path(request.resolve_path(request.model))
+    source = path if path.suffix in (".yaml", ".yml") and path.exists() else find_module(request.model, None)
+    if source is None or not is_module_data(read_yaml(source)[0]):
+        raise InputError(
+            f"'{request.model}' is not a module description, so --config has nothing to bind to",
+            where="MODEL",
+            hint="name a description YAML with checkpoint.config_map (or a built-in model), or pass --config alone",
+        )
+    if request.params:
+        raise InputError(
+            "--param sets a module description's params; with --config they come from the config.json",
+            where="--param",
+        )
+    config = request.resolve_path(request.config)
+    if Path(config).suffix != ".json":
+        raise InputError(f"'{request.config}' is not a Hugging Face config.json", where="--config")
+    model, model_info = load_model(config)
+    _, desc_info = read_yaml(source)
+    device, hints, target_inputs = device_and_hints(request)
+    desc = load_module(source, hints.features)
+    if desc.checkpoint is None:
+        raise InputError(
+            f"module '{desc.name}' has no checkpoint.config_map: nothing says which config.json field sets which param",
+            where=desc_info.label,
+            hint="add `checkpoint: {format: huggingface, config_map: {hidden_size: hidden_size, ...}}` "
+            "(docs/module-descriptions.md)",
+        )
+    graph = expand(desc, spec_params(desc, model), device, hints, model=model, near=source.parent)
+    check_renderable(graph, desc_info.label)
+    graph = run_pipeline(graph)
+    return Plan(request, graph, [model_info, desc_info, *target_inputs, *called_inputs(graph)])
+
+
 def plan(request: Request) -> Plan:
+    if request.config is not None:
+        return plan_bound(request)
     source = module_source(request.resolve_path(request.model))
     if source is not None:
         return plan_module(request, source)
@@ -146,6 +191,8 @@ def render_plan(p: Plan) -> dict[str, str]:
     }
     if p.request.params:  # recorded only when given, so `tttgen check` rebuilds the same package
         request["params"] = dict(p.request.params)
+    if p.request.config is not None:  # a description bound to a config.json (build MODEL --config)
+        request["config"] = p.request.config
     from tttgen.render.module import render_module
 
     extra = {} if is_module_plan(p) else {"plan.json": dumps(plan_document(p.graph))}
@@ -160,4 +207,5 @@ def request_from_manifest(data: dict[str, Any]) -> Request:
         req.get("hints_file"),
         tuple(sorted(req.get("flags", {}).items())),
         tuple(sorted(req.get("params", {}).items())),
+        req.get("config"),
     )

@@ -2,7 +2,8 @@
 
 The generated code is rendered exactly as `build` would write it, written to a temporary directory,
 imported with `ttnn` bound to tttgen.emulator, and fed a real safetensors checkpoint through its own
-weights.py. The reference is transformers' LlamaForCausalLM / MistralForCausalLM with the same weights.
+weights.py. The reference is transformers' model class of the spec's family (LlamaForCausalLM, MistralForCausalLM,
+Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM) with the same weights.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from tttgen.spec.model import ModelSpec
 PCC_ACCURACY = 0.99
 PCC_PERFORMANCE = 0.97
 PLANTED_HEAD_SCALE = 2.0  # logit of the planted successor ~ 2 * sqrt(hidden): a confident model
+BIAS_STD = 0.5  # random projection biases, half the spread of the projections' outputs
+PER_HEAD_GAMMA_STD = 0.5  # spread of the per-head q/k norms' random gammas around 1
 
 
 def pcc(a, b) -> float:
@@ -41,7 +44,8 @@ def pcc(a, b) -> float:
 
 
 def hf_config(spec: ModelSpec):
-    from transformers import LlamaConfig, MistralConfig
+    """The transformers config of the spec's family, as a config.json of that family would build it."""
+    import transformers
 
     kwargs = dict(
         hidden_size=spec.hidden_size,
@@ -55,7 +59,6 @@ def hf_config(spec: ModelSpec):
         tie_word_embeddings=spec.tie_word_embeddings,
         max_position_embeddings=spec.max_position_embeddings,
         hidden_act=spec.hidden_act,
-        attention_bias=False,
     )
     rope: dict[str, Any] = {"rope_type": "default", "rope_theta": spec.rope_theta}
     if spec.rope_scaling is not None:
@@ -63,9 +66,20 @@ def hf_config(spec: ModelSpec):
         kwargs["max_position_embeddings"] = max(
             spec.max_position_embeddings, spec.rope_scaling.original_max_position_embeddings + 1
         )
+    kwargs["rope_parameters"] = rope
+    window = spec.sliding_window
     if spec.family == "mistral":
-        return MistralConfig(**kwargs, rope_parameters=rope, sliding_window=spec.sliding_window)
-    return LlamaConfig(**kwargs, rope_parameters=rope, mlp_bias=False)
+        return transformers.MistralConfig(**kwargs, sliding_window=window)
+    if spec.family in ("qwen2", "qwen3"):
+        # the window (when there is one) in every layer: the spec keeps the span, not which layers slide
+        cls = transformers.Qwen2Config if spec.family == "qwen2" else transformers.Qwen3Config
+        sliding = dict(use_sliding_window=window is not None, sliding_window=window, max_window_layers=0)
+        return cls(**kwargs, **sliding, **({"attention_bias": False} if spec.family == "qwen3" else {}))
+    if spec.family == "phi3":
+        # Phi3Config's default token ids (32000) lie outside a small test vocabulary; the forward reads none
+        tokens = dict(bos_token_id=None, eos_token_id=None, pad_token_id=None)
+        return transformers.Phi3Config(**kwargs, sliding_window=window, **tokens)
+    return transformers.LlamaConfig(**kwargs, attention_bias=spec.family == "llama_bias", mlp_bias=False)
 
 
 def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, seed: int):
@@ -84,8 +98,16 @@ def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, see
     model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
     with torch.no_grad():
         for name, param in model.named_parameters():
-            if name.endswith("norm.weight"):
+            if name.endswith(("q_norm.weight", "k_norm.weight")):
+                # a per-head norm of q or k (Qwen3) acts on heads already near unit scale: only a gamma that
+                # varies shows whether the norm (and its gamma's order) is applied
+                param.copy_(1.0 + PER_HEAD_GAMMA_STD * torch.randn_like(param))
+            elif name.endswith("norm.weight"):
                 param.copy_(1.0 + 0.1 * torch.randn_like(param))  # random gammas exercise the norm weights
+            elif name.endswith(".bias"):
+                # HF initialises biases to zero, which would leave a dropped or misplaced bias unseen: draw
+                # them as large as the projections' outputs (about unit variance) to make them count.
+                param.copy_(BIAS_STD * torch.randn_like(param))
         # HF's init (std 0.02) gives near-uniform logits: greedy agreement would be a coin toss between
         # near-ties. A trained LM is confident, so plant that: unit-variance embeddings and an LM head whose
         # row j points along the embedding of token j - 1 (the model leans towards "successor" tokens).

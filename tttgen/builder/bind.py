@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tttgen.spec.model import ModelSpec
+from tttgen.spec.model import ModelSpec, head_width
 from tttgen.spec.module import ModuleDescription, load_module
 
 # param -> its value from the spec (None: keep the default), for facts the HF config states without a field.
@@ -18,6 +18,8 @@ DERIVED: dict[str, Callable[[ModelSpec], Any]] = {
     "lm_head_key": lambda s: "model.embed_tokens.weight" if s.tie_word_embeddings else "lm_head.weight",
     # No rope_scaling in the config: plain rotary frequencies.
     "rope_type": lambda s: None if s.rope_scaling is not None else "default",
+    # The width a description that pads heads computes each head at (Phi-3-mini: 96 -> 128).
+    "head_width": lambda s: head_width(s.head_dim),
 }
 
 

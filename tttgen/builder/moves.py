@@ -24,6 +24,8 @@ MOVES: dict[tuple[str, str], str] = {
     ("embedding", "rms_norm"): "out",  # the embedding writes L1 interleaved; the norm reads the residual shards
     ("embedding", "layer_norm"): "out",
     ("reshape", "rotary"): "out",  # gathered rotary rows (DRAM) -> one row per user core, as the rotary op reads
+    ("create_heads", "rms_norm"): "in",  # a per-head norm reads the heads interleaved (ttnn norms: no height shards)
+    ("rms_norm", "rotary"): "out",  # ... and the rotary embedding reads them height-sharded again
 }
 
 
@@ -48,12 +50,14 @@ def decode_moves(ops: list[Op]) -> list[Op]:
             how = _rule(p, op)
             if how is None or (op.kind == "eltwise" and from_matmuls):
                 continue
-            key = (p.name, how if how == "out" else "in")
+            value = next(v for v, name_ in op.dataflow["producers"].items() if name_ == p.name)
+            # one move per producer (and way), per output value of a producer with several (create_heads' q, k, v)
+            read = op.dataflow["in"].get(value) if len(p.dataflow.get("out", ())) > 1 else None
+            key = (p.name, how if how == "out" else "in", read)
             if key in moved:
                 continue
             moved.add(key)
             name = f"{op.name}_in" if how == "in" else f"{p.name}_out"
-            value = next(v for v, name_ in op.dataflow["producers"].items() if name_ == p.name)
             shape = op.dataflow["shapes"]["in"][value]
             move = Op(
                 name=name,

@@ -425,8 +425,11 @@ def infer_width_sharded_output(op: str, out_mem: MemoryConfig, like) -> MemoryCo
 
 def validate_norm(op: str, x, weight, bias, residual, out_mem: MemoryConfig) -> MemoryConfig:
     """What the norm's numerics read: a float TILE input of whole tiles, gamma/beta holding the hidden width, a residual
-    of the input's shape. Returns the output placement (a sharded output without a spec takes the input's)."""
-    require_tile_aligned(op, x, "input_tensor")
+    of the input's shape. Returns the output placement (a sharded output without a spec takes the input's).
+
+    The height may end inside a tile: each row is normalised on its own, so the zero rows ttnn pads a tile with
+    change no real row (decode heads [1, users, heads, head_dim] with fewer than 32 heads: Qwen3's q/k norm)."""
+    require_tile(op, x, "input_tensor")
     check(dt.is_float(x.dtype), op, "norm.dtype", f"input dtype must be floating point, got {x.dtype.name}")
     W = x.shape[-1]
     for name, p in (("weight", weight), ("bias", bias)):

@@ -210,6 +210,12 @@ def modeled_cost(
     return total
 
 
+def _reads_heads(graph: Graph, op: Op) -> bool:
+    """Whether `op` reads the heads create_heads split (one user per core, height-sharded), not the residual."""
+    name = op.dataflow.get("producers", {}).get("input")
+    return any(o.name == name and o.mode_key == op.mode_key and o.kind == "create_heads" for o in graph.ops)
+
+
 @make_pass("memory", requires=("precision", "chunking"), produces=("memory",))
 def memory(graph: Graph) -> Graph:
     """Place weights and the activations whose placement is fixed by op contracts."""
@@ -217,7 +223,9 @@ def memory(graph: Graph) -> Graph:
     rows = graph.facts["decode_rows"]
     users = rows  # decode runs one user per padded row: 32 user slots
     residual = width_sharded(rows, model.hidden_size, residual_cores(model.hidden_size, device), device)
-    heads_q = height_sharded(32, model.head_dim, users, device)
+    # the heads' width as the graph computes them (a description may pad each head: Phi-3's 96 -> 128)
+    width = next((op.facts["head_dim"] for op in graph.ops if op.kind == "create_heads"), model.head_dim)
+    heads_q = height_sharded(32, width, users, device)
     tile = device.tile_bytes["bfloat16"]
     rope_tables = 2 * sharded_bytes_per_core(heads_q, tile) + tile  # cos, sin, and one trans_mat tile per core
     graph = graph.with_facts(
@@ -233,7 +241,7 @@ def memory(graph: Graph) -> Graph:
         )
         weights.append(w.decide(placement=placement, column_chunks=chunks))
     graph = graph.with_weights(weights)
-    concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, model.head_dim, users, device)
+    concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, width, users, device)
 
     def decide(op: Op) -> Op:
         op = _decide_fixed(op)
@@ -267,6 +275,10 @@ def memory(graph: Graph) -> Graph:
         }
         if op.kind in fixed and not (op.kind == "eltwise" and matmul_operand(graph.ops, op) is not None):
             in0, out = fixed[op.kind]
+            if op.kind == "rms_norm" and _reads_heads(graph, op):
+                # a per-head norm (Qwen3's q/k norm): ttnn's norms take no height-sharded heads, so the heads are
+                # moved to L1 interleaved for it and back for the rotary embedding (builder/moves.py)
+                in0, out = L1_INTERLEAVED, L1_INTERLEAVED
             return op.decide(in0=in0, out=out)
         if op.kind == "matmul":
             return op.decide(in1=graph.weight(op.weight).decisions["placement"])

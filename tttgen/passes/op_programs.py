@@ -63,7 +63,7 @@ def op_programs(graph: Graph) -> Graph:
     grid = (device.grid.x, device.grid.y)
 
     def norm(op: Op) -> Op:
-        if op.mode == "decode":
+        if op.mode == "decode" and op.decisions["in0"].sharded:  # an interleaved norm takes no program
             cfg = norm_config(op, graph)
             dt = op.decisions["dtypes"]
             l1 = norm_l1_bytes(

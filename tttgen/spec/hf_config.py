@@ -1,11 +1,14 @@
-"""Import a Hugging Face LlamaForCausalLM / MistralForCausalLM config.json as a ModelSpec.
+"""Import a Hugging Face causal-LM config.json (Llama, Mistral, Qwen2, Qwen3, Phi-3) as a ModelSpec.
 
-Every key of the file is one of (decided field by field from transformers 5.23's LlamaConfig,
-MistralConfig, their PreTrainedConfig base and the GenerationConfig defaults old configs carry):
+The architecture names the family, and the family names the built-in model description the spec binds to
+(modules/<family>.yaml): a Llama config with `attention_bias: true` binds to `llama_bias`. Every key of the file
+is one of (decided field by field from transformers 5.23's LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config,
+Phi3Config, their PreTrainedConfig base and the GenerationConfig defaults old configs carry):
 
 - a math field (`HfFields`): type- and range-checked, then mapped; when absent, transformers' default;
 - a fixed field (also `HfFields`): changes the math unless it holds the one value tttgen computes
-  (attention_bias false, rope_interleaved false, quantization_config null, ...);
+  (mlp_bias false, rope_interleaved false, quantization_config null, ...);
+- a family field (`FAMILY_FIELDS`): a field only some families' config classes have (Qwen's max_window_layers);
 - bookkeeping (`BOOKKEEPING`): token ids, the checkpoint's storage dtype, training-only and generation
   settings, export metadata. Accepted, and listed in `InputFile.ignored_fields` (`tttgen explain` prints them);
 - anything else: refused by name.
@@ -27,14 +30,52 @@ from tttgen.errors import InputError
 from tttgen.spec.load import InputFile, _display, describe_error, validate_as
 from tttgen.spec.model import ModelSpec, RopeScaling, dimension_problems
 
-ARCHITECTURES = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral"}
+ARCHITECTURES = {
+    "LlamaForCausalLM": "llama",
+    "MistralForCausalLM": "mistral",
+    "Qwen2ForCausalLM": "qwen2",
+    "Qwen3ForCausalLM": "qwen3",
+    "Phi3ForCausalLM": "phi3",
+}
 
-# transformers 5.23 defaults that differ between the two config classes (configuration_llama.py,
-# configuration_mistral.py). num_key_value_heads None means "= num_attention_heads".
+# transformers 5.23 defaults that differ between the config classes (configuration_llama.py, _mistral.py,
+# _qwen2.py, _qwen3.py, _phi3.py). num_key_value_heads None means "= num_attention_heads".
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "llama": {"max_position_embeddings": 2048, "num_key_value_heads": None, "sliding_window": None},
     "mistral": {"max_position_embeddings": 4096 * 32, "num_key_value_heads": 8, "sliding_window": 4096},
+    "qwen2": {
+        "max_position_embeddings": 32768,
+        "num_key_value_heads": 32,
+        "sliding_window": 4096,
+        "max_window_layers": 28,
+    },
+    "qwen3": {
+        "max_position_embeddings": 32768,
+        "num_key_value_heads": 32,
+        "sliding_window": 4096,
+        "max_window_layers": 28,
+        "head_dim": 128,
+    },
+    "phi3": {
+        "max_position_embeddings": 4096,
+        "num_key_value_heads": None,
+        "sliding_window": None,
+        "rms_norm_eps": 1e-5,
+    },
 }
+# Fields only some config classes have: anywhere else they are refused by name.
+FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
+    "max_window_layers": ("qwen2", "qwen3"),
+    "layer_types": ("qwen2", "qwen3"),
+    "use_mrope": ("qwen2",),
+}
+# Families whose attention reads use_sliding_window (then layers from max_window_layers on, or those layer_types
+# names "sliding_attention", attend within sliding_window); the others attend within sliding_window when it is set.
+SLIDING_SWITCH = ("qwen2", "qwen3")
+# The family whose attention_bias: true has a description of its own (q/k/v/o biases): family -> that description.
+BIASED = {"llama": "llama_bias"}
+# Families whose description splits a fused qkv_proj into three equal thirds (modules/phi3_attention.yaml).
+EQUAL_THIRDS_QKV = ("phi3",)
 DEFAULT_ROPE_THETA = 10000.0  # PreTrainedConfig.default_theta, used when a config names none (Llama-2)
 
 POSITIVE_TILE = "a positive multiple of 32"
@@ -51,8 +92,8 @@ class HfFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    model_type: Literal["llama", "mistral"] | None = Field(
-        None, description='"llama" or "mistral", matching architectures'
+    model_type: Literal["llama", "mistral", "qwen2", "qwen3", "phi3"] | None = Field(
+        None, description='"llama", "mistral", "qwen2", "qwen3" or "phi3", matching architectures'
     )
     hidden_size: int = Field(gt=0, description=POSITIVE_TILE)
     intermediate_size: int = Field(gt=0, description=POSITIVE_TILE)
@@ -73,19 +114,31 @@ class HfFields(BaseModel):
     tie_word_embeddings: bool = Field(False, description="true or false")
     hidden_act: Literal["silu"] = Field("silu", description='"silu"')
     sliding_window: int | None = Field(None, gt=0, description="null, or a window of at least max_seq_len tokens")
-    # Fixed: tttgen emits no biases, no tensor-parallel split, no interleaved rotary, no quantized weights.
-    attention_bias: Literal[False] = Field(False, description="false")
+    attention_bias: bool = Field(False, description="false, or true for LlamaForCausalLM (the llama_bias description)")
+    use_sliding_window: bool = Field(
+        False, description="false, or true for Qwen2/Qwen3 with a window of at least max_seq_len"
+    )
+    max_window_layers: int | None = Field(None, ge=0, description="a layer count (Qwen2/Qwen3)")
+    layer_types: list[Literal["full_attention", "sliding_attention"]] | None = Field(
+        None, description='null or one "full_attention"/"sliding_attention" per layer (Qwen2/Qwen3)'
+    )
+    partial_rotary_factor: float | int | None = Field(None, description="1.0: tttgen rotates the whole head")
+    # Fixed: tttgen emits no MLP biases, no tensor-parallel split, no interleaved rotary, no quantized weights.
     mlp_bias: Literal[False] = Field(False, description="false")
     pretraining_tp: Literal[1] | None = Field(1, description="1")
     rope_interleaved: Literal[False] = Field(
         False, description="false (nanotron export flag; true would pair adjacent dims)"
     )
-    use_sliding_window: Literal[False] = Field(False, description="false")
+    use_mrope: Literal[False] = Field(
+        False, description="false (multimodal rotary is Qwen2-VL's, not Qwen2ForCausalLM's)"
+    )
     quantization_config: None = Field(None, description="null: tttgen loads float weights and chooses its own dtypes")
 
 
 # The fixed fields above: once validated they hold the one value tttgen computes, so they too change nothing.
-FIXED = ("attention_bias", "mlp_bias", "pretraining_tp", "rope_interleaved", "use_sliding_window", "quantization_config")
+FIXED = ("mlp_bias", "pretraining_tp", "rope_interleaved", "use_mrope", "quantization_config")
+# Qwen's sliding-window bookkeeping: no effect on the math while no layer attends within a window.
+SLIDING_BOOKKEEPING = ("max_window_layers", "layer_types")
 
 # Accepted and ignored: they change nothing tttgen computes at inference.
 # fmt: off
@@ -100,8 +153,11 @@ BOOKKEEPING = frozenset(
         "attn_implementation", "_attn_implementation", "_attn_implementation_autoset", "experts_implementation",
         # Token ids: the tokenizer's business, not the forward's.
         "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "decoder_start_token_id",
-        # Training-only: weight init, dropout (off at inference), HF's own KV-cache switch.
-        "initializer_range", "attention_dropout", "use_cache",
+        # Training-only: weight init, dropout (off at inference: Phi-3's resid_pdrop and embd_pdrop too), HF's own
+        # KV-cache switch.
+        "initializer_range", "attention_dropout", "resid_pdrop", "embd_pdrop", "use_cache",
+        # Phi-3: the context longrope scaling starts from; tttgen refuses longrope, and no other rope reads it.
+        "original_max_position_embeddings",
         # Generation defaults old configs carry (GenerationConfig._get_default_generation_params).
         "assistant_confidence_threshold", "assistant_lookbehind", "bad_words_ids", "begin_suppress_tokens",
         "diversity_penalty", "do_sample", "early_stopping", "encoder_no_repeat_ngram_size",
@@ -146,12 +202,14 @@ def _family(data: dict[str, Any], problems: list[str]) -> str | None:
     known = isinstance(archs, list) and len(archs) == 1 and archs[0] in ARCHITECTURES
     if not known:
         problems.append(
-            f'field \'architectures\': {json.dumps(archs)} is not supported (allowed: ["LlamaForCausalLM"] or ["MistralForCausalLM"])'
+            f"field 'architectures': {json.dumps(archs)} is not supported (allowed: "
+            + " or ".join(f'["{a}"]' for a in ARCHITECTURES)
+            + ")"
         )
         return None
     family = ARCHITECTURES[archs[0]]
     model_type = data.get("model_type", family)
-    if model_type != family and model_type in ("llama", "mistral"):
+    if model_type != family and model_type in ARCHITECTURES.values():
         problems.append(
             f"field 'model_type': {json.dumps(model_type)} contradicts architectures {json.dumps(archs)} (allowed: \"{family}\")"
         )
@@ -168,6 +226,14 @@ def _rope(fields: dict[str, Any], problems: list[str]) -> tuple[float | None, di
     params = dict(fields.get(source) or {})
     if "type" in params and "rope_type" not in params:
         params["rope_type"] = params.pop("type")
+    # Phi-3 rotates only the first partial_rotary_factor of each head; tttgen's rotary takes the whole head.
+    factors = (
+        (f"{source}.partial_rotary_factor", params.pop("partial_rotary_factor", None)),
+        ("partial_rotary_factor", fields.get("partial_rotary_factor")),
+    )
+    for where, factor in factors:
+        if factor is not None and (isinstance(factor, bool) or factor != 1):
+            problems.append(f"field '{where}': got {json.dumps(factor)} (allowed: 1.0: tttgen rotates the whole head)")
     theta = params.pop("rope_theta", fields.get("rope_theta"))
     if theta is None:
         theta = DEFAULT_ROPE_THETA
@@ -203,6 +269,8 @@ def _validate_fields(given: dict[str, Any], problems: list[str]) -> tuple[dict[s
     bad = set()
     for e in errors:
         field = str(e["loc"][0])
+        if field in bad:
+            continue  # one problem per field (a list field fails once per bad entry)
         bad.add(field)
         if e["type"] in ("literal_error", "none_required"):
             what = f"value {json.dumps(e['input'])} is not supported"
@@ -214,16 +282,38 @@ def _validate_fields(given: dict[str, Any], problems: list[str]) -> tuple[dict[s
     return {k: (None if k in bad else given.get(k, f.default)) for k, f in HfFields.model_fields.items()}, bad
 
 
+def _sliding_window(family: str | None, fields: dict[str, Any], problems: list[str]) -> int | None:
+    """The window some layers attend within (None: every layer attends causally to every position), as
+    transformers 5.23 derives it: Qwen2/Qwen3 only with use_sliding_window, and then only in the layers from
+    max_window_layers on (or those layer_types names); the other families in every layer when one is set."""
+    window, switch = fields["sliding_window"], fields["use_sliding_window"]
+    if family not in SLIDING_SWITCH:
+        if switch:
+            problems.append(f"field 'use_sliding_window': value true is not supported for {family} (allowed: false)")
+        return window
+    types, layers = fields["layer_types"], fields["num_hidden_layers"]
+    if types is not None and layers is not None and len(types) != layers:
+        problems.append(f"field 'layer_types': {len(types)} entries for {layers} layers (allowed: one per layer)")
+    if not switch or window is None:
+        return None
+    if types is None and layers is not None and fields["max_window_layers"] is not None:
+        types = ["sliding_attention" if i >= fields["max_window_layers"] else "full_attention" for i in range(layers)]
+    return window if types is None or "sliding_attention" in types else None
+
+
 def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, Any], tuple[str, ...], list[str]]:
     """(ModelSpec fields, ignored bookkeeping fields, every problem found) for one parsed config.json."""
     problems: list[str] = []
     family = _family(data, problems)
-    ignored = tuple(sorted(k for k in data if k in BOOKKEEPING or k in FIXED))
     given = {k: v for k, v in data.items() if k in HfFields.model_fields}
     for key in sorted(set(data) - BOOKKEEPING - set(HfFields.model_fields) - {"architectures"}):
         problems.append(
-            f"field '{key}': not supported by tttgen (neither a Llama/Mistral math field nor known bookkeeping)"
+            f"field '{key}': not supported by tttgen (neither a math field of {family or 'these'} configs "
+            "nor known bookkeeping)"
         )
+    for key, families in FAMILY_FIELDS.items():
+        if key in data and family is not None and family not in families:
+            problems.append(f"field '{key}': not a field of {family} configs (allowed in: {', '.join(families)})")
     fields, bad = _validate_fields(given, problems)
     for key, value in FAMILY_DEFAULTS.get(family or "llama", {}).items():
         if key not in given:
@@ -237,10 +327,29 @@ def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, 
         problems.append(f"field 'hidden_size': ({hidden}) must be a multiple of num_attention_heads ({heads})")
     elif not head_dim_given and hidden is not None and heads is not None:
         fields["head_dim"] = hidden // heads
-    problems += [f"field '{f}': {what}" for f, what in dimension_problems(fields) if f not in bad]
+    dims = {**fields, "family": family}
+    problems += [f"field '{f}': {what}" for f, what in dimension_problems(dims) if f not in bad]
     theta, scaling = _rope(fields, problems)
+    window = _sliding_window(family, fields, problems)
+    if fields["attention_bias"] and family is not None and family not in BIASED:
+        problems.append(
+            f"field 'attention_bias': value true is not supported for {family} (allowed: false; true only for "
+            + ", ".join(f"{f} (the {d} description)" for f, d in BIASED.items())
+            + ")"
+        )
+    elif fields["attention_bias"] and family is not None:
+        family = BIASED[family]
+    heads, kv_heads = fields["num_attention_heads"], fields["num_key_value_heads"]
+    if family in EQUAL_THIRDS_QKV and heads is not None and kv_heads is not None and kv_heads != heads:
+        problems.append(
+            f"field 'num_key_value_heads': ({kv_heads}) must equal num_attention_heads ({heads}) for {family} "
+            f"(allowed: {heads}: the {family} description splits the fused qkv_proj into three equal parts)"
+        )
+    ignored = tuple(
+        sorted(k for k in data if k in BOOKKEEPING or k in FIXED or (k in SLIDING_BOOKKEEPING and window is None))
+    )
     spec = {k: fields[k] for k in SAME_NAME}
-    spec.update(name=name, source=source, family=family, rope_theta=theta, rope_scaling=scaling)
+    spec.update(name=name, source=source, family=family, rope_theta=theta, rope_scaling=scaling, sliding_window=window)
     return spec, ignored, problems
 
 

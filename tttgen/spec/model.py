@@ -20,6 +20,16 @@ class RopeScaling(BaseModel):
     original_max_position_embeddings: int = Field(gt=0)
 
 
+# Families whose description zero-pads every head to head_width (modules/phi3*.yaml): any even head_dim is theirs.
+PADDED_HEAD_FAMILIES = ("phi3",)
+
+
+def head_width(head_dim: int) -> int:
+    """The width a head is computed at: ttnn's rotary embedding takes heads of 32 or a multiple of 64, so any
+    other head_dim is zero-padded up to the next multiple of 64 (Phi-3-mini's 96 -> 128)."""
+    return head_dim if head_dim == 32 or head_dim % 64 == 0 else -(-head_dim // 64) * 64
+
+
 def dimension_problems(dims: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(field, what is wrong) for every dimension rule tttgen's kernels need. A dimension that is None
     (missing, or already reported invalid) skips the rules that read it, so all problems show at once."""
@@ -29,7 +39,10 @@ def dimension_problems(dims: Mapping[str, Any]) -> list[tuple[str, str]]:
         if value is not None and value % TILE:
             problems.append((name, f"({value}) must be a multiple of the {TILE}-wide tile"))
     head_dim = dims.get("head_dim")
-    if head_dim is not None and head_dim != 32 and head_dim % 64:
+    if dims.get("family") in PADDED_HEAD_FAMILIES:
+        if head_dim is not None and head_dim % 2:
+            problems.append(("head_dim", f"({head_dim}) must be even: rotary embedding rotates pairs"))
+    elif head_dim is not None and head_dim != 32 and head_dim % 64:
         problems.append(("head_dim", f"({head_dim}) must be 32 or a multiple of 64 for ttnn rotary embedding"))
     heads, kv_heads = dims.get("num_attention_heads"), dims.get("num_key_value_heads")
     if heads is not None and kv_heads is not None and heads % kv_heads:
@@ -53,7 +66,9 @@ class ModelSpec(BaseModel, AttentionSizes):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    family: Literal["llama", "mistral"]
+    # The built-in model description the spec binds to (modules/<family>.yaml): decided by the architecture, and
+    # for Llama by attention_bias (llama_bias).
+    family: Literal["llama", "llama_bias", "mistral", "qwen2", "qwen3", "phi3"]
     hidden_size: int = Field(gt=0)
     intermediate_size: int = Field(gt=0)
     num_attention_heads: int = Field(gt=0)
@@ -68,7 +83,9 @@ class ModelSpec(BaseModel, AttentionSizes):
     hidden_act: Literal["silu"] = "silu"
     max_position_embeddings: int = Field(gt=0)
     sliding_window: int | None = Field(
-        default=None, gt=0, description="Mistral sliding-window attention span; builds need max_seq_len <= it"
+        default=None,
+        gt=0,
+        description="the sliding-window attention span some layers use; builds need max_seq_len <= it",
     )
     source: str = Field(description="where the dimensions come from")
 

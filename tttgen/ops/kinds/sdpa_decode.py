@@ -27,7 +27,7 @@ class SdpaDecode(Attention):
             "heads": tools.num_heads,
             "kv_heads": tools.num_kv_heads,
             "kv_len": tools.kv_len,
-            "head_dim": tools.head_dim,
+            "head_dim": op.facts.get("head_dim", tools.head_dim),  # padded heads (Phi-3) are wider
             "kv_dtype": tools.kv_dtype,
             "fidelity": tools.fidelity,
         }
@@ -37,7 +37,7 @@ class SdpaDecode(Attention):
 
     def flops(self, op, graph):
         m = graph.model
-        return 4 * graph.facts["decode_users"] * m.num_attention_heads * graph.hints.max_seq_len * m.head_dim
+        return 4 * graph.facts["decode_users"] * m.num_attention_heads * graph.hints.max_seq_len * op.facts.get("head_dim", m.head_dim)
 
 
 KIND = SdpaDecode()
