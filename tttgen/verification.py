@@ -731,24 +731,28 @@ def module_input(graph, io: dict, name: str, shape, gen):
     return example_input(kind, shape, gen)
 
 
-def checkpoint_problems(p: Plan, weights_module, reference) -> list:
+def checkpoint_problems(p: Plan, reference) -> list:
     """The description's checkpoint keys and shapes against the reference's state_dict, every mismatch at once:
-    a key the reference lacks, a weight whose transforms fail on (or give another shape from) the reference's
-    tensors, a reference parameter no weight reads. Problems name the description's weight (or `reference.torch`)."""
-    from tttgen.render.module import host_weight_shapes, ident
+    a key the reference lacks, a weight whose transforms fail on the reference's tensors or give another shape than
+    the description declares, a reference parameter no weight reads. Each transform list runs as the package's
+    weights.py runs it (tttgen/render/weight_code.py's statements). Problems name the weight (or `reference.torch`)."""
+    import torch
+
+    from tttgen.render.weight_code import host_weight_source
     from tttgen.spec.load import Problem
 
-    graph = p.graph
     state = reference.state_dict()
     declared = set(_description(p).weights)
-    expected = host_weight_shapes(graph)
     problems, read = [], set()
-    for w in graph.weights:
+    for w in p.graph.weights:
         if not w.hf_names:  # generated at load time (rotary tables)
             continue
         loc = ("weights", w.name) if w.name in declared else ("weights",)
-        fn = getattr(weights_module, f"host_{ident(w.name)}")
-        for i in range(w.loop_count) if w.per_layer else [None]:
+        transforms = w.source_transforms or ((),) * len(w.hf_names)
+        lines = host_weight_source(
+            "w", [(k, [dict(t) for t in ts]) for k, ts in zip(w.hf_names, transforms)], [dict(t) for t in w.transforms]
+        )
+        for i in range(w.loop_count) if w.per_layer else [0]:
             keys = [k.replace("{i}", str(i)) for k in w.hf_names]
             read.update(keys)
             missing = [k for k in keys if k not in state]
@@ -756,13 +760,14 @@ def checkpoint_problems(p: Plan, weights_module, reference) -> list:
                 problems += [Problem(loc, f"weight '{w.name}' reads '{k}', which the reference lacks") for k in missing]
                 continue
             given = ", ".join(f"'{k}' {list(state[k].shape)}" for k in keys)
-            want = expected[w.name] if i is None else expected[w.loop][i][w.name]
+            scope = {"torch": torch, "math": math, "state": state, "i": i}
             try:
-                got = list((fn(state) if i is None else fn(state, i)).shape)
+                exec("\n".join(lines), scope)  # tttgen's own statements over the reference's tensors
             except Exception as err:  # a reshape or concat that the reference's shapes do not fit
                 problems.append(Problem(loc, f"weight '{w.name}': its transforms fail on the reference's {given}: {err}"))
                 continue
-            if got != list(want):
+            got = list(scope["w"].shape)
+            if got != list(w.shape):
                 problems.append(
                     Problem(loc, f"weight '{w.name}' is {got} from the reference's {given}, not {list(w.shape)} as declared")
                 )
@@ -855,6 +860,9 @@ def verify_module(
         reference = reference_module(p, seed)
         report.weights_drawn = SPREAD_DRAW
     report.residual = dict(spec.residual) if spec else {}
+    problems = checkpoint_problems(p, reference)
+    if problems:
+        raise description_error(p, problems)
     state = {k: v.detach().clone() for k, v in reference.state_dict().items()}
     files = rendered_files(p, edit_files)
     report.api_findings = api_findings(files)
@@ -868,9 +876,6 @@ def verify_module(
             emulated(graph.device) as ttnn,
             imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
         ):
-            problems = checkpoint_problems(p, package.weights, reference)
-            if problems:
-                raise description_error(p, problems)
             device = ttnn.open_device(device_id=0)
             model = package.Model(device, package.weights.load_weights(device, state))
             mask_input = spec.token_mask if spec else None
