@@ -75,7 +75,7 @@ def test_planted_numeric_bugs_fail_verify(name, why):
     assert min(report.pcc["prefill_128"]) < 0.99, report.as_dict()
     assert report.causality_mismatch == why
     if why:
-        assert f"attention mismatch: {why}" in report.lines()
+        assert f"  attention mismatch: {why}" in report.lines()
 
 
 @pytest.mark.parametrize(
