@@ -153,7 +153,9 @@ def test_checkpoint_keys_and_shapes_are_checked_against_the_reference(tmp_path):
     def edit(text):
         text = text.replace('key: "ln_1.bias"', 'key: "ln_1.b"')  # missing (and ln_1.bias unread)
         # shape: a transpose copied from a description of nn.Linear weights (GPT-2's Conv1D is [in, out] already)
-        return text.replace('key: "attn.c_attn.weight", role', 'key: "attn.c_attn.weight", transforms: [{kind: transpose}], role')
+        return text.replace(
+            'key: "attn.c_attn.weight", role', 'key: "attn.c_attn.weight", transforms: [{kind: transpose}], role'
+        )
 
     path = _copy(tmp_path, "gpt2_block", edit)
     with pytest.raises(InputError) as err:
@@ -174,7 +176,10 @@ def test_a_reference_that_raises_is_exit_2_naming_its_field(tmp_path):
     path = _copy(tmp_path, "gpt2_block", lambda t: t.replace("gpt2_adapter.py:block", "broken.py:block"))
     with pytest.raises(InputError) as err:
         verify_module(plan(Request(str(path), "n150", flags=(("prefill_lens", [128]),))))
-    assert "field 'reference.adapter': calling it on (x [1, 128, 128] float32) raised TypeError: block() got an unexpected keyword argument 'x'" in err.value.render()
+    assert (
+        "field 'reference.adapter': calling it on (x [1, 128, 128] float32) raised TypeError: block() got an unexpected keyword argument 'x'"
+        in err.value.render()
+    )
 
 
 def test_cli_prints_how_weights_were_drawn_and_each_part(capsys, monkeypatch):
@@ -186,4 +191,3 @@ def test_cli_prints_how_weights_were_drawn_and_each_part(capsys, monkeypatch):
     assert re.search(r"prefill_128\s+blocks\.1 PCC 0\.99", out)
     assert "earlier rows change with the last row: package no, reference no" in out
     assert out.rstrip().endswith("PASS")
-

@@ -407,10 +407,7 @@ class ModuleVerifyReport:
     def passed(self) -> bool:
         values = [v for vs in self.pcc.values() for v in vs] + [v for ps in self.parts.values() for v in ps.values()]
         return (
-            bool(values)
-            and min(values) >= self.threshold
-            and not self.api_findings
-            and self.causality_mismatch is None
+            bool(values) and min(values) >= self.threshold and not self.api_findings and self.causality_mismatch is None
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -764,17 +761,23 @@ def checkpoint_problems(p: Plan, reference) -> list:
             try:
                 exec("\n".join(lines), scope)  # tttgen's own statements over the reference's tensors
             except Exception as err:  # a reshape or concat that the reference's shapes do not fit
-                problems.append(Problem(loc, f"weight '{w.name}': its transforms fail on the reference's {given}: {err}"))
+                problems.append(
+                    Problem(loc, f"weight '{w.name}': its transforms fail on the reference's {given}: {err}")
+                )
                 continue
             got = list(scope["w"].shape)
             if got != list(w.shape):
                 problems.append(
-                    Problem(loc, f"weight '{w.name}' is {got} from the reference's {given}, not {list(w.shape)} as declared")
+                    Problem(
+                        loc, f"weight '{w.name}' is {got} from the reference's {given}, not {list(w.shape)} as declared"
+                    )
                 )
     seen = set()
     for key, param in reference.named_parameters():
         if key not in read and id(param) not in seen:
-            problems.append(Problem(("reference", "torch"), f"the reference's '{key}' {list(param.shape)} is read by no weight"))
+            problems.append(
+                Problem(("reference", "torch"), f"the reference's '{key}' {list(param.shape)} is read by no weight")
+            )
         seen.add(id(param))
     return problems
 
@@ -801,7 +804,11 @@ def reference_outputs(p: Plan, spec, reference, adapter, named: dict, keywords: 
     if missing:
         raise description_error(
             p,
-            [Problem(("reference", "adapter"), f"returned no {', '.join(missing)} (returned: {', '.join(map(str, got))})")],
+            [
+                Problem(
+                    ("reference", "adapter"), f"returned no {', '.join(missing)} (returned: {', '.join(map(str, got))})"
+                )
+            ],
         )
     return [got[o] for o in outputs], {k: v for k, v in got.items() if k not in outputs}
 
@@ -901,10 +908,18 @@ def verify_module(
                 if unknown:
                     from tttgen.spec.load import Problem
 
-                    raise description_error(p, [Problem(("reference", "adapter"), (
-                        f"returned {', '.join(unknown)}, neither an output nor a called module of the package "
-                        f"(outputs: {', '.join(io['outputs'])}; called modules: {', '.join(called_parts(model)) or 'none'})"
-                    ))])
+                    raise description_error(
+                        p,
+                        [
+                            Problem(
+                                ("reference", "adapter"),
+                                (
+                                    f"returned {', '.join(unknown)}, neither an output nor a called module of the package "
+                                    f"(outputs: {', '.join(io['outputs'])}; called modules: {', '.join(called_parts(model)) or 'none'})"
+                                ),
+                            )
+                        ],
+                    )
                 for part, obj in instances.items():
                     original = getattr(obj, key)
 
@@ -931,11 +946,15 @@ def verify_module(
                 tokens = (torch.arange(n) < real).float()
                 residuals = set(spec.residual.values()) | set(spec.small) if spec else set()
                 inputs = [
-                    tokens.reshape(shape)
-                    if name == mask_input
-                    else module_input(graph, io, name, shape, gen) * RESIDUAL_INPUT_SCALE
-                    if name in residuals
-                    else module_input(graph, io, name, shape, gen)
+                    (
+                        tokens.reshape(shape)
+                        if name == mask_input
+                        else (
+                            module_input(graph, io, name, shape, gen) * RESIDUAL_INPUT_SCALE
+                            if name in residuals
+                            else module_input(graph, io, name, shape, gen)
+                        )
+                    )
                     for name, shape in io["inputs"].items()
                 ]
                 got, want, parts = run_both(key, io, inputs, tokens)
@@ -957,7 +976,9 @@ def verify_module(
                     got2, want2, _ = run_both(key, io, changed, tokens)
                     report.package_sees_later_rows = earlier_rows_moved(got, got2, n)
                     report.reference_sees_later_rows = earlier_rows_moved(
-                        [w.reshape(g.shape) for g, w in zip(got, want)], [w.reshape(g.shape) for g, w in zip(got2, want2)], n
+                        [w.reshape(g.shape) for g, w in zip(got, want)],
+                        [w.reshape(g.shape) for g, w in zip(got2, want2)],
+                        n,
                     )
     return report
 
@@ -972,14 +993,15 @@ def last_row_changed(graph, io: dict, inputs: list, gen):
 
     if not any(op.kind in ATTENTION_KINDS for op in graph.ops):
         return None
-    names = list(io["inputs"])
-    axes = io.get("rows_axes", {})
-    # token rows [1, 1, rows, w] (rows at -2) or token ids [1, rows] (at -1)
-    rows_at = {4: -2, 2: -1}
-    name = next(
-        (n for n in names if rows_at.get(len(io["inputs"][n])) == axes.get(n) and io["inputs"][n][0] == 1), None
-    )
-    if name is None or io["inputs"][name][axes[name]] < 2 or (len(io["inputs"][name]) == 4 and io["inputs"][name][1] != 1):
+    names, axes = list(io["inputs"]), io.get("rows_axes", {})
+
+    def token_rows(shape: list, axis: int | None) -> bool:
+        """[1, 1, rows, w] with rows at -2, or ids [1, rows] with rows at -1; at least two rows."""
+        layout = (len(shape) == 4 and shape[:2] == [1, 1] and axis == -2) or (len(shape) == 2 and axis == -1)
+        return layout and shape[0] == 1 and shape[axis] >= 2
+
+    name = next((n for n in names if token_rows(list(io["inputs"][n]), axes.get(n))), None)
+    if name is None:
         return None
     x = inputs[names.index(name)].clone()
     if x.is_floating_point():

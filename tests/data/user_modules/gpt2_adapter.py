@@ -33,7 +33,9 @@ def trunk(model, tokens, positions):
     try:
         rows = tokens.shape[-1]
         mask = torch.ones(1, rows, dtype=torch.long)  # GPT2Model builds its causal mask from this padding mask
-        outputs["y"] = model(input_ids=tokens.long(), position_ids=positions.long(), attention_mask=mask).last_hidden_state
+        outputs["y"] = model(
+            input_ids=tokens.long(), position_ids=positions.long(), attention_mask=mask
+        ).last_hidden_state
     finally:
         for hook in hooks:
             hook.remove()
