@@ -191,3 +191,13 @@ def test_cli_prints_how_weights_were_drawn_and_each_part(capsys, monkeypatch):
     assert re.search(r"prefill_128\s+blocks\.1 PCC 0\.99", out)
     assert "earlier rows change with the last row: package no, reference no" in out
     assert out.rstrip().endswith("PASS")
+
+
+def test_validate_finds_a_missing_reference_file(tmp_path, capsys, monkeypatch):
+    path = _copy(tmp_path, "token_linear", lambda t: t.replace("token_linear_ref.py:", "token_linear_reference.py:"))
+    monkeypatch.setattr("sys.argv", ["tttgen", "validate", str(path)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f":{_line(path, '  torch:')}: field 'reference.torch': no file 'token_linear_reference.py' beside" in err

@@ -641,6 +641,11 @@ class _Checker:
             for iname in _d(reference.get(field)) if field != "small" else _l(reference.get(field)):
                 if iname not in _d(d.get("inputs")):
                     self.add(("reference", field, iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
+        for field in ("torch", "adapter"):  # file.py:name beside the description (verify imports it)
+            value = reference.get(field)
+            if isinstance(value, str) and re.match(PYTHON_FILE_OBJECT, value):
+                if not (self.path.parent / value.rpartition(":")[0]).is_file():
+                    self.add(("reference", field), f"no file '{value.rpartition(':')[0]}' beside the description")
         tm = reference.get("token_mask")
         if tm is not None and tm not in _d(d.get("inputs")):
             self.add(("reference", "token_mask"), f"unknown input '{tm}'", sorted(_d(d.get("inputs"))))
