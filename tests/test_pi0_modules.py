@@ -190,7 +190,7 @@ def test_gemma_decoder_matches_transformers_gemma_model(device, size):
     params = size + (("cache_len", "128"), ("rows", "128"))
     p = plan(Request("gemma_decoder", device, params=params))
     report = verify_module(p)
-    assert report.passed and report.pcc["prefill_128"][0] > 0.9999, report.as_dict()
+    assert report.passed and report.pcc["prefill_128"][0] > 0.9995, report.as_dict()
     if device == "n150":
 
         def swapped(files):
@@ -199,9 +199,9 @@ def test_gemma_decoder_matches_transformers_gemma_model(device, size):
             assert weights != files["weights.py"]
             return {**files, "weights.py": weights}
 
-        # random-weight attention is nearly uniform over 128 keys, so positions move the output little: swapped
-        # tables give PCC 0.9993, the generated package 0.99998 (measured)
-        assert verify_module(p, edit_files=swapped).pcc["prefill_128"][0] < 0.9999
+        # verify's weight draw (spread_weights) makes attention far from uniform, so positions matter: swapped tables
+        # give PCC 0.290, the generated package 0.9998 (measured; at HF-like inits it was 0.9993 against 0.99998)
+        assert not verify_module(p, edit_files=swapped).passed
 
 
 def test_expert_layer_at_full_width_attends_to_the_prefix_cache():

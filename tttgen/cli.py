@@ -442,12 +442,7 @@ def _verify_module(p, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
-        click.echo(f"{data['module']} on {data['device']}, threshold PCC >= {data['threshold']}")
-        for key, values in data["pcc"].items():
-            click.echo(f"  {key:14s} output PCC " + ", ".join(f"{v:.5f}" for v in values))
-        for finding in data["api_findings"]:
-            click.echo(f"  api: {finding}")
-        click.echo("PASS" if report.passed else "FAIL")
+        click.echo("\n".join(report.lines()))
     if not report.passed:
         sys.exit(1)
 

@@ -408,26 +408,75 @@ class ModuleVerifyReport:
     pcc: dict[str, list[float]] = field(default_factory=dict)  # mode key -> PCC per output
     api_findings: list[str] = field(default_factory=list)
     threshold: float = PCC_ACCURACY
+    # mode key -> {called module (`attention`, `blocks.1`) -> PCC of its output}: the parts the adapter exposes
+    parts: dict[str, dict[str, float]] = field(default_factory=dict)
+    # output -> the input it is compared as an update of (`reference.residual`)
+    residual: dict[str, str] = field(default_factory=dict)
+    weights_drawn: str = ""
+    # whether each side's earlier rows change when only the last row of its input does (None: not probed)
+    package_sees_later_rows: bool | None = None
+    reference_sees_later_rows: bool | None = None
+
+    @property
+    def causality_mismatch(self) -> str | None:
+        """The attention direction of package and reference, when they differ."""
+        if self.package_sees_later_rows is None or self.package_sees_later_rows == self.reference_sees_later_rows:
+            return None
+        side = {True: "attends to later rows (not causal)", False: "is causal"}
+        return f"the package {side[self.package_sees_later_rows]}, the reference {side[self.reference_sees_later_rows]}"
 
     @property
     def passed(self) -> bool:
-        values = [v for vs in self.pcc.values() for v in vs]
-        return bool(values) and min(values) >= self.threshold and not self.api_findings
+        values = [v for vs in self.pcc.values() for v in vs] + [v for ps in self.parts.values() for v in ps.values()]
+        return (
+            bool(values) and min(values) >= self.threshold and not self.api_findings and self.causality_mismatch is None
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "module": self.module,
             "device": self.device,
             "pcc": {k: [round(v, 5) for v in vs] for k, vs in self.pcc.items()},
+            "parts": {k: {n: round(v, 5) for n, v in ps.items()} for k, ps in self.parts.items()},
+            "residual": dict(self.residual),
+            "weights_drawn": self.weights_drawn,
+            "package_sees_later_rows": self.package_sees_later_rows,
+            "reference_sees_later_rows": self.reference_sees_later_rows,
+            "causality_mismatch": self.causality_mismatch,
             "api_findings": list(self.api_findings),
             "threshold": self.threshold,
             "passed": self.passed,
         }
 
+    def lines(self) -> list[str]:
+        """The report as `tttgen verify` prints it."""
+        out = [f"{self.module} on {self.device}, threshold PCC >= {self.threshold}"]
+        if self.weights_drawn:
+            out.append(f"  weights: {self.weights_drawn}")
+        updates = ", ".join(f"{o} as its update {o} - {i}" for o, i in self.residual.items())
+        if updates:
+            out.append(f"  compared: {updates}")
+        for key, values in self.pcc.items():
+            out.append(f"  {key:14s} output PCC " + ", ".join(f"{v:.5f}" for v in values))
+            for part, value in self.parts.get(key, {}).items():
+                out.append(f"  {key:14s}   {part} PCC {value:.5f}")
+        if self.package_sees_later_rows is not None:
+            see = {True: "yes", False: "no"}
+            out.append(
+                f"  earlier rows change with the last row: package {see[self.package_sees_later_rows]}, "
+                f"reference {see[self.reference_sees_later_rows]}"
+            )
+        if self.causality_mismatch:
+            out.append(f"  attention mismatch: {self.causality_mismatch}")
+        out += [f"  api: {finding}" for finding in self.api_findings]
+        out.append("PASS" if self.passed else "FAIL")
+        return out
+
 
 def reference_module(p: Plan, seed: int):
-    """The torch reference a module description names (`reference.torch`, built with `reference.init` evaluated
-    with the build's params), with seeded random weights."""
+    """The torch reference a module description names (`reference.torch`, a dotted path or `file.py:Class` beside
+    the description, built with `reference.init` evaluated with the build's params), with seeded weights drawn
+    by spread_weights."""
     import torch
 
     from tttgen.errors import InputError
@@ -440,17 +489,92 @@ def reference_module(p: Plan, seed: int):
             where=desc.name,
             hint="add `reference: {torch: package.Class, init: {...}}`",
         )
-    cls = _dotted(desc.reference.torch)
+    ref = desc.reference
+    problems: list = []
+    cls = reference_object(p, ref.torch, ("reference", "torch"), problems)
+    config = reference_object(p, ref.config, ("reference", "config"), problems) if ref.config else None
+    if problems:
+        raise description_error(p, problems)
     # the size param (a pair module's n, an image's pixels) at the first mode: a reference whose weights depend on it
     # (SigLIP's position table) is built for that size
     first = next(iter(graph.facts["io"]))
     size = {graph.facts["size_param"]: int(first.split("_")[1])} if graph.facts.get("size_param") else {}
     params = {**size, **graph.facts["module_params"]}
-    init = {k: params[v] if isinstance(v, str) and v in params else v for k, v in desc.reference.init.items()}
+
+    def value(v):
+        return params[v] if isinstance(v, str) and v in params else v
+
+    init = {k: value(v) for k, v in ref.init.items()}
+    kwargs = {k: value(v) for k, v in ref.kwargs.items()}
     torch.manual_seed(seed)
-    if desc.reference.config:  # e.g. transformers' SiglipVisionModel(SiglipVisionConfig(**init))
-        return informative_weights(cls(_dotted(desc.reference.config)(**init)).eval())
-    return informative_weights(cls(**init).eval())
+    if config is not None:  # e.g. transformers' SiglipVisionModel(SiglipVisionConfig(**init))
+        return spread_weights(cls(config(**init), **kwargs).eval())
+    return spread_weights(cls(**init, **kwargs).eval())
+
+
+def description_path(p: Plan) -> Path:
+    """The module description file the plan was built from."""
+    from tttgen.generate import module_source
+
+    return module_source(p.request.resolve_path(p.request.model))
+
+
+def description_error(p: Plan, problems: list):
+    """Problems with the description's fields (Problem: a field path and a message) as one InputError naming
+    `file:line:` of each field."""
+    from tttgen.spec.load import _display, problems_error, read_yaml_lines
+
+    path = description_path(p)
+    _, lines = read_yaml_lines(path)
+    return problems_error(problems, lines, _display(path))
+
+
+def reference_object(p: Plan, name: str, loc: tuple, problems: list):
+    """What a reference field names: `package.module.Class`, or `file.py:name` with the file relative to the
+    description (imported from its location: no PYTHONPATH needed). A name that does not resolve is a Problem."""
+    from tttgen.spec.load import Problem
+
+    if ":" not in name:
+        try:
+            return _dotted(name)
+        except (ImportError, AttributeError) as err:
+            problems.append(Problem(loc, f"'{name}' cannot be imported: {type(err).__name__}: {err}"))
+            return None
+    file_part, _, attr = name.rpartition(":")
+    path = description_path(p).parent / file_part
+    if not path.is_file():
+        problems.append(Problem(loc, f"no file '{file_part}' beside the description (looked for {path})"))
+        return None
+    try:
+        module = python_file(path.resolve())
+    except Exception as err:  # the user's file: whatever it raises is reported as its problem
+        problems.append(Problem(loc, f"'{file_part}' does not import: {type(err).__name__}: {err}"))
+        return None
+    if not hasattr(module, attr):
+        defined = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+        problems.append(Problem(loc, f"'{file_part}' defines no '{attr}' (defined: {', '.join(defined) or 'none'})"))
+        return None
+    return getattr(module, attr)
+
+
+def python_file(path: Path):
+    """A Python file imported from its location under a name of its own (once per file version)."""
+    import hashlib
+
+    stat = path.stat()
+    digest = hashlib.sha256(f"{path}:{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:16]
+    name = f"tttgen_user_{path.stem}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look their module up while it executes
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def reference_input(x):
@@ -554,6 +678,42 @@ def informative_weights(module):
     return module
 
 
+# How spread_weights draws a reference's parameters (verify prints it). At the references' own inits (GPT-2's std 0.02,
+# LayerScale and norm gammas at 1) attention is near-uniform and a scale of 1 is the identity, so a missing causal
+# mask or LayerScale moves the output by less than bf16 noise; these draws make each such part change the output.
+SPREAD_DRAW = (
+    "matrices N(0, 1/fan_in) (each sublayer changes the residual by O(1)), embedding tables N(0, 1), biases "
+    "N(0, 0.5), other vectors (norm gammas, LayerScale) +-U(0.5, 1.5): away from 1"
+)
+
+
+def spread_weights(module):
+    """Draw every parameter so masks, scales, biases and norms show in the output (SPREAD_DRAW): a matrix
+    N(0, 1/fan_in), fan_in read from the owning layer (nn.Linear's in_features, transformers' Conv1D nx, else the
+    product of the dims after the first); an embedding table N(0, 1); a bias N(0, 0.5); any other vector a random
+    sign times U(0.5, 1.5). Buffers (rotary frequencies, masks) keep their values. Seeded by the caller."""
+    import torch
+
+    with torch.no_grad():
+        for owner in module.modules():
+            for name, p in owner.named_parameters(recurse=False):
+                if p.dim() == 0:
+                    continue
+                if p.dim() == 1:
+                    if name.endswith("bias"):
+                        p.copy_(0.5 * torch.randn_like(p))
+                    else:
+                        sign = torch.where(torch.rand_like(p) < 0.5, -1.0, 1.0)
+                        p.copy_(sign * (0.5 + torch.rand_like(p)))
+                elif isinstance(owner, torch.nn.Embedding):
+                    p.copy_(torch.randn_like(p))
+                else:
+                    fan_in = getattr(owner, "in_features", None) or getattr(owner, "nx", None)
+                    fan_in = fan_in if isinstance(fan_in, int) else math.prod(p.shape[1:])
+                    p.copy_(torch.randn_like(p) / fan_in**0.5)
+    return module
+
+
 def example_input(kind: str, shape, gen):
     """An input as its description's `example` says (tttgen/render/module.py's example_expression prints the same):
     random normal, ones, zeros, counts (positions) or an additive causal mask."""
@@ -568,6 +728,135 @@ def example_input(kind: str, shape, gen):
     return getattr(torch, kind)(shape)
 
 
+def id_range(graph, name: str) -> int | None:
+    """How many rows the smallest embedding table an integer input indexes has (None: no embedding reads it)."""
+    rows = [
+        op.dataflow["shapes"]["in"]["weight"][0]
+        for op in graph.ops
+        if op.kind == "embedding" and op.dataflow.get("in", {}).get("input") == name
+    ]
+    return min(rows) if rows else None
+
+
+def module_input(graph, io: dict, name: str, shape, gen):
+    """One random input of a mode: integer ids drawn from their embedding table's rows (or counted, as
+    `example: arange` says), anything else as its `example` says (default random normal)."""
+    import torch
+
+    kind = io.get("examples", {}).get(name, "randn")
+    if io.get("dtypes", {}).get(name) in ("uint32", "int32") and shape and kind == "randn":
+        high = id_range(graph, name)
+        return torch.randint(0, high, tuple(shape), generator=gen) if high else example_input("arange", shape, gen)
+    return example_input(kind, shape, gen)
+
+
+def checkpoint_problems(p: Plan, reference) -> list:
+    """The description's checkpoint keys and shapes against the reference's state_dict, every mismatch at once:
+    a key the reference lacks, a weight whose transforms fail on the reference's tensors or give another shape than
+    the description declares, a reference parameter no weight reads. Each transform list runs as the package's
+    weights.py runs it (tttgen/render/weight_code.py's statements). Problems name the weight (or `reference.torch`)."""
+    import torch
+
+    from tttgen.render.weight_code import host_weight_source
+    from tttgen.spec.load import Problem
+
+    state = reference.state_dict()
+    declared = set(_description(p).weights)
+    problems, read = [], set()
+    for w in p.graph.weights:
+        if not w.hf_names:  # generated at load time (rotary tables)
+            continue
+        loc = ("weights", w.name) if w.name in declared else ("weights",)
+        transforms = w.source_transforms or ((),) * len(w.hf_names)
+        lines = host_weight_source(
+            "w", [(k, [dict(t) for t in ts]) for k, ts in zip(w.hf_names, transforms)], [dict(t) for t in w.transforms]
+        )
+        for i in range(w.loop_count) if w.per_layer else [0]:
+            keys = [k.replace("{i}", str(i)) for k in w.hf_names]
+            read.update(keys)
+            missing = [k for k in keys if k not in state]
+            if missing:
+                problems += [Problem(loc, f"weight '{w.name}' reads '{k}', which the reference lacks") for k in missing]
+                continue
+            given = ", ".join(f"'{k}' {list(state[k].shape)}" for k in keys)
+            scope = {"torch": torch, "math": math, "state": state, "i": i}
+            try:
+                exec("\n".join(lines), scope)  # tttgen's own statements over the reference's tensors
+            except Exception as err:  # a reshape or concat that the reference's shapes do not fit
+                problems.append(
+                    Problem(loc, f"weight '{w.name}': its transforms fail on the reference's {given}: {err}")
+                )
+                continue
+            got = list(scope["w"].shape)
+            if got != list(w.shape):
+                problems.append(
+                    Problem(
+                        loc, f"weight '{w.name}' is {got} from the reference's {given}, not {list(w.shape)} as declared"
+                    )
+                )
+    seen = set()
+    for key, param in reference.named_parameters():
+        if key not in read and id(param) not in seen:
+            problems.append(
+                Problem(("reference", "torch"), f"the reference's '{key}' {list(param.shape)} is read by no weight")
+            )
+        seen.add(id(param))
+    return problems
+
+
+def reference_outputs(p: Plan, spec, reference, adapter, named: dict, keywords: dict, outputs: list[str]):
+    """The reference's outputs in the description's output order, and the parts (called modules' outputs) the
+    adapter exposes. Without an adapter the reference is called with the inputs in order."""
+    from tttgen.spec.load import Problem
+
+    field = "adapter" if adapter is not None else "torch"
+    try:
+        got = adapter(reference, **named, **keywords) if adapter is not None else reference(*named.values(), **keywords)
+    except Exception as err:  # the user's code: its error is reported against the field that names it
+        shapes = ", ".join(f"{n} {list(t.shape)} {str(t.dtype).removeprefix('torch.')}" for n, t in named.items())
+        raise description_error(
+            p, [Problem(("reference", field), f"calling it on ({shapes}) raised {type(err).__name__}: {err}")]
+        ) from None
+    if adapter is None:
+        want = getattr(got, spec.output) if spec and spec.output else got
+        return list(want) if isinstance(want, (tuple, list)) else [want], {}
+    if not isinstance(got, dict):
+        return list(got) if isinstance(got, (tuple, list)) else [got], {}
+    missing = [o for o in outputs if o not in got]
+    if missing:
+        raise description_error(
+            p,
+            [
+                Problem(
+                    ("reference", "adapter"), f"returned no {', '.join(missing)} (returned: {', '.join(map(str, got))})"
+                )
+            ],
+        )
+    return [got[o] for o in outputs], {k: v for k, v in got.items() if k not in outputs}
+
+
+def called_module(model, part: str, key: str):
+    """The package's instance of a called module (`attention`, or layer i of a looped call: `layers.1`), or None."""
+    attr, _, index = part.partition(".")
+    obj = getattr(model, attr, None)
+    if isinstance(obj, list):
+        obj = obj[int(index)] if index.isdigit() and int(index) < len(obj) else None
+    elif index:
+        obj = None
+    return obj if obj is not None and hasattr(obj, key) else None
+
+
+def called_parts(model) -> list[str]:
+    """The called modules a package's top class holds (what an adapter may name)."""
+    parts = []
+    for attr, value in sorted(vars(model).items()):
+        if isinstance(value, list) and value and hasattr(value[0], "rt"):
+            parts += [f"{attr}.{i}" for i in range(len(value))]
+        elif hasattr(value, "rt") and value is not model and attr != "rt":
+            parts.append(attr)
+    return parts
+
+
 def verify_module(
     p: Plan,
     reference=None,
@@ -577,17 +866,32 @@ def verify_module(
 ) -> ModuleVerifyReport:
     """Run a module package on the emulator next to its torch reference, once per mode, on random inputs.
 
-    The reference's state_dict is the checkpoint (its keys are the description's checkpoint keys). It takes each
-    input as [1, rows, width], the description's [1, 1, rows, width] without its leading 1, and returns its
-    output(s) the same way (a pair input [1, n, n, width] is passed as it is; `reference.masks` adds all-ones
-    masks). `reference` defaults to the one the description names. `padded_tokens`: the last that many tokens are
-    padding, masked in the module's `reference.token_mask` input and the reference's masks, and left out of the
-    comparison."""
+    The reference's state_dict is the checkpoint: the description's keys and shapes are checked against it first
+    (checkpoint_problems: every mismatch in one InputError). Without an adapter, the reference takes each input as
+    [1, rows, width], the description's [1, 1, rows, width] without its leading 1, and returns its output(s) the same
+    way (a pair input [1, n, n, width] is passed as it is; `reference.masks` adds all-ones masks); with
+    `reference.adapter` the adapter calls it (keyword inputs, named outputs, and called modules' outputs, each
+    compared too). `reference` defaults to the one the description names, its weights drawn by spread_weights.
+    `padded_tokens`: the last that many tokens are padding, masked in the module's `reference.token_mask` input and
+    the reference's masks, and left out of the comparison. In the first mode of a module with attention over token
+    rows, both sides are run again with only the last row changed: whether the earlier rows change tells causal
+    from not, and a difference is reported (and fails)."""
     import torch
 
     graph = p.graph
     report = ModuleVerifyReport(graph.model.name, graph.device.name)
-    reference = reference if reference is not None else reference_module(p, seed)
+    spec = _reference_spec(p)
+    problems: list = []
+    adapter = reference_object(p, spec.adapter, ("reference", "adapter"), problems) if spec and spec.adapter else None
+    if problems:
+        raise description_error(p, problems)
+    if reference is None:
+        reference = reference_module(p, seed)
+        report.weights_drawn = SPREAD_DRAW
+    report.residual = dict(spec.residual) if spec else {}
+    problems = checkpoint_problems(p, reference)
+    if problems:
+        raise description_error(p, problems)
     state = {k: v.detach().clone() for k, v in reference.state_dict().items()}
     files = rendered_files(p, edit_files)
     report.api_findings = api_findings(files)
@@ -603,7 +907,6 @@ def verify_module(
         ):
             device = ttnn.open_device(device_id=0)
             model = package.Model(device, package.weights.load_weights(device, state))
-            spec = _reference_spec(p)
             mask_input = spec.token_mask if spec else None
             if padded_tokens and not mask_input:
                 from tttgen.errors import InputError
@@ -613,29 +916,70 @@ def verify_module(
                     where=f"{graph.model.name}: reference.token_mask",
                     hint="name the module's mask input in `reference.token_mask`",
                 )
+
+            def run_both(key: str, io: dict, inputs: list, tokens):
+                """(the package's outputs, the reference's, {part: (package's, reference's)}) on these inputs."""
+                with torch.no_grad():
+                    named = reference_inputs(spec, dict(zip(io["inputs"], inputs)))
+                    named.pop(mask_input, None)  # the reference takes its masks as keywords
+                    keywords = reference_keywords(spec, named, tokens if mask_input else None)
+                    want, parts = reference_outputs(p, spec, reference, adapter, named, keywords, list(io["outputs"]))
+                captured: dict[str, Any] = {}
+                instances = {part: called_module(model, part, key) for part in parts}
+                unknown = [part for part, obj in instances.items() if obj is None]
+                if unknown:
+                    from tttgen.spec.load import Problem
+
+                    raise description_error(
+                        p,
+                        [
+                            Problem(
+                                ("reference", "adapter"),
+                                (
+                                    f"returned {', '.join(unknown)}, neither an output nor a called module of the package "
+                                    f"(outputs: {', '.join(io['outputs'])}; called modules: {', '.join(called_parts(model)) or 'none'})"
+                                ),
+                            )
+                        ],
+                    )
+                for part, obj in instances.items():
+                    original = getattr(obj, key)
+
+                    def run(*args, _original=original, _part=part, **kwargs):
+                        out = _original(*args, **kwargs)
+                        first = out[0] if isinstance(out, tuple) else out
+                        captured[_part] = ttnn.to_torch(first).float()
+                        return out
+
+                    setattr(obj, key, run)
+                try:
+                    outs = model.forward(*model.to_device(*inputs))
+                finally:
+                    for obj in instances.values():
+                        vars(obj).pop(key, None)
+                outs = outs if isinstance(outs, tuple) else (outs,)
+                got = [ttnn.to_torch(o).float() for o in outs]
+                return got, want, {part: (captured[part], parts[part]) for part in parts}
+
+            probed = False
             for key, io in graph.facts["io"].items():
                 n = int(key.split("_")[1]) if key.startswith("prefill_") else graph.facts["decode_rows"]
                 real = n - padded_tokens
                 tokens = (torch.arange(n) < real).float()
                 residuals = set(spec.residual.values()) | set(spec.small) if spec else set()
-                examples = io.get("examples", {})
                 inputs = [
-                    tokens.reshape(shape)
-                    if name == mask_input
-                    else example_input(examples.get(name, "randn"), shape, gen)
-                    * (RESIDUAL_INPUT_SCALE if name in residuals else 1.0)
+                    (
+                        tokens.reshape(shape)
+                        if name == mask_input
+                        else (
+                            module_input(graph, io, name, shape, gen) * RESIDUAL_INPUT_SCALE
+                            if name in residuals
+                            else module_input(graph, io, name, shape, gen)
+                        )
+                    )
                     for name, shape in io["inputs"].items()
                 ]
-                outs = model.forward(*model.to_device(*inputs))
-                outs = outs if isinstance(outs, tuple) else (outs,)
-                with torch.no_grad():
-                    named = reference_inputs(spec, dict(zip(io["inputs"], inputs)))
-                    named.pop(mask_input, None)  # the reference takes its masks as keywords
-                    keywords = reference_keywords(spec, named, tokens if mask_input else None)
-                    want = reference(*named.values(), **keywords)
-                want = getattr(want, spec.output) if spec and spec.output else want
-                want = want if isinstance(want, tuple) else (want,)
-                got = [ttnn.to_torch(o).float() for o in outs]
+                got, want, parts = run_both(key, io, inputs, tokens)
                 # a residual output is compared as its update (out - input): the input would dominate the PCC
                 base = [residual_base(spec, name, dict(zip(io["inputs"], inputs))) for name in io["outputs"]]
                 report.pcc[key] = []
@@ -646,4 +990,56 @@ def verify_module(
                     if padded_tokens:  # padded tokens' outputs are not compared
                         g, w = real_tokens(g, n, real), real_tokens(w, n, real)
                     report.pcc[key].append(pcc(g, w))
+                if parts:
+                    report.parts[key] = {part: pcc(g, w.reshape(g.shape)) for part, (g, w) in parts.items()}
+                changed = last_row_changed(graph, io, inputs, gen) if not probed and not padded_tokens else None
+                if changed is not None:
+                    probed = True
+                    got2, want2, _ = run_both(key, io, changed, tokens)
+                    report.package_sees_later_rows = earlier_rows_moved(got, got2, n)
+                    report.reference_sees_later_rows = earlier_rows_moved(
+                        [w.reshape(g.shape) for g, w in zip(got, want)],
+                        [w.reshape(g.shape) for g, w in zip(got2, want2)],
+                        n,
+                    )
     return report
+
+
+ATTENTION_KINDS = ("sdpa_prefill",)
+
+
+def last_row_changed(graph, io: dict, inputs: list, gen):
+    """The inputs with only the last row of the mode's rows input redrawn (another id for token ids), for a module
+    whose graph attends over token rows ([1, 1, rows, w] or ids [1, rows]); None for any other module."""
+    import torch
+
+    if not any(op.kind in ATTENTION_KINDS for op in graph.ops):
+        return None
+    names, axes = list(io["inputs"]), io.get("rows_axes", {})
+
+    def token_rows(shape: list, axis: int | None) -> bool:
+        """[1, 1, rows, w] with rows at -2, or ids [1, rows] with rows at -1; at least two rows."""
+        layout = (len(shape) == 4 and shape[:2] == [1, 1] and axis == -2) or (len(shape) == 2 and axis == -1)
+        return layout and shape[0] == 1 and shape[axis] >= 2
+
+    name = next((n for n in names if token_rows(list(io["inputs"][n]), axes.get(n))), None)
+    if name is None:
+        return None
+    x = inputs[names.index(name)].clone()
+    if x.is_floating_point():
+        x[..., -1, :] = torch.randn(x[..., -1, :].shape, generator=gen) * x.std()
+    else:
+        high = id_range(graph, name) or int(x.max()) + 1
+        x[..., -1] = (x[..., -1] + 1 + high // 2) % high
+    return [x if i == names.index(name) else t for i, t in enumerate(inputs)]
+
+
+def earlier_rows_moved(before: list, after: list, n: int) -> bool:
+    """Whether any output's rows before the last (dim -2 of an output with n rows) moved beyond rounding noise."""
+    for a, b in zip(before, after):
+        if a.dim() < 2 or a.shape[-2] != n:
+            continue
+        a, b = a[..., :-1, :].double(), b[..., :-1, :].double()
+        if float((a - b).abs().max()) > 1e-2 * max(float(a.abs().max()), 1e-6):
+            return True
+    return False

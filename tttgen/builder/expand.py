@@ -514,6 +514,8 @@ def expand(
             "docs": {n: t.doc for n, t in declared.items() if t.doc},
             "examples": {n: t.example for n, t in declared.items()},
             "layouts": {n: t.layout for n, t in declared.items()},
+            # input -> the dim its shape declares as the mode's rows (the size param), counted from the end
+            "rows_axes": {n: _rows_axis(t.shape, size_param) for n, t in declared.items() if size_param in t.shape},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
     for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
@@ -559,6 +561,14 @@ def expand(
             }
         ),
     )
+
+
+def _rows_axis(shape: list, size_param: str) -> int:
+    """The dim of a declared shape that is the size param itself, as a negative index: -2 where it is there (token
+    rows [1, 1, rows, w], a pair's [1, n, n, c], a mask [1, 1, rows, rows]), else the last (token ids [1, rows])."""
+    if len(shape) > 1 and shape[-2] == size_param:
+        return -2
+    return max(i for i, item in enumerate(shape) if item == size_param) - len(shape)
 
 
 def _sampler_facts(desc: ModuleDescription, env: Mapping[str, Any], variants: dict[str, str], io: dict) -> dict | None:

@@ -577,6 +577,18 @@ def host_rope_tables(graph: Graph) -> bool:
 INTEGER_DTYPES = ("uint32", "int32")
 
 
+def uses_torch(graph: Graph, is_lm: bool) -> bool:
+    """Whether model.py's code calls torch: rotary helpers and host rotary tables, the LM entry points, KV-cache
+    state, or a to_device that converts integer ids (`ids.to(torch.int32)`)."""
+    integer_input = any(
+        shape and io.get("dtypes", {}).get(name) in INTEGER_DTYPES
+        for io in graph.facts["io"].values()
+        for name, shape in io["inputs"].items()
+    )
+    rotary = any(op.kind == "rotary" for op in graph.ops) or host_rope_tables(graph)
+    return is_lm or integer_input or rotary or bool(_state_views(graph))
+
+
 def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
     """How Model.to_device hands one input to `forward`: a scalar as a host int, integer ids as a row-major uint32
     or int32 device tensor (what ttnn.embedding reads), anything else in the activation dtype."""
@@ -698,11 +710,10 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         return [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in keys]
 
     input_shapes = shapes(prefill_keys)
-    # the input whose rows (dim -2) name the mode in every prefill mode: Model.forward picks the method by it
-    size_input = next(
-        (n for n in input_names if all(len(sh[n]) > 1 and sh[n][-2] == rows for rows, sh in input_shapes)),
-        input_names[0],
-    )
+    # the input whose shape declares the mode's rows (the size param), preferring one with them at dim -2:
+    # Model.forward picks the method by that dim (token ids [1, rows] have them at -1)
+    rows_axes = io[first_key].get("rows_axes", {})
+    size_input = min(rows_axes, key=lambda n: (rows_axes[n] != -2, input_names.index(n)), default=input_names[0])
     is_lm = not is_module_graph(graph)
     if is_lm:
         check_lm_inputs(graph, where)
@@ -758,6 +769,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "input_args": ", ".join(input_names),
         "input_names": repr(tuple(input_names)),
         "first_input": size_input,
+        "rows_axis": rows_axes.get(size_input, -2),
+        "imports_torch": uses_torch(graph, is_lm),
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
         # as the package runs them: untraced modes op by op (device or host dispatch bound), every call its host I/O

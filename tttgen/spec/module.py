@@ -393,8 +393,15 @@ class PrecisionPolicy(Strict):
     doc: str = ""
 
 
+# `path/to/file.py:name`, the file relative to the description: Python beside it, imported from its location
+PYTHON_FILE_OBJECT = r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class Reference(Strict):
-    torch: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$", description="dotted.path.Class")
+    torch: str = Field(
+        pattern=r"^([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+|[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*)$",
+        description="dotted.path.Class, or file.py:Class beside the description",
+    )
     # Constructor keywords: a literal, or the name of a module param whose value it takes.
     init: dict[str, Annotated[Union[StrictInt, StrictFloat, StrictBool, StrictStr], Field(union_mode="left_to_right")]] = {}
     weights: dict[str, str] = {}
@@ -423,6 +430,12 @@ class Reference(Strict):
     # input -> shape: the reference takes that many of the input's first elements (Boltz's per-sample time, a
     # [1, 1, 1, 32] tile row on device whose first column is the time)
     first: dict[str, list[StrictInt]] = {}
+    # the constructor's keywords besides the config object (`config`), e.g. transformers' layers' layer_idx
+    kwargs: dict[str, Annotated[Union[StrictInt, StrictFloat, StrictBool, StrictStr], Field(union_mode="left_to_right")]] = {}
+    # `file.py:function` beside the description: verify calls function(reference, **inputs) with the inputs by name
+    # (as the reference takes them) and compares what it returns: a tensor, a tuple in `outputs` order, or a dict by
+    # output name (docs/module-descriptions.md, "Checking module packages")
+    adapter: str | None = Field(None, pattern=PYTHON_FILE_OBJECT)
 
 
 MODEL_METHODS = ("forward", "to_device", "open", "close", "from_host_weights", "check_inputs", "check_shapes")
@@ -628,6 +641,11 @@ class _Checker:
             for iname in _d(reference.get(field)) if field != "small" else _l(reference.get(field)):
                 if iname not in _d(d.get("inputs")):
                     self.add(("reference", field, iname), f"unknown input '{iname}'", sorted(_d(d.get("inputs"))))
+        for field in ("torch", "adapter"):  # file.py:name beside the description (verify imports it)
+            value = reference.get(field)
+            if isinstance(value, str) and re.match(PYTHON_FILE_OBJECT, value):
+                if not (self.path.parent / value.rpartition(":")[0]).is_file():
+                    self.add(("reference", field), f"no file '{value.rpartition(':')[0]}' beside the description")
         tm = reference.get("token_mask")
         if tm is not None and tm not in _d(d.get("inputs")):
             self.add(("reference", "token_mask"), f"unknown input '{tm}'", sorted(_d(d.get("inputs"))))
