@@ -181,3 +181,23 @@ def test_collectives_need_a_fabric():
         x = put(ttnn, mesh, torch.zeros(1, 1, 32, 64), ttnn.ReplicateTensorToMesh(mesh))
         with pytest.raises(EmulatorValidationError, match=r"fabric_context_ != nullptr"):
             ttnn.all_gather(x, dim=3)
+
+
+MESH_NAMES = ("all_gather", "reduce_scatter", "all_reduce", "rms_norm_pre_all_gather", "rms_norm_post_all_gather",
+              "open_mesh_device", "ReplicateTensorToMesh", "ShardTensorToMesh", "ShardTensor2dMesh",
+              "ConcatMeshToTensor", "ConcatMesh2dToTensor", "close_mesh_device", "get_device_tensors")
+
+
+@pytest.mark.parametrize("name", MESH_NAMES)
+def test_mesh_signatures_are_ttnn_0_81_1s(fast, name):
+    """Argument names exactly as the ttnn 0.81.1 API snapshot (tttgen/data/ttnn_api/0.81.1.json)."""
+    import inspect
+    import json
+    from pathlib import Path
+
+    import tttgen
+
+    snapshot = json.loads((Path(tttgen.__file__).parent / "data" / "ttnn_api" / "0.81.1.json").read_text())["names"]
+    fn = getattr(fast, name)
+    params = set(inspect.signature(fn).parameters) - {"args", "kwargs"}
+    assert params == set(snapshot[f"ttnn.{name}"]["kwargs"])
