@@ -14,8 +14,18 @@ WORST, MEDIAN = 0.37, 0.09
 
 
 def modeled(p, links):
-    return ccl.collective_ns(p.op, arch=p.arch, devices=p.devices, size_bytes=p.size_bytes, topology=p.topology,
-                             links=links[p.arch]["links"], link_gbps=links[p.arch]["link_gbps"]) / 1000.0
+    return (
+        ccl.collective_ns(
+            p.op,
+            arch=p.arch,
+            devices=p.devices,
+            size_bytes=p.size_bytes,
+            topology=p.topology,
+            links=links[p.arch]["links"],
+            link_gbps=links[p.arch]["link_gbps"],
+        )
+        / 1000.0
+    )
 
 
 def test_stored_constants_are_the_fit_of_the_stored_points():
@@ -50,7 +60,9 @@ def test_shape_of_the_model():
     ring = ccl.collective_ns("all_gather", devices=8, size_bytes=big, topology="ring", **kw)
     line = ccl.collective_ns("all_gather", devices=8, size_bytes=big, topology="linear", **kw)
     assert ring < 0.6 * line  # both directions, half the hops
-    two_links = ccl.collective_ns("all_gather", devices=8, size_bytes=big, topology="ring", arch="wormhole_b0", links=2, link_gbps=12.5)
+    two_links = ccl.collective_ns(
+        "all_gather", devices=8, size_bytes=big, topology="ring", arch="wormhole_b0", links=2, link_gbps=12.5
+    )
     assert two_links < 0.55 * ring
     assert ccl.collective_ns("all_reduce", devices=1, size_bytes=big, topology="linear", **kw) == 0.0
     with pytest.raises(ValueError, match="unknown collective 'all_to_all'"):

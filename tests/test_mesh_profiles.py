@@ -29,7 +29,14 @@ def test_mesh_profiles_load_with_sources_and_a_descriptor(name):
 
 def test_the_grids_the_reference_measured():
     grids = {n: (load_device(n)[0].grid.x, load_device(n)[0].grid.y) for n in MESH_PROFILES}
-    assert grids == {"n300": (8, 7), "n300-eth": (8, 8), "t3k": (8, 8), "galaxy": (8, 9), "p150x4": (11, 10), "p300": (11, 10)}
+    assert grids == {
+        "n300": (8, 7),
+        "n300-eth": (8, 8),
+        "t3k": (8, 8),
+        "galaxy": (8, 9),
+        "p150x4": (11, 10),
+        "p300": (11, 10),
+    }
     t3k = load_device("t3k")[0]
     assert t3k.mesh.dispatch_core_type == "ETH" and t3k.mesh.axes[1].topology == "ring"
     assert t3k.mesh.fabric == "FABRIC_1D_RING"

@@ -26,8 +26,14 @@ def open_mesh(ttnn, rows, cols):
 
 
 def put(ttnn, mesh, x, mapper, dtype=None):
-    return ttnn.from_torch(x, dtype=dtype or ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh,
-                           memory_config=ttnn.DRAM_MEMORY_CONFIG, mesh_mapper=mapper)
+    return ttnn.from_torch(
+        x,
+        dtype=dtype or ttnn.bfloat16,
+        layout=ttnn.TILE_LAYOUT,
+        device=mesh,
+        memory_config=ttnn.DRAM_MEMORY_CONFIG,
+        mesh_mapper=mapper,
+    )
 
 
 def weights(gen):
@@ -103,12 +109,22 @@ def test_distributed_rms_norm_equals_rms_norm(fast, n):
     dev = ttnn.open_device(device_id=0)
     on = lambda t: ttnn.from_torch(t, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=dev)
     gamma_rows = gamma.reshape(1, 1, D // 32, 32)
-    reference = ttnn.to_torch(ttnn.rms_norm(on(x), epsilon=1e-5, weight=ttnn.from_torch(
-        gamma_rows, dtype=ttnn.bfloat16, layout=ttnn.ROW_MAJOR_LAYOUT, device=dev)))
+    reference = ttnn.to_torch(
+        ttnn.rms_norm(
+            on(x),
+            epsilon=1e-5,
+            weight=ttnn.from_torch(gamma_rows, dtype=ttnn.bfloat16, layout=ttnn.ROW_MAJOR_LAYOUT, device=dev),
+        )
+    )
     mesh = open_mesh(ttnn, 1, n)
     xm = put(ttnn, mesh, x, ttnn.ShardTensorToMesh(mesh, dim=3))
-    gm = ttnn.from_torch(gamma.reshape(1, 1, 1, D), dtype=ttnn.bfloat16, layout=ttnn.ROW_MAJOR_LAYOUT, device=mesh,
-                         mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=3))
+    gm = ttnn.from_torch(
+        gamma.reshape(1, 1, 1, D),
+        dtype=ttnn.bfloat16,
+        layout=ttnn.ROW_MAJOR_LAYOUT,
+        device=mesh,
+        mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=3),
+    )
     stats = ttnn.rms_norm_pre_all_gather(xm, dtype=ttnn.bfloat16)
     assert list(stats.shape) == [1, 1, ROWS, 32]
     gathered = ttnn.all_gather(stats, dim=3, cluster_axis=1)
@@ -183,9 +199,21 @@ def test_collectives_need_a_fabric():
             ttnn.all_gather(x, dim=3)
 
 
-MESH_NAMES = ("all_gather", "reduce_scatter", "all_reduce", "rms_norm_pre_all_gather", "rms_norm_post_all_gather",
-              "open_mesh_device", "ReplicateTensorToMesh", "ShardTensorToMesh", "ShardTensor2dMesh",
-              "ConcatMeshToTensor", "ConcatMesh2dToTensor", "close_mesh_device", "get_device_tensors")
+MESH_NAMES = (
+    "all_gather",
+    "reduce_scatter",
+    "all_reduce",
+    "rms_norm_pre_all_gather",
+    "rms_norm_post_all_gather",
+    "open_mesh_device",
+    "ReplicateTensorToMesh",
+    "ShardTensorToMesh",
+    "ShardTensor2dMesh",
+    "ConcatMeshToTensor",
+    "ConcatMesh2dToTensor",
+    "close_mesh_device",
+    "get_device_tensors",
+)
 
 
 @pytest.mark.parametrize("name", MESH_NAMES)

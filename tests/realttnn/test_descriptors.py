@@ -7,7 +7,7 @@ from tttgen.realttnn.oracle import mock_grid
 from tttgen.spec.load import load_device
 
 PROFILES = sorted(p.stem for p in environment.DESCRIPTORS.glob("*.yaml"))
-# Multi-chip descriptors open as a mesh: their grids are asked in tests/realttnn/test_mesh.py.
+# Multi-chip descriptors open as a mesh: their grids are asked in tests/realttnn/test_mock_mesh.py.
 SINGLE_CHIP = [name for name in PROFILES if load_device(name)[0].chips == 1]
 
 

@@ -54,7 +54,9 @@ def hops(devices: int, topology: str) -> int:
     return devices // 2 if topology == "ring" and devices > 2 else devices - 1
 
 
-def _terms(op: str, devices: int, topology: str, size_bytes: float, links: int, link_gbps: float) -> tuple[float, float, float]:
+def _terms(
+    op: str, devices: int, topology: str, size_bytes: float, links: int, link_gbps: float
+) -> tuple[float, float, float]:
     """(hop count, line-rate transfer time in ns) with the op's factor k applied, and which topology's efficiency."""
     ring = topology == "ring" and devices > 2
     k = 2 if op == "all_reduce" else 1
@@ -88,7 +90,12 @@ def collective_on_mesh_ns(device: DeviceProfile, op: str, axis: int | None, size
         devices = device.mesh_shape[axis]
     along = device.mesh.axes[axis]
     return collective_ns(
-        op, arch=device.arch, devices=devices, size_bytes=size_bytes, topology=along.topology, links=along.links,
+        op,
+        arch=device.arch,
+        devices=devices,
+        size_bytes=size_bytes,
+        topology=along.topology,
+        links=along.links,
         link_gbps=device.mesh.eth_link_gbps,
     )
 
@@ -115,7 +122,9 @@ def points() -> list[Point]:
 
 def calibration_links() -> dict[str, dict[str, float]]:
     """The links and line rate each architecture's published sweep ran at."""
-    return {arch: {"links": v["links"], "link_gbps": v["link_gbps"]} for arch, v in _read()["calibration_links"].items()}
+    return {
+        arch: {"links": v["links"], "link_gbps": v["link_gbps"]} for arch, v in _read()["calibration_links"].items()
+    }
 
 
 def fit(pts: list[Point], links: dict[str, dict[str, float]]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -129,9 +138,13 @@ def fit(pts: list[Point], links: dict[str, dict[str, float]]) -> dict[str, dict[
         for op in OPS:
             rows, targets = [], []
             for p in (p for p in pts if p.arch == arch and p.op == op):
-                hop_count, wire_ns, ring = _terms(op, p.devices, p.topology, p.size_bytes, links[arch]["links"], links[arch]["link_gbps"])
+                hop_count, wire_ns, ring = _terms(
+                    op, p.devices, p.topology, p.size_bytes, links[arch]["links"], links[arch]["link_gbps"]
+                )
                 t_ns = p.time_us * 1000.0
-                rows.append([1.0 / t_ns, hop_count / t_ns, 0.0 if ring else wire_ns / t_ns, wire_ns / t_ns if ring else 0.0])
+                rows.append(
+                    [1.0 / t_ns, hop_count / t_ns, 0.0 if ring else wire_ns / t_ns, wire_ns / t_ns if ring else 0.0]
+                )
                 targets.append(1.0)
             if not rows:
                 continue

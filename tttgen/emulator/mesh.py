@@ -68,8 +68,12 @@ class MeshShape:
     def __init__(self, *dims):
         if len(dims) == 1 and isinstance(dims[0], (list, tuple, MeshShape)):
             dims = tuple(dims[0])
-        check(all(isinstance(d, int) and d > 0 for d in dims) and len(dims) >= 1, "ttnn.MeshShape", "mesh.shape",
-              f"mesh dimensions must be positive integers, got {list(dims)}")
+        check(
+            all(isinstance(d, int) and d > 0 for d in dims) and len(dims) >= 1,
+            "ttnn.MeshShape",
+            "mesh.shape",
+            f"mesh dimensions must be positive integers, got {list(dims)}",
+        )
         self._dims = tuple(int(d) for d in dims)
 
     def dims(self) -> int:
@@ -243,11 +247,19 @@ class TensorToMesh:
 def _split(tensor: torch.Tensor, dim: Optional[int], parts: int, name: str) -> list[torch.Tensor]:
     if dim is None or parts == 1:
         return [tensor] * parts
-    check(-tensor.dim() <= dim < tensor.dim(), f"ttnn.{name}", "mesh.shard_dim",
-          f"shard dim {dim} is out of range for a rank-{tensor.dim()} tensor")
+    check(
+        -tensor.dim() <= dim < tensor.dim(),
+        f"ttnn.{name}",
+        "mesh.shard_dim",
+        f"shard dim {dim} is out of range for a rank-{tensor.dim()} tensor",
+    )
     size = tensor.shape[dim]
-    check(size % parts == 0, f"ttnn.{name}", "mesh.shard_divisible",
-          f"dim {dim} of size {size} does not split evenly over {parts} devices")
+    check(
+        size % parts == 0,
+        f"ttnn.{name}",
+        "mesh.shard_divisible",
+        f"dim {dim} of size {size} does not split evenly over {parts} devices",
+    )
     return list(torch.chunk(tensor, parts, dim=dim))
 
 
@@ -263,10 +275,15 @@ def ShardTensorToMesh(mesh_device: MeshDevice, dim: int) -> TensorToMesh:
     return mapper
 
 
-def ShardTensor2dMesh(mesh_device: MeshDevice, mesh_shape: Sequence[int], dims: Sequence[Optional[int]]) -> TensorToMesh:
+def ShardTensor2dMesh(
+    mesh_device: MeshDevice, mesh_shape: Sequence[int], dims: Sequence[Optional[int]]
+) -> TensorToMesh:
     if tuple(mesh_shape) != (mesh_device.rows, mesh_device.cols):
-        fail("ttnn.ShardTensor2dMesh", "mesh.shape_mismatch",
-             f"mesh_shape {list(mesh_shape)} does not match the mesh device's shape {[mesh_device.rows, mesh_device.cols]}")
+        fail(
+            "ttnn.ShardTensor2dMesh",
+            "mesh.shape_mismatch",
+            f"mesh_shape {list(mesh_shape)} does not match the mesh device's shape {[mesh_device.rows, mesh_device.cols]}",
+        )
     check(len(dims) == 2, "ttnn.ShardTensor2dMesh", "mesh.dims", f"dims must name two tensor dims, got {list(dims)}")
     return TensorToMesh(mesh_device, (dims[0], dims[1]), "ShardTensor2dMesh")
 
@@ -288,12 +305,15 @@ def ConcatMeshToTensor(mesh_device: MeshDevice, dim: int) -> MeshToTensor:
 def ConcatMesh2dToTensor(mesh_device: MeshDevice, mesh_shape: Sequence[int], dims: Sequence[int]) -> MeshToTensor:
     rows, cols = mesh_shape
     if (rows, cols) != (mesh_device.rows, mesh_device.cols):
-        fail("ttnn.ConcatMesh2dToTensor", "mesh.shape_mismatch",
-             f"mesh_shape {list(mesh_shape)} does not match the mesh device's shape {[mesh_device.rows, mesh_device.cols]}")
+        fail(
+            "ttnn.ConcatMesh2dToTensor",
+            "mesh.shape_mismatch",
+            f"mesh_shape {list(mesh_shape)} does not match the mesh device's shape {[mesh_device.rows, mesh_device.cols]}",
+        )
     check(dims[0] != dims[1], "ttnn.ConcatMesh2dToTensor", "mesh.dims", "Dimensions in 'dims' must be different")
 
     def compose(pieces: list[torch.Tensor]) -> torch.Tensor:
-        row_tensors = [torch.cat(pieces[r * cols:(r + 1) * cols], dim=dims[1]) for r in range(rows)]
+        row_tensors = [torch.cat(pieces[r * cols : (r + 1) * cols], dim=dims[1]) for r in range(rows)]
         return torch.cat(row_tensors, dim=dims[0])
 
     return MeshToTensor(mesh_device, compose)
@@ -351,16 +371,24 @@ def per_chip(name: str, fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        if not any(isinstance(v, (MeshTensor, MeshDevice)) or isinstance(v, (list, tuple)) for v in (*args, *kwargs.values())):
+        if not any(
+            isinstance(v, (MeshTensor, MeshDevice)) or isinstance(v, (list, tuple)) for v in (*args, *kwargs.values())
+        ):
             return fn(*args, **kwargs)
         mesh = mesh_of(name, args, kwargs)
         if mesh is None:
             return fn(*args, **kwargs)
         plain = [t for t in (*args, *kwargs.values()) if isinstance(t, Tensor) and t.device() is not None]
         if plain:
-            fail(f"ttnn.{name}", "mesh.mixed", "a single-device tensor cannot meet a mesh tensor; place it on the mesh "
-                 "with a mesh_mapper (ReplicateTensorToMesh)")
-        results = [fn(*_on_chip(args, i), **{k: _on_chip(v, i) for k, v in kwargs.items()}) for i in range(len(mesh.devices))]
+            fail(
+                f"ttnn.{name}",
+                "mesh.mixed",
+                "a single-device tensor cannot meet a mesh tensor; place it on the mesh "
+                "with a mesh_mapper (ReplicateTensorToMesh)",
+            )
+        results = [
+            fn(*_on_chip(args, i), **{k: _on_chip(v, i) for k, v in kwargs.items()}) for i in range(len(mesh.devices))
+        ]
         return _gather_results(results, mesh)
 
     return run
@@ -389,7 +417,9 @@ def mesh_host_io(name: str, fn: Callable) -> Callable:
             for i, piece in enumerate(mapper.map(tensor)):
                 chip_kwargs = dict(kwargs, device=None if device is None else device.devices[i])
                 if kwargs.get("cache_file_name") is not None:  # one cache file per shard
-                    chip_kwargs["cache_file_name"] = f"{kwargs['cache_file_name']}_device{i}of{len(mapper.mesh_device.devices)}"
+                    chip_kwargs["cache_file_name"] = (
+                        f"{kwargs['cache_file_name']}_device{i}of{len(mapper.mesh_device.devices)}"
+                    )
                 chips.append(fn(piece.contiguous(), *args, **chip_kwargs))
             return MeshTensor(chips, mapper.mesh_device)
 
@@ -405,10 +435,16 @@ def mesh_host_io(name: str, fn: Callable) -> Callable:
             if mesh_composer is None:
                 if len(tensor.chips) == 1:
                     return fn(tensor.chips[0], *args, **kwargs)
-                fail("ttnn.to_torch", "mesh.composer", f"a tensor on {len(tensor.chips)} devices needs mesh_composer= "
-                     "(ConcatMeshToTensor or ConcatMesh2dToTensor) to become one torch tensor")
+                fail(
+                    "ttnn.to_torch",
+                    "mesh.composer",
+                    f"a tensor on {len(tensor.chips)} devices needs mesh_composer= "
+                    "(ConcatMeshToTensor or ConcatMesh2dToTensor) to become one torch tensor",
+                )
             if not isinstance(mesh_composer, MeshToTensor):
-                raise TypeError(f"ttnn.to_torch: mesh_composer must be a ttnn mesh composer, got {type(mesh_composer).__name__}")
+                raise TypeError(
+                    f"ttnn.to_torch: mesh_composer must be a ttnn mesh composer, got {type(mesh_composer).__name__}"
+                )
             return mesh_composer.compose([fn(t, *args, **kwargs) for t in tensor.chips])
 
         return download

@@ -24,7 +24,10 @@ def mesh_spec(device: DeviceProfile) -> dict[str, Any]:
     """The job's description of how to open the device's mesh and run collectives on it."""
     mesh = device.mesh
     if mesh is None:
-        raise UnsupportedTarget(f"{device.name} is a single-chip profile: it has no mesh to open", where=f"device_profiles/{device.name}.yaml")
+        raise UnsupportedTarget(
+            f"{device.name} is a single-chip profile: it has no mesh to open",
+            where=f"device_profiles/{device.name}.yaml",
+        )
     return {
         "shape": list(device.mesh_shape),
         "fabric": mesh.fabric,

@@ -29,7 +29,8 @@ def open_mesh(ttnn, spec: dict):
     """Set the fabric config, then open the mesh with the profile's shape and dispatch core config."""
     ttnn.set_fabric_config(getattr(ttnn.FabricConfig, spec["fabric"]))
     dispatch = ttnn.DispatchCoreConfig(
-        getattr(ttnn.DispatchCoreType, spec["dispatch_core_type"]), getattr(ttnn.DispatchCoreAxis, spec["dispatch_core_axis"])
+        getattr(ttnn.DispatchCoreType, spec["dispatch_core_type"]),
+        getattr(ttnn.DispatchCoreAxis, spec["dispatch_core_axis"]),
     )
     rows, cols = spec["shape"]
     return ttnn.open_mesh_device(ttnn.MeshShape(rows, cols), dispatch_core_config=dispatch)

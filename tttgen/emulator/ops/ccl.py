@@ -47,18 +47,34 @@ def set_fabric_config(config, *args, **kwargs) -> None:
 
 def _check_ccl(op: str, tensor, cluster_axis: Optional[int]) -> MeshDevice:
     if not isinstance(tensor, MeshTensor):
-        fail(op, "ccl.not_mesh", f"{op} needs a tensor on a mesh device (ttnn.open_mesh_device), got {type(tensor).__name__}")
+        fail(
+            op,
+            "ccl.not_mesh",
+            f"{op} needs a tensor on a mesh device (ttnn.open_mesh_device), got {type(tensor).__name__}",
+        )
     mesh = tensor.mesh
     check(tensor.device() is not None, op, "ccl.host", "the input tensor must be on device")
     config = FABRIC.config
-    check(config is not None and getattr(config, "name", str(config)) != "DISABLED", op, "ccl.no_fabric",
-          "TT_FATAL: this->fabric_context_ != nullptr (call ttnn.set_fabric_config before opening the mesh)")
+    check(
+        config is not None and getattr(config, "name", str(config)) != "DISABLED",
+        op,
+        "ccl.no_fabric",
+        "TT_FATAL: this->fabric_context_ != nullptr (call ttnn.set_fabric_config before opening the mesh)",
+    )
     if cluster_axis is not None:
-        check(cluster_axis in (0, 1), op, "ccl.axis", f"Collective axis {cluster_axis} is invalid for mesh shape "
-              f"{[mesh.rows, mesh.cols]}")
+        check(
+            cluster_axis in (0, 1),
+            op,
+            "ccl.axis",
+            f"Collective axis {cluster_axis} is invalid for mesh shape " f"{[mesh.rows, mesh.cols]}",
+        )
     elif mesh.rows > 1 and mesh.cols > 1 and getattr(config, "name", "") != "FABRIC_2D":
-        fail(op, "ccl.axis_required", "TT_FATAL: fabric_is_2d || args.cluster_axis.has_value() || mesh_shape[0] == 1 "
-             f"|| mesh_shape[1] == 1: a collective on the 2D mesh {[mesh.rows, mesh.cols]} needs cluster_axis")
+        fail(
+            op,
+            "ccl.axis_required",
+            "TT_FATAL: fabric_is_2d || args.cluster_axis.has_value() || mesh_shape[0] == 1 "
+            f"|| mesh_shape[1] == 1: a collective on the 2D mesh {[mesh.rows, mesh.cols]} needs cluster_axis",
+        )
     return mesh
 
 
@@ -126,14 +142,22 @@ def reduce_scatter(
     out: list[Optional[torch.Tensor]] = [None] * len(input_tensor.chips)
     for group in mesh_groups(mesh, cluster_axis):
         size = input_tensor.shape[d]
-        check(size % len(group) == 0, op, "ccl.scatter_divisible",
-              f"dim {dim} of size {size} does not split evenly over the {len(group)} devices of the group")
+        check(
+            size % len(group) == 0,
+            op,
+            "ccl.scatter_divisible",
+            f"dim {dim} of size {size} does not split evenly over the {len(group)} devices of the group",
+        )
         if d == len(input_tensor.shape) - 1 and input_tensor.layout == dt.Layout.TILE:
             # ttnn falls back to a composite reduce-scatter when a scatter breaks tiles; the emulator's tile contract
             # (tile-aligned widths) refuses it
-            check((size // len(group)) % TILE_WIDTH == 0, op, "ccl.scatter_tiles",
-                  f"scattering width {size} over {len(group)} devices leaves {size // len(group)} columns per device, "
-                  "not whole tiles of 32")
+            check(
+                (size // len(group)) % TILE_WIDTH == 0,
+                op,
+                "ccl.scatter_tiles",
+                f"scattering width {size} over {len(group)} devices leaves {size // len(group)} columns per device, "
+                "not whole tiles of 32",
+            )
         reduced = torch.stack([input_tensor.chips[i].values.float() for i in group]).sum(dim=0)
         for i, chunk in zip(group, torch.chunk(reduced, len(group), dim=d)):
             out[i] = chunk
@@ -174,7 +198,12 @@ def rms_norm_pre_all_gather(
     op = "ttnn.rms_norm_pre_all_gather"
     check(isinstance(input_tensor, Tensor), op, "norm.input", "input_tensor must be a ttnn.Tensor")
     device = input_tensor.require_device(op)
-    check(input_tensor.layout == dt.Layout.TILE, op, "norm.layout", "Only tile layout is supported for rms_norm_pre_all_gather")
+    check(
+        input_tensor.layout == dt.Layout.TILE,
+        op,
+        "norm.layout",
+        "Only tile layout is supported for rms_norm_pre_all_gather",
+    )
     x = input_tensor.values.float()
     if residual_input_tensor is not None:
         x = x + residual_input_tensor.values.float()
@@ -200,11 +229,20 @@ def rms_norm_post_all_gather(
 ) -> Tensor:
     """One chip's normalized slice from its local input and the gathered stats (called per chip)."""
     op = "ttnn.rms_norm_post_all_gather"
-    check(isinstance(input_tensor, Tensor) and isinstance(stats, Tensor), op, "norm.input", "input_tensor and stats must be ttnn.Tensors")
+    check(
+        isinstance(input_tensor, Tensor) and isinstance(stats, Tensor),
+        op,
+        "norm.input",
+        "input_tensor and stats must be ttnn.Tensors",
+    )
     device = input_tensor.require_device(op)
     width = stats.shape[-1]
-    check(width % TILE_WIDTH == 0 and width > 0, op, "norm.stats_width",
-          f"stats width {width} is not a whole number of tiles (one tile per device)")
+    check(
+        width % TILE_WIDTH == 0 and width > 0,
+        op,
+        "norm.stats_width",
+        f"stats width {width} is not a whole number of tiles (one tile per device)",
+    )
     devices = width // TILE_WIDTH
     x = input_tensor.values.float()
     s = stats.values.float()
@@ -216,5 +254,7 @@ def rms_norm_post_all_gather(
     if bias is not None:
         y = y + bias.values.float().reshape(-1)[:local]
     out_dtype = dtype if dtype is not None else input_tensor.dtype
-    out = make_output(op, y.shape, out_dtype, input_tensor.layout, device, memory_config or input_tensor.memory_config())
+    out = make_output(
+        op, y.shape, out_dtype, input_tensor.layout, device, memory_config or input_tensor.memory_config()
+    )
     return set_values(out, y)

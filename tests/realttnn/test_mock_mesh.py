@@ -10,14 +10,18 @@ import pytest
 from tttgen.realttnn.mesh import mesh_spec, run_mesh
 from tttgen.spec.load import load_device
 
-SLOW = pytest.mark.skipif(os.environ.get("TTTGEN_SLOW_TESTS") != "1", reason="Galaxy opens in ~11 s cold: TTTGEN_SLOW_TESTS=1")
+SLOW = pytest.mark.skipif(
+    os.environ.get("TTTGEN_SLOW_TESTS") != "1", reason="Galaxy opens in ~11 s cold: TTTGEN_SLOW_TESTS=1"
+)
 
 # Collective L1 per core seen with ttnn 0.81.1 on these meshes (2026-12): all_gather 36,864 B on Wormhole and
 # 49,152 B on Blackhole; linear reduce_scatter / all_reduce 196,608 B; on the T3K ring 65,536 B.
 CASES = [
     ("n300", [1, 2], (8, 7), 36864, 196608),
+    ("n300-eth", [1, 2], (8, 8), 36864, 196608),
     ("t3k", [1, 8], (8, 8), 36864, 65536),
     ("p150x4", [2, 2], (11, 10), 49152, 196608),
+    ("p300", [1, 2], (11, 10), 49152, 196608),
     pytest.param("galaxy", [8, 4], (8, 9), None, None, marks=[SLOW, pytest.mark.slow]),
 ]
 
@@ -29,7 +33,13 @@ def test_mock_mesh_opens_and_accepts_tensor_parallel_ops(real_ttnn, name, shape,
     assert result["shape"] == shape == list(device.mesh_shape) and result["devices"] == device.chips
     assert tuple(result["grid"]) == grid == (device.grid.x, device.grid.y)
     records = {r["op"]: r for r in result["records"]}
-    assert sorted(records) == ["column.all_gather", "column.linear", "row.all_reduce", "row.linear", "row.reduce_scatter"]
+    assert sorted(records) == [
+        "column.all_gather",
+        "column.linear",
+        "row.all_reduce",
+        "row.linear",
+        "row.reduce_scatter",
+    ]
     rejected = {op: r["message"] for op, r in records.items() if not r["accepted"]}
     assert not rejected
     for op in ("column.all_gather", "row.reduce_scatter", "row.all_reduce"):
