@@ -174,17 +174,26 @@ def test_collectives_refuse_bad_arguments(fast):
     x = put(ttnn, mesh, torch.zeros(1, 1, 32, 96), ttnn.ReplicateTensorToMesh(mesh))
     with pytest.raises(EmulatorValidationError, match=r"fabric_is_2d \|\| args.cluster_axis.has_value\(\)"):
         ttnn.all_gather(x, dim=3)
-    with pytest.raises(EmulatorValidationError, match=r"Collective axis 2 is invalid for mesh shape \[2, 4\]"):
+    with pytest.raises(EmulatorValidationError, match=r"Invalid cluster axis 2. Must be 0 or 1"):
         ttnn.all_reduce(x, cluster_axis=2)
     with pytest.raises(EmulatorValidationError, match="leaves 24 columns per device, not whole tiles"):
         ttnn.reduce_scatter(x, dim=3, cluster_axis=1)
     three = put(ttnn, mesh, torch.zeros(1, 3, 32, 64), ttnn.ReplicateTensorToMesh(mesh))
-    with pytest.raises(EmulatorValidationError, match="dim 1 of size 3 does not split evenly over the 4 devices"):
+    with pytest.raises(EmulatorValidationError, match="Dimension 1 must be divisible by ring_size"):
         ttnn.reduce_scatter(three, dim=1, cluster_axis=1)
     with pytest.raises(EmulatorValidationError, match="needs mesh_composer="):
         ttnn.to_torch(x)
-    with pytest.raises(EmulatorValidationError, match="does not match the mesh device's shape"):
-        ttnn.ShardTensor2dMesh(mesh, mesh_shape=(1, 8), dims=(None, 3))
+    with pytest.raises(EmulatorValidationError, match=r"mesh shape MeshShape\(\[4, 4\]\) does not match the device"):
+        ttnn.ShardTensor2dMesh(mesh, mesh_shape=(4, 4), dims=(None, 3))
+    with pytest.raises(EmulatorValidationError, match="Invalid gather dim 5 for 4D input tensor"):
+        ttnn.all_gather(x, dim=5, cluster_axis=1)
+    with pytest.raises(EmulatorValidationError, match=r"Invalid dimension index; got dims: \{7\}, tensor dimension: 4"):
+        put(ttnn, mesh, torch.zeros(1, 1, 32, 64), ttnn.ShardTensorToMesh(mesh, dim=7))
+    pair = open_mesh(ttnn, 1, 2)
+    with pytest.raises(
+        EmulatorValidationError, match=r"Shard shape mismatch: expected Shape\(\[1, 2, 32, 64\]\) but got"
+    ):
+        put(ttnn, pair, torch.zeros(1, 3, 32, 64), ttnn.ShardTensorToMesh(pair, dim=1))
     with pytest.raises(EmulatorValidationError, match="needs a tensor on a mesh device"):
         ttnn.all_gather(ttnn.get_device_tensors(x)[0], dim=3)
     with pytest.raises(TypeError):

@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 
 from .device import Device
-from .errors import check, fail
+from .errors import EmulatorUnsupported, check, fail
 from .tensor import Shape, Tensor
 
 
@@ -245,22 +245,32 @@ class TensorToMesh:
 
 
 def _split(tensor: torch.Tensor, dim: Optional[int], parts: int, name: str) -> list[torch.Tensor]:
+    """ttnn's chunking, with its TT_FATAL texts for a bad dim and an uneven split (asked of ttnn 0.81.1)."""
     if dim is None or parts == 1:
         return [tensor] * parts
+    op = f"ttnn.{name}"
+    rank = tensor.dim()
     check(
-        -tensor.dim() <= dim < tensor.dim(),
-        f"ttnn.{name}",
+        -rank <= dim < rank,
+        op,
         "mesh.shard_dim",
-        f"shard dim {dim} is out of range for a rank-{tensor.dim()} tensor",
+        f"TT_FATAL: Invalid dimension index; got dims: {{{dim}}}, tensor dimension: {rank}",
     )
-    size = tensor.shape[dim]
+    chunks = list(torch.chunk(tensor, parts, dim=dim))
+    uneven = next((c for c in chunks if c.shape != chunks[0].shape), None)
+    if uneven is not None:
+        fail(
+            op,
+            "mesh.shard_divisible",
+            f"TT_FATAL: Shard shape mismatch: expected Shape({list(chunks[0].shape)}) but got Shape({list(uneven.shape)})",
+        )
     check(
-        size % parts == 0,
-        f"ttnn.{name}",
+        len(chunks) == parts,
+        op,
         "mesh.shard_divisible",
-        f"dim {dim} of size {size} does not split evenly over {parts} devices",
+        f"dim {dim} of size {tensor.shape[dim]} gives {len(chunks)} shards for {parts} devices",
     )
-    return list(torch.chunk(tensor, parts, dim=dim))
+    return chunks
 
 
 def ReplicateTensorToMesh(mesh_device: MeshDevice) -> TensorToMesh:
@@ -275,15 +285,26 @@ def ShardTensorToMesh(mesh_device: MeshDevice, dim: int) -> TensorToMesh:
     return mapper
 
 
+def _check_mesh_shape(op: str, mesh_device: MeshDevice, mesh_shape: Sequence[int]) -> None:
+    rows, cols = mesh_shape
+    if rows * cols > mesh_device.get_num_devices():  # ttnn's TT_FATAL (asked of ttnn 0.81.1)
+        fail(
+            op,
+            "mesh.shape_mismatch",
+            f"TT_FATAL: The size of the supplied mesh shape MeshShape([{rows}, {cols}]) does not "
+            f"match the device shape size MeshShape([{mesh_device.rows}, {mesh_device.cols}])",
+        )
+    if (rows, cols) != (mesh_device.rows, mesh_device.cols):  # ttnn maps a smaller shape onto part of the mesh
+        raise EmulatorUnsupported(
+            f"{op}: mesh_shape {[rows, cols]} differs from the mesh device's "
+            f"{[mesh_device.rows, mesh_device.cols]}; only the whole mesh is emulated"
+        )
+
+
 def ShardTensor2dMesh(
     mesh_device: MeshDevice, mesh_shape: Sequence[int], dims: Sequence[Optional[int]]
 ) -> TensorToMesh:
-    if tuple(mesh_shape) != (mesh_device.rows, mesh_device.cols):
-        fail(
-            "ttnn.ShardTensor2dMesh",
-            "mesh.shape_mismatch",
-            f"mesh_shape {list(mesh_shape)} does not match the mesh device's shape {[mesh_device.rows, mesh_device.cols]}",
-        )
+    _check_mesh_shape("ttnn.ShardTensor2dMesh", mesh_device, mesh_shape)
     check(len(dims) == 2, "ttnn.ShardTensor2dMesh", "mesh.dims", f"dims must name two tensor dims, got {list(dims)}")
     return TensorToMesh(mesh_device, (dims[0], dims[1]), "ShardTensor2dMesh")
 
@@ -304,13 +325,13 @@ def ConcatMeshToTensor(mesh_device: MeshDevice, dim: int) -> MeshToTensor:
 
 def ConcatMesh2dToTensor(mesh_device: MeshDevice, mesh_shape: Sequence[int], dims: Sequence[int]) -> MeshToTensor:
     rows, cols = mesh_shape
-    if (rows, cols) != (mesh_device.rows, mesh_device.cols):
-        fail(
-            "ttnn.ConcatMesh2dToTensor",
-            "mesh.shape_mismatch",
-            f"mesh_shape {list(mesh_shape)} does not match the mesh device's shape {[mesh_device.rows, mesh_device.cols]}",
-        )
-    check(dims[0] != dims[1], "ttnn.ConcatMesh2dToTensor", "mesh.dims", "Dimensions in 'dims' must be different")
+    _check_mesh_shape("ttnn.ConcatMesh2dToTensor", mesh_device, mesh_shape)
+    check(
+        dims[0] != dims[1],
+        "ttnn.ConcatMesh2dToTensor",
+        "mesh.dims",
+        f"dims must name two different tensor dims, got {list(dims)}",
+    )
 
     def compose(pieces: list[torch.Tensor]) -> torch.Tensor:
         row_tensors = [torch.cat(pieces[r * cols : (r + 1) * cols], dim=dims[1]) for r in range(rows)]

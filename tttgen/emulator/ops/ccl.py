@@ -11,6 +11,8 @@ Semantics: the golden functions of ttnn 0.81.1 (``ttnn/operations/ccl.py``, ``tt
   column 0 (the other columns are undefined on hardware; zero here).
 - ``rms_norm_post_all_gather(input_tensor, stats, ...)``: the gathered stats hold one tile-wide block per device;
   ``x * rsqrt(sum_d stats_d[..., 0] / (local width * devices) + eps)``, then ``weight``.
+Messages: ttnn 0.81.1's TT_FATAL texts where the mock mesh gives one (asked 2026-12: gather dim, cluster axis,
+scatter divisibility, no fabric, no cluster_axis on a 2D mesh).
 Numerics: sums are taken in fp32 over bf16-rounded inputs and rounded once to the output dtype (the reduction order
 of the fabric is not modelled). Topology, links and memory configs are recorded, not modelled: the real ttnn judges
 them on the mock mesh (tttgen/realttnn/mesh.py).
@@ -66,7 +68,7 @@ def _check_ccl(op: str, tensor, cluster_axis: Optional[int]) -> MeshDevice:
             cluster_axis in (0, 1),
             op,
             "ccl.axis",
-            f"Collective axis {cluster_axis} is invalid for mesh shape " f"{[mesh.rows, mesh.cols]}",
+            f"TT_FATAL: Invalid cluster axis {cluster_axis}. Must be 0 or 1",
         )
     elif mesh.rows > 1 and mesh.cols > 1 and getattr(config, "name", "") != "FABRIC_2D":
         fail(
@@ -80,7 +82,7 @@ def _check_ccl(op: str, tensor, cluster_axis: Optional[int]) -> MeshDevice:
 
 def _dim(op: str, tensor: MeshTensor, dim: int) -> int:
     rank = len(tensor.shape)
-    check(-rank <= dim < rank, op, "ccl.dim", f"dim {dim} is out of range for a rank-{rank} tensor")
+    check(-rank <= dim < rank, op, "ccl.dim", f"TT_FATAL: Invalid gather dim {dim} for {rank}D input tensor")
     return dim % rank
 
 
@@ -146,7 +148,7 @@ def reduce_scatter(
             size % len(group) == 0,
             op,
             "ccl.scatter_divisible",
-            f"dim {dim} of size {size} does not split evenly over the {len(group)} devices of the group",
+            f"TT_FATAL: Dimension {d} must be divisible by ring_size",
         )
         if d == len(input_tensor.shape) - 1 and input_tensor.layout == dt.Layout.TILE:
             # ttnn falls back to a composite reduce-scatter when a scatter breaks tiles; the emulator's tile contract
