@@ -1,7 +1,8 @@
 """The real ttnn 0.81.1 opens each mesh profile's mock mesh as a mesh package will (fabric config, MeshShape,
-dispatch core config), reports the profile's grid, and accepts a column-parallel linear + all_gather and a
-row-parallel linear + reduce_scatter / all_reduce with the profile's topology and links, per-device shapes, inside
-NO_DISPATCH captures. CCL L1 is in peak_cb (old-style circular buffers), not peak_dataflow_buffer."""
+dispatch core config), reports the profile's grid, places host tensors through the mesh mappers, and accepts a
+column-parallel linear + all_gather and a row-parallel linear + reduce_scatter / all_reduce with the profile's
+topology and links, per-device shapes, inside NO_DISPATCH captures. CCL L1 is in peak_cb (old-style circular
+buffers), not peak_dataflow_buffer."""
 
 import os
 
@@ -29,13 +30,19 @@ CASES = [
 @pytest.mark.parametrize("name, shape, grid, gather_cb, reduce_cb", CASES)
 def test_mock_mesh_opens_and_accepts_tensor_parallel_ops(real_ttnn, name, shape, grid, gather_cb, reduce_cb):
     device, _ = load_device(name)
-    result = run_mesh(device, ["tp"])
+    result = run_mesh(device, ["tp", "mappers"])
     assert result["shape"] == shape == list(device.mesh_shape) and result["devices"] == device.chips
     assert tuple(result["grid"]) == grid == (device.grid.x, device.grid.y)
     records = {r["op"]: r for r in result["records"]}
     assert sorted(records) == [
         "column.all_gather",
         "column.linear",
+        "mapper.replicate",
+        "mapper.replicate.all_gather",
+        "mapper.shard2d",
+        "mapper.shard2d.all_gather",
+        "mapper.shard3",
+        "mapper.shard3.all_gather",
         "row.all_reduce",
         "row.linear",
         "row.reduce_scatter",
@@ -51,6 +58,12 @@ def test_mock_mesh_opens_and_accepts_tensor_parallel_ops(real_ttnn, name, shape,
         assert records["row.reduce_scatter"]["peak_cb"] == reduce_cb
     # per-device shapes: the gather restores the full width, the scatter leaves 1/n of it
     n = shape[1] if shape[1] > 1 else shape[0]
+    # mesh mappers (placing tilizes on device: the op ttnn's mock rejects on an 8x7/8x8 grid mismatch)
+    rows, width = 32 * shape[0], 256 * n
+    assert records["mapper.replicate"]["shape"] == [1, 1, rows, width]
+    assert records["mapper.shard3"]["shape"] == [1, 1, rows, width // device.chips]
+    assert records["mapper.shard2d"]["shape"] == [1, 1, rows // shape[0], width // shape[1]]
+    assert all(records[f"mapper.{m}"]["devices"] == device.chips for m in ("replicate", "shard3", "shard2d"))
     assert records["column.all_gather"]["shape"][-1] == 2048
     assert records["row.reduce_scatter"]["shape"][-1] == 2048 // n
     assert records["row.all_reduce"]["shape"][-1] == 2048

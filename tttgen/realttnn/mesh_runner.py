@@ -97,7 +97,49 @@ def tp_programs(ttnn, mesh, spec: dict, records: list[dict]) -> None:
         judge(ttnn, "row.all_reduce", lambda: ttnn.all_reduce(partial, **ccl), records)
 
 
-PROGRAMS = {"tp": tp_programs}
+def mapper_programs(ttnn, mesh, spec: dict, records: list[dict]) -> None:
+    """Host tensors placed through mesh mappers by the C++ constructor ttnn.from_torch uses (numpy stands in for
+    torch, which this venv lacks; placing tilizes on device, the op the ETH-dispatch mock trap rejects), then an
+    all_gather of each. Records the per-device shape each mapper gives."""
+    import numpy as np
+
+    rows, cols = spec["shape"]
+    axis = 1 if cols > 1 else 0
+    n = spec["shape"][axis]
+    host = np.zeros((1, 1, 32 * rows, 256 * n), dtype=np.float32)
+    mappers = {
+        "replicate": lambda: ttnn.ReplicateTensorToMesh(mesh).unwrap(),
+        "shard3": lambda: ttnn.ShardTensorToMesh(mesh, dim=3),
+        "shard2d": lambda: ttnn.ShardTensor2dMesh(mesh, mesh_shape=(rows, cols), dims=(2 if rows > 1 else None, 3)),
+    }
+    ccl = ccl_kwargs(ttnn, spec, axis)
+    for name, make in mappers.items():
+        try:
+            placed = ttnn.Tensor(
+                tensor=host,
+                data_type=ttnn.bfloat16,
+                device=mesh,
+                layout=ttnn.TILE_LAYOUT,
+                mem_config=ttnn.DRAM_MEMORY_CONFIG,
+                mesh_mapper=make(),
+            )
+        except Exception as err:  # ttnn's verdict on placing the tensor
+            records.append({"op": f"mapper.{name}", "accepted": False, "message": first_lines(err)})
+            continue
+        per_device = ttnn.get_device_tensors(placed)
+        records.append(
+            {
+                "op": f"mapper.{name}",
+                "accepted": True,
+                "message": None,
+                "shape": list(per_device[0].shape),
+                "devices": len(per_device),
+            }
+        )
+        judge(ttnn, f"mapper.{name}.all_gather", lambda: ttnn.all_gather(placed, dim=3, **ccl), records)
+
+
+PROGRAMS = {"tp": tp_programs, "mappers": mapper_programs}
 
 
 def main(argv: list[str]) -> int:
