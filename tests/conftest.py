@@ -24,6 +24,8 @@ LAYERS = {
         "test_cost_model.py",
         "test_format_cache.py",
         "test_inputs.py",
+        "test_mesh_profiles.py",
+        "test_ccl_cost.py",
         "test_module_descriptions.py",
         "test_report_cache.py",
         "test_tiling.py",

@@ -45,9 +45,9 @@ def test_grayskull_is_refused_with_the_reason():
         plan(Request("llama-3.2-1b", "grayskull"))
 
 
-@pytest.mark.parametrize("device", ["n300", "t3k", "galaxy"])
+@pytest.mark.parametrize("device", ["n300", "n300-eth", "t3k", "galaxy", "p150x4", "p300"])
 def test_meshes_are_refused(device):
-    with pytest.raises(UnsupportedTarget, match="single-chip packages only"):
+    with pytest.raises(UnsupportedTarget, match="single-chip packages only so far: the parallelism pass"):
         plan(Request("llama-3.2-1b", device))
 
 

@@ -10,11 +10,12 @@ from typing import Optional
 from . import configs as cfg
 from . import dtypes as dt
 from . import jit as jit_mod
+from . import mesh as mesh_mod
 from . import trace as trace_mod
 from .device import Arch, Device, DeviceSpec
 from .errors import EmulatorError, EmulatorUnsupported, EmulatorValidationError
 from . import ops as ops_package
-from .ops import attention, core, eltwise, embedding, heads, kv_cache, matmul, normalization, reduction, sampling
+from .ops import attention, ccl, core, eltwise, embedding, heads, kv_cache, matmul, normalization, reduction, sampling
 from .tensor import Shape, Tensor
 
 TOP_LEVEL_OPS = {
@@ -55,6 +56,11 @@ TOP_LEVEL_OPS = {
     **eltwise.UNARY_OPS,
     "fill_cache": kv_cache.fill_cache,
     "update_cache": kv_cache.update_cache,
+    "rms_norm_pre_all_gather": ccl.rms_norm_pre_all_gather,
+    "rms_norm_post_all_gather": ccl.rms_norm_post_all_gather,
+    "all_gather": ccl.all_gather,
+    "reduce_scatter": ccl.reduce_scatter,
+    "all_reduce": ccl.all_reduce,
 }
 # An ops module may list its top-level ops itself (`TTNN_OPS`): a new op kind's emulator function is its own file.
 for _info in sorted(pkgutil.iter_modules(ops_package.__path__), key=lambda m: m.name):
@@ -62,6 +68,8 @@ for _info in sorted(pkgutil.iter_modules(ops_package.__path__), key=lambda m: m.
     _twice = sorted(set(_listed) & set(TOP_LEVEL_OPS))
     assert not _twice, f"emulator ops listed twice: {_twice}"
     TOP_LEVEL_OPS.update(_listed)
+# Ops that read every chip of a mesh; every other op runs once per chip on mesh tensors (mesh.per_chip).
+MESH_WIDE_OPS = frozenset({"all_gather", "reduce_scatter", "all_reduce"})
 
 EXPERIMENTAL_OPS = {
     "rotary_embedding_llama": heads.rotary_embedding_llama,
@@ -110,6 +118,23 @@ CLASSES = {
     "LayerNormDefaultProgramConfig": cfg.LayerNormDefaultProgramConfig,
     "LayerNormShardedMultiCoreProgramConfig": cfg.LayerNormShardedMultiCoreProgramConfig,
     "SDPAProgramConfig": cfg.SDPAProgramConfig,
+    "MeshShape": mesh_mod.MeshShape,
+    "MeshDevice": mesh_mod.MeshDevice,
+    "FabricConfig": mesh_mod.FabricConfig,
+    "Topology": mesh_mod.Topology,
+    "DispatchCoreConfig": mesh_mod.DispatchCoreConfig,
+    "DispatchCoreType": mesh_mod.DispatchCoreType,
+    "DispatchCoreAxis": mesh_mod.DispatchCoreAxis,
+}
+
+MESH_FUNCTIONS = {
+    "ReplicateTensorToMesh": mesh_mod.ReplicateTensorToMesh,
+    "ShardTensorToMesh": mesh_mod.ShardTensorToMesh,
+    "ShardTensor2dMesh": mesh_mod.ShardTensor2dMesh,
+    "ConcatMeshToTensor": mesh_mod.ConcatMeshToTensor,
+    "ConcatMesh2dToTensor": mesh_mod.ConcatMesh2dToTensor,
+    "get_device_tensors": mesh_mod.get_device_tensors,
+    "set_fabric_config": ccl.set_fabric_config,
 }
 
 CONSTANTS = {
@@ -162,12 +187,19 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     for name, obj in {**CLASSES, **CONSTANTS}.items():
         setattr(ttnn, name, obj)
     tracer = trace_mod.Tracer()
+    ccl.FABRIC.config = None  # a fresh install starts with no fabric, as a fresh process
+
+    def on_mesh(name, fn):
+        return fn if name in MESH_WIDE_OPS else mesh_mod.mesh_host_io(name, fn)
+
     for name, fn in TOP_LEVEL_OPS.items():
-        setattr(ttnn, name, _tag(tracer.wrap(name, fn)))
+        setattr(ttnn, name, _tag(tracer.wrap(name, on_mesh(name, fn))))
     for name, fn in EXPERIMENTAL_OPS.items():
-        setattr(experimental, name, _tag(tracer.wrap(name, fn)))
+        setattr(experimental, name, _tag(tracer.wrap(name, on_mesh(name, fn))))
     for name, fn in TRANSFORMER_OPS.items():
-        setattr(transformer, name, _tag(tracer.wrap(name, fn)))
+        setattr(transformer, name, _tag(tracer.wrap(name, on_mesh(name, fn))))
+    for name, fn in MESH_FUNCTIONS.items():
+        setattr(ttnn, name, fn)
     ttnn.begin_trace_capture = tracer.begin_trace_capture
     ttnn.end_trace_capture = tracer.end_trace_capture
     ttnn.execute_trace = tracer.execute_trace
@@ -207,6 +239,34 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     def get_arch_name() -> str:
         return state.spec.arch.value
 
+    def open_mesh_device(
+        mesh_shape=None,
+        l1_small_size: int = 0,
+        trace_region_size: int = 0,
+        num_command_queues: int = 1,
+        dispatch_core_config=None,
+        offset=None,
+        physical_device_ids=(),
+        worker_l1_size: Optional[int] = None,
+    ) -> mesh_mod.MeshDevice:
+        shape = mesh_mod.MeshShape(mesh_shape if mesh_shape is not None else (1, 1))
+        if shape.dims() != 2:
+            raise EmulatorUnsupported(f"ttnn.open_mesh_device: only 2D mesh shapes are emulated, got {shape}")
+        devices = [
+            open_device(i, l1_small_size=l1_small_size, trace_region_size=trace_region_size, num_command_queues=num_command_queues)
+            for i in range(shape.mesh_size())
+        ]
+        return mesh_mod.MeshDevice(shape, devices, dispatch_core_config)
+
+    def close_mesh_device(mesh_device) -> None:
+        if not isinstance(mesh_device, mesh_mod.MeshDevice):
+            raise TypeError(f"ttnn.close_mesh_device expects a mesh device, got {type(mesh_device).__name__}")
+        for dev in mesh_device.devices:
+            dev.is_open = False
+        mesh_device.is_open = False
+
+    ttnn.open_mesh_device = open_mesh_device
+    ttnn.close_mesh_device = close_mesh_device
     ttnn.open_device = open_device
     ttnn.close_device = close_device
     ttnn.synchronize_device = synchronize_device

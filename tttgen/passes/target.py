@@ -26,7 +26,8 @@ def target(graph: Graph) -> Graph:
     if device.chips > 1:
         raise UnsupportedTarget(
             f"{device.name} is a {device.chips}-chip mesh {list(device.mesh_shape)}; tttgen generates "
-            "single-chip packages only so far (multi-device generation is not implemented)",
+            "single-chip packages only so far: the parallelism pass that places weights and activations on the "
+            "mesh and inserts the collectives does not exist yet",
             where=f"device_profiles/{device.name}.yaml",
             hint="use a single-chip profile: n150, p150, p150-legacy-fw or p100",
         )

@@ -1,8 +1,8 @@
 """Where the real-ttnn venv, the mock cluster descriptors and tt-metal's caches live.
 
 The venv is `<project>/.venv-ttnn` (made by `python -m tttgen.realttnn.setup`, which `make test` runs), or the one
-`TTTGEN_TTNN_VENV` names. Cluster descriptors are data files, one per single-chip device profile:
-`tttgen/data/cluster_descriptors/<profile>.yaml`, each with its source.
+`TTTGEN_TTNN_VENV` names. Cluster descriptors are data files, one per device profile (single chip or mesh):
+`tttgen/data/cluster_descriptors/<profile>.yaml`, each with its source (README.md there).
 """
 
 from __future__ import annotations

@@ -57,6 +57,27 @@ class HostLink(Strict):
     host_call_ns: float = Field(ge=0, description="host time of one enqueued ttnn call (program-cache hit)")
 
 
+class MeshAxis(Strict):
+    """How collectives run along one mesh axis (0: rows, 1: columns)."""
+
+    topology: Literal["ring", "linear"] = Field(description="ttnn.Topology the package's CCLs use on this axis")
+    links: int = Field(gt=0, description="ethernet links per neighbour pair a CCL uses (num_links)")
+
+
+class Mesh(Strict):
+    """What a multi-chip package opens and how fast its chips talk: read by the real-ttnn runner, the emulator's
+    mesh and the collective cost model (tttgen/cost/ccl.py)."""
+
+    fabric: Literal["FABRIC_1D", "FABRIC_1D_RING", "FABRIC_2D"] = Field(
+        description="ttnn.FabricConfig set before open_mesh_device"
+    )
+    axes: tuple[MeshAxis, MeshAxis] = Field(description="per mesh axis: rows (0), then columns (1)")
+    dispatch_core_type: Literal["WORKER", "ETH"] = Field(description="ttnn.DispatchCoreType the mesh opens with")
+    dispatch_core_axis: Literal["ROW", "COL"] = Field(description="ttnn.DispatchCoreAxis the mesh opens with")
+    eth_link_gbps: float = Field(gt=0, description="GB/s per ethernet link per direction")
+    hop_latency_ns: float = Field(ge=0, description="one-way latency of one chip-to-chip hop")
+
+
 class DeviceProfile(Strict):
     name: str
     description: str
@@ -90,6 +111,7 @@ class DeviceProfile(Strict):
     prefill_per_core_n_matches_dram_shard: bool = Field(
         description="2D prefill matmuls reading DRAM-sharded weights need per_core_N equal to the shard width"
     )
+    mesh: Mesh | None = Field(default=None, description="multi-chip profiles only: fabric, links, dispatch")
     sources: dict[str, str] = Field(description="field name -> where the number comes from")
 
     @model_validator(mode="after")
@@ -100,6 +122,7 @@ class DeviceProfile(Strict):
             raise ValueError("l1_small_size leaves no usable L1")
         if self.mesh_shape[0] * self.mesh_shape[1] != self.chips:
             raise ValueError(f"mesh_shape {list(self.mesh_shape)} does not hold {self.chips} chips")
+        self._check_mesh()
         missing = sorted(set(FIDELITIES) - set(self.cycles_per_tile))
         if missing:
             raise ValueError(f"cycles_per_tile lacks {missing}")
@@ -107,6 +130,25 @@ class DeviceProfile(Strict):
         if missing:
             raise ValueError(f"tile_bytes lacks {missing}")
         return self
+
+    def _check_mesh(self) -> None:
+        mesh = self.mesh
+        if mesh is None:
+            if self.chips > 1:
+                raise ValueError(f"a {self.chips}-chip profile needs a mesh: section (fabric, axes, dispatch, links)")
+            return
+        if self.chips == 1:
+            raise ValueError("mesh: is for multi-chip profiles; this profile has 1 chip")
+        if (mesh.dispatch_core_type == "ETH") != (self.dispatch == "ethernet"):
+            raise ValueError(
+                f"mesh.dispatch_core_type {mesh.dispatch_core_type} disagrees with dispatch '{self.dispatch}' "
+                "(ETH goes with ethernet, WORKER with tensix)"
+            )
+        for axis, (size, spec) in enumerate(zip(self.mesh_shape, mesh.axes)):
+            if spec.topology == "ring" and size < 3:
+                raise ValueError(f"mesh.axes[{axis}]: a ring needs at least 3 chips on the axis, it has {size}")
+            if spec.topology == "ring" and mesh.fabric == "FABRIC_1D":
+                raise ValueError(f"mesh.axes[{axis}]: ring topology needs fabric FABRIC_1D_RING or FABRIC_2D")
 
     @property
     def l1_budget(self) -> int:
