@@ -657,7 +657,8 @@ def check_seeds(seeds, user_ids):
     if any(u >= C.DECODE_USERS for u in users) or len(set(users)) != len(users):
         raise ValueError(f"user_ids must be distinct user slots in [0, {C.DECODE_USERS}); got {users}")
     if isinstance(seeds, int) and not isinstance(seeds, bool):
-        return users, [stream_seed(s, u) for s, u in zip(ints(seeds, "seeds") * len(users), users)]
+        (seed,) = ints(seeds, "seeds")
+        return users, [stream_seed(seed, u) for u in users]
     seeds = ints(seeds, "seeds")
     if len(seeds) != len(users):
         raise ValueError(f"seeds must be one int, or one per user slot in user_ids ({len(users)}); got {len(seeds)}")
