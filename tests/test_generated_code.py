@@ -155,10 +155,10 @@ def test_decode_guards(tiny_model):
         model.decode_forward(tokens[:-1], positions)
     with pytest.raises(ValueError, match=f"positions must have shape \\[{users}\\]"):
         model.decode_forward(tokens, positions[:-1])
-    for bad in (-1, C.MAX_SEQ_LEN):
+    for bad in (-2, C.MAX_SEQ_LEN):  # -1 marks an idle slot
         wrong = positions.clone()
         wrong[3] = bad
-        with pytest.raises(ValueError, match=rf"positions must lie in \[0, MAX_SEQ_LEN={C.MAX_SEQ_LEN}\)"):
+        with pytest.raises(ValueError, match=rf"positions must lie in \[0, MAX_SEQ_LEN={C.MAX_SEQ_LEN}\), or be -1"):
             model.decode_forward(tokens, wrong)
     with pytest.raises(ValueError, match="token ids must lie in"):
         model.decode_forward(torch.full((users,), -1), positions)

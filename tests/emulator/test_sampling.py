@@ -286,7 +286,8 @@ def test_draw_frequencies_follow_the_renormalized_probabilities(ttnn, device):
     logits = torch.full((USERS, width), -30.0)
     logits[:, :4] = torch.log(torch.tensor([0.4, 0.3, 0.2, 0.1]))
     args = _inputs(ttnn, device, logits, k=4, p=1.0, temp=1.0)
-    ttnn.manual_seed(11, device=device)
+    # a seed per user: an int seed would give every core (user) the same stream (tt-metal #44661)
+    ttnn.manual_seed(_row(ttnn, device, [11 + u for u in range(USERS)]), user_ids=_row(ttnn, device, range(USERS)))
     counts = torch.zeros(width)
     for _ in range(60):
         counts += torch.bincount(_sample(ttnn, args), minlength=width).float()
@@ -348,11 +349,67 @@ def test_manual_seed_sets_the_stream(ttnn, device, gen):
     ttnn.manual_seed(2**32 - 1, device=device)
     assert not torch.equal(_sample(ttnn, args), a)
     _rejects(ttnn, "manual_seed.device", lambda: ttnn.manual_seed(5), match="Device must be provided")
-    seeds = _dev(ttnn, device, torch.arange(32, dtype=torch.int64).to(torch.uint32), ttnn.uint32, ttnn.ROW_MAJOR_LAYOUT)
-    with pytest.raises(ttnn.EmulatorUnsupported):
-        ttnn.manual_seed(seeds, device=device)
-    with pytest.raises(ttnn.EmulatorUnsupported):
-        ttnn.manual_seed(5, device=device, user_ids=3)
+    seeds = _dev(ttnn, device, torch.arange(32, dtype=torch.int32), ttnn.uint32, ttnn.ROW_MAJOR_LAYOUT)
+    with pytest.raises(ttnn.EmulatorUnsupported):  # tt-metal selects no program factory for it
+        ttnn.manual_seed(seeds)
+
+
+def _row(ttnn, device, values, dtype=None):
+    return _dev(ttnn, device, torch.tensor(values, dtype=torch.int32), dtype or ttnn.uint32, ttnn.ROW_MAJOR_LAYOUT)
+
+
+def test_one_seed_for_every_core_gives_every_user_the_same_stream(ttnn, device):
+    """tt-metal #44661: an int seed seeds every core alike, so users with equal logits draw equal tokens; a seed per
+    user id (a seeds tensor and a user_ids tensor) gives each its own stream."""
+    args = _inputs(ttnn, device, torch.zeros(USERS, 64), k=32, p=1.0, temp=1.0)  # 32 equally likely candidates
+    ttnn.manual_seed(5, device=device)
+    assert len(set(_sample(ttnn, args).tolist())) == 1
+    assert len(set(_sample(ttnn, args, seed=8).tolist())) == 1
+    ttnn.manual_seed(_row(ttnn, device, [1000 + u for u in range(USERS)]), user_ids=_row(ttnn, device, range(USERS)))
+    assert len(set(_sample(ttnn, args).tolist())) >= USERS // 2
+
+
+def test_a_seed_per_user_id_reseeds_only_those_cores(ttnn, device, gen):
+    args = _inputs(ttnn, device, _spread_logits(gen), k=32, p=1.0, temp=1.0)
+    ids = _row(ttnn, device, [7, 2])
+    ttnn.manual_seed(_row(ttnn, device, [70, 20]), user_ids=ids)
+    first = [_sample(ttnn, args) for _ in range(3)]
+    ttnn.manual_seed(_row(ttnn, device, [70, 20]), user_ids=ids)
+    again = [_sample(ttnn, args) for _ in range(3)]
+    assert all(torch.equal(a[[2, 7]], b[[2, 7]]) for a, b in zip(first, again))  # cores 2 and 7 restarted
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(first, again))  # core 0 went on
+    # one seed for the cores a user_ids tensor names, or for one core id; UINT32_MAX leaves a core unchanged
+    ttnn.manual_seed(70, device=device, user_ids=_row(ttnn, device, [7]))
+    ttnn.manual_seed(70, device=device, user_ids=2)
+    ttnn.manual_seed(_row(ttnn, device, [70, 20]), user_ids=_row(ttnn, device, [7, 7]))  # the first id naming 7
+    ttnn.manual_seed(2**32 - 1, device=device, user_ids=2)
+    a = _sample(ttnn, args)
+    ttnn.manual_seed(_row(ttnn, device, [70, 70]), user_ids=_row(ttnn, device, [7, 2]))
+    assert torch.equal(_sample(ttnn, args)[[2, 7]], a[[2, 7]])
+    _rejects(
+        ttnn,
+        "manual_seed.user_id_range",
+        lambda: ttnn.manual_seed(5, device=device, user_ids=32),
+        match="User IDs scalar must be in the range [0, 31]",
+    )
+    _rejects(
+        ttnn,
+        "manual_seed.volume",
+        lambda: ttnn.manual_seed(_row(ttnn, device, [1, 2]), user_ids=_row(ttnn, device, [1])),
+        match="same number of elements. Got seeds volume: 2 and user_ids volume: 1",
+    )
+    _rejects(
+        ttnn,
+        "manual_seed.seeds_dtype",
+        lambda: ttnn.manual_seed(_row(ttnn, device, [1], ttnn.int32), user_ids=_row(ttnn, device, [1])),
+        match="Seeds tensor must be of type UINT32",
+    )
+    _rejects(
+        ttnn,
+        "manual_seed.user_ids_scalar",
+        lambda: ttnn.manual_seed(_row(ttnn, device, [1]), user_ids=1),
+        match="user_ids must not be provided as a scalar",
+    )
 
 
 def _replay(ttnn, device, tid, out, times=4):
@@ -516,6 +573,6 @@ def test_top_p_cut_is_strictly_greater_than_p(ttnn, device):
     logits = torch.full((USERS, 64), -30.0)
     logits[:, :2] = 1.0
     args = _inputs(ttnn, device, logits, k=2, p=0.5, temp=1.0)
-    ttnn.manual_seed(21, device=device)
+    ttnn.manual_seed(_row(ttnn, device, [21 + u for u in range(USERS)]), user_ids=_row(ttnn, device, range(USERS)))
     draws = torch.cat([_sample(ttnn, args) for _ in range(4)])
     assert set(draws.tolist()) == {0, 1}

@@ -19,6 +19,8 @@ from .configs import CoreCoord, CoreGrid
 # rand_tile_init (ttnn.manual_seed, or ttnn.sampling with a non-zero seed); before that its state is undefined
 # (tt-metal #31901). The emulator starts from a fixed state so that runs are reproducible.
 DEFAULT_PRNG_SEED = 0
+# manual_seed's core ids (user ids) lie in [0, 31]: the cores ttnn.sampling's users run on
+SAMPLING_CORES = 32
 
 
 class Arch(enum.Enum):
@@ -64,9 +66,9 @@ class Device:
         self.open_kwargs = dict(open_kwargs)
         self.is_open = True
         self.op_log: list[str] = []
-        # the device's random stream (ttnn.manual_seed, ttnn.sampling): one torch generator for all cores
-        self.prng = torch.Generator()
-        self.prng.manual_seed(DEFAULT_PRNG_SEED)
+        # the random streams of the cores ttnn.sampling draws on, one per user (core id = user id, 0..31; seeded by
+        # ttnn.manual_seed, all alike or per user id, or by sampling's seed=)
+        self.core_prngs = [torch.Generator().manual_seed(DEFAULT_PRNG_SEED) for _ in range(SAMPLING_CORES)]
 
     # ttnn surface ------------------------------------------------------------------------------------
     def compute_with_storage_grid_size(self) -> CoreCoord:

@@ -586,7 +586,8 @@ class Llama:
 # Causal-LM entry points. The description's modes take, in prefill: tokens [1, rows] (device, uint32), the rotary
 # table rows of the prompt's positions, the user's KV-cache slot and the first row of the tile holding the last
 # prompt token; in decode: tokens [1, users], positions [users] and their rotary rows. These functions prepare them
-# from a prompt or one token per user.
+# from a prompt or one token per user. A position of -1 marks an idle user slot: the cache update and SDPA decode
+# skip that user (ttnn's kernels skip an index of -1), so its cache slot is left as it is.
 
 
 def check_token_ids(tokens):
@@ -615,20 +616,55 @@ def check_prompt(tokens, user_id):
     return seq_len
 
 
+IDLE_POSITION = -1  # a decode position that marks an idle user slot: ttnn's cache update and SDPA decode skip it
+
+
 def check_decode_inputs(tokens, positions):
-    """Refuse a decode step the user slots or the KV cache cannot hold (before any device work)."""
+    """Refuse a decode step the user slots or the KV cache cannot hold (before any device work). A position of
+    IDLE_POSITION (-1) marks an idle slot; its token is ignored but must still be a valid id."""
     if tokens.numel() != C.DECODE_USERS:
         raise ValueError(f"decode takes one token per user slot ({C.DECODE_USERS}); got shape {list(tokens.shape)}")
     if tuple(positions.shape) != (C.DECODE_USERS,):
         raise ValueError(
             f"positions must have shape [{C.DECODE_USERS}], one per user slot; got {list(positions.shape)}"
         )
-    if int(positions.min()) < 0 or int(positions.max()) >= C.MAX_SEQ_LEN:
+    if int(positions.min()) < IDLE_POSITION or int(positions.max()) >= C.MAX_SEQ_LEN:
         raise ValueError(
-            f"positions must lie in [0, MAX_SEQ_LEN={C.MAX_SEQ_LEN}), "
+            f"positions must lie in [0, MAX_SEQ_LEN={C.MAX_SEQ_LEN}), or be -1 for an idle user slot; "
             f"got min {int(positions.min())} and max {int(positions.max())}"
         )
     check_token_ids(tokens)
+
+
+def stream_seed(seed, slot=None):
+    """The seed of one user slot's random stream: `seed` (with `slot` when one seed serves every slot) mixed so that
+    nearby seeds give unrelated streams; below 2**31, so never UINT32_MAX (which ttnn.manual_seed skips)."""
+    x = (seed * 0x9E3779B1 + (0 if slot is None else slot + 1) * 0x85EBCA77) & 0xFFFFFFFF
+    x = ((x ^ (x >> 16)) * 0x7FEB352D) & 0xFFFFFFFF
+    x = ((x ^ (x >> 15)) * 0x846CA68B) & 0xFFFFFFFF
+    return (x ^ (x >> 16)) & 0x7FFFFFFF
+
+
+def check_seeds(seeds, user_ids):
+    """seed_sampling's arguments as (user slots, their stream seeds), after refusing what cannot seed them."""
+
+    def ints(value, name):
+        values = value.tolist() if hasattr(value, "tolist") else value
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in values):
+            raise ValueError(f"{name} must be non-negative ints; got {values!r}")
+        return values
+
+    users = list(range(C.DECODE_USERS)) if user_ids is None else ints(user_ids, "user_ids")
+    if any(u >= C.DECODE_USERS for u in users) or len(set(users)) != len(users):
+        raise ValueError(f"user_ids must be distinct user slots in [0, {C.DECODE_USERS}); got {users}")
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        (seed,) = ints(seeds, "seeds")
+        return users, [stream_seed(seed, u) for u in users]
+    seeds = ints(seeds, "seeds")
+    if len(seeds) != len(users):
+        raise ValueError(f"seeds must be one int, or one per user slot in user_ids ({len(users)}); got {len(seeds)}")
+    return users, [stream_seed(s) for s in seeds]
 
 
 def sampling_inputs(sampling):
@@ -664,7 +700,7 @@ def sampling_inputs(sampling):
 class Model(Llama):
     """Holds the device tensors: weights, KV caches, rotation matrices."""
 
-    def __init__(self, device, checkpoint_dir, cache_dir=None):
+    def __init__(self, device, checkpoint_dir, cache_dir=None, seed=0):
         self.device = device
         # step name (decode, greedy_step, sampled_step) -> (trace id, persistent inputs, output): its first traced
         # call captures it
@@ -711,13 +747,18 @@ class Model(Llama):
             )
             for start, _ in C.SAMPLING_CHUNKS
         ]
+        # each user slot's random-stream seed (what seed_sampling last gave it): capturing the sampled step re-seeds
+        # them, so a seeded run draws the same tokens traced or not
+        self.slot_seeds = [0] * C.DECODE_USERS
+        self.seed_sampling(seed)
 
     @classmethod
-    def open(cls, checkpoint_dir, device_id=0, cache_dir=None):
+    def open(cls, checkpoint_dir, device_id=0, cache_dir=None, seed=0):
+        """Open the device and load the checkpoint; `seed` seeds every user slot's sampling stream (seed_sampling)."""
         device = ttnn.open_device(
             device_id=device_id, l1_small_size=C.L1_SMALL_SIZE, trace_region_size=C.TRACE_REGION_SIZE
         )
-        return cls(device, checkpoint_dir, cache_dir)
+        return cls(device, checkpoint_dir, cache_dir, seed)
 
     def close(self):
         ttnn.close_device(self.device)
@@ -726,9 +767,23 @@ class Model(Llama):
         """Step inputs (ids, table rows, positions, sampling parameters) as row-major device tensors."""
         return ttnn.from_torch(values, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device)
 
-    def seed_sampling(self, seed):
-        """Seed the device's random streams that decode_forward(sampling=...) draws from; each draw continues them."""
-        ttnn.manual_seed(seeds=int(seed), device=self.device)
+    def seed_sampling(self, seeds, user_ids=None):
+        """Seed the random streams decode_forward(sampling=...) draws from, one per user slot (ttnn.manual_seed with a
+        device tensor of seeds, one per slot). One int seeds every slot in user_ids (default: all), each slot its own
+        stream, so users with equal logits and parameters draw independently; a list of ints, one per slot in
+        user_ids, seeds each slot by its request's seed alone (a request draws the same whichever slot it runs in).
+        Model.open seeds every slot; each draw continues its slot's stream until it is seeded again."""
+        users, stream_seeds = check_seeds(seeds, user_ids)
+        for user, stream in zip(users, stream_seeds):
+            self.slot_seeds[user] = stream
+        self.reseed(users)
+
+    def reseed(self, users):
+        """Restart the streams of these user slots from the seeds seed_sampling last gave them."""
+        ttnn.manual_seed(
+            seeds=self.device_rows(torch.tensor([self.slot_seeds[u] for u in users], dtype=torch.int32), ttnn.uint32),
+            user_ids=self.device_rows(torch.tensor(users, dtype=torch.int32), ttnn.uint32),
+        )
 
     def prefill_forward(self, tokens, user_id):
         """Run one user's prompt, fill its KV-cache slot and return the logits of the last token."""
@@ -752,17 +807,20 @@ class Model(Llama):
         sampling={"top_k": k, "top_p": p, "temperature": t} (each one value, or one per user) draws each user's next
         token on device instead: the SAMPLING_CANDIDATES largest logits of every chunk of the vocab (ttnn.topk), then
         ttnn.sampling's top-k, top-p and temperature draw among them; [users] int64 ids. top_k lies in [1, SAMPLING_CANDIDATES], top_p in [0, 1] (0 keeps only
-        the most likely token), temperature > 0. Seed the draws with seed_sampling(seed).
+        the most likely token), temperature > 0. Each user slot draws from its own stream: seed_sampling(seeds,
+        user_ids) seeds them (Model.open seeds all from its seed).
+        A position of -1 marks an idle slot: its cache is not written and its output is meaningless.
 
         Traced (the default), the first call runs the step once (compiling every program), captures it as a trace
         over persistent device inputs and from then on only copies each step's inputs into them and replays the
         trace: no per-op host dispatch. traced=False runs the ops one by one (debugging, the mock-device check)."""
         check_decode_inputs(tokens, positions)
-        # token ids, each user's cache position (what the cache update and SDPA read), its rotary table row
+        # token ids, each user's cache position (what the cache update and SDPA read; -1 skips an idle slot), its
+        # rotary table row (row 0 for an idle slot: the gather's index must lie in the table)
         inputs = (
             (tokens.reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
             (positions.to(torch.int32), ttnn.int32),
-            (positions.reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
+            (torch.clamp(positions, min=0).reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
         )
         if sampling is not None:
             if greedy:
@@ -780,6 +838,10 @@ class Model(Llama):
                 output = step(*persistent)
                 ttnn.end_trace_capture(self.device, trace_id, cq_id=0)
                 self.decode_traces[step.__name__] = (trace_id, persistent, output)
+                if step.__name__ == "sampled_step":
+                    # the compile run drew once per slot: restart the streams so the first replay draws what an
+                    # untraced step would (draws made since the last seed_sampling are drawn again)
+                    self.reseed(list(range(C.DECODE_USERS)))
             trace_id, persistent, out = self.decode_traces[step.__name__]
             for (t, dtype), target in zip(inputs, persistent):
                 ttnn.copy_host_to_device_tensor(ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT), target)

@@ -11,8 +11,10 @@ Sources (see docs/emulator.md, "Sampling"):
   kernels/compute/sampling.cpp`` and ``dataflow/writer_interleaved.cpp``), the device op's
   ``validate_on_program_cache_miss`` (``sampling_device_operation.cpp``; line numbers from 0.81.1's own TT_FATAL
   reports on the mock device) and the docstring.
-* ``manual_seed``: the docstring and ``manual_seed/device/kernels/compute/manual_seed_set_seed.cpp`` (UINT32_MAX
-  skips ``rand_tile_init``).
+* ``manual_seed``: the docstring, ``manual_seed/device/kernels/compute/manual_seed_set_seed.cpp`` (UINT32_MAX
+  skips ``rand_tile_init``) and ``manual_seed/device/manual_seed_operation.cpp`` (the validation of seeds and
+  user_ids tensors, quoted below), with tt-metal's ``manual_seed/docs/Manual_seed.md``: a seeds tensor maps seed i
+  to the core whose id is user_ids[i] (ids 0..31); cores not listed keep their state.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Optional
 import torch
 
 from ..configs import MemoryConfig
-from ..device import Device
+from ..device import SAMPLING_CORES, Device
 from ..dtypes import DataType, Layout, round_bf16
 from ..errors import EmulatorUnsupported, check
 from ..tensor import Tensor, require_tensor
@@ -361,10 +363,12 @@ def sampling(
     top-p filtered softmax of ``values * temp`` (``temp`` is 1/T). Output ``[1, 1, 1, users]`` UINT32 ROW_MAJOR in
     the values' memory config (``compute_output_specs``), or ``output_tensor`` filled in place.
 
-    Randomness: the device's generator (``Device.prng``). A non-zero ``seed`` reseeds it before the draw (the compute
-    kernel calls ``rand_tile_init(seed)`` only ``if (seed != 0)``); ``seed=None`` or ``0`` continues its stream, so
-    calls without a seed (and replays of a trace) draw new numbers. Each user draws its own threshold, uniform on the
-    kernel's lattice ``j / 65536``; on hardware every core is seeded alike (tt-metal #44661), not modelled."""
+    Randomness: user u draws its threshold, uniform on the kernel's lattice ``j / 65536``, from the random stream of
+    core u (``Device.core_prngs[u]``; the op runs one user per core). A non-zero ``seed`` reseeds every core alike
+    before the draw (the compute kernel calls ``rand_tile_init(seed)`` only ``if (seed != 0)``), so users with equal
+    logits and parameters then draw equal tokens, as on the device (tt-metal #44661); ``seed=None`` or ``0``
+    continues the streams, so calls without a seed (and replays of a trace) draw new numbers. Per-user streams come
+    from ``manual_seed`` with a seed per user id."""
     op = "ttnn.sampling"
     values = _device_tensor(input_values_tensor, op, "input_values_tensor")
     device = values.device()
@@ -384,8 +388,9 @@ def sampling(
         out = output_tensor
         device.op_log.append(op)
     if seed is not None and seed != 0:
-        device.prng.manual_seed(int(seed))
-    thresholds = torch.randint(0, RAND_LATTICE, (users,), generator=device.prng, dtype=torch.int64)
+        for prng in device.core_prngs:
+            prng.manual_seed(int(seed))
+    thresholds = [int(torch.randint(0, RAND_LATTICE, (1,), generator=device.core_prngs[u])) for u in range(users)]
 
     rows = values.values.float().reshape(users, -1)
     # the kernel's top-k stage keeps the 32 largest of each row, sorted; stable: on ties the lowest position wins
@@ -404,28 +409,81 @@ def sampling(
 # ------------------------------------------------------------------------------------------------ manual_seed
 
 
+def _seed_ids(op: str, t: Tensor, name: str) -> list[int]:
+    """A seeds or user_ids tensor's values (manual_seed_operation.cpp: UINT32, ROW_MAJOR)."""
+    label = {"seeds": "Seeds", "user_ids": "User IDs"}[name]
+    check(t.dtype == DataType.UINT32, op, f"manual_seed.{name}_dtype", f"{label} tensor must be of type UINT32.")
+    check(t.layout == Layout.ROW_MAJOR, op, f"manual_seed.{name}_layout", f"{label} tensor must have ROW_MAJOR layout.")
+    return [int(v) for v in t.values.reshape(-1).tolist()]
+
+
 def manual_seed(
     seeds=0, *, device: Optional[Device] = None, user_ids=None, sub_core_grids=None, queue_id=None
 ) -> Tensor:
-    """A single integer seed for the whole device: reseeds the device's generator (``rand_tile_init(seed)`` on every
-    core, ``manual_seed_set_seed.cpp``); ``UINT32_MAX`` leaves it unchanged (docstring). Returns the placeholder the
-    real op returns: a [1] UINT32 ROW_MAJOR DRAM tensor (measured on the mock device). Per-user seeds (a seeds or
-    user_ids tensor, a user id, sub_core_grids) are legal ttnn but not emulated: the emulator has one stream per
-    device, not one per core."""
+    """Seeds the random streams of the cores ``sampling`` draws on: an int seed for every core (``rand_tile_init(seed)``
+    on every core, ``manual_seed_set_seed.cpp``), an int seed for one core id or for the ids of a ``user_ids``
+    tensor, or a tensor of seeds, seed i for the core id ``user_ids[i]`` (both tensors UINT32 ROW_MAJOR, 1-D, one
+    shape). A seed of ``UINT32_MAX`` leaves its core unchanged (docstring); core ids outside 0..31 match no core.
+    Returns the placeholder the real op returns: a [1] UINT32 ROW_MAJOR DRAM tensor (measured on the mock device).
+    ``sub_core_grids`` (cores other than the default grid) is not emulated."""
     op = "ttnn.manual_seed"
-    if isinstance(seeds, Tensor) or user_ids is not None or sub_core_grids is not None:
-        raise EmulatorUnsupported(
-            f"{op}: only a single int seed for the whole device is emulated (manual_seed(seed, device=dev)); "
-            "tensors of seeds, user_ids and sub_core_grids seed single cores, which the emulator's one random stream "
-            "per device cannot represent"
+    if sub_core_grids is not None:
+        raise EmulatorUnsupported(f"{op}: sub_core_grids (seeding another core grid) is not emulated")
+    seeds_tensor = isinstance(seeds, Tensor)
+    ids_tensor = isinstance(user_ids, Tensor)
+    if seeds_tensor:
+        device = _device_tensor(seeds, op, "seeds").device()
+        values = _seed_ids(op, seeds, "seeds")
+        # manual_seed_operation.cpp validate_on_program_cache_hit
+        check(
+            user_ids is None or ids_tensor,
+            op,
+            "manual_seed.user_ids_scalar",
+            "Seeds were provided as a tensor, so user_ids must not be provided as a scalar.",
         )
-    _check_seed(op, seeds)
-    # manual_seed_operation.cpp:125
-    check(device is not None, op, "manual_seed.device", "Device must be provided when seeds is a uint32_t value.")
+        # without user_ids tt-metal selects no program factory for a seeds tensor (a logged "logic error")
+        if user_ids is None:
+            raise EmulatorUnsupported(f"{op}: a seeds tensor without a user_ids tensor selects no program factory")
+        ids = _seed_ids(op, _device_tensor(user_ids, op, "user_ids"), "user_ids")
+        check(
+            len(values) == len(ids),
+            op,
+            "manual_seed.volume",
+            "Seeds tensor and User IDs tensor must have the same number of elements. Got seeds volume: "
+            f"{len(values)} and user_ids volume: {len(ids)}",
+        )
+        check(
+            list(seeds.shape) == list(user_ids.shape),
+            op,
+            "manual_seed.shape",
+            "Seeds tensor and User IDs tensor must have the same shape.",
+        )
+        check(
+            seeds.shape.rank == 1, op, "manual_seed.rank", "Seeds tensor and User IDs tensor must be 1-dimensional."
+        )
+        assignments = list(zip(ids, values))
+    else:
+        _check_seed(op, seeds)
+        # manual_seed_operation.cpp:125
+        check(device is not None, op, "manual_seed.device", "Device must be provided when seeds is a uint32_t value.")
+        if ids_tensor:
+            ids = _seed_ids(op, _device_tensor(user_ids, op, "user_ids"), "user_ids")
+        elif user_ids is not None:
+            _check_seed(op, user_ids)
+            check(0 <= user_ids <= 31, op, "manual_seed.user_id_range", "User IDs scalar must be in the range [0, 31].")
+            ids = [int(user_ids)]
+        else:
+            ids = list(range(SAMPLING_CORES))
+        assignments = [(core, int(seeds)) for core in ids]
     if not isinstance(device, Device):
         raise TypeError(f"{op}: device must be a device from ttnn.open_device, got {type(device).__name__}")
     check(device.is_open, op, "device.closed", "the device was closed with ttnn.close_device")
     out = make_output(op, [1], DataType.UINT32, Layout.ROW_MAJOR, device, DRAM)
-    if seeds != UINT32_MAX:
-        device.prng.manual_seed(int(seeds))
+    # each core takes the seed of the first entry naming it (the reader kernel stops at its first match)
+    seeded = set()
+    for core, seed in assignments:
+        if 0 <= core < SAMPLING_CORES and core not in seeded:
+            seeded.add(core)
+            if seed != UINT32_MAX:
+                device.core_prngs[core].manual_seed(seed)
     return out
