@@ -11,7 +11,7 @@ way the generator's passes describe a matmul:
 * `--dtype` is the weight (in1) dtype; the activation and output are bfloat16 unless
   `--in0-dtype` / `--out-dtype` say otherwise;
 * `--storage dram`: the weight is DRAM-interleaved; `--storage sharded`: the weight is width-sharded
-  over the DRAM banks (`tttgen.passes.memory.dram_sharded_weight`);
+  over the DRAM banks (`tttgen.rules.placement.dram_sharded_weight`);
 * decode (M <= 32 with `--storage sharded`): candidates with the activation width-sharded in L1
   (DRAM-sharded and 1D mcast_in0); otherwise prefill candidates with the activation and output
   DRAM-interleaved (2D and 1D mcast_in0);
@@ -42,6 +42,7 @@ from tttgen.ir.configs import (
     MatmulShape,
     MemoryPlacement,
 )
+from tttgen.rules.placement import dram_sharded_weight
 from tttgen.spec.device import FIDELITIES, DeviceProfile
 
 DTYPE_CHOICES = ["bf16", "bfloat16", "bfloat8_b", "bfp8_b", "bfloat4_b", "bfp4_b"]
@@ -58,8 +59,6 @@ def kernel_config(fidelity: str, fp32_dest_acc_en: bool = False) -> ComputeKerne
 
 def weight_placement(storage: str, k: int, n: int, device: DeviceProfile) -> MemoryPlacement:
     """in1 placement for `--storage`: DRAM-interleaved, or width-sharded over the DRAM banks."""
-    from tttgen.passes.memory import dram_sharded_weight
-
     if storage == "sharded":
         return dram_sharded_weight(k, n, device)
     if storage == "dram":

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from tttgen.baselines.tt_transformers import baseline_config
+from tttgen.cost.ttnn_auto import ttnn_auto_config
 from tttgen.errors import DoesNotFit, InputError
 from tttgen.ir.configs import (
     DRAM_INTERLEAVED,
@@ -22,38 +24,24 @@ from tttgen.ir.configs import (
     MATMUL_DRAM_SHARDED,
     Candidate,
     ComputeKernelConfig,
-    CoreRanges,
     MatmulConfig,
     MatmulShape,
     MemoryPlacement,
 )
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
-from tttgen.passes.memory import chunk_joins_ns, input_move_ns, reads_one_tile_from_dram, width_sharded
+from tttgen.passes.column_chunks import chunk_joins_ns, input_move_ns, reads_one_tile_from_dram
 from tttgen.passes.precision import mark_pinned, override_entry, override_for, pin_where
 from tttgen.rules.l1 import matmul_l1_bytes
 from tttgen.rules.matmul import MatmulCase, first_violation, matmul_violations
-from tttgen.scoring import matmul_time_ns
+from tttgen.rules.placement import width_sharded, width_sharded_out
+from tttgen.scoring import matmul_time_ns, op_time_ns
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors, row_major_cores, subblocks
 
 MAX_IN0_BLOCK_W = 16
 K_BLOCK_WIDTHS_SCORED = 2  # per block shape, score the two widest legal in0_block_w (narrower only add K steps)
 KEEP_REJECTED = 3
-
-
-def _width_sharded_out(n_tiles: int, per_core_n: int, grid_x: int) -> MemoryPlacement:
-    """The output ttnn places for a width-sharded 1D / DRAM-sharded matmul: one block per core, row-major
-    over `grid_x` columns (compute_output_specs: the config grid for 1D, the device grid for DRAM-sharded)."""
-    cores = ceil_div(n_tiles, per_core_n)
-    return MemoryPlacement(
-        "L1",
-        "WIDTH_SHARDED",
-        (32, per_core_n * 32),
-        CoreRanges(row_major_cores(cores, grid_x)),
-        "ROW_MAJOR",
-        infer_shard=True,
-    )
 
 
 def _pick_subblock(pcm: int, pcn: int, limit: int, sharded_out: bool) -> tuple[int, int] | None:
@@ -122,7 +110,7 @@ def enumerate_candidates(
                     continue
                 for bw in _in0_block_ws(shard_kt):
                     cfg = MatmulConfig(MATMUL_DRAM_SHARDED, in0_block_w=bw, per_core_M=1, per_core_N=pcn)
-                    out.append((cfg, a, _width_sharded_out(nt, pcn, device.grid.x)))
+                    out.append((cfg, a, width_sharded_out(nt, pcn, device.grid.x)))
             # 1D mcast_in0 on a grid that holds the N blocks; output DRAM (lm_head) or width-sharded L1.
             for pcn in _per_core_n_options(nt, device, in1):
                 grid = _grid_for_blocks(ceil_div(nt, pcn), device, a)
@@ -132,7 +120,7 @@ def enumerate_candidates(
                 sub = _pick_subblock(1, pcn, limit, sharded_out)
                 if sub is None:
                     continue
-                o = _width_sharded_out(nt, pcn, grid[0]) if sharded_out else DRAM_INTERLEAVED
+                o = width_sharded_out(nt, pcn, grid[0]) if sharded_out else DRAM_INTERLEAVED
                 for bw in _in0_block_ws(shard_kt):
                     cfg = MatmulConfig(
                         MATMUL_1D,
@@ -234,8 +222,6 @@ def decode_home(graph: Graph, op: Op, shape: MatmulShape) -> Home | None:
     residual = graph.facts.get("residual")
     if op.mode != "decode" or residual is None:
         return None
-    from tttgen.scoring import op_time_ns
-
     def move(width: int) -> float:
         size = shape.m * width * 2  # bfloat16 activations
         return op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="sharded", dst="sharded").total_ns
@@ -360,9 +346,6 @@ def baseline_seeds(
 ) -> tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...]:
     """The configs tt_transformers and ttnn's auto-config would use (also with `core_grid=` the whole grid, as model
     code often calls ttnn.linear), placed as tttgen places operands."""
-    from tttgen.baselines.tt_transformers import baseline_config
-    from tttgen.cost.ttnn_auto import ttnn_auto_config
-
     device, dt = graph.device, op.decisions["dtypes"]
     decode = op.mode == "decode"
     seeds = []
@@ -383,7 +366,7 @@ def baseline_seeds(
                 continue  # decode activations are width-sharded; a seed needs its shard grid
             grid_x = cfg.grid[0] if cfg.type == MATMUL_1D else device.grid.x
             out = (
-                _width_sharded_out(shape.nt, cfg.per_core_N, grid_x)
+                width_sharded_out(shape.nt, cfg.per_core_N, grid_x)
                 if shape.nt % cfg.per_core_N == 0
                 else DRAM_INTERLEAVED
             )
@@ -443,7 +426,7 @@ def _decide_pinned(graph: Graph, op: Op, shape: MatmulShape, best: Candidate | N
     if out is None:
         grid_x = cfg.grid[0] if cfg.type == MATMUL_1D and cfg.grid else device.grid.x
         out = (
-            _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+            width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
         )
     first = None
     for in0 in dict.fromkeys(in0s):

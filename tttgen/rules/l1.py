@@ -9,14 +9,10 @@ per core, as the allocator reserves an L1 tensor's shard at the same address on 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tttgen.cost.l1 import BUFFERING_DEPTH, interm_tile_bytes, ttnn_cb_estimate
 from tttgen.ir.configs import MATMUL_1D, MATMUL_2D, MATMUL_DRAM_SHARDED, CoreRanges, MemoryPlacement
+from tttgen.rules.case import MatmulCase
 from tttgen.tiling import ceil_div
-
-if TYPE_CHECKING:
-    from tttgen.rules.matmul import MatmulCase
 
 # The DRAM-sharded factory triple-buffers in1 (matmul_multicore_reuse_mcast_dram_sharded_program_factory.cpp);
 # the other families double-buffer their inputs (MCAST_INPUT_BUFFERING_DEPTH).
@@ -31,7 +27,7 @@ def sharded_bytes_per_core(placement: MemoryPlacement, dtype_tile_bytes: int) ->
     return ceil_div(h, 32) * ceil_div(w, 32) * dtype_tile_bytes
 
 
-def _interm_dtype(case: "MatmulCase", num_blocks: int) -> str:
+def _interm_dtype(case: MatmulCase, num_blocks: int) -> str:
     """Format of the partials CB: FP32 with fp32 accumulation, else bf16 when the packer accumulates in
     L1 across K blocks, else the output format. The 2D factory turns packer L1 accumulation on from 3
     K blocks, the 1D and DRAM-sharded ones from 2; 2 is used for all (never fewer bytes)."""
@@ -42,7 +38,7 @@ def _interm_dtype(case: "MatmulCase", num_blocks: int) -> str:
     return case.out_dtype
 
 
-def _out_and_interm(case: "MatmulCase", block_tiles: int, interm: str, out_cb_static: bool, split: bool) -> int:
+def _out_and_interm(case: MatmulCase, block_tiles: int, interm: str, out_cb_static: bool, split: bool) -> int:
     """Output and partials CBs: one buffer for both when they share a format (and the factory does not
     split them), two otherwise. An output CB backed by the sharded output tensor takes no CB space."""
     tb = case.device.tile_bytes
@@ -64,7 +60,7 @@ def dram_sharded_compute_n(n_tiles: int, banks: int, limit: int) -> int:
     return best * count
 
 
-def matmul_cb_bytes(case: "MatmulCase") -> int:
+def matmul_cb_bytes(case: MatmulCase) -> int:
     """Statically allocated circular buffers of one core, as the program factory sizes them."""
     tb = case.device.tile_bytes
     cfg = case.config
@@ -120,7 +116,7 @@ def interleaved_l1_bytes_per_core(placement: MemoryPlacement, rows: int, cols: i
     return ceil_div(ceil_div(rows, 32) * ceil_div(cols, 32), cores) * dtype_tile_bytes
 
 
-def matmul_l1_bytes(case: "MatmulCase") -> int:
+def matmul_l1_bytes(case: MatmulCase) -> int:
     """Circular buffers of one core plus the L1 input and output tensors it holds (sharded or interleaved)."""
     tb = case.device.tile_bytes
     s = case.shape

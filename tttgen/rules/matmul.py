@@ -7,7 +7,6 @@ the shared reference (`ttnn-rules-and-hardware.md` section 7); sources are ttnn'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from tttgen.ir.configs import (
@@ -15,34 +14,11 @@ from tttgen.ir.configs import (
     MATMUL_2D,
     MATMUL_DRAM_SHARDED,
     MATMUL_REUSE,
-    ComputeKernelConfig,
     MatmulConfig,
-    MatmulShape,
-    MemoryPlacement,
 )
+from tttgen.rules.case import MatmulCase
 from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core
-from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, row_major_cores
-
-
-@dataclass(frozen=True)
-class MatmulCase:
-    """Everything a rule may look at."""
-
-    device: DeviceProfile
-    shape: MatmulShape
-    config: MatmulConfig
-    kernel: ComputeKernelConfig
-    in0: MemoryPlacement
-    in1: MemoryPlacement
-    out: MemoryPlacement
-    in0_dtype: str
-    in1_dtype: str
-    out_dtype: str
-    in1_batched: bool = False
-    reserved_l1: int = 0  # bytes per core held by other live L1 tensors (residual, rotary tables, ...)
-    sibling_output_live: bool = False  # a twin op's output of the same placement is live (w1 during w3)
-    bias_dtype: str | None = None  # a linear with a bias: the factory adds a bias CB in this dtype
 
 
 Rule = Callable[[MatmulCase], "str | None"]
