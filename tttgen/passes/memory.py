@@ -140,7 +140,7 @@ def modeled_cost(
         decode_style = chunks is not None and reads_one_tile_from_dram(op, shape)
         best, _, _ = search(
             graph.device, shape, d["kernel"], dtypes, placement, op.mode == "decode" or decode_style, seeds,
-            l1_reserve(graph, op),
+            l1_reserve(graph, op), counted=False,  # only the best is weighed
         )
         if best is None:
             return None
