@@ -318,7 +318,8 @@ class _Evaluated:
                 if broken:
                     self.pruned[broken] += 1
                     continue
-            else:  # legality first (the same legal set: an illegal candidate never counts towards `widths`)
+            else:  # legality first: an illegal candidate never counts towards `widths`, so the legal set is the same;
+                # the L1 estimate last, and not for a shape already scored K_BLOCK_WIDTHS_SCORED times
                 case = case_of(triple)
                 if not is_legal(case, l1=False):
                     continue
