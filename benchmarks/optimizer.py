@@ -31,11 +31,10 @@ from tttgen.baselines.tt_transformers import baseline_config  # noqa: E402
 from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_DRAM_SHARDED, ComputeKernelConfig, MatmulShape  # noqa: E402
-from tttgen.passes.matmul_program import _width_sharded_out  # noqa: E402
-from tttgen.passes.memory import dram_sharded_weight  # noqa: E402
 from tttgen.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
 from tttgen.realttnn.oracle import Verdict, judge_matmuls  # noqa: E402
 from tttgen.rules.matmul import MatmulCase, matmul_violations  # noqa: E402
+from tttgen.rules.placement import dram_sharded_weight, width_sharded_out  # noqa: E402
 from tttgen.scoring import matmul_time_ns  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "reference" / "data"
@@ -96,7 +95,7 @@ def tt_transformers_case(graph, op) -> MatmulCase:
     if decode and role == "LM_HEAD":
         in0 = d["in0"]
     out = (
-        _width_sharded_out(shape.nt, cfg.per_core_N, graph.device.grid.x)
+        width_sharded_out(shape.nt, cfg.per_core_N, graph.device.grid.x)
         if cfg.type == MATMUL_DRAM_SHARDED
         else d["out"] if decode and d.get("column_chunks", 1) == 1 else DRAM_INTERLEAVED
     )

@@ -1,18 +1,22 @@
 """tttgen's matmul rules and L1 estimate against the real ttnn 0.81.1 (mock device), on a seeded sweep.
 
-Per device: a deterministic spread of matmul problems (decode and prefill rows, K/N from real models and random
+Per device: a deterministic spread of linear problems (decode and prefill rows, K/N from real models and random
 tile multiples, weight and activation dtypes, fidelities, fp32 accumulation on/off, DRAM-interleaved and
-DRAM-sharded weights). For each problem the generator's own candidate list (`enumerate_candidates`, plus ttnn's
-auto-config that the search also seeds in prefill) is taken *before* any rule prunes it; every candidate gets
-tttgen's verdict (all violated rules) and L1 figure, and a stratified sample (per family: some legal ones, one per
-first-violated rule) goes to ttnn in one batch per device (`judge_matmuls`, verdicts cached on disk).
+DRAM-sharded weights, with and without a bias and a fused activation). For each problem the generator's own
+candidate list (`enumerate_candidates`, plus ttnn's auto-config that the search also seeds in prefill) is taken
+*before* any rule prunes it; every candidate gets tttgen's verdict (all violated rules) and L1 figure (the bias CB
+included), and goes to ttnn as the package would call it (`bias=`, the activation fused in the program config).
+Sent: the search's choice and runners-up, and a stratified sample of the rest (per family: some legal ones, one per
+first-violated rule), in one batch per device (`judge_matmuls`, verdicts cached on disk).
 
 The report: confusion matrix, false-legal cases grouped by ttnn's message, false-illegal cases grouped by the
 rule that rejected them, and tttgen's L1 figure (`matmul_l1_bytes`, the MANIFEST's l1_bytes_per_core) against
 ttnn's `l1_total` where both accept. Candidates are judged without the L1 reserve decode ops carry for other
 live tensors (the probe runs one op alone).
 
-    python benchmarks/ttnn_sweep.py [--devices n150 p150] [--per-device 2000] [--out FILE]
+    python benchmarks/ttnn_sweep.py [--devices n150 p150] [--per-device 2000] [--seed SEED] [--out FILE]
+
+Exit 1 when any config tttgen calls legal is rejected by ttnn, or any L1 figure is below ttnn's (`make bench`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import re
 import statistics
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +48,7 @@ from tttgen.ir.configs import (  # noqa: E402
     MatmulShape,
     MemoryPlacement,
 )
-from tttgen.passes.matmul_program import enumerate_candidates  # noqa: E402
+from tttgen.passes.matmul_program import L1Reserve, enumerate_candidates, search  # noqa: E402
 from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core  # noqa: E402
 from tttgen.rules.matmul import HAZARD_RULES, RULES, MatmulCase, matmul_violations  # noqa: E402
 from tttgen.spec.device import DeviceProfile  # noqa: E402
@@ -66,6 +70,8 @@ LLAMA_KN = {
 MODEL_DIMS = {"boltz": (384, 768, 128), "gemma": (2048, 16384, 1024, 4096), "siglip": (1152, 4304)}
 PREFILL_ROWS = (128, 256, 512, 1024, 2048, 4096)
 FIDELITIES = ("LoFi", "HiFi2", "HiFi3", "HiFi4")
+BIAS_DTYPES = ("bfloat16", "bfloat16", "bfloat8_b")
+ACTIVATIONS = ("GELU", "SILU", "RELU")  # the UnaryOpTypes a linear's activation fuses as (rules r19)
 LEGAL_PER_FAMILY = 3  # per problem: legal candidates kept per family
 ILLEGAL_PER_RULE = 1  # per problem: rejected candidates kept per (family, first violated rule)
 GOAL_FALSE_ILLEGAL = 0.05
@@ -82,6 +88,8 @@ class Problem:
     storage: str  # weight: dram (interleaved) | sharded (width-sharded over the DRAM banks)
     decode: bool
     source: str  # model the K/N came from, or "random"
+    bias: str | None = None  # a linear with a bias of this dtype
+    activation: str | None = None  # fused into the program config, as the matmul_program pass does
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,7 @@ class Sample:
     l1_claim: int
     l1_budget: int  # the device's L1 per core that tttgen's L1 rule allows
     in0_shard: int  # bytes per core of an L1-sharded in0: in tttgen's figure, not in ttnn's l1_total
+    role: str = "candidate"  # "chosen" / "runner-up" by the search, else one of the enumerated candidates
 
     @property
     def legal(self) -> bool:
@@ -149,7 +158,9 @@ def sample_problem(rng: random.Random) -> Problem:
         fp32_dest_acc_en=rng.random() < 0.5,
         packer_l1_acc=True,
     )
-    return Problem(MatmulShape(m, k, n, batch), (a, w, a), kernel, storage, decode, source)
+    bias = rng.choice(BIAS_DTYPES) if rng.random() < 0.5 else None
+    activation = rng.choice(ACTIVATIONS) if rng.random() < 0.5 else None
+    return Problem(MatmulShape(m, k, n, batch), (a, w, a), kernel, storage, decode, source, bias, activation)
 
 
 def rules_case(device: DeviceProfile, p: Problem, cfg: MatmulConfig, in0, in1, out) -> MatmulCase:
@@ -164,13 +175,24 @@ def rules_case(device: DeviceProfile, p: Problem, cfg: MatmulConfig, in0, in1, o
         in0_dtype=p.dtypes[0],
         in1_dtype=p.dtypes[1],
         out_dtype=p.dtypes[2],
+        bias_dtype=p.bias,
     )
 
 
+def searched(device: DeviceProfile, p: Problem, in1: MemoryPlacement, seeds: tuple) -> dict[tuple, str]:
+    """(config, in0, out) -> "chosen" / "runner-up": what the generator's search keeps for the problem (the bias CB
+    budgeted, as the matmul_program pass searches a linear with a bias)."""
+    best, runners_up, _ = search(device, p.shape, p.kernel, p.dtypes, in1, p.decode, seeds, L1Reserve(bias_dtype=p.bias))
+    kept = ([("chosen", best)] if best else []) + [("runner-up", c) for c in runners_up]
+    return {(c.config, c.extra["in0"], c.extra["out"]): role for role, c in kept}
+
+
 def candidate_samples(device: DeviceProfile, p: Problem) -> list[Sample]:
-    """Every candidate the generator's search would consider for the problem, each with tttgen's verdict."""
+    """Every candidate the generator's search would consider for the problem, each with tttgen's verdict; the
+    problem's activation is fused into each config as the package would emit it."""
     in1 = weight_placement(p.storage, p.shape.k, p.shape.n, device)
     triples = list(enumerate_candidates(device, p.shape, p.kernel, in1, p.decode))
+    seeds: tuple = ()
     if not p.decode:  # the search also seeds ttnn's auto-config (prefill: all DRAM-interleaved)
         auto = ttnn_auto_config(
             device,
@@ -181,22 +203,28 @@ def candidate_samples(device: DeviceProfile, p: Problem) -> list[Sample]:
             fp32_dest_acc_en=p.kernel.fp32_dest_acc_en,
         )
         if auto.type in SEARCHED_FAMILIES:
-            triples.append((auto, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
+            seeds = ((auto, DRAM_INTERLEAVED, DRAM_INTERLEAVED),)
+            triples += seeds
+    roles = searched(device, p, in1, seeds)
     out = []
     for cfg, in0, o in dict.fromkeys(triples):
+        role = roles.get((cfg, in0, o), "candidate")
+        cfg = replace(cfg, fused_activation=p.activation)
         case = rules_case(device, p, cfg, in0, in1, o)
         in0_shard = sharded_bytes_per_core(in0, device.tile_bytes[p.dtypes[0]])
         violations = tuple(matmul_violations(case))
-        out.append(Sample(p, cfg, in0, in1, o, violations, matmul_l1_bytes(case), device.l1_budget, in0_shard))
+        out.append(Sample(p, cfg, in0, in1, o, violations, matmul_l1_bytes(case), device.l1_budget, in0_shard, role))
     return out
 
 
 def stratified(rng: random.Random, samples: list[Sample]) -> list[Sample]:
-    """Per family, up to LEGAL_PER_FAMILY legal candidates and ILLEGAL_PER_RULE per first violated rule."""
+    """The search's choice and runners-up, then per family up to LEGAL_PER_FAMILY other legal candidates and
+    ILLEGAL_PER_RULE per first violated rule."""
+    picked = [s for s in samples if s.role != "candidate"]
     strata: dict[tuple[str, str], list[Sample]] = defaultdict(list)
     for s in samples:
-        strata[(s.family, s.first_rule)].append(s)
-    picked = []
+        if s.role == "candidate":
+            strata[(s.family, s.first_rule)].append(s)
     for key in sorted(strata):
         quota = LEGAL_PER_FAMILY if key[1] == "legal" else ILLEGAL_PER_RULE
         group = strata[key]
@@ -224,7 +252,8 @@ def judge(device: DeviceProfile, samples: list[Sample]) -> list[Judged]:
     from tttgen.realttnn.oracle import judge_matmuls
 
     cases = [
-        OracleCase(s.problem.shape, s.config, s.problem.kernel, s.problem.dtypes, s.in0, s.in1, s.out) for s in samples
+        OracleCase(s.problem.shape, s.config, s.problem.kernel, s.problem.dtypes, s.in0, s.in1, s.out, s.problem.bias)
+        for s in samples
     ]
     verdicts = judge_matmuls(device, cases, device.l1_small_size)
     return [Judged(s, v.accepted, v.message, v.l1_total) for s, v in zip(samples, verdicts)]
@@ -358,9 +387,11 @@ def describe(s: Sample) -> str:
     sh = p.shape
     batch = f"[{sh.batch}x]" if sh.batch > 1 else ""
     acc = ", fp32 acc" if k.fp32_dest_acc_en else ""
+    bias = f", {p.bias} bias" if p.bias else ""
+    role = f" [{s.role}]" if s.role != "candidate" else ""
     return (
-        f"{'decode' if p.decode else 'prefill'} {batch}{sh.m}x{sh.k}x{sh.n} ({p.source}), "
-        f"{p.dtypes[0]} x {p.dtypes[1]} -> {p.dtypes[2]}, {k.math_fidelity}{acc}; in0 {_placement_text(s.in0)}; "
+        f"{'decode' if p.decode else 'prefill'} {batch}{sh.m}x{sh.k}x{sh.n} ({p.source}){role}, "
+        f"{p.dtypes[0]} x {p.dtypes[1]} -> {p.dtypes[2]}{bias}, {k.math_fidelity}{acc}; in0 {_placement_text(s.in0)}; "
         f"in1 {_placement_text(s.in1)}; out {_placement_text(s.out)}; {_config_text(s.config)}"
     )
 
@@ -401,12 +432,40 @@ def family_table(judged: list[Judged]) -> list[str]:
     return rows
 
 
+def variant_table(judged: list[Judged]) -> list[str]:
+    """Per mode, what the search made of the candidate (chosen, runner-up, other), bias and fused activation: the
+    two failures the sweep exists to catch, among the candidates tttgen calls legal."""
+    rows = [
+        "| mode | search | bias | activation | legal | ttnn accepts | false legal | L1 below ttnn |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    by: dict[tuple, list[Judged]] = defaultdict(list)
+    for j in judged:
+        s = j.sample
+        if s.legal:
+            mode = "decode" if s.problem.decode else "prefill"
+            by[(mode, s.role, s.problem.bias or "none", s.problem.activation or "none")].append(j)
+    for key in sorted(by):
+        group = by[key]
+        accepted = [j for j in group if j.accepted]
+        below = sum(j.sample.l1_claim < j.l1_total for j in accepted)
+        rows.append(f"| {' | '.join(key)} | {len(group)} | {len(accepted)} | {len(group) - len(accepted)} | {below} |")
+    return rows
+
+
+def failed(judged: list[Judged]) -> bool:
+    """A config tttgen calls legal that ttnn rejects, or an L1 figure below ttnn's: what fails the benchmark."""
+    return confusion(judged)[(True, False)] > 0 or l1_stats(judged).below > 0
+
+
 def device_section(name: str, judged: list[Judged]) -> list[str]:
     problems = len({j.sample.problem for j in judged})
     lines = [f"## {name}", "", f"{len(judged)} candidates from {problems} problems.", ""]
     lines += confusion_table(judged) + [""]
     lines += [f"- {text}: goal {'met' if met else 'NOT met'}" for text, met in goals(judged)] + [""]
     lines += ["### By family, mode and weight placement", ""] + family_table(judged) + [""]
+    lines += ["### Legal candidates by the search's verdict, bias and fused activation", ""]
+    lines += variant_table(judged) + [""]
 
     fl = false_legal(judged)
     lines += [f"### False legal (tttgen legal, ttnn rejects): {sum(n for _, n, _ in fl)}", ""]
@@ -464,19 +523,21 @@ def device_section(name: str, judged: list[Judged]) -> list[str]:
     return lines
 
 
-def report(date: str, results: dict[str, list[Judged]], seed: str = SEED) -> str:
+def report(date: str, results: dict[str, list[Judged]], seed: str = SEED, command: str | None = None) -> str:
     lines = [
         f"# tttgen rules and L1 estimate against the real ttnn, {date}",
         "",
         "Output of `benchmarks/ttnn_sweep.py` (run by `make bench`): ttnn 0.81.1 on a mock device judges candidate "
-        "matmul configs sampled from the generator's own enumeration before its rules prune them (seed "
-        f"`{seed}`; per family and problem up to {LEGAL_PER_FAMILY} legal candidates and {ILLEGAL_PER_RULE} per "
-        "first violated rule), so shares are of this sample, not of the search space. tttgen's L1 figure is "
-        "`matmul_l1_bytes` (the MANIFEST's l1_bytes_per_core: circular buffers plus the L1-sharded in0 and output "
-        "shards), without the reserve decode ops hold for other live tensors; ttnn's `l1_total` is its per-core "
-        "peak of circular buffers plus the L1 buffers the op allocates (its output), not the inputs allocated "
-        "before it.",
+        "linear configs sampled from the generator's own enumeration before its rules prune them (seed "
+        f"`{seed}`; per problem the search's choice and runners-up, and per family up to {LEGAL_PER_FAMILY} other "
+        f"legal candidates and {ILLEGAL_PER_RULE} per first violated rule), so shares are of this sample, not of "
+        "the search space. Problems are decode and prefill linears with and without a bias and a fused activation. "
+        "tttgen's L1 figure is `matmul_l1_bytes` (the MANIFEST's l1_bytes_per_core: circular buffers, the bias CB "
+        "included, plus the L1-sharded in0 and output shards), without the reserve decode ops hold for other live "
+        "tensors; ttnn's `l1_total` is its per-core peak of circular buffers plus the L1 buffers the op allocates "
+        "(its output), not the inputs allocated before it.",
         "",
+        *([f"Command: `{command}`", ""] if command else []),
         "| device | cases | false legal | false illegal | L1 below ttnn | goals met |",
         "|---|---|---|---|---|---|",
     ]
@@ -517,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--devices", nargs="+", default=list(DEVICES))
     ap.add_argument("--per-device", type=int, default=PER_DEVICE)
+    ap.add_argument("--seed", default=SEED, help="sampling seed (a fresh one draws fresh problems)")
     ap.add_argument("--date", default=datetime.date.today().isoformat())
     ap.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/<date>-ttnn-sweep.md")
     args = ap.parse_args(argv)
@@ -525,13 +587,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in args.devices:
             device, _ = load_device(name)
-            results[device.name] = judge(device, sample_device(device, args.per_device))
+            results[device.name] = judge(device, sample_device(device, args.per_device, args.seed))
     except TttgenError as err:
         print(f"ttnn_sweep: {err.render()}", file=sys.stderr)
         return 2
-    out.write_text(report(args.date, results))
+    command = " ".join(["python benchmarks/ttnn_sweep.py", *(argv if argv is not None else sys.argv[1:])])
+    out.write_text(report(args.date, results, args.seed, command))
     print(summary(results))
     print(f"report: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    bad = [name for name, judged in results.items() if failed(judged)]
+    if bad:
+        print(f"ttnn_sweep: false legal configs or L1 figures below ttnn's on {', '.join(bad)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,8 +15,6 @@ PACKAGE = ROOT / "tttgen"
 # Cycles that exist today, each removed by work on another branch: delete an entry once that work is merged (this
 # test then fails on the entry, to say so). Any other cycle fails.
 KNOWN_CYCLES = {
-    frozenset({"tttgen.rules.l1", "tttgen.rules.matmul"}),
-    frozenset({"tttgen.passes.memory", "tttgen.passes.matmul_program", "tttgen.baselines.tt_transformers"}),
     # Not named in issue 21, found by this test: load_model imports hf_config in its body, hf_config imports load.
     frozenset({"tttgen.spec.load", "tttgen.spec.hf_config"}),
 }

@@ -12,7 +12,7 @@ way the generator's passes describe a matmul:
 * `--dtype` is the weight (in1) dtype; the activation and output are bfloat16 unless
   `--in0-dtype` / `--out-dtype` say otherwise;
 * `--storage dram`: the weight is DRAM-interleaved; `--storage sharded`: the weight is width-sharded
-  over the DRAM banks (`tttgen.passes.memory.dram_sharded_weight`);
+  over the DRAM banks (`tttgen.rules.placement.dram_sharded_weight`);
 * decode (M <= 32 with `--storage sharded`): candidates with the activation width-sharded in L1
   (DRAM-sharded and 1D mcast_in0); otherwise prefill candidates with the activation and output
   DRAM-interleaved (2D and 1D mcast_in0);
@@ -44,8 +44,8 @@ from tttgen.ir.configs import (
     MemoryPlacement,
 )
 from tttgen.passes.matmul_program import search_halving_rows
-from tttgen.passes.memory import dram_sharded_weight
-from tttgen.rules.matmul import MatmulCase
+from tttgen.rules.case import MatmulCase
+from tttgen.rules.placement import dram_sharded_weight
 from tttgen.scoring import matmul_time_ns
 from tttgen.spec.device import FIDELITIES, DeviceProfile
 from tttgen.spec.load import load_device

@@ -11,9 +11,9 @@ from tttgen.ir.configs import (
     MatmulShape,
     MemoryPlacement,
 )
+from tttgen.rules.placement import width_sharded
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.model import ModelSpec
-from tttgen.passes.memory import width_sharded
 from tttgen.tiling import ceil_div
 
 GRID_MAX = 8  # tt_transformers' helpers assume an 8x8 worker grid

@@ -11,9 +11,11 @@ ties break on the candidate's textual key, so the choice is deterministic.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, replace
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field, replace
 
+from tttgen.baselines.tt_transformers import baseline_config
+from tttgen.cost.ttnn_auto import ttnn_auto_config
 from tttgen.errors import DoesNotFit, InputError
 from tttgen.ir.configs import (
     DRAM_INTERLEAVED,
@@ -22,38 +24,32 @@ from tttgen.ir.configs import (
     MATMUL_DRAM_SHARDED,
     Candidate,
     ComputeKernelConfig,
-    CoreRanges,
     MatmulConfig,
     MatmulShape,
     MemoryPlacement,
 )
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.base import make_pass
-from tttgen.passes.memory import chunk_joins_ns, input_move_ns, reads_one_tile_from_dram, width_sharded
+from tttgen.passes.column_chunks import chunk_joins_ns, input_move_ns, reads_one_tile_from_dram
 from tttgen.passes.precision import mark_pinned, override_entry, override_for, pin_where
 from tttgen.rules.l1 import matmul_l1_bytes
-from tttgen.rules.matmul import MatmulCase, first_violation, matmul_violations
-from tttgen.scoring import matmul_time_ns
+from tttgen.rules.matmul import (
+    MatmulCase,
+    dram_shard_per_core_n,
+    families_reading,
+    first_violation,
+    is_legal,
+    matmul_violations,
+    r20_l1_fits,
+)
+from tttgen.rules.placement import width_sharded, width_sharded_out
+from tttgen.scoring import matmul_time_ns, op_time_ns
 from tttgen.spec.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors, row_major_cores, subblocks
 
 MAX_IN0_BLOCK_W = 16
 K_BLOCK_WIDTHS_SCORED = 2  # per block shape, score the two widest legal in0_block_w (narrower only add K steps)
 KEEP_REJECTED = 3
-
-
-def _width_sharded_out(n_tiles: int, per_core_n: int, grid_x: int) -> MemoryPlacement:
-    """The output ttnn places for a width-sharded 1D / DRAM-sharded matmul: one block per core, row-major
-    over `grid_x` columns (compute_output_specs: the config grid for 1D, the device grid for DRAM-sharded)."""
-    cores = ceil_div(n_tiles, per_core_n)
-    return MemoryPlacement(
-        "L1",
-        "WIDTH_SHARDED",
-        (32, per_core_n * 32),
-        CoreRanges(row_major_cores(cores, grid_x)),
-        "ROW_MAJOR",
-        infer_shard=True,
-    )
 
 
 def _pick_subblock(pcm: int, pcn: int, limit: int, sharded_out: bool) -> tuple[int, int] | None:
@@ -100,31 +96,38 @@ def enumerate_candidates(
     kernel: ComputeKernelConfig,
     in1: MemoryPlacement,
     decode: bool,
+    legal_only: bool = False,
 ) -> list[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement]]:
     """(config, in0 placement, out placement) triples; legality is checked by the caller.
 
-    Decode activations are width-sharded over a grid the search picks; prefill reads and writes DRAM."""
+    Decode activations are width-sharded over a grid the search picks; prefill reads and writes DRAM.
+    `legal_only`: without the candidates the weight's placement alone rules out (the families rule r28 bars, the
+    per_core_N rule r25 bars), for a search that keeps no per-rule counts."""
     limit = device.subblock_limit(kernel.fp32_dest_acc_en, kernel.dst_full_sync_en)
     gx, gy = device.grid.x, device.grid.y
     kt, nt, mt = shape.kt, shape.nt, shape.mt
     out: list[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement]] = []
     dram_sharded_weight = in1.buffer == "DRAM" and in1.layout == "WIDTH_SHARDED"
+    with_1d = not legal_only or MATMUL_1D in families_reading(in1)
+    required_n = dram_shard_per_core_n(device, in1) if legal_only else None
+    per_core_ns = [required_n] if required_n is not None else _per_core_n_options(nt, device, in1)  # 2D and 1D
     if decode:
         # Decode: in0 is one tile of rows, width-sharded over `cores` that divide K.
         for cores in divisors(kt):
             if cores > device.grid.cores:
                 continue
             a = width_sharded(32, shape.k, cores, device)
-            shard_kt = kt // cores
+            block_ws = _in0_block_ws(kt // cores)
             if dram_sharded_weight:
                 pcn = ceil_div(nt, cores)
                 if nt % pcn:
                     continue
-                for bw in _in0_block_ws(shard_kt):
+                o = width_sharded_out(nt, pcn, device.grid.x)
+                for bw in block_ws:
                     cfg = MatmulConfig(MATMUL_DRAM_SHARDED, in0_block_w=bw, per_core_M=1, per_core_N=pcn)
-                    out.append((cfg, a, _width_sharded_out(nt, pcn, device.grid.x)))
+                    out.append((cfg, a, o))
             # 1D mcast_in0 on a grid that holds the N blocks; output DRAM (lm_head) or width-sharded L1.
-            for pcn in _per_core_n_options(nt, device, in1):
+            for pcn in per_core_ns if with_1d else ():
                 grid = _grid_for_blocks(ceil_div(nt, pcn), device, a)
                 if grid is None:
                     continue
@@ -132,8 +135,8 @@ def enumerate_candidates(
                 sub = _pick_subblock(1, pcn, limit, sharded_out)
                 if sub is None:
                     continue
-                o = _width_sharded_out(nt, pcn, grid[0]) if sharded_out else DRAM_INTERLEAVED
-                for bw in _in0_block_ws(shard_kt):
+                o = width_sharded_out(nt, pcn, grid[0]) if sharded_out else DRAM_INTERLEAVED
+                for bw in block_ws:
                     cfg = MatmulConfig(
                         MATMUL_1D,
                         in0_block_w=bw,
@@ -151,7 +154,8 @@ def enumerate_candidates(
     m_total = mt * shape.batch
     fuse = shape.batch == 1
     m_blocks = mt if not fuse else m_total
-    for pcn in _per_core_n_options(nt, device, in1):
+    block_ws = _in0_block_ws(kt)
+    for pcn in per_core_ns:
         x = ceil_div(nt, pcn)
         if x > gx:
             continue
@@ -162,7 +166,7 @@ def enumerate_candidates(
             sub = _pick_subblock(pcm, pcn, limit, False)
             if sub is None:
                 continue
-            for bw in _in0_block_ws(kt):
+            for bw in block_ws:
                 cfg = MatmulConfig(
                     MATMUL_2D,
                     in0_block_w=bw,
@@ -177,15 +181,15 @@ def enumerate_candidates(
                     fuse_batch=fuse,
                 )
                 out.append((cfg, DRAM_INTERLEAVED, DRAM_INTERLEAVED))
-    if fuse:
-        for pcn in _per_core_n_options(nt, device, in1):
+    if fuse and with_1d:
+        for pcn in per_core_ns:
             grid = _grid_for_blocks(ceil_div(nt, pcn), device)
             if grid is None:
                 continue
             sub = _pick_subblock(m_total, pcn, limit, False)
             if sub is None:
                 continue
-            for bw in _in0_block_ws(kt):
+            for bw in block_ws:
                 cfg = MatmulConfig(
                     MATMUL_1D,
                     in0_block_w=bw,
@@ -234,8 +238,6 @@ def decode_home(graph: Graph, op: Op, shape: MatmulShape) -> Home | None:
     residual = graph.facts.get("residual")
     if op.mode != "decode" or residual is None:
         return None
-    from tttgen.scoring import op_time_ns
-
     def move(width: int) -> float:
         size = shape.m * width * 2  # bfloat16 activations
         return op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="sharded", dst="sharded").total_ns
@@ -262,7 +264,84 @@ def l1_reserve(graph: Graph, op: Op) -> L1Reserve:
     return L1Reserve(graph.facts["decode_l1_reserve"], op.facts.get("sibling_output_live", False), bias)
 
 
+Triple = tuple[MatmulConfig, MemoryPlacement, MemoryPlacement]  # (config, in0, out)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A legal candidate's verdict: its L1 figure and modeled cost (the rank's move term is the caller's)."""
+
+    config: MatmulConfig
+    in0: MemoryPlacement
+    out: MemoryPlacement
+    l1: int
+    cost: object
+
+
+@dataclass
+class _Evaluated:
+    """The rules' and the cost model's verdicts on a list of candidates, in order: the legal ones, how many each
+    rule pruned (when `counted`), and per block shape how many K-block widths were legal (a later candidate of a
+    shape with K_BLOCK_WIDTHS_SCORED legal widths is pruned unscored). Extended by seeds, so copied before that.
+    Uncounted, legality is asked with the cheap rules first (rules.matmul.is_legal): the same legal candidates,
+    found without sizing the L1 of most illegal ones, and no per-rule counts."""
+
+    counted: bool
+    legal: list[_Scored] = field(default_factory=list)
+    pruned: Counter = field(default_factory=Counter)
+    widths: Counter = field(default_factory=Counter)
+    seen: set = field(default_factory=set)
+
+    def copy(self) -> "_Evaluated":
+        return _Evaluated(self.counted, list(self.legal), Counter(self.pruned), Counter(self.widths), set(self.seen))
+
+    def add(self, triples, case_of, known: dict | None = None) -> None:
+        """Judge `triples` in order after those already judged. `known`: triple -> verdict of the legal candidates
+        an uncounted evaluation of the same candidates found (a counted one then only names the illegal ones' rules:
+        the same candidates are legal, and at the same places, since only legal ones count towards `widths`)."""
+        for triple in triples:
+            if triple in self.seen:
+                continue
+            self.seen.add(triple)
+            cfg, in0, out = triple
+            if self.counted:
+                group = (_block_shape(cfg), in0, out)
+                if self.widths[group] >= K_BLOCK_WIDTHS_SCORED:
+                    self.pruned["narrower_k_block_than_two_legal_ones"] += 1
+                    continue
+                if known and triple in known:
+                    self.widths[group] += 1
+                    self.legal.append(known[triple])
+                    continue
+                case = case_of(triple)
+                broken = first_violation(case)
+                if broken:
+                    self.pruned[broken] += 1
+                    continue
+            else:  # legality first: an illegal candidate never counts towards `widths`, so the legal set is the same;
+                # the L1 estimate last, and not for a shape already scored K_BLOCK_WIDTHS_SCORED times
+                case = case_of(triple)
+                if not is_legal(case, l1=False):
+                    continue
+                group = (_block_shape(cfg), in0, out)
+                if self.widths[group] >= K_BLOCK_WIDTHS_SCORED or r20_l1_fits(case):
+                    continue
+            self.widths[group] += 1
+            self.legal.append(_Scored(cfg, in0, out, matmul_l1_bytes(case), matmul_time_ns(case)))
+
+
+def _block_shape(cfg: MatmulConfig) -> tuple:
+    """The config without its in0_block_w: the candidates that differ only in K-block width."""
+    return tuple(v for name, v in cfg.__dict__.items() if name != "in0_block_w")
+
+
+# Memos by the search's real inputs (frozen, hashable: the device by its serialised profile, so two profiles of
+# one name never share an entry). _SEARCH_CACHE: whole answers; _ENUMERATED: the verdicts on the enumerated
+# candidates of one problem, shared by calls that differ only in seeds or in the rank's move term (`home`), and
+# counted verdicts also by calls that need no counts.
 _SEARCH_CACHE: dict[tuple, tuple] = {}
+_ENUMERATED: OrderedDict[tuple, _Evaluated] = OrderedDict()
+MAX_ENUMERATED = 512  # problems kept (a 70B build has ~70): a process building many packages stays bounded
 _DEVICE_KEYS: dict[int, tuple[DeviceProfile, str]] = {}
 
 
@@ -281,78 +360,76 @@ def search(
     dtypes: tuple[str, str, str],
     in1: MemoryPlacement,
     decode: bool,
-    seeds: tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...] = (),
+    seeds: tuple[Triple, ...] = (),
     reserve: L1Reserve = L1Reserve(),
     placed: tuple[MemoryPlacement | None, MemoryPlacement | None] = (None, None),
     home: Home | None = None,
+    counted: bool = True,
 ) -> tuple[Candidate, tuple[Candidate, ...], tuple[tuple[str, int], ...]]:
-    """Best candidate, best rejected-by-cost alternatives, and how many each rule pruned.
+    """Best candidate, best rejected-by-cost alternatives, and how many each rule pruned (`counted=False`: not
+    counted, () — a caller that only weighs the best, such as the memory pass's modeled cost, gets the same
+    candidates faster).
 
     `seeds` are (config, in0, out) triples always considered, e.g. the baselines' own configs, so the
-    search is never modeled slower than a legal baseline. Cached per distinct (device, shape, kernel,
-    dtypes, weight placement, mode, seeds): layers and repeated shapes (w1/w3) cost one search.
-    `placed` (in0, out): placements pinned by an override replace every candidate's own. `home`: the moves a
-    candidate's placements would cost its neighbours (decode), added to its rank.
+    search is never modeled slower than a legal baseline. `placed` (in0, out): placements pinned by an override
+    replace every candidate's own. `home`: the moves a candidate's placements would cost its neighbours (decode),
+    added to its rank. Memoised by all of these: a build judges each distinct problem's candidates once (the
+    verdicts on the enumerated candidates are shared by calls with other seeds or another home).
     """
-    key = (_device_key(device), shape, kernel, dtypes, in1, decode, seeds, reserve, placed, home)
-    if key in _SEARCH_CACHE:
-        return _SEARCH_CACHE[key]
-    result = _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed, home)
-    _SEARCH_CACHE[key] = result
-    return result
+    inputs = (device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed, home, counted)
+    key = (_device_key(device), *inputs[1:])
+    if key not in _SEARCH_CACHE:
+        _SEARCH_CACHE[key] = _search(*inputs)
+    return _SEARCH_CACHE[key]
 
 
-def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed=(None, None), home=None):
-    legal: list[Candidate] = []
-    pruned: Counter[str] = Counter()
-    candidates = enumerate_candidates(device, shape, kernel, in1, decode)
-    if placed != (None, None):
-        candidates = [(cfg, placed[0] or a, placed[1] or o) for cfg, a, o in candidates + list(seeds)]
-        seeds = ()
-    legal_widths: Counter[tuple] = Counter()
-    for cfg, in0, out in list(dict.fromkeys(candidates + list(seeds))):
-        group = (replace(cfg, in0_block_w=0), in0, out)
-        if legal_widths[group] >= K_BLOCK_WIDTHS_SCORED:
-            pruned["narrower_k_block_than_two_legal_ones"] += 1
-            continue
-        case = MatmulCase(
-            device,
-            shape,
-            cfg,
-            kernel,
-            in0,
-            in1,
-            out,
-            *dtypes,
-            False,
-            reserve.bytes,
-            reserve.sibling_output,
+def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed, home, counted):
+    def case_of(triple: Triple) -> MatmulCase:
+        cfg, in0, out = triple
+        return MatmulCase(
+            device, shape, cfg, kernel, in0, in1, out, *dtypes, False, reserve.bytes, reserve.sibling_output,
             reserve.bias_dtype,
         )
-        broken = first_violation(case)
-        if broken:
-            pruned[broken] += 1
-            continue
-        legal_widths[group] += 1
-        time = matmul_time_ns(case)
-        legal.append(
-            Candidate(
-                cfg,
-                time.total_ns,
-                time.binding,
-                extra={
-                    "in0": in0,
-                    "out": out,
-                    "l1": matmul_l1_bytes(case),
-                    "cost": time,
-                    "move_ns": home.move_ns(in0, out) if home else 0.0,
-                },
-            )
+
+    if placed != (None, None):  # pinned placements: every candidate (seeds too) takes them; rare, not shared
+        candidates = enumerate_candidates(device, shape, kernel, in1, decode) + list(seeds)
+        evaluated = _Evaluated(counted)
+        evaluated.add([(cfg, placed[0] or a, placed[1] or o) for cfg, a, o in candidates], case_of)
+    else:
+        problem = (_device_key(device), shape, kernel, dtypes, in1, decode, reserve)
+        evaluated = _ENUMERATED.get((*problem, True)) or _ENUMERATED.get((*problem, counted))
+        if evaluated is None:
+            evaluated = _Evaluated(counted)
+            uncounted = _ENUMERATED.get((*problem, False)) if counted else None
+            known = {(c.config, c.in0, c.out): c for c in uncounted.legal} if uncounted else None
+            candidates = enumerate_candidates(device, shape, kernel, in1, decode, legal_only=not counted)
+            evaluated.add(candidates, case_of, known)
+            _ENUMERATED[(*problem, counted)] = evaluated
+            while len(_ENUMERATED) > MAX_ENUMERATED:
+                _ENUMERATED.popitem(last=False)
+        if any(seed not in evaluated.seen for seed in seeds):
+            evaluated = evaluated.copy()
+            evaluated.add(seeds, case_of)
+    pruned = tuple(sorted(evaluated.pruned.items())) if counted else ()
+    if not evaluated.legal:
+        return None, (), pruned
+    legal = [
+        Candidate(
+            c.config,
+            c.cost.total_ns,
+            c.cost.binding,
+            extra={
+                "in0": c.in0,
+                "out": c.out,
+                "l1": c.l1,
+                "cost": c.cost,
+                "move_ns": home.move_ns(c.in0, c.out) if home else 0.0,
+            },
         )
-    if not legal:
-        return None, (), tuple(sorted(pruned.items()))
+        for c in evaluated.legal
+    ]
     legal.sort(key=_rank)
-    return legal[0], tuple(legal[1 : 1 + KEEP_REJECTED]), tuple(sorted(pruned.items()))
+    return legal[0], tuple(legal[1 : 1 + KEEP_REJECTED]), pruned
 
 
 def baseline_seeds(
@@ -360,9 +437,6 @@ def baseline_seeds(
 ) -> tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...]:
     """The configs tt_transformers and ttnn's auto-config would use (also with `core_grid=` the whole grid, as model
     code often calls ttnn.linear), placed as tttgen places operands."""
-    from tttgen.baselines.tt_transformers import baseline_config
-    from tttgen.cost.ttnn_auto import ttnn_auto_config
-
     device, dt = graph.device, op.decisions["dtypes"]
     decode = op.mode == "decode"
     seeds = []
@@ -383,7 +457,7 @@ def baseline_seeds(
                 continue  # decode activations are width-sharded; a seed needs its shard grid
             grid_x = cfg.grid[0] if cfg.type == MATMUL_1D else device.grid.x
             out = (
-                _width_sharded_out(shape.nt, cfg.per_core_N, grid_x)
+                width_sharded_out(shape.nt, cfg.per_core_N, grid_x)
                 if shape.nt % cfg.per_core_N == 0
                 else DRAM_INTERLEAVED
             )
@@ -443,7 +517,7 @@ def _decide_pinned(graph: Graph, op: Op, shape: MatmulShape, best: Candidate | N
     if out is None:
         grid_x = cfg.grid[0] if cfg.type == MATMUL_1D and cfg.grid else device.grid.x
         out = (
-            _width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
+            width_sharded_out(shape.nt, cfg.per_core_N, grid_x) if shape.nt % cfg.per_core_N == 0 else DRAM_INTERLEAVED
         )
     first = None
     for in0 in dict.fromkeys(in0s):

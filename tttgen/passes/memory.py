@@ -12,39 +12,29 @@ reads it; a weight too wide to DRAM-shard whole may be stored as column chunks (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from tttgen.errors import InputError
-from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, CoreRanges, MemoryPlacement
+from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, MemoryPlacement
 from tttgen.ir.graph import Graph, Op
+from tttgen.objective import token_weight
 from tttgen.passes.base import make_pass
+from tttgen.passes.column_chunks import (
+    ColumnChunks,
+    chunk_joins_ns,
+    chunk_width,
+    input_move_ns,
+    reads_one_tile_from_dram,
+)
+from tttgen.passes.matmul_program import baseline_seeds, l1_reserve, search
 from tttgen.passes.precision import mark_pinned, override_entry, override_for
 from tttgen.passes.reshard import matmul_operand
 from tttgen.rules.l1 import sharded_bytes_per_core
+from tttgen.rules.placement import dram_sharded_weight, height_sharded, width_sharded
 from tttgen.spec.device import DeviceProfile
-from tttgen.tiling import ceil_div, compact_cores, divisors
+from tttgen.tiling import ceil_div, divisors
 
 RESIDUAL_TARGET_CORES = 32  # tt_transformers find_grid aims at ~32 cores for decode activations
-
-
-def shard_grid(cores: int, device: DeviceProfile) -> CoreRanges:
-    """Grid of an activation tttgen shards: a rectangle when one fits (see tiling.compact_cores)."""
-    return CoreRanges(compact_cores(cores, device.grid.x, device.grid.y))
-
-
-def width_sharded(rows: int, cols: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
-    return MemoryPlacement("L1", "WIDTH_SHARDED", (rows, cols // cores), shard_grid(cores, device), "ROW_MAJOR")
-
-
-def height_sharded(rows_per_core: int, cols: int, cores: int, device: DeviceProfile) -> MemoryPlacement:
-    return MemoryPlacement("L1", "HEIGHT_SHARDED", (rows_per_core, cols), shard_grid(cores, device), "ROW_MAJOR")
-
-
-def dram_sharded_weight(k: int, n: int, device: DeviceProfile) -> MemoryPlacement:
-    """One width shard per DRAM bank, N padded to 32*banks (create_dram_sharded_mem_config)."""
-    banks = device.dram.banks
-    padded = ceil_div(n, 32 * banks) * 32 * banks
-    return MemoryPlacement("DRAM", "WIDTH_SHARDED", (k, padded // banks), CoreRanges((((0, 0), (banks - 1, 0)),)), "ROW_MAJOR")
 
 
 def residual_cores(dim: int, device: DeviceProfile) -> int:
@@ -55,7 +45,7 @@ def residual_cores(dim: int, device: DeviceProfile) -> int:
     return min(options, key=lambda c: (abs(c - RESIDUAL_TARGET_CORES), -c))
 
 
-def _weight_placement(graph: Graph, name: str) -> tuple[MemoryPlacement, "ColumnChunks | None"]:
+def _weight_placement(graph: Graph, name: str) -> tuple[MemoryPlacement, ColumnChunks | None]:
     w = graph.weight(name)
     device = graph.device
     pinned = {ov.memory_config["in1"].placement() for op in graph.ops if op.weight == name
@@ -115,7 +105,7 @@ def _weight_placement(graph: Graph, name: str) -> tuple[MemoryPlacement, "Column
 MAX_COLUMN_CHUNKS = 16
 
 
-def chunk_options(graph: Graph, name: str) -> list[tuple[float, MemoryPlacement, "ColumnChunks"]]:
+def chunk_options(graph: Graph, name: str) -> list[tuple[float, MemoryPlacement, ColumnChunks]]:
     """(modeled cost, chunk placement, chunks) for every chunk count whose chunks every reader can run."""
     w, device = graph.weight(name), graph.device
     readers = [op for op in graph.ops if op.weight == name and op.kind == "matmul"]
@@ -131,50 +121,6 @@ def chunk_options(graph: Graph, name: str) -> list[tuple[float, MemoryPlacement,
     return out
 
 
-@dataclass(frozen=True)
-class ColumnChunks:
-    """A weight stored as `count` column blocks of `width` columns (the last zero-padded), each DRAM-sharded."""
-
-    count: int
-    width: int
-
-
-def chunk_width(n: int, count: int, device: DeviceProfile) -> int:
-    """Columns per chunk: whole tiles, a multiple of one tile per DRAM bank (so no chunk pads its bank shards)."""
-    per_bank = 32 * device.dram.banks
-    return ceil_div(ceil_div(n, count), per_bank) * per_bank
-
-
-def chunk_joins_ns(graph: Graph, rows: int, n: int, chunks: ColumnChunks, out: MemoryPlacement) -> float:
-    """What a column-chunked matmul adds to its chunks' time: each chunk's output moved to DRAM, one concat along
-    the columns, and a slice back to `n` columns when the chunks pad it."""
-    from tttgen.passes.op_costs import storage
-    from tttgen.scoring import op_time_ns
-
-    part = rows * chunks.width * 2  # bfloat16 outputs
-    whole = part * chunks.count
-    move = op_time_ns(graph.device, "reshard", bytes_in=part, bytes_out=part, src=storage(out), dst="dram").total_ns
-    total = chunks.count * move + op_time_ns(graph.device, "reshard", bytes_in=whole, bytes_out=whole, src="dram").total_ns
-    if chunks.count * chunks.width > n:
-        size = rows * n * 2
-        total += op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="dram").total_ns
-    return total
-
-
-def reads_one_tile_from_dram(op: Op, shape) -> bool:
-    """A prefill matmul over one tile of rows (an LM head on the prompt's last tile): chunked, it runs the decode
-    configs (the DRAM-sharded family, 32 rows from L1 width shards) after moving its input out of DRAM, since the
-    configs prefill reads DRAM with cannot stream DRAM-sharded chunks as fast."""
-    return op.mode != "decode" and shape.m * shape.batch == 32
-
-
-def input_move_ns(graph: Graph, shape) -> float:
-    from tttgen.scoring import op_time_ns
-
-    size = shape.m * shape.k * 2  # bfloat16 activations
-    return op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="dram", dst="sharded").total_ns
-
-
 def modeled_cost(
     graph: Graph, name: str, placement: MemoryPlacement, chunks: ColumnChunks | None = None
 ) -> float | None:
@@ -183,9 +129,6 @@ def modeled_cost(
     Per-token weighting (tttgen.objective): with optimize=latency a decode step counts in full; with
     throughput it is shared by the batch; a prefill op counts per prompt token.
     """
-    from tttgen.objective import token_weight
-    from tttgen.passes.matmul_program import baseline_seeds, l1_reserve, search
-
     total = 0.0
     for op in graph.ops:
         if op.weight != name or op.kind != "matmul":
@@ -197,7 +140,7 @@ def modeled_cost(
         decode_style = chunks is not None and reads_one_tile_from_dram(op, shape)
         best, _, _ = search(
             graph.device, shape, d["kernel"], dtypes, placement, op.mode == "decode" or decode_style, seeds,
-            l1_reserve(graph, op),
+            l1_reserve(graph, op), counted=False,  # only the best is weighed
         )
         if best is None:
             return None

@@ -52,7 +52,7 @@ def consumer(ops: Sequence[Op], op: Op) -> Op:
 
 def same_placement(a, b) -> bool:
     """Equal placements need no move. A matmul's output spec, which ttnn infers (`infer_shard`), is the one
-    tttgen predicted for it (matmul_program._width_sharded_out): equal to an explicit spec of the same shards."""
+    tttgen predicted for it (rules.placement.width_sharded_out): equal to an explicit spec of the same shards."""
     if a is None or b is None:
         return a == b
     return replace(a, infer_shard=False) == replace(b, infer_shard=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tttgen.ir.configs import ComputeKernelConfig, MatmulConfig, MatmulShape, MemoryPlacement
+from tttgen.ir.configs import DRAM_INTERLEAVED, ComputeKernelConfig, MatmulConfig, MatmulShape, MemoryPlacement
 from tttgen.realttnn import environment
 from tttgen.render import literals as L
 from tttgen.spec.device import DeviceProfile
@@ -35,6 +35,7 @@ class MatmulCase:
     in0: MemoryPlacement
     in1: MemoryPlacement
     out: MemoryPlacement
+    bias_dtype: str | None = None  # a linear with a bias: [1, 1, 1, N] in DRAM, as packages store it
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,16 @@ class Verdict:
 def case_source(case: MatmulCase, device: DeviceProfile) -> dict[str, Any]:
     """The probe's case: operands and keyword arguments as emitted Python source."""
     s = case.shape
+    operands = [
+        {"shape": [1, s.batch, s.m, s.k], "dtype": L.dtype(case.dtypes[0]), "memory": L.memory(case.in0)},
+        {"shape": [1, 1, s.k, s.n], "dtype": L.dtype(case.dtypes[1]), "memory": L.memory(case.in1)},
+    ]
+    if case.bias_dtype is not None:  # passed as `bias=`; cases without one keep their cached text
+        bias = {"shape": [1, 1, 1, s.n], "dtype": L.dtype(case.bias_dtype), "memory": L.memory(DRAM_INTERLEAVED)}
+        operands.append({**bias, "keyword": "bias"})
     return {
         "op": "ttnn.linear",
-        "operands": [
-            {"shape": [1, s.batch, s.m, s.k], "dtype": L.dtype(case.dtypes[0]), "memory": L.memory(case.in0)},
-            {"shape": [1, 1, s.k, s.n], "dtype": L.dtype(case.dtypes[1]), "memory": L.memory(case.in1)},
-        ],
+        "operands": operands,
         "kwargs": {
             "program_config": L.matmul_program(case.program),
             "compute_kernel_config": L.kernel(case.kernel, device.compute_kernel_config_class),

@@ -1,7 +1,8 @@
 """Ask the real ttnn about single ops: `python probe.py CASES.json OUT.json` inside the ttnn venv.
 
 Each case names an op (`ttnn.linear` today), its operand tensors (shape, dtype, layout and memory config as the
-Python source tttgen would emit for them, from `tttgen.render.literals`) and its keyword arguments (program config,
+Python source tttgen would emit for them, from `tttgen.render.literals`; an operand with a `keyword`, such as a
+linear's bias, is passed by that name) and its keyword arguments (program config,
 compute-kernel config, output memory config, dtype, as source). The probe allocates the operands on the mock
 device, runs the op inside a NO_DISPATCH graph capture and reports ttnn's verdict: accepted with the L1 per core
 it reports (circular buffers and L1 buffers), or its own error message.
@@ -28,16 +29,18 @@ def first_lines(text: str, n: int = 3) -> str:
 def run_case(ttnn, device, case: dict, namespace: dict) -> dict:
     g = ttnn._ttnn.graph
     result = {"id": case["id"], "accepted": False, "message": None, "l1_dataflow": 0, "l1_buffers": 0, "l1_total": 0}
-    tensors = []
+    tensors, keyword_tensors = [], {}
     try:
         for operand in case["operands"]:
             memory = eval(operand["memory"], namespace)  # source text tttgen would emit
-            tensors.append(
-                ttnn.allocate_tensor_on_device(
-                    ttnn.Shape(operand["shape"]), eval(operand["dtype"], namespace), ttnn.TILE_LAYOUT, device, memory
-                )
+            tensor = ttnn.allocate_tensor_on_device(
+                ttnn.Shape(operand["shape"]), eval(operand["dtype"], namespace), ttnn.TILE_LAYOUT, device, memory
             )
-        kwargs = {k: eval(v, namespace) for k, v in case["kwargs"].items()}
+            if "keyword" in operand:  # e.g. a linear's bias=
+                keyword_tensors[operand["keyword"]] = tensor
+            else:
+                tensors.append(tensor)
+        kwargs = {k: eval(v, namespace) for k, v in case["kwargs"].items()} | keyword_tensors
         op = eval(case["op"], namespace)
     except Exception as err:  # a config that does not even construct
         result["message"] = f"construct: {first_lines(err)}"
@@ -58,7 +61,7 @@ def run_case(ttnn, device, case: dict, namespace: dict) -> dict:
         )
         for o in out if isinstance(out, (list, tuple)) else [out]:  # nlp_create_qkv_heads* return (q, k, v)
             ttnn.deallocate(o)
-    for t in tensors:
+    for t in tensors + list(keyword_tensors.values()):
         ttnn.deallocate(t)
     return result
 

@@ -9,14 +9,10 @@ per core, as the allocator reserves an L1 tensor's shard at the same address on 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tttgen.cost.l1 import BUFFERING_DEPTH, interm_tile_bytes, ttnn_cb_estimate
 from tttgen.ir.configs import MATMUL_1D, MATMUL_2D, MATMUL_DRAM_SHARDED, CoreRanges, MemoryPlacement
+from tttgen.rules.case import MatmulCase
 from tttgen.tiling import ceil_div
-
-if TYPE_CHECKING:
-    from tttgen.rules.matmul import MatmulCase
 
 # The DRAM-sharded factory triple-buffers in1 (matmul_multicore_reuse_mcast_dram_sharded_program_factory.cpp);
 # the other families double-buffer their inputs (MCAST_INPUT_BUFFERING_DEPTH).
@@ -31,7 +27,7 @@ def sharded_bytes_per_core(placement: MemoryPlacement, dtype_tile_bytes: int) ->
     return ceil_div(h, 32) * ceil_div(w, 32) * dtype_tile_bytes
 
 
-def _interm_dtype(case: "MatmulCase", num_blocks: int) -> str:
+def _interm_dtype(case: MatmulCase, num_blocks: int) -> str:
     """Format of the partials CB: FP32 with fp32 accumulation, else bf16 when the packer accumulates in
     L1 across K blocks, else the output format. The 2D factory turns packer L1 accumulation on from 3
     K blocks, the 1D and DRAM-sharded ones from 2; 2 is used for all (never fewer bytes)."""
@@ -42,7 +38,7 @@ def _interm_dtype(case: "MatmulCase", num_blocks: int) -> str:
     return case.out_dtype
 
 
-def _out_and_interm(case: "MatmulCase", block_tiles: int, interm: str, out_cb_static: bool, split: bool) -> int:
+def _out_and_interm(case: MatmulCase, block_tiles: int, interm: str, out_cb_static: bool, split: bool) -> int:
     """Output and partials CBs: one buffer for both when they share a format (and the factory does not
     split them), two otherwise. An output CB backed by the sharded output tensor takes no CB space."""
     tb = case.device.tile_bytes
@@ -64,7 +60,7 @@ def dram_sharded_compute_n(n_tiles: int, banks: int, limit: int) -> int:
     return best * count
 
 
-def matmul_cb_bytes(case: "MatmulCase") -> int:
+def matmul_cb_bytes(case: MatmulCase) -> int:
     """Statically allocated circular buffers of one core, as the program factory sizes them."""
     tb = case.device.tile_bytes
     cfg = case.config
@@ -78,8 +74,12 @@ def matmul_cb_bytes(case: "MatmulCase") -> int:
         per_core_n = ceil_div(case.shape.nt, banks)
         compute_n = dram_sharded_compute_n(case.shape.nt, banks, 4 if case.kernel.fp32_dest_acc_en else 8)
         depth = num_blocks > 1
+        # The bias CB holds one row of the widened output block (per_core_N_compute tiles), single-buffered; a
+        # fused activation adds no CB. Exact against ttnn 0.81.1 on mock n150 and p150 (tests/test_l1_probes.py).
+        bias = compute_n * tb[case.bias_dtype] if case.bias_dtype else 0
         return (
-            cfg.per_core_M * cfg.in0_block_w * (BUFFERING_DEPTH if depth else 1) * tb[case.in0_dtype]
+            bias
+            + cfg.per_core_M * cfg.in0_block_w * (BUFFERING_DEPTH if depth else 1) * tb[case.in0_dtype]
             + per_core_n * cfg.in0_block_w * (DRAM_SHARDED_IN1_BUFFERING if depth else 1) * tb[case.in1_dtype]
             + _out_and_interm(case, cfg.per_core_M * compute_n, interm, out_cb_static=True, split=False)
         )
@@ -95,12 +95,13 @@ def matmul_cb_bytes(case: "MatmulCase") -> int:
     block_w = cfg.out_block_w or cfg.per_core_N
     batches = 1 if cfg.fuse_batch else case.shape.batch
     depth = BUFFERING_DEPTH if batches * num_blocks > 1 else 1
-    # The bias CB: one row of per_core_N tiles, single-buffered. Matches ttnn 0.81.1 on a mock device for 1D and
-    # 2D configs (per_core_N 2, 4, 16: +2, +4, +16 bf16 tiles per core; tests/realttnn).
-    bias = cfg.per_core_N * tb[case.bias_dtype] if case.bias_dtype else 0
+    # The bias CB: one row of the output block (out_block_w tiles, per_core_N without one), single-buffered; a
+    # fused activation adds no CB. Exact against ttnn 0.81.1 on mock n150 and p150 (tests/test_l1_probes.py).
+    bias = block_w * tb[case.bias_dtype] if case.bias_dtype else 0
     in0_sharded = case.in0.sharded and case.in0.buffer == "L1"
     in1_in_l1 = case.in1.sharded and case.in1.buffer == "L1" and cfg.type == MATMUL_1D
-    split = case.out.sharded and cfg.per_core_M != block_h  # the factory never shares then
+    # An out block smaller than the shard: partials get a CB of their own (ttnn 0.81.1, mock n150: +out block)
+    split = case.out.sharded and (cfg.per_core_M != block_h or cfg.per_core_N != block_w)
     in0_cb = block_h * cfg.in0_block_w * depth * tb[case.in0_dtype]
     total = bias + in0_cb + (0 if in1_in_l1 else block_w * cfg.in0_block_w * depth * tb[case.in1_dtype])
     total += _out_and_interm(case, block_h * block_w, interm, out_cb_static=not case.out.sharded, split=split)
@@ -120,7 +121,7 @@ def interleaved_l1_bytes_per_core(placement: MemoryPlacement, rows: int, cols: i
     return ceil_div(ceil_div(rows, 32) * ceil_div(cols, 32), cores) * dtype_tile_bytes
 
 
-def matmul_l1_bytes(case: "MatmulCase") -> int:
+def matmul_l1_bytes(case: MatmulCase) -> int:
     """Circular buffers of one core plus the L1 input and output tensors it holds (sharded or interleaved)."""
     tb = case.device.tile_bytes
     s = case.shape

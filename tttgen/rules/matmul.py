@@ -7,7 +7,6 @@ the shared reference (`ttnn-rules-and-hardware.md` section 7); sources are ttnn'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from tttgen.ir.configs import (
@@ -16,34 +15,13 @@ from tttgen.ir.configs import (
     MATMUL_2D,
     MATMUL_DRAM_SHARDED,
     MATMUL_REUSE,
-    ComputeKernelConfig,
     MatmulConfig,
-    MatmulShape,
     MemoryPlacement,
 )
-from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core
+from tttgen.rules.case import MatmulCase
 from tttgen.spec.device import DeviceProfile
+from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core
 from tttgen.tiling import ceil_div, row_major_cores
-
-
-@dataclass(frozen=True)
-class MatmulCase:
-    """Everything a rule may look at."""
-
-    device: DeviceProfile
-    shape: MatmulShape
-    config: MatmulConfig
-    kernel: ComputeKernelConfig
-    in0: MemoryPlacement
-    in1: MemoryPlacement
-    out: MemoryPlacement
-    in0_dtype: str
-    in1_dtype: str
-    out_dtype: str
-    in1_batched: bool = False
-    reserved_l1: int = 0  # bytes per core held by other live L1 tensors (residual, rotary tables, ...)
-    sibling_output_live: bool = False  # a twin op's output of the same placement is live (w1 during w3)
-    bias_dtype: str | None = None  # a linear with a bias: the factory adds a bias CB in this dtype
 
 
 Rule = Callable[[MatmulCase], "str | None"]
@@ -89,17 +67,17 @@ def r04_block_divisibility(c: MatmulCase) -> str | None:
             return f"{name} must be non-zero"
     out_h = cfg.out_block_h or cfg.per_core_M
     out_w = cfg.out_block_w or cfg.per_core_N
-    checks = [
-        (cfg.per_core_M % cfg.out_subblock_h, f"per_core_M={cfg.per_core_M} % out_subblock_h={cfg.out_subblock_h}"),
-        (cfg.per_core_N % cfg.out_subblock_w, f"per_core_N={cfg.per_core_N} % out_subblock_w={cfg.out_subblock_w}"),
-        (out_h % cfg.out_subblock_h, f"out_block_h={out_h} % out_subblock_h={cfg.out_subblock_h}"),
-        (out_w % cfg.out_subblock_w, f"out_block_w={out_w} % out_subblock_w={cfg.out_subblock_w}"),
-        (cfg.per_core_M % out_h, f"per_core_M={cfg.per_core_M} % out_block_h={out_h}"),
-        (cfg.per_core_N % out_w, f"per_core_N={cfg.per_core_N} % out_block_w={out_w}"),
-    ]
-    for remainder, text in checks:
-        if remainder:
-            return f"{text} != 0"
+    checks = (  # (dividend name, value, divisor name, value); messages are only formatted on a violation
+        ("per_core_M", cfg.per_core_M, "out_subblock_h", cfg.out_subblock_h),
+        ("per_core_N", cfg.per_core_N, "out_subblock_w", cfg.out_subblock_w),
+        ("out_block_h", out_h, "out_subblock_h", cfg.out_subblock_h),
+        ("out_block_w", out_w, "out_subblock_w", cfg.out_subblock_w),
+        ("per_core_M", cfg.per_core_M, "out_block_h", out_h),
+        ("per_core_N", cfg.per_core_N, "out_block_w", out_w),
+    )
+    for name, value, divisor_name, divisor in checks:
+        if value % divisor:
+            return f"{name}={value} % {divisor_name}={divisor} != 0"
     return None
 
 
@@ -264,16 +242,22 @@ def r14_dram_sharded(c: MatmulCase) -> str | None:
     return None
 
 
+def dram_shard_per_core_n(device: DeviceProfile, in1: MemoryPlacement) -> int | None:
+    """The per_core_N a 2D/1D matmul reading this weight must use (rule r25), or None when any will do."""
+    if device.prefill_per_core_n_matches_dram_shard and in1.buffer == "DRAM" and in1.layout == "WIDTH_SHARDED":
+        return in1.shard_shape[1] // 32 if in1.shard_shape else None
+    return None
+
+
 def r25_prefill_reads_dram_shards(c: MatmulCase) -> str | None:
     """2D/1D matmuls reading DRAM width-sharded weights: per_core_N equals the shard width where the
     device profile says so (Blackhole; tt_transformers PREFILL_MLP comments: "silently bad PCC")."""
     cfg = c.config
-    if cfg.type not in (MATMUL_2D, MATMUL_1D) or not c.device.prefill_per_core_n_matches_dram_shard:
+    if cfg.type not in (MATMUL_2D, MATMUL_1D):
         return None
-    if c.in1.buffer == "DRAM" and c.in1.layout == "WIDTH_SHARDED" and c.in1.shard_shape:
-        width = c.in1.shard_shape[1] // 32
-        if cfg.per_core_N != width:
-            return f"per_core_N={cfg.per_core_N} must equal the DRAM shard width {width} tiles on {c.device.name}"
+    width = dram_shard_per_core_n(c.device, c.in1)
+    if width is not None and cfg.per_core_N != width:
+        return f"per_core_N={cfg.per_core_N} must equal the DRAM shard width {width} tiles on {c.device.name}"
     return None
 
 
@@ -294,10 +278,13 @@ def r18_kernel_config_given(c: MatmulCase) -> str | None:
     return None
 
 
+FUSED_ACTIVATIONS = frozenset({None, *(a.upper() for a in ACTIVATIONS if a != "none")})
+
+
 def r19_activation_fused(c: MatmulCase) -> str | None:
     """`activation=` is not fused without core_grid: fused activations go in the program config, as one of the
     UnaryOpTypes a linear's `activation` attr names (tttgen/ir/configs.py ACTIVATIONS)."""
-    if c.config.fused_activation not in (None, *(a.upper() for a in ACTIVATIONS if a != "none")):
+    if c.config.fused_activation not in FUSED_ACTIVATIONS:
         return f"fused_activation {c.config.fused_activation} is not an emitted UnaryOpType"
     return None
 
@@ -317,9 +304,16 @@ def r28_dram_sharded_weight_family(c: MatmulCase) -> str | None:
     1D backs its in1 circular buffer with a sharded in1's own buffer, which must then be in L1
     (ttnn 0.81.1 on a mock device: "DFB 'in1' borrows memory from TensorParameter 'in1', but its
     TensorSpec is not L1-resident"; the same configs pass with the weight DRAM-interleaved)."""
-    if c.in1.buffer == "DRAM" and c.in1.sharded and c.config.type not in (MATMUL_DRAM_SHARDED, MATMUL_2D):
+    if c.config.type not in families_reading(c.in1):
         return f"{c.config.type} cannot read a weight sharded in DRAM (its in1 buffer must be L1-resident)"
     return None
+
+
+def families_reading(in1: MemoryPlacement) -> tuple[str, ...]:
+    """The program-config families that can read this weight (rule r28)."""
+    if in1.buffer == "DRAM" and in1.sharded:
+        return (MATMUL_DRAM_SHARDED, MATMUL_2D)
+    return (MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED, MATMUL_REUSE)
 
 
 def r29_1d_grid_holds_in0_shards(c: MatmulCase) -> str | None:
@@ -383,6 +377,29 @@ RULES: tuple[Rule, ...] = (
     r29_1d_grid_holds_in0_shards,
     r30_subblock_didt,
 )
+
+
+# The same rules, those that are cheap and reject most candidates first and the L1 estimate last: legality does
+# not depend on the order, so a search that needs no per-rule counts asks `is_legal` and rarely sizes L1.
+LEGALITY_ORDER: tuple[Rule, ...] = (
+    r28_dram_sharded_weight_family,
+    r25_prefill_reads_dram_shards,
+    r14_dram_sharded,
+    r07_1d_blocks_fit,
+    r06_2d_blocks_fit,
+    *(r for r in RULES if r not in (r28_dram_sharded_weight_family, r25_prefill_reads_dram_shards, r14_dram_sharded,
+                                     r07_1d_blocks_fit, r06_2d_blocks_fit, r20_l1_fits)),
+    r20_l1_fits,
+)
+
+
+def is_legal(case: MatmulCase, l1: bool = True) -> bool:
+    """No rule broken (first_violation(case) is None), found with the cheap rules first. `l1=False`: every rule but
+    the L1 estimate (r20_l1_fits, always last), for a caller that may not need to ask it."""
+    for rule in LEGALITY_ORDER if l1 else LEGALITY_ORDER[:-1]:
+        if rule(case):
+            return False
+    return True
 
 
 def first_violation(case: MatmulCase) -> str | None:
