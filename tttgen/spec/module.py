@@ -57,11 +57,16 @@ class ExprError(ValueError):
     pass
 
 
+MAX_EXPR_CHARS = 256  # bounds Python's parser (its recursion, its 4300-digit ints) and the values it can make
+
+
 def parse_expr(text: str) -> ast.expr:
     """The AST of `text` if it uses only ints, names, + - * // and parentheses; ExprError otherwise."""
+    if len(text) > MAX_EXPR_CHARS:
+        raise ExprError(f"an expression of {len(text)} characters (at most {MAX_EXPR_CHARS})")
     try:
         tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ExprError(
             f"'{text}' is not an arithmetic expression (ints, param names, + - * // and parentheses)"
         ) from None
@@ -609,6 +614,7 @@ class _Checker:
             for section in ("inputs", "outputs"):
                 self.shapes_in_mode(mode, section, _d(variant).get(section))
         self.weights()
+        self.names_and_usage()
         if not _l(d.get("ops")) and not _d(d.get("modes")):
             self.add(("ops",), "a module needs `ops` or per-mode `modes` with ops")
         if _l(d.get("ops")) or not _d(d.get("modes")):
@@ -850,7 +856,11 @@ class _Checker:
             if not isinstance(value, bool) and not (isinstance(value, str) and self.param_type(value) == "bool"):
                 self.add(loc, f"expected true, false or a bool param, got {value!r}")
         elif attr.type in ("int", "float"):
-            if isinstance(value, str):
+            if isinstance(value, str) and re.match(NAME, value) and value not in self.params:
+                numeric = sorted(n for n in self.params if self.param_type(n) in ("int", "float"))
+                what = "an int" if attr.type == "int" else "a number"
+                self.add(loc, f"{attr.name} takes {what} (or a param or expression); '{value}' is not a param", numeric)
+            elif isinstance(value, str):
                 self.expr_checked(loc, value)
             elif not (isinstance(value, int) and not isinstance(value, bool)) and not (attr.type == "float" and is_num):
                 self.add(
@@ -924,21 +934,20 @@ class _Checker:
             return outs
         path = find_module(module, self.path.parent)
         if path is None:
-            self.add(
-                loc + ("module",),
-                f"unknown module '{module}'",
-                sorted(set(module_names()) | {p.stem for p in self.path.parent.glob("*.yaml")}),
-            )
+            self.add(loc + ("module",), f"unknown module '{module}'", modules_near(self.path.parent))
             return outs
         callee, clines = read_yaml_lines(path)
-        if path.resolve() not in self.stack:
-            # A description is valid only when everything it calls is: validating a model checks the tree.
-            _, cproblems = check_module(path, callee, clines, self.stack + (self.path.resolve(),), self.features)
-            if cproblems:
-                self.add(
-                    loc + ("module",),
-                    f"module '{module}' has {len(cproblems)} problem(s): tttgen validate {_display(path)}",
-                )
+        if path.resolve() in self.stack + (self.path.resolve(),):
+            return outs  # a cycle: reported once, as the cycle (_cycle_problems), not again as a bad interface
+        # A description is valid only when everything it calls is: validating a model checks the tree. A cycle
+        # through this call is the caller's own problem (reported once, as the cycle), not the callee's.
+        _, cproblems = check_module(path, callee, clines, self.stack + (self.path.resolve(),), self.features)
+        cproblems = [p for p in cproblems if not p.message.startswith("cyclic call")]
+        if cproblems:
+            self.add(
+                loc + ("module",),
+                f"module '{module}' has {len(cproblems)} problem(s): tttgen validate {_display(path)}",
+            )
         callee = _d(with_features(callee, self.features))
         cparams = _d(callee.get("params"))
         for pname, value in _d(step.get("bind")).items():
@@ -972,6 +981,74 @@ class _Checker:
                 loc + ("out",), f"module '{module}' makes {len(couts)} outputs ({', '.join(couts)}); got {len(outs)}"
             )
         return outs
+
+
+    # ---- what is declared but never used, declared twice under two names, or missing
+
+    def op_lists(self) -> list[tuple[tuple, list]]:
+        d = self.data
+        lists = [(("ops",), _l(d.get("ops")))]
+        lists += [(("modes", m, "ops"), _l(_d(v).get("ops"))) for m, v in _d(d.get("modes")).items()]
+        return lists
+
+    def names_and_usage(self) -> None:
+        """A name is a param or a value, never both; every weight and input is read by some op; checkpoint keys are
+        not read twice; a module returns something."""
+        d = self.data
+        declared: list[tuple[tuple, str, str]] = []  # (loc, name, section)
+        for section in ("inputs", "weights", "state"):
+            declared += [((section, n), n, section) for n in _d(d.get(section))]
+        for mode, variant in _d(d.get("modes")).items():
+            declared += [(("modes", mode, "inputs", n), n, "inputs") for n in _d(_d(variant).get("inputs"))]
+        for loc, name, section in declared:
+            if section == "inputs" and name in self.params:
+                self.add(loc, f"'{name}' is both a param and an input; a shape or an op could not tell which is meant:"
+                         " rename one")
+        read: set[str] = set()
+        for _, steps in self.op_lists():
+            for step in steps:
+                for ref in _d(_d(step).get("in")).values():
+                    for r in ref if isinstance(ref, list) else [ref]:
+                        m = _REF.match(r) if isinstance(r, str) else None
+                        if m:
+                            read.add(m.group(1))
+        sampler = _d(d.get("sampler"))
+        read |= set(_d(sampler.get("carry")).values()) | set(_d(sampler.get("start"))) | set(
+            _d(sampler.get("start")).values()
+        )
+        for loc, name, section in declared:
+            if section != "state" and name not in read:
+                self.add(loc, f"{section[:-1]} '{name}' is declared but no op reads it (remove it, or read it)")
+        # Two weights reading one checkpoint tensor the same way are one weight declared twice (reading it
+        # twice with other transforms, e.g. two halves by `split`, is how a fused tensor is taken apart).
+        reads: dict[str, str] = {}
+        for wname, w in _d(d.get("weights")).items():
+            w = _d(w)
+            if w.get("generate") is not None:
+                continue
+            how = repr((w.get("key"), w.get("keys"), w.get("transforms")))
+            if how in reads:
+                self.add(("weights", wname), f"reads the same checkpoint tensor(s) as weight '{reads[how]}', the same"
+                         " way: one weight declared twice (use that weight in both ops)")
+            reads.setdefault(how, wname)
+        outputs = bool(_d(d.get("outputs"))) or any(_d(_d(v).get("outputs")) for v in _d(d.get("modes")).values())
+        if not outputs and (_l(d.get("ops")) or _d(d.get("modes"))):
+            self.add(("outputs",), "a module needs `outputs:` (the values its forward returns, with their shapes)")
+
+
+def modules_near(folder: Path) -> list[str]:
+    """The modules a call may name from a file in `folder`: the built-in library and the module descriptions
+    beside the file (not every YAML there: hints, profiles and broken files are not modules)."""
+    names = set(module_names())
+    if folder.resolve() != MODULE_DIR.resolve():
+        for path in sorted(folder.glob("*.yaml"))[:200]:
+            try:
+                data, _ = read_yaml_lines(path)
+            except InputError:
+                continue
+            if is_module_data(data):
+                names.add(path.stem)
+    return sorted(names)
 
 
 def call_cycle(path: Path, chain: tuple[str, ...] = ()) -> tuple[str, ...] | None:
