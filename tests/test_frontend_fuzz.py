@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tests.frontend_cli import files_under, run_cli
 from tttgen.spec.load import ROOT
 
-MODULES = sorted((ROOT / "modules").glob("*.yaml"))
+MODULES = sorted((ROOT / "modules").glob("*.yaml")) + sorted((ROOT / "model_specs").glob("*.yaml"))
 CONFIGS = sorted((ROOT / "tests" / "data").rglob("*.json"))
 HINTS = sorted((ROOT / "tests" / "data" / "hints").glob("*.yaml"))
 PROFILES = sorted((ROOT / "device_profiles").glob("*.yaml"))

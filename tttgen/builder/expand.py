@@ -306,7 +306,7 @@ class _Expander:
         if not m or m.group(1) not in values:
             raise _error(where, f"undefined value '{ref}'", f"allowed: {', '.join(sorted(values))}")
         val = values[m.group(1)]
-        return _Val(val.shape[1:], f"{val.id}[]", val.weight, val.producer) if m.group(2) else val  # state by layer
+        return replace(val, shape=val.shape[1:], id=f"{val.id}[]") if m.group(2) else val  # state by layer
 
     def weight(
         self, desc: ModuleDescription, name: str, port: str, kind: str, env, prefix: str, loop_var, where: str

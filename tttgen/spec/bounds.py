@@ -104,7 +104,8 @@ def _yaml_depth(text: str, where: str) -> None:
 def _json_prescan(text: str, where: str) -> None:
     """Refuse JSON nesting past MAX_DEPTH and number literals past MAX_INT_DIGITS digits, with their line."""
     depth, in_string, escaped, digits, line = 0, False, False, 0, 1
-    for ch in text:
+    start, last_string, key = 0, "", ""  # the field a number belongs to: the string before the last ':'
+    for i, ch in enumerate(text):
         if ch == "\n":
             line += 1
         if in_string:
@@ -113,16 +114,19 @@ def _json_prescan(text: str, where: str) -> None:
             elif ch == "\\":
                 escaped = True
             elif ch == '"':
-                in_string = False
+                in_string, last_string = False, text[start:i][:80]
             continue
         if ch.isdigit():
             digits += 1
             if digits > MAX_INT_DIGITS:
-                raise _refuse([(line, f"a number with more than {MAX_INT_DIGITS} digits")], where)
+                field = f"field '{key}': " if key else ""
+                raise _refuse([(line, f"{field}a number with more than {MAX_INT_DIGITS} digits")], where)
             continue
         digits = 0
         if ch == '"':
-            in_string = True
+            in_string, start = True, i + 1
+        elif ch == ":":
+            key = last_string
         elif ch in "[{":
             depth += 1
             if depth > MAX_DEPTH:
