@@ -77,8 +77,9 @@ def _dims(items: list, env: Mapping[str, Any], source: Path | None, loc: tuple) 
 def _checked_dims(shape: tuple, source: Path | None, loc: tuple, what: str) -> tuple[int, ...]:
     bad = [d for d in shape if type(d) is not int or not 0 < d <= MAX_DIM]
     if bad:
-        why = "a dim must be a positive int" + (f" up to {MAX_DIM}" if any(type(d) is int and d > 0 for d in bad) else "")
-        raise _Located(source, loc, f"{what} evaluates to {list(shape)}: {why}")
+        too_big = any(type(d) is int and d > 0 for d in bad)
+        raise _Located(source, loc, f"{what} evaluates to {list(shape)}: a dim must be a positive int"
+                       + (f" up to {MAX_DIM}" if too_big else ""))
     return shape
 
 
@@ -158,6 +159,7 @@ class _Expander:
         self.problems: dict[tuple[str, int], tuple[str, str]] = {}  # (file, line) -> (mode key, message)
         self.lines: dict[Path, Any] = {}
         self.mode_key = ""
+        self.calls: list[tuple[Path | None, tuple]] = []  # the call steps being expanded, outermost first
 
     def report(self, problem: _Located) -> None:
         """Keep a problem, once per line: another mode (prefill at each length, decode) repeats the same op."""
@@ -264,7 +266,11 @@ class _Expander:
                 here = "embed" if i < loops[0] else "head"
             try:
                 if step.op == "call":
-                    entry = self.call(step, desc, near, env, mode, values, prefix, loop_var, where, here)
+                    self.calls.append((source, steps_loc + (i,)))
+                    try:
+                        entry = self.call(step, desc, near, env, mode, values, prefix, loop_var, where, here)
+                    finally:
+                        self.calls.pop()
                 else:
                     entry = self.op(step, desc, env, mode, values, prefix, loop_var, where, here)
             except (_Located, InputError, _Skip) as problem:
@@ -311,7 +317,7 @@ class _Expander:
     def weight(
         self, desc: ModuleDescription, name: str, port: str, kind: str, env, prefix: str, loop_var, where: str
     ) -> _Val:
-        w = desc.weights[name]
+        w, w_name = desc.weights[name], name
         shape = _dims(w.shape, env, self.sources.get(desc.name), ("weights", name, "shape"))
         role = w.role or dict(GRAPH[kind].weight_roles).get(port)
         if role is None:
@@ -350,6 +356,17 @@ class _Expander:
         )
         if name in self.weights and self.weights[name] != ir:
             raise _error(where, f"weight name '{name}' is also a different weight at {self.weight_paths[name]}")
+        twin = next(
+            (o for o in self.weights.values() if o.name != name and keys and (o.hf_names, o.transforms,
+             o.source_transforms) == (ir.hf_names, ir.transforms, ir.source_transforms)),
+            None,
+        )
+        if twin is not None:  # e.g. two calls of one module with the same weight_prefix: named at the outer call
+            raise _Located(
+                *(self.calls[0] if self.calls else (self.sources.get(desc.name), ("weights", w_name))),
+                f"weight '{name}' reads checkpoint key(s) {', '.join(keys)} as weight '{twin.name}' does, the same "
+                "way: one tensor loaded twice (two calls with the same weight_prefix?)",
+            )
         self.weights.setdefault(name, ir)
         self.weight_paths.setdefault(name, where)
         return _Val(shape, f"weight:{name}", name)
@@ -644,7 +661,11 @@ def expand(
     expander.raise_problems()  # every problem of every mode, each at its file:line, before any IR is made
     for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
         # a value the sampler starts its loop from: loaded like an activation operand (tiles)
-        expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
+        try:
+            expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
+        except _Located as problem:
+            expander.report(problem)
+    expander.raise_problems()
     names = short_names([op.name for op in ops])
     weight_names = short_names(list(expander.weights))
     ops = [rename(op, names, weight_names) for op in ops]
