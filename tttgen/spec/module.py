@@ -383,7 +383,7 @@ class Sizes(Strict):
     """The param each prefill mode binds, and its default values (a pair module runs once per token count n)."""
 
     param: str = Field(pattern=NAME)
-    default: list[Annotated[int, Field(ge=32, multiple_of=32)]] = Field(min_length=1)
+    default: list[Annotated[int, Field(ge=32, multiple_of=32)]] = Field(min_length=1, max_length=16)  # modes each
 
 
 KERNEL_SETTINGS = ("LOFI", "HIFI2", "HIFI2_FP16", "HIFI4")  # tttgen/passes/precision.py KERNELS (a test keeps them equal)
