@@ -87,3 +87,48 @@ def test_an_overlong_shape_expression_is_one_problem(tmp_path):
     text = (ROOT / "modules" / "mlp.yaml").read_text().replace("[1, 1, rows, in_features]", "[1, 1, rows, " + "(" * 300 + "in_features" + ")" * 300 + "]")
     out = _refused(tmp_path, "mlp.yaml", text)
     assert "mlp.yaml:11:" in out and "at most 256" in out
+
+
+def _numeric_paths(data, prefix=()):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _numeric_paths(value, prefix + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _numeric_paths(value, prefix + (i,))
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        yield prefix
+
+
+def test_every_number_of_a_device_profile_is_bounded(tmp_path):
+    """Each number of a profile set to 0, -1 or 10**39: refused with its field, or (a zero time) built; a zero
+    clock or cycle count once divided by zero in the cost model, and a 10**39-core grid never finished."""
+    import copy
+
+    import yaml
+
+    base = yaml.safe_load(PROFILE)
+    accepted = []
+    for path in _numeric_paths(base):
+        for value in (0, -1, 10**39):
+            data = copy.deepcopy(base)
+            node = data
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            case = tmp_path / f"{'.'.join(map(str, path))}={value}"
+            case.mkdir()
+            (case / "n150.yaml").write_text(yaml.safe_dump(data))
+            code, out = run_cli("validate", str(case / "n150.yaml"))
+            assert code in (0, 2), out
+            if code == 2:
+                assert str(path[0]) in out, out
+            else:
+                accepted.append((path, value))
+    assert accepted and all(value == 0 and str(path[-1]).endswith("_ns") or path == ("l1_small_size",)
+                            for path, value in accepted), accepted
+    for path, value in accepted[:3]:  # zero latencies and gaps: the cost model takes them (three builds suffice)
+        case = tmp_path / f"{'.'.join(map(str, path))}={value}"
+        code, out = run_cli("build", "mlp", "--device", str(case / "n150.yaml"), "--out", str(case / "out"),
+                            "--ttnn-check", "off")
+        assert code == 0, out
