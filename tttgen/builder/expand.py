@@ -71,7 +71,7 @@ def _dims(items: list, env: Mapping[str, Any], source: Path | None, loc: tuple) 
         shape = _shape(items, env, "")
     except InputError as err:
         raise _Located(source, loc, err.message) from None
-    return _checked_dims(shape, source, loc, "shape")
+    return _checked_dims(shape, source, loc, f"shape [{', '.join(str(item) for item in items)}]")
 
 
 def _checked_dims(shape: tuple, source: Path | None, loc: tuple, what: str) -> tuple[int, ...]:
