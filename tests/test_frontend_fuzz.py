@@ -59,7 +59,8 @@ NASTY = st.one_of(
     st.text(max_size=12),
 )
 SPLICES = [":", ": ", "- ", "{", "}", "[", "]", "\t", "&a ", "*a", "*undefined", "\x00", "\x85", "é", "'", '"',
-           "\n  ", "\nTrue: 1\n", "9" * 5000, "[" * 5000, "!!python/object:os.system ", "? ", "<<: ", "---\n", "%"]
+           "\n  ", "\nTrue: 1\n", "9" * 5000, "[" * 5000, "!!python/object:os.system ", "? ", "<<: ", "---\n", "%",
+           " 2001-02-30", " !!int 9x ", " !!float x ", " !!binary @ "]
 
 
 def _pick_path(draw, data) -> list:

@@ -78,6 +78,15 @@ def test_yaml_and_json_syntax_errors_are_file_line_col_in_our_words(tmp_path):
     assert "config.json:3:1: not valid JSON" in out
 
 
+@pytest.mark.parametrize(
+    "value, words", [("2001-02-30", "'2001-02-30' is not a valid timestamp"), ("!!int 9x", "'9x' is not a valid int")]
+)
+def test_a_scalar_yaml_cannot_construct_names_its_field(tmp_path, value, words):
+    """A ValueError traceback from PyYAML's constructor before: `2001-02-30` resolves as a date."""
+    out = _refused(tmp_path, "hints.yaml", f"batch: 1\nmax_seq_len: {value}\n")
+    assert f"hints.yaml:2: field 'max_seq_len': {words}" in out
+
+
 def test_duplicate_keys_in_json_name_the_second(tmp_path):
     out = _refused(tmp_path, "config.json", CONFIG.replace('"vocab_size": 512,', '"vocab_size": 512,\n"vocab_size": 64,'))
     assert "config.json:15: field 'vocab_size': appears twice" in out

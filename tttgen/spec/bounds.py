@@ -170,10 +170,12 @@ def _yaml_error(err: yaml.YAMLError, raw: bytes, where: str) -> InputError:
     return InputError(f"not valid YAML: {words}", where=place)
 
 
-def _node_checks(root: yaml.Node, where: str) -> None:
+def _node_checks(root: yaml.Node, where: str) -> list[tuple[yaml.ScalarNode, str]]:
     """Keys are strings and appear once per mapping, ints are short, aliases neither loop nor explode: one
-    iterative walk over the composed nodes (each node once, however many aliases point at it)."""
+    iterative walk over the composed nodes (each node once, however many aliases point at it). Returns the
+    scalars that are not plain strings, with their field (to name one the constructor cannot make)."""
     problems: list[tuple[int, str]] = []
+    typed: list[tuple[yaml.ScalarNode, str]] = []
     state: dict[int, int] = {}  # id(node) -> 1 on the walk's path, 2 done
     size: dict[int, int] = {}  # id(node) -> values it expands to
     stack: list[tuple[yaml.Node, str, bool]] = [(root, "", False)]
@@ -198,6 +200,8 @@ def _node_checks(root: yaml.Node, where: str) -> None:
         state[key] = 1
         stack.append((node, path, True))
         if isinstance(node, yaml.ScalarNode):
+            if node.tag != _STR_TAG:
+                typed.append((node, path))
             if node.tag == _INT_TAG and sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS:
                 problems.append(
                     (node.start_mark.line + 1, f"field '{path}': an integer with more than {MAX_INT_DIGITS} digits")
@@ -228,6 +232,7 @@ def _node_checks(root: yaml.Node, where: str) -> None:
                 stack.append((child, f"{path}.{i}" if path else str(i), False))
     if problems:
         raise _refuse(problems, where)
+    return typed
 
 
 def parse_yaml(raw: bytes, where: str) -> tuple[Any, yaml.Node | None]:
@@ -239,8 +244,18 @@ def parse_yaml(raw: bytes, where: str) -> tuple[Any, yaml.Node | None]:
         root = loader.get_single_node()
         if root is None:
             return None, None
-        _node_checks(root, where)
-        return loader.construct_document(root), root
+        typed = _node_checks(root, where)
+        try:
+            return loader.construct_document(root), root
+        except (ValueError, TypeError, OverflowError, ArithmeticError):
+            # a scalar of a type it cannot be (`2001-02-30` resolves as a date, `!!int 9x`): find and name it
+            for node, path in typed:
+                try:
+                    SAFE_LOADER("").construct_object(node, deep=True)
+                except Exception as err:  # noqa: BLE001 - the constructor's own complaint, reported as input
+                    raise _refuse([(node.start_mark.line + 1, f"field '{path}': '{node.value}' is not a valid "
+                                    f"{node.tag.rsplit(':', 1)[-1]} ({err})")], where) from None
+            raise InputError("not valid YAML: a value cannot be read", where=where) from None
     except yaml.YAMLError as err:
         raise _yaml_error(err, raw, where) from None
     finally:
