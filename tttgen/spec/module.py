@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import re
 import string
 from dataclasses import dataclass, field
@@ -121,6 +122,30 @@ Shape = list[Expr]
 # ---------------------------------------------------------------- schema
 
 
+def _docstring_text(value: str) -> str:
+    """Text the renderer prints into docstrings and comments: no double quote, backslash or control character
+    may end or escape them (three double quotes in a description once made model.py unparseable)."""
+    bad = sorted({c for c in value if c in '"\\' or (ord(c) < 32 and c not in "\n\t") or ord(c) == 127})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        raise ValueError(f"text may not contain {shown} (it is printed into generated docstrings)")
+    return value
+
+
+def _checkpoint_key(value: str) -> str:
+    """A checkpoint key is printed into weights.py's docstrings and string literals: printable, no quotes,
+    backslashes or spaces (Hugging Face's are dotted names)."""
+    if not re.fullmatch(r"[^\s\"'\\\x00-\x1f\x7f]+", value):
+        raise ValueError(
+            f"checkpoint key {value!r} may not be empty nor contain spaces, quotes, backslashes or control characters"
+        )
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_docstring_text)]
+Key = Annotated[StrictStr, AfterValidator(_checkpoint_key)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
@@ -128,7 +153,7 @@ class Strict(BaseModel):
 class Param(Strict):
     type: Literal["int", "float", "bool", "str"]
     default: StrictInt | StrictFloat | StrictBool | StrictStr | None = None
-    doc: str
+    doc: Text
 
     @model_validator(mode="after")
     def _default_matches(self) -> "Param":
@@ -146,7 +171,7 @@ DType = Literal[DTYPES]
 class Tensor(Strict):
     shape: Shape
     dtype: DType | None = None
-    doc: str = ""
+    doc: Text = ""
     example: Literal["randn", "ones", "zeros", "arange", "causal"] = Field(
         "randn",
         description="what the README's example and verification pass: arange counts (positions); causal is an "
@@ -297,14 +322,14 @@ GENERATOR_STRINGS = ("convention", "rope_type")
 class KeyPart(Strict):
     """One of several checkpoint tensors a weight concatenates, with transforms applied before the concat."""
 
-    key: str
+    key: Key
     transforms: list[Transform] = []
 
 
 class Weight(Strict):
     shape: Shape
-    key: str | None = None
-    keys: list[Annotated[Union[StrictStr, KeyPart], Field(union_mode="left_to_right")]] | None = None
+    key: Key | None = None
+    keys: list[Annotated[Union[Key, KeyPart], Field(union_mode="left_to_right")]] | None = None
     # A constant computed at load time from params instead of read from the checkpoint (rotary tables).
     generate: Generator | None = None
     transforms: list[Transform] = []
@@ -395,7 +420,7 @@ class PrecisionPolicy(Strict):
 
     weights: DType
     kernel: Literal[KERNEL_SETTINGS]
-    doc: str = ""
+    doc: Text = ""
 
 
 class Reference(Strict):
@@ -443,7 +468,7 @@ class Sampler(Strict):
     carry: dict[str, str] = Field(description="step output -> the step input it feeds on the next call")
     start: dict[str, str] = Field({}, description="step input -> the weight holding its first value")
     returns: str = Field(description="the step output the method returns")
-    doc: str = ""
+    doc: Text = ""
 
 
 class Feature(Strict):
@@ -451,7 +476,7 @@ class Feature(Strict):
     its params are added and its inputs, outputs, state entries and `modes` variants replace the module's own of
     the same name. A feature reaches every called module that declares it too."""
 
-    doc: str
+    doc: Text
     params: dict[str, Param] = {}
     inputs: dict[str, Tensor] = {}
     outputs: dict[str, Tensor] = {}
@@ -483,7 +508,7 @@ class Checkpoint(Strict):
 
 class ModuleDescription(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
-    description: str
+    description: Text
     params: dict[str, Param] = {}
     inputs: dict[str, Tensor] = {}
     outputs: dict[str, Tensor] = {}
@@ -1000,6 +1025,11 @@ class _Checker:
             declared += [((section, n), n, section) for n in _d(d.get(section))]
         for mode, variant in _d(d.get("modes")).items():
             declared += [(("modes", mode, "inputs", n), n, "inputs") for n in _d(_d(variant).get("inputs"))]
+        outs = [(loc + (i, "out"), o) for loc, steps in self.op_lists() for i, st in enumerate(steps)
+                for o in ([_d(st).get("out")] if isinstance(_d(st).get("out"), str) else _l(_d(st).get("out")))]
+        for loc, name in [(loc, name) for loc, name, _ in declared] + outs:
+            if isinstance(name, str) and keyword.iskeyword(name):
+                self.add(loc, f"'{name}' is a Python keyword; the generated code names variables after values: rename it")
         for loc, name, section in declared:
             if section == "inputs" and name in self.params:
                 self.add(loc, f"'{name}' is both a param and an input; a shape or an op could not tell which is meant:"
