@@ -65,7 +65,7 @@ SPLICES = [":", ": ", "- ", "{", "}", "[", "]", "\t", "&a ", "*a", "*undefined",
 
 def _pick_path(draw, data) -> list:
     path, node = [], data
-    while isinstance(node, (dict, list)) and node and draw(st.integers(0, 3)) != 0:
+    while isinstance(node, (dict, list)) and node and (not path or draw(st.integers(0, 3)) != 0):  # a field, at least
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
         key = draw(st.sampled_from(keys))
         path.append(key)
