@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.frontend_cli import files_under, run_cli
+from frontend_cli import files_under, run_cli
 
 CORPUS = Path(__file__).parent / "data" / "broken"
 LABEL = "tests/data/broken"
@@ -50,30 +50,30 @@ def _assert_refused(code: int, text: str, path: Path) -> None:
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_validate_refuses_with_the_line(path):
-    code, text = run_cli("validate", f"{LABEL}/{path.name}")
+    code, text = run_cli("validate", str(path))
     _assert_refused(code, text, path)
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_build_refuses_with_the_same_messages(path, tmp_path):
     out = tmp_path / "out"
-    code, text = run_cli("build", f"{LABEL}/{path.name}", "--device", "n150", "--out", str(out), "--ttnn-check", "off")
+    code, text = run_cli("build", str(path), "--device", "n150", "--out", str(out), "--ttnn-check", "off")
     _assert_refused(code, text, path)
     assert files_under(out) == []
 
 
 def test_every_shape_problem_is_reported_at_once():
-    code, text = run_cli("validate", f"{LABEL}/many_mistakes.yaml")
+    code, text = run_cli("validate", str(CORPUS / "many_mistakes.yaml"))
     assert code == 2 and "3 problems" in text
 
 
 def test_a_recursive_call_is_one_problem():
-    code, text = run_cli("validate", f"{LABEL}/recursive.yaml")
+    code, text = run_cli("validate", str(CORPUS / "recursive.yaml"))
     assert code == 2 and "1 problem\n" in text
 
 
 def test_unknown_module_lists_modules_not_every_yaml_beside_the_file():
-    code, text = run_cli("validate", f"{LABEL}/unknown_module.yaml")
+    code, text = run_cli("validate", str(CORPUS / "unknown_module.yaml"))
     assert code == 2
     allowed = text.split("(allowed: ", 1)[1]
     assert "mlp" in allowed and "llama" in allowed

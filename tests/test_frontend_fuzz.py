@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
-from tests.frontend_cli import files_under, run_cli
+from frontend_cli import files_under, run_cli
 from tttgen.spec.load import ROOT
 
 MODULES = sorted((ROOT / "modules").glob("*.yaml")) + sorted((ROOT / "model_specs").glob("*.yaml"))

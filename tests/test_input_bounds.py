@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.frontend_cli import files_under, run_cli
+from frontend_cli import files_under, run_cli
 from tttgen.spec import bounds
 from tttgen.spec.load import ROOT
 
