@@ -213,7 +213,8 @@ ops:
     device, _ = load_device("n150")
     with pytest.raises(InputError) as info:
         expand(load_module(path), {}, device, Hints(), near=tmp_path)
-    assert "bad.proj: linear: input width 64 does not match the weight's 96 rows" in info.value.render()
+    text = info.value.render()
+    assert "bad.yaml:" in text and "op 'proj' (linear): input width 64 does not match the weight's 96 rows" in text
 
 
 def test_linear_weight_without_role_is_refused(tmp_path):
@@ -235,7 +236,8 @@ ops:
     device, _ = load_device("n150")
     with pytest.raises(InputError) as info:
         expand(load_module(path), {}, device, Hints(), near=tmp_path)
-    assert "norole.proj.in.weight: weight 'w' needs a `role` (its precision group) (allowed: EMBEDDING, NORM" in (
+    assert "norole.yaml:" in info.value.render()
+    assert "op 'proj' (linear): weight 'w' needs a `role` (its precision group) (allowed: EMBEDDING, NORM" in (
         info.value.render()
     )
 
@@ -263,4 +265,4 @@ ops:
     with pytest.raises(InputError) as info:
         expand(load_module(tmp_path / "wrong.yaml"), {}, device, Hints(), near=tmp_path)
     text = info.value.render()
-    assert "wrong.ffn.in.x" in text and "[1, 1, 128, 256]" in text and "[1, 1, 128, 512]" in text
+    assert "wrong.yaml:" in text and "call 'ffn' (mlp)" in text and "[1, 1, 128, 256]" in text and "[1, 1, 128, 512]" in text

@@ -325,11 +325,12 @@ def test_several_mistakes_all_reported_in_file_order_with_lines(tmp_path):
     text = text.replace("[{kind: transpose}]", "[{kind: flip}]")
     out = problems(tmp_path, text)
     lines = out.splitlines()
-    assert lines[0].endswith("tiny.yaml: 5 problems")
+    assert lines[0].endswith("tiny.yaml: 6 problems")
     found = [(line.split(":")[1], line.split("field ")[1].split(":")[0]) for line in lines[1:]]
     assert found == [
         ("5", "'params.rows.typo'"),
         ("7", "'inputs.x.shape.3'"),
+        ("11", "'weights.w'"),  # no op reads it once ops.1 reads the misspelt ww
         ("11", "'weights.w.transforms.0'"),
         ("13", "'ops.0.op'"),
         ("14", "'ops.1.in.weight'"),

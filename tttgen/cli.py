@@ -322,25 +322,39 @@ def _list_modules(as_json: bool) -> None:
             click.echo(f"    {p}: {v['type']}, {default} - {v['doc']}")
 
 
+VALIDATE_DEVICE = "n150"  # shapes do not depend on the device; validate infers them on one
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 def validate(file) -> None:
     """Validate a module or model description, device profile, hints YAML or Hugging Face config.json."""
     path = Path(file)
+    # the whole front end: a description's every shape inferred (no passes, nothing written)
+    device, _ = spec_load.load_device(VALIDATE_DEVICE)
+    hints, _ = spec_load.load_hints(None, {})
     if path.suffix == ".json":
-        spec_load.load_model(str(path))
+        from tttgen.build import build_graph
+
+        build_graph(spec_load.load_model(str(path))[0], device, hints)
         click.echo(f"ok: {file} is a supported Hugging Face config")
         return
     data, info = spec_load.read_yaml(path)
     if is_module_data(data):
+        from tttgen.builder.expand import infer_defaults
+
         module = load_module(path)
-        click.echo(f"ok: {file} is a valid {'model' if module.is_model else 'module'} description ({module.name})")
+        unbound = infer_defaults(module, path.parent, device, hints)
+        note = f"; shapes not inferred: {', '.join(unbound)} have no default (build --param checks them)" if unbound else ""
+        click.echo(f"ok: {file} is a valid {'model' if module.is_model else 'module'} description ({module.name}){note}")
         return
     if isinstance(data, dict) and "arch" in data:
         spec_load.validate_as(spec_load.DeviceProfile, data, info.label)
         kind = "device profile"
     elif isinstance(data, dict) and "hidden_size" in data:
-        spec_load.validate_as(spec_load.ModelSpec, data, info.label)
+        from tttgen.build import build_graph
+
+        build_graph(spec_load.validate_as(spec_load.ModelSpec, data, info.label), device, hints)
         kind = "model description"
     else:
         spec_load.load_hints(path, {})

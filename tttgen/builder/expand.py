@@ -53,12 +53,47 @@ def _error(where: str, message: str, hint: str | None = None) -> InputError:
     return InputError(message, where=where, hint=hint)
 
 
+MAX_DIM = 2**31 - 1  # no device tensor has a longer dim; bigger values are typos (and overflow the cost model)
+
+
+class _Located(Exception):
+    """A problem at a known place of a description file: (file, field path) -> `file:line:` when reported."""
+
+    def __init__(self, source: Path | None, loc: tuple, message: str):
+        super().__init__(message)
+        self.source, self.loc, self.message = source, loc, message
+
+
+def _dims(items: list, env: Mapping[str, Any], source: Path | None, loc: tuple) -> tuple[int, ...]:
+    """A declared tensor shape, evaluated: every dim a positive int (the passes and the cost model divide by
+    them), else a located problem."""
+    try:
+        shape = _shape(items, env, "")
+    except InputError as err:
+        raise _Located(source, loc, err.message) from None
+    return _checked_dims(shape, source, loc, f"shape [{', '.join(str(item) for item in items)}]")
+
+
+def _checked_dims(shape: tuple, source: Path | None, loc: tuple, what: str) -> tuple[int, ...]:
+    bad = [d for d in shape if type(d) is not int or not 0 < d <= MAX_DIM]
+    if bad:
+        too_big = any(type(d) is int and d > 0 for d in bad)
+        raise _Located(source, loc, f"{what} evaluates to {list(shape)}: a dim must be a positive int"
+                       + (f" up to {MAX_DIM}" if too_big else ""))
+    return shape
+
+
 @dataclass(frozen=True)
 class _Val:
     shape: tuple[int, ...]
     id: str  # which tensor this is (its definer), so two ops reading one tensor can be told apart from copies
     weight: str | None = None  # IR weight name when the value is a weight
     producer: str | None = None  # the device op that wrote it (None: an input, state, a weight or a host op)
+    failed: bool = False  # its definition has a reported problem: readers are skipped, not reported again
+
+
+class _Skip(Exception):
+    """A step reads a value whose definition failed: its own check is meaningless, and it adds no problem."""
 
 
 @dataclass
@@ -120,6 +155,35 @@ class _Expander:
         self.weight_paths: dict[str, str] = {}
         # (mode, function path) -> the module function the renderer emits: its inputs, outputs and body
         self.functions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sources: dict[str, Path] = {}  # module name -> its description file (for `file:line:` in problems)
+        self.problems: dict[tuple[str, int], tuple[str, str]] = {}  # (file, line) -> (mode key, message)
+        self.lines: dict[Path, Any] = {}
+        self.mode_key = ""
+        self.calls: list[tuple[Path | None, tuple]] = []  # the call steps being expanded, outermost first
+
+    def report(self, problem: _Located) -> None:
+        """Keep a problem, once per line: another mode (prefill at each length, decode) repeats the same op."""
+        from tttgen.spec.load import _display, read_yaml_lines
+
+        if problem.source is None:
+            label, line = self.top, 0
+        else:
+            if problem.source not in self.lines:
+                self.lines[problem.source] = read_yaml_lines(problem.source)[1]
+            label, line = _display(problem.source), self.lines[problem.source].line(problem.loc)
+        earlier = self.problems.get((label, line))
+        if earlier is None or (earlier[0] == self.mode_key and problem.message not in earlier[1].split("\n")):
+            text = problem.message if earlier is None else f"{earlier[1]}\n{problem.message}"
+            self.problems[(label, line)] = (self.mode_key, text)
+
+    def raise_problems(self) -> None:
+        """Every problem found, each as `file:line: message`, in one InputError (exit 2)."""
+        if not self.problems:
+            return
+        rows = [(f, line, m) for (f, line), (_, text) in sorted(self.problems.items()) for m in text.split("\n")]
+        body = "\n".join(f"  {f}:{line}: {m}" if line else f"  {f}: {m}" for f, line, m in rows)
+        first = rows[0][0]
+        raise InputError(f"{len(rows)} problem{'s' if len(rows) > 1 else ''}\n{body}", where=first)
 
     def qualified(self, path: str) -> str:
         """An op's or function's name relative to the top module: `fc1`, `layers.attention.wqkv`."""
@@ -143,22 +207,42 @@ class _Expander:
         steps = variant.ops if variant else desc.ops
         declared_in = variant.inputs if variant and variant.inputs is not None else desc.inputs
         declared_out = variant.outputs if variant and variant.outputs is not None else desc.outputs
+        source = near / f"{desc.name}.yaml"  # the name matches the file's (spec/module.py checks it)
+        source = source if source.exists() else None
+        self.sources.setdefault(desc.name, source)
+        key = variant_key(desc, mode.name, mode.rows, env)
+        steps_loc = ("modes", key, "ops") if variant else ("ops",)
+        in_loc = ("modes", key, "inputs") if variant and variant.inputs is not None else ("inputs",)
+        out_loc = ("modes", key, "outputs") if variant and variant.outputs is not None else ("outputs",)
         values: dict[str, _Val] = {}
+        mismatched = []
         for name, t in declared_in.items():
-            shape = _shape(t.shape, env, f"{path}.inputs.{name}.shape")
             caller = inputs.get(name)
-            if caller is not None and not _fits(caller.shape, shape):
-                raise _error(
-                    f"{path}.in.{name}",
+            try:
+                shape = _dims(t.shape, env, source, in_loc + (name,))
+            except _Located as problem:
+                self.report(problem)
+                values[name] = _Val((), f"{path}.{name}", failed=True)
+                continue
+            if caller is not None and not caller.failed and not _fits(caller.shape, shape):
+                mismatched.append(
                     f"passes a value of shape {list(caller.shape)} where module '{desc.name}' declares input "
-                    f"'{name}' as {list(shape)}",
-                    "the widths (last dims) and element counts must agree",
+                    f"'{name}' as {list(shape)} (the widths, last dims, and element counts must agree)"
                 )
             values[name] = _Val(
-                shape, caller.id if caller else f"{path}.{name}", producer=caller.producer if caller else None
+                shape,
+                caller.id if caller else f"{path}.{name}",
+                producer=caller.producer if caller else None,
+                failed=caller is not None and caller.failed,
             )
+        if mismatched:
+            raise _error(path, "; ".join(mismatched))  # the caller reports it at its call
         for name, s in desc.state.items():
-            values[name] = _Val(_shape(s.shape, env, f"{path}.state.{name}.shape"), f"{path}.{name}")
+            try:
+                values[name] = _Val(_dims(s.shape, env, source, ("state", name)), f"{path}.{name}")
+            except _Located as problem:
+                self.report(problem)
+                values[name] = _Val((), f"{path}.{name}", failed=True)
         loops = [i for i, s in enumerate(steps) if s.op == "call" and s.loop is not None]
         function = {
             "path": self.qualified(path),
@@ -180,15 +264,47 @@ class _Expander:
                 here = "layer"  # a module without a layer loop is one block, like a layer
             else:
                 here = "embed" if i < loops[0] else "head"
-            if step.op == "call":
-                entry = self.call(step, desc, near, env, mode, values, prefix, loop_var, where, here)
-            else:
-                entry = self.op(step, desc, env, mode, values, prefix, loop_var, where, here)
+            try:
+                if step.op == "call":
+                    self.calls.append((source, steps_loc + (i,)))
+                    try:
+                        entry = self.call(step, desc, near, env, mode, values, prefix, loop_var, where, here)
+                    finally:
+                        self.calls.pop()
+                else:
+                    entry = self.op(step, desc, env, mode, values, prefix, loop_var, where, here)
+            except (_Located, InputError, _Skip) as problem:
+                if isinstance(problem, _Located):
+                    self.report(problem)
+                elif isinstance(problem, InputError):
+                    what = f"call '{step.name}' ({step.module})" if step.op == "call" else f"op '{step.name}' ({step.op})"
+                    text = problem.message.removeprefix(f"{step.op}: ") + (f" ({problem.hint})" if problem.hint else "")
+                    self.report(_Located(source, steps_loc + (i,), f"{what}: {text}"))
+                outs = [step.out] if isinstance(step.out, str) else list(step.out or [])
+                values.update({o: _Val((), f"{where}:{j}", failed=True) for j, o in enumerate(outs)})
+                continue
             if body is not None:
                 body.append(entry)
         missing = [n for n in declared_out if n not in values]
         if missing:
             raise _error(path, f"outputs {missing} are not defined in mode {mode.name}")
+        for name, t in declared_out.items():
+            # The declared shape is what the README and check_shapes promise: it must be what the ops compute.
+            got = values[name]
+            try:
+                want = _dims(t.shape, env, source, out_loc + (name,))
+            except _Located as problem:
+                self.report(problem)
+                continue
+            if not got.failed and tuple(got.shape) != want:
+                self.report(
+                    _Located(
+                        source,
+                        out_loc + (name,),
+                        f"output '{name}' is declared {list(want)} but the ops compute {list(got.shape)}"
+                        + f" (mode {mode.key})",
+                    )
+                )
         return {n: values[n] for n in declared_out}
 
     def value(self, ref: str, values: dict[str, _Val], where: str) -> _Val:
@@ -196,13 +312,13 @@ class _Expander:
         if not m or m.group(1) not in values:
             raise _error(where, f"undefined value '{ref}'", f"allowed: {', '.join(sorted(values))}")
         val = values[m.group(1)]
-        return _Val(val.shape[1:], f"{val.id}[]", val.weight, val.producer) if m.group(2) else val  # state by layer
+        return replace(val, shape=val.shape[1:], id=f"{val.id}[]") if m.group(2) else val  # state by layer
 
     def weight(
         self, desc: ModuleDescription, name: str, port: str, kind: str, env, prefix: str, loop_var, where: str
     ) -> _Val:
-        w = desc.weights[name]
-        shape = _shape(w.shape, env, f"{where}.weights.{name}.shape")
+        w, w_name = desc.weights[name], name
+        shape = _dims(w.shape, env, self.sources.get(desc.name), ("weights", name, "shape"))
         role = w.role or dict(GRAPH[kind].weight_roles).get(port)
         if role is None:
             raise _error(
@@ -215,6 +331,13 @@ class _Expander:
         keys = tuple(prefix + _fill(k, env, loop_var, where) for k in parts)
         k, n = weight_kn(shape)
         sources = tuple(() if isinstance(p, str) else self.transforms(p.transforms, env, where) for p in parts_of(w))
+        generator = None
+        if w.generate is not None:
+            try:
+                generator = self.generator(w.generate, env, f"{where}.weights.{name}", shape, w.transforms)
+            except InputError as err:
+                where_w = ("weights", name, "generate")
+                raise _Located(self.sources.get(desc.name), where_w, f"weight '{name}': {err.message}") from None
         # Named by the call path of its module, like ops (`ffn.fc1`); shortened later where unambiguous.
         name = self.qualified(f"{where.rsplit('.', 1)[0]}.{name}")
         ir = Weight(
@@ -227,14 +350,23 @@ class _Expander:
             source_transforms=sources,
             transforms=self.transforms(w.transforms, env, where),
             shape=shape,
-            generator=self.generator(w.generate, env, f"{where}.weights.{name.rsplit('.', 1)[-1]}", shape, w.transforms)
-            if w.generate is not None
-            else None,
+            generator=generator,
             loop=self.loop[0] if loop_var is not None else "",
             loop_count=self.loop[1] if loop_var is not None else 1,
         )
         if name in self.weights and self.weights[name] != ir:
             raise _error(where, f"weight name '{name}' is also a different weight at {self.weight_paths[name]}")
+        twin = next(
+            (o for o in self.weights.values() if o.name != name and keys and (o.hf_names, o.transforms,
+             o.source_transforms) == (ir.hf_names, ir.transforms, ir.source_transforms)),
+            None,
+        )
+        if twin is not None:  # e.g. two calls of one module with the same weight_prefix: named at the outer call
+            raise _Located(
+                *(self.calls[0] if self.calls else (self.sources.get(desc.name), ("weights", w_name))),
+                f"weight '{name}' reads checkpoint key(s) {', '.join(keys)} as weight '{twin.name}' does, the same "
+                "way: one tensor loaded twice (two calls with the same weight_prefix?)",
+            )
         self.weights.setdefault(name, ir)
         self.weight_paths.setdefault(name, where)
         return _Val(shape, f"weight:{name}", name)
@@ -244,7 +376,7 @@ class _Expander:
         check it and, without transforms, against the weight's declared shape."""
         from tttgen.render.weight_code import generated_lines, generated_shape
 
-        here = f"{where}.generate.{gen.kind}"
+        here = f"generate.{gen.kind}"
         recipe = {
             k: v if k == "kind" else env.get(v, v) if k in ("convention", "rope_type") else _number(v, env, here)
             for k, v in gen.model_dump().items()
@@ -252,10 +384,10 @@ class _Expander:
         try:
             generated_lines("w", recipe, here)  # its own checks (a mask row outside the tensor), at plan time
         except ValueError as err:
-            raise _error(here, str(err).removeprefix(f"{here}: ")) from None
+            raise _error(here, f"{here}: " + str(err).removeprefix(f"{here}: ")) from None
         made = generated_shape(recipe)
         if not transforms and list(shape) != made:
-            raise _error(here, f"makes a {made} tensor; the weight declares shape {list(shape)}")
+            raise _error(here, f"{here} makes a {made} tensor; the weight declares shape {list(shape)}")
         return frozen(recipe)
 
     def transforms(self, items, env: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any], ...]:
@@ -306,6 +438,8 @@ class _Expander:
                     vals.append(self.weight(desc, r, port, step.op, env, prefix, loop_var, where))
                 else:
                     vals.append(self.value(r, values, f"{where}.in.{port}"))
+            if any(v.failed for v in vals):
+                raise _Skip()
             read[port] = vals[0]
             ins[port] = [v.shape for v in vals] if isinstance(ref, list) else vals[0].shape
             flows = [{"weight": v.weight} if v.weight else r for r, v in zip(refs, vals)]
@@ -316,6 +450,9 @@ class _Expander:
         except ShapeError as err:
             raise _error(where, f"{step.op}: {err}", f"inputs: {ins}") from None
         outs = [step.out] if isinstance(step.out, str) else list(step.out or [])
+        for out, shape in zip(outs, info.outputs):
+            if any(type(d) is not int or not 0 < d <= MAX_DIM for d in shape):
+                raise _error(where, f"makes '{out}' of shape {list(shape)}: a dim must be a positive int", f"inputs: {ins}")
         name = self.qualified(where)
         device_op = rule.ir_kind is not None
         for j, (out, shape) in enumerate(zip(outs, info.outputs)):
@@ -386,6 +523,8 @@ class _Expander:
             self.loop = (step.name, self.layers)
         cprefix = prefix + _fill(step.weight_prefix, env, inner_var, f"{where}.weight_prefix")
         ins = {port: self.value(ref, values, f"{where}.in.{port}") for port, ref in step.in_.items()}
+        if any(v.failed for v in ins.values()):
+            raise _Skip()
         outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
         if step.loop is not None:
             self.loop = ("", 1)
@@ -504,7 +643,10 @@ def expand(
             continue
         mode = _Mode(name, rows, variant_key(desc, name, rows, menv))
         variants[mode.key] = mode.variant
+        expander.mode_key = mode.key
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
+        if expander.problems:
+            continue  # the other modes may show more problems; nothing below runs on a failed mode
         ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode))
         variant = mode_variant(desc, name, rows, menv)
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
@@ -518,9 +660,14 @@ def expand(
             "rows_axes": {n: _rows_axis(t.shape, size_param) for n, t in declared.items() if size_param in t.shape},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
+    expander.raise_problems()  # every problem of every mode, each at its file:line, before any IR is made
     for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
         # a value the sampler starts its loop from: loaded like an activation operand (tiles)
-        expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
+        try:
+            expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
+        except _Located as problem:
+            expander.report(problem)
+    expander.raise_problems()
     names = short_names([op.name for op in ops])
     weight_names = short_names(list(expander.weights))
     ops = [rename(op, names, weight_names) for op in ops]
@@ -639,3 +786,14 @@ def parts_of(w) -> list:
     if w.generate is not None:
         return []
     return [w.key] if w.key is not None else list(w.keys)
+
+
+def infer_defaults(desc: ModuleDescription, near: Path, device: DeviceProfile, hints: Hints) -> list[str]:
+    """Expand `desc` at its params' defaults (what `tttgen validate` runs: every shape inferred and checked, each
+    problem at its file:line, raised as one InputError). Returns the params left without a value, when some have
+    no default: then shapes cannot be inferred before `build --param` gives them."""
+    bound = {ROWS, "max_batch", "max_seq_len", *PAGED_PARAMS} | ({desc.sizes.param} if desc.sizes else set())
+    unbound = sorted(n for n, p in desc.params.items() if p.default is None and n not in bound)
+    if not unbound:
+        expand(desc, {}, device, hints, near=near)
+    return unbound

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,9 +16,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Bounds on every number (a profile is data: a zero clock or cycle count divides by zero in the cost model, a grid of
+# 10**39 cores never finishes enumerating core grids). The upper bounds are far above any Tenstorrent part.
+COUNT = Field(gt=0, le=2**20)  # a positive count or size of modest range (tiles, rows, bytes of alignment)
+BIG = Field(gt=0, le=2**60)  # a positive byte count or rate
+TIME = Field(ge=0, le=1e12)  # nanoseconds
+
+
 class Grid(Strict):
-    x: int = Field(gt=0)
-    y: int = Field(gt=0)
+    x: int = Field(gt=0, le=64)
+    y: int = Field(gt=0, le=64)
 
     @property
     def cores(self) -> int:
@@ -26,35 +33,35 @@ class Grid(Strict):
 
 
 class Dram(Strict):
-    banks: int = Field(gt=0)
-    bytes_total: int = Field(gt=0)
-    nominal_gbps: float = Field(gt=0)
-    interleaved_gbps: float = Field(gt=0, description="achieved by interleaved reads")
-    sharded_gbps: float = Field(gt=0, description="achieved by one bank-adjacent reader per bank")
+    banks: int = Field(gt=0, le=64)
+    bytes_total: int = BIG
+    nominal_gbps: float = BIG
+    interleaved_gbps: float = Field(gt=0, le=2**60, description="achieved by interleaved reads")
+    sharded_gbps: float = Field(gt=0, le=2**60, description="achieved by one bank-adjacent reader per bank")
 
 
 class Noc(Strict):
-    word_bytes: int
-    max_burst_bytes: int
-    dram_alignment_bytes: int
-    l1_alignment_bytes: int
+    word_bytes: int = COUNT
+    max_burst_bytes: int = COUNT
+    dram_alignment_bytes: int = COUNT
+    l1_alignment_bytes: int = COUNT
 
 
 class OpGaps(Strict):
     """Host/dispatch gap between consecutive ops, nanoseconds."""
 
-    traced_ns: float
-    untraced_ns: float
+    traced_ns: float = TIME
+    untraced_ns: float = TIME
 
 
 class HostLink(Strict):
     """The PCIe link between the host and the device, and the host's cost of one ttnn host call."""
 
-    h2d_gbps: float = Field(gt=0, description="host -> device DRAM, large transfers")
-    d2h_gbps: float = Field(gt=0, description="device DRAM -> host, large transfers")
-    h2d_latency_ns: float = Field(ge=0, description="a minimal (4-byte) host -> device transfer")
-    d2h_latency_ns: float = Field(ge=0, description="a minimal (4-byte) device -> host transfer")
-    host_call_ns: float = Field(ge=0, description="host time of one enqueued ttnn call (program-cache hit)")
+    h2d_gbps: float = Field(gt=0, le=2**60, description="host -> device DRAM, large transfers")
+    d2h_gbps: float = Field(gt=0, le=2**60, description="device DRAM -> host, large transfers")
+    h2d_latency_ns: float = Field(ge=0, le=1e12, description="a minimal (4-byte) host -> device transfer")
+    d2h_latency_ns: float = Field(ge=0, le=1e12, description="a minimal (4-byte) device -> host transfer")
+    host_call_ns: float = Field(ge=0, le=1e12, description="host time of one enqueued ttnn call (program-cache hit)")
 
 
 class MeshAxis(Strict):
@@ -83,30 +90,30 @@ class DeviceProfile(Strict):
     description: str
     arch: Literal["grayskull", "wormhole_b0", "blackhole"]
     aliases: tuple[str, ...] = ()
-    chips: int = Field(gt=0)
-    mesh_shape: tuple[int, int]
+    chips: int = Field(gt=0, le=1024)
+    mesh_shape: tuple[Annotated[int, Field(gt=0, le=1024)], Annotated[int, Field(gt=0, le=1024)]]
     grid: Grid = Field(description="compute_with_storage_grid_size per chip")
     dispatch: Literal["tensix", "ethernet"]
-    l1_bytes_per_core: int
-    usable_l1_bytes: int = Field(description="L1 from the circular-buffer base to the top of L1, per core")
+    l1_bytes_per_core: int = BIG
+    usable_l1_bytes: int = Field(gt=0, description="L1 from the circular-buffer base to the top of L1, per core")
     l1_small_size: int = Field(ge=0, description="L1_SMALL region passed to open_device, taken from the L1 budget")
     dram: Dram
-    clock_ghz: float
-    flops_per_cycle_per_core: int = Field(description="matrix engine FLOPs per cycle at LoFi")
-    cycles_per_tile: dict[Fidelity, int] = Field(description="cycles per 32x32x32 tile product")
-    tile_bytes: dict[DType, int]
-    dst_tiles_half_sync: int
-    dst_tiles_full_sync: int
-    min_matmul_rows: int = Field(description="the matrix engine processes at least this many rows")
+    clock_ghz: float = Field(gt=0, le=100)
+    flops_per_cycle_per_core: int = Field(gt=0, le=2**20, description="matrix engine FLOPs per cycle at LoFi")
+    cycles_per_tile: dict[Fidelity, Annotated[int, COUNT]] = Field(description="cycles per 32x32x32 tile product")
+    tile_bytes: dict[DType, Annotated[int, COUNT]]
+    dst_tiles_half_sync: int = Field(gt=0, le=64)
+    dst_tiles_full_sync: int = Field(gt=0, le=64)
+    min_matmul_rows: int = Field(gt=0, le=2**20, description="the matrix engine processes at least this many rows")
     noc: Noc
     op_gap: OpGaps
     host_link: HostLink
     compute_kernel_config_class: str
-    prefill_len_cutoff: int = Field(description="rows per prefill MLP matmul before chunking")
-    max_qkv_prefill_rows: int
-    wo_prefill_rows: int = Field(gt=0, description="rows per prefill WO matmul before chunking")
+    prefill_len_cutoff: int = Field(gt=0, le=2**31, description="rows per prefill MLP matmul before chunking")
+    max_qkv_prefill_rows: int = Field(gt=0, le=2**31)
+    wo_prefill_rows: int = Field(gt=0, le=2**31, description="rows per prefill WO matmul before chunking")
     max_subblock_tiles_didt: int = Field(
-        gt=0, description="cap on out_subblock_h*out_subblock_w below the DST limit (tt_transformers' hang workaround)"
+        gt=0, le=64, description="cap on out_subblock_h*out_subblock_w below the DST limit (tt_transformers' hang workaround)"
     )
     prefill_per_core_n_matches_dram_shard: bool = Field(
         description="2D prefill matmuls reading DRAM-sharded weights need per_core_N equal to the shard width"

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tttgen.errors import InputError
+from tttgen.spec.bounds import parse_json, read_input
 from tttgen.spec.load import InputFile, _display, describe_error, validate_as
 from tttgen.spec.model import ModelSpec, RopeScaling, dimension_problems
 
@@ -185,13 +186,8 @@ def _allowed(name: str) -> str:
 
 
 def _read(path: Path, where: str) -> tuple[bytes, dict[str, Any]]:
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw)
-    except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", where=where) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"not valid JSON: {err}", where=where) from None
+    raw = read_input(path, where)  # bounded before parsing (spec/bounds.py)
+    data = parse_json(raw, where)
     if not isinstance(data, dict):
         raise InputError("expected a JSON object", where=where)
     return raw, data

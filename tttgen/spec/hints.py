@@ -189,7 +189,8 @@ class Hints(BaseModel):
 
     batch: int = Field(default=1, ge=1, le=32)
     max_seq_len: int = Field(default=1024, ge=128)
-    prefill_lens: tuple[int, ...] = (128, 1024)
+    # each length is one planned mode: a bounded list keeps a build from running for hours on a pasted range
+    prefill_lens: tuple[int, ...] = Field(default=(128, 1024), max_length=16)
     optimize: Literal["latency", "throughput"] = "latency"
     precision: Literal["accuracy", "performance"] = "accuracy"
     dram_budget: int | None = Field(default=None, gt=0, description="bytes of DRAM the package may use")

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tttgen.errors import InputError
+from tttgen.spec.bounds import parse_yaml, read_input
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
@@ -22,7 +23,6 @@ DEVICE_DIR = ROOT / "device_profiles"
 MODEL_DIR = ROOT / "model_specs"
 
 M = TypeVar("M", bound=BaseModel)
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same results, faster
 
 
 @dataclass(frozen=True)
@@ -67,17 +67,17 @@ def validate_as(model: type[M], data: Any, where: str) -> M:
         raise format_validation_error(err, where) from None
 
 
-def read_yaml(path: Path) -> tuple[Any, InputFile]:
+def _read_yaml_node(path: Path) -> tuple[Any, InputFile, yaml.Node | None]:
+    """Every YAML input is read here, through the bounds (spec/bounds.py) before any parser sees it."""
     where = _display(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", where=where) from None
-    try:
-        data = yaml.load(raw, Loader=SAFE_LOADER)
-    except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {err}", where=where) from None
-    return data, InputFile(where, hashlib.sha256(raw).hexdigest())
+    raw = read_input(path, where)
+    data, root = parse_yaml(raw, where)
+    return data, InputFile(where, hashlib.sha256(raw).hexdigest()), root
+
+
+def read_yaml(path: Path) -> tuple[Any, InputFile]:
+    data, info, _ = _read_yaml_node(path)
+    return data, info
 
 
 def _names(folder: Path) -> list[str]:
@@ -173,11 +173,8 @@ class Problem:
 class YamlLines:
     """Maps a field path (pydantic `loc`, or our own) to the 1-based line of that field in the YAML text."""
 
-    def __init__(self, raw: bytes):
-        try:
-            self.root = yaml.compose(raw, Loader=SAFE_LOADER)
-        except yaml.YAMLError:
-            self.root = None
+    def __init__(self, root: yaml.Node | None):
+        self.root = root  # the composed file (read_yaml_lines), or None: every field on line 1
 
     def _walk(self, loc: tuple) -> tuple[tuple, int]:
         """(the path components found in the file, the line of the deepest one)."""
@@ -226,8 +223,8 @@ class YamlLines:
 
 
 def read_yaml_lines(path: Path) -> tuple[Any, YamlLines]:
-    data, _ = read_yaml(path)
-    return data, YamlLines(path.read_bytes())
+    data, _, root = _read_yaml_node(path)
+    return data, YamlLines(root)
 
 
 def problems_error(problems: list[Problem], lines: YamlLines, where: str) -> InputError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import re
 import string
 from dataclasses import dataclass, field
@@ -57,11 +58,16 @@ class ExprError(ValueError):
     pass
 
 
+MAX_EXPR_CHARS = 256  # bounds Python's parser (its recursion, its 4300-digit ints) and the values it can make
+
+
 def parse_expr(text: str) -> ast.expr:
     """The AST of `text` if it uses only ints, names, + - * // and parentheses; ExprError otherwise."""
+    if len(text) > MAX_EXPR_CHARS:
+        raise ExprError(f"an expression of {len(text)} characters (at most {MAX_EXPR_CHARS})")
     try:
         tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ExprError(
             f"'{text}' is not an arithmetic expression (ints, param names, + - * // and parentheses)"
         ) from None
@@ -116,6 +122,30 @@ Shape = list[Expr]
 # ---------------------------------------------------------------- schema
 
 
+def _docstring_text(value: str) -> str:
+    """Text the renderer prints into docstrings and comments: no double quote, backslash or control character
+    may end or escape them (three double quotes in a description once made model.py unparseable)."""
+    bad = sorted({c for c in value if c in '"\\' or (ord(c) < 32 and c not in "\n\t") or ord(c) == 127})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        raise ValueError(f"text may not contain {shown} (it is printed into generated docstrings)")
+    return value
+
+
+def _checkpoint_key(value: str) -> str:
+    """A checkpoint key is printed into weights.py's docstrings and string literals: printable, no quotes,
+    backslashes or spaces (Hugging Face's are dotted names)."""
+    if not re.fullmatch(r"[^\s\"'\\\x00-\x1f\x7f]+", value):
+        raise ValueError(
+            f"checkpoint key {value!r} may not be empty nor contain spaces, quotes, backslashes or control characters"
+        )
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_docstring_text)]
+Key = Annotated[StrictStr, AfterValidator(_checkpoint_key)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
@@ -123,7 +153,7 @@ class Strict(BaseModel):
 class Param(Strict):
     type: Literal["int", "float", "bool", "str"]
     default: StrictInt | StrictFloat | StrictBool | StrictStr | None = None
-    doc: str
+    doc: Text
 
     @model_validator(mode="after")
     def _default_matches(self) -> "Param":
@@ -141,7 +171,7 @@ DType = Literal[DTYPES]
 class Tensor(Strict):
     shape: Shape
     dtype: DType | None = None
-    doc: str = ""
+    doc: Text = ""
     example: Literal["randn", "ones", "zeros", "arange", "causal"] = Field(
         "randn",
         description="what the README's example and verification pass: arange counts (positions); causal is an "
@@ -292,14 +322,14 @@ GENERATOR_STRINGS = ("convention", "rope_type")
 class KeyPart(Strict):
     """One of several checkpoint tensors a weight concatenates, with transforms applied before the concat."""
 
-    key: str
+    key: Key
     transforms: list[Transform] = []
 
 
 class Weight(Strict):
     shape: Shape
-    key: str | None = None
-    keys: list[Annotated[Union[StrictStr, KeyPart], Field(union_mode="left_to_right")]] | None = None
+    key: Key | None = None
+    keys: list[Annotated[Union[Key, KeyPart], Field(union_mode="left_to_right")]] | None = None
     # A constant computed at load time from params instead of read from the checkpoint (rotary tables).
     generate: Generator | None = None
     transforms: list[Transform] = []
@@ -378,7 +408,7 @@ class Sizes(Strict):
     """The param each prefill mode binds, and its default values (a pair module runs once per token count n)."""
 
     param: str = Field(pattern=NAME)
-    default: list[Annotated[int, Field(ge=32, multiple_of=32)]] = Field(min_length=1)
+    default: list[Annotated[int, Field(ge=32, multiple_of=32)]] = Field(min_length=1, max_length=16)  # modes each
 
 
 KERNEL_SETTINGS = ("LOFI", "HIFI2", "HIFI2_FP16", "HIFI4")  # tttgen/passes/precision.py KERNELS (a test keeps them equal)
@@ -390,7 +420,7 @@ class PrecisionPolicy(Strict):
 
     weights: DType
     kernel: Literal[KERNEL_SETTINGS]
-    doc: str = ""
+    doc: Text = ""
 
 
 # `path/to/file.py:name`, the file relative to the description: Python beside it, imported from its location
@@ -451,7 +481,7 @@ class Sampler(Strict):
     carry: dict[str, str] = Field(description="step output -> the step input it feeds on the next call")
     start: dict[str, str] = Field({}, description="step input -> the weight holding its first value")
     returns: str = Field(description="the step output the method returns")
-    doc: str = ""
+    doc: Text = ""
 
 
 class Feature(Strict):
@@ -459,7 +489,7 @@ class Feature(Strict):
     its params are added and its inputs, outputs, state entries and `modes` variants replace the module's own of
     the same name. A feature reaches every called module that declares it too."""
 
-    doc: str
+    doc: Text
     params: dict[str, Param] = {}
     inputs: dict[str, Tensor] = {}
     outputs: dict[str, Tensor] = {}
@@ -491,7 +521,7 @@ class Checkpoint(Strict):
 
 class ModuleDescription(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
-    description: str
+    description: Text
     params: dict[str, Param] = {}
     inputs: dict[str, Tensor] = {}
     outputs: dict[str, Tensor] = {}
@@ -622,6 +652,7 @@ class _Checker:
             for section in ("inputs", "outputs"):
                 self.shapes_in_mode(mode, section, _d(variant).get(section))
         self.weights()
+        self.names_and_usage()
         if not _l(d.get("ops")) and not _d(d.get("modes")):
             self.add(("ops",), "a module needs `ops` or per-mode `modes` with ops")
         if _l(d.get("ops")) or not _d(d.get("modes")):
@@ -868,7 +899,11 @@ class _Checker:
             if not isinstance(value, bool) and not (isinstance(value, str) and self.param_type(value) == "bool"):
                 self.add(loc, f"expected true, false or a bool param, got {value!r}")
         elif attr.type in ("int", "float"):
-            if isinstance(value, str):
+            if isinstance(value, str) and re.match(NAME, value) and value not in self.params:
+                numeric = sorted(n for n in self.params if self.param_type(n) in ("int", "float"))
+                what = "an int" if attr.type == "int" else "a number"
+                self.add(loc, f"{attr.name} takes {what} (or a param or expression); '{value}' is not a param", numeric)
+            elif isinstance(value, str):
                 self.expr_checked(loc, value)
             elif not (isinstance(value, int) and not isinstance(value, bool)) and not (attr.type == "float" and is_num):
                 self.add(
@@ -942,21 +977,20 @@ class _Checker:
             return outs
         path = find_module(module, self.path.parent)
         if path is None:
-            self.add(
-                loc + ("module",),
-                f"unknown module '{module}'",
-                sorted(set(module_names()) | {p.stem for p in self.path.parent.glob("*.yaml")}),
-            )
+            self.add(loc + ("module",), f"unknown module '{module}'", modules_near(self.path.parent))
             return outs
         callee, clines = read_yaml_lines(path)
-        if path.resolve() not in self.stack:
-            # A description is valid only when everything it calls is: validating a model checks the tree.
-            _, cproblems = check_module(path, callee, clines, self.stack + (self.path.resolve(),), self.features)
-            if cproblems:
-                self.add(
-                    loc + ("module",),
-                    f"module '{module}' has {len(cproblems)} problem(s): tttgen validate {_display(path)}",
-                )
+        if path.resolve() in self.stack + (self.path.resolve(),):
+            return outs  # a cycle: reported once, as the cycle (_cycle_problems), not again as a bad interface
+        # A description is valid only when everything it calls is: validating a model checks the tree. A cycle
+        # through this call is the caller's own problem (reported once, as the cycle), not the callee's.
+        _, cproblems = check_module(path, callee, clines, self.stack + (self.path.resolve(),), self.features)
+        cproblems = [p for p in cproblems if not p.message.startswith("cyclic call")]
+        if cproblems:
+            self.add(
+                loc + ("module",),
+                f"module '{module}' has {len(cproblems)} problem(s): tttgen validate {_display(path)}",
+            )
         callee = _d(with_features(callee, self.features))
         cparams = _d(callee.get("params"))
         for pname, value in _d(step.get("bind")).items():
@@ -990,6 +1024,79 @@ class _Checker:
                 loc + ("out",), f"module '{module}' makes {len(couts)} outputs ({', '.join(couts)}); got {len(outs)}"
             )
         return outs
+
+
+    # ---- what is declared but never used, declared twice under two names, or missing
+
+    def op_lists(self) -> list[tuple[tuple, list]]:
+        d = self.data
+        lists = [(("ops",), _l(d.get("ops")))]
+        lists += [(("modes", m, "ops"), _l(_d(v).get("ops"))) for m, v in _d(d.get("modes")).items()]
+        return lists
+
+    def names_and_usage(self) -> None:
+        """A name is a param or a value, never both; every weight and input is read by some op; checkpoint keys are
+        not read twice; a module returns something."""
+        d = self.data
+        declared: list[tuple[tuple, str, str]] = []  # (loc, name, section)
+        for section in ("inputs", "weights", "state"):
+            declared += [((section, n), n, section) for n in _d(d.get(section))]
+        for mode, variant in _d(d.get("modes")).items():
+            declared += [(("modes", mode, "inputs", n), n, "inputs") for n in _d(_d(variant).get("inputs"))]
+        outs = [(loc + (i, "out"), o) for loc, steps in self.op_lists() for i, st in enumerate(steps)
+                for o in ([_d(st).get("out")] if isinstance(_d(st).get("out"), str) else _l(_d(st).get("out")))]
+        for loc, name in [(loc, name) for loc, name, _ in declared] + outs:
+            if isinstance(name, str) and keyword.iskeyword(name):
+                self.add(loc, f"'{name}' is a Python keyword; the generated code names variables after values: rename it")
+        for loc, name, section in declared:
+            if section == "inputs" and name in self.params:
+                self.add(loc, f"'{name}' is both a param and an input; a shape or an op could not tell which is meant:"
+                         " rename one")
+        read: set[str] = set()
+        for _, steps in self.op_lists():
+            for step in steps:
+                for ref in _d(_d(step).get("in")).values():
+                    for r in ref if isinstance(ref, list) else [ref]:
+                        m = _REF.match(r) if isinstance(r, str) else None
+                        if m:
+                            read.add(m.group(1))
+        sampler = _d(d.get("sampler"))
+        read |= set(_d(sampler.get("carry")).values()) | set(_d(sampler.get("start"))) | set(
+            _d(sampler.get("start")).values()
+        )
+        for loc, name, section in declared:
+            if section != "state" and name not in read:
+                self.add(loc, f"{section[:-1]} '{name}' is declared but no op reads it (remove it, or read it)")
+        # Two weights reading one checkpoint tensor the same way are one weight declared twice (reading it
+        # twice with other transforms, e.g. two halves by `split`, is how a fused tensor is taken apart).
+        reads: dict[str, str] = {}
+        for wname, w in _d(d.get("weights")).items():
+            w = _d(w)
+            if w.get("generate") is not None:
+                continue
+            how = repr((w.get("key"), w.get("keys"), w.get("transforms")))
+            if how in reads:
+                self.add(("weights", wname), f"reads the same checkpoint tensor(s) as weight '{reads[how]}', the same"
+                         " way: one weight declared twice (use that weight in both ops)")
+            reads.setdefault(how, wname)
+        outputs = bool(_d(d.get("outputs"))) or any(_d(_d(v).get("outputs")) for v in _d(d.get("modes")).values())
+        if not outputs and (_l(d.get("ops")) or _d(d.get("modes"))):
+            self.add(("outputs",), "a module needs `outputs:` (the values its forward returns, with their shapes)")
+
+
+def modules_near(folder: Path) -> list[str]:
+    """The modules a call may name from a file in `folder`: the built-in library and the module descriptions
+    beside the file (not every YAML there: hints, profiles and broken files are not modules)."""
+    names = set(module_names())
+    if folder.resolve() != MODULE_DIR.resolve():
+        for path in sorted(folder.glob("*.yaml"))[:200]:
+            try:
+                data, _ = read_yaml_lines(path)
+            except InputError:
+                continue
+            if is_module_data(data):
+                names.add(path.stem)
+    return sorted(names)
 
 
 def call_cycle(path: Path, chain: tuple[str, ...] = ()) -> tuple[str, ...] | None:
