@@ -12,12 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "architecture.md"
 PACKAGE = ROOT / "tttgen"
 
-# Cycles that exist today, each removed by work on another branch: delete an entry once that work is merged (this
-# test then fails on the entry, to say so). Any other cycle fails.
-KNOWN_CYCLES = {
-    # Not named in issue 21, found by this test: load_model imports hf_config in its body, hf_config imports load.
-    frozenset({"tttgen.spec.load", "tttgen.spec.hf_config"}),
-}
+# The house has no import cycles; an entry here would be a known one awaiting its fix (the test fails on an entry
+# whose cycle is gone, to say so). Any other cycle fails.
+KNOWN_CYCLES: set[frozenset[str]] = set()
 # Imports into a lower layer of the doc's table that exist today, each removed by work on another branch (the
 # renderer reading the builder and two cost figures): delete an entry once
 # that work is merged. Any other import into a lower layer fails.

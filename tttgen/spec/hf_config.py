@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tttgen.errors import InputError
 from tttgen.spec.bounds import parse_json, read_input
-from tttgen.spec.load import InputFile, _display, describe_error, validate_as
+from tttgen.spec.files import InputFile, _display, describe_error, validate_as
 from tttgen.spec.model import ModelSpec, RopeScaling, dimension_problems
 
 ARCHITECTURES = {

@@ -7,64 +7,27 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from tttgen.errors import InputError
 from tttgen.spec.bounds import parse_yaml, read_input
 from tttgen.spec.device import DeviceProfile
+from tttgen.spec.files import (  # noqa: F401  (callers read these from here too)
+    DEVICE_DIR,
+    MODEL_DIR,
+    ROOT,
+    InputFile,
+    _display,
+    describe_error,
+    format_validation_error,
+    validate_as,
+)
+from tttgen.spec.hf_config import load_hf_config
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
-
-ROOT = Path(__file__).resolve().parents[2]
-DEVICE_DIR = ROOT / "device_profiles"
-MODEL_DIR = ROOT / "model_specs"
-
-M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """An input and its provenance, for headers and the manifest."""
-
-    label: str  # path relative to the project, or as given by the user
-    sha256: str
-    ignored_fields: tuple[str, ...] = ()  # accepted fields that do not change the math (HF bookkeeping)
-    called: bool = False  # a module description the input calls: hashed in the manifest, not named in headers
-
-
-def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def describe_error(error: Mapping[str, Any]) -> str:
-    """One pydantic error as `field 'a.b': what is wrong`."""
-    loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
-    msg = error["msg"]
-    if error["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif error["type"] == "missing":
-        msg = "required field is missing"
-    return f"field '{loc}': {msg}"
-
-
-def format_validation_error(err: ValidationError, where: str) -> InputError:
-    """Every problem pydantic found, in one message (the first on the first line)."""
-    return InputError("; ".join(describe_error(e) for e in err.errors()), where=where)
-
-
-def validate_as(model: type[M], data: Any, where: str) -> M:
-    if not isinstance(data, dict):
-        raise InputError(f"expected a mapping of fields, got {type(data).__name__}", where=where)
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise format_validation_error(err, where) from None
 
 
 def _read_yaml_node(path: Path) -> tuple[Any, InputFile, yaml.Node | None]:
@@ -120,8 +83,6 @@ def load_model(name_or_path: str) -> tuple[ModelSpec, InputFile]:
     """A built-in name, an alias, a model-description YAML or a Hugging Face config.json."""
     path = Path(name_or_path)
     if path.suffix == ".json":
-        from tttgen.spec.hf_config import load_hf_config
-
         return load_hf_config(path)
     if not (path.suffix in (".yaml", ".yml") and path.exists()):
         aliases, _ = read_yaml(MODEL_DIR / "aliases.yaml")
