@@ -108,7 +108,11 @@ def test_a_description_breaking_a_rule_is_a_plan_error(tmp_path):
     path.write_text(DESCRIPTION.replace("default: 8, doc", "default: 6, doc"))
     with pytest.raises(InputError) as info:
         plan(Request(str(path), "n150"))
-    assert "group_norm: 256 channels do not split into num_groups 6 equal groups" in info.value.render()
+    # the front end names the op's line, its name and kind, then the kind's own words
+    assert (
+        "group_norm_block.yaml:16: op 'norm' (group_norm): 256 channels do not split into num_groups 6 equal groups"
+        in info.value.render()
+    )
 
 
 def test_emulated_group_norm_is_torch_group_norm():
