@@ -103,7 +103,7 @@ def priced(case: MatmulCase, verdict) -> float | None:
 
 def module_rows(graph, judge=judge_matmuls) -> list[dict]:
     """Per linear of one module package: the three prices and ttnn's verdicts."""
-    ops = graph.ops_of("matmul")
+    ops = graph.ops_of("linear")
     cases = []
     for op in ops:
         d = op.decisions
@@ -147,7 +147,7 @@ def triangle_rows(graph) -> list[dict]:
     against TT-Boltz's explicit config, both bf16 and HiFi4 from DRAM. Not judged by the oracle here (it places a
     weight, not a batched second operand); the emitted config is judged by `tttgen check --ttnn`."""
     rows = []
-    for op in graph.ops_of("activation_matmul"):
+    for op in graph.ops_of("matmul"):
         if op.name.rsplit(".", 1)[-1] != "triangle":
             continue  # TT-Boltz's explicit config is published for the triangle product only (facts §2.3)
         d = op.decisions

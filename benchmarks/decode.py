@@ -70,7 +70,7 @@ def step_device_ns(graph, matmul_time) -> float:
     def time_of(op) -> float:
         if op.mode != "decode":
             return 0.0
-        if op.kind == "matmul":
+        if op.kind == "linear":
             return matmul_time(op)
         cost = op_cost(op, graph, kv_len=KV_LEN)
         return 0.0 if cost is None else cost.total_ns
@@ -83,7 +83,7 @@ def roofline_bytes(graph) -> int:
     m, dev = graph.model, graph.device
     layers = m.num_hidden_layers
     total = 0
-    for op in graph.ops_of("matmul"):
+    for op in graph.ops_of("linear"):
         if op.mode != "decode":
             continue
         w = graph.weight(op.weight)  # the whole weight (a column-chunked one's padding is not compulsory)
@@ -122,7 +122,7 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
     """The report's lines; `judge` gives ttnn's verdicts on the matmul configs, `sampling_ms(vocab)` the host's
     sampling time."""
     graphs = [plan(Request(model, device, None, FLAGS)).graph for model, device in rows]
-    cases = {id(g): {op.key: policy_cases(g, op) for op in g.ops_of("matmul") if op.mode == "decode"} for g in graphs}
+    cases = {id(g): {op.key: policy_cases(g, op) for op in g.ops_of("linear") if op.mode == "decode"} for g in graphs}
     verdicts = judge_all([c for per_op in cases.values() for pol in per_op.values() for c in pol.values() if c], judge)
     lines = [
         "# Decode at batch 32: tttgen's emitted step, its model of tt_transformers, and the published figures\n",
@@ -139,9 +139,9 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
     sampling: dict[int, float] = {}
     for graph in graphs:
         model, device = graph.model.name, graph.device.name
-        outs = {op.key: op_outcomes(graph, op, cases[id(graph)][op.key], verdicts) for op in graph.ops_of("matmul")
+        outs = {op.key: op_outcomes(graph, op, cases[id(graph)][op.key], verdicts) for op in graph.ops_of("linear")
                 if op.mode == "decode"}
-        fallback = sorted(op.name for op in graph.ops_of("matmul") if op.key in outs
+        fallback = sorted(op.name for op in graph.ops_of("linear") if op.key in outs
                           and outs[op.key]["tt_transformers"].time_ns is None)
 
         def tt_time(op):

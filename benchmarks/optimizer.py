@@ -287,7 +287,7 @@ def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None
     )
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     notes = []
-    for op in graph.ops_of("matmul"):
+    for op in graph.ops_of("linear"):
         d = op.decisions
         shape = baseline_shape(op)
         outs = outcomes[op.key]
@@ -325,7 +325,7 @@ def per_token(graph, outcomes: dict, lines: list[str]) -> None:
     for key in graph.mode_keys():
         ours = ttt = 0.0
         complete = True
-        for op in graph.ops_of("matmul"):
+        for op in graph.ops_of("linear"):
             if op.mode_key != key:
                 continue
             mult = layers if op.scope == "layer" else 1
@@ -425,7 +425,7 @@ def main() -> int:
         graphs = [plan(Request(model, device, None, flags)).graph for model, device, flags in requests]
     tagged = [(g, "bench") for g in graphs]
     cases = {
-        (g.model.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("matmul")}
+        (g.model.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("linear")}
         for g, tag in tagged
     }
     verdicts = judge_all(
@@ -434,7 +434,7 @@ def main() -> int:
     outcomes = {
         (g.model.name, g.device.name, tag): {
             op.key: op_outcomes(g, op, cases[(g.model.name, g.device.name, tag)][op.key], verdicts)
-            for op in g.ops_of("matmul")
+            for op in g.ops_of("linear")
         }
         for g, tag in tagged
     }

@@ -107,7 +107,7 @@ def build(workload: Workload, device: str):
 def priced(graph, op, traced: bool):
     """The op's OpCost as the passes price it (matmuls by their MatmulCase, the rest by op_cost); None if it does
     not run."""
-    if op.kind == "matmul":
+    if op.kind == "linear":
         return matmul_time_ns(tttgen_case(graph, op), traced=traced)
     return op_cost(op, graph, graph.hints.max_seq_len, traced=traced)
 
@@ -182,7 +182,7 @@ def mode_time(graph, mode_key: str, names: set[str] | None = None) -> ModeTime:
         n = runs_per_call(graph, op)
         total += op.decisions["time_ns"] * n
         gap += (traced_cost.op_gap_ns if traced_cost else 0.0) * n
-        matmul += op.decisions["time_ns"] * n if op.kind in ("matmul", "activation_matmul") else 0.0
+        matmul += op.decisions["time_ns"] * n if op.kind in ("linear", "matmul") else 0.0
     dispatches = round(gap / graph.device.op_gap.traced_ns)
     return ModeTime(total, gap, dispatches, untraced_time_ns(graph, mode_key, names), matmul)
 

@@ -25,7 +25,7 @@ def graph():
 
 
 def test_every_policy_is_judged_in_one_call_per_device(bench, graph):
-    cases = [c for op in graph.ops_of("matmul") for c in bench.policy_cases(graph, op).values() if c is not None]
+    cases = [c for op in graph.ops_of("linear") for c in bench.policy_cases(graph, op).values() if c is not None]
     calls = []
 
     def judge(device, oracle_cases, l1_small_size):
@@ -39,7 +39,7 @@ def test_every_policy_is_judged_in_one_call_per_device(bench, graph):
 
 
 def test_oracle_case_carries_the_rules_case_fields(bench, graph):
-    op = next(o for o in graph.ops_of("matmul") if o.mode == "decode")
+    op = next(o for o in graph.ops_of("linear") if o.mode == "decode")
     case = bench.tttgen_case(graph, op)
     oc = bench.oracle_case(case)
     assert (oc.shape, oc.program, oc.kernel, oc.in0, oc.in1, oc.out) == (case.shape, case.config, case.kernel, case.in0, case.in1, case.out)
@@ -47,7 +47,7 @@ def test_oracle_case_carries_the_rules_case_fields(bench, graph):
 
 
 def test_a_rejected_config_leaves_the_comparison_with_ttnn_first_line(bench, graph):
-    op = next(o for o in graph.ops_of("matmul") if o.mode == "decode")
+    op = next(o for o in graph.ops_of("linear") if o.mode == "decode")
     case = bench.tt_transformers_case(graph, op)
     rejected = bench.outcome(case, REJECT)
     assert rejected.time_ns is None and rejected.rejected
@@ -57,7 +57,7 @@ def test_a_rejected_config_leaves_the_comparison_with_ttnn_first_line(bench, gra
 
 
 def test_a_config_the_rules_reject_but_ttnn_accepts_stays_flagged(bench, graph):
-    op = next(o for o in graph.ops_of("matmul") if o.mode != "decode" and o.name == "wo")
+    op = next(o for o in graph.ops_of("linear") if o.mode != "decode" and o.name == "wo")
     case = bench.tttgen_case(graph, op)
     bad = replace(case, config=replace(case.config, in0_block_w=case.shape.kt + 1))  # K not divisible
     result = bench.outcome(bad, ACCEPT)
@@ -67,7 +67,7 @@ def test_a_config_the_rules_reject_but_ttnn_accepts_stays_flagged(bench, graph):
 def outcomes_for(bench, graph, verdict_of):
     """Outcomes of every matmul with the verdict `verdict_of(policy)`."""
     out = {}
-    for op in graph.ops_of("matmul"):
+    for op in graph.ops_of("linear"):
         cases = bench.policy_cases(graph, op)
         verdicts = {(c.device.name, bench.oracle_case(c)): verdict_of(p) for p, c in cases.items() if c is not None}
         out[op.key] = bench.op_outcomes(graph, op, cases, verdicts)
@@ -75,7 +75,7 @@ def outcomes_for(bench, graph, verdict_of):
 
 
 def test_ratios_only_over_pairs_ttnn_accepts_and_failures_are_loud(bench, graph):
-    n = len(graph.ops_of("matmul"))
+    n = len(graph.ops_of("linear"))
     summary: dict = {}
     outs = outcomes_for(bench, graph, lambda p: REJECT if p == "tt_transformers" else ACCEPT)
     bench.matmul_table(graph, outs, [], summary)
@@ -96,4 +96,4 @@ def test_l1_claim_below_ttnn_figure_fails(bench, graph):
     huge = Verdict(True, None, 1 << 30, 0, 1 << 30)
     bench.matmul_table(graph, outcomes_for(bench, graph, lambda p: huge), [], summary)
     lines, ok = bench.summary_lines(summary)
-    assert not ok and len(summary["l1_under"]) == summary["l1_compared"] == len(graph.ops_of("matmul"))
+    assert not ok and len(summary["l1_under"]) == summary["l1_compared"] == len(graph.ops_of("linear"))

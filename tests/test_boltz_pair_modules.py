@@ -92,7 +92,7 @@ def test_sizes_give_one_mode_per_token_count_and_a_bound_n_builds_one():
 def test_the_triangle_product_is_one_batched_matmul_with_ttnn_own_config():
     graph = plan(Request("boltz_triangle_mult_incoming", "n150")).graph
     op = graph.op("prefill_256.triangle")
-    assert op.kind == "activation_matmul" and op.facts["batch"] == 128 and op.facts["batch_b"] == 128
+    assert op.kind == "matmul" and op.facts["batch"] == 128 and op.facts["batch_b"] == 128
     assert op.decisions["program"] is not None and op.decisions["time_ns"] > 0
     assert op.decisions["kernel"].math_fidelity == "HiFi4" and op.decisions["kernel"].fp32_dest_acc_en
 

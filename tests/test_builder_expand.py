@@ -99,7 +99,7 @@ def test_llama_description_expands_to_the_tt_transformers_sequence(model):
         assert [op.name for op in ops] == names
         assert all(op.scope == ("embed" if op.name in EMBED else "head" if op.name in HEAD else "layer") for op in ops)
     d, m = spec.hidden_size, 32
-    shapes = {op.name: op.shape for op in graph.ops if op.mode == "decode" and op.kind == "matmul"}
+    shapes = {op.name: op.shape for op in graph.ops if op.mode == "decode" and op.kind == "linear"}
     assert shapes["wqkv"] == MatmulShape(m, d, spec.qkv_size) and shapes["w2"] == MatmulShape(
         m, spec.intermediate_size, d
     )
@@ -153,7 +153,7 @@ def test_mlp_expands_to_a_valid_graph():
     # No state and no decode variant: the module runs once per prefill length, and has no decode step.
     assert graph.mode_keys() == ["prefill_128", "prefill_1024"]
     for op in graph.ops:
-        assert op.kind == "matmul" and op.scope == "layer"
+        assert op.kind == "linear" and op.scope == "layer"
         want = {"fc1": (256, 1024), "fc2": (1024, 512)}[op.name]
         assert op.shape == MatmulShape(m=op.seq, k=want[0], n=want[1])
     assert [(w.name, w.role, w.k, w.n) for w in graph.weights] == [
@@ -170,18 +170,18 @@ def test_prenorm_encoder_layer_expands_to_a_valid_graph():
     decode = [op for op in graph.ops if op.mode_key == "prefill_128"]
     assert [op.kind for op in decode] == [
         "layer_norm",
-        "matmul",
+        "linear",
         "create_heads",
-        "sdpa_prefill",
+        "sdpa",
         "concat_heads",
-        "matmul",
-        "eltwise",
+        "linear",
+        "binary",
         "layer_norm",
-        "matmul",
-        "matmul",
-        "eltwise",
+        "linear",
+        "linear",
+        "binary",
     ]
-    shapes = {op.name: op.shape for op in decode if op.kind == "matmul"}
+    shapes = {op.name: op.shape for op in decode if op.kind == "linear"}
     assert shapes == {
         "wqkv": MatmulShape(128, 768, 2304),
         "wo": MatmulShape(128, 768, 768),

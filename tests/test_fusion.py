@@ -69,7 +69,7 @@ def test_one_kernel_saves_the_intermediate_round_trip():
 
 def test_equal_cost_keeps_the_ttnn_call_and_says_why():
     graph = cached_plan("llama-3.2-1b", "n150").graph
-    for op in graph.ops_of("eltwise"):
+    for op in graph.ops_of("binary"):
         d = op.decisions
         if op.facts["fn"] != "silu_mul":  # the residual adds: x1 feeds ffn_norm and ffn_add
             assert d["jit"] is None and "multiple users: x1 (attn_add's output) has 2 users" in d["jit_reason"]
@@ -97,7 +97,7 @@ def test_placements_ttnn_jit_cannot_write():
 
 def test_block_writes_its_consumers_placement(jit_cheaper):
     graph = plan(Request("llama-3.2-1b", "n150")).graph
-    for op in graph.ops_of("eltwise"):
+    for op in graph.ops_of("binary"):
         d = op.decisions
         if op.name != "swiglu":
             continue

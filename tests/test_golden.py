@@ -67,7 +67,7 @@ def test_manifest_is_complete():
         data = json.loads((directory / "MANIFEST.json").read_text())
         assert set(data["target"]) == {"device", "arch", "grid", "ttnn_version"}
         assert data["generator"]["black"] == black.__version__
-        matmuls = [op for op in data["ops"] if op["kind"] == "matmul"]
+        matmuls = [op for op in data["ops"] if op["kind"] == "linear"]
         assert data["ops"] and (matmuls or directory.parent.name == "rotary_half")  # the one package without one
         for op in matmuls:
             assert set(op["shape"]) == {"batch", "m", "k", "n"}

@@ -64,7 +64,7 @@ def built(tmp_path_factory):
 
 def test_group_norm_is_a_registered_kind_with_its_macro():
     kind = REGISTRY["group_norm"]
-    assert kind.macro == "group_norm" and kind.ir_kind == "group_norm"
+    assert kind.macro == "group_norm" and kind.device_op
 
 
 def test_group_norm_renders_the_ttnn_call(built):

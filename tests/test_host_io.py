@@ -113,12 +113,12 @@ def test_home_charges_the_moves_a_candidate_causes():
 
 
 def test_only_outputs_added_back_to_the_residual_pay_the_way_home(llama8b):
-    by_name = {op.name: op for op in llama8b.ops_of("matmul") if op.mode == "decode"}
+    by_name = {op.name: op for op in llama8b.ops_of("linear") if op.mode == "decode"}
     wo = decode_home(llama8b, by_name["wo"], by_name["wo"].decisions["shape"])
     w1 = decode_home(llama8b, by_name["w1"], by_name["w1"].decisions["shape"])
     assert wo.in_move_ns > 0 and wo.out_move_ns > 0  # [32, 4096] goes back to the residual
     assert w1.in_move_ns > 0 and w1.out_move_ns == 0  # [32, 14336] feeds the SwiGLU, not the residual
-    prefill = next(op for op in llama8b.ops_of("matmul") if op.mode != "decode")
+    prefill = next(op for op in llama8b.ops_of("linear") if op.mode != "decode")
     assert decode_home(llama8b, prefill, prefill.decisions["shape"]) is None
 
 

@@ -176,7 +176,7 @@ def test_unknown_op_keys_and_pins_on_ops_without_that_config_are_reported_togeth
     assert (
         "override names unknown op 'decode.wqkvv'" in done.stderr and "override names unknown op 'nope'" in done.stderr
     )
-    assert "'attention_norm.program_config': a rms_norm op has none (allowed on: matmul)" in done.stderr
+    assert "'attention_norm.program_config': a rms_norm op has none (allowed on: linear)" in done.stderr
     assert "'decode.w3.memory_config.in0': decode.w3 reads its producer's tensor as it is" in done.stderr
     assert "wqkv" in done.stderr.split("ops:")[1]  # the allowed names
 

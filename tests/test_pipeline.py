@@ -33,7 +33,7 @@ def test_pass_refuses_to_run_out_of_order():
 
 def test_verify_catches_a_missing_decision():
     graph = cached_plan("llama-3.2-1b", "n150").graph
-    op = graph.ops_of("matmul")[0]
+    op = graph.ops_of("linear")[0]
     stripped = replace(op, decisions={k: v for k, v in op.decisions.items() if k != "program"})
     bad = graph.with_ops(stripped if o.key == op.key else o for o in graph.ops)
     with pytest.raises(PipelineError, match="lacks \\['program'\\]"):

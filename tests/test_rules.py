@@ -138,7 +138,7 @@ def test_dram_weight_and_prefill_rules():
 @pytest.mark.parametrize("device", ["n150", "p150", "p100", "p150-legacy-fw"])
 def test_no_emitted_matmul_breaks_a_rule(model, device):
     graph = cached_plan(model, device).graph
-    for op in graph.ops_of("matmul"):
+    for op in graph.ops_of("linear"):
         d = op.decisions
         case = R.MatmulCase(graph.device, d["shape"], d["program"], d["kernel"], d["in0"], d["in1"], d["out"], *d["dtypes"].values())
         assert R.matmul_violations(case) == [], op.key

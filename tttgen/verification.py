@@ -1005,7 +1005,7 @@ def verify_module(
     return report
 
 
-ATTENTION_KINDS = ("sdpa_prefill",)
+ATTENTION_KINDS = ("sdpa", "sdpa_chunked")
 
 
 def last_row_changed(graph, io: dict, inputs: list, gen):

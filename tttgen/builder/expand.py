@@ -4,7 +4,7 @@ Every mode is expanded on its own: prefill once per prefill length (rows = that 
 DECODE_ROWS. Calls are inlined with their parameter bindings and weight-key prefixes; a looped call is expanded
 ONCE, its ops standing for every iteration (scope "layer", weights per_layer, the loop var written `{i}` in
 checkpoint keys, as build.py does). Shapes are evaluated with the params and propagated op by op; each op's IR
-kind, output shapes, MatmulShape and facts come from its kind (tttgen/ops/kinds/<kind>.py: ir_kind, infer) — the
+kind (its name), output shapes, MatmulShape and facts come from its kind (tttgen/ops/kinds/<kind>.py: infer) — the
 expander knows no model or op names.
 
 Decode placement moves are added from the dataflow (tttgen/builder/moves.py); names are call paths, shortened
@@ -454,7 +454,7 @@ class _Expander:
             if any(type(d) is not int or not 0 < d <= MAX_DIM for d in shape):
                 raise _error(where, f"makes '{out}' of shape {list(shape)}: a dim must be a positive int", f"inputs: {ins}")
         name = self.qualified(where)
-        device_op = rule.ir_kind is not None
+        device_op = rule.device_op
         for j, (out, shape) in enumerate(zip(outs, info.outputs)):
             values[out] = _Val(tuple(shape), f"{where}:{j}", producer=name if device_op else None)
         dataflow = frozen(
@@ -469,7 +469,7 @@ class _Expander:
                 "producers": {port: v.producer for port, v in read.items() if v.producer is not None},
             }
         )
-        if rule.ir_kind is None:
+        if not device_op:
             self.host_shapes.setdefault(mode.key, {})[name] = dataflow["shapes"]  # the body holds the first mode's
             return {"host": name, **dataflow}  # computed on the host
         if name in mode.paths:
@@ -486,7 +486,7 @@ class _Expander:
         mode.ops.append(
             Op(
                 name=name,
-                kind=rule.ir_kind,
+                kind=rule.name,
                 mode=mode.name,
                 seq=mode.rows,
                 scope=scope,

@@ -15,11 +15,11 @@ from math import prod
 from tttgen.ir.graph import Op, frozen
 
 ANY = "*"
-# (producer IR kind, consumer IR kind) -> how the move is named: "in" (`<consumer>_in`) or "out" (`<producer>_out`).
+# (producer kind, consumer kind) -> how the move is named: "in" (`<consumer>_in`) or "out" (`<producer>_out`).
 MOVES: dict[tuple[str, str], str] = {
-    (ANY, "matmul"): "in",  # a matmul's in0 placement is the program search's choice
-    ("matmul", "eltwise"): "out",  # ... and so is its output's; the residual stream has its own
-    ("matmul", "create_heads"): "out",  # create_qkv_heads_decode reads L1 interleaved
+    (ANY, "linear"): "in",  # a linear's in0 placement is the program search's choice
+    ("linear", "binary"): "out",  # ... and so is its output's; the residual stream has its own
+    ("linear", "create_heads"): "out",  # create_qkv_heads_decode reads L1 interleaved
     ("sdpa_decode", "concat_heads"): "out",  # SDPA decode writes DRAM; concat_heads_decode reads height-sharded
     ("embedding", "rms_norm"): "out",  # the embedding writes L1 interleaved; the norm reads the residual shards
     ("embedding", "layer_norm"): "out",
@@ -45,10 +45,10 @@ def decode_moves(ops: list[Op]) -> list[Op]:
     after: dict[str, list[Op]] = {}  # producer name -> moves placed right after it
     for op in ops:
         producers = [by_name[name] for name in op.dataflow.get("producers", {}).values() if name in by_name]
-        from_matmuls = bool(producers) and all(p.kind == "matmul" for p in producers)
+        from_matmuls = bool(producers) and all(p.kind == "linear" for p in producers)
         for p in producers:
             how = _rule(p, op)
-            if how is None or (op.kind == "eltwise" and from_matmuls):
+            if how is None or (op.kind == "binary" and from_matmuls):
                 continue
             value = next(v for v, name_ in op.dataflow["producers"].items() if name_ == p.name)
             # one move per producer (and way), per output value of a producer with several (create_heads' q, k, v)

@@ -33,7 +33,7 @@ def verify(graph: Graph, stage: str) -> None:
     if "matmul_program" in graph.annotated:
         from tttgen.rules.matmul import MatmulCase, matmul_violations
 
-        for op in graph.ops_of("matmul"):
+        for op in graph.ops_of("linear"):
             d = op.decisions
             case = MatmulCase(
                 graph.device,

@@ -20,7 +20,7 @@ from tttgen.ops.kinds.base import (  # noqa: F401  (the names the description ch
 )
 
 REGISTRY: dict[str, OpKind] = dict(DESCRIBED)
-# A kind is its own graph rule: `ir_kind`, `infer`, `weight_roles`, `shares_input`.
+# A kind is its own graph rule: `device_op`, `infer`, `weight_roles`, `shares_input`.
 GRAPH: dict[str, OpKind] = REGISTRY
 
 

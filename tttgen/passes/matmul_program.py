@@ -623,4 +623,4 @@ def _decide(graph: Graph, op: Op) -> Op:
 @make_pass("matmul_program", requires=("memory", "chunking", "precision"), produces=("matmul_program",))
 def matmul_program(graph: Graph) -> Graph:
     """Search legal program configs per matmul and keep the fastest under the cost model."""
-    return graph.map_ops(lambda op: _decide(graph, op), kinds=("matmul",))
+    return graph.map_ops(lambda op: _decide(graph, op), kinds=("linear",))

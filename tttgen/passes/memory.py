@@ -86,7 +86,7 @@ def _weight_placement(graph: Graph, name: str) -> tuple[MemoryPlacement, ColumnC
                 f"override for '{name}': sharding '{wanted.sharding}' is not allowed for a weight",
                 where="hints.overrides", hint="allowed: interleaved, dram_sharded, column_chunks",
             )
-    if not any(op.weight == name and op.kind == "matmul" for op in graph.ops):
+    if not any(op.weight == name and op.kind == "linear" for op in graph.ops):
         return DRAM_INTERLEAVED, None  # the sharded/interleaved choice is scored over the matmuls reading the weight
     options = [(dram_sharded_weight(w.k, w.n, device), None), (DRAM_INTERLEAVED, None)]
     scored = [(modeled_cost(graph, name, p, chunks), i) for i, (p, chunks) in enumerate(options)]
@@ -108,7 +108,7 @@ MAX_COLUMN_CHUNKS = 16
 def chunk_options(graph: Graph, name: str) -> list[tuple[float, MemoryPlacement, ColumnChunks]]:
     """(modeled cost, chunk placement, chunks) for every chunk count whose chunks every reader can run."""
     w, device = graph.weight(name), graph.device
-    readers = [op for op in graph.ops if op.weight == name and op.kind == "matmul"]
+    readers = [op for op in graph.ops if op.weight == name and op.kind == "linear"]
     if any(graph.bias_dtype(op) for op in readers) or any(op.decisions["shape"].batch > 1 for op in readers):
         return []  # the chunked call takes no bias, nor row chunks
     out = []
@@ -131,7 +131,7 @@ def modeled_cost(
     """
     total = 0.0
     for op in graph.ops:
-        if op.weight != name or op.kind != "matmul":
+        if op.weight != name or op.kind != "linear":
             continue
         d = op.decisions
         shape = d["shape"] if chunks is None else replace(d["shape"], n=chunks.width)
@@ -189,7 +189,7 @@ def memory(graph: Graph) -> Graph:
     def decide(op: Op) -> Op:
         op = _decide_fixed(op)
         entry = override_entry(graph, op)
-        if entry and entry[1].memory_config and op.kind == "matmul":
+        if entry and entry[1].memory_config and op.kind == "linear":
             key, ov = entry
             for side, pin in sorted(ov.memory_config.items()):
                 if op.mode == "prefill" and side != "in1":  # decode in0/out are placed by matmul_program
@@ -209,21 +209,21 @@ def memory(graph: Graph) -> Graph:
             "embedding": (None, L1_INTERLEAVED),
             "reshape": (L1_INTERLEAVED, L1_INTERLEAVED),  # ttnn.reshape keeps its input's (gathered rows) placement
             "rms_norm": (residual, residual),
-            "eltwise": (residual, residual),
+            "binary": (residual, residual),
             "create_heads": (L1_INTERLEAVED, heads_q),
             "rotary": (heads_q, heads_q),
             "cache_update": (heads_q, DRAM_INTERLEAVED),
             "sdpa_decode": (heads_q, DRAM_INTERLEAVED),
             "concat_heads": (concat_in, MemoryPlacement("L1", "WIDTH_SHARDED", infer_shard=True)),
         }
-        if op.kind in fixed and not (op.kind == "eltwise" and matmul_operand(graph.ops, op) is not None):
+        if op.kind in fixed and not (op.kind == "binary" and matmul_operand(graph.ops, op) is not None):
             in0, out = fixed[op.kind]
             if op.kind == "rms_norm" and _reads_heads(graph, op):
                 # a per-head norm (Qwen3's q/k norm): ttnn's norms take no height-sharded heads, so the heads are
                 # moved to L1 interleaved for it and back for the rotary embedding (builder/moves.py)
                 in0, out = L1_INTERLEAVED, L1_INTERLEAVED
             return op.decide(in0=in0, out=out)
-        if op.kind == "matmul":
+        if op.kind == "linear":
             return op.decide(in1=graph.weight(op.weight).decisions["placement"])
         return op
 

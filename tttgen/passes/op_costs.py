@@ -185,7 +185,7 @@ def sampling_plan(graph: Graph) -> dict[str, Any]:
 
 
 def _head(graph: Graph) -> Op:
-    return next(op for op in reversed(graph.ops) if op.mode == "decode" and op.kind == "matmul")
+    return next(op for op in reversed(graph.ops) if op.mode == "decode" and op.kind == "linear")
 
 
 def _logits_columns(graph: Graph) -> int:

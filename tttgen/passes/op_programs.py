@@ -1,7 +1,7 @@
 """Pass `op_programs`: program configs of sharded RMSNorm (decode), SDPA (both modes) and activation matmuls.
 
 Inputs: placements (memory), chunk sizes (chunking). Produces: `op_programs` (decisions `program`,
-`l1_bytes`, `cores` for rms_norm, sdpa_prefill and sdpa_decode ops; `program`, `shape` for activation_matmul).
+`l1_bytes`, `cores` for rms_norm, sdpa, sdpa_chunked and sdpa_decode ops; `program`, `shape` for matmul).
 An activation matmul (two activations in DRAM, batched over the leading dims) gets the fastest config of the matmul
 search seeded with the one ttnn itself derives for that call (tttgen.cost.ttnn_auto): printed explicitly so the
 package states it, priced by the cost model and judged by the real ttnn like every other config.

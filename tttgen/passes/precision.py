@@ -13,7 +13,7 @@ from dataclasses import replace
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op
-from tttgen.ops.kinds import ir_kinds_with, kind_of
+from tttgen.ops.kinds import kinds_with, kind_of
 from tttgen.ops.kinds.base import ACTIVATION, PrecisionTools
 from tttgen.passes.base import make_pass
 from tttgen.spec.hints import OpOverride
@@ -73,9 +73,9 @@ def mark_pinned(graph: Graph, op: Op, key: str, field: str) -> Op:
     return op.decide(pinned={"by": f"{graph.hints.source} overrides.{key}", "fields": fields})
 
 
-# override field -> the IR kinds whose calls take that config (each kind's `pins`)
+# override field -> the kinds whose calls take that config (each kind's `pins`)
 PIN_KINDS = {
-    field: ir_kinds_with(lambda kind, field=field: field in kind.pins)
+    field: kinds_with(lambda kind, field=field: field in kind.pins)
     for field in ("program_config", "compute_kernel_config", "memory_config")
 }
 

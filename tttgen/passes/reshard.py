@@ -28,7 +28,7 @@ def matmul_operand(ops: Sequence[Op], op: Op) -> Op | None:
     mode = _mode_ops(ops, op)
     i = [o.key for o in mode].index(op.key)
     first = None
-    while i > 0 and mode[i - 1].kind == "matmul":
+    while i > 0 and mode[i - 1].kind == "linear":
         i -= 1
         first = mode[i]
     return first
@@ -63,7 +63,7 @@ def reshard(graph: Graph) -> Graph:
     """Insert the moves between producer and consumer placements; equal placements need none."""
     ops = list(graph.ops)
     for i, op in enumerate(ops):
-        if op.mode == "decode" and op.kind == "eltwise":
+        if op.mode == "decode" and op.kind == "binary":
             first = matmul_operand(ops, op)
             if first is not None:
                 ops[i] = op.decide(in0=first.decisions["out"], out=first.decisions["out"])

@@ -46,4 +46,4 @@ def validate(key: str, blocks: list[dict[str, Any]], mt: int, nt: int) -> None:
 
 
 def plan_document(graph: Graph) -> dict[str, Any]:
-    return {"matmuls": [partition(op, graph.device.dram.banks) for op in graph.ops_of("matmul")]}
+    return {"matmuls": [partition(op, graph.device.dram.banks) for op in graph.ops_of("linear")]}

@@ -32,20 +32,13 @@ def _load() -> dict[str, OpKind]:
 KINDS: dict[str, OpKind] = _load()
 # The kinds a module description may name (the builder adds the others itself).
 DESCRIBED: dict[str, OpKind] = {name: k for name, k in KINDS.items() if k.described}
-# IR kind -> its kind. Two description kinds share one IR kind (sdpa, sdpa_chunked: prefill attention); the
-# passes treat them alike, and an op's own description kind (Op.dataflow["kind"]) tells them apart.
-_BY_IR: dict[str, OpKind] = {}
-for _kind in KINDS.values():
-    if _kind.ir_kind is not None:
-        _BY_IR.setdefault(_kind.ir_kind, _kind)
 
 
 def kind_of(op: "Op") -> OpKind:
-    """The kind of an IR op: its description kind when the builder recorded one, else its IR kind's."""
-    described = op.dataflow.get("kind") if op.dataflow else None
-    return KINDS[described] if described in KINDS else _BY_IR[op.kind]
+    """The kind of an IR op: an op's kind in the IR is its kind's name."""
+    return KINDS[op.kind]
 
 
-def ir_kinds_with(predicate) -> tuple[str, ...]:
-    """The IR kinds (sorted) of the kinds for which predicate(kind) holds."""
-    return tuple(sorted({k.ir_kind for k in KINDS.values() if k.ir_kind is not None and predicate(k)}))
+def kinds_with(predicate) -> tuple[str, ...]:
+    """The names (sorted) of the device-op kinds for which predicate(kind) holds."""
+    return tuple(sorted(name for name, k in KINDS.items() if k.device_op and predicate(k)))

@@ -3,7 +3,7 @@
 A kind is one module of tttgen/ops/kinds/ holding one subclass of OpKind and its instance `KIND`. The class
 says, in this order:
 - schema: its named inputs, outputs and attributes (module descriptions are checked against them, spec/module.py);
-- graph: `infer`, its output shapes and the per-op facts passes read, and the IR kind the passes know it by;
+- graph: `infer`, its output shapes and the per-op facts passes read (the IR knows it by its `name` too);
 - rendering: its macro in templates/ops.j2, the layout of each weight port and `render_args`, the view-model
   values the macro prints beyond the ones every op has (tttgen/render/module.py op_view); `config_entries`, the
   configs.py names its call passes;
@@ -182,9 +182,9 @@ class OpKind:
     described: bool = True  # False: an op the builder adds itself (reshard), not one a description names
 
     # ---- graph (tttgen/builder/expand.py)
-    # The kind's name in the IR (Op.kind, graph.json, MANIFEST.json); None: computed on the host when the package
-    # runs, no device op in the graph.
-    ir_kind: str | None = None
+    # True: a device op in the graph, named `name` there too (Op.kind, graph.json, MANIFEST.json); False: computed
+    # on the host when the package runs, no op in the graph.
+    device_op: bool = True
     # Weight role per input port when the description gives none (norm weights, embedding tables, biases).
     weight_roles: tuple[tuple[str, str], ...] = ()
     # Linear readers of one tensor are related: prefill row chunking reshapes the first reader's input and

@@ -19,7 +19,6 @@ class Binary(Elementwise):
         Attr("a_activation", "str", allowed=ACTIVATIONS),
     )
     exactly_one = (("b", "scalar"),)
-    ir_kind = "eltwise"
     macro = "binary"
     weight_layouts = {"a": "tile", "b": "tile"}  # a table added to activations (SigLIP's position embedding)
     promises = {"fusion": ("jit", "jit_reason")}

@@ -14,7 +14,6 @@ class CacheWrite(OpKind):
     inputs = ports("cache", "input", "slot?", "page_table?")
     outputs = ()
     exactly_one = (("slot", "page_table"),)
-    ir_kind = "cache_fill"
     macro = "cache_fill"
     has_memory_config = False
 

@@ -11,7 +11,6 @@ class CacheUpdate(CacheWrite):
     doc = "write one K or V row per user at its position (paged: in the block page_table maps it to)"
     inputs = ports("cache", "input", "positions", "page_table?")
     exactly_one = ()
-    ir_kind = "cache_update"
     macro = "cache_update"
 
     def cost_facts(self, op, tools):

@@ -12,7 +12,6 @@ class Chunk(OpKind):
     outputs = ()
     attrs = (Attr("parts", "int", required=True), Attr("dim", "int", required=True))
     variadic_outputs = "parts"
-    ir_kind = "chunk"
 
     def infer(self, ins, attrs):
         x, parts, dim = list(ins["input"]), attrs["parts"], attrs["dim"]

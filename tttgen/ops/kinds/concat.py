@@ -10,7 +10,6 @@ class Concat(OpKind):
     doc = "join inputs along dim"
     inputs = (Port("inputs", variadic=True),)
     attrs = (Attr("dim", "int", required=True),)
-    ir_kind = "concat"
     macro = "concat"
 
     def infer(self, ins, attrs):

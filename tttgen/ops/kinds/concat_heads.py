@@ -11,7 +11,6 @@ class ConcatHeads(OpKind):
     doc = "merge heads back into one activation"
     inputs = ports("input")
     attrs = (Attr("num_heads", "int", required=True),)
-    ir_kind = "concat_heads"
     macro = "concat_heads"
 
     def infer(self, ins, attrs):

@@ -17,7 +17,6 @@ class CreateHeads(OpKind):
         Attr("num_kv_heads", "int", required=True),
         Attr("head_dim", "int", required=True),
     )
-    ir_kind = "create_heads"
     macro = "create_heads"
 
     def infer(self, ins, attrs):

@@ -11,7 +11,6 @@ class Embedding(OpKind):
     name = "embedding"
     doc = "rows of weight gathered by token ids"
     inputs = ports("input", "weight")
-    ir_kind = "embedding"
     weight_roles = (("weight", "EMBEDDING"),)
     macro = "embedding"
     weight_layouts = {"weight": "row_major"}

@@ -10,7 +10,6 @@ class Fold(OpKind):
     doc = "space-to-depth of row-major NHWC pixels: one tile row per stride_h x stride_w patch (channels fastest)"
     inputs = ports("input")
     attrs = (Attr("stride_h", "int", required=True), Attr("stride_w", "int", required=True))
-    ir_kind = "fold"
     macro = "fold"
 
     def infer(self, ins, attrs):

@@ -18,7 +18,6 @@ class GroupNorm(OpKind):
     doc = "GroupNorm of [N, 1, H*W, C] channels-last activations: num_groups groups of channels, per batch item"
     inputs = ports("input", "weight?", "bias?")
     attrs = (Attr("num_groups", "int", required=True), Attr("eps", "float", required=True))
-    ir_kind = "group_norm"
     weight_roles = (("weight", "NORM"), ("bias", "NORM"))
     macro = "group_norm"
     weight_layouts = {"weight": "norm_rows", "bias": "norm_rows"}

@@ -12,7 +12,6 @@ class Norm(OpKind):
     doc = "LayerNorm over the last dim"
     inputs = ports("input", "weight?", "bias?")
     attrs = (Attr("eps", "float", required=True),)
-    ir_kind = "layer_norm"
     weight_roles = (("weight", "NORM"), ("bias", "NORM"))
     macro = "layer_norm"
     weight_layouts = {"weight": "norm_rows", "bias": "norm_rows"}
@@ -43,7 +42,7 @@ class Norm(OpKind):
         in0 = op.decisions.get("in0")
         cores = in0.grid.cores if in0 is not None and in0.grid else tools.device_cores
         facts = {"rows": op.facts["rows"], "dim": op.facts["dim"], "storage": tools.src, "cores": cores}
-        return self.ir_kind, facts | {"fidelity": tools.fidelity}
+        return self.name, facts | {"fidelity": tools.fidelity}
 
 
 KIND = Norm()

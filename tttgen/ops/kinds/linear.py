@@ -10,7 +10,6 @@ class Linear(OpKind):
     doc = "x @ weight (+ bias), weight stored [K, N]; optional fused activation"
     inputs = ports("input", "weight", "bias?")
     attrs = (Attr("activation", "str", allowed=ACTIVATIONS),)
-    ir_kind = "matmul"
     weight_roles = (("bias", "NORM"),)
     shares_input = True
     macro = "linear"

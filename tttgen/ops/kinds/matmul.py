@@ -12,7 +12,6 @@ class Matmul(OpKind):
     doc = "a @ b of two activations"
     inputs = ports("a", "b")
     attrs = (Attr("transpose_a", "bool"), Attr("transpose_b", "bool"))
-    ir_kind = "activation_matmul"
     macro = "matmul"
     pins = ("compute_kernel_config",)
     promises = {"op_programs": ("program",)}

@@ -10,7 +10,6 @@ class Permute(OpKind):
     doc = "reorder dims"
     inputs = ports("input")
     attrs = (Attr("dims", "int_list", required=True),)
-    ir_kind = "permute"
     macro = "permute"
 
     def infer(self, ins, attrs):

@@ -12,7 +12,6 @@ class Reshape(OpKind):
     doc = "same elements, new shape"
     inputs = ports("input")
     attrs = (Attr("shape", "shape", required=True),)
-    ir_kind = "reshape"
     macro = "reshape"
     aliases_input = True
     has_memory_config = False

@@ -10,7 +10,6 @@ class Reshard(OpKind):
     name = "reshard"
     doc = "move a value to the placement its consumer reads it in"
     described = False
-    ir_kind = "reshard"
     promises = {"reshard": ("in0", "out", "elide")}
 
     def config_entries(self, op, ident, tools):

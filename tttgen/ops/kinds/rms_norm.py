@@ -23,7 +23,6 @@ class RmsNorm(Norm):
     name = "rms_norm"
     doc = "RMSNorm over the last dim"
     inputs = ports("input", "weight?")
-    ir_kind = "rms_norm"
     macro = "rms_norm"
     weight_layouts = {"weight": "norm_rows"}
 

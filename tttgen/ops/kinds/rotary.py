@@ -11,7 +11,6 @@ class Rotary(OpKind):
     doc = "rotary embedding; pair: adjacent pairs (rotary_embedding_llama), half: HF rotate-half"
     inputs = ports("input", "cos", "sin")
     attrs = (Attr("convention", "str", required=True, allowed=("pair", "half")),)
-    ir_kind = "rotary"
     macro = "rotary"
     has_memory_config = False
 

@@ -19,7 +19,7 @@ class RotaryTables(OpKind):
         Attr("convention", "str", required=True, allowed=("pair", "half")),
         Attr("scaling", "mapping"),
     )
-    ir_kind = None  # no device op
+    device_op = False  # computed on the host when the package runs
     macro = "rotary_tables"
 
     def infer(self, ins, attrs):

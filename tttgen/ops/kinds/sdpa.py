@@ -21,7 +21,6 @@ class Attention(OpKind):
     doc = "scaled dot-product attention over whole sequences, with an optional additive mask"
     inputs = ports("q", "k", "v", "mask?")
     attrs = (Attr("causal", "bool", required=True), Attr("scale", "float"))
-    ir_kind = "sdpa_prefill"
     macro = "sdpa"
     pins = ("compute_kernel_config",)
     promises = {"op_programs": ("program",)}

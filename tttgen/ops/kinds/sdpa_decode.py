@@ -12,7 +12,6 @@ class SdpaDecode(Attention):
     doc = "one query row per user against the KV cache up to each user's position (paged: through page_table)"
     inputs = ports("q", "k_cache", "v_cache", "positions", "page_table?")
     attrs = (Attr("scale", "float"),)
-    ir_kind = "sdpa_decode"
     macro = "sdpa_decode"
     kernel_group = "SDPA_DECODE"
     chunk_planner = "sdpa_decode"

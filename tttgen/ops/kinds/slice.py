@@ -10,7 +10,6 @@ class Slice(OpKind):
     doc = "a box of the input; with `start` (a runtime row), begins/ends along dim -2 count from it"
     inputs = ports("input", "start?")
     attrs = (Attr("begins", "shape", required=True), Attr("ends", "shape", required=True), Attr("steps", "shape"))
-    ir_kind = "slice"
     macro = "slice"
     has_memory_config = False
 

@@ -10,7 +10,6 @@ class Softmax(OpKind):
     doc = "softmax along dim, after an optional scale"
     inputs = ports("input")
     attrs = (Attr("dim", "int"), Attr("scale", "float"))
-    ir_kind = "softmax"
     macro = "softmax"
     pins = ("compute_kernel_config",)
     infer = same_shape("input")

@@ -10,7 +10,6 @@ class Transpose(OpKind):
     doc = "swap two dims"
     inputs = ports("input")
     attrs = (Attr("dim0", "int", required=True), Attr("dim1", "int", required=True))
-    ir_kind = "transpose"
 
     def infer(self, ins, attrs):
         x = list(ins["input"])

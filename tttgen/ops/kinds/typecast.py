@@ -10,7 +10,6 @@ class Typecast(OpKind):
     doc = "convert the element type"
     inputs = ports("input")
     attrs = (Attr("dtype", "str", required=True, allowed=DTYPES),)
-    ir_kind = "typecast"
     macro = "typecast"
     infer = same_shape("input")
 

@@ -47,7 +47,6 @@ class Unary(Elementwise):
     doc = "elementwise fn(input * scale)"
     inputs = ports("input")
     attrs = (Attr("fn", "str", required=True, allowed=UNARY_FNS), Attr("scale", "float"))
-    ir_kind = "unary"
     macro = "unary"
     infer = same_shape("input", fn="fn")
     priced_by_steps = True
