@@ -81,21 +81,12 @@ def camel(name: str) -> str:
 def class_names(graph: Graph) -> dict[str, str]:
     """Each module function's (call path's) class: its description's class name (`class_name:`, else its name in
     CamelCase). Paths calling different functions under one name (two modules, or one module called at two places
-    with its own configs each) are told apart by their caller's path (`language.mlp` -> `LanguageGemmaMlp`), or by
-    their own when one caller calls both (`ffn_b` -> `FfnBMlp`)."""
+    with its own configs each) are each named by their call path instead (`language.mlp` -> `LanguageMlp`)."""
     own = {fn["path"]: fn["class_name"] for fn in graph.facts["functions"]}
     taken: dict[str, list[str]] = {}
     for path, cls in own.items():
         taken.setdefault(cls, []).append(path)
-    names = {}
-    for path, cls in own.items():
-        parents = {camel(p.rpartition(".")[0]) for p in taken[cls]}
-        if len(taken[cls]) == 1:
-            names[path] = cls
-        elif len(parents) == len(taken[cls]):  # callers at different places: the caller's path
-            names[path] = camel(path.rpartition(".")[0]) + cls
-        else:  # siblings: the call's own path
-            names[path] = camel(path) + cls
+    names = {path: cls if len(taken[cls]) == 1 else camel(path) for path, cls in own.items()}
     clashes: dict[str, list[str]] = {}
     for path, cls in names.items():
         clashes.setdefault(cls, []).append(path)
