@@ -96,7 +96,7 @@ transition_adaln_shift_add_prefill_jit = (
 )
 
 
-class TransitionBoltzAdaln:
+class TransitionAdaln:
     """boltz_adaln (called as `transition.adaln`): Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
 
     def __init__(self, weights):
@@ -193,7 +193,7 @@ class TransitionBoltzAdaln:
         return y
 
 
-class BoltzAdaln:
+class Adaln:
     """boltz_adaln (called as `adaln`): Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
 
     def __init__(self, weights):
@@ -428,7 +428,7 @@ class BoltzConditionedTransition:
 
     def __init__(self, weights):
         self.w = weights
-        self.adaln = TransitionBoltzAdaln(weights)
+        self.adaln = TransitionAdaln(weights)
 
     def prefill_64(self, a, s):
         """boltz_conditioned_transition, 64 rows."""
@@ -548,7 +548,7 @@ class BoltzDiffusionTransformerLayer:
 
     def __init__(self, weights):
         self.w = weights
-        self.adaln = BoltzAdaln(weights)
+        self.adaln = Adaln(weights)
         self.attention = BoltzAttentionWithBias(weights)
         self.transition = BoltzConditionedTransition(weights)
 

@@ -144,7 +144,7 @@ class BoltzAttentionWithBias:
         return out
 
 
-class TriAttEndBoltzTriangleAttentionStart:
+class TriAttEndRows:
     """boltz_triangle_attention_start (called as `tri_att_end.rows`): Triangle self-attention over each row of the pair tensor, biased per head by a projection of the pairs, sigmoid-gated."""
 
     def __init__(self, weights):
@@ -447,7 +447,7 @@ class BoltzAttentionPairBias:
         return out
 
 
-class TransitionSBoltzTransition:
+class TransitionS:
     """boltz_transition (called as `transition_s`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
     def __init__(self, weights):
@@ -538,7 +538,7 @@ class TransitionSBoltzTransition:
         return y
 
 
-class TransitionZBoltzTransition:
+class TransitionZ:
     """boltz_transition (called as `transition_z`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
     def __init__(self, weights):
@@ -652,7 +652,7 @@ class BoltzTriangleAttentionEnd:
 
     def __init__(self, weights):
         self.w = weights
-        self.rows = TriAttEndBoltzTriangleAttentionStart(weights)
+        self.rows = TriAttEndRows(weights)
 
     def prefill_64(self, z, mask):
         """boltz_triangle_attention_end, 64 rows."""
@@ -673,7 +673,7 @@ class BoltzTriangleAttentionEnd:
         return out
 
 
-class BoltzTriangleAttentionStart:
+class TriAttStart:
     """boltz_triangle_attention_start (called as `tri_att_start`): Triangle self-attention over each row of the pair tensor, biased per head by a projection of the pairs, sigmoid-gated."""
 
     def __init__(self, weights):
@@ -1424,11 +1424,11 @@ class BoltzPairformerLayer:
         self.w = weights
         self.tri_mul_out = BoltzTriangleMultOutgoing(weights)
         self.tri_mul_in = BoltzTriangleMultIncoming(weights)
-        self.tri_att_start = BoltzTriangleAttentionStart(weights)
+        self.tri_att_start = TriAttStart(weights)
         self.tri_att_end = BoltzTriangleAttentionEnd(weights)
-        self.transition_z = TransitionZBoltzTransition(weights)
+        self.transition_z = TransitionZ(weights)
         self.attention = BoltzAttentionPairBias(weights)
-        self.transition_s = TransitionSBoltzTransition(weights)
+        self.transition_s = TransitionS(weights)
 
     def prefill_64(self, s, z, mask):
         """boltz_pairformer_layer, 64 rows."""

@@ -37,7 +37,7 @@ fourier_cos_prefill_jit = (
 )
 
 
-class Transition0BoltzTransition:
+class Transition0:
     """boltz_transition (called as `transition_0`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
     def __init__(self, weights):
@@ -128,7 +128,7 @@ class Transition0BoltzTransition:
         return y
 
 
-class Transition1BoltzTransition:
+class Transition1:
     """boltz_transition (called as `transition_1`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
     def __init__(self, weights):
@@ -224,8 +224,8 @@ class BoltzSingleConditioning:
 
     def __init__(self, weights):
         self.w = weights
-        self.transition_0 = Transition0BoltzTransition(weights)
-        self.transition_1 = Transition1BoltzTransition(weights)
+        self.transition_0 = Transition0(weights)
+        self.transition_1 = Transition1(weights)
 
     def prefill_64(self, times, s_trunk, s_inputs):
         """boltz_single_conditioning, 64 rows."""

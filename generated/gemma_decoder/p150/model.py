@@ -88,7 +88,7 @@ class GemmaMlp:
         return y
 
 
-class LayersRotaryKRotaryHalf:
+class LayersRotaryK:
     """rotary_half (called as `layers.rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -110,7 +110,7 @@ class LayersRotaryKRotaryHalf:
         return y
 
 
-class LayersRotaryQRotaryHalf:
+class LayersRotaryQ:
     """rotary_half (called as `layers.rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -139,8 +139,8 @@ class GemmaDecoderLayer:
 
     def __init__(self, weights):
         self.w = weights
-        self.rotary_q = LayersRotaryQRotaryHalf(weights)
-        self.rotary_k = LayersRotaryKRotaryHalf(weights)
+        self.rotary_q = LayersRotaryQ(weights)
+        self.rotary_k = LayersRotaryK(weights)
         self.mlp = GemmaMlp(weights)
 
     def prefill_544(self, x, cos, sin, mask, k_cache, v_cache, slot):

@@ -80,7 +80,7 @@ language_rotary_k_rotated_prefill_jit = (
 )
 
 
-class ExpertGemmaMlp:
+class ExpertMlp:
     """gemma_mlp (called as `expert.mlp`): Gemma pre-norm GeGLU MLP: RMSNorm (1 + w), gelu(gate x) * up x, down."""
 
     def __init__(self, weights):
@@ -128,7 +128,7 @@ class ExpertGemmaMlp:
         return y
 
 
-class ExpertRotaryKRotaryHalf:
+class ExpertRotaryK:
     """rotary_half (called as `expert.rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -150,7 +150,7 @@ class ExpertRotaryKRotaryHalf:
         return y
 
 
-class ExpertRotaryQRotaryHalf:
+class ExpertRotaryQ:
     """rotary_half (called as `expert.rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -174,7 +174,7 @@ class ExpertRotaryQRotaryHalf:
         return y
 
 
-class LanguageGemmaMlp:
+class LanguageMlp:
     """gemma_mlp (called as `language.mlp`): Gemma pre-norm GeGLU MLP: RMSNorm (1 + w), gelu(gate x) * up x, down."""
 
     def __init__(self, weights):
@@ -222,7 +222,7 @@ class LanguageGemmaMlp:
         return y
 
 
-class LanguageRotaryKRotaryHalf:
+class LanguageRotaryK:
     """rotary_half (called as `language.rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -244,7 +244,7 @@ class LanguageRotaryKRotaryHalf:
         return y
 
 
-class LanguageRotaryQRotaryHalf:
+class LanguageRotaryQ:
     """rotary_half (called as `language.rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -370,9 +370,9 @@ class Pi0ExpertLayer:
 
     def __init__(self, weights):
         self.w = weights
-        self.rotary_q = ExpertRotaryQRotaryHalf(weights)
-        self.rotary_k = ExpertRotaryKRotaryHalf(weights)
-        self.mlp = ExpertGemmaMlp(weights)
+        self.rotary_q = ExpertRotaryQ(weights)
+        self.rotary_k = ExpertRotaryK(weights)
+        self.mlp = ExpertMlp(weights)
 
     def prefill_64(self, x, cos, sin, mask, k_prefix, v_prefix):
         """pi0_expert_layer, 64 rows."""
@@ -448,9 +448,9 @@ class GemmaDecoderLayer:
 
     def __init__(self, weights):
         self.w = weights
-        self.rotary_q = LanguageRotaryQRotaryHalf(weights)
-        self.rotary_k = LanguageRotaryKRotaryHalf(weights)
-        self.mlp = LanguageGemmaMlp(weights)
+        self.rotary_q = LanguageRotaryQ(weights)
+        self.rotary_k = LanguageRotaryK(weights)
+        self.mlp = LanguageMlp(weights)
 
     def prefill_544(self, x, cos, sin, mask, k_cache, v_cache, slot):
         """gemma_decoder_layer, 544 rows."""

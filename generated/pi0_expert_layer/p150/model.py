@@ -85,7 +85,7 @@ class GemmaMlp:
         return y
 
 
-class RotaryKRotaryHalf:
+class RotaryK:
     """rotary_half (called as `rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -107,7 +107,7 @@ class RotaryKRotaryHalf:
         return y
 
 
-class RotaryQRotaryHalf:
+class RotaryQ:
     """rotary_half (called as `rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
     def __init__(self, weights):
@@ -136,8 +136,8 @@ class Pi0ExpertLayer:
 
     def __init__(self, weights):
         self.w = weights
-        self.rotary_q = RotaryQRotaryHalf(weights)
-        self.rotary_k = RotaryKRotaryHalf(weights)
+        self.rotary_q = RotaryQ(weights)
+        self.rotary_k = RotaryK(weights)
         self.mlp = GemmaMlp(weights)
 
     def prefill_64(self, x, cos, sin, mask, k_prefix, v_prefix):
