@@ -112,7 +112,8 @@ def test_a_user_module_calling_a_builtin(tmp_path):
     path.write_text(BLOCK)
     p = plan(Request(str(path), "n150"))
     files = render_plan(p)
-    assert "class Ffn:" in files["model.py"] and "self.ffn = Ffn(weights, rt)" in files["model.py"]
+    # the callee's class is named after the module it runs (not the call), and takes only its weights
+    assert "class Mlp:" in files["model.py"] and "self.ffn = Mlp(weights)" in files["model.py"]
     assert "f = self.ffn.prefill_128(h)" in files["model.py"]
     assert "    fc1_program = ttnn." in files["configs.py"]  # unambiguous: the op's own name
     assert 'state["ffn.fc1.weight"]' in files["weights.py"]  # the call's weight prefix

@@ -248,6 +248,7 @@ class _Expander:
             "path": self.qualified(path),
             "mode": mode.variant or mode.name,  # every prefill length of one variant runs the same functions
             "module": desc.name,
+            "class_name": desc.class_name or "".join(part.capitalize() for part in desc.name.split("_")),
             "doc": desc.description,
             "inputs": list(declared_in),
             "outputs": list(declared_out),

@@ -74,8 +74,31 @@ def ident(name: str) -> str:
     return name.replace(".", "_")
 
 
-def class_name(path: str, top: str) -> str:
-    return "".join(part.capitalize() for part in (path or top).replace(".", "_").split("_"))
+def camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace(".", "_").split("_"))
+
+
+def class_names(graph: Graph) -> dict[str, str]:
+    """Each module function's (call path's) class: its description's class name (`class_name:`, else its name in
+    CamelCase). Paths calling different functions under one name (two modules, or one module called at two places
+    with its own configs each) are each named by their call path instead (`language.mlp` -> `LanguageMlp`)."""
+    own = {fn["path"]: fn["class_name"] for fn in graph.facts["functions"]}
+    taken: dict[str, list[str]] = {}
+    for path, cls in own.items():
+        taken.setdefault(cls, []).append(path)
+    names = {path: cls if len(taken[cls]) == 1 else camel(path) for path, cls in own.items()}
+    clashes: dict[str, list[str]] = {}
+    for path, cls in names.items():
+        clashes.setdefault(cls, []).append(path)
+    clashes = {c: p for c, p in clashes.items() if len(p) > 1 or c == "Model"}
+    if clashes:
+        raise InputError(
+            "generated class names clash: "
+            + "; ".join(f"{c} for {', '.join(repr(p or graph.facts['module']) for p in ps)}" for c, ps in clashes.items()),
+            where=f"{graph.facts['module']}: class_name",
+            hint="give the called modules distinct `class_name:`s (`Model` is the package's entry class)",
+        )
+    return names
 
 
 def mode_class(key: str) -> str:
@@ -127,8 +150,8 @@ class Names:
                 where=self.where,
                 hint=f"reserved: {sorted(RESERVED)}",
             )
-        if "[" in ref:  # state indexed by the layer loop
-            return f"self.rt.{base}[{LAYER}]"
+        if "[" in ref:  # state (the Model's KV caches) indexed by the layer loop
+            return f"self.{base}[{LAYER}]"
         return f"{ref}_device" if ref in self.device_copies else ref
 
 
@@ -272,12 +295,11 @@ def _with_deallocations(steps: list[dict[str, Any]], keep: set[str]) -> list[dic
 
 
 def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -> tuple[dict, dict]:
-    module = graph.facts["module"]
     attr = entry["call"].rsplit(".", 1)[-1]
     callee = next(f for f in graph.facts["functions"] if f["path"] == entry["call"] and f["mode"] == fn_mode)
     args = [name(entry["in"][n]) for n in callee["inputs"]]
     outs = [name(o) for o in entry["out"]]
-    child = {"attr": attr, "cls": class_name(entry["call"], module), "loop": entry["loop"]}
+    child = {"attr": attr, "cls": class_names(graph)[entry["call"]], "loop": entry["loop"]}
     view = {
         "macro": "call",
         "attr": attr,
@@ -321,9 +343,10 @@ def class_views(
     Also the loop counts (configs constants) by loop variable."""
     module = graph.facts["module"]
     classes, loops = [], {}
+    classes_by_path = class_names(graph)
     for fn in graph.facts["functions"]:
         keys = [k for k in graph.mode_keys() if graph.facts["mode_variants"].get(k) == fn["mode"]]
-        cls = class_name(fn["path"], module)
+        cls = classes_by_path[fn["path"]]
         existing = next((c for c in classes if c["name"] == cls), None)
         view = existing or {"name": cls, "doc": "", "children": [], "methods": []}
         copies = _device_copies(fn, {op.name: op.dataflow for op in graph.ops})
@@ -373,7 +396,29 @@ def class_views(
         view["doc"] = f"{fn['module']}{called}: {fn['doc']}"
         if existing is None:
             classes.append(view)
-    return classes, class_name("", module), loops
+    _constructor_args(classes)
+    return classes, classes_by_path[""], loops
+
+
+# what a printed step reads besides its weights and values: the device (host tables and ids it uploads) and the
+# rotary ops' transformation matrices (tt_transformers' `transformation_mats`, one per mode)
+STEP_NEEDS = {"upload": "device", "rotary_tables": "device", "rotary": "transformation_mats"}
+CONSTRUCTOR_ARGS = ("device", "transformation_mats")
+
+
+def _constructor_args(classes: list[dict[str, Any]]) -> None:
+    """Each class's constructor takes its weights and what it or a class it builds uses (no back-reference to the
+    Model); it keeps as attributes what its own methods read. Classes come callees first."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for view in classes:
+        own = {STEP_NEEDS[s["macro"]] for m in view["methods"] for s in m["steps"] if s["macro"] in STEP_NEEDS}
+        needs = own.union(*(by_name[c["cls"]]["needs"] for c in view["children"]))
+        view["needs"] = needs
+        view["kept"] = [a for a in CONSTRUCTOR_ARGS if a in own]
+        view["params"] = ", ".join(["weights"] + [a for a in CONSTRUCTOR_ARGS if a in needs])
+        for child in view["children"]:
+            child["args"] = ", ".join(a for a in CONSTRUCTOR_ARGS if a in by_name[child["cls"]]["needs"])
+        by_name[view["name"]] = view
 
 
 # ---------------------------------------------------------------- configs
@@ -760,6 +805,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "modes": modes,
         "classes": classes,
         "top_class": top,
+        # what Model passes its base class's constructor besides the weights (names Model.__init__ binds)
+        "top_args": "".join(", " + a for a in CONSTRUCTOR_ARGS if a in next(c for c in classes if c["name"] == top)["needs"]),
         "jit_blocks": jit_blocks,
         "rope": any(op.kind == "rotary" for op in graph.ops),
         "host_rope": host_rope_tables(graph),

@@ -521,6 +521,9 @@ class Checkpoint(Strict):
 
 class ModuleDescription(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
+    # the generated class's name (tt_transformers' `Attention`, `MLP`, `TransformerBlock`); default: the name in
+    # CamelCase
+    class_name: str | None = Field(None, pattern=r"^[A-Z][A-Za-z0-9]*$")
     description: Text
     params: dict[str, Param] = {}
     inputs: dict[str, Tensor] = {}

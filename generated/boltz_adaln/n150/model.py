@@ -40,9 +40,8 @@ shift_add_prefill_jit = (
 class BoltzAdaln:
     """boltz_adaln: Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, a, s):
         """boltz_adaln, 128 rows."""
@@ -161,7 +160,7 @@ class Model(BoltzAdaln):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

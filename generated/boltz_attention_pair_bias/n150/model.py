@@ -11,12 +11,11 @@ from . import configs as C
 from .weights import device_weights, load_weights
 
 
-class Attention:
+class BoltzAttentionWithBias:
     """boltz_attention_with_bias (called as `attention`): Multi-head attention over tokens with an additive per-head bias, sigmoid-gated output projection."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, s, bias):
         """boltz_attention_with_bias, 64 rows."""
@@ -148,10 +147,9 @@ class Attention:
 class BoltzAttentionPairBias:
     """boltz_attention_pair_bias: Token attention biased per head by a projection of the pair representation (the Pairformer's single-track attention)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.attention = Attention(weights, rt)
+        self.attention = BoltzAttentionWithBias(weights)
 
     def prefill_64(self, s, z, mask):
         """boltz_attention_pair_bias, 64 rows."""
@@ -253,7 +251,7 @@ class Model(BoltzAttentionPairBias):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class BoltzAttentionWithBias:
     """boltz_attention_with_bias: Multi-head attention over tokens with an additive per-head bias, sigmoid-gated output projection."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, s, bias):
         """boltz_attention_with_bias, 64 rows."""
@@ -171,7 +170,7 @@ class Model(BoltzAttentionWithBias):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

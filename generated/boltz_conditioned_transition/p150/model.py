@@ -56,12 +56,11 @@ shift_add_prefill_jit = (
 )
 
 
-class Adaln:
+class BoltzAdaln:
     """boltz_adaln (called as `adaln`): Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, a, s):
         """boltz_adaln, 128 rows."""
@@ -157,10 +156,9 @@ class Adaln:
 class BoltzConditionedTransition:
     """boltz_conditioned_transition: AdaLN, a SwiGLU gate times a second projection, back-projection gated by sigmoid(W s + b)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.adaln = Adaln(weights, rt)
+        self.adaln = BoltzAdaln(weights)
 
     def prefill_128(self, a, s):
         """boltz_conditioned_transition, 128 rows."""
@@ -307,7 +305,7 @@ class Model(BoltzConditionedTransition):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -99,9 +99,8 @@ transition_adaln_shift_add_prefill_jit = (
 class TransitionAdaln:
     """boltz_adaln (called as `transition.adaln`): Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, a, s):
         """boltz_adaln, 64 rows."""
@@ -197,9 +196,8 @@ class TransitionAdaln:
 class Adaln:
     """boltz_adaln (called as `adaln`): Adaptive LayerNorm: a normalised without affine, scaled by sigmoid(s_scale(LN s)) and shifted by s_bias(LN s)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, a, s):
         """boltz_adaln, 64 rows."""
@@ -292,12 +290,11 @@ class Adaln:
         return y
 
 
-class Attention:
+class BoltzAttentionWithBias:
     """boltz_attention_with_bias (called as `attention`): Multi-head attention over tokens with an additive per-head bias, sigmoid-gated output projection."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, s, bias):
         """boltz_attention_with_bias, 64 rows."""
@@ -426,13 +423,12 @@ class Attention:
         return out
 
 
-class Transition:
+class BoltzConditionedTransition:
     """boltz_conditioned_transition (called as `transition`): AdaLN, a SwiGLU gate times a second projection, back-projection gated by sigmoid(W s + b)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.adaln = TransitionAdaln(weights, rt)
+        self.adaln = TransitionAdaln(weights)
 
     def prefill_64(self, a, s):
         """boltz_conditioned_transition, 64 rows."""
@@ -550,12 +546,11 @@ class Transition:
 class BoltzDiffusionTransformerLayer:
     """boltz_diffusion_transformer_layer: Diffusion-transformer layer: AdaLN, pair-biased attention with a sigmoid output gate from s, conditioned transition."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.adaln = Adaln(weights, rt)
-        self.attention = Attention(weights, rt)
-        self.transition = Transition(weights, rt)
+        self.adaln = Adaln(weights)
+        self.attention = BoltzAttentionWithBias(weights)
+        self.transition = BoltzConditionedTransition(weights)
 
     def prefill_64(self, a, s, bias, mask):
         """boltz_diffusion_transformer_layer, 64 rows."""
@@ -646,7 +641,7 @@ class Model(BoltzDiffusionTransformerLayer):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class BoltzOuterProductMean:
     """boltz_outer_product_mean: Outer product of two projections of the MSA, averaged over its rows, projected to the pair width."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, m):
         """boltz_outer_product_mean, 64 rows."""
@@ -166,7 +165,7 @@ class Model(BoltzOuterProductMean):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class BoltzPairWeightedAveraging:
     """boltz_pair_weighted_averaging: MSA rows averaged over tokens with per-head weights from the pair representation, sigmoid-gated."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, m, z, mask):
         """boltz_pair_weighted_averaging, 64 rows."""
@@ -260,7 +259,7 @@ class Model(BoltzPairWeightedAveraging):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -11,12 +11,11 @@ from . import configs as C
 from .weights import device_weights, load_weights
 
 
-class AttentionAttention:
+class BoltzAttentionWithBias:
     """boltz_attention_with_bias (called as `attention.attention`): Multi-head attention over tokens with an additive per-head bias, sigmoid-gated output projection."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, s, bias):
         """boltz_attention_with_bias, 64 rows."""
@@ -148,9 +147,8 @@ class AttentionAttention:
 class TriAttEndRows:
     """boltz_triangle_attention_start (called as `tri_att_end.rows`): Triangle self-attention over each row of the pair tensor, biased per head by a projection of the pairs, sigmoid-gated."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, z, mask):
         """boltz_triangle_attention_start, 64 rows."""
@@ -369,13 +367,12 @@ class TriAttEndRows:
         return out
 
 
-class Attention:
+class BoltzAttentionPairBias:
     """boltz_attention_pair_bias (called as `attention`): Token attention biased per head by a projection of the pair representation (the Pairformer's single-track attention)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.attention = AttentionAttention(weights, rt)
+        self.attention = BoltzAttentionWithBias(weights)
 
     def prefill_64(self, s, z, mask):
         """boltz_attention_pair_bias, 64 rows."""
@@ -453,9 +450,8 @@ class Attention:
 class TransitionS:
     """boltz_transition (called as `transition_s`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x):
         """boltz_transition, 64 rows."""
@@ -545,9 +541,8 @@ class TransitionS:
 class TransitionZ:
     """boltz_transition (called as `transition_z`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x):
         """boltz_transition, 64 rows."""
@@ -652,13 +647,12 @@ class TransitionZ:
         return y
 
 
-class TriAttEnd:
+class BoltzTriangleAttentionEnd:
     """boltz_triangle_attention_end (called as `tri_att_end`): Triangle self-attention over each column of the pair tensor: the starting-node module on z transposed."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.rows = TriAttEndRows(weights, rt)
+        self.rows = TriAttEndRows(weights)
 
     def prefill_64(self, z, mask):
         """boltz_triangle_attention_end, 64 rows."""
@@ -682,9 +676,8 @@ class TriAttEnd:
 class TriAttStart:
     """boltz_triangle_attention_start (called as `tri_att_start`): Triangle self-attention over each row of the pair tensor, biased per head by a projection of the pairs, sigmoid-gated."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, z, mask):
         """boltz_triangle_attention_start, 64 rows."""
@@ -890,12 +883,11 @@ class TriAttStart:
         return out
 
 
-class TriMulIn:
+class BoltzTriangleMultIncoming:
     """boltz_triangle_mult_incoming (called as `tri_mul_in`): Triangle multiplicative update over incoming edges: x[i,j,c] = sum_k a[k,i,c] b[k,j,c], gated in and out."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, z, mask):
         """boltz_triangle_mult_incoming, 64 rows."""
@@ -1158,12 +1150,11 @@ class TriMulIn:
         return out
 
 
-class TriMulOut:
+class BoltzTriangleMultOutgoing:
     """boltz_triangle_mult_outgoing (called as `tri_mul_out`): Triangle multiplicative update over outgoing edges: x[i,j,c] = sum_k a[i,k,c] b[j,k,c], gated in and out."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, z, mask):
         """boltz_triangle_mult_outgoing, 64 rows."""
@@ -1429,16 +1420,15 @@ class TriMulOut:
 class BoltzPairformerLayer:
     """boltz_pairformer_layer: Pairformer layer: triangle updates and attention on the pair track, pair-biased attention and transitions on the single track."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.tri_mul_out = TriMulOut(weights, rt)
-        self.tri_mul_in = TriMulIn(weights, rt)
-        self.tri_att_start = TriAttStart(weights, rt)
-        self.tri_att_end = TriAttEnd(weights, rt)
-        self.transition_z = TransitionZ(weights, rt)
-        self.attention = Attention(weights, rt)
-        self.transition_s = TransitionS(weights, rt)
+        self.tri_mul_out = BoltzTriangleMultOutgoing(weights)
+        self.tri_mul_in = BoltzTriangleMultIncoming(weights)
+        self.tri_att_start = TriAttStart(weights)
+        self.tri_att_end = BoltzTriangleAttentionEnd(weights)
+        self.transition_z = TransitionZ(weights)
+        self.attention = BoltzAttentionPairBias(weights)
+        self.transition_s = TransitionS(weights)
 
     def prefill_64(self, s, z, mask):
         """boltz_pairformer_layer, 64 rows."""
@@ -1548,7 +1538,7 @@ class Model(BoltzPairformerLayer):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

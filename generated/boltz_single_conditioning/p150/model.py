@@ -40,9 +40,8 @@ fourier_cos_prefill_jit = (
 class Transition0:
     """boltz_transition (called as `transition_0`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x):
         """boltz_transition, 64 rows."""
@@ -132,9 +131,8 @@ class Transition0:
 class Transition1:
     """boltz_transition (called as `transition_1`): LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x):
         """boltz_transition, 64 rows."""
@@ -224,11 +222,10 @@ class Transition1:
 class BoltzSingleConditioning:
     """boltz_single_conditioning: Diffusion conditioning: embeds the trunk's single representation and a Fourier embedding of the time, then two transitions."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.transition_0 = Transition0(weights, rt)
-        self.transition_1 = Transition1(weights, rt)
+        self.transition_0 = Transition0(weights)
+        self.transition_1 = Transition1(weights)
 
     def prefill_64(self, times, s_trunk, s_inputs):
         """boltz_single_conditioning, 64 rows."""
@@ -396,7 +393,7 @@ class Model(BoltzSingleConditioning):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class BoltzTransition:
     """boltz_transition: LayerNorm, then fc3(silu(fc1 x) * fc2 x) without biases (Boltz-2 Transition)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, x):
         """boltz_transition, 128 rows."""
@@ -133,7 +132,7 @@ class Model(BoltzTransition):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

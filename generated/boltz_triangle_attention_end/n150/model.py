@@ -11,12 +11,11 @@ from . import configs as C
 from .weights import device_weights, load_weights
 
 
-class Rows:
+class BoltzTriangleAttentionStart:
     """boltz_triangle_attention_start (called as `rows`): Triangle self-attention over each row of the pair tensor, biased per head by a projection of the pairs, sigmoid-gated."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, z, mask):
         """boltz_triangle_attention_start, 64 rows."""
@@ -216,10 +215,9 @@ class Rows:
 class BoltzTriangleAttentionEnd:
     """boltz_triangle_attention_end: Triangle self-attention over each column of the pair tensor: the starting-node module on z transposed."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.rows = Rows(weights, rt)
+        self.rows = BoltzTriangleAttentionStart(weights)
 
     def prefill_64(self, z, mask):
         """boltz_triangle_attention_end, 64 rows."""
@@ -266,7 +264,7 @@ class Model(BoltzTriangleAttentionEnd):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

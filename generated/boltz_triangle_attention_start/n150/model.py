@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class BoltzTriangleAttentionStart:
     """boltz_triangle_attention_start: Triangle self-attention over each row of the pair tensor, biased per head by a projection of the pairs, sigmoid-gated."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, z, mask):
         """boltz_triangle_attention_start, 64 rows."""
@@ -239,7 +238,7 @@ class Model(BoltzTriangleAttentionStart):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class BoltzTriangleMultOutgoing:
     """boltz_triangle_mult_outgoing: Triangle multiplicative update over outgoing edges: x[i,j,c] = sum_k a[i,k,c] b[j,k,c], gated in and out."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, z, mask):
         """boltz_triangle_mult_outgoing, 64 rows."""
@@ -297,7 +296,7 @@ class Model(BoltzTriangleMultOutgoing):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -40,12 +40,11 @@ layers_rotary_k_rotated_prefill_jit = (
 )
 
 
-class LayersMlp:
+class GemmaMlp:
     """gemma_mlp (called as `layers.mlp`): Gemma pre-norm GeGLU MLP: RMSNorm (1 + w), gelu(gate x) * up x, down."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_544(self, x):
         """gemma_mlp, 544 rows."""
@@ -92,9 +91,8 @@ class LayersMlp:
 class LayersRotaryK:
     """rotary_half (called as `layers.rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_544(self, x, cos, sin):
         """rotary_half, 544 rows."""
@@ -115,9 +113,8 @@ class LayersRotaryK:
 class LayersRotaryQ:
     """rotary_half (called as `layers.rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_544(self, x, cos, sin):
         """rotary_half, 544 rows."""
@@ -137,15 +134,14 @@ class LayersRotaryQ:
         return y
 
 
-class Layers:
+class GemmaDecoderLayer:
     """gemma_decoder_layer (called as `layers`): Gemma decoder layer: RMSNorm, fused QKV, full split-half RoPE, masked SDPA, KV-cache write, GeGLU MLP, residuals."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.rotary_q = LayersRotaryQ(weights, rt)
-        self.rotary_k = LayersRotaryK(weights, rt)
-        self.mlp = LayersMlp(weights, rt)
+        self.rotary_q = LayersRotaryQ(weights)
+        self.rotary_k = LayersRotaryK(weights)
+        self.mlp = GemmaMlp(weights)
 
     def prefill_544(self, x, cos, sin, mask, k_cache, v_cache, slot):
         """gemma_decoder_layer, 544 rows."""
@@ -217,10 +213,9 @@ class Layers:
 class GemmaDecoder:
     """gemma_decoder: Gemma decoder stack: rotary rows gathered on device, decoder layers filling a KV cache, final RMSNorm."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.layers = [Layers(layer_weights, rt) for layer_weights in weights["layers"]]
+        self.layers = [GemmaDecoderLayer(layer_weights) for layer_weights in weights["layers"]]
 
     def prefill_544(self, x, positions, mask, slot):
         """gemma_decoder, 544 rows."""
@@ -242,7 +237,7 @@ class GemmaDecoder:
         sin = ttnn.reshape(sin, [1, 1, 544, 256])
         h = x
         for layer in range(C.LAYER_COUNT):
-            h = self.layers[layer].prefill_544(h, cos, sin, mask, self.rt.k_cache[layer], self.rt.v_cache[layer], slot)
+            h = self.layers[layer].prefill_544(h, cos, sin, mask, self.k_cache[layer], self.v_cache[layer], slot)
         ttnn.deallocate(cos)
         ttnn.deallocate(sin)
         y = ttnn.rms_norm(
@@ -285,7 +280,7 @@ class Model(GemmaDecoder):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
         # KV caches, one DRAM tensor per layer, zeros
         self.k_cache = [
             ttnn.from_torch(

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class GemmaMlp:
     """gemma_mlp: Gemma pre-norm GeGLU MLP: RMSNorm (1 + w), gelu(gate x) * up x, down."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, x):
         """gemma_mlp, 128 rows."""
@@ -126,7 +125,7 @@ class Model(GemmaMlp):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -20,12 +20,12 @@ def pair_rotation_matrix():
     return mat
 
 
-class LayersAttention:
+class Attention:
     """llama_attention (called as `layers.attention`): Fused QKV projection, heads, adjacent-pair rotary on q and k, KV-cache write, causal SDPA, output projection."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights, transformation_mats):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
+        self.transformation_mats = transformation_mats
 
     def decode(self, x, cos, sin, k_cache, v_cache, positions):
         """llama_attention, one decode step."""
@@ -47,9 +47,13 @@ class LayersAttention:
             memory_config=C.Decode.create_heads_memory,
         )
         ttnn.deallocate(qkv)
-        q_rot = ttnn.experimental.rotary_embedding_llama(q, cos, sin, self.rt.trans_mat_decode, is_decode_mode=True)
+        q_rot = ttnn.experimental.rotary_embedding_llama(
+            q, cos, sin, self.transformation_mats["decode"], is_decode_mode=True
+        )
         ttnn.deallocate(q)
-        k_rot = ttnn.experimental.rotary_embedding_llama(k, cos, sin, self.rt.trans_mat_decode, is_decode_mode=True)
+        k_rot = ttnn.experimental.rotary_embedding_llama(
+            k, cos, sin, self.transformation_mats["decode"], is_decode_mode=True
+        )
         ttnn.deallocate(k)
         ttnn.experimental.paged_update_cache(k_cache, k_rot, update_idxs_tensor=positions)
         ttnn.deallocate(k_rot)
@@ -101,9 +105,13 @@ class LayersAttention:
             memory_config=C.Prefill128.create_heads_memory,
         )
         ttnn.deallocate(qkv)
-        q_rot = ttnn.experimental.rotary_embedding_llama(q, cos, sin, self.rt.trans_mat_prefill, is_decode_mode=False)
+        q_rot = ttnn.experimental.rotary_embedding_llama(
+            q, cos, sin, self.transformation_mats["prefill"], is_decode_mode=False
+        )
         ttnn.deallocate(q)
-        k_rot = ttnn.experimental.rotary_embedding_llama(k, cos, sin, self.rt.trans_mat_prefill, is_decode_mode=False)
+        k_rot = ttnn.experimental.rotary_embedding_llama(
+            k, cos, sin, self.transformation_mats["prefill"], is_decode_mode=False
+        )
         ttnn.deallocate(k)
         ttnn.fill_cache(k_cache, ttnn.typecast(k_rot, C.KV_CACHE_DTYPE), slot)
         ttnn.fill_cache(v_cache, ttnn.typecast(v, C.KV_CACHE_DTYPE), slot)
@@ -151,9 +159,13 @@ class LayersAttention:
             memory_config=C.Prefill1024.create_heads_memory,
         )
         ttnn.deallocate(qkv)
-        q_rot = ttnn.experimental.rotary_embedding_llama(q, cos, sin, self.rt.trans_mat_prefill, is_decode_mode=False)
+        q_rot = ttnn.experimental.rotary_embedding_llama(
+            q, cos, sin, self.transformation_mats["prefill"], is_decode_mode=False
+        )
         ttnn.deallocate(q)
-        k_rot = ttnn.experimental.rotary_embedding_llama(k, cos, sin, self.rt.trans_mat_prefill, is_decode_mode=False)
+        k_rot = ttnn.experimental.rotary_embedding_llama(
+            k, cos, sin, self.transformation_mats["prefill"], is_decode_mode=False
+        )
         ttnn.deallocate(k)
         ttnn.fill_cache(k_cache, ttnn.typecast(k_rot, C.KV_CACHE_DTYPE), slot)
         ttnn.fill_cache(v_cache, ttnn.typecast(v, C.KV_CACHE_DTYPE), slot)
@@ -184,12 +196,11 @@ class LayersAttention:
         return out
 
 
-class LayersMlp:
+class MLP:
     """llama_mlp (called as `layers.mlp`): SwiGLU feed-forward: gate (w1) and up (w3) projections, silu(gate) * up, down projection (w2)."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def decode(self, x):
         """llama_mlp, one decode step."""
@@ -312,14 +323,13 @@ class LayersMlp:
         return down
 
 
-class Layers:
+class TransformerBlock:
     """llama_decoder_layer (called as `layers`): x + attention(rms_norm(x)), then + mlp(rms_norm(.)); the two modes differ in how the KV cache is written."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights, transformation_mats):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.attention = LayersAttention(weights, rt)
-        self.mlp = LayersMlp(weights, rt)
+        self.attention = Attention(weights, transformation_mats)
+        self.mlp = MLP(weights)
 
     def decode(self, x, cos, sin, k_cache, v_cache, positions):
         """llama_decoder_layer, one decode step."""
@@ -413,10 +423,9 @@ class Layers:
 class Llama:
     """llama: Token embedding, num_hidden_layers decoder layers over a KV cache, final RMSNorm, LM head."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights, transformation_mats):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.layers = [Layers(layer_weights, rt) for layer_weights in weights["layers"]]
+        self.layers = [TransformerBlock(layer_weights, transformation_mats) for layer_weights in weights["layers"]]
 
     def decode(self, tokens, positions, rope_rows):
         """llama, one decode step."""
@@ -451,7 +460,7 @@ class Llama:
         sin = ttnn.to_memory_config(sin, C.Decode.rope_sin_out_memory)
         h = x
         for layer in range(C.LAYER_COUNT):
-            h = self.layers[layer].decode(h, cos, sin, self.rt.k_cache[layer], self.rt.v_cache[layer], positions)
+            h = self.layers[layer].decode(h, cos, sin, self.k_cache[layer], self.v_cache[layer], positions)
         ttnn.deallocate(x)
         h_norm = ttnn.rms_norm(
             h,
@@ -502,7 +511,7 @@ class Llama:
         sin = ttnn.reshape(sin, [1, 1, 128, 64])
         h = x
         for layer in range(C.LAYER_COUNT):
-            h = self.layers[layer].prefill_128(h, cos, sin, self.rt.k_cache[layer], self.rt.v_cache[layer], slot)
+            h = self.layers[layer].prefill_128(h, cos, sin, self.k_cache[layer], self.v_cache[layer], slot)
         ttnn.deallocate(cos)
         ttnn.deallocate(sin)
         ttnn.deallocate(x)
@@ -556,7 +565,7 @@ class Llama:
         sin = ttnn.reshape(sin, [1, 1, 1024, 64])
         h = x
         for layer in range(C.LAYER_COUNT):
-            h = self.layers[layer].prefill_1024(h, cos, sin, self.rt.k_cache[layer], self.rt.v_cache[layer], slot)
+            h = self.layers[layer].prefill_1024(h, cos, sin, self.k_cache[layer], self.v_cache[layer], slot)
         ttnn.deallocate(cos)
         ttnn.deallocate(sin)
         ttnn.deallocate(x)
@@ -705,7 +714,21 @@ class Model(Llama):
         # step name (decode, greedy_step, sampled_step) -> (trace id, persistent inputs, output): its first traced
         # call captures it
         self.decode_traces = {}
-        super().__init__(load_weights(device, checkpoint_dir, cache_dir), self)
+        # the rotary ops' pair rotation tile per mode (decode: one per user slot)
+        rotation = pair_rotation_matrix()
+        transformation_mats = {
+            "prefill": ttnn.from_torch(
+                rotation.reshape(1, 1, 32, 32), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=device
+            ),
+            "decode": ttnn.from_torch(
+                rotation.repeat(1, 1, C.DECODE_USERS, 1),
+                dtype=ttnn.bfloat16,
+                layout=ttnn.TILE_LAYOUT,
+                device=device,
+                memory_config=C.Decode.trans_mat_memory,
+            ),
+        }
+        super().__init__(load_weights(device, checkpoint_dir, cache_dir), transformation_mats)
         self.k_cache = [
             ttnn.from_torch(
                 torch.zeros([32, 8, 1024, 64]),
@@ -726,17 +749,6 @@ class Model(Llama):
             )
             for _ in range(16)
         ]
-        rotation = pair_rotation_matrix()
-        self.trans_mat_prefill = ttnn.from_torch(
-            rotation.reshape(1, 1, 32, 32), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=device
-        )
-        self.trans_mat_decode = ttnn.from_torch(
-            rotation.repeat(1, 1, C.DECODE_USERS, 1),
-            dtype=ttnn.bfloat16,
-            layout=ttnn.TILE_LAYOUT,
-            device=device,
-            memory_config=C.Decode.trans_mat_memory,
-        )
         # sampled_step's topk labels: the token id of every column of each logits chunk (padded columns included)
         self.sampling_labels = [
             ttnn.from_torch(

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class Mlp:
     """mlp: Two linear layers with an elementwise activation between them: fc2(act(fc1(x)))."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, x):
         """mlp, 128 rows."""
@@ -90,7 +89,7 @@ class Model(Mlp):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -83,9 +83,8 @@ language_rotary_k_rotated_prefill_jit = (
 class ExpertMlp:
     """gemma_mlp (called as `expert.mlp`): Gemma pre-norm GeGLU MLP: RMSNorm (1 + w), gelu(gate x) * up x, down."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x):
         """gemma_mlp, 64 rows."""
@@ -132,9 +131,8 @@ class ExpertMlp:
 class ExpertRotaryK:
     """rotary_half (called as `expert.rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x, cos, sin):
         """rotary_half, 64 rows."""
@@ -155,9 +153,8 @@ class ExpertRotaryK:
 class ExpertRotaryQ:
     """rotary_half (called as `expert.rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x, cos, sin):
         """rotary_half, 64 rows."""
@@ -180,9 +177,8 @@ class ExpertRotaryQ:
 class LanguageMlp:
     """gemma_mlp (called as `language.mlp`): Gemma pre-norm GeGLU MLP: RMSNorm (1 + w), gelu(gate x) * up x, down."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_544(self, x):
         """gemma_mlp, 544 rows."""
@@ -229,9 +225,8 @@ class LanguageMlp:
 class LanguageRotaryK:
     """rotary_half (called as `language.rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_544(self, x, cos, sin):
         """rotary_half, 544 rows."""
@@ -252,9 +247,8 @@ class LanguageRotaryK:
 class LanguageRotaryQ:
     """rotary_half (called as `language.rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_544(self, x, cos, sin):
         """rotary_half, 544 rows."""
@@ -274,12 +268,11 @@ class LanguageRotaryQ:
         return y
 
 
-class VisionLayers:
+class SiglipEncoderLayer:
     """siglip_encoder_layer (called as `vision.layers`): SigLIP encoder layer: pre-LayerNorm non-causal attention and a GELU MLP, each a residual."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_544(self, x):
         """siglip_encoder_layer, 544 rows."""
@@ -372,15 +365,14 @@ class VisionLayers:
         return y
 
 
-class Expert:
+class Pi0ExpertLayer:
     """pi0_expert_layer (called as `expert`): PI0 action-expert layer: Gemma attention over the cached prefix K/V plus the suffix's own, GeGLU MLP."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.rotary_q = ExpertRotaryQ(weights, rt)
-        self.rotary_k = ExpertRotaryK(weights, rt)
-        self.mlp = ExpertMlp(weights, rt)
+        self.rotary_q = ExpertRotaryQ(weights)
+        self.rotary_k = ExpertRotaryK(weights)
+        self.mlp = ExpertMlp(weights)
 
     def prefill_64(self, x, cos, sin, mask, k_prefix, v_prefix):
         """pi0_expert_layer, 64 rows."""
@@ -451,15 +443,14 @@ class Expert:
         return y
 
 
-class Language:
+class GemmaDecoderLayer:
     """gemma_decoder_layer (called as `language`): Gemma decoder layer: RMSNorm, fused QKV, full split-half RoPE, masked SDPA, KV-cache write, GeGLU MLP, residuals."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.rotary_q = LanguageRotaryQ(weights, rt)
-        self.rotary_k = LanguageRotaryK(weights, rt)
-        self.mlp = LanguageMlp(weights, rt)
+        self.rotary_q = LanguageRotaryQ(weights)
+        self.rotary_k = LanguageRotaryK(weights)
+        self.mlp = LanguageMlp(weights)
 
     def prefill_544(self, x, cos, sin, mask, k_cache, v_cache, slot):
         """gemma_decoder_layer, 544 rows."""
@@ -528,13 +519,12 @@ class Language:
         return y
 
 
-class Vision:
+class SiglipVisionTower:
     """siglip_vision_tower (called as `vision`): SigLIP vision tower: on-device patch embedding (fold + linear), position embedding, encoder layers, post-LayerNorm."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.layers = [VisionLayers(layer_weights, rt) for layer_weights in weights["layers"]]
+        self.layers = [SiglipEncoderLayer(layer_weights) for layer_weights in weights["layers"]]
 
     def prefill_544(self, pixels):
         """siglip_vision_tower, 544 rows."""
@@ -574,12 +564,11 @@ class Vision:
 class Pi0:
     """pi0: PI0 policy: SigLIP + Gemma-2B prefix into a KV cache, Gemma-300M action expert, flow-matching Euler steps on device."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.vision = Vision(weights, rt)
-        self.language = [Language(layer_weights, rt) for layer_weights in weights["language"]]
-        self.expert = [Expert(layer_weights, rt) for layer_weights in weights["expert"]]
+        self.vision = SiglipVisionTower(weights)
+        self.language = [GemmaDecoderLayer(layer_weights) for layer_weights in weights["language"]]
+        self.expert = [Pi0ExpertLayer(layer_weights) for layer_weights in weights["expert"]]
 
     def prefill_544(self, pixels, tokens, positions, mask, slot):
         """pi0, 544 rows."""
@@ -623,9 +612,7 @@ class Pi0:
         sin = ttnn.reshape(sin, [1, 1, 544, 256])
         h = x
         for layer in range(C.LANGUAGE_LAYER_COUNT):
-            h = self.language[layer].prefill_544(
-                h, cos, sin, mask, self.rt.k_cache[layer], self.rt.v_cache[layer], slot
-            )
+            h = self.language[layer].prefill_544(h, cos, sin, mask, self.k_cache[layer], self.v_cache[layer], slot)
         ttnn.deallocate(cos)
         ttnn.deallocate(sin)
         ttnn.deallocate(x)
@@ -726,7 +713,7 @@ class Pi0:
         ttnn.deallocate(state_tok)
         h = s
         for layer in range(C.EXPERT_LAYER_COUNT):
-            h = self.expert[layer].prefill_64(h, cos, sin, mask, self.rt.k_cache[layer], self.rt.v_cache[layer])
+            h = self.expert[layer].prefill_64(h, cos, sin, mask, self.k_cache[layer], self.v_cache[layer])
         ttnn.deallocate(cos)
         ttnn.deallocate(s)
         ttnn.deallocate(sin)
@@ -795,7 +782,7 @@ class Model(Pi0):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
         # KV caches, one DRAM tensor per layer, zeros
         self.k_cache = [
             ttnn.from_torch(

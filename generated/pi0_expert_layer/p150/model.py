@@ -37,12 +37,11 @@ rotary_k_rotated_prefill_jit = (
 )
 
 
-class Mlp:
+class GemmaMlp:
     """gemma_mlp (called as `mlp`): Gemma pre-norm GeGLU MLP: RMSNorm (1 + w), gelu(gate x) * up x, down."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x):
         """gemma_mlp, 64 rows."""
@@ -89,9 +88,8 @@ class Mlp:
 class RotaryK:
     """rotary_half (called as `rotary_k`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x, cos, sin):
         """rotary_half, 64 rows."""
@@ -112,9 +110,8 @@ class RotaryK:
 class RotaryQ:
     """rotary_half (called as `rotary_q`): Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_64(self, x, cos, sin):
         """rotary_half, 64 rows."""
@@ -137,12 +134,11 @@ class RotaryQ:
 class Pi0ExpertLayer:
     """pi0_expert_layer: PI0 action-expert layer: Gemma attention over the cached prefix K/V plus the suffix's own, GeGLU MLP."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.rotary_q = RotaryQ(weights, rt)
-        self.rotary_k = RotaryK(weights, rt)
-        self.mlp = Mlp(weights, rt)
+        self.rotary_q = RotaryQ(weights)
+        self.rotary_k = RotaryK(weights)
+        self.mlp = GemmaMlp(weights)
 
     def prefill_64(self, x, cos, sin, mask, k_prefix, v_prefix):
         """pi0_expert_layer, 64 rows."""
@@ -243,7 +239,7 @@ class Model(Pi0ExpertLayer):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class PrenormEncoderLayer:
     """prenorm_encoder_layer: x + MHA(LayerNorm(x)) with full (unmasked) attention, then + MLP(LayerNorm(.)) with GELU."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, x):
         """prenorm_encoder_layer, 128 rows."""
@@ -228,7 +227,7 @@ class Model(PrenormEncoderLayer):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -14,9 +14,8 @@ from .weights import device_weights, load_weights
 class RotaryHalf:
     """rotary_half: Rotary position embedding, HF split-half convention, cos and sin terms over the whole head dim."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_128(self, x, cos, sin):
         """rotary_half, 128 rows."""
@@ -80,7 +79,7 @@ class Model(RotaryHalf):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

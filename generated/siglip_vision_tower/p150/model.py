@@ -11,12 +11,11 @@ from . import configs as C
 from .weights import device_weights, load_weights
 
 
-class Layers:
+class SiglipEncoderLayer:
     """siglip_encoder_layer (called as `layers`): SigLIP encoder layer: pre-LayerNorm non-causal attention and a GELU MLP, each a residual."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
 
     def prefill_224(self, x):
         """siglip_encoder_layer, 224 rows."""
@@ -112,10 +111,9 @@ class Layers:
 class SiglipVisionTower:
     """siglip_vision_tower: SigLIP vision tower: on-device patch embedding (fold + linear), position embedding, encoder layers, post-LayerNorm."""
 
-    def __init__(self, weights, rt):
+    def __init__(self, weights):
         self.w = weights
-        self.rt = rt  # the Model: device, state (KV caches) and rotation matrices
-        self.layers = [Layers(layer_weights, rt) for layer_weights in weights["layers"]]
+        self.layers = [SiglipEncoderLayer(layer_weights) for layer_weights in weights["layers"]]
 
     def prefill_224(self, pixels):
         """siglip_vision_tower, 224 rows."""
@@ -177,7 +175,7 @@ class Model(SiglipVisionTower):
 
     def __init__(self, device, weights):
         self.device = device
-        super().__init__(weights, self)
+        super().__init__(weights)
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):

@@ -22,7 +22,7 @@ class Rotary(OpKind):
         if attrs["convention"] != "pair":
             raise tools.unsupported(f"rotary convention '{attrs['convention']}' of '{op.name}'")
         which = "decode" if op.mode == "decode" else "prefill"
-        return dict(cos=ins["cos"], sin=ins["sin"], trans_mat=f"self.rt.trans_mat_{which}")
+        return dict(cos=ins["cos"], sin=ins["sin"], trans_mat=f'self.transformation_mats["{which}"]')
 
     def precision(self, op, tools):
         return tools.fixed_kernel("ROTARY"), ACTIVATION  # ttnn's default for rotary ops, no override
