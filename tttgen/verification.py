@@ -683,14 +683,14 @@ def informative_weights(module):
 # mask or LayerScale moves the output by less than bf16 noise; these draws make each such part change the output.
 SPREAD_DRAW = (
     "matrices N(0, 1/fan_in) (each sublayer changes the residual by O(1)), embedding tables N(0, 1), biases "
-    "N(0, 0.5), other vectors (norm gammas, LayerScale) +-U(0.5, 1.5): away from 1"
+    f"N(0, {BIAS_STD}), other vectors (norm gammas, LayerScale) +-U(0.5, 1.5): away from 1"
 )
 
 
 def spread_weights(module):
     """Draw every parameter so masks, scales, biases and norms show in the output (SPREAD_DRAW): a matrix
     N(0, 1/fan_in), fan_in read from the owning layer (nn.Linear's in_features, transformers' Conv1D nx, else the
-    product of the dims after the first); an embedding table N(0, 1); a bias N(0, 0.5); any other vector a random
+    product of the dims after the first); an embedding table N(0, 1); a bias N(0, BIAS_STD); any other vector a random
     sign times U(0.5, 1.5). Buffers (rotary frequencies, masks) keep their values. Seeded by the caller."""
     import torch
 
@@ -701,7 +701,7 @@ def spread_weights(module):
                     continue
                 if p.dim() == 1:
                     if name.endswith("bias"):
-                        p.copy_(0.5 * torch.randn_like(p))
+                        p.copy_(BIAS_STD * torch.randn_like(p))
                     else:
                         sign = torch.where(torch.rand_like(p) < 0.5, -1.0, 1.0)
                         p.copy_(sign * (0.5 + torch.rand_like(p)))
