@@ -668,6 +668,8 @@ def expand(
             expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
         except _Located as problem:
             expander.report(problem)
+    for problem in key_map_problems(desc, expander.weights.values(), expander.sources.get(desc.name)):
+        expander.report(problem)
     expander.raise_problems()
     names = short_names([op.name for op in ops])
     weight_names = short_names(list(expander.weights))
@@ -706,9 +708,45 @@ def expand(
                     n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()
                 },
                 "functions": tuple(functions),
+                "key_maps": {
+                    name: {"doc": km.doc, "prefixes": dict(km.prefixes), "fallbacks": dict(km.fallbacks)}
+                    for name, km in sorted(desc.key_maps.items())
+                },
             }
         ),
     )
+
+
+def key_map_problems(desc: ModuleDescription, weights, source: Path | None) -> list[_Located]:
+    """The top module's `key_maps` against the checkpoint keys its expansion reads ("{i}" for a layer): every key
+    must have a prefix entry, every prefix entry must map some key, every fallback must name a key that is read."""
+    keys = sorted({k for w in weights for k in w.hf_names})
+    problems = []
+    for name, km in sorted(desc.key_maps.items()):
+        unmapped = [k for k in keys if not any(k.startswith(p) for p in km.prefixes)]
+        if unmapped:
+            problems.append(
+                _Located(source, ("key_maps", name, "prefixes"), f"key map '{name}' maps no prefix of "
+                         f"{len(unmapped)} key(s) the module reads: {', '.join(unmapped)}")
+            )
+        for prefix in km.prefixes:
+            if not any(k.startswith(prefix) for k in keys):
+                problems.append(
+                    _Located(source, ("key_maps", name, "prefixes", prefix),
+                             f"key map '{name}': prefix '{prefix}' begins no key the module reads")
+                )
+        for key, tried in km.fallbacks.items():
+            if "{" in key or any("{" in t for t in tried):
+                problems.append(
+                    _Located(source, ("key_maps", name, "fallbacks", key),
+                             f"key map '{name}': a fallback maps one key to whole keys, without a layer's {{i}}")
+                )
+            elif key not in keys:
+                problems.append(
+                    _Located(source, ("key_maps", name, "fallbacks", key),
+                             f"key map '{name}': fallback for '{key}', a key the module does not read")
+                )
+    return problems
 
 
 def _rows_axis(shape: list, size_param: str) -> int:

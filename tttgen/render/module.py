@@ -38,7 +38,7 @@ from tttgen.passes.op_costs import (
     trace_region_bytes,
     traced_modes,
 )
-from tttgen.render.weight_code import host_weight_source
+from tttgen.render.weight_code import host_weight_source, key_expression
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
 RESERVED = {"self", "ttnn", "torch", "math", "C", "layer", "rows", "check_inputs"}  # names model.py itself uses
@@ -538,6 +538,7 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
                 "note": f"{w.role}: {p.buffer} {p.layout.lower().replace('_', ' ')}, {list(w.shape)} from "
                 + (", ".join(w.hf_names) or f"generated ({w.generator['kind']})"),
                 "pinned": weight_pins(graph, w.name),
+                "keys": [key_expression(k) for k in w.hf_names],
             }
         )
     return views
@@ -709,6 +710,25 @@ def example_expression(kind: str, shape: list[int]) -> str:
     return f"torch.{kind}({shape})"
 
 
+def key_lines(views: list[dict]) -> list[str]:
+    """The checkpoint-key expressions the weights read, each once, in load order."""
+    return list(dict.fromkeys(k for w in views for k in w["keys"]))
+
+
+def key_map_views(graph: Graph) -> list[dict[str, Any]]:
+    """The description's `key_maps` as weights.py prints them: prefixes longest first (the first that matches a
+    key applies), fallbacks as key expressions."""
+    return [
+        {
+            "name": name,
+            "doc": km["doc"],
+            "prefixes": [(repr(p), repr(km["prefixes"][p])) for p in sorted(km["prefixes"], key=lambda p: (-len(p), p))],
+            "fallbacks": [(repr(k), ", ".join(repr(f) for f in km["fallbacks"][k])) for k in sorted(km["fallbacks"])],
+        }
+        for name, km in graph.facts.get("key_maps", {}).items()
+    ]
+
+
 def loop_groups(layered: list[dict], loops: dict[str, int], classes: list[dict]) -> list[dict[str, Any]]:
     """Per looped call (its attribute), the per-layer weights weights.py loads for each iteration and the configs
     constant counting them."""
@@ -719,6 +739,7 @@ def loop_groups(layered: list[dict], loops: dict[str, int], classes: list[dict])
             "quoted": f'"{attr}"',
             "count": f"C.{ident(var_of[attr]).upper()}_COUNT",
             "weights": [w for w in layered if w["loop"] == attr],
+            "checkpoint_keys": key_lines([w for w in layered if w["loop"] == attr]),
         }
         for attr in sorted({w["loop"] for w in layered})
     ]
@@ -800,6 +821,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
             if w.decisions.get("column_chunks") is not None
         ],
         "global_weights": [w for w in weights if not w["per_layer"]],
+        "global_keys": key_lines([w for w in weights if not w["per_layer"]]),
+        "key_maps": key_map_views(graph),
         "layer_weights": layered,
         "loops": loop_groups(layered, loops, classes),
         "modes": modes,

@@ -519,6 +519,19 @@ class Checkpoint(Strict):
     config_map: dict[str, str] = Field(description="checkpoint config field -> module param")
 
 
+class KeyMap(Strict):
+    """Another checkpoint layout of the tensors the module reads (docs/module-descriptions.md, "Key maps"): the
+    generated weights.py's `load_weights(device, checkpoint, key_map=<name>)` reads a checkpoint written with that
+    layout's key names. A key the module reads becomes the layout's by its longest matching `prefixes` entry; the
+    same tensors, so no transform (those stay on the weights)."""
+
+    doc: Text = Field(description="what writes this layout, with the source of its key names")
+    prefixes: dict[Key, Key] = Field(min_length=1, description="module key prefix -> the layout's key prefix")
+    fallbacks: dict[Key, list[Key]] = Field(
+        {}, description="module key -> the layout's keys tried in turn when the mapped one is absent (tied weights)"
+    )
+
+
 class ModuleDescription(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
     # the generated class's name (tt_transformers' `Attention`, `MLP`, `TransformerBlock`); default: the name in
@@ -542,6 +555,7 @@ class ModuleDescription(Strict):
     checkpoint: Checkpoint | None = None
     sampler: Sampler | None = None
     features: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Feature] = {}
+    key_maps: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], KeyMap] = {}
 
     @property
     def is_model(self) -> bool:
