@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import keyword
 import re
 import string
@@ -619,6 +620,41 @@ def _l(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
+_LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr, ast.ListComp, ast.DictComp,
+             ast.SetComp, ast.GeneratorExp, ast.BinOp, ast.Compare, ast.BoolOp)
+
+
+def python_object_problem(path: Path, shown: str, name: str) -> str | None:
+    """Why `name` is no callable top-level object of the Python file `path`, read (parsed, never run) as verify
+    would import it: the file does not parse, nothing at its top level binds the name, or it binds a plain value.
+    None when a class, a function, an import or any other expression binds it."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=shown)
+    except SyntaxError as err:
+        return f"'{shown}' does not parse: {err.msg} (line {err.lineno})"
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as err:
+        return f"'{shown}' cannot be read: {type(err).__name__}"
+    bound: dict[str, ast.AST | None] = {}  # top-level name -> the value bound last (None: a def, class or import)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound[node.name] = None
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound[(alias.asname or alias.name).split(".")[0]] = None
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    bound[target.id] = node.value
+    if name not in bound:
+        defined = sorted(n for n, v in bound.items() if v is None or not isinstance(v, _LITERALS))
+        return f"'{shown}' defines no '{name}' at its top level (its classes, functions and imports: " + (
+            ", ".join(defined) or "none") + ")"
+    if isinstance(bound[name], _LITERALS):
+        return f"'{name}' in '{shown}' is a plain value, not a class or function verify can call"
+    return None
+
+
 @dataclass
 class _Checker:
     data: dict
@@ -692,8 +728,17 @@ class _Checker:
         for field in ("torch", "adapter"):  # file.py:name beside the description (verify imports it)
             value = reference.get(field)
             if isinstance(value, str) and re.match(PYTHON_FILE_OBJECT, value):
-                if not (self.path.parent / value.rpartition(":")[0]).is_file():
-                    self.add(("reference", field), f"no file '{value.rpartition(':')[0]}' beside the description")
+                file, _, obj = value.rpartition(":")
+                if not (self.path.parent / file).is_file():
+                    self.add(("reference", field), f"no file '{file}' beside the description")
+                else:
+                    problem = python_object_problem(self.path.parent / file, file, obj)
+                    if problem:
+                        self.add(("reference", field), problem)
+            elif field == "torch" and isinstance(value, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_.]*$", value):
+                top = value.split(".")[0]  # found without importing it (a dotted path's deeper parts need imports)
+                if importlib.util.find_spec(top) is None:
+                    self.add(("reference", field), f"no Python package '{top}' is installed (reference '{value}')")
         tm = reference.get("token_mask")
         if tm is not None and tm not in _d(d.get("inputs")):
             self.add(("reference", "token_mask"), f"unknown input '{tm}'", sorted(_d(d.get("inputs"))))
