@@ -37,6 +37,7 @@ from pydantic import (
 
 from tttgen.errors import InputError
 from tttgen.ops.registry import DTYPES, REGISTRY, WEIGHT_ROLES, kind_names
+from tttgen.spec.bounds import MAX_BYTES
 from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error, read_yaml_lines
 
 MODULE_DIR = ROOT / "modules"
@@ -629,6 +630,8 @@ def python_object_problem(path: Path, shown: str, name: str) -> str | None:
     would import it: the file does not parse, nothing at its top level binds the name, or it binds a plain value.
     None when a class, a function, an import or any other expression binds it."""
     try:
+        if path.stat().st_size > MAX_BYTES:
+            return f"'{shown}' is larger than {MAX_BYTES} bytes"
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=shown)
     except SyntaxError as err:
         return f"'{shown}' does not parse: {err.msg} (line {err.lineno})"
