@@ -638,21 +638,26 @@ def python_object_problem(path: Path, shown: str, name: str) -> str | None:
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as err:
         return f"'{shown}' cannot be read: {type(err).__name__}"
     bound: dict[str, ast.AST | None] = {}  # top-level name -> the value bound last (None: a def, class or import)
+    modules = set()  # names bound by `import x`: modules, never what a reference names
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound[node.name] = None
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 bound[(alias.asname or alias.name).split(".")[0]] = None
+                if isinstance(node, ast.Import):
+                    modules.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 if isinstance(target, ast.Name):
                     bound[target.id] = node.value
     if name not in bound:
-        defined = sorted(n for n, v in bound.items() if v is None or not isinstance(v, _LITERALS))
-        return f"'{shown}' defines no '{name}' at its top level (its classes, functions and imports: " + (
-            ", ".join(defined) or "none") + ")"
+        defined = sorted(
+            n for n, v in bound.items()
+            if n not in modules and not n.startswith("_") and (v is None or not isinstance(v, _LITERALS))
+        )
+        return f"'{shown}' defines no '{name}' at its top level (defined: {', '.join(defined) or 'none'})"
     if isinstance(bound[name], _LITERALS):
         return f"'{name}' in '{shown}' is a plain value, not a class or function verify can call"
     return None
