@@ -708,13 +708,22 @@ def expand(
                     n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()
                 },
                 "functions": tuple(functions),
-                "key_maps": {
-                    name: {"doc": km.doc, "prefixes": dict(km.prefixes), "fallbacks": dict(km.fallbacks)}
-                    for name, km in sorted(desc.key_maps.items())
-                },
+                **key_map_facts(desc),
             }
         ),
     )
+
+
+def key_map_facts(desc: ModuleDescription) -> dict[str, Any]:
+    """The top module's `key_maps` as graph facts (none when it declares none)."""
+    if not desc.key_maps:
+        return {}
+    return {
+        "key_maps": {
+            name: {"doc": km.doc, "prefixes": dict(km.prefixes), "fallbacks": dict(km.fallbacks)}
+            for name, km in sorted(desc.key_maps.items())
+        }
+    }
 
 
 def key_map_problems(desc: ModuleDescription, weights, source: Path | None) -> list[_Located]:
