@@ -49,8 +49,18 @@ def _mentioned(word: str, code: str) -> bool:
 
 def test_the_walk_reaches_the_nested_sections():
     names = {m.__name__ for m in schema_models()}
-    assert {"ModuleDescription", "OpStep", "CallStep", "Loop", "Weight", "Reference", "KeyMap", "Sampler",
-            "RopeTable", "Split"} <= names
+    assert {
+        "ModuleDescription",
+        "OpStep",
+        "CallStep",
+        "Loop",
+        "Weight",
+        "Reference",
+        "KeyMap",
+        "Sampler",
+        "RopeTable",
+        "Split",
+    } <= names
 
 
 def undocumented(models, code: str) -> list[str]:

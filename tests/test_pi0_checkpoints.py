@@ -22,9 +22,21 @@ from tttgen.verification import emulated, imported_package
 torch = pytest.importorskip("torch")
 
 SMALL = {
-    "vision_width": 128, "vision_mlp": 256, "vision_heads": 2, "vision_head_dim": 64, "vision_layers": 1,
-    "image": 112, "width": 256, "mlp": 512, "layers": 2, "head_dim": 64, "vocab": 64,
-    "expert_width": 128, "expert_mlp": 256, "rows": 160, "cache_len": 160,
+    "vision_width": 128,
+    "vision_mlp": 256,
+    "vision_heads": 2,
+    "vision_head_dim": 64,
+    "vision_layers": 1,
+    "image": 112,
+    "width": 256,
+    "mlp": 512,
+    "layers": 2,
+    "head_dim": 64,
+    "vocab": 64,
+    "expert_width": 128,
+    "expert_mlp": 256,
+    "rows": 160,
+    "cache_len": 160,
 }
 PREFIX = 2 * (112 // 14) ** 2 + 32
 
@@ -62,8 +74,20 @@ def reference_policy():
     from tttgen.references.pi0 import PI0Policy
     from tttgen.verification import informative_weights
 
-    keys = ("vision_width", "vision_mlp", "vision_heads", "vision_layers", "image", "width", "mlp", "layers",
-            "head_dim", "vocab", "expert_width", "expert_mlp")
+    keys = (
+        "vision_width",
+        "vision_mlp",
+        "vision_heads",
+        "vision_layers",
+        "image",
+        "width",
+        "mlp",
+        "layers",
+        "head_dim",
+        "vocab",
+        "expert_width",
+        "expert_mlp",
+    )
     torch.manual_seed(0)
     return informative_weights(PI0Policy(**{k: SMALL[k] for k in keys}).eval())
 
@@ -129,16 +153,38 @@ def test_the_test_layout_is_the_one_transformers_reads_from_lerobot_hub_files(tm
     config = transformers.PI0Config(
         vlm_config={
             "model_type": "paligemma",
-            "text_config": {"model_type": "gemma", "hidden_size": 256, "num_hidden_layers": 2, "intermediate_size": 512,
-                            "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 64, "vocab_size": 64},
-            "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 128, "intermediate_size": 256,
-                              "patch_size": 14, "image_size": 112, "num_hidden_layers": 1, "num_attention_heads": 2,
-                              "vision_use_head": False},
+            "text_config": {
+                "model_type": "gemma",
+                "hidden_size": 256,
+                "num_hidden_layers": 2,
+                "intermediate_size": 512,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 1,
+                "head_dim": 64,
+                "vocab_size": 64,
+            },
+            "vision_config": {
+                "model_type": "siglip_vision_model",
+                "hidden_size": 128,
+                "intermediate_size": 256,
+                "patch_size": 14,
+                "image_size": 112,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+                "vision_use_head": False,
+            },
             "projection_dim": 256,
             "image_token_id": 63,
         },
-        dit_config={"model_type": "gemma", "hidden_size": 128, "num_hidden_layers": 2, "intermediate_size": 256,
-                    "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 64},
+        dit_config={
+            "model_type": "gemma",
+            "hidden_size": 128,
+            "num_hidden_layers": 2,
+            "intermediate_size": 256,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 1,
+            "head_dim": 64,
+        },
     )
     config.save_pretrained(tmp_path)
     model, info = transformers.PI0ForConditionalGeneration.from_pretrained(tmp_path, output_loading_info=True)
@@ -146,7 +192,9 @@ def test_the_test_layout_is_the_one_transformers_reads_from_lerobot_hub_files(tm
     assert set(info["missing_keys"]) <= {"model.dit.embed_tokens.weight"}, info["missing_keys"]
     loaded = model.state_dict()
     pairs = {
-        "model.vlm.vision_tower.encoder.layers.0.self_attn.q_proj.weight": reference.vision.encoder.layers[0].self_attn.q_proj.weight,
+        "model.vlm.vision_tower.encoder.layers.0.self_attn.q_proj.weight": reference.vision.encoder.layers[
+            0
+        ].self_attn.q_proj.weight,
         "model.vlm.vision_tower.embeddings.patch_embedding.weight": reference.vision.embeddings.patch_embedding.weight,
         "model.vlm.multi_modal_projector.linear.weight": reference.projector.weight,
         "model.vlm.language_model.embed_tokens.weight": reference.embed_tokens.weight,
@@ -169,7 +217,9 @@ def test_a_public_layout_loads_the_same_device_weights(package_files, layout):
 
     def run(ttnn, package, device):
         own = host_tensors(ttnn, package.weights.load_weights(device, own_state(reference)))
-        mapped = host_tensors(ttnn, package.weights.load_weights(device, layout_state(reference, layout), key_map=layout))
+        mapped = host_tensors(
+            ttnn, package.weights.load_weights(device, layout_state(reference, layout), key_map=layout)
+        )
         return own, mapped
 
     own, mapped = with_package(package_files, run)
@@ -186,7 +236,13 @@ def test_a_lerobot_checkpoint_runs_the_policy_as_its_own_keys_do(package_files):
     gen = torch.Generator().manual_seed(3)
     pixels = torch.nn.functional.pad(torch.rand(2, 112, 112, 3, generator=gen) * 2 - 1, (0, 5))
     tokens = torch.randint(0, SMALL["vocab"], (1, 32), generator=gen)
-    prefix = (pixels, tokens, torch.arange(PREFIX).reshape(1, PREFIX), torch.zeros(1, 1, PREFIX, PREFIX), torch.zeros(()))
+    prefix = (
+        pixels,
+        tokens,
+        torch.arange(PREFIX).reshape(1, PREFIX),
+        torch.zeros(1, 1, PREFIX, PREFIX),
+        torch.zeros(()),
+    )
     x_t, robot_state = torch.randn(1, 1, 64, 32, generator=gen), torch.randn(1, 1, 64, 32, generator=gen)
     step = torch.zeros(1, 1, 64, 32)
     step[..., 0] = 1.0
