@@ -90,3 +90,25 @@ def test_a_param_given_on_the_command_line_is_checked_like_a_default(tmp_path):
     )
     assert code == 2 and "modules/mlp.yaml:" in text and "a dim must be a positive int" in text, text
     assert files_under(out) == []
+
+
+def test_a_reference_file_is_read_without_running_it(tmp_path):
+    """validate parses a reference's Python file (never imports it): an optional import binds its name on some path
+    and is accepted, a plain value or an absent name is refused, a file that does not parse is named with its line."""
+    from tttgen.spec.module import python_object_problem
+
+    ref = tmp_path / "ref.py"
+    ref.write_text(
+        "raise SystemExit('never run')\n"
+        "try:\n    from transformers import GPT2Block as Block\nexcept ImportError:\n    Block = None\n"
+        "import torch\nWIDTH = 3\nLinear = torch.nn.Linear\n\n\ndef adapt(reference, x):\n    return reference(x)\n"
+    )
+    assert python_object_problem(ref, "ref.py", "Block") is None
+    assert python_object_problem(ref, "ref.py", "Linear") is None
+    assert python_object_problem(ref, "ref.py", "adapt") is None
+    assert "is a plain value" in python_object_problem(ref, "ref.py", "WIDTH")
+    assert "defines no 'adapter' at its top level (defined: Block, Linear, adapt)" in python_object_problem(
+        ref, "ref.py", "adapter"
+    )
+    ref.write_text("def broken(:\n    pass\n")
+    assert python_object_problem(ref, "ref.py", "broken") == "'ref.py' does not parse: invalid syntax (line 1)"

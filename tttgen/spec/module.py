@@ -652,6 +652,14 @@ def python_object_problem(path: Path, shown: str, name: str) -> str | None:
             for target in targets:
                 if isinstance(target, ast.Name):
                     bound[target.id] = node.value
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):  # bound on some path (an optional import): accepted
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bound[inner.name] = None
+                elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                    bound[inner.id] = None
+                elif isinstance(inner, ast.alias):
+                    bound[(inner.asname or inner.name).split(".")[0]] = None
     if name not in bound:
         defined = sorted(
             n for n, v in bound.items()
