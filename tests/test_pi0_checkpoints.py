@@ -190,6 +190,7 @@ def test_the_test_layout_is_the_one_transformers_reads_from_lerobot_hub_files(tm
     model, info = transformers.PI0ForConditionalGeneration.from_pretrained(tmp_path, output_loading_info=True)
     assert not info["unexpected_keys"], info["unexpected_keys"]
     assert set(info["missing_keys"]) <= {"model.dit.embed_tokens.weight"}, info["missing_keys"]
+    assert not info.get("mismatched_keys"), info["mismatched_keys"]  # same shapes: the layout is renames only
     loaded = model.state_dict()
     pairs = {
         "model.vlm.vision_tower.encoder.layers.0.self_attn.q_proj.weight": reference.vision.encoder.layers[
