@@ -522,10 +522,11 @@ def description_path(p: Plan) -> Path:
 def description_error(p: Plan, problems: list):
     """Problems with the description's fields (Problem: a field path and a message) as one InputError naming
     `file:line:` of each field."""
-    from tttgen.spec.load import _display, problems_error, read_yaml_lines
+    from tttgen.spec.load import _display, problems_error
+    from tttgen.spec.module import read_module_lines
 
     path = description_path(p)
-    _, lines = read_yaml_lines(path)
+    _, lines = read_module_lines(path)
     return problems_error(problems, lines, _display(path))
 
 

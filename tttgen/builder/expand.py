@@ -34,10 +34,12 @@ from tttgen.spec.module import (
     MODULE_DIR,
     ExprError,
     ModuleDescription,
+    base_files,
     eval_expr,
     find_module,
     load_module,
     mode_variant,
+    read_module_lines,
     sized_variants,
     variant_key,
 )
@@ -163,13 +165,13 @@ class _Expander:
 
     def report(self, problem: _Located) -> None:
         """Keep a problem, once per line: another mode (prefill at each length, decode) repeats the same op."""
-        from tttgen.spec.load import _display, read_yaml_lines
+        from tttgen.spec.load import _display
 
         if problem.source is None:
             label, line = self.top, 0
         else:
             if problem.source not in self.lines:
-                self.lines[problem.source] = read_yaml_lines(problem.source)[1]
+                self.lines[problem.source] = read_module_lines(problem.source)[1]
             label, line = _display(problem.source), self.lines[problem.source].line(problem.loc)
         earlier = self.problems.get((label, line))
         if earlier is None or (earlier[0] == self.mode_key and problem.message not in earlier[1].split("\n")):
@@ -502,7 +504,7 @@ class _Expander:
     def call(self, step, desc, near: Path, env, mode: _Mode, values, prefix, loop_var, where: str, scope: str) -> None:
         found = find_module(step.module, near)
         callee = load_module(found, self.features)
-        self.called.add(found)
+        self.called.update((found, *base_files(found)))  # a called description's bases are inputs too
         cenv = {n: p.default for n, p in callee.params.items() if p.default is not None}
         for pname, value in step.bind.items():
             ptype = callee.params[pname].type

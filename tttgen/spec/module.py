@@ -36,6 +36,7 @@ from pydantic import (
 
 from tttgen.errors import InputError
 from tttgen.ops.registry import DTYPES, REGISTRY, WEIGHT_ROLES, kind_names
+from tttgen.spec.extends import Patcher, PatchedLines, read_chain
 from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error, read_yaml_lines
 
 MODULE_DIR = ROOT / "modules"
@@ -495,6 +496,9 @@ class Feature(Strict):
     outputs: dict[str, Tensor] = {}
     state: dict[str, State] = {}
     modes: dict[Annotated[str, Field(pattern=MODE_KEY)], ModeVariant] = {}
+    # a merge patch of the description (spec/extends.py: op lists by op name), applied after the sections above:
+    # the ops, inputs and binds the feature changes, where `modes` would restate whole op lists
+    patch: dict[str, Any] = {}
 
 
 FEATURE_SECTIONS = ("params", "inputs", "outputs", "state", "modes")
@@ -511,6 +515,7 @@ def with_features(data: Any, features: tuple[str, ...]) -> Any:
         for section in FEATURE_SECTIONS:
             if section in overlay:
                 merged[section] = {**_d(merged.get(section)), **_d(overlay[section])}
+        merged = _feature_patch(merged, name, overlay).merged
     return merged
 
 
@@ -569,7 +574,7 @@ def mode_variant(desc: "ModuleDescription", mode: str, rows: int, env: dict) -> 
 
 def is_module_data(data: Any) -> bool:
     """A YAML is a module description when it has an op list (or per-mode op lists)."""
-    return isinstance(data, dict) and ("ops" in data or "modes" in data)
+    return isinstance(data, dict) and ("ops" in data or "modes" in data or "extends" in data)
 
 
 # ---------------------------------------------------------------- semantic checks (on the raw data)
@@ -982,7 +987,7 @@ class _Checker:
         if path is None:
             self.add(loc + ("module",), f"unknown module '{module}'", modules_near(self.path.parent))
             return outs
-        callee, clines = read_yaml_lines(path)
+        callee, clines = read_module_lines(path)
         if path.resolve() in self.stack + (self.path.resolve(),):
             return outs  # a cycle: reported once, as the cycle (_cycle_problems), not again as a bad interface
         # A description is valid only when everything it calls is: validating a model checks the tree. A cycle
@@ -1094,7 +1099,7 @@ def modules_near(folder: Path) -> list[str]:
     if folder.resolve() != MODULE_DIR.resolve():
         for path in sorted(folder.glob("*.yaml"))[:200]:
             try:
-                data, _ = read_yaml_lines(path)
+                data, _ = read_yaml_lines(path)  # raw: `extends` marks a description too
             except InputError:
                 continue
             if is_module_data(data):
@@ -1104,7 +1109,7 @@ def modules_near(folder: Path) -> list[str]:
 
 def call_cycle(path: Path, chain: tuple[str, ...] = ()) -> tuple[str, ...] | None:
     """The first cycle of calls reachable from `path` (module names, the repeated one last), or None."""
-    data, _ = read_yaml_lines(path)
+    data, _ = read_module_lines(path)
     data = _d(data)
     name = path.stem
     if name in chain:
@@ -1148,6 +1153,10 @@ def check_module(
         return None, [Problem((), f"expected a mapping of fields, got {type(data).__name__}")]
     problems: list[Problem] = []
     module = None
+    if isinstance(lines, PatchedLines):
+        extends_problems = _extends_problems(path, lines)
+        if extends_problems:  # the rest would be checked on a half description: the extends first
+            return None, extends_problems
     merged = with_features(data, features)
     try:
         module = ModuleDescription.model_validate(merged)
@@ -1157,6 +1166,8 @@ def check_module(
         problems.append(Problem(("name",), f"name '{data['name']}' must match the file name '{path.stem}'"))
     problems += _Checker(merged, path, stack, features=features).run()
     problems += _cycle_problems(path, data)
+    if not features:
+        problems += _feature_patch_problems(data)
     if not features and module is not None:
         seen = {(p.loc, p.message) for p in problems}
         for name in sorted(module.features):
@@ -1192,7 +1203,7 @@ def load_module(path_or_name: str | Path, features: tuple[str, ...] = ()) -> Mod
 def _load_checked(path: Path, version: tuple[int, int] | None, features: tuple[str, ...]) -> ModuleDescription:
     """One parse and check per file version: a build expands a called module once per mode (descriptions are
     frozen, so sharing one is safe; an edited file has another mtime or size and is read again)."""
-    data, lines = read_yaml_lines(path)
+    data, lines = read_module_lines(path)
     module, problems = check_module(path, data, lines)  # checks each declared feature too
     active = tuple(f for f in features if module is not None and f in module.features)
     if len(active) > 1:  # a combination the per-feature checks did not see
@@ -1201,3 +1212,65 @@ def _load_checked(path: Path, version: tuple[int, int] | None, features: tuple[s
         raise problems_error(problems, lines, _display(path))
     assert module is not None
     return ModuleDescription.model_validate(with_features(data, active)) if len(active) == 1 else module
+
+
+# ---------------------------------------------------------------- descriptions that extend another (spec/extends.py)
+
+
+def read_module_lines(path: Path) -> tuple[Any, YamlLines]:
+    """A description file's data with its `extends:` resolved (the base patched by the file), and its lines: a
+    PatchedLines for an extending description (its own problems on `.problems`, its bases on `.bases`)."""
+    return read_chain(path, lambda ref, near: _find_base(ref, near), read_yaml_lines)
+
+
+def _find_base(ref: str, near: Path) -> Path | None:
+    """`extends: llama` names a module as a call does; `extends: ../x.yaml` is a path relative to the file."""
+    if ref.endswith((".yaml", ".yml")):
+        path = near / ref
+        return path if path.is_file() else None
+    return find_module(ref, near) if re.match(NAME, ref) else None
+
+
+def base_files(path: Path) -> tuple[Path, ...]:
+    """The descriptions `path` extends, nearest first (inputs of a build as much as the file itself)."""
+    _, lines = read_module_lines(path)
+    return tuple(getattr(lines, "bases", ()))
+
+
+def _extends_problems(path: Path, lines: PatchedLines) -> list[Problem]:
+    """The extends' and patches' own problems, or, when they have none, the base's: a description extending a
+    broken one says so once (its problems are the base's file's own)."""
+    if lines.problems or not lines.bases:
+        return list(lines.problems)
+    try:
+        load_module(lines.bases[0])
+    except InputError as err:
+        first = err.message.split("\n", 1)[0]
+        what = first if first.endswith(("problem", "problems")) else "problems"
+        return [Problem(("extends",), f"base '{lines.bases[0].stem}' has {what}: tttgen validate "
+                        f"{_display(lines.bases[0])}")]
+    return []
+
+
+@dataclass
+class _Patched:
+    merged: Any
+    problems: list
+
+
+def _feature_patch(data: dict, name: str, overlay: dict) -> _Patched:
+    """The description with feature `name`'s `patch:` applied (the patch's problems located in the feature)."""
+    patch = overlay.get("patch")
+    if not isinstance(patch, dict) or not patch:
+        return _Patched(data, [])
+    patcher = Patcher(patch_loc=("features", name, "patch"))
+    merged = patcher.merge(data, patch)
+    return _Patched(merged, patcher.problems)
+
+
+def _feature_patch_problems(data: dict) -> list[Problem]:
+    """Every feature's patch misuses (a removed op the description lacks, a bad anchor), with its lines."""
+    problems = []
+    for name, overlay in _d(data.get("features")).items():
+        problems += _feature_patch(data, name, _d(overlay)).problems
+    return problems
