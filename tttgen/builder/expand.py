@@ -40,6 +40,7 @@ from tttgen.spec.module import (
     load_module,
     mode_variant,
     read_module_lines,
+    with_derived,
     sized_variants,
     variant_key,
 )
@@ -514,6 +515,12 @@ class _Expander:
                 cenv[pname] = env[value] if isinstance(value, str) else value
             else:
                 cenv[pname] = _number(value, env, f"{where}.bind.{pname}")
+        # a param the call does not bind takes the caller's param (or named expression) of the same name
+        cenv.update({n: env[n] for n in callee.params if n not in step.bind and _declares(desc, n) and n in env})
+        try:
+            cenv = with_derived(callee, cenv)
+        except (ExprError, ZeroDivisionError) as err:
+            raise _error(f"{where}.derived", str(err)) from None
         unbound = [n for n in callee.params if n not in cenv]
         if unbound:
             raise _error(where, f"params {unbound} of module '{step.module}' have no value")
@@ -546,6 +553,11 @@ class _Expander:
             "callee_outputs": list(outs),
             "loop": loop,
         }
+
+
+def _declares(desc: ModuleDescription, name: str) -> bool:
+    """A param or a named expression of the description (what a callee's same-named param defaults to)."""
+    return name in desc.params or name in desc.derived
 
 
 def _dataflow_facts(mode: _Mode) -> list[Op]:
@@ -642,6 +654,10 @@ def expand(
     variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_suffix`, `decode`)
     for name, rows in modes:
         menv = {**env, size_param: rows} if size_param in desc.params else env
+        try:
+            menv = with_derived(desc, menv)
+        except (ExprError, ZeroDivisionError) as err:
+            raise _error(f"{desc.name}.derived", str(err)) from None
         if mode_variant(desc, name, rows, menv) is None and not desc.ops:
             continue
         mode = _Mode(name, rows, variant_key(desc, name, rows, menv))

@@ -531,6 +531,9 @@ class ModuleDescription(Strict):
     class_name: str | None = Field(None, pattern=r"^[A-Z][A-Za-z0-9]*$")
     description: Text
     params: dict[str, Param] = {}
+    # named expressions over the params (and earlier names): written once, used wherever a param may be
+    # (`vocab_padded: (vocab_size + 31) // 32 * 32`); evaluated per mode, after the params are bound
+    derived: dict[Annotated[str, Field(pattern=NAME)], Expr] = {}
     inputs: dict[str, Tensor] = {}
     outputs: dict[str, Tensor] = {}
     weights: dict[str, Weight] = {}
@@ -625,7 +628,8 @@ class _Checker:
 
     @property
     def params(self) -> dict:
-        return _d(self.data.get("params"))
+        """The params, and the named expressions (`derived:`) as the int or float params they stand for."""
+        return {**_d(self.data.get("params")), **derived_params(self.data)}
 
     def param_type(self, name: str) -> str | None:
         return _d(self.params.get(name)).get("type")
@@ -654,6 +658,7 @@ class _Checker:
         for pname in self.params:
             if not re.match(NAME, str(pname)):
                 self.add(("params", pname), f"param name '{pname}' is not an identifier")
+        self.derived()
         for section in ("inputs", "outputs", "weights", "state"):
             self.shapes(section, d.get(section))
         for mode, variant in _d(d.get("modes")).items():
@@ -702,9 +707,28 @@ class _Checker:
             self.add(("sizes", "param"), f"'{sizes['param']}' is not an int param", sorted(
                 n for n in self.params if self.param_type(n) == "int"))
         for hf, pname in _d(_d(d.get("checkpoint")).get("config_map")).items():
-            if pname not in self.params:
-                self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(self.params))
+            if pname not in _d(d.get("params")):
+                self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(_d(d.get("params"))))
         return self.problems
+
+    def derived(self) -> None:
+        """Each named expression uses params and the names before it, and is named like no param."""
+        params = _d(self.data.get("params"))
+        known: list[str] = []
+        for name, value in _d(self.data.get("derived")).items():
+            if name in params:
+                self.add(("derived", name), f"'{name}' is a param already; a named expression needs a name of its own")
+            if isinstance(value, str):
+                try:
+                    names = expr_names(value)
+                except ExprError:
+                    names = []  # the schema reports the grammar
+                for n in names:
+                    if n not in params and n not in known:
+                        later = " (named expressions may use only the ones above them)" if n in _d(
+                            self.data.get("derived")) else ""
+                        self.add(("derived", name), f"unknown param '{n}' in '{value}'{later}", sorted(params) + known)
+            known.append(name)
 
     def sampler(self, sampler: dict) -> None:
         """The sampler's mode, carried values, start weights and result name what the description declares."""
@@ -963,6 +987,14 @@ class _Checker:
         ):
             self.add(loc, f"expected {'an int' if ptype == 'int' else 'a number'} or a param expression, got {value!r}")
 
+    def inherited(self, loc: tuple, module: str, pname: str, ctype: Any) -> None:
+        """A callee param the call does not bind takes the caller's same-named one: their types must agree."""
+        mine = self.param_type(pname)
+        if mine == ctype or (ctype == "float" and mine == "int"):
+            return
+        self.add(loc + ("bind",), f"module '{module}' param '{pname}' ({ctype}) would take the caller's {mine} "
+                 f"'{pname}': bind it explicitly")
+
     def call(self, loc: tuple, step: dict, values: dict, mode: str | None) -> list[str]:
         outs = step.get("out")
         outs = [outs] if isinstance(outs, str) else [o for o in _l(outs) if isinstance(o, str)]
@@ -1007,8 +1039,13 @@ class _Checker:
             else:
                 self.bind_value(loc + ("bind", pname), _d(cparams[pname]).get("type"), value)
         for pname, p in cparams.items():
-            if _d(p).get("default") is None and pname not in _d(step.get("bind")):
-                self.add(loc + ("bind",), f"module '{module}' param '{pname}' has no default and must be bound")
+            if pname in _d(step.get("bind")):
+                continue
+            if pname in self.params:  # taken from the caller's param (or named expression) of that name
+                self.inherited(loc, module, pname, _d(p).get("type"))
+            elif _d(p).get("default") is None:
+                self.add(loc + ("bind",), f"module '{module}' param '{pname}' has no default and must be bound"
+                         " (or the caller declares a param of that name)")
         cmode = mode if mode in _d(callee.get("modes")) else None
         cins, couts = self.inputs_for(callee, cmode), self.outputs_for(callee, cmode)
         carry = _d(loop.get("carry"))
@@ -1274,3 +1311,31 @@ def _feature_patch_problems(data: dict) -> list[Problem]:
     for name, overlay in _d(data.get("features")).items():
         problems += _feature_patch(data, name, _d(overlay)).problems
     return problems
+
+
+# ---------------------------------------------------------------- named expressions (`derived:`)
+
+
+def derived_params(data: Any) -> dict[str, dict]:
+    """A description's named expressions as the params the checks treat them as: float when they use a float
+    param, int otherwise."""
+    params = _d(_d(data).get("params"))
+    out: dict[str, dict] = {}
+    for name, value in _d(_d(data).get("derived")).items():
+        try:
+            names = expr_names(value) if isinstance(value, str) else []
+        except ExprError:
+            names = []
+        floats = any(_d(params.get(n)).get("type") == "float" or _d(out.get(n)).get("type") == "float" for n in names)
+        out[name] = {"type": "float" if floats else "int", "doc": f"= {value}", "derived": True}
+    return out
+
+
+def with_derived(desc: "ModuleDescription", env: dict[str, Any]) -> dict[str, Any]:
+    """`env` (param values) with the description's named expressions evaluated in order, a new dict."""
+    if not desc.derived:
+        return env
+    out = dict(env)
+    for name, value in desc.derived.items():
+        out[name] = eval_expr(value, out)
+    return out
