@@ -36,6 +36,8 @@ def test_the_corpus_covers_the_mistakes_users_make():
         "linear_width", "shape_div_zero", "zero_width", "negative_size", "duplicate_weight", "duplicate_key",
         "unused_weight", "unused_input", "no_outputs", "output_mismatch", "yaml_syntax", "unknown_module",
         "recursive", "dim_last", "param_input_clash", "true_key", "deep_nesting", "huge_int",
+        "extends_unknown_base", "extends_cycle", "extends_patch_missing", "extends_conflicting_patch",
+        "feature_patch_missing", "derived_unknown", "bind_inherited_type",
     } <= names
 
 

@@ -555,6 +555,14 @@ class _Expander:
         }
 
 
+def _derived_or_not(desc: ModuleDescription, env: dict) -> dict:
+    """`env` with the named expressions that need no per-mode value (rows) evaluated."""
+    try:
+        return with_derived(desc, env)
+    except ExprError:
+        return env
+
+
 def _declares(desc: ModuleDescription, name: str) -> bool:
     """A param or a named expression of the description (what a callee's same-named param defaults to)."""
     return name in desc.params or name in desc.derived
@@ -683,7 +691,7 @@ def expand(
     for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
         # a value the sampler starts its loop from: loaded like an activation operand (tiles)
         try:
-            expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
+            expander.weight(desc, wname, "a", "binary", _derived_or_not(desc, env), "", None, f"{desc.name}.sampler")
         except _Located as problem:
             expander.report(problem)
     expander.raise_problems()
@@ -697,7 +705,7 @@ def expand(
     ]
     if model is None:
         first = next(iter(desc.inputs.values()), None)
-        width = _shape(first.shape, {**env, size_param: 1}, f"{desc.name}.inputs")[-1] if first else 0
+        width = _shape(first.shape, with_derived(desc, {**env, size_param: 1}), f"{desc.name}.inputs")[-1] if first else 0
         source = f"module description {desc.name}"
         model = module_model(desc.name, source, width, expander.layers, ops)
     return Graph(

@@ -62,8 +62,11 @@ class Patcher:
             keys = [k for k, _ in items]
             if value is None:
                 if key not in base:
-                    self.add(here, f"removes '{key}', which the base does not have"
-                             f" (allowed: {', '.join(map(str, base)) or 'none'})")
+                    self.add(
+                        here,
+                        f"removes '{key}', which the base does not have"
+                        f" (allowed: {', '.join(map(str, base)) or 'none'})",
+                    )
                 continue
             if key in base:
                 items[keys.index(key)] = (key, self.merge(base[key], value, at + (key,), ploc + (key,)))
@@ -92,8 +95,11 @@ class Patcher:
             self.add(here + (anchors[0],), f"'{name}' is placed {anchors[0]} '{target}', which this patch removes")
             return None
         if target not in names:
-            self.add(here + (anchors[0],), f"no '{target}' to put '{name}' {anchors[0]}"
-                     f" (allowed: {', '.join(str(n) for n in names if n not in removed) or 'none'})")
+            self.add(
+                here + (anchors[0],),
+                f"no '{target}' to put '{name}' {anchors[0]}"
+                f" (allowed: {', '.join(str(n) for n in names if n not in removed) or 'none'})",
+            )
             return None
         index = names.index(target)
         if anchors[0] == "after":
@@ -113,8 +119,11 @@ class Patcher:
             here = self.patch_loc + ploc + (name,)
             if value is None:
                 if name not in named:
-                    self.add(here, f"removes op '{name}', which the base's list does not have"
-                             f" (allowed: {', '.join(named) or 'none'})")
+                    self.add(
+                        here,
+                        f"removes op '{name}', which the base's list does not have"
+                        f" (allowed: {', '.join(named) or 'none'})",
+                    )
                 continue
             if not isinstance(value, dict):
                 self.add(here, f"an op patch is a mapping of the op's fields or null, got {value!r}")
@@ -122,14 +131,20 @@ class Patcher:
             anchors = [a for a in ANCHORS if a in value]
             if name in named:
                 if anchors:
-                    self.add(here + (anchors[0],), f"op '{name}' is in the base's list already: patch its fields"
-                             f" (no {anchors[0]}:), or remove it (null) and add one of another name")
+                    self.add(
+                        here + (anchors[0],),
+                        f"op '{name}' is in the base's list already: patch its fields"
+                        f" (no {anchors[0]}:), or remove it (null) and add one of another name",
+                    )
                 else:
                     patched[name] = value
                 continue
             if not anchors:
-                self.add(here, f"op '{name}' is not in the base's list (allowed: {', '.join(named) or 'none'}); a new"
-                         " op says where it goes with after: or before: <op>")
+                self.add(
+                    here,
+                    f"op '{name}' is not in the base's list (allowed: {', '.join(named) or 'none'}); a new"
+                    " op says where it goes with after: or before: <op>",
+                )
                 continue
             op = {k: v for k, v in value.items() if k not in ANCHORS}
             if op.setdefault("name", name) != name:
@@ -170,6 +185,8 @@ class PatchedLines(YamlLines):
 
     def source(self, loc: tuple) -> tuple:
         """The field of this file that `loc` (a location in the merged data) came from."""
+        if self.problems:
+            return loc  # the extends failed: the locations are this file's own (the patch's problems)
         for n in range(len(loc), 0, -1):
             if loc[:n] in self.origin:
                 mapped = self.origin[loc[:n]] + tuple(loc[n:])
@@ -196,19 +213,33 @@ def resolve(
         return data, plines
     base_path = find(base_ref, path.parent)
     if base_path is None:
-        plines.problems.append(Problem(("extends",), f"unknown base '{base_ref}' (a module name, looked up beside"
-                                       " the file and then in modules/, or a .yaml path relative to the file)"))
+        plines.problems.append(
+            Problem(
+                ("extends",),
+                f"unknown base '{base_ref}' (a module name, looked up beside"
+                " the file and then in modules/, or a .yaml path relative to the file)",
+            )
+        )
         return data, plines
     here = (*chain, path.resolve())
     if base_path.resolve() in here:
-        names = [p.stem for p in here[here.index(base_path.resolve()):]] + [base_path.stem]
+        names = [p.stem for p in here[here.index(base_path.resolve()) :]] + [base_path.stem]
         plines.problems.append(Problem(("extends",), f"cyclic extends: {' -> '.join(names)}"))
         return data, plines
     base, blines = read_chain(base_path, find, read, here)
     bproblems = getattr(blines, "problems", [])
+    cycles = [p for p in bproblems if p.message.startswith("cyclic extends")]
+    if cycles:  # one problem, as the base that closes the cycle says it (from the file first read)
+        plines.problems.append(Problem(("extends",), cycles[0].message))
+        return data, plines
     if bproblems:
-        plines.problems.append(Problem(("extends",), f"base '{base_ref}' has {len(bproblems)} problem(s) in its "
-                                       "extends or patches"))
+        plines.problems.append(
+            Problem(
+                ("extends",),
+                f"base '{base_ref}' has {len(bproblems)} problem(s) in its "
+                f"extends or patches: tttgen validate {base_path}",
+            )
+        )
         return data, plines
     if not isinstance(base, dict):
         plines.problems.append(Problem(("extends",), f"base '{base_ref}' is not a mapping of fields"))

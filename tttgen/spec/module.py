@@ -727,7 +727,8 @@ class _Checker:
                     if n not in params and n not in known:
                         later = " (named expressions may use only the ones above them)" if n in _d(
                             self.data.get("derived")) else ""
-                        self.add(("derived", name), f"unknown param '{n}' in '{value}'{later}", sorted(params) + known)
+                        self.add(("derived", name), f"unknown param '{n}' in '{value}'{later}",
+                                 sorted(set(params) | set(known)))
             known.append(name)
 
     def sampler(self, sampler: dict) -> None:
