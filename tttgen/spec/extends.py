@@ -28,6 +28,19 @@ from tttgen.spec.load import Problem, YamlLines
 ANCHORS = ("after", "before")
 
 
+def _op_patch(value: Any, at: tuple = ()) -> tuple | None:
+    """Where in `value` an `ops:` mapping (an op-list patch) sits, or None."""
+    if not isinstance(value, dict):
+        return None
+    if isinstance(value.get("ops"), dict):
+        return at + ("ops",)
+    for key, inner in value.items():
+        found = _op_patch(inner, at + (key,))
+        if found is not None:
+            return found
+    return None
+
+
 def _named(steps: list) -> dict[str, int]:
     return {s["name"]: i for i, s in enumerate(steps) if isinstance(s, dict) and isinstance(s.get("name"), str)}
 
@@ -70,6 +83,14 @@ class Patcher:
                 continue
             if key in base:
                 items[keys.index(key)] = (key, self.merge(base[key], value, at + (key,), ploc + (key,)))
+                continue
+            inner = _op_patch(value)
+            if inner is not None:  # an op patch has no list to patch: a misspelt mode or section
+                self.add(
+                    here + inner,
+                    f"patches ops under '{key}', which the base does not have"
+                    f" (allowed: {', '.join(map(str, base)) or 'none'})",
+                )
                 continue
             anchors = [a for a in ANCHORS if a in value] if isinstance(value, dict) else []
             if not anchors:
