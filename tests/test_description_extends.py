@@ -299,3 +299,15 @@ def test_a_required_callee_param_is_satisfied_by_the_callers_param_of_that_name(
     no_rows = no_rows.replace("rows, in_features", "32, in_features")
     code, out = run_cli("validate", str(write(tmp_path, "caller", no_rows)))
     assert code == 2 and "param 'rows' has no default and must be bound" in out, out
+
+
+def test_no_built_in_call_passes_a_param_through_under_its_own_name():
+    passed = []
+    for path in sorted(MODULE_DIR.glob("*.yaml")):
+        data, _ = read_module_lines(path)
+        for features in [()] + [(f,) for f in data.get("features", {})]:
+            merged = with_features(data, features)
+            lists = [merged.get("ops", [])] + [v.get("ops", []) for v in merged.get("modes", {}).values()]
+            for step in (s for ops in lists for s in ops if s.get("op") == "call"):
+                passed += [f"{path.name}: {step['name']}.{k}" for k, v in step.get("bind", {}).items() if k == v]
+    assert passed == [], "callee params default to the caller's same-named ones: drop these binds"
