@@ -4,7 +4,8 @@ A description with `extends: llama` (a module name, looked up as calls are, or a
 base's raw data with the rest of the file applied as a merge patch (RFC 7386, with op lists patched by op name):
 
 - a mapping merges into the base's mapping key by key: a key the base has is patched (mappings recursively,
-  anything else replaced), a new key is added after the base's keys, `null` removes the base's key;
+  anything else replaced), `null` removes the base's key, a new key is added after the base's keys or where its
+  value says with `after: <key>` / `before: <key>` (mode inputs in the order the entry points pass them);
 - an `ops:` list of the base is patched by a mapping `{op name: patch}`: the op of that name is patched as a
   mapping (`null` removes it); an op the base lacks is added, and says where with `after: <op>` or
   `before: <op>` (the whole op, as in any op list);
@@ -12,8 +13,9 @@ base's raw data with the rest of the file applied as a merge patch (RFC 7386, wi
 
 The same patch grammar is what a feature's `patch:` applies to the description (Feature in spec/module.py).
 Every misuse is a Problem at its own field (the caller turns them into `file:line` rows, all at once): an
-unknown base, a cycle of extends, removing or patching an op the base lacks, a new op without (or with both)
-`after`/`before` or anchored at an op the list lacks or the same patch removes.
+unknown base, a cycle of extends, removing a key or op the base lacks, patching ops under a section the base
+lacks, a new op without an anchor, an entry with both anchors or anchored at one the list lacks or the same patch
+removes, an op added under the name of one the base has.
 """
 
 from __future__ import annotations

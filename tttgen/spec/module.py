@@ -1280,6 +1280,10 @@ def _extends_problems(path: Path, lines: PatchedLines) -> list[Problem]:
     broken one says so once (its problems are the base's file's own)."""
     if lines.problems or not lines.bases:
         return list(lines.problems)
+    base = lines.bases[0].resolve()
+    if base in _BASES_BEING_CHECKED:  # the base calls this extension: the call cycle is reported on its own
+        return []
+    _BASES_BEING_CHECKED.add(base)
     try:
         load_module(lines.bases[0])
     except InputError as err:
@@ -1287,7 +1291,12 @@ def _extends_problems(path: Path, lines: PatchedLines) -> list[Problem]:
         what = first if first.endswith(("problem", "problems")) else "problems"
         return [Problem(("extends",), f"base '{lines.bases[0].stem}' has {what}: tttgen validate "
                         f"{_display(lines.bases[0])}")]
+    finally:
+        _BASES_BEING_CHECKED.discard(base)
     return []
+
+
+_BASES_BEING_CHECKED: set[Path] = set()
 
 
 @dataclass
