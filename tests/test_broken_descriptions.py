@@ -38,6 +38,8 @@ def test_the_corpus_covers_the_mistakes_users_make():
         "recursive", "dim_last", "param_input_clash", "true_key", "deep_nesting", "huge_int",
         "reference_missing_class", "reference_missing_adapter", "reference_not_callable", "reference_unknown_package",
         "key_map_mistakes",
+        "extends_unknown_base", "extends_cycle", "extends_patch_missing", "extends_conflicting_patch",
+        "feature_patch_missing", "derived_unknown", "bind_inherited_type",
     } <= names
 
 

@@ -11,7 +11,7 @@ from tttgen.ir.graph import Graph
 from tttgen.passes import run_pipeline
 from tttgen.render.emit import package_name
 from tttgen.spec.load import ROOT, InputFile, load_device, load_hints, load_model, read_yaml
-from tttgen.spec.module import find_module, is_module_data, load_module, module_names
+from tttgen.spec.module import base_files, find_module, is_module_data, load_module, module_names
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def plan_module(request: Request, source: Path) -> Plan:
     graph = expand(desc, module_param_values(desc, request.params), device, hints, near=source.parent)
     check_renderable(graph, desc_info.label)  # refuse what cannot be printed before the passes spend time on it
     graph = run_pipeline(graph)
-    return Plan(request, graph, [desc_info, *target_inputs, *called_inputs(graph)])
+    return Plan(request, graph, [desc_info, *target_inputs, *called_inputs(graph, *base_files(source))])
 
 
 def device_and_hints(request: Request):
@@ -155,7 +155,7 @@ def plan_bound(request: Request) -> Plan:
     graph = expand(desc, spec_params(desc, model), device, hints, model=model, near=source.parent)
     check_renderable(graph, desc_info.label)
     graph = run_pipeline(graph)
-    return Plan(request, graph, [model_info, desc_info, *target_inputs, *called_inputs(graph)])
+    return Plan(request, graph, [model_info, desc_info, *target_inputs, *called_inputs(graph, *base_files(source))])
 
 
 def plan(request: Request) -> Plan:
@@ -176,7 +176,8 @@ def plan(request: Request) -> Plan:
     device, hints, target_inputs = device_and_hints(request)
     graph = run_pipeline(build_graph(model, device, hints))
     description = find_module(model.family, None)  # the model's description: an input as much as its spec
-    return Plan(request, graph, [model_info, *target_inputs, *called_inputs(graph, description)])
+    inputs = called_inputs(graph, description, *base_files(description))
+    return Plan(request, graph, [model_info, *target_inputs, *inputs])
 
 
 def render_plan(p: Plan) -> dict[str, str]:

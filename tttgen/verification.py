@@ -21,6 +21,7 @@ from tttgen.generate import Plan, render_plan
 from tttgen.render.emit import package_name
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.model import ModelSpec
+from tttgen.spec.module import read_module_lines
 
 PCC_ACCURACY = 0.99
 PCC_PERFORMANCE = 0.97
@@ -522,10 +523,10 @@ def description_path(p: Plan) -> Path:
 def description_error(p: Plan, problems: list):
     """Problems with the description's fields (Problem: a field path and a message) as one InputError naming
     `file:line:` of each field."""
-    from tttgen.spec.load import _display, problems_error, read_yaml_lines
+    from tttgen.spec.load import _display, problems_error
 
     path = description_path(p)
-    _, lines = read_yaml_lines(path)
+    _, lines = read_module_lines(path)
     return problems_error(problems, lines, _display(path))
 
 

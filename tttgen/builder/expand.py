@@ -34,10 +34,13 @@ from tttgen.spec.module import (
     MODULE_DIR,
     ExprError,
     ModuleDescription,
+    base_files,
     eval_expr,
     find_module,
     load_module,
     mode_variant,
+    read_module_lines,
+    with_derived,
     sized_variants,
     variant_key,
 )
@@ -163,13 +166,13 @@ class _Expander:
 
     def report(self, problem: _Located) -> None:
         """Keep a problem, once per line: another mode (prefill at each length, decode) repeats the same op."""
-        from tttgen.spec.load import _display, read_yaml_lines
+        from tttgen.spec.load import _display
 
         if problem.source is None:
             label, line = self.top, 0
         else:
             if problem.source not in self.lines:
-                self.lines[problem.source] = read_yaml_lines(problem.source)[1]
+                self.lines[problem.source] = read_module_lines(problem.source)[1]
             label, line = _display(problem.source), self.lines[problem.source].line(problem.loc)
         earlier = self.problems.get((label, line))
         if earlier is None or (earlier[0] == self.mode_key and problem.message not in earlier[1].split("\n")):
@@ -502,7 +505,7 @@ class _Expander:
     def call(self, step, desc, near: Path, env, mode: _Mode, values, prefix, loop_var, where: str, scope: str) -> None:
         found = find_module(step.module, near)
         callee = load_module(found, self.features)
-        self.called.add(found)
+        self.called.update((found, *base_files(found)))  # a called description's bases are inputs too
         cenv = {n: p.default for n, p in callee.params.items() if p.default is not None}
         for pname, value in step.bind.items():
             ptype = callee.params[pname].type
@@ -512,6 +515,12 @@ class _Expander:
                 cenv[pname] = env[value] if isinstance(value, str) else value
             else:
                 cenv[pname] = _number(value, env, f"{where}.bind.{pname}")
+        # a param the call does not bind takes the caller's param (or named expression) of the same name
+        cenv.update({n: env[n] for n in callee.params if n not in step.bind and _declares(desc, n) and n in env})
+        try:
+            cenv = with_derived(callee, cenv)
+        except (ExprError, ZeroDivisionError) as err:
+            raise _error(f"{where}.derived", str(err)) from None
         unbound = [n for n in callee.params if n not in cenv]
         if unbound:
             raise _error(where, f"params {unbound} of module '{step.module}' have no value")
@@ -544,6 +553,19 @@ class _Expander:
             "callee_outputs": list(outs),
             "loop": loop,
         }
+
+
+def _derived_or_not(desc: ModuleDescription, env: dict) -> dict:
+    """`env` with the named expressions that need no per-mode value (rows) evaluated."""
+    try:
+        return with_derived(desc, env)
+    except ExprError:
+        return env
+
+
+def _declares(desc: ModuleDescription, name: str) -> bool:
+    """A param or a named expression of the description (what a callee's same-named param defaults to)."""
+    return name in desc.params or name in desc.derived
 
 
 def _dataflow_facts(mode: _Mode) -> list[Op]:
@@ -640,6 +662,10 @@ def expand(
     variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_suffix`, `decode`)
     for name, rows in modes:
         menv = {**env, size_param: rows} if size_param in desc.params else env
+        try:
+            menv = with_derived(desc, menv)
+        except (ExprError, ZeroDivisionError) as err:
+            raise _error(f"{desc.name}.derived", str(err)) from None
         if mode_variant(desc, name, rows, menv) is None and not desc.ops:
             continue
         mode = _Mode(name, rows, variant_key(desc, name, rows, menv))
@@ -665,7 +691,7 @@ def expand(
     for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
         # a value the sampler starts its loop from: loaded like an activation operand (tiles)
         try:
-            expander.weight(desc, wname, "a", "binary", env, "", None, f"{desc.name}.sampler")
+            expander.weight(desc, wname, "a", "binary", _derived_or_not(desc, env), "", None, f"{desc.name}.sampler")
         except _Located as problem:
             expander.report(problem)
     for problem in key_map_problems(desc, expander.weights.values(), expander.sources.get(desc.name)):
@@ -681,7 +707,7 @@ def expand(
     ]
     if model is None:
         first = next(iter(desc.inputs.values()), None)
-        width = _shape(first.shape, {**env, size_param: 1}, f"{desc.name}.inputs")[-1] if first else 0
+        width = _shape(first.shape, with_derived(desc, {**env, size_param: 1}), f"{desc.name}.inputs")[-1] if first else 0
         source = f"module description {desc.name}"
         model = module_model(desc.name, source, width, expander.layers, ops)
     return Graph(

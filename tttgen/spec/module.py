@@ -38,6 +38,7 @@ from pydantic import (
 from tttgen.errors import InputError
 from tttgen.ops.registry import DTYPES, REGISTRY, WEIGHT_ROLES, kind_names
 from tttgen.spec.bounds import MAX_BYTES
+from tttgen.spec.extends import Patcher, PatchedLines, read_chain
 from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error, read_yaml_lines
 
 MODULE_DIR = ROOT / "modules"
@@ -497,6 +498,9 @@ class Feature(Strict):
     outputs: dict[str, Tensor] = {}
     state: dict[str, State] = {}
     modes: dict[Annotated[str, Field(pattern=MODE_KEY)], ModeVariant] = {}
+    # a merge patch of the description (spec/extends.py: op lists by op name), applied after the sections above:
+    # the ops, inputs and binds the feature changes, where `modes` would restate whole op lists
+    patch: dict[str, Any] = {}
 
 
 FEATURE_SECTIONS = ("params", "inputs", "outputs", "state", "modes")
@@ -513,6 +517,7 @@ def with_features(data: Any, features: tuple[str, ...]) -> Any:
         for section in FEATURE_SECTIONS:
             if section in overlay:
                 merged[section] = {**_d(merged.get(section)), **_d(overlay[section])}
+        merged = _feature_patch(merged, name, overlay).merged
     return merged
 
 
@@ -541,6 +546,9 @@ class ModuleDescription(Strict):
     class_name: str | None = Field(None, pattern=r"^[A-Z][A-Za-z0-9]*$")
     description: Text
     params: dict[str, Param] = {}
+    # named expressions over the params (and earlier names): written once, used wherever a param may be
+    # (`vocab_padded: (vocab_size + 31) // 32 * 32`); evaluated per mode, after the params are bound
+    derived: dict[Annotated[str, Field(pattern=NAME)], Expr] = {}
     inputs: dict[str, Tensor] = {}
     outputs: dict[str, Tensor] = {}
     weights: dict[str, Weight] = {}
@@ -585,7 +593,7 @@ def mode_variant(desc: "ModuleDescription", mode: str, rows: int, env: dict) -> 
 
 def is_module_data(data: Any) -> bool:
     """A YAML is a module description when it has an op list (or per-mode op lists)."""
-    return isinstance(data, dict) and ("ops" in data or "modes" in data)
+    return isinstance(data, dict) and ("ops" in data or "modes" in data or "extends" in data)
 
 
 # ---------------------------------------------------------------- semantic checks (on the raw data)
@@ -686,7 +694,8 @@ class _Checker:
 
     @property
     def params(self) -> dict:
-        return _d(self.data.get("params"))
+        """The params, and the named expressions (`derived:`) as the int or float params they stand for."""
+        return {**_d(self.data.get("params")), **derived_params(self.data)}
 
     def param_type(self, name: str) -> str | None:
         return _d(self.params.get(name)).get("type")
@@ -715,6 +724,7 @@ class _Checker:
         for pname in self.params:
             if not re.match(NAME, str(pname)):
                 self.add(("params", pname), f"param name '{pname}' is not an identifier")
+        self.derived()
         for section in ("inputs", "outputs", "weights", "state"):
             self.shapes(section, d.get(section))
         for mode, variant in _d(d.get("modes")).items():
@@ -772,9 +782,29 @@ class _Checker:
             self.add(("sizes", "param"), f"'{sizes['param']}' is not an int param", sorted(
                 n for n in self.params if self.param_type(n) == "int"))
         for hf, pname in _d(_d(d.get("checkpoint")).get("config_map")).items():
-            if pname not in self.params:
-                self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(self.params))
+            if pname not in _d(d.get("params")):
+                self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(_d(d.get("params"))))
         return self.problems
+
+    def derived(self) -> None:
+        """Each named expression uses params and the names before it, and is named like no param."""
+        params = _d(self.data.get("params"))
+        known: list[str] = []
+        for name, value in _d(self.data.get("derived")).items():
+            if name in params:
+                self.add(("derived", name), f"'{name}' is a param already; a named expression needs a name of its own")
+            if isinstance(value, str):
+                try:
+                    names = expr_names(value)
+                except ExprError:
+                    names = []  # the schema reports the grammar
+                for n in names:
+                    if n not in params and n not in known:
+                        later = " (named expressions may use only the ones above them)" if n in _d(
+                            self.data.get("derived")) else ""
+                        self.add(("derived", name), f"unknown param '{n}' in '{value}'{later}",
+                                 sorted(set(params) | set(known)))
+            known.append(name)
 
     def sampler(self, sampler: dict) -> None:
         """The sampler's mode, carried values, start weights and result name what the description declares."""
@@ -1033,6 +1063,14 @@ class _Checker:
         ):
             self.add(loc, f"expected {'an int' if ptype == 'int' else 'a number'} or a param expression, got {value!r}")
 
+    def inherited(self, loc: tuple, module: str, pname: str, ctype: Any) -> None:
+        """A callee param the call does not bind takes the caller's same-named one: their types must agree."""
+        mine = self.param_type(pname)
+        if mine == ctype or (ctype == "float" and mine == "int"):
+            return
+        self.add(loc + ("bind",), f"module '{module}' param '{pname}' ({ctype}) would take the caller's {mine} "
+                 f"'{pname}': bind it explicitly")
+
     def call(self, loc: tuple, step: dict, values: dict, mode: str | None) -> list[str]:
         outs = step.get("out")
         outs = [outs] if isinstance(outs, str) else [o for o in _l(outs) if isinstance(o, str)]
@@ -1057,7 +1095,7 @@ class _Checker:
         if path is None:
             self.add(loc + ("module",), f"unknown module '{module}'", modules_near(self.path.parent))
             return outs
-        callee, clines = read_yaml_lines(path)
+        callee, clines = read_module_lines(path)
         if path.resolve() in self.stack + (self.path.resolve(),):
             return outs  # a cycle: reported once, as the cycle (_cycle_problems), not again as a bad interface
         # A description is valid only when everything it calls is: validating a model checks the tree. A cycle
@@ -1077,8 +1115,13 @@ class _Checker:
             else:
                 self.bind_value(loc + ("bind", pname), _d(cparams[pname]).get("type"), value)
         for pname, p in cparams.items():
-            if _d(p).get("default") is None and pname not in _d(step.get("bind")):
-                self.add(loc + ("bind",), f"module '{module}' param '{pname}' has no default and must be bound")
+            if pname in _d(step.get("bind")):
+                continue
+            if pname in self.params:  # taken from the caller's param (or named expression) of that name
+                self.inherited(loc, module, pname, _d(p).get("type"))
+            elif _d(p).get("default") is None:
+                self.add(loc + ("bind",), f"module '{module}' param '{pname}' has no default and must be bound"
+                         " (or the caller declares a param of that name)")
         cmode = mode if mode in _d(callee.get("modes")) else None
         cins, couts = self.inputs_for(callee, cmode), self.outputs_for(callee, cmode)
         carry = _d(loop.get("carry"))
@@ -1169,7 +1212,7 @@ def modules_near(folder: Path) -> list[str]:
     if folder.resolve() != MODULE_DIR.resolve():
         for path in sorted(folder.glob("*.yaml"))[:200]:
             try:
-                data, _ = read_yaml_lines(path)
+                data, _ = read_yaml_lines(path)  # raw: `extends` marks a description too
             except InputError:
                 continue
             if is_module_data(data):
@@ -1179,7 +1222,7 @@ def modules_near(folder: Path) -> list[str]:
 
 def call_cycle(path: Path, chain: tuple[str, ...] = ()) -> tuple[str, ...] | None:
     """The first cycle of calls reachable from `path` (module names, the repeated one last), or None."""
-    data, _ = read_yaml_lines(path)
+    data, _ = read_module_lines(path)
     data = _d(data)
     name = path.stem
     if name in chain:
@@ -1223,6 +1266,10 @@ def check_module(
         return None, [Problem((), f"expected a mapping of fields, got {type(data).__name__}")]
     problems: list[Problem] = []
     module = None
+    if isinstance(lines, PatchedLines):
+        extends_problems = _extends_problems(path, lines)
+        if extends_problems:  # the rest would be checked on a half description: the extends first
+            return None, extends_problems
     merged = with_features(data, features)
     try:
         module = ModuleDescription.model_validate(merged)
@@ -1232,6 +1279,8 @@ def check_module(
         problems.append(Problem(("name",), f"name '{data['name']}' must match the file name '{path.stem}'"))
     problems += _Checker(merged, path, stack, features=features).run()
     problems += _cycle_problems(path, data)
+    if not features:
+        problems += _feature_patch_problems(data)
     if not features and module is not None:
         seen = {(p.loc, p.message) for p in problems}
         for name in sorted(module.features):
@@ -1267,7 +1316,7 @@ def load_module(path_or_name: str | Path, features: tuple[str, ...] = ()) -> Mod
 def _load_checked(path: Path, version: tuple[int, int] | None, features: tuple[str, ...]) -> ModuleDescription:
     """One parse and check per file version: a build expands a called module once per mode (descriptions are
     frozen, so sharing one is safe; an edited file has another mtime or size and is read again)."""
-    data, lines = read_yaml_lines(path)
+    data, lines = read_module_lines(path)
     module, problems = check_module(path, data, lines)  # checks each declared feature too
     active = tuple(f for f in features if module is not None and f in module.features)
     if len(active) > 1:  # a combination the per-feature checks did not see
@@ -1276,3 +1325,102 @@ def _load_checked(path: Path, version: tuple[int, int] | None, features: tuple[s
         raise problems_error(problems, lines, _display(path))
     assert module is not None
     return ModuleDescription.model_validate(with_features(data, active)) if len(active) == 1 else module
+
+
+# ---------------------------------------------------------------- descriptions that extend another (spec/extends.py)
+
+
+def read_module_lines(path: Path) -> tuple[Any, YamlLines]:
+    """A description file's data with its `extends:` resolved (the base patched by the file), and its lines: a
+    PatchedLines for an extending description (its own problems on `.problems`, its bases on `.bases`)."""
+    return read_chain(path, lambda ref, near: _find_base(ref, near), read_yaml_lines)
+
+
+def _find_base(ref: str, near: Path) -> Path | None:
+    """`extends: llama` names a module as a call does; `extends: ../x.yaml` is a path relative to the file."""
+    if ref.endswith((".yaml", ".yml")):
+        path = near / ref
+        return path if path.is_file() else None
+    return find_module(ref, near) if re.match(NAME, ref) else None
+
+
+def base_files(path: Path) -> tuple[Path, ...]:
+    """The descriptions `path` extends, nearest first (inputs of a build as much as the file itself)."""
+    _, lines = read_module_lines(path)
+    return tuple(getattr(lines, "bases", ()))
+
+
+def _extends_problems(path: Path, lines: PatchedLines) -> list[Problem]:
+    """The extends' and patches' own problems, or, when they have none, the base's: a description extending a
+    broken one says so once (its problems are the base's file's own)."""
+    if lines.problems or not lines.bases:
+        return list(lines.problems)
+    base = lines.bases[0].resolve()
+    if base in _BASES_BEING_CHECKED:  # the base calls this extension: the call cycle is reported on its own
+        return []
+    _BASES_BEING_CHECKED.add(base)
+    try:
+        load_module(lines.bases[0])
+    except InputError as err:
+        first = err.message.split("\n", 1)[0]
+        what = first if first.endswith(("problem", "problems")) else "problems"
+        return [Problem(("extends",), f"base '{lines.bases[0].stem}' has {what}: tttgen validate "
+                        f"{_display(lines.bases[0])}")]
+    finally:
+        _BASES_BEING_CHECKED.discard(base)
+    return []
+
+
+_BASES_BEING_CHECKED: set[Path] = set()
+
+
+@dataclass
+class _Patched:
+    merged: Any
+    problems: list
+
+
+def _feature_patch(data: dict, name: str, overlay: dict) -> _Patched:
+    """The description with feature `name`'s `patch:` applied (the patch's problems located in the feature)."""
+    patch = overlay.get("patch")
+    if not isinstance(patch, dict) or not patch:
+        return _Patched(data, [])
+    patcher = Patcher(patch_loc=("features", name, "patch"))
+    merged = patcher.merge(data, patch)
+    return _Patched(merged, patcher.problems)
+
+
+def _feature_patch_problems(data: dict) -> list[Problem]:
+    """Every feature's patch misuses (a removed op the description lacks, a bad anchor), with its lines."""
+    problems = []
+    for name, overlay in _d(data.get("features")).items():
+        problems += _feature_patch(data, name, _d(overlay)).problems
+    return problems
+
+
+# ---------------------------------------------------------------- named expressions (`derived:`)
+
+
+def derived_params(data: Any) -> dict[str, dict]:
+    """A description's named expressions as the params the checks treat them as: float when they use a float
+    param, int otherwise."""
+    params = _d(_d(data).get("params"))
+    out: dict[str, dict] = {}
+    for name, value in _d(_d(data).get("derived")).items():
+        try:
+            names = expr_names(value) if isinstance(value, str) else []
+        except ExprError:
+            names = []
+        floats = any(_d(params.get(n)).get("type") == "float" or _d(out.get(n)).get("type") == "float" for n in names)
+        out[name] = {"type": "float" if floats else "int", "doc": f"= {value}", "derived": True}
+    return out
+
+
+def with_derived(desc: "ModuleDescription", env: dict[str, Any]) -> dict[str, Any]:
+    """`env` (param values) with the description's named expressions evaluated in order, a new dict."""
+    if not desc.derived:
+        return env
+    out = dict(env)
+    for name, value in desc.derived.items():
+        out[name] = eval_expr(value, out)
+    return out
