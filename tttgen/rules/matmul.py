@@ -289,11 +289,18 @@ def r19_activation_fused(c: MatmulCase) -> str | None:
     return None
 
 
-def r20_l1_fits(c: MatmulCase) -> str | None:
-    """Estimated circular buffers (+ sharded operands) fit usable L1 (get_estimated_size_of_cbs)."""
-    used = matmul_l1_bytes(c) + c.reserved_l1
+def l1_used(c: MatmulCase, l1: int | None = None) -> int:
+    """L1 per core while the matmul runs: its own (`l1`: matmul_l1_bytes(c), when the caller has it) and the live
+    tensors the allocator holds beside it. Rule r20 compares it with the device's usable L1."""
+    used = (matmul_l1_bytes(c) if l1 is None else l1) + c.reserved_l1
     if c.sibling_output_live:
         used += sharded_bytes_per_core(c.out, c.device.tile_bytes[c.out_dtype])
+    return used
+
+
+def r20_l1_fits(c: MatmulCase) -> str | None:
+    """Estimated circular buffers (+ sharded operands) fit usable L1 (get_estimated_size_of_cbs)."""
+    used = l1_used(c)
     if used > c.device.l1_budget:
         return f"needs {used} B of L1 per core (with {c.reserved_l1} B of live tensors), {c.device.l1_budget} B usable"
     return None
