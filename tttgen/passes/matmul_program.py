@@ -298,9 +298,8 @@ class _Evaluated:
     Uncounted, legality is asked with the cheap rules first (rules.matmul.is_legal): the same legal candidates,
     found without sizing the L1 of most illegal ones, and no per-rule counts. What it saw is kept so a counted
     evaluation of the same candidates needs the rules only for a few: `over_l1`, the candidates only the L1 estimate
-    (rule r20) rejected, whose first broken rule in order is therefore r20; `narrower`, how many passed every other
-    rule when their shape had its widths; `unjudged`, the others (some rule but r20 broken) with whether their shape
-    had its widths then (a counted evaluation prunes those as narrower before asking a rule)."""
+    (rule r20) rejected, whose first broken rule in order is therefore r20; `narrower`, how many came when their
+    shape had its widths; `unjudged`, the others a rule but r20 rejected."""
 
     counted: bool
     legal: list[_Scored] = field(default_factory=list)
@@ -321,14 +320,10 @@ class _Evaluated:
         """The counted evaluation of the candidates this uncounted one judged, in the same order: the same legal
         ones and widths; the rules asked only about the unjudged candidates whose shape still lacked its widths."""
         out = _Evaluated(True, list(self.legal), Counter(), Counter(self.widths), set(self.seen), set(self.over_l1))
-        narrower = self.narrower
-        for triple, full in self.unjudged:
-            if full:
-                narrower += 1
-            else:
-                out.pruned[first_violation(case_of(triple))] += 1
-        if narrower:
-            out.pruned[NARROWER] = narrower
+        for triple in self.unjudged:
+            out.pruned[first_violation(case_of(triple))] += 1
+        if self.narrower:
+            out.pruned[NARROWER] = self.narrower
         if self.over_l1:
             out.pruned[r20_l1_fits.__name__] = len(self.over_l1)
         return out
@@ -365,15 +360,15 @@ class _Evaluated:
                     self.pruned[broken] += 1
                     continue
                 l1 = matmul_l1_bytes(case)
-            else:  # legality first: an illegal candidate never counts towards `widths`, so the legal set is the same;
-                # the L1 estimate last, and not for a shape already scored K_BLOCK_WIDTHS_SCORED times
-                case = case_of(triple)
-                full = widths[group] >= K_BLOCK_WIDTHS_SCORED
-                if not is_legal(case, l1=False):
-                    self.unjudged.append((triple, full))
-                    continue
-                if full:
+            else:  # a shape with its widths first (pruned whatever the rules say, as a counted evaluation prunes it),
+                # then legality without the L1 estimate (only legal candidates count towards `widths`, so the legal
+                # set is the same), the estimate last
+                if widths[group] >= K_BLOCK_WIDTHS_SCORED:
                     self.narrower += 1
+                    continue
+                case = case_of(triple)
+                if not is_legal(case, l1=False):
+                    self.unjudged.append(triple)
                     continue
                 l1 = matmul_l1_bytes(case)
                 if budget is None:
