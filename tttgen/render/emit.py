@@ -50,7 +50,10 @@ HIDDEN_FACTS = (
 
 @functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
-    """One per process: the templates are parsed once, not once per render."""
+    """One per process: the templates are parsed once, not once per render. Compiled templates are kept on disk as
+    Python keeps .pyc files (jinja2's bytecode cache, keyed by each template's source and checked against it on
+    load; a tenth of a second a process): under .tttgen-cache/jinja/, or the directory TTTGEN_JINJA_CACHE names, or
+    none when it is "off" or cannot be created. It holds compiled templates, never rendered output."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -58,7 +61,20 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_template_cache(),
     )
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    setting = os.environ.get("TTTGEN_JINJA_CACHE", "")
+    if setting == "off":
+        return None
+    directory = Path(setting) if setting else TEMPLATES.parent / ".tttgen-cache" / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(directory))
 
 
 class FormatError(RuntimeError):
