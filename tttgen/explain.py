@@ -101,14 +101,12 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
 
 
 def weight_placement(graph: Graph, name: str) -> dict[str, Any]:
-    """Why a weight sits where it does: every placement the memory pass weighed, its per-token objective and, per
-    matmul reading the weight, the fastest config with that placement and what bounds it."""
-    from tttgen.passes.memory import placement_options
-
+    """Why a weight sits where it does: every placement the memory pass weighed (graph fact `weight_placements`), its
+    per-token objective and, per matmul reading the weight, the fastest config with that placement and its bound."""
     w = graph.weight(name)
     chosen = (w.decisions.get("placement"), w.decisions.get("column_chunks"))
     options = []
-    for o in placement_options(graph, name):
+    for o in graph.facts.get("weight_placements", {}).get(name, ()):
         options.append({
             "placement": o.label,
             "chosen": (o.placement, o.chunks) == chosen,

@@ -2,7 +2,8 @@
 
 Inputs: device grid and DRAM banks, per-op overrides (memory, sharding). Produces: `memory`
 (weight decision `placement`; op decisions `in0`/`out` for ops whose placement does not depend on a
-matmul program config; graph facts `residual` and `decode_users`).
+matmul program config; graph facts `residual`, `decode_users` and `weight_placements`: the placements weighed
+per weight, for `explain`).
 Policy (tt_transformers 2.3, llms.md 4.3.1): prefill ops read and write DRAM interleaved; decode
 activations are width-sharded in L1. Each matmul weight is width-sharded over the DRAM banks or
 interleaved, whichever the per-token objective (tttgen.objective) models faster over every op that
@@ -153,8 +154,8 @@ class PlacementOption:
 
 def placement_options(graph: Graph, name: str) -> list[PlacementOption]:
     """The placements `_weight_placement` weighs for this weight without an override, in its order, each with its
-    objective and per-reader bests (for `explain`: why the weight sits where it does). The searches are the memory
-    pass's own, so in the process that planned the graph they are memo hits."""
+    objective and per-reader bests (graph fact `weight_placements`, which `explain` shows: why the weight sits where
+    it does). Asked on the graph the memory pass places, so the searches are its own (memo hits)."""
     w = graph.weight(name)
     if not any(op.weight == name and op.kind == "linear" for op in graph.ops):
         return []
@@ -226,13 +227,16 @@ def memory(graph: Graph) -> Graph:
         heads_placement=heads_q,
         decode_l1_reserve=sharded_bytes_per_core(residual, tile) + rope_tables,
     )
-    weights = []
+    weights, weighed = [], {}
     for w in graph.weights:
         placement, chunks = (
             _weight_placement(graph, w.name) if w.role not in ("EMBEDDING", "NORM") else (DRAM_INTERLEAVED, None)
         )
         weights.append(w.decide(placement=placement, column_chunks=chunks))
-    graph = graph.with_weights(weights)
+        if w.role not in ("EMBEDDING", "NORM"):
+            weighed[w.name] = tuple(placement_options(graph, w.name))  # the searches are memo hits by now
+    # what `explain` shows of the choice (graph.json leaves it out: the placements are printed per op already)
+    graph = graph.with_weights(weights).with_facts(weight_placements=weighed)
     concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, width, users, device)
 
     def decide(op: Op) -> Op:

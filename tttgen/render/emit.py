@@ -45,6 +45,7 @@ HIDDEN_FACTS = (
     "state_shapes",
     "host_shapes",
     "called_files",
+    "weight_placements",  # what the memory pass weighed per weight, for `explain` (the choice is printed per weight)
 )
 
 
