@@ -85,3 +85,26 @@ def test_a_bucket_keeps_its_most_recently_used_entries(fresh, monkeypatch):
         emit.os.utime(path, ns=(i * 10**9, i * 10**9))  # written one second apart
     kept = {json.loads(p.read_text())["text"] for p in entries(fresh)}
     assert kept == {"x = 2\n", "x = 3\n"}  # one bucket ("00"), the two newest kept
+
+
+def test_compiled_templates_cache_never_changes_a_render(monkeypatch, tmp_path):
+    """Compiled templates kept on disk (jinja2's bytecode cache) render what freshly compiled ones do; a damaged
+    entry is recompiled; "off" keeps none."""
+    context = {"header": "# h", "module": "m", "device": {"name": "p150"}}
+
+    def render(setting):
+        monkeypatch.setenv("TTTGEN_JINJA_CACHE", setting)
+        emit.environment.cache_clear()
+        try:
+            return emit.environment().get_template("__init__.py.j2").render(context)
+        finally:
+            emit.environment.cache_clear()
+
+    fresh = render("off")
+    assert fresh.startswith("# h\n") and "m on p150" in fresh
+    cache = tmp_path / "jinja"
+    assert render(str(cache)) == fresh and list(cache.iterdir())  # compiled and written
+    assert render(str(cache)) == fresh  # loaded from disk
+    for entry in cache.iterdir():
+        entry.write_bytes(b"not bytecode")
+    assert render(str(cache)) == fresh
