@@ -13,6 +13,7 @@ SCRIPTS = (
     ("tttgen against tt_transformers and ttnn's auto-config", ["optimizer.py"]),
     ("Decode tokens/s/user against tt_transformers and its published figures", ["decode.py"]),
     ("Build and check wall time", ["spine.py"]),
+    ("70B p150 build time (issue 26's goal), black's cache off and on", ["build_time.py"]),
     ("tttgen's rules and L1 estimate against the real ttnn", ["ttnn_sweep.py"]),
     ("Boltz-2 modules against TT-Boltz's configuration", ["boltz.py"]),
     ("PI0 sample_actions latency against the published PI0.5 figure", ["pi0.py"]),

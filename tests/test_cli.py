@@ -42,3 +42,21 @@ def test_build_json_output(tmp_path):
     result = invoke("build", "llama-3.2-1b", "--device", "blackhole", "--out", str(tmp_path), "--json")
     data = json.loads(result.output)
     assert data["written"][0]["path"].endswith("llama_3_2_1b/p150") and data["written"][0]["files"] == 8
+
+
+def test_explain_says_why_a_weight_is_placed_where_it_is():
+    """`explain --op` lists every placement the memory pass weighed for the op's weight, its modeled time per token
+    and each reading matmul's best config with what bounds it; the chosen one is the cheapest, and it is the weight's
+    placement in the plan. On p150 the DRAM-sharded decode matmul computes on one core per DRAM bank (8)."""
+    detail = json.loads(invoke("explain", "llama-3.2-1b", "--device", "p150", "--op", "decode.wqkv", "--format", "json").output)
+    placement = detail["ops"][0]["weight_placement"]
+    assert placement["weight"] == "wqkv"
+    options = {o["placement"]: o for o in placement["options"]}
+    assert set(options) >= {"DRAM width-sharded", "DRAM interleaved"}
+    (chosen,) = [o for o in options.values() if o["chosen"]]
+    assert chosen["objective_ns"] == min(o["objective_ns"] for o in options.values() if o["objective_ns"] is not None)
+    readers = {r["op"]: r for r in options["DRAM width-sharded"]["readers"]}
+    assert "decode.wqkv" in readers and "DRAMSharded" in readers["decode.wqkv"]["config"]
+    assert readers["decode.wqkv"]["cores"] == 8
+    text = invoke("explain", "llama-3.2-1b", "--device", "p150", "--op", "decode.wqkv").output
+    assert "weight wqkv: placements weighed" in text and "DRAM width-sharded (" in text and "(chosen)" in text

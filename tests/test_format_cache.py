@@ -29,7 +29,7 @@ def test_cached_and_uncached_results_are_identical(fresh, monkeypatch):
     assert len(entries(fresh)) == 1
     monkeypatch.setattr(emit, "_formatted", {})
     calls = []
-    monkeypatch.setattr(emit.black, "format_str", lambda *a, **k: calls.append(a) or "black ran")
+    monkeypatch.setattr(emit, "run_black", lambda *a, **k: calls.append(a) or "black ran")
     assert emit.format_python(SOURCE, "f.py") == expected and calls == []  # a disk hit, black not asked
     monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
     monkeypatch.setattr(emit, "_formatted", {})
@@ -52,7 +52,16 @@ def test_a_damaged_entry_is_ignored_and_replaced(fresh, monkeypatch):
 def test_the_key_names_black_version_and_mode(fresh):
     emit.format_python(SOURCE, "f.py")
     (path,) = entries(fresh)
-    assert path.stem == emit.sha256(f"black {black.__version__} mode {emit.BLACK_MODE.get_cache_key()}\n{SOURCE}")
+    mode = emit.BLACK_MODE
+    assert (mode.line_length, mode.target_versions) == (120, {black.TargetVersion.PY310})
+    key = f"black {black.__version__} mode line_length=120 target_versions=PY310 one pass"
+    assert path.stem == emit.sha256(f"{key}\n{SOURCE}")
+
+
+def test_one_pass_is_what_black_returns():
+    """run_black is black's first pass; on rendered code (and this source) the second pass black adds changes
+    nothing."""
+    assert emit.run_black(SOURCE) == black.format_str(SOURCE, mode=emit.BLACK_MODE)
 
 
 def test_an_unwritable_cache_is_skipped(fresh, monkeypatch):
@@ -76,3 +85,26 @@ def test_a_bucket_keeps_its_most_recently_used_entries(fresh, monkeypatch):
         emit.os.utime(path, ns=(i * 10**9, i * 10**9))  # written one second apart
     kept = {json.loads(p.read_text())["text"] for p in entries(fresh)}
     assert kept == {"x = 2\n", "x = 3\n"}  # one bucket ("00"), the two newest kept
+
+
+def test_compiled_templates_cache_never_changes_a_render(monkeypatch, tmp_path):
+    """Compiled templates kept on disk (jinja2's bytecode cache) render what freshly compiled ones do; a damaged
+    entry is recompiled; "off" keeps none."""
+    context = {"header": "# h", "module": "m", "device": {"name": "p150"}}
+
+    def render(setting):
+        monkeypatch.setenv("TTTGEN_JINJA_CACHE", setting)
+        emit.environment.cache_clear()
+        try:
+            return emit.environment().get_template("__init__.py.j2").render(context)
+        finally:
+            emit.environment.cache_clear()
+
+    fresh = render("off")
+    assert fresh.startswith("# h\n") and "m on p150" in fresh
+    cache = tmp_path / "jinja"
+    assert render(str(cache)) == fresh and list(cache.iterdir())  # compiled and written
+    assert render(str(cache)) == fresh  # loaded from disk
+    for entry in cache.iterdir():
+        entry.write_bytes(b"not bytecode")
+    assert render(str(cache)) == fresh

@@ -158,3 +158,32 @@ def test_memo_keys_hold_every_input(monkeypatch):
     more_reserved = replace(reserve, bytes=reserve.bytes + 4096)
     more = search(device, shape, kernel, dtypes, in1, decode, (), more_reserved, counted=False)
     assert calls[shape] == 3 and more[0] is not None
+
+
+def family_mark_breaches() -> set[tuple[str, str]]:
+    """(rule, family) where a rule marked `only_for` other families rejects a config of that family: the enumerated
+    candidates of every problem, each also with broken fields, each retyped to every family."""
+    marked = [r for r in R.RULES if hasattr(r, "families")]
+    breaches = set()
+    for p in PROBLEMS:
+        device, shape, kernel, dtypes, in1, decode, reserve = problem(*p)
+        for cfg, in0, out in enumerate_candidates(device, shape, kernel, in1, decode)[::7]:
+            broken = replace(cfg, per_core_M=cfg.per_core_M + 1, in0_block_w=cfg.in0_block_w + 1)
+            for variant in (cfg, broken, replace(cfg, grid=(1, 1)), replace(broken, grid=(99, 99))):
+                for family in R.MATMUL_FAMILIES:
+                    case = matmul_case(device, shape, kernel, dtypes, in1, reserve, (replace(variant, type=family), in0, out))
+                    breaches |= {(r.__name__, family) for r in marked if family not in r.families and r(case)}
+    return breaches
+
+
+def test_rules_marked_for_some_families_pass_every_other_family():
+    """is_legal and first_violation skip a rule marked `only_for` some families on the others' configs: it must
+    return None for every one of them."""
+    assert len([r for r in R.RULES if hasattr(r, "families")]) >= 10
+    assert family_mark_breaches() == set()
+
+
+def test_a_family_mark_that_lies_is_caught(monkeypatch):
+    """Planted: r06 (a 2D rule) marked for 1D only would be skipped on 2D configs; the check must name it."""
+    monkeypatch.setattr(R.r06_2d_blocks_fit, "families", frozenset({R.MATMUL_1D}))
+    assert ("r06_2d_blocks_fit", R.MATMUL_2D) in family_mark_breaches()

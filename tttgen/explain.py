@@ -90,12 +90,49 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
                 "form_ns": dict(d.get("form_ns") or {}),
                 "chain": chains.get(d.get("jit_chain")),
             }
+        if op_name and op.kind == "linear" and op.weight:
+            row["weight_placement"] = weight_placement(graph, op.weight)
         if op_name:
             row["rejected"] = [{"config": _summary(c.config), "time_ns": c.time_ns, "binding": c.note} for c in d.get("rejected", ())]
             row["pruned_by_rule"] = dict(d.get("pruned", {}))
             row["memory"] = {side: d[side].manifest() if d.get(side) is not None else None for side in ("in0", "in1", "out")}
         rows.append(row)
     return rows
+
+
+def weight_placement(graph: Graph, name: str) -> dict[str, Any]:
+    """Why a weight sits where it does: every placement the memory pass weighed (graph fact `weight_placements`), its
+    per-token objective and, per matmul reading the weight, the fastest config with that placement and its bound."""
+    w = graph.weight(name)
+    chosen = (w.decisions.get("placement"), w.decisions.get("column_chunks"))
+    options = []
+    for o in graph.facts.get("weight_placements", {}).get(name, ()):
+        options.append({
+            "placement": o.label,
+            "chosen": (o.placement, o.chunks) == chosen,
+            "objective_ns": o.objective_ns,
+            "readers": [
+                {"op": op.key, "time_ns": t, "config": _summary(best.config), "binding": best.note,
+                 "cores": best.extra["cost"].active_cores}
+                for op, best, t in o.readers
+            ],
+        })
+    return {"weight": name, "options": options}
+
+
+def _placement_lines(p: dict[str, Any]) -> list[str]:
+    lines = [f"    weight {p['weight']}: placements weighed by modeled time per token over the matmuls reading it"]
+    if p["options"] and not any(o["chosen"] for o in p["options"]):
+        lines.append("      (its placement was set by an override, not chosen among these)")
+    for o in p["options"]:
+        mark = "chosen" if o["chosen"] else "not chosen"
+        total = f"{o['objective_ns'] / 1000:.1f} us/token" if o["objective_ns"] is not None else "no legal config"
+        lines.append(f"      {o['placement']} ({mark}): {total}")
+        for r in o["readers"]:
+            lines.append(
+                f"        {r['op']}: {r['time_ns'] / 1000:.1f} us, {r['binding']}-bound on {r['cores']} cores: {r['config']}"
+            )
+    return lines
 
 
 def layer_moves(graph: Graph) -> dict[str, dict[str, int]]:
@@ -142,6 +179,8 @@ def explain_table(
                 lines.append(f"    pinned by {r['pinned']['by']}: {', '.join(r['pinned']['fields'])} (not searched; checked by every rule)")
             if r.get("fusion"):
                 lines.append(f"    fusion: {r['fusion']['reason']}")
+            if r.get("weight_placement"):
+                lines += _placement_lines(r["weight_placement"])
             for c in r.get("rejected", []):
                 label = "searched alternative" if r.get("pinned") else "rejected (slower)"
                 lines.append(f"    {label}: {c['time_ns'] / 1000:.1f} us {c['binding']}: {c['config']}")

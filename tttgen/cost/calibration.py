@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same data as safe_load, faster
+
 CALIBRATION_PATH = Path(__file__).with_name("calibration.yaml")
 
 
@@ -100,7 +102,7 @@ def load_calibration(path: str | None = None) -> Calibration:
     if not target.exists():
         return Calibration(per_arch={}, fallback_arch="wormhole_b0", provenance={})
     with target.open() as fh:
-        data = yaml.safe_load(fh) or {}
+        data = yaml.load(fh, Loader=_LOADER) or {}
     return parse_calibration(data)
 
 

@@ -12,7 +12,8 @@ ties break on the candidate's textual key, so the choice is deterministic.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 
 from tttgen.baselines.tt_transformers import baseline_config
 from tttgen.cost.ttnn_auto import ttnn_auto_config
@@ -39,6 +40,7 @@ from tttgen.rules.matmul import (
     families_reading,
     first_violation,
     is_legal,
+    l1_used,
     matmul_violations,
     r20_l1_fits,
 )
@@ -90,6 +92,11 @@ def _in0_block_ws(k_tiles: int) -> list[int]:
     return [d for d in reversed(divisors(k_tiles)) if d <= MAX_IN0_BLOCK_W]
 
 
+def legal_only_filters(device: DeviceProfile, in1: MemoryPlacement) -> bool:
+    """Whether `enumerate_candidates(..., legal_only=True)` leaves out anything for this weight placement."""
+    return MATMUL_1D not in families_reading(in1) or dram_shard_per_core_n(device, in1) is not None
+
+
 def enumerate_candidates(
     device: DeviceProfile,
     shape: MatmulShape,
@@ -110,6 +117,7 @@ def enumerate_candidates(
     dram_sharded_weight = in1.buffer == "DRAM" and in1.layout == "WIDTH_SHARDED"
     with_1d = not legal_only or MATMUL_1D in families_reading(in1)
     required_n = dram_shard_per_core_n(device, in1) if legal_only else None
+    assert legal_only_filters(device, in1) or (with_1d and required_n is None)
     per_core_ns = [required_n] if required_n is not None else _per_core_n_options(nt, device, in1)  # 2D and 1D
     if decode:
         # Decode: in0 is one tile of rows, width-sharded over `cores` that divide K.
@@ -213,8 +221,12 @@ def _rank(c: Candidate) -> tuple:
     """Fastest first, counting the moves the candidate's placements cost (see Home); among equal times, the
     activation spread over more cores (less L1 per core, no single-core hot spot), then the config's text so
     the order is total and deterministic."""
+    return (*_rank_head(c), _key(c.config))
+
+
+def _rank_head(c: Candidate) -> tuple:
     in0 = c.extra["in0"]
-    return (round(c.time_ns + c.extra.get("move_ns", 0.0), 1), -(in0.grid.cores if in0.grid else 0), _key(c.config))
+    return (round(c.time_ns + c.extra.get("move_ns", 0.0), 1), -(in0.grid.cores if in0.grid else 0))
 
 
 @dataclass(frozen=True)
@@ -284,55 +296,93 @@ class _Evaluated:
     rule pruned (when `counted`), and per block shape how many K-block widths were legal (a later candidate of a
     shape with K_BLOCK_WIDTHS_SCORED legal widths is pruned unscored). Extended by seeds, so copied before that.
     Uncounted, legality is asked with the cheap rules first (rules.matmul.is_legal): the same legal candidates,
-    found without sizing the L1 of most illegal ones, and no per-rule counts."""
+    found without sizing the L1 of most illegal ones, and no per-rule counts. What it saw is kept so a counted
+    evaluation of the same candidates needs the rules only for a few: `over_l1`, the candidates only the L1 estimate
+    (rule r20) rejected, whose first broken rule in order is therefore r20; `narrower`, how many came when their
+    shape had its widths; `unjudged`, the others a rule but r20 rejected."""
 
     counted: bool
     legal: list[_Scored] = field(default_factory=list)
     pruned: Counter = field(default_factory=Counter)
     widths: Counter = field(default_factory=Counter)
     seen: set = field(default_factory=set)
+    over_l1: set = field(default_factory=set)
+    narrower: int = 0
+    unjudged: list = field(default_factory=list)
 
     def copy(self) -> "_Evaluated":
-        return _Evaluated(self.counted, list(self.legal), Counter(self.pruned), Counter(self.widths), set(self.seen))
+        return _Evaluated(
+            self.counted, list(self.legal), Counter(self.pruned), Counter(self.widths), set(self.seen),
+            set(self.over_l1), self.narrower, list(self.unjudged),
+        )
 
-    def add(self, triples, case_of, known: dict | None = None) -> None:
-        """Judge `triples` in order after those already judged. `known`: triple -> verdict of the legal candidates
-        an uncounted evaluation of the same candidates found (a counted one then only names the illegal ones' rules:
-        the same candidates are legal, and at the same places, since only legal ones count towards `widths`)."""
+    def counted_copy(self, case_of) -> "_Evaluated":
+        """The counted evaluation of the candidates this uncounted one judged, in the same order: the same legal
+        ones and widths; the rules asked only about the unjudged candidates whose shape still lacked its widths."""
+        out = _Evaluated(True, list(self.legal), Counter(), Counter(self.widths), set(self.seen), set(self.over_l1))
+        for triple in self.unjudged:
+            out.pruned[first_violation(case_of(triple))] += 1
+        if self.narrower:
+            out.pruned[NARROWER] = self.narrower
+        if self.over_l1:
+            out.pruned[r20_l1_fits.__name__] = len(self.over_l1)
+        return out
+
+    def add(self, triples, case_of, known: "_Evaluated | None" = None) -> None:
+        """Judge `triples` in order after those already judged. `known`: an uncounted evaluation of the same
+        problem; a counted one then only asks the rules about candidates it did not judge, or judged illegal by a
+        rule other than r20 (the same candidates are legal, and at the same places, since only legal ones count
+        towards `widths`; one only r20 rejected breaks r20 first)."""
+        legal = {(c.config, c.in0, c.out): c for c in known.legal} if known else {}
+        over_l1 = known.over_l1 if known else ()
+        widths, seen = self.widths, self.seen
+        budget = None
         for triple in triples:
-            if triple in self.seen:
+            if triple in seen:
                 continue
-            self.seen.add(triple)
+            seen.add(triple)
             cfg, in0, out = triple
+            group = (_block_shape(cfg), in0, out)
             if self.counted:
-                group = (_block_shape(cfg), in0, out)
-                if self.widths[group] >= K_BLOCK_WIDTHS_SCORED:
-                    self.pruned["narrower_k_block_than_two_legal_ones"] += 1
+                if widths[group] >= K_BLOCK_WIDTHS_SCORED:
+                    self.pruned[NARROWER] += 1
                     continue
-                if known and triple in known:
-                    self.widths[group] += 1
-                    self.legal.append(known[triple])
+                if triple in legal:
+                    widths[group] += 1
+                    self.legal.append(legal[triple])
+                    continue
+                if triple in over_l1:
+                    self.pruned[r20_l1_fits.__name__] += 1
                     continue
                 case = case_of(triple)
                 broken = first_violation(case)
                 if broken:
                     self.pruned[broken] += 1
                     continue
-            else:  # legality first: an illegal candidate never counts towards `widths`, so the legal set is the same;
-                # the L1 estimate last, and not for a shape already scored K_BLOCK_WIDTHS_SCORED times
+                l1 = matmul_l1_bytes(case)
+            else:  # a shape with its widths first (pruned whatever the rules say, as a counted evaluation prunes it),
+                # then legality without the L1 estimate (only legal candidates count towards `widths`, so the legal
+                # set is the same), the estimate last
+                if widths[group] >= K_BLOCK_WIDTHS_SCORED:
+                    self.narrower += 1
+                    continue
                 case = case_of(triple)
                 if not is_legal(case, l1=False):
+                    self.unjudged.append(triple)
                     continue
-                group = (_block_shape(cfg), in0, out)
-                if self.widths[group] >= K_BLOCK_WIDTHS_SCORED or r20_l1_fits(case):
+                l1 = matmul_l1_bytes(case)
+                if budget is None:
+                    budget = case.device.l1_budget
+                if l1_used(case, l1) > budget:  # rule r20, with the estimate in hand
+                    self.over_l1.add(triple)
                     continue
-            self.widths[group] += 1
-            self.legal.append(_Scored(cfg, in0, out, matmul_l1_bytes(case), matmul_time_ns(case)))
+            widths[group] += 1
+            self.legal.append(_Scored(cfg, in0, out, l1, matmul_time_ns(case)))
 
 
-def _block_shape(cfg: MatmulConfig) -> tuple:
-    """The config without its in0_block_w: the candidates that differ only in K-block width."""
-    return tuple(v for name, v in cfg.__dict__.items() if name != "in0_block_w")
+NARROWER = "narrower_k_block_than_two_legal_ones"
+# The config without its in0_block_w: the candidates that differ only in K-block width.
+_block_shape = attrgetter(*(f.name for f in fields(MatmulConfig) if f.name != "in0_block_w"))
 
 
 # Memos by the search's real inputs (frozen, hashable: the device by its serialised profile, so two profiles of
@@ -399,11 +449,13 @@ def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed, 
         problem = (_device_key(device), shape, kernel, dtypes, in1, decode, reserve)
         evaluated = _ENUMERATED.get((*problem, True)) or _ENUMERATED.get((*problem, counted))
         if evaluated is None:
-            evaluated = _Evaluated(counted)
-            uncounted = _ENUMERATED.get((*problem, False)) if counted else None
-            known = {(c.config, c.in0, c.out): c for c in uncounted.legal} if uncounted else None
-            candidates = enumerate_candidates(device, shape, kernel, in1, decode, legal_only=not counted)
-            evaluated.add(candidates, case_of, known)
+            known = _ENUMERATED.get((*problem, False)) if counted else None
+            if known is not None and not legal_only_filters(device, in1):  # the uncounted saw the same candidates
+                evaluated = known.counted_copy(case_of)
+            else:
+                evaluated = _Evaluated(counted)
+                candidates = enumerate_candidates(device, shape, kernel, in1, decode, legal_only=not counted)
+                evaluated.add(candidates, case_of, known)
             _ENUMERATED[(*problem, counted)] = evaluated
             while len(_ENUMERATED) > MAX_ENUMERATED:
                 _ENUMERATED.popitem(last=False)
@@ -428,8 +480,22 @@ def _search(device, shape, kernel, dtypes, in1, decode, seeds, reserve, placed, 
         )
         for c in evaluated.legal
     ]
+    first = _first_ranked(legal, 1 + KEEP_REJECTED)
+    return first[0], tuple(first[1:]), pruned
+
+
+def _first_ranked(legal: list[Candidate], count: int) -> list[Candidate]:
+    """The first `count` of `legal` sorted by _rank, with the text key (the last, costly term) computed only where
+    the terms before it tie at the cut."""
+    legal.sort(key=_rank_head)
+    if len(legal) > count:
+        cut = _rank_head(legal[count - 1])
+        end = count
+        while end < len(legal) and _rank_head(legal[end]) == cut:
+            end += 1
+        legal = legal[:end]
     legal.sort(key=_rank)
-    return legal[0], tuple(legal[1 : 1 + KEEP_REJECTED]), pruned
+    return legal[:count]
 
 
 def baseline_seeds(

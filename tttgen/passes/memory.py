@@ -2,7 +2,8 @@
 
 Inputs: device grid and DRAM banks, per-op overrides (memory, sharding). Produces: `memory`
 (weight decision `placement`; op decisions `in0`/`out` for ops whose placement does not depend on a
-matmul program config; graph facts `residual` and `decode_users`).
+matmul program config; graph facts `residual`, `decode_users` and `weight_placements`: the placements weighed
+per weight, for `explain`).
 Policy (tt_transformers 2.3, llms.md 4.3.1): prefill ops read and write DRAM interleaved; decode
 activations are width-sharded in L1. Each matmul weight is width-sharded over the DRAM banks or
 interleaved, whichever the per-token objective (tttgen.objective) models faster over every op that
@@ -12,10 +13,10 @@ reads it; a weight too wide to DRAM-shard whole may be stored as column chunks (
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from tttgen.errors import InputError
-from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, MemoryPlacement
+from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, Candidate, MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.objective import token_weight
 from tttgen.passes.base import make_pass
@@ -129,7 +130,56 @@ def modeled_cost(
     Per-token weighting (tttgen.objective): with optimize=latency a decode step counts in full; with
     throughput it is shared by the batch; a prefill op counts per prompt token.
     """
+    readers = reader_costs(graph, name, placement, chunks)
+    if readers is None:
+        return None
     total = 0.0
+    for op, _, t in readers:
+        total += t * token_weight(graph, op)
+    return total
+
+
+@dataclass(frozen=True)
+class PlacementOption:
+    """One placement the memory pass weighed for a weight: its objective (None: some reader cannot run) and, per
+    reader, the fastest config found and its modeled time (a column-chunked reader's time covers every chunk and
+    the joins)."""
+
+    label: str
+    placement: MemoryPlacement
+    chunks: ColumnChunks | None
+    objective_ns: float | None
+    readers: tuple[tuple[Op, Candidate, float], ...]
+
+
+def placement_options(graph: Graph, name: str) -> list[PlacementOption]:
+    """The placements `_weight_placement` weighs for this weight without an override, in its order, each with its
+    objective and per-reader bests (graph fact `weight_placements`, which `explain` shows: why the weight sits where
+    it does). Asked on the graph the memory pass places, so the searches are its own (memo hits)."""
+    w = graph.weight(name)
+    if not any(op.weight == name and op.kind == "linear" for op in graph.ops):
+        return []
+    options = [("DRAM width-sharded", dram_sharded_weight(w.k, w.n, graph.device), None),
+               ("DRAM interleaved", DRAM_INTERLEAVED, None)]
+    if reader_costs(graph, name, options[0][1]) is None and any(
+        op.weight == name and op.mode == "decode" for op in graph.ops
+    ):
+        for _, placement, chunks in chunk_options(graph, name):
+            options.append((f"{chunks.count} DRAM-sharded column chunks", placement, chunks))
+    out = []
+    for label, placement, chunks in options:
+        readers = reader_costs(graph, name, placement, chunks)
+        objective = None if readers is None else sum(t * token_weight(graph, op) for op, _, t in readers)
+        out.append(PlacementOption(label, placement, chunks, objective, tuple(readers or ())))
+    return out
+
+
+def reader_costs(
+    graph: Graph, name: str, placement: MemoryPlacement, chunks: ColumnChunks | None = None
+) -> list[tuple[Op, Candidate, float]] | None:
+    """(op, fastest config, modeled time) for every matmul reading this weight with that placement (None: some op
+    cannot run). A chunked reader's time is every chunk's plus the joins (and the input's move out of DRAM)."""
+    out = []
     for op in graph.ops:
         if op.weight != name or op.kind != "linear":
             continue
@@ -149,8 +199,8 @@ def modeled_cost(
             t = chunks.count * t + chunk_joins_ns(graph, shape.m * shape.batch, d["shape"].n, chunks, best.extra["out"])
             if decode_style:
                 t += input_move_ns(graph, shape)
-        total += t * token_weight(graph, op)
-    return total
+        out.append((op, best, t))
+    return out
 
 
 def _reads_heads(graph: Graph, op: Op) -> bool:
@@ -177,13 +227,16 @@ def memory(graph: Graph) -> Graph:
         heads_placement=heads_q,
         decode_l1_reserve=sharded_bytes_per_core(residual, tile) + rope_tables,
     )
-    weights = []
+    weights, weighed = [], {}
     for w in graph.weights:
         placement, chunks = (
             _weight_placement(graph, w.name) if w.role not in ("EMBEDDING", "NORM") else (DRAM_INTERLEAVED, None)
         )
         weights.append(w.decide(placement=placement, column_chunks=chunks))
-    graph = graph.with_weights(weights)
+        if w.role not in ("EMBEDDING", "NORM"):
+            weighed[w.name] = tuple(placement_options(graph, w.name))  # the searches are memo hits by now
+    # what `explain` shows of the choice (graph.json leaves it out: the placements are printed per op already)
+    graph = graph.with_weights(weights).with_facts(weight_placements=weighed)
     concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, width, users, device)
 
     def decide(op: Op) -> Op:

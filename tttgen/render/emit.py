@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import black
 import jinja2
 
 from tttgen import TARGET_TTNN_VERSION, __version__
@@ -21,8 +20,16 @@ from tttgen.ir.configs import CoreRanges, MatmulConfig, MatmulShape, MemoryPlace
 from tttgen.ir.graph import Graph, Op
 from tttgen.spec.load import InputFile
 
+try:  # black's own version module: the version without importing black (which takes a tenth of a second)
+    from _black_version import version as BLACK_VERSION
+except ImportError:  # pragma: no cover - a black installed without it
+    from importlib.metadata import version as _version
+
+    BLACK_VERSION = _version("black")
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-BLACK_MODE = black.Mode(line_length=120, target_versions={black.TargetVersion.PY310})
+BLACK_LINE_LENGTH = 120
+BLACK_TARGET = "PY310"
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
 MANIFEST = "MANIFEST.json"
 # Graph facts graph.json leaves out: placements printed per op already, and the description's structure (module
@@ -38,12 +45,16 @@ HIDDEN_FACTS = (
     "state_shapes",
     "host_shapes",
     "called_files",
+    "weight_placements",  # what the memory pass weighed per weight, for `explain` (the choice is printed per weight)
 )
 
 
 @functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
-    """One per process: the templates are parsed once, not once per render."""
+    """One per process: the templates are parsed once, not once per render. Compiled templates are kept on disk as
+    Python keeps .pyc files (jinja2's bytecode cache, keyed by each template's source and checked against it on
+    load; a tenth of a second a process): under .tttgen-cache/jinja/, or the directory TTTGEN_JINJA_CACHE names, or
+    none when it is "off" or cannot be created. It holds compiled templates, never rendered output."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
@@ -51,7 +62,20 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_template_cache(),
     )
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    setting = os.environ.get("TTTGEN_JINJA_CACHE", "")
+    if setting == "off":
+        return None
+    directory = Path(setting) if setting else TEMPLATES.parent / ".tttgen-cache" / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(directory))
 
 
 class FormatError(RuntimeError):
@@ -59,11 +83,25 @@ class FormatError(RuntimeError):
 
 
 # black is most of a render's time, and the same rendered source recurs (`tttgen check` then the tests, several
-# tests over one package). A result is keyed by black's version, its mode and the source, so a hit returns exactly
-# what black would. TTTGEN_BLACK_CACHE names another directory, or "off" for none on disk.
-BLACK_KEY = f"black {black.__version__} mode {BLACK_MODE.get_cache_key()}"
+# tests over one package). A result is keyed by black's version, its mode and how it runs (one pass, below), so a
+# hit returns exactly what black would. TTTGEN_BLACK_CACHE names another directory, or "off" for none on disk.
+# black itself is imported on the first miss only: a build whose every file is cached never loads it.
+BLACK_KEY = f"black {BLACK_VERSION} mode line_length={BLACK_LINE_LENGTH} target_versions={BLACK_TARGET} one pass"
 BLACK_CACHE_BUCKET = 32  # entries kept per bucket (256 buckets by the key's first two hex digits), least recent dropped
 _formatted: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BLACK_MODE":
+        return black_mode()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.lru_cache(maxsize=None)
+def black_mode():
+    import black
+
+    return black.Mode(line_length=BLACK_LINE_LENGTH, target_versions={getattr(black.TargetVersion, BLACK_TARGET)})
 
 
 def black_cache_dir() -> Path | None:
@@ -73,6 +111,21 @@ def black_cache_dir() -> Path | None:
     return Path(setting) if setting else TEMPLATES.parent / ".tttgen-cache" / "black"
 
 
+def run_black(source: str) -> str:
+    """black's first pass. black.format_str formats a second time when the first pass changed anything: that pass
+    is black's guard against its own unstable output (a trailing comma the first pass added changing the split on a
+    second run). tttgen runs one, which halves black's time; what it renders is stable under black: every committed
+    golden equals a fresh render (tests/test_golden.py, `tttgen check generated`), and the full two-pass black
+    leaves goldens unchanged (test_black_leaves_a_golden_unchanged). A black without the one-pass entry point gets
+    format_str."""
+    import black
+
+    once = getattr(black, "_format_str_once", None)
+    if once is None:
+        return black.format_str(source, mode=black_mode())
+    return once(source, mode=black_mode())
+
+
 def format_python(source: str, name: str) -> str:
     key = sha256(f"{BLACK_KEY}\n{source}")
     if key in _formatted:
@@ -80,8 +133,10 @@ def format_python(source: str, name: str) -> str:
     directory = black_cache_dir()
     formatted = _read_cached(directory / key[:2] / f"{key}.json") if directory else None
     if formatted is None:
+        import black
+
         try:
-            formatted = black.format_str(source, mode=BLACK_MODE)
+            formatted = run_black(source)
         except black.InvalidInput as err:
             numbered = "\n".join(f"{i + 1:5d} {line}" for i, line in enumerate(source.splitlines()))
             raise FormatError(f"black could not parse rendered {name}: {err}\n{numbered}") from None
@@ -226,7 +281,7 @@ def manifest(graph: Graph, inputs: list[InputFile], files: dict[str, str], reque
     device, hints = graph.device, graph.hints
     return {
         "request": jsonable(request),
-        "generator": {"name": "tttgen", "version": __version__, "black": black.__version__},
+        "generator": {"name": "tttgen", "version": __version__, "black": BLACK_VERSION},
         "target": {
             "device": device.name,
             "arch": device.arch,

@@ -14,6 +14,7 @@ from tttgen.ir.configs import (
     MATMUL_1D,
     MATMUL_2D,
     MATMUL_DRAM_SHARDED,
+    MATMUL_FAMILIES,
     MATMUL_REUSE,
     MatmulConfig,
     MemoryPlacement,
@@ -25,6 +26,22 @@ from tttgen.tiling import ceil_div, row_major_cores
 
 
 Rule = Callable[[MatmulCase], "str | None"]
+
+
+def only_for(*families: str) -> Callable[[Rule], Rule]:
+    """Mark a rule that returns None for every config outside `families` (its first check is the config's type), so
+    legality checks skip it for the others (tests/test_search_memo.py holds every marked rule to it)."""
+
+    def mark(rule: Rule) -> Rule:
+        rule.families = frozenset(families)
+        return rule
+
+    return mark
+
+
+def _for_family(rules: tuple[Rule, ...], family: str) -> tuple[Rule, ...]:
+    """The rules that can reject a config of `family`, in their order."""
+    return tuple(r for r in rules if family in getattr(r, "families", (family,)))
 
 
 def _blocked(cfg: MatmulConfig) -> bool:
@@ -57,6 +74,7 @@ def r03_dst_limit(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_2D, MATMUL_1D, MATMUL_REUSE)
 def r04_block_divisibility(c: MatmulCase) -> str | None:
     """Blocks divide per-core work; subblocks divide blocks (validate_matmul_block_and_subblock_configuration)."""
     cfg = c.config
@@ -95,6 +113,7 @@ def _mt_total(c: MatmulCase) -> int:
     return c.shape.mt * (c.shape.batch if c.config.fuse_batch else 1)
 
 
+@only_for(MATMUL_2D)
 def r06_2d_blocks_fit(c: MatmulCase) -> str | None:
     """2D: ceil(Nt/per_core_N) <= grid.x and ceil(Mt/per_core_M) <= grid.y (swapped with transpose_mcast)."""
     cfg = c.config
@@ -109,6 +128,7 @@ def r06_2d_blocks_fit(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_1D)
 def r07_1d_blocks_fit(c: MatmulCase) -> str | None:
     """1D: ceil(Mt/pcM) * ceil(Nt/pcN) <= cores; mcast_in0 needs all of M in one block."""
     cfg = c.config
@@ -140,6 +160,7 @@ def _sharded_out_subblock(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_2D)
 def r09_2d_sharded_output(c: MatmulCase) -> str | None:
     """2D with a sharded output: BLOCK_SHARDED and the subblock/block rules."""
     if c.config.type != MATMUL_2D or not c.out.sharded:
@@ -149,6 +170,7 @@ def r09_2d_sharded_output(c: MatmulCase) -> str | None:
     return _sharded_out_subblock(c)
 
 
+@only_for(MATMUL_2D)
 def r10_2d_sharded_input(c: MatmulCase) -> str | None:
     """2D with sharded in0: fuse_batch, BLOCK or HEIGHT, per_core_M == shard_h/32."""
     cfg = c.config
@@ -166,6 +188,7 @@ def r10_2d_sharded_input(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_1D)
 def r11_1d_mcast_in0_sharded(c: MatmulCase) -> str | None:
     """1D mcast_in0 with sharded in0: WIDTH_SHARDED ROW_MAJOR, Mt == per_core_M == shard_h/32."""
     cfg = c.config
@@ -186,6 +209,7 @@ def r11_1d_mcast_in0_sharded(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_1D)
 def r12_1d_mcast_in1_sharded(c: MatmulCase) -> str | None:
     """1D mcast_in1 with sharded in0: HEIGHT_SHARDED, Kt == shard_w/32, in1 interleaved."""
     cfg = c.config
@@ -208,6 +232,7 @@ def r12_1d_mcast_in1_sharded(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_REUSE)
 def r13_reuse(c: MatmulCase) -> str | None:
     """Reuse: Nt == per_core_N, (B*Mt) % per_core_M == 0, every core gets work."""
     cfg = c.config
@@ -223,6 +248,7 @@ def r13_reuse(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_DRAM_SHARDED)
 def r14_dram_sharded(c: MatmulCase) -> str | None:
     """DRAM-sharded: in0 WIDTH_SHARDED L1 ROW_MAJOR, Mt == per_core_M == 1, in1 WIDTH_SHARDED in DRAM."""
     cfg = c.config
@@ -249,6 +275,7 @@ def dram_shard_per_core_n(device: DeviceProfile, in1: MemoryPlacement) -> int | 
     return None
 
 
+@only_for(MATMUL_2D, MATMUL_1D)
 def r25_prefill_reads_dram_shards(c: MatmulCase) -> str | None:
     """2D/1D matmuls reading DRAM width-sharded weights: per_core_N equals the shard width where the
     device profile says so (Blackhole; tt_transformers PREFILL_MLP comments: "silently bad PCC")."""
@@ -289,11 +316,18 @@ def r19_activation_fused(c: MatmulCase) -> str | None:
     return None
 
 
-def r20_l1_fits(c: MatmulCase) -> str | None:
-    """Estimated circular buffers (+ sharded operands) fit usable L1 (get_estimated_size_of_cbs)."""
-    used = matmul_l1_bytes(c) + c.reserved_l1
+def l1_used(c: MatmulCase, l1: int | None = None) -> int:
+    """L1 per core while the matmul runs: its own (`l1`: matmul_l1_bytes(c), when the caller has it) and the live
+    tensors the allocator holds beside it. Rule r20 compares it with the device's usable L1."""
+    used = (matmul_l1_bytes(c) if l1 is None else l1) + c.reserved_l1
     if c.sibling_output_live:
         used += sharded_bytes_per_core(c.out, c.device.tile_bytes[c.out_dtype])
+    return used
+
+
+def r20_l1_fits(c: MatmulCase) -> str | None:
+    """Estimated circular buffers (+ sharded operands) fit usable L1 (get_estimated_size_of_cbs)."""
+    used = l1_used(c)
     if used > c.device.l1_budget:
         return f"needs {used} B of L1 per core (with {c.reserved_l1} B of live tensors), {c.device.l1_budget} B usable"
     return None
@@ -316,6 +350,7 @@ def families_reading(in1: MemoryPlacement) -> tuple[str, ...]:
     return (MATMUL_2D, MATMUL_1D, MATMUL_DRAM_SHARDED, MATMUL_REUSE)
 
 
+@only_for(MATMUL_1D)
 def r29_1d_grid_holds_in0_shards(c: MatmulCase) -> str | None:
     """1D mcast_in0 with an L1-sharded in0 runs on max(output blocks, in0 shard cores) cores taken
     row-major from its grid, and the first in0-shard-count of them are the in0 senders
@@ -393,10 +428,16 @@ LEGALITY_ORDER: tuple[Rule, ...] = (
 )
 
 
+# Per family: the rules that can reject one of its configs, in order (the others return None for it).
+_RULES_OF = {family: _for_family(RULES, family) for family in MATMUL_FAMILIES}
+_LEGALITY_OF = {family: _for_family(LEGALITY_ORDER, family) for family in MATMUL_FAMILIES}
+
+
 def is_legal(case: MatmulCase, l1: bool = True) -> bool:
     """No rule broken (first_violation(case) is None), found with the cheap rules first. `l1=False`: every rule but
     the L1 estimate (r20_l1_fits, always last), for a caller that may not need to ask it."""
-    for rule in LEGALITY_ORDER if l1 else LEGALITY_ORDER[:-1]:
+    rules = _LEGALITY_OF.get(case.config.type, LEGALITY_ORDER)
+    for rule in rules if l1 else rules[:-1]:
         if rule(case):
             return False
     return True
@@ -404,7 +445,7 @@ def is_legal(case: MatmulCase, l1: bool = True) -> bool:
 
 def first_violation(case: MatmulCase) -> str | None:
     """Name of the first rule the case breaks (the search only needs one reason to prune)."""
-    for rule in RULES:
+    for rule in _RULES_OF.get(case.config.type, RULES):
         if rule(case):
             return rule.__name__
     return None

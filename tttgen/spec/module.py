@@ -64,8 +64,10 @@ class ExprError(ValueError):
 MAX_EXPR_CHARS = 256  # bounds Python's parser (its recursion, its 4300-digit ints) and the values it can make
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_expr(text: str) -> ast.expr:
-    """The AST of `text` if it uses only ints, names, + - * // and parentheses; ExprError otherwise."""
+    """The AST of `text` if it uses only ints, names, + - * // and parentheses; ExprError otherwise. Memoised (a
+    build parses each of a description's expressions many times); callers only read the tree."""
     if len(text) > MAX_EXPR_CHARS:
         raise ExprError(f"an expression of {len(text)} characters (at most {MAX_EXPR_CHARS})")
     try:
