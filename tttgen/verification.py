@@ -68,6 +68,8 @@ def hf_config(spec: ModelSpec):
         )
     kwargs["rope_parameters"] = rope
     window = spec.sliding_window
+    if spec.family in ("gemma2", "gemma3"):
+        return gemma_config(spec, kwargs)
     if spec.family == "mistral":
         return transformers.MistralConfig(**kwargs, sliding_window=window)
     if spec.family in ("qwen2", "qwen3"):
@@ -80,6 +82,31 @@ def hf_config(spec: ModelSpec):
         tokens = dict(bos_token_id=None, eos_token_id=None, pad_token_id=None)
         return transformers.Phi3Config(**kwargs, sliding_window=window, **tokens)
     return transformers.LlamaConfig(**kwargs, attention_bias=spec.family == "llama_bias", mlp_bias=False)
+
+
+def gemma_config(spec: ModelSpec, kwargs: dict[str, Any]):
+    """Gemma2Config / Gemma3TextConfig: the layer pattern as layer_types (layer i global when (i + 1) is a multiple
+    of sliding_window_pattern), Gemma 3's two rotary bases as per-layer-type rope_parameters, no score capping."""
+    import transformers
+
+    kwargs = {k: v for k, v in kwargs.items() if k != "hidden_act"}
+    period = spec.sliding_window_pattern
+    types = ["full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(spec.num_hidden_layers)]
+    common = dict(
+        hidden_activation=spec.hidden_act,
+        query_pre_attn_scalar=spec.query_pre_attn_scalar,
+        sliding_window=spec.sliding_window,
+        layer_types=types,
+        final_logit_softcapping=spec.final_logit_softcapping,
+        attn_logit_softcapping=None,
+    )
+    if spec.family == "gemma2":
+        return transformers.Gemma2Config(**kwargs, **common)
+    kwargs["rope_parameters"] = {
+        "full_attention": {"rope_type": "default", "rope_theta": spec.rope_theta},
+        "sliding_attention": {"rope_type": "default", "rope_theta": spec.rope_local_base_freq},
+    }
+    return transformers.Gemma3TextConfig(**kwargs, **common)
 
 
 def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, seed: int):
