@@ -104,6 +104,8 @@ class _Mode:
     ops: list[Op] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # op name -> where it was defined (duplicates)
     readers: dict[str, list[int]] = field(default_factory=dict)  # tensor id -> indices of shares_input ops
+    # producer of a looped call's input -> producers of the values some iterations take instead (loop.every)
+    alternates: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -548,6 +550,10 @@ class _Expander:
                     )
         if any(v.failed for v in [*ins.values(), *alternates.values()]):
             raise _Skip()
+        for port, val in alternates.items():
+            default = ins[port].producer if port in ins else None
+            if default is not None and val.producer is not None and val.producer != default:
+                mode.alternates.setdefault(default, []).append(val.producer)
         outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
         if step.loop is not None:
             self.loop = ("", 1)
@@ -675,7 +681,7 @@ def expand(
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
         if expander.problems:
             continue  # the other modes may show more problems; nothing below runs on a failed mode
-        ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode))
+        ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode), mode.alternates)
         variant = mode_variant(desc, name, rows, menv)
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
         io[mode.key] = {
