@@ -233,8 +233,9 @@ BOOKKEEPING = frozenset(
         "typical_p",
         # Export metadata read by no transformers code: nanotron (SmolLM), transformers.js, early LLaMA ports.
         "is_llama_config", "transformers.js_config", "max_sequence_length",
-        # Gemma 3: the KV-cache class generate() builds (a serving choice, not the forward's math).
-        "cache_implementation",
+        # Gemma 3: the KV-cache class generate() builds (a serving choice, not the forward's math), and the
+        # pattern transformers 5 writes back beside layer_types (Gemma3TextConfig reads sliding_window_pattern only).
+        "cache_implementation", "_sliding_window_pattern",
     }
 )
 # fmt: on
