@@ -52,17 +52,17 @@ PLANTED = {
     # the sliding layers attend every cached position (the global layers' window)
     "window ignored": ("tiny-gemma3", "model.py", "256 if (layer + 1) % 3 == 0 else 32", "256"),
     # Gemma 2's final logits not soft-capped
-    "softcap dropped": ("tiny-gemma2", "model.py", "logits = ttnn.softcap(scores, 30.0)", "logits = scores"),
+    "softcap dropped": ("tiny-gemma2", "model.py", "logits = ttnn.softcap(scores, 30.0)", "logits = ttnn.clone(scores)"),
 }
 
 
 @pytest.mark.parametrize("bug", sorted(PLANTED))
 def test_a_planted_bug_in_a_gemma_feature_fails_verify(bug):
     name, *edit = PLANTED[bug]
-    report = run_verify(tiny_plan(name), steps=1, prompt_len=128, edit_files=lambda f: planted(f, *edit))
+    # prefill only (its layer and logits PCCs): every bug here shows there; decode past the window is verified above
+    report = run_verify(tiny_plan(name), steps=0, prompt_len=128, edit_files=lambda f: planted(f, *edit))
     assert not report.passed, report.as_dict()
-    values = report.layer_pcc + [report.prefill_logits_pcc] + report.decode_logits_pcc
-    assert min(values) < PCC_ACCURACY, report.as_dict()
+    assert min(report.layer_pcc + [report.prefill_logits_pcc]) < PCC_ACCURACY, report.as_dict()
 
 
 def test_gemma3_layers_alternate_windows_and_rotary_tables():
@@ -133,7 +133,11 @@ TINY2 = DATA / "tiny-gemma2" / "config.json"
             {"layer_types": ["full_attention"] + ["sliding_attention"] * 25},
             "field 'layer_types': not a periodic pattern",
         ),
-        (GEMMA3_1B, {"model_type": "gemma2"}, 'contradicts architectures ["Gemma3ForCausalLM"] (allowed: "gemma3_text")'),
+        (
+            GEMMA3_1B,
+            {"model_type": "gemma2"},
+            'contradicts architectures ["Gemma3ForCausalLM"] (allowed: "gemma3_text")',
+        ),
         (TINY2, {"rope_local_base_freq": 10000.0}, "field 'rope_local_base_freq': not a field of gemma2 configs"),
         (
             DATA / "tiny-qwen3" / "config.json",

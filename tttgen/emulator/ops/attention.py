@@ -221,12 +221,7 @@ def scaled_dot_product_attention_decode(
 ) -> Tensor:
     op = "ttnn.transformer.scaled_dot_product_attention_decode"
     q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
-    if (
-        not is_causal
-        or attn_mask is not None
-        or attention_sink is not None
-        or share_cache
-    ):
+    if not is_causal or attn_mask is not None or attention_sink is not None or share_cache:
         raise EmulatorUnsupported(f"{op}: only causal, unmasked, unshared-cache decode is emulated")
     window = _window(op, sliding_window_size)
     cfg = (

@@ -190,8 +190,14 @@ UNARY = {
 UNARY_OPS = {name: _unary_op(f"ttnn.{name}", fn) for name, fn in UNARY.items()}
 
 
-def softcap(input_tensor: Tensor, beta: float, *, memory_config: Optional[MemoryConfig] = None, output_tensor=None,
-            sub_core_grids=None) -> Tensor:
+def softcap(
+    input_tensor: Tensor,
+    beta: float,
+    *,
+    memory_config: Optional[MemoryConfig] = None,
+    output_tensor=None,
+    sub_core_grids=None,
+) -> Tensor:
     """``ttnn.softcap(input_tensor, beta)``: ``beta * tanh(input_tensor / beta)`` element-wise (its docstring in ttnn
     0.81.1), computed in fp32 and rounded as DST holds it; beta must be non-zero."""
     op = "ttnn.softcap"
