@@ -374,14 +374,22 @@ def _gemma_rope(fields: dict[str, Any], problems: list[str]) -> float | None:
         extra = sorted(set(params) - {"full_attention", "sliding_attention"})
         for key in extra:
             problems.append(f"field 'rope_parameters.{key}': not a layer type (allowed: full_attention, sliding_attention)")
-        sliding = dict(params.get("sliding_attention") or {})
+        for key in ("full_attention", "sliding_attention"):
+            entry = params.get(key)
+            if entry is not None and not isinstance(entry, dict):
+                problems.append(f"field 'rope_parameters.{key}': got {json.dumps(entry)} (allowed: an object)")
+        sliding = params.get("sliding_attention") if isinstance(params.get("sliding_attention"), dict) else {}
         if sliding.get("rope_type", "default") != "default" or set(sliding) - {"rope_type", "rope_theta"}:
             problems.append(
                 f"field 'rope_parameters.sliding_attention': {json.dumps(sliding)} is not supported "
                 '(allowed: {"rope_type": "default", "rope_theta": ...})'
             )
         local = sliding.get("rope_theta", local)
-        fields["rope_parameters"] = params.get("full_attention")
+        full = params.get("full_attention")
+        fields["rope_parameters"] = full if isinstance(full, dict) else None
+    if local is not None and (isinstance(local, bool) or not isinstance(local, (int, float)) or not local > 0):
+        problems.append(f"field 'rope_local_base_freq': got {json.dumps(local)} (allowed: a positive number)")
+        local = None
     return local
 
 
@@ -414,7 +422,8 @@ def _gemma(family: str, data: dict[str, Any], fields: dict[str, Any], window: in
             f"field 'attn_logit_softcapping': {json.dumps(fields['attn_logit_softcapping'])} is not supported "
             "(allowed: null: ttnn's scaled_dot_product_attention has no score soft-capping)"
         )
-    if fields.get("rope_scaling") or (fields.get("rope_parameters") or {}).get("rope_type", "default") != "default":
+    rope = fields.get("rope_parameters") if isinstance(fields.get("rope_parameters"), dict) else {}
+    if fields.get("rope_scaling") or rope.get("rope_type", "default") != "default":
         problems.append(f"field 'rope_scaling': scaled rotary is not supported for {family} (allowed: null)")
     local = fields.get("rope_local_base_freq") if family == "gemma3" else None
     return {
