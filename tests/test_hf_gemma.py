@@ -52,7 +52,12 @@ PLANTED = {
     # the sliding layers attend every cached position (the global layers' window)
     "window ignored": ("tiny-gemma3", "model.py", "256 if (layer + 1) % 3 == 0 else 32", "256"),
     # Gemma 2's final logits not soft-capped
-    "softcap dropped": ("tiny-gemma2", "model.py", "logits = ttnn.softcap(scores, 30.0)", "logits = ttnn.clone(scores)"),
+    "softcap dropped": (
+        "tiny-gemma2",
+        "model.py",
+        "logits = ttnn.softcap(scores, 30.0)",
+        "logits = ttnn.clone(scores)",
+    ),
 }
 
 
@@ -173,3 +178,51 @@ def test_config_saved_by_transformers_loads_to_the_same_spec(tmp_path, name):
     again, _ = load_model(str(tmp_path / name / "config.json"))
     keep = {"name", "source"}
     assert again.model_dump(exclude=keep) == spec.model_dump(exclude=keep)
+
+
+# ---------------------------------------------------------------- loop.every and int params as call inputs
+
+
+def own_gemma3(tmp_path, old: str, new: str) -> Path:
+    text = (Path(__file__).parents[1] / "modules" / "gemma3.yaml").read_text()
+    assert old in text
+    path = tmp_path / "my_gemma3.yaml"
+    path.write_text(text.replace("name: gemma3\n", "name: my_gemma3\n").replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        # every may only replace inputs the call gives
+        (
+            "in: {cos: cos, sin: sin, window: max_seq_len}",
+            "in: {cos: cos, sin: sin, tokens: max_seq_len}",
+            "'tokens' is not one of the call's inputs",
+        ),
+        # ... each by a value shaped like the one it replaces
+        (
+            "in: {cos: cos, sin: sin, window: max_seq_len}",
+            "in: {cos: x, sin: sin, window: max_seq_len}",
+            "the value an iteration takes instead must be shaped alike",
+        ),
+        (
+            "in: {cos: cos, sin: sin, window: max_seq_len}",
+            "in: {cos: nothing, sin: sin, window: max_seq_len}",
+            "undefined value 'nothing'",
+        ),
+        (
+            "every: &global {period: sliding_window_pattern,",
+            "every: &global {period: sliding_window_pattern - 6,",
+            "must be a positive int",
+        ),
+    ],
+)
+def test_every_mistakes_exit_2_with_their_line(tmp_path, old, new, message):
+    import subprocess
+    import sys
+
+    path = own_gemma3(tmp_path, old, new)
+    result = subprocess.run([sys.executable, "-m", "tttgen", "validate", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "my_gemma3.yaml:" in result.stderr and "Traceback" not in result.stderr
