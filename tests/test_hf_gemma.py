@@ -226,3 +226,23 @@ def test_every_mistakes_exit_2_with_their_line(tmp_path, old, new, message):
     result = subprocess.run([sys.executable, "-m", "tttgen", "validate", str(path)], capture_output=True, text=True)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "my_gemma3.yaml:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_embedding_scale_is_rounded_to_the_table_dtype_as_transformers_does():
+    """Gemma multiplies the rows by sqrt(hidden_size) cast to the embedding's dtype (34.0 for sqrt(1152) in bfloat16):
+    the folded table of a bfloat16 checkpoint equals transformers' looked-up rows bit for bit."""
+    torch = pytest.importorskip("torch")
+    from transformers.models.gemma3.modeling_gemma3 import Gemma3TextScaledWordEmbedding
+
+    from tttgen.render.weight_code import host_weight_source
+
+    scale = {"kind": "scale", "value": 1.0, "rsqrt_of": None, "sqrt_of": 1152, "in_weight_dtype": True}
+    lines = host_weight_source("embedding", [("model.embed_tokens.weight", [])], [scale])
+    table = torch.randn(64, 1152).to(torch.bfloat16)
+    scope = {"torch": torch, "state": {"model.embed_tokens.weight": table}}
+    exec("\n".join(lines), scope)
+    reference = Gemma3TextScaledWordEmbedding(64, 1152, 0, embed_scale=1152**0.5).to(torch.bfloat16)
+    reference.weight.data.copy_(table)
+    ids = torch.arange(64)
+    assert torch.equal(scope["embedding"], reference(ids))
+    assert not torch.equal((table * 1152**0.5), reference(ids))  # the unrounded factor differs

@@ -213,6 +213,9 @@ class Scale(Strict):
     value: StrictFloat | StrictInt = 1.0
     rsqrt_of: Expr | None = None
     sqrt_of: Expr | None = None
+    # the factor rounded to the checkpoint tensor's dtype first, as transformers' Gemma embeddings multiply by
+    # embed_scale.to(weight.dtype) (sqrt(1152) = 33.94 is 34.0 in bfloat16)
+    in_weight_dtype: StrictBool = False
 
 
 class Offset(Strict):
