@@ -3,7 +3,7 @@
 The generated code is rendered exactly as `build` would write it, written to a temporary directory,
 imported with `ttnn` bound to tttgen.emulator, and fed a real safetensors checkpoint through its own
 weights.py. The reference is transformers' model class of the spec's family (LlamaForCausalLM, MistralForCausalLM,
-Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM) with the same weights.
+Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM) with the same weights.
 """
 
 from __future__ import annotations
