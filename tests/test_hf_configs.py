@@ -53,6 +53,21 @@ PUBLISHED = {
         },
     ),
     "qwen3-0.6b.json": ("n150", {"family": "qwen3", "head_dim": 128, "hidden_size": 1024, "tie_word_embeddings": True}),
+    # one 256-wide KV head; every sixth layer global (rope_theta 1e6), the others within 512 positions (base 1e4)
+    "gemma-3-1b.json": (
+        "n150",
+        {
+            "family": "gemma3",
+            "head_dim": 256,
+            "num_key_value_heads": 1,
+            "sliding_window": 512,
+            "sliding_window_pattern": 6,
+            "rope_local_base_freq": 10000.0,
+            "query_pre_attn_scalar": 256,
+            "hidden_act": "gelu_pytorch_tanh",
+            "tie_word_embeddings": True,
+        },
+    ),
     # 32 KV heads computed 128 wide: the default 1024 positions of KV cache need a p150 (an n150 fits 512)
     "phi-3-mini-4k-instruct.json": (
         "p150",
@@ -134,6 +149,8 @@ def test_every_transformers_config_field_is_decided():
         transformers.Qwen2Config,
         transformers.Qwen3Config,
         transformers.Phi3Config,
+        transformers.Gemma2Config,
+        transformers.Gemma3TextConfig,
     ):
         undecided = set(cls().to_dict()) - BOOKKEEPING - set(HfFields.model_fields) - {"architectures"}
         assert not undecided, (cls.__name__, undecided)
@@ -172,7 +189,7 @@ def write(tmp_path, base, **changes):
         ("use_sliding_window", True, "false"),
         ("head_dim", 96, "32 or a multiple of 64"),
         ("rope_scaling", {"rope_type": "yarn", "factor": 4.0}, '"default", "llama3"'),
-        ("model_type", "gpt2", '"llama", "mistral", "qwen2", "qwen3" or "phi3"'),
+        ("model_type", "gpt2", '"llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2" or "gemma3_text"'),
         ("model_type", "qwen2", 'contradicts architectures ["LlamaForCausalLM"] (allowed: "llama")'),
         ("max_window_layers", 16, "allowed in: qwen2, qwen3"),
     ],

@@ -3,7 +3,7 @@
 The generated code is rendered exactly as `build` would write it, written to a temporary directory,
 imported with `ttnn` bound to tttgen.emulator, and fed a real safetensors checkpoint through its own
 weights.py. The reference is transformers' model class of the spec's family (LlamaForCausalLM, MistralForCausalLM,
-Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM) with the same weights.
+Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM) with the same weights.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ PCC_PERFORMANCE = 0.97
 PLANTED_HEAD_SCALE = 2.0  # logit of the planted successor ~ 2 * sqrt(hidden): a confident model
 BIAS_STD = 0.5  # random projection biases, half the spread of the projections' outputs
 PER_HEAD_GAMMA_STD = 0.5  # spread of the per-head q/k norms' random gammas around 1
+OFFSET_NORM_FAMILIES = ("gemma2", "gemma3")  # RMSNorm scales by 1 + weight (Gemma2RMSNorm, Gemma3RMSNorm)
 
 
 def pcc(a, b) -> float:
@@ -69,6 +70,8 @@ def hf_config(spec: ModelSpec):
         )
     kwargs["rope_parameters"] = rope
     window = spec.sliding_window
+    if spec.family in ("gemma2", "gemma3"):
+        return gemma_config(spec, kwargs)
     if spec.family == "mistral":
         return transformers.MistralConfig(**kwargs, sliding_window=window)
     if spec.family in ("qwen2", "qwen3"):
@@ -81,6 +84,31 @@ def hf_config(spec: ModelSpec):
         tokens = dict(bos_token_id=None, eos_token_id=None, pad_token_id=None)
         return transformers.Phi3Config(**kwargs, sliding_window=window, **tokens)
     return transformers.LlamaConfig(**kwargs, attention_bias=spec.family == "llama_bias", mlp_bias=False)
+
+
+def gemma_config(spec: ModelSpec, kwargs: dict[str, Any]):
+    """Gemma2Config / Gemma3TextConfig: the layer pattern as layer_types (layer i global when (i + 1) is a multiple
+    of sliding_window_pattern), Gemma 3's two rotary bases as per-layer-type rope_parameters, no score capping."""
+    import transformers
+
+    kwargs = {k: v for k, v in kwargs.items() if k != "hidden_act"}
+    period = spec.sliding_window_pattern
+    types = ["full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(spec.num_hidden_layers)]
+    common = dict(
+        hidden_activation=spec.hidden_act,
+        query_pre_attn_scalar=spec.query_pre_attn_scalar,
+        sliding_window=spec.sliding_window,
+        layer_types=types,
+        final_logit_softcapping=spec.final_logit_softcapping,
+        attn_logit_softcapping=None,
+    )
+    if spec.family == "gemma2":
+        return transformers.Gemma2Config(**kwargs, **common)
+    kwargs["rope_parameters"] = {
+        "full_attention": {"rope_type": "default", "rope_theta": spec.rope_theta},
+        "sliding_attention": {"rope_type": "default", "rope_theta": spec.rope_local_base_freq},
+    }
+    return transformers.Gemma3TextConfig(**kwargs, **common)
 
 
 def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, seed: int):
@@ -97,14 +125,18 @@ def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, see
     # adds to, so the layer-output PCCs measure the layers, not the residual passing through.
     config.initializer_range = spec.hidden_size**-0.5
     model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+    # Gemma's norms scale by 1 + weight: their weights are drawn 1 lower, so every family's gains spread alike
+    # around 1 (and a dropped 1 leaves gains near 0)
+    gain_offset = 1.0 if spec.family in OFFSET_NORM_FAMILIES else 0.0
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.endswith(("q_norm.weight", "k_norm.weight")):
                 # a per-head norm of q or k (Qwen3) acts on heads already near unit scale: only a gamma that
                 # varies shows whether the norm (and its gamma's order) is applied
-                param.copy_(1.0 + PER_HEAD_GAMMA_STD * torch.randn_like(param))
+                param.copy_(1.0 - gain_offset + PER_HEAD_GAMMA_STD * torch.randn_like(param))
             elif name.endswith("norm.weight"):
-                param.copy_(1.0 + 0.1 * torch.randn_like(param))  # random gammas exercise the norm weights
+                # random gammas exercise the norm weights
+                param.copy_(1.0 - gain_offset + 0.1 * torch.randn_like(param))
             elif name.endswith(".bias"):
                 # HF initialises biases to zero, which would leave a dropped or misplaced bias unseen: draw
                 # them as large as the projections' outputs (about unit variance) to make them count.
@@ -114,7 +146,16 @@ def reference_model(spec: ModelSpec, checkpoint: Path | None, workdir: Path, see
         # row j points along the embedding of token j - 1 (the model leans towards "successor" tokens).
         # The decoder layers stay random; the PCC checks measure their fidelity.
         embed = model.get_input_embeddings().weight
-        embed.copy_(torch.randn_like(embed))
+        # Gemma multiplies the looked-up rows by sqrt(hidden_size) (its embedding's scalar_embed_scale): rows of
+        # std 1 / sqrt(hidden_size) keep the residual stream at unit variance as in the other families, else it
+        # would be sqrt(hidden_size) times each layer's update and hide the layers' bugs from the layer PCCs.
+        embed_scale = float(getattr(model.get_input_embeddings(), "scalar_embed_scale", 1.0))
+        embed.copy_(torch.randn_like(embed) / embed_scale)
+        if embed_scale != 1.0 and spec.family in OFFSET_NORM_FAMILIES and spec.tie_word_embeddings:
+            # ... and the tied head's rows are as small: the final norm's gain (1 + w) of about sqrt(hidden_size)
+            # gives logits as confident as the other families' (greedy agreement is not a toss between near-ties)
+            final = model.model.norm.weight
+            final.copy_(embed_scale * (1.0 + 0.1 * torch.randn_like(final)) - 1.0)
         head = model.get_output_embeddings().weight
         if head.data_ptr() != embed.data_ptr():
             head.copy_(torch.roll(embed, shifts=1, dims=0) * PLANTED_HEAD_SCALE / spec.hidden_size**0.5)

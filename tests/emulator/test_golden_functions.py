@@ -215,6 +215,36 @@ def test_sdpa_decode(goldens, ttnn, device, gen):
     assert torch.equal(t(ttnn, out)[0, 7].float(), gold[0, 7].float())  # skipped user: zeros in both
 
 
+def test_sdpa_sliding_window(goldens, ttnn, device, gen):
+    """sliding_window_size (Gemma): prefill and decode against the goldens' _window_mask; a user past the window
+    attends only its latest positions (the window changes the result: compared with the windowless golden too)."""
+    q, k, v = (to_dev(ttnn, device, torch.randn(1, h, 128, 64, generator=gen)) for h in (4, 2, 2))
+    out = ttnn.transformer.scaled_dot_product_attention(q, k, v, is_causal=True, sliding_window_size=32)
+    golden = goldens["ttnn.transformer.scaled_dot_product_attention"]
+    gold = golden(t(ttnn, q), t(ttnn, k), t(ttnn, v), is_causal=True, sliding_window_size=32)
+    assert rel_err(t(ttnn, out), gold) < 3e-2
+    assert rel_err(t(ttnn, out), golden(t(ttnn, q), t(ttnn, k), t(ttnn, v), is_causal=True)) > 0.1
+    B, nq, nkv, hd, L = 32, 4, 2, 64, 96
+    q = to_dev(ttnn, device, torch.randn(1, B, nq, hd, generator=gen))
+    k = to_dev(ttnn, device, torch.randn(B, nkv, L, hd, generator=gen))
+    v = to_dev(ttnn, device, torch.randn(B, nkv, L, hd, generator=gen))
+    pos = torch.randint(0, L, (B,), generator=gen, dtype=torch.int32)
+    pos[3] = 90  # past the window
+    tp = ttnn.from_torch(pos, dtype=ttnn.int32, device=device, memory_config=ttnn.DRAM_MEMORY_CONFIG)
+    out = ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos_tensor=tp, sliding_window_size=16)
+    gold = goldens["ttnn.transformer.scaled_dot_product_attention_decode"](
+        t(ttnn, q), t(ttnn, k), t(ttnn, v), cur_pos_tensor=pos, sliding_window_size=16
+    )
+    assert rel_err(t(ttnn, out), gold) < 3e-2
+
+
+def test_softcap(ttnn, device, gen):
+    """ttnn.softcap has no golden in 0.81.1: its docstring's beta * tanh(x / beta)."""
+    x = to_dev(ttnn, device, torch.randn(1, 1, 32, 128, generator=gen) * 40)
+    expected = 30.0 * torch.tanh(t(ttnn, x).float() / 30.0)
+    assert rel_err(t(ttnn, ttnn.softcap(x, 30.0)), expected) < 8e-3
+
+
 def test_group_norm(goldens, ttnn, device, gen):
     """ttnn.group_norm (the group_norm kind): NHWC [N, 1, H*W, C], gamma/beta packed [1, 1, C / 32, 32]."""
     x = to_dev(ttnn, device, torch.randn(2, 1, 64, 128, generator=gen) * 2 + 0.5)

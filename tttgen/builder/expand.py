@@ -107,6 +107,8 @@ class _Mode:
     ops: list[Op] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # op name -> where it was defined (duplicates)
     readers: dict[str, list[int]] = field(default_factory=dict)  # tensor id -> indices of shares_input ops
+    # producer of a looped call's input -> producers of the values some iterations take instead (loop.every)
+    alternates: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -310,6 +312,17 @@ class _Expander:
                     )
                 )
         return {n: values[n] for n in declared_out}
+
+    def argument(self, ref: str, values: dict[str, _Val], env: Mapping[str, Any], where: str) -> _Val:
+        """A call input: a value, or an int param the callee takes as a scalar (a constant of generated code)."""
+        if ref not in values and type(env.get(ref)) is int:
+            return _Val((), f"const:{env[ref]}")
+        return self.value(ref, values, where)
+
+    @staticmethod
+    def literal(ref: str, values: dict[str, _Val], env: Mapping[str, Any]) -> str:
+        """How a call input is written in generated code: its value's name, or an int param's number."""
+        return repr(env[ref]) if ref not in values and type(env.get(ref)) is int else ref
 
     def value(self, ref: str, values: dict[str, _Val], where: str) -> _Val:
         m = _REF.match(ref)
@@ -532,9 +545,24 @@ class _Expander:
             self.layers = _number(step.loop.count, env, f"{where}.loop.count")
             self.loop = (step.name, self.layers)
         cprefix = prefix + _fill(step.weight_prefix, env, inner_var, f"{where}.weight_prefix")
-        ins = {port: self.value(ref, values, f"{where}.in.{port}") for port, ref in step.in_.items()}
-        if any(v.failed for v in ins.values()):
+        ins = {port: self.argument(ref, values, env, f"{where}.in.{port}") for port, ref in step.in_.items()}
+        every = step.loop.every if step.loop is not None else None
+        alternates = {}
+        if every is not None:
+            alternates = {p: self.argument(r, values, env, f"{where}.loop.every.in.{p}") for p, r in every.in_.items()}
+            for port, val in alternates.items():
+                if port in ins and not val.failed and not ins[port].failed and val.shape != ins[port].shape:
+                    raise _error(
+                        f"{where}.loop.every.in.{port}",
+                        f"'{every.in_[port]}' has shape {list(val.shape)}, the call's '{step.in_[port]}' "
+                        f"{list(ins[port].shape)}: the value an iteration takes instead must be shaped alike",
+                    )
+        if any(v.failed for v in [*ins.values(), *alternates.values()]):
             raise _Skip()
+        for port, val in alternates.items():
+            default = ins[port].producer if port in ins else None
+            if default is not None and val.producer is not None and val.producer != default:
+                mode.alternates.setdefault(default, []).append(val.producer)
         outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
         if step.loop is not None:
             self.loop = ("", 1)
@@ -545,10 +573,15 @@ class _Expander:
         if step.loop is not None:
             count = _number(step.loop.count, env, f"{where}.loop.count")
             loop = {"var": step.loop.var, "count": count, "carry": dict(step.loop.carry)}
+            if every is not None:
+                period = _number(every.period, env, f"{where}.loop.every.period")
+                if period < 1:
+                    raise _error(f"{where}.loop.every.period", f"period {period}: must be a positive int")
+                loop["every"] = {"period": period, "in": {p: self.literal(r, values, env) for p, r in every.in_.items()}}
         return {
             "call": self.qualified(where),
             "module": callee.name,
-            "in": dict(step.in_),
+            "in": {port: self.literal(ref, values, env) for port, ref in step.in_.items()},
             "out": names,
             "callee_outputs": list(outs),
             "loop": loop,
@@ -674,7 +707,7 @@ def expand(
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
         if expander.problems:
             continue  # the other modes may show more problems; nothing below runs on a failed mode
-        ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode))
+        ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode), mode.alternates)
         variant = mode_variant(desc, name, rows, menv)
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
         io[mode.key] = {

@@ -22,6 +22,7 @@ MOVES: dict[tuple[str, str], str] = {
     ("linear", "create_heads"): "out",  # create_qkv_heads_decode reads L1 interleaved
     ("sdpa_decode", "concat_heads"): "out",  # SDPA decode writes DRAM; concat_heads_decode reads height-sharded
     ("embedding", "rms_norm"): "out",  # the embedding writes L1 interleaved; the norm reads the residual shards
+    ("linear", "rms_norm"): "out",  # a post-norm (Gemma's) reads a projection's output: its placement is the search's
     ("embedding", "layer_norm"): "out",
     ("reshape", "rotary"): "out",  # gathered rotary rows (DRAM) -> one row per user core, as the rotary op reads
     ("create_heads", "rms_norm"): "in",  # a per-head norm reads the heads interleaved (ttnn norms: no height shards)
@@ -33,12 +34,16 @@ def _rule(producer: Op, consumer: Op) -> str | None:
     return MOVES.get((producer.kind, consumer.kind)) or MOVES.get((ANY, consumer.kind))
 
 
-def decode_moves(ops: list[Op]) -> list[Op]:
+def decode_moves(ops: list[Op], alternates: dict[str, list[str]] | None = None) -> list[Op]:
     """The ops of one decode mode with a reshard before each consumer whose input may need a move.
 
     A matmul reading the tensor an earlier matmul already had moved reads the moved one (no second move); an
     elementwise op whose inputs are all matmul outputs computes in their placement (no move). A move out of an op
-    of another scope (the embedding, before the layer loop) sits right after its producer, in its scope."""
+    of another scope (the embedding, before the layer loop) sits right after its producer, in its scope.
+    `alternates` names, per producer of a looped call's input, the producers of the values some iterations pass
+    instead (loop.every: Gemma's global rotary tables): a move out of the producer is made out of each of them
+    too, to the same consumer's placement."""
+    alternates = alternates or {}
     by_name = {op.name: op for op in ops}
     out: list[Op] = []
     moved: set[tuple[str, str]] = set()  # (producer, rule) already moved
@@ -57,20 +62,22 @@ def decode_moves(ops: list[Op]) -> list[Op]:
             if key in moved:
                 continue
             moved.add(key)
-            name = f"{op.name}_in" if how == "in" else f"{p.name}_out"
             shape = op.dataflow["shapes"]["in"][value]
-            move = Op(
-                name=name,
-                kind="reshard",
-                mode=op.mode,
-                seq=op.seq,
-                scope=op.scope if p.scope == op.scope else p.scope,
-                facts=frozen({"rows": op.seq, "dim": prod(shape) // op.seq, "src": p.name, "dst": op.name}),
-            )
-            if p.scope == op.scope:
-                out.append(move)
-            else:
-                after.setdefault(p.name, []).append(move)
+            alts = [by_name[a] for a in alternates.get(p.name, ()) if a in by_name] if how == "out" else []
+            for src in [p, *alts]:
+                name = f"{op.name}_in" if how == "in" else f"{src.name}_out"
+                move = Op(
+                    name=name,
+                    kind="reshard",
+                    mode=op.mode,
+                    seq=op.seq,
+                    scope=op.scope if src.scope == op.scope else src.scope,
+                    facts=frozen({"rows": op.seq, "dim": prod(shape) // op.seq, "src": src.name, "dst": op.name}),
+                )
+                if src.scope == op.scope:
+                    out.append(move)
+                else:
+                    after.setdefault(src.name, []).append(move)
         out.append(op)
     placed: list[Op] = []
     for op in out:

@@ -32,9 +32,11 @@ def target(graph: Graph) -> Graph:
             hint="use a single-chip profile: n150, p150, p150-legacy-fw or p100",
         )
     window, max_seq = graph.model.sliding_window, graph.hints.max_seq_len
-    if window is not None and window < max_seq:
+    if window is not None and window < max_seq and graph.model.sliding_window_pattern is None:
         # A query attends to the last `window` positions; with every position < max_seq_len <= window that
-        # is all of them, so plain causal attention is exact. Beyond that tttgen has no windowed kernel.
+        # is all of them, so plain causal attention is exact. Beyond that tttgen has no windowed kernel, except in
+        # descriptions whose layers alternate sliding and global attention (Gemma: sliding_window_pattern), which
+        # pass the window to ttnn's SDPA.
         raise UnsupportedTarget(
             f"sliding_window {window} is shorter than max_seq_len {max_seq}: tttgen emits full causal "
             "attention, which equals sliding-window attention only while max_seq_len <= sliding_window",

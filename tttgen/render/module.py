@@ -321,6 +321,15 @@ def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -
             i = callee["inputs"].index(inp)
             init.append((var, args[i]))
             loop_args[i] = var
+        every = loop.get("every")
+        if every is not None:
+            # every period-th iteration (Gemma's global layers among its sliding ones) takes other inputs
+            period = every["period"]
+            for port, ref in sorted(every["in"].items()):
+                i = callee["inputs"].index(port)
+                alt = name(ref)
+                loop_args[i] = f"{alt} if ({LAYER} + 1) % {period} == 0 else {loop_args[i]}"
+                view["reads"].append(alt)
         count = f"C.{ident(loop['var']).upper()}_COUNT"
         view["loop"] = {"count": count, "init": init, "args": ", ".join(loop_args)}
     return view, child

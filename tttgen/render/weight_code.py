@@ -28,13 +28,13 @@ FIELDS = {
     "rotary_permute": ("heads",),
     "reshape": ("shape",),
     "pad_to_tile": (),
-    "scale": ("value", "rsqrt_of", "sqrt_of"),
+    "scale": ("value", "rsqrt_of", "sqrt_of", "in_weight_dtype"),
     "pad_heads": ("heads", "axis", "multiple"),
     "permute": ("dims",),
     "offset": ("value",),
     "split": ("axis", "parts", "index"),
 }
-OPTIONAL_FIELDS = {"scale": ("rsqrt_of", "sqrt_of")}  # may be absent (or None) from an evaluated transform
+OPTIONAL_FIELDS = {"scale": ("rsqrt_of", "sqrt_of", "in_weight_dtype")}  # may be absent (or None) from an evaluated transform
 DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 LAYER_PLACEHOLDER = "i"
 
@@ -254,6 +254,8 @@ def _transform_lines(t: dict, known: _Known, where: str) -> tuple[list[str], _Kn
             factor /= math.sqrt(t["rsqrt_of"])
         if t.get("sqrt_of") is not None:
             factor *= math.sqrt(t["sqrt_of"])
+        if t.get("in_weight_dtype"):
+            return [f"{v} = {v} * torch.tensor({factor!r}, dtype={v}.dtype)"], known
         return [f"{v} = {v} * {factor!r}"], known
     if kind == "offset":
         return [f"{v} = {v} + {float(t['value'])!r}"], known

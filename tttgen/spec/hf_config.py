@@ -1,9 +1,10 @@
-"""Import a Hugging Face causal-LM config.json (Llama, Mistral, Qwen2, Qwen3, Phi-3) as a ModelSpec.
+"""Import a Hugging Face causal-LM config.json (Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma 2, Gemma 3) as a ModelSpec.
 
 The architecture names the family, and the family names the built-in model description the spec binds to
 (modules/<family>.yaml): a Llama config with `attention_bias: true` binds to `llama_bias`. Every key of the file
 is one of (decided field by field from transformers 5.23's LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config,
-Phi3Config, their PreTrainedConfig base and the GenerationConfig defaults old configs carry):
+Phi3Config, Gemma2Config, Gemma3TextConfig, their PreTrainedConfig base and the GenerationConfig defaults old
+configs carry):
 
 - a math field (`HfFields`): type- and range-checked, then mapped; when absent, transformers' default;
 - a fixed field (also `HfFields`): changes the math unless it holds the one value tttgen computes
@@ -37,7 +38,12 @@ ARCHITECTURES = {
     "Qwen2ForCausalLM": "qwen2",
     "Qwen3ForCausalLM": "qwen3",
     "Phi3ForCausalLM": "phi3",
+    "Gemma2ForCausalLM": "gemma2",
+    "Gemma3ForCausalLM": "gemma3",
 }
+# model_type of each family where it is not the family's name (Gemma3ForCausalLM is the text-only "gemma3_text";
+# "gemma3" is the multimodal Gemma3ForConditionalGeneration, whose config nests the text model's).
+MODEL_TYPES = {"gemma3": "gemma3_text"}
 
 # transformers 5.23 defaults that differ between the config classes (configuration_llama.py, _mistral.py,
 # _qwen2.py, _qwen3.py, _phi3.py). num_key_value_heads None means "= num_attention_heads".
@@ -63,13 +69,46 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
         "sliding_window": None,
         "rms_norm_eps": 1e-5,
     },
+    # configuration_gemma2.py / configuration_gemma3.py (Gemma3TextConfig); rope_theta: Gemma3TextConfig's
+    # default_theta {"global": 1e6, "local": 1e4}, Gemma 2 PreTrainedConfig.default_theta
+    "gemma2": {
+        "max_position_embeddings": 8192,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "sliding_window": 4096,
+        "tie_word_embeddings": True,
+        "query_pre_attn_scalar": 256,
+        "final_logit_softcapping": 30.0,
+        "attn_logit_softcapping": 50.0,
+    },
+    "gemma3": {
+        "max_position_embeddings": 131072,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "sliding_window": 4096,
+        "tie_word_embeddings": True,
+        "query_pre_attn_scalar": 256,
+        "rope_theta": 1000000.0,
+        "rope_local_base_freq": 10000.0,
+    },
 }
+GEMMA = ("gemma2", "gemma3")
 # Fields only some config classes have: anywhere else they are refused by name.
 FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
     "max_window_layers": ("qwen2", "qwen3"),
-    "layer_types": ("qwen2", "qwen3"),
+    "layer_types": ("qwen2", "qwen3", *GEMMA),
     "use_mrope": ("qwen2",),
+    "query_pre_attn_scalar": GEMMA,
+    "final_logit_softcapping": GEMMA,
+    "attn_logit_softcapping": GEMMA,
+    "hidden_activation": GEMMA,
+    "use_bidirectional_attention": GEMMA,
+    "sliding_window_pattern": ("gemma3",),
+    "rope_local_base_freq": ("gemma3",),
 }
+# Gemma's layer pattern (transformers' default layer_types): layer i attends globally when (i + 1) % period == 0
+# and within sliding_window otherwise; Gemma 2 alternates (period 2), Gemma 3 reads sliding_window_pattern.
+GEMMA_PERIOD = {"gemma2": 2, "gemma3": 6}
 # Families whose attention reads use_sliding_window (then layers from max_window_layers on, or those layer_types
 # names "sliding_attention", attend within sliding_window); the others attend within sliding_window when it is set.
 SLIDING_SWITCH = ("qwen2", "qwen3")
@@ -93,8 +132,8 @@ class HfFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    model_type: Literal["llama", "mistral", "qwen2", "qwen3", "phi3"] | None = Field(
-        None, description='"llama", "mistral", "qwen2", "qwen3" or "phi3", matching architectures'
+    model_type: Literal["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3_text"] | None = Field(
+        None, description='"llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2" or "gemma3_text", matching architectures'
     )
     hidden_size: int = Field(gt=0, description=POSITIVE_TILE)
     intermediate_size: int = Field(gt=0, description=POSITIVE_TILE)
@@ -113,7 +152,12 @@ class HfFields(BaseModel):
     )
     max_position_embeddings: int | None = Field(None, gt=0, description="a positive integer")
     tie_word_embeddings: bool = Field(False, description="true or false")
-    hidden_act: Literal["silu"] = Field("silu", description='"silu"')
+    hidden_act: Literal["silu", "gelu_pytorch_tanh"] = Field(
+        "silu", description='"silu" ("gelu_pytorch_tanh" for Gemma)'
+    )
+    hidden_activation: Literal["gelu_pytorch_tanh"] | None = Field(
+        None, description='"gelu_pytorch_tanh" (Gemma: tanh-approximated GELU; wins over hidden_act)'
+    )
     sliding_window: int | None = Field(None, gt=0, description="null, or a window of at least max_seq_len tokens")
     attention_bias: bool = Field(False, description="false, or true for LlamaForCausalLM (the llama_bias description)")
     use_sliding_window: bool = Field(
@@ -121,7 +165,26 @@ class HfFields(BaseModel):
     )
     max_window_layers: int | None = Field(None, ge=0, description="a layer count (Qwen2/Qwen3)")
     layer_types: list[Literal["full_attention", "sliding_attention"]] | None = Field(
-        None, description='null or one "full_attention"/"sliding_attention" per layer (Qwen2/Qwen3)'
+        None, description='null or one "full_attention"/"sliding_attention" per layer (Qwen2/Qwen3/Gemma)'
+    )
+    # Gemma 2 / Gemma 3
+    query_pre_attn_scalar: int | None = Field(
+        None, gt=0, description="a positive integer: attention scores are scaled by its inverse square root (Gemma)"
+    )
+    final_logit_softcapping: float | int | None = Field(
+        None, gt=0, description="a positive number for Gemma 2 (logits = cap * tanh(logits / cap)), null for Gemma 3"
+    )
+    attn_logit_softcapping: float | int | None = Field(
+        None, description="null: ttnn's SDPA has no score soft-capping (Gemma)"
+    )
+    sliding_window_pattern: int | None = Field(
+        None, gt=0, description="a positive integer: every so many layers one attends globally (Gemma 3)"
+    )
+    rope_local_base_freq: float | int | None = Field(
+        None, gt=0, description="a positive number: the rotary base of the sliding layers (Gemma 3)"
+    )
+    use_bidirectional_attention: Literal[False] | None = Field(
+        None, description="false or null: tttgen's LMs attend causally (Gemma)"
     )
     partial_rotary_factor: float | int | None = Field(None, description="1.0: tttgen rotates the whole head")
     # Fixed: tttgen emits no MLP biases, no tensor-parallel split, no interleaved rotary, no quantized weights.
@@ -170,6 +233,9 @@ BOOKKEEPING = frozenset(
         "typical_p",
         # Export metadata read by no transformers code: nanotron (SmolLM), transformers.js, early LLaMA ports.
         "is_llama_config", "transformers.js_config", "max_sequence_length",
+        # Gemma 3: the KV-cache class generate() builds (a serving choice, not the forward's math), and the
+        # pattern transformers 5 writes back beside layer_types (Gemma3TextConfig reads sliding_window_pattern only).
+        "cache_implementation", "_sliding_window_pattern",
     }
 )
 # fmt: on
@@ -204,10 +270,11 @@ def _family(data: dict[str, Any], problems: list[str]) -> str | None:
         )
         return None
     family = ARCHITECTURES[archs[0]]
-    model_type = data.get("model_type", family)
-    if model_type != family and model_type in ARCHITECTURES.values():
+    expected = MODEL_TYPES.get(family, family)
+    model_type = data.get("model_type", expected)
+    if model_type != expected and model_type in {*ARCHITECTURES.values(), *MODEL_TYPES.values()}:
         problems.append(
-            f"field 'model_type': {json.dumps(model_type)} contradicts architectures {json.dumps(archs)} (allowed: \"{family}\")"
+            f"field 'model_type': {json.dumps(model_type)} contradicts architectures {json.dumps(archs)} (allowed: \"{expected}\")"
         )
     return family
 
@@ -297,6 +364,77 @@ def _sliding_window(family: str | None, fields: dict[str, Any], problems: list[s
     return window if types is None or "sliding_attention" in types else None
 
 
+def _gemma_rope(fields: dict[str, Any], problems: list[str]) -> float | None:
+    """Gemma 3's sliding-layer rotary base: rope_local_base_freq, or (transformers 5) the "sliding_attention" entry of
+    a per-layer-type rope_parameters, whose "full_attention" entry is then the global rotary's (left in
+    fields["rope_parameters"] for _rope). Gemma's rotary is unscaled in both."""
+    local = fields.get("rope_local_base_freq")
+    params = fields.get("rope_parameters")
+    if isinstance(params, dict) and ({"full_attention", "sliding_attention"} & set(params)):
+        extra = sorted(set(params) - {"full_attention", "sliding_attention"})
+        for key in extra:
+            problems.append(f"field 'rope_parameters.{key}': not a layer type (allowed: full_attention, sliding_attention)")
+        for key in ("full_attention", "sliding_attention"):
+            entry = params.get(key)
+            if entry is not None and not isinstance(entry, dict):
+                problems.append(f"field 'rope_parameters.{key}': got {json.dumps(entry)} (allowed: an object)")
+        sliding = params.get("sliding_attention") if isinstance(params.get("sliding_attention"), dict) else {}
+        if sliding.get("rope_type", "default") != "default" or set(sliding) - {"rope_type", "rope_theta"}:
+            problems.append(
+                f"field 'rope_parameters.sliding_attention': {json.dumps(sliding)} is not supported "
+                '(allowed: {"rope_type": "default", "rope_theta": ...})'
+            )
+        local = sliding.get("rope_theta", local)
+        full = params.get("full_attention")
+        fields["rope_parameters"] = full if isinstance(full, dict) else None
+    if local is not None and (isinstance(local, bool) or not isinstance(local, (int, float)) or not local > 0):
+        problems.append(f"field 'rope_local_base_freq': got {json.dumps(local)} (allowed: a positive number)")
+        local = None
+    return local
+
+
+def _gemma(family: str, data: dict[str, Any], fields: dict[str, Any], window: int | None, problems: list[str]) -> dict[str, Any]:
+    """The Gemma 2 / Gemma 3 fields of the spec (transformers' modeling_gemma2.py / modeling_gemma3.py): the
+    attention scale, the layer pattern of sliding and global attention, the sliding layers' rotary base (Gemma 3),
+    the final logit soft-capping (Gemma 2); what the descriptions do not compute is refused by name."""
+    if window is None:
+        problems.append(f"field 'sliding_window': null is not supported for {family} (allowed: a positive integer)")
+    period = fields.get("sliding_window_pattern") or GEMMA_PERIOD[family]
+    types, layers = fields["layer_types"], fields["num_hidden_layers"]
+    if types is not None and layers is not None:
+        if len(types) != layers:
+            problems.append(f"field 'layer_types': {len(types)} entries for {layers} layers (allowed: one per layer)")
+        else:
+            full = [i for i, t in enumerate(types) if t == "full_attention"]
+            period = full[0] + 1 if full else layers + 1
+            if types != ["full_attention" if (i + 1) % period == 0 else "sliding_attention" for i in range(layers)]:
+                problems.append(
+                    "field 'layer_types': not a periodic pattern (allowed: every n-th layer full_attention, the "
+                    "others sliding_attention, as transformers' default layer_types)"
+                )
+    cap = fields["final_logit_softcapping"]
+    if family == "gemma2" and cap is None:
+        problems.append("field 'final_logit_softcapping': null is not supported for gemma2 (allowed: a positive number)")
+    if family == "gemma3" and cap is not None:
+        problems.append(f"field 'final_logit_softcapping': {json.dumps(cap)} is not supported for gemma3 (allowed: null)")
+    if fields["attn_logit_softcapping"] is not None:
+        problems.append(
+            f"field 'attn_logit_softcapping': {json.dumps(fields['attn_logit_softcapping'])} is not supported "
+            "(allowed: null: ttnn's scaled_dot_product_attention has no score soft-capping)"
+        )
+    rope = fields.get("rope_parameters") if isinstance(fields.get("rope_parameters"), dict) else {}
+    if fields.get("rope_scaling") or rope.get("rope_type", "default") != "default":
+        problems.append(f"field 'rope_scaling': scaled rotary is not supported for {family} (allowed: null)")
+    local = fields.get("rope_local_base_freq") if family == "gemma3" else None
+    return {
+        "query_pre_attn_scalar": fields["query_pre_attn_scalar"],
+        "sliding_window_pattern": period,
+        "rope_local_base_freq": float(local) if local is not None else None,
+        "final_logit_softcapping": float(cap) if cap is not None else None,
+        "hidden_act": fields["hidden_activation"] or "gelu_pytorch_tanh",
+    }
+
+
 def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, Any], tuple[str, ...], list[str]]:
     """(ModelSpec fields, ignored bookkeeping fields, every problem found) for one parsed config.json."""
     problems: list[str] = []
@@ -325,8 +463,13 @@ def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, 
         fields["head_dim"] = hidden // heads
     dims = {**fields, "family": family}
     problems += [f"field '{f}': {what}" for f, what in dimension_problems(dims) if f not in bad]
+    if family == "gemma3":
+        fields["rope_local_base_freq"] = _gemma_rope(fields, problems)
     theta, scaling = _rope(fields, problems)
     window = _sliding_window(family, fields, problems)
+    gemma = _gemma(family, data, fields, window, problems) if family in GEMMA else {}
+    if family not in GEMMA and fields["hidden_act"] != "silu" and "hidden_act" not in bad:
+        problems.append(f"field 'hidden_act': value {json.dumps(fields['hidden_act'])} is not supported for {family} (allowed: \"silu\")")
     if fields["attention_bias"] and family is not None and family not in BIASED:
         problems.append(
             f"field 'attention_bias': value true is not supported for {family} (allowed: false; true only for "
@@ -341,11 +484,21 @@ def hf_to_spec(data: dict[str, Any], name: str, source: str) -> tuple[dict[str, 
             f"field 'num_key_value_heads': ({kv_heads}) must equal num_attention_heads ({heads}) for {family} "
             f"(allowed: {heads}: the {family} description splits the fused qkv_proj into three equal parts)"
         )
+    # Gemma's modeling reads hidden_activation, never hidden_act (configs carry both)
+    gemma_ignored = ("hidden_act",) if family in GEMMA else ()
     ignored = tuple(
-        sorted(k for k in data if k in BOOKKEEPING or k in FIXED or (k in SLIDING_BOOKKEEPING and window is None))
+        sorted(
+            k
+            for k in data
+            if k in BOOKKEEPING
+            or k in FIXED
+            or k in gemma_ignored
+            or (k in SLIDING_BOOKKEEPING and window is None and family not in GEMMA)
+        )
     )
     spec = {k: fields[k] for k in SAME_NAME}
     spec.update(name=name, source=source, family=family, rope_theta=theta, rope_scaling=scaling, sliding_window=window)
+    spec.update(gemma)
     return spec, ignored, problems
 
 

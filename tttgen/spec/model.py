@@ -68,7 +68,7 @@ class ModelSpec(BaseModel, AttentionSizes):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     # The built-in model description the spec binds to (modules/<family>.yaml): decided by the architecture, and
     # for Llama by attention_bias (llama_bias).
-    family: Literal["llama", "llama_bias", "mistral", "qwen2", "qwen3", "phi3"]
+    family: Literal["llama", "llama_bias", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"]
     hidden_size: int = Field(gt=0)
     intermediate_size: int = Field(gt=0)
     num_attention_heads: int = Field(gt=0)
@@ -80,13 +80,20 @@ class ModelSpec(BaseModel, AttentionSizes):
     rope_scaling: RopeScaling | None = None
     vocab_size: int = Field(gt=0)
     tie_word_embeddings: bool = False
-    hidden_act: Literal["silu"] = "silu"
+    hidden_act: Literal["silu", "gelu_pytorch_tanh"] = "silu"
     max_position_embeddings: int = Field(gt=0)
     sliding_window: int | None = Field(
         default=None,
         gt=0,
         description="the sliding-window attention span some layers use; builds need max_seq_len <= it",
     )
+    # Gemma 2 / Gemma 3 (None elsewhere): layer i attends within sliding_window unless (i + 1) is a multiple of
+    # sliding_window_pattern, then globally; scores scaled by query_pre_attn_scalar ** -0.5; the sliding layers'
+    # rotary base (Gemma 3); logits soft-capped as cap * tanh(logits / cap) (Gemma 2).
+    sliding_window_pattern: int | None = Field(default=None, gt=0)
+    query_pre_attn_scalar: int | None = Field(default=None, gt=0)
+    rope_local_base_freq: float | None = Field(default=None, gt=0)
+    final_logit_softcapping: float | None = Field(default=None, gt=0)
     source: str = Field(description="where the dimensions come from")
 
     @model_validator(mode="after")

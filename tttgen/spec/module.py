@@ -218,6 +218,9 @@ class Scale(Strict):
     value: StrictFloat | StrictInt = 1.0
     rsqrt_of: Expr | None = None
     sqrt_of: Expr | None = None
+    # the factor rounded to the checkpoint tensor's dtype first, as transformers' Gemma embeddings multiply by
+    # embed_scale.to(weight.dtype) (sqrt(1152) = 33.94 is 34.0 in bfloat16)
+    in_weight_dtype: StrictBool = False
 
 
 class Offset(Strict):
@@ -375,6 +378,19 @@ class Loop(Strict):
     var: str = Field(pattern=NAME)
     count: Expr
     carry: dict[str, str] = Field(description="callee output -> the callee input it feeds on the next iteration")
+    every: "Every | None" = Field(None, description="inputs that differ in every period-th iteration")
+
+
+class Every(Strict):
+    """Every `period`-th iteration of a looped call (iterations period - 1, 2 * period - 1, ...) the callee inputs
+    named here take these values instead of the call's `in` (Gemma's global-attention layers among its sliding
+    ones: other rotary tables, no window)."""
+
+    period: Expr
+    in_: dict[str, str] = Field(alias="in", description="callee input -> the value it takes in those iterations")
+
+
+Loop.model_rebuild()
 
 
 class CallStep(Strict):
@@ -1088,8 +1104,15 @@ class _Checker:
                     f"unknown placeholder '{{{name}}}'",
                     ([loop_var] if loop_var else []) + sorted(self.params),
                 )
-        for port, ref in _d(step.get("in")).items():
-            self.value(loc + ("in", port), ref, values, loop_var)
+        every = _d(loop.get("every"))
+        if every:
+            self.expr(loc + ("loop", "every", "period"), every.get("period"))
+        # a call input may also be a param (a constant the callee takes as a scalar input: a window size)
+        given = {**_d(step.get("in")), **{("every", p): r for p, r in _d(every.get("in")).items()}}
+        for port, ref in given.items():
+            where = loc + (("loop", "every", "in", port[1]) if isinstance(port, tuple) else ("in", port))
+            if not (isinstance(ref, str) and ref in self.params and ref not in values):
+                self.value(where, ref, values, loop_var)
         module = step.get("module")
         if not isinstance(module, str):
             return outs
@@ -1137,6 +1160,13 @@ class _Checker:
         for port in _d(step.get("in")):
             if port not in cins:
                 self.add(loc + ("in", port), f"module '{module}' has no input '{port}'", sorted(cins))
+        for port in _d(every.get("in")):
+            if port not in _d(step.get("in")):
+                self.add(
+                    loc + ("loop", "every", "in", port),
+                    f"'{port}' is not one of the call's inputs: `every` replaces inputs `in` gives",
+                    sorted(_d(step.get("in"))),
+                )
         for port in cins:
             if port not in _d(step.get("in")):
                 self.add(

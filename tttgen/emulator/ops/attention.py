@@ -33,7 +33,14 @@ batch is the page table's row count. Chunked: Q ``[b, nqh, chunk_s, dh]`` holds 
 ``min(capacity, chunk_start_idx + chunk_s)`` cached keys; ``chunk_start_idx_tensor`` (a device ``[1]`` int32) wins over
 ``chunk_start_idx`` when both are given ("runtime_start = chunk_start_idx_tensor if ... is not None else
 chunk_start_idx"). Not emulated: ``paged_cache_geometry`` views, ``cache_position_modulo`` (circular caches),
-``attention_sink``, ``sliding_window_size``, masks and non-causal paged decode, ``spec_multi_pos_tiles``.
+``attention_sink``, ``sliding_window_size`` of the paged forms, masks and non-causal paged decode,
+``spec_multi_pos_tiles``.
+
+Sliding windows (golden ``_window_mask``, same file): with ``is_causal`` and ``sliding_window_size`` W, a query at
+position p attends the keys at positions k with ``p - W < k <= p`` (the W latest, itself included); decode's query
+sits at ``cur_pos[b]`` (``query_start=position``), so a user past the window attends only the last W cached rows.
+Emulated for the causal prefill op and unpaged decode; a non-causal window (the golden's symmetric half windows) is
+not.
 """
 
 from __future__ import annotations
@@ -116,8 +123,11 @@ def scaled_dot_product_attention(
 ) -> Tensor:
     op = "ttnn.transformer.scaled_dot_product_attention"
     q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
-    if sliding_window_size is not None or attention_sink is not None or output_concat_heads:
-        raise EmulatorUnsupported(f"{op}: sliding_window_size / attention_sink / output_concat_heads are not emulated")
+    if attention_sink is not None or output_concat_heads:
+        raise EmulatorUnsupported(f"{op}: attention_sink / output_concat_heads are not emulated")
+    window = _window(op, sliding_window_size)
+    if window is not None and not is_causal:
+        raise EmulatorUnsupported(f"{op}: a non-causal sliding window is not emulated")
     if attn_mask is not None and (scale is None or float(scale) != 1.0):
         raise EmulatorUnsupported(
             f"{op}: attn_mask with scale != 1.0 is not emulated (the golden adds the mask after the scale, the kernel "
@@ -144,6 +154,8 @@ def scaled_dot_product_attention(
         qpos = torch.arange(S).unsqueeze(1)
         kpos = torch.arange(k.shape[2]).unsqueeze(0)
         mask = kpos <= qpos
+        if window is not None:
+            mask = mask & (kpos > qpos - window)
     bias = None
     if attn_mask is not None:
         m = require_tensor(attn_mask, op, "attn_mask")
@@ -157,6 +169,19 @@ def scaled_dot_product_attention(
         bias = m.values.float().reshape(mb, NKV if mh == NQ else 1, g if mh == NQ else 1, ms, mk)
     o = _attend(qv, kv_, vv, mask, sc, cfg, numerics_mode(device), bias)
     return set_values(out, o.reshape(B, NQ, S, D))
+
+
+def _window(op: str, sliding_window_size) -> Optional[int]:
+    """The sliding window as an int (None: none); ttnn takes a positive window size."""
+    if sliding_window_size is None:
+        return None
+    check(
+        isinstance(sliding_window_size, int) and not isinstance(sliding_window_size, bool) and sliding_window_size > 0,
+        op,
+        "sdpa.sliding_window_size",
+        f"sliding_window_size must be a positive int, got {sliding_window_size!r}",
+    )
+    return int(sliding_window_size)
 
 
 def _positions(op: str, cur_pos, cur_pos_tensor, batch: int, seq: int) -> list[int]:
@@ -196,14 +221,9 @@ def scaled_dot_product_attention_decode(
 ) -> Tensor:
     op = "ttnn.transformer.scaled_dot_product_attention_decode"
     q, k, v, device = _require_qkv(op, input_tensor_q, input_tensor_k, input_tensor_v)
-    if (
-        not is_causal
-        or attn_mask is not None
-        or attention_sink is not None
-        or sliding_window_size is not None
-        or share_cache
-    ):
+    if not is_causal or attn_mask is not None or attention_sink is not None or share_cache:
         raise EmulatorUnsupported(f"{op}: only causal, unmasked, unshared-cache decode is emulated")
+    window = _window(op, sliding_window_size)
     cfg = (
         sdpa_default_compute_config()
         if compute_kernel_config is None
@@ -230,6 +250,7 @@ def scaled_dot_product_attention_decode(
         scale,
         cfg,
         numerics_mode(device),
+        window,
     )
     return set_values(out, o.unsqueeze(0))
 
@@ -242,11 +263,18 @@ def _decode_length(positions: Sequence[int], seq: int) -> int:
 
 
 def _decode_attend(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, positions: Sequence[int], scale, cfg, mode: str
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    positions: Sequence[int],
+    scale,
+    cfg,
+    mode: str,
+    window: Optional[int] = None,
 ) -> torch.Tensor:
     """Decode numerics shared by the unpaged and the paged op: q ``[B, NQ, D]`` against each user's cache rows
-    ``k``, ``v`` ``[B, NKV, L, D]``; user b attends rows ``0..positions[b]``; a negative position yields zeros.
-    Returns ``[B, NQ, D]``."""
+    ``k``, ``v`` ``[B, NKV, L, D]``; user b attends rows ``0..positions[b]`` (with a sliding window W, only rows
+    past ``positions[b] - W``); a negative position yields zeros. Returns ``[B, NQ, D]``."""
     B, NQ, D = q.shape
     NKV, L = k.shape[1], k.shape[2]
     g = NQ // NKV
@@ -255,6 +283,8 @@ def _decode_attend(
     vv = v.reshape(B, NKV, 1, L, D)
     pos = torch.tensor(positions).reshape(B, 1, 1, 1, 1)
     mask = torch.arange(L).reshape(1, 1, 1, 1, L) <= pos
+    if window is not None:
+        mask = mask & (torch.arange(L).reshape(1, 1, 1, 1, L) > pos - window)
     o = _attend(qv, kv_, vv, mask, D**-0.5 if scale is None else float(scale), cfg, mode)
     o = o.reshape(B, NQ, D)
     skipped = torch.tensor([p < 0 for p in positions]).reshape(B, 1, 1)

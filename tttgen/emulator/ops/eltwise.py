@@ -188,3 +188,29 @@ UNARY = {
     "cos": torch.cos,  # ttnn's golden for ttnn.cos
 }
 UNARY_OPS = {name: _unary_op(f"ttnn.{name}", fn) for name, fn in UNARY.items()}
+
+
+def softcap(
+    input_tensor: Tensor,
+    beta: float,
+    *,
+    memory_config: Optional[MemoryConfig] = None,
+    output_tensor=None,
+    sub_core_grids=None,
+) -> Tensor:
+    """``ttnn.softcap(input_tensor, beta)``: ``beta * tanh(input_tensor / beta)`` element-wise (its docstring in ttnn
+    0.81.1), computed in fp32 and rounded as DST holds it; beta must be non-zero."""
+    op = "ttnn.softcap"
+    check(
+        isinstance(beta, (int, float)) and not isinstance(beta, bool) and beta != 0,
+        op,
+        "softcap.beta",
+        f"beta must be a non-zero number, got {beta!r}",
+    )
+    cap = float(beta)
+    return _unary_op(op, lambda v: cap * torch.tanh(v / cap))(
+        input_tensor, memory_config=memory_config, output_tensor=output_tensor, sub_core_grids=sub_core_grids
+    )
+
+
+TTNN_OPS = {"softcap": softcap}

@@ -1,5 +1,9 @@
-"""sdpa: scaled dot-product attention over whole sequences, with an optional additive mask
-(ttnn.transformer.scaled_dot_product_attention with an SDPAProgramConfig)."""
+"""sdpa: scaled dot-product attention over whole sequences, with an optional additive mask or sliding window
+(ttnn.transformer.scaled_dot_product_attention with an SDPAProgramConfig).
+
+The optional `window` input is a scalar int (a call input bound to a param): ttnn's `sliding_window_size`, with
+which a causal query at position p attends the keys at p - window < k <= p (transformer_golden.py `_window_mask`).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ class Attention(OpKind):
     """The attention kinds (sdpa, sdpa_decode, sdpa_chunked): one macro family, one program config family."""
 
     name = "sdpa"
-    doc = "scaled dot-product attention over whole sequences, with an optional additive mask"
-    inputs = ports("q", "k", "v", "mask?")
+    doc = "scaled dot-product attention over whole sequences, with an optional additive mask or sliding window"
+    inputs = ports("q", "k", "v", "mask?", "window?")
     attrs = (Attr("causal", "bool", required=True), Attr("scale", "float"))
     macro = "sdpa"
     pins = ("compute_kernel_config",)
@@ -41,6 +45,7 @@ class Attention(OpKind):
             positions=ins.get("positions"),
             page_table=ins.get("page_table"),
             chunk_start=ins.get("chunk_start"),
+            window=ins.get("window"),
             causal=bool(attrs.get("causal", False)),
             scale=repr(float(attrs.get("scale", 1.0 / math.sqrt(op.facts["head_dim"])))),
         )

@@ -9,8 +9,11 @@ from tttgen.ops.kinds.sdpa import Attention
 
 class SdpaDecode(Attention):
     name = "sdpa_decode"
-    doc = "one query row per user against the KV cache up to each user's position (paged: through page_table)"
-    inputs = ports("q", "k_cache", "v_cache", "positions", "page_table?")
+    doc = (
+        "one query row per user against the KV cache up to each user's position (paged: through page_table; "
+        "window: only the latest window positions)"
+    )
+    inputs = ports("q", "k_cache", "v_cache", "positions", "page_table?", "window?")
     attrs = (Attr("scale", "float"),)
     macro = "sdpa_decode"
     kernel_group = "SDPA_DECODE"
