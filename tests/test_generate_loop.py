@@ -181,3 +181,23 @@ def test_tttgen_run_refuses_with_clear_errors(tiny, tmp_path):
     empty.mkdir()
     missing = CliRunner().invoke(cli, ["run", "--checkpoint", str(empty), "--prompt", "w5"])
     assert "has no config.json" in str(missing.exception)
+
+
+def test_a_paged_package_generates_through_its_page_table(tmp_path):
+    """--paged: generate() passes the page table to prefill and decode; a shuffled block allocation gives
+    transformers' greedy tokens."""
+    pytest.importorskip("transformers")
+    from tttgen.verification import emulated, imported_package, page_table, reference_model
+
+    p = plan(Request(TINY, "n150", flags=FLAGS + (("paged", {}),)))
+    (tmp_path / "pkg").mkdir()
+    for name, text in render_plan(p).items():
+        (tmp_path / "pkg" / name).write_text(text)
+    hf, checkpoint = reference_model(p.graph.model, None, tmp_path, seed=0)
+    with emulated(p.graph.device), imported_package(tmp_path / "pkg", "tttgen_generate_paged") as package:
+        gen = importlib.import_module("tttgen_generate_paged.generate")
+        assert gen.PROMPT_LIMIT == package.configs.MAX_SEQ_LEN == 256
+        model = package.Model.open(str(checkpoint))
+        prompts = [[(5 * i + 1) % 509 + 3 for i in range(n)] for n in (150, 9)]  # 150: two prefill chunks
+        done = gen.generate(model, prompts, max_new_tokens=4, page_table=page_table(package.configs, 0))
+    assert [c.tokens for c in done] == [hf_greedy(hf, prompt, 4) for prompt in prompts]
