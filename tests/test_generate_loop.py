@@ -181,6 +181,8 @@ def test_tttgen_run_refuses_with_clear_errors(tiny, tmp_path):
     empty.mkdir()
     missing = CliRunner().invoke(cli, ["run", "--checkpoint", str(empty), "--prompt", "w5"])
     assert "has no config.json" in str(missing.exception)
+    untokenized = CliRunner().invoke(cli, ["run", "--package", str(pkg), "--checkpoint", str(empty), "--prompt", "w5"])
+    assert untokenized.exit_code == 2 and f"cannot read a tokenizer from {empty}" in untokenized.stderr
 
 
 def test_a_paged_package_generates_through_its_page_table(tmp_path):
