@@ -203,3 +203,16 @@ def test_a_paged_package_generates_through_its_page_table(tmp_path):
         prompts = [[(5 * i + 1) % 509 + 3 for i in range(n)] for n in (150, 9)]  # 150: two prefill chunks
         done = gen.generate(model, prompts, max_new_tokens=4, page_table=page_table(package.configs, 0))
     assert [c.tokens for c in done] == [hf_greedy(hf, prompt, 4) for prompt in prompts]
+
+
+def test_tttgen_run_passes_its_generation_options_to_the_demo():
+    from tttgen.cli import _demo_argv
+
+    kw = {"max_new_tokens": 5, "seed": 3, "no_chat": False, "as_json": True, "system": "be brief", "top_k": 8}
+    kw.update(top_p=None, temperature=0.5, max_seq_len=256)
+    argv = _demo_argv("ckpt", ("a", "b"), kw)
+    assert argv == [
+        "--checkpoint", "ckpt", "--max-new-tokens", "5", "--seed", "3", "--prompt", "a", "--prompt", "b", "--json",
+        "--system", "be brief", "--top-k", "8", "--temperature", "0.5",
+    ]  # fmt: skip
+    assert kw == {"max_seq_len": 256}  # what is left are the build's hints

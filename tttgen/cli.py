@@ -481,42 +481,38 @@ def run(model, config, device, package_dir, checkpoint, prompts, **kw) -> None:
     MODEL defaults to the checkpoint's config.json."""
     from tttgen.run import run_package, run_plan
 
-    argv = [
-        "--checkpoint",
-        str(checkpoint),
-        "--max-new-tokens",
-        str(kw.pop("max_new_tokens")),
-        "--seed",
-        str(kw.pop("seed")),
-    ]
+    argv = _demo_argv(checkpoint, prompts, kw)
+    if package_dir is not None and (model or config):
+        raise InputError("--package runs a package already built: give no MODEL or --config with it", where="--package")
+    if package_dir is None and not (model or config):
+        config = str(Path(checkpoint) / "config.json")
+        if not Path(config).is_file():
+            raise InputError(f"{checkpoint} has no config.json", where="--checkpoint", hint="name a MODEL or --config")
+    note = "tttgen run: {}, on tttgen's ttnn CPU emulator (no device; slow: every op runs on the CPU)"
+    if package_dir is not None:
+        click.echo(note.format(f"the package {package_dir}"), err=True)
+        code = run_package(Path(package_dir), argv)
+    else:
+        p = plan(_request(model, config, device, kw))
+        click.echo(note.format(f"{p.graph.model.name} built for {p.graph.device.name} in a temporary directory"), err=True)
+        code = run_plan(p, argv)
+    if code:
+        sys.exit(code)
+
+
+def _demo_argv(checkpoint: str, prompts: tuple[str, ...], kw: dict[str, Any]) -> list[str]:
+    """`tttgen run`'s generation options as the package demo's arguments (popped from kw: the rest are hints)."""
+    argv = ["--checkpoint", str(checkpoint), "--max-new-tokens", str(kw.pop("max_new_tokens"))]
+    argv += ["--seed", str(kw.pop("seed"))]
     for text in prompts:
         argv += ["--prompt", text]
-    for flag in ("no_chat", "as_json"):
-        if kw.pop(flag):
-            argv.append("--json" if flag == "as_json" else "--no-chat")
+    argv += ["--no-chat"] if kw.pop("no_chat") else []
+    argv += ["--json"] if kw.pop("as_json") else []
     for name in ("system", "top_k", "top_p", "temperature"):
         value = kw.pop(name)
         if value is not None:
             argv += [f"--{name.replace('_', '-')}", str(value)]
-    if package_dir is not None:
-        if model or config:
-            raise InputError(
-                "--package runs a package already built: give no MODEL or --config with it", where="--package"
-            )
-        where = f"the package {package_dir}"
-    elif not (model or config):
-        config = str(Path(checkpoint) / "config.json")
-        if not Path(config).is_file():
-            raise InputError(f"{checkpoint} has no config.json", where="--checkpoint", hint="name a MODEL or --config")
-    p = None if package_dir is not None else plan(_request(model, config, device, kw))
-    if p is not None:
-        where = f"{p.graph.model.name} built for {p.graph.device.name} in a temporary directory"
-    click.echo(
-        f"tttgen run: {where}, on tttgen's ttnn CPU emulator (no device; slow: every op runs on the CPU)", err=True
-    )
-    code = run_package(Path(package_dir), argv) if p is None else run_plan(p, argv)
-    if code:
-        sys.exit(code)
+    return argv
 
 
 def _verify_module(p, as_json: bool) -> None:
