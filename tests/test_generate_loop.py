@@ -124,6 +124,7 @@ def test_sampled_generation_repeats_under_its_seeds(tiny):
         ([[1], [2]], {"max_new_tokens": [1, 2, 3]}, r"max_new_tokens must be one value or one per prompt \(2\)"),
         ([[1]], {"stop_ids": [600]}, r"stop_ids must be token ids in \[0, 512\)"),
         ([[1]], {"seeds": [1]}, r"seeds are given but sampling is not"),
+        (["w5 w6"], {}, r"prompts are token ids: encode text first"),
     ],
 )
 def test_generate_refuses_what_the_slots_or_the_cache_cannot_hold(tiny, prompts, kwargs, message):
