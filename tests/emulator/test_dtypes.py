@@ -112,3 +112,17 @@ def test_truncate_mantissa():
 
 def test_tile_sizes():
     assert dt.TILE_BYTES[dt.DataType.BFLOAT8_B] == 1088 and dt.TILE_BYTES[dt.DataType.BFLOAT4_B] == 576
+
+
+@pytest.mark.parametrize("bits", [7, 3])
+def test_an_all_zero_tensor_stores_as_the_block_path_would(bits):
+    """quantize_bfp returns an all-zero tensor (a fresh KV cache) without the block arithmetic: the same values,
+    the signs of negative zeros included, as the groups' own path gives."""
+    zeros = torch.zeros(2, 3, 64)
+    zeros[0, 1, 5] = -0.0
+    fast = dt.quantize_bfp(zeros, bits)
+    slow = dt._bfp_groups(zeros.reshape(-1, dt.FACE_SIZE), bits).reshape(zeros.shape)
+    assert torch.equal(fast, slow) and torch.equal(torch.signbit(fast), torch.signbit(slow))
+    nonzero = zeros.clone()
+    nonzero[1, 2, 63] = 3.0e-5  # one value: the block path, which rounds it
+    assert torch.equal(dt.quantize_bfp(nonzero, bits), dt._bfp_groups(nonzero.reshape(-1, dt.FACE_SIZE), bits).reshape(nonzero.shape))

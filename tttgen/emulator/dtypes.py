@@ -150,8 +150,8 @@ def _bfp_groups(groups: torch.Tensor, mantissa_bits: int) -> torch.Tensor:
 def quantize_bfp(x: torch.Tensor, mantissa_bits: int) -> torch.Tensor:
     """Block-float quantization of a float32 tensor (see module docstring); returns float32 values."""
     x32 = x.float().contiguous()
-    if x32.numel() == 0:
-        return x32.clone()
+    if x32.numel() == 0 or not bool((x32 != 0).any()):
+        return x32.clone()  # all zeros (a fresh KV cache): every block stores its zeros as they are, signs included
     shape = x32.shape
     width = shape[-1] if x32.dim() > 0 else 1
     flat = x32.reshape(-1, width)

@@ -41,6 +41,7 @@ from tttgen.passes.op_costs import (
 from tttgen.render.weight_code import host_weight_source, key_expression
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
+LM_FILES = ("generate.py", "__main__.py")  # a causal LM's generate loop and its demo (`python -m <package>`)
 RESERVED = {"self", "ttnn", "torch", "math", "C", "layer", "rows", "check_inputs"}  # names model.py itself uses
 LAYER = "layer"  # the loop variable of a looped call in model.py
 
@@ -883,7 +884,8 @@ def render_module(
     header = header_line(inputs)
     where = inputs[0].label if inputs else graph.facts["module"]
     ctx = module_context(graph, header, header[2:], package_name(graph.model.name), where)
-    files = {name: format_python(env.get_template(f"{name}.j2").render(ctx), name) for name in PYTHON_FILES}
+    names = PYTHON_FILES + (LM_FILES if ctx["is_lm"] else ())
+    files = {name: format_python(env.get_template(f"{name}.j2").render(ctx), name) for name in names}
     files["README.md"] = env.get_template("README.md.j2").render(ctx)
     files["graph.json"] = dumps(graph_document(graph))
     files.update(extra_files or {})

@@ -209,14 +209,15 @@ SLIDING_BOOKKEEPING = ("max_window_layers", "layer_types")
 BOOKKEEPING = frozenset(
     {
         # PreTrainedConfig base: provenance, output plumbing, fine-tuning heads, attention kernel choice.
-        "_name_or_path", "name_or_path", "_commit_hash", "transformers_version", "auto_map",
+        # (`_model_name_or_path`: the model name transformers' GGUF import reads from the file's general.name.)
+        "_name_or_path", "name_or_path", "_model_name_or_path", "_commit_hash", "transformers_version", "auto_map",
         "dtype", "torch_dtype", "output_attentions", "output_hidden_states", "return_dict", "torchscript",
         "use_return_dict", "chunk_size_feed_forward", "is_encoder_decoder", "is_decoder", "add_cross_attention",
         "cross_attention_hidden_size", "tie_encoder_decoder", "pruned_heads", "id2label", "label2id",
         "num_labels", "problem_type", "finetuning_task", "tokenizer_class", "prefix", "task_specific_params",
         "attn_implementation", "_attn_implementation", "_attn_implementation_autoset", "experts_implementation",
         # Token ids: the tokenizer's business, not the forward's.
-        "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "decoder_start_token_id",
+        "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "unk_token_id", "decoder_start_token_id",
         # Training-only: weight init, dropout (off at inference: Phi-3's resid_pdrop and embd_pdrop too), HF's own
         # KV-cache switch.
         "initializer_range", "attention_dropout", "resid_pdrop", "embd_pdrop", "use_cache",
