@@ -563,6 +563,12 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
         "sampling": sampling,
         "sampling_chunks": repr(tuple(tuple(chunk) for chunk in sampling["chunks"])),
         "paged": _paged_geometry(graph) if graph.hints.paged else None,
+        # the decode step's inputs and how each advances on device (the step_state pass)
+        "step_inputs": [{**i, "ttnn_dtype": L.dtype(i["dtype"])} for i in graph.facts["step_state"]["inputs"]],
+        "host_transfers": {
+            tail: {**t, "transfer_us": f"{t['transfer_ns'] / 1000:.1f}", "read_us": f"{t['read_ns'] / 1000:.1f}"}
+            for tail, t in graph.facts["decode_host_transfers"].items()
+        },
     }
 
 
