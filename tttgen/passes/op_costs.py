@@ -312,8 +312,18 @@ TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace 
 
 
 def trace_ops(graph: Graph) -> int:
-    """Ops the decode traces hold together: the step returning logits, greedy_step and sampled_step may each be
-    captured (templates/lm.py.j2); none for a module package, which traces nothing."""
+    """Ops the traces hold together. A causal LM: the decode step returning logits, greedy_step and sampled_step
+    may each be captured (templates/lm.py.j2). A module package whose modes run device ops only (step_state's
+    module_traces): one trace per mode, and the sampler's loop as one more (its mode's ops, count times)."""
+    modules = graph.facts.get("module_traces")
+    if modules is not None:
+        if not modules["traceable"]:
+            return 0
+        total = sum(dispatched_ops(graph, key) for key in graph.mode_keys())
+        sampler = graph.facts.get("sampler")
+        if sampler:
+            total += sampler["count"] * dispatched_ops(graph, sampler["mode_key"])
+        return total
     if "decode" not in traced_modes(graph):
         return 0
     return 3 * dispatched_ops(graph, "decode") + len(advance_ops(graph)) + sum(tail_calls(graph, tail) for tail in TAILS)

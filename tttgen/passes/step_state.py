@@ -74,7 +74,7 @@ def step_state(graph: Graph) -> Graph:
     from tttgen.builder.structure import is_module_graph
 
     if is_module_graph(graph) or "decode" not in graph.facts.get("io", {}):
-        return graph.with_facts(step_state=None)
+        return graph.with_facts(step_state=None, module_traces=module_traces(graph))
     inputs = plan_inputs(graph.facts["io"]["decode"])
     on_change = [i["name"] for i in inputs if i["advance"] is None and i["name"] in ON_CHANGE_INPUTS]
     return graph.with_facts(
@@ -82,5 +82,16 @@ def step_state(graph: Graph) -> Graph:
             "inputs": inputs,
             "on_change": on_change + list(SAMPLING_PARAMS),
             "per_token": per_token(inputs),
-        }
+        },
+        module_traces=None,
     )
+
+
+def module_traces(graph: Graph) -> dict[str, Any]:
+    """Whether a module package's calls can run as traces (forward(..., traced=True), the sampler's loop, warmup()):
+    a trace replays device commands only, so a mode that computes anything on the host per call (rotary tables built
+    with torch) cannot be one."""
+    host = sorted({fn["mode"] for fn in graph.facts.get("functions", ()) if any("host" in e for e in fn["body"])})
+    if host:
+        return {"traceable": False, "why": f"modes {host} compute rotary tables on the host per call"}
+    return {"traceable": True, "why": "every mode runs device ops only: each call can replay a trace"}

@@ -637,7 +637,8 @@ def uses_torch(graph: Graph, is_lm: bool) -> bool:
         for name, shape in io["inputs"].items()
     )
     rotary = any(op.kind == "rotary" for op in graph.ops) or host_rope_tables(graph)
-    return is_lm or integer_input or rotary or bool(_state_views(graph))
+    traced = (graph.facts.get("module_traces") or {}).get("traceable", False)  # warmup's zero inputs
+    return is_lm or integer_input or rotary or bool(_state_views(graph)) or traced
 
 
 def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
@@ -819,6 +820,9 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "states": _state_views(graph),
         "is_lm": is_lm,
         "lm": _lm_context(graph) if is_lm else None,
+        # a module package's traces (the step_state pass decides whether its calls can replay one)
+        "module_traces": graph.facts.get("module_traces"),
+        "module_trace_region_size": trace_region_bytes(graph) if not is_lm else 0,
         "input_args": ", ".join(input_names),
         "input_names": repr(tuple(input_names)),
         "first_input": size_input,
