@@ -678,7 +678,11 @@ def inputs_view(io: dict[str, Any]) -> dict[str, Any]:
 
 
 def sampler_view(
-    sampler: dict[str, Any] | None, io: dict[str, Any], times: dict[str, float], emitted: dict[str, float]
+    sampler: dict[str, Any] | None,
+    io: dict[str, Any],
+    times: dict[str, float],
+    emitted: dict[str, float],
+    traceable: bool = False,
 ) -> dict[str, Any] | None:
     """The sampler method: its inputs (the step's, less those a weight starts), the loop's call and result."""
     if sampler is None:
@@ -703,7 +707,8 @@ def sampler_view(
         "outs": ", ".join(out_vars) + ("," if len(out_vars) == 1 else ""),
         "returns": returns,
         "modeled_us": f"{sampler['count']} x {key} = {sampler['count'] * times.get(key, 0.0) / 1000:.1f} us "
-        f"({sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us as run, untraced)",
+        + (f"(traced=True replays it as one trace; {sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us untraced)"
+           if traceable else f"({sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us as run, untraced)"),
     }
 
 
@@ -795,7 +800,11 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "input_shapes": sorted(input_shapes + shapes(other_keys)),
         "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
         "sampler": sampler_view(
-            graph.facts.get("sampler"), io, graph.facts.get("mode_time_ns", {}), graph.facts.get("emitted_time_ns", {})
+            graph.facts.get("sampler"),
+            io,
+            graph.facts.get("mode_time_ns", {}),
+            graph.facts.get("emitted_time_ns", {}),
+            (graph.facts.get("module_traces") or {}).get("traceable", False),
         ),
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),
