@@ -38,6 +38,11 @@ generate: install
 	# a paged KV cache with chunked prefill: prompts up to 4096 tokens as 1024-row chunks
 	$(BIN)/tttgen build llama-3.2-1b --paged --max-seq-len 4096 $(foreach d,$(GOLDEN_DEVICES),--device $(d)) \
 	  --out generated/paged --force
+	# the performance preset (tt_transformers' "performance" configuration, the one its published figures use)
+	for m in llama-3.2-1b llama-3.1-8b; do \
+	  $(BIN)/tttgen build $$m --precision performance $(foreach d,$(GOLDEN_DEVICES),--device $(d)) \
+	    --out generated/performance --force || exit 1; \
+	done
 
 check: ttnn-venv
 	$(BIN)/tttgen check generated --api --ttnn

@@ -541,7 +541,7 @@ def test_sampler_renders_a_method_that_loops_count_times(stepper):
     compile(model, "model.py", "exec")
     method = model[model.index("    def run_steps(") :]
     method = method[: method.index("return h\n") + len("return h\n")]
-    assert "def run_steps(self, h):" in method  # the started input is no argument
+    assert "def run_steps(self, h, traced=False):" in method  # the started input is no argument; traced: one trace
     assert 's = self.w["first"]' in method
     assert "for _ in range(C.RUN_STEPS_COUNT):\n            h, s = self.prefill_32(h, s)" in method
     assert "RUN_STEPS_COUNT = 3" in files["configs.py"].splitlines()

@@ -142,7 +142,7 @@ def _planted(old, new):
         # every chunk fills the user's first blocks: later chunks overwrite the earlier ones
         ("user_pages[:, first : first + count]", "user_pages[:, :count]"),
         # decode ignores the caller's table and reads the default allocation
-        ("(check_page_table(page_table), ttnn.int32)", "(check_page_table(None), ttnn.int32)"),
+        ("table = check_page_table(page_table)\n", "table = check_page_table(None)\n"),
     ],
 )
 def test_paged_verify_catches_a_planted_paging_bug(old, new):

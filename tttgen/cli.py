@@ -372,7 +372,7 @@ def validate(file) -> None:
 @hint_options
 def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     """Per-op table of the chosen configs and why."""
-    from tttgen.explain import explain_inputs, explain_rows, explain_table, layer_moves
+    from tttgen.explain import explain_inputs, explain_rows, explain_table, layer_moves, step_state_lines
 
     p = plan(_request(model, config, device, kw))
     rows = explain_rows(p.graph, op_name)
@@ -387,11 +387,20 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
 
         click.echo(explain_html(p.graph, rows), nl=False)
     elif fmt == "json":
-        doc = {"inputs": explain_inputs(p.inputs), "ops": rows, "layer_moves": layer_moves(p.graph)}
+        doc = {
+            "inputs": explain_inputs(p.inputs),
+            "ops": rows,
+            "layer_moves": layer_moves(p.graph),
+            "step_state": p.graph.facts.get("step_state"),
+            "decode_host_transfers": p.graph.facts.get("decode_host_transfers"),
+        }
         click.echo(json.dumps(jsonable(doc), indent=2, sort_keys=True))
     else:
         moves = None if op_name else layer_moves(p.graph)
-        click.echo(explain_table(rows, detail=op_name is not None, inputs=explain_inputs(p.inputs), moves=moves))
+        steps = [] if op_name else step_state_lines(p.graph)
+        click.echo(
+            explain_table(rows, detail=op_name is not None, inputs=explain_inputs(p.inputs), moves=moves, step_state=steps)
+        )
 
 
 @cli.command()

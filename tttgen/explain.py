@@ -154,13 +154,35 @@ def moves_line(moves: dict[str, dict[str, int]]) -> str | None:
     return "reshards per layer: " + "; ".join(parts)
 
 
+def step_state_lines(graph: Graph) -> list[str]:
+    """What a causal LM's decode step keeps on the device (the step_state pass) and what a steady step still moves
+    over PCIe per token, per decode tail (op_costs' decode_host_transfers)."""
+    state = graph.facts.get("step_state")
+    if not state:
+        return []
+    kept = [f"{i['name']} ({i['advance']}: {i['why']})" for i in state["inputs"] if i["advance"]]
+    lines = ["decode step inputs advanced on device: " + "; ".join(kept)]
+    lines.append("copied from the host only when they change: " + ", ".join(state["on_change"]))
+    parts = []
+    for tail, t in graph.facts.get("decode_host_transfers", {}).items():
+        copied = ", ".join(state["per_token"][tail]) or "nothing"
+        parts.append(f"{tail}: {t['in']} in ({copied}), {t['out']} read, {t['transfer_ns'] / 1000:.1f} us "
+                     f"({t['read_ns'] / 1000:.1f} us of it the read)")
+    lines.append("host transfers per decode token: " + "; ".join(parts))
+    return lines
+
+
 def explain_inputs(inputs: list[InputFile]) -> list[dict[str, Any]]:
     """Each input file with the fields it carries that tttgen accepted but that change nothing it computes."""
     return [{"path": i.label, "ignored_fields": list(i.ignored_fields)} for i in inputs]
 
 
 def explain_table(
-    rows: list[dict[str, Any]], detail: bool = False, inputs: list[dict[str, Any]] = (), moves: dict | None = None
+    rows: list[dict[str, Any]],
+    detail: bool = False,
+    inputs: list[dict[str, Any]] = (),
+    moves: dict | None = None,
+    step_state: list[str] = (),
 ) -> str:
     lines = [
         f"{i['path']}: ignored, no effect on the math: {', '.join(i['ignored_fields'])}"
@@ -193,6 +215,7 @@ def explain_table(
     line = moves_line(moves or {})
     if line:
         lines.append(line)
+    lines += list(step_state)
     chains = {r["fusion"]["chain"]["id"]: r["fusion"]["chain"] for r in rows if (r.get("fusion") or {}).get("chain")}
     if chains:
         lines.append("elementwise chains (ttnn-jit candidates):")

@@ -51,6 +51,17 @@ def test_clean_package_passes_with_every_mode_run(tiny_package):
     assert not list(tiny_package.rglob("__pycache__"))  # importing the package under ttnn leaves nothing behind
 
 
+def test_the_step_state_ops_are_accepted_in_both_decode_phases(tiny_package):
+    """The untraced decode steps run the ops that advance the step state on device: ttnn accepts the ids written
+    into the next step's tokens (ttnn.copy) and both ttnn.plus_one calls (positions with skip_negative_entries)."""
+    code, report = check_json(tiny_package)
+    [verdict] = report["real_ttnn"]
+    for phase in ("decode", "decode_sampled"):
+        ops = {op["fn"]: op for op in verdict["ops"] if op["phase"] == phase and op["fn"] in ("plus_one", "copy")}
+        assert set(ops) == {"plus_one", "copy"}, phase
+        assert all(op["accepted"] == op["calls"] for op in ops.values()), ops
+
+
 def test_planted_illegal_program_config_is_reported_with_ttnn_message_and_line(tiny_package, tmp_path):
     package = copy(tiny_package, tmp_path)
     configs = package / "configs.py"

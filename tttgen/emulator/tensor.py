@@ -193,7 +193,11 @@ class Tensor:
         self.require_allocated("ttnn.to_torch")
         return dt.to_torch_dtype(self._values, self._dtype)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self, blocking: bool = True, cq_id=None) -> "Tensor":
+        """The tensor read back to the host. A non-blocking read is enqueued on the device's command queue after
+        everything enqueued before it; the emulator runs in order, so its values are those at this point either way."""
+        if self._device is not None:
+            self.require_allocated("ttnn.Tensor.cpu")
         return Tensor(self._values, self._dtype, self._layout, None, None, quantized=True)
 
     def __repr__(self) -> str:

@@ -205,6 +205,9 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     ttnn.execute_trace = tracer.execute_trace
     ttnn.release_trace = tracer.release_trace
     ttnn.copy_host_to_device_tensor = trace_mod.copy_host_to_device_tensor
+    ttnn.record_event = trace_mod.record_event
+    ttnn.event_synchronize = trace_mod.event_synchronize
+    ttnn.wait_for_event = trace_mod.wait_for_event
     ttnn.experimental = experimental
     ttnn.transformer = transformer
 

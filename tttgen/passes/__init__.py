@@ -15,6 +15,7 @@ from tttgen.passes.op_costs import op_costs
 from tttgen.passes.op_programs import op_programs
 from tttgen.passes.precision import precision
 from tttgen.passes.reshard import reshard
+from tttgen.passes.step_state import step_state
 from tttgen.passes.target import target
 
 PIPELINE: tuple[Pass, ...] = (
@@ -26,6 +27,7 @@ PIPELINE: tuple[Pass, ...] = (
     reshard,  # moves between producer and consumer placements (or none)
     op_programs,  # sharded norm and SDPA program configs
     fusion,  # ttnn-jit blocks where its rules allow
+    step_state,  # decode-step inputs kept and advanced on device
     op_costs,  # modeled time of the remaining ops and whole forwards
     feasibility,  # DRAM capacity and the remaining ttnn rules
 )

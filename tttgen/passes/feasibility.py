@@ -64,8 +64,8 @@ def rule_problems(graph: Graph) -> list[str]:
 
 
 def reserved_bytes(graph: Graph) -> int:
-    """DRAM an LM package holds beside weights, caches and activations: the trace region its device is opened with
-    (room for the three decode traces) and sampled_step's label and mask tensors."""
+    """DRAM a package holds beside weights, caches and activations: the trace region its device is opened with (an
+    LM's three decode traces; a module's traced calls) and an LM's sampled_step label and mask tensors."""
     return trace_region_bytes(graph) + sampling_buffer_bytes(graph)
 
 

@@ -91,7 +91,7 @@ def mode_totals(graph: Graph, time_of) -> dict[str, float]:
     return totals
 
 
-@make_pass("op_costs", requires=("matmul_program", "op_programs", "reshard", "fusion"), produces=("op_costs",))
+@make_pass("op_costs", requires=("matmul_program", "op_programs", "reshard", "fusion", "step_state"), produces=("op_costs",))
 def op_costs(graph: Graph) -> Graph:
     """Model every op's time so explain, the benchmark and the totals see whole forwards."""
     kv_len = graph.hints.max_seq_len
@@ -111,6 +111,10 @@ def op_costs(graph: Graph) -> Graph:
     facts = {"mode_time_ns": totals, "host_io_ns": host, "emitted_time_ns": emitted}
     if "decode" in traced_modes(graph):
         link = graph.device.host_link
+        emitted["decode"] += advance_ns(graph)  # the step advances its own inputs (step_state)
+        facts["decode_host_transfers"] = {
+            tail: per_token_transfers(graph, None if tail == "logits" else tail) for tail in ("logits", *TAILS)
+        }
         facts["greedy_decode_ns"] = (
             totals["decode"] + greedy_tail_ns(graph) + host_io_ns(link, entry_host_io(graph, "decode", tail="greedy"))
         )
@@ -224,7 +228,7 @@ def tail_ops(graph: Graph, tail: str) -> list[TailOp]:
             TailOp("to_layout", ("dram", size, size)),
             TailOp("slice", vocab_slice),
             TailOp("argmax", ("dram", size, rows * ID_BYTES)),
-        ]
+        ] + token_write_ops(graph) + advance_ops(graph)
     plan = sampling_plan(graph)
     several = len(plan["chunks"]) > 1
     if plan["vocab_mask"]:
@@ -245,7 +249,36 @@ def tail_ops(graph: Graph, tail: str) -> list[TailOp]:
     return ops + [
         TailOp("to_layout", ("dram", candidates * ID_BYTES, candidates * ID_BYTES)),
         TailOp("sampling", kernel_ns=sampling_ns()),
-    ]
+    ] + token_write_ops(graph) + advance_ops(graph)
+
+
+def token_write_ops(graph: Graph) -> list[TailOp]:
+    """A greedy or sampled step writes its ids into the next step's token input (step_state `next_token`): a
+    row-major reshape (a view: no data moves) and ttnn.copy of one id per user."""
+    state = graph.facts.get("step_state") or {}
+    if not any(i["advance"] == "next_token" for i in state.get("inputs", ())):
+        return []
+    ids = graph.facts["decode_rows"] * ID_BYTES
+    return [TailOp("reshape"), TailOp("copy", ("dram", ids, ids))]
+
+
+def advance_ops(graph: Graph) -> list[TailOp]:
+    """Every decode step advances its position-like inputs in place (step_state `plus_one*`): one ttnn.plus_one
+    each, a one-core kernel over a few hundred bytes, priced as that small a move."""
+    state = graph.facts.get("step_state") or {}
+    ops = []
+    for i in state.get("inputs", ()):
+        if (i["advance"] or "").startswith("plus_one"):
+            nbytes = ELEMENT_BYTES.get(i["dtype"], 2)
+            for d in i["shape"]:
+                nbytes *= d
+            ops.append(TailOp("plus_one", ("dram", nbytes, nbytes)))
+    return ops
+
+
+def advance_ns(graph: Graph) -> float:
+    """Modeled device time of a decode step's own input advances (advance_ops)."""
+    return _ops_ns(graph, advance_ops(graph))
 
 
 def tail_moves(graph: Graph, tail: str) -> list[tuple[str, int, int]]:
@@ -255,9 +288,13 @@ def tail_moves(graph: Graph, tail: str) -> list[tuple[str, int, int]]:
 
 def tail_ns(graph: Graph, tail: str) -> float:
     """Modeled device time of a decode tail: each call's data movement or measured kernel, op-to-op gaps included."""
+    return _ops_ns(graph, tail_ops(graph, tail))
+
+
+def _ops_ns(graph: Graph, ops: list[TailOp]) -> float:
     device = graph.device
     total = 0.0
-    for op in tail_ops(graph, tail):
+    for op in ops:
         if op.moves is not None:
             src, b_in, b_out = op.moves
             total += op_time_ns(device, "reshard", bytes_in=b_in, bytes_out=b_out, src=src, dst="dram").total_ns
@@ -275,11 +312,21 @@ TRACE_BYTES_PER_OP = 32 * 1024  # assumed commands per dispatched op in a trace 
 
 
 def trace_ops(graph: Graph) -> int:
-    """Ops the decode traces hold together: the step returning logits, greedy_step and sampled_step may each be
-    captured (templates/lm.py.j2); none for a module package, which traces nothing."""
+    """Ops the traces hold together. A causal LM: the decode step returning logits, greedy_step and sampled_step
+    may each be captured (templates/lm.py.j2). A module package whose modes run device ops only (step_state's
+    module_traces): one trace per mode, and the sampler's loop as one more (its mode's ops, count times)."""
+    modules = graph.facts.get("module_traces")
+    if modules is not None:
+        if not modules["traceable"]:
+            return 0
+        total = sum(dispatched_ops(graph, key) for key in graph.mode_keys())
+        sampler = graph.facts.get("sampler")
+        if sampler:
+            total += sampler["count"] * dispatched_ops(graph, sampler["mode_key"])
+        return total
     if "decode" not in traced_modes(graph):
         return 0
-    return 3 * dispatched_ops(graph, "decode") + sum(tail_calls(graph, tail) for tail in TAILS)
+    return 3 * dispatched_ops(graph, "decode") + len(advance_ops(graph)) + sum(tail_calls(graph, tail) for tail in TAILS)
 
 
 def trace_region_bytes(graph: Graph) -> int:
@@ -304,25 +351,41 @@ def greedy_tail_ns(graph: Graph) -> float:
 
 
 def entry_host_io(graph: Graph, key: str, tail: str | None = None) -> HostIO:
-    """What one call of the package's entry for a mode moves between host and device. A causal LM's entries
-    (templates/lm.py.j2) copy every tensor input in and read the output back; with a decode tail ("greedy", or
-    "sampled", which also copies in three [users] rows: top_k uint32, top_p and 1 / temperature bfloat16) decode
-    reads one id per user instead of the logits. A traced mode adds its trace replay. A module package's forward
-    takes and returns device tensors: no host traffic."""
+    """What one call of the package's entry for a mode moves between host and device, in steady state. A causal LM's
+    prefill copies every tensor input in and reads the logits back. Its decode step keeps its inputs on the device
+    (step_state): it copies only the inputs step_state still copies per token for this tail (the tokens when the
+    host reads the logits and picks them; nothing with a greedy or sampled tail, whose ids become the next step's
+    tokens on device; the page table and sampling parameters only when they change), and reads the logits, or with
+    a decode tail ("greedy", "sampled") one id per user. A traced mode adds its trace replay. A module package's
+    forward takes and returns device tensors: no host traffic."""
     from tttgen.builder.structure import is_module_graph
 
     if is_module_graph(graph):
         return HostIO()
     io = graph.facts["io"][key]
-    inputs = tensor_bytes((tuple(s), ELEMENT_BYTES.get(io["dtypes"].get(n), 2)) for n, s in io["inputs"].items())
+    state = graph.facts.get("step_state")
+    names = list(io["inputs"])
+    if key == "decode" and state:
+        names = state["per_token"][tail or "logits"]
+    inputs = tensor_bytes((tuple(io["inputs"][n]), ELEMENT_BYTES.get(io["dtypes"].get(n), 2)) for n in names)
     users = graph.facts["decode_rows"]
-    if tail == "sampled":
+    if tail == "sampled" and not (state and "top_k" in state["on_change"]):
         inputs += (users * ID_BYTES, users * BYTES_BF16, users * BYTES_BF16)
     if tail is not None:
         outputs: tuple[int, ...] = (users * ID_BYTES,)
     else:
         outputs = tensor_bytes((tuple(s), 2) for s in io["outputs"].values())
     return HostIO(inputs=inputs, outputs=outputs, other_calls=1 if key in traced_modes(graph) else 0)
+
+
+def per_token_transfers(graph: Graph, tail: str | None) -> dict[str, Any]:
+    """A steady decode step's host transfers (explain, the README, the benchmark): tensors copied in and read out,
+    their host time without the trace replay's call (`transfer_ns`), and the share of it that is the output read."""
+    io = entry_host_io(graph, "decode", tail)
+    link = graph.device.host_link
+    copies = host_io_ns(link, HostIO(inputs=io.inputs))
+    reads = host_io_ns(link, HostIO(outputs=io.outputs))
+    return {"in": len(io.inputs), "out": len(io.outputs), "in_ns": copies, "read_ns": reads, "transfer_ns": copies + reads}
 
 
 def untraced_time_ns(graph: Graph, key: str, names: set[str] | None = None) -> float:

@@ -385,6 +385,7 @@ def make_torch() -> types.ModuleType:
         return FakeTensor(shape, ref.dtype.name if isinstance(ref, FakeTensor) else "float32")
 
     torch.where = where
+    torch.equal = lambda a, b: False  # values unknown: never equal (a package copies what may have changed)
 
     def repeat_interleave(x, repeats, dim=None):
         if dim is None:

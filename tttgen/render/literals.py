@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from tttgen.ir.configs import ComputeKernelConfig, CoreRanges, MatmulConfig, MemoryPlacement, NormConfig, SdpaConfig
 
-DTYPES = {"bfloat16": "ttnn.bfloat16", "float32": "ttnn.float32", "bfloat8_b": "ttnn.bfloat8_b", "bfloat4_b": "ttnn.bfloat4_b"}
+DTYPES = {
+    "bfloat16": "ttnn.bfloat16",
+    "float32": "ttnn.float32",
+    "bfloat8_b": "ttnn.bfloat8_b",
+    "bfloat4_b": "ttnn.bfloat4_b",
+    "uint32": "ttnn.uint32",
+    "int32": "ttnn.int32",
+}
 
 
 def dtype(name: str) -> str:

@@ -574,6 +574,12 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
         "sampling": sampling,
         "sampling_chunks": repr(tuple(tuple(chunk) for chunk in sampling["chunks"])),
         "paged": _paged_geometry(graph) if graph.hints.paged else None,
+        # the decode step's inputs and how each advances on device (the step_state pass)
+        "step_inputs": [{**i, "ttnn_dtype": L.dtype(i["dtype"])} for i in graph.facts["step_state"]["inputs"]],
+        "host_transfers": {
+            tail: {**t, "transfer_us": f"{t['transfer_ns'] / 1000:.1f}", "read_us": f"{t['read_ns'] / 1000:.1f}"}
+            for tail, t in graph.facts["decode_host_transfers"].items()
+        },
     }
 
 
@@ -642,7 +648,8 @@ def uses_torch(graph: Graph, is_lm: bool) -> bool:
         for name, shape in io["inputs"].items()
     )
     rotary = any(op.kind == "rotary" for op in graph.ops) or host_rope_tables(graph)
-    return is_lm or integer_input or rotary or bool(_state_views(graph))
+    traced = (graph.facts.get("module_traces") or {}).get("traceable", False)  # warmup's zero inputs
+    return is_lm or integer_input or rotary or bool(_state_views(graph)) or traced
 
 
 def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
@@ -682,7 +689,11 @@ def inputs_view(io: dict[str, Any]) -> dict[str, Any]:
 
 
 def sampler_view(
-    sampler: dict[str, Any] | None, io: dict[str, Any], times: dict[str, float], emitted: dict[str, float]
+    sampler: dict[str, Any] | None,
+    io: dict[str, Any],
+    times: dict[str, float],
+    emitted: dict[str, float],
+    traceable: bool = False,
 ) -> dict[str, Any] | None:
     """The sampler method: its inputs (the step's, less those a weight starts), the loop's call and result."""
     if sampler is None:
@@ -707,7 +718,8 @@ def sampler_view(
         "outs": ", ".join(out_vars) + ("," if len(out_vars) == 1 else ""),
         "returns": returns,
         "modeled_us": f"{sampler['count']} x {key} = {sampler['count'] * times.get(key, 0.0) / 1000:.1f} us "
-        f"({sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us as run, untraced)",
+        + (f"(traced=True replays it as one trace; {sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us untraced)"
+           if traceable else f"({sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us as run, untraced)"),
     }
 
 
@@ -819,7 +831,11 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "input_shapes": sorted(input_shapes + shapes(other_keys)),
         "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
         "sampler": sampler_view(
-            graph.facts.get("sampler"), io, graph.facts.get("mode_time_ns", {}), graph.facts.get("emitted_time_ns", {})
+            graph.facts.get("sampler"),
+            io,
+            graph.facts.get("mode_time_ns", {}),
+            graph.facts.get("emitted_time_ns", {}),
+            (graph.facts.get("module_traces") or {}).get("traceable", False),
         ),
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),
@@ -846,6 +862,9 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "states": _state_views(graph),
         "is_lm": is_lm,
         "lm": _lm_context(graph) if is_lm else None,
+        # a module package's traces (the step_state pass decides whether its calls can replay one)
+        "module_traces": graph.facts.get("module_traces"),
+        "module_trace_region_size": trace_region_bytes(graph) if not is_lm else 0,
         "input_args": ", ".join(input_names),
         "input_names": repr(tuple(input_names)),
         "first_input": size_input,
