@@ -36,6 +36,29 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads."""
+    keys = [
+        "adaln.s_norm.weight",
+        "adaln.s_scale.weight",
+        "adaln.s_scale.bias",
+        "adaln.s_bias.weight",
+        "swish_gate.0.weight",
+        "a_to_b.weight",
+        "output_projection.0.weight",
+        "output_projection.0.bias",
+        "b_to_a.weight",
+    ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_s_norm(state):
     """NORM: DRAM interleaved, [768] from adaln.s_norm.weight"""
     w_s_norm = state["adaln.s_norm.weight"]
@@ -158,6 +181,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

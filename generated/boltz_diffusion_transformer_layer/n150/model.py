@@ -5,6 +5,7 @@ One class per module (a called module is a class of its own), one straight-line 
 a name in configs.py that an optimizer pass chose; nothing here depends on the device or branches on shapes.
 """
 
+import torch
 import ttnn
 
 from . import configs as C
@@ -642,20 +643,30 @@ class Model(BoltzDiffusionTransformerLayer):
     def __init__(self, device, weights):
         self.device = device
         super().__init__(weights)
+        # (method, input shapes and host ints) -> (trace id, persistent inputs, outputs): traced calls capture it once
+        self.traces = {}
 
     @classmethod
     def open(cls, checkpoint, device_id=0, cache_dir=None):
         """Open the device and load `checkpoint` (a safetensors file or a directory of them)."""
-        device = ttnn.open_device(device_id=device_id, l1_small_size=C.L1_SMALL_SIZE)
+        device = ttnn.open_device(
+            device_id=device_id, l1_small_size=C.L1_SMALL_SIZE, trace_region_size=C.TRACE_REGION_SIZE
+        )
         return cls(device, load_weights(device, checkpoint, cache_dir))
 
     @classmethod
     def from_host_weights(cls, host, device_id=0):
         """Open the device and place weights already transformed on the host (weights.host_weights' output)."""
-        device = ttnn.open_device(device_id=device_id, l1_small_size=C.L1_SMALL_SIZE)
+        device = ttnn.open_device(
+            device_id=device_id, l1_small_size=C.L1_SMALL_SIZE, trace_region_size=C.TRACE_REGION_SIZE
+        )
         return cls(device, device_weights(device, host))
 
     def close(self):
+        """Release every captured trace, then close the device."""
+        for trace_id, _, _ in self.traces.values():
+            ttnn.release_trace(self.device, trace_id)
+        self.traces = {}
         ttnn.close_device(self.device)
 
     def to_device(self, a, s, bias, mask):
@@ -692,7 +703,40 @@ class Model(BoltzDiffusionTransformerLayer):
             ),
         )
 
-    def forward(self, a, s, bias, mask):
-        """Device tensors in, device tensors out; the method of the mode with these rows runs."""
+    def forward(self, a, s, bias, mask, traced=False):
+        """Device tensors in, device tensors out; the method of the mode with these rows runs. traced=True replays a
+        trace of it (traced_call): no per-op host dispatch, the outputs rewritten by the next traced call."""
         rows = check_inputs(a, s, bias, mask)
+        if traced:
+            return self.traced_call(f"prefill_{rows}", a, s, bias, mask)
         return getattr(self, f"prefill_{rows}")(a, s, bias, mask)
+
+    def traced_call(self, method, *inputs):
+        """Run `method` as a trace over persistent device inputs, as the LM packages run their decode step: the first
+        call for these input shapes (and host ints) clones the inputs into persistent device tensors, runs once
+        (compiling every program) and captures; each call copies its inputs into the persistent ones on device
+        (ttnn.copy) and replays. The outputs are the trace's own tensors: the next call of `method` rewrites them."""
+        key = (method,) + tuple(tuple(v.shape) if isinstance(v, ttnn.Tensor) else v for v in inputs)
+        if key not in self.traces:
+            persistent = [ttnn.clone(v) if isinstance(v, ttnn.Tensor) else v for v in inputs]
+            run = getattr(self, method)
+            run(*persistent)  # compiles every program before the capture
+            trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
+            outputs = run(*persistent)
+            ttnn.end_trace_capture(self.device, trace_id, cq_id=0)
+            self.traces[key] = (trace_id, persistent, outputs)
+        trace_id, persistent, outputs = self.traces[key]
+        for value, target in zip(inputs, persistent):
+            if isinstance(value, ttnn.Tensor):
+                ttnn.copy(value, target)
+        ttnn.execute_trace(self.device, trace_id, cq_id=0, blocking=False)
+        return outputs
+
+    def warmup(self):
+        """Capture forward's trace for every generated row count up front (zero inputs of each mode's shapes), so no
+        call pays a capture."""
+        for rows, shapes in C.INPUT_SHAPES.items():
+            if tuple(shapes) != ("a", "s", "bias", "mask"):
+                continue  # another entry's mode (to_device_<variant>)
+            host = [torch.zeros(shape) if shape else 0 for shape in shapes.values()]
+            self.forward(*self.to_device(*host), traced=True)

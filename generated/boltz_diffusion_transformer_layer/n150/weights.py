@@ -36,6 +36,41 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads."""
+    keys = [
+        "adaln.s_norm.weight",
+        "adaln.s_scale.weight",
+        "adaln.s_scale.bias",
+        "adaln.s_bias.weight",
+        "pair_bias_attn.proj_q.weight",
+        "pair_bias_attn.proj_k.weight",
+        "pair_bias_attn.proj_v.weight",
+        "pair_bias_attn.proj_q.bias",
+        "pair_bias_attn.proj_g.weight",
+        "pair_bias_attn.proj_o.weight",
+        "output_projection_linear.weight",
+        "output_projection_linear.bias",
+        "transition.adaln.s_norm.weight",
+        "transition.adaln.s_scale.weight",
+        "transition.adaln.s_scale.bias",
+        "transition.adaln.s_bias.weight",
+        "transition.swish_gate.0.weight",
+        "transition.a_to_b.weight",
+        "transition.output_projection.0.weight",
+        "transition.output_projection.0.bias",
+        "transition.b_to_a.weight",
+    ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_adaln_s_norm(state):
     """NORM: DRAM interleaved, [768] from adaln.s_norm.weight"""
     w_adaln_s_norm = state["adaln.s_norm.weight"]
@@ -299,6 +334,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

@@ -36,6 +36,26 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads."""
+    keys = [
+        "norm.weight",
+        "norm.bias",
+        "proj_a.weight",
+        "proj_b.weight",
+        "proj_o.weight",
+        "proj_o.bias",
+    ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_norm(state):
     """NORM: DRAM interleaved, [64] from norm.weight"""
     w_norm = state["norm.weight"]
@@ -120,6 +140,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

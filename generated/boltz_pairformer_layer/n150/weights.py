@@ -36,6 +36,73 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads."""
+    keys = [
+        "tri_mul_out.norm_in.weight",
+        "tri_mul_out.norm_in.bias",
+        "tri_mul_out.p_in.weight",
+        "tri_mul_out.g_in.weight",
+        "tri_mul_out.norm_out.weight",
+        "tri_mul_out.norm_out.bias",
+        "tri_mul_out.p_out.weight",
+        "tri_mul_out.g_out.weight",
+        "tri_mul_in.norm_in.weight",
+        "tri_mul_in.norm_in.bias",
+        "tri_mul_in.p_in.weight",
+        "tri_mul_in.g_in.weight",
+        "tri_mul_in.norm_out.weight",
+        "tri_mul_in.norm_out.bias",
+        "tri_mul_in.p_out.weight",
+        "tri_mul_in.g_out.weight",
+        "tri_att_start.layer_norm.weight",
+        "tri_att_start.layer_norm.bias",
+        "tri_att_start.linear.weight",
+        "tri_att_start.mha.linear_q.weight",
+        "tri_att_start.mha.linear_k.weight",
+        "tri_att_start.mha.linear_v.weight",
+        "tri_att_start.mha.linear_g.weight",
+        "tri_att_start.mha.linear_o.weight",
+        "tri_att_end.layer_norm.weight",
+        "tri_att_end.layer_norm.bias",
+        "tri_att_end.linear.weight",
+        "tri_att_end.mha.linear_q.weight",
+        "tri_att_end.mha.linear_k.weight",
+        "tri_att_end.mha.linear_v.weight",
+        "tri_att_end.mha.linear_g.weight",
+        "tri_att_end.mha.linear_o.weight",
+        "transition_z.norm.weight",
+        "transition_z.norm.bias",
+        "transition_z.fc1.weight",
+        "transition_z.fc2.weight",
+        "transition_z.fc3.weight",
+        "pre_norm_s.weight",
+        "pre_norm_s.bias",
+        "attention.proj_z.0.weight",
+        "attention.proj_z.0.bias",
+        "attention.proj_z.1.weight",
+        "attention.proj_q.weight",
+        "attention.proj_k.weight",
+        "attention.proj_v.weight",
+        "attention.proj_q.bias",
+        "attention.proj_g.weight",
+        "attention.proj_o.weight",
+        "transition_s.norm.weight",
+        "transition_s.norm.bias",
+        "transition_s.fc1.weight",
+        "transition_s.fc2.weight",
+        "transition_s.fc3.weight",
+    ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_tri_mul_out_norm_in(state):
     """NORM: DRAM interleaved, [128] from tri_mul_out.norm_in.weight"""
     w_tri_mul_out_norm_in = state["tri_mul_out.norm_in.weight"]
@@ -635,6 +702,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

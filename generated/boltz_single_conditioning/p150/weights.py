@@ -36,6 +36,39 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads."""
+    keys = [
+        "norm_single.weight",
+        "norm_single.bias",
+        "single_embed.weight",
+        "single_embed.bias",
+        "fourier_embed.proj.weight",
+        "fourier_embed.proj.bias",
+        "norm_fourier.weight",
+        "norm_fourier.bias",
+        "fourier_to_single.weight",
+        "transitions.0.norm.weight",
+        "transitions.0.norm.bias",
+        "transitions.0.fc1.weight",
+        "transitions.0.fc2.weight",
+        "transitions.0.fc3.weight",
+        "transitions.1.norm.weight",
+        "transitions.1.norm.bias",
+        "transitions.1.fc1.weight",
+        "transitions.1.fc2.weight",
+        "transitions.1.fc3.weight",
+    ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_norm_single(state):
     """NORM: DRAM interleaved, [768] from norm_single.weight"""
     w_norm_single = state["norm_single.weight"]
@@ -232,6 +265,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

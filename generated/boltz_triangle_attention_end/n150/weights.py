@@ -36,6 +36,28 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads."""
+    keys = [
+        "layer_norm.weight",
+        "layer_norm.bias",
+        "linear.weight",
+        "mha.linear_q.weight",
+        "mha.linear_k.weight",
+        "mha.linear_v.weight",
+        "mha.linear_g.weight",
+        "mha.linear_o.weight",
+    ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_norm(state):
     """NORM: DRAM interleaved, [128] from layer_norm.weight"""
     w_norm = state["layer_norm.weight"]
@@ -126,6 +148,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

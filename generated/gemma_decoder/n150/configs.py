@@ -23,6 +23,9 @@ LAYER_COUNT = 18
 ACTIVATION_DTYPE = ttnn.bfloat16
 L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are emitted
 KV_CACHE_DTYPE = ttnn.bfloat16
+# The traces' command buffers (forward(..., traced=True)): every mode's dispatched ops
+# once, at an assumed per-op budget of commands and runtime args
+TRACE_REGION_SIZE = 16777216
 
 # Input shapes per mode (rows): forward refuses anything else.
 INPUT_SHAPES = {

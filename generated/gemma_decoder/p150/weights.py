@@ -36,6 +36,33 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads, layer by layer."""
+    keys = [
+        "norm.weight",
+    ]
+    for i in range(C.LAYER_COUNT):
+        keys += [
+            f"layers.{i}.input_layernorm.weight",
+            f"layers.{i}.self_attn.q_proj.weight",
+            f"layers.{i}.self_attn.k_proj.weight",
+            f"layers.{i}.self_attn.v_proj.weight",
+            f"layers.{i}.self_attn.o_proj.weight",
+            f"layers.{i}.post_attention_layernorm.weight",
+            f"layers.{i}.mlp.gate_proj.weight",
+            f"layers.{i}.mlp.up_proj.weight",
+            f"layers.{i}.mlp.down_proj.weight",
+        ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_rope_cos(state):
     """EMBEDDING: DRAM interleaved, [1024, 256] from generated (rope_cos)"""
     w_rope_cos_inv_freq = 1.0 / (10000.0 ** (torch.arange(0, 256, 2, dtype=torch.float64) / 256))
@@ -154,6 +181,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights, per-layer ones in a list."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

@@ -19,6 +19,9 @@ import ttnn
 ACTIVATION_DTYPE = ttnn.bfloat16
 L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are emitted
 KV_CACHE_DTYPE = ttnn.bfloat16
+# The traces' command buffers (forward(..., traced=True)): every mode's dispatched ops
+# once, at an assumed per-op budget of commands and runtime args
+TRACE_REGION_SIZE = 1048576
 
 # Input shapes per mode (rows): forward refuses anything else.
 INPUT_SHAPES = {

@@ -36,6 +36,24 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads."""
+    keys = [
+        "post_attention_layernorm.weight",
+        "mlp.gate_proj.weight",
+        "mlp.up_proj.weight",
+        "mlp.down_proj.weight",
+    ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_norm(state):
     """NORM: DRAM interleaved, [2048] from post_attention_layernorm.weight"""
     w_norm = state["post_attention_layernorm.weight"]
@@ -103,6 +121,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

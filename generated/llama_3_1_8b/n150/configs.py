@@ -43,9 +43,9 @@ SAMPLING_CANDIDATES = 32
 SAMPLING_CHUNKS = ((0, 32064), (32064, 64128), (64128, 96192), (96192, 128256))
 SAMPLING_CHUNK_WIDTH = 32768
 # The decode traces' command buffers: the step returning logits, greedy_step and sampled_step may each be captured;
-# 2010 dispatched ops in all x 32 KiB each (an assumed per-op budget for one
+# 2020 dispatched ops in all x 32 KiB each (an assumed per-op budget for one
 # program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
-TRACE_REGION_SIZE = 66060288
+TRACE_REGION_SIZE = 67108864
 
 # Compute-kernel configs: KERNEL_<fidelity>[_APPROX][_FP32ACC][_PACKL1].
 KERNEL_HIFI2_APPROX_FP32ACC_PACKL1 = ttnn.WormholeComputeKernelConfig(

@@ -36,6 +36,34 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads, layer by layer."""
+    keys = [
+        "model.embed_tokens.weight",
+        "model.norm.weight",
+    ]
+    for i in range(C.LAYER_COUNT):
+        keys += [
+            f"model.layers.{i}.input_layernorm.weight",
+            f"model.layers.{i}.self_attn.q_proj.weight",
+            f"model.layers.{i}.self_attn.k_proj.weight",
+            f"model.layers.{i}.self_attn.v_proj.weight",
+            f"model.layers.{i}.self_attn.o_proj.weight",
+            f"model.layers.{i}.post_attention_layernorm.weight",
+            f"model.layers.{i}.mlp.gate_proj.weight",
+            f"model.layers.{i}.mlp.up_proj.weight",
+            f"model.layers.{i}.mlp.down_proj.weight",
+        ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_embedding(state):
     """EMBEDDING: DRAM interleaved, [128256, 2048] from model.embed_tokens.weight"""
     w_embedding = state["model.embed_tokens.weight"]
@@ -200,6 +228,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights, per-layer ones in a list."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

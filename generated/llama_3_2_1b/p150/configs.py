@@ -43,7 +43,7 @@ SAMPLING_CANDIDATES = 32
 SAMPLING_CHUNKS = ((0, 32064), (32064, 64128), (64128, 96192), (96192, 128256))
 SAMPLING_CHUNK_WIDTH = 32768
 # The decode traces' command buffers: the step returning logits, greedy_step and sampled_step may each be captured;
-# 1158 dispatched ops in all x 32 KiB each (an assumed per-op budget for one
+# 1168 dispatched ops in all x 32 KiB each (an assumed per-op budget for one
 # program launch's commands and runtime args; tt_transformers' demos reserve 30 MB)
 TRACE_REGION_SIZE = 38797312
 

@@ -630,8 +630,9 @@ IDLE_POSITION = -1  # a decode position that marks an idle user slot: ttnn's cac
 
 def check_decode_inputs(tokens, positions):
     """Refuse a decode step the user slots or the KV cache cannot hold (before any device work). A position of
-    IDLE_POSITION (-1) marks an idle slot; its token is ignored but must still be a valid id."""
-    if tokens.numel() != C.DECODE_USERS:
+    IDLE_POSITION (-1) marks an idle slot; its token is ignored but must still be a valid id. tokens=None: the step
+    reads the tokens the device holds (the ids the last greedy or sampled step wrote there)."""
+    if tokens is not None and tokens.numel() != C.DECODE_USERS:
         raise ValueError(f"decode takes one token per user slot ({C.DECODE_USERS}); got shape {list(tokens.shape)}")
     if tuple(positions.shape) != (C.DECODE_USERS,):
         raise ValueError(
@@ -642,7 +643,8 @@ def check_decode_inputs(tokens, positions):
             f"positions must lie in [0, MAX_SEQ_LEN={C.MAX_SEQ_LEN}), or be -1 for an idle user slot; "
             f"got min {int(positions.min())} and max {int(positions.max())}"
         )
-    check_token_ids(tokens)
+    if tokens is not None:
+        check_token_ids(tokens)
 
 
 def stream_seed(seed, slot=None):
@@ -706,14 +708,107 @@ def sampling_inputs(sampling):
     )
 
 
+# The decode step's inputs, kept on the device between steps (decided by the step_state pass): each name, its device
+# dtype, and how the step advances it inside the trace.
+STEP_INPUTS = (
+    "tokens",
+    "positions",
+    "rope_rows",
+)
+SAMPLING_INPUTS = ("top_k", "top_p", "inv_temperature")  # sampled_step's extra inputs, copied when they change
+STEP_DTYPES = {
+    "tokens": ttnn.uint32,
+    "positions": ttnn.int32,
+    "rope_rows": ttnn.uint32,
+    "top_k": ttnn.uint32,
+    "top_p": ttnn.bfloat16,
+    "inv_temperature": ttnn.bfloat16,
+}
+# one layer's K (or V) cache, as Model allocates it and Generator.allocate_kv_cache gives a server
+KV_CACHE_SHAPE = (32, 8, 1024, 64)
+SERVER_KV_CACHE = "server"  # Model(kv_cache=SERVER_KV_CACHE): no cache until the server allocates one
+# decode_forward's steps: trace key -> the method that runs it
+STEPS = {"decode": "logits_step", "greedy_step": "greedy_step", "sampled_step": "sampled_step"}
+
+
+def idle_step_values():
+    """Every step input of a step in which every user slot is idle: what the device holds before the first decode
+    step, and what a trace's compile run reads (it writes no KV cache: every slot is at IDLE_POSITION)."""
+    return {
+        "tokens": torch.zeros(1, 32, dtype=torch.int32),
+        "positions": torch.full((32,), IDLE_POSITION, dtype=torch.int32),
+        "rope_rows": torch.zeros(1, 32, dtype=torch.int32),
+        "top_k": torch.ones(C.DECODE_USERS, dtype=torch.int32),
+        "top_p": torch.zeros(C.DECODE_USERS, dtype=torch.float32),
+        "inv_temperature": torch.ones(C.DECODE_USERS, dtype=torch.float32),
+    }
+
+
+class DecodeOutput:
+    """What one decode step left on the device, read only when asked (decode_forward(..., read_from_device=False)
+    returns it; nothing has been read yet). read() enqueues the copy to the host without blocking (Tensor.cpu with
+    blocking=False, then an event); tokens() / logits() wait for it, or read at once if read() was not called. A
+    traced step's output tensor is rewritten by the next step: read before the next decode_forward."""
+
+    def __init__(self, model, output, step, key):
+        self.model, self.output, self.step, self.key = model, output, step, key
+        self.host, self.event, self.ids = None, None, None
+
+    def read(self):
+        """Enqueue this step's output read (non-blocking); returns self."""
+        if self.host is None:
+            self.check_current()
+            self.host = self.output.cpu(blocking=False)
+            self.event = ttnn.record_event(self.model.device)
+        return self
+
+    def check_current(self):
+        if self.model.steps_run != self.step:
+            raise RuntimeError(
+                f"decode step {self.step}'s output was rewritten by step {self.model.steps_run}: call read() on it "
+                "before the next decode_forward"
+            )
+
+    def fetch(self):
+        if self.host is None:
+            self.check_current()
+            return ttnn.to_torch(self.output)
+        ttnn.event_synchronize(self.event)
+        return ttnn.to_torch(self.host)
+
+    def tokens(self):
+        """Each user slot's next token, [users] int64 (a greedy or sampled step)."""
+        if self.key == "decode":
+            raise ValueError("this step returned logits (no greedy= or sampling=): read them with logits()")
+        if self.ids is None:
+            self.ids = self.fetch().reshape(-1)[: C.DECODE_USERS].to(torch.int64)
+            self.model.tokens_read(self.step, self.ids)
+        return self.ids
+
+    def logits(self):
+        """[users, vocab] logits (a step without greedy= or sampling=)."""
+        if self.key != "decode":
+            raise ValueError("this step picked its tokens on device: read them with tokens()")
+        return self.fetch()[0, 0, :, : C.VOCAB_SIZE].float()
+
+
 class Model(Llama):
     """Holds the device tensors: weights, KV caches, rotation matrices."""
 
-    def __init__(self, device, checkpoint_dir, cache_dir=None, seed=0):
+    def __init__(self, device, checkpoint_dir, cache_dir=None, seed=0, kv_cache=None):
+        """kv_cache: per layer [k_cache, v_cache] device tensors a server allocated (Generator.allocate_kv_cache);
+        None allocates them here; SERVER_KV_CACHE leaves them to the server (Generator.allocate_kv_cache binds them)."""
         self.device = device
-        # step name (decode, greedy_step, sampled_step) -> (trace id, persistent inputs, output): its first traced
-        # call captures it
+        # trace key (STEPS) -> (trace id, output): warmup() or the key's first traced step captures it
         self.decode_traces = {}
+        # the decode step's inputs on the device (STEP_INPUTS, SAMPLING_INPUTS), the host's record of what they hold
+        # (None: tokens the last step wrote on device, not read yet) and the count of steps run
+        self.held = idle_step_values()
+        self.step_inputs = {
+            name: ttnn.from_torch(value, dtype=STEP_DTYPES[name], layout=ttnn.ROW_MAJOR_LAYOUT, device=device)
+            for name, value in self.held.items()
+        }
+        self.steps_run = 0
         # the rotary ops' pair rotation tile per mode (decode: one per user slot)
         rotation = pair_rotation_matrix()
         transformation_mats = {
@@ -729,26 +824,32 @@ class Model(Llama):
             ),
         }
         super().__init__(load_weights(device, checkpoint_dir, cache_dir), transformation_mats)
-        self.k_cache = [
-            ttnn.from_torch(
-                torch.zeros([32, 8, 1024, 64]),
-                dtype=C.KV_CACHE_DTYPE,
-                layout=ttnn.TILE_LAYOUT,
-                device=device,
-                memory_config=ttnn.DRAM_MEMORY_CONFIG,
-            )
-            for _ in range(16)
-        ]
-        self.v_cache = [
-            ttnn.from_torch(
-                torch.zeros([32, 8, 1024, 64]),
-                dtype=C.KV_CACHE_DTYPE,
-                layout=ttnn.TILE_LAYOUT,
-                device=device,
-                memory_config=ttnn.DRAM_MEMORY_CONFIG,
-            )
-            for _ in range(16)
-        ]
+        if kv_cache is None:
+            self.k_cache = [
+                ttnn.from_torch(
+                    torch.zeros([32, 8, 1024, 64]),
+                    dtype=C.KV_CACHE_DTYPE,
+                    layout=ttnn.TILE_LAYOUT,
+                    device=device,
+                    memory_config=ttnn.DRAM_MEMORY_CONFIG,
+                )
+                for _ in range(16)
+            ]
+            self.v_cache = [
+                ttnn.from_torch(
+                    torch.zeros([32, 8, 1024, 64]),
+                    dtype=C.KV_CACHE_DTYPE,
+                    layout=ttnn.TILE_LAYOUT,
+                    device=device,
+                    memory_config=ttnn.DRAM_MEMORY_CONFIG,
+                )
+                for _ in range(16)
+            ]
+        elif kv_cache is SERVER_KV_CACHE:
+            self.k_cache = None
+            self.v_cache = None
+        else:
+            self.bind_kv_cache(kv_cache)
         # sampled_step's topk labels: the token id of every column of each logits chunk (padded columns included)
         self.sampling_labels = [
             ttnn.from_torch(
@@ -765,14 +866,47 @@ class Model(Llama):
         self.seed_sampling(seed)
 
     @classmethod
-    def open(cls, checkpoint_dir, device_id=0, cache_dir=None, seed=0):
+    def open(cls, checkpoint_dir, device_id=0, cache_dir=None, seed=0, kv_cache=None):
         """Open the device and load the checkpoint; `seed` seeds every user slot's sampling stream (seed_sampling)."""
         device = ttnn.open_device(
             device_id=device_id, l1_small_size=C.L1_SMALL_SIZE, trace_region_size=C.TRACE_REGION_SIZE
         )
-        return cls(device, checkpoint_dir, cache_dir, seed)
+        return cls(device, checkpoint_dir, cache_dir, seed, kv_cache)
+
+    def bind_kv_cache(self, kv_cache):
+        """Use a server's KV cache: per layer [k_cache, v_cache], each of KV_CACHE_SHAPE. A new cache invalidates the
+        captured traces (they address the old buffers): they are released and captured again when next needed."""
+        if len(kv_cache) != C.LAYER_COUNT or any(len(layer) != 2 for layer in kv_cache):
+            raise ValueError(
+                f"kv_cache must hold one [k_cache, v_cache] pair per layer ({C.LAYER_COUNT}); got {len(kv_cache)} entries"
+            )
+        for layer in kv_cache:
+            for tensor in layer:
+                if tuple(tensor.shape) != KV_CACHE_SHAPE or tensor.dtype != C.KV_CACHE_DTYPE:
+                    raise ValueError(
+                        f"kv_cache tensors must be {list(KV_CACHE_SHAPE)} {C.KV_CACHE_DTYPE}; got {list(tensor.shape)} {tensor.dtype}"
+                    )
+        current = [getattr(self, "k_cache", None)]
+        if current[0] is not None and all(a is b[0] for a, b in zip(current[0], kv_cache)):
+            return
+        for trace_id, _ in self.decode_traces.values():
+            ttnn.release_trace(self.device, trace_id)
+        self.decode_traces = {}
+        self.k_cache = [layer[0] for layer in kv_cache]
+        self.v_cache = [layer[1] for layer in kv_cache]
+
+    def warmup(self):
+        """Capture every decode trace up front (STEPS: the logits step, greedy_step, sampled_step), so no request
+        pays a capture. A capture runs nothing on the step inputs or the KV cache: the device state is unchanged."""
+        for key in STEPS:
+            if key not in self.decode_traces:
+                self.capture(key)
 
     def close(self):
+        """Release every captured trace, then close the device."""
+        for trace_id, _ in self.decode_traces.values():
+            ttnn.release_trace(self.device, trace_id)
+        self.decode_traces = {}
         ttnn.close_device(self.device)
 
     def device_rows(self, values, dtype):
@@ -813,7 +947,9 @@ class Model(Llama):
         )
         return ttnn.to_torch(logits)[0, 0, (seq_len - 1) % 32, : C.VOCAB_SIZE].float()
 
-    def decode_forward(self, tokens, positions, traced=True, greedy=False, sampling=None):
+    def decode_forward(
+        self, tokens=None, positions=None, traced=True, greedy=False, sampling=None, read_from_device=True
+    ):
         """One token for each of the DECODE_USERS slots at its own position; returns [users, vocab] logits, or with
         greedy=True the next token of each user ([users] int64), the argmax taken on device so only ids leave it.
         sampling={"top_k": k, "top_p": p, "temperature": t} (each one value, or one per user) draws each user's next
@@ -823,57 +959,137 @@ class Model(Llama):
         user_ids) seeds them (Model.open seeds all from its seed).
         A position of -1 marks an idle slot: its cache is not written and its output is meaningless.
 
-        Traced (the default), the first call runs the step once (compiling every program), captures it as a trace
-        over persistent device inputs and from then on only copies each step's inputs into them and replays the
-        trace: no per-op host dispatch. traced=False runs the ops one by one (debugging, the mock-device check)."""
-        check_decode_inputs(tokens, positions)
-        # token ids, each user's cache position (what the cache update and SDPA read; -1 skips an idle slot), its
-        # rotary table row (row 0 for an idle slot: the gather's index must lie in the table)
-        inputs = (
-            (tokens.reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
-            (positions.to(torch.int32), ttnn.int32),
-            (torch.clamp(positions, min=0).reshape(1, C.DECODE_USERS).to(torch.int32), ttnn.uint32),
-        )
-        if sampling is not None:
-            if greedy:
-                raise ValueError("greedy=True and sampling= both pick the next token on device: pass one of them")
-            step, inputs = self.sampled_step, inputs + sampling_inputs(sampling)
-        else:
-            step = self.greedy_step if greedy else self.decode
+        The step's inputs stay on the device between steps: the step advances them itself (positions +1 except at
+        -1, the rotary rows with them) and a greedy or sampled step writes its ids into the next step's tokens. So
+        tokens=None and positions=None continue from what the device holds, with nothing copied; values given are
+        copied only where they differ from what the device holds (the host keeps a record of it), and so are the
+        page table and the sampling parameters.
+        read_from_device=False reads nothing back: it returns a DecodeOutput whose read() / tokens() / logits() read
+        this step's output when asked.
+
+        Traced (the default), each step replays a trace captured over the persistent step inputs (warmup() captures
+        them all up front, else the first traced step of each kind): no per-op host dispatch. traced=False runs the
+        ops one by one on the same inputs (debugging, the mock-device check)."""
+        if sampling is not None and greedy:
+            raise ValueError("greedy=True and sampling= both pick the next token on device: pass one of them")
+        key = "sampled_step" if sampling is not None else "greedy_step" if greedy else "decode"
+        for name, value in self.step_changes(tokens, positions, sampling).items():
+            ttnn.copy_host_to_device_tensor(
+                ttnn.from_torch(value, dtype=STEP_DTYPES[name], layout=ttnn.ROW_MAJOR_LAYOUT), self.step_inputs[name]
+            )
+            self.held[name] = value
         if not traced:
-            out = step(*(self.device_rows(t, dtype) for t, dtype in inputs))
+            out = getattr(self, STEPS[key])(*self.inputs_of(key))
         else:
-            if step.__name__ not in self.decode_traces:
-                persistent = [self.device_rows(t, dtype) for t, dtype in inputs]
-                step(*persistent)  # compiles every program before the capture
-                trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
-                output = step(*persistent)
-                ttnn.end_trace_capture(self.device, trace_id, cq_id=0)
-                self.decode_traces[step.__name__] = (trace_id, persistent, output)
-                if step.__name__ == "sampled_step":
-                    # the compile run drew once per slot: restart the streams so the first replay draws what an
-                    # untraced step would (draws made since the last seed_sampling are drawn again)
-                    self.reseed(list(range(C.DECODE_USERS)))
-            trace_id, persistent, out = self.decode_traces[step.__name__]
-            for (t, dtype), target in zip(inputs, persistent):
-                ttnn.copy_host_to_device_tensor(ttnn.from_torch(t, dtype=dtype, layout=ttnn.ROW_MAJOR_LAYOUT), target)
+            if key not in self.decode_traces:
+                self.capture(key)
+            trace_id, out = self.decode_traces[key]
             ttnn.execute_trace(self.device, trace_id, cq_id=0, blocking=False)
-        if greedy or sampling is not None:
-            return ttnn.to_torch(out).reshape(-1)[: C.DECODE_USERS].to(torch.int64)
-        return ttnn.to_torch(out)[0, 0, :, : C.VOCAB_SIZE].float()
+        self.advance_held(wrote_tokens=key != "decode")
+        self.steps_run += 1
+        output = DecodeOutput(self, out, self.steps_run, key)
+        if not read_from_device:
+            return output
+        return output.logits() if key == "decode" else output.tokens()
+
+    def step_changes(self, tokens, positions, sampling):
+        """The step inputs whose value for this step differs from what the device holds (self.held): only those are
+        copied. tokens=None / positions=None: the step reads what the device holds (the ids the last greedy or
+        sampled step wrote, the positions it advanced)."""
+        held = self.held
+        if positions is None:
+            positions = held["positions"]
+        check_decode_inputs(tokens, positions)
+        positions = positions.to(torch.int32)
+        changes = {}
+        if tokens is not None:
+            tokens = tokens.reshape(1, C.DECODE_USERS).to(torch.int32)
+            if held["tokens"] is None or not torch.equal(held["tokens"], tokens):
+                changes["tokens"] = tokens
+        if not torch.equal(held["positions"], positions):
+            changes["positions"] = positions
+        # the rotary rows: each live slot's own position; an idle slot's advances with the steps and need only stay
+        # inside the table (clamped to row 0 when copied)
+        rows = held["rope_rows"].reshape(C.DECODE_USERS)
+        if bool(((positions >= 0) & (rows != positions)).any()) or int(rows.max()) >= C.MAX_SEQ_LEN:
+            changes["rope_rows"] = torch.clamp(positions, min=0).reshape(1, C.DECODE_USERS)
+        if sampling is not None:
+            for name, (value, _) in zip(SAMPLING_INPUTS, sampling_inputs(sampling)):
+                if not torch.equal(held[name], value):
+                    changes[name] = value
+        return changes
+
+    def inputs_of(self, key):
+        """The persistent device inputs a step reads."""
+        names = STEP_INPUTS + (SAMPLING_INPUTS if key == "sampled_step" else ())
+        return [self.step_inputs[name] for name in names]
+
+    def capture(self, key):
+        """Capture one decode step as a trace over the persistent step inputs. The compile run before it reads
+        scratch inputs with every slot idle: it builds every program and writes no KV cache and no step input."""
+        names = STEP_INPUTS + (SAMPLING_INPUTS if key == "sampled_step" else ())
+        idle = idle_step_values()
+        scratch = [self.device_rows(idle[name], STEP_DTYPES[name]) for name in names]
+        step = getattr(self, STEPS[key])
+        step(*scratch)
+        trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
+        output = step(*self.inputs_of(key))
+        ttnn.end_trace_capture(self.device, trace_id, cq_id=0)
+        self.decode_traces[key] = (trace_id, output)
+        for tensor in scratch:
+            ttnn.deallocate(tensor)
+        if key == "sampled_step":
+            # the compile run drew once per slot: restart the streams so the first replay draws what an untraced
+            # step would (draws made since the last seed_sampling are drawn again)
+            self.reseed(list(range(C.DECODE_USERS)))
+
+    def advance_step(self, inputs, ids=None):
+        """The step's inputs moved to the next step's on device, inside the trace (the step_state pass decides which;
+        the others wait for the host):
+        - tokens: greedy / sampled steps write their token into it (ttnn.copy)
+        - positions: ttnn.plus_one(skip_negative_entries=True): live slots +1, idle (-1) kept
+        - rope_rows: ttnn.plus_one: the rotary gather's index follows its position
+        """
+        if ids is not None:
+            ttnn.copy(ttnn.reshape(ids, [1, 32]), inputs[0])  # tokens
+        ttnn.plus_one(inputs[1], skip_negative_entries=True)  # positions
+        ttnn.plus_one(inputs[2])  # rope_rows
+
+    def advance_held(self, wrote_tokens):
+        """The host's record of the step inputs after a step, as advance_step moved them on device."""
+        if wrote_tokens:
+            self.held["tokens"] = None  # the step's ids: known to the host once read (DecodeOutput.tokens)
+        held = self.held["positions"]
+        self.held["positions"] = torch.where((held >= 0) & (held < 2**31 - 1), held + 1, held)
+        self.held["rope_rows"] = self.held["rope_rows"] + 1
+
+    def tokens_read(self, step, ids):
+        """A step's ids were read: if no step ran since, they are the tokens the device holds."""
+        if step == self.steps_run:
+            self.held["tokens"] = ids.reshape(1, C.DECODE_USERS).to(torch.int32)
+
+    def logits_step(self, *inputs):
+        """The decode step returning its logits (the host picks the next tokens); its inputs advance on device."""
+        logits = self.decode(*inputs)
+        self.advance_step(inputs)
+        return logits
 
     def greedy_step(self, *inputs):
-        """The decode step and its argmax on device: each user's next token id, [1, 1, users] uint32."""
+        """The decode step and its argmax on device: each user's next token id, [1, 1, users] uint32, also written into
+        the next step's tokens; the inputs advance on device."""
         logits = self.decode(*inputs)
         # argmax reads interleaved tensors (its multi-core kernel rows): the head may have written L1 shards
         logits = ttnn.to_memory_config(logits, ttnn.DRAM_MEMORY_CONFIG)
         rows = ttnn.to_layout(logits, ttnn.ROW_MAJOR_LAYOUT)
         ttnn.deallocate(logits)
         rows = ttnn.slice(rows, [0, 0, 0, 0], [1, 1, C.DECODE_USERS, C.VOCAB_SIZE])  # not the padded vocab
-        return ttnn.argmax(rows, dim=-1)
+        ids = ttnn.argmax(rows, dim=-1)
+        self.advance_step(inputs, ids)
+        return ids
 
     def sampled_step(self, *inputs):
-        """The decode step and its draw on device: each user's next token id, [1, 1, 1, users] uint32."""
+        """The decode step and its draw on device: each user's next token id, [1, 1, 1, users] uint32, also written into
+        the next step's tokens; the inputs advance on device."""
         *step_inputs, top_k, top_p, inv_temperature = inputs
         logits = self.decode(*step_inputs)
         # topk reads interleaved tensors: the head may have written L1 shards
@@ -902,4 +1118,119 @@ class Model(Llama):
         drawn = ttnn.sampling(candidates, rows, k=top_k, p=top_p, temp=inv_temperature)
         ttnn.deallocate(candidates)
         ttnn.deallocate(rows)
+        self.advance_step(step_inputs, drawn)
         return drawn
+
+
+class Generator:
+    """The entry surface a server calls, in the shape of tt_transformers' Generator and its vLLM plugin: the server
+    allocates the KV cache (allocate_kv_cache) and owns the page table (this package's cache is one slot per user:
+    no page table); prefill takes each request's tokens, prompt length, user slot; decode takes
+    one position per user slot, -1 for an idle slot."""
+
+    def __init__(self, model):
+        self.model = model
+
+    @classmethod
+    def initialize(cls, checkpoint_dir, device_id=0, cache_dir=None, seed=0, kv_cache=None):
+        """Open the device and load the checkpoint (Model.open) without a KV cache of its own: the server's (kv_cache, or
+        allocate_kv_cache's) is the only one in DRAM."""
+        return cls(
+            Model.open(checkpoint_dir, device_id, cache_dir, seed, SERVER_KV_CACHE if kv_cache is None else kv_cache)
+        )
+
+    def require_kv_cache(self):
+        if self.model.k_cache is None:
+            raise RuntimeError(
+                "no KV cache yet: the server allocates it with allocate_kv_cache() (or passes kv_cache=)"
+            )
+
+    def allocate_kv_cache(self, kv_cache_shape=KV_CACHE_SHAPE, dtype=None, num_layers=C.LAYER_COUNT):
+        """Per layer [k_cache, v_cache]: zero device tensors of kv_cache_shape (user slots, KV heads, positions, head dim) in
+        KV_CACHE_DTYPE, bound to the model (its traces are captured again over them). Only the package's own shape,
+        dtype and layer count are accepted: the programs were chosen for them."""
+        if tuple(kv_cache_shape) != KV_CACHE_SHAPE or num_layers != C.LAYER_COUNT:
+            raise ValueError(
+                f"this package's KV cache is {C.LAYER_COUNT} layers of {list(KV_CACHE_SHAPE)}; got {num_layers} of "
+                f"{list(kv_cache_shape)}"
+            )
+        if dtype is not None and dtype != C.KV_CACHE_DTYPE:
+            raise ValueError(f"this package's KV cache dtype is {C.KV_CACHE_DTYPE}; got {dtype}")
+        kv_cache = [
+            [
+                ttnn.from_torch(
+                    torch.zeros(KV_CACHE_SHAPE),
+                    dtype=C.KV_CACHE_DTYPE,
+                    layout=ttnn.TILE_LAYOUT,
+                    device=self.model.device,
+                    memory_config=ttnn.DRAM_MEMORY_CONFIG,
+                )
+                for _ in range(2)
+            ]
+            for _ in range(num_layers)
+        ]
+        self.model.bind_kv_cache(kv_cache)
+        return kv_cache
+
+    def prefill_forward_text(self, tokens, page_table=None, kv_cache=None, prompt_lens=None, empty_slots=None):
+        """Prefill a batch of requests: tokens [requests, padded length], prompt_lens [requests] (default: the whole
+        row), empty_slots the user slot each request takes (default 0, 1, ...). Returns the last prompt token's logits, [requests, 1, vocab].
+        """
+        if kv_cache is not None:
+            self.model.bind_kv_cache(kv_cache)
+        self.require_kv_cache()
+        requests = tokens.shape[0]
+        prompt_lens = [tokens.shape[1]] * requests if prompt_lens is None else [int(n) for n in prompt_lens]
+        slots = list(range(requests)) if empty_slots is None else [int(u) for u in empty_slots]
+        if len(prompt_lens) != requests or len(slots) != requests:
+            raise ValueError(f"prompt_lens and empty_slots need one entry per request ({requests})")
+        if page_table is not None:
+            raise ValueError("this package's KV cache is one slot per user (built without --paged): no page table")
+        logits = []
+        for i, (n, slot) in enumerate(zip(prompt_lens, slots)):
+            logits.append(self.model.prefill_forward(tokens[i, :n], user_id=slot))
+        return torch.stack(logits).reshape(requests, 1, C.VOCAB_SIZE)
+
+    def decode_forward_text(
+        self,
+        tokens,
+        start_pos,
+        page_table=None,
+        kv_cache=None,
+        enable_trace=True,
+        read_from_device=True,
+        sampling_params=None,
+    ):
+        """One decode step for every user slot: tokens [users] (or [users, 1]), start_pos [users] each slot's position,
+        -1 for an idle slot (its cache is not written, whatever its page-table row names). sampling_params: None returns the logits [users, 1, vocab]; {"temperature": 0} the argmax ids
+        [users]; {"top_k", "top_p", "temperature"} ids drawn on device. read_from_device=False returns a DecodeOutput
+        (nothing read yet)."""
+        if kv_cache is not None:
+            self.model.bind_kv_cache(kv_cache)
+        self.require_kv_cache()
+        greedy, sampling = False, None
+        if sampling_params is not None:
+            params = dict(sampling_params)
+            if params.get("temperature") == 0:
+                greedy = True
+            else:
+                sampling = {name: params[name] for name in ("top_k", "top_p", "temperature")}
+        out = self.model.decode_forward(
+            tokens.reshape(-1),
+            start_pos,
+            traced=enable_trace,
+            greedy=greedy,
+            sampling=sampling,
+            read_from_device=read_from_device,
+        )
+        if read_from_device and not greedy and sampling is None:
+            return out.reshape(C.DECODE_USERS, 1, C.VOCAB_SIZE)
+        return out
+
+    def warmup(self):
+        """Capture every decode trace up front (Model.warmup)."""
+        self.model.warmup()
+
+    def close(self):
+        """Release the traces and close the device (Model.close)."""
+        self.model.close()

@@ -36,6 +36,167 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads, layer by layer."""
+    keys = [
+        "state_proj.weight",
+        "state_proj.bias",
+        "action_time_mlp_in.weight",
+        "action_time_mlp_in.bias",
+        "action_in_proj.weight",
+        "action_in_proj.bias",
+        "action_time_mlp_out.weight",
+        "action_time_mlp_out.bias",
+        "expert.norm.weight",
+        "action_out_proj.weight",
+        "action_out_proj.bias",
+        "vision.embeddings.patch_embedding.weight",
+        "vision.embeddings.patch_embedding.bias",
+        "vision.embeddings.position_embedding.weight",
+        "vision.post_layernorm.weight",
+        "vision.post_layernorm.bias",
+        "projector.weight",
+        "projector.bias",
+        "embed_tokens.weight",
+        "language.norm.weight",
+    ]
+    for i in range(C.EXPERT_LAYER_COUNT):
+        keys += [
+            f"expert.layers.{i}.input_layernorm.weight",
+            f"expert.layers.{i}.self_attn.q_proj.weight",
+            f"expert.layers.{i}.self_attn.k_proj.weight",
+            f"expert.layers.{i}.self_attn.v_proj.weight",
+            f"expert.layers.{i}.self_attn.o_proj.weight",
+            f"expert.layers.{i}.post_attention_layernorm.weight",
+            f"expert.layers.{i}.mlp.gate_proj.weight",
+            f"expert.layers.{i}.mlp.up_proj.weight",
+            f"expert.layers.{i}.mlp.down_proj.weight",
+        ]
+    for i in range(C.LANGUAGE_LAYER_COUNT):
+        keys += [
+            f"language.layers.{i}.input_layernorm.weight",
+            f"language.layers.{i}.self_attn.q_proj.weight",
+            f"language.layers.{i}.self_attn.k_proj.weight",
+            f"language.layers.{i}.self_attn.v_proj.weight",
+            f"language.layers.{i}.self_attn.o_proj.weight",
+            f"language.layers.{i}.post_attention_layernorm.weight",
+            f"language.layers.{i}.mlp.gate_proj.weight",
+            f"language.layers.{i}.mlp.up_proj.weight",
+            f"language.layers.{i}.mlp.down_proj.weight",
+        ]
+    for i in range(C.LAYER_COUNT):
+        keys += [
+            f"vision.encoder.layers.{i}.layer_norm1.weight",
+            f"vision.encoder.layers.{i}.layer_norm1.bias",
+            f"vision.encoder.layers.{i}.self_attn.q_proj.weight",
+            f"vision.encoder.layers.{i}.self_attn.k_proj.weight",
+            f"vision.encoder.layers.{i}.self_attn.v_proj.weight",
+            f"vision.encoder.layers.{i}.self_attn.q_proj.bias",
+            f"vision.encoder.layers.{i}.self_attn.k_proj.bias",
+            f"vision.encoder.layers.{i}.self_attn.v_proj.bias",
+            f"vision.encoder.layers.{i}.self_attn.out_proj.weight",
+            f"vision.encoder.layers.{i}.self_attn.out_proj.bias",
+            f"vision.encoder.layers.{i}.layer_norm2.weight",
+            f"vision.encoder.layers.{i}.layer_norm2.bias",
+            f"vision.encoder.layers.{i}.mlp.fc1.weight",
+            f"vision.encoder.layers.{i}.mlp.fc1.bias",
+            f"vision.encoder.layers.{i}.mlp.fc2.weight",
+            f"vision.encoder.layers.{i}.mlp.fc2.bias",
+        ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
+# Other checkpoint layouts of the same tensors (the description's key_maps): per layout, this package's key
+# prefixes -> that layout's (longest first: the first that begins a key applies), and the layout's keys tried in
+# turn where the mapped key is absent.
+KEY_MAPS = {
+    # lerobot's PI0Policy state dict and hub files such as lerobot/pi0_base (huggingface/lerobot
+    # src/lerobot/policies/pi0/modeling_pi0.py)
+    "lerobot": (
+        {
+            "action_time_mlp_out.": "model.action_time_mlp_out.",
+            "action_time_mlp_in.": "model.action_time_mlp_in.",
+            "action_out_proj.": "model.action_out_proj.",
+            "action_in_proj.": "model.action_in_proj.",
+            "embed_tokens.": "model.paligemma_with_expert.paligemma.model.language_model.embed_tokens.",
+            "state_proj.": "model.state_proj.",
+            "projector.": "model.paligemma_with_expert.paligemma.model.multi_modal_projector.linear.",
+            "language.": "model.paligemma_with_expert.paligemma.model.language_model.",
+            "expert.": "model.paligemma_with_expert.gemma_expert.model.",
+            "vision.": "model.paligemma_with_expert.paligemma.model.vision_tower.vision_model.",
+        },
+        {
+            "embed_tokens.weight": ("model.paligemma_with_expert.paligemma.lm_head.weight",),
+        },
+    ),
+    # the first lerobot PI0 (lerobot/common/policies/pi0, transformers 4.48, hub lerobot/pi0): PaliGemma's parts
+    # directly under paligemma, its Gemma a GemmaForCausalLM
+    "lerobot_legacy": (
+        {
+            "action_time_mlp_out.": "model.action_time_mlp_out.",
+            "action_time_mlp_in.": "model.action_time_mlp_in.",
+            "action_out_proj.": "model.action_out_proj.",
+            "action_in_proj.": "model.action_in_proj.",
+            "embed_tokens.": "model.paligemma_with_expert.paligemma.language_model.model.embed_tokens.",
+            "state_proj.": "model.state_proj.",
+            "projector.": "model.paligemma_with_expert.paligemma.multi_modal_projector.linear.",
+            "language.": "model.paligemma_with_expert.paligemma.language_model.model.",
+            "expert.": "model.paligemma_with_expert.gemma_expert.model.",
+            "vision.": "model.paligemma_with_expert.paligemma.vision_tower.vision_model.",
+        },
+        {
+            "embed_tokens.weight": ("model.paligemma_with_expert.paligemma.language_model.lm_head.weight",),
+        },
+    ),
+    # openpi's PI0Pytorch state dict and its converted PyTorch checkpoints (Physical-Intelligence/openpi
+    # src/openpi/models_pytorch/pi0_pytorch.py): lerobot's names without its leading `model.`
+    "openpi": (
+        {
+            "action_time_mlp_out.": "action_time_mlp_out.",
+            "action_time_mlp_in.": "action_time_mlp_in.",
+            "action_out_proj.": "action_out_proj.",
+            "action_in_proj.": "action_in_proj.",
+            "embed_tokens.": "paligemma_with_expert.paligemma.model.language_model.embed_tokens.",
+            "state_proj.": "state_proj.",
+            "projector.": "paligemma_with_expert.paligemma.model.multi_modal_projector.linear.",
+            "language.": "paligemma_with_expert.paligemma.model.language_model.",
+            "expert.": "paligemma_with_expert.gemma_expert.model.",
+            "vision.": "paligemma_with_expert.paligemma.model.vision_tower.vision_model.",
+        },
+        {
+            "embed_tokens.weight": ("paligemma_with_expert.paligemma.lm_head.weight",),
+        },
+    ),
+}
+
+
+def convert_checkpoint(state, key_map):
+    """A checkpoint in the KEY_MAPS layout `key_map` -> the keys this package reads (the same tensors); raises
+    KeyError naming every key of that layout the checkpoint lacks."""
+    if key_map not in KEY_MAPS:
+        raise ValueError(f"unknown key map {key_map!r} (allowed: {', '.join(KEY_MAPS)})")
+    prefixes, fallbacks = KEY_MAPS[key_map]
+    converted, missing = {}, []
+    for key in checkpoint_keys():
+        prefix = next(p for p in prefixes if key.startswith(p))
+        mapped = prefixes[prefix] + key[len(prefix) :]
+        found = next((k for k in (mapped, *fallbacks.get(key, ())) if k in state), None)
+        if found is None:
+            missing.append(mapped)
+        else:
+            converted[key] = state[found]
+    if missing:
+        raise KeyError(f"the {key_map} checkpoint lacks {len(missing)} key(s): {', '.join(missing)}")
+    return converted
+
+
 def host_rope_cos(state):
     """EMBEDDING: DRAM interleaved, [1024, 256] from generated (rope_cos)"""
     w_rope_cos_inv_freq = 1.0 / (10000.0 ** (torch.arange(0, 256, 2, dtype=torch.float64) / 256))
@@ -602,9 +763,15 @@ def device_weights(device, host):
     return placed
 
 
-def load_weights(device, checkpoint, cache_dir=None):
-    """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights, per-layer ones in a list."""
+def load_weights(device, checkpoint, cache_dir=None, key_map=None):
+    """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights, per-layer ones in a list.
+
+    `key_map`: the KEY_MAPS layout (lerobot, lerobot_legacy, openpi) the checkpoint's keys follow, if not
+    this package's."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    if key_map is not None:
+        state = convert_checkpoint(state, key_map)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)

@@ -46,6 +46,9 @@ SAMPLE_ACTIONS_COUNT = 10
 ACTIVATION_DTYPE = ttnn.bfloat16
 L1_SMALL_SIZE = 0  # L1_SMALL serves conv/halo ops and CCL semaphores; none are emitted
 KV_CACHE_DTYPE = ttnn.bfloat16
+# The traces' command buffers (forward(..., traced=True) and the sampler's loop): every mode's dispatched ops
+# once, the sampler's mode its count times more, at an assumed per-op budget of commands and runtime args
+TRACE_REGION_SIZE = 209715200
 
 # Input shapes per mode (rows): forward refuses anything else.
 INPUT_SHAPES = {

@@ -36,6 +36,44 @@ def read_checkpoint(checkpoint):
     return tensors
 
 
+def checkpoint_keys():
+    """Every checkpoint key load_weights reads, layer by layer."""
+    keys = [
+        "embeddings.patch_embedding.weight",
+        "embeddings.patch_embedding.bias",
+        "embeddings.position_embedding.weight",
+        "post_layernorm.weight",
+        "post_layernorm.bias",
+    ]
+    for i in range(C.LAYER_COUNT):
+        keys += [
+            f"encoder.layers.{i}.layer_norm1.weight",
+            f"encoder.layers.{i}.layer_norm1.bias",
+            f"encoder.layers.{i}.self_attn.q_proj.weight",
+            f"encoder.layers.{i}.self_attn.k_proj.weight",
+            f"encoder.layers.{i}.self_attn.v_proj.weight",
+            f"encoder.layers.{i}.self_attn.q_proj.bias",
+            f"encoder.layers.{i}.self_attn.k_proj.bias",
+            f"encoder.layers.{i}.self_attn.v_proj.bias",
+            f"encoder.layers.{i}.self_attn.out_proj.weight",
+            f"encoder.layers.{i}.self_attn.out_proj.bias",
+            f"encoder.layers.{i}.layer_norm2.weight",
+            f"encoder.layers.{i}.layer_norm2.bias",
+            f"encoder.layers.{i}.mlp.fc1.weight",
+            f"encoder.layers.{i}.mlp.fc1.bias",
+            f"encoder.layers.{i}.mlp.fc2.weight",
+            f"encoder.layers.{i}.mlp.fc2.bias",
+        ]
+    return keys
+
+
+def check_checkpoint(state):
+    """Raise KeyError naming every key of checkpoint_keys() that `state` lacks, not just the first."""
+    missing = [key for key in checkpoint_keys() if key not in state]
+    if missing:
+        raise KeyError(f"the checkpoint lacks {len(missing)} key(s) this package reads: {', '.join(missing)}")
+
+
 def host_patch(state):
     """WQKV: DRAM interleaved, [1568, 1152] from embeddings.patch_embedding.weight"""
     w_patch = state["embeddings.patch_embedding.weight"]
@@ -254,6 +292,7 @@ def device_weights(device, host):
 def load_weights(device, checkpoint, cache_dir=None):
     """A checkpoint (path, or an already loaded key -> tensor dict) -> device weights, per-layer ones in a list."""
     state = checkpoint if isinstance(checkpoint, dict) else read_checkpoint(checkpoint)
+    check_checkpoint(state)
 
     def cached(name):
         return None if cache_dir is None else str(Path(cache_dir) / name)
