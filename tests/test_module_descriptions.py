@@ -23,6 +23,7 @@ BUILTINS = [
     "boltz_outer_product_mean",
     "boltz_pair_weighted_averaging",
     "boltz_pairformer_layer",
+    "boltz_pairformer_module",
     "boltz_single_conditioning",
     "boltz_transition",
     "boltz_triangle_attention_end",

@@ -631,7 +631,26 @@ def uses_torch(graph: Graph, is_lm: bool) -> bool:
         for name, shape in io["inputs"].items()
     )
     rotary = any(op.kind == "rotary" for op in graph.ops) or host_rope_tables(graph)
-    return is_lm or integer_input or rotary or bool(_state_views(graph))
+    tokens = any("token_axes" in io for io in graph.facts["io"].values())
+    return is_lm or integer_input or rotary or tokens or bool(_state_views(graph))
+
+
+def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
+    """Model.forward_tokens of a description with `sizes.mask`: the inputs it pads (token axes), the mask it sets,
+    the outputs it cuts back, and each size's modeled time (the README's bucket table)."""
+    io = graph.facts["io"]
+    first = io[keys[0]]
+    if "token_axes" not in first:
+        return None
+    times = graph.facts.get("mode_time_ns", {})
+    return {
+        "mask": first["token_mask"],
+        "args": ", ".join(n for n in first["inputs"] if n != first["token_mask"]),
+        "inputs": [(n, first["token_axes"].get(n), n == first["token_mask"]) for n in first["inputs"]],
+        "outputs": [(n, axes) for n, axes in first["output_token_axes"].items()],
+        "sizes": [{"size": int(k.split("_")[1]), "us": f"{times.get(k, 0.0) / 1000:.1f}"} for k in keys],
+        "axis_of_first": min(first["token_axes"][next(n for n in first["inputs"] if n != first["token_mask"])]),
+    }
 
 
 def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
@@ -786,6 +805,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]) if any(op.kind.startswith("cache_") for op in graph.ops) else None,
         "input_shapes": sorted(input_shapes + shapes(other_keys)),
+        "tokens": tokens_view(graph, prefill_keys),
         "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
         "sampler": sampler_view(
             graph.facts.get("sampler"), io, graph.facts.get("mode_time_ns", {}), graph.facts.get("emitted_time_ns", {})
