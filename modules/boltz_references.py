@@ -25,3 +25,25 @@ class Boltz2Trunk(nn.Module):
 
     def forward(self, s, z, mask, pair_mask):
         return self.pairformer_module(s, z, mask, pair_mask)
+
+
+class Boltz2TokenTransformer(nn.Module):
+    """Boltz2.structure_module.score_model.token_transformer: DiffusionTransformer(dim, dim, depth, heads). Its
+    forward takes the per-layer biases heads first, [depth, 1, heads, n, n], and hands boltz its own layout: every
+    layer's heads along the last dim, layers outer ([1, n, n, depth * heads], DiffusionConditioning's
+    token_trans_bias)."""
+
+    def __init__(self, dim, heads, depth):
+        super().__init__()
+        from boltz.model.modules.transformersv2 import DiffusionTransformer
+
+        self.structure_module = nn.Module()
+        self.structure_module.score_model = nn.Module()
+        self.structure_module.score_model.token_transformer = DiffusionTransformer(
+            depth=depth, heads=heads, dim=dim, dim_single_cond=dim
+        )
+
+    def forward(self, a, s, bias, mask):
+        depth, _, heads, n, _ = bias.shape
+        bias = bias[:, 0].permute(2, 3, 0, 1).reshape(1, n, n, depth * heads)
+        return self.structure_module.score_model.token_transformer(a, s, bias=bias, mask=mask)

@@ -127,3 +127,30 @@ def test_readme_prices_each_size():
     readme = files["README.md"]
     assert "`model.forward_tokens(s, z)`" in readme
     assert "| 64 | " in readme and "| 256 | " in readme
+
+
+# the token transformer at small dims: 2 layers of 128 with 2 heads of 64
+SMALL_DIT = (("n", "64"), ("depth", "2"), ("dim", "128"), ("dim_single_cond", "128"), ("heads", "2"))
+
+
+@pytest.mark.parametrize("device", ["n150", "p150"])
+def test_token_transformer_stack_matches_boltz_diffusion_transformer(device):
+    """Each layer reads its own per-head bias (the input's per-layer list) as boltz slices layer i's heads."""
+    report = verify_module(plan(Request("boltz_diffusion_transformer", device, params=SMALL_DIT)))
+    assert report.api_findings == []
+    assert report.passed, report.as_dict()
+
+
+def test_token_transformer_keys_and_padding():
+    """Keys `structure_module.score_model.token_transformer.layers.{i}.` (Boltz2's nesting); 50 real tokens of 64
+    match boltz given the same mask."""
+    p = plan(Request("boltz_diffusion_transformer", "n150", params=SMALL_DIT))
+    keys = {k for w in p.graph.weights for k in w.hf_names}
+    assert all(k.startswith("structure_module.score_model.token_transformer.layers.{i}.") for k in keys)
+    report = verify_module(p, padded_tokens=14)
+    assert report.passed, report.as_dict()
+
+
+def test_a_layer_reading_another_layers_bias_fails():
+    p = plan(Request("boltz_diffusion_transformer", "n150", params=SMALL_DIT))
+    assert not verify_module(p, edit_files=edited(r"bias\[layer\]", "bias[0]")).passed

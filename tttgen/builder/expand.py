@@ -661,6 +661,9 @@ def expand(
             "rows_axes": {n: _rows_axis(t.shape, size_param) for n, t in declared.items() if size_param in t.shape},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
+        lists = _layer_lists(variant.ops if variant and variant.ops is not None else desc.ops, declared)
+        if lists:
+            io[mode.key]["layer_lists"] = lists
         if desc.sizes and desc.sizes.mask:
             outputs = variant.outputs if variant and variant.outputs is not None else desc.outputs
             io[mode.key] |= _token_axes(declared, outputs, size_param, desc.sizes.mask)
@@ -712,6 +715,19 @@ def expand(
             }
         ),
     )
+
+
+def _layer_lists(steps: list, inputs: Mapping[str, Any]) -> list[str]:
+    """Inputs a looped call reads by its loop var (`bias[layer]`: one tensor per layer, a list on device)."""
+    out = set()
+    for step in steps:
+        if getattr(step, "loop", None) is None:
+            continue
+        for ref in step.in_.values():
+            m = _REF.match(ref) if isinstance(ref, str) else None
+            if m and m.group(2) and m.group(1) in inputs:
+                out.add(m.group(1))
+    return sorted(out)
 
 
 def _token_axes(inputs: Mapping[str, Any], outputs: Mapping[str, Any], size_param: str, mask: str) -> dict:

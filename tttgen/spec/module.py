@@ -855,8 +855,8 @@ class _Checker:
             self.add(
                 loc, f"undefined value '{base}' (module inputs, weights, state and earlier op outputs)", sorted(values)
             )
-        elif index is not None and (index != loop_var or values[base] != "state"):
-            self.add(loc, f"'{ref}': only state may be indexed, and only by the call's loop var")
+        elif index is not None and (index != loop_var or values[base] not in ("state", "inputs")):
+            self.add(loc, f"'{ref}': only state and module inputs may be indexed, and only by the call's loop var")
 
     def op(self, loc: tuple, step: dict, values: dict) -> list[str]:
         kind_name = step.get("op")
