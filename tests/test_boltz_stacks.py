@@ -154,3 +154,27 @@ def test_token_transformer_keys_and_padding():
 def test_a_layer_reading_another_layers_bias_fails():
     p = plan(Request("boltz_diffusion_transformer", "n150", params=SMALL_DIT))
     assert not verify_module(p, edit_files=edited(r"bias\[layer\]", "bias[0]")).passed
+
+
+def test_trunk_bench_prices_both_stacks_against_tt_boltz(load_benchmark, monkeypatch):
+    """benchmarks/boltz_trunk.py at small dims (64 tokens, depth 2, every config accepted): each stack's modeled
+    whole forward next to the same ops with TT-Boltz's linears, the per-kind breakdown and the fused-projection
+    comparison are reported."""
+    from tttgen.realttnn.oracle import Verdict
+
+    loader = load_benchmark("boltz_trunk")
+    bench = next(loader)
+    monkeypatch.setattr(bench, "PADDED", 64)
+
+    def accept_all(device, cases, l1_small_size=0):
+        return [Verdict(True, None, 0, 0, 0) for _ in cases]
+
+    lines, ratios = bench.report(
+        judge=accept_all, devices=("n150",), trunk=SMALL_TRUNK[1:], diffusion=SMALL_DIT[1:]
+    )
+    text = "\n".join(lines)
+    assert "| trunk Pairformer (one recycling pass) | 2 |" in text and "| diffusion token transformer (one step) | 2 |" in text
+    assert "| binary |" in text and "## Fused input projections" in text
+    trunk, diffusion = ratios["n150"]
+    assert trunk > 0 and diffusion > 0
+    next(loader, None)
