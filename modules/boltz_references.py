@@ -47,3 +47,22 @@ class Boltz2TokenTransformer(nn.Module):
         depth, _, heads, n, _ = bias.shape
         bias = bias[:, 0].permute(2, 3, 0, 1).reshape(1, n, n, depth * heads)
         return self.structure_module.score_model.token_transformer(a, s, bias=bias, mask=mask)
+
+
+class Boltz2MsaLayers(nn.Module):
+    """Boltz2.msa_module's layers: MSAModule.forward's loop over its MSALayers (z and m carried) after its input
+    projections, which are not part of this reference."""
+
+    def __init__(self, msa_s, token_z, msa_blocks, pairwise_head_width, pairwise_num_heads):
+        super().__init__()
+        from boltz.model.modules.trunkv2 import MSALayer
+
+        self.msa_module = nn.Module()
+        self.msa_module.layers = nn.ModuleList(
+            MSALayer(msa_s, token_z, 0.0, 0.0, pairwise_head_width, pairwise_num_heads) for _ in range(msa_blocks)
+        )
+
+    def forward(self, z, m, token_mask, msa_mask):
+        for layer in self.msa_module.layers:
+            z, m = layer(z, m, token_mask, msa_mask)
+        return z, m

@@ -178,3 +178,23 @@ def test_trunk_bench_prices_both_stacks_against_tt_boltz(load_benchmark, monkeyp
     trunk, diffusion = ratios["n150"]
     assert trunk > 0 and diffusion > 0
     next(loader, None)
+
+
+# the MSA module's layers at small dims: 2 blocks, msa_s 32, z 32 wide, 96 MSA rows (never mistaken for 64 tokens)
+SMALL_MSA = (("n", "64"), ("msa_blocks", "2"), ("msa_s", "32"), ("token_z", "32"), ("s", "96"))
+
+
+def test_msa_module_layers_match_boltz_with_padding():
+    """z and m carried through 2 MSA layers (pair-weighted averaging, MSA transition, outer-product mean, the pair
+    track) against boltz's MSALayers under Boltz2's `msa_module.layers.{i}.` keys; 50 real tokens of 64."""
+    p = plan(Request("boltz_msa_module", "n150", params=SMALL_MSA))
+    keys = {k for w in p.graph.weights for k in w.hf_names}
+    assert all(k.startswith("msa_module.layers.{i}.") for k in keys)
+    report = verify_module(p, padded_tokens=14)
+    assert report.api_findings == [] and report.passed and len(report.pcc["prefill_64"]) == 2, report.as_dict()
+
+
+def test_an_msa_stack_that_does_not_carry_m_fails():
+    p = plan(Request("boltz_msa_module", "n150", params=SMALL_MSA))
+    report = verify_module(p, edit_files=edited(r"prefill_64\(z_out, m_out, mask\)", "prefill_64(z_out, m, mask)"))
+    assert not report.passed
