@@ -56,9 +56,9 @@ SAMPLING_STEPS = 200
 
 
 def tt_boltz_chunked(graph, op, judge) -> float | None:
-    """A pair-transition linear as TT-Boltz runs it at this size: the pair tensor's rows H in chunks of 16 (scaled by
-    min(1, 1024 * 128 / (W * C)), 1 at W = 704, C = 128; facts §2.3 Transition), each chunk one call of W * 16 rows
-    with its auto-config; None when ttnn rejects that too."""
+    """A pair or MSA transition linear as TT-Boltz runs it at this size: the [1, H, W, C] tensor's rows H in chunks of
+    16 (scaled by min(1, 1024 * 128 / (W * C)), 1 at W = 704 and C = 128 or 64; facts §2.3 Transition), each chunk one
+    call of W * 16 rows with its auto-config; None when ttnn rejects that too."""
     full = op.decisions["shape"]
     rows = 16 * PADDED
     calls = -(-(full.m * full.batch) // rows)
@@ -79,7 +79,7 @@ def stack(module: str, device: str, params: tuple, judge) -> dict:
     chunked = []
     for r in module_rows(graph, judge) + triangle_rows(graph):
         runs = runs_per_call(graph, ops[r["op"]])
-        if r["tt_boltz"] is None and ".transition_z." in r["op"]:  # its whole-tensor call cannot run: TT-Boltz chunks
+        if r["tt_boltz"] is None and "transition" in r["op"]:  # its whole-tensor call cannot run: TT-Boltz chunks
             r = dict(r, tt_boltz=tt_boltz_chunked(graph, ops[r["op"]], judge))
             chunked.append(r["op"])
         if r["tttgen"] is None or r["tt_boltz"] is None:
@@ -130,7 +130,7 @@ def _s(ns: float) -> str:
     return f"{ns / 1e9:.3f}"
 
 
-def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=()) -> tuple[list[str], dict]:
+def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=(), msa=()) -> tuple[list[str], dict]:
     """Markdown lines and {device: (trunk ratio, diffusion ratio)} (TT-Boltz's configuration / tttgen)."""
     lines = [
         f"# Boltz-2 trunk and diffusion step, {RESIDUES} residues ({PADDED} tokens padded): tttgen against TT-Boltz's "
@@ -140,18 +140,26 @@ def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=()) -> tupl
     for device in devices:
         t = stack("boltz_pairformer_module", device, trunk, judge)
         d = stack("boltz_diffusion_transformer", device, diffusion, judge)
+        m = stack("boltz_msa_module", device, msa, judge)
         ratios[device] = (t["tt_boltz"] / t["total"], d["tt_boltz"] / d["total"])
         lines += [
             f"\n## {device}\n",
             "| stack | layers | tttgen s | TT-Boltz's configuration s | speedup | matmuls tttgen s | matmuls TT-Boltz s |",
             "|---|---|---|---|---|---|---|",
         ]
-        for name, r in (("trunk Pairformer (one recycling pass)", t), ("diffusion token transformer (one step)", d)):
+        rows = (
+            ("trunk Pairformer (one recycling pass)", t),
+            ("MSA module layers (one recycling pass, 1024 MSA rows)", m),
+            ("diffusion token transformer (one step)", d),
+        )
+        for name, r in rows:
             lines.append(
                 f"| {name} | {r['layers']} | {_s(r['total'])} | {_s(r['tt_boltz'])} | {r['tt_boltz'] / r['total']:.2f}x "
                 f"| {_s(r['matmuls'])} | {_s(r['matmuls_tt_boltz'])} |"
             )
-        for r in (t, d):
+        step, step_tt = t["total"] + m["total"], t["tt_boltz"] + m["tt_boltz"]
+        lines.append(f"| recycling pass: MSA module + trunk | | {_s(step)} | {_s(step_tt)} | {step_tt / step:.2f}x | | |")
+        for r in (t, m, d):
             if r["chunked"]:
                 lines.append(f"\n- TT-Boltz's side priced as its 16-row chunks (its whole-tensor call cannot run): "
                              f"{', '.join(r['chunked'])}")
@@ -162,10 +170,11 @@ def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=()) -> tupl
         for kind, ns in sorted(t["kinds"].items(), key=lambda kv: -kv[1]):
             if ns:
                 lines.append(f"| {kind} | {_s(ns)} | {ns / t['total']:.0%} |")
-        whole = (RECYCLES + 1) * t["total"] + SAMPLING_STEPS * d["total"]
+        whole = (RECYCLES + 1) * step + SAMPLING_STEPS * d["total"]
         pub = PUBLISHED_S.get(device)
         lines.append(
-            f"\nModeled workload of the published run's trunk and token transformer: {RECYCLES + 1} trunk passes + "
+            f"\nModeled workload of the published run's trunk, MSA layers and token transformer: {RECYCLES + 1} "
+            f"recycling passes + "
             f"{SAMPLING_STEPS} token-transformer passes = {whole / 1e9:.1f} s"
             + (f" against the published ~{pub:.0f} s for the whole inference ({PUBLISHED_NOTE})." if pub else
                f" (published: {PUBLISHED_NOTE}).")
@@ -188,13 +197,15 @@ def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=()) -> tupl
         "DRAM-bandwidth bound, so the copies cost more than the three saved reads.",
         "\n## Notes\n",
         "- Workload difference to the published runtime: the published time covers the whole inference (featurising, "
-        "the MSA module and template stack per recycle, the atom encoder and decoder in each of the 200 steps, the "
-        "confidence module, host work); the modeled rows cover the 64-block Pairformer stack and the 24-layer token "
-        "transformer only, untraced op gaps excluded.",
+        "the input embedding, the MSA module's input projections and the template stack per recycle, the atom encoder "
+        "and decoder in each of the 200 steps, the confidence module, host work); the modeled rows cover the 64-block "
+        "Pairformer stack, the MSA module's 4 layers and the 24-layer token transformer only, untraced op gaps "
+        "excluded.",
         "- TT-Boltz's configuration is priced by tttgen's cost model: its linears with ttnn's auto-config on "
-        "CORE_GRID_MAIN (facts §2.1), its triangle products with its explicit 2D config (§2.3); its chunking (row "
-        "chunks of the transition and of triangle attention), its bfp8 outputs under --fast and its "
-        "minimal_matmul input projections are not modeled (priced as its `lin`).",
+        "CORE_GRID_MAIN (facts §2.1), its triangle products with its explicit 2D config (§2.3), its transition "
+        "linears as its 16-row chunks where the whole-tensor call cannot run; its other chunking (triangle attention "
+        "rows), its bfp8 outputs under --fast and its minimal_matmul input projections are not modeled (priced as "
+        "its `lin`); non-matmul ops are priced as tttgen emits them on both sides.",
         "- Goal of issue 25: tttgen's trunk >= 1.3x faster than TT-Boltz's configuration. The speedup column shows "
         "where it stands; the op-kind table shows the terms both sides share (elementwise gates and residual adds, "
         "LayerNorms, permutes and SDPA are DRAM-bandwidth bound and issued alike), which bound the ratio: only the "

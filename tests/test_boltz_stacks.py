@@ -170,10 +170,11 @@ def test_trunk_bench_prices_both_stacks_against_tt_boltz(load_benchmark, monkeyp
         return [Verdict(True, None, 0, 0, 0) for _ in cases]
 
     lines, ratios = bench.report(
-        judge=accept_all, devices=("n150",), trunk=SMALL_TRUNK[1:], diffusion=SMALL_DIT[1:]
+        judge=accept_all, devices=("n150",), trunk=SMALL_TRUNK[1:], diffusion=SMALL_DIT[1:], msa=SMALL_MSA[1:]
     )
     text = "\n".join(lines)
     assert "| trunk Pairformer (one recycling pass) | 2 |" in text and "| diffusion token transformer (one step) | 2 |" in text
+    assert "| MSA module layers (one recycling pass, 1024 MSA rows) | 2 |" in text and "| recycling pass: MSA module + trunk |" in text
     assert "| binary |" in text and "## Fused input projections" in text
     trunk, diffusion = ratios["n150"]
     assert trunk > 0 and diffusion > 0
