@@ -3,6 +3,7 @@ loops of the per-layer descriptions, with the Boltz-2 checkpoint's own keys, run
 modules at small dims and depth 2; any token count through forward_tokens (host padding to a built size, the token
 mask set), and the checks that make those comparisons able to fail."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -199,3 +200,22 @@ def test_an_msa_stack_that_does_not_carry_m_fails():
     p = plan(Request("boltz_msa_module", "n150", params=SMALL_MSA))
     report = verify_module(p, edit_files=edited(r"prefill_64\(z_out, m_out, mask\)", "prefill_64(z_out, m, mask)"))
     assert not report.passed
+
+
+SLOW = pytest.mark.skipif(os.environ.get("TTTGEN_SLOW_TESTS") != "1", reason="full depth: TTTGEN_SLOW_TESTS=1")
+
+
+@SLOW
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "module, params",
+    [
+        ("boltz_pairformer_module", (("n", "64"),)),  # 64 blocks, 384 / 128
+        ("boltz_msa_module", (("n", "64"), ("s", "96"))),  # 4 blocks, msa_s 64
+        ("boltz_diffusion_transformer", (("n", "64"),)),  # 24 layers of 768, 16 heads
+    ],
+)
+def test_full_depth_stacks_match_boltz(module, params):
+    """Boltz-2's own depths and widths, 50 real tokens of 64."""
+    report = verify_module(plan(Request(module, "p150", params=params)), padded_tokens=14)
+    assert report.passed, report.as_dict()
