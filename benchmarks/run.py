@@ -16,6 +16,7 @@ SCRIPTS = (
     ("70B p150 build time (issue 26's goal), black's cache off and on", ["build_time.py"]),
     ("tttgen's rules and L1 estimate against the real ttnn", ["ttnn_sweep.py"]),
     ("Boltz-2 modules against TT-Boltz's configuration", ["boltz.py"]),
+    ("Boltz-2 trunk and diffusion step against TT-Boltz's configuration", ["boltz_trunk.py"]),
     ("PI0 sample_actions latency against the published PI0.5 figure", ["pi0.py"]),
 )
 

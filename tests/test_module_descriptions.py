@@ -19,10 +19,15 @@ BUILTINS = [
     "boltz_attention_pair_bias",
     "boltz_attention_with_bias",
     "boltz_conditioned_transition",
+    "boltz_diffusion_transformer",
     "boltz_diffusion_transformer_layer",
+    "boltz_msa_layer",
+    "boltz_msa_module",
     "boltz_outer_product_mean",
     "boltz_pair_weighted_averaging",
     "boltz_pairformer_layer",
+    "boltz_pairformer_module",
+    "boltz_pairformer_no_seq_layer",
     "boltz_single_conditioning",
     "boltz_transition",
     "boltz_triangle_attention_end",
@@ -315,7 +320,7 @@ def test_loop_indexes_state_by_its_var_only(tmp_path):
     load_module(write(tmp_path, text, "caller"))
     bad = text.replace("in: {x: x}", 'in: {x: "x[i]"}').replace("count: d // 32", "count: n_layers")
     out = problems(tmp_path, bad, "caller")
-    assert "field 'ops.0.in.x': 'x[i]': only state may be indexed, and only by the call's loop var" in out
+    assert "field 'ops.0.in.x': 'x[i]': only state and module inputs may be indexed, and only by the call's loop var" in out
     assert "field 'ops.0.loop.count': unknown param 'n_layers'" in out
 
 

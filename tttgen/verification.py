@@ -622,7 +622,7 @@ def python_file(path: Path):
 def reference_input(x):
     """A module input as the torch reference takes it: token rows [1, 1, rows, width] as [1, rows, width]; a pair
     tensor [1, n, n, width] as it is."""
-    return x[0] if x.dim() > 1 and x.shape[1] == 1 else x
+    return x[0] if 1 < x.dim() <= 4 and x.shape[1] == 1 else x  # a per-layer list [layers, 1, ...] stays whole
 
 
 def _dotted(name: str):

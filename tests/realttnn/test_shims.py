@@ -51,3 +51,10 @@ def test_safetensors_stand_in_serves_the_checkpoint_shapes():
     with pkg.safe_open("unused", framework="pt") as handle:
         assert handle.keys() == ["a.weight"]
         assert tuple(handle.get_tensor("a.weight").shape) == (8, 4)
+
+
+def test_iterating_a_tensor_yields_its_first_dim():
+    """A per-layer input list (`[... for x in bias]`): as many entries as the first dim, each one entry's shape."""
+    real = [tuple(x.shape) for x in torch.zeros(3, 1, 2, 4)]
+    fake = [tuple(x.shape) for x in fake_torch.zeros(3, 1, 2, 4)]
+    assert fake == real == [(1, 2, 4)] * 3

@@ -720,6 +720,12 @@ def expand(
             "rows_axes": {n: _rows_axis(t.shape, size_param) for n, t in declared.items() if size_param in t.shape},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
+        lists = _layer_lists(variant.ops if variant and variant.ops is not None else desc.ops, declared)
+        if lists:
+            io[mode.key]["layer_lists"] = lists
+        if desc.sizes and desc.sizes.mask:
+            outputs = variant.outputs if variant and variant.outputs is not None else desc.outputs
+            io[mode.key] |= _token_axes(declared, outputs, size_param, desc.sizes.mask)
     expander.raise_problems()  # every problem of every mode, each at its file:line, before any IR is made
     for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
         # a value the sampler starts its loop from: loaded like an activation operand (tiles)
@@ -815,6 +821,33 @@ def key_map_problems(desc: ModuleDescription, weights, source: Path | None) -> l
                              f"key map '{name}': fallback for '{key}', a key the module does not read")
                 )
     return problems
+
+
+def _layer_lists(steps: list, inputs: Mapping[str, Any]) -> list[str]:
+    """Inputs a looped call reads by its loop var (`bias[layer]`: one tensor per layer, a list on device)."""
+    out = set()
+    for step in steps:
+        if getattr(step, "loop", None) is None:
+            continue
+        for ref in step.in_.values():
+            m = _REF.match(ref) if isinstance(ref, str) else None
+            if m and m.group(2) and m.group(1) in inputs:
+                out.add(m.group(1))
+    return sorted(out)
+
+
+def _token_axes(inputs: Mapping[str, Any], outputs: Mapping[str, Any], size_param: str, mask: str) -> dict:
+    """What forward_tokens pads and cuts (`sizes.mask`): each input's and output's dims declared as the size param
+    itself (a pair tensor's two, a token row's one), and the mask input it sets."""
+
+    def axes(shape: list) -> list[int]:
+        return [i for i, item in enumerate(shape) if item == size_param]
+
+    return {
+        "token_mask": mask,
+        "token_axes": {n: axes(t.shape) for n, t in inputs.items() if n != mask},
+        "output_token_axes": {n: axes(t.shape) for n, t in outputs.items()},
+    }
 
 
 def _rows_axis(shape: list, size_param: str) -> int:

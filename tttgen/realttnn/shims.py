@@ -90,6 +90,11 @@ class FakeTensor:
     def __len__(self) -> int:
         return self._shape[0]
 
+    def __iter__(self):
+        # iterating a tensor yields its first dim's entries (a per-layer input); without this Python would call
+        # __getitem__ with 0, 1, 2, ... and never stop
+        return (self[i] for i in range(self._shape[0]))
+
     def __repr__(self) -> str:
         return f"FakeTensor(shape={list(self._shape)}, dtype={self.dtype.name})"
 

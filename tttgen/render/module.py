@@ -134,9 +134,12 @@ class Names:
     """Local value names of one method: description names, checked against what model.py uses itself. A host
     input that device steps read too is read by them as its uploaded copy, `<name>_device`."""
 
-    def __init__(self, where: str, device_copies: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, where: str, device_copies: frozenset[str] = frozenset(), layer_lists: frozenset[str] = frozenset()
+    ) -> None:
         self.where = where
         self.device_copies = device_copies
+        self.layer_lists = layer_lists  # inputs given as one device tensor per layer
 
     def host(self) -> "Names":
         return Names(self.where)
@@ -151,8 +154,8 @@ class Names:
                 where=self.where,
                 hint=f"reserved: {sorted(RESERVED)}",
             )
-        if "[" in ref:  # state (the Model's KV caches) indexed by the layer loop
-            return f"self.{base}[{LAYER}]"
+        if "[" in ref:  # state (the Model's KV caches) or an input's per-layer list, indexed by the layer loop
+            return f"{base}[{LAYER}]" if base in self.layer_lists else f"self.{base}[{LAYER}]"
         return f"{ref}_device" if ref in self.device_copies else ref
 
 
@@ -360,7 +363,8 @@ def class_views(
         existing = next((c for c in classes if c["name"] == cls), None)
         view = existing or {"name": cls, "doc": "", "children": [], "methods": []}
         copies = _device_copies(fn, {op.name: op.dataflow for op in graph.ops})
-        name = Names(f"{module}: {fn['path'] or module}", copies)
+        lists = frozenset(n for k in keys for n in graph.facts["io"].get(k, {}).get("layer_lists", ()))
+        name = Names(f"{module}: {fn['path'] or module}", copies, lists if not fn["path"] else frozenset())
         for key in keys:
             before, after = _moves(graph, key)
             dtypes = graph.facts["io"][key].get("dtypes", {}) if not fn["path"] else {}
@@ -649,7 +653,26 @@ def uses_torch(graph: Graph, is_lm: bool) -> bool:
     )
     rotary = any(op.kind == "rotary" for op in graph.ops) or host_rope_tables(graph)
     traced = (graph.facts.get("module_traces") or {}).get("traceable", False)  # warmup's zero inputs
-    return is_lm or integer_input or rotary or bool(_state_views(graph)) or traced
+    tokens = any("token_axes" in io for io in graph.facts["io"].values())
+    return is_lm or integer_input or rotary or tokens or bool(_state_views(graph)) or traced
+
+
+def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
+    """Model.forward_tokens of a description with `sizes.mask`: the inputs it pads (token axes), the mask it sets,
+    the outputs it cuts back, and each size's modeled time (the README's bucket table)."""
+    io = graph.facts["io"]
+    first = io[keys[0]]
+    if "token_axes" not in first:
+        return None
+    times = graph.facts.get("mode_time_ns", {})
+    return {
+        "mask": first["token_mask"],
+        "args": ", ".join(n for n in first["inputs"] if n != first["token_mask"]),
+        "inputs": [(n, first["token_axes"].get(n), n == first["token_mask"]) for n in first["inputs"]],
+        "outputs": [(n, axes) for n, axes in first["output_token_axes"].items()],
+        "sizes": [{"size": int(k.split("_")[1]), "us": f"{times.get(k, 0.0) / 1000:.1f}"} for k in keys],
+        "axis_of_first": min(first["token_axes"][next(n for n in first["inputs"] if n != first["token_mask"])]),
+    }
 
 
 def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
@@ -658,6 +681,11 @@ def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
     dtype = io.get("dtypes", {}).get(name, "bfloat16")
     if not shape:
         return f"int({name})"
+    if name in io.get("layer_lists", ()):  # one device tensor per layer: the list a looped call indexes
+        return (
+            f"[ttnn.from_torch(x, dtype=C.ACTIVATION_DTYPE, layout=ttnn.TILE_LAYOUT, device=self.device, "
+            f"memory_config=ttnn.DRAM_MEMORY_CONFIG) for x in {name}]"
+        )
     if dtype in INTEGER_DTYPES:
         return (
             f"ttnn.from_torch({name}.to(torch.int32), dtype=ttnn.{dtype}, layout=ttnn.ROW_MAJOR_LAYOUT, "
@@ -829,6 +857,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]) if any(op.kind.startswith("cache_") for op in graph.ops) else None,
         "input_shapes": sorted(input_shapes + shapes(other_keys)),
+        "layer_lists": any("layer_lists" in io[k] for k in graph.mode_keys()),
+        "tokens": tokens_view(graph, prefill_keys),
         "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
         "sampler": sampler_view(
             graph.facts.get("sampler"),

@@ -430,6 +430,12 @@ class Sizes(Strict):
 
     param: str = Field(pattern=NAME)
     default: list[Annotated[int, Field(ge=32, multiple_of=32)]] = Field(min_length=1, max_length=16)  # modes each
+    mask: str | None = Field(
+        None,
+        pattern=NAME,
+        description="the input that masks padded tokens: the package gets `forward_tokens`, which takes any token "
+        "count up to the largest size, pads it on the host to the smallest size it fits and sets this mask",
+    )
 
 
 KERNEL_SETTINGS = ("LOFI", "HIFI2", "HIFI2_FP16", "HIFI4")  # tttgen/passes/precision.py KERNELS (a test keeps them equal)
@@ -799,6 +805,7 @@ class _Checker:
         if "param" in sizes and self.param_type(sizes["param"]) != "int":
             self.add(("sizes", "param"), f"'{sizes['param']}' is not an int param", sorted(
                 n for n in self.params if self.param_type(n) == "int"))
+        self.sizes_mask(d, sizes)
         for hf, pname in _d(_d(d.get("checkpoint")).get("config_map")).items():
             if pname not in _d(d.get("params")):
                 self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(_d(d.get("params"))))
@@ -823,6 +830,21 @@ class _Checker:
                         self.add(("derived", name), f"unknown param '{n}' in '{value}'{later}",
                                  sorted(set(params) | set(known)))
             known.append(name)
+
+    def sizes_mask(self, d: dict, sizes: dict) -> None:
+        """`sizes.mask` names an input whose shape holds the size param only in its last dim ([1, 1, 1, n]) and no
+        other input or output holds the size param anywhere but in token dims (forward_tokens pads and cuts those)."""
+        mask = sizes.get("mask")
+        if mask is None:
+            return
+        inputs = _d(d.get("inputs"))
+        if mask not in inputs:
+            self.add(("sizes", "mask"), f"unknown input '{mask}'", sorted(inputs))
+            return
+        shape = _d(inputs[mask]).get("shape")
+        param = sizes.get("param")
+        if not isinstance(shape, list) or not shape or shape[-1] != param or param in shape[:-1]:
+            self.add(("sizes", "mask"), f"input '{mask}' must be shaped [1, ..., 1, {param}] (got {shape})")
 
     def sampler(self, sampler: dict) -> None:
         """The sampler's mode, carried values, start weights and result name what the description declares."""
@@ -956,8 +978,8 @@ class _Checker:
             self.add(
                 loc, f"undefined value '{base}' (module inputs, weights, state and earlier op outputs)", sorted(values)
             )
-        elif index is not None and (index != loop_var or values[base] != "state"):
-            self.add(loc, f"'{ref}': only state may be indexed, and only by the call's loop var")
+        elif index is not None and (index != loop_var or values[base] not in ("state", "inputs")):
+            self.add(loc, f"'{ref}': only state and module inputs may be indexed, and only by the call's loop var")
 
     def op(self, loc: tuple, step: dict, values: dict) -> list[str]:
         kind_name = step.get("op")

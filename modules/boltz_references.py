@@ -1,0 +1,68 @@
+"""Torch references for the Boltz-2 stack descriptions: boltz 2.2.1's own modules held under the attribute names
+boltz.model.models.boltz2.Boltz2 gives them, so a reference's state_dict keys are the Boltz-2 checkpoint's
+(`pairformer_module.layers.0.tri_mul_out.p_in.weight`, ...)."""
+
+from torch import nn
+
+
+class Boltz2Trunk(nn.Module):
+    """Boltz2.pairformer_module: PairformerModule(token_s, token_z, num_blocks, ..., v2=True) at inference."""
+
+    def __init__(self, token_s, token_z, num_blocks, num_heads, pairwise_head_width, pairwise_num_heads):
+        super().__init__()
+        from boltz.model.layers.pairformer import PairformerModule
+
+        self.pairformer_module = PairformerModule(
+            token_s,
+            token_z,
+            num_blocks,
+            num_heads=num_heads,
+            dropout=0.0,
+            pairwise_head_width=pairwise_head_width,
+            pairwise_num_heads=pairwise_num_heads,
+            v2=True,
+        )
+
+    def forward(self, s, z, mask, pair_mask):
+        return self.pairformer_module(s, z, mask, pair_mask)
+
+
+class Boltz2TokenTransformer(nn.Module):
+    """Boltz2.structure_module.score_model.token_transformer: DiffusionTransformer(dim, dim, depth, heads). Its
+    forward takes the per-layer biases heads first, [depth, 1, heads, n, n], and hands boltz its own layout: every
+    layer's heads along the last dim, layers outer ([1, n, n, depth * heads], DiffusionConditioning's
+    token_trans_bias)."""
+
+    def __init__(self, dim, heads, depth):
+        super().__init__()
+        from boltz.model.modules.transformersv2 import DiffusionTransformer
+
+        self.structure_module = nn.Module()
+        self.structure_module.score_model = nn.Module()
+        self.structure_module.score_model.token_transformer = DiffusionTransformer(
+            depth=depth, heads=heads, dim=dim, dim_single_cond=dim
+        )
+
+    def forward(self, a, s, bias, mask):
+        depth, _, heads, n, _ = bias.shape
+        bias = bias[:, 0].permute(2, 3, 0, 1).reshape(1, n, n, depth * heads)
+        return self.structure_module.score_model.token_transformer(a, s, bias=bias, mask=mask)
+
+
+class Boltz2MsaLayers(nn.Module):
+    """Boltz2.msa_module's layers: MSAModule.forward's loop over its MSALayers (z and m carried) after its input
+    projections, which are not part of this reference."""
+
+    def __init__(self, msa_s, token_z, msa_blocks, pairwise_head_width, pairwise_num_heads):
+        super().__init__()
+        from boltz.model.modules.trunkv2 import MSALayer
+
+        self.msa_module = nn.Module()
+        self.msa_module.layers = nn.ModuleList(
+            MSALayer(msa_s, token_z, 0.0, 0.0, pairwise_head_width, pairwise_num_heads) for _ in range(msa_blocks)
+        )
+
+    def forward(self, z, m, token_mask, msa_mask):
+        for layer in self.msa_module.layers:
+            z, m = layer(z, m, token_mask, msa_mask)
+        return z, m
