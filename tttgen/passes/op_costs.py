@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tttgen.cost.ccl import collective_on_mesh_ns
 from tttgen.cost.host import HostIO, host_io_ns, tensor_bytes
 from tttgen.cost.measured import measured, sampling_ns, topk_ns
 from tttgen.cost.model import OpCost, estimate_eltwise_chain, estimate_matmul
@@ -54,6 +55,26 @@ def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTo
         estimate_matmul=lambda *args, **kwargs: estimate_matmul(graph.device, *args, **kwargs),
         chain_cost=lambda o, steps, one_kernel, traced: chain_cost(o, graph, steps, one_kernel, traced),
         traced=traced,
+        collective=lambda name, axis, size: collective_cost(graph, name, axis, size),
+    )
+
+
+def collective_cost(graph: Graph, name: str, axis: int, size_bytes: float) -> OpCost:
+    """One collective along a mesh axis (tttgen/cost/ccl.py), with the op gap every dispatched op pays."""
+    ns = collective_on_mesh_ns(graph.device, name, axis, size_bytes)
+    gap = graph.device.op_gap.traced_ns
+    return OpCost(
+        total_ns=ns + gap,
+        compute_ns=0.0,
+        dram_ns=0.0,
+        noc_ns=ns,
+        overhead_ns=gap,
+        binding="ccl",
+        active_cores=0,
+        utilization=0.0,
+        dram_bytes=0,
+        device_ns=ns,
+        op_gap_ns=gap,
     )
 
 

@@ -844,6 +844,15 @@ def render_module(
     graph: Graph, inputs: list, request: dict[str, Any] | None = None, extra_files=None
 ) -> dict[str, str]:
     """All files of one package, keyed by path relative to the package directory."""
+    if graph.device.chips > 1:
+        from tttgen.errors import UnsupportedTarget
+
+        raise UnsupportedTarget(
+            f"{graph.device.name} is a {graph.device.chips}-chip mesh: the parallelism pass placed "
+            f"{graph.model.name} on it, but mesh packages (mesh open, mesh mappers, collectives) are not rendered yet",
+            where=f"device_profiles/{graph.device.name}.yaml",
+            hint=f"`tttgen explain {graph.model.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
+        )
     from tttgen.render.emit import MANIFEST, dumps, environment, format_python, graph_document, header_line, manifest
     from tttgen.render.emit import package_name
 
