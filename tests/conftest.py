@@ -40,6 +40,7 @@ LAYERS = {
         "test_hf_configs.py",
         "test_host_io.py",
         "test_pinned_overrides.py",
+        "test_parallelism.py",
         "test_pipeline.py",
         "test_rules.py",
         "test_search.py",

@@ -218,7 +218,7 @@ def memory(graph: Graph) -> Graph:
         }
         if op.kind in fixed and not (op.kind == "binary" and matmul_operand(graph.ops, op) is not None):
             in0, out = fixed[op.kind]
-            if in0 is residual and op.facts.get("dim", model.hidden_size) != model.hidden_size:
+            if device.chips > 1 and in0 is residual and op.facts.get("dim", model.hidden_size) != model.hidden_size:
                 # a residual-stream op on a mesh whose residual is split by width: its own width per chip
                 in0 = out = width_sharded(rows, op.facts["dim"], residual_cores(op.facts["dim"], device), device)
             if op.kind == "rms_norm" and _reads_heads(graph, op):
