@@ -1,7 +1,7 @@
 """Pass `parallelism`: how every op's tensors are placed on a multi-chip mesh, and the collectives between them.
 
 Inputs: the device's mesh (shape, topology and links per axis), the op kinds' splits (`OpKind.mesh_splits`), hints
-overrides `split=` and the collective cost model. Produces: `parallelism` (graph fact `mesh`: the strategy, per mesh
+overrides `split=` and the collective cost model. Produces (no annotation, so one-chip graphs are untouched): graph fact `mesh`: the strategy, per mesh
 axis the chips, the collectives per layer and the modeled step of the chosen layout and of tt_transformers' layout
 priced the same way; per op the decision `mesh` {split per axis, input/output states}; per weight the decision
 `mesh` {state per axis}). On one chip the graph is returned unchanged.
@@ -505,7 +505,7 @@ def summary(graph: Graph, layout: Layout) -> dict[str, Any]:
     }
 
 
-@make_pass("parallelism", requires=("target",), produces=("parallelism",))
+@make_pass("parallelism", requires=("target",), produces=())  # its mark is the graph fact `mesh`: single-chip graphs stay as they were
 def parallelism(graph: Graph) -> Graph:
     """Place every op's tensors on the mesh and insert the collectives (no-op on one chip)."""
     device = graph.device
