@@ -158,7 +158,9 @@ def baseline_config(role: str, mode: str, shape: MatmulShape, model: ModelSpec, 
 # chip), norms replicated. On a 2D mesh (Galaxy 8x4) the second axis splits the other weight dim: wqkv dims (3, 2)
 # (N over rows, K over columns), wo (2, 3), w1/w3 (-1, -2), w2 (-2, -1).
 MESH_ROLES_AXIS_SPLIT = {"WQKV": "column", "WO": "row", "FF1_FF3": "column", "FF2": "row", "LM_HEAD": "column", "EMBEDDING": "column"}
-MESH_ROLES_OTHER_AXIS = {"WQKV": "row", "WO": "column", "FF1_FF3": "row", "FF2": "column", "LM_HEAD": "column", "EMBEDDING": "column"}
+MESH_ROLES_OTHER_AXIS = {"WQKV": "row", "WO": "column", "FF1_FF3": "row", "FF2": "column", "LM_HEAD": "replicate", "EMBEDDING": "column"}
+# On a 2D mesh the residual is fractured over the columns only (axis 1): the embedding is replicated over rows.
+MESH_2D_AXIS0 = {**MESH_ROLES_AXIS_SPLIT, "EMBEDDING": "replicate"}
 
 
 def mesh_layout(graph) -> dict[str, tuple[str, str]]:
@@ -174,7 +176,7 @@ def mesh_layout(graph) -> dict[str, tuple[str, str]]:
         if role == "EMBEDDING" and graph.weight(op.weight).n != graph.model.hidden_size:
             continue  # a rotary table, not the token embedding
         if rows > 1 and cols > 1:
-            pins[op.name] = (MESH_ROLES_AXIS_SPLIT[role], MESH_ROLES_OTHER_AXIS[role])
+            pins[op.name] = (MESH_2D_AXIS0[role], MESH_ROLES_OTHER_AXIS[role])
         else:
             split = MESH_ROLES_AXIS_SPLIT[role]
             pins[op.name] = (split, split)

@@ -142,13 +142,15 @@ def runs(graph: Graph, op: Op) -> int:
 
 
 class Planner:
-    def __init__(self, graph: Graph, pins: dict[str, tuple[str, ...]], seed: dict[str, int]):
+    def __init__(self, graph: Graph, pins: dict[str, tuple[str, ...]], seed: dict, split_weights: bool = False):
         self.graph = graph
+        self.split_weights = split_weights  # a matmul weight is never replicated on an axis it could split on
         self.chips = tuple(graph.device.mesh_shape)
         self.axes = tuple(a for a, n in enumerate(self.chips) if n > 1)
         self.pins = pins  # op name -> split name per axis (overrides, or a baseline's layout)
-        self.seed = seed  # embed-scope op name -> index of its split choice (the same on every axis)
+        self.seed = seed  # "kind:name" of an embed-scope op -> index of its split choice per mesh axis
         self.layout = Layout()
+        self.done: dict[str, dict[tuple[str, int, str], str]] = {}  # mode -> (value, axis, collective) -> reader
 
     # -- a candidate's per-chip shapes, or why it cannot run
     def candidate(self, op: Op, per_axis: tuple[MeshSplit, ...]):
@@ -198,6 +200,16 @@ class Planner:
             return None, [f"{op.name}: {err}"]
         return (ins, attrs, info), []
 
+    def internal(self, combo: tuple[MeshSplit, ...], outputs) -> list[tuple[str, int, int]]:
+        """(collective, axis, bytes) the chosen splits run inside the op."""
+        rows = prod(outputs[0][:-1]) if outputs else 0
+        return [
+            (name, axis, rows * width * self.chips[axis] * BYTES_BF16)
+            for axis, s in enumerate(combo)
+            if self.chips[axis] > 1
+            for name, width in s.internal
+        ]
+
     def full_axes(self) -> tuple[int, ...]:
         return (0, 1)
 
@@ -213,16 +225,77 @@ class Planner:
         if pinned is not None:
             if any(self.chips[a] > 1 and combo[a].name != pinned[a] for a in range(2)):
                 return False
-        if op.name in self.seed:
+        seeded = self.seed.get(f"{op.kind}:{op.name}")  # names repeat across modes (a reshape in one, ...)
+        if seeded is not None:
             options = kind_of(op).mesh_splits(op)
-            want = options[self.seed[op.name] % len(options)].name
-            if any(self.chips[a] > 1 and combo[a].name != want for a in range(2)):
+            want = tuple(options[i].name for i in seeded)
+            if any(self.chips[a] > 1 and combo[a].name != want[a] for a in range(2)):
+                return False
+        if self.split_weights and op.weight:
+            others = kind_of(op).mesh_splits(op)
+            if any(self.chips[a] > 1 and combo[a].weight == REPLICATED and any(s.weight != REPLICATED for s in others) for a in range(2)):
                 return False
         if op.weight and op.weight in self.layout.weights:
             states = tuple(s.weight for s in combo)
             if states != self.layout.weights[op.weight]:
                 return False
         return True
+
+    def convert(self, mode: str, producer: str, src: tuple[str, ...], want: tuple[str, ...], shape: tuple[int, ...]):
+        """(ns, [(collective, axis, dim, bytes)]) turning a value from `src` into `want`, axis by axis (None: no
+        collective does it). A conversion an earlier reader of the same value already made is free: its readers
+        share the collective's output."""
+        cost, out, now = 0.0, [], list(src)
+        for axis in range(2):
+            if self.chips[axis] == 1:
+                continue
+            conv = conversion(now[axis], want[axis])
+            if conv is None:
+                return None
+            name, dim = conv
+            if name:
+                held = tuple(REPLICATED if i == axis or now[i] == PARTIAL else now[i] for i in range(2))
+                size = prod(local_shape(shape, held, self.chips)) * BYTES_BF16
+                if (producer, axis, name) not in self.done.get(mode, {}):
+                    cost += ccl_estimate_ns(self.graph, name, axis, size)
+                    out.append((name, axis, dim, size))
+            now[axis] = want[axis]
+        return cost, out
+
+    def lookahead(self, mode: str, op: Op, ops: list[Op], out: tuple[str, ...], outputs) -> float | None:
+        """The least the op's readers pay to read its output in `out` (one step ahead, so a choice that only
+        moves a collective to its reader is not mistaken for a saving); None when some reader cannot read it."""
+        total = 0.0
+        for reader in ops:
+            if not reader.dataflow or reader is op:
+                continue
+            for port, producer in reader.dataflow.get("producers", {}).items():
+                if producer != op.name:
+                    continue
+                shape = reader.dataflow["shapes"]["in"][port]
+                costs = []
+                for combo in product(*self.splits_per_axis(reader)):
+                    if not self.allowed(reader, combo):
+                        continue
+                    found = self.convert(mode, op.name, out, self.port_states(combo, port, shape), shape)
+                    if found is None:
+                        continue
+                    cost = found[0]
+                    for other, src_name in reader.dataflow["producers"].items():  # its other inputs, decided ones
+                        src = self.layout.states[mode].get(src_name)
+                        if other == port or src is None:
+                            continue
+                        other_shape = reader.dataflow["shapes"]["in"][other]
+                        more = self.convert(mode, src_name, src, self.port_states(combo, other, other_shape), other_shape)
+                        if more is None:
+                            break
+                        cost += more[0]
+                    else:
+                        costs.append(cost)
+                if not costs:
+                    return None
+                total += min(costs)
+        return total
 
     @staticmethod
     def port_states(combo: tuple[MeshSplit, ...], port: str, shape: tuple[int, ...]) -> tuple[str, ...]:
@@ -255,24 +328,15 @@ class Planner:
                     if not isinstance(shape, tuple) or isinstance(op.dataflow["in"].get(port), dict):
                         continue
                     src = self.source_state(mode, op, port)
-                    want = self.port_states(combo, port, shape)
                     if src is None:
                         continue
-                    for axis in range(2):
-                        if self.chips[axis] == 1:
-                            continue
-                        conv = conversion(src[axis], want[axis])
-                        if conv is None:
-                            feasible = False
-                            break
-                        name, dim = conv
-                        if name:
-                            full = shape
-                            size = prod(local_shape(full, tuple(REPLICATED if i == axis else (src[i] if src[i] != PARTIAL else REPLICATED) for i in range(2)), self.chips)) * BYTES_BF16
-                            cost += ccl_estimate_ns(g, name, axis, size)
-                            ccls.append((port, name, axis, dim, size))
-                    if not feasible:
+                    producer = op.dataflow["producers"][port]
+                    found = self.convert(mode, producer, src, self.port_states(combo, port, shape), shape)
+                    if found is None:
+                        feasible = False
                         break
+                    cost += found[0]
+                    ccls += [(port, *c) for c in found[1]]
                 if not feasible:
                     continue
                 made, problems = self.candidate(op, combo)
@@ -283,7 +347,11 @@ class Planner:
                 ins, attrs, info = made
                 weight_shape = ins.get("weight") if isinstance(ins.get("weight"), tuple) else None
                 t = op_estimate_ns(g, op, ins, list(info.outputs), weight_shape, info.matmul)
-                total_t = (t + cost) * runs(g, op)
+                t += sum(ccl_estimate_ns(g, name, axis, size) for name, axis, size in self.internal(combo, info.outputs))
+                ahead = self.lookahead(mode, op, ops, tuple(s.output or REPLICATED for s in combo), info.outputs)
+                if ahead is None:
+                    continue
+                total_t = (t + cost + ahead) * runs(g, op)
                 if best_t is None or total_t < best_t - 1e-6:
                     best, best_t = (combo, made, ccls, t, cost), total_t
             if refusals and (self.pins.get(op.name) is not None or best is None):
@@ -316,6 +384,8 @@ class Planner:
                         self.layout.free_inputs[ref.split("[", 1)[0]] = states
             for port, name, axis, dim, size in ccls:
                 self.layout.collectives[mode].append((op.name, port, name, axis, dim, size))
+                producer = op.dataflow["producers"][port]
+                self.done.setdefault(mode, {})[(producer, axis, name)] = op.name
             total += (t + cost) * runs(g, op)
             ccl_total += cost * runs(g, op)
         self.layout.time_ns[mode] = total
@@ -324,22 +394,34 @@ class Planner:
     def check_carry(self, mode: str, ops: list[Op]) -> bool:
         """The value carried from one decoder layer into the next is in the same state at both ends."""
         states = self.layout.states[mode]
-        by_name = {op.name: op for op in ops}
-        entry = exit_ = None
-        for op in ops:
-            if not op.dataflow:
-                continue
-            for port, producer in op.dataflow.get("producers", {}).items():
-                src = by_name.get(producer)
-                if src is None:
-                    continue
-                if op.scope == "layer" and src.scope != "layer" and entry is None and src.kind == "embedding" and src.facts.get("dim") == op.dataflow["shapes"]["in"][port][-1]:
-                    entry = states.get(producer)
-                if op.scope != "layer" and src.scope == "layer" and exit_ is None:
-                    exit_ = states.get(producer)
-        if entry is not None:
-            self.layout.residual = entry
-        return entry is None or exit_ is None or entry == exit_
+        entry, exit_ = carried(ops)
+        if entry is None or exit_ is None:
+            return True
+        self.layout.residual = states.get(entry)
+        return states.get(entry) == states.get(exit_)
+
+
+def carried(ops: list[Op]) -> tuple[str | None, str | None]:
+    """(the op before the decoder layers whose value the layers carry, the layer op whose value leaves them): the
+    value leaving the layers is read after them; the one entering is read by a layer op and shaped like it."""
+    by_name = {op.name: op for op in ops if op.dataflow}
+    exit_ = None
+    for op in ops:
+        for port, producer in (op.dataflow or {}).get("producers", {}).items():
+            src = by_name.get(producer)
+            if src is not None and op.scope != "layer" and src.scope == "layer" and exit_ is None:
+                exit_ = producer
+    if exit_ is None:
+        return None, None
+    shape = by_name[exit_].dataflow["shapes"]["out"][0]
+    for op in ops:
+        if op.scope != "layer" or not op.dataflow:
+            continue
+        for port, producer in op.dataflow.get("producers", {}).items():
+            src = by_name.get(producer)
+            if src is not None and src.scope != "layer" and src.dataflow["shapes"]["out"][0] == shape:
+                return producer, exit_
+    return None, exit_
 
 
 def mode_order(graph: Graph) -> list[str]:
@@ -349,26 +431,78 @@ def mode_order(graph: Graph) -> list[str]:
 
 def plan_layout(graph: Graph, pins: dict[str, tuple[str, ...]]) -> Layout:
     """The cheapest layout under `pins`, over the ways the ops before the layers split."""
-    seeds_ops = sorted({op.name for op in graph.ops if op.scope == "embed" and op.dataflow and len(kind_of(op).mesh_splits(op)) > 1 and op.name not in pins})
-    options = {name: len(kind_of(next(o for o in graph.ops if o.name == name)).mesh_splits(next(o for o in graph.ops if o.name == name))) for name in seeds_ops}
+    chips = graph.device.mesh_shape
+    first = {}
+    for key in graph.mode_keys():  # the ops making the value the layers carry: tried every way they split
+        ops = [op for op in graph.ops if op.mode_key == key]
+        entry, _ = carried(ops)
+        for op in ops:
+            if op.name == entry and op.name not in pins and len(kind_of(op).mesh_splits(op)) > 1:
+                first.setdefault(f"{op.kind}:{op.name}", op)
+    seeds_ops = sorted(first)
+    # per seeded op, a split index per mesh axis (an axis of one chip takes the first)
+    options = {
+        name: [
+            combo
+            for combo in product(*(range(len(kind_of(op).mesh_splits(op)) if chips[a] > 1 else 1) for a in range(2)))
+        ]
+        for name, op in first.items()
+    }
     best, refused = None, None
-    for choice in product(*(range(options[n]) for n in seeds_ops)):
-        planner = Planner(graph, pins, dict(zip(seeds_ops, choice)))
-        try:
-            for key in mode_order(graph):
-                ops = [op for op in graph.ops if op.mode_key == key]
-                planner.plan_mode(key, ops)
-                if not planner.check_carry(key, ops):
-                    raise Refused("carry")
-        except Refused as err:
-            if str(err) != "carry":
-                refused = refused or str(err)
-            continue
-        if best is None or objective(graph, planner.layout) < objective(graph, best) - 1e-6:
-            best = planner.layout
+    for split_weights in (False, True):  # first the cheapest; when no layout fits, every matmul weight split
+        for choice in product(*(options[n] for n in seeds_ops)):
+            found, why = try_layout(graph, pins, dict(zip(seeds_ops, choice)), split_weights)
+            refused = refused or why
+            if found is None or not fits(graph, found):
+                best = best if found is None or best is not None else found  # kept for feasibility to report
+                continue
+            if best is None or not fits(graph, best) or objective(graph, found) < objective(graph, best) - 1e-6:
+                best = found
+        if best is not None and fits(graph, best):
+            break
     if best is None:
         raise Refused(refused or f"no layout of {graph.model.name} works on mesh {list(graph.device.mesh_shape)}")
     return best
+
+
+def try_layout(graph: Graph, pins, seed, split_weights: bool) -> tuple[Layout | None, str | None]:
+    planner = Planner(graph, pins, seed, split_weights)
+    try:
+        for key in mode_order(graph):
+            ops = [op for op in graph.ops if op.mode_key == key]
+            planner.plan_mode(key, ops)
+            if not planner.check_carry(key, ops):
+                return None, None
+    except Refused as err:
+        return None, str(err)
+    return planner.layout, None
+
+
+DRAM_SHARE = 0.9  # of a chip's DRAM the weights and KV cache may take before the pass splits every weight
+
+
+def chip_bytes(graph: Graph, layout: Layout) -> float:
+    """Per-chip weights (matmul weights at bfloat8_b: dtypes are chosen later; tables and norms bfloat16) and KV
+    cache of a layout."""
+    chips = graph.device.mesh_shape
+    total = 0.0
+    layers = graph.model.num_hidden_layers
+    for w in graph.weights:
+        states = layout.weights.get(w.name, (REPLICATED, REPLICATED))
+        share = prod(chips[a] for a, s in enumerate(states) if split_dim(s) is not None)
+        count = (w.loop_count if w.loop else layers) if w.per_layer else 1
+        per_element = BYTES_BF16 if w.role in ("EMBEDDING", "NORM") else WEIGHT_BYTES_PER_ELEMENT  # as feasibility
+        total += w.k * w.n * per_element * count / share
+    for name, shape in graph.facts.get("state_shapes", {}).items():
+        states = layout.free_inputs.get(name, (REPLICATED, REPLICATED))
+        share = prod(chips[a] for a, s in enumerate(states) if split_dim(s) is not None)
+        total += prod(shape) * WEIGHT_BYTES_PER_ELEMENT / share
+    return total
+
+
+def fits(graph: Graph, layout: Layout) -> bool:
+    capacity = graph.device.dram.bytes_total / graph.device.chips
+    return chip_bytes(graph, layout) <= DRAM_SHARE * capacity
 
 
 def objective(graph: Graph, layout: Layout) -> float:
@@ -415,7 +549,13 @@ def localize(graph: Graph, layout: Layout) -> Graph:
                 shape=MatmulShape(*info.matmul) if info.matmul else op.shape,
                 facts=frozen(facts),
                 dataflow=frozen(flow),
-            ).decide(mesh={"split": tuple(s.name for s in combo), "out": layout.states[key][op.name]})
+            ).decide(
+                mesh={
+                    "split": tuple(s.name for s in combo),
+                    "out": layout.states[key][op.name],
+                    "internal": tuple(planner.internal(combo, info.outputs)),
+                }
+            )
         )
     weights = []
     for w in graph.weights:
@@ -497,6 +637,13 @@ def summary(graph: Graph, layout: Layout) -> dict[str, Any]:
         op = next(o for o in graph.ops if o.mode_key == "decode" and o.name == name)
         if op.scope == "layer":
             per_layer[ccl] = per_layer.get(ccl, 0) + 1
+    for op in graph.ops:  # the collectives ops make inside themselves (a distributed norm's statistics)
+        if op.mode_key == "decode" and op.scope == "layer" and op.dataflow:
+            combo = layout.splits["decode"].get(op.name, ())
+            for axis, s in enumerate(combo):
+                if graph.device.mesh_shape[axis] > 1:
+                    for name, _ in s.internal:
+                        per_layer[name] = per_layer.get(name, 0) + 1
     return {
         "decode_step_ns": round(layout.time_ns.get("decode", 0.0), 1),
         "decode_ccl_ns": round(layout.ccl_ns.get("decode", 0.0), 1),
@@ -511,17 +658,34 @@ def parallelism(graph: Graph) -> Graph:
     device = graph.device
     if device.chips == 1:
         return graph
+    from tttgen.builder.structure import is_module_graph
+
     pins = override_pins(graph)
     where = f"{graph.model.name} on {device.name}"
+    facts: dict[str, Any] = {"mesh_shape": list(device.mesh_shape), "chips": device.chips}
+    chosen, refusal = None, None
     try:
         chosen = plan_layout(graph, pins)
     except Refused as err:
+        refusal = err
+    if is_module_graph(graph) and (chosen is None or "decode" not in chosen.time_ns):
+        # data parallel: every chip runs the whole module on its own input, weights replicated (TT-Boltz's way)
+        single = single_chip_ns(graph)
+        if chosen is None or single / device.chips <= objective(graph, chosen):
+            facts.update(
+                strategy="data_parallel",
+                tp_step_ns=None if chosen is None else round(objective(graph, chosen), 1),
+                tp_refused=None if refusal is None else str(refusal),
+                dp_step_ns=round(single, 1),
+            )
+            weights = [w.decide(mesh={"states": (REPLICATED, REPLICATED), "shape": (w.k, w.n)}) for w in graph.weights]
+            return graph.with_weights(weights).with_facts(mesh=facts)
+    if chosen is None:
         raise UnsupportedTarget(
-            f"{err}: cannot place {graph.model.name} on the {device.chips}-chip mesh {list(device.mesh_shape)}",
+            f"{refusal}: cannot place {graph.model.name} on the {device.chips}-chip mesh {list(device.mesh_shape)}",
             where=where,
             hint="pick a mesh whose axes divide the model's heads and widths, or pin a split with --override OP:split=replicate",
         ) from None
-    strategy = "tensor_parallel"
     baseline_pins = tt_transformers_mesh_layout(graph)
     baseline = None
     if baseline_pins:
@@ -529,18 +693,11 @@ def parallelism(graph: Graph) -> Graph:
             baseline = plan_layout(graph, baseline_pins)
         except Refused:
             baseline = None
-    facts: dict[str, Any] = {"mesh_shape": list(device.mesh_shape), "chips": device.chips}
-    from tttgen.builder.structure import is_module_graph
-
-    if is_module_graph(graph) and "decode" not in chosen.time_ns:
-        # data parallel: every chip runs the whole module on its own input, weights replicated
-        single = single_chip_ns(graph)
-        if single / device.chips <= objective(graph, chosen):
-            strategy = "data_parallel"
-            facts.update(strategy=strategy, tp_step_ns=round(objective(graph, chosen), 1), dp_step_ns=round(single, 1))
-            weights = [w.decide(mesh={"states": (REPLICATED, REPLICATED), "shape": (w.k, w.n)}) for w in graph.weights]
-            return graph.with_weights(weights).with_facts(mesh=facts)
-    facts["strategy"] = strategy
+    facts["chosen_from"] = "search"
+    if baseline is not None and not pins and fits(graph, baseline) and objective(graph, baseline) < objective(graph, chosen) - 1e-6:
+        # tt_transformers' layout is a seed like any other: the search keeps it when it finds nothing faster
+        chosen, facts["chosen_from"] = baseline, "tt_transformers"
+    facts["strategy"] = "tensor_parallel"
     facts["chosen"] = summary(graph, chosen)
     if baseline is not None:
         facts["tt_transformers"] = summary(graph, baseline)

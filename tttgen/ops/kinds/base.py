@@ -186,7 +186,8 @@ class MeshSplit:
     out (`weight`: "R" or "S<d>" of the weight's own shape: "S-1" its columns, "S-2" its rows of a [k, n] weight),
     and which attrs become per-chip by dividing them by the chips on the axis (`divides`; `divides_full` names attrs
     of shape lists whose entries equal the full size of the split dim). `needs` lists (attr, what it counts) that
-    must divide by the chip count, for the refusal naming the dimension."""
+    must divide by the chip count, for the refusal naming the dimension; `internal` the collectives it makes
+    itself."""
 
     name: str
     inputs: tuple[tuple[str, str], ...] = ()
@@ -196,6 +197,9 @@ class MeshSplit:
     divides: tuple[str, ...] = ()
     divides_full: tuple[str, ...] = ()
     needs: tuple[tuple[str, str], ...] = ()
+    # Collectives the op runs inside itself along the axis: (name, elements per row per chip it gathers or
+    # reduces), e.g. the distributed norm's all_gather of one tile of statistics per row.
+    internal: tuple[tuple[str, int], ...] = ()
 
     def input_state(self, port: str) -> str:
         return dict(self.inputs).get(port, self.default)

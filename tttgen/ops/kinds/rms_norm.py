@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import ports
+from dataclasses import replace
+
+from tttgen.ops.kinds.base import REPLICATE, MeshSplit, ports
+from tttgen.tiling import TILE
 from tttgen.ops.kinds.layer_norm import Norm
 from tttgen.rules.other import r21_shard_spec, r22_sharded_norm
 
@@ -32,6 +35,37 @@ class RmsNorm(Norm):
             if found:
                 return found
         return decode_shard_problem(op, graph)
+
+    def mesh_splits(self, op):
+        """Replicated, or distributed over a width-split input (tt_transformers' distributed_norm.py, ttnn 0.81.1's
+        rms_norm_pre_all_gather, all_gather, rms_norm_post_all_gather): each chip's per-row sum of squares (one
+        tile wide) is gathered over the axis and each chip normalises its own slice with its slice of the weight."""
+        distributed = MeshSplit(
+            "distributed",
+            inputs=(("input", "S-1"),),
+            output="S-1",
+            weight="S-1",
+            internal=(("all_gather", TILE),),
+        )
+        return (REPLICATE, distributed)
+
+    def cost(self, op, tools):
+        """The norm on its slice, plus the statistics' all_gather of a distributed norm."""
+        base = super().cost(op, tools)
+        internal = (op.decisions.get("mesh") or {}).get("internal", ())
+        if base is None or not internal:
+            return base
+        for name, axis, size in internal:
+            c = tools.collective(name, axis, size)
+            base = replace(
+                base,
+                total_ns=base.total_ns + c.total_ns,
+                noc_ns=base.noc_ns + c.noc_ns,
+                overhead_ns=base.overhead_ns + c.overhead_ns,
+                device_ns=base.device_ns + c.device_ns,
+                op_gap_ns=base.op_gap_ns + c.op_gap_ns,
+            )
+        return base
 
     def flops(self, op, graph):
         return 4 * op.facts["rows"] * op.facts["dim"]
