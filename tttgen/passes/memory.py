@@ -184,7 +184,8 @@ def memory(graph: Graph) -> Graph:
         )
         weights.append(w.decide(placement=placement, column_chunks=chunks))
     graph = graph.with_weights(weights)
-    concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, width, users, device)
+    heads = model.num_attention_heads // graph.facts.get("heads_per_chip_divisor", 1)  # per chip on a mesh
+    concat_in = height_sharded(ceil_div(heads, 32) * 32, width, users, device)
 
     def decide(op: Op) -> Op:
         op = _decide_fixed(op)

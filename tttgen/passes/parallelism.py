@@ -64,6 +64,7 @@ class Layout:
     ccl_ns: dict[str, float] = field(default_factory=dict)  # mode -> of which collectives
     collectives: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)  # mode -> (op, port, ccl, axis)
     residual: tuple[str, ...] | None = None  # the state of the value carried from layer to layer
+    reads: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)  # mode -> (op, port) -> ccl ops
 
 
 # ---------------------------------------------------------------- states and shapes
@@ -150,7 +151,8 @@ class Planner:
         self.pins = pins  # op name -> split name per axis (overrides, or a baseline's layout)
         self.seed = seed  # "kind:name" of an embed-scope op -> index of its split choice per mesh axis
         self.layout = Layout()
-        self.done: dict[str, dict[tuple[str, int, str], str]] = {}  # mode -> (value, axis, collective) -> reader
+        # mode -> (value, axis, collective) -> the collective op made for its first reader
+        self.done: dict[str, dict[tuple[str, int, str], str]] = {}
 
     # -- a candidate's per-chip shapes, or why it cannot run
     def candidate(self, op: Op, per_axis: tuple[MeshSplit, ...]):
@@ -203,8 +205,9 @@ class Planner:
     def internal(self, combo: tuple[MeshSplit, ...], outputs) -> list[tuple[str, int, int]]:
         """(collective, axis, bytes) the chosen splits run inside the op."""
         rows = prod(outputs[0][:-1]) if outputs else 0
+        along = self.graph.device.mesh.axes
         return [
-            (name, axis, rows * width * self.chips[axis] * BYTES_BF16)
+            (name, axis, rows * width * self.chips[axis] * BYTES_BF16, along[axis].topology, along[axis].links)
             for axis, s in enumerate(combo)
             if self.chips[axis] > 1
             for name, width in s.internal
@@ -347,7 +350,7 @@ class Planner:
                 ins, attrs, info = made
                 weight_shape = ins.get("weight") if isinstance(ins.get("weight"), tuple) else None
                 t = op_estimate_ns(g, op, ins, list(info.outputs), weight_shape, info.matmul)
-                t += sum(ccl_estimate_ns(g, name, axis, size) for name, axis, size in self.internal(combo, info.outputs))
+                t += sum(ccl_estimate_ns(g, c[0], c[1], c[2]) for c in self.internal(combo, info.outputs))
                 ahead = self.lookahead(mode, op, ops, tuple(s.output or REPLICATED for s in combo), info.outputs)
                 if ahead is None:
                     continue
@@ -385,7 +388,21 @@ class Planner:
             for port, name, axis, dim, size in ccls:
                 self.layout.collectives[mode].append((op.name, port, name, axis, dim, size))
                 producer = op.dataflow["producers"][port]
-                self.done.setdefault(mode, {})[(producer, axis, name)] = op.name
+                self.done.setdefault(mode, {})[(producer, axis, name)] = ccl_name(op.name, port, name, axis)
+            # which collective outputs each port reads (its own, or one an earlier reader of the value made)
+            for port, shape in op.dataflow["shapes"]["in"].items():
+                src = self.source_state(mode, op, port) if isinstance(shape, tuple) else None
+                if src is None or isinstance(op.dataflow["in"].get(port), dict):
+                    continue
+                want = self.port_states(combo, port, shape)
+                producer = op.dataflow["producers"][port]
+                chain = [
+                    self.done[mode][(producer, axis, conversion(src[axis], want[axis])[0])]
+                    for axis in range(2)
+                    if self.chips[axis] > 1 and conversion(src[axis], want[axis])[0]
+                ]
+                if chain:
+                    self.layout.reads.setdefault(mode, {})[(op.name, port)] = chain
             total += (t + cost) * runs(g, op)
             ccl_total += cost * runs(g, op)
         self.layout.time_ns[mode] = total
@@ -554,6 +571,9 @@ def localize(graph: Graph, layout: Layout) -> Graph:
                     "split": tuple(s.name for s in combo),
                     "out": layout.states[key][op.name],
                     "internal": tuple(planner.internal(combo, info.outputs)),
+                    # port -> the collective ops (in order) whose output it reads
+                    "reads": {port: tuple(c) for (name, port), c in sorted(layout.reads.get(key, {}).items()) if name == op.name},
+                    "in": {port: states for port, states in sorted(layout.inputs[key].get(op.name, {}).items())},
                 }
             )
         )
@@ -567,8 +587,35 @@ def localize(graph: Graph, layout: Layout) -> Graph:
                 n //= chips[axis]
             elif d == -2:
                 k //= chips[axis]
-        weights.append(replace(w, k=k, n=n).decide(mesh={"states": states, "shape": (w.k, w.n)}))
+        weights.append(
+            replace(w, k=k, n=n).decide(mesh={"states": states, "shape": (w.k, w.n), "groups": head_groups(graph, layout, w)})
+        )
     return graph.with_ops(new_ops).with_weights(weights)
+
+
+def head_groups(graph: Graph, layout: Layout, w: Weight) -> tuple[int, tuple[int, ...]] | None:
+    """(mesh axis, column widths) when a weight split by columns feeds an op that splits its value into several
+    outputs over the same chips (the fused QKV into q, k and v heads): each chip must hold its own slice of every
+    part, so the columns are regrouped at load time (tt_transformers' wqkv per-device head groups)."""
+    states = layout.weights.get(w.name, ())
+    for axis, st in enumerate(states):
+        if split_dim(st) != -1:
+            continue
+        for op in graph.ops:
+            if op.mode_key != "decode" or op.weight != w.name:
+                continue
+            for reader in graph.ops:
+                if reader.mode_key != op.mode_key or not reader.dataflow or op.name not in reader.dataflow.get("producers", {}).values():
+                    continue
+                outs = reader.dataflow["shapes"]["out"]
+                split = layout.splits["decode"].get(reader.name)
+                if len(outs) > 1 and split is not None and split[axis].divides:
+                    return axis, tuple(int(s[-3] * s[-1]) for s in outs)
+    return None
+
+
+def ccl_name(reader: str, port: str, ccl: str, axis: int) -> str:
+    return f"{reader}_{port}_{ccl}{axis}"
 
 
 def edge_states(layout: Layout, key: str, dst: Op, producer: str | None) -> tuple[str, ...] | None:
@@ -600,6 +647,7 @@ def collectives_before(graph: Graph, layout: Layout, key: str, op: Op, move: Op 
             "axis": axis,
             "chips": chips[axis],
             "dim": dim if dim is not None else -1,
+            "rank": len(op.dataflow["shapes"]["in"][port]),
             "topology": along.topology,
             "links": along.links,
             "bytes": int(size),
@@ -609,7 +657,7 @@ def collectives_before(graph: Graph, layout: Layout, key: str, op: Op, move: Op 
         }
         if "loop_count" in op.facts:
             facts["loop_count"] = op.facts["loop_count"]
-        out.append(Op(name=f"{op.name}_{port}_{ccl}{axis}", kind=ccl, mode=op.mode, seq=op.seq, scope=op.scope, facts=frozen(facts)))
+        out.append(Op(name=ccl_name(op.name, port, ccl, axis), kind=ccl, mode=op.mode, seq=op.seq, scope=op.scope, facts=frozen(facts)))
     return out
 
 
@@ -702,6 +750,7 @@ def parallelism(graph: Graph) -> Graph:
     if baseline is not None:
         facts["tt_transformers"] = summary(graph, baseline)
     facts["state"] = {k: list(v) for k, v in sorted(chosen.free_inputs.items())}
+    facts["residual"] = list(chosen.residual or (REPLICATED, REPLICATED))  # the value the decoder layers carry
     out = localize(graph, chosen)
     out = localize_model(out, chosen)
     return out.with_facts(mesh=facts)
@@ -721,8 +770,8 @@ def single_chip_ns(graph: Graph) -> float:
 
 
 def localize_model(graph: Graph, layout: Layout) -> Graph:
-    """The dims the per-op passes read of the model, per chip: head counts divided as the heads are, the KV cache
-    state split as its readers split it."""
+    """What the per-op passes read per chip beyond the ops: the divisor of the model's head counts (the heads are
+    split over that many chips), the KV cache state split as its readers split it."""
     chips = tuple(graph.device.mesh_shape)
     heads_split = 1
     for key, per_op in layout.splits.items():
@@ -730,15 +779,6 @@ def localize_model(graph: Graph, layout: Layout) -> Graph:
             for axis, s in enumerate(combo):
                 if "num_kv_heads" in s.divides:
                     heads_split = max(heads_split, chips[axis]) if heads_split == 1 else heads_split
-    model = graph.model
-    update = {}
-    if heads_split > 1:
-        update = {
-            "num_attention_heads": model.num_attention_heads // heads_split,
-            "num_key_value_heads": model.num_key_value_heads // heads_split,
-        }
-    if update:
-        model = model.model_copy(update=update) if hasattr(model, "model_copy") else replace(model, **update)
     states = dict(graph.facts.get("state_shapes", {}))
     for name, st in layout.free_inputs.items():
         if name in states:
@@ -748,5 +788,6 @@ def localize_model(graph: Graph, layout: Layout) -> Graph:
                 if d is not None:
                     shape[d] //= chips[axis]
             states[name] = shape
-    out = replace(graph, model=model)
+    # the model stays whole (verify builds its reference from it); the per-op passes divide its head counts by this
+    out = graph.with_facts(heads_per_chip_divisor=heads_split)
     return out.with_facts(state_shapes=states) if states else out

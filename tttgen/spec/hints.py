@@ -37,7 +37,7 @@ PROGRAM_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-SPLIT_CHOICES = ("replicate", "column", "row", "heads")  # OpKind.mesh_splits names an override may pin
+SPLIT_CHOICES = ("replicate", "column", "row", "heads", "distributed")  # OpKind.mesh_splits names an override may pin
 
 class ProgramConfigPin(BaseModel):
     """A full matmul program config, as ttnn spells it; which fields are allowed depends on `type`."""

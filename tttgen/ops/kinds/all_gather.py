@@ -20,7 +20,20 @@ class Collective(OpKind):
     inputs = ports("input")
     attrs = (Attr("dim", "int"), Attr("cluster_axis", "int"))
     described = False
-    macro = None  # mesh packages are not rendered yet (docs/meshes.md)
+    macro = "collective"
+    has_memory_config = False  # writes into its reader's placement (the move it replaces) or DRAM
+
+    takes_dim = True  # all_gather and reduce_scatter name the dim; all_reduce keeps the shape
+
+    def render_args(self, op, ins, attrs, tools):
+        f = op.facts
+        return {
+            "fn": self.name,
+            "dim": f["dim"] % f["rank"] if self.takes_dim else None,
+            "axis": f["axis"],
+            "links": f["links"],
+            "topology": f["topology"].capitalize(),
+        }
 
     def cost(self, op, tools):
         if tools.collective is None:

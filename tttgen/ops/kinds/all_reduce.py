@@ -9,6 +9,7 @@ from tttgen.ops.kinds.all_gather import Collective
 class AllReduce(Collective):
     name = "all_reduce"
     doc = "partial sums added over a mesh axis, every chip keeping the whole sum"
+    takes_dim = False
 
 
 KIND = AllReduce()

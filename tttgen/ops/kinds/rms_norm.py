@@ -29,6 +29,14 @@ class RmsNorm(Norm):
     macro = "rms_norm"
     weight_layouts = {"weight": "norm_rows"}
 
+    def render_args(self, op, ins, attrs, tools):
+        view = super().render_args(op, ins, attrs, tools)
+        internal = (op.decisions.get("mesh") or {}).get("internal", ())
+        view["distributed"] = [
+            {"axis": axis, "topology": topology.capitalize(), "links": links} for _, axis, _, topology, links in internal
+        ]
+        return view
+
     def rule_problem(self, op, graph):
         if op.decisions.get("program") is not None:
             found = r22_sharded_norm(op.get("program"), op.get("in0"), op.facts["rows"], op.facts["dim"])
@@ -55,7 +63,7 @@ class RmsNorm(Norm):
         internal = (op.decisions.get("mesh") or {}).get("internal", ())
         if base is None or not internal:
             return base
-        for name, axis, size in internal:
+        for name, axis, size, *_ in internal:
             c = tools.collective(name, axis, size)
             base = replace(
                 base,
