@@ -64,6 +64,7 @@ LAYERS = {
         "test_sampled_decode.py",
         "test_traced_decode.py",
         "test_verify.py",
+        "test_mesh_verify.py",
     ),
     "realttnn": ("realttnn/",),  # the real ttnn 0.81.1 on a mock device
 }

@@ -46,14 +46,21 @@ def test_grayskull_is_refused_with_the_reason():
 
 
 @pytest.mark.parametrize("device", ["n300", "n300-eth", "t3k", "galaxy", "p150x4", "p300"])
-def test_meshes_are_placed_by_the_parallelism_pass_and_not_rendered_yet(device):
-    """target no longer refuses a mesh: the parallelism pass places the model; the renderer says mesh packages
-    are not printed yet (one clear error, no half-written single-chip package)."""
+def test_meshes_are_placed_by_the_parallelism_pass_and_rendered_as_mesh_packages(device):
+    """target no longer refuses a mesh: the parallelism pass places the model and the package opens the mesh."""
     from tttgen.generate import render_plan
 
     p = plan(Request("llama-3.2-1b", device))
     assert p.graph.facts["mesh"]["strategy"] == "tensor_parallel"
-    with pytest.raises(UnsupportedTarget, match="mesh packages .* are not rendered yet"):
+    model = render_plan(p)["model.py"]
+    assert "ttnn.open_mesh_device(" in model and "ttnn.set_fabric_config(" in model
+
+
+def test_module_packages_on_a_mesh_are_refused_at_render():
+    from tttgen.generate import render_plan
+
+    p = plan(Request("boltz_transition", "p150x4"))
+    with pytest.raises(UnsupportedTarget, match="module packages .* are not rendered for meshes yet"):
         render_plan(p)
 
 

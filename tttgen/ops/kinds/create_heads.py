@@ -39,8 +39,8 @@ class CreateHeads(OpKind):
             found = r24_qkv_heads_decode(
                 op.seq,
                 graph.hints.batch,
-                m.num_attention_heads,
-                m.num_key_value_heads,
+                op.facts.get("num_heads", m.num_attention_heads),  # per chip on a mesh
+                op.facts.get("num_kv_heads", m.num_key_value_heads),
                 op.get("out"),
                 device.grid.cores,
             )
