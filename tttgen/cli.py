@@ -372,7 +372,7 @@ def validate(file) -> None:
 @hint_options
 def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     """Per-op table of the chosen configs and why."""
-    from tttgen.explain import explain_inputs, explain_rows, explain_table, layer_moves
+    from tttgen.explain import explain_inputs, explain_rows, explain_table, layer_moves, mesh_lines, mesh_summary
 
     p = plan(_request(model, config, device, kw))
     rows = explain_rows(p.graph, op_name)
@@ -388,10 +388,14 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
         click.echo(explain_html(p.graph, rows), nl=False)
     elif fmt == "json":
         doc = {"inputs": explain_inputs(p.inputs), "ops": rows, "layer_moves": layer_moves(p.graph)}
+        if p.graph.device.chips > 1:
+            doc["mesh"] = mesh_summary(p.graph)
         click.echo(json.dumps(jsonable(doc), indent=2, sort_keys=True))
     else:
         moves = None if op_name else layer_moves(p.graph)
         click.echo(explain_table(rows, detail=op_name is not None, inputs=explain_inputs(p.inputs), moves=moves))
+        for line in [] if op_name else mesh_lines(mesh_summary(p.graph)):
+            click.echo(line)
 
 
 @cli.command()
