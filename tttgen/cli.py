@@ -190,10 +190,10 @@ def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None
     else:
         for w in written:
             click.echo(f"wrote {w['path']} ({w['files']} files)")
-        for name in unjudged:
-            click.echo(f"  {name}: not judged by the real ttnn (the package runner does not open meshes yet)")
             for problem in w["problems"]:
                 click.echo(f"  not runnable: {problem}")
+        for name in unjudged:
+            click.echo(f"  {name}: not judged by the real ttnn (the package runner does not open meshes yet)")
 
 
 def _ttnn_check_enabled(mode: str) -> bool:
