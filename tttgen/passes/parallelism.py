@@ -47,6 +47,9 @@ CONVERSIONS = {  # (from, to) -> collective; a split to another split or replica
 }
 
 
+ONE_CHIP = MeshSplit("replicate")  # the split along a mesh axis of one chip
+
+
 class Refused(Exception):
     """A split the layout needs that the model's dims do not allow (the dimension named)."""
 
@@ -196,6 +199,8 @@ class Planner:
                         attrs[name] = full
         if problems:
             return None, problems
+        if kind_of(op).mesh_problem(op, ins):
+            return None, []  # not a refusal of the model: another split of the op runs
         try:
             info = kind_of(op).infer(ins, attrs)
         except ShapeError as err:
@@ -220,7 +225,7 @@ class Planner:
         found = kind_of(op).mesh_splits(op)
         per_axis = []
         for axis, n in enumerate(self.chips):
-            per_axis.append(found if n > 1 else found[:1])
+            per_axis.append(found if n > 1 else (ONE_CHIP,))  # an axis of one chip holds everything
         return per_axis
 
     def allowed(self, op: Op, combo: tuple[MeshSplit, ...]) -> bool:

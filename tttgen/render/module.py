@@ -278,12 +278,24 @@ def collective_views(graph: Graph, op: Op, key: str, name: "Names") -> tuple[lis
             out = ident(ccl.name)
             if ccl.facts["dst"] == op.name:  # made here; a reader after the first reuses its output
                 view = op_view(graph, replace(ccl, dataflow=frozen({"in": {}, "out": [], "attrs": {}})), name, {})
-                memory = f"C.{mode_class(key)}.{ident(move.name)}_memory" if move is not None else "ttnn.DRAM_MEMORY_CONFIG"
+                memory = collective_memory(op, move, key)
                 view.update(input=var, out=out, memory=memory, reads=[var], writes=[out], owned=True)
                 steps.append(view)
             var = out
         renamed[ref] = var
     return steps, renamed
+
+
+def collective_memory(reader: Op, move: Op | None, key: str) -> str:
+    """Where a collective writes: the placement of the move it replaces; without one, the reader's own placement
+    when it reads and writes the same one (a norm or an add on the residual: ttnn's norms take input and output in
+    one buffer type); else DRAM."""
+    if move is not None:
+        return f"C.{mode_class(key)}.{ident(move.name)}_memory"
+    d = reader.decisions
+    if d.get("in0") is not None and d.get("in0") == d.get("out") and kind_of(reader).has_memory_config and not d.get("jit"):
+        return f"C.{mode_class(key)}.{ident(reader.name)}_memory"
+    return "ttnn.DRAM_MEMORY_CONFIG"
 
 
 def move_view(op: Op, var: str) -> dict[str, Any]:

@@ -316,6 +316,10 @@ class OpKind:
         """The ways the op may run with its tensors split along one mesh axis (default: replicated only)."""
         return (REPLICATE,)
 
+    def mesh_problem(self, op: "Op", ins: dict) -> str | None:
+        """Why the op cannot run on these per-chip input shapes on a mesh (None: it can); the pass drops that layout."""
+        return None
+
     # ---- the feasibility pass
     def rule_problem(self, op: "Op", graph: "Graph") -> str | None:
         """The first ttnn rule (tttgen/rules/) the op's decisions break, or None."""

@@ -22,6 +22,13 @@ def decode_shard_problem(op, graph) -> str | None:
     return None
 
 
+# tt_transformers distributes the norm over the mesh above this width ("Somewhere between 4k and 8k WH
+# runs out of L1 if not distributed", models/tt_transformers/tt/model_config.py; shared reference multi-device.md
+# section 3); ttnn 0.81.1 on the mock T3K rejects a gathered [128, 8192] rms_norm: its dataflow buffers grow to
+# 2,301,280 B per core, above the 1,499,136 B of L1 (tests/test_parallelism.py pins the choice).
+GATHERED_NORM_MAX_WIDTH = 4096
+
+
 class RmsNorm(Norm):
     name = "rms_norm"
     doc = "RMSNorm over the last dim"
@@ -32,8 +39,22 @@ class RmsNorm(Norm):
     def render_args(self, op, ins, attrs, tools):
         view = super().render_args(op, ins, attrs, tools)
         internal = (op.decisions.get("mesh") or {}).get("internal", ())
+        rows = op.facts["rows"]
         view["distributed"] = [
-            {"axis": axis, "topology": topology.capitalize(), "links": links} for _, axis, _, topology, links in internal
+            {
+                "axis": axis,
+                "topology": topology.capitalize(),
+                "links": links,
+                # decode's sharded norm reads its gathered statistics width-sharded on one core (ttnn: "Stats must be
+                # sharded"), as tt_transformers' distributed_norm.py gathers them
+                "memory": (
+                    f"ttnn.create_sharded_memory_config(shape=(1, 1, {rows}, {size // (rows * 2)}), "
+                    "core_grid=ttnn.CoreGrid(y=1, x=1), strategy=ttnn.ShardStrategy.WIDTH)"
+                    if op.mode == "decode"
+                    else "ttnn.DRAM_MEMORY_CONFIG"
+                ),
+            }
+            for _, axis, size, topology, links in internal
         ]
         return view
 
@@ -56,6 +77,13 @@ class RmsNorm(Norm):
             internal=(("all_gather", TILE),),
         )
         return (REPLICATE, distributed)
+
+    def mesh_problem(self, op, ins):
+        """A norm of more than GATHERED_NORM_MAX_WIDTH columns per chip on a mesh (tt_transformers distributes it)."""
+        width = ins["input"][-1]
+        if width > GATHERED_NORM_MAX_WIDTH:
+            return f"a norm of {width} columns per chip does not fit L1 (distributed above {GATHERED_NORM_MAX_WIDTH})"
+        return None
 
     def cost(self, op, tools):
         """The norm on its slice, plus the statistics' all_gather of a distributed norm."""
