@@ -40,6 +40,7 @@ LAYERS = {
         "test_hf_configs.py",
         "test_host_io.py",
         "test_pinned_overrides.py",
+        "test_parallelism.py",
         "test_pipeline.py",
         "test_rules.py",
         "test_search.py",
@@ -65,6 +66,7 @@ LAYERS = {
         "test_sampled_decode.py",
         "test_traced_decode.py",
         "test_verify.py",
+        "test_mesh_verify.py",
     ),
     "realttnn": ("realttnn/",),  # the real ttnn 0.81.1 on a mock device
 }

@@ -28,7 +28,7 @@ def test_pass_refuses_to_run_out_of_order():
     device, _ = load_device("n150")
     graph = build_graph(model, device, Hints())
     with pytest.raises(PipelineError, match="pass 'matmul_program' needs"):
-        run_pipeline(graph, passes=(PIPELINE[4],))
+        run_pipeline(graph, passes=tuple(p for p in PIPELINE if p.name == "matmul_program"))
 
 
 def test_verify_catches_a_missing_decision():
@@ -46,9 +46,22 @@ def test_grayskull_is_refused_with_the_reason():
 
 
 @pytest.mark.parametrize("device", ["n300", "n300-eth", "t3k", "galaxy", "p150x4", "p300"])
-def test_meshes_are_refused(device):
-    with pytest.raises(UnsupportedTarget, match="single-chip packages only so far: the parallelism pass"):
-        plan(Request("llama-3.2-1b", device))
+def test_meshes_are_placed_by_the_parallelism_pass_and_rendered_as_mesh_packages(device):
+    """target no longer refuses a mesh: the parallelism pass places the model and the package opens the mesh."""
+    from tttgen.generate import render_plan
+
+    p = plan(Request("llama-3.2-1b", device))
+    assert p.graph.facts["mesh"]["strategy"] == "tensor_parallel"
+    model = render_plan(p)["model.py"]
+    assert "ttnn.open_mesh_device(" in model and "ttnn.set_fabric_config(" in model
+
+
+def test_module_packages_on_a_mesh_are_refused_at_render():
+    from tttgen.generate import render_plan
+
+    p = plan(Request("boltz_transition", "p150x4"))
+    with pytest.raises(UnsupportedTarget, match="module packages .* are not rendered for meshes yet"):
+        render_plan(p)
 
 
 def test_dram_overflow_says_by_how_much():

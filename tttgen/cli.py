@@ -71,7 +71,7 @@ def hint_options(fn):
             "--no-fit-check", is_flag=True, help="record (not stop on) DRAM/head infeasibility: planning only"
         ),
         click.option(
-            "--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype"
+            "--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype, split (mesh: replicate, column, row)"
         ),
         click.option(
             "--paged", is_flag=True, default=None, help="paged KV cache: page-table inputs, paged cache ops, chunked prefill"
@@ -372,7 +372,15 @@ def validate(file) -> None:
 @hint_options
 def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     """Per-op table of the chosen configs and why."""
-    from tttgen.explain import explain_inputs, explain_rows, explain_table, layer_moves, step_state_lines
+    from tttgen.explain import (
+        explain_inputs,
+        explain_rows,
+        explain_table,
+        layer_moves,
+        mesh_lines,
+        mesh_summary,
+        step_state_lines,
+    )
 
     p = plan(_request(model, config, device, kw))
     rows = explain_rows(p.graph, op_name)
@@ -394,6 +402,8 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
             "step_state": p.graph.facts.get("step_state"),
             "decode_host_transfers": p.graph.facts.get("decode_host_transfers"),
         }
+        if p.graph.device.chips > 1:
+            doc["mesh"] = mesh_summary(p.graph)
         click.echo(json.dumps(jsonable(doc), indent=2, sort_keys=True))
     else:
         moves = None if op_name else layer_moves(p.graph)
@@ -401,6 +411,8 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
         click.echo(
             explain_table(rows, detail=op_name is not None, inputs=explain_inputs(p.inputs), moves=moves, step_state=steps)
         )
+        for line in [] if op_name else mesh_lines(mesh_summary(p.graph)):
+            click.echo(line)
 
 
 @cli.command()

@@ -172,6 +172,77 @@ def step_state_lines(graph: Graph) -> list[str]:
     return lines
 
 
+COLLECTIVE_KINDS = ("all_gather", "reduce_scatter", "all_reduce")
+
+
+def mesh_summary(graph: Graph) -> dict[str, Any] | None:
+    """On a mesh: the strategy, per decode layer the collectives and their modeled share of the decode step (the
+    distributed norms' statistics gathers included), per-chip DRAM, and tt_transformers' layout as the parallelism
+    pass priced it beside its choice. None on one chip."""
+    mesh = graph.facts.get("mesh")
+    if mesh is None:
+        return None
+    out: dict[str, Any] = {"mesh_shape": mesh["mesh_shape"], "strategy": mesh["strategy"]}
+    dram = graph.facts.get("dram", {})
+    out["dram_per_chip"] = {k: dram[k] for k in ("weights", "kv_cache", "total", "capacity") if k in dram}
+    if mesh["strategy"] != "tensor_parallel":
+        out.update({k: mesh[k] for k in ("dp_step_ns", "tp_step_ns", "tp_refused") if k in mesh})
+        return out
+    step = graph.facts.get("mode_time_ns", {}).get("decode")
+    ccl_ns, per_layer = 0.0, {}
+    for op in graph.ops:
+        if op.mode_key != "decode":
+            continue
+        runs = op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+        if op.kind in COLLECTIVE_KINDS:
+            ccl_ns += op.decisions.get("time_ns", 0.0) * runs
+            if op.scope == "layer":
+                per_layer[op.kind] = per_layer.get(op.kind, 0) + 1
+        for name, *_ in (op.decisions.get("mesh") or {}).get("internal", ()):
+            if op.scope == "layer":
+                per_layer[name] = per_layer.get(name, 0) + 1
+    out.update(
+        chosen_from=mesh["chosen_from"],
+        collectives_per_layer=dict(sorted(per_layer.items())),
+        decode_step_us=None if step is None else round(step / 1000, 1),
+        decode_ccl_us=round(ccl_ns / 1000, 1),
+        decode_ccl_share=None if not step else round(ccl_ns / step, 3),
+        weights=mesh["chosen"]["weights"],
+        pass_estimate_us={"chosen": round(mesh["chosen"]["decode_step_ns"] / 1000, 1)},
+    )
+    if "tt_transformers" in mesh:
+        out["pass_estimate_us"]["tt_transformers"] = round(mesh["tt_transformers"]["decode_step_ns"] / 1000, 1)
+        out["tt_transformers_collectives_per_layer"] = mesh["tt_transformers"]["collectives_per_layer"]
+    return out
+
+
+def mesh_lines(summary: dict[str, Any] | None) -> list[str]:
+    if summary is None:
+        return []
+    gib = 2**30
+    d = summary["dram_per_chip"]
+    lines = [
+        f"mesh {summary['mesh_shape']}: {summary['strategy'].replace('_', ' ')}; per chip DRAM "
+        f"{d.get('total', 0) / gib:.2f} of {d.get('capacity', 0) / gib:.2f} GiB (weights {d.get('weights', 0) / gib:.2f}, "
+        f"KV cache {d.get('kv_cache', 0) / gib:.2f})"
+    ]
+    if summary["strategy"] != "tensor_parallel":
+        return lines
+    ccls = ", ".join(f"{n} {c}" for n, c in summary["collectives_per_layer"].items()) or "none"
+    share = summary["decode_ccl_share"]
+    lines.append(
+        f"collectives per decode layer: {ccls}; {summary['decode_ccl_us']} us of the {summary['decode_step_us']} us "
+        f"decode step ({share * 100:.0f} %)" if share is not None else f"collectives per decode layer: {ccls}"
+    )
+    est = summary["pass_estimate_us"]
+    if "tt_transformers" in est:
+        lines.append(
+            f"layout ({summary['chosen_from']}): {est['chosen']} us per decode step as the parallelism pass estimates it; "
+            f"tt_transformers' layout {est['tt_transformers']} us"
+        )
+    return lines
+
+
 def explain_inputs(inputs: list[InputFile]) -> list[dict[str, Any]]:
     """Each input file with the fields it carries that tttgen accepted but that change nothing it computes."""
     return [{"path": i.label, "ignored_fields": list(i.ignored_fields)} for i in inputs]

@@ -300,8 +300,12 @@ def run_verify(
             emulated(device) as ttnn,
             imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
         ):
-            # the device as Model.open opens it: decode_forward captures its trace there
-            device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
+            # the device as Model.open opens it: decode_forward captures its trace there (a mesh package opens its
+            # mesh with its own open_mesh)
+            if hasattr(package.model, "open_mesh"):
+                device = package.model.open_mesh(package.configs.TRACE_REGION_SIZE)
+            else:
+                device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
             model = package.Model(device, str(ckpt))
             layer_out: list[Any] = []
             # Each decoder layer's output: wrap the prefill methods of every layer instance (model.layers). A paged
@@ -317,7 +321,9 @@ def run_verify(
                 def run(*args, **kwargs):
                     out = original(*args, **kwargs)
                     rows = chunks[len(layer_out) // len(model.layers)]
-                    layer_out.append(ttnn.to_torch(out).float().reshape(-1, graph.model.hidden_size)[:rows])
+                    # a mesh package joins its chips' slices
+                    host = model.to_host(out, "residual") if hasattr(model, "to_host") else ttnn.to_torch(out)
+                    layer_out.append(host.float().reshape(-1, graph.model.hidden_size)[:rows])
                     return out
 
                 return run

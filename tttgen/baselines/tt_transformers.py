@@ -148,3 +148,36 @@ def baseline_config(role: str, mode: str, shape: MatmulShape, model: ModelSpec, 
     grid = find_prefill_grid(8, shape.k // 32)
     per_core_n = ceil_div(shape.n, 32 * width) if role in ("FF1_FF3", "FF2") else None
     return matmul_config(rows * (shape.batch if fuse else 1), shape.k, shape.n, grid, fuse, per_core_n), None
+
+
+# ---- tt_transformers' mesh layout (models/tt_transformers/tt/: attention.py, mlp.py, lm_head.py, embedding.py;
+# summarised in the shared reference, multi-device.md section 3), by weight role.
+# On a 1xN mesh (T3K, N300, a QuietBox as 1x4): wqkv column-parallel by head groups (ShardTensor2dMesh dims (2, 3)),
+# wo row-parallel (dims (3, 2)), w1/w3 column (dims (-2, -1)), w2 row (dims (-1, -2)), the LM head vocab-split
+# (ShardTensorToMesh dim -1), the embedding split by hidden width (the residual stream is fractured, hidden/N per
+# chip), norms replicated. On a 2D mesh (Galaxy 8x4) the second axis splits the other weight dim: wqkv dims (3, 2)
+# (N over rows, K over columns), wo (2, 3), w1/w3 (-1, -2), w2 (-2, -1).
+MESH_ROLES_AXIS_SPLIT = {"WQKV": "column", "WO": "row", "FF1_FF3": "column", "FF2": "row", "LM_HEAD": "column", "EMBEDDING": "column"}
+MESH_ROLES_OTHER_AXIS = {"WQKV": "row", "WO": "column", "FF1_FF3": "row", "FF2": "column", "LM_HEAD": "replicate", "EMBEDDING": "column"}
+# On a 2D mesh the residual is fractured over the columns only (axis 1): the embedding is replicated over rows.
+MESH_2D_AXIS0 = {**MESH_ROLES_AXIS_SPLIT, "EMBEDDING": "replicate"}
+
+
+def mesh_layout(graph) -> dict[str, tuple[str, str]]:
+    """Op name -> split per mesh axis, as tt_transformers places the weight each op reads (only ops whose weight
+    has one of the roles above; rotary tables stay replicated, as in tt_transformers)."""
+    rows, cols = graph.device.mesh_shape
+    roles = {w.name: w.role for w in graph.weights}
+    pins: dict[str, tuple[str, str]] = {}
+    for op in graph.ops:
+        role = roles.get(op.weight) if op.weight else None
+        if role not in MESH_ROLES_AXIS_SPLIT:
+            continue
+        if role == "EMBEDDING" and graph.weight(op.weight).n != graph.model.hidden_size:
+            continue  # a rotary table, not the token embedding
+        if rows > 1 and cols > 1:
+            pins[op.name] = (MESH_2D_AXIS0[role], MESH_ROLES_OTHER_AXIS[role])
+        else:
+            split = MESH_ROLES_AXIS_SPLIT[role]
+            pins[op.name] = (split, split)
+    return pins

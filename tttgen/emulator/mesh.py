@@ -123,6 +123,11 @@ class MeshDevice:
     def cols(self) -> int:
         return self.shape[1] if len(self.shape) > 1 else 1
 
+    @property
+    def open_kwargs(self) -> dict:
+        """What the mesh was opened with (every chip alike): the trace region a trace capture needs."""
+        return getattr(self.devices[0], "open_kwargs", {})
+
     def get_num_devices(self) -> int:
         return len(self.devices)
 

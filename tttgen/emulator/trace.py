@@ -141,6 +141,9 @@ def _write_into(recorded: Any, new: Any) -> None:
     elif isinstance(recorded, (tuple, list)):
         for r, n in zip(recorded, new):
             _write_into(r, n)
+    elif hasattr(recorded, "chips") and hasattr(new, "chips"):  # a mesh tensor: each chip's tensor
+        for r, n in zip(recorded.chips, new.chips):
+            _write_into(r, n)
 
 
 def copy_host_to_device_tensor(host_tensor: Tensor, device_tensor: Tensor, cq_id: int = 0) -> None:

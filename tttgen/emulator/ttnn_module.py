@@ -204,7 +204,8 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     ttnn.end_trace_capture = tracer.end_trace_capture
     ttnn.execute_trace = tracer.execute_trace
     ttnn.release_trace = tracer.release_trace
-    ttnn.copy_host_to_device_tensor = trace_mod.copy_host_to_device_tensor
+    # a mesh tensor's chips each take their own host chip (from_torch with a mesh_mapper and no device)
+    ttnn.copy_host_to_device_tensor = mesh_mod.per_chip("copy_host_to_device_tensor", trace_mod.copy_host_to_device_tensor)
     ttnn.record_event = trace_mod.record_event
     ttnn.event_synchronize = trace_mod.event_synchronize
     ttnn.wait_for_event = trace_mod.wait_for_event

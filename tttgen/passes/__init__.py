@@ -13,13 +13,15 @@ from tttgen.passes.matmul_program import matmul_program
 from tttgen.passes.memory import memory
 from tttgen.passes.op_costs import op_costs
 from tttgen.passes.op_programs import op_programs
+from tttgen.passes.parallelism import parallelism
 from tttgen.passes.precision import precision
 from tttgen.passes.reshard import reshard
 from tttgen.passes.step_state import step_state
 from tttgen.passes.target import target
 
 PIPELINE: tuple[Pass, ...] = (
-    target,  # refuse devices ttnn 0.81.1 cannot drive, and meshes
+    target,  # refuse devices ttnn 0.81.1 cannot drive
+    parallelism,  # mesh placement of every tensor, collectives between them (multi-chip only)
     precision,  # dtypes and compute-kernel configs from the precision preset
     chunking,  # prefill rows per matmul call, SDPA chunk sizes
     memory,  # weights DRAM-sharded or interleaved; fixed activation placements

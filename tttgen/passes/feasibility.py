@@ -75,7 +75,7 @@ def feasibility(graph: Graph) -> Graph:
     weights, kv, acts = weight_bytes(graph), kv_cache_bytes(graph), activation_bytes(graph)
     reserved = reserved_bytes(graph)
     total = weights + kv + acts + reserved
-    capacity = graph.device.dram.bytes_total
+    capacity = graph.device.dram.bytes_total // graph.device.chips  # per chip: weights and caches are per chip
     budget = graph.hints.dram_budget or capacity
     limit = min(capacity, budget)
     problems = rule_problems(graph)

@@ -237,7 +237,8 @@ def memory(graph: Graph) -> Graph:
             weighed[w.name] = tuple(placement_options(graph, w.name))  # the searches are memo hits by now
     # what `explain` shows of the choice (graph.json leaves it out: the placements are printed per op already)
     graph = graph.with_weights(weights).with_facts(weight_placements=weighed)
-    concat_in = height_sharded(ceil_div(model.num_attention_heads, 32) * 32, width, users, device)
+    heads = model.num_attention_heads // graph.facts.get("heads_per_chip_divisor", 1)  # per chip on a mesh
+    concat_in = height_sharded(ceil_div(heads, 32) * 32, width, users, device)
 
     def decide(op: Op) -> Op:
         op = _decide_fixed(op)
@@ -271,6 +272,9 @@ def memory(graph: Graph) -> Graph:
         }
         if op.kind in fixed and not (op.kind == "binary" and matmul_operand(graph.ops, op) is not None):
             in0, out = fixed[op.kind]
+            if device.chips > 1 and in0 is residual and op.facts.get("dim", model.hidden_size) != model.hidden_size:
+                # a residual-stream op on a mesh whose residual is split by width: its own width per chip
+                in0 = out = width_sharded(rows, op.facts["dim"], residual_cores(op.facts["dim"], device), device)
             if op.kind == "rms_norm" and _reads_heads(graph, op):
                 # a per-head norm (Qwen3's q/k norm): ttnn's norms take no height-sharded heads, so the heads are
                 # moved to L1 interleaved for it and back for the rotary embedding (builder/moves.py)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tttgen.cost.ccl import collective_on_mesh_ns
 from tttgen.cost.host import HostIO, host_io_ns, tensor_bytes
 from tttgen.cost.measured import measured, sampling_ns, topk_ns
 from tttgen.cost.model import OpCost, estimate_eltwise_chain, estimate_matmul
@@ -35,6 +36,7 @@ def storage(p: MemoryPlacement | None) -> str:
 def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTools:
     """What an op's kind needs to price it (tttgen/ops/kinds/ cost_facts and cost)."""
     m, d = graph.model, op.decisions
+    per_chip = graph.facts.get("heads_per_chip_divisor", 1)  # a mesh splits the heads over its chips
     return CostTools(
         src=storage(d.get("in0")),
         dst=storage(d.get("out")),
@@ -44,16 +46,36 @@ def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTo
         kv_len=kv_len,
         kv_tile_kb=graph.device.tile_bytes[graph.facts["kv_dtype"]] / 1024,
         kv_dtype=graph.facts["kv_dtype"],
-        num_heads=m.num_attention_heads,
-        num_kv_heads=m.num_key_value_heads,
+        num_heads=m.num_attention_heads // per_chip,
+        num_kv_heads=m.num_key_value_heads // per_chip,
         head_dim=m.head_dim,
         hidden_size=m.hidden_size,
-        qkv_size=m.qkv_size,
-        attn_size=m.attn_size,
+        qkv_size=m.qkv_size // per_chip,
+        attn_size=m.attn_size // per_chip,
         op_time=lambda kind, traced, **facts: op_time_ns(graph.device, kind, traced=traced, **facts),
         estimate_matmul=lambda *args, **kwargs: estimate_matmul(graph.device, *args, **kwargs),
         chain_cost=lambda o, steps, one_kernel, traced: chain_cost(o, graph, steps, one_kernel, traced),
         traced=traced,
+        collective=lambda name, axis, size: collective_cost(graph, name, axis, size),
+    )
+
+
+def collective_cost(graph: Graph, name: str, axis: int, size_bytes: float) -> OpCost:
+    """One collective along a mesh axis (tttgen/cost/ccl.py), with the op gap every dispatched op pays."""
+    ns = collective_on_mesh_ns(graph.device, name, axis, size_bytes)
+    gap = graph.device.op_gap.traced_ns
+    return OpCost(
+        total_ns=ns + gap,
+        compute_ns=0.0,
+        dram_ns=0.0,
+        noc_ns=ns,
+        overhead_ns=gap,
+        binding="ccl",
+        active_cores=0,
+        utilization=0.0,
+        dram_bytes=0,
+        device_ns=ns,
+        op_gap_ns=gap,
     )
 
 
@@ -193,7 +215,16 @@ def _head(graph: Graph) -> Op:
 
 
 def _logits_columns(graph: Graph) -> int:
-    return _head(graph).dataflow["shapes"]["out"][0][-1]
+    """The logits' columns the decode tails read: on a mesh whose head splits the vocabulary, all chips' slices
+    (the package gathers them first)."""
+    head = _head(graph)
+    states = (head.decisions.get("mesh") or {}).get("out", ())
+    chips = graph.device.mesh_shape
+    split = 1
+    for axis, state in enumerate(states):
+        if state == "S-1":
+            split *= chips[axis]
+    return head.dataflow["shapes"]["out"][0][-1] * split
 
 
 @dataclass(frozen=True)

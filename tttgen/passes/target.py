@@ -14,7 +14,7 @@ from tttgen.ttnn_classes import ttnn_has
 
 @make_pass("target", requires=(), produces=("target",))
 def target(graph: Graph) -> Graph:
-    """Refuse devices the targeted ttnn cannot drive, and multi-chip meshes (not generated yet)."""
+    """Refuse devices the targeted ttnn cannot drive (a mesh is placed by the parallelism pass that follows)."""
     device = graph.device
     cls = device.compute_kernel_config_class
     if not ttnn_has(f"ttnn.{cls}"):
@@ -22,14 +22,6 @@ def target(graph: Graph) -> Graph:
             f"ttnn {TARGET_TTNN_VERSION} has no {cls}: {device.arch} is no longer supported by ttnn, "
             "so no runnable code can be generated",
             where=f"device_profiles/{device.name}.yaml",
-        )
-    if device.chips > 1:
-        raise UnsupportedTarget(
-            f"{device.name} is a {device.chips}-chip mesh {list(device.mesh_shape)}; tttgen generates "
-            "single-chip packages only so far: the parallelism pass that places weights and activations on the "
-            "mesh and inserts the collectives does not exist yet",
-            where=f"device_profiles/{device.name}.yaml",
-            hint="use a single-chip profile: n150, p150, p150-legacy-fw or p100",
         )
     window, max_seq = graph.model.sliding_window, graph.hints.max_seq_len
     if window is not None and window < max_seq and graph.model.sliding_window_pattern is None:

@@ -42,7 +42,22 @@ from probe import first_lines  # noqa: E402
 JIT_FLAGS = ("compile_only", "debug", "enable_cache", "math_fidelity", "memory_config", "fallback", "extra_pipeline_options")
 # Calls that manage the device or host memory: run as they are, outside any capture, not reported as ops.
 # (from_torch, as_tensor and to_torch are replaced by tensor_io; classes such as ttnn.Shape are never wrapped.)
-PASS_THROUGH = frozenset({"open_device", "close_device", "synchronize_device", "deallocate"})
+PASS_THROUGH = frozenset(
+    {
+        "open_device",
+        "close_device",
+        "synchronize_device",
+        "deallocate",
+        # a mesh package opens its mesh and builds mesh mappers and composers (the stand-ins read their placements)
+        "set_fabric_config",
+        "open_mesh_device",
+        "close_mesh_device",
+        "get_device_tensors",
+        "ReplicateTensorToMesh",
+        "ConcatMeshToTensor",
+        "ConcatMesh2dToTensor",
+    }
+)
 
 
 CONFIG_SUFFIXES = ("_program", "_compute", "_memory")
@@ -191,6 +206,22 @@ def tensor_io(ttnn) -> dict:
     from_sig = inspect.signature(getattr(real_from_torch, "function", real_from_torch))
     as_sig = inspect.signature(getattr(real_as_tensor, "function", real_as_tensor))
 
+    splits: dict[int, tuple] = {}  # id(mapper) -> (dims per mesh axis, mesh shape) of each ShardTensor2dMesh made
+
+    def shard_2d(mesh_device, dims, mesh_shape):
+        mapper = ttnn.ShardTensor2dMesh(mesh_device, dims=dims, mesh_shape=mesh_shape)
+        splits[id(mapper)] = (tuple(dims), tuple(mesh_shape))
+        return mapper
+
+    def per_chip(shape, mapper):
+        """The shape each chip holds: the host shape divided along the dims the mapper splits (replicated: all)."""
+        dims, mesh_shape = splits.get(id(mapper), ((None, None), (1, 1)))
+        out = list(shape)
+        for axis, d in enumerate(dims):
+            if d is not None:
+                out[d] //= mesh_shape[axis]
+        return out
+
     def allocate(sig, tensor, *args, **kwargs):
         bound = sig.bind(tensor, *args, **kwargs)  # a wrong keyword or argument count fails here, as it would for real
         a = bound.arguments
@@ -198,9 +229,9 @@ def tensor_io(ttnn) -> dict:
         layout = a.get("layout") or ttnn.ROW_MAJOR_LAYOUT
         device = a.get("device")
         memory_config = a.get("memory_config") or ttnn.DRAM_MEMORY_CONFIG
-        shape = ttnn.Shape(list(tensor.shape))
+        shape = ttnn.Shape(per_chip(list(tensor.shape), a.get("mesh_mapper")))
         if device is None:
-            return ttnn.zeros(list(tensor.shape), dtype=dtype, layout=layout)
+            return ttnn.zeros(list(shape), dtype=dtype, layout=layout)
         return ttnn.allocate_tensor_on_device(shape, dtype, layout, device, memory_config)
 
     def from_torch(tensor, *args, **kwargs):
@@ -212,7 +243,7 @@ def tensor_io(ttnn) -> dict:
     def to_torch(tensor, *args, **kwargs):
         return shims.FakeTensor(tuple(int(s) for s in tensor.shape))
 
-    return {"from_torch": from_torch, "as_tensor": as_tensor, "to_torch": to_torch}
+    return {"from_torch": from_torch, "as_tensor": as_tensor, "to_torch": to_torch, "ShardTensor2dMesh": shard_2d}
 
 
 class IOProxy(Proxy):

@@ -24,7 +24,7 @@ from tttgen.builder.expand import PAGED_PARAMS
 from tttgen.builder.structure import is_module_graph
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
-from tttgen.ir.graph import Graph, Op
+from tttgen.ir.graph import Graph, Op, frozen
 from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import ConfigTools, RenderTools
 from tttgen.ops.registry import REGISTRY, weight_kn
@@ -240,6 +240,68 @@ def host_view(entry: dict[str, Any], key: str, name: Names, shapes: dict[str, An
     }
 
 
+class Renamed:
+    """An op's value names with the values it reads through collectives renamed to the collectives' outputs."""
+
+    def __init__(self, name: "Names", renamed: dict[str, str]) -> None:
+        self.name, self.renamed = name, renamed
+
+    def __call__(self, ref: Any) -> str:
+        return self.renamed[ref] if isinstance(ref, str) and ref in self.renamed else self.name(ref)
+
+
+def ccl_edges(graph: Graph, key: str) -> set[tuple[str, str]]:
+    """(producer, reader) pairs of one mode that a collective joins: the moves on them are not printed (the
+    collective writes straight into the reader's placement)."""
+    edges = set()
+    for op in graph.ops:
+        reads = (op.decisions.get("mesh") or {}).get("reads") or {}
+        if op.mode_key == key and reads:
+            for port in reads:
+                edges.add((op.dataflow["producers"][port], op.name))
+    return edges
+
+
+def collective_views(graph: Graph, op: Op, key: str, name: "Names") -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The collectives the parallelism pass put before `op` (each writing its own variable) and, per value the op
+    reads through them, the variable it reads instead."""
+    reads = (op.decisions.get("mesh") or {}).get("reads") or {}
+    steps, renamed = [], {}
+    by_key = {o.key: o for o in graph.ops if o.mode_key == key}
+    moves = {
+        (o.facts["src"], o.facts["dst"]): o
+        for o in by_key.values()
+        if o.kind == "reshard" and not o.decisions.get("elide")
+    }
+    for port, chain in sorted(reads.items()):
+        ref = op.dataflow["in"][port]
+        var = name(ref)
+        move = moves.get((op.dataflow["producers"][port], op.name))
+        for ccl_name in chain:
+            ccl = by_key[f"{key}.{ccl_name}"]
+            out = ident(ccl.name)
+            if ccl.facts["dst"] == op.name:  # made here; a reader after the first reuses its output
+                view = op_view(graph, replace(ccl, dataflow=frozen({"in": {}, "out": [], "attrs": {}})), name, {})
+                memory = collective_memory(op, move, key)
+                view.update(input=var, out=out, memory=memory, reads=[var], writes=[out], owned=True)
+                steps.append(view)
+            var = out
+        renamed[ref] = var
+    return steps, renamed
+
+
+def collective_memory(reader: Op, move: Op | None, key: str) -> str:
+    """Where a collective writes: the placement of the move it replaces; without one, the reader's own placement
+    when it reads and writes the same one (a norm or an add on the residual: ttnn's norms take input and output in
+    one buffer type); else DRAM."""
+    if move is not None:
+        return f"C.{mode_class(key)}.{ident(move.name)}_memory"
+    d = reader.decisions
+    if d.get("in0") is not None and d.get("in0") == d.get("out") and kind_of(reader).has_memory_config and not d.get("jit"):
+        return f"C.{mode_class(key)}.{ident(reader.name)}_memory"
+    return "ttnn.DRAM_MEMORY_CONFIG"
+
+
 def move_view(op: Op, var: str) -> dict[str, Any]:
     return {
         "macro": "reshard",
@@ -260,8 +322,9 @@ def _moves(graph: Graph, key: str) -> tuple[dict[str, list[Op]], dict[str, list[
     before: dict[str, list[Op]] = {}
     after: dict[str, list[Op]] = {}
     by_name = {op.name: op for op in graph.ops if op.mode_key == key}
+    joined = ccl_edges(graph, key)
     for op in by_name.values():
-        if op.kind != "reshard" or op.decisions.get("elide"):
+        if op.kind != "reshard" or op.decisions.get("elide") or (op.facts["src"], op.facts["dst"]) in joined:
             continue
         src, dst = by_name[op.facts["src"]], by_name[op.facts["dst"]]
         (before.setdefault(dst.name, []) if src.scope == dst.scope else after.setdefault(src.name, [])).append(op)
@@ -394,7 +457,9 @@ def class_views(
                     continue
                 op = graph.op(f"{key}.{entry['op']}")
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in before.get(op.name, [])]
-                steps.append(op_view(graph, op, name, jit_calls[op.mode]))
+                ccl_steps, renamed = collective_views(graph, op, key, name)
+                steps += ccl_steps
+                steps.append(op_view(graph, op, Renamed(name, renamed), jit_calls[op.mode]))
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in after.get(op.name, [])]
             keep = {name(n) for n in fn["outputs"]}
             view["methods"].append(
@@ -910,7 +975,71 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "usable_l1_kib": graph.device.l1_budget // 1024,
         "precision": graph.hints.precision,
         "problems": list(graph.facts.get("problems", ())),
+        "mesh": mesh_view(graph),
     }
+
+
+def mesh_view(graph: Graph) -> dict[str, Any] | None:
+    """How a mesh package opens its mesh, splits its weights and reads its outputs back (None on one chip): the
+    parallelism pass's placements as ttnn's mesh mappers name them."""
+    device = graph.device
+    if device.chips == 1:
+        return None
+    mesh = device.mesh
+    ports = _weight_ports(graph)
+    splits, groups = [], []
+    for w in graph.weights:
+        m = w.decisions["mesh"]
+        layout = weight_layout(ports.get(w.name, ("", "")))
+        rank = len(host_shape(w.shape, layout))
+        dims = tuple(weight_tensor_dim(s, layout, rank) for s in m["states"])
+        if any(d is not None for d in dims):
+            splits.append({"name": w.name, "dims": repr(dims)})
+        if m.get("groups"):
+            axis, widths = m["groups"]
+            groups.append({"name": w.name, "value": repr((axis, tuple(widths)))})
+    outputs = []
+    for key in graph.mode_keys():
+        for out in graph.facts["io"][key]["outputs"]:
+            producer = next(
+                (op for op in reversed(graph.ops) if op.mode_key == key and op.dataflow and out in op.dataflow["out"]), None
+            )
+            states = (producer.decisions.get("mesh") or {}).get("out", ("R", "R")) if producer else ("R", "R")
+            dims = tuple(None if not s.startswith("S") else int(s[1:]) % 4 for s in states)
+            entry = {"name": out, "dims": repr(dims), "split": [{"axis": a, "dim": d} for a, d in enumerate(dims) if d is not None]}
+            if entry not in outputs:
+                outputs.append(entry)
+    residual = graph.facts["mesh"].get("residual")
+    if residual:  # each decoder layer's output (verify compares it layer by layer)
+        dims = tuple(None if not s.startswith("S") else int(s[1:]) % 4 for s in residual)
+        outputs.append({"name": "residual", "dims": repr(dims), "split": []})
+    along = [{"axis": a, "topology": x.topology.capitalize(), "links": x.links} for a, x in enumerate(mesh.axes)]
+    return {
+        "shape": repr(tuple(device.mesh_shape)),
+        "fabric": mesh.fabric,
+        "dispatch_type": mesh.dispatch_core_type,
+        "dispatch_axis": mesh.dispatch_core_axis,
+        "weight_splits": splits,
+        "weight_groups": groups,
+        "outputs": outputs,
+        "logits": next((o for o in outputs if o["name"] == "logits"), None),
+        "axes": along,
+        "strategy": graph.facts["mesh"]["strategy"],
+        "chosen": graph.facts["mesh"].get("chosen"),
+        "baseline": graph.facts["mesh"].get("tt_transformers"),
+    }
+
+
+def weight_tensor_dim(state: str, layout: str | None, rank: int) -> int | None:
+    """The dim of the host tensor weights.py hands ttnn that a weight state splits: a [k, n] weight's columns
+    (S-1) are the last dim of every layout (norm rows [1, 1, dim / 32, 32]: the rows of 32), its rows (S-2) dim 2
+    of [1, 1, K, N]."""
+    if not state.startswith("S"):
+        return None
+    d = int(state[1:])
+    if layout == "norm_rows" and d == -1:
+        return 2
+    return d % rank
 
 
 def emitted_time_text(graph: Graph, key: str) -> str:
@@ -926,6 +1055,16 @@ def render_module(
     graph: Graph, inputs: list, request: dict[str, Any] | None = None, extra_files=None
 ) -> dict[str, str]:
     """All files of one package, keyed by path relative to the package directory."""
+    if graph.device.chips > 1 and is_module_graph(graph):
+        from tttgen.errors import UnsupportedTarget
+
+        raise UnsupportedTarget(
+            f"{graph.device.name} is a {graph.device.chips}-chip mesh: the parallelism pass placed "
+            f"{graph.model.name} on it ({graph.facts['mesh']['strategy'].replace('_', ' ')}), but module packages "
+            "(Model.forward) are not rendered for meshes yet; causal-LM packages are",
+            where=f"device_profiles/{graph.device.name}.yaml",
+            hint=f"`tttgen explain {graph.model.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
+        )
     from tttgen.render.emit import MANIFEST, dumps, environment, format_python, graph_document, header_line, manifest
     from tttgen.render.emit import package_name
 

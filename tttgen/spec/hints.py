@@ -37,6 +37,8 @@ PROGRAM_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+SPLIT_CHOICES = ("replicate", "column", "row", "heads", "distributed")  # OpKind.mesh_splits names an override may pin
+
 class ProgramConfigPin(BaseModel):
     """A full matmul program config, as ttnn spells it; which fields are allowed depends on `type`."""
 
@@ -131,6 +133,9 @@ class OpOverride(BaseModel):
     program_config: ProgramConfigPin | None = None
     compute_kernel_config: ComputeKernelPin | None = None
     memory_config: dict[Literal["in0", "in1", "out"], PlacementPin] | None = None
+    # Placement of the op's weight on a mesh (the parallelism pass): one split for every mesh axis, or
+    # AXIS0/AXIS1 on a 2D mesh.
+    split: str | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> "OpOverride":
@@ -158,6 +163,17 @@ class OpOverride(BaseModel):
     @classmethod
     def _sharding(cls, v: str | None) -> str | None:
         return None if v is None else _choice(v, SHARDING_CHOICES)
+
+    @field_validator("split")
+    @classmethod
+    def _split(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = [p.strip().lower() for p in v.split("/")]
+        bad = [p for p in parts if p not in SPLIT_CHOICES]
+        if bad or len(parts) > 2:
+            raise ValueError(f"'{v}' is not one of {', '.join(SPLIT_CHOICES)} (or AXIS0/AXIS1 of them on a 2D mesh)")
+        return "/".join(parts)
 
     @field_validator("fidelity")
     @classmethod

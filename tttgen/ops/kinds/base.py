@@ -162,6 +162,55 @@ class CostTools:
     estimate_matmul: Callable[..., Any]
     chain_cost: Callable[..., Any]  # (op, steps, one_kernel, traced) -> OpCost
     traced: bool = True
+    # (collective name, mesh axis, bytes) -> OpCost of one collective on the device's mesh (tttgen/cost/ccl.py)
+    collective: Callable[..., Any] | None = None
+
+
+# ---------------------------------------------------------------- placement on a mesh (the parallelism pass)
+
+# A tensor's state along one mesh axis: "R" replicated (every chip holds all of it), "P" partial sums (every chip
+# holds a full-shaped addend: the sum over the axis is the value), or "S<d>" split along tensor dim d (negative,
+# counted from the last: "S-1" the width, "S-3" the heads of a [batch, heads, rows, head_dim] tensor).
+REPLICATED, PARTIAL = "R", "P"
+
+
+def split_dim(state: str) -> int | None:
+    """The tensor dim a state splits (None: replicated or partial)."""
+    return int(state[1:]) if state.startswith("S") else None
+
+
+@dataclass(frozen=True)
+class MeshSplit:
+    """One way an op runs with its tensors placed along one mesh axis: the state each activation input must arrive
+    in (`inputs`: port -> state; ports not named take `default`), the state of every output, how its weight is laid
+    out (`weight`: "R" or "S<d>" of the weight's own shape: "S-1" its columns, "S-2" its rows of a [k, n] weight),
+    and which attrs become per-chip by dividing them by the chips on the axis (`divides`; `divides_full` names attrs
+    of shape lists whose entries equal the full size of the split dim). `needs` lists (attr, what it counts) that
+    must divide by the chip count, for the refusal naming the dimension; `internal` the collectives it makes
+    itself."""
+
+    name: str
+    inputs: tuple[tuple[str, str], ...] = ()
+    default: str = REPLICATED
+    output: str = REPLICATED
+    weight: str = REPLICATED
+    divides: tuple[str, ...] = ()
+    divides_full: tuple[str, ...] = ()
+    needs: tuple[tuple[str, str], ...] = ()
+    # Collectives the op runs inside itself along the axis: (name, elements per row per chip it gathers or
+    # reduces), e.g. the distributed norm's all_gather of one tile of statistics per row.
+    internal: tuple[tuple[str, int], ...] = ()
+
+    def input_state(self, port: str) -> str:
+        return dict(self.inputs).get(port, self.default)
+
+
+REPLICATE = MeshSplit("replicate")
+
+
+def passthrough(*states: str, ports_: tuple[str, ...] = ()) -> tuple[MeshSplit, ...]:
+    """Splits of an op that computes each element from the same element of its inputs: each state in, the same out."""
+    return (REPLICATE,) + tuple(MeshSplit(f"split{s[1:]}", default=s, output=s) for s in states)
 
 
 # ---------------------------------------------------------------- the base class
@@ -261,6 +310,15 @@ class OpKind:
             return None
         kind, facts = found
         return tools.op_time(kind, traced=tools.traced, **facts)
+
+    # ---- placement on a mesh (tttgen/passes/parallelism.py)
+    def mesh_splits(self, op: "Op") -> tuple[MeshSplit, ...]:
+        """The ways the op may run with its tensors split along one mesh axis (default: replicated only)."""
+        return (REPLICATE,)
+
+    def mesh_problem(self, op: "Op", ins: dict) -> str | None:
+        """Why the op cannot run on these per-chip input shapes on a mesh (None: it can); the pass drops that layout."""
+        return None
 
     # ---- the feasibility pass
     def rule_problem(self, op: "Op", graph: "Graph") -> str | None:

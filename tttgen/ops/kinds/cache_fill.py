@@ -3,7 +3,7 @@ table lists (ttnn.experimental.paged_fill_cache)."""
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import BYTES_BF16, Inferred, OpKind, ShapeError, ports
+from tttgen.ops.kinds.base import BYTES_BF16, Inferred, MeshSplit, OpKind, ShapeError, ports
 
 
 class CacheWrite(OpKind):
@@ -33,6 +33,11 @@ class CacheWrite(OpKind):
     def cost_facts(self, op, tools):
         size = int(op.seq * tools.num_kv_heads * tools.head_dim * (BYTES_BF16 + tools.kv_tile_kb))
         return "cache_fill", {"bytes": size, "src": "dram", "dst": "dram"}
+
+    def mesh_splits(self, op):
+        """Each chip writes its own KV heads into its part of the cache (split by KV heads too)."""
+        heads = MeshSplit("heads", inputs=(("cache", "S-3"), ("input", "S-3")), output="")
+        return (MeshSplit("replicate", output=""), heads)
 
 
 KIND = CacheWrite()

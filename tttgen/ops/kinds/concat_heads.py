@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import BYTES_BF16, Attr, Inferred, OpKind, ShapeError, ports
+from tttgen.ops.kinds.base import BYTES_BF16, REPLICATE, Attr, Inferred, MeshSplit, OpKind, ShapeError, ports
 from tttgen.rules.other import r31_heads_decode_rectangle
 
 
@@ -27,6 +27,11 @@ class ConcatHeads(OpKind):
 
     def cost_facts(self, op, tools):
         return "concat_heads", {"bytes": 2 * op.seq * tools.attn_size * BYTES_BF16, "src": tools.src, "dst": tools.dst}
+
+    def mesh_splits(self, op):
+        """Each chip concatenates its own heads: the output is split by width, in head order."""
+        heads = MeshSplit("heads", inputs=(("input", "S-3"),), output="S-1", divides=("num_heads",))
+        return (REPLICATE, heads)
 
 
 KIND = ConcatHeads()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import BYTES_BF16, Attr, Inferred, OpKind, ShapeError, ports
+from tttgen.ops.kinds.base import BYTES_BF16, REPLICATE, Attr, Inferred, MeshSplit, OpKind, ShapeError, ports
 from tttgen.ops.kinds.sdpa import heads
 from tttgen.rules.other import r24_qkv_heads_decode, r26_prefill_len, r31_heads_decode_rectangle
 
@@ -39,8 +39,8 @@ class CreateHeads(OpKind):
             found = r24_qkv_heads_decode(
                 op.seq,
                 graph.hints.batch,
-                m.num_attention_heads,
-                m.num_key_value_heads,
+                op.facts.get("num_heads", m.num_attention_heads),  # per chip on a mesh
+                op.facts.get("num_kv_heads", m.num_key_value_heads),
                 op.get("out"),
                 device.grid.cores,
             )
@@ -50,6 +50,18 @@ class CreateHeads(OpKind):
 
     def cost_facts(self, op, tools):
         return "create_heads", {"bytes": 2 * op.seq * tools.qkv_size * BYTES_BF16, "src": tools.src, "dst": tools.dst}
+
+    def mesh_splits(self, op):
+        """Heads split over the chips: the fused QKV activation arrives split by width, each chip's slice holding
+        its own q, k and v heads (the weight's columns grouped per chip), and each chip makes its own heads."""
+        heads = MeshSplit(
+            "heads",
+            inputs=(("input", "S-1"),),
+            output="S-3",
+            divides=("num_heads", "num_kv_heads"),
+            needs=(("num_heads", "attention heads"), ("num_kv_heads", "KV heads")),
+        )
+        return (REPLICATE, heads)
 
 
 KIND = CreateHeads()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-from tttgen.ops.kinds.base import BYTES_BF16, Inferred, OpKind, ports
+from tttgen.ops.kinds.base import BYTES_BF16, REPLICATE, Inferred, MeshSplit, OpKind, ports
 
 
 class Embedding(OpKind):
@@ -24,6 +24,11 @@ class Embedding(OpKind):
 
     def cost_facts(self, op, tools):
         return "embedding", {"bytes": 2 * op.seq * tools.hidden_size * BYTES_BF16, "src": "dram", "dst": tools.dst}
+
+    def mesh_splits(self, op):
+        """The table split by columns: each chip gathers its slice of every row (the width-fractured residual
+        tt_transformers starts from)."""
+        return (REPLICATE, MeshSplit("column", inputs=(("input", "R"),), output="S-1", weight="S-1"))
 
 
 KIND = Embedding()

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import ACTIVATIONS, Attr, Inferred, OpKind, ShapeError, ports, rows_of, weight_kn
+from tttgen.ops.kinds.base import (
+    ACTIVATIONS,
+    PARTIAL,
+    REPLICATE,
+    Attr,
+    Inferred,
+    MeshSplit,
+    OpKind,
+    ShapeError,
+    ports,
+    rows_of,
+    weight_kn,
+)
 
 
 class Linear(OpKind):
@@ -29,6 +41,15 @@ class Linear(OpKind):
             raise ShapeError(f"input width {x[-1]} does not match the weight's {k} rows")
         act = attrs.get("activation", "none")
         return Inferred((x[:-1] + (n,),), {} if act == "none" else {"activation": act}, (rows_of(x), k, n))
+
+    def mesh_splits(self, op):
+        """Megatron's two: column-parallel (replicated input, weight split by columns, output split by width) and
+        row-parallel (input split by width, weight split by rows, partial sums out); a row split with a bias would
+        add it on every chip, and a fused activation of partial sums is wrong, so those admit columns only."""
+        column = MeshSplit("column", inputs=(("input", "R"),), output="S-1", weight="S-1")
+        row = MeshSplit("row", inputs=(("input", "S-1"),), output=PARTIAL, weight="S-2")
+        fused = op.facts.get("bias") or op.facts.get("activation")
+        return (REPLICATE, column) if fused else (REPLICATE, column, row)
 
     def render_args(self, op, ins, attrs, tools):
         d = op.decisions

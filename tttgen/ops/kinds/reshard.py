@@ -3,7 +3,7 @@ description; the reshard pass places or elides it and the renderer prints it bef
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import BYTES_BF16, OpKind
+from tttgen.ops.kinds.base import BYTES_BF16, OpKind, passthrough
 
 
 class Reshard(OpKind):
@@ -20,6 +20,10 @@ class Reshard(OpKind):
         dst_pin = (dst.decisions.get("pinned") or {}) if dst else {}
         note = f"pinned by {dst_pin['by']}" if "memory_config.in0" in dst_pin.get("fields", ()) else ""
         tools.add(f"{ident}_memory", tools.memory(d["out"]), pinned=note)
+
+    def mesh_splits(self, op):
+        """A move of whatever its consumer reads, in the state the consumer reads it."""
+        return passthrough("S-1", "S-3")
 
     def cost_facts(self, op, tools):
         if op.decisions.get("elide"):

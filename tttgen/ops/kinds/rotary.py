@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import ACTIVATION, BYTES_BF16, Attr, Inferred, OpKind, ports
+from tttgen.ops.kinds.base import ACTIVATION, BYTES_BF16, REPLICATE, Attr, Inferred, MeshSplit, OpKind, ports
 from tttgen.tiling import round_up
 
 
@@ -31,6 +31,11 @@ class Rotary(OpKind):
         heads = op.facts["heads"]
         tokens = tools.users * round_up(heads, 32) if op.mode == "decode" else op.seq * heads
         return "rotary", {"bytes": 4 * tokens * tools.head_dim * BYTES_BF16, "src": tools.src, "dst": tools.dst}
+
+    def mesh_splits(self, op):
+        """Heads split over the chips; every chip reads the whole (replicated) cos and sin tables."""
+        heads = MeshSplit("heads", inputs=(("input", "S-3"),), output="S-3")
+        return (REPLICATE, heads)
 
 
 KIND = Rotary()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from math import prod
 
-from tttgen.ops.kinds.base import ACTIVATION, Attr, Inferred, OpKind, ports
+from tttgen.ops.kinds.base import ACTIVATION, REPLICATE, Attr, Inferred, MeshSplit, OpKind, ports
 from tttgen.rules.other import r23_sdpa
 
 
@@ -87,6 +87,13 @@ class Attention(OpKind):
     def chunks_note(self, op):
         d = op.decisions
         return f" | q/k chunks {d['q_chunk_size']}/{d['k_chunk_size']}" if d.get("k_chunk_size") else ""
+
+    def mesh_splits(self, op):
+        """Heads split over the chips (query and KV heads alike: the KV cache is split by KV heads); the position
+        and page-table inputs are replicated."""
+        ports_ = ("q", "k", "v", "k_cache", "v_cache")
+        heads = MeshSplit("heads", inputs=tuple((p, "S-3") for p in ports_), output="S-3")
+        return (REPLICATE, heads)
 
 
 KIND = Attention()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import BYTES_BF16, Attr, Inferred, OpKind, ShapeError, ports, rows_dim
+from tttgen.ops.kinds.base import BYTES_BF16, REPLICATE, Attr, Inferred, MeshSplit, OpKind, ShapeError, ports, rows_dim
 
 
 class Slice(OpKind):
@@ -34,6 +34,15 @@ class Slice(OpKind):
     def cost_facts(self, op, tools):
         size = op.facts["rows"] * op.facts["dim"] * BYTES_BF16
         return "reshard", {"bytes_in": size, "bytes_out": size, "src": "dram", "dst": "dram"}
+
+    def mesh_splits(self, op):
+        """A box that keeps the whole width runs on each chip's slice of the width (ends shrink with it)."""
+        attrs = op.dataflow.get("attrs", {}) if op.dataflow else {}
+        width = op.dataflow["shapes"]["in"]["input"][-1] if op.dataflow else None
+        whole = attrs.get("begins", [None])[-1] == 0 and attrs.get("ends", [None])[-1] == width
+        if not whole:
+            return (REPLICATE,)
+        return (REPLICATE, MeshSplit("split-1", default="S-1", output="S-1", divides_full=("ends",)))
 
 
 KIND = Slice()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tttgen.ops.kinds.base import UNARY_FNS, Attr, OpKind, out_elements, ports, same_shape
+from tttgen.ops.kinds.base import UNARY_FNS, Attr, OpKind, out_elements, passthrough, ports, same_shape
 
 # A step operand: ("port", name) an input of the op, ("step", k) the result of its step k, ("scalar", x).
 Operand = tuple[str, Any]
@@ -32,6 +32,10 @@ class Elementwise(OpKind):
     def config_entries(self, op, ident, tools):
         if not op.decisions.get("jit"):  # a jit block writes the placement its decorator names
             super().config_entries(op, ident, tools)
+
+    def mesh_splits(self, op):
+        """Elementwise: each chip computes its own slice (width- or heads-split), or all of it."""
+        return passthrough("S-1", "S-3")
 
     def cost(self, op, tools):
         d = op.decisions
