@@ -109,6 +109,8 @@ def _tensors(value: Any) -> list[Tensor]:
         return [value]
     if isinstance(value, (list, tuple)):
         return [t for v in value for t in _tensors(v)]
+    if hasattr(value, "chips"):  # a mesh tensor: each chip's tensor
+        return [t for v in value.chips for t in _tensors(v)]
     return []
 
 
