@@ -318,7 +318,7 @@ def test_sqrt_of_in_a_description_is_evaluated_from_params(pi0_small):
     """PI0 folds Gemma's sqrt(width) embedding normalizer into its table: width 256 -> times 16."""
     graph, files = pi0_small
     (transform,) = graph.weight("embed_tokens").transforms
-    assert dict(transform) == {"kind": "scale", "value": 1.0, "rsqrt_of": None, "sqrt_of": 256}
+    assert dict(transform) == {"kind": "scale", "value": 1.0, "rsqrt_of": None, "sqrt_of": 256, "in_weight_dtype": False}
     assert "w_embed_tokens = w_embed_tokens * 16.0" in files["weights.py"]
 
 

@@ -90,7 +90,7 @@ def test_a_bucket_keeps_its_most_recently_used_entries(fresh, monkeypatch):
 def test_compiled_templates_cache_never_changes_a_render(monkeypatch, tmp_path):
     """Compiled templates kept on disk (jinja2's bytecode cache) render what freshly compiled ones do; a damaged
     entry is recompiled; "off" keeps none."""
-    context = {"header": "# h", "module": "m", "device": {"name": "p150"}}
+    context = {"header": "# h", "module": "m", "device": {"name": "p150"}, "is_lm": True}
 
     def render(setting):
         monkeypatch.setenv("TTTGEN_JINJA_CACHE", setting)

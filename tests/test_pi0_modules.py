@@ -76,7 +76,7 @@ def test_generated_forward_has_no_torch(module, device):
     else:
         source = render_plan(plan(Request(module, device)))["model.py"]
     tree = ast.parse(source)
-    boundary = {"open", "from_host_weights", "close", "__init__"}
+    boundary = {"open", "from_host_weights", "close", "__init__", "warmup"}  # warmup: host zeros to capture with
     offenders = []
     for fn in ast.walk(tree):
         if isinstance(fn, ast.FunctionDef) and fn.name not in boundary and not fn.name.startswith("to_device") and not fn.name.endswith("_eager"):
