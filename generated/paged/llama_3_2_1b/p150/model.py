@@ -712,6 +712,14 @@ def sampling_inputs(sampling):
     )
 
 
+def idle_page_table():
+    """The table the device holds before a caller gives one: default_page_table() where the cache has a block row
+    for every user slot, else block 0 everywhere (every slot idle reads nothing; decode then needs a page_table)."""
+    if C.PAGE_BLOCKS < C.DECODE_USERS * C.PAGES_PER_USER:
+        return torch.zeros(C.DECODE_USERS, C.PAGES_PER_USER, dtype=torch.int32)
+    return default_page_table()
+
+
 def default_page_table():
     """User slot u owns blocks [u * PAGES_PER_USER, (u + 1) * PAGES_PER_USER): the table a server replaces with
     its own allocation (any block order, [users, PAGES_PER_USER] int32)."""
@@ -772,7 +780,7 @@ def idle_step_values():
         "tokens": torch.zeros(1, 32, dtype=torch.int32),
         "positions": torch.full((32,), IDLE_POSITION, dtype=torch.int32),
         "rope_rows": torch.zeros(1, 32, dtype=torch.int32),
-        "page_table": default_page_table(),
+        "page_table": idle_page_table(),
         "top_k": torch.ones(C.DECODE_USERS, dtype=torch.int32),
         "top_p": torch.zeros(C.DECODE_USERS, dtype=torch.float32),
         "inv_temperature": torch.ones(C.DECODE_USERS, dtype=torch.float32),
@@ -839,6 +847,7 @@ class Model(Llama):
         # the decode step's inputs on the device (STEP_INPUTS, SAMPLING_INPUTS), the host's record of what they hold
         # (None: tokens the last step wrote on device, not read yet) and the count of steps run
         self.held = idle_step_values()
+        self.page_table_given = False  # decode_forward's page_table, once given, stays on the device
         self.step_inputs = {
             name: ttnn.from_torch(value, dtype=STEP_DTYPES[name], layout=ttnn.ROW_MAJOR_LAYOUT, device=device)
             for name, value in self.held.items()
@@ -1071,8 +1080,11 @@ class Model(Llama):
             changes["rope_rows"] = torch.clamp(positions, min=0).reshape(1, C.DECODE_USERS)
         if page_table is not None:
             table = check_page_table(page_table)
+            self.page_table_given = True
             if not torch.equal(held["page_table"], table):
                 changes["page_table"] = table
+        elif not self.page_table_given:
+            default_page_table()  # a cache without a block row per user slot: refused until a table is given
         if sampling is not None:
             for name, (value, _) in zip(SAMPLING_INPUTS, sampling_inputs(sampling)):
                 if not torch.equal(held[name], value):
