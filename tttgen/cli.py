@@ -159,6 +159,7 @@ def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None
     description YAML) on each --device into OUT/<model>/<device>/."""
     plans = [plan(_request(model, config, d, kw)) for d in devices]
     rendered = [(p, render_plan(p)) for p in plans]
+    judged: list[str] = []
     if _ttnn_check_enabled(ttnn_check):
         from tttgen.realttnn.check import judge_rendered
 
@@ -166,7 +167,8 @@ def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None
         for p, files in rendered:
             if p.graph.facts.get("problems"):
                 continue  # a --no-fit-check planning package records why it cannot run; there is nothing to run
-            judge_rendered(files, p.out_subdir, p.graph)
+            verdict = judge_rendered(files, p.out_subdir, p.graph)
+            judged.append(f"real ttnn 0.81.1 accepted {p.out_subdir} on a mock {verdict.device}: {verdict.judged_line()}")
     written = []
     for p, files in rendered:
         target = Path(out) / p.out_subdir
@@ -175,6 +177,8 @@ def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None
     if as_json:
         click.echo(json.dumps({"written": written}, indent=2, sort_keys=True))
     else:
+        for line in judged:
+            click.echo(line)
         for w in written:
             click.echo(f"wrote {w['path']} ({w['files']} files)")
             for problem in w["problems"]:

@@ -32,6 +32,8 @@ class PackageVerdict:
     findings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cached: bool = False  # the report of an identical earlier run (report_cache): same package, job, runner, board
+    # op calls, distinct calls and calls ttnn ran (runner.py judges each distinct call once, memo.py)
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -47,7 +49,19 @@ class PackageVerdict:
             "ops": self.ops,
             "seconds": self.seconds,
             "cached": self.cached,
+            "memo": self.memo,
         }
+
+    def judged_line(self) -> str:
+        """`N op calls, M distinct, judged J`: how many calls ttnn itself ran (an identical call, same op, argument
+        specs, configs and allocator state as one it accepted, reuses that verdict and its L1 figures)."""
+        m = self.memo
+        calls = m.get("calls", sum(op["calls"] for op in self.ops))
+        judged = m.get("judged", sum(op.get("judged", op["calls"]) for op in self.ops))
+        line = f"{calls} op calls, {m.get('distinct', judged)} distinct, judged {judged}"
+        if m.get("unkeyed"):
+            line += f" ({m['unkeyed']} not keyable, judged each time)"
+        return line
 
 
 def checkpoint_shapes(graph) -> dict[str, list[int]]:
@@ -236,7 +250,8 @@ def run_real_ttnn(
 def package_verdict(job: dict[str, Any], device: str, report: dict[str, Any], cached: bool = False) -> PackageVerdict:
     findings, rows = findings_for(report, _claims(Path(job["dir"])))
     return PackageVerdict(
-        job["label"], device, rows, report.get("phases", []), findings, report.get("seconds", 0.0), cached
+        job["label"], device, rows, report.get("phases", []), findings, report.get("seconds", 0.0), cached,
+        report.get("memo", {}),
     )
 
 
@@ -292,12 +307,21 @@ def judge_rendered(files: dict[str, str], subdir: Path, graph) -> PackageVerdict
 
 def summarize(verdicts: list[PackageVerdict]) -> list[str]:
     lines = []
+    totals = {"calls": 0, "distinct": 0, "judged": 0}
     for v in verdicts:
         accepted = sum(op["accepted"] for op in v.ops)
         calls = sum(op["calls"] for op in v.ops)
         lines.append(
-            f"{'ok   ' if v.ok else 'FAIL '} {v.package} [real ttnn, mock {v.device}]: {accepted}/{calls} op calls accepted, "
+            f"{'ok   ' if v.ok else 'FAIL '} {v.package} [real ttnn, mock {v.device}]: {accepted}/{calls} op calls accepted "
+            f"({v.judged_line()}), "
             + (f"cached ({v.seconds:.1f} s when run)" if v.cached else f"{v.seconds:.1f} s")
         )
         lines += [f"  {f}" for f in v.findings]
+        for k in totals:
+            totals[k] += v.memo.get(k, 0)
+    if len(verdicts) > 1 and totals["calls"]:
+        lines.append(
+            f"real ttnn: {totals['calls']} op calls, {totals['distinct']} distinct, judged {totals['judged']} "
+            f"(each distinct call once: same op, argument specs, configs and allocator state; docs/real-ttnn.md)"
+        )
     return lines

@@ -28,7 +28,6 @@ import json
 import sys
 import threading
 import time
-import traceback
 import types
 from pathlib import Path
 
@@ -36,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # shims.py; the main venv's site-packages never enter this 3.12 interpreter
 
 import shims  # noqa: E402
+from memo import CallMemo  # noqa: E402
 from probe import first_lines  # noqa: E402
 
 # ttnn-jit's real decorator flags (tt-mlir tools/ttnn-jit/api.py; reference module-library-facts §1.1).
@@ -58,6 +58,8 @@ PASS_THROUGH = frozenset(
         "ConcatMesh2dToTensor",
     }
 )
+# Pass-through calls after which nothing judged before applies (a device opened or closed, the fabric changed).
+DEVICE_LIFECYCLE = frozenset({"open_device", "close_device", "set_fabric_config", "open_mesh_device", "close_mesh_device"})
 
 
 CONFIG_SUFFIXES = ("_program", "_compute", "_memory")
@@ -94,11 +96,17 @@ class Recorder:
         self.rejected_in_phase = False
         self.records: dict[tuple[str, str, int], dict] = {}
         self.local = threading.local()
+        self.memo = CallMemo(ttnn)  # each distinct call judged once (memo.py)
 
     def _where(self) -> tuple[str, int]:
-        for frame in reversed(traceback.extract_stack()[:-2]):
-            if frame.filename.startswith(self.package_dir):
-                return Path(frame.filename).name, frame.lineno
+        """The package file and line of the innermost package frame calling ttnn (frames walked, not formatted:
+        traceback.extract_stack reads every frame's source line, which cost more than most ttnn calls)."""
+        frame = sys._getframe(2)  # the caller of _record
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename.startswith(self.package_dir):
+                return Path(filename).name, frame.f_lineno
+            frame = frame.f_back
         return "?", 0
 
     def _record(self, fn_name: str, **fields) -> None:
@@ -109,10 +117,14 @@ class Recorder:
             # An op first seen after another op of this call was rejected ran on stand-in inputs.
             after = self.rejected_in_phase and not fields.get("first_rejection")
             rec = self.records[(self.phase, key, line)] = {
-                "phase": self.phase, "key": key, "fn": fn_name, "file": file, "line": line, "calls": 0, "accepted": 0,
-                "message": None, "after_rejection": after, "l1_dataflow": 0, "l1_total": 0, "l1_buffers": 0,
+                "phase": self.phase, "key": key, "fn": fn_name, "file": file, "line": line, "calls": 0, "judged": 0,
+                "accepted": 0, "message": None, "after_rejection": after, "l1_dataflow": 0, "l1_total": 0, "l1_buffers": 0,
             }
         rec["calls"] += 1
+        self.memo.calls += 1
+        if not fields.get("reused"):  # run by ttnn, not answered from an identical earlier call
+            rec["judged"] += 1
+            self.memo.judged += 1
         if fields.get("accepted"):
             rec["accepted"] += 1
         elif rec["message"] is None:
@@ -122,10 +134,24 @@ class Recorder:
 
     def call(self, fn_name: str, fn, args, kwargs):
         if getattr(self.local, "depth", 0) or fn_name in PASS_THROUGH:
+            if fn_name in DEVICE_LIFECYCLE:
+                self.memo.clear()
             return fn(*args, **kwargs)
         self.local.depth = 1
         g = self.graph
         try:
+            # a call identical to one ttnn judged and accepted (same op, argument specs, configs and allocator
+            # state): its outputs are rebuilt with the same specs and the first call's L1 figures are reported
+            key, walk = self.memo.key(fn_name, args, kwargs)
+            if key is None:
+                self.memo.unkeyed += 1
+            else:
+                self.memo.seen.add(key)
+                hit = self.memo.replay(key, walk)
+                if hit is not None:
+                    out, figures = hit
+                    self._record(fn_name, accepted=True, reused=True, **figures)
+                    return out
             g.begin_graph_capture(g.RunMode.NO_DISPATCH)
             try:
                 out = fn(*args, **kwargs)
@@ -137,10 +163,12 @@ class Recorder:
                 return self._retry(fn, args, kwargs, err)
             captured = g.end_graph_capture()
             usage = g.extract_resource_usage_per_core(captured)
-            self._record(
-                fn_name, accepted=True,
-                l1_dataflow=int(usage.peak_dataflow_buffer), l1_total=int(usage.peak_total), l1_buffers=int(usage.peak_l1),
-            )
+            figures = {
+                "l1_dataflow": int(usage.peak_dataflow_buffer), "l1_total": int(usage.peak_total), "l1_buffers": int(usage.peak_l1),
+            }
+            self._record(fn_name, accepted=True, **figures)
+            if key is not None:
+                self.memo.remember(key, walk, out, figures)
             return out
         finally:
             self.local.depth = 0
@@ -388,6 +416,7 @@ def check_package(ttnn, job: dict, index: int) -> dict:
         except Exception as err:
             report["errors"].append(f"close: {first_lines(err)}")
     report["ops"] = sorted(recorder.records.values(), key=lambda r: (r["phase"], r["line"], r["key"]))
+    report["memo"] = recorder.memo.summary()
     for key in [k for k in sys.modules if k == name or k.startswith(name + ".") or k == "ttnn_jit"]:
         del sys.modules[key]
     del model
