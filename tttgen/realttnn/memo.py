@@ -66,7 +66,10 @@ class Entry:
     figures: dict[str, int] = field(default_factory=dict)
 
 
+# properties computed from others, so a repr need not print them: MemoryConfig.interleaved is its memory_layout
+DERIVED = frozenset({("MemoryConfig", "interleaved")})
 _PROPERTIES: dict[type, tuple[str, ...]] = {}
+_REPR_NAMES_FIELDS: dict[type, bool] = {}
 
 
 def _properties(kind: type) -> tuple[str, ...]:
@@ -78,14 +81,32 @@ def _properties(kind: type) -> tuple[str, ...]:
     return _PROPERTIES[kind]
 
 
+def _repr_names_fields(kind: type, text: str) -> bool:
+    """Does this class's repr print every property as `name=` (tt-metal's reflection-based reprs do)? Decided
+    once per class, on its first repr."""
+    if kind not in _REPR_NAMES_FIELDS:
+        props = [n for n in _properties(kind) if (kind.__name__, n) not in DERIVED]
+        _REPR_NAMES_FIELDS[kind] = bool(props) and all(f"{n}=" in text for n in props)
+    return _REPR_NAMES_FIELDS[kind]
+
+
+def _has_float(desc) -> bool:
+    if isinstance(desc, tuple):
+        return (len(desc) == 2 and desc[0] == "float") or any(_has_float(d) for d in desc)
+    return False
+
+
 class _Walk:
     """One key computation: the tensors met (in order), their buffers, and the devices touched."""
 
-    def __init__(self, ttnn):
+    def __init__(self, ttnn, repr_cache: dict):
         self.ttnn = ttnn
+        self.Tensor = ttnn.Tensor
+        self.repr_cache = repr_cache
         self.tensors: list = []
         self.buffers: list = []
         self.devices: dict[tuple, Any] = {}
+        self.device_idents: dict[int, tuple] = {}  # id(device) -> (device, its description), within this call
 
     def value(self, x, depth: int = 0):
         if depth > MAX_DEPTH:
@@ -100,7 +121,7 @@ class _Walk:
             if not all(isinstance(k, str) for k in x):
                 raise NotKeyable("dict with non-string keys")
             return ("dict", tuple((k, self.value(x[k], depth + 1)) for k in sorted(x)))
-        if isinstance(x, self.ttnn.Tensor):
+        if isinstance(x, self.Tensor):
             return self.tensor(x)
         if isinstance(x, enum.Enum):
             return ("enum", type(x).__qualname__, x.name)
@@ -115,10 +136,23 @@ class _Walk:
 
     def ttnn_object(self, x, depth: int):
         kind = type(x)
-        props = _properties(kind)
         text = repr(x) if kind.__repr__ is not object.__repr__ else ""
         if " at 0x" in text:  # a default repr after all
             text = ""
+        # An object whose repr prints every field by name and held no float (a float may print rounded) is
+        # described as the first object of its class with the same repr was: its properties are read once.
+        trusted = bool(text) and _repr_names_fields(kind, text)
+        if trusted:
+            cached = self.repr_cache.get((kind, text))
+            if cached is not None:
+                return cached
+        desc = self._fields(x, kind, text, depth)
+        if trusted and not _has_float(desc):
+            self.repr_cache[(kind, text)] = desc
+        return desc
+
+    def _fields(self, x, kind: type, text: str, depth: int):
+        props = _properties(kind)
         if not props and not (text and kind.__name__ in REPR_COMPLETE):
             raise NotKeyable(f"{kind.__qualname__} exposes no properties and no complete repr")
         fields = []
@@ -127,18 +161,21 @@ class _Walk:
                 v = getattr(x, name)
             except Exception as err:
                 raise NotKeyable(f"{kind.__qualname__}.{name}: {err}") from None
-            if callable(v) and not isinstance(v, (self.ttnn.Tensor, enum.Enum)) and not hasattr(type(v), "__members__"):
+            if callable(v) and not isinstance(v, (self.Tensor, enum.Enum)) and not hasattr(type(v), "__members__"):
                 raise NotKeyable(f"{kind.__qualname__}.{name} is callable")
             fields.append((name, self.value(v, depth + 1)))
         return ("obj", kind.__module__, kind.__qualname__, text, tuple(fields))
 
     def device(self, d):
-        try:
-            ident = (type(d).__name__, d.id(), tuple(d.get_device_ids()), repr(d.shape))
-        except Exception as err:
-            raise NotKeyable(f"device: {err}") from None
-        self.devices.setdefault(ident, d)
-        return ("device",) + ident
+        known = self.device_idents.get(id(d))
+        if known is None:
+            try:
+                ident = (type(d).__name__, d.id(), tuple(d.get_device_ids()), repr(d.shape))
+            except Exception as err:
+                raise NotKeyable(f"device: {err}") from None
+            known = self.device_idents[id(d)] = (d, ident)  # holding d: its id is not reused during this call
+            self.devices.setdefault(ident, d)
+        return ("device",) + known[1]
 
     def tensor(self, t):
         ttnn = self.ttnn
@@ -171,13 +208,15 @@ class CallMemo:
 
     def __init__(self, ttnn):
         self.ttnn = ttnn
-        self.entries: dict[tuple, Entry | None] = {}  # None: accepted, but its outputs cannot be rebuilt
+        self.entries: dict[tuple, Entry | str] = {}  # a str: accepted, but its outputs cannot be rebuilt (why)
         self.seen: set[tuple] = set()
+        self.repr_cache: dict[tuple, tuple] = {}  # (class, repr) -> description (_Walk.ttnn_object)
         self.calls = 0  # op calls the runner recorded
         self.judged = 0  # of them, run by ttnn
         self.unkeyed = 0  # judged because the key could not represent them
         self.not_rebuilt = 0  # judged again because a repeated key's outputs could not be rebuilt
         self.unkeyed_reasons: dict[str, int] = {}
+        self.not_rebuilt_reasons: dict[str, int] = {}
 
     def clear(self) -> None:
         """A device was opened or closed, or the fabric changed: nothing judged before applies."""
@@ -186,7 +225,7 @@ class CallMemo:
     # keys
     def key(self, name: str, args, kwargs):
         """(key, walk) of a call, or (None, None) when the call holds something the key cannot represent."""
-        walk = _Walk(self.ttnn)
+        walk = _Walk(self.ttnn, self.repr_cache)
         try:
             described = (
                 name,
@@ -222,12 +261,10 @@ class CallMemo:
         """Keep an accepted call's outputs (how to rebuild them) and figures under its key."""
         if key in self.entries:
             return
-        entry = None
         try:
-            entry = self._entry(walk, out, figures)
-        except Exception:  # NotKeyable, or a property that failed to read: judge this key every time
-            entry = None
-        self.entries[key] = entry
+            self.entries[key] = self._entry(walk, out, figures)
+        except Exception as err:  # NotKeyable, or a property that failed to read: judge this key every time
+            self.entries[key] = f"{key[0]}: {err}"
 
     def _entry(self, walk: _Walk, out, figures) -> Entry:
         ttnn = self.ttnn
@@ -271,13 +308,14 @@ class CallMemo:
         """(output, figures) rebuilt for a key judged and accepted before, or None to judge the call for real."""
         entry = self.entries.get(key)
         if entry is None:
-            if key in self.entries:
-                self.not_rebuilt += 1
+            return None
+        if isinstance(entry, str):
+            self._not_rebuilt(entry)
             return None
         if entry.outputs is None:
             if self.state(walk.devices) != entry.post_state:
-                self.entries[key] = None
-                self.not_rebuilt += 1
+                self.entries[key] = f"{key[0]}: allocator state differs"
+                self._not_rebuilt(self.entries[key])
                 return None
             return None, entry.figures  # the call returns None: (None, figures) is a hit
         ttnn = self.ttnn
@@ -306,18 +344,22 @@ class CallMemo:
                 results.append(t)
             if self.state(walk.devices) != entry.post_state:
                 raise NotKeyable("allocator state differs after the rebuild")
-        except Exception:
+        except Exception as err:
             for t in made:
                 try:
                     ttnn.deallocate(t)
                 except Exception:
                     pass
-            self.entries[key] = None
-            self.not_rebuilt += 1
+            self.entries[key] = f"{key[0]}: {err}"
+            self._not_rebuilt(self.entries[key])
             return None
         if entry.shape == "tensor":
             return results[0], entry.figures
         return (tuple(results) if entry.shape == "tuple" else results), entry.figures
+
+    def _not_rebuilt(self, reason: str) -> None:
+        self.not_rebuilt += 1
+        self.not_rebuilt_reasons[reason] = self.not_rebuilt_reasons.get(reason, 0) + 1
 
     def summary(self) -> dict[str, Any]:
         distinct = len(self.seen) + self.unkeyed
@@ -329,5 +371,6 @@ class CallMemo:
             "unkeyed": self.unkeyed,
             "not_rebuilt": self.not_rebuilt,
             "unkeyed_reasons": dict(sorted(self.unkeyed_reasons.items())),
+            "not_rebuilt_reasons": dict(sorted(self.not_rebuilt_reasons.items())),
         }
 
