@@ -211,6 +211,8 @@ class CallMemo:
         self.entries: dict[tuple, Entry | str] = {}  # a str: accepted, but its outputs cannot be rebuilt (why)
         self.seen: set[tuple] = set()
         self.repr_cache: dict[tuple, tuple] = {}  # (class, repr) -> description (_Walk.ttnn_object)
+        # the binding ttnn.allocate_tensor_on_device wraps (its Python wrapper adds nothing a rebuild needs)
+        self.allocate = getattr(ttnn.allocate_tensor_on_device, "function", ttnn.allocate_tensor_on_device)
         self.calls = 0  # op calls the runner recorded
         self.judged = 0  # of them, run by ttnn
         self.unkeyed = 0  # judged because the key could not represent them
@@ -322,18 +324,22 @@ class CallMemo:
         graph = ttnn._ttnn.graph
         made, results = [], []
         try:
-            for o in entry.outputs:
-                if o.alias is not None:
-                    results.append(walk.tensors[o.alias])
-                    continue
+            fresh = [o for o in entry.outputs if o.alias is None]
+            if fresh:
                 # allocated as the op allocates its outputs in the runner's NO_DISPATCH capture: tracked by the
                 # graph, not placed in the device's allocator (address 0), so later calls see the same L1 state
                 graph.begin_graph_capture(graph.RunMode.NO_DISPATCH)
                 try:
-                    t = ttnn.allocate_tensor_on_device(o.shape, o.dtype, o.layout, o.device, o.memory_config)
+                    for o in fresh:
+                        made.append(self.allocate(o.shape, o.dtype, o.layout, o.device, o.memory_config))
                 finally:
                     graph.end_graph_capture()
-                made.append(t)
+            built = iter(made)
+            for o in entry.outputs:
+                if o.alias is not None:
+                    results.append(walk.tensors[o.alias])
+                    continue
+                t = next(built)
                 if repr(t.tensor_topology()) != o.topology_repr:
                     t.update_tensor_topology(o.topology)
                 if not (
