@@ -284,6 +284,7 @@ def op_verdicts(verdict: PackageVerdict, key: str) -> list[dict[str, Any]]:
                     "verdict": state,
                     "message": op["message"],
                     "calls": op["calls"],
+                    "judged": op.get("judged", op["calls"]),  # calls ttnn ran; the rest matched one it accepted
                     "line": f"{op['file']}:{op['line']}",
                     "l1_total": op["l1_total"],
                     "l1_dataflow": op["l1_dataflow"],
