@@ -200,3 +200,27 @@ def test_a_package_with_an_illegal_config_in_its_last_layer_only_is_rejected(rea
     assert wo["judged"] == 2  # layer 0 and the planted layer 15; layers 1-14 answered from layer 0
     memo = verdict["memo"]
     assert memo["judged"] < memo["calls"] // 4
+
+
+def test_judging_each_distinct_call_once_reports_what_judging_every_call_reports(real_ttnn, tmp_path):
+    """Llama-3.2-1B on n150, every mode: the op records (calls, accepted, ttnn's messages, L1 figures per call site)
+    are the same whether every call is judged or each distinct call once; the second judges far fewer."""
+    from tttgen.realttnn.check import RUNNER, prepare_job
+
+    job, device = prepare_job(ROOT / "generated" / "llama_3_2_1b" / "n150", tmp_path)
+    reports = {}
+    for mode, every in (("every", True), ("once", False)):
+        job_file, out = tmp_path / f"job_{mode}.json", tmp_path / f"out_{mode}.json"
+        job_file.write_text(json.dumps({"packages": [{**job, "judge_every_call": every}]}))
+        assert environment.run_script(RUNNER, job_file, out, device) is None
+        [reports[mode]] = json.loads(out.read_text())["packages"]
+    every, once = reports["every"], reports["once"]
+    assert not every["errors"] and not once["errors"]
+
+    def records(report):
+        return [{k: v for k, v in op.items() if k != "judged"} for op in report["ops"]]
+
+    assert records(once) == records(every)
+    assert [(p["phase"], p["status"]) for p in once["phases"]] == [(p["phase"], p["status"]) for p in every["phases"]]
+    assert every["memo"]["judged"] == every["memo"]["calls"] == once["memo"]["calls"]
+    assert once["memo"]["judged"] * 5 < once["memo"]["calls"]

@@ -208,6 +208,7 @@ class CallMemo:
 
     def __init__(self, ttnn):
         self.ttnn = ttnn
+        self.enabled = True  # False: every call judged (the job's judge_every_call)
         self.entries: dict[tuple, Entry | str] = {}  # a str: accepted, but its outputs cannot be rebuilt (why)
         self.seen: set[tuple] = set()
         self.repr_cache: dict[tuple, tuple] = {}  # (class, repr) -> description (_Walk.ttnn_object)
