@@ -93,11 +93,26 @@ class Opaque:
 
 
 unkeyed = rec.memo.key("linear", (x, w1), {"program_config": Opaque()})[0] is None
+
+
+def grid(x1, y1):
+    return ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(x1, y1)),
+                              ttnn.CoreRange(ttnn.CoreCoord(0, 7), ttnn.CoreCoord(3, 7))})
+
+
+# the classes memo.REPR_COMPLETE describes by repr alone: values differing in one field print differently
+repr_complete = {
+    "CoreRangeSet": repr(grid(7, 5)) != repr(grid(7, 6)) and repr(grid(7, 5)) != repr(grid(6, 5)),
+    "Shape": repr(ttnn.Shape([1, 2, 32, 64])) != repr(ttnn.Shape([1, 2, 32, 96])),
+    "TensorTopology": type(x.tensor_topology()).__name__ == "TensorTopology" and "placements=" in repr(x.tensor_topology())
+    and "mesh_coords=" in repr(x.tensor_topology()) and "distribution_shape=" in repr(x.tensor_topology()),
+}
 first, again = outputs["first"], outputs["same, other weights"]
 result = {
     "steps": steps,
     "memo": rec.memo.summary(),
     "unkeyed": unkeyed,
+    "repr_complete": repr_complete,
     "reused_output_same_spec": bool(first.spec == again.spec) and tuple(first.padded_shape) == tuple(again.padded_shape),
     "reused_output_like_captured": first.buffer_address() == again.buffer_address() == 0 and again.is_allocated(),
 }
@@ -163,6 +178,10 @@ def test_counts_say_what_was_judged(memo_run):
     # the rejected key was judged twice, so one more judged call than distinct calls
     assert memo["distinct"] == memo["judged"] - 1
     assert memo_run["unkeyed"]  # an argument of a type the key cannot describe: not memoised
+
+
+def test_classes_described_by_repr_alone_print_their_whole_value(memo_run):
+    assert memo_run["repr_complete"] == {"CoreRangeSet": True, "Shape": True, "TensorTopology": True}
 
 
 def test_a_package_with_an_illegal_config_in_its_last_layer_only_is_rejected(real_ttnn, tmp_path):

@@ -7,7 +7,8 @@ every layer; only the weight tensors differ, and on a mock device a tensor holds
 
 - the op's name;
 - every argument, positional and keyword, in order: a tensor by its storage, logical and padded shape, dtype,
-  layout, tile, memory config (with its shard spec), device or mesh, tensor topology, whether it is allocated, and
+  layout, tile, memory config (with its shard spec), device or mesh, tensor topology, whether it is allocated,
+  whether its buffer is in the allocator (weights, caches, inputs) or was made inside the runner's capture, and
   which other argument shares its buffer (`ttnn.add(x, x)` is not `ttnn.add(x, y)`); anything else by value:
   numbers, strings, enums, and ttnn objects (program configs, compute-kernel configs, core grids, ...) by their
   repr and every property they expose, recursively;
@@ -33,7 +34,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-# ttnn types with no Python-visible properties whose repr states every field (checked in tests/realttnn)
+# ttnn types with no Python-visible properties whose repr prints the whole value (every range of a CoreRangeSet,
+# every dim of a Shape, every placement and coordinate of a TensorTopology; tests/realttnn/test_call_memo.py)
 REPR_COMPLETE = frozenset({"Shape", "CoreRangeSet", "TensorTopology", "MeshShape", "MeshCoordinate", "MeshCoordinateRange"})
 DEVICE_TYPES = frozenset({"MeshDevice", "IDevice", "Device"})
 MAX_DEPTH = 8
