@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -254,6 +255,8 @@ def _check_package(job: tuple[str, bool, bool]) -> dict[str, Any]:
         raise InputError("MANIFEST.json is unreadable or has no request", where=str(directory / MANIFEST)) from None
     planned = plan(request)
     drifts = [str(d) for d in compare(render_plan(planned), directory)]
+    if not gc.isenabled():  # main() paused the collector: free this package's cycles before the next
+        gc.collect()
     if api_check:
         from tttgen.apicheck import check_tree, load_api
 
@@ -554,6 +557,11 @@ cli.add_command(cost)
 
 
 def main() -> None:
+    # One command, one short process: reference counting frees nearly everything a build makes, and the cyclic
+    # collector's passes over the growing graph and black's syntax trees cost about a sixth of a 70B build's CPU
+    # (benchmarks/results/2026-12-07-build-time.md; the peak RSS grows ~3 MB). A command that plans many packages
+    # collects after each (_check_package). Output does not depend on it.
+    gc.disable()
     try:
         cli.main(standalone_mode=False)
     except TttgenError as err:
