@@ -76,8 +76,11 @@ def _device_aliases() -> dict[str, str]:
 def load_device(name_or_path: str) -> tuple[DeviceProfile, InputFile]:
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        name = _device_aliases().get(name_or_path, name_or_path)
-        path = DEVICE_DIR / f"{name}.yaml"
+        # A profile's own name first: the aliases (every profile read) only for other names. No alias is a
+        # profile's name (tests/test_inputs.py), so the order changes nothing.
+        path = DEVICE_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            path = DEVICE_DIR / f"{_device_aliases().get(name_or_path, name_or_path)}.yaml"
         if not path.exists():
             allowed = device_names() + sorted(_device_aliases())
             raise InputError(
