@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from operator import attrgetter
 
 from tttgen.baselines.tt_transformers import baseline_config
@@ -54,6 +55,7 @@ K_BLOCK_WIDTHS_SCORED = 2  # per block shape, score the two widest legal in0_blo
 KEEP_REJECTED = 3
 
 
+@lru_cache(maxsize=4096)  # pure, and asked once per (grid, per_core_N) of every search
 def _pick_subblock(pcm: int, pcn: int, limit: int, sharded_out: bool) -> tuple[int, int] | None:
     for h, w in subblocks(pcm, pcn, limit):
         if not sharded_out or w == pcn or h == 1:
