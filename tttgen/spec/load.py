@@ -26,7 +26,6 @@ from tttgen.spec.files import (  # noqa: F401  (callers read these from here too
     format_validation_error,
     validate_as,
 )
-from tttgen.spec.hf_config import load_hf_config
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
 
@@ -94,6 +93,8 @@ def load_model(name_or_path: str) -> tuple[ModelSpec, InputFile]:
     """A built-in name, an alias, a model-description YAML or a Hugging Face config.json."""
     path = Path(name_or_path)
     if path.suffix == ".json":
+        from tttgen.spec.hf_config import load_hf_config  # its field models are built only when a config is given
+
         return load_hf_config(path)
     if not (path.suffix in (".yaml", ".yml") and path.exists()):
         aliases, _ = read_yaml(MODEL_DIR / "aliases.yaml")
