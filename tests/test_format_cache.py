@@ -168,12 +168,22 @@ def test_a_parse_error_in_a_childs_file_is_reported_and_nothing_cached(fresh, mo
     assert forks == [1] and entries(fresh) == [] and emit._formatted == {}
 
 
-def test_parallel_formatting_needs_two_misses_a_second_core_and_one_thread(monkeypatch):
+def test_parallel_formatting_needs_two_misses_linux_a_second_core_and_one_thread(monkeypatch):
+    import threading
+
     monkeypatch.delenv("TTTGEN_BLACK_PARALLEL", raising=False)
+    monkeypatch.setattr(emit.sys, "platform", "linux")
     monkeypatch.setattr(emit.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert emit._parallel_ok(SOURCES) and not emit._parallel_ok({"a.py": SOURCE})
     monkeypatch.setenv("TTTGEN_BLACK_PARALLEL", "off")
     assert not emit._parallel_ok(SOURCES)
     monkeypatch.delenv("TTTGEN_BLACK_PARALLEL")
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert not emit._parallel_ok(SOURCES)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(emit.sys, "platform", "darwin")
+    assert not emit._parallel_ok(SOURCES)
+    monkeypatch.setattr(emit.sys, "platform", "linux")
     monkeypatch.setattr(emit.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert not emit._parallel_ok(SOURCES)

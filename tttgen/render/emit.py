@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -171,9 +172,10 @@ def format_files(sources: dict[str, str]) -> dict[str, str]:
 
 
 def _parallel_ok(misses: dict[str, str]) -> bool:
-    """Fork only where it is safe and can pay: two or more misses, fork available, one thread (forking a threaded
-    process is unsafe), a second core this process may run on."""
-    if len(misses) < 2 or os.environ.get("TTTGEN_BLACK_PARALLEL", "") == "off" or not hasattr(os, "fork"):
+    """Fork only where it is safe and can pay: two or more misses, Linux (fork is unsafe after some system libraries
+    load on macOS, absent on Windows), one thread (forking a threaded process is unsafe), a second core this
+    process may run on."""
+    if len(misses) < 2 or os.environ.get("TTTGEN_BLACK_PARALLEL", "") == "off" or not sys.platform.startswith("linux"):
         return False
     import threading
 
