@@ -562,7 +562,7 @@ def main() -> None:
     graph and black's syntax trees cost ~0.2 s of a 70B build's CPU (benchmarks/results/2026-12-07-build-time.md;
     the peak RSS grows ~3 MB). A command that plans many packages collects after each (_check_package). Output does
     not depend on it; the collector is as it was when main returns."""
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         cli.main(standalone_mode=False)
@@ -575,7 +575,7 @@ def main() -> None:
         err.show()
         sys.exit(2)
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
