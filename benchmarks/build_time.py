@@ -8,6 +8,8 @@ medians as a ratio of the base's. Scenarios:
   cold         black's cache off (TTTGEN_BLACK_CACHE=off), compiled templates cached (jinja2's bytecode cache, as
                Python caches .pyc; on the base, which has no such cache, the same as `cold, no caches`)
   cold, no caches   black's cache off and compiled templates not cached (TTTGEN_JINJA_CACHE=off)
+  cold, black serial   as cold, with black formatting every file in the build's own process
+               (TTTGEN_BLACK_PARALLEL=off: no forked child formatting half the text beside it; the same CPU work)
   warm         black's cache on (a fresh directory the warm-up run fills)
 Python's own .pyc files are written by the warm-up run in every scenario (PYTHONDONTWRITEBYTECODE is unset).
 
@@ -35,6 +37,7 @@ ARGS = ["build", "llama-3.1-70b", "--device", "p150", "--no-fit-check", "--ttnn-
 SCENARIOS = {
     "cold": {"TTTGEN_BLACK_CACHE": "off"},
     "cold, no caches": {"TTTGEN_BLACK_CACHE": "off", "TTTGEN_JINJA_CACHE": "off"},
+    "cold, black serial": {"TTTGEN_BLACK_CACHE": "off", "TTTGEN_BLACK_PARALLEL": "off"},
     "warm": {},
 }
 
@@ -52,7 +55,8 @@ def run_once(tree: Path, env: dict[str, str], out: str) -> tuple[float, float]:
 
 
 def environment(tree: Path, scenario: str, scratch: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "TTTGEN_BLACK_CACHE", "TTTGEN_JINJA_CACHE")}
+    ours = ("PYTHONDONTWRITEBYTECODE", "TTTGEN_BLACK_CACHE", "TTTGEN_JINJA_CACHE", "TTTGEN_BLACK_PARALLEL")
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     env["PYTHONPATH"] = str(tree)
     env.update(SCENARIOS[scenario])
     if "TTTGEN_BLACK_CACHE" not in env:  # warm: a cache of its own, filled by the warm-up run
@@ -110,10 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"base": args.base.resolve()} if args.base else {}
     trees["this tree"] = ROOT
     results = {}
+    start_load = os.getloadavg() if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory() as tmp:
         for scenario in args.scenario or list(SCENARIOS):
             results[scenario] = measure(trees, scenario, args.runs, Path(tmp))
-    print("\n".join(table(results, args.runs)))
+    lines = table(results, args.runs)
+    if start_load is not None:
+        lines.append(f"load average at the start (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in start_load)}")
+    print("\n".join(lines))
     return 0
 
 

@@ -108,3 +108,82 @@ def test_compiled_templates_cache_never_changes_a_render(monkeypatch, tmp_path):
     for entry in cache.iterdir():
         entry.write_bytes(b"not bytecode")
     assert render(str(cache)) == fresh
+
+
+SOURCES = {  # several files, so format_files forks a child for the largest ones
+    "a.py": SOURCE,
+    "b.py": "x = [1,2,\n 3]\n" * 40,
+    "c.py": "class C :\n  def f(self,y): return y\n",
+}
+
+
+def _forks(monkeypatch) -> list:
+    """Record the forks format_files makes (in this process: the child's own calls never come back here)."""
+    calls = []
+    real = emit.os.fork
+    monkeypatch.setattr(emit.os, "fork", lambda: calls.append(1) or real())
+    return calls
+
+
+def test_files_formatted_in_a_forked_child_are_what_black_returns(fresh, monkeypatch):
+    """The parallel path (a forked child formats the largest files) returns exactly black's text for each file,
+    as the serial path does, and caches both alike."""
+    monkeypatch.setattr(emit, "_parallel_ok", lambda misses: len(misses) > 1)  # even on a one-core machine
+    forks = _forks(monkeypatch)
+    expected = {name: black.format_str(source, mode=emit.BLACK_MODE) for name, source in SOURCES.items()}
+    assert emit.format_files(SOURCES) == expected and forks == [1]
+    assert len(entries(fresh)) == 3
+    monkeypatch.setattr(emit, "_formatted", {})
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
+    monkeypatch.setattr(emit, "_parallel_ok", lambda misses: False)
+    assert emit.format_files(SOURCES) == expected and forks == [1]  # serial: no fork, same text
+
+
+def test_a_child_that_dies_leaves_its_files_to_the_parent(fresh, monkeypatch):
+    """A child that delivers nothing (here it exits at once) costs time, never output: the parent formats its
+    files."""
+    monkeypatch.setattr(emit, "_parallel_ok", lambda misses: len(misses) > 1)
+    parent = emit.os.getpid()
+    real = emit.run_black
+
+    def dying(source):
+        if emit.os.getpid() != parent:
+            emit.os._exit(3)
+        return real(source)
+
+    monkeypatch.setattr(emit, "run_black", dying)
+    forks = _forks(monkeypatch)
+    expected = {name: black.format_str(source, mode=emit.BLACK_MODE) for name, source in SOURCES.items()}
+    assert emit.format_files(SOURCES) == expected and forks == [1]
+
+
+def test_a_parse_error_in_a_childs_file_is_reported_and_nothing_cached(fresh, monkeypatch):
+    """black's error on a file the child took is met again by the parent: one FormatError naming the first bad
+    file in order, as the serial path gives; nothing is cached."""
+    monkeypatch.setattr(emit, "_parallel_ok", lambda misses: len(misses) > 1)
+    forks = _forks(monkeypatch)
+    bad = {"a.py": "def f(:\n" + "x = 1\n" * 200, "b.py": SOURCE, "c.py": "def g(:\n"}
+    with pytest.raises(emit.FormatError, match="black could not parse rendered a.py"):
+        emit.format_files(bad)
+    assert forks == [1] and entries(fresh) == [] and emit._formatted == {}
+
+
+def test_parallel_formatting_needs_two_misses_linux_a_second_core_and_one_thread(monkeypatch):
+    import threading
+
+    monkeypatch.delenv("TTTGEN_BLACK_PARALLEL", raising=False)
+    monkeypatch.setattr(emit.sys, "platform", "linux")
+    monkeypatch.setattr(emit.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert emit._parallel_ok(SOURCES) and not emit._parallel_ok({"a.py": SOURCE})
+    monkeypatch.setenv("TTTGEN_BLACK_PARALLEL", "off")
+    assert not emit._parallel_ok(SOURCES)
+    monkeypatch.delenv("TTTGEN_BLACK_PARALLEL")
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert not emit._parallel_ok(SOURCES)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(emit.sys, "platform", "darwin")
+    assert not emit._parallel_ok(SOURCES)
+    monkeypatch.setattr(emit.sys, "platform", "linux")
+    monkeypatch.setattr(emit.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not emit._parallel_ok(SOURCES)

@@ -45,6 +45,14 @@ def test_device_missing_field(tmp_path):
         load_device(str(path))
 
 
+def test_no_device_alias_is_a_profile_name():
+    """load_device tries a profile's own file before the aliases: right only while no alias names a profile."""
+    from tttgen.spec.load import _device_aliases, device_names
+
+    assert _device_aliases() and not set(_device_aliases()) & set(device_names())
+    assert load_device("blackhole")[0] == load_device("p150")[0]
+
+
 def test_unknown_device_lists_allowed():
     with pytest.raises(InputError, match=r"unknown device 'wormhole_c0'.*allowed: .*n150.*wormhole_b0"):
         load_device("wormhole_c0")

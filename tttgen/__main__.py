@@ -1,3 +1,7 @@
-from tttgen.cli import main
+import gc
 
-main()
+gc.disable()  # before the imports too (main() keeps it off: one command, one short process)
+
+from tttgen.cli import run  # noqa: E402
+
+run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 # ttnn class name per matmul program-config family.
@@ -100,7 +101,7 @@ class CoreRanges:
 
     ranges: tuple[tuple[tuple[int, int], tuple[int, int]], ...]
 
-    @property
+    @cached_property  # the matmul rules ask it of every candidate's placements (frozen: computed once)
     def cores(self) -> int:
         return sum((x1 - x0 + 1) * (y1 - y0 + 1) for (x0, y0), (x1, y1) in self.ranges)
 

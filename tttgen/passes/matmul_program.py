@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from operator import attrgetter
 
 from tttgen.baselines.tt_transformers import baseline_config
@@ -54,6 +55,7 @@ K_BLOCK_WIDTHS_SCORED = 2  # per block shape, score the two widest legal in0_blo
 KEEP_REJECTED = 3
 
 
+@lru_cache(maxsize=4096)  # pure, and asked once per (grid, per_core_N) of every search
 def _pick_subblock(pcm: int, pcn: int, limit: int, sharded_out: bool) -> tuple[int, int] | None:
     for h, w in subblocks(pcm, pcn, limit):
         if not sharded_out or w == pcn or h == 1:
@@ -338,18 +340,21 @@ class _Evaluated:
         widths, seen = self.widths, self.seen
         budget = None
         for triple in triples:
-            if triple in seen:
+            before = len(seen)
+            seen.add(triple)  # (one hash of the triple, not two for `in` and `add`)
+            if len(seen) == before:
                 continue
-            seen.add(triple)
             cfg, in0, out = triple
             group = (_block_shape(cfg), in0, out)
+            scored = widths[group]
             if self.counted:
-                if widths[group] >= K_BLOCK_WIDTHS_SCORED:
+                if scored >= K_BLOCK_WIDTHS_SCORED:
                     self.pruned[NARROWER] += 1
                     continue
-                if triple in legal:
-                    widths[group] += 1
-                    self.legal.append(legal[triple])
+                found = legal.get(triple)
+                if found is not None:
+                    widths[group] = scored + 1
+                    self.legal.append(found)
                     continue
                 if triple in over_l1:
                     self.pruned[r20_l1_fits.__name__] += 1
@@ -363,7 +368,7 @@ class _Evaluated:
             else:  # a shape with its widths first (pruned whatever the rules say, as a counted evaluation prunes it),
                 # then legality without the L1 estimate (only legal candidates count towards `widths`, so the legal
                 # set is the same), the estimate last
-                if widths[group] >= K_BLOCK_WIDTHS_SCORED:
+                if scored >= K_BLOCK_WIDTHS_SCORED:
                     self.narrower += 1
                     continue
                 case = case_of(triple)
@@ -376,7 +381,7 @@ class _Evaluated:
                 if l1_used(case, l1) > budget:  # rule r20, with the estimate in hand
                     self.over_l1.add(triple)
                     continue
-            widths[group] += 1
+            widths[group] = scored + 1
             self.legal.append(_Scored(cfg, in0, out, l1, matmul_time_ns(case)))
 
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -127,23 +128,128 @@ def run_black(source: str) -> str:
 
 
 def format_python(source: str, name: str) -> str:
-    key = sha256(f"{BLACK_KEY}\n{source}")
-    if key in _formatted:
-        return _formatted[key]
-    directory = black_cache_dir()
-    formatted = _read_cached(directory / key[:2] / f"{key}.json") if directory else None
-    if formatted is None:
-        import black
+    return format_files({name: source})[name]
 
+
+def format_files(sources: dict[str, str]) -> dict[str, str]:
+    """black's output per file name (cached by content, see above). The misses are formatted by run_black; with two
+    or more and a second core, a forked child process formats about half of the text (the largest files) while this
+    process formats the rest: black's time is proportional to the text, and a package's files are independent.
+    Output is the same either way (the same function on the same text); TTTGEN_BLACK_PARALLEL=off formats all
+    here. A child that fails for any reason leaves its files to this process."""
+    directory = black_cache_dir()
+    keys = {name: sha256(f"{BLACK_KEY}\n{source}") for name, source in sources.items()}
+    out: dict[str, str] = {}
+    misses: dict[str, str] = {}
+    for name, source in sources.items():
+        key = keys[name]
+        hit = _formatted.get(key)
+        if hit is None and directory:
+            hit = _read_cached(directory / key[:2] / f"{key}.json")
+        if hit is None:
+            misses[name] = source
+        else:
+            out[name] = _formatted[key] = hit
+    if misses:
+        black_mode()  # black imported and its mode built before a fork: the child inherits both
+        child = _fork_black(misses) if _parallel_ok(misses) else None
+        done: dict[str, str | Exception] = {}
         try:
-            formatted = run_black(source)
-        except black.InvalidInput as err:
-            numbered = "\n".join(f"{i + 1:5d} {line}" for i, line in enumerate(source.splitlines()))
-            raise FormatError(f"black could not parse rendered {name}: {err}\n{numbered}") from None
-        if directory:
-            _write_cached(directory / key[:2] / f"{key}.json", formatted)
-    _formatted[key] = formatted
-    return formatted
+            for name, source in misses.items():
+                if not (child and name in child.names):
+                    done[name] = _black_or_error(source)
+        finally:
+            done.update(child.collect() if child else {})
+        for name, source in misses.items():  # the child's files it did not deliver, then errors in file order
+            result = done[name] if name in done else _black_or_error(source)
+            if isinstance(result, Exception):
+                numbered = "\n".join(f"{i + 1:5d} {line}" for i, line in enumerate(source.splitlines()))
+                raise FormatError(f"black could not parse rendered {name}: {result}\n{numbered}") from None
+            out[name] = _formatted[keys[name]] = result
+            if directory:
+                _write_cached(directory / keys[name][:2] / f"{keys[name]}.json", result)
+    return {name: out[name] for name in sources}
+
+
+def _parallel_ok(misses: dict[str, str]) -> bool:
+    """Fork only where it is safe and can pay: two or more misses, Linux (fork is unsafe after some system libraries
+    load on macOS, absent on Windows), one thread (forking a threaded process is unsafe), a second core this
+    process may run on."""
+    if len(misses) < 2 or os.environ.get("TTTGEN_BLACK_PARALLEL", "") == "off" or not sys.platform.startswith("linux"):
+        return False
+    import threading
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores > 1 and threading.active_count() == 1
+
+
+def _black_or_error(source: str) -> str | Exception:
+    """run_black's output, or black's parse error (returned, so every file is formatted before one is reported)."""
+    import black
+
+    try:
+        return run_black(source)
+    except black.InvalidInput as err:
+        return err
+
+
+class _Child:
+    """A forked black for some files (`names`): it writes their texts to a pipe as JSON and exits. `collect` reads
+    and reaps it, once; a file it did not deliver (a crash, a kill, black's parse error) is missing from what
+    `collect` returns, and this process formats it itself (and meets the same error)."""
+
+    def __init__(self, pid: int, fd: int, names: list[str]):
+        self.pid, self.fd, self.names = pid, fd, names
+        self._collected = False
+
+    def collect(self) -> dict[str, str]:
+        if self._collected:
+            return {}
+        self._collected = True
+        with os.fdopen(self.fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            return {}
+        try:
+            texts = json.loads(data.decode("utf-8"))
+        except ValueError:
+            return {}
+        return {name: texts[name] for name in self.names if isinstance(texts.get(name), str)}
+
+
+def _fork_black(misses: dict[str, str]) -> _Child | None:
+    """Split the misses by size (largest first, each to the lighter side); fork a child for its side."""
+    theirs, mine, load = [], [], [0, 0]
+    for name in sorted(misses, key=lambda n: (-len(misses[n]), n)):
+        side = 0 if load[0] <= load[1] else 1
+        (theirs if side == 0 else mine).append(name)
+        load[side] += len(misses[name])
+    if not mine:
+        return None
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid == 0:  # the child: never returns to the caller
+        code = 1
+        try:
+            os.close(read_fd)
+            texts = {name: _black_or_error(misses[name]) for name in theirs}
+            payload = json.dumps({n: t for n, t in texts.items() if isinstance(t, str)}).encode("utf-8")
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return _Child(pid, read_fd, theirs)
 
 
 def _read_cached(path: Path) -> str | None:

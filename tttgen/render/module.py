@@ -1065,7 +1065,7 @@ def render_module(
             where=f"device_profiles/{graph.device.name}.yaml",
             hint=f"`tttgen explain {graph.model.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
         )
-    from tttgen.render.emit import MANIFEST, dumps, environment, format_python, graph_document, header_line, manifest
+    from tttgen.render.emit import MANIFEST, dumps, environment, format_files, graph_document, header_line, manifest
     from tttgen.render.emit import package_name
 
     env = environment()
@@ -1073,7 +1073,7 @@ def render_module(
     where = inputs[0].label if inputs else graph.facts["module"]
     ctx = module_context(graph, header, header[2:], package_name(graph.model.name), where)
     names = PYTHON_FILES + (LM_FILES if ctx["is_lm"] else ())
-    files = {name: format_python(env.get_template(f"{name}.j2").render(ctx), name) for name in names}
+    files = format_files({name: env.get_template(f"{name}.j2").render(ctx) for name in names})
     files["README.md"] = env.get_template("README.md.j2").render(ctx)
     files["graph.json"] = dumps(graph_document(graph))
     files.update(extra_files or {})

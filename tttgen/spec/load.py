@@ -26,7 +26,6 @@ from tttgen.spec.files import (  # noqa: F401  (callers read these from here too
     format_validation_error,
     validate_as,
 )
-from tttgen.spec.hf_config import load_hf_config
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
 
@@ -76,8 +75,11 @@ def _device_aliases() -> dict[str, str]:
 def load_device(name_or_path: str) -> tuple[DeviceProfile, InputFile]:
     path = Path(name_or_path)
     if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        name = _device_aliases().get(name_or_path, name_or_path)
-        path = DEVICE_DIR / f"{name}.yaml"
+        # A profile's own name first: the aliases (every profile read) only for other names. No alias is a
+        # profile's name (tests/test_inputs.py), so the order changes nothing.
+        path = DEVICE_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            path = DEVICE_DIR / f"{_device_aliases().get(name_or_path, name_or_path)}.yaml"
         if not path.exists():
             allowed = device_names() + sorted(_device_aliases())
             raise InputError(
@@ -91,6 +93,8 @@ def load_model(name_or_path: str) -> tuple[ModelSpec, InputFile]:
     """A built-in name, an alias, a model-description YAML or a Hugging Face config.json."""
     path = Path(name_or_path)
     if path.suffix == ".json":
+        from tttgen.spec.hf_config import load_hf_config  # its field models are built only when a config is given
+
         return load_hf_config(path)
     if not (path.suffix in (".yaml", ".yml") and path.exists()):
         aliases, _ = read_yaml(MODEL_DIR / "aliases.yaml")
