@@ -98,7 +98,8 @@ def test_outputs_joined_on_the_wrong_dim_fail():
 
 def test_forward_batch_runs_any_number_of_designs():
     """5 designs on 4 chips: two rounds, the second filled with copies of design 4 (their outputs dropped); each
-    design's output equals boltz's Transition on it. to_device refuses a count other than one per chip."""
+    design's output equals boltz's Transition on it; a traced call gives the same. to_device refuses a count other
+    than one per chip."""
     from tttgen.verification import pcc
 
     p = planned(TRANSITION, "p150x4")
@@ -112,7 +113,7 @@ def test_forward_batch_runs_any_number_of_designs():
         for name, text in files.items():
             (Path(tmp) / name).write_text(text)
         with emulated(p.graph.device), imported_package(Path(tmp), "tttgen_test_mesh_modules_transition") as package:
-            device = package.model.open_mesh()
+            device = package.model.open_mesh(package.configs.TRACE_REGION_SIZE)
             model = package.Model(device, package.weights.load_weights(device, state))
             x = torch.randn(5, 1, 128, 384, generator=torch.Generator().manual_seed(3))
             y = model.forward_batch(x)
@@ -124,3 +125,7 @@ def test_forward_batch_runs_any_number_of_designs():
                 model.to_device(x[:3])
             with pytest.raises(ValueError, match="x must be designs of shape \\[1, 1, 128, 384\\]"):
                 model.forward_batch(x[:, :, :, :256])
+            # a traced call replays on the mesh as on one chip: the same outputs as forward_batch's first round
+            traced = model.to_host(model.forward(*model.to_device(x[:4]), traced=True))[0]
+            assert torch.equal(traced, y[:4])
+            model.close()
