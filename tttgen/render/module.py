@@ -1080,14 +1080,12 @@ def emitted_time_text(graph: Graph, key: str) -> str:
 
 def refuse_unplaceable_designs(graph: Graph) -> None:
     """A module package on a mesh runs one design per chip (the parallelism pass's `designs`); what it cannot split
-    that way yet (host-int inputs, KV-cache state, per-layer input lists, host token padding) is refused, naming it."""
+    that way yet (host-int inputs, KV-cache state, per-layer input lists) is refused, naming it."""
     from tttgen.errors import UnsupportedTarget
 
     mesh = graph.facts["mesh"]
     placed = mesh.get("designs")
     problems = list(placed["unsupported"]) if placed else [f"{mesh['strategy'].replace('_', ' ')} module packages"]
-    if placed and any("token_axes" in io for io in graph.facts["io"].values()):
-        problems.append("forward_tokens (host token padding)")
     if problems:
         raise UnsupportedTarget(
             f"{graph.device.name} is a {graph.device.chips}-chip mesh: {graph.model.name} would run one design per chip, "
