@@ -67,6 +67,7 @@ LAYERS = {
         "test_traced_decode.py",
         "test_verify.py",
         "test_mesh_verify.py",
+        "test_mesh_modules.py",
     ),
     "realttnn": ("realttnn/",),  # the real ttnn 0.81.1 on a mock device
 }

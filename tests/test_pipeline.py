@@ -56,11 +56,15 @@ def test_meshes_are_placed_by_the_parallelism_pass_and_rendered_as_mesh_packages
     assert "ttnn.open_mesh_device(" in model and "ttnn.set_fabric_config(" in model
 
 
-def test_module_packages_on_a_mesh_are_refused_at_render():
+def test_module_packages_on_a_mesh_render_data_parallel_or_name_what_they_cannot_split():
+    """A module package on a mesh runs one design per chip (tests/test_mesh_modules.py); what it cannot split that
+    way yet (per-layer input lists, host-int inputs, KV-cache state) is refused at render, naming it."""
     from tttgen.generate import render_plan
 
-    p = plan(Request("boltz_transition", "p150x4"))
-    with pytest.raises(UnsupportedTarget, match="module packages .* are not rendered for meshes yet"):
+    model = render_plan(plan(Request("boltz_transition", "p150x4")))["model.py"]
+    assert "ttnn.ShardTensorToMesh(device, dim=0)" in model and "ttnn.open_mesh_device(" in model
+    p = plan(Request("boltz_diffusion_transformer", "p150x4"))
+    with pytest.raises(UnsupportedTarget, match="do not carry prefill_256 input bias is a per-layer list"):
         render_plan(p)
 
 

@@ -464,6 +464,12 @@ class ModuleVerifyReport:
     # whether each side's earlier rows change when only the last row of its input does (None: not probed)
     package_sees_later_rows: bool | None = None
     reference_sees_later_rows: bool | None = None
+    # a data-parallel mesh package: designs per call (one per chip, each its own random inputs), mode key -> per
+    # design the PCC per output (`pcc` holds them all), and outputs that came back in another shape than one design
+    # per chip concatenated on dim 0
+    designs: int = 1
+    design_pcc: dict[str, list[list[float]]] = field(default_factory=dict)
+    shape_errors: list[str] = field(default_factory=list)
 
     @property
     def causality_mismatch(self) -> str | None:
@@ -477,7 +483,11 @@ class ModuleVerifyReport:
     def passed(self) -> bool:
         values = [v for vs in self.pcc.values() for v in vs] + [v for ps in self.parts.values() for v in ps.values()]
         return (
-            bool(values) and min(values) >= self.threshold and not self.api_findings and self.causality_mismatch is None
+            bool(values)
+            and min(values) >= self.threshold
+            and not self.api_findings
+            and self.causality_mismatch is None
+            and not self.shape_errors
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -492,6 +502,9 @@ class ModuleVerifyReport:
             "reference_sees_later_rows": self.reference_sees_later_rows,
             "causality_mismatch": self.causality_mismatch,
             "api_findings": list(self.api_findings),
+            "designs": self.designs,
+            "design_pcc": {k: [[round(v, 5) for v in vs] for vs in ds] for k, ds in self.design_pcc.items()},
+            "shape_errors": list(self.shape_errors),
             "threshold": self.threshold,
             "passed": self.passed,
         }
@@ -504,8 +517,12 @@ class ModuleVerifyReport:
         updates = ", ".join(f"{o} as its update {o} - {i}" for o, i in self.residual.items())
         if updates:
             out.append(f"  compared: {updates}")
+        if self.designs > 1:
+            out.append(f"  {self.designs} designs per call, one per chip, each compared with the reference on its own inputs")
         for key, values in self.pcc.items():
-            out.append(f"  {key:14s} output PCC " + ", ".join(f"{v:.5f}" for v in values))
+            for d, per in enumerate(self.design_pcc.get(key, [values])):
+                chip = f" (design {d})" if self.designs > 1 else ""
+                out.append(f"  {key:14s} output PCC{chip} " + ", ".join(f"{v:.5f}" for v in per))
             for part, value in self.parts.get(key, {}).items():
                 out.append(f"  {key:14s}   {part} PCC {value:.5f}")
         if self.package_sees_later_rows is not None:
@@ -517,6 +534,7 @@ class ModuleVerifyReport:
         if self.causality_mismatch:
             out.append(f"  attention mismatch: {self.causality_mismatch}")
         out += [f"  api: {finding}" for finding in self.api_findings]
+        out += [f"  shape: {error}" for error in self.shape_errors]
         out.append("PASS" if self.passed else "FAIL")
         return out
 
@@ -953,7 +971,12 @@ def verify_module(
             emulated(graph.device) as ttnn,
             imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
         ):
-            device = ttnn.open_device(device_id=0)
+            # a data-parallel mesh package runs one design per chip: each gets its own random inputs and is compared
+            # with the reference on them
+            placed = (graph.facts.get("mesh") or {}).get("designs")
+            designs = placed["per_call"] if placed else 1
+            report.designs = designs
+            device = package.model.open_mesh() if placed else ttnn.open_device(device_id=0)
             model = package.Model(device, package.weights.load_weights(device, state))
             mask_input = spec.token_mask if spec else None
             if padded_tokens and not mask_input:
@@ -965,13 +988,36 @@ def verify_module(
                     hint="name the module's mask input in `reference.token_mask`",
                 )
 
-            def run_both(key: str, io: dict, inputs: list, tokens):
-                """(the package's outputs, the reference's, {part: (package's, reference's)}) on these inputs."""
-                with torch.no_grad():
-                    named = reference_inputs(spec, dict(zip(io["inputs"], inputs)))
-                    named.pop(mask_input, None)  # the reference takes its masks as keywords
-                    keywords = reference_keywords(spec, named, tokens if mask_input else None)
-                    want, parts = reference_outputs(p, spec, reference, adapter, named, keywords, list(io["outputs"]))
+            def to_host(tensor):
+                return (model.to_host(tensor)[0] if placed else ttnn.to_torch(tensor)).float()
+
+            def per_design(key: str, name: str, value, shape=None) -> list:
+                """A package output split into its designs (on one chip: itself); None for each when it came back in
+                another shape than one design per chip concatenated on dim 0 (recorded as a shape error)."""
+                if not placed:
+                    return [value]
+                want = None if shape is None else [shape[0] * designs, *shape[1:]]
+                if (want is not None and list(value.shape) != want) or value.shape[0] % designs:
+                    report.shape_errors.append(
+                        f"{key} {name}: to_host gave {list(value.shape)}, not {designs} designs concatenated on dim 0 "
+                        f"({want or 'dim 0 a multiple of the designs'})"
+                    )
+                    return [None] * designs
+                return list(value.chunk(designs, dim=0))
+
+            def run_both(key: str, io: dict, design_inputs: list, tokens):
+                """Per design: (the package's outputs, the reference's, {part: (package's, reference's)}) on its
+                inputs; the package runs every design in one call (one per chip on a mesh)."""
+                wants, ref_parts = [], []
+                for inputs in design_inputs:
+                    with torch.no_grad():
+                        named = reference_inputs(spec, dict(zip(io["inputs"], inputs)))
+                        named.pop(mask_input, None)  # the reference takes its masks as keywords
+                        keywords = reference_keywords(spec, named, tokens if mask_input else None)
+                        want, parts = reference_outputs(p, spec, reference, adapter, named, keywords, list(io["outputs"]))
+                    wants.append(want)
+                    ref_parts.append(parts)
+                parts = ref_parts[0]
                 captured: dict[str, Any] = {}
                 instances = {part: called_module(model, part, key) for part in parts}
                 unknown = [part for part, obj in instances.items() if obj is None]
@@ -996,18 +1042,30 @@ def verify_module(
                     def run(*args, _original=original, _part=part, **kwargs):
                         out = _original(*args, **kwargs)
                         first = out[0] if isinstance(out, tuple) else out
-                        captured[_part] = ttnn.to_torch(first).float()
+                        captured[_part] = to_host(first)
                         return out
 
                     setattr(obj, key, run)
                 try:
-                    outs = model.forward(*model.to_device(*inputs))
+                    if placed:  # the designs concatenated on dim 0: design i on chip i
+                        host = [torch.cat([d[i] for d in design_inputs], dim=0) for i in range(len(io["inputs"]))]
+                    else:
+                        host = design_inputs[0]
+                    outs = model.forward(*model.to_device(*host))
                 finally:
                     for obj in instances.values():
                         vars(obj).pop(key, None)
                 outs = outs if isinstance(outs, tuple) else (outs,)
-                got = [ttnn.to_torch(o).float() for o in outs]
-                return got, want, {part: (captured[part], parts[part]) for part in parts}
+                got = [per_design(key, name, to_host(o), io["outputs"][name]) for name, o in zip(io["outputs"], outs)]
+                got_parts = {part: per_design(key, part, captured[part]) for part in parts}
+                return [
+                    (
+                        [g[d] for g in got],
+                        wants[d],
+                        {part: (got_parts[part][d], ref_parts[d][part]) for part in parts},
+                    )
+                    for d in range(len(design_inputs))
+                ]
 
             probed = False
             for key, io in graph.facts["io"].items():
@@ -1015,41 +1073,59 @@ def verify_module(
                 real = n - padded_tokens
                 tokens = (torch.arange(n) < real).float()
                 residuals = set(spec.residual.values()) | set(spec.small) if spec else set()
-                inputs = [
-                    (
-                        tokens.reshape(shape)
-                        if name == mask_input
-                        else (
-                            module_input(graph, io, name, shape, gen) * RESIDUAL_INPUT_SCALE
-                            if name in residuals
-                            else module_input(graph, io, name, shape, gen)
+
+                def draw():
+                    return [
+                        (
+                            tokens.reshape(shape)
+                            if name == mask_input
+                            else (
+                                module_input(graph, io, name, shape, gen) * RESIDUAL_INPUT_SCALE
+                                if name in residuals
+                                else module_input(graph, io, name, shape, gen)
+                            )
                         )
-                    )
-                    for name, shape in io["inputs"].items()
-                ]
-                got, want, parts = run_both(key, io, inputs, tokens)
-                # a residual output is compared as its update (out - input): the input would dominate the PCC
-                base = [residual_base(spec, name, dict(zip(io["inputs"], inputs))) for name in io["outputs"]]
+                        for name, shape in io["inputs"].items()
+                    ]
+
+                design_inputs = [draw() for _ in range(designs)]
+                results = run_both(key, io, design_inputs, tokens)
                 report.pcc[key] = []
-                for g, w, b in zip(got, want, base):
-                    w = w.reshape(g.shape)
-                    if b is not None:
-                        g, w = g - b.reshape(g.shape), w - b.reshape(g.shape)
-                    if padded_tokens:  # padded tokens' outputs are not compared
-                        g, w = real_tokens(g, n, real), real_tokens(w, n, real)
-                    report.pcc[key].append(pcc(g, w))
-                if parts:
-                    report.parts[key] = {part: pcc(g, w.reshape(g.shape)) for part, (g, w) in parts.items()}
-                changed = last_row_changed(graph, io, inputs, gen) if not probed and not padded_tokens else None
-                if changed is not None:
+                for d, (inputs, (got, want, parts)) in enumerate(zip(design_inputs, results)):
+                    # a residual output is compared as its update (out - input): the input would dominate the PCC
+                    base = [residual_base(spec, name, dict(zip(io["inputs"], inputs))) for name in io["outputs"]]
+                    row = []
+                    for g, w, b in zip(got, want, base):
+                        if g is None:  # came back in the wrong shape (a shape error)
+                            continue
+                        w = w.reshape(g.shape)
+                        if b is not None:
+                            g, w = g - b.reshape(g.shape), w - b.reshape(g.shape)
+                        if padded_tokens:  # padded tokens' outputs are not compared
+                            g, w = real_tokens(g, n, real), real_tokens(w, n, real)
+                        row.append(pcc(g, w))
+                    report.pcc[key] += row
+                    if placed:
+                        report.design_pcc.setdefault(key, []).append(row)
+                    if parts:
+                        named = {part: pcc(g, w.reshape(g.shape)) for part, (g, w) in parts.items() if g is not None}
+                        report.parts.setdefault(key, {}).update(
+                            {(f"{part} (design {d})" if placed else part): v for part, v in named.items()}
+                        )
+                changed = (
+                    [last_row_changed(graph, io, inputs, gen) for inputs in design_inputs]
+                    if not probed and not padded_tokens
+                    else [None]
+                )
+                if all(c is not None for c in changed):
                     probed = True
-                    got2, want2, _ = run_both(key, io, changed, tokens)
+                    again = run_both(key, io, changed, tokens)
+                    got = [g for r in results for g in r[0] if g is not None]
+                    got2 = [g for r in again for g in r[0] if g is not None]
+                    want = [w.reshape(g.shape) for r in results for g, w in zip(r[0], r[1]) if g is not None]
+                    want2 = [w.reshape(g.shape) for r in again for g, w in zip(r[0], r[1]) if g is not None]
                     report.package_sees_later_rows = earlier_rows_moved(got, got2, n)
-                    report.reference_sees_later_rows = earlier_rows_moved(
-                        [w.reshape(g.shape) for g, w in zip(got, want)],
-                        [w.reshape(g.shape) for g, w in zip(got2, want2)],
-                        n,
-                    )
+                    report.reference_sees_later_rows = earlier_rows_moved(want, want2, n)
     return report
 
 

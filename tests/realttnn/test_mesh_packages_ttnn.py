@@ -1,7 +1,11 @@
 """Mesh packages judged by the real ttnn 0.81.1 on a mock mesh: the package runner opens the mesh as the package
 does (its own open_mesh), places every weight per its mapper (per-chip shapes) and runs prefill and decode over every
 layer, collectives included. A package that runs a collective without the fabric set is refused, as ttnn refuses it.
-(llama-3.1-70b on t3k, 80 layers, 9199 calls, was accepted the same way: about 30 s; kept out of the suite.)"""
+(llama-3.1-70b on t3k, 80 layers, 9199 calls, was accepted the same way: about 30 s; kept out of the suite.)
+A data-parallel module package (the Boltz pairformer layer, one design per chip) is accepted on the 2x2 Blackhole
+and the 1x2 N300 mock meshes; one that forgets to shard its designs is refused (every chip would get all of them)."""
+
+import pytest
 
 from tttgen.generate import Request, plan, render_plan
 from tttgen.realttnn.check import verdict_for_rendered
@@ -29,3 +33,26 @@ def test_a_collective_without_the_fabric_is_refused(real_ttnn):
     )
     verdict = verdict_for_rendered(files, p.out_subdir, p.graph)
     assert not verdict.ok
+
+
+PAIRFORMER = Request("boltz_pairformer_layer", "p150x4", params=(("n", "64"),))
+
+
+@pytest.mark.parametrize("device", ["p150x4", "n300"])
+def test_data_parallel_module_package_is_accepted_on_the_mock_mesh(real_ttnn, device):
+    p = plan(Request("boltz_pairformer_layer", device, params=(("n", "64"),)))
+    assert p.graph.facts["mesh"]["strategy"] == "data_parallel"
+    verdict = verdict_for_rendered(render_plan(p), p.out_subdir, p.graph)
+    assert verdict.ok, verdict.findings
+    assert [ph["status"] for ph in verdict.phases] == ["ran"]  # forward on one design per chip
+    assert sum(op["calls"] for op in verdict.ops) >= 100 and all(op["accepted"] == op["calls"] for op in verdict.ops)
+    assert not [op for op in verdict.ops if op["fn"] in ("all_gather", "reduce_scatter", "all_reduce")]
+
+
+def test_designs_not_sharded_over_the_chips_are_refused(real_ttnn):
+    p = plan(PAIRFORMER)
+    files = render_plan(p)
+    files["model.py"] = files["model.py"].replace("mesh_mapper=self.design_mapper", "mesh_mapper=None")
+    verdict = verdict_for_rendered(files, p.out_subdir, p.graph)
+    assert not verdict.ok
+    assert any("must have shape [1, 1, 64, 384]" in f for f in verdict.findings), verdict.findings

@@ -19,7 +19,8 @@ chip. A split the best layout needs but the model's dims refuse (heads or KV hea
 axis, a width not whole tiles per chip) stops the build with one error naming the dimension.
 
 Module packages whose tensor-parallel layout is slower per input than running independent inputs on every chip
-are built data parallel: weights replicated, the graph unchanged, one input per chip (TT-Boltz's way).
+are built data parallel: weights replicated, the graph unchanged, one input per chip (TT-Boltz's way); graph fact
+`mesh.designs` records how the designs are split over the chips (design_placement).
 """
 
 from __future__ import annotations
@@ -730,6 +731,7 @@ def parallelism(graph: Graph) -> Graph:
                 tp_step_ns=None if chosen is None else round(objective(graph, chosen), 1),
                 tp_refused=None if refusal is None else str(refusal),
                 dp_step_ns=round(single, 1),
+                designs=design_placement(graph),
             )
             weights = [w.decide(mesh={"states": (REPLICATED, REPLICATED), "shape": (w.k, w.n)}) for w in graph.weights]
             return graph.with_weights(weights).with_facts(mesh=facts)
@@ -759,6 +761,33 @@ def parallelism(graph: Graph) -> Graph:
     out = localize(graph, chosen)
     out = localize_model(out, chosen)
     return out.with_facts(mesh=facts)
+
+
+def design_placement(graph: Graph) -> dict[str, Any]:
+    """Where a data-parallel module's designs go: every tensor input and output of every mode is one design per chip,
+    the designs concatenated on host dim 0 (each design its generated dim 0 there) and split over the chips in
+    row-major mesh order (ttnn's ShardTensorToMesh / ConcatMeshToTensor on dim 0); a call runs `per_call` designs,
+    one per chip, and a last round with fewer designs is filled with copies of its last design (`fill`), whose
+    outputs are dropped. No collectives: no chip reads another's values. `unsupported` lists what a package on the
+    mesh cannot run yet (host-int inputs, KV-cache state, per-layer input lists), each naming the input or state."""
+    chips = graph.device.chips
+    inputs, outputs, unsupported = {}, {}, []
+    for key, io in graph.facts["io"].items():
+        inputs[key] = {name: 0 for name, shape in io["inputs"].items() if shape}
+        outputs[key] = {name: 0 for name in io["outputs"]}
+        unsupported += [f"{key} input {name} is a host int" for name, shape in io["inputs"].items() if not shape]
+        unsupported += [f"{key} input {name} is a per-layer list" for name in io.get("layer_lists", ())]
+    unsupported += [f"state {name} (a KV cache every call reads)" for name in sorted(graph.facts.get("state_shapes") or {})]
+    rows, cols = graph.device.mesh_shape
+    return {
+        "dim": 0,
+        "per_call": chips,
+        "fill": "last",
+        "chips": [[r, c] for r in range(rows) for c in range(cols)],  # design i of a call on chips[i]
+        "inputs": inputs,
+        "outputs": outputs,
+        "unsupported": sorted(dict.fromkeys(unsupported)),
+    }
 
 
 def single_chip_ns(graph: Graph) -> float:

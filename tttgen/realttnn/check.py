@@ -157,13 +157,20 @@ def _planned_graph(directory: Path):
 def module_job(graph) -> dict[str, Any]:
     """A module package's runner job: its weights placed from host tensors of the shapes weights.host_weights
     gives (the load-time transforms are checked against torch by the emulator tests, not here), then `forward`
-    once per mode on inputs moved by `to_device`."""
+    once per mode on inputs moved by `to_device` (on a mesh: one design per chip, each chip its own)."""
     from tttgen.render.module import host_weight_shapes
 
     variants = graph.facts.get("mode_variants", {})
+    # a data-parallel mesh package takes one design per chip, concatenated on the host dim the pass chose
+    placed = (graph.facts.get("mesh") or {}).get("designs")
     calls = []
     for key, io in graph.facts["io"].items():
         args = [{"tensor": shape, "dtype": "float32"} for shape in io["inputs"].values()]
+        if placed:
+            for arg, name in zip(args, io["inputs"]):
+                if name in placed["inputs"][key]:
+                    d = placed["dim"]
+                    arg["tensor"] = [*arg["tensor"][:d], arg["tensor"][d] * placed["per_call"], *arg["tensor"][d + 1 :]]
         variant = variants.get(key, "prefill")
         if variant.startswith("prefill_"):  # a `prefill_<param>` variant: its own to_device, its mode method
             calls.append({"phase": key, "method": key, "through": f"to_device_{variant[8:]}", "args": args})

@@ -234,11 +234,16 @@ def tensor_io(ttnn) -> dict:
     from_sig = inspect.signature(getattr(real_from_torch, "function", real_from_torch))
     as_sig = inspect.signature(getattr(real_as_tensor, "function", real_as_tensor))
 
-    splits: dict[int, tuple] = {}  # id(mapper) -> (dims per mesh axis, mesh shape) of each ShardTensor2dMesh made
+    splits: dict[int, tuple] = {}  # id(mapper) -> (dims per mesh axis, mesh shape) of each shard mapper made
 
     def shard_2d(mesh_device, dims, mesh_shape):
         mapper = ttnn.ShardTensor2dMesh(mesh_device, dims=dims, mesh_shape=mesh_shape)
         splits[id(mapper)] = (tuple(dims), tuple(mesh_shape))
+        return mapper
+
+    def shard(mesh_device, dim):
+        mapper = ttnn.ShardTensorToMesh(mesh_device, dim=dim)
+        splits[id(mapper)] = ((None, dim), (1, mesh_device.get_num_devices()))  # every chip along one flattened axis
         return mapper
 
     def per_chip(shape, mapper):
@@ -271,7 +276,7 @@ def tensor_io(ttnn) -> dict:
     def to_torch(tensor, *args, **kwargs):
         return shims.FakeTensor(tuple(int(s) for s in tensor.shape))
 
-    return {"from_torch": from_torch, "as_tensor": as_tensor, "to_torch": to_torch, "ShardTensor2dMesh": shard_2d}
+    return {"from_torch": from_torch, "as_tensor": as_tensor, "to_torch": to_torch, "ShardTensor2dMesh": shard_2d, "ShardTensorToMesh": shard}
 
 
 class IOProxy(Proxy):

@@ -740,10 +740,12 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
     }
 
 
-def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
+def input_conversion(name: str, shape: list[int], io: dict[str, Any], designs: bool = False) -> str:
     """How Model.to_device hands one input to `forward`: a scalar as a host int, integer ids as a row-major uint32
-    or int32 device tensor (what ttnn.embedding reads), anything else in the activation dtype."""
+    or int32 device tensor (what ttnn.embedding reads), anything else in the activation dtype. `designs`: a
+    data-parallel mesh package, each chip given its own design (the mapper Model.__init__ makes)."""
     dtype = io.get("dtypes", {}).get(name, "bfloat16")
+    mapper = ", mesh_mapper=self.design_mapper" if designs else ""
     if not shape:
         return f"int({name})"
     if name in io.get("layer_lists", ()):  # one device tensor per layer: the list a looped call indexes
@@ -754,26 +756,28 @@ def input_conversion(name: str, shape: list[int], io: dict[str, Any]) -> str:
     if dtype in INTEGER_DTYPES:
         return (
             f"ttnn.from_torch({name}.to(torch.int32), dtype=ttnn.{dtype}, layout=ttnn.ROW_MAJOR_LAYOUT, "
-            "device=self.device, memory_config=ttnn.DRAM_MEMORY_CONFIG)"
+            f"device=self.device, memory_config=ttnn.DRAM_MEMORY_CONFIG{mapper})"
         )
     layout = io.get("layouts", {}).get(name, "tile").upper()
     return (
         f"ttnn.from_torch({name}, dtype=C.ACTIVATION_DTYPE, layout=ttnn.{layout}_LAYOUT, device=self.device, "
-        "memory_config=ttnn.DRAM_MEMORY_CONFIG)"
+        f"memory_config=ttnn.DRAM_MEMORY_CONFIG{mapper})"
     )
 
 
-def variant_entry(key: str, variant: str, io: dict[str, Any]) -> dict[str, Any]:
+def variant_entry(key: str, variant: str, io: dict[str, Any], designs: bool = False) -> dict[str, Any]:
     """Model.to_device_<param> of a `prefill_<param>` variant: its inputs converted as to_device converts them."""
-    return {"name": variant[len("prefill_") :], "method": key, "args": ", ".join(io["inputs"]), **inputs_view(io)}
+    return {
+        "name": variant[len("prefill_") :], "method": key, "args": ", ".join(io["inputs"]), **inputs_view(io, designs)
+    }
 
 
-def inputs_view(io: dict[str, Any]) -> dict[str, Any]:
+def inputs_view(io: dict[str, Any], designs: bool = False) -> dict[str, Any]:
     """One mode's inputs as model.py and the README print them: to_device's conversions, the README example's torch
     expressions, and the input table."""
     inputs = io["inputs"].items()
     return {
-        "conversions": [input_conversion(n, s, io) for n, s in inputs],
+        "conversions": [input_conversion(n, s, io, designs) for n, s in inputs],
         "example_torch": ", ".join(
             example_expression(io.get("examples", {}).get(n, "randn"), list(s)) for n, s in inputs
         ),
@@ -909,6 +913,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
             {"name": n.upper(), "value": repr(graph.facts["module_params"][n])} for n in ("vocab_size", "max_seq_len")
         ]
     layered = [w for w in weights if w["per_layer"]]
+    designs = "designs" in graph.facts.get("mesh", {})  # data parallel on a mesh: one design per chip
     return {
         "header": header,
         "header_text": header_text,
@@ -924,7 +929,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "input_shapes": sorted(input_shapes + shapes(other_keys)),
         "layer_lists": any("layer_lists" in io[k] for k in graph.mode_keys()),
         "tokens": tokens_view(graph, prefill_keys),
-        "variant_entries": [variant_entry(k, variants[k], io[k]) for k in other_keys],
+        "variant_entries": [variant_entry(k, variants[k], io[k], designs) for k in other_keys],
         "sampler": sampler_view(
             graph.facts.get("sampler"),
             io,
@@ -964,13 +969,13 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "input_names": repr(tuple(input_names)),
         "first_input": size_input,
         "rows_axis": rows_axes.get(size_input, -2),
-        "imports_torch": uses_torch(graph, is_lm),
+        "imports_torch": uses_torch(graph, is_lm) or designs,
         "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
         # as the package runs them: untraced modes op by op (device or host dispatch bound), every call its host I/O
         "emitted_times": ", ".join(emitted_time_text(graph, k) for k in graph.mode_keys()),
         "example_inputs": ", ".join(input_names) + ("," if len(input_names) == 1 else ""),
-        **inputs_view(io[first_key]),  # forward's: conversions, example_torch, input_docs
+        **inputs_view(io[first_key], designs),  # forward's: conversions, example_torch, input_docs
         "max_l1_kib": max((op.decisions.get("l1_bytes") or 0) for op in graph.ops) // 1024,
         "usable_l1_kib": graph.device.l1_budget // 1024,
         "precision": graph.hints.precision,
@@ -1025,8 +1030,30 @@ def mesh_view(graph: Graph) -> dict[str, Any] | None:
         "logits": next((o for o in outputs if o["name"] == "logits"), None),
         "axes": along,
         "strategy": graph.facts["mesh"]["strategy"],
+        "designs": designs_view(graph),
         "chosen": graph.facts["mesh"].get("chosen"),
         "baseline": graph.facts["mesh"].get("tt_transformers"),
+    }
+
+
+def designs_view(graph: Graph) -> dict[str, Any] | None:
+    """A data-parallel module's design placement as the pass recorded it (None for tensor parallel): designs per
+    call, the chip of each, and the inputs and outputs split on host dim 0."""
+    placed = graph.facts["mesh"].get("designs")
+    if placed is None:
+        return None
+    first = graph.mode_keys()[0]
+    return {
+        "per_call": placed["per_call"],
+        "dim": placed["dim"],
+        "chips": repr(tuple(tuple(c) for c in placed["chips"])),
+        "chip_list": [{"design": i, "chip": tuple(c)} for i, c in enumerate(placed["chips"])],
+        "inputs": list(placed["inputs"][first]),
+        "outputs": list(placed["outputs"][first]),
+        "fill": placed["fill"],
+        "single_us": f"{graph.facts['mesh']['dp_step_ns'] / 1000:.1f}",
+        "tp_refused": graph.facts["mesh"].get("tp_refused"),
+        "tp_us": None if graph.facts["mesh"].get("tp_step_ns") is None else f"{graph.facts['mesh']['tp_step_ns'] / 1000:.1f}",
     }
 
 
@@ -1051,20 +1078,29 @@ def emitted_time_text(graph: Graph, key: str) -> str:
     return f"{key} {graph.facts['emitted_time_ns'][key] / 1000:.1f} us ({', '.join(how)})"
 
 
+def refuse_unplaceable_designs(graph: Graph) -> None:
+    """A module package on a mesh runs one design per chip (the parallelism pass's `designs`); what it cannot split
+    that way yet (host-int inputs, KV-cache state, per-layer input lists) is refused, naming it."""
+    from tttgen.errors import UnsupportedTarget
+
+    mesh = graph.facts["mesh"]
+    placed = mesh.get("designs")
+    problems = list(placed["unsupported"]) if placed else [f"{mesh['strategy'].replace('_', ' ')} module packages"]
+    if problems:
+        raise UnsupportedTarget(
+            f"{graph.device.name} is a {graph.device.chips}-chip mesh: {graph.model.name} would run one design per chip, "
+            f"but module packages on a mesh do not carry {'; '.join(problems)} yet",
+            where=f"device_profiles/{graph.device.name}.yaml",
+            hint=f"`tttgen explain {graph.model.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
+        )
+
+
 def render_module(
     graph: Graph, inputs: list, request: dict[str, Any] | None = None, extra_files=None
 ) -> dict[str, str]:
     """All files of one package, keyed by path relative to the package directory."""
     if graph.device.chips > 1 and is_module_graph(graph):
-        from tttgen.errors import UnsupportedTarget
-
-        raise UnsupportedTarget(
-            f"{graph.device.name} is a {graph.device.chips}-chip mesh: the parallelism pass placed "
-            f"{graph.model.name} on it ({graph.facts['mesh']['strategy'].replace('_', ' ')}), but module packages "
-            "(Model.forward) are not rendered for meshes yet; causal-LM packages are",
-            where=f"device_profiles/{graph.device.name}.yaml",
-            hint=f"`tttgen explain {graph.model.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
-        )
+        refuse_unplaceable_designs(graph)
     from tttgen.render.emit import MANIFEST, dumps, environment, format_files, graph_document, header_line, manifest
     from tttgen.render.emit import package_name
 
