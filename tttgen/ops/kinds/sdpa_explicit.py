@@ -21,8 +21,9 @@ attention a TT engineer writes by hand:
 6. out = `ttnn.matmul(probs, v)`.
 
 Priced as what it runs (the cost of flash SDPA does not apply): the two batched matmuls with the program config ttnn
-derives for them (op_programs pass), the elementwise passes over the score tensor and a softmax over its rows,
-priced as the eltwise and LayerNorm kinds (no measured numbers of its own). It is slower than flash SDPA: every
+derives for them (op_programs pass), the elementwise passes over the score tensor, the float32 passes that build the
+mask, a softmax over the score rows and (prefill, GQA) the repeated K and V, priced as the eltwise, LayerNorm and
+data-movement kinds (no measured numbers of its own). It is slower than flash SDPA: every
 score is written to DRAM and read back by each step, and the causal half is computed and then masked.
 """
 
@@ -151,6 +152,16 @@ class ExplicitAttention(Attention):
             "layer_norm", traced=tools.traced, rows=qk.batch * (-(-qk.m // 32) * 32), dim=qk.n, storage="dram",
             fidelity=tools.fidelity, cores=tools.device_cores,
         )
+        # the mask, built once per call in float32 over [query rows (decode: users), kv rows]: the positions
+        # repeated and transposed, subtract, lt (ge and add with a window), multiply, typecast; each priced as a
+        # unary pass over twice the elements (float32 is twice bfloat16's bytes)
+        q = op.dataflow["shapes"]["in"]["q"]
+        mask_rows = -(-q[-2] // 32) * 32
+        mask_elements = 2 * mask_rows * f["kv_rows"]
+        mask_passes = 6 + 2 * int("window" in op.dataflow["in"])
+        eltwise += [
+            tools.op_time("eltwise", traced=tools.traced, elements=mask_elements, inputs=1, storage="dram", op="unary", fidelity=tools.fidelity)
+        ] * mask_passes
         parts = [matmul("qk", kv_dtype), *eltwise, softmax, matmul("pv", kv_dtype)]
         if not self.decode and f["num_heads"] != f["num_kv_heads"]:
             kv = op.dataflow["shapes"]["in"]["k"]
