@@ -99,14 +99,14 @@ def test_gemma_2_2b_published_config_builds():
     assert {"sdpa_explicit", "sdpa_explicit_decode"} <= kinds and not {"sdpa", "sdpa_decode"} & kinds
 
 
-def explicit_vs_flash(seq: int) -> tuple[float, float]:
+def explicit_vs_flash(seq: int, tmp_path: Path) -> tuple[float, float]:
     """Modeled ns of one prefill attention of Gemma-2-2B at `seq` rows: written out as ops (capped), and flash SDPA
     (the same config with attn_logit_softcapping null)."""
     hints = (("max_seq_len", seq), ("prefill_lens", [seq]))
     times = []
     for cap in (50.0, None):
         data = {**json.loads(GEMMA2_2B.read_text()), "attn_logit_softcapping": cap}
-        path = Path(f"/tmp/tttgen-test-gemma2-{cap}-{seq}.json")
+        path = tmp_path / f"gemma2-{cap}-{seq}.json"
         path.write_text(json.dumps(data))
         g = plan(Request(str(path), "n150", None, hints)).graph
         times.append(g.op(f"prefill_{seq}.sdpa").decisions["time_ns"])
@@ -115,7 +115,7 @@ def explicit_vs_flash(seq: int) -> tuple[float, float]:
 
 def test_the_explicit_attention_is_priced_above_flash_sdpa(tmp_path):
     for seq in (128, 1024):
-        explicit, flash = explicit_vs_flash(seq)
+        explicit, flash = explicit_vs_flash(seq, tmp_path)
         assert explicit > flash > 0, (seq, explicit, flash)
 
 
