@@ -74,6 +74,21 @@ PUBLISHED = {
             "tie_word_embeddings": True,
         },
     ),
+    # attention scores soft-capped at 50 (the gemma2_capped description: attention written out as ttnn ops), every
+    # other layer within 4096 positions
+    "gemma-2-2b.json": (
+        "n150",
+        {
+            "family": "gemma2",
+            "description": "gemma2_capped",
+            "attn_logit_softcapping": 50.0,
+            "final_logit_softcapping": 30.0,
+            "sliding_window": 4096,
+            "sliding_window_pattern": 2,
+            "num_key_value_heads": 4,
+            "tie_word_embeddings": True,
+        },
+    ),
     # 32 KV heads computed 128 wide: the default 1024 positions of KV cache need a p150 (an n150 fits 512)
     "phi-3-mini-4k-instruct.json": (
         "p150",
@@ -105,6 +120,8 @@ def test_published_config_builds(name):
     data = json.loads((CONFIGS / name).read_text())
     ignored = p.inputs[0].ignored_fields
     unused = set(SLIDING_BOOKKEEPING) if model.sliding_window is None else set()  # Qwen's, with no window
+    if model.family in ("gemma2", "gemma3"):
+        unused.add("hidden_act")  # Gemma's modeling reads hidden_activation, never hidden_act
     assert set(ignored) == {k for k in data if k in BOOKKEEPING or k in FIXED or k in unused}
     manifest = json.loads(files["MANIFEST.json"])
     assert manifest["inputs"][0]["ignored_fields"] == list(ignored)

@@ -51,11 +51,11 @@ PLANTED = {
     ),
     # the sliding layers attend every cached position (the global layers' window)
     "window ignored": ("tiny-gemma3", "model.py", "256 if (layer + 1) % 3 == 0 else 32", "256"),
-    # Gemma 2's final logits not soft-capped
+    # Gemma 2's final logits not soft-capped (on Wormhole as cap * tanh(x / cap): ttnn.softcap is Blackhole-only)
     "softcap dropped": (
         "tiny-gemma2",
         "model.py",
-        "logits = ttnn.softcap(scores, 30.0)",
+        "logits = ttnn.multiply(ttnn.tanh(ttnn.multiply(scores, 0.03333333333333333)), 30.0)",
         "logits = ttnn.clone(scores)",
     ),
 }
@@ -118,10 +118,13 @@ TINY2 = DATA / "tiny-gemma2" / "config.json"
     "base, changes, message",
     [
         (
-            TINY2,
+            # Gemma 2's capped scores have a description of their own (gemma2_capped); Gemma 3 has none
+            GEMMA3_1B,
             {"attn_logit_softcapping": 50.0},
-            "field 'attn_logit_softcapping': 50.0 is not supported (allowed: null: ttnn's scaled_dot_product_attention",
+            "field 'attn_logit_softcapping': 50.0 is not supported for gemma3 (allowed: null; a positive number only "
+            "for gemma2",
         ),
+        (TINY2, {"attn_logit_softcapping": 0}, "field 'attn_logit_softcapping'"),
         (TINY2, {"final_logit_softcapping": None}, "field 'final_logit_softcapping': null is not supported for gemma2"),
         (
             GEMMA3_1B,

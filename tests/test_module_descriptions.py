@@ -36,6 +36,9 @@ BUILTINS = [
     "boltz_triangle_mult_outgoing",
     "gemma2",
     "gemma2_attention",
+    "gemma2_capped",
+    "gemma2_capped_attention",
+    "gemma2_capped_decoder_layer",
     "gemma2_decoder_layer",
     "gemma2_mlp",
     "gemma3",
@@ -72,7 +75,7 @@ BUILTINS = [
 ]
 
 # The built-in models (a checkpoint config_map): the Hugging Face families.
-MODELS = ("gemma2", "gemma3", "llama", "llama_bias", "mistral", "phi3", "qwen2", "qwen3")
+MODELS = ("gemma2", "gemma2_capped", "gemma3", "llama", "llama_bias", "mistral", "phi3", "qwen2", "qwen3")
 
 TINY = """\
 name: tiny
@@ -274,7 +277,8 @@ def test_call_of_builtin_validates(tmp_path):
 def test_unknown_called_module(tmp_path):
     text = problems(tmp_path, CALLER.replace("MODULE", "mpl"), "caller")
     assert "caller.yaml:12: field 'ops.0.module': unknown module 'mpl' (allowed: boltz_adaln, " in text
-    assert ", caller, gemma2, gemma2_attention, gemma2_decoder_layer, gemma2_mlp, gemma3, gemma3_attention, " in text
+    assert ", caller, gemma2, gemma2_attention, gemma2_capped, gemma2_capped_attention, gemma2_capped_decoder_layer, " in text
+    assert ", gemma2_decoder_layer, gemma2_mlp, gemma3, gemma3_attention, " in text
     assert ", gemma3_decoder_layer, gemma_decoder, gemma_decoder_layer, gemma_mlp, llama, " in text
 
 

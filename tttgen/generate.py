@@ -175,7 +175,7 @@ def plan(request: Request) -> Plan:
     model, model_info = load_model(request.resolve_path(request.model))
     device, hints, target_inputs = device_and_hints(request)
     graph = run_pipeline(build_graph(model, device, hints))
-    description = find_module(model.family, None)  # the model's description: an input as much as its spec
+    description = find_module(model.description, None)  # the model's description: an input as much as its spec
     inputs = called_inputs(graph, description, *base_files(description))
     return Plan(request, graph, [model_info, *target_inputs, *inputs])
 

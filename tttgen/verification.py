@@ -100,7 +100,7 @@ def gemma_config(spec: ModelSpec, kwargs: dict[str, Any]):
         sliding_window=spec.sliding_window,
         layer_types=types,
         final_logit_softcapping=spec.final_logit_softcapping,
-        attn_logit_softcapping=None,
+        attn_logit_softcapping=spec.attn_logit_softcapping,
     )
     if spec.family == "gemma2":
         return transformers.Gemma2Config(**kwargs, **common)
@@ -1129,7 +1129,7 @@ def verify_module(
     return report
 
 
-ATTENTION_KINDS = ("sdpa", "sdpa_chunked")
+ATTENTION_KINDS = ("sdpa", "sdpa_chunked", "sdpa_explicit")
 
 
 def last_row_changed(graph, io: dict, inputs: list, gen):

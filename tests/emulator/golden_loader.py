@@ -38,6 +38,7 @@ SOURCES = (
     "unary",
     "data_movement",
     "core",
+    "creation",
     "transformer",
 )
 

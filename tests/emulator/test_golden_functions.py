@@ -255,3 +255,25 @@ def test_group_norm(goldens, ttnn, device, gen):
     out = ttnn.group_norm(x, num_groups=4, epsilon=1e-5, weight=g, bias=b, inplace=False)
     gold = goldens["ttnn.group_norm"](t(ttnn, x), num_groups=4, epsilon=1e-5, weight=t(ttnn, g), bias=t(ttnn, b))
     assert rel_err(t(ttnn, out), gold) < 1e-2
+
+
+def test_explicit_attention_ops(goldens, ttnn, device, gen):
+    """The ops the attention written out as ops adds (sdpa_explicit*): ttnn.matmul with transpose_b, arange,
+    repeat_interleave, lt and ge, each against its 0.81.1 golden."""
+    q = to_dev(ttnn, device, torch.randn(2, 4, 64, 64, generator=gen))
+    k = to_dev(ttnn, device, torch.randn(2, 4, 96, 64, generator=gen))
+    out = ttnn.matmul(q, k, transpose_b=True)
+    gold = goldens["ttnn.matmul"](t(ttnn, q), t(ttnn, k), transpose_b=True)
+    assert list(out.shape) == [2, 4, 64, 96] and rel_err(t(ttnn, out), gold) < 1e-2
+    # a batched product whose rows are a padded tile (decode: a KV head's group of query rows)
+    g = to_dev(ttnn, device, torch.randn(2, 4, 2, 64, generator=gen))
+    assert rel_err(t(ttnn, ttnn.matmul(g, k, transpose_b=True)), goldens["ttnn.matmul"](t(ttnn, g), t(ttnn, k), transpose_b=True)) < 1e-2
+    r = ttnn.arange(0, 96, 1, dtype=ttnn.float32, device=device, layout=ttnn.ROW_MAJOR_LAYOUT)
+    assert torch.equal(t(ttnn, r).float(), goldens["ttnn.arange"](0, 96, 1, dtype=ttnn.float32).float())
+    rep = ttnn.repeat_interleave(k, 3, dim=1)
+    assert torch.equal(t(ttnn, rep), goldens["ttnn.repeat_interleave"](t(ttnn, k), 3, dim=1))
+    d = to_dev(ttnn, device, torch.randint(-40, 40, (1, 1, 32, 64), generator=gen).float(), dtype=ttnn.float32)
+    for name, scalar in (("lt", 0.0), ("ge", 16)):
+        got = t(ttnn, getattr(ttnn, name)(d, scalar)).float()
+        assert torch.equal(got, goldens[f"ttnn.{name}"](t(ttnn, d), scalar).float()), name
+        assert 0 < got.sum() < got.numel()

@@ -32,9 +32,9 @@ def _field(spec: Any, dotted: str) -> Any:
 
 
 def description_for(spec: ModelSpec, features: tuple[str, ...] = ()) -> ModuleDescription:
-    """The built-in model description of the spec's family (modules/llama.yaml, modules/mistral.yaml), with the
-    build's features (tttgen.spec.module.Feature)."""
-    return load_module(spec.family, features)
+    """The built-in model description of the spec (modules/llama.yaml, modules/mistral.yaml; a score-capped Gemma 2
+    modules/gemma2_capped.yaml), with the build's features (tttgen.spec.module.Feature)."""
+    return load_module(spec.description, features)
 
 
 def spec_params(desc: ModuleDescription, spec: ModelSpec) -> dict[str, Any]:

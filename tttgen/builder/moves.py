@@ -21,6 +21,8 @@ MOVES: dict[tuple[str, str], str] = {
     ("linear", "binary"): "out",  # ... and so is its output's; the residual stream has its own
     ("linear", "create_heads"): "out",  # create_qkv_heads_decode reads L1 interleaved
     ("sdpa_decode", "concat_heads"): "out",  # SDPA decode writes DRAM; concat_heads_decode reads height-sharded
+    ("rotary", "sdpa_explicit_decode"): "in",  # the attention written out as ops regroups q in DRAM ...
+    ("sdpa_explicit_decode", "concat_heads"): "out",  # ... and writes DRAM, as SDPA decode
     ("embedding", "rms_norm"): "out",  # the embedding writes L1 interleaved; the norm reads the residual shards
     ("linear", "rms_norm"): "out",  # a post-norm (Gemma's) reads a projection's output: its placement is the search's
     ("embedding", "layer_norm"): "out",

@@ -300,7 +300,14 @@ def plan_matmul(
         f"The width of the first tensor must be equal to the height of the second tensor ({a.shape[-1]} != {b.shape[-2]}); "
         f"a={list(a.shape)} b={list(b.shape)} (ttnn.linear computes a @ b, so B is [K, N])",
     )
-    require_tile_aligned(op, a, "input_tensor_a")
+    batched_b = b.padded_shape.rank > 2 and math.prod(b.padded_shape[:-2]) > 1
+    if not (op == "ttnn.matmul" and batched_b):
+        # A batched product (bmm: every batch its own a and b) may take a's rows height-padded: each batch's padded
+        # rows are computed from zeros and never reach its logical rows (the decode attention written out as ops:
+        # a KV head's group of query rows, [users, kv_heads, group, head_dim]; the real ttnn 0.81.1 accepts it)
+        require_tile_aligned(op, a, "input_tensor_a")
+    else:
+        require_tile(op, a, "input_tensor_a")
     require_tile_aligned(op, b, "input_tensor_b")
     out_dtype = dtype if dtype is not None else a.dtype
     check(

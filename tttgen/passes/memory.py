@@ -268,6 +268,7 @@ def memory(graph: Graph) -> Graph:
             "rotary": (heads_q, heads_q),
             "cache_update": (heads_q, DRAM_INTERLEAVED),
             "sdpa_decode": (heads_q, DRAM_INTERLEAVED),
+            "sdpa_explicit_decode": (DRAM_INTERLEAVED, DRAM_INTERLEAVED),  # q regrouped by ttnn.reshape (interleaved)
             "concat_heads": (concat_in, MemoryPlacement("L1", "WIDTH_SHARDED", infer_shard=True)),
         }
         if op.kind in fixed and not (op.kind == "binary" and matmul_operand(graph.ops, op) is not None):

@@ -1,7 +1,9 @@
 """Pass `op_programs`: program configs of sharded RMSNorm (decode), SDPA (both modes) and activation matmuls.
 
 Inputs: placements (memory), chunk sizes (chunking). Produces: `op_programs` (decisions `program`,
-`l1_bytes`, `cores` for rms_norm, sdpa, sdpa_chunked and sdpa_decode ops; `program`, `shape` for matmul).
+`l1_bytes`, `cores` for rms_norm, sdpa, sdpa_chunked and sdpa_decode ops; `program`, `shape` for matmul; `qk`,
+`qk_program`, `pv`, `pv_program`, `softcap_fused` for the attention written out as ops (sdpa_explicit*); whether
+ttnn.softcap runs on the device, `softcap_fused`, for softcap).
 An activation matmul (two activations in DRAM, batched over the leading dims) gets the fastest config of the matmul
 search seeded with the one ttnn itself derives for that call (tttgen.cost.ttnn_auto): printed explicitly so the
 package states it, priced by the cost model and judged by the real ttnn like every other config.
@@ -15,6 +17,7 @@ from tttgen.ir.graph import Graph, Op
 from tttgen.ops.kinds import kind_of
 from tttgen.passes.base import make_pass
 from tttgen.rules.l1 import norm_l1_bytes, sdpa_decode_l1_bytes, sdpa_l1_bytes
+from tttgen.rules.other import has_fused_softcap
 from tttgen.tiling import largest_divisor_at_most, round_up
 
 NORM_SUBBLOCK_MAX = 4  # tt_transformers create_sharded_norm_config: largest <= 4 dividing block_w
@@ -90,12 +93,41 @@ def op_programs(graph: Graph) -> Graph:
         shape, cfg = activation_matmul_config(op, graph)
         return op.decide(shape=shape, program=cfg)
 
+    def explicit_attention(op: Op) -> Op:
+        """The two batched matmuls of an attention written out as ttnn ops (sdpa_explicit*): their shapes and the
+        program config ttnn derives for each (the call passes none), and the cap's form on this device."""
+        f, d = op.facts, op.decisions
+        q = op.dataflow["shapes"]["in"]["q"]
+        group = f["num_heads"] // f["num_kv_heads"]
+        if op.mode == "decode":  # q regrouped as [users, kv_heads, group, head_dim] against the cache
+            batch, rows = q[-2] * f["num_kv_heads"], group  # q as the graph shapes it: [1, heads, users, d]
+        else:  # KV heads repeated per query head
+            batch, rows = q[0] * f["num_heads"], q[-2]
+        qk = MatmulShape(m=rows, k=f["head_dim"], n=f["kv_rows"], batch=batch)
+        pv = MatmulShape(m=rows, k=f["kv_rows"], n=f["head_dim"], batch=batch)
+        kv = d["dtypes"]["in1"] or d["dtypes"]["in0"]
+
+        def auto(shape: MatmulShape) -> MatmulConfig:
+            return ttnn_auto_config(
+                device, shape, in0_dtype=d["dtypes"]["in0"], in1_dtype=kv, out_dtype=d["dtypes"]["out"],
+                fp32_dest_acc_en=d["kernel"].fp32_dest_acc_en, batch_b=shape.batch,
+            )
+
+        return op.decide(
+            qk=qk, qk_program=auto(qk), pv=pv, pv_program=auto(pv), softcap_fused=has_fused_softcap(device)
+        )
+
+    def softcap(op: Op) -> Op:
+        return op.decide(softcap_fused=has_fused_softcap(device))
+
     # a kind's program_planner -> how its program config is chosen
     planners = {
         "norm": norm,
         "sdpa": lambda op: sdpa(op, decode=False),
         "sdpa_decode": lambda op: sdpa(op, decode=True),
         "searched_matmul": searched_matmul,
+        "explicit_attention": explicit_attention,
+        "softcap": softcap,
     }
 
     def decide(op: Op) -> Op:

@@ -125,3 +125,13 @@ def r27_decode_batch(batch: int) -> str | None:
     if batch > 32:
         return f"batch {batch} exceeds 32 users per chip"
     return None
+
+
+# ttnn 0.81.1 unary_device_operation.cpp:197: TT_FATAL(arch == BLACKHOLE, "Unary: SOFTCAP is implemented for
+# Blackhole only, got arch ..."): the real ttnn refuses ttnn.softcap on a Wormhole mock device.
+SOFTCAP_ARCHS = ("blackhole",)
+
+
+def has_fused_softcap(device: DeviceProfile) -> bool:
+    """Whether ttnn.softcap runs on the device's arch; elsewhere cap * tanh(x / cap) is two multiplies and a tanh."""
+    return device.arch in SOFTCAP_ARCHS

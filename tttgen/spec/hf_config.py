@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tttgen.errors import InputError
 from tttgen.spec.bounds import parse_json, read_input
 from tttgen.spec.files import InputFile, _display, describe_error, validate_as
-from tttgen.spec.model import ModelSpec, RopeScaling, dimension_problems
+from tttgen.spec.model import SCORE_CAPPED, ModelSpec, RopeScaling, dimension_problems
 
 ARCHITECTURES = {
     "LlamaForCausalLM": "llama",
@@ -175,7 +175,10 @@ class HfFields(BaseModel):
         None, gt=0, description="a positive number for Gemma 2 (logits = cap * tanh(logits / cap)), null for Gemma 3"
     )
     attn_logit_softcapping: float | int | None = Field(
-        None, description="null: ttnn's SDPA has no score soft-capping (Gemma)"
+        None,
+        gt=0,
+        description="a positive number for Gemma 2 (scores = cap * tanh(scores / cap), attention written out as "
+        "ttnn ops), null for Gemma 3",
     )
     sliding_window_pattern: int | None = Field(
         None, gt=0, description="a positive integer: every so many layers one attends globally (Gemma 3)"
@@ -418,10 +421,12 @@ def _gemma(family: str, data: dict[str, Any], fields: dict[str, Any], window: in
         problems.append("field 'final_logit_softcapping': null is not supported for gemma2 (allowed: a positive number)")
     if family == "gemma3" and cap is not None:
         problems.append(f"field 'final_logit_softcapping': {json.dumps(cap)} is not supported for gemma3 (allowed: null)")
-    if fields["attn_logit_softcapping"] is not None:
+    attn_cap = fields["attn_logit_softcapping"]
+    if family not in SCORE_CAPPED and attn_cap is not None:
         problems.append(
-            f"field 'attn_logit_softcapping': {json.dumps(fields['attn_logit_softcapping'])} is not supported "
-            "(allowed: null: ttnn's scaled_dot_product_attention has no score soft-capping)"
+            f"field 'attn_logit_softcapping': {json.dumps(attn_cap)} is not supported for {family} "
+            f"(allowed: null; a positive number only for {', '.join(SCORE_CAPPED)}, whose capped description "
+            "writes the attention out as ttnn ops: ttnn's scaled_dot_product_attention has no score soft-capping)"
         )
     rope = fields.get("rope_parameters") if isinstance(fields.get("rope_parameters"), dict) else {}
     if fields.get("rope_scaling") or rope.get("rope_type", "default") != "default":
@@ -432,6 +437,7 @@ def _gemma(family: str, data: dict[str, Any], fields: dict[str, Any], window: in
         "sliding_window_pattern": period,
         "rope_local_base_freq": float(local) if local is not None else None,
         "final_logit_softcapping": float(cap) if cap is not None else None,
+        "attn_logit_softcapping": float(attn_cap) if attn_cap is not None and family in SCORE_CAPPED else None,
         "hidden_act": fields["hidden_activation"] or "gelu_pytorch_tanh",
     }
 

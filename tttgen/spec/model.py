@@ -62,6 +62,10 @@ class AttentionSizes:
         return self.head_dim * self.num_attention_heads
 
 
+# family -> the description of its configs whose attention scores are soft-capped (attn_logit_softcapping)
+SCORE_CAPPED = {"gemma2": "gemma2_capped"}
+
+
 class ModelSpec(BaseModel, AttentionSizes):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -94,10 +98,24 @@ class ModelSpec(BaseModel, AttentionSizes):
     query_pre_attn_scalar: int | None = Field(default=None, gt=0)
     rope_local_base_freq: float | None = Field(default=None, gt=0)
     final_logit_softcapping: float | None = Field(default=None, gt=0)
+    # Attention scores soft-capped as cap * tanh(scores / cap) before the mask (Gemma 2's attn_logit_softcapping):
+    # the family's score-capped description (SCORE_CAPPED), which writes the attention out as ttnn ops.
+    attn_logit_softcapping: float | None = Field(default=None, gt=0)
     source: str = Field(description="where the dimensions come from")
+
+    @property
+    def description(self) -> str:
+        """The built-in model description the spec binds to (modules/<description>.yaml): the family's, or its
+        score-capped one when the attention scores are soft-capped."""
+        return SCORE_CAPPED[self.family] if self.attn_logit_softcapping is not None else self.family
 
     @model_validator(mode="after")
     def _check(self) -> "ModelSpec":
+        if self.attn_logit_softcapping is not None and self.family not in SCORE_CAPPED:
+            raise ValueError(
+                f"attn_logit_softcapping is set, but {self.family} has no score-capped description "
+                f"(allowed for: {', '.join(SCORE_CAPPED)})"
+            )
         problems = dimension_problems(self.model_dump())
         if problems:
             raise ValueError("; ".join(f"{name} {what}" for name, what in problems))

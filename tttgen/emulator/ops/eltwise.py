@@ -1,5 +1,5 @@
-"""Elementwise ops: ``ttnn.add``, ``ttnn.subtract``, ``ttnn.multiply`` / ``ttnn.mul``, ``ttnn.divide``, ``ttnn.silu``
-and the unary ops of ``UNARY``.
+"""Elementwise ops: ``ttnn.add``, ``ttnn.subtract``, ``ttnn.multiply`` / ``ttnn.mul``, ``ttnn.divide``, the
+comparisons ``ttnn.lt`` and ``ttnn.ge``, ``ttnn.silu`` and the unary ops of ``UNARY``.
 
 Semantics: ``ttnn/operations/binary.py`` goldens (``apply_activations`` on operand a, then ``a + b`` / ``a * b``, then
 output activations) and ``ttnn/operations/unary.py`` (``silu`` -> ``torch.nn.functional.silu``). Numerics
@@ -213,4 +213,9 @@ def softcap(
     )
 
 
-TTNN_OPS = {"softcap": softcap}
+# Comparisons (ttnn/operations/binary.py goldens: torch.lt / torch.ge, cast back to the input's dtype by
+# `_with_binary_output_dtype`): 1.0 where the comparison holds, 0.0 elsewhere, in operand a's dtype.
+lt = _binary_op("ttnn.lt", lambda x, y: (x < y).float())
+ge = _binary_op("ttnn.ge", lambda x, y: (x >= y).float())
+
+TTNN_OPS = {"softcap": softcap, "lt": lt, "ge": ge}

@@ -1,7 +1,7 @@
 """``ttnn.linear`` and ``ttnn.matmul``.
 
 Semantics: the golden functions in ``ttnn/operations/matmul.py`` (wheel 0.81.1): ``input_tensor_a @
-input_tensor_b``, then ``+ bias`` (linear), then the program config's ``fused_activation`` or else ``activation``.
+input_tensor_b`` (b transposed in its last two dims first with ``transpose_b=True``), then ``+ bias`` (linear), then the program config's ``fused_activation`` or else ``activation``.
 Per the reference §1.8 an ``activation=`` argument without ``core_grid`` runs as a separate unary op after the
 matmul (so it sees the packed output), while ``fused_activation`` runs on the DST value before packing.
 Shapes and output placement: ``validate.plan_matmul``; numerics: ``numerics.matmul``. Whether ttnn accepts the program
@@ -19,7 +19,7 @@ from .. import numerics
 from ..configs import MemoryConfig, UnaryOpType, UnaryWithParam
 from ..dtypes import DataType, Layout
 from ..errors import EmulatorUnsupported
-from ..tensor import Tensor, require_tensor
+from ..tensor import Tensor, require_tensor, view_of
 from ..validate import plan_matmul
 from .common import dry, make_output, numerics_mode, set_values
 
@@ -65,8 +65,10 @@ def _run(
     b = require_tensor(b, op, "input_tensor_b")
     if bias is not None:
         bias = require_tensor(bias, op, "bias")
-    if transpose_a or transpose_b or output_tile is not None or optional_output_tensor is not None:
-        raise EmulatorUnsupported(f"{op}: transpose_a/transpose_b/output_tile/optional_output_tensor are not emulated")
+    if transpose_a or output_tile is not None or optional_output_tensor is not None:
+        raise EmulatorUnsupported(f"{op}: transpose_a/output_tile/optional_output_tensor are not emulated")
+    if transpose_b:  # the golden: input_tensor_b.transpose(-1, -2) before the product (exact: a view of b's values)
+        b = view_of(b, b.values.transpose(-1, -2))
     act_arg = _activation_from_arg(op, activation)
     plan = plan_matmul(
         op,

@@ -22,7 +22,7 @@ model, and the callers never switch on a kind's name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from math import prod
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
@@ -354,3 +354,19 @@ def data_movement(op: "Op", tools: CostTools, kind: str = "reshard") -> tuple[st
     """Every element of the output read and written once."""
     size = out_elements(op) * BYTES_BF16
     return kind, {"bytes_in": size, "bytes_out": size, "src": tools.src, "dst": tools.dst}
+
+
+def sum_costs(costs: list):
+    """One OpCost of several ttnn calls run one after another: times and bytes add; the binding term and the
+    active cores are the slowest call's."""
+    costs = [c for c in costs if c is not None]
+    slowest = max(costs, key=lambda c: c.total_ns)
+    total = {f.name: sum(getattr(c, f.name) for c in costs) for f in fields(slowest) if f.name not in ("binding", "active_cores", "utilization")}
+    busy = sum(c.utilization * c.device_ns for c in costs)
+    device_ns = total["device_ns"]
+    return type(slowest)(
+        **total,
+        binding=slowest.binding,
+        active_cores=slowest.active_cores,
+        utilization=busy / device_ns if device_ns else 0.0,
+    )
