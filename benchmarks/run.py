@@ -12,6 +12,7 @@ SCRIPTS = (
     ("Cost-model calibration against measured GEMMs", ["calibrate.py", "--check"]),
     ("tttgen against tt_transformers and ttnn's auto-config", ["optimizer.py"]),
     ("Decode tokens/s/user against tt_transformers and its published figures", ["decode.py"]),
+    ("Serving: host I/O per token, both presets, traced module packages, the 8B roofline", ["serving.py"]),
     ("Build and check wall time", ["spine.py"]),
     ("70B p150 build time (issue 26's goal), black's cache off and on", ["build_time.py"]),
     ("tttgen's rules and L1 estimate against the real ttnn", ["ttnn_sweep.py"]),

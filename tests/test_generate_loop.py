@@ -102,6 +102,40 @@ def test_a_stop_token_ends_its_slot_only(tiny):
     assert done[0].tokens == expected[0] and done[0].finish_reason == "length"
 
 
+def test_the_loop_enqueues_each_step_before_it_reads_the_last_one(tiny):
+    """The host's replay call, ids read and bookkeeping overlap the device: each decode step is enqueued before the
+    previous step's ids are waited for (its ids are already the next step's tokens on device), and only the first
+    step copies tokens. Planted: a loop that reads each step's ids before enqueuing the next gives E R E R ..."""
+    import re
+
+    model, package, hf, _, _ = tiny
+    mod = importlib.import_module(package.__name__ + ".model")
+    ttnn = mod.ttnn
+    log = []
+    saved = {n: getattr(ttnn, n) for n in ("execute_trace", "event_synchronize", "copy_host_to_device_tensor")}
+
+    def logged(name, mark):
+        def run(*args, **kwargs):
+            if mark != "C" or args[1] is model.step_inputs["tokens"]:  # copies: the tokens' only
+                log.append(mark)
+            return saved[name](*args, **kwargs)
+
+        return run
+
+    ttnn.execute_trace = logged("execute_trace", "E")
+    ttnn.event_synchronize = logged("event_synchronize", "R")
+    ttnn.copy_host_to_device_tensor = logged("copy_host_to_device_tensor", "C")
+    try:
+        prompts = [[11, 12, 13, 14], [40, 41, 42]]
+        done = package.generate.generate(model, prompts, max_new_tokens=[5, 3])
+    finally:
+        for n, fn in saved.items():
+            setattr(ttnn, n, fn)
+    assert [d.tokens for d in done] == [hf_greedy(hf, p, n) for p, n in zip(prompts, (5, 3))]
+    # the tokens copied once, then: step 1 enqueued, (step k+1 enqueued, step k read)..., the last step read
+    assert re.fullmatch(r"CE(ER)+R", "".join(log)), "".join(log)
+
+
 def test_sampled_generation_repeats_under_its_seeds(tiny):
     model, package, _, _, _ = tiny
     prompts = [[5, 6, 7], [5, 6, 7]]

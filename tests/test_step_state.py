@@ -127,6 +127,28 @@ def test_a_server_loop_feeding_back_what_it_read_copies_nothing(tiny, traced):
     assert counts_per_step[0]["h2d"] >= 1  # the first step copies what changed since the last one
 
 
+def test_a_loop_padding_idle_and_finished_slots_copies_no_tokens(tiny):
+    """The generate loop's shape: tokens and positions passed every step, the idle slots' tokens left at 0 and a
+    finished slot's at its last token (what the device's argmax wrote there differs). Only live slots' tokens are
+    compared, so after the first step nothing is copied until a slot ends (then its position, -1, once). Planted:
+    comparing every slot's token copies the tokens every step."""
+    model, package = tiny
+    ttnn = emulated_ttnn()
+    tokens, positions = start(model, package, users_live=2)
+    per_step = []
+    for step in range(5):
+        with transfers(ttnn) as counts:
+            ids = model.decode_forward(tokens, positions, greedy=True)
+        per_step.append(counts["h2d"])
+        live = positions >= 0
+        tokens[live] = ids[live]  # live slots take their new token; idle slots keep 0
+        positions = torch.where(live, positions + 1, positions)
+        if step == 2:
+            positions[1] = -1  # user 1 ends; its token stays the last one it took
+    assert per_step[0] >= 1 and per_step[1:3] == [0, 0], per_step
+    assert per_step[3] == 1 and per_step[4] == 0, per_step  # the ended slot's position, once
+
+
 def test_continued_traced_steps_give_the_tokens_of_host_fed_untraced_steps(tiny):
     """The same greedy tokens, whether the device advances its own inputs inside a trace or the host feeds every
     step's tokens and positions op by op; two live users at different positions, the rest idle."""

@@ -791,8 +791,10 @@ def sampler_view(
     times: dict[str, float],
     emitted: dict[str, float],
     traceable: bool = False,
+    variant_names: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
-    """The sampler method: its inputs (the step's, less those a weight starts), the loop's call and result."""
+    """The sampler method: its inputs (the step's, less those a weight starts), the loop's call and result, and the
+    to_device entry that converts its mode's inputs (warmup() captures the sampler's trace from zeros through it)."""
     if sampler is None:
         return None
     key = sampler["mode_key"]
@@ -814,6 +816,7 @@ def sampler_view(
         "call_args": ", ".join(inputs),
         "outs": ", ".join(out_vars) + ("," if len(out_vars) == 1 else ""),
         "returns": returns,
+        "to_device": "to_device" + (f"_{variant_names[key]}" if key in (variant_names or {}) else ""),
         "modeled_us": f"{sampler['count']} x {key} = {sampler['count'] * times.get(key, 0.0) / 1000:.1f} us "
         + (f"(traced=True replays it as one trace; {sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us untraced)"
            if traceable else f"({sampler['count'] * emitted.get(key, 0.0) / 1000:.1f} us as run, untraced)"),
@@ -936,6 +939,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
             graph.facts.get("mode_time_ns", {}),
             graph.facts.get("emitted_time_ns", {}),
             (graph.facts.get("module_traces") or {}).get("traceable", False),
+            {k: variants[k][len("prefill_") :] for k in other_keys},
         ),
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),
