@@ -374,8 +374,9 @@ class Model(BoltzTriangleMultOutgoing):
         return outputs
 
     def warmup(self):
-        """Capture forward's trace for every generated row count up front (zero inputs of each mode's shapes), so no
-        call pays a capture."""
+        """Capture every trace up front, each from zero inputs of its mode's shapes, so no call pays a capture:
+        forward's for every generated row count. Each capture first runs its method once
+        (compiling its programs)."""
         for rows, shapes in C.INPUT_SHAPES.items():
             if tuple(shapes) != ("z", "mask"):
                 continue  # another entry's mode (to_device_<variant>)

@@ -386,8 +386,10 @@ class Model(GemmaDecoder):
         return outputs
 
     def warmup(self):
-        """Capture forward's trace for every generated row count up front (zero inputs of each mode's shapes), so no
-        call pays a capture."""
+        """Capture every trace up front, each from zero inputs of its mode's shapes, so no call pays a capture:
+        forward's for every generated row count. Each capture first runs its method once
+        (compiling its programs), which writes the zero inputs' keys and values into the caches: call warmup()
+        before the first forward."""
         for rows, shapes in C.INPUT_SHAPES.items():
             if tuple(shapes) != ("x", "positions", "mask", "slot"):
                 continue  # another entry's mode (to_device_<variant>)

@@ -1026,7 +1026,10 @@ class Model(Llama):
         changes = {}
         if tokens is not None:
             tokens = tokens.reshape(1, C.DECODE_USERS).to(torch.int32)
-            if held["tokens"] is None or not torch.equal(held["tokens"], tokens):
+            # only live slots' tokens are compared: an idle slot's token is never used (its output is meaningless,
+            # its cache not written), so a caller padding idle or finished slots with any id copies nothing
+            live = (positions >= 0).reshape(1, C.DECODE_USERS)
+            if held["tokens"] is None or not torch.equal(held["tokens"][live], tokens[live]):
                 changes["tokens"] = tokens
         if not torch.equal(held["positions"], positions):
             changes["positions"] = positions

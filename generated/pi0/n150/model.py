@@ -896,13 +896,20 @@ class Model(Pi0):
         return outputs
 
     def warmup(self):
-        """Capture forward's trace for every generated row count up front (zero inputs of each mode's shapes), so no
-        call pays a capture."""
+        """Capture every trace up front, each from zero inputs of its mode's shapes, so no call pays a capture:
+        forward's for every generated row count and sample_actions's loop. Each capture first runs its method once
+        (compiling its programs), which writes the zero inputs' keys and values into the caches: call warmup()
+        before the first forward."""
         for rows, shapes in C.INPUT_SHAPES.items():
             if tuple(shapes) != ("pixels", "tokens", "positions", "mask", "slot"):
                 continue  # another entry's mode (to_device_<variant>)
             host = [torch.zeros(shape) if shape else 0 for shape in shapes.values()]
             self.forward(*self.to_device(*host), traced=True)
+        shapes = C.INPUT_SHAPES[64]
+        inputs = dict(
+            zip(shapes, self.to_device_suffix(*[torch.zeros(shape) if shape else 0 for shape in shapes.values()]))
+        )
+        self.sample_actions(inputs["x_t"], inputs["robot_state"], inputs["positions"], inputs["mask"], traced=True)
 
     def to_device_suffix(self, x_t, robot_state, step, positions, mask):
         """Host torch tensors -> what `prefill_64` takes (as to_device converts them)."""

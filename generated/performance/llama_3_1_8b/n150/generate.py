@@ -176,17 +176,18 @@ def generate(model, prompts, max_new_tokens=32, stop_ids=(), sampling=None, seed
     positions = torch.full((C.DECODE_USERS,), IDLE_POSITION, dtype=torch.int64)
     completions = [Completion(prompt, [], "length") for prompt in prompts]
 
+    issued = [1] * count  # per slot, its tokens once every enqueued step is read (prefill gave the first)
+
     def take(slot, token):
-        """Record a slot's new token; the slot stays live (its next position set) unless it is done."""
+        """Record a slot's new token, read one step late: a slot ran one step past its stop token (enqueued before
+        the stop was read), and that step's id is dropped."""
         done = completions[slot]
+        if done.finish_reason == "stop":
+            return
         done.tokens.append(token)
         if token in stops[slot]:
             done.finish_reason = "stop"
-        elif len(done.tokens) < budgets[slot]:
-            tokens[slot] = token
-            positions[slot] = len(done.prompt) + len(done.tokens) - 1
-            return
-        positions[slot] = IDLE_POSITION
+            positions[slot] = IDLE_POSITION
 
     for slot, prompt in enumerate(prompts):
         logits = model.prefill_forward(torch.tensor(prompt, dtype=torch.int64), user_id=slot)
@@ -196,10 +197,29 @@ def generate(model, prompts, max_new_tokens=32, stop_ids=(), sampling=None, seed
             take(
                 slot, draw_first(logits, *(params[name][slot] for name in ("top_k", "top_p", "temperature")), generator)
             )
+        if completions[slot].finish_reason != "stop" and budgets[slot] > 1:
+            tokens[slot], positions[slot] = completions[slot].tokens[-1], len(prompt)
     pick = {"greedy": True} if params is None else {"sampling": params}
-    while int(positions.max()) != IDLE_POSITION:
-        live = [slot for slot in range(count) if int(positions[slot]) != IDLE_POSITION]
-        next_tokens = model.decode_forward(tokens, positions, **pick)
-        for slot in live:
-            take(slot, int(next_tokens[slot]))
+    # Each step is enqueued before the previous step's ids are read (its ids are already the next step's tokens on
+    # device), so the host's replay call, read and bookkeeping overlap the device's step. Only the first step copies
+    # tokens; positions change on the host only when a slot ends (its budget, known ahead, or a stop token, read one
+    # step late).
+    first, pending = tokens, None
+    while True:
+        enqueued = None
+        if int(positions.max()) != IDLE_POSITION:
+            live = [slot for slot in range(count) if int(positions[slot]) != IDLE_POSITION]
+            out = model.decode_forward(first, positions, read_from_device=False, **pick).read()
+            first, enqueued = None, (out, live)
+            for slot in live:  # the next step's positions, without this step's ids
+                issued[slot] += 1
+                positions[slot] = IDLE_POSITION if issued[slot] >= budgets[slot] else positions[slot] + 1
+        if pending is not None:
+            out, live = pending
+            ids = out.tokens()
+            for slot in live:
+                take(slot, int(ids[slot]))
+        if enqueued is None and pending is None:
+            break
+        pending = enqueued
     return completions
