@@ -27,6 +27,7 @@ LAYERS = {
         "test_format_cache.py",
         "test_inputs.py",
         "test_mesh_profiles.py",
+        "test_mesh_rules.py",
         "test_ccl_cost.py",
         "test_module_descriptions.py",
         "test_report_cache.py",

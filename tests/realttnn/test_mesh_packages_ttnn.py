@@ -56,3 +56,22 @@ def test_designs_not_sharded_over_the_chips_are_refused(real_ttnn):
     verdict = verdict_for_rendered(files, p.out_subdir, p.graph)
     assert not verdict.ok
     assert any("must have shape [1, 1, 64, 384]" in f for f in verdict.findings), verdict.findings
+
+
+@pytest.mark.parametrize(
+    "planted, message",
+    [
+        (("num_links=1", "num_links=2"), "num_links=2 on mesh axis 1"),
+        (("ttnn.Topology.Linear", "ttnn.Topology.Ring"), "topology Ring on mesh axis 1"),
+    ],
+)
+def test_what_the_mock_accepts_but_hardware_refuses_is_reported(real_ttnn, planted, message):
+    """The mock mesh accepts two links on N300's one and a ring on its line (probed); the runner's mesh rules refuse
+    them with the package line, as a rejection by ttnn would be."""
+    p = plan(Request(TINY, "n300", None, SMALL))
+    files = render_plan(p)
+    assert planted[0] in files["model.py"]
+    files["model.py"] = files["model.py"].replace(*planted)
+    verdict = verdict_for_rendered(files, p.out_subdir, p.graph)
+    assert not verdict.ok
+    assert any(message in f and "model.py:" in f for f in verdict.findings), verdict.findings

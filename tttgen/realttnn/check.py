@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tttgen.errors import InputError, TttgenError
-from tttgen.realttnn import environment, report_cache
+from tttgen.realttnn import environment, mesh_rules, report_cache
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
 DECODE_USERS_DEFAULT = 32
@@ -192,6 +192,9 @@ def runner_job(directory: Path, graph) -> tuple[dict[str, Any], str]:
         "calls": calls_for(graph),
         "grid": [graph.device.grid.x, graph.device.grid.y],
     }
+    rules = mesh_rules.rules_for(graph.device)
+    if rules:
+        job["mesh_rules"] = rules
     if module:
         job.update(module_job(graph))
     return job, graph.device.name

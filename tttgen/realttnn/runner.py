@@ -34,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # shims.py; the main venv's site-packages never enter this 3.12 interpreter
 
+import mesh_rules  # noqa: E402
 import shims  # noqa: E402
 from memo import CallMemo  # noqa: E402
 from probe import first_lines  # noqa: E402
@@ -97,6 +98,7 @@ class Recorder:
         self.records: dict[tuple[str, str, int], dict] = {}
         self.local = threading.local()
         self.memo = CallMemo(ttnn)  # each distinct call judged once (memo.py)
+        self.mesh_rules: dict | None = None  # a mesh package's rules the mock does not check (mesh_rules.py)
 
     def _where(self) -> tuple[str, int]:
         """The package file and line of the innermost package frame calling ttnn (frames walked, not formatted:
@@ -140,6 +142,11 @@ class Recorder:
         self.local.depth = 1
         g = self.graph
         try:
+            refused = mesh_rules.before(fn_name, args, kwargs, self.mesh_rules) if self.mesh_rules else None
+            if refused:  # hardware would refuse what the mock accepts: reported as a rejection, the call still runs
+                self._record(fn_name, accepted=False, message=refused, first_rejection=not self.rejected_in_phase)
+                self.rejected_in_phase = True
+                return self._retry(fn, args, kwargs, None, attempts=[kwargs])
             # a call identical to one ttnn judged and accepted (same op, argument specs, configs and allocator
             # state): its outputs are rebuilt with the same specs and the first call's L1 figures are reported
             key, walk = self.memo.key(fn_name, args, kwargs) if self.memo.enabled else (None, None)
@@ -150,7 +157,7 @@ class Recorder:
                 hit = self.memo.replay(key, walk)
                 if hit is not None:
                     out, figures = hit
-                    self._record(fn_name, accepted=True, reused=True, **figures)
+                    self._record_judged(fn_name, figures, reused=True)
                     return out
             g.begin_graph_capture(g.RunMode.NO_DISPATCH)
             try:
@@ -166,16 +173,25 @@ class Recorder:
             figures = {
                 "l1_dataflow": int(usage.peak_dataflow_buffer), "l1_total": int(usage.peak_total), "l1_buffers": int(usage.peak_l1),
             }
-            self._record(fn_name, accepted=True, **figures)
+            self._record_judged(fn_name, figures)
             if key is not None:
                 self.memo.remember(key, walk, out, figures)
             return out
         finally:
             self.local.depth = 0
 
-    def _retry(self, fn, args, kwargs, err):
+    def _record_judged(self, fn_name: str, figures: dict, reused: bool = False) -> None:
+        """An op ttnn accepted, unless its L1 figures break a rule the mock mesh does not check."""
+        refused = mesh_rules.after(fn_name, figures, self.mesh_rules) if self.mesh_rules else None
+        if refused:
+            self._record(fn_name, accepted=False, reused=reused, message=refused, first_rejection=not self.rejected_in_phase, **figures)
+            self.rejected_in_phase = True
+        else:
+            self._record(fn_name, accepted=True, reused=reused, **figures)
+
+    def _retry(self, fn, args, kwargs, err, attempts=None):
         """Run the rejected op without its program config (then in DRAM) so the rest of the call is checked."""
-        attempts = [
+        attempts = attempts or [
             {k: v for k, v in kwargs.items() if k != "program_config"},
             {**{k: v for k, v in kwargs.items() if k != "program_config"}, "memory_config": self.ttnn.DRAM_MEMORY_CONFIG},
         ]
@@ -189,7 +205,7 @@ class Recorder:
                     g.end_graph_capture()
             except Exception:
                 continue
-        raise PhaseAborted(first_lines(err))
+        raise PhaseAborted(first_lines(err) if err is not None else "the op failed after a rule refused it")
 
 
 class PhaseAborted(RuntimeError):
@@ -374,6 +390,7 @@ def check_package(ttnn, job: dict, index: int) -> dict:
 
     recorder = Recorder(ttnn, directory)
     recorder.memo.enabled = not job.get("judge_every_call", False)  # the call-by-call judge, for comparison
+    recorder.mesh_rules = job.get("mesh_rules")
     proxy = IOProxy(ttnn, recorder, tensor_io(ttnn))
     try:
         model_mod = importlib.import_module(f"{name}.model")
