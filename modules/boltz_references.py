@@ -66,3 +66,39 @@ class Boltz2MsaLayers(nn.Module):
         for layer in self.msa_module.layers:
             z, m = layer(z, m, token_mask, msa_mask)
         return z, m
+
+
+class Boltz2AtomTransformer(nn.Module):
+    """One of Boltz2.structure_module.score_model's two atom transformers: AtomTransformer(attn_window_queries,
+    attn_window_keys, dim=atom_s, dim_single_cond=atom_s, depth, heads) at `path` (`atom_attention_encoder.atom_encoder`
+    or `atom_attention_decoder.atom_decoder`). Its forward takes the per-layer biases heads first, [depth, K, heads,
+    queries, keys], hands boltz its own layout ([1, K, queries, keys, depth * heads], layers outer: DiffusionConditioning's
+    atom_enc_bias) and makes the key gather as AtomEncoder does (get_indexing_matrix, single_to_keys)."""
+
+    def __init__(self, dim, heads, depth, queries, keys, path):
+        super().__init__()
+        from boltz.model.modules.transformersv2 import AtomTransformer
+
+        self.queries, self.keys = queries, keys
+        self.structure_module = nn.Module()
+        self.structure_module.score_model = nn.Module()
+        holder = self.structure_module.score_model
+        *outer, last = path.split(".")
+        for name in outer:
+            holder.add_module(name, nn.Module())
+            holder = getattr(holder, name)
+        self.transformer = AtomTransformer(
+            attn_window_queries=queries, attn_window_keys=keys, dim=dim, dim_single_cond=dim, depth=depth, heads=heads
+        )
+        holder.add_module(last, self.transformer)
+
+    def forward(self, q, c, bias, mask):
+        from functools import partial
+
+        from boltz.model.modules.encodersv2 import get_indexing_matrix, single_to_keys
+
+        depth, windows, heads, queries, keys = bias.shape
+        bias = bias.permute(1, 3, 4, 0, 2).reshape(1, windows, queries, keys, depth * heads)
+        index = get_indexing_matrix(windows, self.queries, self.keys, q.device)
+        to_keys = partial(single_to_keys, indexing_matrix=index, W=self.queries, H=self.keys)
+        return self.transformer(q, c, bias, to_keys, mask)
