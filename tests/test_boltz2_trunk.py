@@ -73,3 +73,6 @@ def test_a_broken_trunk_step_fails(bug):
 def test_readme_runs_the_trunk_on_featurised_input():
     readme = rendered_files(plan(Request("boltz2_trunk", "p150", params=(("num_blocks", "2"),))), None)["README.md"]
     assert "`model.forward_tokens(s_inputs, z_feats, s, z, msa)`" in readme
+    # the description's usage: the host featurisation with boltz's own modules, then every recycling step
+    assert "## Use it" in readme and "boltz.input_embedder(feats)" in readme
+    assert "s, z = model.forward_tokens(s_inputs, z_feats, s, z, msa)" in readme

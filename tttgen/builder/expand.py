@@ -763,6 +763,7 @@ def expand(
                 "batch": hints.batch,
                 "module": desc.name,
                 "module_doc": desc.description,
+                "module_usage": desc.usage,
                 "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
                 "precision_policy": {k: v.model_dump() for k, v in sorted(desc.precision.items())},
                 "size_param": size_param,

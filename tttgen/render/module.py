@@ -916,6 +916,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "module": module,
         "model_name": graph.model.name,
         "description": graph.facts["module_doc"],
+        "usage": graph.facts.get("module_usage", ""),
         "device": graph.device,
         "params": params,
         "constants": constants,

@@ -585,6 +585,8 @@ class ModuleDescription(Strict):
     # CamelCase
     class_name: str | None = Field(None, pattern=r"^[A-Z][A-Za-z0-9]*$")
     description: Text
+    # markdown the package README prints under "Use it" (how to feed the package its real inputs); optional
+    usage: Text = ""
     params: dict[str, Param] = {}
     # named expressions over the params (and earlier names): written once, used wherever a param may be
     # (`vocab_padded: (vocab_size + 31) // 32 * 32`); evaluated per mode, after the params are bound
