@@ -1,6 +1,6 @@
 """One Boltz-2 recycling step as one package (boltz2_trunk, issue 25): the input projections, the recycling norms
 and linears, the MSA module and the Pairformer stack under Boltz-2's checkpoint keys, run on the emulator next to
-boltz 2.2.1's own modules chained as Boltz2.forward chains them (depth 2 each, small widths), with padded tokens;
+boltz 2.2.1's own modules chained as Boltz2.forward chains them (3 Pairformer and 2 MSA layers, small widths), with padded tokens;
 and planted bugs that must fail: the recycled s and z dropped, the MSA module's z not added."""
 
 import pytest
@@ -12,7 +12,7 @@ pytest.importorskip("boltz.model.modules.trunkv2", reason="boltz 2.2.1 is instal
 
 SMALL = (
     ("n", "64"),
-    ("num_blocks", "2"),
+    ("num_blocks", "3"),  # the two loops run different counts, each its own configs constant
     ("msa_blocks", "2"),
     ("token_s", "64"),
     ("token_z", "32"),
