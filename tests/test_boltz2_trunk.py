@@ -76,3 +76,20 @@ def test_readme_runs_the_trunk_on_featurised_input():
     # the description's usage: the host featurisation with boltz's own modules, then every recycling step
     assert "## Use it" in readme and "boltz.input_embedder(feats)" in readme
     assert "s, z = model.forward_tokens(s_inputs, z_feats, s, z, msa)" in readme
+
+
+def test_two_loops_with_one_var_and_two_counts_are_refused(tmp_path):
+    """They would share one configs constant (the MSA module's 4 layers run 64 times)."""
+    import shutil
+
+    from tttgen.errors import InputError
+    from tttgen.spec.module import MODULE_DIR
+
+    text = (MODULE_DIR / "boltz2_trunk.yaml").read_text()
+    broken = text.replace("{msa_layer}", "{layer}").replace("var: msa_layer", "var: layer")
+    assert broken != text
+    (tmp_path / "boltz2_trunk.yaml").write_text(broken)
+    shutil.copy(MODULE_DIR / "boltz_references.py", tmp_path / "boltz_references.py")
+    p = plan(Request(str(tmp_path / "boltz2_trunk.yaml"), "n150", params=SMALL))
+    with pytest.raises(InputError, match="two looped calls name their loop var 'layer' but run"):
+        rendered_files(p, None)
