@@ -8,7 +8,7 @@ GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b mlp prenorm_encoder_layer boltz_trans
   boltz_triangle_mult_outgoing boltz_triangle_mult_incoming boltz_triangle_attention_start boltz_triangle_attention_end \
   boltz_attention_with_bias boltz_attention_pair_bias boltz_pairformer_layer boltz_diffusion_transformer_layer \
   boltz_outer_product_mean boltz_pair_weighted_averaging boltz_single_conditioning siglip_vision_tower rotary_half gemma_mlp \
-  gemma_decoder_layer gemma_decoder pi0_expert_layer pi0
+  gemma_decoder_layer gemma_decoder pi0_expert_layer pi0 boltz_atom_transformer
 GOLDEN_DEVICES := n150 p150
 
 .PHONY: install ttnn-venv demo generate check test bench clean

@@ -66,3 +66,96 @@ class Boltz2MsaLayers(nn.Module):
         for layer in self.msa_module.layers:
             z, m = layer(z, m, token_mask, msa_mask)
         return z, m
+
+
+class Boltz2AtomTransformer(nn.Module):
+    """One of Boltz2.structure_module.score_model's two atom transformers: AtomTransformer(attn_window_queries,
+    attn_window_keys, dim=atom_s, dim_single_cond=atom_s, depth, heads) at `path` (`atom_attention_encoder.atom_encoder`
+    or `atom_attention_decoder.atom_decoder`). Its forward takes the per-layer biases heads first, [depth, K, heads,
+    queries, keys], hands boltz its own layout ([1, K, queries, keys, depth * heads], layers outer: DiffusionConditioning's
+    atom_enc_bias) and makes the key gather as AtomEncoder does (get_indexing_matrix, single_to_keys)."""
+
+    def __init__(self, dim, heads, depth, queries, keys, path):
+        super().__init__()
+        from boltz.model.modules.transformersv2 import AtomTransformer
+
+        self.queries, self.keys = queries, keys
+        self.structure_module = nn.Module()
+        self.structure_module.score_model = nn.Module()
+        holder = self.structure_module.score_model
+        *outer, last = path.split(".")
+        for name in outer:
+            holder.add_module(name, nn.Module())
+            holder = getattr(holder, name)
+        self.transformer = AtomTransformer(
+            attn_window_queries=queries, attn_window_keys=keys, dim=dim, dim_single_cond=dim, depth=depth, heads=heads
+        )
+        holder.add_module(last, self.transformer)
+
+    def forward(self, q, c, bias, mask):
+        from functools import partial
+
+        from boltz.model.modules.encodersv2 import get_indexing_matrix, single_to_keys
+
+        depth, windows, heads, queries, keys = bias.shape
+        bias = bias.permute(1, 3, 4, 0, 2).reshape(1, windows, queries, keys, depth * heads)
+        index = get_indexing_matrix(windows, self.queries, self.keys, q.device)
+        to_keys = partial(single_to_keys, indexing_matrix=index, W=self.queries, H=self.keys)
+        return self.transformer(q, c, bias, to_keys, mask)
+
+
+class Boltz2TrunkStep(nn.Module):
+    """One recycling step of Boltz2.forward's trunk (no templates) under Boltz2's attribute names: s_init, z_init_1,
+    z_init_2, s_norm, z_norm, s_recycle, z_recycle, msa_module (boltz's MSAModule, use_paired_feature as Boltz-2)
+    and pairformer_module (PairformerModule, v2). MSAModule.forward takes the raw feature dict and one-hot encodes
+    and subsamples the MSA itself; here it gets the features already encoded (msa [1, rows, n, 36]) and runs what its
+    forward runs after that, with its own submodules: msa_proj, s_proj on every row, its layers."""
+
+    def __init__(
+        self, token_s, token_z, msa_s, num_blocks, msa_blocks, num_heads, pairwise_head_width, pairwise_num_heads
+    ):
+        super().__init__()
+        from boltz.model.layers.pairformer import PairformerModule
+        from boltz.model.modules.trunkv2 import MSAModule
+
+        self.s_init = nn.Linear(token_s, token_s, bias=False)
+        self.z_init_1 = nn.Linear(token_s, token_z, bias=False)
+        self.z_init_2 = nn.Linear(token_s, token_z, bias=False)
+        self.s_norm = nn.LayerNorm(token_s)
+        self.z_norm = nn.LayerNorm(token_z)
+        self.s_recycle = nn.Linear(token_s, token_s, bias=False)
+        self.z_recycle = nn.Linear(token_z, token_z, bias=False)
+        self.msa_module = MSAModule(
+            msa_s,
+            token_z,
+            token_s,
+            msa_blocks,
+            msa_dropout=0.0,
+            z_dropout=0.0,
+            pairwise_head_width=pairwise_head_width,
+            pairwise_num_heads=pairwise_num_heads,
+            use_paired_feature=True,
+            subsample_msa=False,
+        )
+        self.pairformer_module = PairformerModule(
+            token_s,
+            token_z,
+            num_blocks,
+            num_heads=num_heads,
+            dropout=0.0,
+            pairwise_head_width=pairwise_head_width,
+            pairwise_num_heads=pairwise_num_heads,
+            v2=True,
+        )
+
+    def forward(self, s_inputs, z_feats, s, z, msa, mask, pair_mask, msa_mask):
+        s_init = self.s_init(s_inputs)
+        z_init = self.z_init_1(s_inputs)[:, :, None] + self.z_init_2(s_inputs)[:, None, :] + z_feats
+        s = s_init + self.s_recycle(self.s_norm(s))
+        z = z_init + self.z_recycle(self.z_norm(z))
+        m = self.msa_module.msa_proj(msa) + self.msa_module.s_proj(s_inputs).unsqueeze(1)
+        zm = z
+        for layer in self.msa_module.layers:
+            zm, m = layer(zm, m, pair_mask, msa_mask)
+        z = z + zm
+        return self.pairformer_module(s, z, mask, pair_mask)

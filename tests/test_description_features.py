@@ -242,7 +242,7 @@ def test_unknown_generator_kind_and_missing_field(tmp_path):
     )
     assert (
         f"gen.yaml:{TABLE_LINE}: field 'weights.table.generate': unknown kind 'spiral' (allowed: 'rope_cos', "
-        "'rope_sin', 'sinusoid_steps', 'shift', 'one_hot', 'row_mask')" in text
+        "'rope_sin', 'sinusoid_steps', 'shift', 'one_hot', 'row_mask', 'window_keys')" in text
     )
     text = problems(
         tmp_path, edited(GEN, "{kind: rope_cos, theta: theta, head_dim: width, positions: 32}", "{kind: shift}"), "gen"

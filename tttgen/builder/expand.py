@@ -106,7 +106,7 @@ class _Mode:
     variant: str = ""  # the top description's `modes` key this mode runs (`prefill_suffix`); its name when ""
     ops: list[Op] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # op name -> where it was defined (duplicates)
-    readers: dict[str, list[int]] = field(default_factory=dict)  # tensor id -> indices of shares_input ops
+    readers: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (tensor id, function) -> shares_input ops
     # producer of a looped call's input -> producers of the values some iterations take instead (loop.every)
     alternates: dict[str, list[str]] = field(default_factory=dict)
 
@@ -493,7 +493,9 @@ class _Expander:
             raise _error(where, f"op name '{name}' is also used at {mode.paths[name]} in mode {mode.name}")
         mode.paths[name] = where
         if rule.shares_input and "input" in read:
-            mode.readers.setdefault(read["input"].id, []).append(len(mode.ops))
+            # readers share row chunks within one module function only: a callee cannot see its caller's chunks
+            # (a diffusion layer's out_gate and its transition's out_proj both read s)
+            mode.readers.setdefault((read["input"].id, where.rsplit(".", 1)[0]), []).append(len(mode.ops))
         weight = read["weight"].weight if "weight" in read else None
         facts = dict(info.facts)
         if "bias" in read and read["bias"].weight:
@@ -761,6 +763,7 @@ def expand(
                 "batch": hints.batch,
                 "module": desc.name,
                 "module_doc": desc.description,
+                "module_usage": desc.usage,
                 "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
                 "precision_policy": {k: v.model_dump() for k, v in sorted(desc.precision.items())},
                 "size_param": size_param,

@@ -42,6 +42,7 @@ HIDDEN_FACTS = (
     "io",
     "module",
     "module_doc",
+    "module_usage",
     "module_params",
     "state_shapes",
     "host_shapes",

@@ -446,7 +446,13 @@ def class_views(
                 if "call" in entry:
                     step, child = _call_view(graph, entry, fn["mode"], key, name)
                     if entry["loop"] is not None:
-                        loops[entry["loop"]["var"]] = entry["loop"]["count"]
+                        var, count = entry["loop"]["var"], entry["loop"]["count"]
+                        if loops.setdefault(var, count) != count:  # one configs constant per loop var
+                            raise InputError(
+                                f"two looped calls name their loop var '{var}' but run {loops[var]} and {count} times",
+                                where=f"{graph.model.name}: ops: loop.var",
+                                hint="give each looped call its own `var` (its count becomes configs' <VAR>_COUNT)",
+                            )
                     if child not in view["children"]:
                         view["children"].append(child)
                     steps.append(step)
@@ -924,6 +930,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "module": module,
         "model_name": graph.model.name,
         "description": graph.facts["module_doc"],
+        "usage": graph.facts.get("module_usage", ""),
         "device": graph.device,
         "params": params,
         "constants": constants,

@@ -184,6 +184,16 @@ def generated_lines(v: str, g: dict, where: str) -> list[str]:
         if not 0 <= g["begin"] < g["end"] <= g["rows"]:
             raise ValueError(f"{where}: row_mask rows [{g['begin']}, {g['end']}) are not inside [0, {g['rows']})")
         return [f"{v} = torch.zeros({g['rows']}, {g['width']})", f"{v}[{g['begin']} : {g['end']}] = 1.0"]
+    if kind == "window_keys":
+        w, h, k = g["queries"], g["keys"], g["windows"]
+        if w % 2 or h % (w // 2) or (h // (w // 2)) % 2:
+            raise ValueError(f"{where}: window_keys needs even queries ({w}) and keys ({h}) an even number of half-windows")
+        slots = h // (w // 2)
+        return [
+            f"{v}_row = torch.arange({slots * k})",
+            f"{v}_half = 2 * ({v}_row // {slots}) + {v}_row % {slots} - {slots // 2 - 1}",
+            f"{v} = (torch.arange({2 * k})[None, :] == {v}_half[:, None]).float()",
+        ]
     raise ValueError(f"{where}: unknown generated weight {kind!r}")
 
 
@@ -218,6 +228,8 @@ def generated_shape(g: dict) -> list[int]:
         return [g["size"], g["size"]]
     if kind == "one_hot":
         return [g["rows"], g["size"]]
+    if kind == "window_keys":
+        return [g["keys"] // (g["queries"] // 2) * g["windows"], 2 * g["windows"]]
     return [g["rows"], g["width"]]  # row_mask
 
 

@@ -321,7 +321,23 @@ class RowMask(Strict):
     end: Expr
 
 
-Generator = Annotated[Union[RopeTable, SinusoidSteps, Shift, OneHot, RowMask], Field(discriminator="kind")]
+class WindowKeys(Strict):
+    """[(keys // (queries // 2)) * windows, 2 * windows]: which half-window of queries // 2 rows each slot of a key
+    window reads. Query window k covers half-windows 2k and 2k + 1; its key window is the h = keys // (queries // 2)
+    half-windows 2k - h // 2 + 1 .. 2k + h // 2 centred on it, so row k * h + t is one-hot at column
+    2k + t - h // 2 + 1 (all zero where that half-window is outside the sequence: a padded key). This matrix times
+    the activations viewed as [2 * windows, queries // 2 * width] gathers every key window at once (boltz's
+    get_indexing_matrix, transposed; AF3's sequence-local atom attention)."""
+
+    kind: Literal["window_keys"]
+    windows: Expr
+    queries: Expr
+    keys: Expr
+
+
+Generator = Annotated[
+    Union[RopeTable, SinusoidSteps, Shift, OneHot, RowMask, WindowKeys], Field(discriminator="kind")
+]
 # fields that may name a float param; fields that are literal strings or name a str param
 GENERATOR_FLOATS = ("theta", "dt", "min_period", "max_period", "factor", "low_freq_factor", "high_freq_factor")
 GENERATOR_STRINGS = ("convention", "rope_type")
@@ -569,6 +585,8 @@ class ModuleDescription(Strict):
     # CamelCase
     class_name: str | None = Field(None, pattern=r"^[A-Z][A-Za-z0-9]*$")
     description: Text
+    # markdown the package README prints under "Use it" (how to feed the package its real inputs); optional
+    usage: Text = ""
     params: dict[str, Param] = {}
     # named expressions over the params (and earlier names): written once, used wherever a param may be
     # (`vocab_padded: (vocab_size + 31) // 32 * 32`); evaluated per mode, after the params are bound

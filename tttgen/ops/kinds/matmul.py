@@ -16,6 +16,7 @@ class Matmul(OpKind):
     pins = ("compute_kernel_config",)
     promises = {"op_programs": ("program",)}
     program_planner = "searched_matmul"
+    weight_layouts = {"a": "tile", "b": "tile"}  # a constant operand (the atom transformer's row of ones)
 
     def infer(self, ins, attrs):
         a, b = ins["a"], ins["b"]

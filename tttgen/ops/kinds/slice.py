@@ -12,6 +12,7 @@ class Slice(OpKind):
     attrs = (Attr("begins", "shape", required=True), Attr("ends", "shape", required=True), Attr("steps", "shape"))
     macro = "slice"
     has_memory_config = False
+    weight_layouts = {"input": "tile"}  # a corner of a constant table (the atom transformer's key-gather matrix)
 
     def infer(self, ins, attrs):
         steps = attrs.get("steps") or [1] * len(attrs["ends"])
