@@ -1,4 +1,4 @@
-"""How `tttgen` ends (tttgen/cli.py): main() pauses the cyclic garbage collector only while a command runs; run(),
+"""How `tttgen` ends (tttgen/cli.py): main() pauses the cyclic garbage collector only while a command runs; program(),
 the program, leaves without the interpreter's teardown but keeps exit codes, output and exit handlers."""
 
 import gc
@@ -36,6 +36,6 @@ def test_the_program_keeps_exit_codes_and_flushes_its_output():
 
 def test_the_program_runs_exit_handlers():
     code = ("import atexit, sys; atexit.register(lambda: print('handler ran')); "
-            "sys.argv = ['tttgen', 'list', 'devices']; from tttgen.cli import run; run()")
+            "sys.argv = ['tttgen', 'list', 'devices']; from tttgen.cli import program; program()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.rstrip().endswith("handler ran") and "p150" in done.stdout

@@ -2,6 +2,6 @@ import gc
 
 gc.disable()  # before the imports too (main() keeps it off: one command, one short process)
 
-from tttgen.cli import run  # noqa: E402
+from tttgen.cli import program  # noqa: E402
 
-run()
+program()

@@ -583,8 +583,8 @@ def main() -> None:
             gc.enable()
 
 
-def run() -> None:
-    """The `tttgen` program (python -m tttgen, the console script): main(), then out of the process without the
+def program() -> None:
+    """The `tttgen` program (python -m tttgen, the console script; not the `run` command above): main(), then out of the process without the
     interpreter's teardown, which frees every object of the build one by one and collects once more (~0.1 s of a
     70B build's CPU) for a process that is ending anyway. The exit handlers still run and the output is flushed;
     an exception other than SystemExit leaves the usual way, with its traceback."""
