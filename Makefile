@@ -62,8 +62,10 @@ test: ttnn-venv
 	@echo "== pytest"
 	$(BIN)/python -m pytest -n 2 tests
 
+# the slow tests' full forms (TTTGEN_SLOW_TESTS=1, `-m slow`): full-size runs whose small forms `make test` runs
 bench: ttnn-venv
 	$(BIN)/python benchmarks/run.py
+	TTTGEN_SLOW_TESTS=1 $(BIN)/python -m pytest -q -m slow tests
 
 clean:
 	rm -rf build .pytest_cache

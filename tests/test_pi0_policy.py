@@ -3,6 +3,8 @@ flow-matching Euler loop as a generated `sample_actions`) against tttgen/referen
 lerobot's / openpi's PI0 on transformers' own SigLIP and Gemma classes. Small widths and depths, full structure:
 two camera images, padded language tokens, the 50-action horizon, 10 Euler steps."""
 
+import functools
+
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
@@ -56,12 +58,30 @@ def device_inputs(pad, pixels, tokens, state, noise):
     return prefix, suffix
 
 
+@functools.lru_cache(maxsize=None)
+def planned(device_name):
+    """The SMALL pi0 plan and its rendered files on one device (built once per test process)."""
+    p = plan(Request("pi0", device_name, params=tuple((k, str(v)) for k, v in SMALL.items())))
+    return p, render_plan(p)
+
+
+@functools.lru_cache(maxsize=None)
+def unedited_run(device_name, state_seed, image_seed):
+    """run_policy of the package as generated: the same observation gives the same actions, so tests share runs."""
+    return _run_policy(device_name, None, state_seed, image_seed)
+
+
 def run_policy(device_name, edit=None, state_seed=1, image_seed=1):
     """sample_actions of the generated package and of the reference for one observation (images and tokens drawn
     from image_seed, the robot state from state_seed; the noise is fixed)."""
-    p = plan(Request("pi0", device_name, params=tuple((k, str(v)) for k, v in SMALL.items())))
-    files = render_plan(p)
-    files = edit(files) if edit else files
+    if edit is None:
+        return tuple(t.clone() for t in unedited_run(device_name, state_seed, image_seed))
+    return _run_policy(device_name, edit, state_seed, image_seed)
+
+
+def _run_policy(device_name, edit, state_seed, image_seed):
+    p, files = planned(device_name)
+    files = edit(files) if edit else dict(files)
     reference = reference_policy()
     gen = torch.Generator().manual_seed(image_seed)
     pixels = torch.rand(IMAGES, 3, 112, 112, generator=gen) * 2 - 1

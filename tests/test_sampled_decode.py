@@ -194,32 +194,36 @@ def planted(old, new):
 
 
 @pytest.mark.parametrize(
-    "old, new, expected",
+    "old, new, expected, steps",
     [
         # every user's top_k raised to the candidates' 32: user 0 draws past its top 4
-        ("torch.tensor([int(k) for k in top_k]", "torch.tensor([32 for k in top_k]", "(top_k 4)"),
+        ("torch.tensor([int(k) for k in top_k]", "torch.tensor([32 for k in top_k]", "(top_k 4)", 4),
         # every user's top_p raised to 1: user 1 draws outside its nucleus
         (
             "(torch.tensor(top_p, dtype=torch.float32), ttnn.bfloat16)",
             "(torch.tensor([1.0 for p in top_p], dtype=torch.float32), ttnn.bfloat16)",
             "(top_p 0.5)",
+            4,
         ),
         # the temperature ignored: the confident model's draws are its argmax
         (
             "torch.tensor([1.0 / t for t in temperature]",
             "torch.tensor([1.0 for t in temperature]",
             "the draw is not sampling",
+            8,
         ),
         # every user's top_p dropped to 0: the draw is the argmax and never spreads
         (
             "(torch.tensor(top_p, dtype=torch.float32), ttnn.bfloat16)",
             "(torch.tensor([0.0 for p in top_p], dtype=torch.float32), ttnn.bfloat16)",
             "the draw is not sampling",
+            8,
         ),
     ],
 )
-def test_verify_catches_a_planted_sampling_bug(old, new, expected):
-    report = verify_tiny(planted(old, new))
+def test_verify_catches_a_planted_sampling_bug(old, new, expected, steps):
+    """A draw past its limit shows within 4 steps; a draw that never spreads needs verify's 8 (MIN_STEPS_FOR_SPREAD)."""
+    report = verify_tiny(planted(old, new), steps=steps)
     assert not report.passed
     assert any(expected in failure for failure in report.sampling_failures), report.sampling_failures
 
