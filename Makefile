@@ -11,7 +11,7 @@ GOLDEN_MODELS := llama-3.2-1b llama-3.1-8b mlp prenorm_encoder_layer boltz_trans
   gemma_decoder_layer gemma_decoder pi0_expert_layer pi0 boltz_atom_transformer
 GOLDEN_DEVICES := n150 p150
 
-.PHONY: install ttnn-venv demo generate check test bench clean
+.PHONY: install ttnn-venv venvs demo generate check test bench clean
 
 $(BIN)/tttgen: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,8 +25,13 @@ $(BIN)/tttgen: pyproject.toml
 install: $(BIN)/tttgen
 
 # Idempotent; the first run takes a few minutes (Python 3.12 venv, ttnn from PyPI, RISC-V binutils from Debian).
-ttnn-venv: install
-	$(BIN)/python -m tttgen.realttnn.setup --venv $(TTNN_VENV)
+# Its setup script is standard library only, so it needs no main venv and installs beside it (`venvs`).
+ttnn-venv:
+	$(PY) -m tttgen.realttnn.setup --venv $(TTNN_VENV)
+
+# Both venvs side by side (two jobs): a clean clone's install is mostly downloads and unpacking.
+venvs:
+	@$(MAKE) --no-print-directory -j2 install ttnn-venv
 
 demo: install
 	$(BIN)/tttgen build llama --device wormhole_b0 --out build/demo --force
@@ -53,17 +58,17 @@ generate: install
 	# it on the mock 2x2 mesh: 270 calls, about 27 s)
 	$(BIN)/tttgen build boltz_pairformer_layer --device p150x4 --out generated --force
 
-check: ttnn-venv
+check: venvs
 	$(BIN)/tttgen check generated --api --ttnn
 
-test: ttnn-venv
+test: venvs
 	@echo "== tttgen check: golden drift, ttnn API names, and the real ttnn 0.81.1 on a mock device"
 	$(BIN)/tttgen check generated --api --ttnn
 	@echo "== pytest"
 	$(BIN)/python -m pytest -n 2 tests
 
 # the slow tests' full forms (TTTGEN_SLOW_TESTS=1, `-m slow`): full-size runs whose small forms `make test` runs
-bench: ttnn-venv
+bench: venvs
 	$(BIN)/python benchmarks/run.py
 	TTTGEN_SLOW_TESTS=1 $(BIN)/python -m pytest -q -m slow tests
 
