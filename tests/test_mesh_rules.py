@@ -3,6 +3,7 @@ what ttnn 0.81.1's mock accepted in a probe (more links than the profile gives, 
 that is not whole tiles per chip, peak_total over the L1 budget) and lets the generated form through."""
 
 from tttgen.realttnn import mesh_rules
+from tttgen.realttnn.mesh import mesh_rules as rules_of
 from tttgen.spec.load import load_device
 
 
@@ -12,7 +13,7 @@ class Tensor:
 
 
 def rules(name):
-    return mesh_rules.rules_for(load_device(name)[0])
+    return rules_of(load_device(name)[0])
 
 
 def test_one_chip_has_no_mesh_rules():

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tttgen.errors import InputError, TttgenError
-from tttgen.realttnn import environment, mesh_rules, report_cache
+from tttgen.realttnn import environment, report_cache
+from tttgen.realttnn.mesh import mesh_rules
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
 DECODE_USERS_DEFAULT = 32
@@ -192,7 +193,7 @@ def runner_job(directory: Path, graph) -> tuple[dict[str, Any], str]:
         "calls": calls_for(graph),
         "grid": [graph.device.grid.x, graph.device.grid.y],
     }
-    rules = mesh_rules.rules_for(graph.device)
+    rules = mesh_rules(graph.device)
     if rules:
         job["mesh_rules"] = rules
     if module:

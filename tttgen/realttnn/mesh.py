@@ -37,6 +37,14 @@ def mesh_spec(device: DeviceProfile) -> dict[str, Any]:
     }
 
 
+def mesh_rules(device: DeviceProfile) -> dict[str, Any] | None:
+    """What the runner checks a mesh package's collectives against (realttnn/mesh_rules.py; None for one chip): the
+    mesh spec it opens with (shape, per-axis topology and links) and the L1 budget per core."""
+    if device.mesh is None:
+        return None
+    return {**mesh_spec(device), "l1_budget": device.l1_budget}
+
+
 def run_mesh(device: DeviceProfile, programs: list[str]) -> dict[str, Any]:
     """Open the device's mock mesh, run the named runner programs, and return what ttnn reported: mesh shape,
     device count, worker grid, open time and one record per op (accepted or ttnn's message; peak_cb,

@@ -6,8 +6,9 @@ a line, a gathered or scattered tile dim that is not whole tiles on every chip, 
 The runner asks `before` ahead of each collective and `after` with ttnn's L1 figures; a problem is reported like a
 rejection by ttnn, with the package line.
 
-Standard library only: this file runs inside the ttnn venv next to runner.py. The rules (`rules_for` on the host side
-builds them from the device profile) are plain JSON: mesh shape, per-axis topology and links, the L1 budget per core.
+Standard library only: this file runs inside the ttnn venv next to runner.py. The rules are plain JSON, built on the
+host side from the device profile (`tttgen.realttnn.mesh.mesh_rules`: the mesh spec the package opens, plus the L1
+budget per core).
 """
 
 from __future__ import annotations
@@ -21,17 +22,6 @@ COLLECTIVES = frozenset(
 )
 SCATTERS = frozenset({"reduce_scatter", "experimental.reduce_scatter_minimal_async"})
 NOT_CHECKED = "a rule the mock mesh does not check"
-
-
-def rules_for(device: Any) -> dict[str, Any] | None:
-    """The JSON rules of a mesh profile (None for one chip): what `before` and `after` compare calls with."""
-    if device.mesh is None:
-        return None
-    return {
-        "shape": list(device.mesh_shape),
-        "axes": [{"topology": a.topology, "links": a.links} for a in device.mesh.axes],
-        "l1_budget": device.l1_budget,
-    }
 
 
 def _axis(kwargs: dict, shape: list[int]) -> tuple[int | None, str | None]:
