@@ -156,7 +156,7 @@ def test_misnamed_modes_are_refused_all_at_once_each_at_its_line(tmp_path):
         "  Step:": "field 'modes.Step': mode name 'Step' is not a lowercase Python identifier",
         "  forward:": "field 'modes.forward': mode name 'forward' is reserved",
         "  extra1:": "field 'modes.extra1': modes 'extra_1' and 'extra1' make the same configs class 'Extra1'",
-        "  lambda:": "field 'modes.lambda': mode name 'lambda' is reserved",
+        "  lambda:": "field 'modes.lambda': mode name 'lambda' is a Python keyword",
         "  no_role:": "field 'modes.no_role': mode 'no_role' needs a `role`: how its ops run (allowed: prefill, decode)",
         "  warmup:": "field 'modes.warmup': mode name 'warmup' is reserved",
     }

@@ -896,9 +896,12 @@ class _Checker:
                 self.add(loc, f"mode name '{mode}' is not a lowercase Python identifier (a-z, 0-9, _; it names the "
                          "mode's methods and, in CamelCase, its configs class)")
                 continue
-            if keyword.iskeyword(mode) or mode in MODE_RESERVED or mode.startswith("to_device"):
-                self.add(loc, f"mode name '{mode}' is reserved: a Python keyword or a name the generated classes "
-                         "use themselves (forward, to_device*, warmup, ...); choose another")
+            if keyword.iskeyword(mode) or keyword.issoftkeyword(mode):
+                self.add(loc, f"mode name '{mode}' is a Python keyword; choose another")
+                continue
+            if mode in MODE_RESERVED or mode.startswith("to_device"):
+                self.add(loc, f"mode name '{mode}' is reserved: the generated classes use it themselves; choose "
+                         f"another (reserved: to_device*, {', '.join(MODE_RESERVED)})")
                 continue
             if mode in calls:
                 self.add(loc, f"mode name '{mode}' is the attribute of the call '{mode}'; choose another")
