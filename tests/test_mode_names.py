@@ -137,6 +137,22 @@ def test_a_named_mode_at_several_sizes_gets_one_method_per_size(tmp_path):
     assert 'return getattr(self, f"encode_{rows}")(x)' in model
 
 
+def test_two_modes_at_one_row_count_are_refused(tmp_path):
+    """The package's input checks and forward tell modes apart by their rows: a step at encode's 128 is refused."""
+    path = write(tmp_path, NAMED)
+    with pytest.raises(InputError, match=r"mode 'step' runs at 128 rows, as 'encode' does: one mode per row count"):
+        plan(Request(str(path), "n150", params=(("small", "128"),)))
+
+
+def test_chosen_names_with_one_key_twice_are_refused(tmp_path):
+    """`encode` at sizes 32 and 128 makes `encode_32`; a mode named `encode_32` as well is refused."""
+    text = edited(NAMED, "default: [128]}", "default: [64, 128]}")
+    text = edited(text, "sampler:\n", "  encode_64:\n    role: prefill\n    rows: 2 * small\n    ops:\n"
+                  "      - {op: linear, name: proj, in: {input: x, weight: w}, out: y}\nsampler:\n")
+    with pytest.raises(InputError, match=r"mode key encode_64 is made twice"):
+        plan(Request(str(write(tmp_path, text)), "n150"))
+
+
 def problems(tmp_path, text: str) -> str:
     with pytest.raises(InputError) as info:
         load_module(write(tmp_path, text))

@@ -706,7 +706,8 @@ def expand(
     expander = _Expander(desc.name, hints.features)
     ops: list[Op] = []
     io: dict[str, dict] = {}  # mode key -> the top module's input and output shapes
-    variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_suffix`, `decode`)
+    variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_small`, `prefix`)
+    prefill_rows: dict[str, int] = {}  # prefill mode key -> its rows
     for name, rows, chosen, chosen_variant in modes:
         menv = {**env, size_param: rows} if size_param in desc.params else env
         try:
@@ -720,6 +721,12 @@ def expand(
         else:
             mode = _Mode(name, rows, variant_key(desc, name, rows, menv))
         variants[mode.key] = mode.variant
+        same = [k for k, r in prefill_rows.items() if r == rows] if name == "prefill" else []
+        if same:  # the package's input checks (and forward) tell modes apart by their rows
+            raise _error(f"{desc.name}.modes.{mode.variant or name}",
+                         f"mode '{mode.key}' runs at {rows} rows, as '{same[0]}' does: one mode per row count")
+        if name == "prefill":
+            prefill_rows[mode.key] = rows
         expander.mode_key = mode.key
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
         if expander.problems:
