@@ -29,7 +29,7 @@ from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import ConfigTools, RenderTools
 from tttgen.ops.registry import REGISTRY, weight_kn
 from tttgen.render import literals as L
-from tttgen.render.context import MemoryNames, jit_views, weight_pins
+from tttgen.render.context import MemoryNames, jit_views, mode_variant_of, weight_pins
 from tttgen.passes.op_costs import (
     TRACE_BYTES_PER_OP,
     pads_columns,
@@ -482,7 +482,7 @@ def class_views(
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in before.get(op.name, [])]
                 ccl_steps, renamed = collective_views(graph, op, key, name)
                 steps += ccl_steps
-                steps.append(op_view(graph, op, Renamed(name, renamed), jit_calls[op.mode]))
+                steps.append(op_view(graph, op, Renamed(name, renamed), jit_calls.get(mode_variant_of(graph, op), {})))
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in after.get(op.name, [])]
             keep = {name(n) for n in fn["outputs"]}
             view["methods"].append(
