@@ -218,3 +218,24 @@ def test_pi0_names_its_modes_prefix_and_denoise_step():
         "denoise_step": ("prefill", "suffix"),
     }
     assert desc.sampler.mode == "denoise_step"
+
+
+def test_a_callee_without_the_callers_mode_is_refused_at_the_call(tmp_path):
+    """A callee whose only mode is a chosen one runs only from a caller's mode of that name: called from `prefill`
+    it is refused at the call, naming the modes it has."""
+    write(tmp_path, edited(NAMED, "name: stepper", "name: inner"), "inner")
+    outer = """\
+name: outer
+description: "calls inner from prefill"
+params:
+  rows: {type: int, doc: "rows"}
+inputs:
+  x: {shape: [1, 1, rows, 64]}
+outputs:
+  y: {shape: [1, 1, rows, 64]}
+ops:
+  - {op: call, name: inner, module: inner, in: {x: x}, out: y}
+"""
+    with pytest.raises(InputError) as info:
+        plan(Request(str(write(tmp_path, outer, "outer")), "n150"))
+    assert "module 'inner' has no mode 'prefill'" in info.value.render() and "encode, step" in info.value.render()

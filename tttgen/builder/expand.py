@@ -220,6 +220,10 @@ class _Expander:
     ) -> dict[str, _Val]:
         key = mode.variant_of(desc, env)
         variant = desc.modes.get(key)
+        if variant is None and not desc.ops:  # a callee whose modes are all chosen ones, none of this one's name
+            wanted = " or ".join(f"'{k}'" for k in dict.fromkeys([mode.variant or mode.name, key]))
+            raise _error(path, f"module '{desc.name}' has no mode {wanted} and no `ops` to run in it",
+                         f"its modes: {', '.join(desc.modes)}")
         steps = variant.ops if variant else desc.ops
         declared_in = variant.inputs if variant and variant.inputs is not None else desc.inputs
         declared_out = variant.outputs if variant and variant.outputs is not None else desc.outputs
