@@ -691,7 +691,8 @@ def expand(
     # A module without state (no KV cache anywhere) and no decode variant has no decode step: it runs once per
     # prefill length, on that many rows.
     # state implies a decode step, unless the modes name prefill alone (PI0's prefix only fills its KV cache)
-    implied = _has_state(desc, near or MODULE_DIR) and not all(mode_role(k, v) == "prefill" for k, v in desc.modes.items())
+    roles = {mode_role(k, v) for k, v in desc.modes.items()}
+    implied = _has_state(desc, near or MODULE_DIR) and roles != {"prefill"}
     decode = [("decode", DECODE_ROWS)] if "decode" in desc.modes or implied else []
     size_param = desc.sizes.param if desc.sizes else ROWS
     if desc.sizes:  # a bound value is the one size built; otherwise the description's defaults, not prefill_lens
@@ -962,7 +963,8 @@ def _function_order(chosen: list[str]):
 
     def key(item: tuple[tuple[str, str], dict]) -> tuple:
         (mode, path), _ = item
-        return (-path.count(".") - (1 if path else 0), path, (1, chosen.index(mode), "") if mode in chosen else (0, 0, mode))
+        by_mode = (1, chosen.index(mode), "") if mode in chosen else (0, 0, mode)
+        return (-path.count(".") - (1 if path else 0), path, by_mode)
 
     return key
 

@@ -175,7 +175,8 @@ def module_job(graph) -> dict[str, Any]:
         variant = variants.get(key, "prefill")
         entries = graph.facts.get("mode_entries") or {"to_device": {}}
         if variant in entries["to_device"]:  # a variant forward does not serve: its own to_device, its mode method
-            calls.append({"phase": key, "method": key, "through": f"to_device_{entries['to_device'][variant]}", "args": args})
+            entry = f"to_device_{entries['to_device'][variant]}"
+            calls.append({"phase": key, "method": key, "through": entry, "args": args})
         else:
             calls.append({"phase": key, "method": "forward", "through": "to_device", "args": args})
     return {"host_weights": host_weight_shapes(graph), "calls": calls}

@@ -886,7 +886,9 @@ class _Checker:
         sampler's, stating its role; no two make one config class (`a_1`, `a1`: `A1`)."""
         d = self.data
         ints = sorted(n for n in self.params if self.param_type(n) == "int")
-        calls = {s.get("name") for _, ops in self.op_lists() for s in ops if isinstance(s, dict) and s.get("op") == "call"}
+        calls = {
+            s.get("name") for _, ops in self.op_lists() for s in ops if isinstance(s, dict) and s.get("op") == "call"
+        }
         sampler = _d(d.get("sampler")).get("name")
         classes: dict[str, str] = {}
         for mode, variant in _d(d.get("modes")).items():
@@ -920,7 +922,8 @@ class _Checker:
                     self.add(loc, f"'{mode}' is a prefill mode at rows = {sized}: it takes no other `role` or `rows`")
             elif mode.startswith("decode_"):
                 self.add(loc, f"mode name '{mode}': names beginning `decode_` are refused (decode is one mode, "
-                         "`decode`); choose another", ["decode", "prefill", "prefill_<int param>", "a name of your own"])
+                         "`decode`); choose another",
+                         ["decode", "prefill", "prefill_<int param>", "a name of your own"])
             elif mode in MODES:
                 if role not in (None, mode):
                     self.add(loc + ("role",), f"mode '{mode}' has the role of its name", [mode])
