@@ -723,6 +723,23 @@ def test_pi0_modes_variants_and_generated_weights(pi0_small):
     }
 
 
+def test_pi0_package_methods_and_configs_carry_its_mode_names(pi0_small):
+    """PI0 names its modes `prefix` and `denoise_step`: the classes' methods, configs classes, the entries and the
+    sampler use them; no `prefill_<rows>` name is left."""
+    _, files = pi0_small
+    model, configs = files["model.py"], files["configs.py"]
+    for method in ("def prefix(self, pixels, tokens, positions, mask, slot):",
+                   "def denoise_step(self, x_t, robot_state, step, positions, mask):",
+                   "def to_device_denoise_step(self, x_t, robot_state, step, positions, mask):",
+                   "def prefix(self, x, cos, sin, mask, k_cache, v_cache, slot):",  # GemmaDecoderLayer
+                   "def denoise_step(self, x, cos, sin, mask, k_prefix, v_prefix):"):  # Pi0ExpertLayer
+        assert f"    {method}" in model, method
+    assert "return self.prefix(pixels, tokens, positions, mask, slot)" in model
+    assert "= self.denoise_step(x_t, robot_state, step, positions, mask)" in model
+    assert "class Prefix:" in configs and "class DenoiseStep:" in configs
+    assert "prefill_" not in model and "Prefill" not in configs
+
+
 def test_host_weight_shapes_nest_each_loops_weights_under_its_call_with_its_own_count(pi0_small):
     graph, _ = pi0_small
     shapes = host_weight_shapes(graph)
