@@ -457,10 +457,17 @@ def test_prefill_of_a_name_that_is_not_an_int_param_is_refused_listing_the_int_p
     )
 
 
-@pytest.mark.parametrize("key", ["decode_small", "prefill_Small"])
-def test_other_mode_keys_are_refused_by_their_pattern(tmp_path, key):
+@pytest.mark.parametrize(
+    "key, words",
+    [
+        ("decode_small", "mode name 'decode_small': names beginning `decode_` are refused"),
+        ("prefill_Small", "mode name 'prefill_Small' is not a lowercase Python identifier"),
+    ],
+)
+def test_other_mode_keys_are_refused_at_their_line(tmp_path, key, words):
+    """A mode key is a conventional one or a chosen name (tests/test_mode_names.py): these are neither."""
     text = problems(tmp_path, edited(STEPPER, "  prefill_small:", f"  {key}:"), "stepper")
-    assert f"field 'modes.{key}': String should match pattern '^(prefill|decode|prefill_[a-z][a-z0-9_]*)$'" in text
+    assert f"stepper.yaml:{line_of(STEPPER, '  prefill_small:')}: field 'modes.{key}': {words}" in text
 
 
 def sampler_problems(tmp_path, old: str, new: str) -> str:
@@ -693,8 +700,12 @@ def pi0_small():
 
 def test_pi0_modes_variants_and_generated_weights(pi0_small):
     graph, _ = pi0_small
-    assert graph.facts["mode_variants"] == {"prefill_64": "prefill_suffix", "prefill_160": "prefill"}
-    assert graph.facts["sampler"]["mode_key"] == "prefill_64" and graph.facts["sampler"]["count"] == 10
+    assert graph.facts["mode_variants"] == {"denoise_step": "denoise_step", "prefix": "prefix"}
+    assert {op.mode_key: (op.mode, op.seq) for op in graph.ops} == {
+        "denoise_step": ("prefill", 64),
+        "prefix": ("prefill", 160),
+    }
+    assert graph.facts["sampler"]["mode_key"] == "denoise_step" and graph.facts["sampler"]["count"] == 10
     assert dict(graph.weight("rope_cos").generator).items() >= {
         "kind": "rope_cos",
         "theta": 10000.0,
@@ -710,6 +721,23 @@ def test_pi0_modes_variants_and_generated_weights(pi0_small):
         "begin": 50,
         "end": 51,
     }
+
+
+def test_pi0_package_methods_and_configs_carry_its_mode_names(pi0_small):
+    """PI0 names its modes `prefix` and `denoise_step`: the classes' methods, configs classes, the entries and the
+    sampler use them; no `prefill_<rows>` name is left."""
+    _, files = pi0_small
+    model, configs = files["model.py"], files["configs.py"]
+    for method in ("def prefix(self, pixels, tokens, positions, mask, slot):",
+                   "def denoise_step(self, x_t, robot_state, step, positions, mask):",
+                   "def to_device_denoise_step(self, x_t, robot_state, step, positions, mask):",
+                   "def prefix(self, x, cos, sin, mask, k_cache, v_cache, slot):",  # GemmaDecoderLayer
+                   "def denoise_step(self, x, cos, sin, mask, k_prefix, v_prefix):"):  # Pi0ExpertLayer
+        assert f"    {method}" in model, method
+    assert "return self.prefix(pixels, tokens, positions, mask, slot)" in model
+    assert "= self.denoise_step(x_t, robot_state, step, positions, mask)" in model
+    assert "class Prefix:" in configs and "class DenoiseStep:" in configs
+    assert "prefill_" not in model and "Prefill" not in configs
 
 
 def test_host_weight_shapes_nest_each_loops_weights_under_its_call_with_its_own_count(pi0_small):
@@ -764,8 +792,8 @@ def test_ops_in_loops_carry_their_loops_count(pi0_small):
     assert counts["fc1"] == 3 and counts["vision.layers.mlp_add"] == 3
     assert counts["euler_step"] is None and counts["language_norm"] is None and counts["prefix_tokens"] is None
     modes = {op.mode_key for op in graph.ops if op.name.startswith("expert.")}
-    assert modes == {"prefill_64"} and {op.mode_key for op in graph.ops if op.name.startswith("language.")} == {
-        "prefill_160"
+    assert modes == {"denoise_step"} and {op.mode_key for op in graph.ops if op.name.startswith("language.")} == {
+        "prefix"
     }
 
 

@@ -252,8 +252,8 @@ def test_a_lerobot_checkpoint_runs_the_policy_as_its_own_keys_do(package_files):
     def outputs(ttnn, package, device, state, key_map):
         model = package.Model(device, package.weights.load_weights(device, state, key_map=key_map))
         prefix_out = ttnn.to_torch(model.forward(*model.to_device(*prefix))).float()
-        suffix = model.to_device_suffix(x_t, robot_state, step, positions, mask)
-        x_next, _ = model.prefill_64(*suffix)
+        suffix = model.to_device_denoise_step(x_t, robot_state, step, positions, mask)
+        x_next, _ = model.denoise_step(*suffix)
         return prefix_out, ttnn.to_torch(x_next).float()
 
     def run(ttnn, package, device):

@@ -104,7 +104,7 @@ def _run_policy(device_name, edit, state_seed, image_seed):
             device = ttnn.open_device(device_id=0)
             model = package.Model(device, package.weights.load_weights(device, state_dict))
             model.forward(*model.to_device(*prefix))
-            x_t, robot_state, _, positions, mask = model.to_device_suffix(*suffix[:2], torch.zeros(1, 1, SUFFIX, 32), *suffix[2:])
+            x_t, robot_state, _, positions, mask = model.to_device_denoise_step(*suffix[:2], torch.zeros(1, 1, SUFFIX, 32), *suffix[2:])
             got = ttnn.to_torch(model.sample_actions(x_t, robot_state, positions, mask)).float()
     return got.reshape(SUFFIX, DIM)[:HORIZON], want
 

@@ -564,7 +564,8 @@ def reference_module(p: Plan, seed: int):
     # the size param (a pair module's n, an image's pixels) at the first mode: a reference whose weights depend on it
     # (SigLIP's position table) is built for that size
     first = next(iter(graph.facts["io"]))
-    size = {graph.facts["size_param"]: int(first.split("_")[1])} if graph.facts.get("size_param") else {}
+    rows = {op.mode_key: op.seq for op in reversed(graph.ops)}  # each mode's rows
+    size = {graph.facts["size_param"]: rows[first]} if graph.facts.get("size_param") else {}
     params = {**size, **graph.facts["module_params"]}
 
     def value(v):
@@ -1068,8 +1069,9 @@ def verify_module(
                 ]
 
             probed = False
+            mode_rows = {op.mode_key: op.seq for op in reversed(graph.ops)}
             for key, io in graph.facts["io"].items():
-                n = int(key.split("_")[1]) if key.startswith("prefill_") else graph.facts["decode_rows"]
+                n = mode_rows[key]
                 real = n - padded_tokens
                 tokens = (torch.arange(n) < real).float()
                 residuals = set(spec.residual.values()) | set(spec.small) if spec else set()

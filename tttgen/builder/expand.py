@@ -38,7 +38,9 @@ from tttgen.spec.module import (
     eval_expr,
     find_module,
     load_module,
+    mode_role,
     mode_variant,
+    named_modes,
     read_module_lines,
     with_derived,
     sized_variants,
@@ -101,9 +103,10 @@ class _Skip(Exception):
 
 @dataclass
 class _Mode:
-    name: str
+    name: str  # its role: "prefill" | "decode" (what Op.mode carries and passes ask)
     rows: int
-    variant: str = ""  # the top description's `modes` key this mode runs (`prefill_suffix`); its name when ""
+    variant: str = ""  # the top description's `modes` key this mode runs (`prefill_small`, `prefix`); its role when ""
+    chosen: str = ""  # the mode key a description chose (`denoise_step`, or `prefix_544` at one of several sizes)
     ops: list[Op] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)  # op name -> where it was defined (duplicates)
     readers: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (tensor id, function) -> shares_input ops
@@ -112,8 +115,15 @@ class _Mode:
 
     @property
     def key(self) -> str:
-        """The mode key ops carry (Op.mode_key): `decode` or `prefill_<rows>`."""
-        return "decode" if self.name == "decode" else f"prefill_{self.rows}"
+        """The mode key ops carry (Op.mode_key): a chosen one, else `decode` or `prefill_<rows>`."""
+        return self.chosen or ("decode" if self.name == "decode" else f"prefill_{self.rows}")
+
+    def variant_of(self, desc: ModuleDescription, env: Mapping[str, Any]) -> str:
+        """The `modes` key of `desc` (the top description or a callee) this mode runs: a chosen mode's own name
+        where `desc` has it, else the variant of its role at these rows (whose ops may be the module's own)."""
+        if self.chosen and self.variant in desc.modes:
+            return self.variant
+        return variant_key(desc, self.name, self.rows, dict(env))
 
 
 def _fill(template: str, env: Mapping[str, Any], loop_var: str | None, where: str) -> str:
@@ -208,14 +218,18 @@ class _Expander:
         path: str,
         scope: str | None,
     ) -> dict[str, _Val]:
-        variant = mode_variant(desc, mode.name, mode.rows, env)
+        key = mode.variant_of(desc, env)
+        variant = desc.modes.get(key)
+        if variant is None and not desc.ops:  # a callee whose modes are all chosen ones, none of this one's name
+            wanted = " or ".join(f"'{k}'" for k in dict.fromkeys([mode.variant or mode.name, key]))
+            raise _error(path, f"module '{desc.name}' has no mode {wanted} and no `ops` to run in it",
+                         f"its modes: {', '.join(desc.modes)}")
         steps = variant.ops if variant else desc.ops
         declared_in = variant.inputs if variant and variant.inputs is not None else desc.inputs
         declared_out = variant.outputs if variant and variant.outputs is not None else desc.outputs
         source = near / f"{desc.name}.yaml"  # the name matches the file's (spec/module.py checks it)
         source = source if source.exists() else None
         self.sources.setdefault(desc.name, source)
-        key = variant_key(desc, mode.name, mode.rows, env)
         steps_loc = ("modes", key, "ops") if variant else ("ops",)
         in_loc = ("modes", key, "inputs") if variant and variant.inputs is not None else ("inputs",)
         out_loc = ("modes", key, "outputs") if variant and variant.outputs is not None else ("outputs",)
@@ -293,7 +307,7 @@ class _Expander:
                 body.append(entry)
         missing = [n for n in declared_out if n not in values]
         if missing:
-            raise _error(path, f"outputs {missing} are not defined in mode {mode.name}")
+            raise _error(path, f"outputs {missing} are not defined in mode {mode.key}")
         for name, t in declared_out.items():
             # The declared shape is what the README and check_shapes promise: it must be what the ops compute.
             got = values[name]
@@ -490,7 +504,7 @@ class _Expander:
             self.host_shapes.setdefault(mode.key, {})[name] = dataflow["shapes"]  # the body holds the first mode's
             return {"host": name, **dataflow}  # computed on the host
         if name in mode.paths:
-            raise _error(where, f"op name '{name}' is also used at {mode.paths[name]} in mode {mode.name}")
+            raise _error(where, f"op name '{name}' is also used at {mode.paths[name]} in mode {mode.key}")
         mode.paths[name] = where
         if rule.shares_input and "input" in read:
             # readers share row chunks within one module function only: a callee cannot see its caller's chunks
@@ -508,6 +522,7 @@ class _Expander:
                 kind=rule.name,
                 mode=mode.name,
                 seq=mode.rows,
+                mode_name=mode.chosen,
                 scope=scope,
                 shape=MatmulShape(*info.matmul) if info.matmul else None,
                 weight=weight,
@@ -676,7 +691,8 @@ def expand(
     # A module without state (no KV cache anywhere) and no decode variant has no decode step: it runs once per
     # prefill length, on that many rows.
     # state implies a decode step, unless the modes name prefill alone (PI0's prefix only fills its KV cache)
-    implied = _has_state(desc, near or MODULE_DIR) and not all(k.startswith("prefill") for k in desc.modes)
+    roles = {mode_role(k, v) for k, v in desc.modes.items()}
+    implied = _has_state(desc, near or MODULE_DIR) and roles != {"prefill"}
     decode = [("decode", DECODE_ROWS)] if "decode" in desc.modes or implied else []
     size_param = desc.sizes.param if desc.sizes else ROWS
     if desc.sizes:  # a bound value is the one size built; otherwise the description's defaults, not prefill_lens
@@ -690,27 +706,38 @@ def expand(
             f"{desc.name}.modes",
             f"{', '.join(clash)} runs at a prefill length of `prefill` too ({sorted(sizes)}): one mode per row count",
         )
-    modes = [("prefill", seq) for seq in sorted(set(sizes) | set(extra))] + decode
+    modes = [("prefill", seq, "", "") for seq in sorted(set(sizes) | set(extra))] + [(n, r, "", "") for n, r in decode]
+    modes = sorted(modes + _chosen_modes(desc, env, sizes), key=lambda m: (m[0] == "decode", m[1]))
     expander = _Expander(desc.name, hints.features)
     ops: list[Op] = []
     io: dict[str, dict] = {}  # mode key -> the top module's input and output shapes
-    variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_suffix`, `decode`)
-    for name, rows in modes:
+    variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_small`, `prefix`)
+    prefill_rows: dict[str, int] = {}  # prefill mode key -> its rows
+    for name, rows, chosen, chosen_variant in modes:
         menv = {**env, size_param: rows} if size_param in desc.params else env
         try:
             menv = with_derived(desc, menv)
         except (ExprError, ZeroDivisionError) as err:
             raise _error(f"{desc.name}.derived", str(err)) from None
-        if mode_variant(desc, name, rows, menv) is None and not desc.ops:
+        if chosen:
+            mode = _Mode(name, rows, chosen_variant, chosen)
+        elif mode_variant(desc, name, rows, menv) is None and not desc.ops:
             continue
-        mode = _Mode(name, rows, variant_key(desc, name, rows, menv))
+        else:
+            mode = _Mode(name, rows, variant_key(desc, name, rows, menv))
         variants[mode.key] = mode.variant
+        same = [k for k, r in prefill_rows.items() if r == rows] if name == "prefill" else []
+        if same:  # the package's input checks (and forward) tell modes apart by their rows
+            raise _error(f"{desc.name}.modes.{mode.variant or name}",
+                         f"mode '{mode.key}' runs at {rows} rows, as '{same[0]}' does: one mode per row count")
+        if name == "prefill":
+            prefill_rows[mode.key] = rows
         expander.mode_key = mode.key
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
         if expander.problems:
             continue  # the other modes may show more problems; nothing below runs on a failed mode
         ops += _dataflow_facts(mode) if name == "prefill" else decode_moves(_dataflow_facts(mode), mode.alternates)
-        variant = mode_variant(desc, name, rows, menv)
+        variant = desc.modes.get(mode.variant_of(desc, menv))
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
         io[mode.key] = {
             "inputs": {n: list(_shape(t.shape, menv, f"{desc.name}.inputs.{n}")) for n, t in declared.items()},
@@ -744,7 +771,7 @@ def expand(
     weights = [replace(w, name=weight_names.get(w.name, w.name)) for w in expander.weights.values()]
     functions = [
         {**f, "body": [{**e, "op": names.get(e["op"], e["op"])} if "op" in e else e for e in f["body"]]}
-        for _, f in sorted(expander.functions.items(), key=_function_order)
+        for _, f in sorted(expander.functions.items(), key=_function_order(list(named_modes(desc))))
     ]
     if model is None:
         first = next(iter(desc.inputs.values()), None)
@@ -769,6 +796,7 @@ def expand(
                 "size_param": size_param,
                 "io": io,
                 "mode_variants": variants,
+                "mode_entries": _mode_entries(desc, variants),
                 "sampler": _sampler_facts(desc, env, variants, io),
                 "host_shapes": expander.host_shapes,
                 "called_files": tuple(sorted(str(f) for f in expander.called)),
@@ -780,6 +808,47 @@ def expand(
             }
         ),
     )
+
+
+def _mode_entries(desc: ModuleDescription, variants: dict[str, str]) -> dict[str, Any]:
+    """Which `modes` key Model.forward serves (`prefill` at each size, or the first chosen mode without its own
+    `rows`, else the first mode built) and the to_device_<name> entry of each other prefill variant (a
+    `prefill_<param>` one's param, a chosen mode's name)."""
+    built = list(dict.fromkeys(variants.values()))
+    per_size = [k for k, v in named_modes(desc).items() if v.rows is None and k in built]
+    main = "prefill" if "prefill" in built else (per_size or built or ["prefill"])[0]
+    params = sized_variants(desc)
+    return {
+        "forward": main,
+        "to_device": {v: params.get(v, v) for v in built if v not in (main, "decode")},
+    }
+
+
+def _chosen_modes(desc: ModuleDescription, env: Mapping[str, Any], sizes: list[int]) -> list[tuple[str, int, str, str]]:
+    """The modes a description named (`prefix`, `denoise_step`): (role, rows, mode key, `modes` key) each. One with
+    `rows:` runs once at that count; one without runs at every size, keyed by its name alone at one size and
+    `<name>_<rows>` at several."""
+    out = []
+    for name, variant in named_modes(desc).items():
+        if variant.rows is not None:
+            try:
+                names = with_derived(desc, dict(env))
+            except (ExprError, ZeroDivisionError):
+                names = dict(env)  # a named expression over the sizes' param: `rows` may use params only
+            counts = [_number(variant.rows, names, f"{desc.name}.modes.{name}.rows")]
+            if type(counts[0]) is not int or counts[0] <= 0:
+                raise _error(f"{desc.name}.modes.{name}.rows", f"rows {variant.rows!r} evaluates to {counts[0]}: a "
+                             "mode's row count is a positive int")
+        else:
+            counts = sorted(set(sizes))
+        role = mode_role(name, variant)
+        out += [(role, n, name if len(counts) == 1 else f"{name}_{n}", name) for n in counts]
+    keys = [key for _, _, key, _ in out]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise _error(f"{desc.name}.modes", f"mode key {', '.join(twice)} is made twice (a mode's name, and another "
+                     "mode's `<name>_<rows>` at one of several sizes); rename one")
+    return out
 
 
 def key_map_facts(desc: ModuleDescription) -> dict[str, Any]:
@@ -888,10 +957,16 @@ def _sampler_facts(desc: ModuleDescription, env: Mapping[str, Any], variants: di
     }
 
 
-def _function_order(item: tuple[tuple[str, str], dict]) -> tuple[int, str]:
-    """Callees before callers (deeper paths first), prefill before decode: the order model.py defines them."""
-    (mode, path), _ = item
-    return (-path.count(".") - (1 if path else 0), path, mode)
+def _function_order(chosen: list[str]):
+    """Callees before callers (deeper paths first), then by mode: the conventional ones by name, then the chosen
+    ones in the description's order (the order model.py defines them)."""
+
+    def key(item: tuple[tuple[str, str], dict]) -> tuple:
+        (mode, path), _ = item
+        by_mode = (1, chosen.index(mode), "") if mode in chosen else (0, 0, mode)
+        return (-path.count(".") - (1 if path else 0), path, by_mode)
+
+    return key
 
 
 def _fits(given: tuple[int, ...], declared: tuple[int, ...]) -> bool:

@@ -73,6 +73,7 @@ def decode_moves(ops: list[Op], alternates: dict[str, list[str]] | None = None) 
                     kind="reshard",
                     mode=op.mode,
                     seq=op.seq,
+                    mode_name=op.mode_name,
                     scope=op.scope if src.scope == op.scope else src.scope,
                     facts=frozen({"rows": op.seq, "dim": prod(shape) // op.seq, "src": src.name, "dst": op.name}),
                 )

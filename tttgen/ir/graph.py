@@ -35,6 +35,8 @@ class Op:
     # per port (weight names or the function's locals), the values it writes and its evaluated attrs. Empty for
     # graphs built by tttgen/build.py.
     dataflow: Mapping[str, Any] = field(default_factory=lambda: EMPTY, compare=False)
+    # the mode's name when its description chose one (`prefix`, `denoise_step`): its key; "" keys it by role and rows
+    mode_name: str = ""
 
     @property
     def key(self) -> str:
@@ -43,7 +45,9 @@ class Op:
 
     @property
     def mode_key(self) -> str:
-        return "decode" if self.mode == "decode" else f"prefill_{self.seq}"
+        """The mode's name: what its description chose, else `decode` or `prefill_<seq>` (passes ask `mode`, the
+        role, never parse this)."""
+        return self.mode_name or ("decode" if self.mode == "decode" else f"prefill_{self.seq}")
 
     def decide(self, **values: Any) -> "Op":
         return replace(self, decisions=frozen({**self.decisions, **values}))

@@ -458,7 +458,10 @@ def chain_verdict(graph: Graph, chain: Chain, refusal: tuple[str, str] | None = 
         )
     memory, reader = output_target(graph, chain)
     root = chain.root
-    name = f"{root.name.replace('.', '_')}_{root.mode}_jit"  # a Python identifier: call paths lose their dots
+    # a Python identifier (call paths lose their dots) per mode variant: every prefill length of one variant shares it,
+    # and a chosen mode's blocks carry its name (`..._denoise_step_jit`)
+    variant = graph.facts.get("mode_variants", {}).get(root.mode_key, root.mode)
+    name = f"{root.name.replace('.', '_')}_{variant}_jit"
     return dict(
         record,
         verdict="fused",

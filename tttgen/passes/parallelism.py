@@ -663,7 +663,8 @@ def collectives_before(graph: Graph, layout: Layout, key: str, op: Op, move: Op 
         }
         if "loop_count" in op.facts:
             facts["loop_count"] = op.facts["loop_count"]
-        out.append(Op(name=ccl_name(op.name, port, ccl, axis), kind=ccl, mode=op.mode, seq=op.seq, scope=op.scope, facts=frozen(facts)))
+        out.append(Op(name=ccl_name(op.name, port, ccl, axis), kind=ccl, mode=op.mode, seq=op.seq, scope=op.scope, facts=frozen(facts),
+                      mode_name=op.mode_name))
     return out
 
 

@@ -113,7 +113,7 @@ def check_override_names(graph: Graph) -> None:
         raise InputError(
             "; ".join(problems),
             where=f"{graph.hints.source}: overrides",
-            hint=f"ops: {', '.join(sorted({op.name for op in graph.ops}))} (optionally prefixed by decode., prefill. or prefill_<len>.)",
+            hint=f"ops: {', '.join(sorted({op.name for op in graph.ops}))} (optionally prefixed by a mode key: decode., prefill., prefill_<len>. or a chosen mode name)",
         )
 
 

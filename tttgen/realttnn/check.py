@@ -173,8 +173,10 @@ def module_job(graph) -> dict[str, Any]:
                     d = placed["dim"]
                     arg["tensor"] = [*arg["tensor"][:d], arg["tensor"][d] * placed["per_call"], *arg["tensor"][d + 1 :]]
         variant = variants.get(key, "prefill")
-        if variant.startswith("prefill_"):  # a `prefill_<param>` variant: its own to_device, its mode method
-            calls.append({"phase": key, "method": key, "through": f"to_device_{variant[8:]}", "args": args})
+        entries = graph.facts.get("mode_entries") or {"to_device": {}}
+        if variant in entries["to_device"]:  # a variant forward does not serve: its own to_device, its mode method
+            entry = f"to_device_{entries['to_device'][variant]}"
+            calls.append({"phase": key, "method": key, "through": entry, "args": args})
         else:
             calls.append({"phase": key, "method": "forward", "through": "to_device", "args": args})
     return {"host_weights": host_weight_shapes(graph), "calls": calls}

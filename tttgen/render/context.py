@@ -83,21 +83,27 @@ def block_body(steps: tuple, params: list[str], memory: str) -> str:
     return exprs[-1]
 
 
+def mode_variant_of(graph: Graph, op) -> str:
+    """The `modes` key an op's mode runs (every prefill length of `prefill` shares its functions), else its role."""
+    return graph.facts.get("mode_variants", {}).get(op.mode_key, op.mode)
+
+
 def jit_views(graph: Graph, memory_name: MemoryNames) -> tuple[list[dict[str, str]], dict[str, dict[str, dict | None]]]:
     """The ttnn-jit blocks to define (one per name; the fusion pass gives every prefill length the same one) and,
     per mode and elementwise op name, its call: None (the ttnn call), the block and the values it is called with
     (the block's last op), or absorbed (an earlier op of the block: nothing is printed)."""
     blocks: dict[str, dict[str, str]] = {}
-    calls: dict[str, dict[str, dict | None]] = {"prefill": {}, "decode": {}}
+    calls: dict[str, dict[str, dict | None]] = {}  # by mode variant (`prefill`, `decode`, a chosen mode's name)
     for op in (op for op in graph.ops if kind_of(op).elementwise):
         d = op.decisions
+        here = calls.setdefault(mode_variant_of(graph, op), {})
         if not d.get("jit"):
-            calls[op.mode][op.name] = None
+            here[op.name] = None
             continue
         if d.get("jit_member_of"):
-            calls[op.mode][op.name] = {"block": d["jit"], "absorbed": True, "root": d["jit_member_of"]}
+            here[op.name] = {"block": d["jit"], "absorbed": True, "root": d["jit_member_of"]}
             continue
-        calls[op.mode][op.name] = {"block": d["jit"], "absorbed": False, "inputs": d["jit_inputs"]}
+        here[op.name] = {"block": d["jit"], "absorbed": False, "inputs": d["jit_inputs"]}
         if d["jit"] not in blocks:
             memory = f"{d['jit'].upper()}_MEMORY"
             params = block_params(d["jit_inputs"])

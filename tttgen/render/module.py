@@ -29,7 +29,7 @@ from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import ConfigTools, RenderTools
 from tttgen.ops.registry import REGISTRY, weight_kn
 from tttgen.render import literals as L
-from tttgen.render.context import MemoryNames, jit_views, weight_pins
+from tttgen.render.context import MemoryNames, jit_views, mode_variant_of, weight_pins
 from tttgen.passes.op_costs import (
     TRACE_BYTES_PER_OP,
     pads_columns,
@@ -103,7 +103,22 @@ def class_names(graph: Graph) -> dict[str, str]:
 
 
 def mode_class(key: str) -> str:
-    return "Decode" if key == "decode" else f"Prefill{key.split('_')[1]}"
+    """A mode's configs class: its key in CamelCase (`Prefill128`, `Decode`, `DenoiseStep`)."""
+    return "".join(part.capitalize() for part in key.split("_"))
+
+
+def mode_rows(graph: Graph) -> dict[str, int]:
+    """Each mode key's row count (its ops' rows), in mode order."""
+    rows: dict[str, int] = {}
+    for op in graph.ops:
+        rows.setdefault(op.mode_key, op.seq)
+    return rows
+
+
+def mode_label(graph: Graph, key: str) -> str:
+    """How the README's table lists a mode: a chosen name as it is, a prefill length by its rows, `decode`."""
+    op = next(o for o in graph.ops if o.mode_key == key)
+    return key if op.mode_name or op.mode == "decode" else str(op.seq)
 
 
 def _unsupported(what: str, where: str) -> InputError:
@@ -420,6 +435,8 @@ def class_views(
     module = graph.facts["module"]
     classes, loops = [], {}
     classes_by_path = class_names(graph)
+    rows_of = mode_rows(graph)
+    decode_keys = {op.mode_key for op in graph.ops if op.mode == "decode"}
     for fn in graph.facts["functions"]:
         keys = [k for k in graph.mode_keys() if graph.facts["mode_variants"].get(k) == fn["mode"]]
         cls = classes_by_path[fn["path"]]
@@ -465,7 +482,7 @@ def class_views(
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in before.get(op.name, [])]
                 ccl_steps, renamed = collective_views(graph, op, key, name)
                 steps += ccl_steps
-                steps.append(op_view(graph, op, Renamed(name, renamed), jit_calls[op.mode]))
+                steps.append(op_view(graph, op, Renamed(name, renamed), jit_calls.get(mode_variant_of(graph, op), {})))
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in after.get(op.name, [])]
             keep = {name(n) for n in fn["outputs"]}
             view["methods"].append(
@@ -474,7 +491,7 @@ def class_views(
                     "args": ", ".join(name.host()(n) for n in fn["inputs"]),
                     "returns": ", ".join(name(n) for n in fn["outputs"]),
                     "steps": _with_deallocations(steps, keep),
-                    "doc": f"{fn['module']}, {'one decode step' if key == 'decode' else key.split('_')[-1] + ' rows'}.",
+                    "doc": f"{fn['module']}, {'one decode step' if key in decode_keys else f'{rows_of[key]} rows'}.",
                 }
             )
         called = f" (called as `{fn['path']}`)" if fn["path"] else ""
@@ -741,7 +758,7 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
         "args": ", ".join(n for n in first["inputs"] if n != first["token_mask"]),
         "inputs": [(n, first["token_axes"].get(n), n == first["token_mask"]) for n in first["inputs"]],
         "outputs": [(n, axes) for n, axes in first["output_token_axes"].items()],
-        "sizes": [{"size": int(k.split("_")[1]), "us": f"{times.get(k, 0.0) / 1000:.1f}"} for k in keys],
+        "sizes": [{"size": mode_rows(graph)[k], "us": f"{times.get(k, 0.0) / 1000:.1f}"} for k in keys],
         "axis_of_first": min(first["token_axes"][next(n for n in first["inputs"] if n != first["token_mask"])]),
     }
 
@@ -771,11 +788,10 @@ def input_conversion(name: str, shape: list[int], io: dict[str, Any], designs: b
     )
 
 
-def variant_entry(key: str, variant: str, io: dict[str, Any], designs: bool = False) -> dict[str, Any]:
-    """Model.to_device_<param> of a `prefill_<param>` variant: its inputs converted as to_device converts them."""
-    return {
-        "name": variant[len("prefill_") :], "method": key, "args": ", ".join(io["inputs"]), **inputs_view(io, designs)
-    }
+def variant_entry(key: str, name: str, io: dict[str, Any], designs: bool = False) -> dict[str, Any]:
+    """Model.to_device_<name> of a prefill variant forward does not serve (a `prefill_<param>` one's param, a chosen
+    mode's name): its inputs converted as to_device converts them."""
+    return {"name": name, "method": key, "args": ", ".join(io["inputs"]), **inputs_view(io, designs)}
 
 
 def inputs_view(io: dict[str, Any], designs: bool = False) -> dict[str, Any]:
@@ -798,6 +814,7 @@ def sampler_view(
     emitted: dict[str, float],
     traceable: bool = False,
     variant_names: dict[str, str] | None = None,
+    rows: dict[str, int] | None = None,
 ) -> dict[str, Any] | None:
     """The sampler method: its inputs (the step's, less those a weight starts), the loop's call and result, and the
     to_device entry that converts its mode's inputs (warmup() captures the sampler's trace from zeros through it)."""
@@ -814,7 +831,7 @@ def sampler_view(
         "doc": sampler["doc"] or f"{key} run {sampler['count']} times, each call's outputs feeding the next.",
         "args": ", ".join(args),
         "checked": ", ".join(f"{n}={n}" for n in args),
-        "rows": int(key.split("_")[1]),
+        "rows": (rows or {})[key],
         "start": sorted(sampler["start"].items()),
         "count": f"C.{sampler['name'].upper()}_COUNT",
         "count_value": sampler["count"],
@@ -892,16 +909,19 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         )
     io = graph.facts["io"]
     variants = graph.facts.get("mode_variants", {})
-    # forward serves the main variant's modes ("prefill" at each size); a `prefill_<param>` variant gets its own
-    # to_device_<param> and runs through its mode method (or the sampler)
-    main = "prefill" if "prefill" in variants.values() else variants.get(graph.mode_keys()[0], "prefill")
+    # forward serves the main variant's modes (`prefill` at each size, or a chosen mode's); another prefill variant
+    # gets its own to_device_<name> and runs through its mode method (or the sampler): the builder chose which
+    entries = graph.facts.get("mode_entries") or {"forward": "prefill", "to_device": {}}
+    main = entries["forward"]
+    rows_of = mode_rows(graph)
     first_key = next(k for k in graph.mode_keys() if variants.get(k, main) == main)
     input_names = list(io[first_key]["inputs"])
-    prefill_keys = [k for k in graph.mode_keys() if k != "decode" and variants.get(k, main) == main]
-    other_keys = [k for k in graph.mode_keys() if k != "decode" and variants.get(k, main) != main]
+    decode_keys = {op.mode_key for op in graph.ops if op.mode == "decode"}  # by role, not by name
+    prefill_keys = [k for k in graph.mode_keys() if k not in decode_keys and variants.get(k, main) == main]
+    other_keys = [k for k in graph.mode_keys() if k not in decode_keys and variants.get(k, main) != main]
 
     def shapes(keys: list[str]) -> list[tuple[int, dict[str, tuple]]]:
-        return [(int(k.split("_")[1]), {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in keys]
+        return [(rows_of[k], {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in keys]
 
     input_shapes = shapes(prefill_keys)
     # the input whose shape declares the mode's rows (the size param), preferring one with them at dim -2:
@@ -939,14 +959,15 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "input_shapes": sorted(input_shapes + shapes(other_keys)),
         "layer_lists": any("layer_lists" in io[k] for k in graph.mode_keys()),
         "tokens": tokens_view(graph, prefill_keys),
-        "variant_entries": [variant_entry(k, variants[k], io[k], designs) for k in other_keys],
+        "variant_entries": [variant_entry(k, entries["to_device"][variants[k]], io[k], designs) for k in other_keys],
         "sampler": sampler_view(
             graph.facts.get("sampler"),
             io,
             graph.facts.get("mode_time_ns", {}),
             graph.facts.get("emitted_time_ns", {}),
             (graph.facts.get("module_traces") or {}).get("traceable", False),
-            {k: variants[k][len("prefill_") :] for k in other_keys},
+            {k: entries["to_device"][variants[k]] for k in other_keys},
+            rows_of,
         ),
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),
@@ -977,11 +998,14 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "module_traces": graph.facts.get("module_traces"),
         "module_trace_region_size": trace_region_bytes(graph) if not is_lm else 0,
         "input_args": ", ".join(input_names),
+        # forward's method: a chosen mode built at one size by its name, else `<variant>_<rows>` (`prefill_128`)
+        "forward_literal": main if prefill_keys == [main] else None,
+        "forward_stem": main,
         "input_names": repr(tuple(input_names)),
         "first_input": size_input,
         "rows_axis": rows_axes.get(size_input, -2),
         "imports_torch": uses_torch(graph, is_lm) or designs,
-        "mode_list": ", ".join(k.split("_")[-1] for k in graph.mode_keys()),
+        "mode_list": ", ".join(mode_label(graph, k) for k in graph.mode_keys()),
         "mode_times": ", ".join(f"{k} {graph.facts['mode_time_ns'][k] / 1000:.1f} us" for k in graph.mode_keys()),
         # as the package runs them: untraced modes op by op (device or host dispatch bound), every call its host I/O
         "emitted_times": ", ".join(emitted_time_text(graph, k) for k in graph.mode_keys()),

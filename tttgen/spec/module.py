@@ -43,8 +43,13 @@ from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error,
 
 MODULE_DIR = ROOT / "modules"
 MODES = ("prefill", "decode")
-# a `modes` key: a mode, or `prefill_<param>`: a prefill mode of its own at rows = that int param
+# the conventional `modes` keys: a role's own name, or `prefill_<param>`: a prefill mode of its own at rows = that
+# int param (its methods are the builder's `prefill_<rows>`, as an LLM's)
 MODE_KEY = r"^(prefill|decode|prefill_[a-z][a-z0-9_]*)$"
+# a mode name a description chooses (`prefix`, `denoise_step`): it names the generated methods, the config class (in
+# CamelCase), traces and report rows, so a lowercase identifier
+MODE_NAME = r"^[a-z][a-z0-9_]*$"
+ROLES = ("prefill", "decode")
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 # ---------------------------------------------------------------- safe arithmetic over params
@@ -434,8 +439,20 @@ STEP_TAGS = ("call-step", "op-step")
 
 
 class ModeVariant(Strict):
-    """A mode whose ops (and, when given, inputs/outputs) differ from the module's own."""
+    """A mode whose ops (and, when given, inputs/outputs) differ from the module's own. Its `modes` key is its name:
+    `prefill` and `decode` (the LLM modes, their role by their name), `prefill_<param>`, or a name the description
+    chooses (PI0's `prefix`, `denoise_step`), which then states its role."""
 
+    role: Literal[ROLES] | None = Field(
+        None,
+        description="how its ops run: `prefill` over the mode's rows, `decode` one row per user (the KV-cache step); "
+        "what passes ask, never the name. Required for a chosen name; `prefill`/`decode` keys have their own",
+    )
+    rows: Expr | None = Field(
+        None,
+        description="a chosen-name prefill mode's one row count (a param or expression: PI0's `denoise_step` runs at "
+        "`suffix` rows); without it the mode runs at every size (`sizes`, or the hints' prefill lengths)",
+    )
     inputs: dict[str, Tensor] | None = None
     outputs: dict[str, Tensor] | None = None
     ops: list[Step]
@@ -512,6 +529,16 @@ class Reference(Strict):
 
 
 MODEL_METHODS = ("forward", "to_device", "open", "close", "from_host_weights", "check_inputs", "check_shapes")
+# names a mode may not take: the methods and attributes of the generated classes (templates/model.py.j2, lm.py.j2),
+# beside which each mode's method sits (tests/test_mode_names.py keeps this list complete)
+MODE_RESERVED = tuple(sorted(set(MODEL_METHODS) | {
+    "advance_held", "advance_step", "allocate_kv_cache", "bind_kv_cache", "capture", "check_current",
+    "decode_forward", "decode_forward_text", "device_rows", "fetch", "forward_batch", "forward_tokens",
+    "gather_logits", "greedy_step", "initialize", "inputs_of", "ints", "logits", "logits_step", "per_user",
+    "prefill_forward", "prefill_forward_text", "read", "require_kv_cache", "reseed", "sampled_step", "seed_sampling",
+    "step_changes", "to_host", "tokens", "tokens_read", "traced_call", "warmup",
+    "device", "weights", "mesh", "traces", "w", "design_composer", "design_mapper",
+}))
 
 
 class Sampler(Strict):
@@ -519,7 +546,7 @@ class Sampler(Strict):
     call's inputs (PI0's flow-matching Euler steps): straight-line, no host work between the calls."""
 
     name: str = Field(pattern=NAME, description="the Model method")
-    mode: str = Field(pattern=MODE_KEY, description="the `modes` key of the step it repeats")
+    mode: str = Field(pattern=NAME, description="the `modes` key of the step it repeats")
     count: Expr
     carry: dict[str, str] = Field(description="step output -> the step input it feeds on the next call")
     start: dict[str, str] = Field({}, description="step input -> the weight holding its first value")
@@ -537,7 +564,7 @@ class Feature(Strict):
     inputs: dict[str, Tensor] = {}
     outputs: dict[str, Tensor] = {}
     state: dict[str, State] = {}
-    modes: dict[Annotated[str, Field(pattern=MODE_KEY)], ModeVariant] = {}
+    modes: dict[str, ModeVariant] = {}  # keys: the checks' mode_names
     # a merge patch of the description (spec/extends.py: op lists by op name), applied after the sections above:
     # the ops, inputs and binds the feature changes, where `modes` would restate whole op lists
     patch: dict[str, Any] = {}
@@ -596,9 +623,9 @@ class ModuleDescription(Strict):
     weights: dict[str, Weight] = {}
     state: dict[str, State] = {}
     ops: list[Step] = []
-    # "prefill_<param>": one more prefill mode, at rows = that param, with its own ops (PI0: one denoising step on
-    # the suffix's 64 rows, next to the prefix's "prefill")
-    modes: dict[Annotated[str, Field(pattern=MODE_KEY)], ModeVariant] = {}
+    # per mode its own ops (and inputs, outputs): `prefill` and `decode` (an LLM's), `prefill_<param>` (one more prefill
+    # mode at rows = that param), or a name the description chooses with its role (PI0's `prefix`, `denoise_step`)
+    modes: dict[str, ModeVariant] = {}  # keys checked by ModuleChecker.mode_names (all problems at once, with lines)
     sizes: Sizes | None = Field(None, description="prefill modes over a param other than `rows` (pair modules)")
     precision: dict[Literal["accuracy", "performance"], PrecisionPolicy] = Field(
         default_factory=dict, description="per preset, this module's precision instead of the LLM presets"
@@ -617,6 +644,24 @@ class ModuleDescription(Strict):
 def sized_variants(desc: "ModuleDescription") -> dict[str, str]:
     """`prefill_<param>` keys of `modes` -> their param."""
     return {k: k[len("prefill_"):] for k in desc.modes if k.startswith("prefill_")}
+
+
+def is_named_mode(key: str) -> bool:
+    """A `modes` key the description chose (`prefix`), not a conventional one (`prefill`, `decode`,
+    `prefill_<param>`): the builder names its methods and configs after it."""
+    return key not in MODES and not key.startswith("prefill_")
+
+
+def named_modes(desc: "ModuleDescription") -> dict[str, "ModeVariant"]:
+    """The modes a description named itself, in its order."""
+    return {k: v for k, v in desc.modes.items() if is_named_mode(k)}
+
+
+def mode_role(key: str, variant: "ModeVariant | None") -> str:
+    """A mode's role (`prefill` or `decode`): what it states, else what its conventional key is."""
+    if variant is not None and variant.role is not None:
+        return variant.role
+    return "decode" if key == "decode" else "prefill"
 
 
 def variant_key(desc: "ModuleDescription", mode: str, rows: int, env: dict) -> str:
@@ -778,12 +823,9 @@ class _Checker:
             self.add(("ops",), "a module needs `ops` or per-mode `modes` with ops")
         if _l(d.get("ops")) or not _d(d.get("modes")):
             self.op_list(("ops",), _l(d.get("ops")), None)
+        self.mode_names()
         for mode, variant in _d(d.get("modes")).items():
-            if isinstance(mode, str) and re.match(MODE_KEY, mode):
-                sized = mode[len("prefill_"):] if mode.startswith("prefill_") else None
-                if sized is not None and self.param_type(sized) != "int":
-                    self.add(("modes", mode), f"'{sized}' is not an int param: prefill_<param> runs at rows = it",
-                             sorted(n for n in self.params if self.param_type(n) == "int"))
+            if isinstance(mode, str) and re.match(MODE_NAME, mode):
                 self.op_list(("modes", mode, "ops"), _l(_d(variant).get("ops")), mode)
         reference = _d(d.get("reference"))
         for wname in _d(reference.get("weights")):
@@ -828,6 +870,72 @@ class _Checker:
             if pname not in _d(d.get("params")):
                 self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(_d(d.get("params"))))
         return self.problems
+
+    def callee_mode(self, mode: str | None, callee_modes: dict) -> str | None:
+        """The callee's `modes` key a call in `mode` runs (as the builder picks it): the same name, else the one of
+        the caller's mode's role (`prefill`, `decode`), else none: its `ops`."""
+        if mode is None or mode in callee_modes:
+            return mode
+        variant = _d(_d(self.data.get("modes")).get(mode))
+        role = variant.get("role") if variant.get("role") in ROLES else ("decode" if mode == "decode" else "prefill")
+        return role if role in callee_modes else None
+
+    def mode_names(self) -> None:
+        """Each `modes` key is a conventional one (`prefill`, `decode`, `prefill_<int param>`) or a chosen name: a
+        lowercase identifier, no keyword, none of the generated classes' own names, no call's attribute, not the
+        sampler's, stating its role; no two make one config class (`a_1`, `a1`: `A1`)."""
+        d = self.data
+        ints = sorted(n for n in self.params if self.param_type(n) == "int")
+        calls = {
+            s.get("name") for _, ops in self.op_lists() for s in ops if isinstance(s, dict) and s.get("op") == "call"
+        }
+        sampler = _d(d.get("sampler")).get("name")
+        classes: dict[str, str] = {}
+        for mode, variant in _d(d.get("modes")).items():
+            loc, variant = ("modes", mode), _d(variant)
+            role = variant.get("role")
+            if not isinstance(mode, str) or not re.match(MODE_NAME, mode):
+                self.add(loc, f"mode name '{mode}' is not a lowercase Python identifier (a-z, 0-9, _; it names the "
+                         "mode's methods and, in CamelCase, its configs class)")
+                continue
+            if keyword.iskeyword(mode) or keyword.issoftkeyword(mode):
+                self.add(loc, f"mode name '{mode}' is a Python keyword; choose another")
+                continue
+            if mode in MODE_RESERVED or mode.startswith("to_device"):
+                self.add(loc, f"mode name '{mode}' is reserved: the generated classes use it themselves; choose "
+                         f"another (reserved: to_device*, {', '.join(MODE_RESERVED)})")
+                continue
+            if mode in calls:
+                self.add(loc, f"mode name '{mode}' is the attribute of the call '{mode}'; choose another")
+            if mode == sampler:
+                self.add(loc, f"mode name '{mode}' is the sampler's method too; choose another")
+            camel = "".join(part.capitalize() for part in mode.split("_"))
+            if camel in classes:
+                self.add(loc, f"modes '{classes[camel]}' and '{mode}' make the same configs class '{camel}'; "
+                         "choose names that differ by more than underscores")
+            classes.setdefault(camel, mode)
+            if mode.startswith("prefill_"):
+                sized = mode[len("prefill_"):]
+                if self.param_type(sized) != "int":
+                    self.add(loc, f"'{sized}' is not an int param: prefill_<param> runs at rows = it", ints)
+                if role not in (None, "prefill") or "rows" in variant:
+                    self.add(loc, f"'{mode}' is a prefill mode at rows = {sized}: it takes no other `role` or `rows`")
+            elif mode.startswith("decode_"):
+                self.add(loc, f"mode name '{mode}': names beginning `decode_` are refused (decode is one mode, "
+                         "`decode`); choose another",
+                         ["decode", "prefill", "prefill_<int param>", "a name of your own"])
+            elif mode in MODES:
+                if role not in (None, mode):
+                    self.add(loc + ("role",), f"mode '{mode}' has the role of its name", [mode])
+                if "rows" in variant:
+                    self.add(loc + ("rows",), f"mode '{mode}' runs at the builder's rows; a chosen name takes `rows`")
+            elif role is None:
+                self.add(loc, f"mode '{mode}' needs a `role`: how its ops run", list(ROLES))
+            elif role == "decode":
+                self.add(loc + ("role",), f"a decode mode is named `decode` for now (the LLM entry points and the "
+                         f"decode-step costs read it by that name), not '{mode}'", ["prefill"])
+            if "rows" in variant and role == "prefill" and is_named_mode(mode):
+                self.expr(loc + ("rows",), variant["rows"])
 
     def derived(self) -> None:
         """Each named expression uses params and the names before it, and is named like no param."""
@@ -1187,7 +1295,7 @@ class _Checker:
             elif _d(p).get("default") is None:
                 self.add(loc + ("bind",), f"module '{module}' param '{pname}' has no default and must be bound"
                          " (or the caller declares a param of that name)")
-        cmode = mode if mode in _d(callee.get("modes")) else None
+        cmode = self.callee_mode(mode, _d(callee.get("modes")))
         cins, couts = self.inputs_for(callee, cmode), self.outputs_for(callee, cmode)
         carry = _d(loop.get("carry"))
         for out_name, in_name in carry.items():
