@@ -197,6 +197,11 @@ def _token_bias(bias):
     return bias[:, 0].permute(2, 3, 0, 1).reshape(1, n, n, depth * heads)
 
 
+def _tile_columns(r):
+    """Coordinates [..., 3] zero-padded to one tile's 32 columns, as the packages return them."""
+    return nn.functional.pad(r, (0, 32 - r.shape[-1]))
+
+
 class Boltz2AtomAttentionEncoder(nn.Module):
     """Boltz2.structure_module.score_model.atom_attention_encoder: AtomAttentionEncoder(atom_s, token_s, queries,
     keys, depth, heads, structure_prediction=True). Its forward takes the description's inputs (biases heads first,
@@ -223,7 +228,8 @@ class Boltz2AtomAttentionEncoder(nn.Module):
 
 class Boltz2AtomAttentionDecoder(nn.Module):
     """Boltz2.structure_module.score_model.atom_attention_decoder: AtomAttentionDecoder(atom_s, token_s, queries,
-    keys, depth, heads). Its forward takes the description's inputs and returns the coordinate update [1, atoms, 3]."""
+    keys, depth, heads). Its forward takes the description's inputs and returns the coordinate update [1, atoms, 3]
+    zero-padded to the package's 32 columns."""
 
     def __init__(self, atom_s, token_s, heads, depth, queries, keys):
         super().__init__()
@@ -240,14 +246,15 @@ class Boltz2AtomAttentionDecoder(nn.Module):
     def forward(self, a, q, c, bias, atom_to_token, mask):
         feats = {"atom_pad_mask": mask, "atom_to_token": atom_to_token}
         to_keys = _to_keys(bias.shape[1], self.queries, self.keys)
-        return self.decoder(a, q, c, _atom_bias(bias), feats, to_keys)
+        return _tile_columns(self.decoder(a, q, c, _atom_bias(bias), feats, to_keys))
 
 
 class Boltz2DiffusionStep(nn.Module):
     """Boltz2.structure_module.score_model: boltz's DiffusionModule (the score model), one forward = one denoising
     step's network call. Its forward takes the description's inputs: the featurised tensors it reads (token and atom
     masks, atom_to_token), the noisy coordinates already scaled by c_in, the time c_noise(sigma) and the diffusion
-    conditioning (q, c and the three biases, heads first), and returns r_update [1, atoms, 3]."""
+    conditioning (q, c and the three biases, heads first), and returns r_update [1, atoms, 3] zero-padded to the
+    package's 32 columns."""
 
     def __init__(
         self, token_s, atom_s, dim_fourier, atom_heads, encoder_depth, decoder_depth, token_heads, token_depth,
@@ -296,4 +303,4 @@ class Boltz2DiffusionStep(nn.Module):
             "token_trans_bias": _token_bias(token_trans_bias),
             "to_keys": _to_keys(atom_enc_bias.shape[1], self.queries, self.keys),
         }
-        return self.score_model(s_inputs, s_trunk, r_noisy, times, feats, conditioning)
+        return _tile_columns(self.score_model(s_inputs, s_trunk, r_noisy, times, feats, conditioning))
