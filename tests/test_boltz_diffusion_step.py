@@ -244,3 +244,17 @@ def test_step_keys_are_the_boltz2_checkpoint_keys():
     ):
         assert root + key in keys, key
     assert {w.loop_count for w in graph.weights if w.per_layer} == {3, 24}
+
+
+def test_more_atoms_than_built_is_a_user_error_naming_the_slices():
+    """704 tokens are 5632 atoms, past the default max_atoms (2048) the window matrix and the ones are made at: the
+    slices that would read past them are reported at their description lines before anything is rendered (the real
+    ttnn refuses them: 'Ends 1408 must be less than or equal to the shape of the tensor 512')."""
+    from tttgen.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        plan(Request("boltz2_diffusion_step", "p150", params=(("n", "704"),)))
+    text = info.value.render()
+    assert "boltz_atom_key_mask.yaml" in text and "op 'window_index' (slice)" in text
+    assert "ends [1, 1, 1408, 352] reach past the input [1, 1, 512, 128] in dim 2" in text
+    plan(Request("boltz2_diffusion_step", "p150", params=(("n", "704"), ("max_atoms", "5632"), ("token_depth", "1"))))
