@@ -258,3 +258,35 @@ def test_more_atoms_than_built_is_a_user_error_naming_the_slices():
     assert "boltz_atom_key_mask.yaml" in text and "op 'window_index' (slice)" in text
     assert "ends [1, 1, 1408, 352] reach past the input [1, 1, 512, 128] in dim 2" in text
     plan(Request("boltz2_diffusion_step", "p150", params=(("n", "704"), ("max_atoms", "5632"), ("token_depth", "1"))))
+
+
+def test_readme_runs_one_step_from_boltz_inputs():
+    from tttgen.verification import rendered_files as files_of
+
+    readme = files_of(plan(Request("boltz2_diffusion_step", "p150", params=STEP)), None)["README.md"]
+    # the description's usage: the conditioning once per trunk output with boltz's module, the biases heads first,
+    # sigma's c_in and c_noise into the inputs, the update combined as AtomDiffusion does
+    assert "## Use it" in readme and "boltz.diffusion_conditioning(s, z, relative_position_encoding, feats)" in readme
+    assert "times[0, 0, 0, 0] = diffusion.c_noise(sigma)" in readme
+    assert "denoised = diffusion.c_skip(sigma) * r_noisy + diffusion.c_out(sigma) * r_update" in readme
+
+
+def test_usage_turns_boltz_biases_heads_first_as_the_reference_hands_them_back():
+    """The README's heads_first (atom biases) and permute (token biases) invert what the reference gives boltz."""
+    import sys
+
+    from tttgen.spec.module import MODULE_DIR
+
+    sys.path.insert(0, str(MODULE_DIR))
+    try:
+        from boltz_references import _atom_bias, _token_bias
+    finally:
+        sys.path.remove(str(MODULE_DIR))
+    usage = (MODULE_DIR / "boltz2_diffusion_step.yaml").read_text()
+    assert "heads_first = lambda b, depth: b.reshape(*b.shape[:-1], depth, -1).movedim(-2, 0).movedim(-1, -3)[:, 0]" in usage
+    heads_first = lambda b, depth: b.reshape(*b.shape[:-1], depth, -1).movedim(-2, 0).movedim(-1, -3)[:, 0]  # noqa: E731
+    atom = torch.randn(3, 16, 4, 32, 128)
+    assert torch.equal(heads_first(_atom_bias(atom), 3), atom)
+    assert "tok = tok.reshape(1, n, n, 24, 16).permute(3, 0, 4, 1, 2)" in usage
+    token = torch.randn(24, 1, 16, 64, 64)
+    assert torch.equal(_token_bias(token).reshape(1, 64, 64, 24, 16).permute(3, 0, 4, 1, 2), token)
