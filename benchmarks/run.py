@@ -18,6 +18,7 @@ SCRIPTS = (
     ("tttgen's rules and L1 estimate against the real ttnn", ["ttnn_sweep.py"]),
     ("Boltz-2 modules against TT-Boltz's configuration", ["boltz.py"]),
     ("Boltz-2 trunk and diffusion step against TT-Boltz's configuration", ["boltz_trunk.py"]),
+    ("Boltz-2 diffusion step whole (score model, 704 tokens, 5632 atoms) against TT-Boltz's configuration", ["boltz_diffusion_step.py"]),
     ("PI0 sample_actions latency against the published PI0.5 figure", ["pi0.py"]),
     ("Multi-chip decode against the published T3K, QuietBox BH and Galaxy figures", ["mesh.py"]),
 )

@@ -159,3 +159,148 @@ class Boltz2TrunkStep(nn.Module):
             zm, m = layer(zm, m, pair_mask, msa_mask)
         z = z + zm
         return self.pairformer_module(s, z, mask, pair_mask)
+
+
+def _nested(root, path, module):
+    """`module` held at the dotted attribute `path` under `root` (empty holders made on the way)."""
+    *outer, last = path.split(".")
+    holder = root
+    for name in outer:
+        if not hasattr(holder, name):
+            holder.add_module(name, nn.Module())
+        holder = getattr(holder, name)
+    holder.add_module(last, module)
+    return module
+
+
+def _to_keys(windows, queries, keys):
+    """AtomEncoder's key gather for `windows` windows (get_indexing_matrix, single_to_keys)."""
+    from functools import partial
+
+    from boltz.model.modules.encodersv2 import get_indexing_matrix, single_to_keys
+
+    index = get_indexing_matrix(windows, queries, keys, "cpu")
+    return partial(single_to_keys, indexing_matrix=index, W=queries, H=keys)
+
+
+def _atom_bias(bias):
+    """Per-layer window biases heads first [depth, K, heads, queries, keys] in boltz's layout, every layer's heads
+    along the last dim, layers outer ([1, K, queries, keys, depth * heads]: DiffusionConditioning's atom_enc_bias)."""
+    depth, windows, heads, queries, keys = bias.shape
+    return bias.permute(1, 3, 4, 0, 2).reshape(1, windows, queries, keys, depth * heads)
+
+
+def _token_bias(bias):
+    """Per-layer token biases heads first [depth, 1, heads, n, n] in boltz's layout [1, n, n, depth * heads]
+    (DiffusionConditioning's token_trans_bias)."""
+    depth, _, heads, n, _ = bias.shape
+    return bias[:, 0].permute(2, 3, 0, 1).reshape(1, n, n, depth * heads)
+
+
+def _tile_columns(r):
+    """Coordinates [..., 3] zero-padded to one tile's 32 columns, as the packages return them."""
+    return nn.functional.pad(r, (0, 32 - r.shape[-1]))
+
+
+class Boltz2AtomAttentionEncoder(nn.Module):
+    """Boltz2.structure_module.score_model.atom_attention_encoder: AtomAttentionEncoder(atom_s, token_s, queries,
+    keys, depth, heads, structure_prediction=True). Its forward takes the description's inputs (biases heads first,
+    atom_to_token [1, atoms, tokens]) and calls boltz's forward with the feats it reads and its own key gather."""
+
+    def __init__(self, atom_s, token_s, heads, depth, queries, keys):
+        super().__init__()
+        from boltz.model.modules.encodersv2 import AtomAttentionEncoder
+
+        self.queries, self.keys = queries, keys
+        # held once, at its Boltz-2 path (an attribute would list its parameters twice in state_dict)
+        object.__setattr__(self, "encoder", _nested(
+            self,
+            "structure_module.score_model.atom_attention_encoder",
+            AtomAttentionEncoder(atom_s, token_s, queries, keys, depth, heads, structure_prediction=True),
+        ))
+
+    def forward(self, q, c, r, bias, atom_to_token, mask):
+        feats = {"ref_pos": r, "atom_pad_mask": mask, "atom_to_token": atom_to_token}
+        to_keys = _to_keys(bias.shape[1], self.queries, self.keys)
+        a, q_out, _, _ = self.encoder(feats, q, c, _atom_bias(bias), to_keys, r=r)
+        return a, q_out
+
+
+class Boltz2AtomAttentionDecoder(nn.Module):
+    """Boltz2.structure_module.score_model.atom_attention_decoder: AtomAttentionDecoder(atom_s, token_s, queries,
+    keys, depth, heads). Its forward takes the description's inputs and returns the coordinate update [1, atoms, 3]
+    zero-padded to the package's 32 columns."""
+
+    def __init__(self, atom_s, token_s, heads, depth, queries, keys):
+        super().__init__()
+        from boltz.model.modules.encodersv2 import AtomAttentionDecoder
+
+        self.queries, self.keys = queries, keys
+        # held once, at its Boltz-2 path (an attribute would list its parameters twice in state_dict)
+        object.__setattr__(self, "decoder", _nested(
+            self,
+            "structure_module.score_model.atom_attention_decoder",
+            AtomAttentionDecoder(atom_s, token_s, queries, keys, depth, heads),
+        ))
+
+    def forward(self, a, q, c, bias, atom_to_token, mask):
+        feats = {"atom_pad_mask": mask, "atom_to_token": atom_to_token}
+        to_keys = _to_keys(bias.shape[1], self.queries, self.keys)
+        return _tile_columns(self.decoder(a, q, c, _atom_bias(bias), feats, to_keys))
+
+
+class Boltz2DiffusionStep(nn.Module):
+    """Boltz2.structure_module.score_model: boltz's DiffusionModule (the score model), one forward = one denoising
+    step's network call. Its forward takes the description's inputs: the featurised tensors it reads (token and atom
+    masks, atom_to_token), the noisy coordinates already scaled by c_in, the time c_noise(sigma) and the diffusion
+    conditioning (q, c and the three biases, heads first), and returns r_update [1, atoms, 3] zero-padded to the
+    package's 32 columns."""
+
+    def __init__(
+        self, token_s, atom_s, dim_fourier, atom_heads, encoder_depth, decoder_depth, token_heads, token_depth,
+        queries, keys,
+    ):
+        super().__init__()
+        from boltz.model.modules.diffusionv2 import DiffusionModule
+
+        self.queries, self.keys = queries, keys
+        # held once, at its Boltz-2 path (an attribute would list its parameters twice in state_dict)
+        object.__setattr__(self, "score_model", _nested(
+            self,
+            "structure_module.score_model",
+            DiffusionModule(
+                token_s,
+                atom_s,
+                atoms_per_window_queries=queries,
+                atoms_per_window_keys=keys,
+                sigma_data=16,
+                dim_fourier=dim_fourier,
+                atom_encoder_depth=encoder_depth,
+                atom_encoder_heads=atom_heads,
+                token_transformer_depth=token_depth,
+                token_transformer_heads=token_heads,
+                atom_decoder_depth=decoder_depth,
+                atom_decoder_heads=atom_heads,
+                conditioning_transition_layers=2,
+            ),
+        ))
+
+    def forward(
+        self, s_inputs, s_trunk, r_noisy, times, atom_mask, atom_to_token, q, c, atom_enc_bias, atom_dec_bias,
+        token_trans_bias, token_mask,
+    ):
+        feats = {
+            "ref_pos": r_noisy,
+            "atom_pad_mask": atom_mask.reshape(1, -1),
+            "token_pad_mask": token_mask,
+            "atom_to_token": atom_to_token,
+        }
+        conditioning = {
+            "q": q,
+            "c": c,
+            "atom_enc_bias": _atom_bias(atom_enc_bias),
+            "atom_dec_bias": _atom_bias(atom_dec_bias),
+            "token_trans_bias": _token_bias(token_trans_bias),
+            "to_keys": _to_keys(atom_enc_bias.shape[1], self.queries, self.keys),
+        }
+        return _tile_columns(self.score_model(s_inputs, s_trunk, r_noisy, times, feats, conditioning))

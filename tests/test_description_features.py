@@ -637,8 +637,8 @@ def test_cache_write_rule(kind):
 # ================================================================ 6. input examples
 
 
-@pytest.mark.parametrize("kind", ["zeros", "ones", "arange", "causal"])
-@pytest.mark.parametrize("shape", [[1, 1, 6, 6], [1, 32]])
+@pytest.mark.parametrize("kind", ["zeros", "ones", "arange", "causal", "assign"])
+@pytest.mark.parametrize("shape", [[1, 1, 6, 6], [1, 32], [1, 1, 64, 8]])
 def test_example_input_and_the_printed_expression_agree(kind, shape):
     built = example_input(kind, shape, torch.Generator().manual_seed(0))
     printed = eval(example_expression(kind, shape), {"torch": torch})
@@ -654,6 +654,13 @@ def test_arange_counts_and_causal_masks_above_the_diagonal():
     assert torch.equal(mask[cols > rows], torch.full((10,), -1e9))
 
 
+def test_assign_gives_each_row_one_column_in_order():
+    """Atoms to their tokens: 64 atoms over 8 tokens, 8 each, in order."""
+    got = example_input("assign", [1, 1, 64, 8], None)[0, 0]
+    assert torch.equal(got.sum(dim=1), torch.ones(64)) and torch.equal(got.sum(dim=0), torch.full((8,), 8.0))
+    assert torch.equal(got.argmax(dim=1), torch.arange(64) // 8)
+
+
 def test_randn_example_is_random_of_its_shape():
     assert example_expression("randn", [1, 1, 32, 64]) == "torch.randn([1, 1, 32, 64])"
     assert example_input("randn", [1, 1, 32, 64], torch.Generator().manual_seed(0)).shape == (1, 1, 32, 64)
@@ -666,7 +673,7 @@ def test_examples_reach_the_readme_and_unknown_kinds_are_refused(stepper, tmp_pa
     text = problems(tmp_path, edited(STEPPER, "example: zeros}", "example: eye}"), "stepper")
     assert (
         f"stepper.yaml:{line_of(STEPPER, 'example: zeros')}: field 'modes.prefill_small.inputs.s.example': "
-        "Input should be 'randn', 'ones', 'zeros', 'arange' or 'causal'" in text
+        "Input should be 'randn', 'ones', 'zeros', 'arange', 'causal' or 'assign'" in text
     )
 
 

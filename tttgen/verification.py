@@ -783,7 +783,8 @@ def spread_weights(module):
 
 def example_input(kind: str, shape, gen):
     """An input as its description's `example` says (tttgen/render/module.py's example_expression prints the same):
-    random normal, ones, zeros, counts (positions) or an additive causal mask."""
+    random normal, ones, zeros, counts (positions), an additive causal mask or a one-hot assignment of rows to
+    columns in order (row i to column i * cols // rows: atoms to their tokens)."""
     import torch
 
     if kind == "randn":
@@ -792,6 +793,9 @@ def example_input(kind: str, shape, gen):
         return torch.arange(math.prod(shape)).reshape(shape)
     if kind == "causal":
         return torch.full(shape, -1e9).triu(1)
+    if kind == "assign":
+        rows, cols = shape[-2], shape[-1]
+        return torch.nn.functional.one_hot(torch.arange(rows) * cols // rows, cols).float().reshape(shape)
     return getattr(torch, kind)(shape)
 
 

@@ -852,6 +852,9 @@ def example_expression(kind: str, shape: list[int]) -> str:
         return f"torch.arange({math.prod(shape)}).reshape({shape})"
     if kind == "causal":
         return f"torch.full({shape}, -1e9).triu(1)"
+    if kind == "assign":
+        rows, cols = shape[-2], shape[-1]
+        return f"torch.nn.functional.one_hot(torch.arange({rows}) * {cols} // {rows}, {cols}).float().reshape({shape})"
     return f"torch.{kind}({shape})"
 
 

@@ -182,10 +182,11 @@ class Tensor(Strict):
     shape: Shape
     dtype: DType | None = None
     doc: Text = ""
-    example: Literal["randn", "ones", "zeros", "arange", "causal"] = Field(
+    example: Literal["randn", "ones", "zeros", "arange", "causal", "assign"] = Field(
         "randn",
         description="what the README's example and verification pass: arange counts (positions); causal is an "
-        "additive causal mask (0 on and below the diagonal, -1e9 above)",
+        "additive causal mask (0 on and below the diagonal, -1e9 above); assign gives each row one 1, rows in order "
+        "over the columns (row i at column i * cols // rows: atoms to their tokens)",
     )
     layout: Literal["tile", "row_major"] = Field("tile", description="how to_device lays the input out (fold reads row-major)")
 

@@ -19,6 +19,14 @@ class Slice(OpKind):
         out = tuple(-(-(e - b) // s) for b, e, s in zip(attrs["begins"], attrs["ends"], steps))
         if len(out) != len(ins["input"]) or min(out) <= 0:
             raise ShapeError(f"begins/ends {attrs['begins']}/{attrs['ends']} do not cut a box of {list(ins['input'])}")
+        # ends past the input (ttnn refuses them: "Ends ... must be less than or equal to the shape"); with a runtime
+        # start, dim -2 counts from it and is checked where the start is made
+        past = [
+            i for i, (e, d) in enumerate(zip(attrs["ends"], ins["input"]))
+            if e > d and not ("start" in ins and i == len(out) - 2)
+        ]
+        if past:
+            raise ShapeError(f"ends {list(attrs['ends'])} reach past the input {list(ins['input'])} in dim {past[0]}")
         return Inferred((out,), rows_dim(out))
 
     def render_args(self, op, ins, attrs, tools):
