@@ -72,9 +72,9 @@ def test_the_cost_model_chooses_and_explain_says_why(device):
     if group["form"] == "separate":
         assert linears == pytest.approx(ns["separate"], rel=1e-6)
     text = explain_table(explain_rows(p.graph))
-    assert f"prefill.zn: {group['form']}:" in text and "us fused against" in text
+    assert f"prefill.p_a:zn: {group['form']}:" in text and "us fused against" in text
     detail = explain_table(explain_rows(p.graph, "g_a"), detail=True)
-    assert "projection (prefill.zn)" in detail
+    assert "projection (prefill.p_a:zn)" in detail
 
 
 def test_pins_that_cannot_hold_are_refused():

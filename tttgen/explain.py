@@ -91,7 +91,8 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
                 "chain": chains.get(d.get("jit_chain")),
             }
         if d.get("projection"):  # linears reading one tensor: fused into one linear and slices, or one each
-            row["projection"] = dict(d["projection"])
+            row["projection"] = {"form": d["projection"], "group": d["projection_group"], "reason": d["projection_reason"],
+                                 "form_ns": dict(d["projection_ns"])}
         if op_name and op.kind == "linear" and op.weight:
             row["weight_placement"] = weight_placement(graph, op.weight)
         if op_name:

@@ -15,8 +15,9 @@ The fused weight is the members' weights concatenated along their columns at loa
 same checkpoint keys with the same transforms as before (`Weight.parts`). The slices keep the members' names, so
 their outputs, readers and explain rows keep theirs.
 
-Inputs: precision (dtypes, kernels), chunking (rows per call). Produces: `projections` (op decision `projection`
-{form, group, reason, form_ns} on each member and on the fused linear; graph fact `projection_groups`).
+Inputs: precision (dtypes, kernels), chunking (rows per call). Produces: `projections` (op decisions `projection`
+(fused or separate), `projection_group`, `projection_reason` and `projection_ns` (each form's modeled time) on each
+member and on the fused linear; graph fact `projection_groups`).
 """
 
 from __future__ import annotations
@@ -43,24 +44,34 @@ def _local(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def _function(name: str) -> str:
-    return name.rsplit(".", 1)[0] if "." in name else ""
+def functions_of(graph: Graph) -> dict[tuple[str, str], str]:
+    """(mode, op name) -> the path of the module function whose body holds the op."""
+    return {
+        (fn["mode"], entry["op"]): fn["path"]
+        for fn in graph.facts.get("functions", ())
+        for entry in fn["body"]
+        if "op" in entry
+    }
 
 
 def groups_of(graph: Graph) -> dict[tuple[str, str, str], list[str]]:
-    """(mode, function path, input value) -> the names of the linears reading it, in program order: every prefill
-    function's readers of one value, two or more."""
-    found: dict[tuple[str, str, str], list[str]] = {}
+    """(mode, function path, input value) -> the names of the linears reading it, in program order: each prefill
+    linear with the others that read its row chunks (fact `shares_input_with`: the builder's readers of one value
+    in one module function)."""
+    where = functions_of(graph)
+    owners: dict[tuple[str, str], list[str]] = {}
     for op in graph.ops:
-        if op.mode != "prefill" or not op.dataflow or not kind_of(op).shares_input or op.weight is None:
+        owner = op.facts.get("shares_input_with")
+        if op.mode != "prefill" or not owner:
             continue
-        value = op.dataflow["in"].get("input")
-        if not isinstance(value, str):
-            continue
-        names = found.setdefault((op.mode, _function(op.name), value), [])
+        names = owners.setdefault((op.mode, owner), [owner])
         if op.name not in names:
             names.append(op.name)
-    return {k: v for k, v in found.items() if len(v) > 1}
+    found = {}
+    for (mode, owner), names in owners.items():
+        first = next(o for o in graph.ops if o.mode == mode and o.name == owner)
+        found[(mode, where.get((mode, owner), ""), first.dataflow["in"]["input"])] = names
+    return found
 
 
 def _pin(graph: Graph, ops: list[Op]) -> tuple[str | None, str | None]:
@@ -165,17 +176,19 @@ def forms_ns(graph: Graph, ops: list[Op]) -> dict[str, float]:
 # ---------------------------------------------------------------- the fused form in the graph
 
 
-def _fused_names(graph: Graph, members: list[str], mode: str) -> tuple[str, str]:
-    """The fused linear's (op and weight) name and its output value's name, unused in its function."""
-    prefix = _function(members[0])
-    name = "_".join(_local(m) for m in members)
-    qualified = f"{prefix}.{name}" if prefix else name
-    ops = [o for o in graph.ops if o.mode == mode and o.dataflow and _function(o.name) == prefix]
+def _fused_names(graph: Graph, members: list[str], mode: str, path: str) -> tuple[str, str]:
+    """The fused linear's (op and weight) name, its members' names joined under their common prefix, and its output
+    value's name, their outputs' joined; neither used in its function or graph yet."""
+    prefix = members[0].rsplit(".", 1)[0] + "." if "." in members[0] else ""
+    qualified = prefix + "_".join(_local(m) for m in members)
+    where = functions_of(graph)
+    ops = [o for o in graph.ops if o.mode == mode and o.dataflow and where.get((mode, o.name)) == path]
     used = {v for o in ops for v in o.dataflow.get("out", ())}
     used |= {v for o in ops for v in o.dataflow["in"].values() if isinstance(v, str)}
     outs = [next(o for o in ops if o.name == m).dataflow["out"][0] for m in members]
     value = "_".join(outs)
-    while value in used or qualified in {o.name for o in graph.ops} | {w.name for w in graph.weights}:
+    taken = {o.name for o in graph.ops} | {w.name for w in graph.weights}
+    while value in used or qualified in taken:
         value, qualified = value + "_fused", qualified + "_fused"
     return qualified, value
 
@@ -231,7 +244,7 @@ def _fuse_size(ops: list[Op], name: str, value: str, weight: Weight, decision, o
                 **{k: v for k, v in first.decisions.items() if k in ("dtypes", "kernel")},
                 **({"calls": first.decisions["calls"]} if owner is None and "calls" in first.decisions else {}),
                 "shape": replace(shape, n=weight.n),
-                "projection": decision(name),
+                **decision(name),
             }
         ),
         dataflow=frozen(flow),
@@ -257,7 +270,7 @@ def _fuse_size(ops: list[Op], name: str, value: str, weight: Weight, decision, o
                 seq=op.seq,
                 scope=op.scope,
                 facts=frozen(slice_facts),
-                decisions=frozen({"dtypes": {"in0": dtype, "in1": None, "out": dtype}, "kernel": None, "projection": decision(op.name)}),
+                decisions=frozen({"dtypes": {"in0": dtype, "in1": None, "out": dtype}, "kernel": None, **decision(op.name)}),
                 dataflow=frozen(
                     {
                         "kind": "slice",
@@ -271,6 +284,11 @@ def _fuse_size(ops: list[Op], name: str, value: str, weight: Weight, decision, o
             )
         )
     return out
+
+
+def _decision(form: str, group: str, reason: str, ns: dict[str, float]) -> dict[str, Any]:
+    """The op decisions of a group's members (flat: texts that name ops are top-level strings)."""
+    return {"projection": form, "projection_group": group, "projection_reason": reason, "projection_ns": dict(ns)}
 
 
 def _with_body_entry(functions, mode: str, path: str, before: str, name: str):
@@ -307,9 +325,7 @@ def projections(graph: Graph) -> Graph:
                 for key in graph.mode_keys()
                 if key != "decode" and any(o.mode_key == key and o.name == members[0] for o in graph.ops)
             ]
-            group = f"{mode}.{path + '.' if path else ''}{value}"
-            if len(groups) > 1:
-                group += f".{_local(members[0])}"
+            group = f"{mode}.{members[0]}:{value}"  # the first member's input (op names, not the function's path)
             pinned, pinned_by = _pin(graph, [o for ops in sizes for o in ops])
             ns = {SEPARATE: 0.0, FUSED: 0.0}
             for ops in sizes:
@@ -328,16 +344,16 @@ def projections(graph: Graph) -> Graph:
                       "form_ns": dict(ns), "fused_op": None}
             records.append(record)
             for m in members:
-                decided[(mode, m)] = {"form": form, "group": group, "reason": reason, "form_ns": dict(ns)}
+                decided[(mode, m)] = _decision(form, group, reason, ns)
             if form == FUSED:
                 fuse.append((members, readers, mode, path, record))
 
-    ops = [op.decide(projection=decided[(op.mode, op.name)]) if (op.mode, op.name) in decided else op for op in graph.ops]
+    ops = [op.decide(**decided[(op.mode, op.name)]) if (op.mode, op.name) in decided else op for op in graph.ops]
     graph = graph.with_ops(ops)
     weights = list(graph.weights)
     functions = graph.facts.get("functions", ())
     for members, readers, mode, path, record in fuse:
-        name, value = _fused_names(graph, members, mode)
+        name, value = _fused_names(graph, members, mode, path)
         record["fused_op"] = _local(name)
         first_key = next(op.mode_key for op in graph.ops if op.mode == mode and op.name == members[0])
         weight_names = [graph.op(f"{first_key}.{m}").weight for m in members]
@@ -346,7 +362,7 @@ def projections(graph: Graph) -> Graph:
         weights = weights[:at] + [weight] + [w for w in weights[at:] if w.name not in weight_names]
 
         def decision(op_name: str, record=record):
-            return {"form": FUSED, "group": record["id"], "reason": record["reason"], "form_ns": record["form_ns"]}
+            return _decision(FUSED, record["id"], record["reason"], record["form_ns"])
 
         owner = None if readers[0] in members else readers[0]  # the first reader makes the row chunks
         new_ops: list[Op] = []
