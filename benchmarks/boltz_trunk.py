@@ -238,10 +238,14 @@ def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=(), msa=())
             )
         all_rows = roofline(t, device, top=10**6)
         floor = sum(r_["floor_ns"] * r_["runs"] for r_ in all_rows)
+        interleaved = sum(max(r_["interleaved_ns"], r_["compute_ns"]) * r_["runs"] for r_ in all_rows)
+        dram_bound = sum(r_["total_ns"] for r_ in all_rows if r_["binding"] == "dram")
         lines.append(
-            f"\nWhole trunk: modeled {_s(t['total'])} s; the sum of every op's floor is {_s(floor)} s "
-            f"({t['total'] / floor:.2f}x above it). TT-Boltz's configuration: {_s(t['tt_boltz'])} s; "
-            f"1.3x needs tttgen at {_s(t['tt_boltz'] / 1.3)} s."
+            f"\nWhole trunk: modeled {_s(t['total'])} s; the sum of every op's floor is {_s(floor)} s at the nominal "
+            f"bandwidth ({t['total'] / floor:.2f}x above it) and {_s(interleaved)} s at the interleaved-read bandwidth "
+            f"({t['total'] / interleaved:.2f}x above it); DRAM-bound ops are {_s(dram_bound)} s "
+            f"({dram_bound / t['total']:.0%}). TT-Boltz's configuration: {_s(t['tt_boltz'])} s; 1.3x needs tttgen at "
+            f"{_s(t['tt_boltz'] / 1.3)} s."
         )
     lines += [
         "\n## Notes\n",
