@@ -83,3 +83,8 @@ def test_pins_that_cannot_hold_are_refused():
     both = {"p_a": {"projection": "fused"}, "g_b": {"projection": "separate"}}
     with pytest.raises(InputError, match="pin both"):
         plan(Request("boltz_triangle_mult_outgoing", "n150", None, (("overrides", both),)))
+
+
+def test_a_projection_pin_on_a_linear_without_siblings_is_refused():
+    with pytest.raises(InputError, match="p_out: projection pins"):
+        plan(Request("boltz_triangle_mult_outgoing", "n150", None, (("overrides", {"p_out": {"projection": "fused"}}),)))

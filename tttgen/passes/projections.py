@@ -28,7 +28,6 @@ from typing import Any
 from tttgen.errors import InputError
 from tttgen.ir.configs import DRAM_INTERLEAVED, MatmulShape
 from tttgen.ir.graph import Graph, Op, Weight, frozen
-from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import rows_dim
 from tttgen.passes.base import make_pass
 from tttgen.passes.matmul_program import baseline_seeds, l1_reserve, search
@@ -348,6 +347,16 @@ def projections(graph: Graph) -> Graph:
             if form == FUSED:
                 fuse.append((members, readers, mode, path, record))
 
+    grouped = {(mode, m) for (mode, _, _), readers in groups_of(graph).items() for m in readers}
+    stray = sorted({entry[0] for op in graph.ops if (entry := override_entry(graph, op)) and entry[1].projection
+                    and (op.mode, op.name) not in grouped})
+    if stray:
+        raise InputError(
+            f"{', '.join(stray)}: projection pins a linear that shares its input with another linear of its function; "
+            "this op has none",
+            where=f"{graph.hints.source}: overrides",
+            hint="linears reading one tensor: " + ", ".join(sorted({m for _, m in grouped})) if grouped else "none here",
+        )
     ops = [op.decide(**decided[(op.mode, op.name)]) if (op.mode, op.name) in decided else op for op in graph.ops]
     graph = graph.with_ops(ops)
     weights = list(graph.weights)
