@@ -88,3 +88,14 @@ def test_pins_that_cannot_hold_are_refused():
 def test_a_projection_pin_on_a_linear_without_siblings_is_refused():
     with pytest.raises(InputError, match="p_out: projection pins"):
         plan(Request("boltz_triangle_mult_outgoing", "n150", None, (("overrides", {"p_out": {"projection": "fused"}}),)))
+
+
+def test_fused_groups_inside_called_modules_verify():
+    """Every group of a Pairformer layer pinned fused (the two triangle multiplications' and the two triangle
+    attentions', each in its own called module): the layer still matches boltz's PairformerLayer."""
+    groups = ("tri_mul_out.p_a", "tri_mul_in.p_a", "tri_att_start.wqkv", "tri_att_end.rows.wqkv")
+    flags = (("overrides", {k: {"projection": "fused"} for k in groups}),)
+    p = plan(Request("boltz_pairformer_layer", "p150", None, flags, params=(("n", "64"),)))
+    assert [g["form"] for g in p.graph.facts["projection_groups"]] == ["fused"] * 4
+    report = verify_module(p)
+    assert report.passed, report.as_dict()
