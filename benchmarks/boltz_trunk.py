@@ -99,31 +99,44 @@ def stack(module: str, device: str, params: tuple, judge) -> dict:
         "missing": missing,
         "chunked": chunked,
         "layers": max(runs_per_call(graph, op) for op in ops.values()),
+        "graph": graph,
+        "ops": ops,
     }
 
 
-def fused_projections(device: str) -> dict:
-    """The triangle multiplication's input projections at `PADDED` tokens: the four K=128 linears as generated
-    (p_a, g_a, p_b, g_b, each re-reading the normalised pair tensor) against TT-Boltz's form, one [c, 4c] linear and
-    four slices (ttnn.chunk copies each quarter out), both priced by tttgen's cost model; the fused linear with the
-    config tttgen's matmul search picks for it at the generated ops' row chunking, dtypes and kernel."""
-    from tttgen.cost.model import estimate_op
-    from tttgen.ir.configs import MatmulShape
-    from tttgen.passes.matmul_program import search
+def projection_groups(graph) -> list[dict]:
+    """The projections pass's records for one stack: each group of linears reading one tensor, the form it chose and
+    both forms' modeled times (summed over the sizes built, here one: `PADDED`)."""
+    return [dict(g) for g in graph.facts.get("projection_groups", ())]
 
-    graph = plan(Request("boltz_triangle_mult_outgoing", device, params=(("n", str(PADDED)),))).graph
-    linears = {op.name: op for op in graph.ops_of("linear")}
-    parts = [linears[n] for n in ("p_a", "g_a", "p_b", "g_b")]
-    separate = sum(op.decisions["time_ns"] for op in parts)
-    d = parts[0].decisions
-    shape = d["shape"]
-    fused_shape = MatmulShape(shape.m, shape.k, 4 * shape.n, shape.batch)
-    dtypes = (d["dtypes"]["in0"], d["dtypes"]["in1"], d["dtypes"]["out"])
-    best = search(graph.device, fused_shape, d["kernel"], dtypes, d["in1"], False)[0]  # tttgen's own search
-    fused = best.time_ns
-    quarter = PADDED * PADDED * shape.n * 2  # bytes of one [n, n, c] bf16 quarter
-    slices = 4 * estimate_op(graph.device, "reshard", bytes_in=quarter, bytes_out=quarter, src="dram", dst="dram").total_ns
-    return {"separate": separate, "fused": fused, "slices": slices, "shape": fused_shape}
+
+def roofline(r: dict, device: str, top: int = 8) -> list[dict]:
+    """The trunk's costliest ops (time x runs per call), each with its modeled time, its DRAM bytes, the time those
+    bytes take at the device's nominal DRAM bandwidth and at its interleaved-read bandwidth, its FLOP time at the
+    op's fidelity on the whole grid, and how far the model puts it from the larger floor."""
+    graph, ops = r["graph"], r["ops"]
+    dram = graph.device.dram
+    rows = []
+    for op in ops.values():
+        d = op.decisions
+        cost = d.get("cost")
+        if cost is None or not d.get("time_ns"):
+            continue
+        runs = runs_per_call(graph, op)
+        flops = op.decisions["shape"].flops if op.kind in ("linear", "matmul") and d.get("shape") is not None else 0
+        fidelity = d["kernel"].math_fidelity if d.get("kernel") else "HiFi4"
+        compute_floor = flops / graph.device.peak_flops(fidelity) * 1e9 if flops else 0.0
+        nominal = cost.dram_bytes / dram.nominal_gbps
+        interleaved = cost.dram_bytes / dram.interleaved_gbps
+        floor = max(nominal, compute_floor)
+        rows.append({
+            "op": op.name, "kind": op.kind, "runs": runs, "time_ns": d["time_ns"], "total_ns": d["time_ns"] * runs,
+            "dram_bytes": cost.dram_bytes, "nominal_ns": nominal, "interleaved_ns": interleaved,
+            "compute_ns": compute_floor, "floor_ns": floor, "binding": cost.binding,
+            "overhead_ns": cost.overhead_ns,
+        })
+    rows.sort(key=lambda x: -x["total_ns"])
+    return rows[:top]
 
 
 def _s(ns: float) -> str:
@@ -137,10 +150,12 @@ def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=(), msa=())
         "configuration (modeled)\n"
     ]
     ratios = {}
+    stacks = {}
     for device in devices:
         t = stack("boltz_pairformer_module", device, trunk, judge)
         d = stack("boltz_diffusion_transformer", device, diffusion, judge)
         m = stack("boltz_msa_module", device, msa, judge)
+        stacks[device] = (t, m, d)
         ratios[device] = (t["tt_boltz"] / t["total"], d["tt_boltz"] / d["total"])
         lines += [
             f"\n## {device}\n",
@@ -180,21 +195,59 @@ def report(judge=judge_matmuls, devices=DEVICES, trunk=(), diffusion=(), msa=())
                f" (published: {PUBLISHED_NOTE}).")
         )
     lines += [
-        "\n## Fused input projections (triangle multiplication)\n",
-        "| device | four K=128 linears (generated) us | one [c, 4c] linear us | + four slices us | fused total us | cheaper |",
-        "|---|---|---|---|---|---|",
+        "\n## Fused input projections (the projections pass's choice)\n",
+        "Each group of linears reading one tensor is priced by the projections pass in both forms (the linears as "
+        "described, or one linear over their weights side by side plus a slice per linear, TT-Boltz's [c, 4c] form "
+        "with ttnn.chunk), each linear with the config the matmul search finds for it and its weight placed as the "
+        "memory pass would; the cheaper form is generated (graph fact projection_groups, `tttgen explain`).\n",
+        "| device | stack | group (first member: input) | members | one linear each us | fused + slices us | chosen |",
+        "|---|---|---|---|---|---|---|",
     ]
     for device in devices:
-        f = fused_projections(device)
-        total = f["fused"] + f["slices"]
+        for label, r in (("trunk", stacks[device][0]), ("MSA layers", stacks[device][1])):
+            for g in projection_groups(r["graph"]):
+                ns = g["form_ns"]
+                lines.append(
+                    f"| {device} | {label} | {g['id']} | {', '.join(g['members'])} | {ns['separate'] / 1000:.1f} | "
+                    f"{ns['fused'] / 1000:.1f} | {g['form']} |"
+                )
+    lines += [
+        "\nThe fused linear reads the normalised pair tensor once instead of once per linear, but every part it writes is "
+        "copied out again by a slice before its reader reads it (ttnn's binary ops and permutes take no column view); "
+        "at 704 tokens every form is DRAM-bandwidth bound, so the copies cost more than the saved reads.",
+        "\n## What bounds the trunk: its costliest ops against their floors\n",
+        "Per op (all 64 blocks): modeled time; the DRAM floor is the op's DRAM bytes (as the cost model counts them) at "
+        "the nominal DRAM bandwidth, the compute floor its FLOPs at its fidelity on the whole grid; `x floor` is "
+        "modeled / the larger floor.\n",
+    ]
+    for device in devices:
+        t = stacks[device][0]
+        dram = t["graph"].device.dram
+        lines += [
+            f"\n### {device} (DRAM {dram.nominal_gbps:.0f} GB/s nominal, {dram.interleaved_gbps:.0f} GB/s interleaved reads)\n",
+            "| op | kind | s (64 blocks) | share | bound | GB moved | DRAM floor s | compute floor s | x floor |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        total_floor = 0.0
+        for row in roofline(t, device, top=12):
+            total_floor += row["floor_ns"] * row["runs"]
+            lines.append(
+                f"| {row['op']} | {row['kind']} | {_s(row['total_ns'])} | {row['total_ns'] / t['total']:.0%} | "
+                f"{row['binding']} | {row['dram_bytes'] * row['runs'] / 1e9:.1f} | {_s(row['nominal_ns'] * row['runs'])} | "
+                f"{_s(row['compute_ns'] * row['runs'])} | {row['time_ns'] / row['floor_ns']:.2f}x |"
+            )
+        all_rows = roofline(t, device, top=10**6)
+        floor = sum(r_["floor_ns"] * r_["runs"] for r_ in all_rows)
+        interleaved = sum(max(r_["interleaved_ns"], r_["compute_ns"]) * r_["runs"] for r_ in all_rows)
+        dram_bound = sum(r_["total_ns"] for r_ in all_rows if r_["binding"] == "dram")
         lines.append(
-            f"| {device} | {f['separate'] / 1000:.1f} | {f['fused'] / 1000:.1f} | {f['slices'] / 1000:.1f} | "
-            f"{total / 1000:.1f} | {'fused' if total < f['separate'] else 'four linears'} |"
+            f"\nWhole trunk: modeled {_s(t['total'])} s; the sum of every op's floor is {_s(floor)} s at the nominal "
+            f"bandwidth ({t['total'] / floor:.2f}x above it) and {_s(interleaved)} s at the interleaved-read bandwidth "
+            f"({t['total'] / interleaved:.2f}x above it); DRAM-bound ops are {_s(dram_bound)} s "
+            f"({dram_bound / t['total']:.0%}). TT-Boltz's configuration: {_s(t['tt_boltz'])} s; 1.3x needs tttgen at "
+            f"{_s(t['tt_boltz'] / 1.3)} s."
         )
     lines += [
-        "\nThe fused linear reads the normalised pair tensor once instead of four times, but every quarter it writes is "
-        "copied out again by a slice (TT-Boltz's ttnn.chunk) before the gates read it; at 704 tokens both forms are "
-        "DRAM-bandwidth bound, so the copies cost more than the three saved reads.",
         "\n## Notes\n",
         "- Workload difference to the published runtime: the published time covers the whole inference (featurising, "
         "the input embedding, the MSA module's input projections and the template stack per recycle, the atom encoder "

@@ -57,6 +57,7 @@ LAYERS = {
         "emulator/",
         "test_boltz_modules.py",
         "test_boltz_pair_modules.py",
+        "test_boltz_projections.py",
         "test_generate_loop.py",
         "test_module_packages.py",
         "test_paged.py",

@@ -339,3 +339,14 @@ def test_masked_sdpa_l1_equals_ttnns_figure(chunk, ttnn_bytes):
     from tttgen.rules.l1 import sdpa_l1_bytes
 
     assert sdpa_l1_bytes(chunk, chunk, 32, 2048, 2048, 2048, masked=True) == ttnn_bytes
+
+
+def test_per_core_m_is_within_one_batchs_rows_without_fuse_batch():
+    """r31: 4 batches of 128 rows (4 row tiles each); per_core_M 8 covers two batches' tiles, which ttnn accepts only
+    when the batches are fused (its Mt is then 16)."""
+    batched = lambda fuse, pcm: replace(  # noqa: E731
+        case_2d(per_core_M=pcm, out_block_h=pcm, grid=(8, 2), fuse_batch=fuse), shape=MatmulShape(128, 4096, 4096, 4)
+    )
+    assert R.r31_per_core_m_within_mt(batched(True, 8)) is None
+    assert "exceeds Mt=4" in R.r31_per_core_m_within_mt(batched(False, 8))
+    assert R.r31_per_core_m_within_mt(batched(False, 4)) is None

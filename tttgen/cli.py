@@ -72,7 +72,7 @@ def hint_options(fn):
             "--no-fit-check", is_flag=True, help="record (not stop on) DRAM/head infeasibility: planning only"
         ),
         click.option(
-            "--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype, split (mesh: replicate, column, row)"
+            "--override", "overrides", multiple=True, help="OP:FIELD=VALUE, FIELD in memory, sharding, fidelity, dtype, split (mesh: replicate, column, row), projection (fused, separate)"
         ),
         click.option(
             "--paged", is_flag=True, default=None, help="paged KV cache: page-table inputs, paged cache ops, chunked prefill"

@@ -90,6 +90,9 @@ def explain_rows(graph: Graph, op_name: str | None = None) -> list[dict[str, Any
                 "form_ns": dict(d.get("form_ns") or {}),
                 "chain": chains.get(d.get("jit_chain")),
             }
+        if d.get("projection"):  # linears reading one tensor: fused into one linear and slices, or one each
+            row["projection"] = {"form": d["projection"], "group": d["projection_group"], "reason": d["projection_reason"],
+                                 "form_ns": dict(d["projection_ns"])}
         if op_name and op.kind == "linear" and op.weight:
             row["weight_placement"] = weight_placement(graph, op.weight)
         if op_name:
@@ -272,6 +275,8 @@ def explain_table(
                 lines.append(f"    pinned by {r['pinned']['by']}: {', '.join(r['pinned']['fields'])} (not searched; checked by every rule)")
             if r.get("fusion"):
                 lines.append(f"    fusion: {r['fusion']['reason']}")
+            if r.get("projection"):
+                lines.append(f"    projection ({r['projection']['group']}): {r['projection']['reason']}")
             if r.get("weight_placement"):
                 lines += _placement_lines(r["weight_placement"])
             for c in r.get("rejected", []):
@@ -287,6 +292,10 @@ def explain_table(
     if line:
         lines.append(line)
     lines += list(step_state)
+    groups = {r["projection"]["group"]: r["projection"] for r in rows if r.get("projection")}
+    if groups:
+        lines.append("linears reading one tensor (one fused linear and slices, or one linear each):")
+        lines += [f"  {group}: {p['form']}: {p['reason']}" for group, p in groups.items()]
     chains = {r["fusion"]["chain"]["id"]: r["fusion"]["chain"] for r in rows if (r.get("fusion") or {}).get("chain")}
     if chains:
         lines.append("elementwise chains (ttnn-jit candidates):")

@@ -828,7 +828,7 @@ def checkpoint_problems(p: Plan, reference) -> list:
     weights.py runs it (tttgen/render/weight_code.py's statements). Problems name the weight (or `reference.torch`)."""
     import torch
 
-    from tttgen.render.weight_code import host_weight_source
+    from tttgen.render.weight_code import weight_source
     from tttgen.spec.load import Problem
 
     state = reference.state_dict()
@@ -838,10 +838,7 @@ def checkpoint_problems(p: Plan, reference) -> list:
         if not w.hf_names:  # generated at load time (rotary tables)
             continue
         loc = ("weights", w.name) if w.name in declared else ("weights",)
-        transforms = w.source_transforms or ((),) * len(w.hf_names)
-        lines = host_weight_source(
-            "w", [(k, [dict(t) for t in ts]) for k, ts in zip(w.hf_names, transforms)], [dict(t) for t in w.transforms]
-        )
+        lines = weight_source("w", w)
         for i in range(w.loop_count) if w.per_layer else [0]:
             keys = [k.replace("{i}", str(i)) for k in w.hf_names]
             read.update(keys)

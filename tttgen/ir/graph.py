@@ -77,6 +77,9 @@ class Weight:
     # A per-layer weight's looped call (its attribute name, under which weights.py lists the layers) and count.
     loop: str = ""
     loop_count: int = 1
+    # A weight fused at load time (the projections pass): these weights, each read and transformed as its own
+    # sources and transforms say, side by side along the columns. Empty for every other weight.
+    parts: tuple["Weight", ...] = ()
 
     def decide(self, **values: Any) -> "Weight":
         return replace(self, decisions=frozen({**self.decisions, **values}))

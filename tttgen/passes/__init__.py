@@ -15,6 +15,7 @@ from tttgen.passes.op_costs import op_costs
 from tttgen.passes.op_programs import op_programs
 from tttgen.passes.parallelism import parallelism
 from tttgen.passes.precision import precision
+from tttgen.passes.projections import projections
 from tttgen.passes.reshard import reshard
 from tttgen.passes.step_state import step_state
 from tttgen.passes.target import target
@@ -24,6 +25,7 @@ PIPELINE: tuple[Pass, ...] = (
     parallelism,  # mesh placement of every tensor, collectives between them (multi-chip only)
     precision,  # dtypes and compute-kernel configs from the precision preset
     chunking,  # prefill rows per matmul call, SDPA chunk sizes
+    projections,  # linears reading one tensor: one fused linear and slices, or one each (modeled)
     memory,  # weights DRAM-sharded or interleaved; fixed activation placements
     matmul_program,  # search legal program configs, keep the fastest modeled
     reshard,  # moves between producer and consumer placements (or none)

@@ -2,7 +2,8 @@
 
 Inputs: prefill lengths, device.prefill_len_cutoff / max_qkv_prefill_rows / wo_prefill_rows, L1 budget.
 Produces: `chunking` (matmul decision `shape`: the per-call MatmulShape with the row chunk as batch;
-`calls` for each prefill matmul whose input model.py reshapes into those chunks; a matmul that reads
+`calls` for each prefill matmul whose input model.py reshapes into those chunks (an unchunked linear over a batched
+[1, B, M, K] input gets its B batches as chunks: ttnn runs B matmuls of M rows); a matmul that reads
 another's reshaped input (fact `shares_input_with`: w3 reads w1's) gets that op's chunk and no `calls`;
 SDPA decisions `q_chunk_size`, `k_chunk_size`).
 """
@@ -68,6 +69,15 @@ def chunking(graph: Graph) -> Graph:
             shape = MatmulShape(m=rows, k=shape.k, n=shape.n, batch=shape.m // rows)
             if owner is None:
                 return op.decide(shape=shape, calls=shape.batch)
+        elif op.mode == "prefill" and shape.batch == 1 and op.dataflow:
+            # an unchunked linear over a batched input ([1, B, M, K]): ttnn runs B matmuls of M rows (its Mt is one
+            # batch's, rule r31), so the search sees that shape and model.py passes the input as those B chunks
+            dims = op.dataflow["shapes"]["in"]["input"]
+            batch = prod(dims[:-2])
+            if batch > 1:
+                shape = MatmulShape(m=dims[-2], k=shape.k, n=shape.n, batch=batch)
+                if not op.facts.get("shares_input_with"):  # a sibling reads the owner's chunks
+                    return op.decide(shape=shape, calls=batch)
         return op.decide(shape=shape)
 
     def sdpa(op: Op) -> Op:

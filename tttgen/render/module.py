@@ -38,7 +38,7 @@ from tttgen.passes.op_costs import (
     trace_region_bytes,
     traced_modes,
 )
-from tttgen.render.weight_code import host_weight_source, key_expression
+from tttgen.render.weight_code import key_expression, weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
 LM_FILES = ("generate.py", "__main__.py")  # a causal LM's generate loop and its demo (`python -m <package>`)
@@ -615,14 +615,7 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
         if layout is None:
             raise _unsupported(f"weight '{w.name}' read by {ports.get(w.name)}", where)
         var = f"w_{ident(w.name)}"
-        sources = list(zip(w.hf_names, [list(t) for t in (w.source_transforms or ((),) * len(w.hf_names))]))
-        lines = host_weight_source(
-            var,
-            [(k, [dict(t) for t in ts]) for k, ts in sources],
-            [dict(t) for t in w.transforms],
-            layer="i",
-            generator=dict(w.generator) if w.generator is not None else None,
-        )
+        lines = weight_source(var, w, layer="i")
         shape = host_shape(w.shape, layout)
         expr = var if shape == list(w.shape) else f"{var}.reshape({', '.join(map(str, shape))})"
         p = w.decisions["placement"]

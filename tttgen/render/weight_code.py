@@ -99,6 +99,28 @@ def host_weight_source(
     return lines
 
 
+def weight_source(var: str, weight: Any, state: str = "state", layer: str = "i") -> list[str]:
+    """Statements computing `var` for one IR weight (duck-typed: hf_names, source_transforms, transforms,
+    generator, parts): its own sources and transforms, or for a weight fused at load time (`parts`), each part so
+    computed and the parts joined along the columns."""
+    if weight.parts:
+        lines, names = [], []
+        for n, part in enumerate(weight.parts):
+            names.append(f"{var}_part{n}")
+            lines += weight_source(names[-1], part, state, layer)
+        joined = ", ".join(names)
+        return lines + [f"{var} = torch.cat([{joined}], dim=-1)", f"del {joined}", f"{var} = {var}.contiguous()"]
+    sources = list(zip(weight.hf_names, [list(t) for t in (weight.source_transforms or ((),) * len(weight.hf_names))]))
+    return host_weight_source(
+        var,
+        [(k, [dict(t) for t in ts]) for k, ts in sources],
+        [dict(t) for t in weight.transforms],
+        state=state,
+        layer=layer,
+        generator=dict(weight.generator) if weight.generator is not None else None,
+    )
+
+
 # ---------------------------------------------------------------- sources
 
 

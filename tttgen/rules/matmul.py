@@ -383,6 +383,21 @@ def r30_subblock_didt(c: MatmulCase) -> str | None:
     return None
 
 
+@only_for(MATMUL_2D, MATMUL_1D)
+def r31_per_core_m_within_mt(c: MatmulCase) -> str | None:
+    """per_core_M <= Mt, Mt the output's row tiles as the kernel sees them: one batch's without fuse_batch (a 4-D
+    [1, B, M, K] input is B matmuls of M rows), all batches' with it (matmul_device_operation.cpp, 1D and 2D
+    multicast: "per_core_M (242) exceeds Mt (22)", asked of ttnn 0.81.1 in tests/realttnn/test_rules_agree.py)."""
+    cfg = c.config
+    if cfg.type not in (MATMUL_2D, MATMUL_1D):
+        return None
+    mt = _mt_total(c)
+    if cfg.per_core_M > mt:
+        batches = "all batches'" if cfg.fuse_batch else "one batch's"
+        return f"per_core_M={cfg.per_core_M} exceeds Mt={mt} ({batches} row tiles)"
+    return None
+
+
 # Rules for hazards ttnn 0.81.1 does not check: it accepts these configs, which then hang on di/dt (r30) or
 # silently lose accuracy (r25) on hardware. The sweep against the real ttnn counts them apart from legality.
 HAZARD_RULES = frozenset({"r25_prefill_reads_dram_shards", "r30_subblock_didt"})
@@ -411,6 +426,7 @@ RULES: tuple[Rule, ...] = (
     r28_dram_sharded_weight_family,
     r29_1d_grid_holds_in0_shards,
     r30_subblock_didt,
+    r31_per_core_m_within_mt,
 )
 
 

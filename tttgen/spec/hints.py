@@ -136,6 +136,8 @@ class OpOverride(BaseModel):
     # Placement of the op's weight on a mesh (the parallelism pass): one split for every mesh axis, or
     # AXIS0/AXIS1 on a 2D mesh.
     split: str | None = None
+    # Linears that read one tensor (the projections pass): run them as one fused linear and slices, or one each.
+    projection: Literal["fused", "separate"] | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> "OpOverride":
