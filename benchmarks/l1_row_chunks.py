@@ -91,6 +91,38 @@ def chunk_rows(device_name: str) -> list[dict]:
     return out
 
 
+def triangle_rows(device_name: str, side: str = "tri_mul_out") -> list[dict]:
+    """The triangle multiplication's input side the same way: per chunk the normalised pair rows sliced into L1,
+    p_a, g_a, p_b, g_b L1 -> L1, the two sigmoid gates in L1, each gate's output copied to DRAM, and a concat per
+    gate in DRAM (its reader, the channels-first permute, needs every row)."""
+    graph = plan(Request("boltz_pairformer_layer", device_name, params=(("n", str(PADDED)),))).graph
+    device = graph.device
+    key = f"prefill_{PADDED}"
+    ops = {op.name: op for op in graph.ops if op.mode_key == key and op.name.startswith(side + ".")}
+    lins = [ops[f"{side}.{n}"] for n in ("p_a", "g_a", "p_b", "g_b")]
+    gates = [ops[f"{side}.{n}"] for n in ("gate_a", "gate_b")]
+    rows, c = PADDED * PADDED, lins[0].decisions["shape"].k
+    today = sum(o.decisions["time_ns"] for o in lins + gates)
+    out = []
+    for k in CHUNK_COUNTS:
+        r = rows // k
+        t = _l1(device, r, c)
+        peak = 6 * t  # zn chunk, four projections, one gate output
+        times = [_linear_ns(graph, op, r, (1 + i) * t, True)[0] for i, op in enumerate(lins)]
+        bf16 = 2
+        move_in = op_time_ns(device, "reshard", bytes_in=r * c * bf16, bytes_out=r * c * bf16, src="dram", dst="l1")
+        gate = (op_time_ns(device, "eltwise", elements=r * c, inputs=1, op="unary", storage="l1").total_ns
+                + op_time_ns(device, "eltwise", elements=r * c, inputs=2, op="mul", storage="l1").total_ns)
+        move_out = op_time_ns(device, "reshard", bytes_in=r * c * bf16, bytes_out=r * c * bf16, src="l1", dst="dram")
+        concat = op_time_ns(device, "reshard", bytes_in=rows * c * bf16, bytes_out=rows * c * bf16, src="dram", dst="dram")
+        chunked = None if None in times else (
+            k * (move_in.total_ns + sum(times) + 2 * (gate + move_out.total_ns)) + 2 * concat.total_ns
+        )
+        out.append({"device": device_name, "k": k, "rows": r, "peak_l1": peak, "budget": device.usable_l1_bytes,
+                    "fits": peak <= device.usable_l1_bytes, "today_ns": today, "chunked_ns": chunked})
+    return out
+
+
 def judged(r: dict, judge=judge_matmuls) -> list[str]:
     """The real ttnn's verdicts on the chunk's three linears (operands in L1 interleaved, as searched; the other
     live chunk tensors are not allocated by the judge)."""
@@ -112,6 +144,16 @@ def main() -> int:
                   f"{'yes' if r['fits'] else 'no'} | {r['today_ns'] / 1e6:.3f} | {chunked} | {saving} |")
             if r["chunked_ns"] is not None and r["fits"] and (name not in best or r["chunked_ns"] < best[name]["chunked_ns"]):
                 best[name] = r
+    print("\nTriangle multiplication (outgoing; incoming is the same shapes), input side:\n")
+    print("| device | chunks | rows per chunk | peak L1 per core KB | fits | today ms/block | L1 chunks ms/block "
+          "| saving s (64 blocks, both triangle multiplications) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in ("p150", "n150"):
+        for r in triangle_rows(name):
+            if r["chunked_ns"] is None or not r["fits"]:
+                continue
+            print(f"| {name} | {r['k']} | {r['rows']} | {r['peak_l1'] / 1024:.0f} | yes | {r['today_ns'] / 1e6:.3f} | "
+                  f"{r['chunked_ns'] / 1e6:.3f} | {2 * (r['today_ns'] - r['chunked_ns']) * BLOCKS / 1e9:.3f} |")
     for name, r in best.items():
         parts = ", ".join(f"{k} {v / 1e6:.3f}" for k, v in r["parts_ns"].items())
         print(f"\n{name}, {r['k']} chunks: per block ms: {parts}")
