@@ -18,7 +18,6 @@ the 64-block trunk. Modeled numbers are deterministic. Run: `.venv/bin/python be
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
