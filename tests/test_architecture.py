@@ -20,7 +20,6 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 # that work is merged. Any other import into a lower layer fails.
 KNOWN_UPWARD_IMPORTS = {
     ("tttgen.render.module", "tttgen.builder.expand"),
-    ("tttgen.render.module", "tttgen.builder.structure"),
     ("tttgen.render.module", "tttgen.passes.op_costs"),
 }
 

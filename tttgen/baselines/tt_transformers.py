@@ -173,7 +173,7 @@ def mesh_layout(graph) -> dict[str, tuple[str, str]]:
         role = roles.get(op.weight) if op.weight else None
         if role not in MESH_ROLES_AXIS_SPLIT:
             continue
-        if role == "EMBEDDING" and graph.weight(op.weight).n != graph.model.hidden_size:
+        if role == "EMBEDDING" and graph.weight(op.weight).n != graph.facts["dims"].hidden_size:
             continue  # a rotary table, not the token embedding
         if rows > 1 and cols > 1:
             pins[op.name] = (MESH_2D_AXIS0[role], MESH_ROLES_OTHER_AXIS[role])

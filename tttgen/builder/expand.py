@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tttgen.builder.moves import decode_moves, rename
-from tttgen.builder.structure import module_model
+from tttgen.builder.structure import module_dimensions, spec_dimensions
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
-from tttgen.ir.graph import Graph, Op, Weight, frozen
+from tttgen.ir.graph import Entry, Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
+from tttgen.spec.model import ModelSpec
 from tttgen.spec.module import (
     MODULE_DIR,
     ExprError,
@@ -655,13 +656,13 @@ def expand(
     device: DeviceProfile,
     hints: Hints,
     *,
-    model: Any = None,
+    reference: ModelSpec | None = None,
     near: Path | None = None,
 ) -> Graph:
     """The op graph of `desc` for every mode: prefill at each of hints.prefill_lens, then decode.
 
-    `near` is the folder called modules are looked up in first (the description's own); `model` is stored as
-    Graph.model (the ModelSpec for Llama-family models, None for a plain module)."""
+    `near` is the folder called modules are looked up in first (the description's own); `reference` is the model
+    config `params` were bound from (a causal LM's), kept as Graph.entry.reference for verification."""
     undeclared = [f for f in hints.features if f not in desc.features]
     if undeclared:
         raise _error(
@@ -746,13 +747,15 @@ def expand(
         {**f, "body": [{**e, "op": names.get(e["op"], e["op"])} if "op" in e else e for e in f["body"]]}
         for _, f in sorted(expander.functions.items(), key=_function_order)
     ]
-    if model is None:
+    if reference is None:
         first = next(iter(desc.inputs.values()), None)
         width = _shape(first.shape, with_derived(desc, {**env, size_param: 1}), f"{desc.name}.inputs")[-1] if first else 0
-        source = f"module description {desc.name}"
-        model = module_model(desc.name, source, width, expander.layers, ops)
+        dims = module_dimensions(width, expander.layers, ops)
+    else:
+        dims = spec_dimensions(reference)
     return Graph(
-        model=model,
+        name=reference.name if reference is not None else desc.name,
+        entry=Entry(entry_kind(desc, reference), reference),
         device=device,
         hints=hints,
         ops=tuple(ops),
@@ -760,6 +763,7 @@ def expand(
         facts=frozen(
             {
                 "decode_rows": DECODE_ROWS,
+                "dims": dims,
                 "batch": hints.batch,
                 "module": desc.name,
                 "module_doc": desc.description,
@@ -780,6 +784,17 @@ def expand(
             }
         ),
     )
+
+
+def entry_kind(desc: ModuleDescription, reference: ModelSpec | None) -> str:
+    """The description's `entry`, or by default `causal_lm` when it is bound to a model config, else `module`."""
+    if desc.entry == "causal_lm" and reference is None:
+        raise _error(
+            f"{desc.name}.entry",
+            "entry: causal_lm needs the model config its params are bound from",
+            "build it by a model name or as `tttgen build DESCRIPTION --config config.json`, or say `entry: module`",
+        )
+    return desc.entry or ("causal_lm" if reference is not None else "module")
 
 
 def key_map_facts(desc: ModuleDescription) -> dict[str, Any]:

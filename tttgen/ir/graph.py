@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from tttgen.ir.configs import MatmulShape
 from tttgen.spec.device import DeviceProfile
@@ -79,8 +79,24 @@ class Weight:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """What a graph's package is an entry point of: a causal LM (a generate loop, sampling, a KV cache, the
+    description's `entry: causal_lm`) or a plain module (Model.forward). `reference` is the Hugging Face-style
+    config a causal LM was bound to: verification and the real-ttnn check build the transformers reference from
+    it; passes and the renderer never read it (they read op facts and graph facts)."""
+
+    kind: Literal["causal_lm", "module"]
+    reference: ModelSpec | None = None
+
+    @property
+    def is_module(self) -> bool:
+        return self.kind == "module"
+
+
+@dataclass(frozen=True)
 class Graph:
-    model: ModelSpec
+    name: str  # the model or module name messages, READMEs and package names use
+    entry: Entry
     device: DeviceProfile
     hints: Hints
     ops: tuple[Op, ...]

@@ -47,6 +47,7 @@ HIDDEN_FACTS = (
     "state_shapes",
     "host_shapes",
     "called_files",
+    "dims",  # the builder's graph-wide sizes (op facts and model.py show them)
     "weight_placements",  # what the memory pass weighed per weight, for `explain` (the choice is printed per weight)
 )
 
@@ -356,7 +357,7 @@ def graph_document(graph: Graph) -> dict[str, Any]:
         )
         ops.append(rec)
     return {
-        "model": graph.model.name,
+        "model": graph.name,
         "device": graph.device.name,
         "passes": sorted(graph.annotated),
         "weights": [

@@ -21,7 +21,6 @@ from dataclasses import replace
 from typing import Any
 
 from tttgen.builder.expand import PAGED_PARAMS
-from tttgen.builder.structure import is_module_graph
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op, frozen
@@ -450,7 +449,7 @@ def class_views(
                         if loops.setdefault(var, count) != count:  # one configs constant per loop var
                             raise InputError(
                                 f"two looped calls name their loop var '{var}' but run {loops[var]} and {count} times",
-                                where=f"{graph.model.name}: ops: loop.var",
+                                where=f"{graph.name}: ops: loop.var",
                                 hint="give each looped call its own `var` (its count becomes configs' <VAR>_COUNT)",
                             )
                     if child not in view["children"]:
@@ -908,7 +907,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     # Model.forward picks the method by that dim (token ids [1, rows] have them at -1)
     rows_axes = io[first_key].get("rows_axes", {})
     size_input = min(rows_axes, key=lambda n: (rows_axes[n] != -2, input_names.index(n)), default=input_names[0])
-    is_lm = not is_module_graph(graph)
+    is_lm = not graph.entry.is_module
     if is_lm:
         check_lm_inputs(graph, where)
     params = [{"name": n, "value": repr(v)} for n, v in graph.facts["module_params"].items()]
@@ -928,7 +927,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "header_text": header_text,
         "package": package,
         "module": module,
-        "model_name": graph.model.name,
+        "model_name": graph.name,
         "description": graph.facts["module_doc"],
         "usage": graph.facts.get("module_usage", ""),
         "device": graph.device,
@@ -1099,10 +1098,10 @@ def refuse_unplaceable_designs(graph: Graph) -> None:
     problems = list(placed["unsupported"]) if placed else [f"{mesh['strategy'].replace('_', ' ')} module packages"]
     if problems:
         raise UnsupportedTarget(
-            f"{graph.device.name} is a {graph.device.chips}-chip mesh: {graph.model.name} would run one design per chip, "
+            f"{graph.device.name} is a {graph.device.chips}-chip mesh: {graph.name} would run one design per chip, "
             f"but module packages on a mesh do not carry {'; '.join(problems)} yet",
             where=f"device_profiles/{graph.device.name}.yaml",
-            hint=f"`tttgen explain {graph.model.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
+            hint=f"`tttgen explain {graph.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
         )
 
 
@@ -1110,7 +1109,7 @@ def render_module(
     graph: Graph, inputs: list, request: dict[str, Any] | None = None, extra_files=None
 ) -> dict[str, str]:
     """All files of one package, keyed by path relative to the package directory."""
-    if graph.device.chips > 1 and is_module_graph(graph):
+    if graph.device.chips > 1 and graph.entry.is_module:
         refuse_unplaceable_designs(graph)
     from tttgen.render.emit import MANIFEST, dumps, environment, format_files, graph_document, header_line, manifest
     from tttgen.render.emit import package_name
@@ -1118,7 +1117,7 @@ def render_module(
     env = environment()
     header = header_line(inputs)
     where = inputs[0].label if inputs else graph.facts["module"]
-    ctx = module_context(graph, header, header[2:], package_name(graph.model.name), where)
+    ctx = module_context(graph, header, header[2:], package_name(graph.name), where)
     names = PYTHON_FILES + (LM_FILES if ctx["is_lm"] else ())
     files = format_files({name: env.get_template(f"{name}.j2").render(ctx) for name in names})
     files["README.md"] = env.get_template("README.md.j2").render(ctx)

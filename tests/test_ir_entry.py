@@ -1,0 +1,76 @@
+"""The IR carries no model: a graph names its entry kind (causal LM or module) and, for a causal LM, the config
+verification builds its reference from; dimensions come from op facts (issue 21)."""
+
+import pytest
+
+from plan_cache import cached_plan
+from tttgen.builder.expand import expand
+from tttgen.errors import InputError
+from tttgen.explain import op_flops
+from tttgen.spec.load import load_device
+from tttgen.spec.hints import Hints
+from tttgen.spec.module import load_module
+from tttgen.spec.model import ModelSpec
+
+
+def test_pi0_sdpa_flops_use_each_attentions_own_heads():
+    graph = cached_plan("pi0", "n150").graph
+    attentions = [op for op in graph.ops if op.kind == "sdpa"]
+    widths = {(op.facts["num_heads"], op.facts["head_dim"]) for op in attentions}
+    assert widths == {(16, 96), (8, 256)}  # SigLIP's vision tower, Gemma's language model and expert
+    for op in attentions:
+        assert op_flops(graph, op) == 2 * op.facts["num_heads"] * op.seq * op.seq * op.facts["head_dim"]
+    vision = next(op for op in attentions if op.facts["num_heads"] == 16)
+    dims = graph.facts["dims"]  # the graph-wide sizes: the first attention's, not the vision tower's
+    assert (dims.num_attention_heads, dims.head_dim) != (16, 96)
+    model_wide = 2 * dims.num_attention_heads * vision.seq * vision.seq * dims.head_dim
+    assert op_flops(graph, vision) != model_wide
+
+
+def test_entry_kind_and_reference():
+    lm = cached_plan("llama-3.2-1b", "n150").graph
+    assert lm.entry.kind == "causal_lm" and not lm.entry.is_module
+    assert isinstance(lm.entry.reference, ModelSpec) and lm.name == lm.entry.reference.name == "llama-3.2-1b"
+    module = cached_plan("mlp", "n150").graph
+    assert module.entry.kind == "module" and module.entry.is_module and module.entry.reference is None
+    assert module.name == "mlp"
+    assert not hasattr(lm, "model") and not hasattr(module, "model")
+
+
+DESCRIPTION = """\
+name: lm_without_config
+description: "a description that says it is a causal LM"
+entry: {entry}
+params:
+  rows: {{type: int, doc: "rows"}}
+inputs:
+  x: {{shape: [1, 1, rows, 64]}}
+outputs:
+  y: {{shape: [1, 1, rows, 64]}}
+weights:
+  w: {{shape: [64, 64], key: "w.weight", role: FF2}}
+ops:
+  - {{op: linear, name: proj, in: {{input: x, weight: w}}, out: y}}
+"""
+
+
+def test_entry_causal_lm_needs_a_model_config(tmp_path):
+    path = tmp_path / "lm_without_config.yaml"
+    path.write_text(DESCRIPTION.format(entry="causal_lm"))
+    device, _ = load_device("n150")
+    hints = Hints(prefill_lens=[128], max_seq_len=128)
+    with pytest.raises(InputError) as info:
+        expand(load_module(path), {}, device, hints, near=tmp_path)
+    assert "entry: causal_lm needs the model config" in info.value.render()
+    path.write_text(DESCRIPTION.format(entry="module"))
+    graph = expand(load_module(path), {}, device, hints, near=tmp_path)
+    assert graph.entry.kind == "module" and graph.name == "lm_without_config"
+
+
+def test_entry_takes_only_its_two_kinds(tmp_path):
+    path = tmp_path / "lm_without_config.yaml"
+    path.write_text(DESCRIPTION.format(entry="decoder"))
+    with pytest.raises(InputError) as info:
+        load_module(path)
+    text = info.value.render()
+    assert "lm_without_config.yaml:3" in text and "entry" in text and "causal_lm" in text
