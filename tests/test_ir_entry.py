@@ -74,3 +74,54 @@ def test_entry_takes_only_its_two_kinds(tmp_path):
         load_module(path)
     text = info.value.render()
     assert "lm_without_config.yaml:3" in text and "entry" in text and "causal_lm" in text
+
+
+# ------------------------------------------------------------------------------------------ typed graph facts
+
+
+def _setters() -> dict[str, str]:
+    """Each GraphFacts field -> who its one-line comment says sets it."""
+    import inspect
+    import re
+
+    from tttgen.ir import facts
+
+    source = inspect.getsource(facts.GraphFacts)
+    found = dict(re.findall(r"^    ([a-z_0-9]+): .* = UNSET  # ([a-z_]+)", source, flags=re.M))
+    assert set(found) == set(facts.FACT_NAMES), "every field has a one-line comment naming its setter"
+    return found
+
+
+@pytest.mark.parametrize("model,device", [("llama-3.2-1b", "t3k"), ("pi0", "n150")])
+def test_each_graph_fact_is_set_by_the_pass_its_comment_names(model, device):
+    from tttgen.build import build_graph
+    from tttgen.generate import Request, device_and_hints, module_source
+    from tttgen.passes import PIPELINE
+    from tttgen.spec.load import load_model
+
+    setters = _setters()
+    assert set(setters.values()) <= {"builder"} | {p.name for p in PIPELINE}
+    device_profile, hints, _ = device_and_hints(Request(model, device))
+    source = module_source(model)
+    if source is not None:
+        g = expand(load_module(source, hints.features), {}, device_profile, hints, near=source.parent)
+    else:
+        g = build_graph(load_model(model)[0], device_profile, hints)
+    assert {k: setters[k] for k in g.facts if setters[k] != "builder"} == {}
+    for p in PIPELINE:
+        before = set(g.facts)
+        g = p(g)
+        added = set(g.facts) - before
+        assert all(setters[k] == p.name for k in added), (p.name, {k: setters[k] for k in added})
+    assert set(g.facts) == set(cached_plan(model, device).graph.facts)
+
+
+def test_graph_facts_refuse_a_name_they_do_not_declare():
+    graph = cached_plan("mlp", "n150").graph
+    with pytest.raises(KeyError, match="no graph fact 'kv_dytpe'"):
+        graph.facts.get("kv_dytpe")
+    with pytest.raises(KeyError, match="no graph fact kv_dytpe"):
+        graph.with_facts(kv_dytpe="bfloat16")
+    assert graph.with_facts(kv_dtype="bfloat8_b").facts.kv_dtype == "bfloat8_b"
+    assert graph.facts.kv_dtype == graph.facts["kv_dtype"] and "mesh" not in graph.facts
+    assert list(graph.facts) == sorted(graph.facts) and "dims" in graph.facts.keys()

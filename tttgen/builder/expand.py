@@ -26,6 +26,7 @@ from tttgen.builder.moves import decode_moves, rename
 from tttgen.builder.structure import module_dimensions, spec_dimensions
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
+from tttgen.ir.facts import GraphFacts
 from tttgen.ir.graph import Entry, Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
 from tttgen.spec.device import DeviceProfile
@@ -760,28 +761,26 @@ def expand(
         hints=hints,
         ops=tuple(ops),
         weights=tuple(weights),
-        facts=frozen(
-            {
-                "decode_rows": DECODE_ROWS,
-                "dims": dims,
-                "batch": hints.batch,
-                "module": desc.name,
-                "module_doc": desc.description,
-                "module_usage": desc.usage,
-                "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
-                "precision_policy": {k: v.model_dump() for k, v in sorted(desc.precision.items())},
-                "size_param": size_param,
-                "io": io,
-                "mode_variants": variants,
-                "sampler": _sampler_facts(desc, env, variants, io),
-                "host_shapes": expander.host_shapes,
-                "called_files": tuple(sorted(str(f) for f in expander.called)),
-                "state_shapes": {
-                    n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()
-                },
-                "functions": tuple(functions),
-                **key_map_facts(desc),
-            }
+        facts=GraphFacts().updated(
+            decode_rows=DECODE_ROWS,
+            dims=dims,
+            batch=hints.batch,
+            module=desc.name,
+            module_doc=desc.description,
+            module_usage=desc.usage,
+            module_params={n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
+            precision_policy={k: v.model_dump() for k, v in sorted(desc.precision.items())},
+            size_param=size_param,
+            io=io,
+            mode_variants=variants,
+            sampler=_sampler_facts(desc, env, variants, io),
+            host_shapes=expander.host_shapes,
+            called_files=tuple(sorted(str(f) for f in expander.called)),
+            state_shapes={
+                n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()
+            },
+            functions=tuple(functions),
+            **key_map_facts(desc),
         ),
     )
 

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Literal, Mapping
 
 from tttgen.ir.configs import MatmulShape
+from tttgen.ir.facts import GraphFacts
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
@@ -101,7 +102,7 @@ class Graph:
     hints: Hints
     ops: tuple[Op, ...]
     weights: tuple[Weight, ...]
-    facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    facts: GraphFacts = field(default_factory=GraphFacts)
     annotated: frozenset[str] = field(default_factory=frozenset)
 
     def op(self, key: str) -> Op:
@@ -138,7 +139,8 @@ class Graph:
         return replace(self, weights=tuple(weights))
 
     def with_facts(self, **values: Any) -> "Graph":
-        return replace(self, facts=frozen({**self.facts, **values}))
+        """A graph with these facts set (each a GraphFacts field: an unknown name is an error)."""
+        return replace(self, facts=self.facts.updated(**values))
 
     def map_ops(self, fn, kinds: Iterable[str] | None = None) -> "Graph":
         wanted = None if kinds is None else set(kinds)
