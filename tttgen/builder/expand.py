@@ -30,7 +30,7 @@ from tttgen.ir.facts import GraphFacts
 from tttgen.ir.graph import Entry, Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
 from tttgen.spec.device import DeviceProfile
-from tttgen.spec.hints import Hints
+from tttgen.spec.hints import PAGED_PARAMS, Hints, paged_params
 from tttgen.spec.model import ModelSpec
 from tttgen.spec.module import (
     MODULE_DIR,
@@ -624,19 +624,6 @@ def _with_facts(op: Op, **facts: Any) -> Op:
     return replace(op, facts=frozen({**op.facts, **facts}))
 
 
-# The paged cache's geometry the builder binds from hints.paged (the `paged` feature of modules/llama.yaml declares
-# them); the causal-LM entry points read them back (tttgen/render/module.py).
-PAGED_PARAMS = ("page_block_size", "pages_per_user", "page_blocks")
-
-
-def paged_params(hints: Hints) -> dict[str, int]:
-    """PAGED_PARAMS' values: the block size, a user's pages at max_seq_len, and the blocks of each layer's cache."""
-    assert hints.paged is not None
-    pages = hints.max_seq_len // hints.paged.block_size
-    values = (hints.paged.block_size, pages, hints.paged.blocks or DECODE_ROWS * pages)
-    return dict(zip(PAGED_PARAMS, values))
-
-
 def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hints) -> dict[str, Any]:
     """Defaults, then what the builder binds from hints (KV-cache size), then the caller's params."""
     unknown = sorted(set(params) - set(desc.params))
@@ -645,7 +632,7 @@ def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hin
     env = {n: p.default for n, p in desc.params.items() if p.default is not None}
     builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
     if hints.paged is not None:
-        builder |= paged_params(hints)
+        builder |= paged_params(hints, DECODE_ROWS)
     env.update({n: v for n, v in builder.items() if n in desc.params})
     env.update(params)
     return env

@@ -86,6 +86,9 @@ class GraphFacts:
     decode_host_transfers: Mapping[str, Any] = UNSET  # op_costs: a causal LM's per-token transfers per tail
     greedy_decode_ns: float = UNSET  # op_costs: a causal LM's greedy decode step
     sampled_decode_ns: float = UNSET  # op_costs: a causal LM's sampled decode step
+    traced_modes: tuple[str, ...] = UNSET  # op_costs: the modes the package replays as a trace
+    trace: Mapping[str, int] = UNSET  # op_costs: ops the traces hold, bytes per op, the trace region's bytes
+    sampling_plan: Mapping[str, Any] | None = UNSET  # op_costs: a causal LM's sampled_step topk chunks and mask
     dram: Mapping[str, int] = UNSET  # feasibility: DRAM bytes per use and the capacity
     problems: tuple[str, ...] = UNSET  # feasibility: the rules the graph breaks (a build stops unless told not to)
 

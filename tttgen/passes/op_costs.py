@@ -20,6 +20,7 @@ from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import CostTools
+from tttgen.ops.kinds.linear import pads_columns
 from tttgen.passes.base import make_pass
 from tttgen.scoring import op_time_ns
 from tttgen.tiling import even_chunks, pow2_splits
@@ -131,6 +132,10 @@ def op_costs(graph: Graph) -> Graph:
     host = {k: host_io_ns(graph.device.host_link, entry_host_io(graph, k)) for k in totals}
     emitted = emitted_totals(graph, totals, host)
     facts = {"mode_time_ns": totals, "host_io_ns": host, "emitted_time_ns": emitted}
+    # what the package prints of its traces and of sampled_step (the renderer reads these, never computes them)
+    facts["traced_modes"] = tuple(sorted(traced_modes(graph)))
+    facts["trace"] = {"ops": trace_ops(graph), "bytes_per_op": TRACE_BYTES_PER_OP, "region_bytes": trace_region_bytes(graph)}
+    facts["sampling_plan"] = None if graph.entry.is_module else sampling_plan(graph)
     if "decode" in traced_modes(graph):
         link = graph.device.host_link
         emitted["decode"] += advance_ns(graph)  # the step advances its own inputs (step_state)
@@ -155,12 +160,6 @@ def calls_of(op: Op) -> int:
     if chunks == 1:
         return 1
     return 2 * chunks + 1 + int(pads_columns(op)) + int(op.decisions.get("in0_moved", False))
-
-
-def pads_columns(op: Op) -> bool:
-    """Whether a column-chunked matmul's chunks hold more columns than its output (the last chunk zero-padded)."""
-    chunks = op.decisions.get("column_chunks", 1)
-    return chunks > 1 and chunks * op.decisions["shape"].n > op.dataflow["shapes"]["out"][0][-1]
 
 
 def dispatched_ops(graph: Graph, key: str) -> int:

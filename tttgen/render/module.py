@@ -20,23 +20,16 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from tttgen.builder.expand import PAGED_PARAMS
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op, frozen
+from tttgen.spec.hints import PAGED_PARAMS, paged_params
 from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import ConfigTools, RenderTools
+from tttgen.ops.kinds.linear import pads_columns
 from tttgen.ops.registry import REGISTRY, weight_kn
 from tttgen.render import literals as L
 from tttgen.render.context import MemoryNames, jit_views, weight_pins
-from tttgen.passes.op_costs import (
-    TRACE_BYTES_PER_OP,
-    pads_columns,
-    sampling_plan,
-    trace_ops,
-    trace_region_bytes,
-    traced_modes,
-)
 from tttgen.render.weight_code import host_weight_source, key_expression
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
@@ -632,15 +625,16 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
 
 
 def _lm_context(graph: Graph) -> dict[str, Any]:
-    """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
+    """What the causal-LM entry points print (models only): the serving limits, from the hints (their one home:
+    the builder binds the description's same-named params from them), and what op_costs decided."""
     params = graph.facts["module_params"]
-    sampling = sampling_plan(graph)
+    sampling, trace = graph.facts["sampling_plan"], graph.facts["trace"]
     return {
-        "trace_ops": trace_ops(graph),
-        "trace_bytes_per_op": TRACE_BYTES_PER_OP,
-        "trace_region_size": trace_region_bytes(graph),
+        "trace_ops": trace["ops"],
+        "trace_bytes_per_op": trace["bytes_per_op"],
+        "trace_region_size": trace["region_bytes"],
         "decode_users": params["max_batch"],
-        "max_seq_len": params["max_seq_len"],
+        "max_seq_len": graph.hints.max_seq_len,
         "prefill_lens": list(graph.hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
         "greedy_decode_us": f"{graph.facts['greedy_decode_ns'] / 1000:.1f}",
@@ -658,7 +652,8 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
 
 
 def _paged_geometry(graph: Graph) -> dict[str, int]:
-    """The paged cache's sizes the entry points check page tables against: params of the model's `paged` feature."""
+    """The paged cache's sizes the entry points check page tables against, from the `paged` hint; the model's `paged`
+    feature must declare them as params (its ops are sized by them)."""
     params = graph.facts["module_params"]
     missing = [n for n in PAGED_PARAMS if n not in params]
     if missing:
@@ -667,7 +662,7 @@ def _paged_geometry(graph: Graph) -> dict[str, int]:
             where=f"{graph.facts['module']}.features.paged.params",
             hint=f"a paged model declares {', '.join(PAGED_PARAMS)} (bound from --paged's hints)",
         )
-    return {n: params[n] for n in PAGED_PARAMS}
+    return paged_params(graph.hints, graph.facts["decode_rows"])
 
 
 # the causal-LM entry points' device inputs: token ids, the rotary table rows to gather (uint32), the KV-cache
@@ -918,7 +913,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         constants.append({"name": f"{sm['name'].upper()}_COUNT", "value": repr(sm["count"])})
     if is_lm:
         constants += [
-            {"name": n.upper(), "value": repr(graph.facts["module_params"][n])} for n in ("vocab_size", "max_seq_len")
+            {"name": "VOCAB_SIZE", "value": repr(graph.facts["module_params"]["vocab_size"])},
+            {"name": "MAX_SEQ_LEN", "value": repr(graph.hints.max_seq_len)},  # the hint's one home
         ]
     layered = [w for w in weights if w["per_layer"]]
     designs = "designs" in graph.facts.get("mesh", {})  # data parallel on a mesh: one design per chip
@@ -974,7 +970,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "lm": _lm_context(graph) if is_lm else None,
         # a module package's traces (the step_state pass decides whether its calls can replay one)
         "module_traces": graph.facts.get("module_traces"),
-        "module_trace_region_size": trace_region_bytes(graph) if not is_lm else 0,
+        "module_trace_region_size": graph.facts["trace"]["region_bytes"] if not is_lm else 0,
         "input_args": ", ".join(input_names),
         "input_names": repr(tuple(input_names)),
         "first_input": size_input,
@@ -1081,7 +1077,7 @@ def weight_tensor_dim(state: str, layout: str | None, rank: int) -> int | None:
 
 def emitted_time_text(graph: Graph, key: str) -> str:
     """One mode's modeled time as the package runs it, with how it runs and its host traffic."""
-    how = ["traced" if key in traced_modes(graph) else "untraced"]
+    how = ["traced" if key in graph.facts["traced_modes"] else "untraced"]
     host = graph.facts["host_io_ns"][key]
     if host:
         how.append(f"host I/O {host / 1000:.1f} us")
