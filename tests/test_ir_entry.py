@@ -79,40 +79,49 @@ def test_entry_takes_only_its_two_kinds(tmp_path):
 # ------------------------------------------------------------------------------------------ typed graph facts
 
 
-def _setters() -> dict[str, str]:
-    """Each GraphFacts field -> who its one-line comment says sets it."""
+def _setters(record) -> dict[str, set[str]]:
+    """Each field of a typed record -> who its one-line comment says sets it (`# memory, reshard: ...`)."""
     import inspect
     import re
 
-    from tttgen.ir import facts
-
-    source = inspect.getsource(facts.GraphFacts)
-    found = dict(re.findall(r"^    ([a-z_0-9]+): .* = UNSET  # ([a-z_]+)", source, flags=re.M))
-    assert set(found) == set(facts.FACT_NAMES), "every field has a one-line comment naming its setter"
+    source = inspect.getsource(record)
+    found = {
+        name: set(who.split(", "))
+        for name, who in re.findall(r"^    ([a-z_0-9]+): .* = UNSET  # ([a-z_]+(?:, [a-z_]+)*):", source, flags=re.M)
+    }
+    assert set(found) == set(record.NAMES), "every field has a one-line comment naming its setters"
     return found
 
 
-@pytest.mark.parametrize("model,device", [("llama-3.2-1b", "t3k"), ("pi0", "n150")])
-def test_each_graph_fact_is_set_by_the_pass_its_comment_names(model, device):
+@pytest.mark.parametrize("model,device", [("llama-3.2-1b", "t3k"), ("pi0", "n150"), ("llama-3.2-1b", "n150")])
+def test_each_fact_and_decision_is_set_by_the_pass_its_comment_names(model, device):
     from tttgen.build import build_graph
     from tttgen.generate import Request, device_and_hints, module_source
+    from tttgen.ir.facts import GraphFacts, OpDecisions
     from tttgen.passes import PIPELINE
     from tttgen.spec.load import load_model
 
-    setters = _setters()
-    assert set(setters.values()) <= {"builder"} | {p.name for p in PIPELINE}
+    facts, decisions = _setters(GraphFacts), _setters(OpDecisions)
+    passes = {p.name for p in PIPELINE}
+    assert set().union(*facts.values()) <= {"builder"} | passes and set().union(*decisions.values()) <= passes
     device_profile, hints, _ = device_and_hints(Request(model, device))
     source = module_source(model)
     if source is not None:
         g = expand(load_module(source, hints.features), {}, device_profile, hints, near=source.parent)
     else:
         g = build_graph(load_model(model)[0], device_profile, hints)
-    assert {k: setters[k] for k in g.facts if setters[k] != "builder"} == {}
+    assert {k for k in g.facts if "builder" not in facts[k]} == set()
+    assert all(len(op.decisions) == 0 for op in g.ops)
     for p in PIPELINE:
         before = set(g.facts)
+        decided = {op.key: op.decisions for op in g.ops}
         g = p(g)
         added = set(g.facts) - before
-        assert all(setters[k] == p.name for k in added), (p.name, {k: setters[k] for k in added})
+        assert all(p.name in facts[k] for k in added), (p.name, {k: facts[k] for k in added})
+        for op in g.ops:
+            old = decided.get(op.key)
+            changed = {k for k, v in op.decisions.items() if old is None or k not in old or old[k] is not v}
+            assert all(p.name in decisions[k] for k in changed), (p.name, op.key, {k: decisions[k] for k in changed})
     assert set(g.facts) == set(cached_plan(model, device).graph.facts)
 
 
@@ -122,6 +131,12 @@ def test_graph_facts_refuse_a_name_they_do_not_declare():
         graph.facts.get("kv_dytpe")
     with pytest.raises(KeyError, match="no graph fact kv_dytpe"):
         graph.with_facts(kv_dytpe="bfloat16")
+    op = graph.ops[0]
+    with pytest.raises(KeyError, match="no op decision 'dtype'"):
+        op.decisions.get("dtype")  # a weight's decision, not an op's
+    with pytest.raises(KeyError, match="no op decision programm"):
+        op.decide(programm=None)
+    assert op.decide(elide=True).decisions.elide is True and op.decisions.dtypes == op.get("dtypes")
     assert graph.with_facts(kv_dtype="bfloat8_b").facts.kv_dtype == "bfloat8_b"
     assert graph.facts.kv_dtype == graph.facts["kv_dtype"] and "mesh" not in graph.facts
     assert list(graph.facts) == sorted(graph.facts) and "dims" in graph.facts.keys()

@@ -1,4 +1,5 @@
-"""Typed records the IR carries beside its ops and weights: the graph facts (`GraphFacts`) and the sizes one holds.
+"""Typed records the IR carries: the graph facts (`GraphFacts`), an op's decisions (`OpDecisions`), and the sizes
+a graph fact holds.
 
 `Dimensions` are the graph-wide sizes the builder records once (graph fact `dims`): what pricing and the
 tt_transformers seeds read where they ask for a model's widths rather than one op's. Wherever an op states its
@@ -8,7 +9,7 @@ own (an attention's `num_heads`, `num_kv_heads`, `head_dim`; a looped call's `lo
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, Iterator, Mapping
+from typing import Any, ClassVar, Iterator, Mapping
 
 from tttgen.spec.model import AttentionSizes
 
@@ -27,7 +28,7 @@ class Dimensions(AttentionSizes):
 
 
 class _Unset:
-    """A graph fact no pass has set yet (the Mapping view of GraphFacts leaves it out)."""
+    """A graph fact or op decision no pass has set yet (the records' mapping view leaves it out)."""
 
     def __repr__(self) -> str:
         return "UNSET"
@@ -39,8 +40,64 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
+class _Record:
+    """A frozen record of named values set one pass at a time, also read as a read-only mapping of the values set so
+    far (in name order); a name that is no field is an error, whether set or read."""
+
+    NAMES: ClassVar[tuple[str, ...]] = ()
+
+    def updated(self, **values: Any):
+        unknown = sorted(set(values) - set(self.NAMES))
+        if unknown:
+            raise KeyError(f"no {self._what()} {', '.join(unknown)}: {self._declared()}")
+        return replace(self, **values)
+
+    @classmethod
+    def _what(cls) -> str:
+        return "graph fact" if cls is GraphFacts else "op decision"
+
+    @classmethod
+    def _declared(cls) -> str:
+        return f"{cls.__name__} (tttgen/ir/facts.py) declares {', '.join(cls.NAMES)}"
+
+    def _known(self, name: object) -> None:
+        if name not in self.NAMES:
+            raise KeyError(f"no {self._what()} {name!r}: {self._declared()}")
+
+    def __getitem__(self, name: str) -> Any:
+        self._known(name)
+        value = getattr(self, name)
+        if value is UNSET:
+            raise KeyError(name)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._known(name)
+        value = getattr(self, name)
+        return default if value is UNSET else value
+
+    def __contains__(self, name: object) -> bool:
+        self._known(name)
+        return getattr(self, name) is not UNSET  # type: ignore[arg-type]
+
+    def keys(self) -> list[str]:
+        return [n for n in self.NAMES if getattr(self, n) is not UNSET]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(n, getattr(self, n)) for n in self.keys()]
+
+    def values(self) -> list[Any]:
+        return [getattr(self, n) for n in self.keys()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+
 @dataclass(frozen=True)
-class GraphFacts:
+class GraphFacts(_Record):
     """What the builder and the passes record about a whole graph, one field per fact, each saying who sets it.
 
     Set with Graph.with_facts(name=value) (a name that is no field is an error); read as an attribute
@@ -62,7 +119,7 @@ class GraphFacts:
     sampler: Mapping[str, Any] | None = UNSET  # builder: the description's `sampler`, evaluated (or None)
     host_shapes: Mapping[str, Any] = UNSET  # builder: shapes of the values computed on the host
     called_files: tuple[str, ...] = UNSET  # builder: every description file a call read
-    state_shapes: Mapping[str, Any] = UNSET  # builder (per chip after parallelism): each state tensor's shape
+    state_shapes: Mapping[str, Any] = UNSET  # builder, parallelism: each state tensor's shape (per chip on a mesh)
     functions: tuple[Mapping[str, Any], ...] = UNSET  # builder: the module functions the renderer prints
     key_maps: Mapping[str, Any] = UNSET  # builder: the top description's `key_maps`, when it declares any
     # passes, in pipeline order
@@ -92,43 +149,58 @@ class GraphFacts:
     dram: Mapping[str, int] = UNSET  # feasibility: DRAM bytes per use and the capacity
     problems: tuple[str, ...] = UNSET  # feasibility: the rules the graph breaks (a build stops unless told not to)
 
-    def updated(self, **values: Any) -> "GraphFacts":
-        unknown = sorted(set(values) - set(FACT_NAMES))
-        if unknown:
-            raise KeyError(f"no graph fact {', '.join(unknown)}: GraphFacts (tttgen/ir/facts.py) declares {', '.join(FACT_NAMES)}")
-        return replace(self, **values)
-
-    def _known(self, name: str) -> None:
-        if name not in FACT_NAMES:
-            raise KeyError(f"no graph fact {name!r}: GraphFacts (tttgen/ir/facts.py) declares {', '.join(FACT_NAMES)}")
-
-    def __getitem__(self, name: str) -> Any:
-        self._known(name)
-        value = getattr(self, name)
-        if value is UNSET:
-            raise KeyError(name)
-        return value
-
-    def get(self, name: str, default: Any = None) -> Any:
-        self._known(name)
-        value = getattr(self, name)
-        return default if value is UNSET else value
-
-    def __contains__(self, name: object) -> bool:
-        self._known(name)  # type: ignore[arg-type]
-        return getattr(self, name) is not UNSET  # type: ignore[arg-type]
-
-    def keys(self) -> list[str]:
-        return [n for n in FACT_NAMES if getattr(self, n) is not UNSET]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(n, getattr(self, n)) for n in self.keys()]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
 
 FACT_NAMES: tuple[str, ...] = tuple(sorted(f.name for f in fields(GraphFacts)))
+GraphFacts.NAMES = FACT_NAMES
+
+
+@dataclass(frozen=True)
+class OpDecisions(_Record):
+    """What the passes decided about one op, one field per decision, each saying which passes set it.
+
+    Set with Op.decide(name=value) (a name that is no field is an error); read as an attribute (`op.decisions.dtypes`)
+    or as a read-only mapping of the decisions made so far (`op.decisions["program"]`, `op.get("program")`,
+    `op.decisions.get("elide")`; a name that is no field is an error there too)."""
+
+    mesh: Mapping[str, Any] = UNSET  # parallelism: on a mesh, the op's input and output placements per axis
+    pinned: Mapping[str, Any] = UNSET  # precision, memory: the fields a hints file's override pinned, and by whom
+    dtypes: Mapping[str, str] = UNSET  # precision: dtype per operand (in0, in1, out)
+    kernel: Any = UNSET  # precision: the compute-kernel config
+    shape: Any = UNSET  # chunking, matmul_program, op_programs: the per-call MatmulShape (row chunks as batch)
+    calls: int = UNSET  # chunking: calls one prefill matmul is split into
+    q_chunk_size: int = UNSET  # chunking: SDPA's query chunk
+    k_chunk_size: int = UNSET  # chunking: SDPA's key chunk
+    in0: Any = UNSET  # memory, matmul_program, reshard: the first input's memory placement
+    in1: Any = UNSET  # memory: the weight's (second input's) memory placement
+    out: Any = UNSET  # memory, matmul_program, reshard: the output's memory placement
+    program: Any = UNSET  # matmul_program, op_programs: the program config
+    cores: int = UNSET  # matmul_program, op_programs: cores the program runs on
+    l1_bytes: int = UNSET  # matmul_program, op_programs: L1 per core the program claims
+    column_chunks: int = UNSET  # matmul_program: column chunks a wide matmul is called in
+    in0_moved: bool = UNSET  # matmul_program: whether the input is resharded to the program's grid first
+    pruned: Any = UNSET  # matmul_program: candidates the search dropped and why, for explain
+    rejected: Any = UNSET  # matmul_program: candidates the rules refused and why, for explain
+    time_ns: float = UNSET  # matmul_program, op_costs: modeled time of one call
+    binding: str = UNSET  # matmul_program, op_costs: what bounds that time (compute, dram, noc, ...)
+    cost: Any = UNSET  # matmul_program, op_costs: the whole OpCost behind time_ns
+    elide: bool = UNSET  # reshard: a move whose producer already writes the consumer's placement
+    qk: Any = UNSET  # op_programs: written-out attention's scores matmul shape
+    qk_program: Any = UNSET  # op_programs: its program config
+    pv: Any = UNSET  # op_programs: written-out attention's values matmul shape
+    pv_program: Any = UNSET  # op_programs: its program config
+    softcap_fused: bool = UNSET  # op_programs: whether ttnn's fused softcap runs on this device
+    jit: str | None = UNSET  # fusion: the ttnn-jit block the op is part of (None: none)
+    jit_chain: str | None = UNSET  # fusion: the elementwise chain weighed
+    jit_reason: str = UNSET  # fusion: why fused or not
+    jit_member_of: str = UNSET  # fusion: a fused member's block root (it is not dispatched itself)
+    jit_ops: tuple[str, ...] = UNSET  # fusion: a block root's ops in order
+    jit_body: Any = UNSET  # fusion: a block root's steps
+    jit_inputs: Any = UNSET  # fusion: a block root's inputs
+    jit_memory: Any = UNSET  # fusion: a block root's output placement
+    jit_fidelity: str = UNSET  # fusion: a block root's math fidelity
+    chain_steps: tuple[str, ...] = UNSET  # fusion: the cost steps op_costs prices a chain op by
+    one_kernel: bool = UNSET  # fusion: whether those steps run as one kernel
+    form_ns: float = UNSET  # fusion: the modeled time of the block form weighed
+
+
+OpDecisions.NAMES = tuple(sorted(f.name for f in fields(OpDecisions)))

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Literal, Mapping
 
 from tttgen.ir.configs import MatmulShape
-from tttgen.ir.facts import GraphFacts
+from tttgen.ir.facts import GraphFacts, OpDecisions
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
@@ -31,7 +31,7 @@ class Op:
     shape: MatmulShape | None = None
     weight: str | None = None
     facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
-    decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    decisions: OpDecisions = field(default_factory=OpDecisions)
     # Where the op sits in its description, for rendering: the module function (call path), the values it reads
     # per port (weight names or the function's locals), the values it writes and its evaluated attrs. Empty for
     # graphs built by tttgen/build.py.
@@ -47,7 +47,8 @@ class Op:
         return "decode" if self.mode == "decode" else f"prefill_{self.seq}"
 
     def decide(self, **values: Any) -> "Op":
-        return replace(self, decisions=frozen({**self.decisions, **values}))
+        """The op with these decisions made (each an OpDecisions field: an unknown name is an error)."""
+        return replace(self, decisions=self.decisions.updated(**values))
 
     def get(self, name: str) -> Any:
         return self.decisions[name]
