@@ -140,3 +140,13 @@ def test_graph_facts_refuse_a_name_they_do_not_declare():
     assert graph.with_facts(kv_dtype="bfloat8_b").facts.kv_dtype == "bfloat8_b"
     assert graph.facts.kv_dtype == graph.facts["kv_dtype"] and "mesh" not in graph.facts
     assert list(graph.facts) == sorted(graph.facts) and "dims" in graph.facts.keys()
+
+
+def test_only_checking_reads_the_bound_model_config():
+    """Passes, kinds and the renderer read op facts and graph facts; the config a causal LM was bound to is for
+    building its transformers reference (verification, the real-ttnn check's checkpoint shapes)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "tttgen"
+    readers = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if "entry.reference" in p.read_text())
+    assert readers == ["realttnn/check.py", "verification.py"]

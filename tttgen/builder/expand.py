@@ -650,7 +650,7 @@ def expand(
     """The op graph of `desc` for every mode: prefill at each of hints.prefill_lens, then decode.
 
     `near` is the folder called modules are looked up in first (the description's own); `reference` is the model
-    config `params` were bound from (a causal LM's), kept as Graph.entry.reference for verification."""
+    config `params` were bound from (a causal LM's), kept on the graph's entry for verification."""
     undeclared = [f for f in hints.features if f not in desc.features]
     if undeclared:
         raise _error(
