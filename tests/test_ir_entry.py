@@ -97,13 +97,14 @@ def _setters(record) -> dict[str, set[str]]:
 def test_each_fact_and_decision_is_set_by_the_pass_its_comment_names(model, device):
     from tttgen.build import build_graph
     from tttgen.generate import Request, device_and_hints, module_source
-    from tttgen.ir.facts import GraphFacts, OpDecisions
+    from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
     from tttgen.passes import PIPELINE
     from tttgen.spec.load import load_model
 
-    facts, decisions = _setters(GraphFacts), _setters(OpDecisions)
+    facts, decisions, weights = _setters(GraphFacts), _setters(OpDecisions), _setters(WeightDecisions)
     passes = {p.name for p in PIPELINE}
-    assert set().union(*facts.values()) <= {"builder"} | passes and set().union(*decisions.values()) <= passes
+    assert set().union(*facts.values()) <= {"builder"} | passes
+    assert set().union(*decisions.values(), *weights.values()) <= passes
     device_profile, hints, _ = device_and_hints(Request(model, device))
     source = module_source(model)
     if source is not None:
@@ -111,10 +112,11 @@ def test_each_fact_and_decision_is_set_by_the_pass_its_comment_names(model, devi
     else:
         g = build_graph(load_model(model)[0], device_profile, hints)
     assert {k for k in g.facts if "builder" not in facts[k]} == set()
-    assert all(len(op.decisions) == 0 for op in g.ops)
+    assert all(len(op.decisions) == 0 for op in g.ops) and all(len(w.decisions) == 0 for w in g.weights)
     for p in PIPELINE:
         before = set(g.facts)
         decided = {op.key: op.decisions for op in g.ops}
+        weighed = {w.name: w.decisions for w in g.weights}
         g = p(g)
         added = set(g.facts) - before
         assert all(p.name in facts[k] for k in added), (p.name, {k: facts[k] for k in added})
@@ -122,6 +124,10 @@ def test_each_fact_and_decision_is_set_by_the_pass_its_comment_names(model, devi
             old = decided.get(op.key)
             changed = {k for k, v in op.decisions.items() if old is None or k not in old or old[k] is not v}
             assert all(p.name in decisions[k] for k in changed), (p.name, op.key, {k: decisions[k] for k in changed})
+        for w in g.weights:
+            old = weighed.get(w.name)
+            changed = {k for k, v in w.decisions.items() if old is None or k not in old or old[k] is not v}
+            assert all(p.name in weights[k] for k in changed), (p.name, w.name, {k: weights[k] for k in changed})
     assert set(g.facts) == set(cached_plan(model, device).graph.facts)
 
 

@@ -1,5 +1,5 @@
-"""Typed records the IR carries: the graph facts (`GraphFacts`), an op's decisions (`OpDecisions`), and the sizes
-a graph fact holds.
+"""Typed records the IR carries: the graph facts (`GraphFacts`), an op's and a weight's decisions (`OpDecisions`,
+`WeightDecisions`), and the sizes a graph fact holds.
 
 `Dimensions` are the graph-wide sizes the builder records once (graph fact `dims`): what pricing and the
 tt_transformers seeds read where they ask for a model's widths rather than one op's. Wherever an op states its
@@ -54,7 +54,7 @@ class _Record:
 
     @classmethod
     def _what(cls) -> str:
-        return "graph fact" if cls is GraphFacts else "op decision"
+        return {GraphFacts: "graph fact", OpDecisions: "op decision"}.get(cls, "weight decision")
 
     @classmethod
     def _declared(cls) -> str:
@@ -204,3 +204,16 @@ class OpDecisions(_Record):
 
 
 OpDecisions.NAMES = tuple(sorted(f.name for f in fields(OpDecisions)))
+
+
+@dataclass(frozen=True)
+class WeightDecisions(_Record):
+    """What the passes decided about one weight, as OpDecisions are an op's (set with Weight.decide)."""
+
+    mesh: Mapping[str, Any] = UNSET  # parallelism: on a mesh, the weight's split per axis and per-chip shape
+    dtype: str = UNSET  # precision: the stored dtype
+    placement: Any = UNSET  # memory: DRAM-sharded or interleaved
+    column_chunks: Any = UNSET  # memory: column chunks a wide weight is stored in (None: one piece)
+
+
+WeightDecisions.NAMES = tuple(sorted(f.name for f in fields(WeightDecisions)))

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Literal, Mapping
 
 from tttgen.ir.configs import MatmulShape
-from tttgen.ir.facts import GraphFacts, OpDecisions
+from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
@@ -64,7 +64,7 @@ class Weight:
     n: int
     hf_names: tuple[str, ...]
     per_layer: bool
-    decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    decisions: WeightDecisions = field(default_factory=WeightDecisions)
     # Load-time transforms from a module description, evaluated: per checkpoint key its own transforms, then the
     # weight's (tttgen/render/weight_code.py prints them). Empty for graphs built by tttgen/build.py.
     source_transforms: tuple[tuple[Mapping[str, Any], ...], ...] = ()
@@ -77,7 +77,8 @@ class Weight:
     loop_count: int = 1
 
     def decide(self, **values: Any) -> "Weight":
-        return replace(self, decisions=frozen({**self.decisions, **values}))
+        """The weight with these decisions made (each a WeightDecisions field: an unknown name is an error)."""
+        return replace(self, decisions=self.decisions.updated(**values))
 
 
 @dataclass(frozen=True)

@@ -371,7 +371,7 @@ def graph_document(graph: Graph) -> dict[str, Any]:
                 "n": w.n,
                 "per_layer": w.per_layer,
                 "hf_names": list(w.hf_names),
-                **jsonable(w.decisions),
+                **jsonable(dict(w.decisions.items())),
             }
             for w in graph.weights
         ],
