@@ -81,8 +81,8 @@ def step_device_ns(graph, matmul_time) -> float:
 
 def roofline_bytes(graph) -> int:
     """Every decode weight read once, and K and V of every layer up to KV_LEN rows."""
-    m, dev = graph.model, graph.device
-    layers = m.num_hidden_layers
+    m, dev = graph.facts["dims"], graph.device
+    layers = m.layers
     total = 0
     for op in graph.ops_of("linear"):
         if op.mode != "decode":
@@ -139,7 +139,7 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
     sampled_rows = []
     sampling: dict[int, float] = {}
     for graph in graphs:
-        model, device = graph.model.name, graph.device.name
+        model, device = graph.name, graph.device.name
         outs = {op.key: op_outcomes(graph, op, cases[id(graph)][op.key], verdicts) for op in graph.ops_of("linear")
                 if op.mode == "decode"}
         fallback = sorted(op.name for op in graph.ops_of("linear") if op.key in outs
@@ -149,7 +149,7 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
             t = outs[op.key]["tt_transformers"].time_ns
             return t if t is not None else op.decisions["time_ns"]
 
-        vocab = graph.model.vocab_size
+        vocab = graph.facts["dims"].vocab_size
         if vocab not in sampling:
             sampling[vocab] = sampling_ms(vocab) * 1e6
         tt_dev = step_device_ns(graph, tt_time)
@@ -238,7 +238,7 @@ def host_transfer_lines(graphs) -> list[str]:
         before_in = host_io_ns(link, HostIO(inputs=(users * ID_BYTES,) * 3))
         now = graph.facts["decode_host_transfers"]["greedy"]
         lines.append(
-            f"| {graph.model.name} | {graph.device.name} | 3 + 1 = {(before_in + now['read_ns']) / 1e3:.1f} "
+            f"| {graph.name} | {graph.device.name} | 3 + 1 = {(before_in + now['read_ns']) / 1e3:.1f} "
             f"| {now['in']} + {now['out']} = {now['transfer_ns'] / 1e3:.1f} "
             f"| {'yes' if now['in_ns'] <= 10_000 else 'no'} |"
         )

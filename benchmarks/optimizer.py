@@ -89,7 +89,7 @@ def tt_transformers_case(graph, op) -> MatmulCase:
     d = op.decisions
     shape = baseline_shape(op)
     role = graph.weight(op.weight).role
-    cfg, in0 = baseline_config(role, op.mode, shape, graph.model, graph.device, d["kernel"].fp32_dest_acc_en)
+    cfg, in0 = baseline_config(role, op.mode, shape, graph.facts["dims"], graph.device, d["kernel"].fp32_dest_acc_en)
     decode = op.mode == "decode"
     in1 = dram_sharded_weight(shape.k, shape.n, graph.device) if role != "LM_HEAD" else DRAM_INTERLEAVED
     if decode and role == "LM_HEAD":
@@ -280,7 +280,7 @@ def tally(where: str, op, outs: dict[str, Outcome], roof: float, summary: dict) 
 
 
 def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None:
-    where = f"{graph.model.name}/{graph.device.name}"
+    where = f"{graph.name}/{graph.device.name}"
     lines.append(
         "| mode | op | M x K x N | tttgen us | binding | tt_transformers us | ttnn auto us | roofline us | tttgen / ttT | tttgen / auto "
         "| roofline / tttgen | tttgen L1 claim / ttnn KiB |"
@@ -318,7 +318,7 @@ def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None
 
 
 def per_token(graph, outcomes: dict, lines: list[str]) -> None:
-    layers = graph.model.num_hidden_layers
+    layers = graph.facts["dims"].layers
     lines.append("")
     lines.append("| mode | matmul time per forward ms (tttgen) | tt_transformers ms | per token us (tttgen) |")
     lines.append("|---|---|---|---|")
@@ -425,15 +425,15 @@ def main() -> int:
         graphs = [plan(Request(model, device, None, flags)).graph for model, device, flags in requests]
     tagged = [(g, "bench") for g in graphs]
     cases = {
-        (g.model.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("linear")}
+        (g.name, g.device.name, tag): {op.key: policy_cases(g, op) for op in g.ops_of("linear")}
         for g, tag in tagged
     }
     verdicts = judge_all(
         [c for per_op in cases.values() for per_policy in per_op.values() for c in per_policy.values() if c is not None]
     )
     outcomes = {
-        (g.model.name, g.device.name, tag): {
-            op.key: op_outcomes(g, op, cases[(g.model.name, g.device.name, tag)][op.key], verdicts)
+        (g.name, g.device.name, tag): {
+            op.key: op_outcomes(g, op, cases[(g.name, g.device.name, tag)][op.key], verdicts)
             for op in g.ops_of("linear")
         }
         for g, tag in tagged
@@ -444,8 +444,8 @@ def main() -> int:
     ]
     summary: dict = {}
     for graph in graphs:
-        outs = outcomes[(graph.model.name, graph.device.name, "bench")]
-        lines.append(f"\n## {graph.model.name} on {graph.device.name}\n")
+        outs = outcomes[(graph.name, graph.device.name, "bench")]
+        lines.append(f"\n## {graph.name} on {graph.device.name}\n")
         matmul_table(graph, outs, lines, summary)
         per_token(graph, outs, lines)
     more, ok = summary_lines(summary)

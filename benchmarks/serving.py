@@ -84,7 +84,7 @@ def host_lines(graphs) -> list[str]:
         bytes_ns = transfer_ns(link, read_bytes, False) - latency
         replay = link.host_call_ns
         lines.append(
-            f"| {g.model.name} | {g.device.name} | 3 copies + replay + read = 5; {before_in / 1e3:.1f} + "
+            f"| {g.name} | {g.device.name} | 3 copies + replay + read = 5; {before_in / 1e3:.1f} + "
             f"{now['read_ns'] / 1e3:.1f} = {(before_in + now['read_ns']) / 1e3:.1f} "
             f"| {now['in']} copies + replay + {now['out']} read = {now['in'] + 1 + now['out']}; "
             f"{now['in_ns'] / 1e3:.1f} + {now['read_ns'] / 1e3:.1f} = {now['transfer_ns'] / 1e3:.1f} "
@@ -119,7 +119,7 @@ def generate_loop_lines(graphs) -> list[str]:
         before = now["transfer_ns"] + link.host_call_ns + copy
         busy = now["transfer_ns"] + link.host_call_ns
         lines.append(
-            f"| {g.model.name} | {g.device.name} | `performance` | {dev / 1e6:.2f} "
+            f"| {g.name} | {g.device.name} | `performance` | {dev / 1e6:.2f} "
             f"| {before / 1e3:.1f} = {1e9 / (dev + before):.1f} | {busy / 1e3:.1f} < {dev / 1e3:.0f} = "
             f"{1e9 / max(dev, busy):.1f} |"
         )

@@ -39,6 +39,7 @@ LAYERS = {
         "test_column_chunks.py",
         "test_fusion.py",
         "test_hf_configs.py",
+        "test_ir_entry.py",
         "test_host_io.py",
         "test_pinned_overrides.py",
         "test_parallelism.py",

@@ -48,7 +48,7 @@ def test_roofline_counts_every_decode_weight_and_the_kv_cache(bench):
     from tttgen.generate import Request, plan
 
     graph = plan(Request("llama-3.2-1b", "n150", None, bench.FLAGS)).graph
-    m, dev = graph.model, graph.device
+    m, dev = graph.entry.reference, graph.device
     h, f, layers = m.hidden_size, m.intermediate_size, m.num_hidden_layers
     qkv = (m.num_attention_heads + 2 * m.num_key_value_heads) * m.head_dim
     t = dev.tile_bytes  # performance preset: FF1/FF3 bfloat4, the rest bfloat8 (head included)

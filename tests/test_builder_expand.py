@@ -85,7 +85,7 @@ def _graphs(model: str):
     spec, _ = load_model(model)
     device, _ = load_device("n150")
     desc = description_for(spec)
-    return spec, expand(desc, spec_params(desc, spec), device, Hints(), model=spec)
+    return spec, expand(desc, spec_params(desc, spec), device, Hints(), reference=spec)
 
 
 @pytest.mark.parametrize(

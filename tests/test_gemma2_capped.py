@@ -52,7 +52,7 @@ def test_a_capped_config_binds_the_capped_description():
 @pytest.mark.parametrize("device", ["n150", "p150"])
 def test_tiny_capped_gemma2_matches_transformers(device):
     p = tiny_plan(device)
-    assert p.graph.model.sliding_window == 32 < 128
+    assert p.graph.entry.reference.sliding_window == 32 < 128
     report = run_verify(p, steps=2, prompt_len=128)
     assert report.passed, report.as_dict()
     assert min(report.layer_pcc) >= PCC_ACCURACY and report.token_agreement >= 1, report.as_dict()

@@ -48,8 +48,8 @@ def tiny(tmp_path_factory):
     (work / "pkg").mkdir()
     for name, text in render_plan(p).items():
         (work / "pkg" / name).write_text(text)
-    hf, checkpoint = reference_model(p.graph.model, None, work, seed=0)
-    save_tokenizer(checkpoint, p.graph.model.vocab_size)
+    hf, checkpoint = reference_model(p.graph.entry.reference, None, work, seed=0)
+    save_tokenizer(checkpoint, p.graph.entry.reference.vocab_size)
     with emulated(p.graph.device), imported_package(work / "pkg", "tttgen_generate_tiny") as package:
         package.generate = importlib.import_module("tttgen_generate_tiny.generate")
         yield package.Model.open(str(checkpoint)), package, hf, checkpoint, work / "pkg"
@@ -230,7 +230,7 @@ def test_a_paged_package_generates_through_its_page_table(tmp_path):
     (tmp_path / "pkg").mkdir()
     for name, text in render_plan(p).items():
         (tmp_path / "pkg" / name).write_text(text)
-    hf, checkpoint = reference_model(p.graph.model, None, tmp_path, seed=0)
+    hf, checkpoint = reference_model(p.graph.entry.reference, None, tmp_path, seed=0)
     with emulated(p.graph.device), imported_package(tmp_path / "pkg", "tttgen_generate_paged") as package:
         gen = importlib.import_module("tttgen_generate_paged.generate")
         assert gen.PROMPT_LIMIT == package.configs.MAX_SEQ_LEN == 256

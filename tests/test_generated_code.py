@@ -120,7 +120,7 @@ def tiny_model(tmp_path_factory):
     pkg.mkdir()
     for name, text in cached_files(TINY, "n150", TINY_FLAGS).items():
         (pkg / name).write_text(text)
-    _, checkpoint = reference_model(p.graph.model, None, work, seed=0)
+    _, checkpoint = reference_model(p.graph.entry.reference, None, work, seed=0)
     with emulated(p.graph.device) as ttnn, imported_package(pkg, "tttgen_guards_tiny") as package:
         device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
         yield package.Model(device, str(checkpoint)), package.configs

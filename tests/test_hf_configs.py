@@ -105,7 +105,7 @@ def test_every_published_config_is_listed():
 def test_published_config_builds(name):
     device, facts = PUBLISHED[name]
     p = plan(Request(str(CONFIGS / name), device))
-    model = p.graph.model
+    model = p.graph.entry.reference
     assert {k: getattr(model, k) for k in facts} == facts
     files = render_plan(p)
     configs = files["configs.py"]

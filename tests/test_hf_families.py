@@ -38,7 +38,7 @@ def planted(files: dict[str, str], file: str, old: str, new: str) -> dict[str, s
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_tiny_family_matches_transformers(name):
     p = tiny_plan(name)
-    assert p.graph.model.family == FAMILIES[name]
+    assert p.graph.entry.reference.family == FAMILIES[name]
     report = run_verify(p, steps=STEPS, prompt_len=128)
     assert report.passed, report.as_dict()
     assert min(report.layer_pcc) >= PCC_ACCURACY and report.token_agreement >= STEPS - 1, report.as_dict()
@@ -72,7 +72,7 @@ def test_qwen2_biases_are_loaded_and_the_head_is_tied():
     names = {n for w in p.graph.weights for n in w.hf_names}
     assert {f"model.layers.{{i}}.self_attn.{x}_proj.bias" for x in "qkv"} <= names
     assert "model.layers.{i}.self_attn.o_proj.bias" not in names  # Qwen2's o_proj has none
-    assert "lm_head.weight" not in names and p.graph.model.tie_word_embeddings
+    assert "lm_head.weight" not in names and p.graph.entry.reference.tie_word_embeddings
 
 
 def write(tmp_path, base: Path, **changes) -> Path:
@@ -146,7 +146,7 @@ def test_refused_field_is_named_with_its_allowed_values(tmp_path, base, changes,
 
 def test_qwen3_norms_q_and_k_per_head_before_rotary():
     p = tiny_plan("tiny-qwen3")
-    assert p.graph.model.head_dim == 128  # the config's own, not hidden_size / heads (64)
+    assert p.graph.entry.reference.head_dim == 128  # the config's own, not hidden_size / heads (64)
     decode = [op.name for op in p.graph.ops if op.mode == "decode" and op.scope == "layer"]
     assert decode.index("create_heads") < decode.index("q_norm") < decode.index("rotary_q")
     assert decode.index("k_norm") < decode.index("rotary_k")
@@ -161,7 +161,7 @@ def test_phi3_splits_its_fused_weights_at_load_time():
     keys = {w.name: w.hf_names for w in p.graph.weights}
     assert keys["wqkv"] == ("model.layers.{i}.self_attn.qkv_proj.weight",) * 3
     assert keys["w1"] == keys["w3"] == ("model.layers.{i}.mlp.gate_up_proj.weight",)
-    assert p.graph.model.sliding_window == 2047
+    assert p.graph.entry.reference.sliding_window == 2047
 
 
 def test_phi3_pads_heads_of_96_to_128():
@@ -170,7 +170,7 @@ def test_phi3_pads_heads_of_96_to_128():
     spec, _ = load_model(str(PHI3_MINI))
     assert spec.head_dim == 96
     p = tiny_plan("tiny-phi3")  # hidden 384, 4 heads: 96 wide too
-    assert p.graph.model.head_dim == 96 and p.graph.facts["module_params"]["head_width"] == 128
+    assert p.graph.entry.reference.head_dim == 96 and p.graph.facts["module_params"]["head_width"] == 128
     heads = next(op for op in p.graph.ops if op.kind == "create_heads" and op.mode == "decode")
     assert heads.facts["head_dim"] == 128 and p.graph.facts["heads_placement"].shard_shape == (32, 128)
     assert p.graph.weight("wo").shape == (4 * 128, 384)
@@ -219,7 +219,7 @@ def test_own_description_binds_a_config_like_the_builtin(tmp_path):
     config = str(DATA / "tiny-qwen2" / "config.json")
     builtin = plan(Request(config, "n150", None, TINY))
     own = plan(Request(str(own_description(tmp_path)), "n150", None, TINY, (), config))
-    assert own.graph.model == builtin.graph.model  # the config imported as its family decides
+    assert own.graph.entry.reference == builtin.graph.entry.reference  # the config imported as its family decides
     assert own.inputs[0].label.endswith("tiny-qwen2/config.json") and own.inputs[1].label.endswith("my_qwen2.yaml")
     assert [(o.key, o.kind, o.shape) for o in own.graph.ops] == [(o.key, o.kind, o.shape) for o in builtin.graph.ops]
     assert [w.hf_names for w in own.graph.weights] == [w.hf_names for w in builtin.graph.weights]

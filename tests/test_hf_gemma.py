@@ -32,7 +32,7 @@ def planted(files: dict[str, str], file: str, old: str, new: str) -> dict[str, s
 @pytest.mark.parametrize("name, family", [("tiny-gemma2", "gemma2"), ("tiny-gemma3", "gemma3")])
 def test_tiny_gemma_matches_transformers(name, family):
     p = tiny_plan(name)
-    assert p.graph.model.family == family and p.graph.model.sliding_window == 32 < 128
+    assert p.graph.entry.reference.family == family and p.graph.entry.reference.sliding_window == 32 < 128
     report = run_verify(p, steps=2, prompt_len=128)
     assert report.passed, report.as_dict()
     assert min(report.layer_pcc) >= PCC_ACCURACY and report.token_agreement >= 1, report.as_dict()

@@ -66,7 +66,7 @@ def test_smollm2_answers_through_the_generated_package(smollm2, tmp_path):
     from tttgen.verification import emulated, imported_package
 
     p = plan(Request(str(smollm2 / "config.json"), "n150", flags=FLAGS))
-    spec = p.graph.model
+    spec = p.graph.entry.reference
     assert (spec.num_attention_heads, spec.num_key_value_heads, spec.hidden_size, spec.vocab_size) == (9, 3, 576, 49152)
     assert spec.tie_word_embeddings
     (tmp_path / "pkg").mkdir()

@@ -96,7 +96,7 @@ def test_a_generator_opened_for_a_server_holds_no_cache_of_its_own(tmp_path):
     (tmp_path / "pkg").mkdir()
     for name, text in render_plan(p).items():
         (tmp_path / "pkg" / name).write_text(text)
-    _, checkpoint = reference_model(p.graph.model, None, tmp_path, seed=0)
+    _, checkpoint = reference_model(p.graph.entry.reference, None, tmp_path, seed=0)
     with emulated(p.graph.device) as ttnn, imported_package(tmp_path / "pkg", "tttgen_server_initialize") as package:
         opened = []
         real_open = ttnn.open_device

@@ -20,7 +20,7 @@ def tiny_llama_on_emulator(work: Path, module_name: str, flags=(("prefill_lens",
     (work / "pkg").mkdir()
     for name, text in render_plan(p).items():
         (work / "pkg" / name).write_text(text)
-    _, checkpoint = reference_model(p.graph.model, None, work, seed=0)
+    _, checkpoint = reference_model(p.graph.entry.reference, None, work, seed=0)
     with emulated(p.graph.device) as ttnn, imported_package(work / "pkg", module_name) as package:
         device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
         yield package.Model(device, str(checkpoint)), package

@@ -23,4 +23,4 @@ def padded_vocab(vocab_size: int) -> int:
 
 def build_graph(model: ModelSpec, device: DeviceProfile, hints: Hints) -> Graph:
     desc = description_for(model, hints.features)
-    return expand(desc, spec_params(desc, model), device, hints, model=model)
+    return expand(desc, spec_params(desc, model), device, hints, reference=model)

@@ -522,7 +522,7 @@ def run(model, config, device, package_dir, checkpoint, prompts, **kw) -> None:
         code = run_package(Path(package_dir), argv)
     else:
         p = plan(_request(model, config, device, kw))
-        click.echo(note.format(f"{p.graph.model.name} built for {p.graph.device.name} in a temporary directory"), err=True)
+        click.echo(note.format(f"{p.graph.name} built for {p.graph.device.name} in a temporary directory"), err=True)
         code = run_plan(p, argv)
     if code:
         sys.exit(code)

@@ -38,7 +38,7 @@ class Plan:
 
     @property
     def out_subdir(self) -> Path:
-        return Path(package_name(self.graph.model.name)) / self.graph.device.name
+        return Path(package_name(self.graph.name)) / self.graph.device.name
 
 
 def module_source(value: str) -> Path | None:
@@ -111,9 +111,7 @@ def module_param_values(desc, given: tuple[tuple[str, str], ...]) -> dict[str, A
 
 
 def is_module_plan(p: Plan) -> bool:
-    from tttgen.builder.structure import is_module_graph
-
-    return is_module_graph(p.graph)
+    return p.graph.entry.is_module
 
 
 def plan_bound(request: Request) -> Plan:
@@ -152,7 +150,7 @@ def plan_bound(request: Request) -> Plan:
             hint="add `checkpoint: {format: huggingface, config_map: {hidden_size: hidden_size, ...}}` "
             "(docs/module-descriptions.md)",
         )
-    graph = expand(desc, spec_params(desc, model), device, hints, model=model, near=source.parent)
+    graph = expand(desc, spec_params(desc, model), device, hints, reference=model, near=source.parent)
     check_renderable(graph, desc_info.label)
     graph = run_pipeline(graph)
     return Plan(request, graph, [model_info, desc_info, *target_inputs, *called_inputs(graph, *base_files(source))])

@@ -39,7 +39,7 @@ def roofline_svg(graph: Graph, rows: list[dict[str, Any]]) -> str:
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="roofline of {html.escape(graph.model.name)} on {html.escape(device.name)}">',
+        f'aria-label="roofline of {html.escape(graph.name)} on {html.escape(device.name)}">',
         f'<rect x="{PAD}" y="{PAD}" width="{plot_w}" height="{plot_h}" fill="white" stroke="#333"/>',
     ]
     for ceiling, label in ((peak, "HiFi2 peak"), (peak_lofi, "LoFi peak")):
@@ -89,7 +89,7 @@ def explain_html(graph: Graph, rows: list[dict[str, Any]]) -> str:
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
         for c in r.get("rejected", []):
             body.append(f'<tr class="rej"><td colspan="4">rejected: {html.escape(c["config"])}</td><td>{c["time_ns"] / 1000:.1f}</td><td colspan="4">{html.escape(c["binding"])}</td></tr>')
-    title = f"{graph.model.name} on {graph.device.name}"
+    title = f"{graph.name} on {graph.device.name}"
     return (
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>tttgen explain: "
         + html.escape(title)

@@ -28,7 +28,7 @@ def written_plan(p: Plan, directory: Path) -> Path:
     """Render an LM plan into `directory` (a package folder); refuse a module package, which has no generate loop."""
     if is_module_plan(p):
         raise InputError(
-            f"'{p.graph.model.name}' builds a module package (Model.forward): only causal-LM packages have a "
+            f"'{p.graph.name}' builds a module package (Model.forward): only causal-LM packages have a "
             "generate loop",
             where="MODEL",
             hint="name a model (`tttgen list models`) or pass --config with a causal-LM config.json",
@@ -77,8 +77,8 @@ def run_demo(directory: Path, name: str, device: DeviceProfile, argv: list[str])
 def run_plan(p: Plan, argv: list[str]) -> int:
     """Render the plan's package into a temporary directory and run its demo there."""
     with tempfile.TemporaryDirectory(prefix="tttgen-run-") as tmp:
-        directory = written_plan(p, Path(tmp) / package_name(p.graph.model.name))
-        return run_demo(directory, f"tttgen_run_{package_name(p.graph.model.name)}", p.graph.device, argv)
+        directory = written_plan(p, Path(tmp) / package_name(p.graph.name))
+        return run_demo(directory, f"tttgen_run_{package_name(p.graph.name)}", p.graph.device, argv)
 
 
 def run_package(directory: Path, argv: list[str]) -> int:

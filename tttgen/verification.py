@@ -266,7 +266,7 @@ def run_verify(
     device = graph.device
     threshold = PCC_ACCURACY if graph.hints.precision == "accuracy" else PCC_PERFORMANCE
     report = VerifyReport(
-        graph.model.name,
+        graph.name,
         device.name,
         graph.hints.precision,
         prompt_len,
@@ -282,9 +282,9 @@ def run_verify(
         pkg_dir.mkdir()
         for name, text in files.items():
             (pkg_dir / name).write_text(text)
-        hf, ckpt = reference_model(graph.model, checkpoint, work, seed)
+        hf, ckpt = reference_model(graph.entry.reference, checkpoint, work, seed)
         gen = torch.Generator().manual_seed(seed + 1)
-        prompt = torch.randint(0, graph.model.vocab_size, (prompt_len,), generator=gen)
+        prompt = torch.randint(0, graph.entry.reference.vocab_size, (prompt_len,), generator=gen)
         ref_layers: list[Any] = []
         hooks = [
             layer.register_forward_hook(
@@ -298,7 +298,7 @@ def run_verify(
             hook.remove()
         with (
             emulated(device) as ttnn,
-            imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
+            imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.name)}") as package,
         ):
             # the device as Model.open opens it: decode_forward captures its trace there (a mesh package opens its
             # mesh with its own open_mesh)
@@ -323,7 +323,7 @@ def run_verify(
                     rows = chunks[len(layer_out) // len(model.layers)]
                     # a mesh package joins its chips' slices
                     host = model.to_host(out, "residual") if hasattr(model, "to_host") else ttnn.to_torch(out)
-                    layer_out.append(host.float().reshape(-1, graph.model.hidden_size)[:rows])
+                    layer_out.append(host.float().reshape(-1, graph.entry.reference.hidden_size)[:rows])
                     return out
 
                 return run
@@ -947,7 +947,7 @@ def verify_module(
     import torch
 
     graph = p.graph
-    report = ModuleVerifyReport(graph.model.name, graph.device.name)
+    report = ModuleVerifyReport(graph.name, graph.device.name)
     spec = _reference_spec(p)
     problems: list = []
     adapter = reference_object(p, spec.adapter, ("reference", "adapter"), problems) if spec and spec.adapter else None
@@ -971,7 +971,7 @@ def verify_module(
             (pkg_dir / name).write_text(text)
         with (
             emulated(graph.device) as ttnn,
-            imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.model.name)}") as package,
+            imported_package(pkg_dir, f"tttgen_verify_{package_name(graph.name)}") as package,
         ):
             # a data-parallel mesh package runs one design per chip: each gets its own random inputs and is compared
             # with the reference on them
@@ -985,8 +985,8 @@ def verify_module(
                 from tttgen.errors import InputError
 
                 raise InputError(
-                    f"padded tokens need a token mask input; {graph.model.name} names none",
-                    where=f"{graph.model.name}: reference.token_mask",
+                    f"padded tokens need a token mask input; {graph.name} names none",
+                    where=f"{graph.name}: reference.token_mask",
                     hint="name the module's mask input in `reference.token_mask`",
                 )
 

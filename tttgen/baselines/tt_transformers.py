@@ -11,9 +11,9 @@ from tttgen.ir.configs import (
     MatmulShape,
     MemoryPlacement,
 )
+from tttgen.ir.facts import Dimensions
 from tttgen.rules.placement import width_sharded
 from tttgen.spec.device import DeviceProfile
-from tttgen.spec.model import ModelSpec
 from tttgen.tiling import ceil_div
 
 GRID_MAX = 8  # tt_transformers' helpers assume an 8x8 worker grid
@@ -117,7 +117,7 @@ def matmul_1d_config(m: int, k: int, n: int, fp32_acc: bool) -> MatmulConfig:
     )
 
 
-def decode_cores(role: str, model: ModelSpec) -> int:
+def decode_cores(role: str, model: Dimensions) -> int:
     """Cores of a decode matmul's DRAM-sharded config, by its weight role."""
     dim_t, hidden_t = model.hidden_size // 32, model.intermediate_size // 32
     if role == "WQKV":
@@ -131,7 +131,7 @@ def decode_cores(role: str, model: ModelSpec) -> int:
     return rows * cols
 
 
-def baseline_config(role: str, mode: str, shape: MatmulShape, model: ModelSpec, device: DeviceProfile, fp32_acc: bool) -> tuple[MatmulConfig, MemoryPlacement | None]:
+def baseline_config(role: str, mode: str, shape: MatmulShape, model: Dimensions, device: DeviceProfile, fp32_acc: bool) -> tuple[MatmulConfig, MemoryPlacement | None]:
     """(program config, decode in0 placement) tt_transformers would use for a matmul whose weight has `role`."""
     if role == "LM_HEAD":
         return matmul_1d_config(shape.m, shape.k, shape.n, fp32_acc), None
@@ -173,7 +173,7 @@ def mesh_layout(graph) -> dict[str, tuple[str, str]]:
         role = roles.get(op.weight) if op.weight else None
         if role not in MESH_ROLES_AXIS_SPLIT:
             continue
-        if role == "EMBEDDING" and graph.weight(op.weight).n != graph.model.hidden_size:
+        if role == "EMBEDDING" and graph.weight(op.weight).n != graph.facts["dims"].hidden_size:
             continue  # a rotary table, not the token embedding
         if rows > 1 and cols > 1:
             pins[op.name] = (MESH_2D_AXIS0[role], MESH_ROLES_OTHER_AXIS[role])

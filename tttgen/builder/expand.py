@@ -23,13 +23,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tttgen.builder.moves import decode_moves, rename
-from tttgen.builder.structure import module_model
+from tttgen.builder.structure import module_dimensions, spec_dimensions
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
-from tttgen.ir.graph import Graph, Op, Weight, frozen
+from tttgen.ir.facts import GraphFacts
+from tttgen.ir.graph import Entry, Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
 from tttgen.spec.device import DeviceProfile
-from tttgen.spec.hints import Hints
+from tttgen.spec.hints import PAGED_PARAMS, Hints, paged_params
+from tttgen.spec.model import ModelSpec
 from tttgen.spec.module import (
     MODULE_DIR,
     ExprError,
@@ -637,19 +639,6 @@ def _with_facts(op: Op, **facts: Any) -> Op:
     return replace(op, facts=frozen({**op.facts, **facts}))
 
 
-# The paged cache's geometry the builder binds from hints.paged (the `paged` feature of modules/llama.yaml declares
-# them); the causal-LM entry points read them back (tttgen/render/module.py).
-PAGED_PARAMS = ("page_block_size", "pages_per_user", "page_blocks")
-
-
-def paged_params(hints: Hints) -> dict[str, int]:
-    """PAGED_PARAMS' values: the block size, a user's pages at max_seq_len, and the blocks of each layer's cache."""
-    assert hints.paged is not None
-    pages = hints.max_seq_len // hints.paged.block_size
-    values = (hints.paged.block_size, pages, hints.paged.blocks or DECODE_ROWS * pages)
-    return dict(zip(PAGED_PARAMS, values))
-
-
 def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hints) -> dict[str, Any]:
     """Defaults, then what the builder binds from hints (KV-cache size), then the caller's params."""
     unknown = sorted(set(params) - set(desc.params))
@@ -658,7 +647,7 @@ def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hin
     env = {n: p.default for n, p in desc.params.items() if p.default is not None}
     builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
     if hints.paged is not None:
-        builder |= paged_params(hints)
+        builder |= paged_params(hints, DECODE_ROWS)
     env.update({n: v for n, v in builder.items() if n in desc.params})
     env.update(params)
     return env
@@ -670,13 +659,13 @@ def expand(
     device: DeviceProfile,
     hints: Hints,
     *,
-    model: Any = None,
+    reference: ModelSpec | None = None,
     near: Path | None = None,
 ) -> Graph:
     """The op graph of `desc` for every mode: prefill at each of hints.prefill_lens, then decode.
 
-    `near` is the folder called modules are looked up in first (the description's own); `model` is stored as
-    Graph.model (the ModelSpec for Llama-family models, None for a plain module)."""
+    `near` is the folder called modules are looked up in first (the description's own); `reference` is the model
+    config `params` were bound from (a causal LM's), kept on the graph's entry for verification."""
     undeclared = [f for f in hints.features if f not in desc.features]
     if undeclared:
         raise _error(
@@ -773,39 +762,40 @@ def expand(
         {**f, "body": [{**e, "op": names.get(e["op"], e["op"])} if "op" in e else e for e in f["body"]]}
         for _, f in sorted(expander.functions.items(), key=_function_order(list(named_modes(desc))))
     ]
-    if model is None:
+    if reference is None:
         first = next(iter(desc.inputs.values()), None)
         width = _shape(first.shape, with_derived(desc, {**env, size_param: 1}), f"{desc.name}.inputs")[-1] if first else 0
-        source = f"module description {desc.name}"
-        model = module_model(desc.name, source, width, expander.layers, ops)
+        dims = module_dimensions(width, expander.layers, ops)
+    else:
+        dims = spec_dimensions(reference)
     return Graph(
-        model=model,
+        name=reference.name if reference is not None else desc.name,
+        entry=Entry(entry_kind(desc, reference), reference),
         device=device,
         hints=hints,
         ops=tuple(ops),
         weights=tuple(weights),
-        facts=frozen(
-            {
-                "decode_rows": DECODE_ROWS,
-                "batch": hints.batch,
-                "module": desc.name,
-                "module_doc": desc.description,
-                "module_usage": desc.usage,
-                "module_params": {n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
-                "precision_policy": {k: v.model_dump() for k, v in sorted(desc.precision.items())},
-                "size_param": size_param,
-                "io": io,
-                "mode_variants": variants,
-                "mode_entries": _mode_entries(desc, variants),
-                "sampler": _sampler_facts(desc, env, variants, io),
-                "host_shapes": expander.host_shapes,
-                "called_files": tuple(sorted(str(f) for f in expander.called)),
-                "state_shapes": {
-                    n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()
-                },
-                "functions": tuple(functions),
-                **key_map_facts(desc),
-            }
+        facts=GraphFacts().updated(
+            decode_rows=DECODE_ROWS,
+            dims=dims,
+            batch=hints.batch,
+            module=desc.name,
+            module_doc=desc.description,
+            module_usage=desc.usage,
+            module_params={n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
+            precision_policy={k: v.model_dump() for k, v in sorted(desc.precision.items())},
+            size_param=size_param,
+            io=io,
+            mode_variants=variants,
+            mode_entries=_mode_entries(desc, variants),
+            sampler=_sampler_facts(desc, env, variants, io),
+            host_shapes=expander.host_shapes,
+            called_files=tuple(sorted(str(f) for f in expander.called)),
+            state_shapes={
+                n: list(_shape(st.shape, env, f"{desc.name}.state.{n}")) for n, st in desc.state.items()
+            },
+            functions=tuple(functions),
+            **key_map_facts(desc),
         ),
     )
 
@@ -849,6 +839,17 @@ def _chosen_modes(desc: ModuleDescription, env: Mapping[str, Any], sizes: list[i
         raise _error(f"{desc.name}.modes", f"mode key {', '.join(twice)} is made twice (a mode's name, and another "
                      "mode's `<name>_<rows>` at one of several sizes); rename one")
     return out
+
+
+def entry_kind(desc: ModuleDescription, reference: ModelSpec | None) -> str:
+    """The description's `entry`, or by default `causal_lm` when it is bound to a model config, else `module`."""
+    if desc.entry == "causal_lm" and reference is None:
+        raise _error(
+            f"{desc.name}.entry",
+            "entry: causal_lm needs the model config its params are bound from",
+            "build it by a model name or as `tttgen build DESCRIPTION --config config.json`, or say `entry: module`",
+        )
+    return desc.entry or ("causal_lm" if reference is not None else "module")
 
 
 def key_map_facts(desc: ModuleDescription) -> dict[str, Any]:

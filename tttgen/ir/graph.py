@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from tttgen.ir.configs import MatmulShape
+from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
 from tttgen.spec.device import DeviceProfile
 from tttgen.spec.hints import Hints
 from tttgen.spec.model import ModelSpec
@@ -30,7 +31,7 @@ class Op:
     shape: MatmulShape | None = None
     weight: str | None = None
     facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
-    decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    decisions: OpDecisions = field(default_factory=OpDecisions)
     # Where the op sits in its description, for rendering: the module function (call path), the values it reads
     # per port (weight names or the function's locals), the values it writes and its evaluated attrs. Empty for
     # graphs built by tttgen/build.py.
@@ -50,7 +51,8 @@ class Op:
         return self.mode_name or ("decode" if self.mode == "decode" else f"prefill_{self.seq}")
 
     def decide(self, **values: Any) -> "Op":
-        return replace(self, decisions=frozen({**self.decisions, **values}))
+        """The op with these decisions made (each an OpDecisions field: an unknown name is an error)."""
+        return replace(self, decisions=self.decisions.updated(**values))
 
     def get(self, name: str) -> Any:
         return self.decisions[name]
@@ -66,7 +68,7 @@ class Weight:
     n: int
     hf_names: tuple[str, ...]
     per_layer: bool
-    decisions: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    decisions: WeightDecisions = field(default_factory=WeightDecisions)
     # Load-time transforms from a module description, evaluated: per checkpoint key its own transforms, then the
     # weight's (tttgen/render/weight_code.py prints them). Empty for graphs built by tttgen/build.py.
     source_transforms: tuple[tuple[Mapping[str, Any], ...], ...] = ()
@@ -82,17 +84,34 @@ class Weight:
     parts: tuple["Weight", ...] = ()
 
     def decide(self, **values: Any) -> "Weight":
-        return replace(self, decisions=frozen({**self.decisions, **values}))
+        """The weight with these decisions made (each a WeightDecisions field: an unknown name is an error)."""
+        return replace(self, decisions=self.decisions.updated(**values))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a graph's package is an entry point of: a causal LM (a generate loop, sampling, a KV cache, the
+    description's `entry: causal_lm`) or a plain module (Model.forward). `reference` is the Hugging Face-style
+    config a causal LM was bound to: verification and the real-ttnn check build the transformers reference from
+    it; passes and the renderer never read it (they read op facts and graph facts)."""
+
+    kind: Literal["causal_lm", "module"]
+    reference: ModelSpec | None = None
+
+    @property
+    def is_module(self) -> bool:
+        return self.kind == "module"
 
 
 @dataclass(frozen=True)
 class Graph:
-    model: ModelSpec
+    name: str  # the model or module name messages, READMEs and package names use
+    entry: Entry
     device: DeviceProfile
     hints: Hints
     ops: tuple[Op, ...]
     weights: tuple[Weight, ...]
-    facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    facts: GraphFacts = field(default_factory=GraphFacts)
     annotated: frozenset[str] = field(default_factory=frozenset)
 
     def op(self, key: str) -> Op:
@@ -129,7 +148,8 @@ class Graph:
         return replace(self, weights=tuple(weights))
 
     def with_facts(self, **values: Any) -> "Graph":
-        return replace(self, facts=frozen({**self.facts, **values}))
+        """A graph with these facts set (each a GraphFacts field: an unknown name is an error)."""
+        return replace(self, facts=self.facts.updated(**values))
 
     def map_ops(self, fn, kinds: Iterable[str] | None = None) -> "Graph":
         wanted = None if kinds is None else set(kinds)

@@ -23,7 +23,7 @@ ACTIVATION_BUFFERS = 6  # live DRAM activations of the widest prefill op (x, h, 
 
 def weight_bytes(graph: Graph) -> int:
     tb = graph.device.tile_bytes
-    layers = graph.model.num_hidden_layers
+    layers = graph.facts["dims"].layers
     total = 0
     for w in graph.weights:
         dtype = w.decisions["dtype"]
@@ -49,7 +49,7 @@ def kv_cache_bytes(graph: Graph) -> int:
 
 
 def activation_bytes(graph: Graph) -> int:
-    m = graph.model
+    m = graph.facts["dims"]
     widest = max(m.hidden_size, m.qkv_size, m.intermediate_size)
     return ACTIVATION_BUFFERS * max(graph.hints.prefill_lens) * widest * 2
 
@@ -89,7 +89,7 @@ def feasibility(graph: Graph) -> Graph:
         )
     if problems and graph.hints.fit_check:
         hint = "lower --max-seq-len, use --precision performance, or pick a device with more DRAM"
-        raise DoesNotFit(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""), where=f"{graph.model.name} on {graph.device.name}", hint=hint)
+        raise DoesNotFit(problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""), where=f"{graph.name} on {graph.device.name}", hint=hint)
     return graph.with_facts(
         dram={
             "weights": weights,

@@ -256,7 +256,7 @@ def decode_home(graph: Graph, op: Op, shape: MatmulShape) -> Home | None:
         size = shape.m * width * 2  # bfloat16 activations
         return op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="sharded", dst="sharded").total_ns
 
-    back = move(shape.n) if shape.n == graph.model.hidden_size else 0.0
+    back = move(shape.n) if shape.n == graph.facts["dims"].hidden_size else 0.0
     return Home(residual.grid, move(shape.k), back)
 
 
@@ -512,7 +512,7 @@ def baseline_seeds(
     decode = op.mode == "decode"
     seeds = []
     ttt, ttt_in0 = baseline_config(
-        graph.weight(op.weight).role, op.mode, shape, graph.model, device, op.decisions["kernel"].fp32_dest_acc_en
+        graph.weight(op.weight).role, op.mode, shape, graph.facts["dims"], device, op.decisions["kernel"].fp32_dest_acc_en
     )
     # ttnn derives its subblocks from the call's compute config (fp32 accumulation halves DST): seed with ours
     fp32 = op.decisions["kernel"].fp32_dest_acc_en

@@ -212,7 +212,7 @@ def _reads_heads(graph: Graph, op: Op) -> bool:
 @make_pass("memory", requires=("precision", "chunking"), produces=("memory",))
 def memory(graph: Graph) -> Graph:
     """Place weights and the activations whose placement is fixed by op contracts."""
-    device, model = graph.device, graph.model
+    device, model = graph.device, graph.facts["dims"]
     rows = graph.facts["decode_rows"]
     users = rows  # decode runs one user per padded row: 32 user slots
     residual = width_sharded(rows, model.hidden_size, residual_cores(model.hidden_size, device), device)

@@ -20,6 +20,7 @@ from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import CostTools
+from tttgen.ops.kinds.linear import pads_columns
 from tttgen.passes.base import make_pass
 from tttgen.scoring import op_time_ns
 from tttgen.tiling import even_chunks, pow2_splits
@@ -35,7 +36,7 @@ def storage(p: MemoryPlacement | None) -> str:
 
 def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTools:
     """What an op's kind needs to price it (tttgen/ops/kinds/ cost_facts and cost)."""
-    m, d = graph.model, op.decisions
+    m, d = graph.facts["dims"], op.decisions
     per_chip = graph.facts.get("heads_per_chip_divisor", 1)  # a mesh splits the heads over its chips
     return CostTools(
         src=storage(d.get("in0")),
@@ -102,7 +103,7 @@ def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | 
 def runs_per_call(graph: Graph, op: Op) -> int:
     """How often one call of its mode runs the op: an op of a looped call its loop's count (a module graph's loops
     may differ per mode: PI0's language and expert layers), a decoder-layer op the layer count, others once."""
-    return op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+    return op.facts.get("loop_count", graph.facts["dims"].layers if op.scope == "layer" else 1)
 
 
 def mode_totals(graph: Graph, time_of) -> dict[str, float]:
@@ -131,6 +132,10 @@ def op_costs(graph: Graph) -> Graph:
     host = {k: host_io_ns(graph.device.host_link, entry_host_io(graph, k)) for k in totals}
     emitted = emitted_totals(graph, totals, host)
     facts = {"mode_time_ns": totals, "host_io_ns": host, "emitted_time_ns": emitted}
+    # what the package prints of its traces and of sampled_step (the renderer reads these, never computes them)
+    facts["traced_modes"] = tuple(sorted(traced_modes(graph)))
+    facts["trace"] = {"ops": trace_ops(graph), "bytes_per_op": TRACE_BYTES_PER_OP, "region_bytes": trace_region_bytes(graph)}
+    facts["sampling_plan"] = None if graph.entry.is_module else sampling_plan(graph)
     if "decode" in traced_modes(graph):
         link = graph.device.host_link
         emitted["decode"] += advance_ns(graph)  # the step advances its own inputs (step_state)
@@ -157,12 +162,6 @@ def calls_of(op: Op) -> int:
     return 2 * chunks + 1 + int(pads_columns(op)) + int(op.decisions.get("in0_moved", False))
 
 
-def pads_columns(op: Op) -> bool:
-    """Whether a column-chunked matmul's chunks hold more columns than its output (the last chunk zero-padded)."""
-    chunks = op.decisions.get("column_chunks", 1)
-    return chunks > 1 and chunks * op.decisions["shape"].n > op.dataflow["shapes"]["out"][0][-1]
-
-
 def dispatched_ops(graph: Graph, key: str) -> int:
     """Ops one call of a mode dispatches: each op once per loop iteration, moves that are not elided, a ttnn-jit
     block once (its inner ops are not dispatched)."""
@@ -177,9 +176,7 @@ def dispatched_ops(graph: Graph, key: str) -> int:
 
 def traced_modes(graph: Graph) -> frozenset[str]:
     """The modes the emitted code replays as a trace: a causal LM's decode step (templates/lm.py.j2)."""
-    from tttgen.builder.structure import is_module_graph
-
-    return frozenset() if is_module_graph(graph) else frozenset({"decode"})
+    return frozenset() if graph.entry.is_module else frozenset({"decode"})
 
 
 ELEMENT_BYTES = {"uint32": 4, "int32": 4, "float32": 4}  # host tensors; anything else goes over as bfloat16
@@ -203,7 +200,7 @@ def sampling_plan(graph: Graph) -> dict[str, Any]:
     return {
         "candidates": SAMPLING_CANDIDATES,
         "columns": columns,
-        "vocab_mask": columns != graph.model.vocab_size,
+        "vocab_mask": columns != graph.facts["dims"].vocab_size,
         "chunks": chunks,
         "chunk_width": width,
         "pad": any(end - start < width for start, end in chunks),
@@ -254,7 +251,7 @@ def tail_ops(graph: Graph, tail: str) -> list[TailOp]:
     in_dram = source == "dram" or head.decisions.get("column_chunks", 1) != 1
     ops = [TailOp("to_memory_config", None if in_dram else (source, size, size))]
     if tail == "greedy":
-        vocab_slice = ("dram", size, size) if cols != graph.model.vocab_size else None
+        vocab_slice = ("dram", size, size) if cols != graph.facts["dims"].vocab_size else None
         return ops + [
             TailOp("to_layout", ("dram", size, size)),
             TailOp("slice", vocab_slice),
@@ -389,9 +386,7 @@ def entry_host_io(graph: Graph, key: str, tail: str | None = None) -> HostIO:
     tokens on device; the page table and sampling parameters only when they change), and reads the logits, or with
     a decode tail ("greedy", "sampled") one id per user. A traced mode adds its trace replay. A module package's
     forward takes and returns device tensors: no host traffic."""
-    from tttgen.builder.structure import is_module_graph
-
-    if is_module_graph(graph):
+    if graph.entry.is_module:
         return HostIO()
     io = graph.facts["io"][key]
     state = graph.facts.get("step_state")

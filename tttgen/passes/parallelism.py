@@ -140,7 +140,7 @@ def ccl_estimate_ns(graph: Graph, name: str, axis: int, size_bytes: float) -> fl
 
 
 def runs(graph: Graph, op: Op) -> int:
-    return op.facts.get("loop_count", graph.model.num_hidden_layers if op.scope == "layer" else 1)
+    return op.facts.get("loop_count", graph.facts["dims"].layers if op.scope == "layer" else 1)
 
 
 # ---------------------------------------------------------------- one layout
@@ -484,7 +484,7 @@ def plan_layout(graph: Graph, pins: dict[str, tuple[str, ...]]) -> Layout:
         if best is not None and fits(graph, best):
             break
     if best is None:
-        raise Refused(refused or f"no layout of {graph.model.name} works on mesh {list(graph.device.mesh_shape)}")
+        raise Refused(refused or f"no layout of {graph.name} works on mesh {list(graph.device.mesh_shape)}")
     return best
 
 
@@ -509,7 +509,7 @@ def chip_bytes(graph: Graph, layout: Layout) -> float:
     cache of a layout."""
     chips = graph.device.mesh_shape
     total = 0.0
-    layers = graph.model.num_hidden_layers
+    layers = graph.facts["dims"].layers
     for w in graph.weights:
         states = layout.weights.get(w.name, (REPLICATED, REPLICATED))
         share = prod(chips[a] for a, s in enumerate(states) if split_dim(s) is not None)
@@ -559,7 +559,7 @@ def localize(graph: Graph, layout: Layout) -> Graph:
         planner = Planner(graph, {}, {})
         made, problems = planner.candidate(op, combo)
         if made is None:
-            raise UnsupportedTarget(problems[0], where=f"{graph.model.name} on {graph.device.name}")
+            raise UnsupportedTarget(problems[0], where=f"{graph.name} on {graph.device.name}")
         ins, attrs, info = made
         new_ops += collectives_before(graph, layout, key, op, None)
         facts = {**op.facts, **info.facts}
@@ -713,17 +713,15 @@ def parallelism(graph: Graph) -> Graph:
     device = graph.device
     if device.chips == 1:
         return graph
-    from tttgen.builder.structure import is_module_graph
-
     pins = override_pins(graph)
-    where = f"{graph.model.name} on {device.name}"
+    where = f"{graph.name} on {device.name}"
     facts: dict[str, Any] = {"mesh_shape": list(device.mesh_shape), "chips": device.chips}
     chosen, refusal = None, None
     try:
         chosen = plan_layout(graph, pins)
     except Refused as err:
         refusal = err
-    if is_module_graph(graph) and (chosen is None or "decode" not in chosen.time_ns):
+    if graph.entry.is_module and (chosen is None or "decode" not in chosen.time_ns):
         # data parallel: every chip runs the whole module on its own input, weights replicated (TT-Boltz's way)
         single = single_chip_ns(graph)
         if chosen is None or single / device.chips <= objective(graph, chosen):
@@ -738,7 +736,7 @@ def parallelism(graph: Graph) -> Graph:
             return graph.with_weights(weights).with_facts(mesh=facts)
     if chosen is None:
         raise UnsupportedTarget(
-            f"{refusal}: cannot place {graph.model.name} on the {device.chips}-chip mesh {list(device.mesh_shape)}",
+            f"{refusal}: cannot place {graph.name} on the {device.chips}-chip mesh {list(device.mesh_shape)}",
             where=where,
             hint="pick a mesh whose axes divide the model's heads and widths, or pin a split with --override OP:split=replicate",
         ) from None

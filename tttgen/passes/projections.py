@@ -27,6 +27,7 @@ from typing import Any
 
 from tttgen.errors import InputError
 from tttgen.ir.configs import DRAM_INTERLEAVED, MatmulShape
+from tttgen.ir.facts import OpDecisions, WeightDecisions
 from tttgen.ir.graph import Graph, Op, Weight, frozen
 from tttgen.ops.kinds.base import rows_dim
 from tttgen.passes.base import make_pass
@@ -203,7 +204,7 @@ def fused_weight(graph: Graph, members: list[str], name: str) -> Weight:
         n=width,
         hf_names=tuple(k for w in parts for k in w.hf_names),
         per_layer=w0.per_layer,
-        decisions=frozen({"dtype": w0.decisions["dtype"]}),
+        decisions=WeightDecisions().updated(dtype=w0.decisions["dtype"]),
         shape=(w0.k, width),
         loop=w0.loop,
         loop_count=w0.loop_count,
@@ -233,18 +234,17 @@ def _fuse_size(ops: list[Op], name: str, value: str, weight: Weight, decision, o
         name=name,
         kind="linear",
         mode=first.mode,
+        mode_name=first.mode_name,
         seq=first.seq,
         scope=first.scope,
         shape=MatmulShape(first.shape.m, weight.k, weight.n, first.shape.batch),
         weight=weight.name,
         facts=frozen(facts),
-        decisions=frozen(
-            {
-                **{k: v for k, v in first.decisions.items() if k in ("dtypes", "kernel")},
-                **({"calls": first.decisions["calls"]} if owner is None and "calls" in first.decisions else {}),
-                "shape": replace(shape, n=weight.n),
-                **decision(name),
-            }
+        decisions=OpDecisions().updated(
+            **{k: v for k, v in first.decisions.items() if k in ("dtypes", "kernel")},
+            **({"calls": first.decisions["calls"]} if owner is None and "calls" in first.decisions else {}),
+            shape=replace(shape, n=weight.n),
+            **decision(name),
         ),
         dataflow=frozen(flow),
     )
@@ -266,10 +266,11 @@ def _fuse_size(ops: list[Op], name: str, value: str, weight: Weight, decision, o
                 name=op.name,
                 kind="slice",
                 mode=op.mode,
+                mode_name=op.mode_name,
                 seq=op.seq,
                 scope=op.scope,
                 facts=frozen(slice_facts),
-                decisions=frozen({"dtypes": {"in0": dtype, "in1": None, "out": dtype}, "kernel": None, **decision(op.name)}),
+                decisions=OpDecisions().updated(dtypes={"in0": dtype, "in1": None, "out": dtype}, kernel=None, **decision(op.name)),
                 dataflow=frozen(
                     {
                         "kind": "slice",

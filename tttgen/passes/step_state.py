@@ -71,9 +71,7 @@ ON_CHANGE_INPUTS = ("page_table",)  # what a server changes between requests, no
 def step_state(graph: Graph) -> Graph:
     """Keep the decode step's inputs on the device and advance them inside the trace, so a steady decode step copies
     nothing from the host and reads back only what is asked for."""
-    from tttgen.builder.structure import is_module_graph
-
-    if is_module_graph(graph) or "decode" not in graph.facts.get("io", {}):
+    if graph.entry.is_module or "decode" not in graph.facts.get("io", {}):
         return graph.with_facts(step_state=None, module_traces=module_traces(graph))
     inputs = plan_inputs(graph.facts["io"]["decode"])
     on_change = [i["name"] for i in inputs if i["advance"] is None and i["name"] in ON_CHANGE_INPUTS]

@@ -23,8 +23,9 @@ def target(graph: Graph) -> Graph:
             "so no runnable code can be generated",
             where=f"device_profiles/{device.name}.yaml",
         )
-    window, max_seq = graph.model.sliding_window, graph.hints.max_seq_len
-    if window is not None and window < max_seq and graph.model.sliding_window_pattern is None:
+    dims = graph.facts["dims"]
+    window, max_seq = dims.sliding_window, graph.hints.max_seq_len
+    if window is not None and window < max_seq and dims.sliding_window_pattern is None:
         # A query attends to the last `window` positions; with every position < max_seq_len <= window that
         # is all of them, so plain causal attention is exact. Beyond that tttgen has no windowed kernel, except in
         # descriptions whose layers alternate sliding and global attention (Gemma: sliding_window_pattern), which
@@ -32,7 +33,7 @@ def target(graph: Graph) -> Graph:
         raise UnsupportedTarget(
             f"sliding_window {window} is shorter than max_seq_len {max_seq}: tttgen emits full causal "
             "attention, which equals sliding-window attention only while max_seq_len <= sliding_window",
-            where=f"{graph.model.name}: sliding_window",
+            where=f"{graph.name}: sliding_window",
             hint=f"build with --max-seq-len {window // 128 * 128} or less",
         )
     return graph.with_facts(grid=(device.grid.x, device.grid.y), compute_kernel_class=cls)

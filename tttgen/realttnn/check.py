@@ -76,7 +76,7 @@ def checkpoint_shapes(graph) -> dict[str, list[int]]:
     from tttgen.verification import hf_config
 
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(hf_config(graph.model))
+        model = AutoModelForCausalLM.from_config(hf_config(graph.entry.reference))
     saved = model.state_dict(keep_vars=True).keys()  # persistent buffers only (rotary inv_freq is not)
     shapes = {name: list(p.shape) for name, p in model.named_parameters()}
     shapes.update({name: list(b.shape) for name, b in model.named_buffers() if name in saved})
@@ -185,9 +185,7 @@ def module_job(graph) -> dict[str, Any]:
 def runner_job(directory: Path, graph) -> tuple[dict[str, Any], str]:
     """The runner job of one package (plain JSON data: `tttgen check` computes it beside its drift check, from the
     same plan) and its device profile name. prepare_job places it in a work directory."""
-    from tttgen.builder.structure import is_module_graph
-
-    module = is_module_graph(graph)
+    module = graph.entry.is_module
     job = {
         "dir": str(directory.resolve()),
         "label": str(directory),

@@ -48,6 +48,10 @@ HIDDEN_FACTS = (
     "state_shapes",
     "host_shapes",
     "called_files",
+    "traced_modes",  # op_costs' trace and sampling decisions: model.py, configs.py and the README print them
+    "trace",
+    "sampling_plan",
+    "dims",  # the builder's graph-wide sizes (op facts and model.py show them)
     "weight_placements",  # what the memory pass weighed per weight, for `explain` (the choice is printed per weight)
 )
 
@@ -357,7 +361,7 @@ def graph_document(graph: Graph) -> dict[str, Any]:
         )
         ops.append(rec)
     return {
-        "model": graph.model.name,
+        "model": graph.name,
         "device": graph.device.name,
         "passes": sorted(graph.annotated),
         "weights": [
@@ -368,7 +372,7 @@ def graph_document(graph: Graph) -> dict[str, Any]:
                 "n": w.n,
                 "per_layer": w.per_layer,
                 "hf_names": list(w.hf_names),
-                **jsonable(w.decisions),
+                **jsonable(dict(w.decisions.items())),
             }
             for w in graph.weights
         ],

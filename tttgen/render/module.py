@@ -20,24 +20,16 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from tttgen.builder.expand import PAGED_PARAMS
-from tttgen.builder.structure import is_module_graph
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op, frozen
+from tttgen.spec.hints import PAGED_PARAMS, paged_params
 from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import ConfigTools, RenderTools
+from tttgen.ops.kinds.linear import pads_columns
 from tttgen.ops.registry import REGISTRY, weight_kn
 from tttgen.render import literals as L
 from tttgen.render.context import MemoryNames, jit_views, mode_variant_of, weight_pins
-from tttgen.passes.op_costs import (
-    TRACE_BYTES_PER_OP,
-    pads_columns,
-    sampling_plan,
-    trace_ops,
-    trace_region_bytes,
-    traced_modes,
-)
 from tttgen.render.weight_code import key_expression, weight_source
 
 PYTHON_FILES = ("__init__.py", "configs.py", "model.py", "weights.py")
@@ -467,7 +459,7 @@ def class_views(
                         if loops.setdefault(var, count) != count:  # one configs constant per loop var
                             raise InputError(
                                 f"two looped calls name their loop var '{var}' but run {loops[var]} and {count} times",
-                                where=f"{graph.model.name}: ops: loop.var",
+                                where=f"{graph.name}: ops: loop.var",
                                 hint="give each looped call its own `var` (its count becomes configs' <VAR>_COUNT)",
                             )
                     if child not in view["children"]:
@@ -643,15 +635,16 @@ def weight_views(graph: Graph, memory_name: MemoryNames, where: str) -> list[dic
 
 
 def _lm_context(graph: Graph) -> dict[str, Any]:
-    """What the causal-LM entry points print (models only): the serving limits, from params and hints."""
+    """What the causal-LM entry points print (models only): the serving limits, from the hints (their one home:
+    the builder binds the description's same-named params from them), and what op_costs decided."""
     params = graph.facts["module_params"]
-    sampling = sampling_plan(graph)
+    sampling, trace = graph.facts["sampling_plan"], graph.facts["trace"]
     return {
-        "trace_ops": trace_ops(graph),
-        "trace_bytes_per_op": TRACE_BYTES_PER_OP,
-        "trace_region_size": trace_region_bytes(graph),
+        "trace_ops": trace["ops"],
+        "trace_bytes_per_op": trace["bytes_per_op"],
+        "trace_region_size": trace["region_bytes"],
         "decode_users": params["max_batch"],
-        "max_seq_len": params["max_seq_len"],
+        "max_seq_len": graph.hints.max_seq_len,
         "prefill_lens": list(graph.hints.prefill_lens),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]),
         "greedy_decode_us": f"{graph.facts['greedy_decode_ns'] / 1000:.1f}",
@@ -669,7 +662,8 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
 
 
 def _paged_geometry(graph: Graph) -> dict[str, int]:
-    """The paged cache's sizes the entry points check page tables against: params of the model's `paged` feature."""
+    """The paged cache's sizes the entry points check page tables against, from the `paged` hint; the model's `paged`
+    feature must declare them as params (its ops are sized by them)."""
     params = graph.facts["module_params"]
     missing = [n for n in PAGED_PARAMS if n not in params]
     if missing:
@@ -678,7 +672,7 @@ def _paged_geometry(graph: Graph) -> dict[str, int]:
             where=f"{graph.facts['module']}.features.paged.params",
             hint=f"a paged model declares {', '.join(PAGED_PARAMS)} (bound from --paged's hints)",
         )
-    return {n: params[n] for n in PAGED_PARAMS}
+    return paged_params(graph.hints, graph.facts["decode_rows"])
 
 
 # the causal-LM entry points' device inputs: token ids, the rotary table rows to gather (uint32), the KV-cache
@@ -924,7 +918,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     # Model.forward picks the method by that dim (token ids [1, rows] have them at -1)
     rows_axes = io[first_key].get("rows_axes", {})
     size_input = min(rows_axes, key=lambda n: (rows_axes[n] != -2, input_names.index(n)), default=input_names[0])
-    is_lm = not is_module_graph(graph)
+    is_lm = not graph.entry.is_module
     if is_lm:
         check_lm_inputs(graph, where)
     params = [{"name": n, "value": repr(v)} for n, v in graph.facts["module_params"].items()]
@@ -935,7 +929,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         constants.append({"name": f"{sm['name'].upper()}_COUNT", "value": repr(sm["count"])})
     if is_lm:
         constants += [
-            {"name": n.upper(), "value": repr(graph.facts["module_params"][n])} for n in ("vocab_size", "max_seq_len")
+            {"name": "VOCAB_SIZE", "value": repr(graph.facts["module_params"]["vocab_size"])},
+            {"name": "MAX_SEQ_LEN", "value": repr(graph.hints.max_seq_len)},  # the hint's one home
         ]
     layered = [w for w in weights if w["per_layer"]]
     designs = "designs" in graph.facts.get("mesh", {})  # data parallel on a mesh: one design per chip
@@ -944,7 +939,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "header_text": header_text,
         "package": package,
         "module": module,
-        "model_name": graph.model.name,
+        "model_name": graph.name,
         "description": graph.facts["module_doc"],
         "usage": graph.facts.get("module_usage", ""),
         "device": graph.device,
@@ -992,7 +987,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "lm": _lm_context(graph) if is_lm else None,
         # a module package's traces (the step_state pass decides whether its calls can replay one)
         "module_traces": graph.facts.get("module_traces"),
-        "module_trace_region_size": trace_region_bytes(graph) if not is_lm else 0,
+        "module_trace_region_size": graph.facts["trace"]["region_bytes"] if not is_lm else 0,
         "input_args": ", ".join(input_names),
         # forward's method: a chosen mode built at one size by its name, else `<variant>_<rows>` (`prefill_128`)
         "forward_literal": main if prefill_keys == [main] else None,
@@ -1102,7 +1097,7 @@ def weight_tensor_dim(state: str, layout: str | None, rank: int) -> int | None:
 
 def emitted_time_text(graph: Graph, key: str) -> str:
     """One mode's modeled time as the package runs it, with how it runs and its host traffic."""
-    how = ["traced" if key in traced_modes(graph) else "untraced"]
+    how = ["traced" if key in graph.facts["traced_modes"] else "untraced"]
     host = graph.facts["host_io_ns"][key]
     if host:
         how.append(f"host I/O {host / 1000:.1f} us")
@@ -1119,10 +1114,10 @@ def refuse_unplaceable_designs(graph: Graph) -> None:
     problems = list(placed["unsupported"]) if placed else [f"{mesh['strategy'].replace('_', ' ')} module packages"]
     if problems:
         raise UnsupportedTarget(
-            f"{graph.device.name} is a {graph.device.chips}-chip mesh: {graph.model.name} would run one design per chip, "
+            f"{graph.device.name} is a {graph.device.chips}-chip mesh: {graph.name} would run one design per chip, "
             f"but module packages on a mesh do not carry {'; '.join(problems)} yet",
             where=f"device_profiles/{graph.device.name}.yaml",
-            hint=f"`tttgen explain {graph.model.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
+            hint=f"`tttgen explain {graph.name} --device {graph.device.name}` shows the placement; build for a single-chip profile",
         )
 
 
@@ -1130,7 +1125,7 @@ def render_module(
     graph: Graph, inputs: list, request: dict[str, Any] | None = None, extra_files=None
 ) -> dict[str, str]:
     """All files of one package, keyed by path relative to the package directory."""
-    if graph.device.chips > 1 and is_module_graph(graph):
+    if graph.device.chips > 1 and graph.entry.is_module:
         refuse_unplaceable_designs(graph)
     from tttgen.render.emit import MANIFEST, dumps, environment, format_files, graph_document, header_line, manifest
     from tttgen.render.emit import package_name
@@ -1138,7 +1133,7 @@ def render_module(
     env = environment()
     header = header_line(inputs)
     where = inputs[0].label if inputs else graph.facts["module"]
-    ctx = module_context(graph, header, header[2:], package_name(graph.model.name), where)
+    ctx = module_context(graph, header, header[2:], package_name(graph.name), where)
     names = PYTHON_FILES + (LM_FILES if ctx["is_lm"] else ())
     files = format_files({name: env.get_template(f"{name}.j2").render(ctx) for name in names})
     files["README.md"] = env.get_template("README.md.j2").render(ctx)

@@ -202,6 +202,20 @@ class Paged(BaseModel):
     )
 
 
+# The paged cache's geometry a `paged` hint sets: the builder binds it to the params of these names (the `paged`
+# feature of modules/llama.yaml declares them); the causal-LM entry points print it (tttgen/render/module.py).
+PAGED_PARAMS = ("page_block_size", "pages_per_user", "page_blocks")
+
+
+def paged_params(hints: "Hints", user_slots: int) -> dict[str, int]:
+    """PAGED_PARAMS' values: the block size, a user's pages at max_seq_len, and the blocks of each layer's cache
+    (by default every user slot's pages)."""
+    assert hints.paged is not None
+    pages = hints.max_seq_len // hints.paged.block_size
+    values = (hints.paged.block_size, pages, hints.paged.blocks or user_slots * pages)
+    return dict(zip(PAGED_PARAMS, values))
+
+
 class Hints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

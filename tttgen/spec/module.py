@@ -636,6 +636,9 @@ class ModuleDescription(Strict):
     sampler: Sampler | None = None
     features: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Feature] = {}
     key_maps: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], KeyMap] = {}
+    # what the package is an entry point of: `causal_lm` (generate loop, sampling, KV cache; built bound to a model
+    # config) or `module` (Model.forward). Default: `causal_lm` when built bound to a model config, else `module`.
+    entry: Literal["causal_lm", "module"] | None = None
 
     @property
     def is_model(self) -> bool:

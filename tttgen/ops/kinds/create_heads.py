@@ -34,13 +34,13 @@ class CreateHeads(OpKind):
         return dict(num_heads=attrs["num_heads"], num_kv_heads=attrs.get("num_kv_heads"))
 
     def rule_problem(self, op, graph):
-        device, m = graph.device, graph.model
+        device = graph.device
         if op.mode == "decode":
             found = r24_qkv_heads_decode(
                 op.seq,
                 graph.hints.batch,
-                op.facts.get("num_heads", m.num_attention_heads),  # per chip on a mesh
-                op.facts.get("num_kv_heads", m.num_key_value_heads),
+                op.facts["num_heads"],  # per chip on a mesh
+                op.facts["num_kv_heads"],
                 op.get("out"),
                 device.grid.cores,
             )

@@ -17,6 +17,12 @@ from tttgen.ops.kinds.base import (
 )
 
 
+def pads_columns(op) -> bool:
+    """Whether a column-chunked matmul's chunks hold more columns than its output (the last chunk zero-padded)."""
+    chunks = op.decisions.get("column_chunks", 1)
+    return chunks > 1 and chunks * op.decisions["shape"].n > op.dataflow["shapes"]["out"][0][-1]
+
+
 class Linear(OpKind):
     name = "linear"
     doc = "x @ weight (+ bias), weight stored [K, N]; optional fused activation"

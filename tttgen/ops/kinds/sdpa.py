@@ -75,14 +75,12 @@ class Attention(OpKind):
         }
 
     def rule_problem(self, op, graph):
-        m = graph.model
         q_rows = op.dataflow["shapes"]["in"]["q"][-2] if op.dataflow else op.seq
-        heads = op.facts.get("num_heads", m.num_attention_heads), op.facts.get("num_kv_heads", m.num_key_value_heads)
-        return r23_sdpa(op.get("program"), q_rows, graph.device, *heads)
+        return r23_sdpa(op.get("program"), q_rows, graph.device, op.facts["num_heads"], op.facts["num_kv_heads"])
 
     def flops(self, op, graph):
-        m = graph.model
-        return 2 * m.num_attention_heads * op.seq * op.seq * m.head_dim  # causal: half of 4*h*s*s*d
+        # this attention's own heads (PI0's vision tower and language model differ); causal: half of 4*h*s*s*d
+        return 2 * op.facts["num_heads"] * op.seq * op.seq * op.facts["head_dim"]
 
     def chunks_note(self, op):
         d = op.decisions

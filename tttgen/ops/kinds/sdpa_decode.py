@@ -38,8 +38,8 @@ class SdpaDecode(Attention):
         return None  # rule 23 is prefill attention's
 
     def flops(self, op, graph):
-        m = graph.model
-        return 4 * graph.facts["decode_users"] * m.num_attention_heads * graph.hints.max_seq_len * op.facts.get("head_dim", m.head_dim)
+        heads, head_dim = op.facts["num_heads"], op.facts["head_dim"]  # this attention's own
+        return 4 * graph.facts["decode_users"] * heads * graph.hints.max_seq_len * head_dim
 
 
 KIND = SdpaDecode()

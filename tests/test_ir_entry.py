@@ -1,0 +1,158 @@
+"""The IR carries no model: a graph names its entry kind (causal LM or module) and, for a causal LM, the config
+verification builds its reference from; dimensions come from op facts (issue 21)."""
+
+import pytest
+
+from plan_cache import cached_plan
+from tttgen.builder.expand import expand
+from tttgen.errors import InputError
+from tttgen.explain import op_flops
+from tttgen.spec.load import load_device
+from tttgen.spec.hints import Hints
+from tttgen.spec.module import load_module
+from tttgen.spec.model import ModelSpec
+
+
+def test_pi0_sdpa_flops_use_each_attentions_own_heads():
+    graph = cached_plan("pi0", "n150").graph
+    attentions = [op for op in graph.ops if op.kind == "sdpa"]
+    widths = {(op.facts["num_heads"], op.facts["head_dim"]) for op in attentions}
+    assert widths == {(16, 96), (8, 256)}  # SigLIP's vision tower, Gemma's language model and expert
+    for op in attentions:
+        assert op_flops(graph, op) == 2 * op.facts["num_heads"] * op.seq * op.seq * op.facts["head_dim"]
+    vision = next(op for op in attentions if op.facts["num_heads"] == 16)
+    dims = graph.facts["dims"]  # the graph-wide sizes: the first attention's, not the vision tower's
+    assert (dims.num_attention_heads, dims.head_dim) != (16, 96)
+    model_wide = 2 * dims.num_attention_heads * vision.seq * vision.seq * dims.head_dim
+    assert op_flops(graph, vision) != model_wide
+
+
+def test_entry_kind_and_reference():
+    lm = cached_plan("llama-3.2-1b", "n150").graph
+    assert lm.entry.kind == "causal_lm" and not lm.entry.is_module
+    assert isinstance(lm.entry.reference, ModelSpec) and lm.name == lm.entry.reference.name == "llama-3.2-1b"
+    module = cached_plan("mlp", "n150").graph
+    assert module.entry.kind == "module" and module.entry.is_module and module.entry.reference is None
+    assert module.name == "mlp"
+    assert not hasattr(lm, "model") and not hasattr(module, "model")
+
+
+DESCRIPTION = """\
+name: lm_without_config
+description: "a description that says it is a causal LM"
+entry: {entry}
+params:
+  rows: {{type: int, doc: "rows"}}
+inputs:
+  x: {{shape: [1, 1, rows, 64]}}
+outputs:
+  y: {{shape: [1, 1, rows, 64]}}
+weights:
+  w: {{shape: [64, 64], key: "w.weight", role: FF2}}
+ops:
+  - {{op: linear, name: proj, in: {{input: x, weight: w}}, out: y}}
+"""
+
+
+def test_entry_causal_lm_needs_a_model_config(tmp_path):
+    path = tmp_path / "lm_without_config.yaml"
+    path.write_text(DESCRIPTION.format(entry="causal_lm"))
+    device, _ = load_device("n150")
+    hints = Hints(prefill_lens=[128], max_seq_len=128)
+    with pytest.raises(InputError) as info:
+        expand(load_module(path), {}, device, hints, near=tmp_path)
+    assert "entry: causal_lm needs the model config" in info.value.render()
+    path.write_text(DESCRIPTION.format(entry="module"))
+    graph = expand(load_module(path), {}, device, hints, near=tmp_path)
+    assert graph.entry.kind == "module" and graph.name == "lm_without_config"
+
+
+def test_entry_takes_only_its_two_kinds(tmp_path):
+    path = tmp_path / "lm_without_config.yaml"
+    path.write_text(DESCRIPTION.format(entry="decoder"))
+    with pytest.raises(InputError) as info:
+        load_module(path)
+    text = info.value.render()
+    assert "lm_without_config.yaml:3" in text and "entry" in text and "causal_lm" in text
+
+
+# ------------------------------------------------------------------------------------------ typed graph facts
+
+
+def _setters(record) -> dict[str, set[str]]:
+    """Each field of a typed record -> who its one-line comment says sets it (`# memory, reshard: ...`)."""
+    import inspect
+    import re
+
+    source = inspect.getsource(record)
+    found = {
+        name: set(who.split(", "))
+        for name, who in re.findall(r"^    ([a-z_0-9]+): .* = UNSET  # ([a-z_]+(?:, [a-z_]+)*):", source, flags=re.M)
+    }
+    assert set(found) == set(record.NAMES), "every field has a one-line comment naming its setters"
+    return found
+
+
+@pytest.mark.parametrize("model,device", [("llama-3.2-1b", "t3k"), ("pi0", "n150"), ("llama-3.2-1b", "n150")])
+def test_each_fact_and_decision_is_set_by_the_pass_its_comment_names(model, device):
+    from tttgen.build import build_graph
+    from tttgen.generate import Request, device_and_hints, module_source
+    from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
+    from tttgen.passes import PIPELINE
+    from tttgen.spec.load import load_model
+
+    facts, decisions, weights = _setters(GraphFacts), _setters(OpDecisions), _setters(WeightDecisions)
+    passes = {p.name for p in PIPELINE}
+    assert set().union(*facts.values()) <= {"builder"} | passes
+    assert set().union(*decisions.values(), *weights.values()) <= passes
+    device_profile, hints, _ = device_and_hints(Request(model, device))
+    source = module_source(model)
+    if source is not None:
+        g = expand(load_module(source, hints.features), {}, device_profile, hints, near=source.parent)
+    else:
+        g = build_graph(load_model(model)[0], device_profile, hints)
+    assert {k for k in g.facts if "builder" not in facts[k]} == set()
+    assert all(len(op.decisions) == 0 for op in g.ops) and all(len(w.decisions) == 0 for w in g.weights)
+    for p in PIPELINE:
+        before = set(g.facts)
+        decided = {op.key: op.decisions for op in g.ops}
+        weighed = {w.name: w.decisions for w in g.weights}
+        g = p(g)
+        added = set(g.facts) - before
+        assert all(p.name in facts[k] for k in added), (p.name, {k: facts[k] for k in added})
+        for op in g.ops:
+            old = decided.get(op.key)
+            changed = {k for k, v in op.decisions.items() if old is None or k not in old or old[k] is not v}
+            assert all(p.name in decisions[k] for k in changed), (p.name, op.key, {k: decisions[k] for k in changed})
+        for w in g.weights:
+            old = weighed.get(w.name)
+            changed = {k for k, v in w.decisions.items() if old is None or k not in old or old[k] is not v}
+            assert all(p.name in weights[k] for k in changed), (p.name, w.name, {k: weights[k] for k in changed})
+    assert set(g.facts) == set(cached_plan(model, device).graph.facts)
+
+
+def test_graph_facts_refuse_a_name_they_do_not_declare():
+    graph = cached_plan("mlp", "n150").graph
+    with pytest.raises(KeyError, match="no graph fact 'kv_dytpe'"):
+        graph.facts.get("kv_dytpe")
+    with pytest.raises(KeyError, match="no graph fact kv_dytpe"):
+        graph.with_facts(kv_dytpe="bfloat16")
+    op = graph.ops[0]
+    with pytest.raises(KeyError, match="no op decision 'dtype'"):
+        op.decisions.get("dtype")  # a weight's decision, not an op's
+    with pytest.raises(KeyError, match="no op decision programm"):
+        op.decide(programm=None)
+    assert op.decide(elide=True).decisions.elide is True and op.decisions.dtypes == op.get("dtypes")
+    assert graph.with_facts(kv_dtype="bfloat8_b").facts.kv_dtype == "bfloat8_b"
+    assert graph.facts.kv_dtype == graph.facts["kv_dtype"] and "mesh" not in graph.facts
+    assert list(graph.facts) == sorted(graph.facts) and "dims" in graph.facts.keys()
+
+
+def test_only_checking_reads_the_bound_model_config():
+    """Passes, kinds and the renderer read op facts and graph facts; the config a causal LM was bound to is for
+    building its transformers reference (verification, the real-ttnn check's checkpoint shapes)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "tttgen"
+    readers = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if "entry.reference" in p.read_text())
+    assert readers == ["realttnn/check.py", "verification.py"]
