@@ -144,7 +144,7 @@ def test_the_stack_start_values_are_never_read():
         # each layer's bias pushed at the front: the layers come out reversed
         (planted((r"ttnn\.concat\(\[rest, bias\], dim=1", "ttnn.concat([bias, rest], dim=1")), "bias_0"),
         # a token bias read from the transposed token pair (j, i)
-        (planted((r"bt = ttnn\.permute\(b, \[0, 3, 1, 2\]", "bt = ttnn.permute(b, [0, 3, 2, 1]")), "bias_1"),
+        (planted((r"bt = ttnn\.permute\(bsq, \[0, 3, 1, 2\]", "bt = ttnn.permute(bsq, [0, 3, 2, 1]")), "bias_1"),
     ],
     ids=["rel-pos-dropped", "transition-residual-dropped", "s-to-c-dropped", "layers-reversed", "pair-transposed"],
 )
