@@ -328,13 +328,14 @@ class Boltz2DiffusionConditioning(nn.Module):
         object.__setattr__(self, "embed", _nested(
             self, root + "atom_encoder.embed_atom_features", nn.Linear(atom_feature_dim, atom_s)
         ))
-        object.__setattr__(self, "s_to_c", _nested(
-            self, root + "atom_encoder.s_to_c_trans", nn.Sequential(nn.LayerNorm(token_s), LinearNoBias(token_s, atom_s))
-        ))
+        s_to_c = nn.Sequential(nn.LayerNorm(token_s), LinearNoBias(token_s, atom_s))
+        object.__setattr__(self, "s_to_c", _nested(self, root + "atom_encoder.s_to_c_trans", s_to_c))
         # as DiffusionConditioning.__init__ builds token_trans_proj_z
-        object.__setattr__(self, "token_proj", _nested(self, root + "token_trans_proj_z", nn.ModuleList(
-            nn.Sequential(nn.LayerNorm(token_z), nn.Linear(token_z, token_heads, bias=False)) for _ in range(token_depth)
-        )))
+        projections = nn.ModuleList(
+            nn.Sequential(nn.LayerNorm(token_z), nn.Linear(token_z, token_heads, bias=False))
+            for _ in range(token_depth)
+        )
+        object.__setattr__(self, "token_proj", _nested(self, root + "token_trans_proj_z", projections))
 
     def forward(self, s_trunk, z_trunk, rel_pos, atom_feats, atom_to_token):
         import torch
