@@ -291,3 +291,13 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
     # above catches it)
     assert pcc(got[0, 0, :a, :3], want[0, :a, :3]) >= 0.99
     assert pcc(swapped[0, 0, :a, :3], want[0, :a, :3]) < 0.99
+
+
+def test_readme_shows_the_atom_features_and_the_hand_over_to_the_step():
+    """The package README's usage concatenates the atom features as the chained test above does (AtomEncoder's
+    order, padded to 416 columns) and hands q, c and each layer's planes of the stack to the step."""
+    readme = rendered_files(plan(Request("boltz2_diffusion_conditioning", "p150", params=SMALL)), None)["README.md"]
+    assert "atom_feats = torch.cat([feats['ref_pos'], feats['ref_charge'][..., None], feats['ref_element']," in readme
+    assert "feats['ref_atom_name_chars'].reshape(1, atoms, 256)], dim=-1)  # [1, atoms, 388]" in readme
+    assert "inputs[7], inputs[8] = q, c" in readme
+    assert "[ttnn.slice(token_trans_bias, [0, 16 * i, 0, 0], [1, 16 * (i + 1), n, n]) for i in range(24)]" in readme
