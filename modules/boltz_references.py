@@ -304,3 +304,47 @@ class Boltz2DiffusionStep(nn.Module):
             "to_keys": _to_keys(atom_enc_bias.shape[1], self.queries, self.keys),
         }
         return _tile_columns(self.score_model(s_inputs, s_trunk, r_noisy, times, feats, conditioning))
+
+
+class Boltz2DiffusionConditioning(nn.Module):
+    """The once-per-trunk-output, not per-layer part of Boltz2.diffusion_conditioning (boltz's DiffusionConditioning):
+    its pairwise_conditioner (boltz's PairwiseConditioning, as DiffusionConditioning builds it) and the atom
+    encoder's embed_atom_features and s_to_c_trans, held at their Boltz-2 paths. forward takes the description's
+    inputs (atom features concatenated and zero-padded to whole tiles) and returns z, q, c and the token layers'
+    biases (token_trans_proj_z, heads first) as DiffusionConditioning.forward and AtomEncoder.forward compute them."""
+
+    def __init__(self, token_s, token_z, atom_s, atom_feature_dim, token_heads, token_depth):
+        super().__init__()
+        from boltz.model.modules.encodersv2 import PairwiseConditioning
+        from boltz.model.modules.utils import LinearNoBias
+
+        self.atom_feature_dim = atom_feature_dim
+        root = "diffusion_conditioning."
+        # each held once, at its Boltz-2 path (an attribute would list its parameters twice in state_dict)
+        object.__setattr__(self, "pairwise", _nested(
+            self, root + "pairwise_conditioner",
+            PairwiseConditioning(token_z=token_z, dim_token_rel_pos_feats=token_z, num_transitions=2),
+        ))
+        object.__setattr__(self, "embed", _nested(
+            self, root + "atom_encoder.embed_atom_features", nn.Linear(atom_feature_dim, atom_s)
+        ))
+        s_to_c = nn.Sequential(nn.LayerNorm(token_s), LinearNoBias(token_s, atom_s))
+        object.__setattr__(self, "s_to_c", _nested(self, root + "atom_encoder.s_to_c_trans", s_to_c))
+        # as DiffusionConditioning.__init__ builds token_trans_proj_z
+        projections = nn.ModuleList(
+            nn.Sequential(nn.LayerNorm(token_z), nn.Linear(token_z, token_heads, bias=False))
+            for _ in range(token_depth)
+        )
+        object.__setattr__(self, "token_proj", _nested(self, root + "token_trans_proj_z", projections))
+
+    def forward(self, s_trunk, z_trunk, rel_pos, atom_feats, atom_to_token):
+        import torch
+
+        z = self.pairwise(z_trunk, rel_pos)
+        # AtomEncoder.forward: c = embed_atom_features(atom_feats); q = c; c = c + bmm(atom_to_token, s_to_c(s))
+        q = self.embed(atom_feats[..., : self.atom_feature_dim])
+        c = q + torch.bmm(atom_to_token.float(), self.s_to_c(s_trunk.float()))
+        # DiffusionConditioning.forward: torch.cat([layer(z) for layer in token_trans_proj_z], dim=-1), [1, n, n,
+        # depth * heads], returned heads first [1, depth * heads, n, n] as the package's stack holds it
+        token_trans_bias = torch.cat([layer(z) for layer in self.token_proj], dim=-1).permute(0, 3, 1, 2)
+        return z, q, c, token_trans_bias

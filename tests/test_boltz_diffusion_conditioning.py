@@ -1,0 +1,303 @@
+"""Boltz-2's diffusion conditioning, the part that runs once per trunk output and is not per atom pair
+(boltz2_diffusion_conditioning, issue 25): the pairwise conditioner's z, the atoms' q and c, and every token layer's
+pair bias stacked heads first; run on the emulator next to boltz 2.2.1's own PairwiseConditioning, AtomEncoder
+projections and token_trans_proj_z with random weights loaded by the Boltz-2 checkpoint's keys, small sizes
+(64 tokens, 512 atoms, 2 token layers), padded tokens and atoms with an uneven atom_to_token; and planted bugs that
+must fail: the relative positions dropped, a transition's residual dropped, s_to_c not broadcast to the atoms, the
+layers' biases pushed in the wrong order, a token bias read from the transposed token pair."""
+
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tttgen.generate import Request, plan
+from tttgen.verification import emulated, imported_package, pcc, reference_module, rendered_files, verify_module
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("boltz.model.modules.encodersv2", reason="boltz 2.2.1 is installed by `make install`")
+
+# 64 tokens (512 atoms), a 96-wide trunk single and 64-wide pair, Boltz-2's 16 token heads over 2 token layers
+SMALL = (("n", "64"), ("token_s", "96"), ("token_z", "64"), ("token_depth", "2"))
+N, ATOMS, TOKEN_S, TOKEN_Z, HEADS, DEPTH, FEATURES, COLS = 64, 512, 96, 64, 16, 2, 388, 416
+
+
+def planted(*edits):
+    def edit(files):
+        model = files["model.py"]
+        for pattern, replacement in edits:
+            changed = re.sub(pattern, replacement, model)
+            assert changed != model, f"the planted bug {pattern!r} matched nothing"
+            model = changed
+        return {**files, "model.py": model}
+
+    return edit
+
+
+def padded_inputs(real_tokens: int, seed: int = 5):
+    """`real_tokens` of 64 real, each with 3 to 9 atoms (an uneven atom_to_token), padded to 512 atoms; padded
+    tokens' and atoms' features zero, padded atoms' rows of atom_to_token zero; atom features zero after the 388
+    AtomEncoder reads. Returned as boltz takes them (the reference's forward), with the real atom count."""
+    gen = torch.Generator().manual_seed(seed)
+    per_token = torch.randint(3, 10, (real_tokens,), generator=gen)
+    owner = torch.repeat_interleave(torch.arange(real_tokens), per_token)
+    real_atoms = len(owner)
+    atom_to_token = torch.zeros(1, ATOMS, N)
+    atom_to_token[0, torch.arange(real_atoms), owner] = 1.0
+    tokens = (torch.arange(N) < real_tokens).float()
+    feats = torch.zeros(1, ATOMS, COLS)
+    feats[0, :real_atoms, :FEATURES] = torch.randn(real_atoms, FEATURES, generator=gen)
+    pair = tokens[:, None] * tokens[None, :]
+    return (
+        {
+            "s_trunk": torch.randn(1, N, TOKEN_S, generator=gen) * tokens[:, None],
+            "z_trunk": torch.randn(1, N, N, TOKEN_Z, generator=gen) * pair[..., None],
+            "rel_pos": torch.randn(1, N, N, TOKEN_Z, generator=gen) * pair[..., None],
+            "atom_feats": feats,
+            "atom_to_token": atom_to_token,
+        },
+        real_atoms,
+    )
+
+
+_RUNS: dict = {}
+
+
+def conditioning_pccs(real_tokens: int, edit_files=None, device: str = "n150", edit_state=None) -> dict:
+    """PCC of each package output against boltz's modules on the same padded input: z and the token biases over
+    real token pairs, q and c over real atoms."""
+    key = (real_tokens, device)
+    if key not in _RUNS:
+        p = plan(Request("boltz2_diffusion_conditioning", device, params=SMALL))
+        ref = reference_module(p, seed=0)
+        named, real_atoms = padded_inputs(real_tokens)
+        with torch.no_grad():
+            want = ref(*named.values())
+        _RUNS[key] = (p, {k: v.detach().clone() for k, v in ref.state_dict().items()}, named, real_atoms, want)
+    p, state, named, real_atoms, want = _RUNS[key]
+    files = rendered_files(p, edit_files)
+    rows = lambda t: t.reshape(1, 1, *t.shape[-2:])  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
+        with emulated(p.graph.device) as ttnn, imported_package(Path(tmp), "tttgen_test_conditioning") as package:
+            device_ = ttnn.open_device(device_id=0)
+            weights = package.weights.load_weights(device_, state)
+            if edit_state:
+                edit_state(weights, ttnn, device_)
+            model = package.Model(device_, weights)
+            inputs = model.to_device(
+                rows(named["s_trunk"]), named["z_trunk"], named["rel_pos"], rows(named["atom_feats"]),
+                rows(named["atom_to_token"]),
+            )
+            z, q, c, bias = (ttnn.to_torch(t).float() for t in model.forward(*inputs))
+    t, a = real_tokens, real_atoms
+    z_want, q_want, c_want, bias_want = want
+    assert list(bias.shape) == [1, DEPTH * HEADS, N, N]
+    return {
+        "z": pcc(z[0, :t, :t], z_want[0, :t, :t]),
+        "q": pcc(q[0, 0, :a], q_want[0, :a]),
+        "c": pcc(c[0, 0, :a], c_want[0, :a]),
+        # each layer's planes on their own: a stack in the wrong order compares layer 0 with layer 1
+        **{f"bias_{i}": pcc(bias[0, i * HEADS:(i + 1) * HEADS, :t, :t], bias_want[0, i * HEADS:(i + 1) * HEADS, :t, :t])
+           for i in range(DEPTH)},
+    }
+
+
+@pytest.mark.parametrize("device", ["n150", "p150"])
+def test_conditioning_matches_boltz(device):
+    """verify's plain comparison (every token and atom real, an even atom_to_token) with its checkpoint check: every
+    reference parameter is read by some weight of the package, and the package reads no other key."""
+    report = verify_module(plan(Request("boltz2_diffusion_conditioning", device, params=SMALL)))
+    assert report.api_findings == []
+    assert report.passed and min(report.pcc["prefill_64"]) >= 0.99, report.as_dict()
+
+
+@pytest.mark.parametrize("real_tokens", [50, 17])
+def test_conditioning_matches_boltz_with_padded_tokens_and_atoms(real_tokens):
+    pccs = conditioning_pccs(real_tokens)
+    assert min(pccs.values()) >= 0.99, pccs
+
+
+def test_the_stack_start_values_are_never_read():
+    """The token-bias stack starts as z times a constant matrix; its values are pushed out by the layers' loop:
+    starting from other values gives the same biases."""
+    def other_start(weights, ttnn, device):
+        host = ttnn.to_torch(weights["stack_start"]).float()
+        weights["stack_start"] = ttnn.from_torch(
+            torch.randn_like(host), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=device
+        )
+
+    assert conditioning_pccs(50, edit_state=other_start) == conditioning_pccs(50)
+
+
+@pytest.mark.parametrize(
+    "bug,output",
+    [
+        # the relative position encoding never reaches z
+        (planted((r"ttnn\.concat\(\[z_trunk, rel_pos\]", "ttnn.concat([z_trunk, ttnn.multiply(rel_pos, 0.0)]")), "z"),
+        # the second transition's residual dropped
+        (planted((r"z2 = ttnn\.add\(z1, t1,", "z2 = ttnn.add(ttnn.multiply(z1, 0.0), t1,")), "z"),
+        # the trunk's s not broadcast to the atoms (c = q)
+        (planted((r"c = ttnn\.add\(q, sc_atoms,", "c = ttnn.add(q, ttnn.multiply(sc_atoms, 0.0),")), "c"),
+        # each layer's bias pushed at the front: the layers come out reversed
+        (planted((r"ttnn\.concat\(\[rest, bias\], dim=1", "ttnn.concat([bias, rest], dim=1")), "bias_0"),
+        # a token bias read from the transposed token pair (j, i)
+        (planted((r"bt = ttnn\.permute\(bsq, \[0, 3, 1, 2\]", "bt = ttnn.permute(bsq, [0, 3, 2, 1]")), "bias_1"),
+    ],
+    ids=["rel-pos-dropped", "transition-residual-dropped", "s-to-c-dropped", "layers-reversed", "pair-transposed"],
+)
+def test_a_broken_conditioning_fails(bug, output):
+    assert conditioning_pccs(50, edit_files=bug)[output] < 0.99
+
+
+def test_conditioning_keys_are_the_boltz2_checkpoint_keys():
+    graph = plan(Request("boltz2_diffusion_conditioning", "p150", params=(("n", "64"),))).graph
+    keys = {k for w in graph.weights for k in w.hf_names}
+    root = "diffusion_conditioning."
+    assert keys and all(k.startswith(root) for k in keys)
+    for key in (
+        "pairwise_conditioner.dim_pairwise_init_proj.0.weight",
+        "pairwise_conditioner.dim_pairwise_init_proj.1.weight",
+        "pairwise_conditioner.transitions.1.fc3.weight",
+        "atom_encoder.embed_atom_features.weight",
+        "atom_encoder.embed_atom_features.bias",
+        "atom_encoder.s_to_c_trans.1.weight",
+        "token_trans_proj_z.{i}.0.weight",
+        "token_trans_proj_z.{i}.1.weight",
+    ):
+        assert root + key in keys, key
+    assert {w.loop_count for w in graph.weights if w.per_layer} == {24}
+
+
+def test_boltz2_builds_its_conditioning_under_diffusion_conditioning():
+    """The prefix is Boltz2's attribute (boltz.model.models.boltz2: self.diffusion_conditioning =
+    DiffusionConditioning(...))."""
+    import importlib.util
+
+    # read, not imported: boltz2.py imports pytorch_lightning, which the verify extras leave out
+    source = Path(importlib.util.find_spec("boltz.model.models.boltz2").origin).read_text()
+    assert "self.diffusion_conditioning = DiffusionConditioning(" in source
+
+
+# ---------------------------------------------------------------- chained: conditioning -> one denoising step
+
+# the step at the conditioning's sizes: 4 token heads over 8 layers (a 32-plane stack), one atom layer each side
+CHAIN_TOKEN = (("n", "64"), ("token_s", "96"), ("token_heads", "4"), ("token_depth", "8"))
+CHAIN_STEP = (*CHAIN_TOKEN, ("encoder_depth", "1"), ("decoder_depth", "1"), ("max_atoms", "512"))
+CHAIN_CONDITIONING = (*CHAIN_TOKEN, ("token_z", "64"))
+
+
+def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
+    """boltz's whole DiffusionConditioning (random weights under `diffusion_conditioning.`) then its DiffusionModule
+    on featurised atoms (50 real tokens of 64, 3 to 9 atoms each, several ref_space_uids), next to this package's z,
+    q, c and token-bias stack fed on device into boltz2_diffusion_step (each layer's planes sliced from the stack).
+    The atom-pair biases, which this package does not make, come from boltz's conditioning on both sides."""
+    from boltz.model.modules.diffusion_conditioning import DiffusionConditioning
+
+    from tttgen.verification import spread_weights
+
+    real_tokens, heads, depth = 50, 4, 8
+    gen = torch.Generator().manual_seed(11)
+    torch.manual_seed(11)
+    holder = torch.nn.Module()
+    holder.diffusion_conditioning = DiffusionConditioning(
+        token_s=TOKEN_S, token_z=TOKEN_Z, atom_s=128, atom_z=16, atom_encoder_depth=1, atom_encoder_heads=4,
+        token_transformer_depth=depth, token_transformer_heads=heads, atom_decoder_depth=1, atom_decoder_heads=4,
+        atom_feature_dim=FEATURES, conditioning_transition_layers=2,
+    )
+    spread_weights(holder)
+    step_plan = plan(Request("boltz2_diffusion_step", "n150", params=CHAIN_STEP))
+    step_ref = reference_module(step_plan, seed=1)
+    cond_plan = plan(Request("boltz2_diffusion_conditioning", "n150", params=CHAIN_CONDITIONING))
+
+    # featurised atoms
+    per_token = torch.randint(3, 10, (real_tokens,), generator=gen)
+    owner = torch.repeat_interleave(torch.arange(real_tokens), per_token)
+    a = len(owner)
+    atom_to_token = torch.zeros(1, ATOMS, N)
+    atom_to_token[0, torch.arange(a), owner] = 1.0
+    atom_mask = (torch.arange(ATOMS) < a).float().reshape(1, ATOMS)
+    token_mask = (torch.arange(N) < real_tokens).float().reshape(1, N)
+    feats = {
+        "ref_pos": torch.randn(1, ATOMS, 3, generator=gen) * 3 * atom_mask[..., None],
+        "ref_charge": torch.randint(-1, 2, (1, ATOMS), generator=gen).float() * atom_mask,
+        "ref_element": torch.nn.functional.one_hot(torch.randint(0, 128, (1, ATOMS), generator=gen), 128).float()
+        * atom_mask[..., None],
+        "ref_atom_name_chars": torch.nn.functional.one_hot(
+            torch.randint(0, 64, (1, ATOMS, 4), generator=gen), 64
+        ).float() * atom_mask[..., None, None],
+        "atom_pad_mask": atom_mask,
+        "ref_space_uid": torch.cat([owner // 3, torch.zeros(ATOMS - a, dtype=torch.long)]).reshape(1, ATOMS),
+        "atom_to_token": atom_to_token,
+        "token_pad_mask": token_mask,
+    }
+    pair = token_mask[0][:, None] * token_mask[0][None, :]
+    s_inputs = torch.randn(1, N, TOKEN_S, generator=gen) * token_mask[..., None]
+    s_trunk = torch.randn(1, N, TOKEN_S, generator=gen) * token_mask[..., None]
+    z_trunk = torch.randn(1, N, N, TOKEN_Z, generator=gen) * pair[..., None]
+    rel_pos = torch.randn(1, N, N, TOKEN_Z, generator=gen) * pair[..., None]
+    r_noisy = torch.randn(1, ATOMS, 3, generator=gen) * atom_mask[..., None]
+    times = torch.tensor([0.37])
+
+    heads_first = lambda b, d: b.reshape(*b.shape[:-1], d, -1).movedim(-2, 0).movedim(-1, -3)[:, 0]  # noqa: E731
+    with torch.no_grad():
+        q, c, _, enc, dec, tok = holder.diffusion_conditioning(s_trunk, z_trunk, rel_pos, feats)
+        enc, dec = heads_first(enc, 1), heads_first(dec, 1)  # [1, K, 4, 32, 128]
+        tok_heads = tok.reshape(1, N, N, depth, heads).permute(3, 0, 4, 1, 2)  # [depth, 1, heads, n, n]
+        want = step_ref(s_inputs, s_trunk, r_noisy, times, atom_mask.reshape(1, 1, -1), atom_to_token, q, c, enc, dec,
+                        tok_heads, token_mask)
+
+    atom_feats = torch.cat([
+        feats["ref_pos"], feats["ref_charge"][..., None], feats["ref_element"],
+        feats["ref_atom_name_chars"].reshape(1, ATOMS, 256),
+    ], dim=-1)
+    atom_feats = torch.nn.functional.pad(atom_feats, (0, COLS - FEATURES))
+    rows = lambda t: t.reshape(1, 1, *t.shape[-2:])  # noqa: E731
+    cond_state = {k: v.detach().clone() for k, v in holder.state_dict().items()}
+    step_state = {k: v.detach().clone() for k, v in step_ref.state_dict().items()}
+    with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
+        for sub, p in (("cond", cond_plan), ("step", step_plan)):
+            (Path(tmp) / sub).mkdir()
+            for name, text in rendered_files(p, None).items():
+                (Path(tmp) / sub / name).write_text(text)
+        with (
+            emulated(cond_plan.graph.device) as ttnn,
+            imported_package(Path(tmp) / "cond", "tttgen_test_chain_conditioning") as cond_pkg,
+            imported_package(Path(tmp) / "step", "tttgen_test_chain_step") as step_pkg,
+        ):
+            device = ttnn.open_device(device_id=0)
+            conditioning = cond_pkg.Model(device, cond_pkg.weights.load_weights(device, cond_state))
+            _, q_dev, c_dev, stack = conditioning.forward(*conditioning.to_device(
+                rows(s_trunk), z_trunk, rel_pos, rows(atom_feats), rows(atom_to_token)
+            ))
+            step = step_pkg.Model(device, step_pkg.weights.load_weights(device, step_state))
+            t = torch.zeros(1, 1, 32, 32)
+            t[0, 0, 0, 0] = times[0]
+            inputs = list(step.to_device(
+                rows(s_inputs), rows(s_trunk), torch.nn.functional.pad(r_noisy, (0, 29))[None], t,
+                token_mask.reshape(1, 1, 1, -1), atom_mask.reshape(1, 1, 1, -1), rows(atom_to_token), rows(q), rows(c),
+                enc, dec, tok_heads,
+            ))
+            # the conditioning's outputs on device: q, c and each token layer's planes of the stack
+            inputs[7], inputs[8] = q_dev, c_dev
+            inputs[11] = [ttnn.slice(stack, [0, i * heads, 0, 0], [1, (i + 1) * heads, N, N]) for i in range(depth)]
+            got = ttnn.to_torch(step.forward(*inputs)).float()
+            # planted: the conditioning's c handed over as q too (0.73 when measured)
+            inputs[7] = ttnn.multiply(c_dev, 1.0)
+            swapped = ttnn.to_torch(step.forward(*inputs)).float()
+    # measured 0.99984 (the token layers' planes reversed: 0.997, too little to judge here; the per-layer comparison
+    # above catches it)
+    assert pcc(got[0, 0, :a, :3], want[0, :a, :3]) >= 0.99
+    assert pcc(swapped[0, 0, :a, :3], want[0, :a, :3]) < 0.99
+
+
+def test_readme_shows_the_atom_features_and_the_hand_over_to_the_step():
+    """The package README's usage concatenates the atom features as the chained test above does (AtomEncoder's
+    order, padded to 416 columns) and hands q, c and each layer's planes of the stack to the step."""
+    readme = rendered_files(plan(Request("boltz2_diffusion_conditioning", "p150", params=SMALL)), None)["README.md"]
+    assert "atom_feats = torch.cat([feats['ref_pos'], feats['ref_charge'][..., None], feats['ref_element']," in readme
+    assert "feats['ref_atom_name_chars'].reshape(1, atoms, 256)], dim=-1)  # [1, atoms, 388]" in readme
+    assert "inputs[7], inputs[8] = q, c" in readme
+    assert "[ttnn.slice(token_trans_bias, [0, 16 * i, 0, 0], [1, 16 * (i + 1), n, n]) for i in range(24)]" in readme
