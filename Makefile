@@ -27,7 +27,7 @@ install: $(BIN)/tttgen
 # Idempotent; the first run takes a few minutes (Python 3.12 venv, ttnn from PyPI, RISC-V binutils from Debian).
 # Its setup script is standard library only, so it needs no main venv and installs beside it (`venvs`).
 ttnn-venv:
-	$(PY) -m tttgen.realttnn.setup --venv $(TTNN_VENV)
+	$(PY) -m tttgen.checking.realttnn.setup --venv $(TTNN_VENV)
 
 # Both venvs side by side (two jobs): a clean clone's install is mostly downloads and unpacking.
 venvs:

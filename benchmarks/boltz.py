@@ -29,7 +29,7 @@ from tttgen.cost.model import estimate_matmul  # noqa: E402
 from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.ir.configs import MATMUL_2D, DRAM_INTERLEAVED, L1_INTERLEAVED, ComputeKernelConfig, MatmulConfig  # noqa: E402
-from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
+from tttgen.checking.realttnn.oracle import judge_matmuls  # noqa: E402
 from tttgen.rules.matmul import MatmulCase, matmul_violations  # noqa: E402
 from tttgen.scoring import matmul_time_ns  # noqa: E402
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from boltz_trunk import DEVICES, PADDED, RESIDUES, SAMPLING_STEPS, stack  # noqa: E402
-from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
+from tttgen.checking.realttnn.oracle import judge_matmuls  # noqa: E402
 
 ATOMS = 8 * PADDED  # 5632: the atoms of a 686-residue protein padded to whole 512-atom blocks (about 8 per residue)
 

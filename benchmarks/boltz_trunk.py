@@ -43,7 +43,7 @@ from optimizer import oracle_case  # noqa: E402
 from tttgen.ir.configs import MatmulShape  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.passes.op_costs import runs_per_call  # noqa: E402
-from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
+from tttgen.checking.realttnn.oracle import judge_matmuls  # noqa: E402
 
 RESIDUES = 686
 PADDED = 704  # 686 padded to a multiple of 32 (tttgen's sizes) and of 64 (TT-Boltz's PAIRFORMER_PAD_MULTIPLE)

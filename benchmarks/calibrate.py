@@ -46,8 +46,8 @@ from tttgen.cost.l1 import dtype_name  # noqa: E402
 from tttgen.cost.model import estimate_matmul  # noqa: E402
 from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.ir.configs import MATMUL_2D, MatmulConfig, MatmulShape  # noqa: E402
-from tttgen.spec.device import DeviceProfile  # noqa: E402
-from tttgen.spec.load import load_device  # noqa: E402
+from tttgen.inputs.device import DeviceProfile  # noqa: E402
+from tttgen.inputs.load import load_device  # noqa: E402
 
 CSV_NAME = "gemm_measured_calibration.csv"
 DEFAULT_DATA = ROOT.parent / "shared" / "reference" / "data"

@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 
 from optimizer import judge_all, op_outcomes, policy_cases, published  # noqa: E402
 
-from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
+from tttgen.checking.realttnn.oracle import judge_matmuls  # noqa: E402
 
 from tttgen.cost.host import HostIO, host_io_ns  # noqa: E402
 from tttgen.explain import layer_moves  # noqa: E402

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.ir.configs import L1_INTERLEAVED, MatmulShape  # noqa: E402
 from tttgen.passes.matmul_program import L1Reserve, baseline_seeds, search  # noqa: E402
-from tttgen.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
-from tttgen.realttnn.oracle import judge_matmuls  # noqa: E402
+from tttgen.checking.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
+from tttgen.checking.realttnn.oracle import judge_matmuls  # noqa: E402
 from tttgen.rules.l1 import interleaved_l1_bytes_per_core  # noqa: E402
 from tttgen.scoring import op_time_ns  # noqa: E402
 

@@ -5,7 +5,7 @@ hand-written config (its memory plan: DRAM-sharded decode weights), ttnn's auto-
 program_config=None (everything DRAM interleaved, ttnn's default compute-kernel config) and the
 roofline (compute peak at tttgen's fidelity on the whole grid; nominal DRAM bandwidth for the bytes
 read). Every config of the comparison, tttgen's included, is also run by the real ttnn 0.81.1 on a
-mock device (`tttgen.realttnn.oracle`, one batch per device, verdicts cached on disk): a config ttnn
+mock device (`tttgen.checking.realttnn.oracle`, one batch per device, verdicts cached on disk): a config ttnn
 rejects is left out of the ratios and listed with ttnn's message; one tttgen's rules call illegal but
 ttnn accepts stays in (ttnn is the judge) and is counted. tttgen's L1 claim for its chosen config is
 compared with ttnn's `l1_total`. The whole decode step against the published tokens/s/user is
@@ -31,8 +31,8 @@ from tttgen.baselines.tt_transformers import baseline_config  # noqa: E402
 from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_DRAM_SHARDED, ComputeKernelConfig, MatmulShape  # noqa: E402
-from tttgen.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
-from tttgen.realttnn.oracle import Verdict, judge_matmuls  # noqa: E402
+from tttgen.checking.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
+from tttgen.checking.realttnn.oracle import Verdict, judge_matmuls  # noqa: E402
 from tttgen.rules.matmul import MatmulCase, matmul_violations  # noqa: E402
 from tttgen.rules.placement import dram_sharded_weight, width_sharded_out  # noqa: E402
 from tttgen.scoring import matmul_time_ns  # noqa: E402

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from optimizer import tttgen_case  # noqa: E402  (the MatmulCase the generated package runs)
 from tttgen.generate import Request, plan  # noqa: E402
 from tttgen.passes.op_costs import op_cost, runs_per_call, untraced_time_ns  # noqa: E402
-from tttgen.spec.load import load_device  # noqa: E402
+from tttgen.inputs.load import load_device  # noqa: E402
 from tttgen.scoring import matmul_time_ns  # noqa: E402
 
 DATE = "2026-11-30"

@@ -37,7 +37,7 @@ def estimate_us() -> float:
     from tttgen.cost.model import estimate_matmul
     from tttgen.cost.ttnn_auto import ttnn_auto_config
     from tttgen.ir.configs import MatmulShape
-    from tttgen.spec.load import load_device
+    from tttgen.inputs.load import load_device
 
     device, _ = load_device("n150")
     shape = MatmulShape(2048, 4096, 14336)

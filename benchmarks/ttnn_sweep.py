@@ -51,7 +51,7 @@ from tttgen.ir.configs import (  # noqa: E402
 from tttgen.passes.matmul_program import L1Reserve, enumerate_candidates, search  # noqa: E402
 from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core  # noqa: E402
 from tttgen.rules.matmul import HAZARD_RULES, RULES, MatmulCase, matmul_violations  # noqa: E402
-from tttgen.spec.device import DeviceProfile  # noqa: E402
+from tttgen.inputs.device import DeviceProfile  # noqa: E402
 
 DEVICES = ("n150", "p150")
 PER_DEVICE = 2000
@@ -248,8 +248,8 @@ def sample_device(device: DeviceProfile, count: int, seed: str = SEED) -> list[S
 
 def judge(device: DeviceProfile, samples: list[Sample]) -> list[Judged]:
     """ttnn's verdicts, all cases of the device in one call (cached on disk by the oracle)."""
-    from tttgen.realttnn.oracle import MatmulCase as OracleCase
-    from tttgen.realttnn.oracle import judge_matmuls
+    from tttgen.checking.realttnn.oracle import MatmulCase as OracleCase
+    from tttgen.checking.realttnn.oracle import judge_matmuls
 
     cases = [
         OracleCase(s.problem.shape, s.config, s.problem.kernel, s.problem.dtypes, s.in0, s.in1, s.out, s.problem.bias)
@@ -573,7 +573,7 @@ def summary(results: dict[str, list[Judged]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from tttgen.errors import TttgenError
-    from tttgen.spec.load import load_device
+    from tttgen.inputs.load import load_device
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--devices", nargs="+", default=list(DEVICES))

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tttgen.realttnn import environment
+from tttgen.checking.realttnn import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,10 +24,10 @@ from tttgen.ir.configs import (
     MatmulConfig,
     MatmulShape,
 )
-from tttgen.realttnn.oracle import MatmulCase as OracleCase
+from tttgen.checking.realttnn.oracle import MatmulCase as OracleCase
 from tttgen.rules.matmul import MatmulCase
 from tttgen.rules.placement import dram_sharded_weight, width_sharded, width_sharded_out
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 FAMILIES = {"2D": MATMUL_2D, "1D": MATMUL_1D, "DRAM": MATMUL_DRAM_SHARDED}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tttgen.realttnn.oracle import Verdict
+from tttgen.checking.realttnn.oracle import Verdict
 
 ACCEPT = Verdict(True, None, 1000, 0, 1000)
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tttgen.generate import Request, plan
-from tttgen.realttnn.oracle import Verdict
+from tttgen.checking.realttnn.oracle import Verdict
 
 ACCEPT = Verdict(True, None, 1000, 0, 1000)
 REJECT = Verdict(False, "TT_FATAL @ matmul.cpp:12: in0_block_w\nbacktrace line", 0, 0, 0)

@@ -6,7 +6,7 @@ and planted bugs that must fail: the recycled s and z dropped, the MSA module's 
 import pytest
 
 from tttgen.generate import Request, plan
-from tttgen.verification import rendered_files, verify_module
+from tttgen.checking.verification import rendered_files, verify_module
 
 pytest.importorskip("boltz.model.modules.trunkv2", reason="boltz 2.2.1 is installed by `make install`")
 
@@ -83,7 +83,7 @@ def test_two_loops_with_one_var_and_two_counts_are_refused(tmp_path):
     import shutil
 
     from tttgen.errors import InputError
-    from tttgen.spec.module import MODULE_DIR
+    from tttgen.inputs.module import MODULE_DIR
 
     text = (MODULE_DIR / "boltz2_trunk.yaml").read_text()
     broken = text.replace("{msa_layer}", "{layer}").replace("var: msa_layer", "var: layer")

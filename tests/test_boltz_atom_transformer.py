@@ -9,7 +9,7 @@ import pytest
 
 from tttgen.generate import Request, plan
 from tttgen.render.weight_code import host_weight_source
-from tttgen.verification import verify_module
+from tttgen.checking.verification import verify_module
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("boltz.model.modules.encodersv2", reason="boltz 2.2.1 is installed by `make install`")

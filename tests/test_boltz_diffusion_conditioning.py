@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan
-from tttgen.verification import emulated, imported_package, pcc, reference_module, rendered_files, verify_module
+from tttgen.checking.verification import emulated, imported_package, pcc, reference_module, rendered_files, verify_module
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("boltz.model.modules.encodersv2", reason="boltz 2.2.1 is installed by `make install`")
@@ -196,7 +196,7 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
     The atom-pair biases, which this package does not make, come from boltz's conditioning on both sides."""
     from boltz.model.modules.diffusion_conditioning import DiffusionConditioning
 
-    from tttgen.verification import spread_weights
+    from tttgen.checking.verification import spread_weights
 
     real_tokens, heads, depth = 50, 4, 8
     gen = torch.Generator().manual_seed(11)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan
-from tttgen.verification import (
+from tttgen.checking.verification import (
     RESIDUAL_INPUT_SCALE,
     emulated,
     imported_package,
@@ -261,7 +261,7 @@ def test_more_atoms_than_built_is_a_user_error_naming_the_slices():
 
 
 def test_readme_runs_one_step_from_boltz_inputs():
-    from tttgen.verification import rendered_files as files_of
+    from tttgen.checking.verification import rendered_files as files_of
 
     readme = files_of(plan(Request("boltz2_diffusion_step", "p150", params=STEP)), None)["README.md"]
     # the description's usage: the conditioning once per trunk output with boltz's module, the biases heads first,
@@ -275,7 +275,7 @@ def test_usage_turns_boltz_biases_heads_first_as_the_reference_hands_them_back()
     """The README's heads_first (atom biases) and permute (token biases) invert what the reference gives boltz."""
     import sys
 
-    from tttgen.spec.module import MODULE_DIR
+    from tttgen.inputs.module import MODULE_DIR
 
     sys.path.insert(0, str(MODULE_DIR))
     try:

@@ -4,7 +4,7 @@
 import pytest
 
 from tttgen.generate import Request, plan
-from tttgen.verification import verify_module
+from tttgen.checking.verification import verify_module
 
 pytest.importorskip("boltz.model.modules.transformersv2", reason="boltz 2.2.1 is installed by `make install`")
 
@@ -33,7 +33,7 @@ def test_pair_transition_at_n_64_and_256():
 def test_zero_initialised_layers_are_made_visible():
     """boltz initialises fc3 (final_init_) and the output projection to zeros: the reference's weights are redrawn
     so a wrong fc3 or gate cannot hide behind a constant output."""
-    from tttgen.verification import reference_module
+    from tttgen.checking.verification import reference_module
 
     ref = reference_module(plan(Request("boltz_transition", "n150")), seed=0)
     assert ref.fc3.weight.abs().sum() > 0
@@ -51,7 +51,7 @@ def test_bad_params_are_one_error():
 def test_bench_compares_with_tt_boltz_configuration(load_benchmark):
     """benchmarks/boltz.py prices every linear as generated and as TT-Boltz calls it (ttnn's auto-config for its
     core_grid, bf16, HiFi4); with every config accepted, tttgen is never modeled slower on these modules."""
-    from tttgen.realttnn.oracle import Verdict
+    from tttgen.checking.realttnn.oracle import Verdict
 
     loader = load_benchmark("boltz")
     bench = next(loader)

@@ -9,7 +9,7 @@ import pytest
 
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan
-from tttgen.verification import verify_module
+from tttgen.checking.verification import verify_module
 
 pytest.importorskip("boltz.model.modules.transformersv2", reason="boltz 2.2.1 is installed by `make install`")
 
@@ -111,7 +111,7 @@ def test_the_triangle_product_is_one_batched_matmul_with_ttnn_own_config():
 def test_reference_fields_name_inputs_and_outputs(tmp_path):
     import yaml
 
-    from tttgen.spec.module import MODULE_DIR
+    from tttgen.inputs.module import MODULE_DIR
 
     data = yaml.safe_load((MODULE_DIR / "boltz_diffusion_transformer_layer.yaml").read_text())
     data["reference"]["masks"] = {"mask": "nope"}
@@ -129,7 +129,7 @@ def test_boltz_modules_run_at_tt_boltz_precision_at_the_accuracy_preset():
     kernel; the performance preset falls back to the LLM presets."""
     import importlib
 
-    from tttgen.spec.module import KERNEL_SETTINGS
+    from tttgen.inputs.module import KERNEL_SETTINGS
 
     assert set(KERNEL_SETTINGS) <= set(importlib.import_module("tttgen.passes.precision").KERNELS)
     graph = plan(Request("boltz_pairformer_layer", "n150", params=(("n", "64"),))).graph

@@ -13,7 +13,7 @@ from tttgen.generate import Request, plan, render_plan
 
 pytest.importorskip("boltz.model.modules.transformersv2", reason="boltz 2.2.1 is installed by `make install`")
 
-from tttgen.verification import verify_module  # noqa: E402
+from tttgen.checking.verification import verify_module  # noqa: E402
 
 GROUPS = {  # module -> (the member an override names, the members, the fused linear's name)
     "boltz_triangle_mult_outgoing": ("p_a", ["p_a", "g_a", "p_b", "g_b"], "p_a_g_a_p_b_g_b"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan
-from tttgen.verification import (
+from tttgen.checking.verification import (
     emulated,
     imported_package,
     pcc,
@@ -109,7 +109,7 @@ def test_sizes_mask_must_name_a_token_mask_input(tmp_path):
     import yaml
 
     from tttgen.errors import InputError
-    from tttgen.spec.module import MODULE_DIR
+    from tttgen.inputs.module import MODULE_DIR
 
     data = yaml.safe_load((MODULE_DIR / "boltz_pairformer_module.yaml").read_text())
     data["sizes"]["mask"] = "nope"
@@ -161,7 +161,7 @@ def test_trunk_bench_prices_both_stacks_against_tt_boltz(load_benchmark, monkeyp
     """benchmarks/boltz_trunk.py at small dims (64 tokens, depth 2, every config accepted): each stack's modeled
     whole forward next to the same ops with TT-Boltz's linears, the per-kind breakdown and the fused-projection
     comparison are reported."""
-    from tttgen.realttnn.oracle import Verdict
+    from tttgen.checking.realttnn.oracle import Verdict
 
     loader = load_benchmark("boltz_trunk")
     bench = next(loader)

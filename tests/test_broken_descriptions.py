@@ -97,7 +97,7 @@ def test_a_param_given_on_the_command_line_is_checked_like_a_default(tmp_path):
 def test_a_reference_file_is_read_without_running_it(tmp_path):
     """validate parses a reference's Python file (never imports it): an optional import binds its name on some path
     and is accepted, a plain value or an absent name is refused, a file that does not parse is named with its line."""
-    from tttgen.spec.module import python_object_problem
+    from tttgen.inputs.module import python_object_problem
 
     ref = tmp_path / "ref.py"
     ref.write_text(

@@ -8,9 +8,9 @@ from tttgen.builder.expand import expand
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.verify import verify
-from tttgen.spec.hints import Hints
-from tttgen.spec.load import load_device, load_model
-from tttgen.spec.module import load_module
+from tttgen.inputs.hints import Hints
+from tttgen.inputs.load import load_device, load_model
+from tttgen.inputs.module import load_module
 
 # tt_transformers' op sequence (models/tt_transformers/tt/decoder.py, attention.py, mlp.py), per mode. Decode
 # moves between placements are derived from the dataflow (builder/moves.py).

@@ -6,7 +6,7 @@ import statistics
 import pytest
 
 from tttgen.cost import ccl
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 # Every published point within 37 % (the worst: a 2-chip Wormhole all_gather, which reaches half the line rate
 # where 4 chips reach 94 %), and half of them within 9 %.

@@ -10,7 +10,7 @@ import pytest
 from tttgen.generate import Request, plan, render_plan
 from tttgen.passes.memory import ColumnChunks, chunk_width
 from tttgen.passes.op_costs import calls_of
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 N150, _ = load_device("n150")
 FLAGS = (("prefill_lens", [128]), ("max_seq_len", 1024), ("fit_check", False))
@@ -89,7 +89,7 @@ def test_rendered_head_runs_each_chunk_then_joins(wide_vocab):
 
 def test_chunked_head_matches_transformers_on_the_emulator(chunked_vocab):
     pytest.importorskip("transformers")
-    from tttgen.verification import run_verify
+    from tttgen.checking.verification import run_verify
 
     p = plan(Request(str(chunked_vocab), "n150", None, TINY))
     chunks = p.graph.weight("lm_head").decisions["column_chunks"]

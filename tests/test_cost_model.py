@@ -33,8 +33,8 @@ from tttgen.passes.matmul_program import search
 from tttgen.passes.memory import dram_sharded_weight
 from tttgen.rules.l1 import matmul_l1_bytes
 from tttgen.rules.matmul import MatmulCase, matmul_violations
-from tttgen.spec.device import FIDELITIES
-from tttgen.spec.load import load_device
+from tttgen.inputs.device import FIDELITIES
+from tttgen.inputs.load import load_device
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "reference" / "data"

@@ -1,5 +1,5 @@
 """docs/module-descriptions.md documents every key a module description may hold: each field of every strict model
-tttgen/spec/module.py reaches from a description (top level, ops and calls, weights, generators, transforms,
+tttgen/inputs/module.py reaches from a description (top level, ops and calls, weights, generators, transforms,
 reference, sampler, features, key maps, ...) and every `kind` of a transform or generated weight appears in the
 doc's code (a code span or block), so the doc stays true as the schema grows."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tttgen.spec import module as M
+from tttgen.inputs import module as M
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "module-descriptions.md"
 

@@ -12,10 +12,10 @@ import pytest
 from frontend_cli import run_cli
 from tttgen.builder.expand import expand
 from tttgen.errors import InputError
-from tttgen.spec.extends import Patcher
-from tttgen.spec.hints import Hints
-from tttgen.spec.load import load_device
-from tttgen.spec.module import MODULE_DIR, base_files, load_module, read_module_lines, with_features
+from tttgen.inputs.extends import Patcher
+from tttgen.inputs.hints import Hints
+from tttgen.inputs.load import load_device
+from tttgen.inputs.module import MODULE_DIR, base_files, load_module, read_module_lines, with_features
 
 
 def resolved(name: str, features: tuple[str, ...] = ()) -> dict:

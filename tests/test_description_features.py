@@ -25,8 +25,8 @@ from tttgen.generate import Request, plan, render_plan
 from tttgen.ops.registry import GRAPH, ShapeError
 from tttgen.render.module import example_expression, host_weight_shapes
 from tttgen.render.weight_code import generated_lines, host_weight_source
-from tttgen.spec.module import MODE_KEY, load_module, mode_variant, sized_variants, variant_key
-from tttgen.verification import emulated, example_input, imported_package
+from tttgen.inputs.module import MODE_KEY, load_module, mode_variant, sized_variants, variant_key
+from tttgen.checking.verification import emulated, example_input, imported_package
 
 torch = pytest.importorskip("torch")
 
@@ -100,7 +100,7 @@ def test_rope_tables_match_transformers_gemma_rotary_embedding():
 
 
 def test_sinusoid_steps_row_i_is_the_time_embedding_at_t_1_plus_i_dt_and_rows_past_steps_are_zero():
-    from tttgen.references.pi0 import sinusoidal_time_embedding
+    from tttgen.checking.references.pi0 import sinusoidal_time_embedding
 
     table = generated(kind="sinusoid_steps", steps=10, dt=-0.1, dim=128, min_period=0.004, max_period=4.0, rows=32)
     want = torch.stack([sinusoidal_time_embedding(1 + i * -0.1, 128) for i in range(10)])

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 from frontend_cli import files_under, run_cli
-from tttgen.spec.load import ROOT
+from tttgen.inputs.load import ROOT
 
 MODULES = sorted((ROOT / "modules").glob("*.yaml")) + sorted((ROOT / "model_specs").glob("*.yaml"))
 CONFIGS = sorted((ROOT / "tests" / "data").rglob("*.json"))

@@ -8,12 +8,12 @@ import pytest
 
 from plan_cache import cached_files, cached_plan
 from tttgen.cost.model import estimate_eltwise_chain
-from tttgen.emulator.jit import BINARY_OPS, UNARY_OPS
+from tttgen.checking.emulator.jit import BINARY_OPS, UNARY_OPS
 from tttgen.generate import Request, plan, render_plan
 from tttgen.ir.configs import DRAM_INTERLEAVED, L1_INTERLEAVED, MemoryPlacement
 from tttgen.render.context import block_body, block_params
-from tttgen.spec.load import load_device
-from tttgen.verification import run_verify
+from tttgen.inputs.load import load_device
+from tttgen.checking.verification import run_verify
 
 fusion = importlib.import_module("tttgen.passes.fusion")  # tttgen.passes.fusion is also the Pass object's name
 
@@ -276,7 +276,7 @@ def test_cut_chain_package_runs_on_the_emulator(cut_chain):
     without it (the eager functions)."""
     import torch
 
-    from tttgen.verification import verify_module
+    from tttgen.checking.verification import verify_module
 
     class Reference(torch.nn.Module):
         def forward(self, x, y, z):

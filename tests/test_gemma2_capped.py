@@ -12,8 +12,8 @@ import pytest
 
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan, render_plan
-from tttgen.spec.load import load_model
-from tttgen.verification import PCC_ACCURACY, run_verify
+from tttgen.inputs.load import load_model
+from tttgen.checking.verification import PCC_ACCURACY, run_verify
 
 DATA = Path(__file__).parent / "data"
 CAPPED = DATA / "tiny-gemma2-capped" / "config.json"

@@ -41,7 +41,7 @@ def save_tokenizer(directory, vocab_size):
 def tiny(tmp_path_factory):
     """(Model on the emulator, its package, the transformers model, the checkpoint folder, the package folder)."""
     pytest.importorskip("transformers")
-    from tttgen.verification import emulated, imported_package, reference_model
+    from tttgen.checking.verification import emulated, imported_package, reference_model
 
     work = tmp_path_factory.mktemp("generate_loop")
     p = plan(Request(TINY, "n150", flags=FLAGS))
@@ -224,7 +224,7 @@ def test_a_paged_package_generates_through_its_page_table(tmp_path):
     """--paged: generate() passes the page table to prefill and decode; a shuffled block allocation gives
     transformers' greedy tokens."""
     pytest.importorskip("transformers")
-    from tttgen.verification import emulated, imported_package, page_table, reference_model
+    from tttgen.checking.verification import emulated, imported_package, page_table, reference_model
 
     p = plan(Request(TINY, "n150", flags=FLAGS + (("paged", {}),)))
     (tmp_path / "pkg").mkdir()

@@ -112,7 +112,7 @@ def test_w3_takes_w1_row_chunks_and_the_verifier_checks_it():
 def tiny_model(tmp_path_factory):
     """The tiny package's Model on the emulator, weights from a seeded random checkpoint."""
     pytest.importorskip("transformers")
-    from tttgen.verification import emulated, imported_package, reference_model
+    from tttgen.checking.verification import emulated, imported_package, reference_model
 
     p = cached_plan(TINY, "n150", TINY_FLAGS)
     work = tmp_path_factory.mktemp("guards")

@@ -15,7 +15,7 @@ import pytest
 from plan_cache import cached_request_files
 from tttgen.cli import find_packages
 from tttgen.generate import request_from_manifest
-from tttgen.output.check import compare
+from tttgen.checking.drift import compare
 from tttgen.render.emit import BLACK_MODE
 
 GENERATED = Path(__file__).resolve().parents[1] / "generated"

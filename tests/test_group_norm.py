@@ -4,12 +4,12 @@ function. A small description using it is built for n150 and run on the emulator
 import pytest
 import torch
 
-import tttgen.emulator as emu
+import tttgen.checking.emulator as emu
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan, render_plan
 from tttgen.ops.kinds.base import ShapeError
 from tttgen.ops.registry import REGISTRY
-from tttgen.verification import verify_module
+from tttgen.checking.verification import verify_module
 
 DESCRIPTION = """\
 name: group_norm_block

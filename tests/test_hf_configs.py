@@ -10,8 +10,8 @@ import pytest
 from tttgen.build import padded_vocab
 from tttgen.errors import InputError, UnsupportedTarget
 from tttgen.generate import Request, plan, render_plan
-from tttgen.spec.hf_config import BOOKKEEPING, FIXED, SLIDING_BOOKKEEPING, HfFields
-from tttgen.spec.load import load_model
+from tttgen.inputs.hf_config import BOOKKEEPING, FIXED, SLIDING_BOOKKEEPING, HfFields
+from tttgen.inputs.load import load_model
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 SMALL = (("max_seq_len", 256), ("prefill_lens", [128]))
@@ -190,7 +190,7 @@ def test_every_transformers_config_field_is_decided():
 def test_config_saved_by_transformers_loads(tmp_path):
     """transformers 5 writes rope_parameters instead of rope_theta / rope_scaling: same spec."""
     pytest.importorskip("transformers")
-    from tttgen.verification import hf_config
+    from tttgen.checking.verification import hf_config
 
     spec, _ = load_model("tests/data/tiny-llama/config.json")
     config = hf_config(spec)

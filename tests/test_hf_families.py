@@ -9,8 +9,8 @@ import pytest
 
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan
-from tttgen.spec.load import load_model
-from tttgen.verification import PCC_ACCURACY, run_verify
+from tttgen.inputs.load import load_model
+from tttgen.checking.verification import PCC_ACCURACY, run_verify
 
 DATA = Path(__file__).parent / "data"
 TINY = (("max_seq_len", 256), ("prefill_lens", [128]), ("precision", "accuracy"))
@@ -193,7 +193,7 @@ def test_phi3_with_grouped_kv_heads_is_refused(tmp_path):
 def test_config_saved_by_transformers_loads_to_the_same_spec(tmp_path, name):
     """verify's reference config (transformers 5 writes rope_parameters, layer_types, ...) imports unchanged."""
     pytest.importorskip("transformers")
-    from tttgen.verification import hf_config
+    from tttgen.checking.verification import hf_config
 
     spec, _ = load_model(str(DATA / name / "config.json"))
     config = hf_config(spec)

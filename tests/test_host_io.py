@@ -12,7 +12,7 @@ from tttgen.ir.configs import CoreRanges, MemoryPlacement
 from tttgen.passes.matmul_program import Home, decode_home
 from tttgen.passes.op_costs import entry_host_io, greedy_tail_ns
 from tttgen.passes.reshard import same_placement
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 N150, _ = load_device("n150")
 LINK = N150.host_link

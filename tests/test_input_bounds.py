@@ -1,4 +1,4 @@
-"""Every input file is bounded before it is parsed (tttgen/spec/bounds.py): the crashes a fuzzer found (deep
+"""Every input file is bounded before it is parsed (tttgen/inputs/bounds.py): the crashes a fuzzer found (deep
 nesting: a segfault in libyaml, a RecursionError in json; a 5000-digit int: Python's ValueError; a `True:` key: a
 TypeError in the description checks) are each exit 2 with one message naming the file, the line and the field."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from frontend_cli import files_under, run_cli
-from tttgen.spec import bounds
-from tttgen.spec.load import ROOT
+from tttgen.inputs import bounds
+from tttgen.inputs.load import ROOT
 
 PROFILE = (ROOT / "device_profiles" / "n150.yaml").read_text()
 CONFIG = (ROOT / "tests" / "data" / "tiny-llama" / "config.json").read_text()

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from tttgen.errors import InputError
-from tttgen.spec.hints import Hints, OpOverride
-from tttgen.spec.load import load_device, load_hints, load_model
+from tttgen.inputs.hints import Hints, OpOverride
+from tttgen.inputs.load import load_device, load_hints, load_model
 
 TTTGEN = [sys.executable, "-m", "tttgen"]
 
@@ -47,7 +47,7 @@ def test_device_missing_field(tmp_path):
 
 def test_no_device_alias_is_a_profile_name():
     """load_device tries a profile's own file before the aliases: right only while no alias names a profile."""
-    from tttgen.spec.load import _device_aliases, device_names
+    from tttgen.inputs.load import _device_aliases, device_names
 
     assert _device_aliases() and not set(_device_aliases()) & set(device_names())
     assert load_device("blackhole")[0] == load_device("p150")[0]

@@ -7,10 +7,10 @@ from plan_cache import cached_plan
 from tttgen.builder.expand import expand
 from tttgen.errors import InputError
 from tttgen.explain import op_flops
-from tttgen.spec.load import load_device
-from tttgen.spec.hints import Hints
-from tttgen.spec.module import load_module
-from tttgen.spec.model import ModelSpec
+from tttgen.inputs.load import load_device
+from tttgen.inputs.hints import Hints
+from tttgen.inputs.module import load_module
+from tttgen.inputs.model import ModelSpec
 
 
 def test_pi0_sdpa_flops_use_each_attentions_own_heads():
@@ -99,7 +99,7 @@ def test_each_fact_and_decision_is_set_by_the_pass_its_comment_names(model, devi
     from tttgen.generate import Request, device_and_hints, module_source
     from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
     from tttgen.passes import PIPELINE
-    from tttgen.spec.load import load_model
+    from tttgen.inputs.load import load_model
 
     facts, decisions, weights = _setters(GraphFacts), _setters(OpDecisions), _setters(WeightDecisions)
     passes = {p.name for p in PIPELINE}

@@ -11,7 +11,7 @@ import torch
 
 from tttgen.errors import UnsupportedTarget
 from tttgen.generate import Request, plan, render_plan
-from tttgen.verification import emulated, imported_package, reference_module, rendered_files, verify_module
+from tttgen.checking.verification import emulated, imported_package, reference_module, rendered_files, verify_module
 
 pytest.importorskip("boltz.model.modules.transformersv2", reason="boltz 2.2.1 is installed by `make install`")
 
@@ -100,7 +100,7 @@ def test_forward_batch_runs_any_number_of_designs():
     """5 designs on 4 chips: two rounds, the second filled with copies of design 4 (their outputs dropped); each
     design's output equals boltz's Transition on it; a traced call gives the same. to_device refuses a count other
     than one per chip."""
-    from tttgen.verification import pcc
+    from tttgen.checking.verification import pcc
 
     p = planned(TRANSITION, "p150x4")
     reference = reference_module(p, 0)
@@ -138,7 +138,7 @@ def test_forward_tokens_pads_every_design_on_a_mesh():
     import tempfile
     from pathlib import Path
 
-    from tttgen.verification import pcc
+    from tttgen.checking.verification import pcc
 
     small = (("n", "64"), ("num_blocks", "2"), ("token_s", "64"), ("token_z", "32"), ("heads", "2"))
     p = plan(Request("boltz_pairformer_module", "n300", params=small))

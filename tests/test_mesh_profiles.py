@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from tttgen.errors import InputError
-from tttgen.realttnn import environment
-from tttgen.spec.load import load_device
+from tttgen.checking.realttnn import environment
+from tttgen.inputs.load import load_device
 
 MESH_PROFILES = ("n300", "n300-eth", "t3k", "galaxy", "p150x4", "p300")
 

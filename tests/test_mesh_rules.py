@@ -1,10 +1,10 @@
-"""The rules the mock mesh does not check (tttgen/realttnn/mesh_rules.py), on plain stand-ins: each rule refuses
+"""The rules the mock mesh does not check (tttgen/checking/realttnn/mesh_rules.py), on plain stand-ins: each rule refuses
 what ttnn 0.81.1's mock accepted in a probe (more links than the profile gives, a ring on a line, a scattered tile dim
 that is not whole tiles per chip, peak_total over the L1 budget) and lets the generated form through."""
 
-from tttgen.realttnn import mesh_rules
-from tttgen.realttnn.mesh import mesh_rules as rules_of
-from tttgen.spec.load import load_device
+from tttgen.checking.realttnn import mesh_rules
+from tttgen.checking.realttnn.mesh import mesh_rules as rules_of
+from tttgen.inputs.load import load_device
 
 
 class Tensor:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tttgen.generate import Request, plan
-from tttgen.verification import run_verify
+from tttgen.checking.verification import run_verify
 
 TINY = "tests/data/tiny-llama/config.json"  # 4 heads, 2 KV heads
 TINY_TP8 = "tests/data/tiny-llama-tp8/config.json"  # 8 heads, 8 KV heads of 32: one of each per chip on t3k

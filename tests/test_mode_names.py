@@ -13,8 +13,8 @@ import pytest
 
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan, render_plan
-from tttgen.spec.module import MODE_RESERVED, ROOT, load_module
-from tttgen.verification import emulated, imported_package
+from tttgen.inputs.module import MODE_RESERVED, ROOT, load_module
+from tttgen.checking.verification import emulated, imported_package
 
 torch = pytest.importorskip("torch")
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from tttgen.cli import cli
 from tttgen.errors import InputError
 from tttgen.ops.registry import REGISTRY
-from tttgen.spec.load import load_model
-from tttgen.spec.module import ExprError, eval_expr, load_module, module_names
+from tttgen.inputs.load import load_model
+from tttgen.inputs.module import ExprError, eval_expr, load_module, module_names
 
 BUILTINS = [
     "boltz2_diffusion_conditioning",
@@ -148,8 +148,8 @@ def test_llama_description_lists_the_graph_ops(mode):
     """The description's leaf ops are the graph's device ops, in order; decode moves are derived by the builder
     and the rope tables are computed on the host, so neither is listed in the description."""
     from tttgen.build import build_graph
-    from tttgen.spec.hints import Hints
-    from tttgen.spec.load import load_device
+    from tttgen.inputs.hints import Hints
+    from tttgen.inputs.load import load_device
 
     spec, _ = load_model("llama-3.2-1b")
     graph = build_graph(spec, load_device("n150")[0], Hints())

@@ -13,7 +13,7 @@ from plan_cache import cached_files, cached_plan
 from tttgen.cli import cli, main
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan, render_plan
-from tttgen.verification import verify_module
+from tttgen.checking.verification import verify_module
 
 
 class TwoLayerMlp(torch.nn.Module):

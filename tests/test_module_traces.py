@@ -16,7 +16,7 @@ PARAMS = (("in_features", "128"), ("hidden_features", "256"), ("out_features", "
 def test_a_module_forward_replays_a_trace_over_persistent_inputs(tmp_path):
     from safetensors.torch import save_file
 
-    from tttgen.verification import emulated, imported_package
+    from tttgen.checking.verification import emulated, imported_package
 
     p = plan(Request("mlp", "n150", flags=(("prefill_lens", [128]),), params=PARAMS))
     files = render_plan(p)

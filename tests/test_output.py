@@ -9,7 +9,7 @@ import pytest
 from plan_cache import cached_files
 from tttgen.errors import OutputConflict
 from tttgen.generate import Request, plan, render_plan
-from tttgen.output.check import compare
+from tttgen.checking.drift import compare
 from tttgen.output.write import write_package
 
 TTTGEN = [sys.executable, "-m", "tttgen"]

@@ -1,6 +1,6 @@
 """Issue 11: a paged KV cache (`--paged`) and chunked prefill.
 
-- `--paged` turns on the descriptions' `paged` feature (tttgen.spec.module.Feature): an overlay of params, state
+- `--paged` turns on the descriptions' `paged` feature (tttgen.inputs.module.Feature): an overlay of params, state
   and mode variants that every called module declaring it applies too. Llama's overlay keeps each layer's K and V
   as pools of blocks, reads and writes them through page tables (paged_update_cache, paged_fill_cache, paged SDPA
   decode) and runs prefill as chunks that attend to the earlier chunks through the cache (chunked SDPA).
@@ -121,7 +121,7 @@ def test_the_sdpa_decode_l1_claim_counts_the_page_table_row(paged_plan):
 
 def _verify(edit=None, prompt_len=300, steps=4):
     pytest.importorskip("transformers")
-    from tttgen.verification import run_verify
+    from tttgen.checking.verification import run_verify
 
     return run_verify(plan(Request(TINY, "n150", flags=VERIFY_PAGED)), steps=steps, prompt_len=prompt_len, edit_files=edit)
 
@@ -158,7 +158,7 @@ def test_paged_verify_catches_a_planted_paging_bug(old, new):
 def test_paged_mistral_matches_transformers():
     """Mistral's description declares the same feature: a two-chunk prompt and greedy steps, shuffled blocks."""
     pytest.importorskip("transformers")
-    from tttgen.verification import run_verify
+    from tttgen.checking.verification import run_verify
 
     report = run_verify(
         plan(Request("tests/data/tiny-mistral/config.json", "n150", flags=VERIFY_PAGED)), steps=3, prompt_len=200

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.verification import emulated, imported_package
+from tttgen.checking.verification import emulated, imported_package
 
 torch = pytest.importorskip("torch")
 
@@ -41,7 +41,7 @@ SMALL = {
 PREFIX = 2 * (112 // 14) ** 2 + 32
 
 PALIGEMMA = "model.paligemma_with_expert.paligemma"
-# the reference's (tttgen/references/pi0.py) modules -> where each layout holds them
+# the reference's (tttgen/checking/references/pi0.py) modules -> where each layout holds them
 LAYOUTS = {
     "lerobot": {
         "vision": f"{PALIGEMMA}.model.vision_tower.vision_model",
@@ -71,8 +71,8 @@ LM_HEAD = {"lerobot": f"{PALIGEMMA}.lm_head.weight", "lerobot_legacy": f"{PALIGE
 
 
 def reference_policy():
-    from tttgen.references.pi0 import PI0Policy
-    from tttgen.verification import informative_weights
+    from tttgen.checking.references.pi0 import PI0Policy
+    from tttgen.checking.verification import informative_weights
 
     keys = (
         "vision_width",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.verification import verify_module
+from tttgen.checking.verification import verify_module
 
 torch = pytest.importorskip("torch")
 PI0_MODULES = [
@@ -39,9 +39,9 @@ def test_siglip_vision_tower_matches_transformers(device):
 def test_fold_and_linear_equal_the_conv2d(tmp_path):
     """The patch embedding as generated (the description's weight transforms, ttnn.fold on the emulator, the
     linear) against torch conv2d with stride = kernel = 14 on random images: PCC >= 0.999."""
-    import tttgen.emulator as emu
+    import tttgen.checking.emulator as emu
     from tttgen.render.weight_code import host_weight_source
-    from tttgen.spec.module import load_module
+    from tttgen.inputs.module import load_module
 
     desc = load_module("siglip_vision_tower")
     graph = plan(Request("siglip_vision_tower", "n150", params=(("layers", "1"),))).graph
@@ -180,7 +180,7 @@ GEMMA_LAYER_SIZES = {
 @pytest.mark.parametrize("size", GEMMA_LAYER_SIZES.values(), ids=GEMMA_LAYER_SIZES.keys())
 def test_gemma_decoder_layer_matches_transformers(size):
     """The layer, 128 tokens under a causal mask, against transformers' GemmaDecoderLayer
-    (tttgen/references/gemma.py), compared as the residual update; dropping the RMSNorm's folded 1 fails."""
+    (tttgen/checking/references/gemma.py), compared as the residual update; dropping the RMSNorm's folded 1 fails."""
     p = plan(Request("gemma_decoder_layer", "p150", params=size + (("rows", "128"), ("cache_len", "128"))))
     report = verify_module(p)
     assert report.passed and report.pcc["prefill_128"][0] > 0.999, report.as_dict()
@@ -221,7 +221,7 @@ def test_gemma_decoder_matches_transformers_gemma_model(device, size):
 
 def test_expert_layer_at_full_width_attends_to_the_prefix_cache():
     """The action expert's layer at full size (1024 wide, MLP 4096, 8 heads and 1 KV head of 256) on the 64-row
-    suffix with a 544-position prefix cache, against tttgen/references/pi0.py's PI0ExpertLayer (transformers'
+    suffix with a 544-position prefix cache, against tttgen/checking/references/pi0.py's PI0ExpertLayer (transformers'
     rotary and eager attention); keys that drop the cached prefix fail."""
     p = plan(Request("pi0_expert_layer", "p150"))
     report = verify_module(p)

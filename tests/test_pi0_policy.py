@@ -1,5 +1,5 @@
 """PI0 (issue 10): the generated `pi0` package (SigLIP + Gemma prefix into a KV cache, the action expert, the
-flow-matching Euler loop as a generated `sample_actions`) against tttgen/references/pi0.py's PI0Policy, which follows
+flow-matching Euler loop as a generated `sample_actions`) against tttgen/checking/references/pi0.py's PI0Policy, which follows
 lerobot's / openpi's PI0 on transformers' own SigLIP and Gemma classes. Small widths and depths, full structure:
 two camera images, padded language tokens, the 50-action horizon, 10 Euler steps."""
 
@@ -8,7 +8,7 @@ import functools
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.verification import emulated, imported_package, pcc
+from tttgen.checking.verification import emulated, imported_package, pcc
 
 torch = pytest.importorskip("torch")
 
@@ -24,8 +24,8 @@ SUFFIX, HORIZON, DIM = 64, 50, 32
 
 
 def reference_policy():
-    from tttgen.references.pi0 import PI0Policy
-    from tttgen.verification import informative_weights
+    from tttgen.checking.references.pi0 import PI0Policy
+    from tttgen.checking.verification import informative_weights
 
     keys = ("vision_width", "vision_mlp", "vision_heads", "vision_layers", "image", "width", "mlp", "layers",
             "head_dim", "vocab", "expert_width", "expert_mlp")
@@ -36,7 +36,7 @@ def reference_policy():
 def device_inputs(pad, pixels, tokens, state, noise):
     """The package's inputs for one observation: the prefix call's and sample_actions' (suffix rows: actions
     0 .. 49, the state token at 50, padding below; the reference orders the state first)."""
-    from tttgen.references.pi0 import prefix_mask, prefix_positions, suffix_positions_and_mask
+    from tttgen.checking.references.pi0 import prefix_mask, prefix_positions, suffix_positions_and_mask
 
     nhwc = torch.nn.functional.pad(pixels.permute(0, 2, 3, 1), (0, 5))  # channels 3 -> 8
     positions = prefix_positions(pad).clamp(min=0).reshape(1, PREFIX)

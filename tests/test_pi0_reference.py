@@ -1,4 +1,4 @@
-"""The PI0 torch references (tttgen/references/pi0.py) at tiny sizes: their state_dict keys, GemmaStack and
+"""The PI0 torch references (tttgen/checking/references/pi0.py) at tiny sizes: their state_dict keys, GemmaStack and
 PI0ExpertLayer against transformers' own GemmaModel / GemmaDecoderLayer, PI0's masks and time embedding, and the
 policy's denoise / sample_actions behaviour."""
 
@@ -12,7 +12,7 @@ transformers = pytest.importorskip("transformers")
 from transformers.cache_utils import DynamicCache  # noqa: E402
 from transformers.models.gemma.modeling_gemma import GemmaDecoderLayer  # noqa: E402
 
-from tttgen.references import pi0  # noqa: E402
+from tttgen.checking.references import pi0  # noqa: E402
 
 STACK = dict(hidden=64, intermediate=128, heads=4, kv_heads=1, head_dim=16, layers=2, eps=1e-6, theta=1e4)
 LAYER = dict(hidden=32, intermediate=64, heads=4, kv_heads=1, head_dim=16, eps=1e-6)

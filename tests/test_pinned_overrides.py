@@ -13,7 +13,7 @@ import yaml
 
 from tttgen.generate import Request, plan, render_plan
 from tttgen.ir.configs import MATMUL_2D, MatmulConfig
-from tttgen.spec.hints import Hints
+from tttgen.inputs.hints import Hints
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = str(ROOT / "tests/data/tiny-llama/config.json")

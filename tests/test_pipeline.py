@@ -11,8 +11,8 @@ from tttgen.generate import Request, plan
 from tttgen.ir.graph import frozen
 from tttgen.ir.verify import verify
 from tttgen.passes import PIPELINE, run_pipeline
-from tttgen.spec.hints import Hints
-from tttgen.spec.load import load_device, load_model
+from tttgen.inputs.hints import Hints
+from tttgen.inputs.load import load_device, load_model
 
 
 def test_pipeline_is_ordered_by_its_contracts():

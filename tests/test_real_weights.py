@@ -63,7 +63,7 @@ def disagreements(hf, prompt, tokens, near_tie=NEAR_TIE):
 def test_smollm2_answers_through_the_generated_package(smollm2, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from tttgen.verification import emulated, imported_package
+    from tttgen.checking.verification import emulated, imported_package
 
     p = plan(Request(str(smollm2 / "config.json"), "n150", flags=FLAGS))
     spec = p.graph.entry.reference

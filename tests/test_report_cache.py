@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tttgen.realttnn import check, environment, report_cache
+from tttgen.checking.realttnn import check, environment, report_cache
 
 PACKAGE = Path("generated/mlp/n150")
 

@@ -21,7 +21,7 @@ from tttgen.ir.configs import (
 )
 from tttgen.rules import matmul as R
 from tttgen.rules import other as O
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 from tttgen.tiling import row_major_cores
 
 N150, _ = load_device("n150")

@@ -173,7 +173,7 @@ def test_greedy_and_sampling_together_are_refused(tiny_package):
 
 
 def verify_tiny(edit_files=None, steps=8):
-    from tttgen.verification import run_verify
+    from tttgen.checking.verification import run_verify
 
     p = plan(Request(TINY, "n150", None, (("max_seq_len", 256), ("prefill_lens", [128]))))
     return run_verify(p, steps=steps, prompt_len=128, edit_files=edit_files)

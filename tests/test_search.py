@@ -14,7 +14,7 @@ from tttgen.passes.matmul_program import search
 from tttgen.passes.memory import dram_sharded_weight
 from tttgen.render.plan_json import validate
 from tttgen.rules.matmul import MatmulCase, matmul_violations
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 N150, _ = load_device("n150")
 HIFI2 = ComputeKernelConfig("HiFi2", False, False, True)

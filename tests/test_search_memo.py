@@ -21,7 +21,7 @@ from tttgen.rules import matmul as R
 from tttgen.rules.l1 import matmul_l1_bytes
 from tttgen.rules.placement import dram_sharded_weight, width_sharded
 from tttgen.scoring import matmul_time_ns
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 MP = sys.modules["tttgen.passes.matmul_program"]  # `tttgen.passes.matmul_program` as an attribute is the pass
 BF = ("bfloat16", "bfloat8_b", "bfloat16")

@@ -90,7 +90,7 @@ def test_a_generator_opened_for_a_server_holds_no_cache_of_its_own(tmp_path):
     prefill and decode are refused."""
     pytest.importorskip("transformers")
     from tttgen.generate import Request, plan, render_plan
-    from tttgen.verification import emulated, imported_package, reference_model
+    from tttgen.checking.verification import emulated, imported_package, reference_model
 
     p = plan(Request("tests/data/tiny-llama/config.json", "n150", flags=PAGED))
     (tmp_path / "pkg").mkdir()

@@ -23,7 +23,7 @@ PAGED = (("paged", {}), ("prefill_lens", [128]))
 def transfers(ttnn):
     """Count host<->device transfers through the emulated ttnn the package calls: from_torch onto a device and
     copy_host_to_device_tensor (host to device); to_torch of a device tensor and Tensor.cpu of one (device to host)."""
-    from tttgen.emulator.tensor import Tensor
+    from tttgen.checking.emulator.tensor import Tensor
 
     counts = {"h2d": 0, "d2h": 0}
     saved = {n: getattr(ttnn, n) for n in ("from_torch", "copy_host_to_device_tensor", "to_torch")}
@@ -247,8 +247,8 @@ def test_warmup_captures_every_trace_without_changing_the_state_and_close_releas
 
 
 def test_plus_one_and_copy_follow_the_golden_and_docstring():
-    from tttgen.spec.load import load_device
-    from tttgen.verification import emulated
+    from tttgen.inputs.load import load_device
+    from tttgen.checking.verification import emulated
 
     with emulated(load_device("n150")[0]) as ttnn:
         device = ttnn.open_device(device_id=0)
@@ -274,8 +274,8 @@ def test_plus_one_and_copy_follow_the_golden_and_docstring():
 
 def test_a_capture_runs_nothing_on_the_tensors_it_did_not_create():
     """As on hardware, capturing an in-place step leaves its persistent input as it was; each replay advances it."""
-    from tttgen.spec.load import load_device
-    from tttgen.verification import emulated
+    from tttgen.inputs.load import load_device
+    from tttgen.checking.verification import emulated
 
     with emulated(load_device("n150")[0]) as ttnn:
         device = ttnn.open_device(device_id=0, trace_region_size=1 << 20)

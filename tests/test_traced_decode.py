@@ -19,13 +19,13 @@ TINY = "tests/data/tiny-llama/config.json"
 
 def emulated_ttnn():
     from tttgen.generate import plan as make_plan
-    from tttgen.verification import emulated
+    from tttgen.checking.verification import emulated
 
     return emulated(make_plan(Request("mlp", "n150")).graph.device)
 
 
 def test_trace_capture_refuses_host_io_and_needs_a_region():
-    from tttgen.emulator.errors import EmulatorValidationError
+    from tttgen.checking.emulator.errors import EmulatorValidationError
 
     with emulated_ttnn() as ttnn:
         plain = ttnn.open_device(device_id=0)

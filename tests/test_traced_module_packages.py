@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.verification import emulated, imported_package
+from tttgen.checking.verification import emulated, imported_package
 
 torch = pytest.importorskip("torch")
 
@@ -85,8 +85,8 @@ def check_close(ttnn, model, call):
 
 
 def pi0_state():
-    from tttgen.references.pi0 import PI0Policy
-    from tttgen.verification import informative_weights
+    from tttgen.checking.references.pi0 import PI0Policy
+    from tttgen.checking.verification import informative_weights
 
     keys = ("vision_width", "vision_mlp", "vision_heads", "vision_layers", "image", "width", "mlp", "layers",
             "head_dim", "vocab", "expert_width", "expert_mlp")
@@ -170,7 +170,7 @@ def test_pi0_trace_captured_before_the_weights_load_fails():
 
 
 def run_pairformer(edit=None, reload_after_warmup=False):
-    from tttgen.verification import module_input, reference_module
+    from tttgen.checking.verification import module_input, reference_module
 
     p = plan(Request("boltz_pairformer_layer", "n150", params=tuple((k, str(v)) for k, v in PAIRFORMER_SMALL.items())))
     tmp, files = write_package(p, edit)

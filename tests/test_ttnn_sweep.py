@@ -10,7 +10,7 @@ import pytest
 from tttgen.ir.configs import MATMUL_1D, MATMUL_DRAM_SHARDED, ComputeKernelConfig, MatmulShape
 from tttgen.passes.matmul_program import L1Reserve, search
 from tttgen.rules.matmul import matmul_violations
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 
 @pytest.fixture(scope="module")

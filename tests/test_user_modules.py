@@ -12,7 +12,7 @@ import pytest
 from tttgen.cli import main
 from tttgen.errors import InputError
 from tttgen.generate import Request, plan, render_plan
-from tttgen.verification import SPREAD_DRAW, verify_module
+from tttgen.checking.verification import SPREAD_DRAW, verify_module
 
 DATA = Path(__file__).parent / "data" / "user_modules"
 PLANTED = DATA / "planted"

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from tttgen.generate import Request, plan
-from tttgen.verification import PCC_ACCURACY, PCC_PERFORMANCE, run_verify
+from tttgen.checking.verification import PCC_ACCURACY, PCC_PERFORMANCE, run_verify
 
 TINY = (("max_seq_len", 256), ("prefill_lens", [128]))
 

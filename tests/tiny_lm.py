@@ -14,7 +14,7 @@ TINY = "tests/data/tiny-llama/config.json"
 def tiny_llama_on_emulator(work: Path, module_name: str, flags=(("prefill_lens", [128]),)):
     """Render the tiny Llama into `work`, save a seeded random checkpoint and open the package's Model on an emulated
     device opened as Model.open opens it: yields (model, package)."""
-    from tttgen.verification import emulated, imported_package, reference_model
+    from tttgen.checking.verification import emulated, imported_package, reference_model
 
     p = plan(Request(TINY, "n150", flags=flags))
     (work / "pkg").mkdir()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from tttgen.builder.bind import description_for, spec_params
 from tttgen.builder.expand import expand
 from tttgen.ir.graph import Graph
-from tttgen.spec.device import DeviceProfile
-from tttgen.spec.hints import Hints
-from tttgen.spec.model import ModelSpec
+from tttgen.inputs.device import DeviceProfile
+from tttgen.inputs.hints import Hints
+from tttgen.inputs.model import ModelSpec
 from tttgen.tiling import TILE, round_up
 
 

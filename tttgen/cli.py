@@ -14,11 +14,11 @@ import click
 from tttgen.cli_cost import cost
 from tttgen.errors import InputError, TttgenError
 from tttgen.generate import Request, is_module_plan, plan, render_plan, request_from_manifest
-from tttgen.output.check import compare
+from tttgen.checking.drift import compare
 from tttgen.output.write import write_package
 from tttgen.render.emit import MANIFEST, jsonable
-from tttgen.spec import load as spec_load
-from tttgen.spec.module import is_module_data, load_module, module_names
+from tttgen.inputs import load as spec_load
+from tttgen.inputs.module import is_module_data, load_module, module_names
 
 
 def _parse_lens(value: str | None) -> list[int] | None:
@@ -162,7 +162,7 @@ def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None
     rendered = [(p, render_plan(p)) for p in plans]
     judged: list[str] = []
     if _ttnn_check_enabled(ttnn_check):
-        from tttgen.realttnn.check import judge_rendered
+        from tttgen.checking.realttnn.check import judge_rendered
 
         # Every package is judged before anything is written: a rejection is a gap in tttgen's rules.
         for p, files in rendered:
@@ -189,7 +189,7 @@ def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None
 def _ttnn_check_enabled(mode: str) -> bool:
     if mode == "off":
         return False
-    from tttgen.realttnn import environment
+    from tttgen.checking.realttnn import environment
 
     if mode == "on":
         environment.require(where="--ttnn-check on")
@@ -230,7 +230,7 @@ def check(path, api_check, ttnn_check, as_json) -> None:
     drifted = [r for r in report if r["drift"]]
     verdicts = []
     if ttnn_check:
-        from tttgen.realttnn.check import run_real_ttnn, summarize
+        from tttgen.checking.realttnn.check import run_real_ttnn, summarize
 
         # the drift check planned every package already: its runner jobs come from those plans
         verdicts = run_real_ttnn(packages, jobs={Path(r["package"]): r.pop("runner_job") for r in report})
@@ -267,7 +267,7 @@ def _check_package(job: tuple[str, bool, bool]) -> dict[str, Any]:
         drifts += [f"api: {f}" for f in check_tree(directory, load_api())]
     result: dict[str, Any] = {"package": str(directory), "drift": drifts}
     if ttnn_check:  # the real-ttnn runner's job, from this same plan (not planned a second time)
-        from tttgen.realttnn.check import runner_job
+        from tttgen.checking.realttnn.check import runner_job
 
         result["runner_job"] = runner_job(directory, planned.graph)
     return result
@@ -392,7 +392,7 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
     p = plan(_request(model, config, device, kw))
     rows = explain_rows(p.graph, op_name)
     if op_name and _ttnn_check_enabled(ttnn_check):
-        from tttgen.realttnn.check import op_verdicts, verdict_for_rendered
+        from tttgen.checking.realttnn.check import op_verdicts, verdict_for_rendered
 
         verdict = verdict_for_rendered(render_plan(p), p.out_subdir, p.graph)
         for row in rows:
@@ -437,7 +437,7 @@ def explain(model, config, device, op_name, fmt, ttnn_check, **kw) -> None:
 @hint_options
 def verify(model, config, device, checkpoint, steps, prompt_len, as_json, **kw) -> None:
     """Run the generated package on the ttnn CPU emulator against Hugging Face transformers."""
-    from tttgen.verification import run_verify
+    from tttgen.checking.verification import run_verify
 
     p = plan(_request(model, config, device, kw))
     if is_module_plan(p):
@@ -507,7 +507,7 @@ def run(model, config, device, package_dir, checkpoint, prompts, **kw) -> None:
     """Generate text with an LM package's own generate loop (`python -m <package>` on a board) on tttgen's ttnn CPU
     emulator: slow (every op runs on the CPU; minutes for a 135M model), for trying a package without a device.
     MODEL defaults to the checkpoint's config.json."""
-    from tttgen.run import run_package, run_plan
+    from tttgen.checking.run import run_package, run_plan
 
     argv = _demo_argv(checkpoint, prompts, kw)
     if package_dir is not None and (model or config):
@@ -545,7 +545,7 @@ def _demo_argv(checkpoint: str, prompts: tuple[str, ...], kw: dict[str, Any]) ->
 
 def _verify_module(p, as_json: bool) -> None:
     """A module package on the emulator against the torch reference its description names, once per mode."""
-    from tttgen.verification import verify_module
+    from tttgen.checking.verification import verify_module
 
     report = verify_module(p)
     data = report.as_dict()

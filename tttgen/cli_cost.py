@@ -47,8 +47,8 @@ from tttgen.passes.matmul_program import search_halving_rows
 from tttgen.rules.case import MatmulCase
 from tttgen.rules.placement import dram_sharded_weight
 from tttgen.scoring import matmul_time_ns
-from tttgen.spec.device import FIDELITIES, DeviceProfile
-from tttgen.spec.load import load_device
+from tttgen.inputs.device import FIDELITIES, DeviceProfile
+from tttgen.inputs.load import load_device
 
 DTYPE_CHOICES = ["bf16", "bfloat16", "bfloat8_b", "bfp8_b", "bfloat4_b", "bfp4_b"]
 DECODE_MAX_ROWS = 32

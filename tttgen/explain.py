@@ -6,7 +6,7 @@ from typing import Any
 
 from tttgen.ir.graph import Graph
 from tttgen.ops.kinds import kind_of
-from tttgen.spec.load import InputFile
+from tttgen.inputs.load import InputFile
 
 
 def _summary(value: Any) -> str:

@@ -10,8 +10,8 @@ from tttgen.build import build_graph
 from tttgen.ir.graph import Graph
 from tttgen.passes import run_pipeline
 from tttgen.render.emit import package_name
-from tttgen.spec.load import ROOT, InputFile, load_device, load_hints, load_model, read_yaml
-from tttgen.spec.module import base_files, find_module, is_module_data, load_module, module_names
+from tttgen.inputs.load import ROOT, InputFile, load_device, load_hints, load_model, read_yaml
+from tttgen.inputs.module import base_files, find_module, is_module_data, load_module, module_names
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def is_module_plan(p: Plan) -> bool:
 
 def plan_bound(request: Request) -> Plan:
     """A model description (any: built-in or the user's own) bound to a Hugging Face config.json: the config is
-    imported as its architecture's family decides (every field checked, tttgen/spec/hf_config.py), and the
+    imported as its architecture's family decides (every field checked, tttgen/inputs/hf_config.py), and the
     description's `checkpoint.config_map` reads the params from it, as for a built-in model."""
     from tttgen.builder.bind import spec_params
     from tttgen.builder.expand import expand

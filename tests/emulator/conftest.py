@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import tttgen.emulator as emu
+import tttgen.checking.emulator as emu
 
 from emu_helpers import N150
 

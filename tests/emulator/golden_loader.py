@@ -121,7 +121,7 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def _make_stub_ttnn(registry: dict[str, Callable]) -> types.ModuleType:
-    from tttgen.emulator import configs, dtypes
+    from tttgen.checking.emulator import configs, dtypes
 
     ttnn = _PlaceholderModule("ttnn")
     ttnn.__path__ = []

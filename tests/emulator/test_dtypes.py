@@ -12,7 +12,7 @@ import struct
 import pytest
 import torch
 
-from tttgen.emulator import dtypes as dt
+from tttgen.checking.emulator import dtypes as dt
 
 
 def _f2u(f: float) -> int:

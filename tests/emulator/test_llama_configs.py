@@ -404,11 +404,11 @@ def test_committed_llama_3_2_1b_decode_runs_on_the_emulator(monkeypatch):
     """The committed llama_3_2_1b/n150 package, whose ops the real ttnn judges (`tttgen check --ttnn`), runs a full
     decode step (16 layers, 32 users) on the emulator: the emulator refuses nothing the package asks of ttnn.
     Shape-only: the checkpoint is meta tensors and numerics="none" stores no float values."""
-    import tttgen.emulator as emu
+    import tttgen.checking.emulator as emu
     from transformers import AutoModelForCausalLM
 
-    from tttgen.spec.load import load_device, load_model
-    from tttgen.verification import hf_config, imported_package
+    from tttgen.inputs.load import load_device, load_model
+    from tttgen.checking.verification import hf_config, imported_package
 
     device, _ = load_device("n150")
     spec, _ = load_model("llama-3.2-1b")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-import tttgen.emulator as emu
-from tttgen.emulator.errors import EmulatorValidationError
+import tttgen.checking.emulator as emu
+from tttgen.checking.emulator.errors import EmulatorValidationError
 
 from emu_helpers import N150
 

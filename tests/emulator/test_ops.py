@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from emu_helpers import dram_sharded, rel_err, to_dev, width_sharded
-from tttgen.emulator import dtypes as dt
+from tttgen.checking.emulator import dtypes as dt
 
 
 def _bf16(x):
@@ -19,7 +19,7 @@ def _bf16(x):
 def test_install_uninstall_restores_modules():
     import sys
 
-    import tttgen.emulator as emu
+    import tttgen.checking.emulator as emu
     from emu_helpers import N150
 
     before = sys.modules.get("ttnn", None)
@@ -581,7 +581,7 @@ def test_sdpa_attn_mask_is_an_additive_bias_broadcast_over_batch(ttnn, device, g
 
 def test_sdpa_attn_mask_with_another_scale_is_refused(ttnn, device, gen):
     """The golden adds the mask after the scale, the 0.81 kernel before it: only scale 1.0 has one answer."""
-    from tttgen.emulator.errors import EmulatorUnsupported
+    from tttgen.checking.emulator.errors import EmulatorUnsupported
 
     q = to_dev(ttnn, device, torch.randn(1, 2, 64, 32, generator=gen))
     mask = to_dev(ttnn, device, torch.zeros(1, 2, 64, 64))

@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-import tttgen.emulator as emu
+import tttgen.checking.emulator as emu
 from emu_helpers import N150, rejects as _rejects
 
 USERS = 32

@@ -5,7 +5,7 @@ mock device at Boltz-2's widths with 64 tokens (512 atoms) and two token layers;
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import verdict_for_rendered
+from tttgen.checking.realttnn.check import verdict_for_rendered
 
 SMALL = (("n", "64"), ("token_depth", "2"))
 

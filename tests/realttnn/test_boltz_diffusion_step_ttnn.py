@@ -6,7 +6,7 @@ tokens, 5632 atoms, 3 + 24 + 3 layers) were accepted on n150 and p150 in about 9
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import verdict_for_rendered
+from tttgen.checking.realttnn.check import verdict_for_rendered
 
 SMALL = (
     ("n", "64"),

@@ -1,4 +1,4 @@
-"""The real-ttnn runner judges each distinct ttnn call once (tttgen/realttnn/memo.py) and nothing else: a call that
+"""The real-ttnn runner judges each distinct ttnn call once (tttgen/checking/realttnn/memo.py) and nothing else: a call that
 differs from one judged before in any argument (a program-config field, a memory config, a dtype, a compute-kernel
 config, which inputs share a buffer) or in the device's L1 allocator state is judged again, so an illegal call that
 follows a legal one of the same op is still rejected; a package whose last layer alone holds an illegal config is
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tttgen.realttnn import environment
+from tttgen.checking.realttnn import environment
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER_DIR = ROOT / "tttgen" / "realttnn"
+RUNNER_DIR = ROOT / "tttgen" / "checking" / "realttnn"
 TTTGEN = [sys.executable, "-m", "tttgen"]
 
 # Runs in the ttnn venv on a mock n150: each step is one call through the runner's Recorder and Proxy (what a
@@ -224,7 +224,7 @@ def test_a_package_with_an_illegal_config_in_its_last_layer_only_is_rejected(rea
 def test_judging_each_distinct_call_once_reports_what_judging_every_call_reports(real_ttnn, tmp_path):
     """Llama-3.2-1B on n150, every mode: the op records (calls, accepted, ttnn's messages, L1 figures per call site)
     are the same whether every call is judged or each distinct call once; the second judges far fewer."""
-    from tttgen.realttnn.check import RUNNER, prepare_job
+    from tttgen.checking.realttnn.check import RUNNER, prepare_job
 
     job, device = prepare_job(ROOT / "generated" / "llama_3_2_1b" / "n150", tmp_path)
     reports = {}

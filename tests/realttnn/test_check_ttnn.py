@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import RejectedByTtnn, judge_rendered
+from tttgen.checking.realttnn.check import RejectedByTtnn, judge_rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "tests/data/tiny-llama/config.json")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tttgen.realttnn import environment
-from tttgen.realttnn.oracle import mock_grid
-from tttgen.spec.load import load_device
+from tttgen.checking.realttnn import environment
+from tttgen.checking.realttnn.oracle import mock_grid
+from tttgen.inputs.load import load_device
 
 PROFILES = sorted(p.stem for p in environment.DESCRIPTORS.glob("*.yaml"))
 # Multi-chip descriptors open as a mesh: their grids are asked in tests/realttnn/test_mock_mesh.py.

@@ -5,16 +5,16 @@ are written once in tttgen/rules/ and judged by ttnn. Each REJECTED case is one 
 (its former rule in the comment): ttnn must reject it, in its own words. Each ACCEPTED case is legal ttnn, some of them
 cases the emulator used to reject wrongly: ttnn accepts it and the emulator must run it as well.
 
-Cases are probe cases (`tttgen.realttnn.probe`): operands and keyword arguments written as ttnn source, so the same
+Cases are probe cases (`tttgen.checking.realttnn.probe`): operands and keyword arguments written as ttnn source, so the same
 text is evaluated by ttnn and by the emulator.
 """
 
 import pytest
 import torch
 
-import tttgen.emulator as emu
-from tttgen.realttnn.oracle import judge_sources
-from tttgen.spec.load import load_device
+import tttgen.checking.emulator as emu
+from tttgen.checking.realttnn.oracle import judge_sources
+from tttgen.inputs.load import load_device
 
 DRAM = "ttnn.DRAM_MEMORY_CONFIG"
 L1 = "ttnn.L1_MEMORY_CONFIG"

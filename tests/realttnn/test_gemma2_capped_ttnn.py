@@ -6,7 +6,7 @@ every other published config (test_hf_configs_ttnn.py)."""
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import verdict_for_rendered
+from tttgen.checking.realttnn.check import verdict_for_rendered
 
 from test_gemma2_capped import TINY, CAPPED
 

@@ -1,7 +1,7 @@
 """The group_norm kind's package (tests/test_group_norm.py) judged by the real ttnn 0.81.1 on a mock device."""
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import verdict_for_rendered
+from tttgen.checking.realttnn.check import verdict_for_rendered
 
 
 def test_group_norm_block_is_accepted_by_ttnn(real_ttnn, tmp_path):

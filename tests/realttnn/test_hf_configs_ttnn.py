@@ -9,7 +9,7 @@ import pytest
 
 from tttgen.generate import Request, plan, render_plan
 from tttgen.output.write import write_package
-from tttgen.realttnn.check import run_real_ttnn
+from tttgen.checking.realttnn.check import run_real_ttnn
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "tests/data/hf_configs").glob("*.json")) + [ROOT / "tests/data/tiny-mistral/config.json"]

@@ -2,8 +2,8 @@
 board's mock device (verdicts cached by case text), accepted, with the recorded figures."""
 
 from l1_probes import probes
-from tttgen.realttnn.oracle import judge_matmuls
-from tttgen.spec.load import load_device
+from tttgen.checking.realttnn.oracle import judge_matmuls
+from tttgen.inputs.load import load_device
 
 
 def test_every_probe_row_is_ttnns_own_figure(real_ttnn):

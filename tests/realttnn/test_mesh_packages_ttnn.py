@@ -8,7 +8,7 @@ and the 1x2 N300 mock meshes; one that forgets to shard its designs is refused (
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import verdict_for_rendered
+from tttgen.checking.realttnn.check import verdict_for_rendered
 
 TINY = "tests/data/tiny-llama/config.json"
 SMALL = (("max_seq_len", 256), ("prefill_lens", [128]))

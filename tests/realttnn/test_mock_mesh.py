@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from tttgen.realttnn.mesh import mesh_spec, run_mesh
-from tttgen.spec.load import load_device
+from tttgen.checking.realttnn.mesh import mesh_spec, run_mesh
+from tttgen.inputs.load import load_device
 
 SLOW = pytest.mark.skipif(
     os.environ.get("TTTGEN_SLOW_TESTS") != "1", reason="Galaxy opens in ~11 s cold: TTTGEN_SLOW_TESTS=1"

@@ -3,7 +3,7 @@
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import verdict_for_rendered
+from tttgen.checking.realttnn.check import verdict_for_rendered
 
 
 @pytest.mark.parametrize("device", ["n150", "p150"])

@@ -10,9 +10,9 @@ import pytest
 
 from tttgen.cli_cost import generator_pick, kernel_config, weight_placement
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_1D, CoreRanges, MatmulConfig, MatmulShape, MemoryPlacement
-from tttgen.realttnn.oracle import MatmulCase, judge_matmuls, judge_sources
+from tttgen.checking.realttnn.oracle import MatmulCase, judge_matmuls, judge_sources
 from tttgen.render import literals as L
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 DTYPES = ("bfloat16", "bfloat8_b", "bfloat16")
 
@@ -180,7 +180,7 @@ def test_jit_block_without_its_memory_config_is_rejected_by_the_matmul_reading_i
     import importlib
 
     from tttgen.generate import Request, plan, render_plan
-    from tttgen.realttnn.check import verdict_for_rendered
+    from tttgen.checking.realttnn.check import verdict_for_rendered
 
     fusion = importlib.import_module("tttgen.passes.fusion")
     real = fusion.form_costs

@@ -3,9 +3,9 @@
 import itertools
 
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_2D, ComputeKernelConfig, MatmulConfig, MatmulShape
-from tttgen.realttnn.oracle import MatmulCase, judge_matmuls
+from tttgen.checking.realttnn.oracle import MatmulCase, judge_matmuls
 from tttgen.rules import matmul as rules
-from tttgen.spec.load import load_device
+from tttgen.inputs.load import load_device
 
 BF16 = ("bfloat16", "bfloat16", "bfloat16")
 

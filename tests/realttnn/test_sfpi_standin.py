@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tttgen.realttnn import setup as ttnn_setup
+from tttgen.checking.realttnn import setup as ttnn_setup
 
 HERE = Path(ttnn_setup.__file__).resolve().parent
 

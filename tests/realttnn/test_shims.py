@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tttgen.realttnn import shims
+from tttgen.checking.realttnn import shims
 
 fake_torch = shims.make_torch()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tttgen.generate import Request, plan, render_plan
-from tttgen.realttnn.check import verdict_for_rendered
+from tttgen.checking.realttnn.check import verdict_for_rendered
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "user_modules"
 

@@ -13,7 +13,7 @@ from tttgen.ir.configs import (
 )
 from tttgen.ir.facts import Dimensions
 from tttgen.rules.placement import width_sharded
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 from tttgen.tiling import ceil_div
 
 GRID_MAX = 8  # tt_transformers' helpers assume an 8x8 worker grid

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tttgen.spec.model import ModelSpec, head_width
-from tttgen.spec.module import ModuleDescription, load_module
+from tttgen.inputs.model import ModelSpec, head_width
+from tttgen.inputs.module import ModuleDescription, load_module
 
 # param -> its value from the spec (None: keep the default), for facts the HF config states without a field.
 DERIVED: dict[str, Callable[[ModelSpec], Any]] = {
@@ -33,7 +33,7 @@ def _field(spec: Any, dotted: str) -> Any:
 
 def description_for(spec: ModelSpec, features: tuple[str, ...] = ()) -> ModuleDescription:
     """The built-in model description of the spec (modules/llama.yaml, modules/mistral.yaml; a score-capped Gemma 2
-    modules/gemma2_capped.yaml), with the build's features (tttgen.spec.module.Feature)."""
+    modules/gemma2_capped.yaml), with the build's features (tttgen.inputs.module.Feature)."""
     return load_module(spec.description, features)
 
 

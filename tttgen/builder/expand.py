@@ -29,10 +29,10 @@ from tttgen.ir.configs import MatmulShape
 from tttgen.ir.facts import GraphFacts
 from tttgen.ir.graph import Entry, Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
-from tttgen.spec.device import DeviceProfile
-from tttgen.spec.hints import PAGED_PARAMS, Hints, paged_params
-from tttgen.spec.model import ModelSpec
-from tttgen.spec.module import (
+from tttgen.inputs.device import DeviceProfile
+from tttgen.inputs.hints import PAGED_PARAMS, Hints, paged_params
+from tttgen.inputs.model import ModelSpec
+from tttgen.inputs.module import (
     MODULE_DIR,
     ExprError,
     ModuleDescription,
@@ -180,7 +180,7 @@ class _Expander:
 
     def report(self, problem: _Located) -> None:
         """Keep a problem, once per line: another mode (prefill at each length, decode) repeats the same op."""
-        from tttgen.spec.load import _display
+        from tttgen.inputs.load import _display
 
         if problem.source is None:
             label, line = self.top, 0

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from tttgen.ir.facts import Dimensions
 from tttgen.ir.graph import Op
-from tttgen.spec.model import ModelSpec
+from tttgen.inputs.model import ModelSpec
 
 
 def spec_dimensions(spec: ModelSpec) -> Dimensions:

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same data as safe_load, faster
 

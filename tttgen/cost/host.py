@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tttgen.spec.device import HostLink
+from tttgen.inputs.device import HostLink
 
 
 @dataclass(frozen=True)

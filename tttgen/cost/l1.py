@@ -7,7 +7,7 @@ own L1 legality rule is `tttgen.rules.l1.matmul_l1_bytes` (rule r20 of `tttgen.r
 
 from __future__ import annotations
 
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 
 BUFFERING_DEPTH = 2  # MCAST_INPUT_BUFFERING_DEPTH
 

@@ -15,7 +15,7 @@ from math import log2
 from tttgen.cost.calibration import Coeffs, coeffs_for_arch
 from tttgen.cost.l1 import dtype_name
 from tttgen.ir.configs import MATMUL_1D, MATMUL_2D, MATMUL_DRAM_SHARDED, MATMUL_REUSE, MatmulConfig, MatmulShape
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 
 MATMUL_MULTICORE = "MatmulMultiCoreProgramConfig"
 

@@ -16,7 +16,7 @@ from math import gcd
 
 from tttgen.cost.l1 import dtype_name, interm_tile_bytes, ttnn_cb_estimate
 from tttgen.ir.configs import MATMUL_1D, MATMUL_2D, MATMUL_REUSE, TILE, MatmulConfig, MatmulShape
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 
 MATMUL_MULTICORE = "MatmulMultiCoreProgramConfig"  # no-reuse fallback; has no fields
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Iterator, Mapping
 
-from tttgen.spec.model import AttentionSizes
+from tttgen.inputs.model import AttentionSizes
 
 
 @dataclass(frozen=True)

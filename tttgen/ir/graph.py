@@ -8,9 +8,9 @@ from typing import Any, Iterable, Literal, Mapping
 
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
-from tttgen.spec.device import DeviceProfile
-from tttgen.spec.hints import Hints
-from tttgen.spec.model import ModelSpec
+from tttgen.inputs.device import DeviceProfile
+from tttgen.inputs.hints import Hints
+from tttgen.inputs.model import ModelSpec
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 

@@ -1,5 +1,5 @@
 """The op kinds a module description may use, by name: a view of tttgen/ops/kinds/ (one module per kind) for the
-description checker (tttgen/spec/module.py) and the generic builder (tttgen/builder/expand.py).
+description checker (tttgen/inputs/module.py) and the generic builder (tttgen/builder/expand.py).
 
 Per kind (tttgen/ops/kinds/base.py OpKind): its named inputs, outputs and attribute schema; its graph rule (IR
 kind, `infer`: output shapes and facts, default weight roles); how the renderer prints it and lays out its weights;

@@ -10,7 +10,7 @@ from tttgen.ir.configs import MemoryPlacement
 from tttgen.ir.graph import Graph, Op
 from tttgen.passes.op_costs import storage
 from tttgen.scoring import op_time_ns
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 from tttgen.tiling import ceil_div
 
 

@@ -47,7 +47,7 @@ from tttgen.rules.matmul import (
 )
 from tttgen.rules.placement import width_sharded, width_sharded_out
 from tttgen.scoring import matmul_time_ns, op_time_ns
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors, row_major_cores, subblocks
 
 MAX_IN0_BLOCK_W = 16

@@ -32,7 +32,7 @@ from tttgen.passes.precision import mark_pinned, override_entry, override_for
 from tttgen.passes.reshard import matmul_operand
 from tttgen.rules.l1 import sharded_bytes_per_core
 from tttgen.rules.placement import dram_sharded_weight, height_sharded, width_sharded
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 from tttgen.tiling import ceil_div, divisors
 
 RESIDUAL_TARGET_CORES = 32  # tt_transformers find_grid aims at ~32 cores for decode activations

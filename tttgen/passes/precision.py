@@ -16,7 +16,7 @@ from tttgen.ir.graph import Graph, Op
 from tttgen.ops.kinds import kinds_with, kind_of
 from tttgen.ops.kinds.base import ACTIVATION, PrecisionTools
 from tttgen.passes.base import make_pass
-from tttgen.spec.hints import OpOverride
+from tttgen.inputs.hints import OpOverride
 
 # Named compute-kernel settings of tt_transformers (ModelArgs.__init__, reference 2.2).
 KERNELS = {

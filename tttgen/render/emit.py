@@ -19,7 +19,7 @@ import jinja2
 from tttgen import TARGET_TTNN_VERSION, __version__
 from tttgen.ir.configs import CoreRanges, MatmulConfig, MatmulShape, MemoryPlacement
 from tttgen.ir.graph import Graph, Op
-from tttgen.spec.load import InputFile
+from tttgen.inputs.load import InputFile
 
 try:  # black's own version module: the version without importing black (which takes a tenth of a second)
     from _black_version import version as BLACK_VERSION

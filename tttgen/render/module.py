@@ -23,7 +23,7 @@ from typing import Any
 from tttgen.errors import InputError
 from tttgen.ir.configs import ComputeKernelConfig
 from tttgen.ir.graph import Graph, Op, frozen
-from tttgen.spec.hints import PAGED_PARAMS, paged_params
+from tttgen.inputs.hints import PAGED_PARAMS, paged_params
 from tttgen.ops.kinds import kind_of
 from tttgen.ops.kinds.base import ConfigTools, RenderTools
 from tttgen.ops.kinds.linear import pads_columns
@@ -834,7 +834,7 @@ def sampler_view(
 
 
 def example_expression(kind: str, shape: list[int]) -> str:
-    """The torch expression of an example input (tttgen/verification.py's example_input builds the same)."""
+    """The torch expression of an example input (tttgen/checking/verification.py's example_input builds the same)."""
     if kind == "arange":
         return f"torch.arange({math.prod(shape)}).reshape({shape})"
     if kind == "causal":

@@ -1,7 +1,7 @@
 """Load-time weight transforms of module descriptions as straight-line torch code (issue 8).
 
 The graph builder hands over each weight's checkpoint sources and transforms with every expression already
-evaluated to an int (the plain-data form of tttgen/spec/module.py's Weight, KeyPart and Transform);
+evaluated to an int (the plain-data form of tttgen/inputs/module.py's Weight, KeyPart and Transform);
 `host_weight_source` turns them into Python statements that a generated weights.py runs on the host, between
 reading the checkpoint and handing the tensor to ttnn. Pure: strings in, strings out.
 
@@ -164,7 +164,7 @@ def _escaped(text: str) -> str:
 
 
 def generated_lines(v: str, g: dict, where: str) -> list[str]:
-    """Statements computing a generated weight (tttgen/spec/module.py's Generator, fields evaluated) as a 2-D
+    """Statements computing a generated weight (tttgen/inputs/module.py's Generator, fields evaluated) as a 2-D
     float32 tensor in `v`: float64 on the host at load time, so bf16 on device rounds the result only once."""
     kind = g["kind"]
     f64 = "dtype=torch.float64"

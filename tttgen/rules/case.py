@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tttgen.ir.configs import ComputeKernelConfig, MatmulConfig, MatmulShape, MemoryPlacement
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from tttgen.ir.configs import (
     MemoryPlacement,
 )
 from tttgen.rules.case import MatmulCase
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 from tttgen.rules.l1 import matmul_l1_bytes, sharded_bytes_per_core
 from tttgen.tiling import ceil_div, row_major_cores
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tttgen.ir.configs import MemoryPlacement, NormConfig, SdpaConfig
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 from tttgen.tiling import ceil_div
 
 DECODE_BATCHES = (1, 2, 4, 8, 16, 32)

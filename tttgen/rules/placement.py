@@ -4,7 +4,7 @@ width-sharded matmul families produce. Shared by the passes, the baselines and t
 from __future__ import annotations
 
 from tttgen.ir.configs import CoreRanges, MemoryPlacement
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 from tttgen.tiling import ceil_div, compact_cores, row_major_cores
 
 

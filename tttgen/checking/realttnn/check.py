@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tttgen.errors import InputError, TttgenError
-from tttgen.realttnn import environment, report_cache
-from tttgen.realttnn.mesh import mesh_rules
+from tttgen.checking.realttnn import environment, report_cache
+from tttgen.checking.realttnn.mesh import mesh_rules
 
 RUNNER = Path(__file__).resolve().parent / "runner.py"
 DECODE_USERS_DEFAULT = 32
@@ -73,7 +73,7 @@ def checkpoint_shapes(graph) -> dict[str, list[int]]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from tttgen.verification import hf_config
+    from tttgen.checking.verification import hf_config
 
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(hf_config(graph.entry.reference))

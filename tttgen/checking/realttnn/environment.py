@@ -1,6 +1,6 @@
 """Where the real-ttnn venv, the mock cluster descriptors and tt-metal's caches live.
 
-The venv is `<project>/.venv-ttnn` (made by `python -m tttgen.realttnn.setup`, which `make test` runs), or the one
+The venv is `<project>/.venv-ttnn` (made by `python -m tttgen.checking.realttnn.setup`, which `make test` runs), or the one
 `TTTGEN_TTNN_VENV` names. Cluster descriptors are data files, one per device profile (single chip or mesh):
 `tttgen/data/cluster_descriptors/<profile>.yaml`, each with its source (README.md there).
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 
 from tttgen.errors import UnsupportedTarget
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
 PROJECT_ROOT = PACKAGE_DIR.parent
 DESCRIPTORS = PACKAGE_DIR / "data" / "cluster_descriptors"
 TTNN_VERSION = "0.81.1"
-SETUP_HINT = "run `make ttnn-venv` (or `python -m tttgen.realttnn.setup`) to create it"
+SETUP_HINT = "run `make ttnn-venv` (or `python -m tttgen.checking.realttnn.setup`) to create it"
 
 
 @dataclass(frozen=True)

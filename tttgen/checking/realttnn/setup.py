@@ -1,6 +1,6 @@
 """Create the real-ttnn venv: Python 3.12, `ttnn==0.81.1` from PyPI, GNU binutils for RISC-V, the stand-in compiler.
 
-    python -m tttgen.realttnn.setup [--venv DIR]
+    python -m tttgen.checking.realttnn.setup [--venv DIR]
 
 Idempotent: a finished venv is recognised by a stamp file and left alone. Each step says what it does. The venv holds
 no torch (ttnn imports without it; the runner uses shape-only stand-ins), so it stays about 670 MB.
@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(HERE.parents[2]))
 
-from tttgen.realttnn.environment import TTNN_VERSION, venv_dir  # noqa: E402
+from tttgen.checking.realttnn.environment import TTNN_VERSION, venv_dir  # noqa: E402
 
 STAMP = ".tttgen-ttnn-ready"
 COMPILER_NAMES = ("riscv-tt-elf-g++", "riscv32-tt-elf-g++")  # newer and older tt-metal probe names

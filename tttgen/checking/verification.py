@@ -1,7 +1,7 @@
 """`tttgen verify`: run a generated package on the ttnn CPU emulator next to Hugging Face transformers.
 
 The generated code is rendered exactly as `build` would write it, written to a temporary directory,
-imported with `ttnn` bound to tttgen.emulator, and fed a real safetensors checkpoint through its own
+imported with `ttnn` bound to tttgen.checking.emulator, and fed a real safetensors checkpoint through its own
 weights.py. The reference is transformers' model class of the spec's family (LlamaForCausalLM, MistralForCausalLM,
 Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM) with the same weights.
 """
@@ -19,9 +19,9 @@ from typing import Any, Callable
 
 from tttgen.generate import Plan, render_plan
 from tttgen.render.emit import package_name
-from tttgen.spec.device import DeviceProfile
-from tttgen.spec.model import ModelSpec
-from tttgen.spec.module import read_module_lines
+from tttgen.inputs.device import DeviceProfile
+from tttgen.inputs.model import ModelSpec
+from tttgen.inputs.module import read_module_lines
 
 PCC_ACCURACY = 0.99
 PCC_PERFORMANCE = 0.97
@@ -183,7 +183,7 @@ def imported_package(directory: Path, name: str):
 
 def emulated(device: DeviceProfile):
     """tttgen's ttnn emulator installed as `ttnn`, shaped like `device` (arch, grid, DRAM banks)."""
-    import tttgen.emulator as emulator
+    import tttgen.checking.emulator as emulator
 
     return emulator.installed(arch=device.arch, grid=(device.grid.x, device.grid.y), dram_banks=device.dram.banks)
 
@@ -589,7 +589,7 @@ def description_path(p: Plan) -> Path:
 def description_error(p: Plan, problems: list):
     """Problems with the description's fields (Problem: a field path and a message) as one InputError naming
     `file:line:` of each field."""
-    from tttgen.spec.load import _display, problems_error
+    from tttgen.inputs.load import _display, problems_error
 
     path = description_path(p)
     _, lines = read_module_lines(path)
@@ -599,7 +599,7 @@ def description_error(p: Plan, problems: list):
 def reference_object(p: Plan, name: str, loc: tuple, problems: list):
     """What a reference field names: `package.module.Class`, or `file.py:name` with the file relative to the
     description (imported from its location: no PYTHONPATH needed). A name that does not resolve is a Problem."""
-    from tttgen.spec.load import Problem
+    from tttgen.inputs.load import Problem
 
     if ":" not in name:
         try:
@@ -661,7 +661,7 @@ def _dotted(name: str):
 def _description(p: Plan):
     """The module description the plan was built from."""
     from tttgen.generate import module_source
-    from tttgen.spec.module import load_module
+    from tttgen.inputs.module import load_module
 
     return load_module(module_source(p.request.resolve_path(p.request.model)))
 
@@ -829,7 +829,7 @@ def checkpoint_problems(p: Plan, reference) -> list:
     import torch
 
     from tttgen.render.weight_code import weight_source
-    from tttgen.spec.load import Problem
+    from tttgen.inputs.load import Problem
 
     state = reference.state_dict()
     declared = set(_description(p).weights)
@@ -875,7 +875,7 @@ def checkpoint_problems(p: Plan, reference) -> list:
 def reference_outputs(p: Plan, spec, reference, adapter, named: dict, keywords: dict, outputs: list[str]):
     """The reference's outputs in the description's output order, and the parts (called modules' outputs) the
     adapter exposes. Without an adapter the reference is called with the inputs in order."""
-    from tttgen.spec.load import Problem
+    from tttgen.inputs.load import Problem
 
     field = "adapter" if adapter is not None else "torch"
     try:
@@ -1024,7 +1024,7 @@ def verify_module(
                 instances = {part: called_module(model, part, key) for part in parts}
                 unknown = [part for part, obj in instances.items() if obj is None]
                 if unknown:
-                    from tttgen.spec.load import Problem
+                    from tttgen.inputs.load import Problem
 
                     raise description_error(
                         p,

@@ -277,5 +277,5 @@ class Hints(BaseModel):
 
     @property
     def features(self) -> tuple[str, ...]:
-        """The description features these hints turn on (tttgen.spec.module.Feature)."""
+        """The description features these hints turn on (tttgen.inputs.module.Feature)."""
         return ("paged",) if self.paged is not None else ()

@@ -15,7 +15,7 @@ Messages: ttnn 0.81.1's TT_FATAL texts where the mock mesh gives one (asked 2026
 scatter divisibility, no fabric, no cluster_axis on a 2D mesh).
 Numerics: sums are taken in fp32 over bf16-rounded inputs and rounded once to the output dtype (the reduction order
 of the fabric is not modelled). Topology, links and memory configs are recorded, not modelled: the real ttnn judges
-them on the mock mesh (tttgen/realttnn/mesh.py).
+them on the mock mesh (tttgen/checking/realttnn/mesh.py).
 """
 
 from __future__ import annotations

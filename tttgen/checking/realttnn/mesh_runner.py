@@ -2,7 +2,7 @@
 
     python mesh_runner.py JOB.json OUT.json
 
-The job (written by `tttgen.realttnn.mesh`) holds the mesh spec of a device profile (shape, fabric config,
+The job (written by `tttgen.checking.realttnn.mesh`) holds the mesh spec of a device profile (shape, fabric config,
 dispatch core config, topology and links per axis) and the names of the programs to run. The environment already
 points `TT_METAL_MOCK_CLUSTER_DESC_PATH` at the profile's descriptor. `open_mesh` and `judge` are the pieces a mesh
 package check reuses: open the mesh exactly as the package will, then run each op in its own NO_DISPATCH capture and

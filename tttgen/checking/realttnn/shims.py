@@ -422,7 +422,7 @@ def make_torch() -> types.ModuleType:
     torch.nn.functional.pad = pad
 
     def missing(name):
-        raise ShimError(f"torch.{name} is not in the shape-only torch stand-in (tttgen/realttnn/shims.py)")
+        raise ShimError(f"torch.{name} is not in the shape-only torch stand-in (tttgen/checking/realttnn/shims.py)")
 
     torch.__getattr__ = missing
     return torch

@@ -28,9 +28,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tttgen.errors import InputError
-from tttgen.spec.bounds import parse_json, read_input
-from tttgen.spec.files import InputFile, _display, describe_error, validate_as
-from tttgen.spec.model import SCORE_CAPPED, ModelSpec, RopeScaling, dimension_problems
+from tttgen.inputs.bounds import parse_json, read_input
+from tttgen.inputs.files import InputFile, _display, describe_error, validate_as
+from tttgen.inputs.model import SCORE_CAPPED, ModelSpec, RopeScaling, dimension_problems
 
 ARCHITECTURES = {
     "LlamaForCausalLM": "llama",

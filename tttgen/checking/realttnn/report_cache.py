@@ -14,14 +14,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tttgen.realttnn import environment
+from tttgen.checking.realttnn import environment
 
 HERE = Path(__file__).resolve().parent
 # what runs in the ttnn venv and shapes its report: the runner, its call memo, its shims and stand-ins, the API
 # check it loads, and the environment it runs in (environment.runner_env)
 RUNNER_SOURCES = (
     HERE / "runner.py", HERE / "memo.py", HERE / "mesh_rules.py", HERE / "probe.py", HERE / "shims.py", HERE / "sfpi_standin.py",
-    HERE / "environment.py", HERE.parent / "apicheck.py",
+    HERE / "environment.py", HERE.parents[1] / "apicheck.py",
 )
 JOB_PATHS = ("dir", "label", "shapes_file", "checkpoint_dir")  # where things are, not what is judged
 

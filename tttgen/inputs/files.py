@@ -1,4 +1,4 @@
-"""Where an input came from and how a validation failure reads: shared by every loader in tttgen/spec/."""
+"""Where an input came from and how a validation failure reads: shared by every loader in tttgen/inputs/."""
 
 from __future__ import annotations
 

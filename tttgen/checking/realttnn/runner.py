@@ -1,7 +1,7 @@
 """Run generated packages under the real ttnn on a mock device and report what ttnn says about every op.
 
 This file runs inside the torch-free Python 3.12 venv that holds `ttnn==0.81.1` (see `setup.py`), as
-`python runner.py JOB.json OUT.json`. The host side (`tttgen.realttnn.check`) writes the job: the packages, the
+`python runner.py JOB.json OUT.json`. The host side (`tttgen.checking.realttnn.check`) writes the job: the packages, the
 checkpoint shapes of each, and the calls to make (every prefill length, decode). The environment already points
 `TT_METAL_MOCK_CLUSTER_DESC_PATH` at the board's cluster descriptor.
 
@@ -352,7 +352,7 @@ def load_by_path(name: str) -> types.ModuleType:
     tttgen package and its dependencies are not importable in this interpreter."""
     module_name = f"tttgen_{name}"
     if module_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(module_name, HERE.parent / f"{name}.py")
+        spec = importlib.util.spec_from_file_location(module_name, HERE.parents[1] / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # dataclasses resolve their module through sys.modules
         spec.loader.exec_module(module)

@@ -7,7 +7,7 @@ The runner asks `before` ahead of each collective and `after` with ttnn's L1 fig
 rejection by ttnn, with the package line.
 
 Standard library only: this file runs inside the ttnn venv next to runner.py. The rules are plain JSON, built on the
-host side from the device profile (`tttgen.realttnn.mesh.mesh_rules`: the mesh spec the package opens, plus the L1
+host side from the device profile (`tttgen.checking.realttnn.mesh.mesh_rules`: the mesh spec the package opens, plus the L1
 budget per core).
 """
 

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import yaml
 
-from tttgen.spec.load import Problem, YamlLines
+from tttgen.inputs.load import Problem, YamlLines
 
 ANCHORS = ("after", "before")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from tttgen.errors import UnsupportedTarget
-from tttgen.realttnn import environment
-from tttgen.spec.device import DeviceProfile
+from tttgen.checking.realttnn import environment
+from tttgen.inputs.device import DeviceProfile
 
 RUNNER = Path(__file__).resolve().parent / "mesh_runner.py"
 

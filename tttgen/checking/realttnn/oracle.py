@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tttgen.ir.configs import DRAM_INTERLEAVED, ComputeKernelConfig, MatmulConfig, MatmulShape, MemoryPlacement
-from tttgen.realttnn import environment
+from tttgen.checking.realttnn import environment
 from tttgen.render import literals as L
-from tttgen.spec.device import DeviceProfile
+from tttgen.inputs.device import DeviceProfile
 
 PROBE = Path(__file__).resolve().parent / "probe.py"
 

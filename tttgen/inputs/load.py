@@ -14,9 +14,9 @@ import yaml
 from pydantic import ValidationError
 
 from tttgen.errors import InputError
-from tttgen.spec.bounds import parse_yaml, read_input
-from tttgen.spec.device import DeviceProfile
-from tttgen.spec.files import (  # noqa: F401  (callers read these from here too)
+from tttgen.inputs.bounds import parse_yaml, read_input
+from tttgen.inputs.device import DeviceProfile
+from tttgen.inputs.files import (  # noqa: F401  (callers read these from here too)
     DEVICE_DIR,
     MODEL_DIR,
     ROOT,
@@ -26,8 +26,8 @@ from tttgen.spec.files import (  # noqa: F401  (callers read these from here too
     format_validation_error,
     validate_as,
 )
-from tttgen.spec.hints import Hints
-from tttgen.spec.model import ModelSpec
+from tttgen.inputs.hints import Hints
+from tttgen.inputs.model import ModelSpec
 
 
 def _read_yaml_node(path: Path) -> tuple[Any, InputFile, yaml.Node | None]:
@@ -93,7 +93,7 @@ def load_model(name_or_path: str) -> tuple[ModelSpec, InputFile]:
     """A built-in name, an alias, a model-description YAML or a Hugging Face config.json."""
     path = Path(name_or_path)
     if path.suffix == ".json":
-        from tttgen.spec.hf_config import load_hf_config  # its field models are built only when a config is given
+        from tttgen.inputs.hf_config import load_hf_config  # its field models are built only when a config is given
 
         return load_hf_config(path)
     if not (path.suffix in (".yaml", ".yml") and path.exists()):

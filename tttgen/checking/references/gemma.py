@@ -1,6 +1,6 @@
 """Torch references for the Gemma module descriptions, built from transformers' own Gemma classes.
 
-Each takes the module's inputs in its order (tttgen/verification.py passes them positionally) and has the state_dict
+Each takes the module's inputs in its order (tttgen/checking/verification.py passes them positionally) and has the state_dict
 keys the description reads. Used by verification only; never imported by generated code.
 """
 
@@ -17,7 +17,7 @@ class GemmaDecoderLayer(torch.nn.Module):
         super().__init__()
         from transformers.models.gemma.modeling_gemma import GemmaDecoderLayer as Layer
 
-        from tttgen.references.pi0 import gemma_config
+        from tttgen.checking.references.pi0 import gemma_config
 
         layer = Layer(gemma_config(hidden, intermediate, heads, kv_heads, head_dim, 1, eps, 1e4), 0)
         # the layer's own parameters at the top level: keys as in a checkpoint's `layers.{i}.`

@@ -37,9 +37,9 @@ from pydantic import (
 
 from tttgen.errors import InputError
 from tttgen.ops.registry import DTYPES, REGISTRY, WEIGHT_ROLES, kind_names
-from tttgen.spec.bounds import MAX_BYTES
-from tttgen.spec.extends import Patcher, PatchedLines, read_chain
-from tttgen.spec.load import ROOT, Problem, YamlLines, _display, problems_error, read_yaml_lines
+from tttgen.inputs.bounds import MAX_BYTES
+from tttgen.inputs.extends import Patcher, PatchedLines, read_chain
+from tttgen.inputs.load import ROOT, Problem, YamlLines, _display, problems_error, read_yaml_lines
 
 MODULE_DIR = ROOT / "modules"
 MODES = ("prefill", "decode")

@@ -175,13 +175,13 @@ class _State:
 def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     state = _State(spec)
     ttnn = types.ModuleType(
-        "ttnn", "CPU emulator of the ttnn surface used by tttgen (tttgen.emulator); not Tenstorrent's ttnn."
+        "ttnn", "CPU emulator of the ttnn surface used by tttgen (tttgen.checking.emulator); not Tenstorrent's ttnn."
     )
     experimental = types.ModuleType("ttnn.experimental")
     transformer = types.ModuleType("ttnn.transformer")
     for mod in (ttnn, experimental, transformer):
         mod.__tttgen_emulator__ = True
-    ttnn.__version__ = "0.81.1+tttgen.emulator"
+    ttnn.__version__ = "0.81.1+tttgen.checking.emulator"
     ttnn.__path__ = []  # behave as a package so "import ttnn.experimental" resolves through sys.modules
 
     for name, obj in {**CLASSES, **CONSTANTS}.items():
@@ -286,7 +286,7 @@ def build_modules(spec: DeviceSpec) -> dict[str, types.ModuleType]:
     ttnn.EmulatorUnsupported = EmulatorUnsupported
     ttnn._emulator_state = state
 
-    jit_module = types.ModuleType("ttnn_jit", "Stand-in for tt-mlir's ttnn_jit (tttgen.emulator.jit).")
+    jit_module = types.ModuleType("ttnn_jit", "Stand-in for tt-mlir's ttnn_jit (tttgen.checking.emulator.jit).")
 
     # a jitted block is one call of the step: recorded as a whole during a trace capture
     def traced(block):

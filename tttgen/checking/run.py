@@ -17,8 +17,8 @@ from pathlib import Path
 from tttgen.errors import InputError
 from tttgen.generate import Plan, is_module_plan, render_plan
 from tttgen.render.emit import MANIFEST, package_name
-from tttgen.spec.device import DeviceProfile
-from tttgen.spec.load import load_device
+from tttgen.inputs.device import DeviceProfile
+from tttgen.inputs.load import load_device
 
 DEMO_MODULE = "__main__"  # the generated demo: python -m <package>
 LOOP_MODULE = "generate.py"  # the generated generate loop
@@ -58,7 +58,7 @@ def package_device(directory: Path) -> DeviceProfile:
 @contextmanager
 def emulated_package(directory: Path, name: str, device: DeviceProfile):
     """The package at `directory` imported as `name` with `ttnn` bound to the emulator shaped like `device`."""
-    from tttgen.verification import emulated, imported_package
+    from tttgen.checking.verification import emulated, imported_package
 
     with emulated(device), imported_package(directory, name) as package:
         yield package

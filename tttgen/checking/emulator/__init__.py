@@ -1,6 +1,6 @@
 """CPU emulator of the ttnn 0.81.1 surface that tttgen-generated packages use (see docs/emulator.md).
 
-    import tttgen.emulator as emu
+    import tttgen.checking.emulator as emu
     with emu.installed(arch="wormhole_b0", grid=(8, 8), dram_banks=12):
         import ttnn            # the emulator, ttnn.__tttgen_emulator__ is True
         dev = ttnn.open_device(device_id=0)
