@@ -173,9 +173,9 @@ DRAM_WIDTH_SHARDED_4320X96_12_BANKS = ttnn.MemoryConfig(
 )
 
 # Where each ttnn-jit block writes its output: the placement its consumer reads.
-ACTION_TIME_SILU_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
-EXPERT_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
-LANGUAGE_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
+ACTION_TIME_SILU_DENOISE_STEP_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
+EXPERT_ROTARY_K_ROTATED_DENOISE_STEP_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
+LANGUAGE_ROTARY_K_ROTATED_PREFIX_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
 
 # Weights: name -> (dtype, layout, memory config).
 WEIGHTS = {
@@ -292,8 +292,8 @@ WEIGHTS = {
 }
 
 
-class Prefill64:
-    """prefill_64: configs per op; 6410.7 us modeled device time per forward."""
+class DenoiseStep:
+    """denoise_step: configs per op; 6410.7 us modeled device time per forward."""
 
     suffix_cos_memory = ttnn.DRAM_MEMORY_CONFIG
     suffix_sin_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -526,8 +526,8 @@ class Prefill64:
     next_step_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
-class Prefill544:
-    """prefill_544: configs per op; 89074.4 us modeled device time per forward."""
+class Prefix:
+    """prefix: configs per op; 89074.4 us modeled device time per forward."""
 
     patches_memory = ttnn.DRAM_MEMORY_CONFIG
     # compute: 52.4 us modeled

@@ -19,64 +19,64 @@ except (ImportError, RuntimeError):
     ttnn_jit = None
 
 
-def action_time_silu_prefill_eager(action_part, time_row):
+def action_time_silu_denoise_step_eager(action_part, time_row):
     """add then silu in one kernel under ttnn-jit (graph.json jit_reason says why)."""
-    return ttnn.silu(ttnn.add(action_part, time_row), memory_config=C.ACTION_TIME_SILU_PREFILL_JIT_MEMORY)
+    return ttnn.silu(ttnn.add(action_part, time_row), memory_config=C.ACTION_TIME_SILU_DENOISE_STEP_JIT_MEMORY)
 
 
 # ttnn-jit ignores memory_config inside the body and writes the decorator's; the plain form (no ttnn_jit, or the
-# fallback after a failed compile) honours it: either way the consumer reads C.ACTION_TIME_SILU_PREFILL_JIT_MEMORY.
-action_time_silu_prefill_jit = (
+# fallback after a failed compile) honours it: either way the consumer reads C.ACTION_TIME_SILU_DENOISE_STEP_JIT_MEMORY.
+action_time_silu_denoise_step_jit = (
     ttnn_jit.jit(
         enable_cache=True,
         math_fidelity=ttnn.MathFidelity.HiFi4,
-        memory_config=C.ACTION_TIME_SILU_PREFILL_JIT_MEMORY,
+        memory_config=C.ACTION_TIME_SILU_DENOISE_STEP_JIT_MEMORY,
         fallback=True,
-    )(action_time_silu_prefill_eager)
+    )(action_time_silu_denoise_step_eager)
     if ttnn_jit is not None
-    else action_time_silu_prefill_eager
+    else action_time_silu_denoise_step_eager
 )
 
 
-def expert_rotary_k_rotated_prefill_eager(x, cos, rot, sin):
+def expert_rotary_k_rotated_denoise_step_eager(x, cos, rot, sin):
     """multiply then multiply then add in one kernel under ttnn-jit (graph.json jit_reason says why)."""
     return ttnn.add(
-        ttnn.multiply(x, cos), ttnn.multiply(rot, sin), memory_config=C.EXPERT_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY
+        ttnn.multiply(x, cos), ttnn.multiply(rot, sin), memory_config=C.EXPERT_ROTARY_K_ROTATED_DENOISE_STEP_JIT_MEMORY
     )
 
 
 # ttnn-jit ignores memory_config inside the body and writes the decorator's; the plain form (no ttnn_jit, or the
-# fallback after a failed compile) honours it: either way the consumer reads C.EXPERT_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY.
-expert_rotary_k_rotated_prefill_jit = (
+# fallback after a failed compile) honours it: either way the consumer reads C.EXPERT_ROTARY_K_ROTATED_DENOISE_STEP_JIT_MEMORY.
+expert_rotary_k_rotated_denoise_step_jit = (
     ttnn_jit.jit(
         enable_cache=True,
         math_fidelity=ttnn.MathFidelity.HiFi4,
-        memory_config=C.EXPERT_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY,
+        memory_config=C.EXPERT_ROTARY_K_ROTATED_DENOISE_STEP_JIT_MEMORY,
         fallback=True,
-    )(expert_rotary_k_rotated_prefill_eager)
+    )(expert_rotary_k_rotated_denoise_step_eager)
     if ttnn_jit is not None
-    else expert_rotary_k_rotated_prefill_eager
+    else expert_rotary_k_rotated_denoise_step_eager
 )
 
 
-def language_rotary_k_rotated_prefill_eager(x, cos, rot, sin):
+def language_rotary_k_rotated_prefix_eager(x, cos, rot, sin):
     """multiply then multiply then add in one kernel under ttnn-jit (graph.json jit_reason says why)."""
     return ttnn.add(
-        ttnn.multiply(x, cos), ttnn.multiply(rot, sin), memory_config=C.LANGUAGE_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY
+        ttnn.multiply(x, cos), ttnn.multiply(rot, sin), memory_config=C.LANGUAGE_ROTARY_K_ROTATED_PREFIX_JIT_MEMORY
     )
 
 
 # ttnn-jit ignores memory_config inside the body and writes the decorator's; the plain form (no ttnn_jit, or the
-# fallback after a failed compile) honours it: either way the consumer reads C.LANGUAGE_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY.
-language_rotary_k_rotated_prefill_jit = (
+# fallback after a failed compile) honours it: either way the consumer reads C.LANGUAGE_ROTARY_K_ROTATED_PREFIX_JIT_MEMORY.
+language_rotary_k_rotated_prefix_jit = (
     ttnn_jit.jit(
         enable_cache=True,
         math_fidelity=ttnn.MathFidelity.HiFi4,
-        memory_config=C.LANGUAGE_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY,
+        memory_config=C.LANGUAGE_ROTARY_K_ROTATED_PREFIX_JIT_MEMORY,
         fallback=True,
-    )(language_rotary_k_rotated_prefill_eager)
+    )(language_rotary_k_rotated_prefix_eager)
     if ttnn_jit is not None
-    else language_rotary_k_rotated_prefill_eager
+    else language_rotary_k_rotated_prefix_eager
 )
 
 
@@ -86,42 +86,42 @@ class ExpertMlp:
     def __init__(self, weights):
         self.w = weights
 
-    def prefill_64(self, x):
+    def denoise_step(self, x):
         """gemma_mlp, 64 rows."""
         xn = ttnn.rms_norm(
             x,
             epsilon=1e-06,
             weight=self.w["expert.mlp.norm"],
-            program_config=C.Prefill64.expert_mlp_norm_program,
-            memory_config=C.Prefill64.expert_mlp_norm_memory,
-            compute_kernel_config=C.Prefill64.expert_mlp_norm_compute,
+            program_config=C.DenoiseStep.expert_mlp_norm_program,
+            memory_config=C.DenoiseStep.expert_mlp_norm_memory,
+            compute_kernel_config=C.DenoiseStep.expert_mlp_norm_compute,
         )
         g = ttnn.linear(
             xn,
             self.w["expert.mlp.gate"],
-            program_config=C.Prefill64.expert_mlp_gate_program,
-            compute_kernel_config=C.Prefill64.expert_mlp_gate_compute,
-            memory_config=C.Prefill64.expert_mlp_gate_memory,
+            program_config=C.DenoiseStep.expert_mlp_gate_program,
+            compute_kernel_config=C.DenoiseStep.expert_mlp_gate_compute,
+            memory_config=C.DenoiseStep.expert_mlp_gate_memory,
             dtype=ttnn.bfloat16,
         )
         u = ttnn.linear(
             xn,
             self.w["expert.mlp.up"],
-            program_config=C.Prefill64.expert_mlp_up_program,
-            compute_kernel_config=C.Prefill64.expert_mlp_up_compute,
-            memory_config=C.Prefill64.expert_mlp_up_memory,
+            program_config=C.DenoiseStep.expert_mlp_up_program,
+            compute_kernel_config=C.DenoiseStep.expert_mlp_up_compute,
+            memory_config=C.DenoiseStep.expert_mlp_up_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(xn)
-        h = ttnn.multiply(g, u, memory_config=C.Prefill64.expert_mlp_geglu_memory)
+        h = ttnn.multiply(g, u, memory_config=C.DenoiseStep.expert_mlp_geglu_memory)
         ttnn.deallocate(g)
         ttnn.deallocate(u)
         y = ttnn.linear(
             h,
             self.w["expert.mlp.down"],
-            program_config=C.Prefill64.expert_mlp_down_program,
-            compute_kernel_config=C.Prefill64.expert_mlp_down_compute,
-            memory_config=C.Prefill64.expert_mlp_down_memory,
+            program_config=C.DenoiseStep.expert_mlp_down_program,
+            compute_kernel_config=C.DenoiseStep.expert_mlp_down_compute,
+            memory_config=C.DenoiseStep.expert_mlp_down_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
@@ -134,18 +134,18 @@ class ExpertRotaryK:
     def __init__(self, weights):
         self.w = weights
 
-    def prefill_64(self, x, cos, sin):
+    def denoise_step(self, x, cos, sin):
         """rotary_half, 64 rows."""
         x1 = ttnn.slice(x, [0, 0, 0, 0], [1, 1, 64, 128])
         x2 = ttnn.slice(x, [0, 0, 0, 128], [1, 1, 64, 256])
-        nx2 = ttnn.neg(x2, memory_config=C.Prefill64.expert_rotary_k_negate_memory)
+        nx2 = ttnn.neg(x2, memory_config=C.DenoiseStep.expert_rotary_k_negate_memory)
         ttnn.deallocate(x2)
-        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.Prefill64.expert_rotary_k_rotate_half_memory)
+        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.DenoiseStep.expert_rotary_k_rotate_half_memory)
         ttnn.deallocate(nx2)
         ttnn.deallocate(x1)
-        # expert_rotary_k_cos_term: computed inside expert_rotary_k_rotated_prefill_jit, called at expert_rotary_k_rotated
-        # expert_rotary_k_sin_term: computed inside expert_rotary_k_rotated_prefill_jit, called at expert_rotary_k_rotated
-        y = expert_rotary_k_rotated_prefill_jit(x, cos, rot, sin)
+        # expert_rotary_k_cos_term: computed inside expert_rotary_k_rotated_denoise_step_jit, called at expert_rotary_k_rotated
+        # expert_rotary_k_sin_term: computed inside expert_rotary_k_rotated_denoise_step_jit, called at expert_rotary_k_rotated
+        y = expert_rotary_k_rotated_denoise_step_jit(x, cos, rot, sin)
         ttnn.deallocate(rot)
         return y
 
@@ -156,19 +156,19 @@ class ExpertRotaryQ:
     def __init__(self, weights):
         self.w = weights
 
-    def prefill_64(self, x, cos, sin):
+    def denoise_step(self, x, cos, sin):
         """rotary_half, 64 rows."""
         x1 = ttnn.slice(x, [0, 0, 0, 0], [1, 8, 64, 128])
         x2 = ttnn.slice(x, [0, 0, 0, 128], [1, 8, 64, 256])
-        nx2 = ttnn.neg(x2, memory_config=C.Prefill64.expert_rotary_q_negate_memory)
+        nx2 = ttnn.neg(x2, memory_config=C.DenoiseStep.expert_rotary_q_negate_memory)
         ttnn.deallocate(x2)
-        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.Prefill64.expert_rotary_q_rotate_half_memory)
+        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.DenoiseStep.expert_rotary_q_rotate_half_memory)
         ttnn.deallocate(nx2)
         ttnn.deallocate(x1)
-        xc = ttnn.multiply(x, cos, memory_config=C.Prefill64.expert_rotary_q_cos_term_memory)
-        rs = ttnn.multiply(rot, sin, memory_config=C.Prefill64.expert_rotary_q_sin_term_memory)
+        xc = ttnn.multiply(x, cos, memory_config=C.DenoiseStep.expert_rotary_q_cos_term_memory)
+        rs = ttnn.multiply(rot, sin, memory_config=C.DenoiseStep.expert_rotary_q_sin_term_memory)
         ttnn.deallocate(rot)
-        y = ttnn.add(xc, rs, memory_config=C.Prefill64.expert_rotary_q_rotated_memory)
+        y = ttnn.add(xc, rs, memory_config=C.DenoiseStep.expert_rotary_q_rotated_memory)
         ttnn.deallocate(rs)
         ttnn.deallocate(xc)
         return y
@@ -180,42 +180,42 @@ class LanguageMlp:
     def __init__(self, weights):
         self.w = weights
 
-    def prefill_544(self, x):
+    def prefix(self, x):
         """gemma_mlp, 544 rows."""
         xn = ttnn.rms_norm(
             x,
             epsilon=1e-06,
             weight=self.w["language.mlp.norm"],
-            program_config=C.Prefill544.language_mlp_norm_program,
-            memory_config=C.Prefill544.language_mlp_norm_memory,
-            compute_kernel_config=C.Prefill544.language_mlp_norm_compute,
+            program_config=C.Prefix.language_mlp_norm_program,
+            memory_config=C.Prefix.language_mlp_norm_memory,
+            compute_kernel_config=C.Prefix.language_mlp_norm_compute,
         )
         g = ttnn.linear(
             xn,
             self.w["language.mlp.gate"],
-            program_config=C.Prefill544.language_mlp_gate_program,
-            compute_kernel_config=C.Prefill544.language_mlp_gate_compute,
-            memory_config=C.Prefill544.language_mlp_gate_memory,
+            program_config=C.Prefix.language_mlp_gate_program,
+            compute_kernel_config=C.Prefix.language_mlp_gate_compute,
+            memory_config=C.Prefix.language_mlp_gate_memory,
             dtype=ttnn.bfloat16,
         )
         u = ttnn.linear(
             xn,
             self.w["language.mlp.up"],
-            program_config=C.Prefill544.language_mlp_up_program,
-            compute_kernel_config=C.Prefill544.language_mlp_up_compute,
-            memory_config=C.Prefill544.language_mlp_up_memory,
+            program_config=C.Prefix.language_mlp_up_program,
+            compute_kernel_config=C.Prefix.language_mlp_up_compute,
+            memory_config=C.Prefix.language_mlp_up_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(xn)
-        h = ttnn.multiply(g, u, memory_config=C.Prefill544.language_mlp_geglu_memory)
+        h = ttnn.multiply(g, u, memory_config=C.Prefix.language_mlp_geglu_memory)
         ttnn.deallocate(g)
         ttnn.deallocate(u)
         y = ttnn.linear(
             h,
             self.w["language.mlp.down"],
-            program_config=C.Prefill544.language_mlp_down_program,
-            compute_kernel_config=C.Prefill544.language_mlp_down_compute,
-            memory_config=C.Prefill544.language_mlp_down_memory,
+            program_config=C.Prefix.language_mlp_down_program,
+            compute_kernel_config=C.Prefix.language_mlp_down_compute,
+            memory_config=C.Prefix.language_mlp_down_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
@@ -228,18 +228,18 @@ class LanguageRotaryK:
     def __init__(self, weights):
         self.w = weights
 
-    def prefill_544(self, x, cos, sin):
+    def prefix(self, x, cos, sin):
         """rotary_half, 544 rows."""
         x1 = ttnn.slice(x, [0, 0, 0, 0], [1, 1, 544, 128])
         x2 = ttnn.slice(x, [0, 0, 0, 128], [1, 1, 544, 256])
-        nx2 = ttnn.neg(x2, memory_config=C.Prefill544.language_rotary_k_negate_memory)
+        nx2 = ttnn.neg(x2, memory_config=C.Prefix.language_rotary_k_negate_memory)
         ttnn.deallocate(x2)
-        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.Prefill544.language_rotary_k_rotate_half_memory)
+        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.Prefix.language_rotary_k_rotate_half_memory)
         ttnn.deallocate(nx2)
         ttnn.deallocate(x1)
-        # language_rotary_k_cos_term: computed inside language_rotary_k_rotated_prefill_jit, called at language_rotary_k_rotated
-        # language_rotary_k_sin_term: computed inside language_rotary_k_rotated_prefill_jit, called at language_rotary_k_rotated
-        y = language_rotary_k_rotated_prefill_jit(x, cos, rot, sin)
+        # language_rotary_k_cos_term: computed inside language_rotary_k_rotated_prefix_jit, called at language_rotary_k_rotated
+        # language_rotary_k_sin_term: computed inside language_rotary_k_rotated_prefix_jit, called at language_rotary_k_rotated
+        y = language_rotary_k_rotated_prefix_jit(x, cos, rot, sin)
         ttnn.deallocate(rot)
         return y
 
@@ -250,19 +250,19 @@ class LanguageRotaryQ:
     def __init__(self, weights):
         self.w = weights
 
-    def prefill_544(self, x, cos, sin):
+    def prefix(self, x, cos, sin):
         """rotary_half, 544 rows."""
         x1 = ttnn.slice(x, [0, 0, 0, 0], [1, 8, 544, 128])
         x2 = ttnn.slice(x, [0, 0, 0, 128], [1, 8, 544, 256])
-        nx2 = ttnn.neg(x2, memory_config=C.Prefill544.language_rotary_q_negate_memory)
+        nx2 = ttnn.neg(x2, memory_config=C.Prefix.language_rotary_q_negate_memory)
         ttnn.deallocate(x2)
-        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.Prefill544.language_rotary_q_rotate_half_memory)
+        rot = ttnn.concat([nx2, x1], dim=-1, memory_config=C.Prefix.language_rotary_q_rotate_half_memory)
         ttnn.deallocate(nx2)
         ttnn.deallocate(x1)
-        xc = ttnn.multiply(x, cos, memory_config=C.Prefill544.language_rotary_q_cos_term_memory)
-        rs = ttnn.multiply(rot, sin, memory_config=C.Prefill544.language_rotary_q_sin_term_memory)
+        xc = ttnn.multiply(x, cos, memory_config=C.Prefix.language_rotary_q_cos_term_memory)
+        rs = ttnn.multiply(rot, sin, memory_config=C.Prefix.language_rotary_q_sin_term_memory)
         ttnn.deallocate(rot)
-        y = ttnn.add(xc, rs, memory_config=C.Prefill544.language_rotary_q_rotated_memory)
+        y = ttnn.add(xc, rs, memory_config=C.Prefix.language_rotary_q_rotated_memory)
         ttnn.deallocate(rs)
         ttnn.deallocate(xc)
         return y
@@ -274,24 +274,24 @@ class SiglipEncoderLayer:
     def __init__(self, weights):
         self.w = weights
 
-    def prefill_544(self, x):
+    def prefix(self, x):
         """siglip_encoder_layer, 544 rows."""
         h = ttnn.layer_norm(
             x,
             epsilon=1e-06,
             weight=self.w["ln1"],
             bias=self.w["ln1_bias"],
-            program_config=C.Prefill544.ln1_program,
-            memory_config=C.Prefill544.ln1_memory,
-            compute_kernel_config=C.Prefill544.ln1_compute,
+            program_config=C.Prefix.ln1_program,
+            memory_config=C.Prefix.ln1_memory,
+            compute_kernel_config=C.Prefix.ln1_compute,
         )
         qkv = ttnn.linear(
             h,
             self.w["vision.layers.wqkv"],
             bias=self.w["bqkv"],
-            program_config=C.Prefill544.vision_layers_wqkv_program,
-            compute_kernel_config=C.Prefill544.vision_layers_wqkv_compute,
-            memory_config=C.Prefill544.vision_layers_wqkv_memory,
+            program_config=C.Prefix.vision_layers_wqkv_program,
+            compute_kernel_config=C.Prefix.vision_layers_wqkv_compute,
+            memory_config=C.Prefix.vision_layers_wqkv_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
@@ -301,7 +301,7 @@ class SiglipEncoderLayer:
             num_heads=16,
             num_kv_heads=16,
             transpose_k_heads=False,
-            memory_config=C.Prefill544.vision_layers_heads_memory,
+            memory_config=C.Prefix.vision_layers_heads_memory,
         )
         attn = ttnn.transformer.scaled_dot_product_attention(
             q,
@@ -309,43 +309,43 @@ class SiglipEncoderLayer:
             v,
             is_causal=False,
             scale=1.0,
-            program_config=C.Prefill544.vision_layers_attention_program,
-            compute_kernel_config=C.Prefill544.vision_layers_attention_compute,
-            memory_config=C.Prefill544.vision_layers_attention_memory,
+            program_config=C.Prefix.vision_layers_attention_program,
+            compute_kernel_config=C.Prefix.vision_layers_attention_compute,
+            memory_config=C.Prefix.vision_layers_attention_memory,
         )
         ttnn.deallocate(k)
         ttnn.deallocate(q)
         ttnn.deallocate(v)
-        o_b = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefill544.vision_layers_merge_heads_memory)
+        o_b = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefix.vision_layers_merge_heads_memory)
         ttnn.deallocate(attn)
         o = ttnn.reshape(o_b, [1, 1, 512, 1536])
         ao = ttnn.linear(
             o,
             self.w["vision.layers.wo"],
             bias=self.w["bo"],
-            program_config=C.Prefill544.vision_layers_wo_program,
-            compute_kernel_config=C.Prefill544.vision_layers_wo_compute,
-            memory_config=C.Prefill544.vision_layers_wo_memory,
+            program_config=C.Prefix.vision_layers_wo_program,
+            compute_kernel_config=C.Prefix.vision_layers_wo_compute,
+            memory_config=C.Prefix.vision_layers_wo_memory,
             dtype=ttnn.bfloat16,
         )
-        x1 = ttnn.add(x, ao, memory_config=C.Prefill544.vision_layers_attn_add_memory)
+        x1 = ttnn.add(x, ao, memory_config=C.Prefix.vision_layers_attn_add_memory)
         ttnn.deallocate(ao)
         h2 = ttnn.layer_norm(
             x1,
             epsilon=1e-06,
             weight=self.w["ln2"],
             bias=self.w["ln2_bias"],
-            program_config=C.Prefill544.ln2_program,
-            memory_config=C.Prefill544.ln2_memory,
-            compute_kernel_config=C.Prefill544.ln2_compute,
+            program_config=C.Prefix.ln2_program,
+            memory_config=C.Prefix.ln2_memory,
+            compute_kernel_config=C.Prefix.ln2_compute,
         )
         f = ttnn.linear(
             h2,
             self.w["fc1"],
             bias=self.w["fc1_bias"],
-            program_config=C.Prefill544.fc1_program,
-            compute_kernel_config=C.Prefill544.fc1_compute,
-            memory_config=C.Prefill544.fc1_memory,
+            program_config=C.Prefix.fc1_program,
+            compute_kernel_config=C.Prefix.fc1_compute,
+            memory_config=C.Prefix.fc1_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h2)
@@ -353,13 +353,13 @@ class SiglipEncoderLayer:
             f,
             self.w["fc2"],
             bias=self.w["fc2_bias"],
-            program_config=C.Prefill544.fc2_program,
-            compute_kernel_config=C.Prefill544.fc2_compute,
-            memory_config=C.Prefill544.fc2_memory,
+            program_config=C.Prefix.fc2_program,
+            compute_kernel_config=C.Prefix.fc2_compute,
+            memory_config=C.Prefix.fc2_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(f)
-        y = ttnn.add(x1, m, memory_config=C.Prefill544.vision_layers_mlp_add_memory)
+        y = ttnn.add(x1, m, memory_config=C.Prefix.vision_layers_mlp_add_memory)
         ttnn.deallocate(m)
         ttnn.deallocate(x1)
         return y
@@ -374,22 +374,22 @@ class Pi0ExpertLayer:
         self.rotary_k = ExpertRotaryK(weights)
         self.mlp = ExpertMlp(weights)
 
-    def prefill_64(self, x, cos, sin, mask, k_prefix, v_prefix):
+    def denoise_step(self, x, cos, sin, mask, k_prefix, v_prefix):
         """pi0_expert_layer, 64 rows."""
         h = ttnn.rms_norm(
             x,
             epsilon=1e-06,
             weight=self.w["expert.attention_norm"],
-            program_config=C.Prefill64.expert_attention_norm_program,
-            memory_config=C.Prefill64.expert_attention_norm_memory,
-            compute_kernel_config=C.Prefill64.expert_attention_norm_compute,
+            program_config=C.DenoiseStep.expert_attention_norm_program,
+            memory_config=C.DenoiseStep.expert_attention_norm_memory,
+            compute_kernel_config=C.DenoiseStep.expert_attention_norm_compute,
         )
         qkv = ttnn.linear(
             h,
             self.w["expert.wqkv"],
-            program_config=C.Prefill64.expert_wqkv_program,
-            compute_kernel_config=C.Prefill64.expert_wqkv_compute,
-            memory_config=C.Prefill64.expert_wqkv_memory,
+            program_config=C.DenoiseStep.expert_wqkv_program,
+            compute_kernel_config=C.DenoiseStep.expert_wqkv_compute,
+            memory_config=C.DenoiseStep.expert_wqkv_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
@@ -398,16 +398,16 @@ class Pi0ExpertLayer:
             num_heads=8,
             num_kv_heads=1,
             transpose_k_heads=False,
-            memory_config=C.Prefill64.expert_heads_memory,
+            memory_config=C.DenoiseStep.expert_heads_memory,
         )
         ttnn.deallocate(qkv)
-        q_rot = self.rotary_q.prefill_64(q, cos, sin)
+        q_rot = self.rotary_q.denoise_step(q, cos, sin)
         ttnn.deallocate(q)
-        k_rot = self.rotary_k.prefill_64(k, cos, sin)
+        k_rot = self.rotary_k.denoise_step(k, cos, sin)
         ttnn.deallocate(k)
-        k_all = ttnn.concat([k_prefix, k_rot], dim=2, memory_config=C.Prefill64.keys_memory)
+        k_all = ttnn.concat([k_prefix, k_rot], dim=2, memory_config=C.DenoiseStep.keys_memory)
         ttnn.deallocate(k_rot)
-        v_all = ttnn.concat([v_prefix, v], dim=2, memory_config=C.Prefill64.values_memory)
+        v_all = ttnn.concat([v_prefix, v], dim=2, memory_config=C.DenoiseStep.values_memory)
         ttnn.deallocate(v)
         attn = ttnn.transformer.scaled_dot_product_attention(
             q_rot,
@@ -416,28 +416,28 @@ class Pi0ExpertLayer:
             attn_mask=mask,
             is_causal=False,
             scale=1.0,
-            program_config=C.Prefill64.expert_attention_program,
-            compute_kernel_config=C.Prefill64.expert_attention_compute,
-            memory_config=C.Prefill64.expert_attention_memory,
+            program_config=C.DenoiseStep.expert_attention_program,
+            compute_kernel_config=C.DenoiseStep.expert_attention_compute,
+            memory_config=C.DenoiseStep.expert_attention_memory,
         )
         ttnn.deallocate(k_all)
         ttnn.deallocate(q_rot)
         ttnn.deallocate(v_all)
-        o = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefill64.expert_merge_heads_memory)
+        o = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.DenoiseStep.expert_merge_heads_memory)
         ttnn.deallocate(attn)
         ao = ttnn.linear(
             o,
             self.w["expert.wo"],
-            program_config=C.Prefill64.expert_wo_program,
-            compute_kernel_config=C.Prefill64.expert_wo_compute,
-            memory_config=C.Prefill64.expert_wo_memory,
+            program_config=C.DenoiseStep.expert_wo_program,
+            compute_kernel_config=C.DenoiseStep.expert_wo_compute,
+            memory_config=C.DenoiseStep.expert_wo_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(o)
-        x1 = ttnn.add(x, ao, memory_config=C.Prefill64.expert_attn_add_memory)
+        x1 = ttnn.add(x, ao, memory_config=C.DenoiseStep.expert_attn_add_memory)
         ttnn.deallocate(ao)
-        m = self.mlp.prefill_64(x1)
-        y = ttnn.add(x1, m, memory_config=C.Prefill64.expert_mlp_add_memory)
+        m = self.mlp.denoise_step(x1)
+        y = ttnn.add(x1, m, memory_config=C.DenoiseStep.expert_mlp_add_memory)
         ttnn.deallocate(m)
         ttnn.deallocate(x1)
         return y
@@ -452,22 +452,22 @@ class GemmaDecoderLayer:
         self.rotary_k = LanguageRotaryK(weights)
         self.mlp = LanguageMlp(weights)
 
-    def prefill_544(self, x, cos, sin, mask, k_cache, v_cache, slot):
+    def prefix(self, x, cos, sin, mask, k_cache, v_cache, slot):
         """gemma_decoder_layer, 544 rows."""
         h = ttnn.rms_norm(
             x,
             epsilon=1e-06,
             weight=self.w["language.attention_norm"],
-            program_config=C.Prefill544.language_attention_norm_program,
-            memory_config=C.Prefill544.language_attention_norm_memory,
-            compute_kernel_config=C.Prefill544.language_attention_norm_compute,
+            program_config=C.Prefix.language_attention_norm_program,
+            memory_config=C.Prefix.language_attention_norm_memory,
+            compute_kernel_config=C.Prefix.language_attention_norm_compute,
         )
         qkv = ttnn.linear(
             h,
             self.w["language.wqkv"],
-            program_config=C.Prefill544.language_wqkv_program,
-            compute_kernel_config=C.Prefill544.language_wqkv_compute,
-            memory_config=C.Prefill544.language_wqkv_memory,
+            program_config=C.Prefix.language_wqkv_program,
+            compute_kernel_config=C.Prefix.language_wqkv_compute,
+            memory_config=C.Prefix.language_wqkv_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(h)
@@ -476,12 +476,12 @@ class GemmaDecoderLayer:
             num_heads=8,
             num_kv_heads=1,
             transpose_k_heads=False,
-            memory_config=C.Prefill544.language_heads_memory,
+            memory_config=C.Prefix.language_heads_memory,
         )
         ttnn.deallocate(qkv)
-        q_rot = self.rotary_q.prefill_544(q, cos, sin)
+        q_rot = self.rotary_q.prefix(q, cos, sin)
         ttnn.deallocate(q)
-        k_rot = self.rotary_k.prefill_544(k, cos, sin)
+        k_rot = self.rotary_k.prefix(k, cos, sin)
         ttnn.deallocate(k)
         ttnn.fill_cache(k_cache, ttnn.typecast(k_rot, C.KV_CACHE_DTYPE), slot)
         ttnn.fill_cache(v_cache, ttnn.typecast(v, C.KV_CACHE_DTYPE), slot)
@@ -492,28 +492,28 @@ class GemmaDecoderLayer:
             attn_mask=mask,
             is_causal=False,
             scale=1.0,
-            program_config=C.Prefill544.language_attention_program,
-            compute_kernel_config=C.Prefill544.language_attention_compute,
-            memory_config=C.Prefill544.language_attention_memory,
+            program_config=C.Prefix.language_attention_program,
+            compute_kernel_config=C.Prefix.language_attention_compute,
+            memory_config=C.Prefix.language_attention_memory,
         )
         ttnn.deallocate(k_rot)
         ttnn.deallocate(q_rot)
         ttnn.deallocate(v)
-        o = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefill544.language_merge_heads_memory)
+        o = ttnn.experimental.nlp_concat_heads(attn, memory_config=C.Prefix.language_merge_heads_memory)
         ttnn.deallocate(attn)
         ao = ttnn.linear(
             o,
             self.w["language.wo"],
-            program_config=C.Prefill544.language_wo_program,
-            compute_kernel_config=C.Prefill544.language_wo_compute,
-            memory_config=C.Prefill544.language_wo_memory,
+            program_config=C.Prefix.language_wo_program,
+            compute_kernel_config=C.Prefix.language_wo_compute,
+            memory_config=C.Prefix.language_wo_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(o)
-        x1 = ttnn.add(x, ao, memory_config=C.Prefill544.language_attn_add_memory)
+        x1 = ttnn.add(x, ao, memory_config=C.Prefix.language_attn_add_memory)
         ttnn.deallocate(ao)
-        m = self.mlp.prefill_544(x1)
-        y = ttnn.add(x1, m, memory_config=C.Prefill544.language_mlp_add_memory)
+        m = self.mlp.prefix(x1)
+        y = ttnn.add(x1, m, memory_config=C.Prefix.language_mlp_add_memory)
         ttnn.deallocate(m)
         ttnn.deallocate(x1)
         return y
@@ -526,36 +526,34 @@ class SiglipVisionTower:
         self.w = weights
         self.layers = [SiglipEncoderLayer(layer_weights) for layer_weights in weights["layers"]]
 
-    def prefill_544(self, pixels):
+    def prefix(self, pixels):
         """siglip_vision_tower, 544 rows."""
         p = ttnn.fold(pixels, 14, 14)
-        p = ttnn.to_layout(
-            ttnn.reshape(p, [1, 1, 512, 1568]), ttnn.TILE_LAYOUT, memory_config=C.Prefill544.patches_memory
-        )
+        p = ttnn.to_layout(ttnn.reshape(p, [1, 1, 512, 1568]), ttnn.TILE_LAYOUT, memory_config=C.Prefix.patches_memory)
         e = ttnn.linear(
             p,
             self.w["patch"],
             bias=self.w["patch_bias"],
-            program_config=C.Prefill544.patch_embed_program,
-            compute_kernel_config=C.Prefill544.patch_embed_compute,
-            memory_config=C.Prefill544.patch_embed_memory,
+            program_config=C.Prefix.patch_embed_program,
+            compute_kernel_config=C.Prefix.patch_embed_compute,
+            memory_config=C.Prefix.patch_embed_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(p)
         e_b = ttnn.reshape(e, [2, 1, 256, 1152])
-        x_b = ttnn.add(e_b, self.w["position"], memory_config=C.Prefill544.add_position_memory)
+        x_b = ttnn.add(e_b, self.w["position"], memory_config=C.Prefix.add_position_memory)
         x = ttnn.reshape(x_b, [1, 1, 512, 1152])
         h = x
         for layer in range(C.LAYER_COUNT):
-            h = self.layers[layer].prefill_544(h)
+            h = self.layers[layer].prefix(h)
         y = ttnn.layer_norm(
             h,
             epsilon=1e-06,
             weight=self.w["post_norm"],
             bias=self.w["post_norm_bias"],
-            program_config=C.Prefill544.post_norm_program,
-            memory_config=C.Prefill544.post_norm_memory,
-            compute_kernel_config=C.Prefill544.post_norm_compute,
+            program_config=C.Prefix.post_norm_program,
+            memory_config=C.Prefix.post_norm_memory,
+            compute_kernel_config=C.Prefix.post_norm_compute,
         )
         ttnn.deallocate(h)
         return y
@@ -570,16 +568,16 @@ class Pi0:
         self.language = [GemmaDecoderLayer(layer_weights) for layer_weights in weights["language"]]
         self.expert = [Pi0ExpertLayer(layer_weights) for layer_weights in weights["expert"]]
 
-    def prefill_544(self, pixels, tokens, positions, mask, slot):
+    def prefix(self, pixels, tokens, positions, mask, slot):
         """pi0, 544 rows."""
-        patches = self.vision.prefill_544(pixels)
+        patches = self.vision.prefix(pixels)
         image_tokens = ttnn.linear(
             patches,
             self.w["projector"],
             bias=self.w["projector_bias"],
-            program_config=C.Prefill544.projector_program,
-            compute_kernel_config=C.Prefill544.projector_compute,
-            memory_config=C.Prefill544.projector_memory,
+            program_config=C.Prefix.projector_program,
+            compute_kernel_config=C.Prefix.projector_compute,
+            memory_config=C.Prefix.projector_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(patches)
@@ -588,10 +586,10 @@ class Pi0:
             self.w["embed_tokens"],
             layout=ttnn.TILE_LAYOUT,
             dtype=C.ACTIVATION_DTYPE,
-            memory_config=C.Prefill544.embed_tokens_memory,
+            memory_config=C.Prefix.embed_tokens_memory,
         )
         language_tokens = ttnn.reshape(language_tokens, [1, 1, 32, 2048])
-        x = ttnn.concat([image_tokens, language_tokens], dim=2, memory_config=C.Prefill544.prefix_tokens_memory)
+        x = ttnn.concat([image_tokens, language_tokens], dim=2, memory_config=C.Prefix.prefix_tokens_memory)
         ttnn.deallocate(image_tokens)
         ttnn.deallocate(language_tokens)
         cos = ttnn.embedding(
@@ -599,7 +597,7 @@ class Pi0:
             self.w["rope_cos"],
             layout=ttnn.TILE_LAYOUT,
             dtype=C.ACTIVATION_DTYPE,
-            memory_config=C.Prefill544.prefix_cos_memory,
+            memory_config=C.Prefix.prefix_cos_memory,
         )
         cos = ttnn.reshape(cos, [1, 1, 544, 256])
         sin = ttnn.embedding(
@@ -607,12 +605,12 @@ class Pi0:
             self.w["rope_sin"],
             layout=ttnn.TILE_LAYOUT,
             dtype=C.ACTIVATION_DTYPE,
-            memory_config=C.Prefill544.prefix_sin_memory,
+            memory_config=C.Prefix.prefix_sin_memory,
         )
         sin = ttnn.reshape(sin, [1, 1, 544, 256])
         h = x
         for layer in range(C.LANGUAGE_LAYER_COUNT):
-            h = self.language[layer].prefill_544(h, cos, sin, mask, self.k_cache[layer], self.v_cache[layer], slot)
+            h = self.language[layer].prefix(h, cos, sin, mask, self.k_cache[layer], self.v_cache[layer], slot)
         ttnn.deallocate(cos)
         ttnn.deallocate(sin)
         ttnn.deallocate(x)
@@ -620,21 +618,21 @@ class Pi0:
             h,
             epsilon=1e-06,
             weight=self.w["language_norm"],
-            program_config=C.Prefill544.language_norm_program,
-            memory_config=C.Prefill544.language_norm_memory,
-            compute_kernel_config=C.Prefill544.language_norm_compute,
+            program_config=C.Prefix.language_norm_program,
+            memory_config=C.Prefix.language_norm_memory,
+            compute_kernel_config=C.Prefix.language_norm_compute,
         )
         ttnn.deallocate(h)
         return prefix_out
 
-    def prefill_64(self, x_t, robot_state, step, positions, mask):
+    def denoise_step(self, x_t, robot_state, step, positions, mask):
         """pi0, 64 rows."""
         cos = ttnn.embedding(
             positions,
             self.w["rope_cos"],
             layout=ttnn.TILE_LAYOUT,
             dtype=C.ACTIVATION_DTYPE,
-            memory_config=C.Prefill64.suffix_cos_memory,
+            memory_config=C.DenoiseStep.suffix_cos_memory,
         )
         cos = ttnn.reshape(cos, [1, 1, 64, 256])
         sin = ttnn.embedding(
@@ -642,35 +640,35 @@ class Pi0:
             self.w["rope_sin"],
             layout=ttnn.TILE_LAYOUT,
             dtype=C.ACTIVATION_DTYPE,
-            memory_config=C.Prefill64.suffix_sin_memory,
+            memory_config=C.DenoiseStep.suffix_sin_memory,
         )
         sin = ttnn.reshape(sin, [1, 1, 64, 256])
         state_all = ttnn.linear(
             robot_state,
             self.w["state_proj"],
             bias=self.w["state_proj_bias"],
-            program_config=C.Prefill64.state_proj_program,
-            compute_kernel_config=C.Prefill64.state_proj_compute,
-            memory_config=C.Prefill64.state_proj_memory,
+            program_config=C.DenoiseStep.state_proj_program,
+            compute_kernel_config=C.DenoiseStep.state_proj_compute,
+            memory_config=C.DenoiseStep.state_proj_memory,
             dtype=ttnn.bfloat16,
         )
-        state_tok = ttnn.multiply(state_all, self.w["state_row"], memory_config=C.Prefill64.state_token_memory)
+        state_tok = ttnn.multiply(state_all, self.w["state_row"], memory_config=C.DenoiseStep.state_token_memory)
         ttnn.deallocate(state_all)
         time_emb = ttnn.linear(
             step,
             self.w["time_table"],
-            program_config=C.Prefill64.time_embedding_program,
-            compute_kernel_config=C.Prefill64.time_embedding_compute,
-            memory_config=C.Prefill64.time_embedding_memory,
+            program_config=C.DenoiseStep.time_embedding_program,
+            compute_kernel_config=C.DenoiseStep.time_embedding_compute,
+            memory_config=C.DenoiseStep.time_embedding_memory,
             dtype=ttnn.bfloat16,
         )
         time_row = ttnn.linear(
             time_emb,
             self.w["mlp_in_time"],
             bias=self.w["mlp_in_bias"],
-            program_config=C.Prefill64.time_in_program,
-            compute_kernel_config=C.Prefill64.time_in_compute,
-            memory_config=C.Prefill64.time_in_memory,
+            program_config=C.DenoiseStep.time_in_program,
+            compute_kernel_config=C.DenoiseStep.time_in_compute,
+            memory_config=C.DenoiseStep.time_in_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(time_emb)
@@ -678,42 +676,42 @@ class Pi0:
             x_t,
             self.w["action_in_proj"],
             bias=self.w["action_in_proj_bias"],
-            program_config=C.Prefill64.action_in_proj_program,
-            compute_kernel_config=C.Prefill64.action_in_proj_compute,
-            memory_config=C.Prefill64.action_in_proj_memory,
+            program_config=C.DenoiseStep.action_in_proj_program,
+            compute_kernel_config=C.DenoiseStep.action_in_proj_compute,
+            memory_config=C.DenoiseStep.action_in_proj_memory,
             dtype=ttnn.bfloat16,
         )
         action_part = ttnn.linear(
             action_emb,
             self.w["mlp_in_action"],
-            program_config=C.Prefill64.action_in_program,
-            compute_kernel_config=C.Prefill64.action_in_compute,
-            memory_config=C.Prefill64.action_in_memory,
+            program_config=C.DenoiseStep.action_in_program,
+            compute_kernel_config=C.DenoiseStep.action_in_compute,
+            memory_config=C.DenoiseStep.action_in_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(action_emb)
-        # action_time: computed inside action_time_silu_prefill_jit, called at action_time_silu
-        action_hidden = action_time_silu_prefill_jit(action_part, time_row)
+        # action_time: computed inside action_time_silu_denoise_step_jit, called at action_time_silu
+        action_hidden = action_time_silu_denoise_step_jit(action_part, time_row)
         ttnn.deallocate(action_part)
         ttnn.deallocate(time_row)
         action_all = ttnn.linear(
             action_hidden,
             self.w["mlp_out"],
             bias=self.w["mlp_out_bias"],
-            program_config=C.Prefill64.action_time_out_program,
-            compute_kernel_config=C.Prefill64.action_time_out_compute,
-            memory_config=C.Prefill64.action_time_out_memory,
+            program_config=C.DenoiseStep.action_time_out_program,
+            compute_kernel_config=C.DenoiseStep.action_time_out_compute,
+            memory_config=C.DenoiseStep.action_time_out_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(action_hidden)
-        action_tok = ttnn.multiply(action_all, self.w["action_rows"], memory_config=C.Prefill64.action_tokens_memory)
+        action_tok = ttnn.multiply(action_all, self.w["action_rows"], memory_config=C.DenoiseStep.action_tokens_memory)
         ttnn.deallocate(action_all)
-        s = ttnn.add(action_tok, state_tok, memory_config=C.Prefill64.suffix_tokens_memory)
+        s = ttnn.add(action_tok, state_tok, memory_config=C.DenoiseStep.suffix_tokens_memory)
         ttnn.deallocate(action_tok)
         ttnn.deallocate(state_tok)
         h = s
         for layer in range(C.EXPERT_LAYER_COUNT):
-            h = self.expert[layer].prefill_64(h, cos, sin, mask, self.k_cache[layer], self.v_cache[layer])
+            h = self.expert[layer].denoise_step(h, cos, sin, mask, self.k_cache[layer], self.v_cache[layer])
         ttnn.deallocate(cos)
         ttnn.deallocate(s)
         ttnn.deallocate(sin)
@@ -721,33 +719,33 @@ class Pi0:
             h,
             epsilon=1e-06,
             weight=self.w["expert_norm"],
-            program_config=C.Prefill64.expert_norm_program,
-            memory_config=C.Prefill64.expert_norm_memory,
-            compute_kernel_config=C.Prefill64.expert_norm_compute,
+            program_config=C.DenoiseStep.expert_norm_program,
+            memory_config=C.DenoiseStep.expert_norm_memory,
+            compute_kernel_config=C.DenoiseStep.expert_norm_compute,
         )
         ttnn.deallocate(h)
         v_t = ttnn.linear(
             hn,
             self.w["action_out_proj"],
             bias=self.w["action_out_proj_bias"],
-            program_config=C.Prefill64.action_out_proj_program,
-            compute_kernel_config=C.Prefill64.action_out_proj_compute,
-            memory_config=C.Prefill64.action_out_proj_memory,
+            program_config=C.DenoiseStep.action_out_proj_program,
+            compute_kernel_config=C.DenoiseStep.action_out_proj_compute,
+            memory_config=C.DenoiseStep.action_out_proj_memory,
             dtype=ttnn.bfloat16,
         )
         ttnn.deallocate(hn)
-        v_rows = ttnn.multiply(v_t, self.w["action_out_rows"], memory_config=C.Prefill64.velocity_rows_memory)
+        v_rows = ttnn.multiply(v_t, self.w["action_out_rows"], memory_config=C.DenoiseStep.velocity_rows_memory)
         ttnn.deallocate(v_t)
-        dx = ttnn.multiply(v_rows, -0.1, memory_config=C.Prefill64.euler_delta_memory)
+        dx = ttnn.multiply(v_rows, -0.1, memory_config=C.DenoiseStep.euler_delta_memory)
         ttnn.deallocate(v_rows)
-        x_next = ttnn.add(x_t, dx, memory_config=C.Prefill64.euler_step_memory)
+        x_next = ttnn.add(x_t, dx, memory_config=C.DenoiseStep.euler_step_memory)
         ttnn.deallocate(dx)
         step_next = ttnn.linear(
             step,
             self.w["step_shift"],
-            program_config=C.Prefill64.next_step_program,
-            compute_kernel_config=C.Prefill64.next_step_compute,
-            memory_config=C.Prefill64.next_step_memory,
+            program_config=C.DenoiseStep.next_step_program,
+            compute_kernel_config=C.DenoiseStep.next_step_compute,
+            memory_config=C.DenoiseStep.next_step_memory,
             dtype=ttnn.bfloat16,
         )
         return x_next, step_next
@@ -869,10 +867,10 @@ class Model(Pi0):
     def forward(self, pixels, tokens, positions, mask, slot, traced=False):
         """Device tensors in, device tensors out; the method of the mode with these rows runs. traced=True replays a
         trace of it (traced_call): no per-op host dispatch, the outputs rewritten by the next traced call."""
-        rows = check_inputs(pixels, tokens, positions, mask, slot)
+        check_inputs(pixels, tokens, positions, mask, slot)
         if traced:
-            return self.traced_call(f"prefill_{rows}", pixels, tokens, positions, mask, slot)
-        return getattr(self, f"prefill_{rows}")(pixels, tokens, positions, mask, slot)
+            return self.traced_call("prefix", pixels, tokens, positions, mask, slot)
+        return self.prefix(pixels, tokens, positions, mask, slot)
 
     def traced_call(self, method, *inputs):
         """Run `method` as a trace over persistent device inputs, as the LM packages run their decode step: the first
@@ -907,12 +905,12 @@ class Model(Pi0):
             self.forward(*self.to_device(*host), traced=True)
         shapes = C.INPUT_SHAPES[64]
         inputs = dict(
-            zip(shapes, self.to_device_suffix(*[torch.zeros(shape) if shape else 0 for shape in shapes.values()]))
+            zip(shapes, self.to_device_denoise_step(*[torch.zeros(shape) if shape else 0 for shape in shapes.values()]))
         )
         self.sample_actions(inputs["x_t"], inputs["robot_state"], inputs["positions"], inputs["mask"], traced=True)
 
-    def to_device_suffix(self, x_t, robot_state, step, positions, mask):
-        """Host torch tensors -> what `prefill_64` takes (as to_device converts them)."""
+    def to_device_denoise_step(self, x_t, robot_state, step, positions, mask):
+        """Host torch tensors -> what `denoise_step` takes (as to_device converts them)."""
         return (
             ttnn.from_torch(
                 x_t,
@@ -958,5 +956,5 @@ class Model(Pi0):
             return self.traced_call("sample_actions", x_t, robot_state, positions, mask)
         step = self.w["first_step"]
         for _ in range(C.SAMPLE_ACTIONS_COUNT):
-            x_t, step = self.prefill_64(x_t, robot_state, step, positions, mask)
+            x_t, step = self.denoise_step(x_t, robot_state, step, positions, mask)
         return x_t

@@ -92,9 +92,9 @@ DRAM_WIDTH_SHARDED_32X32_8_BANKS = ttnn.MemoryConfig(
 )
 
 # Where each ttnn-jit block writes its output: the placement its consumer reads.
-ACTION_TIME_SILU_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
-EXPERT_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
-LANGUAGE_ROTARY_K_ROTATED_PREFILL_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
+ACTION_TIME_SILU_DENOISE_STEP_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
+EXPERT_ROTARY_K_ROTATED_DENOISE_STEP_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
+LANGUAGE_ROTARY_K_ROTATED_PREFIX_JIT_MEMORY = ttnn.DRAM_MEMORY_CONFIG
 
 # Weights: name -> (dtype, layout, memory config).
 WEIGHTS = {
@@ -211,8 +211,8 @@ WEIGHTS = {
 }
 
 
-class Prefill64:
-    """prefill_64: configs per op; 3801.7 us modeled device time per forward."""
+class DenoiseStep:
+    """denoise_step: configs per op; 3801.7 us modeled device time per forward."""
 
     suffix_cos_memory = ttnn.DRAM_MEMORY_CONFIG
     suffix_sin_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -445,8 +445,8 @@ class Prefill64:
     next_step_memory = ttnn.DRAM_MEMORY_CONFIG
 
 
-class Prefill544:
-    """prefill_544: configs per op; 36690.3 us modeled device time per forward."""
+class Prefix:
+    """prefix: configs per op; 36690.3 us modeled device time per forward."""
 
     patches_memory = ttnn.DRAM_MEMORY_CONFIG
     # compute: 23.3 us modeled
