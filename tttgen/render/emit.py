@@ -292,6 +292,7 @@ class _Formatter:
                 os._exit(0)
         os.close(request_read)
         os.close(answer_write)
+        _widen(request_write)
         return cls(pid, request_write, answer_read)
 
     def send(self, misses: dict[str, str]) -> bool:
@@ -328,6 +329,17 @@ class _Formatter:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def _widen(fd: int) -> None:
+    """Let a request (a package's Python, ~100 KB for a 70B model) fit the pipe: sending it then never waits for a
+    formatter still importing black. Linux's F_SETPIPE_SZ; where it is refused, a send waits for the reader."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
 
 
 def _serve(misses: dict[str, str]) -> bytes:
