@@ -269,3 +269,23 @@ def test_a_package_rendered_with_a_formatter_is_byte_identical(fresh, forkable, 
         calls = []
         monkeypatch.setattr(emit, "run_black", lambda source: calls.append(source))
         assert render_plan(planned) == alone and calls == []
+
+
+def test_the_formatter_imports_black_early_only_when_files_will_surely_miss(fresh, monkeypatch):
+    """black's disk cache off or empty: every file misses, so the formatter imports black at once (while the build
+    plans); a cache with entries (a rebuild, the tests): at its first request, so an all-hit build spends nothing
+    on it. The output is black's either way."""
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
+    assert emit._misses_likely()
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", str(fresh))
+    assert emit._misses_likely()  # not created yet
+    fresh.mkdir(parents=True)
+    assert emit._misses_likely()  # empty
+    emit.format_python(SOURCE, "f.py")
+    assert not emit._misses_likely()
+    monkeypatch.setattr(emit, "_fork_ok", lambda: True)
+    monkeypatch.setattr(emit, "_formatted", {})
+    expected = {name: black.format_str(source, mode=emit.BLACK_MODE) for name, source in SOURCES.items()}
+    with emit.formatter():
+        monkeypatch.setattr(emit, "run_black", lambda source: pytest.fail("black ran in the building process"))
+        assert emit.format_files(SOURCES) == expected  # the lazy formatter imports black at the request

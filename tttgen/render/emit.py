@@ -199,23 +199,36 @@ _helper: _Formatter | None = None
 @contextlib.contextmanager
 def formatter():
     """Within this block, format_files' misses go to a formatter process forked at its start (where forking is safe
-    and a second core can run it, as for format_files' own child: _parallel_ok): it imports black while this
-    process plans, which takes it off the build's path (~0.1 s), and it formats each request's files in two
-    processes (itself and a child it forks, the largest files on one side) while this process writes the package's
-    JSON. It sends back black's text for the files black could format; the rest (a parse error, a dead formatter)
-    this process formats itself, so output and errors are as without it. Left when the block ends (stopped at once
-    when it was never asked). Not reentrant: a block inside another one uses the outer formatter."""
+    and a second core can run it, as for format_files' own child: _parallel_ok): when black will surely be needed
+    (_misses_likely) it imports black while this process plans, which takes that off the build's path (~0.1 s),
+    and it formats each request's files in two processes (itself and a child it forks, the largest files on one
+    side) while this process writes the package's JSON. It sends back black's text for the files black could
+    format; the rest (a parse error, a dead formatter) this process formats itself, so output and errors are as
+    without it. Stopped when the block ends. Not reentrant: a block inside another one uses the outer formatter."""
     global _helper
     if _helper is not None or not _fork_ok():
         yield
         return
-    _helper = _Formatter.start()
+    _helper = _Formatter.start(eager=_misses_likely())
     try:
         yield
     finally:
         helper, _helper = _helper, None
         if helper is not None:
             helper.stop()
+
+
+def _misses_likely() -> bool:
+    """Whether black will surely be needed: its disk cache is off, or holds nothing yet. Then the formatter imports
+    black at once, while the build plans; otherwise (most files are usually cached: a rebuild, the tests) at its
+    first request, so a build whose every file is a hit spends nothing on black (~0.1 s of CPU)."""
+    directory = black_cache_dir()
+    if directory is None:
+        return True
+    try:
+        return next(directory.iterdir(), None) is None
+    except OSError:
+        return True
 
 
 def _split_by_size(misses: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -269,7 +282,7 @@ class _Formatter:
         self.alive = True
 
     @classmethod
-    def start(cls) -> _Formatter | None:
+    def start(cls, eager: bool = True) -> _Formatter | None:
         try:
             request_read, request_write = os.pipe()
             answer_read, answer_write = os.pipe()
@@ -285,7 +298,8 @@ class _Formatter:
             try:
                 os.close(request_write)
                 os.close(answer_read)
-                black_mode()
+                if eager:
+                    black_mode()
                 while (frame := _read_frame(request_read)) is not None:
                     _write_frame(answer_write, _serve(json.loads(frame.decode("utf-8"))))
             finally:
@@ -345,6 +359,7 @@ def _widen(fd: int) -> None:
 def _serve(misses: dict[str, str]) -> bytes:
     """In the formatter: one request's answer. The larger side is formatted here, the other in a forked child whose
     texts come back through a pipe (both sides here when the fork fails)."""
+    black_mode()  # imported before the fork, once for both
     mine, theirs = _split_by_size(misses)
     child = None
     if theirs:
