@@ -9,7 +9,8 @@ medians as a ratio of the base's. Scenarios:
                Python caches .pyc; on the base, which has no such cache, the same as `cold, no caches`)
   cold, no caches   black's cache off and compiled templates not cached (TTTGEN_JINJA_CACHE=off)
   cold, black serial   as cold, with black formatting every file in the build's own process
-               (TTTGEN_BLACK_PARALLEL=off: no forked child formatting half the text beside it; the same CPU work)
+               (TTTGEN_BLACK_PARALLEL=off: no formatter process importing black while the build plans and
+               formatting beside it; the same CPU work)
   warm         black's cache on (a fresh directory the warm-up run fills)
 Python's own .pyc files are written by the warm-up run in every scenario (PYTHONDONTWRITEBYTECODE is unset).
 

@@ -187,3 +187,105 @@ def test_parallel_formatting_needs_two_misses_linux_a_second_core_and_one_thread
     monkeypatch.setattr(emit.sys, "platform", "linux")
     monkeypatch.setattr(emit.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert not emit._parallel_ok(SOURCES)
+
+
+@pytest.fixture
+def forkable(monkeypatch):
+    """emit.formatter() forks its formatter even on a one-core machine."""
+    monkeypatch.setattr(emit, "_fork_ok", lambda: True)
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        emit.os.waitpid(pid, emit.os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_the_formatter_formats_in_its_own_processes_what_black_returns(fresh, forkable, monkeypatch):
+    """With a formatter open, this process runs black for nothing (its run_black is replaced after the fork; the
+    formatter and its child keep the real one) and gets black's text for each file; the formatter is reaped when
+    the block ends."""
+    expected = {name: black.format_str(source, mode=emit.BLACK_MODE) for name, source in SOURCES.items()}
+    with emit.formatter():
+        helper = emit._helper
+        assert helper is not None
+        monkeypatch.setattr(emit, "run_black", lambda source: pytest.fail("black ran in the building process"))
+        pending = emit.start_format(SOURCES)
+        assert pending() == expected
+        monkeypatch.setattr(emit, "_formatted", {})
+        monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
+        assert emit.format_files(SOURCES) == expected  # a second request to the same formatter
+    assert emit._helper is None and _reaped(helper.pid)
+
+
+def test_files_a_formatter_does_not_deliver_are_formatted_here(fresh, forkable, monkeypatch):
+    """A formatter that died (killed here before the request) costs time, never output; black's parse error on a
+    file the formatter took is met again here: the same FormatError, for the first bad file in order."""
+    expected = {name: black.format_str(source, mode=emit.BLACK_MODE) for name, source in SOURCES.items()}
+    with emit.formatter():
+        emit.os.kill(emit._helper.pid, 9)
+        assert emit.format_files(SOURCES) == expected
+    monkeypatch.setattr(emit, "_formatted", {})
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
+    bad = {"a.py": "def f(:\n" + "x = 1\n" * 200, "b.py": SOURCE, "c.py": "def g(:\n"}
+    with emit.formatter():
+        calls = []
+        real = emit.run_black
+        monkeypatch.setattr(emit, "run_black", lambda source: calls.append(source) or real(source))
+        with pytest.raises(emit.FormatError, match="black could not parse rendered a.py"):
+            emit.format_files(bad)
+        assert calls == [bad["a.py"]]  # b.py came back formatted; a.py is formatted again here and fails first
+
+
+def test_a_formatter_is_stopped_without_waiting_and_not_opened_twice(fresh, forkable, monkeypatch):
+    """Leaving the block while the formatter works (an error after the request) neither waits for nor leaks it;
+    a block inside another uses the outer formatter; with forking not allowed, there is none."""
+    big = {name: source * 50 for name, source in SOURCES.items()}
+    with pytest.raises(RuntimeError):
+        with emit.formatter():
+            helper = emit._helper
+            with emit.formatter():
+                assert emit._helper is helper
+            emit.start_format(big)  # asked, never collected
+            raise RuntimeError("planning failed")
+    assert emit._helper is None and _reaped(helper.pid)
+    monkeypatch.setattr(emit, "_fork_ok", lambda: False)
+    with emit.formatter():
+        assert emit._helper is None
+
+
+def test_a_package_rendered_with_a_formatter_is_byte_identical(fresh, forkable, monkeypatch):
+    """The renderer asks the formatter first and writes graph.json and plan.json while it formats: the package is
+    the one rendered without it."""
+    from tttgen.generate import Request, plan, render_plan
+
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
+    planned = plan(Request("llama-3.2-1b", "n150"))
+    alone = render_plan(planned)
+    monkeypatch.setattr(emit, "_formatted", {})
+    with emit.formatter():
+        calls = []
+        monkeypatch.setattr(emit, "run_black", lambda source: calls.append(source))
+        assert render_plan(planned) == alone and calls == []
+
+
+def test_the_formatter_imports_black_early_only_when_files_will_surely_miss(fresh, monkeypatch):
+    """black's disk cache off or empty: every file misses, so the formatter imports black at once (while the build
+    plans); a cache with entries (a rebuild, the tests): at its first request, so an all-hit build spends nothing
+    on it. The output is black's either way."""
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", "off")
+    assert emit._misses_likely()
+    monkeypatch.setenv("TTTGEN_BLACK_CACHE", str(fresh))
+    assert emit._misses_likely()  # not created yet
+    fresh.mkdir(parents=True)
+    assert emit._misses_likely()  # empty
+    emit.format_python(SOURCE, "f.py")
+    assert not emit._misses_likely()
+    monkeypatch.setattr(emit, "_fork_ok", lambda: True)
+    monkeypatch.setattr(emit, "_formatted", {})
+    expected = {name: black.format_str(source, mode=emit.BLACK_MODE) for name, source in SOURCES.items()}
+    with emit.formatter():
+        monkeypatch.setattr(emit, "run_black", lambda source: pytest.fail("black ran in the building process"))
+        assert emit.format_files(SOURCES) == expected  # the lazy formatter imports black at the request

@@ -141,3 +141,32 @@ def test_every_number_of_a_device_profile_is_bounded(tmp_path):
         code, out = run_cli("build", "mlp", "--device", str(case / "n150.yaml"), "--out", str(case / "out"),
                             "--ttnn-check", "off")
         assert code == 0, out
+
+
+def test_each_read_of_a_yaml_file_is_a_deep_copy_of_its_one_parse(tmp_path):
+    """A file is parsed once a process and each read gets its own copy (spec/load.copy_data, faster than
+    copy.deepcopy): equal to copy.deepcopy's, an alias still one object held twice, nothing shared with the parse or
+    with another read (a caller that edits its data edits only its own)."""
+    import copy
+
+    from tttgen.inputs.load import _parsed, copy_data, read_yaml
+
+    path = tmp_path / "d.yaml"
+    path.write_text(
+        "base: &b {dims: [1, 2, {deep: x}], when: 2024-01-02}\n"
+        "alias: *b\n"
+        "tags: !!set {a, b}\n"
+        "pairs: !!omap [{one: [1]}, {two: {n: 2}}]\n"
+        "plain: [true, null, 1.5, -3, text]\n"
+    )
+    first, _ = read_yaml(path)
+    parsed, _ = _parsed(path.read_bytes(), str(path))
+    reference = copy.deepcopy(parsed)
+    assert repr(first) == repr(reference) and first == reference
+    assert first["alias"] is first["base"] and first["base"] is not parsed["base"]
+    first["base"]["dims"][2]["deep"] = "edited"
+    first["pairs"][0][1].append(2)
+    second, _ = read_yaml(path)
+    assert second == reference and parsed == reference
+    assert second["pairs"][1][1] is not parsed["pairs"][1][1]
+    assert repr(copy_data(parsed)) == repr(reference)

@@ -93,3 +93,51 @@ def test_render_is_deterministic_across_hash_seeds(tmp_path, model):
         subprocess.run(TTTGEN + ["build", model, "--device", "p150", "--out", str(out)], check=True, env=env, capture_output=True)
         outputs.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     assert outputs[0] == outputs[1]
+
+
+JSON_CASES = [
+    {"b": [1, 2.5, -0.0, 1e300, 10**30, True, False, None], "a": {"z": {}, "y": [], "x": ()}, "é\u2028\"\\\n": "ü\x00"},
+    [[{"k": [{"deep": ["x", {"e": 1}]}]}], (), {}],
+    {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")},
+    "text",
+    7,
+    0.1,
+    [1 / 3, 2.675, 1e-7, 123456789.125],
+    None,
+]
+JSON_ODD = [{1: "int key"}, {"a": {2: 3}}, {"set": {1}}, {"obj": object()}, {"b": 1, 3: 2}]
+
+
+@pytest.mark.parametrize("data", JSON_CASES + JSON_ODD)
+def test_package_json_writer_is_json_dumps_byte_for_byte(data):
+    """emit.dumps writes graph.json, plan.json and MANIFEST.json itself (faster than json.dumps with an indent):
+    the same text as json.dumps(indent=2, sort_keys=True) plus a newline, or the same error, for every value."""
+    import json
+    from collections import OrderedDict
+
+    from tttgen.render.emit import dumps
+
+    def outcome(fn, value):
+        try:
+            return fn(value)
+        except (TypeError, ValueError) as err:
+            return f"{type(err).__name__}: {err}"
+
+    reference = lambda value: json.dumps(value, indent=2, sort_keys=True) + "\n"  # noqa: E731
+    for value in (data, [data], {"wrapped": data}, OrderedDict(one=data)):
+        assert outcome(dumps, value) == outcome(reference, value)
+
+
+def test_package_json_writer_reproduces_a_golden():
+    """Every JSON file of a committed golden, read and written again, is the file (the writer's real inputs)."""
+    import json
+    from pathlib import Path
+
+    from tttgen.render.emit import dumps
+
+    golden = Path(__file__).resolve().parents[1] / "generated" / "llama_3_1_70b" / "p150x4"
+    paths = sorted(golden.glob("*.json"))
+    assert [p.name for p in paths] == ["MANIFEST.json", "graph.json", "plan.json"]
+    for path in paths:
+        text = path.read_text()
+        assert dumps(json.loads(text)) == text, path.name

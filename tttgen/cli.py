@@ -17,6 +17,7 @@ from tttgen.generate import Request, is_module_plan, plan, render_plan, request_
 from tttgen.checking.drift import compare
 from tttgen.output.write import write_package
 from tttgen.render.emit import MANIFEST, jsonable
+from tttgen.render.emit import formatter as format_ahead
 from tttgen.inputs import load as spec_load
 from tttgen.inputs.module import is_module_data, load_module, module_names
 
@@ -158,8 +159,9 @@ def cli() -> None:
 def build(model, config, devices, out, force, ttnn_check, as_json, **kw) -> None:
     """Generate the package for MODEL (a built-in model, a module name from `tttgen list modules`, or a module
     description YAML) on each --device into OUT/<model>/<device>/."""
-    plans = [plan(_request(model, config, d, kw)) for d in devices]
-    rendered = [(p, render_plan(p)) for p in plans]
+    with format_ahead():  # black imported in another process while this one plans, and run there (emit.formatter)
+        plans = [plan(_request(model, config, d, kw)) for d in devices]
+        rendered = [(p, render_plan(p)) for p in plans]
     judged: list[str] = []
     if _ttnn_check_enabled(ttnn_check):
         from tttgen.checking.realttnn.check import judge_rendered

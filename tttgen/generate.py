@@ -194,7 +194,7 @@ def render_plan(p: Plan) -> dict[str, str]:
         request["config"] = p.request.config
     from tttgen.render.module import render_module
 
-    extra = {} if is_module_plan(p) else {"plan.json": dumps(plan_document(p.graph))}
+    extra = None if is_module_plan(p) else (lambda: {"plan.json": dumps(plan_document(p.graph))})
     return render_module(p.graph, p.inputs, request=request, extra_files=extra)
 
 

@@ -1124,20 +1124,22 @@ def refuse_unplaceable_designs(graph: Graph) -> None:
 def render_module(
     graph: Graph, inputs: list, request: dict[str, Any] | None = None, extra_files=None
 ) -> dict[str, str]:
-    """All files of one package, keyed by path relative to the package directory."""
+    """All files of one package, keyed by path relative to the package directory. extra_files: more files ({path:
+    text}), or a function returning them (called while black formats, when a formatter is open)."""
     if graph.device.chips > 1 and graph.entry.is_module:
         refuse_unplaceable_designs(graph)
-    from tttgen.render.emit import MANIFEST, dumps, environment, format_files, graph_document, header_line, manifest
-    from tttgen.render.emit import package_name
+    from tttgen.render.emit import MANIFEST, dumps, environment, graph_document, header_line, manifest, package_name
+    from tttgen.render.emit import start_format
 
     env = environment()
     header = header_line(inputs)
     where = inputs[0].label if inputs else graph.facts["module"]
     ctx = module_context(graph, header, header[2:], package_name(graph.name), where)
     names = PYTHON_FILES + (LM_FILES if ctx["is_lm"] else ())
-    files = format_files({name: env.get_template(f"{name}.j2").render(ctx) for name in names})
-    files["README.md"] = env.get_template("README.md.j2").render(ctx)
-    files["graph.json"] = dumps(graph_document(graph))
-    files.update(extra_files or {})
+    formatted = start_format({name: env.get_template(f"{name}.j2").render(ctx) for name in names})
+    # black may be formatting in other processes now (emit.formatter): the rest of the package is written meanwhile
+    files = {"README.md": env.get_template("README.md.j2").render(ctx), "graph.json": dumps(graph_document(graph))}
+    files.update((extra_files() if callable(extra_files) else extra_files) or {})
+    files.update(formatted())
     files[MANIFEST] = dumps(manifest(graph, inputs, files, request or {}))
     return dict(sorted(files.items()))
