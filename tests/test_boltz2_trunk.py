@@ -4,6 +4,7 @@ boltz 2.2.1's own modules chained as Boltz2.forward chains them (3 Pairformer an
 and planted bugs that must fail: the recycled s and z dropped, the MSA module's z not added."""
 
 import pytest
+from planted import planted
 
 from tttgen.generate import Request, plan
 from tttgen.checking.verification import rendered_files, verify_module
@@ -20,20 +21,6 @@ SMALL = (
     ("msa_s", "32"),
     ("msa_rows", "96"),  # never mistaken for 64 tokens
 )
-
-
-def planted(*edits):
-    import re
-
-    def edit(files):
-        model = files["model.py"]
-        for pattern, replacement in edits:
-            changed = re.sub(pattern, replacement, model)
-            assert changed != model, f"the planted bug {pattern!r} matched nothing"
-            model = changed
-        return {**files, "model.py": model}
-
-    return edit
 
 
 def test_trunk_step_matches_boltz_with_padded_tokens():

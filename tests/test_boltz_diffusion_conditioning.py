@@ -6,11 +6,11 @@ projections and token_trans_proj_z with random weights loaded by the Boltz-2 che
 must fail: the relative positions dropped, a transition's residual dropped, s_to_c not broadcast to the atoms, the
 layers' biases pushed in the wrong order, a token bias read from the transposed token pair."""
 
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
+from planted import planted
 
 from tttgen.generate import Request, plan
 from tttgen.checking.verification import emulated, imported_package, pcc, reference_module, rendered_files, verify_module
@@ -21,18 +21,6 @@ pytest.importorskip("boltz.model.modules.encodersv2", reason="boltz 2.2.1 is ins
 # 64 tokens (512 atoms), a 96-wide trunk single and 64-wide pair, Boltz-2's 16 token heads over 2 token layers
 SMALL = (("n", "64"), ("token_s", "96"), ("token_z", "64"), ("token_depth", "2"))
 N, ATOMS, TOKEN_S, TOKEN_Z, HEADS, DEPTH, FEATURES, COLS = 64, 512, 96, 64, 16, 2, 388, 416
-
-
-def planted(*edits):
-    def edit(files):
-        model = files["model.py"]
-        for pattern, replacement in edits:
-            changed = re.sub(pattern, replacement, model)
-            assert changed != model, f"the planted bug {pattern!r} matched nothing"
-            model = changed
-        return {**files, "model.py": model}
-
-    return edit
 
 
 def padded_inputs(real_tokens: int, seed: int = 5):

@@ -7,11 +7,11 @@ to their atoms, s_to_a's conditioning term dropped, the time embedding dropped. 
 atom transformer's planted bug (tests/test_boltz_atom_transformer.py, the same key-mask ops): here the noisy
 coordinates' share of q and the decoder's final LayerNorm leave it at PCC 0.994-0.999, too little to judge."""
 
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
+from planted import planted
 
 from tttgen.generate import Request, plan
 from tttgen.checking.verification import (
@@ -40,18 +40,6 @@ STEP = (
     ("token_heads", "4"),
     ("max_atoms", "512"),
 )
-
-
-def planted(*edits):
-    def edit(files):
-        model = files["model.py"]
-        for pattern, replacement in edits:
-            changed = re.sub(pattern, replacement, model)
-            assert changed != model, f"the planted bug {pattern!r} matched nothing"
-            model = changed
-        return {**files, "model.py": model}
-
-    return edit
 
 
 # ---------------------------------------------------------------- the encoder and decoder
