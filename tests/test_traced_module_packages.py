@@ -128,7 +128,7 @@ def pi0_calls(model, C):
 
         def actions(traced, prefix=prefix, suffix=suffix):
             model.forward(*model.to_device(*prefix))  # the prefix this observation's actions attend
-            x_t, robot_state, _, positions, mask = model.to_device_suffix(*suffix)
+            x_t, robot_state, _, positions, mask = model.to_device_denoise_step(*suffix)
             return model.sample_actions(x_t, robot_state, positions, mask, traced=traced)
 
         calls += [(f"forward (prefix) {seed}", prefix_call), (f"sample_actions {seed}", actions)]
