@@ -65,7 +65,7 @@ test: venvs
 	@echo "== tttgen check: golden drift, ttnn API names, and the real ttnn 0.81.1 on a mock device"
 	$(BIN)/tttgen check generated --api --ttnn
 	@echo "== pytest"
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 # the slow tests' full forms (TTTGEN_SLOW_TESTS=1, `-m slow`): full-size runs whose small forms `make test` runs
 bench: venvs

@@ -83,14 +83,30 @@ def layer_of(relative: str) -> str | None:
     return None
 
 
+def shares_module_work(item) -> bool:
+    """Whether the test reads a module-scoped fixture of its file (a package built, run or judged once for the
+    file's tests) or is marked `shares_module_work` (its file caches runs in the module, e.g. by lru_cache)."""
+    if item.get_closest_marker("shares_module_work"):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info else ()
+    return any(d.scope == "module" for chain in defs for d in chain)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (`--dist loadgroup`, as `make test` runs)
 def pytest_collection_modifyitems(items):
     tests = ROOT / "tests"
     for item in items:
-        layer = layer_of(item.path.relative_to(tests).as_posix())
+        relative = item.path.relative_to(tests).as_posix()
+        layer = layer_of(relative)
         if layer:
             item.add_marker(getattr(pytest.mark, layer))
         if "real_ttnn" in getattr(item, "fixturenames", ()) and layer != "realttnn":
             item.add_marker(pytest.mark.realttnn)
+        # A file's tests that share module work run on one worker, which then does that work once, not once per
+        # worker: under `make test`'s two workers the real-ttnn HF-config fixture alone was judged twice.
+        if shares_module_work(item):
+            item.add_marker(pytest.mark.xdist_group(relative))
 
 
 # `tttgen build` asks the real ttnn when its venv exists; tests that build only to look at the output opt out,

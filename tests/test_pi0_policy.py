@@ -11,6 +11,7 @@ from tttgen.generate import Request, plan, render_plan
 from tttgen.checking.verification import emulated, imported_package, pcc
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.shares_module_work  # planned() and unedited_run() cache plans and runs for the file
 
 SMALL = {
     "vision_width": 128, "vision_mlp": 256, "vision_heads": 2, "vision_head_dim": 64, "vision_layers": 1,
