@@ -27,6 +27,40 @@ def test_pi0_sdpa_flops_use_each_attentions_own_heads():
     assert op_flops(graph, vision) != model_wide
 
 
+def test_pi0_attention_ops_are_priced_with_their_own_heads():
+    """Each attention-side op (heads split and concat, rotary, the attention itself) is priced with the heads and
+    head width it states, not the graph-wide sizes (the first attention's): PI0's vision tower has 16 heads of 96,
+    its language model and expert 8 of 256."""
+    from tttgen.ops.kinds import kind_of
+    from tttgen.passes.op_costs import cost_tools
+
+    graph = cached_plan("pi0", "n150").graph
+    dims = graph.facts["dims"]
+    vision = [op for op in graph.ops if op.facts.get("num_heads") == 16 and op.facts.get("head_dim") == 96]
+    assert {op.kind for op in vision} >= {"sdpa", "concat_heads"}
+    for op in vision:
+        kind, facts = kind_of(op).cost_facts(op, cost_tools(op, graph, graph.hints.max_seq_len))
+        if op.kind == "concat_heads":
+            assert facts["bytes"] == 2 * op.seq * 16 * 96 * 2
+            assert facts["bytes"] != 2 * op.seq * dims.attn_size * 2  # the graph-wide value, 8 x 256
+        if op.kind == "sdpa":
+            assert (facts["heads"], facts["head_dim"]) == (16, 96) != (dims.num_attention_heads, dims.head_dim)
+
+
+def test_every_op_of_a_looped_call_carries_its_loop_count():
+    """How often an op runs per call is its own fact `loop_count` (Op.runs): the builder puts it on every op of a
+    looped call and on the moves between them, so no reader needs a graph-wide layer count."""
+    for model in ("llama-3.2-1b", "pi0"):
+        graph = cached_plan(model, "n150").graph
+        layer_ops = [op for op in graph.ops if op.scope == "layer"]
+        assert layer_ops and all("loop_count" in op.facts for op in layer_ops), model
+    llama = cached_plan("llama-3.2-1b", "n150").graph
+    moves = [op for op in llama.ops if op.kind == "reshard" and op.scope == "layer"]
+    assert moves and {op.runs for op in moves} == {16}  # Llama 3.2 1B's 16 decoder layers
+    pi0 = cached_plan("pi0", "n150").graph
+    assert {op.runs for op in pi0.ops} == {1, 18, 27}  # once, the language/expert layers, the vision layers
+
+
 def test_entry_kind_and_reference():
     lm = cached_plan("llama-3.2-1b", "n150").graph
     assert lm.entry.kind == "causal_lm" and not lm.entry.is_module

@@ -57,6 +57,13 @@ class Op:
     def get(self, name: str) -> Any:
         return self.decisions[name]
 
+    @property
+    def runs(self) -> int:
+        """How often one call of its mode runs the op: its looped call's count (fact `loop_count`, which the builder
+        puts on every op of a looped call and on the moves and collectives between them; a module graph's loops
+        may differ per mode, PI0's language and expert layers), else once."""
+        return self.facts.get("loop_count", 1)
+
 
 @dataclass(frozen=True)
 class Weight:

@@ -23,7 +23,6 @@ ACTIVATION_BUFFERS = 6  # live DRAM activations of the widest prefill op (x, h, 
 
 def weight_bytes(graph: Graph) -> int:
     tb = graph.device.tile_bytes
-    layers = graph.facts["dims"].layers
     total = 0
     for w in graph.weights:
         dtype = w.decisions["dtype"]
@@ -33,7 +32,7 @@ def weight_bytes(graph: Graph) -> int:
             size = w.k * n * 2 if w.role == "EMBEDDING" else 32 * n * 2
         else:
             size = ceil_div(w.k, 32) * ceil_div(n, 32) * tb[dtype]
-        total += size * ((w.loop_count if w.loop else layers) if w.per_layer else 1)
+        total += size * w.loop_count  # a per-layer weight's looped call's count, else 1
     return total
 
 
@@ -48,10 +47,16 @@ def kv_cache_bytes(graph: Graph) -> int:
     return total
 
 
+def activation_width(graph: Graph) -> int:
+    """The widest activation a prefill op writes (its output's last dim), the head's left out: it runs on the last
+    rows only (a causal LM's logits are one tile of rows). A graph without prefill ops: every op's."""
+    ops = [op for op in graph.ops if op.dataflow and op.scope != "head"]
+    prefill = [op for op in ops if op.mode != "decode"] or ops
+    return max((shape[-1] for op in prefill for shape in op.dataflow["shapes"]["out"]), default=0)
+
+
 def activation_bytes(graph: Graph) -> int:
-    m = graph.facts["dims"]
-    widest = max(m.hidden_size, m.qkv_size, m.intermediate_size)
-    return ACTIVATION_BUFFERS * max(graph.hints.prefill_lens) * widest * 2
+    return ACTIVATION_BUFFERS * max(graph.hints.prefill_lens) * activation_width(graph) * 2
 
 
 def rule_problems(graph: Graph) -> list[str]:
