@@ -190,3 +190,18 @@ def test_only_checking_reads_the_bound_model_config():
     root = Path(__file__).resolve().parents[1] / "tttgen"
     readers = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if "entry.reference" in p.read_text())
     assert readers == ["realttnn/check.py", "verification.py"]
+
+
+def test_an_embedding_is_priced_at_its_own_table_width():
+    """A lookup moves rows of its own table: Llama's rotary tables (cos, sin: head_dim wide) are embeddings too, and
+    were priced as hidden_size wide when the graph-wide width priced every embedding."""
+    from tttgen.ops.kinds import kind_of
+    from tttgen.passes.op_costs import cost_tools
+
+    graph = cached_plan("llama-3.2-1b", "n150").graph
+    lookups = graph.ops_of("embedding")
+    widths = {op.facts["dim"] for op in lookups}
+    assert widths == {2048, 64}  # the token table (hidden_size) and the rotary tables (head_dim)
+    for op in lookups:
+        _, facts = kind_of(op).cost_facts(op, cost_tools(op, graph, graph.hints.max_seq_len))
+        assert facts["bytes"] == 2 * op.seq * op.facts["dim"] * 2

@@ -46,7 +46,6 @@ def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTo
         kv_len=kv_len,
         kv_tile_kb=graph.device.tile_bytes[graph.facts["kv_dtype"]] / 1024,
         kv_dtype=graph.facts["kv_dtype"],
-        hidden_size=graph.facts["dims"].hidden_size,
         op_time=lambda kind, traced, **facts: op_time_ns(graph.device, kind, traced=traced, **facts),
         estimate_matmul=lambda *args, **kwargs: estimate_matmul(graph.device, *args, **kwargs),
         chain_cost=lambda o, steps, one_kernel, traced: chain_cost(o, graph, steps, one_kernel, traced),

@@ -154,7 +154,6 @@ class CostTools:
     kv_len: int
     kv_tile_kb: float  # one KV-cache tile in KiB
     kv_dtype: str
-    hidden_size: int  # the graph-wide residual width (what the embedding kind is priced at)
     op_time: Callable[..., Any]  # (cost kind, traced=..., **facts) -> OpCost
     estimate_matmul: Callable[..., Any]
     chain_cost: Callable[..., Any]  # (op, steps, one_kernel, traced) -> OpCost
