@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tttgen.builder.moves import decode_moves, rename
-from tttgen.builder.structure import module_dimensions, spec_dimensions
+from tttgen.builder.structure import module_dimensions, spec_dimensions, spec_op_facts
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.facts import GraphFacts
@@ -768,6 +768,7 @@ def expand(
         dims = module_dimensions(width, expander.layers, ops)
     else:
         dims = spec_dimensions(reference)
+        ops = spec_op_facts(ops, {w.name: w for w in weights}, reference)
     return Graph(
         name=reference.name if reference is not None else desc.name,
         entry=Entry(entry_kind(desc, reference), reference),

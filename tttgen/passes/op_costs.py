@@ -192,7 +192,7 @@ def sampling_plan(graph: Graph) -> dict[str, Any]:
     return {
         "candidates": SAMPLING_CANDIDATES,
         "columns": columns,
-        "vocab_mask": columns != graph.facts["dims"].vocab_size,
+        "vocab_mask": columns != _head(graph).facts["vocab_size"],
         "chunks": chunks,
         "chunk_width": width,
         "pad": any(end - start < width for start, end in chunks),
@@ -243,7 +243,7 @@ def tail_ops(graph: Graph, tail: str) -> list[TailOp]:
     in_dram = source == "dram" or head.decisions.get("column_chunks", 1) != 1
     ops = [TailOp("to_memory_config", None if in_dram else (source, size, size))]
     if tail == "greedy":
-        vocab_slice = ("dram", size, size) if cols != graph.facts["dims"].vocab_size else None
+        vocab_slice = ("dram", size, size) if cols != head.facts["vocab_size"] else None
         return ops + [
             TailOp("to_layout", ("dram", size, size)),
             TailOp("slice", vocab_slice),
