@@ -11,6 +11,7 @@ from tttgen.inputs.load import load_device
 from tttgen.inputs.hints import Hints
 from tttgen.inputs.module import load_module
 from tttgen.inputs.model import ModelSpec
+from tttgen.ir.facts import GraphFacts
 
 
 def test_pi0_sdpa_flops_use_each_attentions_own_heads():
@@ -21,9 +22,9 @@ def test_pi0_sdpa_flops_use_each_attentions_own_heads():
     for op in attentions:
         assert op_flops(graph, op) == 2 * op.facts["num_heads"] * op.seq * op.seq * op.facts["head_dim"]
     vision = next(op for op in attentions if op.facts["num_heads"] == 16)
-    dims = graph.facts["dims"]  # the graph-wide sizes: the first attention's, not the vision tower's
-    assert (dims.num_attention_heads, dims.head_dim) != (16, 96)
-    model_wide = 2 * dims.num_attention_heads * vision.seq * vision.seq * dims.head_dim
+    first = attentions[0].facts  # what a graph-wide size would say: the first attention's, not the vision tower's
+    assert (first["num_heads"], first["head_dim"]) != (16, 96)
+    model_wide = 2 * first["num_heads"] * vision.seq * vision.seq * first["head_dim"]
     assert op_flops(graph, vision) != model_wide
 
 
@@ -35,16 +36,18 @@ def test_pi0_attention_ops_are_priced_with_their_own_heads():
     from tttgen.passes.op_costs import cost_tools
 
     graph = cached_plan("pi0", "n150").graph
-    dims = graph.facts["dims"]
+    first = graph.ops_of("sdpa")[0].facts  # what a graph-wide size would say: the first attention's (8 x 256)
+    assert (first["num_heads"], first["head_dim"]) == (8, 256)
+    assert "dims" not in GraphFacts.NAMES  # no graph-wide sizes to fall back on
     vision = [op for op in graph.ops if op.facts.get("num_heads") == 16 and op.facts.get("head_dim") == 96]
     assert {op.kind for op in vision} >= {"sdpa", "concat_heads"}
     for op in vision:
         kind, facts = kind_of(op).cost_facts(op, cost_tools(op, graph, graph.hints.max_seq_len))
         if op.kind == "concat_heads":
             assert facts["bytes"] == 2 * op.seq * 16 * 96 * 2
-            assert facts["bytes"] != 2 * op.seq * dims.attn_size * 2  # the graph-wide value, 8 x 256
+            assert facts["bytes"] != 2 * op.seq * first["num_heads"] * first["head_dim"] * 2
         if op.kind == "sdpa":
-            assert (facts["heads"], facts["head_dim"]) == (16, 96) != (dims.num_attention_heads, dims.head_dim)
+            assert (facts["heads"], facts["head_dim"]) == (16, 96) != (first["num_heads"], first["head_dim"])
 
 
 def test_every_op_of_a_looped_call_carries_its_loop_count():
@@ -179,7 +182,7 @@ def test_graph_facts_refuse_a_name_they_do_not_declare():
     assert op.decide(elide=True).decisions.elide is True and op.decisions.dtypes == op.get("dtypes")
     assert graph.with_facts(kv_dtype="bfloat8_b").facts.kv_dtype == "bfloat8_b"
     assert graph.facts.kv_dtype == graph.facts["kv_dtype"] and "mesh" not in graph.facts
-    assert list(graph.facts) == sorted(graph.facts) and "dims" in graph.facts.keys()
+    assert list(graph.facts) == sorted(graph.facts) and "io" in graph.facts.keys()
 
 
 def test_only_checking_reads_the_bound_model_config():

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tttgen.builder.moves import decode_moves, rename
-from tttgen.builder.structure import module_dimensions, spec_dimensions, spec_op_facts
+from tttgen.builder.structure import spec_op_facts
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.facts import GraphFacts
@@ -762,12 +762,7 @@ def expand(
         {**f, "body": [{**e, "op": names.get(e["op"], e["op"])} if "op" in e else e for e in f["body"]]}
         for _, f in sorted(expander.functions.items(), key=_function_order(list(named_modes(desc))))
     ]
-    if reference is None:
-        first = next(iter(desc.inputs.values()), None)
-        width = _shape(first.shape, with_derived(desc, {**env, size_param: 1}), f"{desc.name}.inputs")[-1] if first else 0
-        dims = module_dimensions(width, expander.layers, ops)
-    else:
-        dims = spec_dimensions(reference)
+    if reference is not None:
         ops = spec_op_facts(ops, {w.name: w for w in weights}, reference)
     return Graph(
         name=reference.name if reference is not None else desc.name,
@@ -778,7 +773,6 @@ def expand(
         weights=tuple(weights),
         facts=GraphFacts().updated(
             decode_rows=DECODE_ROWS,
-            dims=dims,
             batch=hints.batch,
             module=desc.name,
             module_doc=desc.description,

@@ -51,7 +51,6 @@ HIDDEN_FACTS = (
     "traced_modes",  # op_costs' trace and sampling decisions: model.py, configs.py and the README print them
     "trace",
     "sampling_plan",
-    "dims",  # the builder's graph-wide sizes (op facts and model.py show them)
     "weight_placements",  # what the memory pass weighed per weight, for `explain` (the choice is printed per weight)
 )
 
