@@ -30,7 +30,7 @@ from tttgen.ir.facts import GraphFacts
 from tttgen.ir.graph import Entry, Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
 from tttgen.inputs.device import DeviceProfile
-from tttgen.inputs.hints import PAGED_PARAMS, Hints, paged_params
+from tttgen.inputs.hints import HINT_PARAMS, PAGED_PARAMS, Hints, hint_param_values
 from tttgen.inputs.model import ModelSpec
 from tttgen.inputs.module import (
     MODULE_DIR,
@@ -645,9 +645,7 @@ def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hin
     if unknown:
         raise _error(desc.name, f"unknown params {unknown}", f"allowed: {', '.join(sorted(desc.params))}")
     env = {n: p.default for n, p in desc.params.items() if p.default is not None}
-    builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
-    if hints.paged is not None:
-        builder |= paged_params(hints, DECODE_ROWS)
+    builder = {"max_batch": DECODE_ROWS, **hint_param_values(hints, DECODE_ROWS)}
     env.update({n: v for n, v in builder.items() if n in desc.params})
     env.update(params)
     return env
@@ -777,7 +775,9 @@ def expand(
             module=desc.name,
             module_doc=desc.description,
             module_usage=desc.usage,
-            module_params={n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
+            # the hint-owned params (max_seq_len, the paged geometry) have one home, graph.hints: only their names here
+            module_params={n: v for n, v in sorted(env.items()) if n not in (ROWS, size_param, *HINT_PARAMS)},
+            hint_params=tuple(n for n in HINT_PARAMS if n in desc.params),
             precision_policy={k: v.model_dump() for k, v in sorted(desc.precision.items())},
             size_param=size_param,
             io=io,

@@ -96,7 +96,8 @@ class GraphFacts(_Record):
     module: str = UNSET  # builder: the top description's name
     module_doc: str = UNSET  # builder: its `description`
     module_usage: str = UNSET  # builder: its `usage`
-    module_params: Mapping[str, Any] = UNSET  # builder: its params as bound (rows and the size param left out)
+    module_params: Mapping[str, Any] = UNSET  # builder: its params as bound (rows, the size param and hint_params left out)
+    hint_params: tuple[str, ...] = UNSET  # builder: the params it declares whose values the hints own (Graph.params)
     precision_policy: Mapping[str, Any] = UNSET  # builder: its `precision` per preset
     size_param: str = UNSET  # builder: the param the prefill modes run over (`rows`, or `sizes.param`)
     io: Mapping[str, Any] = UNSET  # builder: per mode key, the top module's inputs and outputs

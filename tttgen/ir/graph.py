@@ -9,7 +9,7 @@ from typing import Any, Iterable, Literal, Mapping
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
 from tttgen.inputs.device import DeviceProfile
-from tttgen.inputs.hints import Hints
+from tttgen.inputs.hints import Hints, hint_param_values
 from tttgen.inputs.model import ModelSpec
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -120,6 +120,12 @@ class Graph:
     weights: tuple[Weight, ...]
     facts: GraphFacts = field(default_factory=GraphFacts)
     annotated: frozenset[str] = field(default_factory=frozenset)
+
+    def params(self) -> dict[str, Any]:
+        """The top description's params as bound, in name order: graph fact `module_params`, and those it declares
+        whose values the hints own (fact `hint_params`: max_seq_len, the paged geometry), read from the hints."""
+        owned = hint_param_values(self.hints, self.facts["decode_rows"])
+        return dict(sorted({**self.facts["module_params"], **{n: owned[n] for n in self.facts["hint_params"]}}.items()))
 
     def op(self, key: str) -> Op:
         for op in self.ops:

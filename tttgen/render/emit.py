@@ -44,6 +44,7 @@ HIDDEN_FACTS = (
     "module_doc",
     "module_usage",
     "module_params",
+    "hint_params",
     "mode_entries",
     "state_shapes",
     "host_shapes",
