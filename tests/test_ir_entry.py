@@ -208,3 +208,19 @@ def test_an_embedding_is_priced_at_its_own_table_width():
     for op in lookups:
         _, facts = kind_of(op).cost_facts(op, cost_tools(op, graph, graph.hints.max_seq_len))
         assert facts["bytes"] == 2 * op.seq * op.facts["dim"] * 2
+
+
+def test_feasibility_counts_the_largest_activation_an_op_writes():
+    """The activations feasibility budgets are as large as the largest prefill output (its own shape), not the
+    first input's width times the prompt length: a pair module's [1, n, n, c] tensors hold n x n rows."""
+    from math import prod
+
+    from tttgen.passes.feasibility import ACTIVATION_BUFFERS
+
+    llama = cached_plan("llama-3.2-1b", "n150").graph
+    assert llama.facts["dram"]["activations"] == ACTIVATION_BUFFERS * 1024 * 8192 * 2  # w1's output at 1024 rows
+    pair = cached_plan("boltz_outer_product_mean", "n150").graph
+    largest = max(prod(s) for op in pair.ops if op.dataflow for s in op.dataflow["shapes"]["out"])
+    n = max(op.seq for op in pair.ops)
+    assert largest > n * max(s[-1] for op in pair.ops if op.dataflow for s in op.dataflow["shapes"]["out"])
+    assert pair.facts["dram"]["activations"] == ACTIVATION_BUFFERS * largest * 2

@@ -18,7 +18,7 @@ from tttgen.passes.op_costs import sampling_buffer_bytes, trace_region_bytes
 from tttgen.tiling import ceil_div
 
 GIB = 2**30
-ACTIVATION_BUFFERS = 6  # live DRAM activations of the widest prefill op (x, h, qkv/w1, w3, out, residual)
+ACTIVATION_BUFFERS = 6  # live DRAM activations as large as the largest prefill output (x, h, qkv/w1, w3, out, residual)
 
 
 def weight_bytes(graph: Graph) -> int:
@@ -47,16 +47,17 @@ def kv_cache_bytes(graph: Graph) -> int:
     return total
 
 
-def activation_width(graph: Graph) -> int:
-    """The widest activation a prefill op writes (its output's last dim), the head's left out: it runs on the last
-    rows only (a causal LM's logits are one tile of rows). A graph without prefill ops: every op's."""
+def largest_activation(graph: Graph) -> int:
+    """Elements of the largest activation a prefill op writes (its own output shape: per chip on a mesh, n x n rows
+    for a pair module), the head's left out: it runs on the last rows only (a causal LM's logits are one tile of
+    rows). A graph without prefill ops: every op's."""
     ops = [op for op in graph.ops if op.dataflow and op.scope != "head"]
     prefill = [op for op in ops if op.mode != "decode"] or ops
-    return max((shape[-1] for op in prefill for shape in op.dataflow["shapes"]["out"]), default=0)
+    return max((prod(shape) for op in prefill for shape in op.dataflow["shapes"]["out"]), default=0)
 
 
 def activation_bytes(graph: Graph) -> int:
-    return ACTIVATION_BUFFERS * max(graph.hints.prefill_lens) * activation_width(graph) * 2
+    return ACTIVATION_BUFFERS * largest_activation(graph) * 2  # bfloat16
 
 
 def rule_problems(graph: Graph) -> list[str]:

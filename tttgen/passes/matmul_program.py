@@ -257,8 +257,9 @@ def residual_width(graph: Graph) -> int:
                    and "dim" in op.facts), None)
     if stream is not None:
         return stream.facts["dim"]
-    first = next((op for op in graph.ops if op.dataflow and op.dataflow["shapes"]["in"]), None)
-    return next(iter(first.dataflow["shapes"]["in"].values()))[-1] if first is not None else 32
+    widths = (shape[-1] for op in graph.ops if op.dataflow for shape in op.dataflow["shapes"]["in"].values()
+              if shape and all(isinstance(d, int) for d in shape))  # a list input (concat's) holds shapes
+    return next(widths, 32)
 
 
 def decode_home(graph: Graph, op: Op, shape: MatmulShape) -> Home | None:
