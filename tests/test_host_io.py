@@ -83,7 +83,7 @@ def test_untraced_ops_are_bound_by_device_or_host_dispatch(llama8b):
     small = min(ops, key=lambda op: op.decisions.get("time_ns", 0.0))
     assert big.decisions["time_ns"] > per_call > small.decisions.get("time_ns", 0.0)
     for op in (big, small):
-        repeat = llama8b.facts["dims"].layers if op.scope == "layer" else 1
+        repeat = llama8b.entry.reference.num_hidden_layers if op.scope == "layer" else 1
         want = max(op.decisions.get("time_ns", 0.0), calls_of(op) * per_call) * repeat
         assert untraced_time_ns(llama8b, "prefill_128", {op.name}) == pytest.approx(want)
 

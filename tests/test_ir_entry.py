@@ -11,6 +11,7 @@ from tttgen.inputs.load import load_device
 from tttgen.inputs.hints import Hints
 from tttgen.inputs.module import load_module
 from tttgen.inputs.model import ModelSpec
+from tttgen.ir.facts import GraphFacts
 
 
 def test_pi0_sdpa_flops_use_each_attentions_own_heads():
@@ -21,10 +22,46 @@ def test_pi0_sdpa_flops_use_each_attentions_own_heads():
     for op in attentions:
         assert op_flops(graph, op) == 2 * op.facts["num_heads"] * op.seq * op.seq * op.facts["head_dim"]
     vision = next(op for op in attentions if op.facts["num_heads"] == 16)
-    dims = graph.facts["dims"]  # the graph-wide sizes: the first attention's, not the vision tower's
-    assert (dims.num_attention_heads, dims.head_dim) != (16, 96)
-    model_wide = 2 * dims.num_attention_heads * vision.seq * vision.seq * dims.head_dim
+    first = attentions[0].facts  # what a graph-wide size would say: the first attention's, not the vision tower's
+    assert (first["num_heads"], first["head_dim"]) != (16, 96)
+    model_wide = 2 * first["num_heads"] * vision.seq * vision.seq * first["head_dim"]
     assert op_flops(graph, vision) != model_wide
+
+
+def test_pi0_attention_ops_are_priced_with_their_own_heads():
+    """Each attention-side op (heads split and concat, rotary, the attention itself) is priced with the heads and
+    head width it states, not the graph-wide sizes (the first attention's): PI0's vision tower has 16 heads of 96,
+    its language model and expert 8 of 256."""
+    from tttgen.ops.kinds import kind_of
+    from tttgen.passes.op_costs import cost_tools
+
+    graph = cached_plan("pi0", "n150").graph
+    first = graph.ops_of("sdpa")[0].facts  # what a graph-wide size would say: the first attention's (8 x 256)
+    assert (first["num_heads"], first["head_dim"]) == (8, 256)
+    assert "dims" not in GraphFacts.NAMES  # no graph-wide sizes to fall back on
+    vision = [op for op in graph.ops if op.facts.get("num_heads") == 16 and op.facts.get("head_dim") == 96]
+    assert {op.kind for op in vision} >= {"sdpa", "concat_heads"}
+    for op in vision:
+        kind, facts = kind_of(op).cost_facts(op, cost_tools(op, graph, graph.hints.max_seq_len))
+        if op.kind == "concat_heads":
+            assert facts["bytes"] == 2 * op.seq * 16 * 96 * 2
+            assert facts["bytes"] != 2 * op.seq * first["num_heads"] * first["head_dim"] * 2
+        if op.kind == "sdpa":
+            assert (facts["heads"], facts["head_dim"]) == (16, 96) != (first["num_heads"], first["head_dim"])
+
+
+def test_every_op_of_a_looped_call_carries_its_loop_count():
+    """How often an op runs per call is its own fact `loop_count` (Op.runs): the builder puts it on every op of a
+    looped call and on the moves between them, so no reader needs a graph-wide layer count."""
+    for model in ("llama-3.2-1b", "pi0"):
+        graph = cached_plan(model, "n150").graph
+        layer_ops = [op for op in graph.ops if op.scope == "layer"]
+        assert layer_ops and all("loop_count" in op.facts for op in layer_ops), model
+    llama = cached_plan("llama-3.2-1b", "n150").graph
+    moves = [op for op in llama.ops if op.kind == "reshard" and op.scope == "layer"]
+    assert moves and {op.runs for op in moves} == {16}  # Llama 3.2 1B's 16 decoder layers
+    pi0 = cached_plan("pi0", "n150").graph
+    assert {op.runs for op in pi0.ops} == {1, 18, 27}  # once, the language/expert layers, the vision layers
 
 
 def test_entry_kind_and_reference():
@@ -145,7 +182,7 @@ def test_graph_facts_refuse_a_name_they_do_not_declare():
     assert op.decide(elide=True).decisions.elide is True and op.decisions.dtypes == op.get("dtypes")
     assert graph.with_facts(kv_dtype="bfloat8_b").facts.kv_dtype == "bfloat8_b"
     assert graph.facts.kv_dtype == graph.facts["kv_dtype"] and "mesh" not in graph.facts
-    assert list(graph.facts) == sorted(graph.facts) and "dims" in graph.facts.keys()
+    assert list(graph.facts) == sorted(graph.facts) and "io" in graph.facts.keys()
 
 
 def test_only_checking_reads_the_bound_model_config():
@@ -156,3 +193,34 @@ def test_only_checking_reads_the_bound_model_config():
     root = Path(__file__).resolve().parents[1] / "tttgen"
     readers = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if "entry.reference" in p.read_text())
     assert readers == ["checking/realttnn/check.py", "checking/verification.py"]
+
+
+def test_an_embedding_is_priced_at_its_own_table_width():
+    """A lookup moves rows of its own table: Llama's rotary tables (cos, sin: head_dim wide) are embeddings too, and
+    were priced as hidden_size wide when the graph-wide width priced every embedding."""
+    from tttgen.ops.kinds import kind_of
+    from tttgen.passes.op_costs import cost_tools
+
+    graph = cached_plan("llama-3.2-1b", "n150").graph
+    lookups = graph.ops_of("embedding")
+    widths = {op.facts["dim"] for op in lookups}
+    assert widths == {2048, 64}  # the token table (hidden_size) and the rotary tables (head_dim)
+    for op in lookups:
+        _, facts = kind_of(op).cost_facts(op, cost_tools(op, graph, graph.hints.max_seq_len))
+        assert facts["bytes"] == 2 * op.seq * op.facts["dim"] * 2
+
+
+def test_feasibility_counts_the_largest_activation_an_op_writes():
+    """The activations feasibility budgets are as large as the largest prefill output (its own shape), not the
+    first input's width times the prompt length: a pair module's [1, n, n, c] tensors hold n x n rows."""
+    from math import prod
+
+    from tttgen.passes.feasibility import ACTIVATION_BUFFERS
+
+    llama = cached_plan("llama-3.2-1b", "n150").graph
+    assert llama.facts["dram"]["activations"] == ACTIVATION_BUFFERS * 1024 * 8192 * 2  # w1's output at 1024 rows
+    pair = cached_plan("boltz_outer_product_mean", "n150").graph
+    largest = max(prod(s) for op in pair.ops if op.dataflow for s in op.dataflow["shapes"]["out"])
+    n = max(op.seq for op in pair.ops)
+    assert largest > n * max(s[-1] for op in pair.ops if op.dataflow for s in op.dataflow["shapes"]["out"])
+    assert pair.facts["dram"]["activations"] == ACTIVATION_BUFFERS * largest * 2

@@ -171,3 +171,17 @@ def test_verify_with_too_few_blocks_for_every_user_is_an_input_error():
     args = ("--config", TINY, "--device", "n150", "--paged", "--page-blocks", "64", "--prefill-lens", "128")
     result = invoke("verify", *args, "--steps", "1", "--prompt-len", "10")
     assert result.exit_code == 2 and "needs 1024 cache blocks, the package has 64" in result.output, result.output
+
+
+def test_the_hints_are_the_one_home_of_max_seq_len_and_the_paged_geometry(paged_plan):
+    """module_params holds no hint-owned value: max_seq_len and the paged geometry are read from graph.hints, and
+    graph fact hint_params names the params of the description they bind (Graph.params() joins both)."""
+    from tttgen.inputs.hints import HINT_PARAMS, PAGED_PARAMS, paged_params
+
+    graph = paged_plan.graph
+    assert not set(HINT_PARAMS) & set(graph.facts["module_params"])
+    assert set(graph.facts["hint_params"]) == set(HINT_PARAMS)  # the paged llama declares all four
+    params = graph.params()
+    assert params["max_seq_len"] == graph.hints.max_seq_len
+    assert {n: params[n] for n in PAGED_PARAMS} == paged_params(graph.hints, graph.facts["decode_rows"])
+    assert list(params) == sorted(params) and params["max_batch"] == graph.facts["module_params"]["max_batch"]

@@ -95,7 +95,7 @@ def test_objective_weights_follow_the_optimize_hint():
 
 def test_every_op_has_a_modeled_time_and_the_totals_add_up():
     graph = cached_plan("llama-3.2-1b", "n150").graph
-    layers = graph.facts["dims"].layers
+    layers = graph.entry.reference.num_hidden_layers
     for key, total in graph.facts["mode_time_ns"].items():
         expected = sum(op.decisions["time_ns"] * (layers if op.scope == "layer" else 1) for op in graph.ops if op.mode_key == key)
         assert total == pytest.approx(expected)

@@ -196,7 +196,7 @@ def mesh_summary(graph: Graph) -> dict[str, Any] | None:
     for op in graph.ops:
         if op.mode_key != "decode":
             continue
-        runs = op.facts.get("loop_count", graph.facts["dims"].layers if op.scope == "layer" else 1)
+        runs = op.runs
         if op.kind in COLLECTIVE_KINDS:
             ccl_ns += op.decisions.get("time_ns", 0.0) * runs
             if op.scope == "layer":

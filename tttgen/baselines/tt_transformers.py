@@ -11,7 +11,6 @@ from tttgen.ir.configs import (
     MatmulShape,
     MemoryPlacement,
 )
-from tttgen.ir.facts import Dimensions
 from tttgen.rules.placement import width_sharded
 from tttgen.inputs.device import DeviceProfile
 from tttgen.tiling import ceil_div
@@ -117,26 +116,27 @@ def matmul_1d_config(m: int, k: int, n: int, fp32_acc: bool) -> MatmulConfig:
     )
 
 
-def decode_cores(role: str, model: Dimensions) -> int:
-    """Cores of a decode matmul's DRAM-sharded config, by its weight role."""
-    dim_t, hidden_t = model.hidden_size // 32, model.intermediate_size // 32
-    if role == "WQKV":
-        rows, cols = find_grid(dim_t)
-    elif role == "WO":
-        return model.num_attention_heads
-    elif role == "FF1_FF3":
-        rows, cols = find_grid_k_n(dim_t, hidden_t)
-    else:
-        rows, cols = find_grid_k_n(hidden_t, dim_t)
+def decode_cores(role: str, shape: MatmulShape, heads: int | None) -> int:
+    """Cores of a decode matmul's DRAM-sharded config, by its weight role, from the matmul's own widths (its input's
+    k and output's n: the model's dim and hidden_dim as tt_transformers sizes each projection) and, for the
+    attention output, the heads of the attention feeding it (None: none states them; then as the QKV projection)."""
+    k_t, n_t = shape.k // 32, shape.n // 32
+    if role == "WO" and heads is not None:
+        return heads
+    if role in ("WQKV", "WO"):
+        rows, cols = find_grid(k_t)
+    else:  # FF1_FF3: (dim, hidden_dim); FF2: (hidden_dim, dim)
+        rows, cols = find_grid_k_n(k_t, n_t)
     return rows * cols
 
 
-def baseline_config(role: str, mode: str, shape: MatmulShape, model: Dimensions, device: DeviceProfile, fp32_acc: bool) -> tuple[MatmulConfig, MemoryPlacement | None]:
-    """(program config, decode in0 placement) tt_transformers would use for a matmul whose weight has `role`."""
+def baseline_config(role: str, mode: str, shape: MatmulShape, heads: int | None, device: DeviceProfile, fp32_acc: bool) -> tuple[MatmulConfig, MemoryPlacement | None]:
+    """(program config, decode in0 placement) tt_transformers would use for a matmul whose weight has `role`
+    (`heads`: those of the attention feeding it, for the attention output)."""
     if role == "LM_HEAD":
         return matmul_1d_config(shape.m, shape.k, shape.n, fp32_acc), None
     if mode == "decode":
-        cores = decode_cores(role, model)
+        cores = decode_cores(role, shape, heads)
         return dram_matmul_config(shape.m, shape.k, shape.n, cores), width_sharded(32, shape.k, cores, device)
     width = dram_shard_grid_width(device)
     rows = shape.m
@@ -173,8 +173,8 @@ def mesh_layout(graph) -> dict[str, tuple[str, str]]:
         role = roles.get(op.weight) if op.weight else None
         if role not in MESH_ROLES_AXIS_SPLIT:
             continue
-        if role == "EMBEDDING" and graph.weight(op.weight).n != graph.facts["dims"].hidden_size:
-            continue  # a rotary table, not the token embedding
+        if role == "EMBEDDING" and graph.weight(op.weight).generator is not None:
+            continue  # a table computed at load time (the rotary tables), not the checkpoint's token embedding
         if rows > 1 and cols > 1:
             pins[op.name] = (MESH_2D_AXIS0[role], MESH_ROLES_OTHER_AXIS[role])
         else:

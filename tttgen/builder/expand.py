@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tttgen.builder.moves import decode_moves, rename
-from tttgen.builder.structure import module_dimensions, spec_dimensions
+from tttgen.builder.structure import spec_op_facts
 from tttgen.errors import InputError
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.facts import GraphFacts
 from tttgen.ir.graph import Entry, Graph, Op, Weight, frozen
 from tttgen.ops.registry import GRAPH, REGISTRY, WEIGHT_ROLES, ShapeError, weight_kn
 from tttgen.inputs.device import DeviceProfile
-from tttgen.inputs.hints import PAGED_PARAMS, Hints, paged_params
+from tttgen.inputs.hints import HINT_PARAMS, PAGED_PARAMS, Hints, hint_param_values
 from tttgen.inputs.model import ModelSpec
 from tttgen.inputs.module import (
     MODULE_DIR,
@@ -645,9 +645,7 @@ def module_params(desc: ModuleDescription, params: Mapping[str, Any], hints: Hin
     if unknown:
         raise _error(desc.name, f"unknown params {unknown}", f"allowed: {', '.join(sorted(desc.params))}")
     env = {n: p.default for n, p in desc.params.items() if p.default is not None}
-    builder = {"max_batch": DECODE_ROWS, "max_seq_len": hints.max_seq_len}
-    if hints.paged is not None:
-        builder |= paged_params(hints, DECODE_ROWS)
+    builder = {"max_batch": DECODE_ROWS, **hint_param_values(hints, DECODE_ROWS)}
     env.update({n: v for n, v in builder.items() if n in desc.params})
     env.update(params)
     return env
@@ -762,12 +760,8 @@ def expand(
         {**f, "body": [{**e, "op": names.get(e["op"], e["op"])} if "op" in e else e for e in f["body"]]}
         for _, f in sorted(expander.functions.items(), key=_function_order(list(named_modes(desc))))
     ]
-    if reference is None:
-        first = next(iter(desc.inputs.values()), None)
-        width = _shape(first.shape, with_derived(desc, {**env, size_param: 1}), f"{desc.name}.inputs")[-1] if first else 0
-        dims = module_dimensions(width, expander.layers, ops)
-    else:
-        dims = spec_dimensions(reference)
+    if reference is not None:
+        ops = spec_op_facts(ops, {w.name: w for w in weights}, reference)
     return Graph(
         name=reference.name if reference is not None else desc.name,
         entry=Entry(entry_kind(desc, reference), reference),
@@ -777,12 +771,13 @@ def expand(
         weights=tuple(weights),
         facts=GraphFacts().updated(
             decode_rows=DECODE_ROWS,
-            dims=dims,
             batch=hints.batch,
             module=desc.name,
             module_doc=desc.description,
             module_usage=desc.usage,
-            module_params={n: v for n, v in sorted(env.items()) if n != ROWS and n != size_param},
+            # the hint-owned params (max_seq_len, the paged geometry) have one home, graph.hints: only their names here
+            module_params={n: v for n, v in sorted(env.items()) if n not in (ROWS, size_param, *HINT_PARAMS)},
+            hint_params=tuple(n for n in HINT_PARAMS if n in desc.params),
             precision_policy={k: v.model_dump() for k, v in sorted(desc.precision.items())},
             size_param=size_param,
             io=io,

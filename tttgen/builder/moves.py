@@ -68,14 +68,18 @@ def decode_moves(ops: list[Op], alternates: dict[str, list[str]] | None = None) 
             alts = [by_name[a] for a in alternates.get(p.name, ()) if a in by_name] if how == "out" else []
             for src in [p, *alts]:
                 name = f"{op.name}_in" if how == "in" else f"{src.name}_out"
+                home = op if src.scope == op.scope else src  # the op whose scope (and loop) the move runs in
+                facts = {"rows": op.seq, "dim": prod(shape) // op.seq, "src": src.name, "dst": op.name}
+                if "loop_count" in home.facts:
+                    facts["loop_count"] = home.facts["loop_count"]  # runs as often as the ops around it
                 move = Op(
                     name=name,
                     kind="reshard",
                     mode=op.mode,
                     seq=op.seq,
                     mode_name=op.mode_name,
-                    scope=op.scope if src.scope == op.scope else src.scope,
-                    facts=frozen({"rows": op.seq, "dim": prod(shape) // op.seq, "src": src.name, "dst": op.name}),
+                    scope=home.scope,
+                    facts=frozen(facts),
                 )
                 if src.scope == op.scope:
                     out.append(move)

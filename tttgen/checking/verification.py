@@ -566,7 +566,7 @@ def reference_module(p: Plan, seed: int):
     first = next(iter(graph.facts["io"]))
     rows = {op.mode_key: op.seq for op in reversed(graph.ops)}  # each mode's rows
     size = {graph.facts["size_param"]: rows[first]} if graph.facts.get("size_param") else {}
-    params = {**size, **graph.facts["module_params"]}
+    params = {**size, **graph.params()}
 
     def value(v):
         return params[v] if isinstance(v, str) and v in params else v

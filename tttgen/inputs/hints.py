@@ -216,6 +216,19 @@ def paged_params(hints: "Hints", user_slots: int) -> dict[str, int]:
     return dict(zip(PAGED_PARAMS, values))
 
 
+# Params a description may declare whose values the hints own (their one home, graph.hints): the builder binds them
+# from the hints and records only which of them the description declares (graph fact `hint_params`).
+HINT_PARAMS = ("max_seq_len", *PAGED_PARAMS)
+
+
+def hint_param_values(hints: "Hints", user_slots: int) -> dict[str, int]:
+    """HINT_PARAMS' values as these hints set them (the paged geometry only with a `paged` hint)."""
+    values = {"max_seq_len": hints.max_seq_len}
+    if hints.paged is not None:
+        values |= paged_params(hints, user_slots)
+    return values
+
+
 class Hints(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -1,30 +1,16 @@
 """Typed records the IR carries: the graph facts (`GraphFacts`), an op's and a weight's decisions (`OpDecisions`,
-`WeightDecisions`), and the sizes a graph fact holds.
+`WeightDecisions`).
 
-`Dimensions` are the graph-wide sizes the builder records once (graph fact `dims`): what pricing and the
-tt_transformers seeds read where they ask for a model's widths rather than one op's. Wherever an op states its
-own (an attention's `num_heads`, `num_kv_heads`, `head_dim`; a looped call's `loop_count`), readers take the op's.
+There are no graph-wide sizes: a graph may hold attentions and layer stacks of different shapes (PI0's vision tower,
+language model and expert), so every reader takes an op's own facts (an attention's `num_heads`, `num_kv_heads`,
+`head_dim`; a looped call's `loop_count`, Op.runs; an LM head's `vocab_size`; an attention's `sliding_window`) or its
+dataflow shapes (an op's input and output widths).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Iterator, Mapping
-
-from tttgen.inputs.model import AttentionSizes
-
-
-@dataclass(frozen=True)
-class Dimensions(AttentionSizes):
-    hidden_size: int  # the residual width: a causal LM's hidden_size, a module's first input width
-    intermediate_size: int  # a causal LM's MLP width; a module's widest op output (or its input width)
-    num_attention_heads: int  # the first attention's query heads (one for a module without attention)
-    num_key_value_heads: int  # the first attention's KV heads
-    head_dim: int  # the first attention's head width (a module without attention: its input width)
-    layers: int  # how often a `layer`-scope op without its own loop_count runs per call
-    vocab_size: int | None = None  # a causal LM's vocabulary before tile padding; None for a module
-    sliding_window: int | None = None  # a causal LM's attention window (HF sliding_window), if any
-    sliding_window_pattern: int | None = None  # layers alternate sliding and global attention with this period
 
 
 class _Unset:
@@ -106,12 +92,12 @@ class GraphFacts(_Record):
 
     # builder (tttgen/builder/expand.py)
     decode_rows: int = UNSET  # builder: rows of a decode step (the padded decode batch)
-    dims: Dimensions = UNSET  # builder: graph-wide sizes (tttgen/builder/structure.py)
     batch: int = UNSET  # builder: the hints' batch
     module: str = UNSET  # builder: the top description's name
     module_doc: str = UNSET  # builder: its `description`
     module_usage: str = UNSET  # builder: its `usage`
-    module_params: Mapping[str, Any] = UNSET  # builder: its params as bound (rows and the size param left out)
+    module_params: Mapping[str, Any] = UNSET  # builder: its params as bound (rows, the size param and hint_params left out)
+    hint_params: tuple[str, ...] = UNSET  # builder: the params it declares whose values the hints own (Graph.params)
     precision_policy: Mapping[str, Any] = UNSET  # builder: its `precision` per preset
     size_param: str = UNSET  # builder: the param the prefill modes run over (`rows`, or `sizes.param`)
     io: Mapping[str, Any] = UNSET  # builder: per mode key, the top module's inputs and outputs

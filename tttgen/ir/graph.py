@@ -9,7 +9,7 @@ from typing import Any, Iterable, Literal, Mapping
 from tttgen.ir.configs import MatmulShape
 from tttgen.ir.facts import GraphFacts, OpDecisions, WeightDecisions
 from tttgen.inputs.device import DeviceProfile
-from tttgen.inputs.hints import Hints
+from tttgen.inputs.hints import Hints, hint_param_values
 from tttgen.inputs.model import ModelSpec
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -56,6 +56,13 @@ class Op:
 
     def get(self, name: str) -> Any:
         return self.decisions[name]
+
+    @property
+    def runs(self) -> int:
+        """How often one call of its mode runs the op: its looped call's count (fact `loop_count`, which the builder
+        puts on every op of a looped call and on the moves and collectives between them; a module graph's loops
+        may differ per mode, PI0's language and expert layers), else once."""
+        return self.facts.get("loop_count", 1)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,12 @@ class Graph:
     weights: tuple[Weight, ...]
     facts: GraphFacts = field(default_factory=GraphFacts)
     annotated: frozenset[str] = field(default_factory=frozenset)
+
+    def params(self) -> dict[str, Any]:
+        """The top description's params as bound, in name order: graph fact `module_params`, and those it declares
+        whose values the hints own (fact `hint_params`: max_seq_len, the paged geometry), read from the hints."""
+        owned = hint_param_values(self.hints, self.facts["decode_rows"])
+        return dict(sorted({**self.facts["module_params"], **{n: owned[n] for n in self.facts["hint_params"]}}.items()))
 
     def op(self, key: str) -> Op:
         for op in self.ops:

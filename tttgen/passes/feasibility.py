@@ -18,12 +18,11 @@ from tttgen.passes.op_costs import sampling_buffer_bytes, trace_region_bytes
 from tttgen.tiling import ceil_div
 
 GIB = 2**30
-ACTIVATION_BUFFERS = 6  # live DRAM activations of the widest prefill op (x, h, qkv/w1, w3, out, residual)
+ACTIVATION_BUFFERS = 6  # live DRAM activations as large as the largest prefill output (x, h, qkv/w1, w3, out, residual)
 
 
 def weight_bytes(graph: Graph) -> int:
     tb = graph.device.tile_bytes
-    layers = graph.facts["dims"].layers
     total = 0
     for w in graph.weights:
         dtype = w.decisions["dtype"]
@@ -33,7 +32,7 @@ def weight_bytes(graph: Graph) -> int:
             size = w.k * n * 2 if w.role == "EMBEDDING" else 32 * n * 2
         else:
             size = ceil_div(w.k, 32) * ceil_div(n, 32) * tb[dtype]
-        total += size * ((w.loop_count if w.loop else layers) if w.per_layer else 1)
+        total += size * w.loop_count  # a per-layer weight's looped call's count, else 1
     return total
 
 
@@ -48,10 +47,17 @@ def kv_cache_bytes(graph: Graph) -> int:
     return total
 
 
+def largest_activation(graph: Graph) -> int:
+    """Elements of the largest activation a prefill op writes (its own output shape: per chip on a mesh, n x n rows
+    for a pair module), the head's left out: it runs on the last rows only (a causal LM's logits are one tile of
+    rows). A graph without prefill ops: every op's."""
+    ops = [op for op in graph.ops if op.dataflow and op.scope != "head"]
+    prefill = [op for op in ops if op.mode != "decode"] or ops
+    return max((prod(shape) for op in prefill for shape in op.dataflow["shapes"]["out"]), default=0)
+
+
 def activation_bytes(graph: Graph) -> int:
-    m = graph.facts["dims"]
-    widest = max(m.hidden_size, m.qkv_size, m.intermediate_size)
-    return ACTIVATION_BUFFERS * max(graph.hints.prefill_lens) * widest * 2
+    return ACTIVATION_BUFFERS * largest_activation(graph) * 2  # bfloat16
 
 
 def rule_problems(graph: Graph) -> list[str]:

@@ -246,9 +246,25 @@ class Home:
         return self.in_move_ns * (in0.grid != self.grid) + self.out_move_ns * (out.grid != self.grid)
 
 
+RESIDUAL_STREAM_KINDS = ("rms_norm", "binary")  # decode ops the memory pass places on the residual
+
+
+def residual_width(graph: Graph) -> int:
+    """The width the decode layers' residual stream carries: what the first decode norm or add works on (its own
+    fact `dim`, per chip on a mesh). A graph without such decode ops places no decode residual; the first op's
+    input width stands in for the facts derived from it (no decode matmul reads them)."""
+    stream = next((op for op in graph.ops if op.mode == "decode" and op.kind in RESIDUAL_STREAM_KINDS
+                   and "dim" in op.facts), None)
+    if stream is not None:
+        return stream.facts["dim"]
+    widths = (shape[-1] for op in graph.ops if op.dataflow for shape in op.dataflow["shapes"]["in"].values()
+              if shape and all(isinstance(d, int) for d in shape))  # a list input (concat's) holds shapes
+    return next(widths, 32)
+
+
 def decode_home(graph: Graph, op: Op, shape: MatmulShape) -> Home | None:
     """A decode matmul's Home: its input arrives on the residual's grid; its output returns there when it is
-    hidden_size wide (an attention or MLP output added back to the residual)."""
+    the residual's width (an attention or MLP output added back to the residual)."""
     residual = graph.facts.get("residual")
     if op.mode != "decode" or residual is None:
         return None
@@ -256,7 +272,7 @@ def decode_home(graph: Graph, op: Op, shape: MatmulShape) -> Home | None:
         size = shape.m * width * 2  # bfloat16 activations
         return op_time_ns(graph.device, "reshard", bytes_in=size, bytes_out=size, src="sharded", dst="sharded").total_ns
 
-    back = move(shape.n) if shape.n == graph.facts["dims"].hidden_size else 0.0
+    back = move(shape.n) if shape.n == residual_width(graph) else 0.0
     return Home(residual.grid, move(shape.k), back)
 
 
@@ -503,6 +519,13 @@ def _first_ranked(legal: list[Candidate], count: int) -> list[Candidate]:
     return legal[:count]
 
 
+def input_heads(graph: Graph, op: Op) -> int | None:
+    """The heads of the op that writes `op`'s input, when it states them (an attention output's concat_heads)."""
+    name = (op.dataflow.get("producers") or {}).get("input")
+    producer = next((o for o in graph.ops if o.mode_key == op.mode_key and o.name == name), None)
+    return producer.facts.get("num_heads") if producer is not None else None
+
+
 def baseline_seeds(
     graph: Graph, op: Op, shape: MatmulShape
 ) -> tuple[tuple[MatmulConfig, MemoryPlacement, MemoryPlacement], ...]:
@@ -512,7 +535,7 @@ def baseline_seeds(
     decode = op.mode == "decode"
     seeds = []
     ttt, ttt_in0 = baseline_config(
-        graph.weight(op.weight).role, op.mode, shape, graph.facts["dims"], device, op.decisions["kernel"].fp32_dest_acc_en
+        graph.weight(op.weight).role, op.mode, shape, input_heads(graph, op), device, op.decisions["kernel"].fp32_dest_acc_en
     )
     # ttnn derives its subblocks from the call's compute config (fp32 accumulation halves DST): seed with ours
     fp32 = op.decisions["kernel"].fp32_dest_acc_en

@@ -27,7 +27,7 @@ from tttgen.passes.column_chunks import (
     input_move_ns,
     reads_one_tile_from_dram,
 )
-from tttgen.passes.matmul_program import baseline_seeds, l1_reserve, search
+from tttgen.passes.matmul_program import baseline_seeds, l1_reserve, residual_width, search
 from tttgen.passes.precision import mark_pinned, override_entry, override_for
 from tttgen.passes.reshard import matmul_operand
 from tttgen.rules.l1 import sharded_bytes_per_core
@@ -209,15 +209,23 @@ def _reads_heads(graph: Graph, op: Op) -> bool:
     return any(o.name == name and o.mode_key == op.mode_key and o.kind == "create_heads" for o in graph.ops)
 
 
+def heads_op(graph: Graph) -> Op | None:
+    """The first decode op that splits heads (create_heads), else the first op stating a head width."""
+    return next((op for op in graph.ops if op.kind == "create_heads" and op.mode == "decode"), None) or next(
+        (op for op in graph.ops if "head_dim" in op.facts), None)
+
+
 @make_pass("memory", requires=("precision", "chunking"), produces=("memory",))
 def memory(graph: Graph) -> Graph:
     """Place weights and the activations whose placement is fixed by op contracts."""
-    device, model = graph.device, graph.facts["dims"]
+    device = graph.device
     rows = graph.facts["decode_rows"]
     users = rows  # decode runs one user per padded row: 32 user slots
-    residual = width_sharded(rows, model.hidden_size, residual_cores(model.hidden_size, device), device)
+    hidden = residual_width(graph)
+    residual = width_sharded(rows, hidden, residual_cores(hidden, device), device)
     # the heads' width as the graph computes them (a description may pad each head: Phi-3's 96 -> 128)
-    width = next((op.facts["head_dim"] for op in graph.ops if op.kind == "create_heads"), model.head_dim)
+    first_heads = heads_op(graph)
+    width = first_heads.facts["head_dim"] if first_heads is not None else hidden
     heads_q = height_sharded(32, width, users, device)
     tile = device.tile_bytes["bfloat16"]
     rope_tables = 2 * sharded_bytes_per_core(heads_q, tile) + tile  # cos, sin, and one trans_mat tile per core
@@ -237,8 +245,10 @@ def memory(graph: Graph) -> Graph:
             weighed[w.name] = tuple(placement_options(graph, w.name))  # the searches are memo hits by now
     # what `explain` shows of the choice (graph.json leaves it out: the placements are printed per op already)
     graph = graph.with_weights(weights).with_facts(weight_placements=weighed)
-    heads = model.num_attention_heads // graph.facts.get("heads_per_chip_divisor", 1)  # per chip on a mesh
-    concat_in = height_sharded(ceil_div(heads, 32) * 32, width, users, device)
+
+    def concat_in(op: Op) -> MemoryPlacement:
+        """concat_heads' input: its own heads (per chip on a mesh), padded to a tile of rows, one user per core."""
+        return height_sharded(ceil_div(op.facts["num_heads"], 32) * 32, op.facts["head_dim"], users, device)
 
     def decide(op: Op) -> Op:
         op = _decide_fixed(op)
@@ -269,11 +279,11 @@ def memory(graph: Graph) -> Graph:
             "cache_update": (heads_q, DRAM_INTERLEAVED),
             "sdpa_decode": (heads_q, DRAM_INTERLEAVED),
             "sdpa_explicit_decode": (DRAM_INTERLEAVED, DRAM_INTERLEAVED),  # q regrouped by ttnn.reshape (interleaved)
-            "concat_heads": (concat_in, MemoryPlacement("L1", "WIDTH_SHARDED", infer_shard=True)),
+            "concat_heads": (concat_in(op) if op.kind == "concat_heads" else None, MemoryPlacement("L1", "WIDTH_SHARDED", infer_shard=True)),
         }
         if op.kind in fixed and not (op.kind == "binary" and matmul_operand(graph.ops, op) is not None):
             in0, out = fixed[op.kind]
-            if device.chips > 1 and in0 is residual and op.facts.get("dim", model.hidden_size) != model.hidden_size:
+            if device.chips > 1 and in0 is residual and op.facts.get("dim", hidden) != hidden:
                 # a residual-stream op on a mesh whose residual is split by width: its own width per chip
                 in0 = out = width_sharded(rows, op.facts["dim"], residual_cores(op.facts["dim"], device), device)
             if op.kind == "rms_norm" and _reads_heads(graph, op):

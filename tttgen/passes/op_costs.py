@@ -36,8 +36,7 @@ def storage(p: MemoryPlacement | None) -> str:
 
 def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTools:
     """What an op's kind needs to price it (tttgen/ops/kinds/ cost_facts and cost)."""
-    m, d = graph.facts["dims"], op.decisions
-    per_chip = graph.facts.get("heads_per_chip_divisor", 1)  # a mesh splits the heads over its chips
+    d = op.decisions
     return CostTools(
         src=storage(d.get("in0")),
         dst=storage(d.get("out")),
@@ -47,12 +46,6 @@ def cost_tools(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> CostTo
         kv_len=kv_len,
         kv_tile_kb=graph.device.tile_bytes[graph.facts["kv_dtype"]] / 1024,
         kv_dtype=graph.facts["kv_dtype"],
-        num_heads=m.num_attention_heads // per_chip,
-        num_kv_heads=m.num_key_value_heads // per_chip,
-        head_dim=m.head_dim,
-        hidden_size=m.hidden_size,
-        qkv_size=m.qkv_size // per_chip,
-        attn_size=m.attn_size // per_chip,
         op_time=lambda kind, traced, **facts: op_time_ns(graph.device, kind, traced=traced, **facts),
         estimate_matmul=lambda *args, **kwargs: estimate_matmul(graph.device, *args, **kwargs),
         chain_cost=lambda o, steps, one_kernel, traced: chain_cost(o, graph, steps, one_kernel, traced),
@@ -101,9 +94,8 @@ def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | 
 
 
 def runs_per_call(graph: Graph, op: Op) -> int:
-    """How often one call of its mode runs the op: an op of a looped call its loop's count (a module graph's loops
-    may differ per mode: PI0's language and expert layers), a decoder-layer op the layer count, others once."""
-    return op.facts.get("loop_count", graph.facts["dims"].layers if op.scope == "layer" else 1)
+    """How often one call of its mode runs the op (Op.runs: its looped call's count, else once)."""
+    return op.runs
 
 
 def mode_totals(graph: Graph, time_of) -> dict[str, float]:
@@ -200,7 +192,7 @@ def sampling_plan(graph: Graph) -> dict[str, Any]:
     return {
         "candidates": SAMPLING_CANDIDATES,
         "columns": columns,
-        "vocab_mask": columns != graph.facts["dims"].vocab_size,
+        "vocab_mask": columns != _head(graph).facts["vocab_size"],
         "chunks": chunks,
         "chunk_width": width,
         "pad": any(end - start < width for start, end in chunks),
@@ -251,7 +243,7 @@ def tail_ops(graph: Graph, tail: str) -> list[TailOp]:
     in_dram = source == "dram" or head.decisions.get("column_chunks", 1) != 1
     ops = [TailOp("to_memory_config", None if in_dram else (source, size, size))]
     if tail == "greedy":
-        vocab_slice = ("dram", size, size) if cols != graph.facts["dims"].vocab_size else None
+        vocab_slice = ("dram", size, size) if cols != head.facts["vocab_size"] else None
         return ops + [
             TailOp("to_layout", ("dram", size, size)),
             TailOp("slice", vocab_slice),

@@ -140,7 +140,7 @@ def ccl_estimate_ns(graph: Graph, name: str, axis: int, size_bytes: float) -> fl
 
 
 def runs(graph: Graph, op: Op) -> int:
-    return op.facts.get("loop_count", graph.facts["dims"].layers if op.scope == "layer" else 1)
+    return op.runs
 
 
 # ---------------------------------------------------------------- one layout
@@ -509,11 +509,10 @@ def chip_bytes(graph: Graph, layout: Layout) -> float:
     cache of a layout."""
     chips = graph.device.mesh_shape
     total = 0.0
-    layers = graph.facts["dims"].layers
     for w in graph.weights:
         states = layout.weights.get(w.name, (REPLICATED, REPLICATED))
         share = prod(chips[a] for a, s in enumerate(states) if split_dim(s) is not None)
-        count = (w.loop_count if w.loop else layers) if w.per_layer else 1
+        count = w.loop_count  # a per-layer weight's looped call's count, else 1
         per_element = BYTES_BF16 if w.role in ("EMBEDDING", "NORM") else WEIGHT_BYTES_PER_ELEMENT  # as feasibility
         total += w.k * w.n * per_element * count / share
     for name, shape in graph.facts.get("state_shapes", {}).items():

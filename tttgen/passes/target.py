@@ -23,13 +23,17 @@ def target(graph: Graph) -> Graph:
             "so no runnable code can be generated",
             where=f"device_profiles/{device.name}.yaml",
         )
-    dims = graph.facts["dims"]
-    window, max_seq = dims.sliding_window, graph.hints.max_seq_len
-    if window is not None and window < max_seq and dims.sliding_window_pattern is None:
+    max_seq = graph.hints.max_seq_len
+    unwindowed = [
+        op.facts["sliding_window"] for op in graph.ops
+        if "sliding_window" in op.facts and "window" not in op.dataflow.get("in", {})
+    ]
+    window = min(unwindowed, default=None)
+    if window is not None and window < max_seq:
         # A query attends to the last `window` positions; with every position < max_seq_len <= window that
         # is all of them, so plain causal attention is exact. Beyond that tttgen has no windowed kernel, except in
-        # descriptions whose layers alternate sliding and global attention (Gemma: sliding_window_pattern), which
-        # pass the window to ttnn's SDPA.
+        # descriptions that pass the window to the attention (its `window` input: Gemma's layers alternate sliding
+        # and global attention).
         raise UnsupportedTarget(
             f"sliding_window {window} is shorter than max_seq_len {max_seq}: tttgen emits full causal "
             "attention, which equals sliding-window attention only while max_seq_len <= sliding_window",

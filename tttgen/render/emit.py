@@ -46,6 +46,7 @@ HIDDEN_FACTS = (
     "module_doc",
     "module_usage",
     "module_params",
+    "hint_params",
     "mode_entries",
     "state_shapes",
     "host_shapes",
@@ -53,7 +54,6 @@ HIDDEN_FACTS = (
     "traced_modes",  # op_costs' trace and sampling decisions: model.py, configs.py and the README print them
     "trace",
     "sampling_plan",
-    "dims",  # the builder's graph-wide sizes (op facts and model.py show them)
     "weight_placements",  # what the memory pass weighed per weight, for `explain` (the choice is printed per weight)
 )
 

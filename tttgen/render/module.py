@@ -664,8 +664,7 @@ def _lm_context(graph: Graph) -> dict[str, Any]:
 def _paged_geometry(graph: Graph) -> dict[str, int]:
     """The paged cache's sizes the entry points check page tables against, from the `paged` hint; the model's `paged`
     feature must declare them as params (its ops are sized by them)."""
-    params = graph.facts["module_params"]
-    missing = [n for n in PAGED_PARAMS if n not in params]
+    missing = [n for n in PAGED_PARAMS if n not in graph.facts["hint_params"]]
     if missing:
         raise InputError(
             f"the `paged` feature of {graph.facts['module']} has no params {missing}",
@@ -921,7 +920,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     is_lm = not graph.entry.is_module
     if is_lm:
         check_lm_inputs(graph, where)
-    params = [{"name": n, "value": repr(v)} for n, v in graph.facts["module_params"].items()]
+    params = [{"name": n, "value": repr(v)} for n, v in graph.params().items()]
     # Constants model.py reads: loop counts, and the params the causal-LM entry points check inputs against.
     constants = [{"name": f"{ident(var).upper()}_COUNT", "value": repr(count)} for var, count in sorted(loops.items())]
     if graph.facts.get("sampler"):

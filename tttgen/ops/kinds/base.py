@@ -142,7 +142,9 @@ class PrecisionTools:
 @dataclass(frozen=True)
 class CostTools:
     """What the op_costs pass gives `cost_facts` and `cost`: the op's placements as the cost model names them,
-    the model dimensions a decode op needs, and the cost model's estimators."""
+    the decode step's sizes, and the cost model's estimators. An op's own sizes (heads, head width, widths) are
+    its facts and dataflow shapes, which its kind reads: no model-wide size is handed in (a graph may hold
+    attentions of different shapes, PI0's language model and vision tower)."""
 
     src: str  # storage of the op's input: dram, l1 or sharded
     dst: str  # storage of its output
@@ -152,12 +154,6 @@ class CostTools:
     kv_len: int
     kv_tile_kb: float  # one KV-cache tile in KiB
     kv_dtype: str
-    num_heads: int  # the model's head counts and head dim (a module graph: its description's)
-    num_kv_heads: int
-    head_dim: int
-    hidden_size: int
-    qkv_size: int
-    attn_size: int
     op_time: Callable[..., Any]  # (cost kind, traced=..., **facts) -> OpCost
     estimate_matmul: Callable[..., Any]
     chain_cost: Callable[..., Any]  # (op, steps, one_kernel, traced) -> OpCost

@@ -31,7 +31,7 @@ class CacheWrite(OpKind):
         )
 
     def cost_facts(self, op, tools):
-        size = int(op.seq * tools.num_kv_heads * tools.head_dim * (BYTES_BF16 + tools.kv_tile_kb))
+        size = int(op.seq * op.facts["num_kv_heads"] * op.facts["head_dim"] * (BYTES_BF16 + tools.kv_tile_kb))
         return "cache_fill", {"bytes": size, "src": "dram", "dst": "dram"}
 
     def mesh_splits(self, op):

@@ -14,7 +14,7 @@ class CacheUpdate(CacheWrite):
     macro = "cache_update"
 
     def cost_facts(self, op, tools):
-        size = int(2 * tools.users * 32 * tools.head_dim * tools.kv_tile_kb)
+        size = int(2 * tools.users * 32 * op.facts["head_dim"] * tools.kv_tile_kb)
         return "cache_update", {"bytes": size, "src": tools.src, "dst": "dram"}
 
 

@@ -26,7 +26,7 @@ class ConcatHeads(OpKind):
         return r31_heads_decode_rectangle(op.get("in0")) if op.mode == "decode" else None
 
     def cost_facts(self, op, tools):
-        return "concat_heads", {"bytes": 2 * op.seq * tools.attn_size * BYTES_BF16, "src": tools.src, "dst": tools.dst}
+        return "concat_heads", {"bytes": 2 * op.seq * op.facts["num_heads"] * op.facts["head_dim"] * BYTES_BF16, "src": tools.src, "dst": tools.dst}
 
     def mesh_splits(self, op):
         """Each chip concatenates its own heads: the output is split by width, in head order."""

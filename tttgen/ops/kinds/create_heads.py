@@ -49,7 +49,9 @@ class CreateHeads(OpKind):
         return r26_prefill_len(rows, device.max_qkv_prefill_rows)
 
     def cost_facts(self, op, tools):
-        return "create_heads", {"bytes": 2 * op.seq * tools.qkv_size * BYTES_BF16, "src": tools.src, "dst": tools.dst}
+        f = op.facts  # this op's own heads (per chip on a mesh)
+        qkv = f["head_dim"] * (f["num_heads"] + 2 * f["num_kv_heads"])
+        return "create_heads", {"bytes": 2 * op.seq * qkv * BYTES_BF16, "src": tools.src, "dst": tools.dst}
 
     def mesh_splits(self, op):
         """Heads split over the chips: the fused QKV activation arrives split by width, each chip's slice holding

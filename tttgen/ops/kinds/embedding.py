@@ -23,7 +23,7 @@ class Embedding(OpKind):
         return {"out_shape": list(op.dataflow["shapes"]["out"][0])}
 
     def cost_facts(self, op, tools):
-        return "embedding", {"bytes": 2 * op.seq * tools.hidden_size * BYTES_BF16, "src": "dram", "dst": tools.dst}
+        return "embedding", {"bytes": 2 * op.seq * op.facts["dim"] * BYTES_BF16, "src": "dram", "dst": tools.dst}
 
     def mesh_splits(self, op):
         """The table split by columns: each chip gathers its slice of every row (the width-fractured residual

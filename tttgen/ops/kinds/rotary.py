@@ -30,7 +30,7 @@ class Rotary(OpKind):
     def cost_facts(self, op, tools):
         heads = op.facts["heads"]
         tokens = tools.users * round_up(heads, 32) if op.mode == "decode" else op.seq * heads
-        return "rotary", {"bytes": 4 * tokens * tools.head_dim * BYTES_BF16, "src": tools.src, "dst": tools.dst}
+        return "rotary", {"bytes": 4 * tokens * op.facts["head_dim"] * BYTES_BF16, "src": tools.src, "dst": tools.dst}
 
     def mesh_splits(self, op):
         """Heads split over the chips; every chip reads the whole (replicated) cos and sin tables."""

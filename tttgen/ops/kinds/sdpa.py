@@ -61,12 +61,13 @@ class Attention(OpKind):
 
     def cost_facts(self, op, tools):
         d, rows = op.decisions, op.seq
-        q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, tools.num_heads, rows, tools.head_dim)
+        f = op.facts  # this attention's own heads (per chip on a mesh)
+        q = op.dataflow["shapes"]["in"]["q"] if op.dataflow else (1, f["num_heads"], rows, f["head_dim"])
         return "sdpa_prefill", {
-            "heads": op.facts.get("num_heads", tools.num_heads),
-            "kv_heads": op.facts.get("num_kv_heads", tools.num_kv_heads),
+            "heads": f["num_heads"],
+            "kv_heads": f["num_kv_heads"],
             "seq": q[-2],
-            "head_dim": op.facts.get("head_dim", tools.head_dim),
+            "head_dim": f["head_dim"],
             "batch": prod(q[:-3]),
             "fidelity": tools.fidelity,
             "q_chunk": d["q_chunk_size"],

@@ -26,10 +26,10 @@ class SdpaDecode(Attention):
     def cost_facts(self, op, tools):
         return "sdpa_decode", {
             "batch": tools.users,
-            "heads": tools.num_heads,
-            "kv_heads": tools.num_kv_heads,
+            "heads": op.facts["num_heads"],  # this attention's own (per chip on a mesh)
+            "kv_heads": op.facts["num_kv_heads"],
             "kv_len": tools.kv_len,
-            "head_dim": op.facts.get("head_dim", tools.head_dim),  # padded heads (Phi-3) are wider
+            "head_dim": op.facts["head_dim"],  # padded heads (Phi-3) are wider
             "kv_dtype": tools.kv_dtype,
             "fidelity": tools.fidelity,
         }
