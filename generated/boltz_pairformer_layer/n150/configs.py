@@ -191,7 +191,7 @@ WEIGHTS = {
 
 
 class Prefill64:
-    """prefill_64: configs per op; 1287.0 us modeled device time per forward."""
+    """prefill_64: configs per op; 1289.1 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -818,7 +818,7 @@ class Prefill64:
 
 
 class Prefill256:
-    """prefill_256: configs per op; 14210.9 us modeled device time per forward."""
+    """prefill_256: configs per op; 14219.2 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1

@@ -195,7 +195,7 @@ DESIGN_CHIPS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 class Prefill64:
-    """prefill_64: configs per op; 820.6 us modeled device time per forward."""
+    """prefill_64: configs per op; 821.7 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1
@@ -822,7 +822,7 @@ class Prefill64:
 
 
 class Prefill256:
-    """prefill_256: configs per op; 7229.9 us modeled device time per forward."""
+    """prefill_256: configs per op; 7234.3 us modeled device time per forward."""
 
     tri_mul_out_norm_in_program = None
     tri_mul_out_norm_in_compute = KERNEL_HIFI4_FP32ACC_PACKL1

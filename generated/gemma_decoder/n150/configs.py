@@ -99,7 +99,7 @@ WEIGHTS = {
 
 
 class Prefill544:
-    """prefill_544: configs per op; 72042.4 us modeled device time per forward."""
+    """prefill_544: configs per op; 72001.4 us modeled device time per forward."""
 
     cos_memory = ttnn.DRAM_MEMORY_CONFIG
     sin_memory = ttnn.DRAM_MEMORY_CONFIG

@@ -70,7 +70,7 @@ WEIGHTS = {
 
 
 class Prefill544:
-    """prefill_544: configs per op; 28386.1 us modeled device time per forward."""
+    """prefill_544: configs per op; 28364.3 us modeled device time per forward."""
 
     cos_memory = ttnn.DRAM_MEMORY_CONFIG
     sin_memory = ttnn.DRAM_MEMORY_CONFIG

@@ -249,7 +249,7 @@ OUTPUT_SPLITS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 63558.0 us modeled device time per forward."""
+    """prefill_128: configs per op; 63497.9 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -365,7 +365,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 252293.3 us modeled device time per forward."""
+    """prefill_1024: configs per op; 251813.2 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -481,7 +481,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 41727.6 us modeled device time per forward."""
+    """decode: configs per op; 41720.1 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES

@@ -181,7 +181,7 @@ OUTPUT_SPLITS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 96034.9 us modeled device time per forward."""
+    """prefill_128: configs per op; 96006.0 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -293,7 +293,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 421677.1 us modeled device time per forward."""
+    """prefill_1024: configs per op; 421446.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -419,7 +419,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 76508.0 us modeled device time per forward."""
+    """decode: configs per op; 76504.4 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES

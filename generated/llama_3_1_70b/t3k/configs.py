@@ -226,7 +226,7 @@ OUTPUT_SPLITS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 128271.3 us modeled device time per forward."""
+    """prefill_128: configs per op; 128208.5 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -348,7 +348,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 494839.5 us modeled device time per forward."""
+    """prefill_1024: configs per op; 494337.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -470,7 +470,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 68178.2 us modeled device time per forward."""
+    """decode: configs per op; 68170.4 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X32_32_CORES

@@ -186,7 +186,7 @@ WEIGHT_CHUNKS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 74154.2 us modeled device time per forward."""
+    """prefill_128: configs per op; 74132.8 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -302,7 +302,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 212844.4 us modeled device time per forward."""
+    """prefill_1024: configs per op; 212673.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -418,7 +418,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 51596.9 us modeled device time per forward."""
+    """decode: configs per op; 51594.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES

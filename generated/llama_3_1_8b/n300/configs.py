@@ -219,7 +219,7 @@ OUTPUT_SPLITS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 46386.1 us modeled device time per forward."""
+    """prefill_128: configs per op; 46359.2 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -335,7 +335,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 180919.0 us modeled device time per forward."""
+    """prefill_1024: configs per op; 180703.8 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -451,7 +451,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 30237.6 us modeled device time per forward."""
+    """decode: configs per op; 30234.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES

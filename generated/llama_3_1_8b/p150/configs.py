@@ -154,7 +154,7 @@ WEIGHTS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 29471.5 us modeled device time per forward."""
+    """prefill_128: configs per op; 29460.2 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -266,7 +266,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 101212.4 us modeled device time per forward."""
+    """prefill_1024: configs per op; 101121.8 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -392,7 +392,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 31649.2 us modeled device time per forward."""
+    """decode: configs per op; 31647.7 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES

@@ -204,7 +204,7 @@ WEIGHT_CHUNKS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 12820.2 us modeled device time per forward."""
+    """prefill_128: configs per op; 12809.5 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -320,7 +320,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 38952.7 us modeled device time per forward."""
+    """prefill_1024: configs per op; 38867.1 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -436,7 +436,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 10541.5 us modeled device time per forward."""
+    """decode: configs per op; 10540.2 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES

@@ -293,7 +293,7 @@ WEIGHTS = {
 
 
 class DenoiseStep:
-    """denoise_step: configs per op; 6410.7 us modeled device time per forward."""
+    """denoise_step: configs per op; 6411.3 us modeled device time per forward."""
 
     suffix_cos_memory = ttnn.DRAM_MEMORY_CONFIG
     suffix_sin_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -527,7 +527,7 @@ class DenoiseStep:
 
 
 class Prefix:
-    """prefix: configs per op; 89074.4 us modeled device time per forward."""
+    """prefix: configs per op; 89578.7 us modeled device time per forward."""
 
     patches_memory = ttnn.DRAM_MEMORY_CONFIG
     # compute: 52.4 us modeled

@@ -212,7 +212,7 @@ WEIGHTS = {
 
 
 class DenoiseStep:
-    """denoise_step: configs per op; 3801.7 us modeled device time per forward."""
+    """denoise_step: configs per op; 3802.1 us modeled device time per forward."""
 
     suffix_cos_memory = ttnn.DRAM_MEMORY_CONFIG
     suffix_sin_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -446,7 +446,7 @@ class DenoiseStep:
 
 
 class Prefix:
-    """prefix: configs per op; 36690.3 us modeled device time per forward."""
+    """prefix: configs per op; 36957.3 us modeled device time per forward."""
 
     patches_memory = ttnn.DRAM_MEMORY_CONFIG
     # compute: 23.3 us modeled

@@ -171,7 +171,7 @@ WEIGHTS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 5741.3 us modeled device time per forward."""
+    """prefill_128: configs per op; 5735.6 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -287,7 +287,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 18807.3 us modeled device time per forward."""
+    """prefill_1024: configs per op; 18762.0 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -413,7 +413,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 11511.3 us modeled device time per forward."""
+    """decode: configs per op; 11510.7 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES

@@ -193,7 +193,7 @@ WEIGHT_CHUNKS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 58326.8 us modeled device time per forward."""
+    """prefill_128: configs per op; 58305.4 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -309,7 +309,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 176400.2 us modeled device time per forward."""
+    """prefill_1024: configs per op; 176229.1 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -425,7 +425,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 43403.7 us modeled device time per forward."""
+    """decode: configs per op; 43401.0 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES

@@ -161,7 +161,7 @@ WEIGHTS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 23876.7 us modeled device time per forward."""
+    """prefill_128: configs per op; 23865.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -273,7 +273,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 83004.0 us modeled device time per forward."""
+    """prefill_1024: configs per op; 82913.4 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -399,7 +399,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 26305.4 us modeled device time per forward."""
+    """decode: configs per op; 26304.0 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X128_32_CORES

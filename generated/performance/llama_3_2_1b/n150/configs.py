@@ -220,7 +220,7 @@ WEIGHT_CHUNKS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 10633.3 us modeled device time per forward."""
+    """prefill_128: configs per op; 10622.6 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -336,7 +336,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 34066.1 us modeled device time per forward."""
+    """prefill_1024: configs per op; 33980.6 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -452,7 +452,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 9421.7 us modeled device time per forward."""
+    """decode: configs per op; 9420.4 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES

@@ -170,7 +170,7 @@ WEIGHTS = {
 
 
 class Prefill128:
-    """prefill_128: configs per op; 4939.4 us modeled device time per forward."""
+    """prefill_128: configs per op; 4933.8 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -286,7 +286,7 @@ class Prefill128:
 
 
 class Prefill1024:
-    """prefill_1024: configs per op; 16269.4 us modeled device time per forward."""
+    """prefill_1024: configs per op; 16224.1 us modeled device time per forward."""
 
     embedding_memory = ttnn.DRAM_MEMORY_CONFIG
     rope_cos_memory = ttnn.DRAM_MEMORY_CONFIG
@@ -412,7 +412,7 @@ class Prefill1024:
 
 
 class Decode:
-    """decode: configs per op; 5829.0 us modeled device time per forward."""
+    """decode: configs per op; 5828.3 us modeled device time per forward."""
 
     embedding_memory = ttnn.L1_MEMORY_CONFIG
     embedding_out_memory = L1_WIDTH_SHARDED_32X64_32_CORES
