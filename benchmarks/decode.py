@@ -81,8 +81,8 @@ def step_device_ns(graph, matmul_time) -> float:
 
 def roofline_bytes(graph) -> int:
     """Every decode weight read once, and K and V of every layer up to KV_LEN rows."""
-    m, dev = graph.facts["dims"], graph.device
-    layers = m.layers
+    m, dev = graph.entry.reference, graph.device  # the causal LM's bound config: its layers and KV heads
+    layers = m.num_hidden_layers
     total = 0
     for op in graph.ops_of("linear"):
         if op.mode != "decode":
@@ -149,7 +149,7 @@ def report(rows=ROWS, judge=judge_matmuls, sampling_ms=host_sampling_ms) -> list
             t = outs[op.key]["tt_transformers"].time_ns
             return t if t is not None else op.decisions["time_ns"]
 
-        vocab = graph.facts["dims"].vocab_size
+        vocab = graph.entry.reference.vocab_size
         if vocab not in sampling:
             sampling[vocab] = sampling_ms(vocab) * 1e6
         tt_dev = step_device_ns(graph, tt_time)

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from tttgen.baselines.tt_transformers import baseline_config  # noqa: E402
 from tttgen.cost.ttnn_auto import ttnn_auto_config  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
+from tttgen.passes.matmul_program import input_heads  # noqa: E402
 from tttgen.ir.configs import DRAM_INTERLEAVED, MATMUL_DRAM_SHARDED, ComputeKernelConfig, MatmulShape  # noqa: E402
 from tttgen.checking.realttnn.oracle import MatmulCase as OracleCase  # noqa: E402
 from tttgen.checking.realttnn.oracle import Verdict, judge_matmuls  # noqa: E402
@@ -89,7 +90,7 @@ def tt_transformers_case(graph, op) -> MatmulCase:
     d = op.decisions
     shape = baseline_shape(op)
     role = graph.weight(op.weight).role
-    cfg, in0 = baseline_config(role, op.mode, shape, graph.facts["dims"], graph.device, d["kernel"].fp32_dest_acc_en)
+    cfg, in0 = baseline_config(role, op.mode, shape, input_heads(graph, op), graph.device, d["kernel"].fp32_dest_acc_en)
     decode = op.mode == "decode"
     in1 = dram_sharded_weight(shape.k, shape.n, graph.device) if role != "LM_HEAD" else DRAM_INTERLEAVED
     if decode and role == "LM_HEAD":
@@ -318,7 +319,7 @@ def matmul_table(graph, outcomes: dict, lines: list[str], summary: dict) -> None
 
 
 def per_token(graph, outcomes: dict, lines: list[str]) -> None:
-    layers = graph.facts["dims"].layers
+    layers = graph.entry.reference.num_hidden_layers
     lines.append("")
     lines.append("| mode | matmul time per forward ms (tttgen) | tt_transformers ms | per token us (tttgen) |")
     lines.append("|---|---|---|---|")
