@@ -184,18 +184,24 @@ def start_format(sources: dict[str, str]):
 
     if sent:
         return lambda: finish(helper.receive())
-    done: dict[str, str | Exception] = {}
-    if misses:
-        black_mode()  # black imported and its mode built before a fork: the child inherits both
-        child = _fork_black(misses) if _parallel_ok(misses) else None
-        try:
-            for name, source in misses.items():
-                if not (child and name in child.names):
-                    done[name] = _black_or_error(source)
-        finally:
-            done.update(child.collect() if child else {})
-    result = finish(done)
+    result = finish(_format_split(misses) if misses else {})
     return lambda: result
+
+
+def _format_split(misses: dict[str, str]) -> dict[str, str | Exception]:
+    """black's text (or parse error) for every miss: about half of the text (the largest files) in a forked child
+    where _parallel_ok, the rest in this process; a file the child did not deliver is formatted here too. Used by
+    start_format without a formatter, and by the formatter process for each request."""
+    black_mode()  # black imported and its mode built before a fork: the child inherits both
+    child = _fork_black(misses) if _parallel_ok(misses) else None
+    done: dict[str, str | Exception] = {}
+    try:
+        for name, source in misses.items():
+            if not (child and name in child.names):
+                done[name] = _black_or_error(source)
+    finally:
+        done.update(child.collect() if child else {})
+    return done
 
 
 _helper: _Formatter | None = None
@@ -270,11 +276,6 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-def _format_payload(names: list[str], sources: dict[str, str]) -> bytes:
-    texts = {name: _black_or_error(sources[name]) for name in names}
-    return json.dumps({n: t for n, t in texts.items() if isinstance(t, str)}).encode("utf-8")
 
 
 class _Formatter:
@@ -362,37 +363,10 @@ def _widen(fd: int) -> None:
 
 
 def _serve(misses: dict[str, str]) -> bytes:
-    """In the formatter: one request's answer. The larger side is formatted here, the other in a forked child whose
-    texts come back through a pipe (both sides here when the fork fails)."""
-    black_mode()  # imported before the fork, once for both
-    mine, theirs = _split_by_size(misses)
-    child = None
-    if theirs:
-        try:
-            read_fd, write_fd = os.pipe()
-            child = os.fork()
-        except OSError:
-            child = None
-        if child == 0:
-            try:
-                os.close(read_fd)
-                _write_frame(write_fd, _format_payload(theirs, misses))
-            finally:
-                os._exit(0)
-        if child is None:
-            mine = mine + theirs
-        else:
-            os.close(write_fd)
-    texts = json.loads(_format_payload(mine, misses))
-    if child is not None:
-        frame = _read_frame(read_fd)
-        os.close(read_fd)
-        os.waitpid(child, 0)
-        try:
-            texts.update(json.loads(frame) if frame is not None else {})
-        except ValueError:
-            pass
-    return json.dumps(texts).encode("utf-8")
+    """In the formatter: one request's answer, black's text for the files it formatted (split as without a
+    formatter, _format_split; a parse error is left to the building process, which meets it in file order)."""
+    done = _format_split(misses)
+    return json.dumps({n: t for n, t in done.items() if isinstance(t, str)}).encode("utf-8")
 
 
 def _parallel_ok(misses: dict[str, str]) -> bool:
