@@ -29,6 +29,7 @@ from tttgen.errors import InputError
 from tttgen.ir.configs import DRAM_INTERLEAVED, MatmulShape
 from tttgen.ir.facts import OpDecisions, WeightDecisions
 from tttgen.ir.graph import Graph, Op, Weight, frozen
+from tttgen.ops.kinds import KINDS
 from tttgen.ops.kinds.base import rows_dim
 from tttgen.passes.base import make_pass
 from tttgen.passes.matmul_program import baseline_seeds, l1_reserve, search
@@ -158,10 +159,12 @@ def _linear_ns(graph: Graph, op: Op, n: int) -> float:
     return best
 
 
-def _slice_ns(graph: Graph, out_shape) -> float:
-    size = rows_dim(tuple(out_shape))
-    nbytes = size["rows"] * size["dim"] * 2  # bfloat16 activations, as the slice kind prices a copy
-    return op_time_ns(graph.device, "reshard", bytes_in=nbytes, bytes_out=nbytes, src="dram", dst="dram").total_ns
+def _slice_ns(graph: Graph, member: Op) -> float:
+    """The slice that would take the place of `member` in the fused form, priced by the slice kind itself."""
+    out_shape = member.dataflow["shapes"]["out"][0]
+    piece = replace(member, kind="slice", shape=None, weight=None, facts=frozen(rows_dim(tuple(out_shape))))
+    step, facts = KINDS["slice"].cost_facts(piece, None)
+    return op_time_ns(graph.device, step, **facts).total_ns
 
 
 def forms_ns(graph: Graph, ops: list[Op]) -> dict[str, float]:
@@ -169,7 +172,7 @@ def forms_ns(graph: Graph, ops: list[Op]) -> dict[str, float]:
     widths = [graph.weight(op.weight).n for op in ops]
     separate = sum(_linear_ns(graph, op, n) for op, n in zip(ops, widths))
     fused = _linear_ns(graph, ops[0], sum(widths))
-    fused += sum(_slice_ns(graph, op.dataflow["shapes"]["out"][0]) for op in ops)
+    fused += sum(_slice_ns(graph, op) for op in ops)
     return {SEPARATE: separate, FUSED: fused}
 
 
