@@ -826,19 +826,35 @@ def checkpoint_problems(p: Plan, reference) -> list:
     a key the reference lacks, a weight whose transforms fail on the reference's tensors or give another shape than
     the description declares, a reference parameter no weight reads. Each transform list runs as the package's
     weights.py runs it (tttgen/render/weight_code.py's statements). Problems name the weight (or `reference.torch`)."""
+    from tttgen.inputs.load import Problem
+
+    problems, read = state_problems(p, reference.state_dict())
+    seen = set()
+    for key, param in reference.named_parameters():
+        if key not in read and id(param) not in seen:
+            problems.append(
+                Problem(("reference", "torch"), f"the reference's '{key}' {list(param.shape)} is read by no weight")
+            )
+        seen.add(id(param))
+    return problems
+
+
+def state_problems(p: Plan, state) -> tuple[list, set[str]]:
+    """The package's checkpoint keys against a state dict (key -> tensor; meta tensors do: only shapes are read),
+    every per-layer key for each loop index: the keys `state` lacks and the weights whose transforms fail on its
+    tensors or give another shape than the description declares, as Problems naming the weight; and every key read."""
     import torch
 
     from tttgen.render.weight_code import weight_source
     from tttgen.inputs.load import Problem
 
-    state = reference.state_dict()
     declared = set(_description(p).weights)
     problems, read = [], set()
     for w in p.graph.weights:
         if not w.hf_names:  # generated at load time (rotary tables)
             continue
         loc = ("weights", w.name) if w.name in declared else ("weights",)
-        lines = weight_source("w", w)
+        code = compile("\n".join(weight_source("w", w)), f"<weight {w.name}>", "exec")  # once for every layer
         for i in range(w.loop_count) if w.per_layer else [0]:
             keys = [k.replace("{i}", str(i)) for k in w.hf_names]
             read.update(keys)
@@ -849,7 +865,7 @@ def checkpoint_problems(p: Plan, reference) -> list:
             given = ", ".join(f"'{k}' {list(state[k].shape)}" for k in keys)
             scope = {"torch": torch, "math": math, "state": state, "i": i}
             try:
-                exec("\n".join(lines), scope)  # tttgen's own statements over the reference's tensors
+                exec(code, scope)  # tttgen's own statements over the reference's tensors
             except Exception as err:  # a reshape or concat that the reference's shapes do not fit
                 problems.append(
                     Problem(loc, f"weight '{w.name}': its transforms fail on the reference's {given}: {err}")
@@ -862,14 +878,7 @@ def checkpoint_problems(p: Plan, reference) -> list:
                         loc, f"weight '{w.name}' is {got} from the reference's {given}, not {list(w.shape)} as declared"
                     )
                 )
-    seen = set()
-    for key, param in reference.named_parameters():
-        if key not in read and id(param) not in seen:
-            problems.append(
-                Problem(("reference", "torch"), f"the reference's '{key}' {list(param.shape)} is read by no weight")
-            )
-        seen.add(id(param))
-    return problems
+    return problems, read
 
 
 def reference_outputs(p: Plan, spec, reference, adapter, named: dict, keywords: dict, outputs: list[str]):
