@@ -197,7 +197,9 @@ def planted_description(tmp_path, name: str, old: str, new: str) -> str:
 def test_a_renamed_prefix_fails(tmp_path):
     """The Pairformer stack under `pairformer.` instead of the checkpoint's `pairformer_module.`: its keys are
     missing from the checkpoint, the real ones go unread, and load_weights refuses the checkpoint naming them."""
-    path = planted_description(tmp_path, "boltz2_trunk", '"pairformer_module.layers.{layer}."', '"pairformer.layers.{layer}."')
+    path = planted_description(
+        tmp_path, "boltz2_trunk", '"pairformer_module.layers.{layer}."', '"pairformer.layers.{layer}."'
+    )
     state = checkpoint_state()
     problems, read = key_problems(plan(Request(path, "p150", params=(("n", "64"),))), state)
     assert "'pairformer.layers.63.tri_mul_out.norm_in.weight', which the reference lacks" in "\n".join(problems)
@@ -217,4 +219,6 @@ def test_a_dropped_transpose_fails(tmp_path):
     old = 'key: "z_init_1.weight", transforms: [{kind: transpose}]'
     path = planted_description(tmp_path, "boltz2_trunk", old, 'key: "z_init_1.weight"')
     problems, _ = key_problems(plan(Request(path, "p150", params=(("n", "64"),))), checkpoint_state())
-    assert problems == ["weight 'z_init_1' is [128, 384] from the reference's 'z_init_1.weight' [128, 384], not [384, 128] as declared"]
+    assert problems == [
+        "weight 'z_init_1' is [128, 384] from the reference's 'z_init_1.weight' [128, 384], not [384, 128] as declared"
+    ]
