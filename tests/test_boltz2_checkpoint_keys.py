@@ -8,7 +8,8 @@ Boltz2 builds it with the released hyperparameters (tests/boltz2_checkpoint.py: 
   it is not run (an alias of a read tensor counts as read), and each listed family is indeed unread;
 - each package's load_weights takes the checkpoint (every key offered, a random tensor of the checkpoint's shape
   made when read: 520M parameters are never materialised) and reads exactly its checkpoint_keys();
-- planted: a renamed key prefix and a dropped transpose fail the checks, and load_weights names the missing keys.
+- planted: a renamed key prefix and a dropped transpose fail the checks, load_weights names the missing keys, and a
+  shallower Pairformer stack leaves the checkpoint's last layers unread.
 """
 
 from __future__ import annotations
@@ -222,3 +223,16 @@ def test_a_dropped_transpose_fails(tmp_path):
     assert problems == [
         "weight 'z_init_1' is [128, 384] from the reference's 'z_init_1.weight' [128, 384], not [384, 128] as declared"
     ]
+
+
+def test_a_shallower_stack_leaves_layers_unread():
+    """Built with 48 Pairformer blocks (the training config's count before predict's 64): layers 48 to 63 of the
+    checkpoint are read by no package, and they are in no UNREAD family."""
+    state = checkpoint_state()
+    read: set[str] = set()
+    for name in PACKAGES:
+        params = (("num_blocks", "48"),) if name == "boltz2_trunk" else ()
+        read |= key_problems(built(name, params), state)[1]
+    unlisted = {k for k in unread_keys(read, state) if family(k) is None}
+    assert {k.split(".")[2] for k in unlisted} == {str(i) for i in range(48, 64)}
+    assert all(k.startswith("pairformer_module.layers.") for k in unlisted)
