@@ -406,3 +406,20 @@ def test_conditioning_padding_that_reaches_real_atoms_fails():
     ))
     got, problems = conditioning_forward_tokens(edit_files=bug)
     assert got[2] < 0.99 and "atom_to_token: the padding is not zero" in problems, got
+
+
+# ---------------------------------------------------------------- the README
+
+
+def test_readme_prices_each_bucket_with_its_token_and_atom_capacity():
+    """Each size built is a row: its tokens, atoms and windows after padding and its modeled time; the usage shows
+    forward_tokens on boltz's own tensors, both masks passed."""
+    files = rendered_files(plan(Request("boltz2_diffusion_step", "p150", params=(("token_depth", "1"),))), None)
+    readme = files["README.md"]
+    assert "| size (n, tokens after padding) | atoms after padding | windows after padding | modeled device time" in readme
+    rows = [line for line in readme.splitlines() if line.startswith(("| 64 | 512 | 16 | ", "| 256 | 2048 | 64 | "))]
+    assert len(rows) == 2 and all(line.endswith(" us |") for line in rows), rows
+    assert "token_mask=feats['token_pad_mask'], atom_mask=feats['atom_pad_mask']" in readme
+    readme = rendered_files(plan(Request("boltz2_diffusion_conditioning", "p150", params=CONDITIONING)), None)["README.md"]
+    assert "| size (n, tokens after padding) | atoms after padding | modeled device time per call |" in readme
+    assert "(no mask: the description states that no op mixes padded entries into real" in readme
