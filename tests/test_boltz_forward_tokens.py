@@ -423,3 +423,41 @@ def test_readme_prices_each_bucket_with_its_token_and_atom_capacity():
     readme = rendered_files(plan(Request("boltz2_diffusion_conditioning", "p150", params=CONDITIONING)), None)["README.md"]
     assert "| size (n, tokens after padding) | atoms after padding | modeled device time per call |" in readme
     assert "(no mask: the description states that no op mixes padded entries into real" in readme
+
+
+def test_conditioning_forward_tokens_pads_every_design_on_a_mesh():
+    """n300, one design per chip: two designs of 50 tokens and 370 atoms stacked on dim 0, padded on the host to the
+    64 tokens and 512 atoms built; each design's outputs match boltz's modules on that design alone."""
+    p = plan(Request("boltz2_diffusion_conditioning", "n300", params=CONDITIONING))
+    ref = reference_module(p, 0)
+    state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
+    gen = torch.Generator().manual_seed(1)
+    tokens, atoms = 50, 370
+
+    def design():
+        atom_to_token = torch.zeros(1, atoms, tokens)
+        atom_to_token[0, torch.arange(atoms), owners(tokens, atoms, gen)] = 1.0
+        feats = torch.zeros(1, atoms, COLS)
+        feats[..., :FEATURES] = torch.randn(1, atoms, FEATURES, generator=gen)
+        return {
+            "s_trunk": torch.randn(1, tokens, WIDTH, generator=gen),
+            "z_trunk": torch.randn(1, tokens, tokens, TOKEN_Z, generator=gen),
+            "rel_pos": torch.randn(1, tokens, tokens, TOKEN_Z, generator=gen),
+            "atom_feats": feats,
+            "atom_to_token": atom_to_token,
+        }
+
+    designs = [design(), design()]
+    args = {k: torch.cat([d[k][None] if d[k].dim() == 3 else d[k] for d in designs]) for k in designs[0]}
+    with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
+        for name, text in rendered_files(p, None).items():
+            (Path(tmp) / name).write_text(text)
+        with emulated(p.graph.device), imported_package(Path(tmp), "tttgen_test_forward_tokens_mesh") as package:
+            device = package.model.open_mesh(package.configs.TRACE_REGION_SIZE)
+            model = package.Model(device, package.weights.load_weights(device, state))
+            got = model.forward_tokens(**args)
+    assert [list(g.shape) for g in got] == [[2, 50, 50, 64], [2, 1, 370, 128], [2, 1, 370, 128], [2, 32, 50, 50]]
+    for i, one in enumerate(designs):
+        with torch.no_grad():
+            want = ref(*one.values())
+        assert min(pcc(g[i : i + 1].float().reshape(w.shape), w) for g, w in zip(got, want)) >= 0.99, i
