@@ -562,7 +562,9 @@ class Reference(Strict):
 
 
 # the locals of the generated forward_tokens besides its arguments and the axes' lengths (templates/model.py.j2)
-FORWARD_TOKENS_LOCALS = ("self", "size", "real", "outs", "shape", "designs", "torch", "ttnn", "C")
+FORWARD_TOKENS_LOCALS = (
+    "self", "size", "built", "lengths", "real", "outs", "shape", "designs", "torch", "ttnn", "C",
+)
 MODEL_METHODS = ("forward", "to_device", "open", "close", "from_host_weights", "check_inputs", "check_shapes")
 # names a mode may not take: the methods and attributes of the generated classes (templates/model.py.j2, lm.py.j2),
 # beside which each mode's method sits (tests/test_mode_names.py keeps this list complete)
@@ -1048,6 +1050,10 @@ class _Checker:
         if param in inputs or param in FORWARD_TOKENS_LOCALS:
             self.add(("sizes", "param"), f"'{param}' is the name of an input or of a local of forward_tokens (the "
                      "real token count is a variable of that name there)")
+        for iname in inputs:
+            if iname in FORWARD_TOKENS_LOCALS:
+                self.add(("inputs", iname), f"input '{iname}' is named like a local of the generated forward_tokens "
+                         f"({', '.join(FORWARD_TOKENS_LOCALS)}): name it otherwise")
         mask_names: dict[str, str] = {}
         for loc, m, axis in masks:
             if m not in inputs:
