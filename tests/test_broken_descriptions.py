@@ -39,7 +39,7 @@ def test_the_corpus_covers_the_mistakes_users_make():
         "reference_missing_class", "reference_missing_adapter", "reference_not_callable", "reference_unknown_package",
         "key_map_mistakes",
         "extends_unknown_base", "extends_cycle", "extends_patch_missing", "extends_conflicting_patch",
-        "feature_patch_missing", "derived_unknown", "bind_inherited_type", "mode_names",
+        "feature_patch_missing", "derived_unknown", "bind_inherited_type", "mode_names", "sizes_axes",
     } <= names
 
 

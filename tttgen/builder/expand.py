@@ -15,6 +15,8 @@ against the caller's).
 
 from __future__ import annotations
 
+import ast
+import copy
 import re
 import string
 from math import prod
@@ -43,6 +45,7 @@ from tttgen.inputs.module import (
     mode_role,
     mode_variant,
     named_modes,
+    parse_expr,
     read_module_lines,
     with_derived,
     sized_variants,
@@ -739,9 +742,9 @@ def expand(
         lists = _layer_lists(variant.ops if variant and variant.ops is not None else desc.ops, declared)
         if lists:
             io[mode.key]["layer_lists"] = lists
-        if desc.sizes and desc.sizes.mask:
+        if desc.sizes and desc.sizes.padded:
             outputs = variant.outputs if variant and variant.outputs is not None else desc.outputs
-            io[mode.key] |= _token_axes(declared, outputs, size_param, desc.sizes.mask)
+            io[mode.key]["padding"] = _padding(desc, menv, declared, outputs)
     expander.raise_problems()  # every problem of every mode, each at its file:line, before any IR is made
     for wname in sorted(desc.sampler.start.values()) if desc.sampler else ():
         # a value the sampler starts its loop from: loaded like an activation operand (tiles)
@@ -904,18 +907,50 @@ def _layer_lists(steps: list, inputs: Mapping[str, Any]) -> list[str]:
     return sorted(out)
 
 
-def _token_axes(inputs: Mapping[str, Any], outputs: Mapping[str, Any], size_param: str, mask: str) -> dict:
-    """What forward_tokens pads and cuts (`sizes.mask`): each input's and output's dims declared as the size param
-    itself (a pair tensor's two, a token row's one), and the mask input it sets."""
+def _padding(desc: ModuleDescription, env: Mapping[str, Any], inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict:
+    """What forward_tokens pads and cuts (`sizes.mask`, `sizes.axes`): the padded axes in order, the size param's
+    first, each with its mask input, the Python expression of its real length where the description derives it
+    (params replaced by their values, the axes above it by their variables) and the input dim whose built shape
+    holds its capacity; each input's and output's dims declared as an axis, [dim, axis] pairs."""
+    sizes = desc.sizes
+    declared = [(sizes.param, sizes.mask, None, "tokens")] + [
+        (name, a.mask, a.length, a.doc) for name, a in sizes.axes.items()
+    ]
+    names = [name for name, *_ in declared]
+    masks = {mask for _, mask, _, _ in declared if mask}
 
-    def axes(shape: list) -> list[int]:
-        return [i for i, item in enumerate(shape) if item == size_param]
+    def dims(shape: list) -> list[list]:
+        return [[i, item] for i, item in enumerate(shape) if item in names]
 
+    axes = []
+    for name, mask, length, doc in declared:
+        holder = next(([n, i] for n, t in inputs.items() if n not in masks for i, item in enumerate(t.shape)
+                       if item == name), None)
+        axes.append({
+            "name": name,
+            "mask": mask,
+            "length": None if length is None else _python_expr(length, env, keep=set(names)),
+            "holder": holder,
+            "doc": doc,
+        })
     return {
-        "token_mask": mask,
-        "token_axes": {n: axes(t.shape) for n, t in inputs.items() if n != mask},
-        "output_token_axes": {n: axes(t.shape) for n, t in outputs.items()},
+        "axes": axes,
+        "inputs": {n: dims(t.shape) for n, t in inputs.items() if n not in masks},
+        "outputs": {n: dims(t.shape) for n, t in outputs.items()},
     }
+
+
+def _python_expr(text: str | int, env: Mapping[str, Any], keep: set[str]) -> str:
+    """A shape expression as Python source: the names in `keep` left as variables, every other param replaced by
+    its value (`(atoms + queries - 1) // queries` -> `(atoms + 32 - 1) // 32`)."""
+    if isinstance(text, int):
+        return str(text)
+
+    class Values(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return node if node.id in keep else ast.Constant(int(env[node.id]))
+
+    return ast.unparse(Values().visit(copy.deepcopy(parse_expr(text))))
 
 
 def _rows_axis(shape: list, size_param: str) -> int:

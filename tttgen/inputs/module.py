@@ -459,6 +459,27 @@ class ModeVariant(Strict):
     ops: list[Step]
 
 
+class PaddedAxis(Strict):
+    """Another axis `forward_tokens` pads besides the size param's own (Boltz's atoms beside its tokens): a `derived`
+    name of the size param (atoms = atoms_per_token * n) written as a dim of inputs' and outputs' shapes. Every dim
+    so written is padded at the end to that name's value at the built size, and outputs are cut back to the real
+    length."""
+
+    mask: str | None = Field(
+        None,
+        pattern=NAME,
+        description="the input that masks this axis's padding, shaped [1, ..., 1, axis]: forward_tokens sets it to "
+        "1 on the real entries and 0 on the padding (an optional argument of forward_tokens, default all real)",
+    )
+    length: Expr | None = Field(
+        None,
+        description="the real length as an expression of the size param and the axes declared above this one "
+        "(the atoms' windows: `(atoms + queries - 1) // queries`); without it the inputs give the real length, any "
+        "up to the axis's value at the largest size built",
+    )
+    doc: Text = ""
+
+
 class Sizes(Strict):
     """The param each prefill mode binds, and its default values (a pair module runs once per token count n)."""
 
@@ -470,6 +491,17 @@ class Sizes(Strict):
         description="the input that masks padded tokens: the package gets `forward_tokens`, which takes any token "
         "count up to the largest size, pads it on the host to the smallest size it fits and sets this mask",
     )
+    axes: dict[str, PaddedAxis] = Field(
+        {},
+        description="the other axes forward_tokens pads, by their `derived` name (atoms); with them and without a "
+        "`mask` the package gets forward_tokens too, the description stating that no op mixes padding into real "
+        "entries (every op per token, per pair or per atom)",
+    )
+
+    @property
+    def padded(self) -> bool:
+        """Whether the package gets forward_tokens."""
+        return self.mask is not None or bool(self.axes)
 
 
 KERNEL_SETTINGS = ("LOFI", "HIFI2", "HIFI2_FP16", "HIFI4")  # tttgen/passes/precision.py KERNELS (a test keeps them equal)
@@ -529,6 +561,10 @@ class Reference(Strict):
     adapter: str | None = Field(None, pattern=PYTHON_FILE_OBJECT)
 
 
+# the locals of the generated forward_tokens besides its arguments and the axes' lengths (templates/model.py.j2)
+FORWARD_TOKENS_LOCALS = (
+    "self", "size", "built", "lengths", "real", "outs", "shape", "designs", "torch", "ttnn", "C",
+)
 MODEL_METHODS = ("forward", "to_device", "open", "close", "from_host_weights", "check_inputs", "check_shapes")
 # names a mode may not take: the methods and attributes of the generated classes (templates/model.py.j2, lm.py.j2),
 # beside which each mode's method sits (tests/test_mode_names.py keeps this list complete)
@@ -869,7 +905,7 @@ class _Checker:
         if "param" in sizes and self.param_type(sizes["param"]) != "int":
             self.add(("sizes", "param"), f"'{sizes['param']}' is not an int param", sorted(
                 n for n in self.params if self.param_type(n) == "int"))
-        self.sizes_mask(d, sizes)
+        self.sizes_padding(d, sizes)
         for hf, pname in _d(_d(d.get("checkpoint")).get("config_map")).items():
             if pname not in _d(d.get("params")):
                 self.add(("checkpoint", "config_map", hf), f"unknown param '{pname}'", sorted(_d(d.get("params"))))
@@ -961,20 +997,97 @@ class _Checker:
                                  sorted(set(params) | set(known)))
             known.append(name)
 
-    def sizes_mask(self, d: dict, sizes: dict) -> None:
-        """`sizes.mask` names an input whose shape holds the size param only in its last dim ([1, 1, 1, n]) and no
-        other input or output holds the size param anywhere but in token dims (forward_tokens pads and cuts those)."""
-        mask = sizes.get("mask")
-        if mask is None:
+    def sizes_padding(self, d: dict, sizes: dict) -> None:
+        """What forward_tokens pads (`sizes.mask`, `sizes.axes`): each padded axis a derived name of the size param,
+        each mask an input shaped [1, ..., 1, axis], each `length` over the size param, the axes above it and params
+        free of the size param; every input and output dim that depends on the size param written as the param or
+        an axis (the dims forward_tokens pads and cuts), and each axis held by an input it reads the length from."""
+        mask, axes, param = sizes.get("mask"), _d(sizes.get("axes")), sizes.get("param")
+        if (mask is None and not axes) or not isinstance(param, str):
             return
-        inputs = _d(d.get("inputs"))
-        if mask not in inputs:
-            self.add(("sizes", "mask"), f"unknown input '{mask}'", sorted(inputs))
-            return
-        shape = _d(inputs[mask]).get("shape")
-        param = sizes.get("param")
-        if not isinstance(shape, list) or not shape or shape[-1] != param or param in shape[:-1]:
-            self.add(("sizes", "mask"), f"input '{mask}' must be shaped [1, ..., 1, {param}] (got {shape})")
+        inputs, derived = _d(d.get("inputs")), _d(d.get("derived"))
+        reach = derived_reach(d)
+
+        def depends(item: Any) -> bool:
+            try:
+                names = expr_names(item) if isinstance(item, str) else []
+            except ExprError:
+                return False
+            return any(n == param or param in reach.get(n, ()) for n in names)
+
+        masks = [(("sizes", "mask"), mask, param)] if mask is not None else []
+        known = [param]  # what a later axis's `length` may read
+        constants = sorted(n for n in self.params if self.param_type(n) == "int" and n != param and not depends(n))
+        for name, axis in axes.items():
+            loc, axis = ("sizes", "axes", name), _d(axis)
+            if not isinstance(name, str) or not re.match(NAME, name):
+                self.add(loc, f"axis name '{name}' is not an identifier")
+                continue
+            if name not in derived:
+                self.add(loc, f"'{name}' is not a derived name: a padded axis is a named expression of {param} "
+                         f"(atoms: 8 * {param}) written as a dim of the inputs", sorted(derived))
+                continue
+            if param not in reach.get(name, ()):
+                self.add(loc, f"'{name}' = {derived[name]} does not depend on {param}: forward_tokens pads only "
+                         f"axes whose built length grows with the size")
+                continue
+            if name in inputs or name in FORWARD_TOKENS_LOCALS:
+                self.add(loc, f"'{name}' is the name of an input or of a local of forward_tokens (its real length "
+                         f"is a variable of that name there): name the axis otherwise")
+            if axis.get("mask") is not None:
+                masks.append(((*loc, "mask"), axis["mask"], name))
+            length = axis.get("length")
+            if isinstance(length, str):
+                try:
+                    names = expr_names(length)
+                except ExprError:
+                    names = []  # the schema reports the grammar
+                for n in names:
+                    if n not in known and n not in constants:
+                        self.add((*loc, "length"), f"'{n}' in '{length}' is neither {param}, an axis above '{name}' "
+                                 f"nor an int param free of {param}", known + constants)
+            known.append(name)
+        if param in inputs or param in FORWARD_TOKENS_LOCALS:
+            self.add(("sizes", "param"), f"'{param}' is the name of an input or of a local of forward_tokens (the "
+                     "real token count is a variable of that name there)")
+        for iname in inputs:
+            if iname in FORWARD_TOKENS_LOCALS:
+                self.add(("inputs", iname), f"input '{iname}' is named like a local of the generated forward_tokens "
+                         f"({', '.join(FORWARD_TOKENS_LOCALS)}): name it otherwise")
+        mask_names: dict[str, str] = {}
+        for loc, m, axis in masks:
+            if m not in inputs:
+                self.add(loc, f"unknown input '{m}'", sorted(inputs))
+                continue
+            if m in mask_names:
+                self.add(loc, f"input '{m}' masks '{mask_names[m]}' already: each padded axis has its own mask")
+                continue
+            mask_names[m] = axis
+            shape = _d(inputs[m]).get("shape")
+            if not isinstance(shape, list) or not shape or shape[-1] != axis or any(
+                item != 1 for item in shape[:-1]
+            ):
+                self.add(loc, f"input '{m}' must be shaped [1, ..., 1, {axis}] (got {shape})")
+        padded = list(known)  # the size param and every well-declared axis
+        sections = [((section,), d.get(section)) for section in ("inputs", "outputs")] + [
+            (("modes", mode, section), _d(variant).get(section))
+            for mode, variant in _d(d.get("modes")).items()
+            for section in ("inputs", "outputs")
+        ]
+        for where, tensors in sections:
+            for tname, t in _d(tensors).items():
+                for i, item in enumerate(_l(_d(t).get("shape"))):
+                    if item not in padded and depends(item):
+                        self.add((*where, tname, "shape", i),
+                                 f"'{item}' depends on {param} but is no padded axis: forward_tokens pads and cuts "
+                                 f"only dims written as one (name it in `derived` and declare it in sizes.axes)",
+                                 padded)
+        for axis in padded:
+            held = [n for n, t in inputs.items() if n not in mask_names and axis in _l(_d(t).get("shape"))]
+            if not held:
+                self.add(("sizes", "param") if axis == param else ("sizes", "axes", axis),
+                         f"no input but a mask has a dim '{axis}': forward_tokens reads its length and each built "
+                         f"size's capacity from one")
 
     def sampler(self, sampler: dict) -> None:
         """The sampler's mode, carried values, start weights and result name what the description declares."""
@@ -1597,6 +1710,19 @@ def derived_params(data: Any) -> dict[str, dict]:
             names = []
         floats = any(_d(params.get(n)).get("type") == "float" or _d(out.get(n)).get("type") == "float" for n in names)
         out[name] = {"type": "float" if floats else "int", "doc": f"= {value}", "derived": True}
+    return out
+
+
+def derived_reach(data: Any) -> dict[str, set[str]]:
+    """Each named expression's names, with the names those reach in turn (atoms = atoms_per_token * n reaches n;
+    windows = atoms // queries reaches atoms, atoms_per_token, n and queries)."""
+    out: dict[str, set[str]] = {}
+    for name, value in _d(_d(data).get("derived")).items():
+        try:
+            names = expr_names(value) if isinstance(value, str) else []
+        except ExprError:
+            names = []
+        out[name] = set(names).union(*(out.get(n, set()) for n in names))
     return out
 
 

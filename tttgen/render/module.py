@@ -727,25 +727,69 @@ def uses_torch(graph: Graph, is_lm: bool) -> bool:
     )
     rotary = any(op.kind == "rotary" for op in graph.ops) or host_rope_tables(graph)
     traced = (graph.facts.get("module_traces") or {}).get("traceable", False)  # warmup's zero inputs
-    tokens = any("token_axes" in io for io in graph.facts["io"].values())
+    tokens = any("padding" in io for io in graph.facts["io"].values())
     return is_lm or integer_input or rotary or tokens or bool(_state_views(graph)) or traced
 
 
 def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
-    """Model.forward_tokens of a description with `sizes.mask`: the inputs it pads (token axes), the mask it sets,
-    the outputs it cuts back, and each size's modeled time (the README's bucket table)."""
+    """Model.forward_tokens of a description with `sizes.mask` or `sizes.axes`, as the builder's padding facts say:
+    the axes it pads (each one's real length read from an input or derived, its mask, the input dim that holds its
+    capacity), each input's and output's padded dims, and each size's capacities and modeled time (the README's
+    bucket table)."""
     io = graph.facts["io"]
     first = io[keys[0]]
-    if "token_axes" not in first:
+    padding = first.get("padding")
+    if padding is None:
         return None
+    axes = padding["axes"]
+    token = axes[0]["name"]  # the size param: its capacity is the size itself
+    masks = [a["mask"] for a in axes if a["mask"]]
     times = graph.facts.get("mode_time_ns", {})
+
+    def capacity(axis: str) -> str:
+        return "size" if axis == token else f'built["{axis}"]'
+
+    def nested(call: str, value: str, dims: list, limit) -> str:
+        """`value` through `call` once per axis among `dims` ([dim, axis] pairs), in the axes' order."""
+        for axis in [a["name"] for a in axes]:
+            on = [d for d, a in dims if a == axis]
+            if on:
+                value = f"{call}({value}, {on}, {limit(axis)})"
+        return value
+
+    def held(key: str, axis: dict) -> int:
+        name, dim = axis["holder"]
+        return io[key]["inputs"][name][dim]
+
     return {
-        "mask": first["token_mask"],
-        "args": ", ".join(n for n in first["inputs"] if n != first["token_mask"]),
-        "inputs": [(n, first["token_axes"].get(n), n == first["token_mask"]) for n in first["inputs"]],
-        "outputs": [(n, axes) for n, axes in first["output_token_axes"].items()],
-        "sizes": [{"size": mode_rows(graph)[k], "us": f"{times.get(k, 0.0) / 1000:.1f}"} for k in keys],
-        "axis_of_first": min(first["token_axes"][next(n for n in first["inputs"] if n != first["token_mask"])]),
+        "args": ", ".join(n for n in first["inputs"] if n not in masks),
+        "kwargs": ", ".join(f"{n}={n}" for n in first["inputs"] if n not in masks),
+        "lengths_literal": "{" + ", ".join(f'"{a["name"]}": {a["name"]}' for a in axes) + "}",
+        "masks": [{"name": a["mask"], "axis": a["name"], "capacity": capacity(a["name"])} for a in axes if a["mask"]],
+        # each axis's real length: read from its holder's dim, or its derived expression
+        "lengths": [
+            {"name": a["name"], "value": a["length"] or f"{a['holder'][0]}.shape[{a['holder'][1]}]", "derived": bool(a["length"])}
+            for a in axes
+        ],
+        "holders": {a["name"]: tuple(a["holder"]) for a in axes},
+        "dims": {n: {d: a for d, a in dims} for n, dims in padding["inputs"].items() if dims},
+        "others": [a["name"] for a in axes[1:]],
+        "pads": [
+            (n, nested("pad_tokens", n, dims, capacity)) for n, dims in padding["inputs"].items() if dims
+        ],
+        "cuts": [
+            nested("cut_tokens", f"outs[{i}]", dims, lambda axis: axis) for i, dims in enumerate(padding["outputs"].values())
+        ],
+        "axes": [{"name": a["name"], "mask": a["mask"], "length": a["length"], "doc": a["doc"]} for a in axes],
+        "sizes": [
+            {
+                "size": mode_rows(graph)[k],
+                "capacities": [held(k, a) for a in axes[1:]],
+                "us": f"{times.get(k, 0.0) / 1000:.1f}",
+            }
+            for k in keys
+        ],
+        "largest": {a["name"]: held(keys[-1], a) for a in axes},
     }
 
 
