@@ -26,7 +26,10 @@ N, ATOMS, TOKEN_S, TOKEN_Z, HEADS, DEPTH, FEATURES, COLS = 64, 512, 96, 64, 16, 
 def padded_inputs(real_tokens: int, seed: int = 5):
     """`real_tokens` of 64 real, each with 3 to 9 atoms (an uneven atom_to_token), padded to 512 atoms; padded
     tokens' and atoms' features zero, padded atoms' rows of atom_to_token zero; atom features zero after the 388
-    AtomEncoder reads. Returned as boltz takes them (the reference's forward), with the real atom count."""
+    AtomEncoder reads. The atoms' reference positions are a few angstroms apart, their ref_space_uid one per residue
+    of two or three tokens in atom order (several atoms share one), starting at 245 so they pass 256 (the package
+    gets them modulo 256, the reference as they are), padded atoms uid 0 and mask 0. Returned as boltz takes them
+    (the reference's forward), with the real atom count."""
     gen = torch.Generator().manual_seed(seed)
     per_token = torch.randint(3, 10, (real_tokens,), generator=gen)
     owner = torch.repeat_interleave(torch.arange(real_tokens), per_token)
@@ -37,6 +40,12 @@ def padded_inputs(real_tokens: int, seed: int = 5):
     feats = torch.zeros(1, ATOMS, COLS)
     feats[0, :real_atoms, :FEATURES] = torch.randn(real_atoms, FEATURES, generator=gen)
     pair = tokens[:, None] * tokens[None, :]
+    ref_pos = torch.zeros(1, 1, ATOMS, 32)
+    ref_pos[0, 0, :real_atoms, :3] = torch.randn(real_atoms, 3, generator=gen) * 1.5
+    uid = torch.zeros(1, 1, ATOMS, 32)
+    uid[0, 0, :real_atoms, 0] = (245 + owner // 3).float()
+    mask = torch.zeros(1, 1, ATOMS, 32)
+    mask[0, 0, :real_atoms, 0] = 1.0
     return (
         {
             "s_trunk": torch.randn(1, N, TOKEN_S, generator=gen) * tokens[:, None],
@@ -44,6 +53,9 @@ def padded_inputs(real_tokens: int, seed: int = 5):
             "rel_pos": torch.randn(1, N, N, TOKEN_Z, generator=gen) * pair[..., None],
             "atom_feats": feats,
             "atom_to_token": atom_to_token,
+            "ref_pos": ref_pos,
+            "atom_uid": uid,
+            "atom_mask": mask,
         },
         real_atoms,
     )
@@ -54,7 +66,8 @@ _RUNS: dict = {}
 
 def conditioning_pccs(real_tokens: int, edit_files=None, device: str = "n150", edit_state=None) -> dict:
     """PCC of each package output against boltz's modules on the same padded input: z and the token biases over
-    real token pairs, q and c over real atoms."""
+    real token pairs, q and c over real atoms, each atom layer's per-window biases over every window, query and key
+    (boltz computes them for padded atoms too; the step masks their keys). The package gets the uids modulo 256."""
     key = (real_tokens, device)
     if key not in _RUNS:
         p = plan(Request("boltz2_diffusion_conditioning", device, params=SMALL))
@@ -77,12 +90,13 @@ def conditioning_pccs(real_tokens: int, edit_files=None, device: str = "n150", e
             model = package.Model(device_, weights)
             inputs = model.to_device(
                 rows(named["s_trunk"]), named["z_trunk"], named["rel_pos"], rows(named["atom_feats"]),
-                rows(named["atom_to_token"]),
+                rows(named["atom_to_token"]), named["ref_pos"], named["atom_uid"] % 256, named["atom_mask"],
             )
-            z, q, c, bias = (ttnn.to_torch(t).float() for t in model.forward(*inputs))
+            z, q, c, bias, enc, dec = (ttnn.to_torch(t).float() for t in model.forward(*inputs))
     t, a = real_tokens, real_atoms
-    z_want, q_want, c_want, bias_want = want
+    z_want, q_want, c_want, bias_want, enc_want, dec_want = want
     assert list(bias.shape) == [1, DEPTH * HEADS, N, N]
+    assert list(enc.shape) == list(enc_want.shape) == [ATOMS // 32, 3 * 4, 32, 128]
     return {
         "z": pcc(z[0, :t, :t], z_want[0, :t, :t]),
         "q": pcc(q[0, 0, :a], q_want[0, :a]),
@@ -90,6 +104,8 @@ def conditioning_pccs(real_tokens: int, edit_files=None, device: str = "n150", e
         # each layer's planes on their own: a stack in the wrong order compares layer 0 with layer 1
         **{f"bias_{i}": pcc(bias[0, i * HEADS:(i + 1) * HEADS, :t, :t], bias_want[0, i * HEADS:(i + 1) * HEADS, :t, :t])
            for i in range(DEPTH)},
+        **{f"enc_{i}": pcc(enc[:, 4 * i:4 * (i + 1)], enc_want[:, 4 * i:4 * (i + 1)]) for i in range(3)},
+        **{f"dec_{i}": pcc(dec[:, 4 * i:4 * (i + 1)], dec_want[:, 4 * i:4 * (i + 1)]) for i in range(3)},
     }
 
 

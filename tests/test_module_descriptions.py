@@ -20,6 +20,7 @@ BUILTINS = [
     "boltz2_trunk",
     "boltz_adaln",
     "boltz_atom_attention_decoder",
+    "boltz_atom_bias_projection",
     "boltz_atom_attention_encoder",
     "boltz_atom_key_mask",
     "boltz_atom_transformer",

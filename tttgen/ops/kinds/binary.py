@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import ACTIVATIONS, BINARY_FNS, Attr, Inferred, ports, rows_dim
+from tttgen.ops.kinds.base import ACTIVATIONS, BINARY_FNS, Attr, Inferred, ShapeError, ports, rows_dim
 from tttgen.ops.kinds.rms_norm import decode_shard_problem
 from tttgen.ops.kinds.unary import Elementwise, Operand
 
@@ -26,7 +26,8 @@ class Binary(Elementwise):
     def infer(self, ins, attrs):
         act = attrs.get("a_activation", "none")
         fn = attrs["fn"] if act == "none" else f"{act}_{attrs['fn']}"  # e.g. silu_mul: SwiGLU in one kernel
-        return Inferred((ins["a"],), rows_dim(ins["a"]) | {"fn": fn})
+        out = broadcast_shape(ins["a"], ins["b"]) if ins.get("b") is not None else ins["a"]
+        return Inferred((out,), rows_dim(out) | {"fn": fn})
 
     def steps(self, op, attrs):
         """a <fn> b, after the activation on a (the fact `fn` is `<act>_<fn>` then)."""
@@ -76,6 +77,19 @@ class Binary(Elementwise):
 
     def flops(self, op, graph):
         return op.facts["rows"] * op.facts["dim"]
+
+
+def broadcast_shape(a, b):
+    """The shape of a <fn> b: numpy broadcasting, a size-1 dim of either operand stretched to the other's (ttnn 0.81.1
+    accepts both sides broadcast: a [K, 1, H, 32] minus a [K, W, 1, 32] is [K, W, H, 32], Boltz's atom-pair offsets)."""
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise ShapeError(f"shapes {list(a)} and {list(b)} do not broadcast")
+        out.append(max(x, y))
+    return tuple(out)
 
 
 KIND = Binary()
