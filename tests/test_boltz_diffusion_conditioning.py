@@ -156,6 +156,35 @@ def test_a_broken_conditioning_fails(bug, output):
     assert conditioning_pccs(50, edit_files=bug)[output] < 0.99
 
 
+@pytest.mark.parametrize(
+    "bug,output",
+    [
+        # v without the uid equality: pairs of atoms in different residues count
+        (planted((r"ttnn\.multiply\(du, du\)", "ttnn.multiply(du, 0.0)")), "enc_0"),
+        # |d|^2 fed where boltz feeds 1 / (1 + |d|^2)
+        (planted((r"ttnn\.reciprocal\(ttnn\.add\(dist2, 1\.0\), ", "ttnn.multiply(dist2, 1.0, ")), "enc_0"),
+        # z gathered at (token(key), token(query)): zp's token pair transposed
+        (planted((r"zp_t = ttnn\.permute\(zp_sq, \[0, 3, 2, 1\]", "zp_t = ttnn.permute(zp_sq, [0, 3, 1, 2]")), "enc_0"),
+        # c_to_p_trans_k dropped
+        (planted((r"p3_sq = ttnn\.add\(p2_sq, ck,", "p3_sq = ttnn.add(p2_sq, ttnn.multiply(ck, 0.0),")), "enc_0"),
+        # p_mlp's residual dropped
+        (planted((r"p = ttnn\.add\(p3, h3,", "p = ttnn.add(ttnn.multiply(p3, 0.0), h3,")), "enc_0"),
+        # the LayerNorm's statistics dropped (centred, not scaled by 1 / std)
+        (planted((r"pn = p_normed_prefill_jit\(pc, var\)", "pn = ttnn.multiply(pc, 1.0)")), "dec_2"),
+        # the encoder layers' LayerNorm scale and shift dropped
+        (planted((r"xb = ttnn\.add\(xs, self\.w\[\"atom_enc_bias\.norm_bias\"\][^\n]*", "xb = ttnn.multiply(x, 1.0)")),
+         "enc_1"),
+        # every decoder layer's bias pushed at the front: the layers come out reversed
+        (planted((r"ttnn\.concat\(\[rest, bias\], dim=1", "ttnn.concat([bias, rest], dim=1")), "dec_0"),
+    ],
+    ids=["uid-equality-dropped", "distance-not-inverted", "z-gather-transposed", "c-to-p-keys-dropped",
+         "p-mlp-residual-dropped", "layer-norm-statistics-dropped", "layer-norm-affine-dropped",
+         "atom-layers-reversed"],
+)
+def test_a_broken_atom_pair_conditioning_fails(bug, output):
+    assert conditioning_pccs(50, edit_files=bug)[output] < 0.99
+
+
 def test_conditioning_keys_are_the_boltz2_checkpoint_keys():
     graph = plan(Request("boltz2_diffusion_conditioning", "p150", params=(("n", "64"),))).graph
     keys = {k for w in graph.weights for k in w.hf_names}
@@ -187,17 +216,20 @@ def test_boltz2_builds_its_conditioning_under_diffusion_conditioning():
 
 # ---------------------------------------------------------------- chained: conditioning -> one denoising step
 
-# the step at the conditioning's sizes: 4 token heads over 8 layers (a 32-plane stack), one atom layer each side
+# the step at the conditioning's sizes: 4 token heads over 8 layers (a 32-plane stack), two atom layers each side
 CHAIN_TOKEN = (("n", "64"), ("token_s", "96"), ("token_heads", "4"), ("token_depth", "8"))
-CHAIN_STEP = (*CHAIN_TOKEN, ("encoder_depth", "1"), ("decoder_depth", "1"), ("max_atoms", "512"))
-CHAIN_CONDITIONING = (*CHAIN_TOKEN, ("token_z", "64"))
+CHAIN_STEP = (*CHAIN_TOKEN, ("encoder_depth", "2"), ("decoder_depth", "2"), ("max_atoms", "512"))
+ATOM_BIAS_GAIN = 8.0
+CHAIN_CONDITIONING = (
+    *CHAIN_TOKEN, ("token_z", "64"), ("encoder_depth", "2"), ("decoder_depth", "2"), ("max_atoms", "512")
+)
 
 
 def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
     """boltz's whole DiffusionConditioning (random weights under `diffusion_conditioning.`) then its DiffusionModule
-    on featurised atoms (50 real tokens of 64, 3 to 9 atoms each, several ref_space_uids), next to this package's z,
-    q, c and token-bias stack fed on device into boltz2_diffusion_step (each layer's planes sliced from the stack).
-    The atom-pair biases, which this package does not make, come from boltz's conditioning on both sides."""
+    on featurised atoms (50 real tokens of 64, 3 to 9 atoms each, one ref_space_uid per three tokens, from 240 so
+    they pass 256), next to this package's q, c, token-bias stack and atom encoder and decoder bias stacks fed on
+    device into boltz2_diffusion_step (each layer's planes sliced from the stacks)."""
     from boltz.model.modules.diffusion_conditioning import DiffusionConditioning
 
     from tttgen.checking.verification import spread_weights
@@ -207,11 +239,14 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
     torch.manual_seed(11)
     holder = torch.nn.Module()
     holder.diffusion_conditioning = DiffusionConditioning(
-        token_s=TOKEN_S, token_z=TOKEN_Z, atom_s=128, atom_z=16, atom_encoder_depth=1, atom_encoder_heads=4,
-        token_transformer_depth=depth, token_transformer_heads=heads, atom_decoder_depth=1, atom_decoder_heads=4,
+        token_s=TOKEN_S, token_z=TOKEN_Z, atom_s=128, atom_z=16, atom_encoder_depth=2, atom_encoder_heads=4,
+        token_transformer_depth=depth, token_transformer_heads=heads, atom_decoder_depth=2, atom_decoder_heads=4,
         atom_feature_dim=FEATURES, conditioning_transition_layers=2,
     )
     spread_weights(holder)
+    with torch.no_grad():  # larger atom-pair biases, so the step's output depends on them enough to judge them
+        for proj in (*holder.diffusion_conditioning.atom_enc_proj_z, *holder.diffusion_conditioning.atom_dec_proj_z):
+            proj[1].weight.mul_(ATOM_BIAS_GAIN)
     step_plan = plan(Request("boltz2_diffusion_step", "n150", params=CHAIN_STEP))
     step_ref = reference_module(step_plan, seed=1)
     cond_plan = plan(Request("boltz2_diffusion_conditioning", "n150", params=CHAIN_CONDITIONING))
@@ -233,7 +268,7 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
             torch.randint(0, 64, (1, ATOMS, 4), generator=gen), 64
         ).float() * atom_mask[..., None, None],
         "atom_pad_mask": atom_mask,
-        "ref_space_uid": torch.cat([owner // 3, torch.zeros(ATOMS - a, dtype=torch.long)]).reshape(1, ATOMS),
+        "ref_space_uid": torch.cat([240 + owner // 3, torch.zeros(ATOMS - a, dtype=torch.long)]).reshape(1, ATOMS),
         "atom_to_token": atom_to_token,
         "token_pad_mask": token_mask,
     }
@@ -248,7 +283,7 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
     heads_first = lambda b, d: b.reshape(*b.shape[:-1], d, -1).movedim(-2, 0).movedim(-1, -3)[:, 0]  # noqa: E731
     with torch.no_grad():
         q, c, _, enc, dec, tok = holder.diffusion_conditioning(s_trunk, z_trunk, rel_pos, feats)
-        enc, dec = heads_first(enc, 1), heads_first(dec, 1)  # [1, K, 4, 32, 128]
+        enc, dec = heads_first(enc, 2), heads_first(dec, 2)  # [2, K, 4, 32, 128]
         tok_heads = tok.reshape(1, N, N, depth, heads).permute(3, 0, 4, 1, 2)  # [depth, 1, heads, n, n]
         want = step_ref(s_inputs, s_trunk, r_noisy, times, atom_mask.reshape(1, 1, -1), atom_to_token, q, c, enc, dec,
                         tok_heads, token_mask)
@@ -273,8 +308,13 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
         ):
             device = ttnn.open_device(device_id=0)
             conditioning = cond_pkg.Model(device, cond_pkg.weights.load_weights(device, cond_state))
-            _, q_dev, c_dev, stack = conditioning.forward(*conditioning.to_device(
-                rows(s_trunk), z_trunk, rel_pos, rows(atom_feats), rows(atom_to_token)
+            def column(t):  # a per-atom feature [1, atoms] or [1, atoms, 3] in the first columns of 32
+                t = t.reshape(1, 1, ATOMS, -1).float()
+                return torch.nn.functional.pad(t, (0, 32 - t.shape[-1]))
+
+            _, q_dev, c_dev, stack, enc_dev, dec_dev = conditioning.forward(*conditioning.to_device(
+                rows(s_trunk), z_trunk, rel_pos, rows(atom_feats), rows(atom_to_token), column(feats["ref_pos"]),
+                column(feats["ref_space_uid"] % 256), column(atom_mask),
             ))
             step = step_pkg.Model(device, step_pkg.weights.load_weights(device, step_state))
             t = torch.zeros(1, 1, 32, 32)
@@ -287,14 +327,31 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
             # the conditioning's outputs on device: q, c and each token layer's planes of the stack
             inputs[7], inputs[8] = q_dev, c_dev
             inputs[11] = [ttnn.slice(stack, [0, i * heads, 0, 0], [1, (i + 1) * heads, N, N]) for i in range(depth)]
+            # the atom layers' biases: each layer's 4 heads of the package's stacks (boltz's are replaced)
+            windows = ATOMS // 32
+            inputs[9] = [ttnn.slice(enc_dev, [0, 4 * i, 0, 0], [windows, 4 * (i + 1), 32, 128]) for i in range(2)]
+            inputs[10] = [ttnn.slice(dec_dev, [0, 4 * i, 0, 0], [windows, 4 * (i + 1), 32, 128]) for i in range(2)]
             got = ttnn.to_torch(step.forward(*inputs)).float()
+            # planted: the atom layers' biases zero (the uid mask and distances gone)
+            right = inputs[9], inputs[10]
+            inputs[9] = [ttnn.multiply(b, 0.0) for b in right[0]]
+            no_enc = ttnn.to_torch(step.forward(*inputs)).float()
+            inputs[9], inputs[10] = right[0], [ttnn.multiply(b, 0.0) for b in right[1]]
+            no_dec = ttnn.to_torch(step.forward(*inputs)).float()
+            inputs[10] = [ttnn.multiply(b, 1.0) for b in right[0]]
+            enc_as_dec = ttnn.to_torch(step.forward(*inputs)).float()
+            inputs[9], inputs[10] = right
             # planted: the conditioning's c handed over as q too (0.73 when measured)
             inputs[7] = ttnn.multiply(c_dev, 1.0)
             swapped = ttnn.to_torch(step.forward(*inputs)).float()
-    # measured 0.99984 (the token layers' planes reversed: 0.997, too little to judge here; the per-layer comparison
-    # above catches it)
+    # measured 0.99984 with the package's atom biases (the token layers' planes reversed: 0.997, too little to judge
+    # here; the per-layer comparison above catches it)
     assert pcc(got[0, 0, :a, :3], want[0, :a, :3]) >= 0.99
     assert pcc(swapped[0, 0, :a, :3], want[0, :a, :3]) < 0.99
+    # planted, measured with the biases' gain 8: the encoder's biases zero 0.975, the decoder's zero 0.981, the
+    # encoder's handed to the decoder too 0.965 (gain 1: 0.998, 0.999, 0.997, too little to judge)
+    for broken in (no_enc, no_dec, enc_as_dec):
+        assert pcc(broken[0, 0, :a, :3], want[0, :a, :3]) < 0.99
 
 
 def test_readme_shows_the_atom_features_and_the_hand_over_to_the_step():
