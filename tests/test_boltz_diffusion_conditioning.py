@@ -1,10 +1,14 @@
-"""Boltz-2's diffusion conditioning, the part that runs once per trunk output and is not per atom pair
-(boltz2_diffusion_conditioning, issue 25): the pairwise conditioner's z, the atoms' q and c, and every token layer's
-pair bias stacked heads first; run on the emulator next to boltz 2.2.1's own PairwiseConditioning, AtomEncoder
-projections and token_trans_proj_z with random weights loaded by the Boltz-2 checkpoint's keys, small sizes
-(64 tokens, 512 atoms, 2 token layers), padded tokens and atoms with an uneven atom_to_token; and planted bugs that
+"""Boltz-2's diffusion conditioning, run once per trunk output (boltz2_diffusion_conditioning, issue 25): the
+pairwise conditioner's z, the atoms' q and c, the atom-pair p's encoder and decoder biases and every token layer's
+pair bias, each stacked heads first; run on the emulator next to boltz 2.2.1's own PairwiseConditioning, AtomEncoder
+(its forward's lines on its submodules) and atom_enc_proj_z, atom_dec_proj_z and token_trans_proj_z with random
+weights loaded by the Boltz-2 checkpoint's keys, small sizes (64 tokens, 512 atoms, 2 token layers), padded tokens
+and atoms with an uneven atom_to_token, uids per residue past 256 (the package gets them modulo 256); planted bugs that
 must fail: the relative positions dropped, a transition's residual dropped, s_to_c not broadcast to the atoms, the
-layers' biases pushed in the wrong order, a token bias read from the transposed token pair."""
+layers' biases pushed in the wrong order, a token bias read from the transposed token pair, and in the atom pairs the
+uid equality dropped, |d|^2 for 1 / (1 + |d|^2), the z gather transposed, c_to_p_trans_k or p_mlp's residual
+dropped, the LayerNorm's statistics or a layer's scale and shift dropped; and the package's outputs chained into
+boltz2_diffusion_step next to boltz's whole DiffusionConditioning and score model."""
 
 import tempfile
 from pathlib import Path
@@ -199,9 +203,21 @@ def test_conditioning_keys_are_the_boltz2_checkpoint_keys():
         "atom_encoder.s_to_c_trans.1.weight",
         "token_trans_proj_z.{i}.0.weight",
         "token_trans_proj_z.{i}.1.weight",
+        "atom_encoder.embed_atompair_ref_pos.weight",
+        "atom_encoder.embed_atompair_ref_dist.weight",
+        "atom_encoder.embed_atompair_mask.weight",
+        "atom_encoder.z_to_p_trans.1.weight",
+        "atom_encoder.c_to_p_trans_q.1.weight",
+        "atom_encoder.c_to_p_trans_k.1.weight",
+        "atom_encoder.p_mlp.5.weight",
+        "atom_enc_proj_z.{i}.0.weight",
+        "atom_enc_proj_z.{i}.1.weight",
+        "atom_dec_proj_z.{i}.0.bias",
+        "atom_dec_proj_z.{i}.1.weight",
     ):
         assert root + key in keys, key
-    assert {w.loop_count for w in graph.weights if w.per_layer} == {24}
+    # 24 token layers, 3 atom encoder and 3 decoder layers
+    assert {w.loop_count for w in graph.weights if w.per_layer} == {24, 3}
 
 
 def test_boltz2_builds_its_conditioning_under_diffusion_conditioning():
@@ -356,9 +372,13 @@ def test_conditioning_then_step_matches_boltz_conditioning_then_score_model():
 
 def test_readme_shows_the_atom_features_and_the_hand_over_to_the_step():
     """The package README's usage concatenates the atom features as the chained test above does (AtomEncoder's
-    order, padded to 416 columns) and hands q, c and each layer's planes of the stack to the step."""
+    order, padded to 416 columns), passes ref_pos, the uids modulo 256 and the atom mask in the first columns, and
+    hands q, c and each layer's planes of the three stacks to the step."""
     readme = rendered_files(plan(Request("boltz2_diffusion_conditioning", "p150", params=SMALL)), None)["README.md"]
     assert "atom_feats = torch.cat([feats['ref_pos'], feats['ref_charge'][..., None], feats['ref_element']," in readme
     assert "feats['ref_atom_name_chars'].reshape(1, atoms, 256)], dim=-1)  # [1, atoms, 388]" in readme
     assert "inputs[7], inputs[8] = q, c" in readme
     assert "[ttnn.slice(token_trans_bias, [0, 16 * i, 0, 0], [1, 16 * (i + 1), n, n]) for i in range(24)]" in readme
+    assert "column(feats['ref_pos']), column(feats['ref_space_uid'] % 256), column(feats['atom_pad_mask'])" in readme
+    assert "[ttnn.slice(atom_enc_bias, [0, 4 * i, 0, 0], [K, 4 * (i + 1), 32, 128]) for i in range(3)]" in readme
+    assert "[ttnn.slice(atom_dec_bias, [0, 4 * i, 0, 0], [K, 4 * (i + 1), 32, 128]) for i in range(3)]" in readme
