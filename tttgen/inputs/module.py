@@ -301,10 +301,12 @@ class SinusoidSteps(Strict):
 
 
 class Shift(Strict):
-    """[size, size]: ones at (i, i + 1), so a one-hot row times it is the one-hot of the next index."""
+    """[size, size]: ones at (i, i + by) (by may be negative), so x @ it moves x's columns `by` to the right (a
+    one-hot row times it is the one-hot of the index `by` later); columns moved past either edge drop."""
 
     kind: Literal["shift"]
     size: Expr
+    by: Expr = 1
 
 
 class OneHot(Strict):
