@@ -1,4 +1,5 @@
-"""binary: elementwise a <fn> b, b a tensor or a scalar (ttnn.add/subtract/multiply/divide)."""
+"""binary: elementwise a <fn> b, b a tensor (either operand broadcast over the other's size-1 dims) or a scalar
+(ttnn.add/subtract/multiply/divide)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ TTNN_FNS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}
 
 class Binary(Elementwise):
     name = "binary"
-    doc = "elementwise a <fn> b, b a tensor or a scalar; `a_activation` applies to a first (SwiGLU)"
+    doc = "elementwise a <fn> b, b a tensor (both broadcast) or a scalar; `a_activation` applies to a first (SwiGLU)"
     inputs = ports("a", "b?")
     attrs = (
         Attr("fn", "str", required=True, allowed=BINARY_FNS),
