@@ -307,44 +307,91 @@ class Boltz2DiffusionStep(nn.Module):
 
 
 class Boltz2DiffusionConditioning(nn.Module):
-    """The once-per-trunk-output, not per-layer part of Boltz2.diffusion_conditioning (boltz's DiffusionConditioning):
-    its pairwise_conditioner (boltz's PairwiseConditioning, as DiffusionConditioning builds it) and the atom
-    encoder's embed_atom_features and s_to_c_trans, held at their Boltz-2 paths. forward takes the description's
-    inputs (atom features concatenated and zero-padded to whole tiles) and returns z, q, c and the token layers'
-    biases (token_trans_proj_z, heads first) as DiffusionConditioning.forward and AtomEncoder.forward compute them."""
+    """Boltz2.diffusion_conditioning (boltz's DiffusionConditioning) at inference, under its Boltz-2 paths: the
+    pairwise_conditioner (boltz's PairwiseConditioning), the atom_encoder (boltz's AtomEncoder, structure_prediction),
+    atom_enc_proj_z, atom_dec_proj_z and token_trans_proj_z as DiffusionConditioning.__init__ builds them. forward takes
+    the description's inputs (atom features concatenated and zero-padded to whole tiles; ref_pos, the ref_space_uid
+    and the atom mask each in the first columns of a 32-wide row) and returns z, q, c, the token layers' biases and the
+    atom encoder's and decoder's per-window biases as DiffusionConditioning.forward and AtomEncoder.forward compute
+    them (AtomEncoder.forward's lines, run on its own submodules, with the atom features it would concatenate given
+    already concatenated), each stack heads first with its layers outer."""
 
-    def __init__(self, token_s, token_z, atom_s, atom_feature_dim, token_heads, token_depth):
+    def __init__(
+        self, token_s, token_z, atom_s, atom_feature_dim, token_heads, token_depth, atom_z=16, atom_heads=4,
+        encoder_depth=3, decoder_depth=3, queries=32, keys=128,
+    ):
         super().__init__()
-        from boltz.model.modules.encodersv2 import PairwiseConditioning
-        from boltz.model.modules.utils import LinearNoBias
+        from boltz.model.modules.encodersv2 import AtomEncoder, PairwiseConditioning
 
         self.atom_feature_dim = atom_feature_dim
+        self.queries, self.keys = queries, keys
         root = "diffusion_conditioning."
         # each held once, at its Boltz-2 path (an attribute would list its parameters twice in state_dict)
         object.__setattr__(self, "pairwise", _nested(
             self, root + "pairwise_conditioner",
             PairwiseConditioning(token_z=token_z, dim_token_rel_pos_feats=token_z, num_transitions=2),
         ))
-        object.__setattr__(self, "embed", _nested(
-            self, root + "atom_encoder.embed_atom_features", nn.Linear(atom_feature_dim, atom_s)
-        ))
-        s_to_c = nn.Sequential(nn.LayerNorm(token_s), LinearNoBias(token_s, atom_s))
-        object.__setattr__(self, "s_to_c", _nested(self, root + "atom_encoder.s_to_c_trans", s_to_c))
-        # as DiffusionConditioning.__init__ builds token_trans_proj_z
-        projections = nn.ModuleList(
-            nn.Sequential(nn.LayerNorm(token_z), nn.Linear(token_z, token_heads, bias=False))
-            for _ in range(token_depth)
-        )
-        object.__setattr__(self, "token_proj", _nested(self, root + "token_trans_proj_z", projections))
+        object.__setattr__(self, "encoder", _nested(self, root + "atom_encoder", AtomEncoder(
+            atom_s=atom_s, atom_z=atom_z, token_s=token_s, token_z=token_z, atoms_per_window_queries=queries,
+            atoms_per_window_keys=keys, atom_feature_dim=atom_feature_dim, structure_prediction=True,
+        )))
 
-    def forward(self, s_trunk, z_trunk, rel_pos, atom_feats, atom_to_token):
+        # as DiffusionConditioning.__init__ builds atom_enc_proj_z, atom_dec_proj_z and token_trans_proj_z
+        def projections(width, heads, depth):
+            return nn.ModuleList(
+                nn.Sequential(nn.LayerNorm(width), nn.Linear(width, heads, bias=False)) for _ in range(depth)
+            )
+
+        object.__setattr__(self, "enc_proj", _nested(
+            self, root + "atom_enc_proj_z", projections(atom_z, atom_heads, encoder_depth)
+        ))
+        object.__setattr__(self, "dec_proj", _nested(
+            self, root + "atom_dec_proj_z", projections(atom_z, atom_heads, decoder_depth)
+        ))
+        object.__setattr__(self, "token_proj", _nested(
+            self, root + "token_trans_proj_z", projections(token_z, token_heads, token_depth)
+        ))
+
+    def forward(self, s_trunk, z_trunk, rel_pos, atom_feats, atom_to_token, ref_pos, atom_uid, atom_mask):
         import torch
 
+        enc = self.encoder
         z = self.pairwise(z_trunk, rel_pos)
-        # AtomEncoder.forward: c = embed_atom_features(atom_feats); q = c; c = c + bmm(atom_to_token, s_to_c(s))
-        q = self.embed(atom_feats[..., : self.atom_feature_dim])
-        c = q + torch.bmm(atom_to_token.float(), self.s_to_c(s_trunk.float()))
-        # DiffusionConditioning.forward: torch.cat([layer(z) for layer in token_trans_proj_z], dim=-1), [1, n, n,
-        # depth * heads], returned heads first [1, depth * heads, n, n] as the package's stack holds it
+        # AtomEncoder.forward, its lines on its submodules
+        atom_ref_pos = ref_pos.reshape(1, -1, ref_pos.shape[-1])[..., :3].float()
+        atom_uid = atom_uid.reshape(1, -1, atom_uid.shape[-1])[..., 0].long()
+        atom_mask = atom_mask.reshape(1, -1, atom_mask.shape[-1])[..., 0].bool()
+        c = enc.embed_atom_features(atom_feats[..., : self.atom_feature_dim])
+        W, H = self.queries, self.keys
+        B, N = c.shape[:2]
+        K = N // W
+        to_keys = _to_keys(K, W, H)
+        atom_ref_pos_queries = atom_ref_pos.view(B, K, W, 1, 3)
+        atom_ref_pos_keys = to_keys(atom_ref_pos).view(B, K, 1, H, 3)
+        d = atom_ref_pos_keys - atom_ref_pos_queries
+        d_norm = 1 / (1 + torch.sum(d * d, dim=-1, keepdim=True))
+        atom_mask_queries = atom_mask.view(B, K, W, 1)
+        atom_mask_keys = to_keys(atom_mask.unsqueeze(-1).float()).view(B, K, 1, H).bool()
+        atom_uid_queries = atom_uid.view(B, K, W, 1)
+        atom_uid_keys = to_keys(atom_uid.unsqueeze(-1).float()).view(B, K, 1, H).long()
+        v = (atom_mask_queries & atom_mask_keys & (atom_uid_queries == atom_uid_keys)).float().unsqueeze(-1)
+        p = enc.embed_atompair_ref_pos(d) * v
+        p = p + enc.embed_atompair_ref_dist(d_norm) * v
+        p = p + enc.embed_atompair_mask(v) * v
+        q = c
+        atom_to_token = atom_to_token.float()
+        c = c + torch.bmm(atom_to_token, enc.s_to_c_trans(s_trunk.float()))
+        atom_to_token_queries = atom_to_token.view(B, K, W, atom_to_token.shape[-1])
+        atom_to_token_keys = to_keys(atom_to_token)
+        z_to_p = enc.z_to_p_trans(z.float())
+        p = p + torch.einsum("bijd,bwki,bwlj->bwkld", z_to_p, atom_to_token_queries, atom_to_token_keys)
+        p = p + enc.c_to_p_trans_q(c.view(B, K, W, 1, c.shape[-1]))
+        p = p + enc.c_to_p_trans_k(to_keys(c).view(B, K, 1, H, c.shape[-1]))
+        p = p + enc.p_mlp(p)
+        # DiffusionConditioning.forward: each stack torch.cat([layer(x) ...], dim=-1), returned heads first with the
+        # layers outer ([1, n, n, depth * heads] -> [1, depth * heads, n, n]; [1, K, W, H, depth * heads] ->
+        # [K, depth * heads, W, H]) as the package's stacks hold them
         token_trans_bias = torch.cat([layer(z) for layer in self.token_proj], dim=-1).permute(0, 3, 1, 2)
-        return z, q, c, token_trans_bias
+        atom_enc_bias = torch.cat([layer(p) for layer in self.enc_proj], dim=-1)[0].permute(0, 3, 1, 2)
+        atom_dec_bias = torch.cat([layer(p) for layer in self.dec_proj], dim=-1)[0].permute(0, 3, 1, 2)
+        return z, q, c, token_trans_bias, atom_enc_bias, atom_dec_bias

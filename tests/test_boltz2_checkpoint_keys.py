@@ -39,17 +39,6 @@ UNREAD = {
     "distogram_module.": "output head, not run",
     "bfactor_module.": "output head, not run",
     "confidence_module.": "the confidence model is not run",
-    # the atom-pair representation p and the atom encoder's and decoder's biases made from it: boltz's
-    # DiffusionConditioning makes them on the host (boltz2_diffusion_step's atom_enc_bias and atom_dec_bias inputs)
-    "diffusion_conditioning.atom_encoder.embed_atompair_ref_pos.": "atom-pair p, made on the host",
-    "diffusion_conditioning.atom_encoder.embed_atompair_ref_dist.": "atom-pair p, made on the host",
-    "diffusion_conditioning.atom_encoder.embed_atompair_mask.": "atom-pair p, made on the host",
-    "diffusion_conditioning.atom_encoder.c_to_p_trans_q.": "atom-pair p, made on the host",
-    "diffusion_conditioning.atom_encoder.c_to_p_trans_k.": "atom-pair p, made on the host",
-    "diffusion_conditioning.atom_encoder.z_to_p_trans.": "atom-pair p, made on the host",
-    "diffusion_conditioning.atom_encoder.p_mlp.": "atom-pair p, made on the host",
-    "diffusion_conditioning.atom_enc_proj_z.": "atom encoder biases from p, made on the host",
-    "diffusion_conditioning.atom_dec_proj_z.": "atom decoder biases from p, made on the host",
 }
 # Heads another checkpoint holds: boltz2_conf.ckpt has no affinity module (boltz predict loads boltz2_aff.ckpt for it).
 NOT_IN_CHECKPOINT = ("affinity_module", "affinity_module1", "affinity_module2")

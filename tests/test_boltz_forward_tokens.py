@@ -354,14 +354,39 @@ def test_forward_tokens_refuses_what_no_size_holds_and_mismatched_inputs():
 # ---------------------------------------------------------------- the conditioning
 
 
+def atom_columns(atoms: int, owner: torch.Tensor, gen) -> dict:
+    """AtomEncoder's per-atom pair inputs as the package takes them, the first columns of [1, 1, atoms, 32] rows:
+    reference positions a few angstroms apart, ref_space_uid one per three tokens in atom order from 250 (past 256:
+    the package gets them modulo 256, the reference as they are), the atom mask."""
+    ref_pos = torch.zeros(1, 1, atoms, 32)
+    ref_pos[0, 0, :, :3] = torch.randn(atoms, 3, generator=gen) * 1.5
+    uid = torch.zeros(1, 1, atoms, 32)
+    uid[0, 0, :, 0] = (250 + owner // 3).float()
+    mask = torch.zeros(1, 1, atoms, 32)
+    mask[0, 0, :, 0] = 1.0
+    return {"ref_pos": ref_pos, "atom_uid": uid, "atom_mask": mask}
+
+
+def real_pairs(atoms: int, windows: int) -> torch.Tensor:
+    """[windows, 1, 32, 128]: True where a window's query atom and key atom (boltz's key window of query window k
+    is atoms 32k - 48 .. 32k + 80) are both real. The step masks every other key, and the edge windows' keys past
+    the atoms differ by construction: boltz gathers zeros there, the padded package real padding atoms."""
+    query = 32 * torch.arange(windows)[:, None, None, None] + torch.arange(32)[None, None, :, None]
+    key = 32 * torch.arange(windows)[:, None, None, None] - 48 + torch.arange(128)[None, None, None, :]
+    return (query < atoms) & (key >= 0) & (key < atoms)
+
+
 def conditioning_forward_tokens(edit_files=None, tokens: int = 50, atoms: int = 370, seed: int = 5):
     """(PCC of each of forward_tokens' outputs against boltz's modules on the real sizes, what is wrong with the
-    padded tensors it handed to_device): z, q, c and the token layers' biases. No masks: every op is per token, per
-    pair or per atom."""
+    padded tensors it handed to_device): z, q, c, the token layers' biases and the atom encoder's and decoder's
+    biases (on the pairs of real atoms; boltz runs its windows on the atoms padded to whole windows, as its
+    featuriser pads them). No mask inputs: every op is per token, per pair or per atom, and the atom mask column
+    pads with zeros."""
     p, ref, state = planned("boltz2_diffusion_conditioning", CONDITIONING)
     gen = torch.Generator().manual_seed(seed)
+    owner = owners(tokens, atoms, gen)
     atom_to_token = torch.zeros(1, atoms, tokens)
-    atom_to_token[0, torch.arange(atoms), owners(tokens, atoms, gen)] = 1.0
+    atom_to_token[0, torch.arange(atoms), owner] = 1.0
     feats = torch.zeros(1, atoms, COLS)
     feats[..., :FEATURES] = torch.randn(1, atoms, FEATURES, generator=gen)
     named = {
@@ -370,10 +395,20 @@ def conditioning_forward_tokens(edit_files=None, tokens: int = 50, atoms: int = 
         "rel_pos": torch.randn(1, tokens, tokens, TOKEN_Z, generator=gen),
         "atom_feats": feats,
         "atom_to_token": atom_to_token,
+        **atom_columns(atoms, owner, gen),
     }
+    windows = -(-atoms // 32)
+    padded = 32 * windows
+
+    def whole_windows(t):  # boltz's featuriser pads the atoms to whole windows, zero features and mask
+        return torch.nn.functional.pad(t, (0, 0, 0, padded - atoms))
+
+    reference_inputs = dict(named, atom_feats=whole_windows(feats), atom_to_token=whole_windows(atom_to_token),
+                            **{k: whole_windows(named[k]) for k in ("ref_pos", "atom_uid", "atom_mask")})
     with torch.no_grad():
-        want = ref(*named.values())
+        want = ref(*reference_inputs.values())
     args = {k: v[None] if v.dim() == 3 else v for k, v in named.items()}  # rows as [1, 1, rows, w]
+    args["atom_uid"] = args["atom_uid"] % 256
     model = None
 
     def call(m):
@@ -382,14 +417,21 @@ def conditioning_forward_tokens(edit_files=None, tokens: int = 50, atoms: int = 
         return model.forward_tokens(**args)
 
     got = run_package(p, state, call, edit_files)
-    shapes = [[1, tokens, tokens, TOKEN_Z], [1, 1, atoms, ATOM_S], [1, 1, atoms, ATOM_S], [1, DEPTH * COND_HEADS, tokens, tokens]]
+    stack = [windows, 3 * 4, 32, 128]
+    shapes = [[1, tokens, tokens, TOKEN_Z], [1, 1, atoms, ATOM_S], [1, 1, atoms, ATOM_S],
+              [1, DEPTH * COND_HEADS, tokens, tokens], stack, stack]
     assert [list(g.shape) for g in got] == shapes
     dims = {"s_trunk": {2: "n"}, "z_trunk": {1: "n", 2: "n"}, "rel_pos": {1: "n", 2: "n"}, "atom_feats": {2: "atoms"},
-            "atom_to_token": {2: "atoms", 3: "n"}}
+            "atom_to_token": {2: "atoms", 3: "n"}, "ref_pos": {2: "atoms"}, "atom_uid": {2: "atoms"},
+            "atom_mask": {2: "atoms"}}
     problems = padding_problems(
         model.handed, {k: (args[k], dims[k]) for k in args}, {"n": tokens, "atoms": atoms}, {"n": 64, "atoms": 512}, {}
     )
-    return [pcc(g.float().reshape(w.shape), w) for g, w in zip(got, want)], problems
+    pairs = real_pairs(atoms, windows).expand(stack)
+    want = [want[0], want[1][:, :atoms], want[2][:, :atoms], *want[3:]]  # q and c of the real atoms
+    out = [pcc(g.float().reshape(w.shape), w) for g, w in zip(got[:4], want[:4])]
+    out += [pcc(g.float()[pairs], w[pairs]) for g, w in zip(got[4:], want[4:])]
+    return out, problems
 
 
 def test_conditioning_forward_tokens_matches_boltz_on_50_tokens_and_370_atoms():
@@ -421,7 +463,7 @@ def test_readme_prices_each_bucket_with_its_token_and_atom_capacity():
     assert len(rows) == 2 and all(line.endswith(" us |") for line in rows), rows
     assert "token_mask=feats['token_pad_mask'], atom_mask=feats['atom_pad_mask']" in readme
     readme = rendered_files(plan(Request("boltz2_diffusion_conditioning", "p150", params=CONDITIONING)), None)["README.md"]
-    assert "| size (n, tokens after padding) | atoms after padding | modeled device time per call |" in readme
+    assert "| size (n, tokens after padding) | atoms after padding | windows after padding | modeled device time per call |" in readme
     assert "(no mask: the description states that no op mixes padded entries into real" in readme
 
 
@@ -434,9 +476,15 @@ def test_conditioning_forward_tokens_pads_every_design_on_a_mesh():
     gen = torch.Generator().manual_seed(1)
     tokens, atoms = 50, 370
 
+    windows = -(-atoms // 32)
+
+    def whole_windows(t):  # boltz's featuriser pads the atoms to whole windows, zero features and mask
+        return torch.nn.functional.pad(t, (0, 0, 0, 32 * windows - atoms))
+
     def design():
+        owner = owners(tokens, atoms, gen)
         atom_to_token = torch.zeros(1, atoms, tokens)
-        atom_to_token[0, torch.arange(atoms), owners(tokens, atoms, gen)] = 1.0
+        atom_to_token[0, torch.arange(atoms), owner] = 1.0
         feats = torch.zeros(1, atoms, COLS)
         feats[..., :FEATURES] = torch.randn(1, atoms, FEATURES, generator=gen)
         return {
@@ -445,10 +493,12 @@ def test_conditioning_forward_tokens_pads_every_design_on_a_mesh():
             "rel_pos": torch.randn(1, tokens, tokens, TOKEN_Z, generator=gen),
             "atom_feats": feats,
             "atom_to_token": atom_to_token,
+            **atom_columns(atoms, owner, gen),
         }
 
     designs = [design(), design()]
     args = {k: torch.cat([d[k][None] if d[k].dim() == 3 else d[k] for d in designs]) for k in designs[0]}
+    args["atom_uid"] = args["atom_uid"] % 256
     with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
         for name, text in rendered_files(p, None).items():
             (Path(tmp) / name).write_text(text)
@@ -456,8 +506,16 @@ def test_conditioning_forward_tokens_pads_every_design_on_a_mesh():
             device = package.model.open_mesh(package.configs.TRACE_REGION_SIZE)
             model = package.Model(device, package.weights.load_weights(device, state))
             got = model.forward_tokens(**args)
-    assert [list(g.shape) for g in got] == [[2, 50, 50, 64], [2, 1, 370, 128], [2, 1, 370, 128], [2, 32, 50, 50]]
+    stack = [2 * windows, 12, 32, 128]  # each design's windows, one design after the other
+    assert [list(g.shape) for g in got] == [[2, 50, 50, 64], [2, 1, 370, 128], [2, 1, 370, 128], [2, 32, 50, 50],
+                                            stack, stack]
+    pairs = real_pairs(atoms, windows).expand(windows, 12, 32, 128)
     for i, one in enumerate(designs):
+        one = dict(one, **{k: whole_windows(one[k]) for k in ("atom_feats", "atom_to_token")},
+                   **{k: whole_windows(one[k][0])[None] for k in ("ref_pos", "atom_uid", "atom_mask")})
         with torch.no_grad():
             want = ref(*one.values())
-        assert min(pcc(g[i : i + 1].float().reshape(w.shape), w) for g, w in zip(got, want)) >= 0.99, i
+        want = [want[0], want[1][:, :atoms], want[2][:, :atoms], *want[3:]]  # q and c of the real atoms
+        assert min(pcc(g[i : i + 1].float().reshape(w.shape), w) for g, w in zip(got[:4], want[:4])) >= 0.99, i
+        mine = [g[i * windows : (i + 1) * windows].float() for g in got[4:]]
+        assert min(pcc(g[pairs], w[pairs]) for g, w in zip(mine, want[4:])) >= 0.99, i

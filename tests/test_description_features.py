@@ -122,6 +122,19 @@ def test_shift_times_a_one_hot_is_the_one_hot_of_the_next_index():
     assert torch.equal(start @ shift @ shift @ shift, generated(kind="one_hot", rows=4, size=32, index=3))
 
 
+def test_shift_by_moves_columns_right_and_rows_up_and_a_negative_by_the_other_way():
+    """x @ shift(by) moves x's columns `by` to the right, shift(by) @ x its rows `by` up, dropping what passes an
+    edge (Boltz's atom bias projections push each layer's heads along one weight with it); by 1 is the default."""
+    x = torch.arange(32 * 32, dtype=torch.float32).reshape(32, 32)
+    right4, left4 = generated(kind="shift", size=32, by=4), generated(kind="shift", size=32, by=-4)
+    assert torch.equal(generated(kind="shift", size=32, by=1), generated(kind="shift", size=32))
+    assert torch.equal((x @ right4)[:, 4:], x[:, :28]) and torch.equal((x @ right4)[:, :4], torch.zeros(32, 4))
+    assert torch.equal((x @ left4)[:, :28], x[:, 4:]) and torch.equal((x @ left4)[:, 28:], torch.zeros(32, 4))
+    assert torch.equal((right4 @ x)[:28], x[4:]) and torch.equal((left4 @ x)[4:], x[:28])
+    with pytest.raises(ValueError, match="shift by 32"):
+        generated(kind="shift", size=32, by=32)
+
+
 def test_one_hot_is_one_at_index_in_every_row():
     table = generated(kind="one_hot", rows=5, size=32, index=7)
     want = torch.zeros(5, 32)

@@ -21,6 +21,7 @@ BUILTINS = [
     "boltz_adaln",
     "boltz_atom_attention_decoder",
     "boltz_atom_attention_encoder",
+    "boltz_atom_bias_projection",
     "boltz_atom_key_mask",
     "boltz_atom_transformer",
     "boltz_atom_transformer_layer",

@@ -46,3 +46,15 @@ def test_an_ir_op_is_asked_as_its_description_kind():
     assert all(ir == described for ir, described in found if described is not None)
     assert ("reshard", None) in found  # the builder's own moves have no description kind
     assert all(kind_of(op).name == op.kind for op in graph.ops)
+
+
+def test_binary_infers_the_broadcast_shape_of_both_operands():
+    """binary's output is a and b broadcast (either side's size-1 dims stretched); other shapes are refused."""
+    from tttgen.ops.kinds.base import ShapeError
+    from tttgen.ops.kinds.binary import KIND
+
+    out = KIND.infer({"a": (4, 1, 128, 32), "b": (4, 32, 1, 32)}, {"fn": "sub"}).outputs
+    assert out == ((4, 32, 128, 32),)
+    assert KIND.infer({"a": (1, 1, 64, 32), "b": (1, 1, 1, 32)}, {"fn": "mul"}).outputs == ((1, 1, 64, 32),)
+    with pytest.raises(ShapeError, match="do not broadcast"):
+        KIND.infer({"a": (4, 1, 128, 32), "b": (3, 32, 1, 32)}, {"fn": "add"})

@@ -593,3 +593,18 @@ def test_softmax_matches_the_golden(ttnn, device, gen):
     x = torch.randn(1, 4, 64, 96, generator=gen) * 4
     got = ttnn.to_torch(ttnn.softmax(to_dev(ttnn, device, x), dim=-1, numeric_stable=True)).float()
     assert torch.allclose(got, torch.softmax(x.bfloat16().float(), dim=-1), atol=1e-2)
+
+
+def test_binary_broadcasts_both_operands(ttnn, device, gen):
+    """a [K, 1, H, 32] minus b [K, W, 1, 32] is [K, W, H, 32] (Boltz's atom-pair offsets, key minus query), as torch
+    broadcasts and as ttnn 0.81.1 accepts it (tests/realttnn/test_boltz_diffusion_conditioning_ttnn.py); shapes
+    that do not broadcast are refused."""
+    from tttgen.checking.emulator.errors import EmulatorValidationError
+
+    keys, queries = torch.randn(4, 1, 128, 32, generator=gen), torch.randn(4, 32, 1, 32, generator=gen)
+    got = ttnn.subtract(to_dev(ttnn, device, keys), to_dev(ttnn, device, queries))
+    assert list(got.shape) == [4, 32, 128, 32]
+    assert torch.allclose(ttnn.to_torch(got).float(), _bf16(_bf16(keys) - _bf16(queries)))
+    with pytest.raises(EmulatorValidationError) as err:
+        ttnn.add(to_dev(ttnn, device, keys), to_dev(ttnn, device, torch.randn(3, 32, 1, 32)))
+    assert err.value.rule == "eltwise.broadcast"

@@ -1,6 +1,9 @@
 """Boltz-2's diffusion conditioning (boltz2_diffusion_conditioning, issue 25) judged by the real ttnn 0.81.1 on a
-mock device at Boltz-2's widths with 64 tokens (512 atoms) and two token layers; the full-size package (704 tokens,
-5632 atoms, 24 token layers) was accepted on n150 and p150 with `tttgen build ... --param n=704 --ttnn-check on`."""
+mock device at Boltz-2's widths with 64 tokens (512 atoms), two token layers and Boltz-2's 3 + 3 atom layers: the
+atom-pair p's two-sided broadcasts (key minus query offsets), transposed-b matmuls (the per-window z gather) and the
+atom bias stacks included. The full-size package (704 tokens, 5632 atoms, 24 token layers, with the atom-pair p)
+was accepted on p150 with `tttgen build ... --param n=704 --param max_atoms=5632 --ttnn-check on` (380 op calls,
+80 distinct)."""
 
 import pytest
 
@@ -17,5 +20,10 @@ def test_real_ttnn_accepts_the_diffusion_conditioning(real_ttnn, device):
     assert verdict.ok, verdict.findings
     assert {op["phase"] for op in verdict.ops} == {"prefill_64"}
     assert all(op["accepted"] == op["calls"] for op in verdict.ops)
-    # the pair conditioner, the atoms' broadcast and the token-bias stack's push all ran
-    assert {"concat", "layer_norm", "linear", "matmul", "permute", "slice"} <= {op["fn"] for op in verdict.ops}
+    # the pair conditioner, the atoms' broadcast, the atom pairs' offsets and the bias stacks' pushes all ran
+    assert {"concat", "layer_norm", "linear", "matmul", "permute", "slice", "subtract", "relu"} <= {
+        op["fn"] for op in verdict.ops
+    }
+    # the two-sided broadcasts (key minus query, [K, 1, H, 32] and [K, W, 1, 32]) and the transposed-b matmuls
+    judged = {op["key"].split(".")[-1] for op in verdict.ops}
+    assert {"offsets", "uid_offsets", "pair_mask", "zp_queries", "zp_keys"} <= judged

@@ -926,11 +926,15 @@ def _padding(desc: ModuleDescription, env: Mapping[str, Any], inputs: Mapping[st
     for name, mask, length, doc in declared:
         holder = next(([n, i] for n, t in inputs.items() if n not in masks for i, item in enumerate(t.shape)
                        if item == name), None)
+        # an axis with a derived length may be held by outputs only: its capacity per size is read there
+        output_holder = next(([n, i] for n, t in outputs.items() for i, item in enumerate(t.shape) if item == name),
+                             None)
         axes.append({
             "name": name,
             "mask": mask,
             "length": None if length is None else _python_expr(length, env, keep=set(names)),
             "holder": holder,
+            "output_holder": output_holder,
             "doc": doc,
         })
     return {

@@ -301,10 +301,12 @@ class SinusoidSteps(Strict):
 
 
 class Shift(Strict):
-    """[size, size]: ones at (i, i + 1), so a one-hot row times it is the one-hot of the next index."""
+    """[size, size]: ones at (i, i + by) (by may be negative), so x @ it moves x's columns `by` to the right (a
+    one-hot row times it is the one-hot of the index `by` later); columns moved past either edge drop."""
 
     kind: Literal["shift"]
     size: Expr
+    by: Expr = 1
 
 
 class OneHot(Strict):
@@ -1082,9 +1084,10 @@ class _Checker:
                                  f"'{item}' depends on {param} but is no padded axis: forward_tokens pads and cuts "
                                  f"only dims written as one (name it in `derived` and declare it in sizes.axes)",
                                  padded)
+        lengths = {name for name, axis in axes.items() if _d(axis).get("length") is not None}
         for axis in padded:
             held = [n for n, t in inputs.items() if n not in mask_names and axis in _l(_d(t).get("shape"))]
-            if not held:
+            if not held and axis not in lengths:  # a derived length needs no input: it is computed
                 self.add(("sizes", "param") if axis == param else ("sizes", "axes", axis),
                          f"no input but a mask has a dim '{axis}': forward_tokens reads its length and each built "
                          f"size's capacity from one")

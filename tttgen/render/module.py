@@ -758,6 +758,9 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
         return value
 
     def held(key: str, axis: dict) -> int:
+        if axis["holder"] is None:  # a derived length only outputs hold
+            name, dim = axis["output_holder"]
+            return io[key]["outputs"][name][dim]
         name, dim = axis["holder"]
         return io[key]["inputs"][name][dim]
 
@@ -771,7 +774,7 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
             {"name": a["name"], "value": a["length"] or f"{a['holder'][0]}.shape[{a['holder'][1]}]", "derived": bool(a["length"])}
             for a in axes
         ],
-        "holders": {a["name"]: tuple(a["holder"]) for a in axes},
+        "holders": {a["name"]: tuple(a["holder"]) for a in axes if a["holder"] is not None},
         "dims": {n: {d: a for d, a in dims} for n, dims in padding["inputs"].items() if dims},
         "others": [a["name"] for a in axes[1:]],
         "pads": [
@@ -779,6 +782,13 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
         ],
         "cuts": [
             nested("cut_tokens", f"outs[{i}]", dims, lambda axis: axis) for i, dims in enumerate(padding["outputs"].values())
+        ],
+        # on a mesh dim 0 holds the designs times each design's dim 0 (an axis may sit there: Boltz's windows), so
+        # the cuts see [designs, design's dim 0, ...]
+        "mesh_cuts": [
+            nested("cut_tokens", f"outs[{i}].unflatten(0, (designs, -1))", [[d + 1, a] for d, a in dims],
+                   lambda axis: axis) + ".flatten(0, 1)"
+            for i, dims in enumerate(padding["outputs"].values())
         ],
         "axes": [{"name": a["name"], "mask": a["mask"], "length": a["length"], "doc": a["doc"]} for a in axes],
         "sizes": [

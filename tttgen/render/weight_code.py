@@ -197,7 +197,10 @@ def generated_lines(v: str, g: dict, where: str) -> list[str]:
             f"{v}[: {g['steps']}] = torch.cat([torch.sin({v}_angle), torch.cos({v}_angle)], dim=-1).float()",
         ]
     if kind == "shift":
-        return [f"{v} = torch.diag(torch.ones({g['size'] - 1}), 1)"]
+        by = g.get("by", 1)
+        if not -g["size"] < by < g["size"]:
+            raise ValueError(f"{where}: shift by {by} leaves nothing of [{g['size']}, {g['size']}]")
+        return [f"{v} = torch.diag(torch.ones({g['size'] - abs(by)}), {by})"]
     if kind == "one_hot":
         if not 0 <= g["index"] < g["size"]:
             raise ValueError(f"{where}: one_hot index {g['index']} is outside [0, {g['size']})")

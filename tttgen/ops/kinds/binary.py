@@ -1,8 +1,9 @@
-"""binary: elementwise a <fn> b, b a tensor or a scalar (ttnn.add/subtract/multiply/divide)."""
+"""binary: elementwise a <fn> b, b a tensor (either operand broadcast over the other's size-1 dims) or a scalar
+(ttnn.add/subtract/multiply/divide)."""
 
 from __future__ import annotations
 
-from tttgen.ops.kinds.base import ACTIVATIONS, BINARY_FNS, Attr, Inferred, ports, rows_dim
+from tttgen.ops.kinds.base import ACTIVATIONS, BINARY_FNS, Attr, Inferred, ShapeError, ports, rows_dim
 from tttgen.ops.kinds.rms_norm import decode_shard_problem
 from tttgen.ops.kinds.unary import Elementwise, Operand
 
@@ -11,7 +12,7 @@ TTNN_FNS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}
 
 class Binary(Elementwise):
     name = "binary"
-    doc = "elementwise a <fn> b, b a tensor or a scalar; `a_activation` applies to a first (SwiGLU)"
+    doc = "elementwise a <fn> b, b a tensor (both broadcast) or a scalar; `a_activation` applies to a first (SwiGLU)"
     inputs = ports("a", "b?")
     attrs = (
         Attr("fn", "str", required=True, allowed=BINARY_FNS),
@@ -26,7 +27,8 @@ class Binary(Elementwise):
     def infer(self, ins, attrs):
         act = attrs.get("a_activation", "none")
         fn = attrs["fn"] if act == "none" else f"{act}_{attrs['fn']}"  # e.g. silu_mul: SwiGLU in one kernel
-        return Inferred((ins["a"],), rows_dim(ins["a"]) | {"fn": fn})
+        out = broadcast_shape(ins["a"], ins["b"]) if ins.get("b") is not None else ins["a"]
+        return Inferred((out,), rows_dim(out) | {"fn": fn})
 
     def steps(self, op, attrs):
         """a <fn> b, after the activation on a (the fact `fn` is `<act>_<fn>` then)."""
@@ -76,6 +78,19 @@ class Binary(Elementwise):
 
     def flops(self, op, graph):
         return op.facts["rows"] * op.facts["dim"]
+
+
+def broadcast_shape(a, b):
+    """The shape of a <fn> b: numpy broadcasting, a size-1 dim of either operand stretched to the other's (ttnn 0.81.1
+    accepts both sides broadcast: a [K, 1, H, 32] minus a [K, W, 1, 32] is [K, W, H, 32], Boltz's atom-pair offsets)."""
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise ShapeError(f"shapes {list(a)} and {list(b)} do not broadcast")
+        out.append(max(x, y))
+    return tuple(out)
 
 
 KIND = Binary()

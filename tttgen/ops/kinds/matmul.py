@@ -31,7 +31,13 @@ class Matmul(OpKind):
         return Inferred((out,), rows_dim(out) | facts)
 
     def render_args(self, op, ins, attrs, tools):
-        return dict(a=ins["a"], b=ins["b"], dtype=tools.dtype(op.decisions["dtypes"]["out"]))
+        return dict(
+            a=ins["a"],
+            b=ins["b"],
+            transpose_a=bool(attrs.get("transpose_a")),
+            transpose_b=bool(attrs.get("transpose_b")),
+            dtype=tools.dtype(op.decisions["dtypes"]["out"]),
+        )
 
     def config_entries(self, op, ident, tools):
         d = op.decisions
