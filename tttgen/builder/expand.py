@@ -636,7 +636,14 @@ class _Expander:
             except InputError:
                 continue  # reported where the call is expanded
             inner = self.list_inputs(callee, found.parent, env, mode)
-            out |= {ref for port, ref in step.in_.items() if port in inner and ref in declared}
+            key = mode.variant_of(callee, env)
+            cvariant = callee.modes.get(key)
+            cdeclared = cvariant.inputs if cvariant and cvariant.inputs is not None else callee.inputs
+            # passed on whole where its rank is the list's (a stacked value, one dim fewer, is cut: cut_stacks)
+            out |= {
+                ref for port, ref in step.in_.items()
+                if port in inner and ref in declared and len(declared[ref].shape) == len(cdeclared[port].shape)
+            }
         return sorted(out)
 
     def cut_stacks(self, step, callee, near: Path, cenv, mode: _Mode, ins, values, prefix, loop_var, where, scope, desc):
