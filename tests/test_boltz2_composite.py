@@ -258,3 +258,36 @@ def test_one_state_dict_loads_every_part_at_boltz2_checkpoint_keys():
                 "diffusion_conditioning.token_trans_proj_z.1.1.weight",
                 "structure_module.score_model.token_transformer.layers.1.pair_bias_attn.proj_o.weight"):
         assert key in keys, key
+
+
+def test_methods_share_the_trunk_rows_and_input_shapes_key_them_by_name():
+    """condition and denoise_step run at the trunk's n: forward (the trunk) keeps its rows key, the other two are
+    keyed by their mode names, and the README shows the sampler loop calling denoise_step."""
+    files = rendered_files(plan(Request("boltz2", "p150", params=SMALL)), None)
+    configs = files["configs.py"]
+    assert "    64: {" in configs and '    "condition": {' in configs and '    "denoise_step": {' in configs
+    model = files["model.py"]
+    assert "built = sorted(r for r in C.INPUT_SHAPES if isinstance(r, int))" in model
+    for method in ("def trunk(", "def condition(", "def denoise_step(", "def to_device_condition(",
+                   "def to_device_denoise_step("):
+        assert method in model, method
+    readme = files["README.md"]
+    assert "s, z = model.trunk(s_inputs_d, z_feats_d, s, z, msa_d, mask)" in readme
+    assert "r_update = ttnn.to_torch(model.denoise_step(*step))[0, 0, :, :3]" in readme
+
+
+def test_a_stack_that_is_no_layers_side_by_side_is_refused(tmp_path):
+    """The token-bias stack declared with the layers' planes where no dim is depth times the layer's: refused at the
+    call, naming both shapes, before anything is rendered."""
+    from tttgen.errors import InputError
+
+    text = (MODULE_DIR / "boltz2.yaml").read_text()
+    old = "token_trans_bias: {shape: [1, token_depth * token_heads, n, n], doc: \"condition's token bias stack"
+    assert old in text
+    broken = text.replace(old, old.replace("[1, token_depth * token_heads, n, n]", "[token_depth * token_heads, 1, n, n]"))
+    (tmp_path / "boltz2.yaml").write_text(broken)
+    with pytest.raises(InputError) as info:
+        plan(Request(str(tmp_path / "boltz2.yaml"), "n150", params=SMALL))
+    text = info.value.render()
+    assert "boltz2.yaml" in text and "passes a value of shape [32, 1, 64, 64]" in text
+    assert "one tensor per layer [4, 1, 8, 64, 64]" in text
