@@ -144,15 +144,15 @@ def run_package(package, ttnn, state, x):
         torch.zeros(1, 1, N, TOKEN_S), torch.zeros(1, N, N, TOKEN_Z), x["rel_pos"], rows(x["atom_feats"]),
         rows(x["atom_to_token"]),
     )[2:]
-    z_cond, q, c, stack = model.condition(s, z, rel_pos, atom_feats, atom_to_token)
+    z_cond, q, c, biases = model.condition(s, z, rel_pos, atom_feats, atom_to_token)  # biases: one per layer
     inputs = list(
         model.to_device_denoise_step(
             rows(x["s_inputs"]), torch.zeros(1, 1, N, TOKEN_S), torch.zeros(1, 1, ATOMS, 32), torch.zeros(1, 1, 32, 32),
             token_mask, x["atom_mask"].reshape(1, 1, 1, ATOMS), rows(x["atom_to_token"]), torch.zeros(1, 1, ATOMS, 128),
-            torch.zeros(1, 1, ATOMS, 128), x["atom_enc_bias"], x["atom_dec_bias"], torch.zeros(1, DEPTH * HEADS, N, N),
+            torch.zeros(1, 1, ATOMS, 128), x["atom_enc_bias"], x["atom_dec_bias"], torch.zeros(DEPTH, 1, HEADS, N, N),
         )
     )
-    inputs[1], inputs[7], inputs[8], inputs[11] = s, q, c, stack  # the trunk's and the conditioning's, on device
+    inputs[1], inputs[7], inputs[8], inputs[11] = s, q, c, biases  # the trunk's and the conditioning's, on device
     updates = []
     for r, t in zip(x["r_noisy"], TIMES):
         times = torch.zeros(1, 1, 32, 32)
@@ -163,7 +163,7 @@ def run_package(package, ttnn, state, x):
         updates.append(ttnn.to_torch(model.denoise_step(*inputs)).float())
     host = lambda t: ttnn.to_torch(t).float()  # noqa: E731
     return {"s": host(s), "z": host(z), "z_cond": host(z_cond), "q": host(q), "c": host(c),
-            "token_trans_bias": host(stack), "r_update": updates}
+            "token_trans_bias": torch.cat([host(b) for b in biases], dim=1), "r_update": updates}
 
 
 _RUNS: dict = {}
@@ -222,11 +222,11 @@ def test_composite_matches_boltz_chain_with_padded_tokens(device):
             )),
             "r_update_0",
         ),
-        # the step's token layers read the stack's layers in reverse order
+        # the stack cut into the step's per-layer list in reverse order
         (
             planted((
-                r"\[step_token_trans_bias_0, step_token_trans_bias_1, step_token_trans_bias_2, step_token_trans_bias_3\]",
-                "[step_token_trans_bias_3, step_token_trans_bias_2, step_token_trans_bias_1, step_token_trans_bias_0]",
+                r"\[token_trans_bias_0, token_trans_bias_1, token_trans_bias_2, token_trans_bias_3\]",
+                "[token_trans_bias_3, token_trans_bias_2, token_trans_bias_1, token_trans_bias_0]",
             )),
             "r_update_0",
         ),
@@ -276,18 +276,57 @@ def test_methods_share_the_trunk_rows_and_input_shapes_key_them_by_name():
     assert "r_update = ttnn.to_torch(model.denoise_step(*step))[0, 0, :, :3]" in readme
 
 
-def test_a_stack_that_is_no_layers_side_by_side_is_refused(tmp_path):
-    """The token-bias stack declared with the layers' planes where no dim is depth times the layer's: refused at the
-    call, naming both shapes, before anything is rendered."""
+COND_OUT = "token_trans_bias: {shape: [token_depth, 1, token_heads, n, n], doc: \"every token layer's pair bias"
+STEP_IN = "token_trans_bias: {shape: [token_depth, 1, token_heads, n, n], doc: \"condition's token biases"
+
+
+def edited_composite(tmp_path, old: str, shape: str) -> Path:
+    text = (MODULE_DIR / "boltz2.yaml").read_text()
+    assert text.count(old) == 1, old
+    path = tmp_path / "boltz2.yaml"
+    path.write_text(text.replace(old, old.replace("[token_depth, 1, token_heads, n, n]", shape)))
+    return path
+
+
+def test_a_stack_passed_where_the_step_takes_a_list_is_cut_at_the_call(tmp_path):
+    """denoise_step given the conditioning's stack itself: the builder cuts it into the step's per-layer list at the
+    call (a slice per layer, each freed after the step), and condition returns the stack whole."""
+    path = edited_composite(tmp_path, STEP_IN, "[1, token_depth * token_heads, n, n]")
+    path.write_text(path.read_text().replace(COND_OUT, COND_OUT.replace("[token_depth, 1, token_heads, n, n]",
+                                                                       "[1, token_depth * token_heads, n, n]")))
+    model = rendered_files(plan(Request(str(path), "n150", params=SMALL)), None)["model.py"]
+    assert "step_token_trans_bias_3 = ttnn.slice(token_trans_bias, [0, 24, 0, 0], [1, 32, 64, 64])" in model
+    assert "[step_token_trans_bias_0, step_token_trans_bias_1, step_token_trans_bias_2, step_token_trans_bias_3]," in model
+    assert "ttnn.deallocate(step_token_trans_bias_3)" in model
+    assert "return z_cond, q, c, token_trans_bias\n" in model
+
+
+def test_the_stack_returned_by_condition_is_freed_after_its_cut():
+    """condition returns the slices; the stack they were cut from is deallocated once cut."""
+    model = rendered_files(plan(Request("boltz2", "n150", params=SMALL)), None)["model.py"]
+    assert "token_trans_bias_3 = ttnn.slice(token_trans_bias, [0, 24, 0, 0], [1, 32, 64, 64])" in model
+    assert "ttnn.deallocate(token_trans_bias)\n" in model
+    assert "return z_cond, q, c, [token_trans_bias_0, token_trans_bias_1, token_trans_bias_2, token_trans_bias_3]" in model
+
+
+@pytest.mark.parametrize(
+    "old,shape,words",
+    [
+        (COND_OUT, "[token_depth, token_heads, 1, n, n]",
+         "output 'token_trans_bias' computes [1, 32, 64, 64] and is declared as one tensor per layer [4, 8, 1, 64, 64]"),
+        (STEP_IN, "[token_depth * token_heads, 1, n, n]",
+         "passes a value of shape [32, 1, 64, 64] where module 'boltz2_diffusion_step' takes input 'token_trans_bias' "
+         "as one tensor per layer [4, 1, 8, 64, 64]"),
+    ],
+    ids=["condition-output", "step-input"],
+)
+def test_a_stack_that_is_no_layers_side_by_side_is_refused(tmp_path, old, shape, words):
+    """A value cut into layers must hold them side by side along one dim: otherwise refused at its line, naming
+    both shapes, before anything is rendered."""
     from tttgen.errors import InputError
 
-    text = (MODULE_DIR / "boltz2.yaml").read_text()
-    old = "token_trans_bias: {shape: [1, token_depth * token_heads, n, n], doc: \"condition's token bias stack"
-    assert old in text
-    broken = text.replace(old, old.replace("[1, token_depth * token_heads, n, n]", "[token_depth * token_heads, 1, n, n]"))
-    (tmp_path / "boltz2.yaml").write_text(broken)
+    path = edited_composite(tmp_path, old, shape)
     with pytest.raises(InputError) as info:
-        plan(Request(str(tmp_path / "boltz2.yaml"), "n150", params=SMALL))
+        plan(Request(str(path), "n150", params=SMALL))
     text = info.value.render()
-    assert "boltz2.yaml" in text and "passes a value of shape [32, 1, 64, 64]" in text
-    assert "one tensor per layer [4, 1, 8, 64, 64]" in text
+    assert "boltz2.yaml:" in text and words in text, text

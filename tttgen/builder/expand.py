@@ -324,7 +324,20 @@ class _Expander:
             except _Located as problem:
                 self.report(problem)
                 continue
-            if not got.failed and tuple(got.shape) != want:
+            if not got.failed and tuple(got.shape) != want and not self.qualified(path) and len(want) == len(got.shape) + 1:
+                # a mode's output declared one tensor per layer: the stacked value it computes, cut (one slice each)
+                what = f"output '{name}' computes {list(got.shape)} and is declared as"
+                try:
+                    names, entries = self.cut(name, tuple(got.shape), want, name, what, desc, env, mode, values,
+                                              prefix, loop_var, f"{path}.{name}", scope or ("head" if loops else "layer"))
+                except InputError as err:
+                    self.report(_Located(source, out_loc + (name,), err.message))
+                    continue
+                if body is not None:
+                    body.extend(entries)
+                    function.setdefault("list_outputs", {})[name] = names
+                values[name] = _Val(want, "|".join(names))
+            elif not got.failed and tuple(got.shape) != want:
                 self.report(
                     _Located(
                         source,
@@ -666,36 +679,43 @@ class _Expander:
             given = tuple(val.shape)
             if given == want:
                 continue  # a list passed on as it is
-            layers, part = want[0], want[1:]
-            dims = [
-                d for d in range(len(given))
-                if len(given) == len(part) and given[d] == layers * part[d]
-                and all(g == p for i, (g, p) in enumerate(zip(given, part)) if i != d)
-            ]
-            if len(dims) != 1:
-                raise _error(
-                    f"{where}.in.{port}",
-                    f"passes a value of shape {list(given)} where module '{callee.name}' takes input '{port}' as one "
-                    f"tensor per layer {list(want)}: a stacked value must hold the {layers} layers' {list(part)} side "
-                    "by side along one dim",
-                )
-            d = dims[0]
-            names = []
-            for i in range(layers):
-                begins = [0] * len(part)
-                begins[d] = i * part[d]
-                ends = list(part)
-                ends[d] = (i + 1) * part[d]
-                name = f"{step.name}_{port}_{i}"
-                cut = OpStep.model_validate(
-                    {"op": "slice", "name": name, "in": {"input": step.in_[port]}, "out": name,
-                     "attrs": {"begins": begins, "ends": ends}}
-                )
-                entry = self.op(cut, desc, cenv, mode, values, prefix, loop_var, where.rsplit(".", 1)[0] + "." + name, scope)
-                before.append(entry)
-                names.append(name)
+            what = f"passes a value of shape {list(given)} where module '{callee.name}' takes input '{port}' as"
+            names, entries = self.cut(step.in_[port], given, want, f"{step.name}_{port}", what, desc, cenv, mode,
+                                      values, prefix, loop_var, where, scope)
+            before += entries
             out[port] = _Val(want, "|".join(names), producer=None)
         return out, before
+
+    def cut(self, ref, given, want, stem, what, desc, env, mode: _Mode, values, prefix, loop_var, where, scope):
+        """Value `ref` of shape `given` cut into the per-layer list `want` ([layers, *layer]): one `slice` op per
+        layer (`<stem>_<i>`), layer i the i-th block of the one dim of `given` that is `layers` times the layer's.
+        Returns the slices' names and their body entries; refused (naming `what`) unless exactly one dim is so."""
+        layers, part = want[0], want[1:]
+        dims = [
+            d for d in range(len(given))
+            if len(given) == len(part) and given[d] == layers * part[d]
+            and all(g == p for i, (g, p) in enumerate(zip(given, part)) if i != d)
+        ]
+        if len(dims) != 1:
+            raise _error(
+                where,
+                f"{what} one tensor per layer {list(want)}: a stacked value must hold the {layers} layers' "
+                f"{list(part)} side by side along one dim",
+            )
+        d = dims[0]
+        names, entries = [], []
+        for i in range(layers):
+            begins = [0] * len(part)
+            begins[d] = i * part[d]
+            ends = list(part)
+            ends[d] = (i + 1) * part[d]
+            name = f"{stem}_{i}"
+            step = OpStep.model_validate(
+                {"op": "slice", "name": name, "in": {"input": ref}, "out": name, "attrs": {"begins": begins, "ends": ends}}
+            )
+            entries.append(self.op(step, desc, env, mode, values, prefix, loop_var, where.rsplit(".", 1)[0] + "." + name, scope))
+            names.append(name)
+        return names, entries
 
 
 def _derived_or_not(desc: ModuleDescription, env: dict) -> dict:

@@ -482,12 +482,14 @@ def class_views(
                 steps += ccl_steps
                 steps.append(op_view(graph, op, Renamed(name, renamed), jit_calls.get(mode_variant_of(graph, op), {})))
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in after.get(op.name, [])]
-            keep = {name(n) for n in fn["outputs"]}
+            cut = fn.get("list_outputs", {})  # an output returned as per-layer slices of the value (the builder's cut)
+            keep = {name(n) for n in fn["outputs"] if n not in cut} | {name(v) for names in cut.values() for v in names}
+            returned = ["[" + ", ".join(name(v) for v in cut[n]) + "]" if n in cut else name(n) for n in fn["outputs"]]
             view["methods"].append(
                 {
                     "name": key,
                     "args": ", ".join(name.host()(n) for n in fn["inputs"]),
-                    "returns": ", ".join(name(n) for n in fn["outputs"]),
+                    "returns": ", ".join(returned),
                     "steps": _with_deallocations(steps, keep),
                     "doc": f"{fn['module']}, {'one decode step' if key in decode_keys else f'{rows_of[key]} rows'}.",
                 }
