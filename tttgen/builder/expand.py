@@ -178,6 +178,7 @@ class _Expander:
         self.lines: dict[Path, Any] = {}
         self.mode_key = ""
         self.calls: list[tuple[Path | None, tuple]] = []  # the call steps being expanded, outermost first
+        self.list_memo: dict[tuple[str, str, str], list[str]] = {}  # (module, folder, mode key) -> its list inputs
 
     def report(self, problem: _Located) -> None:
         """Keep a problem, once per line: another mode (prefill at each length, decode) repeats the same op."""
@@ -636,6 +637,9 @@ class _Expander:
         """Inputs of `desc` in this mode that are one device tensor per layer: those a looped call indexes by its
         loop var (`bias[layer]`), and those passed whole to such an input of a called module."""
         key = mode.variant_of(desc, env)
+        memo = (desc.name, str(near), key)
+        if memo in self.list_memo:
+            return self.list_memo[memo]
         variant = desc.modes.get(key)
         steps = variant.ops if variant and variant.ops is not None else desc.ops
         declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
@@ -657,7 +661,8 @@ class _Expander:
                 ref for port, ref in step.in_.items()
                 if port in inner and ref in declared and len(declared[ref].shape) == len(cdeclared[port].shape)
             }
-        return sorted(out)
+        self.list_memo[memo] = sorted(out)
+        return self.list_memo[memo]
 
     def cut_stacks(self, step, callee, near: Path, cenv, mode: _Mode, ins, values, prefix, loop_var, where, scope, desc):
         """A callee input that is one tensor per layer ([layers, *layer], a looped call indexes it) given one
