@@ -395,3 +395,51 @@ class Boltz2DiffusionConditioning(nn.Module):
         atom_enc_bias = torch.cat([layer(p) for layer in self.enc_proj], dim=-1)[0].permute(0, 3, 1, 2)
         atom_dec_bias = torch.cat([layer(p) for layer in self.dec_proj], dim=-1)[0].permute(0, 3, 1, 2)
         return z, q, c, token_trans_bias, atom_enc_bias, atom_dec_bias
+
+
+class Boltz2(nn.Module):
+    """Boltz-2's trunk, diffusion conditioning and score model under one root, every parameter at its Boltz-2
+    checkpoint path (the boltz2 package's reference): Boltz2TrunkStep's, Boltz2DiffusionConditioning's and
+    Boltz2DiffusionStep's modules held side by side (their paths do not overlap), so one state dict is all three's.
+    recycle runs Boltz2.forward's recycling loop (recycling_steps + 1 trunk steps from zero s and z, each step's s
+    and z the next one's); condition the conditioning on its s and z; denoise_step one score-model call."""
+
+    def __init__(
+        self, token_s, token_z, msa_s, num_blocks, msa_blocks, num_heads, pairwise_head_width, pairwise_num_heads,
+        atom_s, atom_feature_dim, dim_fourier, atom_heads, encoder_depth, decoder_depth, token_heads, token_depth,
+        queries, keys,
+    ):
+        super().__init__()
+        parts = (
+            Boltz2TrunkStep(
+                token_s, token_z, msa_s, num_blocks, msa_blocks, num_heads, pairwise_head_width, pairwise_num_heads
+            ),
+            Boltz2DiffusionConditioning(
+                token_s, token_z, atom_s, atom_feature_dim, token_heads, token_depth, atom_heads=atom_heads,
+                encoder_depth=encoder_depth, decoder_depth=decoder_depth, queries=queries, keys=keys,
+            ),
+            Boltz2DiffusionStep(
+                token_s, atom_s, dim_fourier, atom_heads, encoder_depth, decoder_depth, token_heads, token_depth,
+                queries, keys,
+            ),
+        )
+        for part in parts:
+            for name, child in part.named_children():
+                self.add_module(name, child)  # each parameter once, at its own path
+        object.__setattr__(self, "parts", parts)
+
+    def recycle(self, s_inputs, z_feats, msa, mask, pair_mask, msa_mask, recycling_steps):
+        import torch
+
+        s, z = torch.zeros_like(s_inputs), torch.zeros_like(z_feats)
+        for _ in range(recycling_steps + 1):
+            s, z = self.parts[0](s_inputs, z_feats, s, z, msa, mask, pair_mask, msa_mask)
+        return s, z
+
+    def condition(self, *inputs):
+        """Boltz2DiffusionConditioning.forward's inputs and outputs."""
+        return self.parts[1](*inputs)
+
+    def denoise_step(self, *inputs):
+        """Boltz2DiffusionStep.forward's inputs: the token biases heads first [depth, 1, heads, n, n]."""
+        return self.parts[2](*inputs)

@@ -137,11 +137,31 @@ def test_a_named_mode_at_several_sizes_gets_one_method_per_size(tmp_path):
     assert 'return getattr(self, f"encode_{rows}")(x)' in model
 
 
-def test_two_modes_at_one_row_count_are_refused(tmp_path):
-    """The package's input checks and forward tell modes apart by their rows: a step at encode's 128 is refused."""
+def test_a_mode_run_by_its_own_method_may_share_forwards_rows(tmp_path):
+    """forward tells its modes apart by their rows; a mode with its own method (here the sampler's step) is called by
+    name, so it may run at encode's 128 rows: INPUT_SHAPES keys it by its name, forward still refuses other rows, and
+    both run on the emulator."""
     path = write(tmp_path, NAMED)
-    with pytest.raises(InputError, match=r"mode 'step' runs at 128 rows, as 'encode' does: one mode per row count"):
-        plan(Request(str(path), "n150", params=(("small", "128"),)))
+    p = plan(Request(str(path), "n150", params=(("small", "128"),)))
+    files = render_plan(p)
+    configs, model = files["configs.py"], files["model.py"]
+    assert "    128: {" in configs and '    "step": {' in configs
+    assert 'check_shapes("step", h=h)' in model and 'shapes = C.INPUT_SHAPES["step"]' in model
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
+        with emulated(p.graph.device) as ttnn, imported_package(Path(tmp), "stepper_shared_rows") as package:
+            device = ttnn.open_device(device_id=0)
+            model = package.Model(device, package.weights.load_weights(device, {"w.weight": 2 * torch.eye(64)}))
+            y = ttnn.to_torch(model.forward(*model.to_device(torch.ones(1, 1, 128, 64)))).float()
+            h, _ = model.to_device_step(torch.zeros(1, 1, 128, 64), torch.zeros(1, 1, 128, 64))
+            got = ttnn.to_torch(model.run_steps(h)).float().reshape(128, 64)
+            with pytest.raises(ValueError, match=r"x has 32 rows; this package was generated for rows in \[128\]"):
+                model.forward(*model.to_device(torch.ones(1, 1, 32, 64)))
+    assert torch.equal(y.reshape(128, 64), torch.full((128, 64), 2.0))
+    want = torch.zeros(128, 64)
+    want[:, :3] = 1.0
+    assert torch.equal(got, want)
 
 
 def test_chosen_names_with_one_key_twice_are_refused(tmp_path):

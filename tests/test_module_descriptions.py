@@ -15,6 +15,7 @@ from tttgen.inputs.load import load_model
 from tttgen.inputs.module import ExprError, eval_expr, load_module, module_names
 
 BUILTINS = [
+    "boltz2",
     "boltz2_diffusion_conditioning",
     "boltz2_diffusion_step",
     "boltz2_trunk",
@@ -287,7 +288,7 @@ def test_call_of_builtin_validates(tmp_path):
 
 def test_unknown_called_module(tmp_path):
     text = problems(tmp_path, CALLER.replace("MODULE", "mpl"), "caller")
-    assert "caller.yaml:12: field 'ops.0.module': unknown module 'mpl' (allowed: boltz2_diffusion_conditioning, boltz2_diffusion_step, boltz2_trunk, boltz_adaln, " in text
+    assert "caller.yaml:12: field 'ops.0.module': unknown module 'mpl' (allowed: boltz2, boltz2_diffusion_conditioning, boltz2_diffusion_step, boltz2_trunk, boltz_adaln, " in text
     assert ", caller, gemma2, gemma2_attention, gemma2_capped, gemma2_capped_attention, gemma2_capped_decoder_layer, " in text
     assert ", gemma2_decoder_layer, gemma2_mlp, gemma3, gemma3_attention, " in text
     assert ", gemma3_decoder_layer, gemma_decoder, gemma_decoder_layer, gemma_mlp, llama, " in text

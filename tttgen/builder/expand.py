@@ -38,6 +38,7 @@ from tttgen.inputs.module import (
     MODULE_DIR,
     ExprError,
     ModuleDescription,
+    OpStep,
     base_files,
     eval_expr,
     find_module,
@@ -180,6 +181,7 @@ class _Expander:
         self.lines: dict[Path, Any] = {}
         self.mode_key = ""
         self.calls: list[tuple[Path | None, tuple]] = []  # the call steps being expanded, outermost first
+        self.list_memo: dict[tuple[str, str, str], list[str]] = {}  # (module, folder, mode key) -> its list inputs
 
     def report(self, problem: _Located) -> None:
         """Keep a problem, once per line: another mode (prefill at each length, decode) repeats the same op."""
@@ -268,6 +270,7 @@ class _Expander:
                 self.report(problem)
                 values[name] = _Val((), f"{path}.{name}", failed=True)
         loops = [i for i, s in enumerate(steps) if s.op == "call" and s.loop is not None]
+        lists = self.list_inputs(desc, near, env, mode)
         function = {
             "path": self.qualified(path),
             "mode": mode.variant or mode.name,  # every prefill length of one variant runs the same functions
@@ -279,6 +282,8 @@ class _Expander:
             "state": list(desc.state),
             "body": [],
         }
+        if lists:  # inputs given as one device tensor per layer (a looped call indexes them, here or in a callee)
+            function["layer_lists"] = lists
         self.functions.setdefault((function["mode"], function["path"]), function)
         body = function["body"] if self.functions[(function["mode"], function["path"])] is function else None
         for i, step in enumerate(steps):
@@ -308,7 +313,9 @@ class _Expander:
                 outs = [step.out] if isinstance(step.out, str) else list(step.out or [])
                 values.update({o: _Val((), f"{where}:{j}", failed=True) for j, o in enumerate(outs)})
                 continue
+            before = entry.pop("before", []) if isinstance(entry, dict) else []
             if body is not None:
+                body.extend(before)  # the slices a call cut a stacked input into (cut_stacks)
                 body.append(entry)
         missing = [n for n in declared_out if n not in values]
         if missing:
@@ -321,7 +328,20 @@ class _Expander:
             except _Located as problem:
                 self.report(problem)
                 continue
-            if not got.failed and tuple(got.shape) != want:
+            if not got.failed and tuple(got.shape) != want and not self.qualified(path) and len(want) == len(got.shape) + 1:
+                # a mode's output declared one tensor per layer: the stacked value it computes, cut (one slice each)
+                what = f"output '{name}' computes {list(got.shape)} and is declared as"
+                try:
+                    names, entries = self.cut(name, tuple(got.shape), want, name, what, desc, env, mode, values,
+                                              prefix, loop_var, f"{path}.{name}", scope or ("head" if loops else "layer"))
+                except InputError as err:
+                    self.report(_Located(source, out_loc + (name,), err.message))
+                    continue
+                if body is not None:
+                    body.extend(entries)
+                    function.setdefault("list_outputs", {})[name] = names
+                values[name] = _Val(want, "|".join(names))
+            elif not got.failed and tuple(got.shape) != want:
                 self.report(
                     _Located(
                         source,
@@ -568,6 +588,8 @@ class _Expander:
             self.loop = (step.name, self.layers)
         cprefix = prefix + _fill(step.weight_prefix, env, inner_var, f"{where}.weight_prefix")
         ins = {port: self.argument(ref, values, env, f"{where}.in.{port}") for port, ref in step.in_.items()}
+        cut, before = self.cut_stacks(step, callee, found.parent, cenv, mode, ins, values, prefix, loop_var, where, scope, desc)
+        ins.update(cut)
         every = step.loop.every if step.loop is not None else None
         alternates = {}
         if every is not None:
@@ -603,11 +625,107 @@ class _Expander:
         return {
             "call": self.qualified(where),
             "module": callee.name,
-            "in": {port: self.literal(ref, values, env) for port, ref in step.in_.items()},
+            "in": {
+                port: cut[port].id.split("|") if port in cut else self.literal(ref, values, env)
+                for port, ref in step.in_.items()
+            },
             "out": names,
             "callee_outputs": list(outs),
             "loop": loop,
+            **({"before": before} if before else {}),
         }
+
+
+    def list_inputs(self, desc: ModuleDescription, near: Path, env: Mapping[str, Any], mode: _Mode) -> list[str]:
+        """Inputs of `desc` in this mode that are one device tensor per layer: those a looped call indexes by its
+        loop var (`bias[layer]`), and those passed whole to such an input of a called module."""
+        key = mode.variant_of(desc, env)
+        memo = (desc.name, str(near), key)
+        if memo in self.list_memo:
+            return self.list_memo[memo]
+        variant = desc.modes.get(key)
+        steps = variant.ops if variant and variant.ops is not None else desc.ops
+        declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
+        out = set(_layer_lists(steps, declared))
+        for step in steps:
+            if step.op != "call" or step.loop is not None:
+                continue
+            try:
+                found = find_module(step.module, near)
+                callee = load_module(found, self.features)
+            except InputError:
+                continue  # reported where the call is expanded
+            inner = self.list_inputs(callee, found.parent, env, mode)
+            key = mode.variant_of(callee, env)
+            cvariant = callee.modes.get(key)
+            cdeclared = cvariant.inputs if cvariant and cvariant.inputs is not None else callee.inputs
+            # passed on whole where its rank is the list's (a stacked value, one dim fewer, is cut: cut_stacks)
+            out |= {
+                ref for port, ref in step.in_.items()
+                if port in inner and ref in declared and len(declared[ref].shape) == len(cdeclared[port].shape)
+            }
+        self.list_memo[memo] = sorted(out)
+        return self.list_memo[memo]
+
+    def cut_stacks(self, step, callee, near: Path, cenv, mode: _Mode, ins, values, prefix, loop_var, where, scope, desc):
+        """A callee input that is one tensor per layer ([layers, *layer], a looped call indexes it) given one
+        stacked tensor instead: the layers side by side along the one dim that is `layers` times the layer's
+        (boltz2_diffusion_conditioning's token biases [1, depth * heads, n, n] for boltz2_diffusion_step's
+        [depth, 1, heads, n, n]). Cut into one `slice` op per layer at the call, layer i the i-th block of that dim;
+        the call passes the slices as the list. Returns port -> the list's value (its id the slices' names)."""
+        lists = set(self.list_inputs(callee, near, cenv, mode))
+        if not lists:
+            return {}, []
+        key = mode.variant_of(callee, cenv)
+        variant = callee.modes.get(key)
+        declared = variant.inputs if variant and variant.inputs is not None else callee.inputs
+        out, before = {}, []
+        for port, val in ins.items():
+            if port not in lists or val.failed or port not in declared:
+                continue
+            want = _dims(declared[port].shape, with_derived(callee, dict(cenv)), None, ("inputs", port))
+            given = tuple(val.shape)
+            if given == want:
+                continue  # a list passed on as it is
+            what = f"passes a value of shape {list(given)} where module '{callee.name}' takes input '{port}' as"
+            names, entries = self.cut(step.in_[port], given, want, f"{step.name}_{port}", what, desc, cenv, mode,
+                                      values, prefix, loop_var, where, scope)
+            before += entries
+            out[port] = _Val(want, "|".join(names), producer=None)
+        return out, before
+
+    def cut(self, ref, given, want, stem, what, desc, env, mode: _Mode, values, prefix, loop_var, where, scope):
+        """Value `ref` of shape `given` cut into the per-layer list `want` ([layers, *layer]): one `slice` op per
+        layer (`<stem>_<i>`), layer i the i-th block of the one dim of `given` that is `layers` times the layer's.
+        Returns the slices' names and their body entries; refused (naming `what`) unless exactly one dim is so."""
+        layers, part = want[0], want[1:]
+        dims = [
+            d for d in range(len(given))
+            if len(given) == len(part) and given[d] == layers * part[d]
+            and all(g == p for i, (g, p) in enumerate(zip(given, part)) if i != d)
+        ]
+        if layers == 1 and len(dims) > 1:
+            dims = dims[:1]  # one layer: the value itself, cut along any dim it could be stacked on
+        if len(dims) != 1:
+            raise _error(
+                where,
+                f"{what} one tensor per layer {list(want)}: a stacked value must hold the {layers} layers' "
+                f"{list(part)} side by side along one dim",
+            )
+        d = dims[0]
+        names, entries = [], []
+        for i in range(layers):
+            begins = [0] * len(part)
+            begins[d] = i * part[d]
+            ends = list(part)
+            ends[d] = (i + 1) * part[d]
+            name = f"{stem}_{i}"
+            step = OpStep.model_validate(
+                {"op": "slice", "name": name, "in": {"input": ref}, "out": name, "attrs": {"begins": begins, "ends": ends}}
+            )
+            entries.append(self.op(step, desc, env, mode, values, prefix, loop_var, where.rsplit(".", 1)[0] + "." + name, scope))
+            names.append(name)
+        return names, entries
 
 
 def _derived_or_not(desc: ModuleDescription, env: dict) -> dict:
@@ -699,6 +817,7 @@ def expand(
     modes = [("prefill", seq, "", "") for seq in sorted(set(sizes) | set(extra))] + [(n, r, "", "") for n, r in decode]
     modes = sorted(modes + _chosen_modes(desc, env, sizes), key=lambda m: (m[0] == "decode", m[1]))
     expander = _Expander(desc.name, hints.features)
+    forward = _forward_variant(desc)
     ops: list[Op] = []
     io: dict[str, dict] = {}  # mode key -> the top module's input and output shapes
     variants: dict[str, str] = {}  # mode key -> the `modes` key it runs (`prefill`, `prefill_small`, `prefix`)
@@ -716,11 +835,14 @@ def expand(
         else:
             mode = _Mode(name, rows, variant_key(desc, name, rows, menv))
         variants[mode.key] = mode.variant
-        same = [k for k, r in prefill_rows.items() if r == rows] if name == "prefill" else []
+        # Model.forward tells its modes apart by their rows; a mode run by its own method (to_device_<name>) may
+        # share them (boltz2's condition and denoise_step at the trunk's n)
+        by_forward = name == "prefill" and (chosen_variant or "prefill") == forward
+        same = [k for k, r in prefill_rows.items() if r == rows] if by_forward else []
         if same:  # the package's input checks (and forward) tell modes apart by their rows
             raise _error(f"{desc.name}.modes.{mode.variant or name}",
                          f"mode '{mode.key}' runs at {rows} rows, as '{same[0]}' does: one mode per row count")
-        if name == "prefill":
+        if by_forward:
             prefill_rows[mode.key] = rows
         expander.mode_key = mode.key
         outs = expander.module(desc, near or MODULE_DIR, menv, mode, {}, "", None, desc.name, None)
@@ -739,7 +861,7 @@ def expand(
             "rows_axes": {n: _rows_axis(t.shape, size_param) for n, t in declared.items() if size_param in t.shape},
             "outputs": {n: list(v.shape) for n, v in outs.items()},
         }
-        lists = _layer_lists(variant.ops if variant and variant.ops is not None else desc.ops, declared)
+        lists = expander.list_inputs(desc, near or MODULE_DIR, menv, mode)
         if lists:
             io[mode.key]["layer_lists"] = lists
         if desc.sizes and desc.sizes.padded:
@@ -796,6 +918,13 @@ def expand(
             **key_map_facts(desc),
         ),
     )
+
+
+def _forward_variant(desc: ModuleDescription) -> str:
+    """The `modes` key Model.forward serves, as _mode_entries chooses it among the variants a build makes."""
+    if "prefill" in desc.modes or desc.ops:
+        return "prefill"
+    return next((k for k, v in named_modes(desc).items() if v.rows is None), "prefill")
 
 
 def _mode_entries(desc: ModuleDescription, variants: dict[str, str]) -> dict[str, Any]:

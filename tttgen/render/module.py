@@ -371,7 +371,9 @@ def _with_deallocations(steps: list[dict[str, Any]], keep: set[str]) -> list[dic
 def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -> tuple[dict, dict]:
     attr = entry["call"].rsplit(".", 1)[-1]
     callee = next(f for f in graph.facts["functions"] if f["path"] == entry["call"] and f["mode"] == fn_mode)
-    args = [name(entry["in"][n]) for n in callee["inputs"]]
+    refs = [entry["in"][n] for n in callee["inputs"]]
+    # a list: the per-layer slices the builder cut a stacked value into (one tensor per layer, as the callee takes)
+    args = ["[" + ", ".join(name(r) for r in ref) + "]" if isinstance(ref, list) else name(ref) for ref in refs]
     outs = [name(o) for o in entry["out"]]
     child = {"attr": attr, "cls": class_names(graph)[entry["call"]], "loop": entry["loop"]}
     view = {
@@ -382,7 +384,10 @@ def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -
         "outs": ", ".join(outs),
         "loop": None,
     }
-    view["reads"] = [a for a in args if not a.startswith("self.")]
+    view["reads"] = [
+        a for ref in refs for a in ([name(r) for r in ref] if isinstance(ref, list) else [name(ref)])
+        if not a.startswith("self.")
+    ]
     view["writes"] = outs
     view["owned"] = True
     loop = entry["loop"]
@@ -436,7 +441,8 @@ def class_views(
         view = existing or {"name": cls, "doc": "", "children": [], "methods": []}
         copies = _device_copies(fn, {op.name: op.dataflow for op in graph.ops})
         lists = frozenset(n for k in keys for n in graph.facts["io"].get(k, {}).get("layer_lists", ()))
-        name = Names(f"{module}: {fn['path'] or module}", copies, lists if not fn["path"] else frozenset())
+        own = lists if not fn["path"] else frozenset(fn.get("layer_lists", ()))
+        name = Names(f"{module}: {fn['path'] or module}", copies, own)
         for key in keys:
             before, after = _moves(graph, key)
             dtypes = graph.facts["io"][key].get("dtypes", {}) if not fn["path"] else {}
@@ -476,12 +482,14 @@ def class_views(
                 steps += ccl_steps
                 steps.append(op_view(graph, op, Renamed(name, renamed), jit_calls.get(mode_variant_of(graph, op), {})))
                 steps += [move_view(m, _moved_var(graph, m, key, name)) for m in after.get(op.name, [])]
-            keep = {name(n) for n in fn["outputs"]}
+            cut = fn.get("list_outputs", {})  # an output returned as per-layer slices of the value (the builder's cut)
+            keep = {name(n) for n in fn["outputs"] if n not in cut} | {name(v) for names in cut.values() for v in names}
+            returned = ["[" + ", ".join(name(v) for v in cut[n]) + "]" if n in cut else name(n) for n in fn["outputs"]]
             view["methods"].append(
                 {
                     "name": key,
                     "args": ", ".join(name.host()(n) for n in fn["inputs"]),
-                    "returns": ", ".join(name(n) for n in fn["outputs"]),
+                    "returns": ", ".join(returned),
                     "steps": _with_deallocations(steps, keep),
                     "doc": f"{fn['module']}, {'one decode step' if key in decode_keys else f'{rows_of[key]} rows'}.",
                 }
@@ -963,8 +971,14 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     prefill_keys = [k for k in graph.mode_keys() if k not in decode_keys and variants.get(k, main) == main]
     other_keys = [k for k in graph.mode_keys() if k not in decode_keys and variants.get(k, main) != main]
 
-    def shapes(keys: list[str]) -> list[tuple[int, dict[str, tuple]]]:
-        return [(rows_of[k], {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in keys]
+    # INPUT_SHAPES keys: forward's modes by their rows; a mode run by its own method by its rows too, unless another
+    # mode runs at them (boltz2's condition and denoise_step at the trunk's n): then by its mode key
+    taken = [rows_of[k] for k in prefill_keys + other_keys]
+    shape_keys = {k: rows_of[k] for k in prefill_keys}
+    shape_keys |= {k: rows_of[k] if taken.count(rows_of[k]) == 1 else k for k in other_keys}
+
+    def shapes(keys: list[str]) -> list[tuple[int | str, dict[str, tuple]]]:
+        return [(shape_keys[k], {n: tuple(s) for n, s in io[k]["inputs"].items()}) for k in keys]
 
     input_shapes = shapes(prefill_keys)
     # the input whose shape declares the mode's rows (the size param), preferring one with them at dim -2:
@@ -1000,7 +1014,10 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "constants": constants,
         "activation_dtype": L.dtype(graph.facts["activation_dtype"]),
         "kv_dtype": L.dtype(graph.facts["kv_dtype"]) if any(op.kind.startswith("cache_") for op in graph.ops) else None,
-        "input_shapes": sorted(input_shapes + shapes(other_keys)),
+        "input_shapes": [
+            (repr(k), v) for k, v in sorted(input_shapes + shapes(other_keys), key=lambda e: (isinstance(e[0], str), e[0]))
+        ],
+        "named_shapes": any(isinstance(k, str) for k in shape_keys.values()),
         "layer_lists": any("layer_lists" in io[k] for k in graph.mode_keys()),
         "tokens": tokens_view(graph, prefill_keys),
         "variant_entries": [variant_entry(k, entries["to_device"][variants[k]], io[k], designs) for k in other_keys],
@@ -1011,7 +1028,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
             graph.facts.get("emitted_time_ns", {}),
             (graph.facts.get("module_traces") or {}).get("traceable", False),
             {k: entries["to_device"][variants[k]] for k in other_keys},
-            rows_of,
+            {k: repr(v) for k, v in shape_keys.items()},
         ),
         "checkpoint_keys": sorted({k for w in graph.weights for k in w.hf_names}),
         "kernels": kernel_name.definitions(),

@@ -1,0 +1,32 @@
+"""Boltz-2 as one package (boltz2, issue 25) judged by the real ttnn 0.81.1 on a mock device: its three methods
+(the trunk's recycling step, the conditioning returning its token bias stack cut into per-layer slices, one
+denoising step) at Boltz-2's widths with 64 tokens (512 atoms), shallow stacks; the full-size package (704 tokens, 5632
+atoms, 64 Pairformer, 4 MSA and 24 token layers, 1024 MSA rows) was accepted on p150 with `tttgen build boltz2
+--device p150 --param n=704 --param max_atoms=5632 --ttnn-check on`."""
+
+import pytest
+
+from tttgen.generate import Request, plan, render_plan
+from tttgen.checking.realttnn.check import verdict_for_rendered
+
+SMALL = (
+    ("n", "64"),
+    ("num_blocks", "1"),
+    ("msa_blocks", "1"),
+    ("msa_rows", "96"),
+    ("token_depth", "2"),
+    ("encoder_depth", "1"),
+    ("decoder_depth", "1"),
+    ("max_atoms", "512"),
+)
+
+
+def test_real_ttnn_accepts_the_composite(real_ttnn):
+    p = plan(Request("boltz2", "p150", params=SMALL))
+    verdict = verdict_for_rendered(render_plan(p), p.out_subdir, p.graph)
+    assert verdict.ok, verdict.findings
+    # every method ran: the trunk (forward), the conditioning and the denoising step
+    assert {op["phase"] for op in verdict.ops} == {"trunk", "condition", "denoise_step"}
+    assert all(op["accepted"] == op["calls"] for op in verdict.ops)
+    # the step's per-layer token biases: the conditioning's stack cut into slices once, at the end of condition
+    assert any(op["fn"] == "slice" and op["phase"] == "condition" for op in verdict.ops)
