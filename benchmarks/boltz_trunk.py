@@ -55,38 +55,46 @@ RECYCLES = 3  # facts §2.2: 3 recycling steps = 4 trunk passes
 SAMPLING_STEPS = 200
 
 
-def tt_boltz_chunked(graph, op, judge) -> float | None:
-    """A pair or MSA transition linear as TT-Boltz runs it at this size: the [1, H, W, C] tensor's rows H in chunks of
-    16 (scaled by min(1, 1024 * 128 / (W * C)), 1 at W = 704 and C = 128 or 64; facts §2.3 Transition), each chunk one
-    call of W * 16 rows with its auto-config; None when ttnn rejects that too."""
+def tt_boltz_chunked(graph, op, judge, n: int = PADDED) -> tuple[float, int] | None:
+    """A pair or MSA transition linear as TT-Boltz runs it at n tokens: the [1, H, W, C] tensor's rows H in chunks of
+    16 scaled by min(1, 1024 * 128 / (W * C)) (facts §2.3 Transition; W = n, C the transition's input width: 16 rows
+    for every n <= 1024 at C = 128 or 64, Boltz-2's pair and MSA widths), each chunk one call of W * 16 rows with its
+    auto-config. (time of all chunks, chunk calls), or None when ttnn rejects that too."""
     full = op.decisions["shape"]
-    rows = 16 * PADDED
+    rows = 16 * n
     calls = -(-(full.m * full.batch) // rows)
     case = tt_boltz_case(graph, op.decide(shape=MatmulShape(rows, full.k, full.n, 1)))
     verdict = judge(graph.device, [oracle_case(case)], graph.device.l1_small_size)[0]
     time = priced(case, verdict)
-    return None if time is None else time * calls
+    return None if time is None else (time * calls, calls)
 
 
-def stack(module: str, device: str, params: tuple, judge) -> dict:
-    """One stack's modeled whole forward at `PADDED` tokens: tttgen's, TT-Boltz's configuration's, and per op kind."""
-    graph = plan(Request(module, device, params=(("n", str(PADDED)),) + params)).graph
-    key = f"prefill_{PADDED}"
+def price_mode(graph, key: str, judge, n: int = PADDED, rows: list[dict] | None = None) -> dict:
+    """One mode of a planned package priced twice by the same cost model: as tttgen generates it (the graph's
+    modeled times) and with every linear and triangle product as TT-Boltz configures it (every other op priced
+    alike). `swapped`: per linear the TT-Boltz side's ns per run and ttnn calls per run, for untraced totals."""
     ops = {op.name: op for op in graph.ops if op.mode_key == key}
     total = graph.facts["mode_time_ns"][key]
     ours = theirs = 0.0
     missing = []
     chunked = []
-    for r in module_rows(graph, judge) + triangle_rows(graph):
+    swapped: dict[str, tuple[float, int]] = {}
+    for r in rows if rows is not None else module_rows(graph, judge) + triangle_rows(graph):
+        if r["mode"] != key:
+            continue
         runs = runs_per_call(graph, ops[r["op"]])
+        calls = 1
         if r["tt_boltz"] is None and "transition" in r["op"]:  # its whole-tensor call cannot run: TT-Boltz chunks
-            r = dict(r, tt_boltz=tt_boltz_chunked(graph, ops[r["op"]], judge))
+            chunks = tt_boltz_chunked(graph, ops[r["op"]], judge, n)
+            r = dict(r, tt_boltz=None if chunks is None else chunks[0])
+            calls = 1 if chunks is None else chunks[1]
             chunked.append(r["op"])
         if r["tttgen"] is None or r["tt_boltz"] is None:
             missing.append(r["op"])
             continue
         ours += r["tttgen"] * runs
         theirs += r["tt_boltz"] * runs
+        swapped[r["op"]] = (r["tt_boltz"], calls)
     kinds: dict[str, float] = collections.Counter()
     for op in ops.values():
         kinds[op.kind] += (op.decisions.get("time_ns") or 0.0) * runs_per_call(graph, op)
@@ -98,10 +106,17 @@ def stack(module: str, device: str, params: tuple, judge) -> dict:
         "kinds": dict(kinds),
         "missing": missing,
         "chunked": chunked,
+        "swapped": swapped,
         "layers": max(runs_per_call(graph, op) for op in ops.values()),
         "graph": graph,
         "ops": ops,
     }
+
+
+def stack(module: str, device: str, params: tuple, judge) -> dict:
+    """One stack's modeled whole forward at `PADDED` tokens: tttgen's, TT-Boltz's configuration's, and per op kind."""
+    graph = plan(Request(module, device, params=(("n", str(PADDED)),) + params)).graph
+    return price_mode(graph, f"prefill_{PADDED}", judge, PADDED)
 
 
 def projection_groups(graph) -> list[dict]:
