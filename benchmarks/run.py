@@ -19,6 +19,7 @@ SCRIPTS = (
     ("Boltz-2 modules against TT-Boltz's configuration", ["boltz.py"]),
     ("Boltz-2 trunk and diffusion step against TT-Boltz's configuration", ["boltz_trunk.py"]),
     ("Boltz-2 diffusion step whole (score model, 704 tokens, 5632 atoms) against TT-Boltz's configuration", ["boltz_diffusion_step.py"]),
+    ("Boltz-2 whole (boltz2: 4 trunk calls, condition, 200 denoise steps at 704 tokens) against TT-Boltz's configuration and its published runtime", ["boltz2_whole.py"]),
     ("PI0 sample_actions latency against the published PI0.5 figure", ["pi0.py"]),
     ("Multi-chip decode against the published T3K, QuietBox BH and Galaxy figures", ["mesh.py"]),
 )

@@ -48,7 +48,8 @@ def accept_all(device, cases, l1_small_size=0):
 
 def table_rows(lines: list[str]) -> dict[str, list[str]]:
     return {cells[1].strip(): [c.strip() for c in cells[2:-1]] for line in lines if line.startswith("| ")
-            for cells in [line.split("|")] if cells[1].strip() in ("trunk", "condition", "denoise_step", "**one input**")}
+            for cells in [line.split("|")]
+            if cells[1].strip() in ("trunk", "condition", "denoise_step", "**one input**") or "Pairformer blocks" in cells[1]}
 
 
 def run(bench, **kw):
@@ -60,9 +61,12 @@ def test_report_structure_and_ratios_from_both_sides(bench):
     text = "\n".join(lines)
     for heading in ("## p150", "## Workload difference to the published runtime", "## How TT-Boltz's configuration is priced"):
         assert heading in text
-    assert "Trunk goal (>= 1.3x)" in text and "~60 s on Blackhole p150" in text and "modeled" in text.lower()
+    assert "Trunk goal (>= 1.3x on the 2 Pairformer blocks, one recycle)" in text and "~60 s on Blackhole p150" in text and "modeled" in text.lower()
     rows = table_rows(lines)
-    assert set(rows) == {"trunk", "condition", "denoise_step", "**one input**"}
+    blocks = "of which the 2 Pairformer blocks (trunk)"
+    assert set(rows) == {"trunk", "condition", "denoise_step", "**one input**", blocks}
+    assert float(rows[blocks][3].rstrip("x")) == pytest.approx(ratios["p150"]["blocks"], abs=0.006)
+    assert float(rows[blocks][1]) < float(rows["trunk"][1])  # a part of the step
     assert [rows[m][0] for m in ("trunk", "condition", "denoise_step")] == ["4", "1", "200"]  # calls per input
     r = ratios["p150"]
     for mode in ("trunk", "condition", "denoise_step"):
@@ -115,3 +119,20 @@ def test_host_round_trips_scale_with_the_pair_tensor(bench):
     z = 704 * 704 * 128 * 2
     assert big > 4 * z / max(link.h2d_gbps, link.d2h_gbps)  # z goes in twice and out twice
     assert re.search(r"host round trips per recycling step", "\n".join(run(bench)[0]))
+
+
+def test_a_planted_change_of_tt_boltz_linears_moves_the_blocks_ratio(bench, monkeypatch):
+    """The Pairformer blocks' ratio (the goal's) comes from the swapped linears: TT-Boltz's linears twice as slow
+    raise it, and the goal line prints the new figure."""
+    _, before = run(bench)
+    real = bench.price_mode
+
+    def planted(*args, **kwargs):
+        r = real(*args, **kwargs)
+        return dict(r, swapped={k: (ns * 2, calls) for k, (ns, calls) in r["swapped"].items()})
+
+    monkeypatch.setattr(bench, "price_mode", planted)
+    lines, after = run(bench)
+    assert after["p150"]["blocks"] > before["p150"]["blocks"] + 0.01
+    goal = next(line for line in lines if line.startswith("\nTrunk goal"))
+    assert f"{after['p150']['blocks']:.2f}x" in goal
