@@ -25,7 +25,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from boltz_trunk import DEVICES, PADDED, RECYCLES, RESIDUES, SAMPLING_STEPS, module_rows, price_mode, triangle_rows  # noqa: E402
+from boltz_trunk import (
+    DEVICES,
+    PADDED,
+    RECYCLES,
+    RESIDUES,
+    SAMPLING_STEPS,
+    module_rows,
+    price_mode,
+    triangle_rows,
+)  # noqa: E402
 from tttgen.checking.realttnn.oracle import judge_matmuls  # noqa: E402
 from tttgen.cost.host import transfer_ns  # noqa: E402
 from tttgen.generate import Request, plan  # noqa: E402
@@ -53,13 +62,26 @@ def parts(recycles: int = RECYCLES, steps: int = SAMPLING_STEPS) -> tuple[Part, 
     """The package's three modes and how often one input calls each (facts §2.2: 3 recycling steps, 200 sampling
     steps, 1 diffusion sample)."""
     return (
-        Part("trunk", recycles + 1, "one recycling step: input embedding, s/z recycling, MSA module (4 layers), 64 "
-             "Pairformer blocks", "device: MSA module and Pairformer; host (torch): input embedding, s/z recycling"),
-        Part("condition", 1, "diffusion conditioning once per trunk output: pairwise conditioner, q, c, atom-pair p, "
-             "the 3 + 3 atom and 24 token bias stacks", "host (torch DiffusionConditioning); the step copies its "
-             "outputs to device once and permutes, scales and masks the biases there"),
-        Part("denoise_step", steps, "one score-model call: single conditioning, atom encoder, 24 token layers, atom "
-             "decoder", "device (its atom attention by hand in L1, bf4 key gather, not modeled)"),
+        Part(
+            "trunk",
+            recycles + 1,
+            "one recycling step: input embedding, s/z recycling, MSA module (4 layers), 64 " "Pairformer blocks",
+            "device: MSA module and Pairformer; host (torch): input embedding, s/z recycling",
+        ),
+        Part(
+            "condition",
+            1,
+            "diffusion conditioning once per trunk output: pairwise conditioner, q, c, atom-pair p, "
+            "the 3 + 3 atom and 24 token bias stacks",
+            "host (torch DiffusionConditioning); the step copies its "
+            "outputs to device once and permutes, scales and masks the biases there",
+        ),
+        Part(
+            "denoise_step",
+            steps,
+            "one score-model call: single conditioning, atom encoder, 24 token layers, atom " "decoder",
+            "device (its atom attention by hand in L1, bf4 key gather, not modeled)",
+        ),
     )
 
 
@@ -96,8 +118,10 @@ def price_whole(device: str, judge=judge_matmuls, n: int = PADDED, params: tuple
         out["parts"].append(r)
     out["blocks"] = blocks_priced(out["parts"][0])
     for basis, ours, theirs in (("traced", "total", "tt_boltz"), ("untraced", "untraced", "untraced_tt_boltz")):
-        out[basis] = (sum(p[ours] * p["part"].calls for p in out["parts"]),
-                      sum(p[theirs] * p["part"].calls for p in out["parts"]))
+        out[basis] = (
+            sum(p[ours] * p["part"].calls for p in out["parts"]),
+            sum(p[theirs] * p["part"].calls for p in out["parts"]),
+        )
     return out
 
 
@@ -114,13 +138,17 @@ def blocks_priced(priced: dict) -> dict:
     ops = priced["ops"]
     blocks = max(op.runs for op in ops.values())
     ours = sum((op.decisions.get("time_ns") or 0.0) * op.runs for op in ops.values() if op.runs == blocks)
-    delta = sum((ns - ops[name].decisions["time_ns"]) * ops[name].runs for name, (ns, _) in priced["swapped"].items()
-                if ops[name].runs == blocks)
+    delta = sum(
+        (ns - ops[name].decisions["time_ns"]) * ops[name].runs
+        for name, (ns, _) in priced["swapped"].items()
+        if ops[name].runs == blocks
+    )
     return {"blocks": blocks, "total": ours, "tt_boltz": ours + delta}
 
 
-def tt_boltz_host_round_trips_ns(graph, n: int, msa_rows: int = MSA_ROWS, token_s: int = 384, token_z: int = 128,
-                                 msa_cols: int = 36) -> float:
+def tt_boltz_host_round_trips_ns(
+    graph, n: int, msa_rows: int = MSA_ROWS, token_s: int = 384, token_z: int = 128, msa_cols: int = 36
+) -> float:
     """What TT-Boltz copies over PCIe per recycling step, priced by the same host-link model (tttgen.cost.host):
     its MSAModule wrapper copies z, the MSA features and s_inputs in and z out, its PairformerModule wrapper s and z
     in and out (01bf765^ modules/tenstorrent.py TorchWrapper: from_torch / to_torch around every call), bf16."""
@@ -128,15 +156,19 @@ def tt_boltz_host_round_trips_ns(graph, n: int, msa_rows: int = MSA_ROWS, token_
     z, s, m = n * n * token_z * 2, n * token_s * 2, msa_rows * n * msa_cols * 2
     copies_in, copies_out = (z, m, s, s, z), (z, s, z)
     return sum(transfer_ns(link, b, True) + link.host_call_ns for b in copies_in) + sum(
-        transfer_ns(link, b, False) + link.host_call_ns for b in copies_out)
+        transfer_ns(link, b, False) + link.host_call_ns for b in copies_out
+    )
 
 
 def tt_boltz_faster(priced: dict, top: int = 3) -> list[tuple[str, float, float]]:
     """The linears of one priced mode that TT-Boltz's configuration runs faster than tttgen's (op, tttgen ns per call
     of the mode, TT-Boltz ns), the largest gaps first."""
     ops = priced["ops"]
-    gaps = [(name, ops[name].decisions["time_ns"] * ops[name].runs, ns * ops[name].runs)
-            for name, (ns, _) in priced["swapped"].items() if ns < ops[name].decisions["time_ns"]]
+    gaps = [
+        (name, ops[name].decisions["time_ns"] * ops[name].runs, ns * ops[name].runs)
+        for name, (ns, _) in priced["swapped"].items()
+        if ns < ops[name].decisions["time_ns"]
+    ]
     return sorted(gaps, key=lambda g: g[2] - g[1])[:top]
 
 
@@ -148,10 +180,12 @@ def _s(ns: float) -> str:
     return f"{ns / 1e9:.2f}"
 
 
-def report(judge=judge_matmuls, devices=DEVICES, n: int = PADDED, params: tuple = (), part_list=None,
-           residues: int = RESIDUES) -> tuple[list[str], dict]:
+def report(
+    judge=judge_matmuls, devices=DEVICES, n: int = PADDED, params: tuple = (), part_list=None, residues: int = RESIDUES
+) -> tuple[list[str], dict]:
     """Markdown lines and {device: {"trunk": ratio, "condition": ..., "denoise_step": ..., "total": ...}} (TT-Boltz's
-    configuration / tttgen, traced) plus the untraced total ("total_untraced")."""
+    configuration / tttgen, traced), the trunk step's Pairformer blocks alone ("blocks") and the untraced total
+    ("total_untraced")."""
     part_list = part_list or parts()
     atoms = ATOMS_PER_TOKEN * n
     msa_rows = int(dict(params).get("msa_rows", MSA_ROWS))
@@ -161,7 +195,8 @@ def report(judge=judge_matmuls, devices=DEVICES, n: int = PADDED, params: tuple 
         "against TT-Boltz's configuration (modeled)\n",
         "All times are modeled by tttgen's cost model (no hardware). Ratio = TT-Boltz's configuration / tttgen "
         "(above 1: tttgen faster). Traced: ops at traced op-to-op gaps; untraced: op by op, each op the longer of its "
-        "device time and one host dispatch (TT-Boltz does not trace; the boltz2 package runs untraced unless traced).\n",
+        "device time and one host dispatch (TT-Boltz does not trace; the boltz2 package runs untraced as emitted, and its "
+        "README prints both).\n",
     ]
     ratios: dict[str, dict[str, float]] = {}
     results = {}
@@ -199,15 +234,21 @@ def report(judge=judge_matmuls, devices=DEVICES, n: int = PADDED, params: tuple 
         )
         for p in w["parts"]:
             if p["chunked"]:
-                lines.append(f"\n- {p['part'].mode}: TT-Boltz's side priced as its 16-row chunks (its whole-tensor "
-                             f"call cannot run): {', '.join(p['chunked'])}")
+                lines.append(
+                    f"\n- {p['part'].mode}: TT-Boltz's side priced as its 16-row chunks (its whole-tensor "
+                    f"call cannot run): {', '.join(p['chunked'])}"
+                )
             faster = tt_boltz_faster(p)
             if faster:
-                lines.append(f"\n- {p['part'].mode}: linears TT-Boltz's configuration runs faster (tttgen / TT-Boltz ms "
-                             "per call): " + ", ".join(f"{o} {_ms(a)} / {_ms(b)}" for o, a, b in faster))
+                lines.append(
+                    f"\n- {p['part'].mode}: linears TT-Boltz's configuration runs faster (tttgen / TT-Boltz ms "
+                    "per call): " + ", ".join(f"{o} {_ms(a)} / {_ms(b)}" for o, a, b in faster)
+                )
             if p["missing"]:
-                lines.append(f"\n- {p['part'].mode}: not compared (priced alike), a config ttnn rejects on one side: "
-                             f"{', '.join(p['missing'])}")
+                lines.append(
+                    f"\n- {p['part'].mode}: not compared (priced alike), a config ttnn rejects on one side: "
+                    f"{', '.join(p['missing'])}"
+                )
         trunk = w["parts"][0]
         blocks_ns, blocks = pairformer_block_ns(w["graph"], trunk["part"].mode)
         status = "reached" if ratios[device]["blocks"] >= GOAL else "not reached"
@@ -232,7 +273,7 @@ def report(judge=judge_matmuls, devices=DEVICES, n: int = PADDED, params: tuple 
             )
     lines += [
         "\n## Workload difference to the published runtime\n",
-        "- Published: TT-Boltz README table \"Current Runtime\", total inference runtime for one 686-amino-acid protein "
+        '- Published: TT-Boltz README table "Current Runtime", total inference runtime for one 686-amino-acid protein '
         "(tt-boltz at 01bf765^, Jan 2026; removed 2026-06-06): AMD Ryzen 5 8600G ~45 min, NVIDIA T4 ~9 min, Wormhole "
         "n300 ~3 min, Blackhole p150 ~1 min, RTX 5090 ~1 min (module-library facts §2.4). It is wall time of the "
         "`boltz predict` run; the input file is examples/686.yaml (one protein chain, no MSA file: the MSA comes from "

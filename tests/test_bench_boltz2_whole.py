@@ -47,9 +47,14 @@ def accept_all(device, cases, l1_small_size=0):
 
 
 def table_rows(lines: list[str]) -> dict[str, list[str]]:
-    return {cells[1].strip(): [c.strip() for c in cells[2:-1]] for line in lines if line.startswith("| ")
-            for cells in [line.split("|")]
-            if cells[1].strip() in ("trunk", "condition", "denoise_step", "**one input**") or "Pairformer blocks" in cells[1]}
+    return {
+        cells[1].strip(): [c.strip() for c in cells[2:-1]]
+        for line in lines
+        if line.startswith("| ")
+        for cells in [line.split("|")]
+        if cells[1].strip() in ("trunk", "condition", "denoise_step", "**one input**")
+        or "Pairformer blocks" in cells[1]
+    }
 
 
 def run(bench, **kw):
@@ -59,9 +64,17 @@ def run(bench, **kw):
 def test_report_structure_and_ratios_from_both_sides(bench):
     lines, ratios = run(bench)
     text = "\n".join(lines)
-    for heading in ("## p150", "## Workload difference to the published runtime", "## How TT-Boltz's configuration is priced"):
+    for heading in (
+        "## p150",
+        "## Workload difference to the published runtime",
+        "## How TT-Boltz's configuration is priced",
+    ):
         assert heading in text
-    assert "Trunk goal (>= 1.3x on the 2 Pairformer blocks, one recycle)" in text and "~60 s on Blackhole p150" in text and "modeled" in text.lower()
+    assert (
+        "Trunk goal (>= 1.3x on the 2 Pairformer blocks, one recycle)" in text
+        and "~60 s on Blackhole p150" in text
+        and "modeled" in text.lower()
+    )
     rows = table_rows(lines)
     blocks = "of which the 2 Pairformer blocks (trunk)"
     assert set(rows) == {"trunk", "condition", "denoise_step", "**one input**", blocks}
