@@ -3,7 +3,8 @@
 Every mode is expanded on its own: prefill once per prefill length (rows = that length) and decode with rows =
 DECODE_ROWS. Calls are inlined with their parameter bindings and weight-key prefixes; a looped call is expanded
 ONCE, its ops standing for every iteration (scope "layer", weights per_layer, the loop var written `{i}` in
-checkpoint keys, as build.py does). Shapes are evaluated with the params and propagated op by op; each op's IR
+checkpoint keys, as build.py does); a repeated call (`repeat`) is expanded once too, its weights shared and its ops'
+`loop_count` multiplied by its count. Shapes are evaluated with the params and propagated op by op; each op's IR
 kind (its name), output shapes, MatmulShape and facts come from its kind (tttgen/ops/kinds/<kind>.py: infer) — the
 expander knows no model or op names.
 
