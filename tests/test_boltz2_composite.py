@@ -1,13 +1,12 @@
-"""Boltz-2 as one package (boltz2, issue 25): the trunk's recycling step, the diffusion conditioning and the score
+"""Boltz-2 as one package (boltz2, issue 25): the trunk's recycling, the diffusion conditioning and the score
 model's denoising step as three methods of one Model over one device and one state dict, run on the emulator the way
-its usage runs them (one trunk call running recycling_steps + 1 iterations on device, s and z from zeros and carried;
-the conditioning once,
-two denoising steps that replace only r_noisy and times while the conditioning's outputs stay on device), next to
-boltz 2.2.1's own modules chained the same way (modules/boltz_references.py's Boltz2: Boltz2TrunkStep,
-Boltz2DiffusionConditioning and Boltz2DiffusionStep under one root), small sizes with padded tokens and atoms; and
-planted bugs that must fail: the recycled s not carried into the next trunk step (inside the trunk: its s_recycle
-term dropped; at the repeated call: s or z not carried), the conditioning's z not reaching
-the step's token biases, the step's token bias layers reversed."""
+its usage runs them (one trunk call running recycling_steps + 1 iterations on device, s and z from zeros and
+carried; the conditioning once; two denoising steps that replace only r_noisy and times while the conditioning's
+outputs stay on device), next to boltz 2.2.1's own modules chained the same way (modules/boltz_references.py's
+Boltz2: Boltz2TrunkStep, Boltz2DiffusionConditioning and Boltz2DiffusionStep under one root), small sizes with padded
+tokens and atoms; and planted bugs that must fail: the recycled s not carried into the next trunk step (inside the
+trunk: its s_recycle term dropped; at the repeated call: s or z not carried), the conditioning's z not reaching the
+step's token biases, the step's token bias layers reversed."""
 
 import sys
 import tempfile
