@@ -486,9 +486,10 @@ def class_views(
                         const, count = step["repeat"]["count"].removeprefix("C."), entry["repeat"]["count"]
                         if repeats.setdefault(const, count) != count:  # one configs constant per repeated call
                             raise InputError(
-                                f"repeated call '{entry['call']}' runs {repeats[const]} and {count} times in two "
-                                "modes", where=f"{graph.name}: ops: repeat.count",
-                                hint="its count becomes one configs constant: make it the same in every mode",
+                                f"repeated calls named '{const.removesuffix('_REPEATS').lower()}' run "
+                                f"{repeats[const]} and {count} times (two modes or two callers)",
+                                where=f"{graph.name}: ops: repeat.count",
+                                hint="its count becomes one configs constant <NAME>_REPEATS: one count per call name",
                             )
                     if child not in view["children"]:
                         view["children"].append(child)
