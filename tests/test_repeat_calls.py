@@ -80,7 +80,8 @@ def test_the_traced_forward_replays_the_loop():
         for seed in (1, 2):
             g = torch.Generator().manual_seed(seed)
             inputs = [module_input(p.graph, io, n, s, g) for n, s in io["inputs"].items()]
-            calls.append((f"forward {seed}", lambda traced, i=inputs: model.forward(*model.to_device(*i), traced=traced)))
+            run = lambda traced, i=inputs: model.forward(*model.to_device(*i), traced=traced)  # noqa: E731
+            calls.append((f"forward {seed}", run))
         check_replays(ttnn, model, calls, traces_after_warmup=1)
 
 

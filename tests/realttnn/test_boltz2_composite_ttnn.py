@@ -1,8 +1,8 @@
 """Boltz-2 as one package (boltz2, issue 25) judged by the real ttnn 0.81.1 on a mock device: its three methods
-(the trunk's whole recycling, a repeated call of boltz2_trunk, the conditioning returning its token bias stack cut into per-layer slices, one
-denoising step) at Boltz-2's widths with 64 tokens (512 atoms), shallow stacks; the full-size package (704 tokens, 5632
-atoms, 64 Pairformer, 4 MSA and 24 token layers, 1024 MSA rows) was accepted on p150 with `tttgen build boltz2
---device p150 --param n=704 --param max_atoms=5632 --ttnn-check on`."""
+(the trunk's whole recycling, a repeated call of boltz2_trunk; the conditioning returning its token bias stack cut
+into per-layer slices; one denoising step) at Boltz-2's widths with 64 tokens (512 atoms), shallow stacks; the
+full-size package (704 tokens, 5632 atoms, 64 Pairformer, 4 MSA and 24 token layers, 1024 MSA rows) was accepted on
+p150 with `tttgen build boltz2 --device p150 --param n=704 --param max_atoms=5632 --ttnn-check on`."""
 
 import pytest
 

@@ -1462,7 +1462,9 @@ class _Checker:
                         loc + (field, "carry", out_name), f"module '{module}' has no output '{out_name}'", sorted(couts)
                     )
                 if in_name not in cins:
-                    self.add(loc + (field, "carry", out_name), f"module '{module}' has no input '{in_name}'", sorted(cins))
+                    self.add(
+                        loc + (field, "carry", out_name), f"module '{module}' has no input '{in_name}'", sorted(cins)
+                    )
         for port in _d(step.get("in")):
             if port not in cins:
                 self.add(loc + ("in", port), f"module '{module}' has no input '{port}'", sorted(cins))
