@@ -1,11 +1,12 @@
-"""Boltz-2 as one package (boltz2, issue 25): the trunk's recycling step, the diffusion conditioning and the score
+"""Boltz-2 as one package (boltz2, issue 25): the trunk's recycling, the diffusion conditioning and the score
 model's denoising step as three methods of one Model over one device and one state dict, run on the emulator the way
-its usage runs them (recycling_steps + 1 trunk calls with s and z fed back as device tensors, the conditioning once,
-two denoising steps that replace only r_noisy and times while the conditioning's outputs stay on device), next to
-boltz 2.2.1's own modules chained the same way (modules/boltz_references.py's Boltz2: Boltz2TrunkStep,
-Boltz2DiffusionConditioning and Boltz2DiffusionStep under one root), small sizes with padded tokens and atoms; and
-planted bugs that must fail: the recycled s not carried into the next trunk step, the conditioning's z not reaching
-the step's token biases, the step's token bias layers reversed."""
+its usage runs them (one trunk call running recycling_steps + 1 iterations on device, s and z from zeros and
+carried; the conditioning once; two denoising steps that replace only r_noisy and times while the conditioning's
+outputs stay on device), next to boltz 2.2.1's own modules chained the same way (modules/boltz_references.py's
+Boltz2: Boltz2TrunkStep, Boltz2DiffusionConditioning and Boltz2DiffusionStep under one root), small sizes with padded
+tokens and atoms; and planted bugs that must fail: the recycled s not carried into the next trunk step (inside the
+trunk: its s_recycle term dropped; at the repeated call: s or z not carried), the conditioning's z not reaching the
+step's token biases, the step's token bias layers reversed."""
 
 import sys
 import tempfile
@@ -45,9 +46,10 @@ SMALL = (
     ("encoder_depth", "1"),
     ("decoder_depth", "1"),
     ("max_atoms", "512"),
+    ("recycling_steps", "2"),  # three trunk calls on device, s and z carried
 )
 N, ATOMS, TOKEN_S, TOKEN_Z, MSA_ROWS, DEPTH, HEADS = 64, 512, 192, 32, 96, 4, 8
-RECYCLING_STEPS = 2  # three trunk calls, s and z carried
+RECYCLING_STEPS = 2  # three trunk calls, s and z carried (the package's recycling_steps, SMALL)
 TIMES = (0.37, 0.81)  # two denoising steps on the same conditioning
 
 
@@ -147,18 +149,16 @@ def run_reference(ref, x):
 
 
 def run_package(package, ttnn, state, x):
-    """The package's chain as its usage runs it: one load, trunk calls with s and z fed back on device, the
-    conditioning once, denoising steps replacing only r_noisy and times."""
+    """The package's chain as its usage runs it: one load, one trunk call (its recycling_steps + 1 iterations on
+    device, s and z starting from zeros and fed back), the conditioning once, denoising steps replacing only
+    r_noisy and times."""
     rows = lambda t: t.reshape(1, 1, *t.shape[-2:])  # noqa: E731
     device = ttnn.open_device(device_id=0)
     model = package.Model(device, package.weights.load_weights(device, state))
     msa = torch.nn.functional.pad(x["msa"], (0, 64 - 36))  # 36 features zero-padded to whole tiles
     token_mask = x["token_mask"].reshape(1, 1, 1, N)
-    s_inputs, z_feats, s, z, msa_d, mask = model.to_device(
-        rows(x["s_inputs"]), x["z_feats"], torch.zeros(1, 1, N, TOKEN_S), torch.zeros(1, N, N, TOKEN_Z), msa, token_mask
-    )
-    for _ in range(RECYCLING_STEPS + 1):
-        s, z = model.trunk(s_inputs, z_feats, s, z, msa_d, mask)
+    s_inputs, z_feats, msa_d, mask = model.to_device(rows(x["s_inputs"]), x["z_feats"], msa, token_mask)
+    s, z = model.trunk(s_inputs, z_feats, msa_d, mask)  # the whole recycling
     condition_inputs = model.to_device_condition(
         torch.zeros(1, 1, N, TOKEN_S), torch.zeros(1, N, N, TOKEN_Z), x["rel_pos"], rows(x["atom_feats"]),
         rows(x["atom_to_token"]), x["ref_pos"], x["atom_uid"] % 256, x["atom_mask_column"],
@@ -236,6 +236,22 @@ def test_composite_matches_boltz_chain_with_padded_tokens(device):
     [
         # the trunk's s_recycle(s_norm(s)) term dropped: each trunk call starts from s_init alone
         (planted((r"s1 = ttnn\.add\(s0, sr,", "s1 = ttnn.add(s0, ttnn.multiply(sr, 0.0),")), "r_update_0"),
+        # the repeated call's s carry dropped: every recycling iteration gets the zeros s started from
+        (
+            planted((
+                r"self\.trunk_step\.trunk\(s_inputs, z_feats, s_out, z_out, msa, mask\)",
+                "self.trunk_step.trunk(s_inputs, z_feats, s0, z_out, msa, mask)",
+            )),
+            "r_update_0",
+        ),
+        # the repeated call's z carry dropped: every recycling iteration gets the zeros z started from
+        (
+            planted((
+                r"self\.trunk_step\.trunk\(s_inputs, z_feats, s_out, z_out, msa, mask\)",
+                "self.trunk_step.trunk(s_inputs, z_feats, s_out, z0, msa, mask)",
+            )),
+            "z",
+        ),
         # the token biases projected from a zero pair instead of the conditioned z
         (
             planted((
@@ -253,7 +269,8 @@ def test_composite_matches_boltz_chain_with_padded_tokens(device):
             "r_update_0",
         ),
     ],
-    ids=["recycled-s-not-carried", "conditioning-z-not-in-token-biases", "token-bias-layers-reversed"],
+    ids=["recycled-s-not-carried", "repeat-s-carry-dropped", "repeat-z-carry-dropped",
+         "conditioning-z-not-in-token-biases", "token-bias-layers-reversed"],
 )
 def test_a_broken_composite_fails(bug, seen_in):
     """Each bug must show in the first denoising step's coordinate update, the end of the chain (the recycled s also
@@ -296,7 +313,10 @@ def test_methods_share_the_trunk_rows_and_input_shapes_key_them_by_name():
                    "def to_device_denoise_step("):
         assert method in model, method
     readme = files["README.md"]
-    assert "s, z = model.trunk(s_inputs_d, z_feats_d, s, z, msa_d, mask)" in readme
+    assert "s, z = model.trunk(s_inputs_d, z_feats_d, msa_d, mask)" in readme
+    assert "for _ in range(4)" not in readme  # the recycling runs on device
+    assert "for _ in range(C.TRUNK_STEP_REPEATS):" in model
+    assert "TRUNK_STEP_REPEATS = 3" in configs  # recycling_steps + 1
     assert "r_update = ttnn.to_torch(model.denoise_step(*step))[0, 0, :, :3]" in readme
 
 

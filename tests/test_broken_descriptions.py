@@ -40,6 +40,7 @@ def test_the_corpus_covers_the_mistakes_users_make():
         "key_map_mistakes",
         "extends_unknown_base", "extends_cycle", "extends_patch_missing", "extends_conflicting_patch",
         "feature_patch_missing", "derived_unknown", "bind_inherited_type", "mode_names", "sizes_axes",
+        "repeat_mistakes",
     } <= names
 
 

@@ -1,8 +1,8 @@
 """Boltz-2 as one package (boltz2, issue 25) judged by the real ttnn 0.81.1 on a mock device: its three methods
-(the trunk's recycling step, the conditioning returning its token bias stack cut into per-layer slices, one
-denoising step) at Boltz-2's widths with 64 tokens (512 atoms), shallow stacks; the full-size package (704 tokens, 5632
-atoms, 64 Pairformer, 4 MSA and 24 token layers, 1024 MSA rows) was accepted on p150 with `tttgen build boltz2
---device p150 --param n=704 --param max_atoms=5632 --ttnn-check on`."""
+(the trunk's whole recycling, a repeated call of boltz2_trunk; the conditioning returning its token bias stack cut
+into per-layer slices; one denoising step) at Boltz-2's widths with 64 tokens (512 atoms), shallow stacks; the
+full-size package (704 tokens, 5632 atoms, 64 Pairformer, 4 MSA and 24 token layers, 1024 MSA rows) was accepted on
+p150 with `tttgen build boltz2 --device p150 --param n=704 --param max_atoms=5632 --ttnn-check on`."""
 
 import pytest
 
@@ -21,10 +21,19 @@ SMALL = (
 )
 
 
+def trunk_calls(verdict, fn: str) -> int:
+    return sum(op["calls"] for op in verdict.ops if op["phase"] == "trunk" and op["fn"] == fn)
+
+
 def test_real_ttnn_accepts_the_composite(real_ttnn):
-    p = plan(Request("boltz2", "p150", params=SMALL))
+    p = plan(Request("boltz2", "p150", params=SMALL + (("recycling_steps", "1"),)))
     verdict = verdict_for_rendered(render_plan(p), p.out_subdir, p.graph)
     assert verdict.ok, verdict.findings
+    # the recycling on device: the trunk's ops run twice with recycling_steps 1, once with 0 (the same weights)
+    p0 = plan(Request("boltz2", "p150", params=SMALL + (("recycling_steps", "0"),)))
+    once = verdict_for_rendered(render_plan(p0), p0.out_subdir, p0.graph)
+    assert once.ok, once.findings
+    assert trunk_calls(once, "linear") > 0 and trunk_calls(verdict, "linear") == 2 * trunk_calls(once, "linear")
     # every method ran: the trunk (forward), the conditioning and the denoising step
     assert {op["phase"] for op in verdict.ops} == {"trunk", "condition", "denoise_step"}
     assert all(op["accepted"] == op["calls"] for op in verdict.ops)

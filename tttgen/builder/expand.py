@@ -3,7 +3,8 @@
 Every mode is expanded on its own: prefill once per prefill length (rows = that length) and decode with rows =
 DECODE_ROWS. Calls are inlined with their parameter bindings and weight-key prefixes; a looped call is expanded
 ONCE, its ops standing for every iteration (scope "layer", weights per_layer, the loop var written `{i}` in
-checkpoint keys, as build.py does). Shapes are evaluated with the params and propagated op by op; each op's IR
+checkpoint keys, as build.py does); a repeated call (`repeat`) is expanded once too, its weights shared and its ops'
+`loop_count` multiplied by its count. Shapes are evaluated with the params and propagated op by op; each op's IR
 kind (its name), output shapes, MatmulShape and facts come from its kind (tttgen/ops/kinds/<kind>.py: infer) — the
 expander knows no model or op names.
 
@@ -170,6 +171,7 @@ class _Expander:
         self.features = features  # build options every called module that declares them applies too
         self.layers = 1  # iterations of the (one level of) looped call
         self.loop = ("", 1)  # the looped call being expanded (its attribute name) and its count
+        self.repeats = 1  # iterations of the repeated calls being expanded (shared weights), multiplied
         self.host_shapes: dict[str, dict[str, Any]] = {}  # mode key -> host op -> its input and output shapes
         self.called: set[Path] = set()  # description files of called modules (inputs of the build too)
         self.weights: dict[str, Weight] = {}
@@ -539,8 +541,9 @@ class _Expander:
         facts = dict(info.facts)
         if "bias" in read and read["bias"].weight:
             facts["bias"] = read["bias"].weight  # its CB counts in the op's L1 (rules/l1.py)
-        if loop_var is not None:
-            facts["loop_count"] = self.loop[1]  # runs once per iteration of its looped call
+        if loop_var is not None or self.repeats > 1:
+            # runs once per iteration of its looped call, and of every repeated call around it (Op.runs)
+            facts["loop_count"] = (self.loop[1] if loop_var is not None else 1) * self.repeats
         mode.ops.append(
             Op(
                 name=name,
@@ -588,6 +591,12 @@ class _Expander:
             self.loop = (step.name, self.layers)
         cprefix = prefix + _fill(step.weight_prefix, env, inner_var, f"{where}.weight_prefix")
         ins = {port: self.argument(ref, values, env, f"{where}.in.{port}") for port, ref in step.in_.items()}
+        repeat = None
+        if step.repeat is not None:
+            count = _number(step.repeat.count, env, f"{where}.repeat.count")
+            if type(count) is not int or count < 1:
+                raise _error(f"{where}.repeat.count", f"count {count!r}: a repeated call runs a positive int of times")
+            repeat = {"count": count, "carry": dict(step.repeat.carry)}
         cut, before = self.cut_stacks(step, callee, found.parent, cenv, mode, ins, values, prefix, loop_var, where, scope, desc)
         ins.update(cut)
         every = step.loop.every if step.loop is not None else None
@@ -607,9 +616,23 @@ class _Expander:
             default = ins[port].producer if port in ins else None
             if default is not None and val.producer is not None and val.producer != default:
                 mode.alternates.setdefault(default, []).append(val.producer)
-        outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
+        if repeat is not None:
+            self.repeats *= repeat["count"]
+        try:
+            outs = self.module(callee, found.parent, cenv, mode, ins, cprefix, inner_var, where, scope)
+        finally:
+            if repeat is not None:
+                self.repeats //= repeat["count"]
         if step.loop is not None:
             self.loop = ("", 1)
+        for out_name, in_name in (repeat or {}).get("carry", {}).items():
+            got, fed = outs.get(out_name), ins.get(in_name)
+            if got is not None and fed is not None and not got.failed and not fed.failed and got.shape != fed.shape:
+                raise _error(
+                    f"{where}.repeat.carry.{out_name}",
+                    f"carried output '{out_name}' is {list(got.shape)} but feeds input '{in_name}' given "
+                    f"{list(fed.shape)}: a carried value keeps its shape",
+                )
         names = [step.out] if isinstance(step.out, str) else list(step.out or [])
         for name, (_, val) in zip(names, outs.items()):
             values[name] = val
@@ -632,6 +655,7 @@ class _Expander:
             "out": names,
             "callee_outputs": list(outs),
             "loop": loop,
+            **({"repeat": repeat} if repeat else {}),
             **({"before": before} if before else {}),
         }
 

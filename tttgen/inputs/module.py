@@ -417,6 +417,16 @@ class Every(Strict):
 Loop.model_rebuild()
 
 
+class Repeat(Strict):
+    """Run a call `count` times with the SAME weights (the callee built and loaded once), each iteration's `carry`
+    outputs fed back as those inputs (Boltz-2's recycling: the trunk run recycling_steps + 1 times, s and z carried).
+    Unlike `loop`, iterations do not differ: no loop var, no per-layer weights or lists; the outputs are the last
+    iteration's."""
+
+    count: Expr = Field(description="iterations: an int, a param or int arithmetic over params (at least 1)")
+    carry: dict[str, str] = Field(description="callee output -> the callee input it feeds on the next iteration")
+
+
 class CallStep(Strict):
     op: Literal["call"]
     name: str = Field(pattern=NAME)
@@ -428,6 +438,7 @@ class CallStep(Strict):
     ] = {}
     weight_prefix: str = ""
     loop: Loop | None = None
+    repeat: Repeat | None = None
 
 
 def _step_tag(value: Any) -> str:
@@ -1357,6 +1368,30 @@ class _Checker:
         self.add(loc + ("bind",), f"module '{module}' param '{pname}' ({ctype}) would take the caller's {mine} "
                  f"'{pname}': bind it explicitly")
 
+    def repeat(self, loc: tuple, step: dict, repeat: dict) -> None:
+        """A repeated call: an int count of at least 1, something carried, one set of weights, no loop besides."""
+        count = repeat.get("count")
+        self.expr(loc + ("repeat", "count"), count)
+        if isinstance(count, int) and not isinstance(count, bool) and count < 1:
+            self.add(loc + ("repeat", "count"), f"count {count}: a repeated call runs at least once")
+        elif isinstance(count, str) and count in self.params and self.param_type(count) != "int":
+            self.add(loc + ("repeat", "count"), f"count '{count}' is a {self.param_type(count)} param: "
+                     "the count is an int, an int param or int arithmetic over params")
+        if "carry" in repeat and not _d(repeat.get("carry")):
+            self.add(loc + ("repeat", "carry"), "nothing carried: every iteration would compute the same outputs "
+                     "(name a callee output -> the input it feeds next)")
+        carried = list(_d(repeat.get("carry")).values())
+        for in_name in sorted({n for n in carried if carried.count(n) > 1}):
+            self.add(loc + ("repeat", "carry"), f"input '{in_name}' is fed by two carried outputs")
+        if step.get("loop") is not None:
+            self.add(loc + ("repeat",), "a call is either looped (`loop`: per-layer weights) or repeated (`repeat`: "
+                     "shared weights), not both: call a looped module with `repeat`")
+        prefix = step.get("weight_prefix")
+        for name in _placeholders(prefix) if isinstance(prefix, str) else []:
+            if name not in self.params:
+                self.add(loc + ("weight_prefix",), f"placeholder '{{{name}}}' in a repeated call's weight_prefix: "
+                         "its iterations share one set of weights (no per-iteration keys)", sorted(self.params))
+
     def call(self, loc: tuple, step: dict, values: dict, mode: str | None) -> list[str]:
         outs = step.get("out")
         outs = [outs] if isinstance(outs, str) else [o for o in _l(outs) if isinstance(o, str)]
@@ -1365,13 +1400,16 @@ class _Checker:
         if loop_var in self.params:
             self.add(loc + ("loop", "var"), f"loop var '{loop_var}' shadows a param")
         self.expr(loc + ("loop", "count"), loop.get("count"))
+        repeat = _d(step.get("repeat"))
         for name in _placeholders(step.get("weight_prefix", "")) if isinstance(step.get("weight_prefix"), str) else []:
-            if name != loop_var and name not in self.params:
+            if name != loop_var and name not in self.params and not repeat:  # (a repeated call's: self.repeat)
                 self.add(
                     loc + ("weight_prefix",),
                     f"unknown placeholder '{{{name}}}'",
                     ([loop_var] if loop_var else []) + sorted(self.params),
                 )
+        if repeat:
+            self.repeat(loc, step, repeat)
         every = _d(loop.get("every"))
         if every:
             self.expr(loc + ("loop", "every", "period"), every.get("period"))
@@ -1417,14 +1455,16 @@ class _Checker:
                          " (or the caller declares a param of that name)")
         cmode = self.callee_mode(mode, _d(callee.get("modes")))
         cins, couts = self.inputs_for(callee, cmode), self.outputs_for(callee, cmode)
-        carry = _d(loop.get("carry"))
-        for out_name, in_name in carry.items():
-            if out_name not in couts:
-                self.add(
-                    loc + ("loop", "carry", out_name), f"module '{module}' has no output '{out_name}'", sorted(couts)
-                )
-            if in_name not in cins:
-                self.add(loc + ("loop", "carry", out_name), f"module '{module}' has no input '{in_name}'", sorted(cins))
+        for field in ("loop", "repeat"):
+            for out_name, in_name in _d(_d(step.get(field)).get("carry")).items():
+                if out_name not in couts:
+                    self.add(
+                        loc + (field, "carry", out_name), f"module '{module}' has no output '{out_name}'", sorted(couts)
+                    )
+                if in_name not in cins:
+                    self.add(
+                        loc + (field, "carry", out_name), f"module '{module}' has no input '{in_name}'", sorted(cins)
+                    )
         for port in _d(step.get("in")):
             if port not in cins:
                 self.add(loc + ("in", port), f"module '{module}' has no input '{port}'", sorted(cins))

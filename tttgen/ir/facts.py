@@ -3,8 +3,8 @@
 
 There are no graph-wide sizes: a graph may hold attentions and layer stacks of different shapes (PI0's vision tower,
 language model and expert), so every reader takes an op's own facts (an attention's `num_heads`, `num_kv_heads`,
-`head_dim`; a looped call's `loop_count`, Op.runs; an LM head's `vocab_size`; an attention's `sliding_window`) or its
-dataflow shapes (an op's input and output widths).
+`head_dim`; a looped call's `loop_count` (times its repeated calls' counts), Op.runs; an LM head's `vocab_size`; an
+attention's `sliding_window`) or its dataflow shapes (an op's input and output widths).
 """
 
 from __future__ import annotations

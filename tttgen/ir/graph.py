@@ -59,9 +59,10 @@ class Op:
 
     @property
     def runs(self) -> int:
-        """How often one call of its mode runs the op: its looped call's count (fact `loop_count`, which the builder
-        puts on every op of a looped call and on the moves and collectives between them; a module graph's loops
-        may differ per mode, PI0's language and expert layers), else once."""
+        """How often one call of its mode runs the op: its looped call's count times the counts of the repeated calls
+        around it (fact `loop_count`, which the builder puts on every op of a looped or repeated call and on the
+        moves and collectives between them; a module graph's loops may differ per mode, PI0's language and expert
+        layers), else once."""
         return self.facts.get("loop_count", 1)
 
 

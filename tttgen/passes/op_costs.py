@@ -94,7 +94,7 @@ def op_cost(op: Op, graph: Graph, kv_len: int, traced: bool = True) -> OpCost | 
 
 
 def runs_per_call(graph: Graph, op: Op) -> int:
-    """How often one call of its mode runs the op (Op.runs: its looped call's count, else once)."""
+    """How often one call of its mode runs the op (Op.runs: its looped call's count times its repeated calls')."""
     return op.runs
 
 

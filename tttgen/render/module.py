@@ -383,6 +383,7 @@ def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -
         "args": ", ".join(args),
         "outs": ", ".join(outs),
         "loop": None,
+        "repeat": None,
     }
     view["reads"] = [
         a for ref in refs for a in ([name(r) for r in ref] if isinstance(ref, list) else [name(ref)])
@@ -411,6 +412,19 @@ def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -
                 view["reads"].append(alt)
         count = f"C.{ident(loop['var']).upper()}_COUNT"
         view["loop"] = {"count": count, "init": init, "args": ", ".join(loop_args)}
+    repeat = entry.get("repeat")
+    if repeat is not None:
+        # The same callee (one instance, its weights loaded once) called `count` times, the carried outputs fed
+        # back as those inputs: a plain for loop, as tt_transformers writes loops whose iterations do not differ.
+        rep_args, init = list(args), []
+        for out, inp in sorted(repeat["carry"].items()):
+            var = outs[callee["outputs"].index(out)]
+            i = callee["inputs"].index(inp)
+            init.append((var, args[i]))
+            rep_args[i] = var
+        view["repeat"] = {
+            "count": f"C.{ident(attr).upper()}_REPEATS", "init": init, "args": ", ".join(rep_args)
+        }
     return view, child
 
 
@@ -426,11 +440,11 @@ def _device_copies(fn: dict[str, Any], flows: dict[str, Any]) -> frozenset[str]:
 
 def class_views(
     graph: Graph, jit_calls: dict[str, dict[str, str | None]]
-) -> tuple[list[dict[str, Any]], str, dict[str, int]]:
+) -> tuple[list[dict[str, Any]], str, dict[str, int], dict[str, int]]:
     """One class per module function, callees first; its methods, one per mode key of the function's mode.
-    Also the loop counts (configs constants) by loop variable."""
+    Also the loop counts (configs constants) by loop variable, and the repeated calls' counts by constant name."""
     module = graph.facts["module"]
-    classes, loops = [], {}
+    classes, loops, repeats = [], {}, {}
     classes_by_path = class_names(graph)
     rows_of = mode_rows(graph)
     decode_keys = {op.mode_key for op in graph.ops if op.mode == "decode"}
@@ -468,6 +482,15 @@ def class_views(
                                 where=f"{graph.name}: ops: loop.var",
                                 hint="give each looped call its own `var` (its count becomes configs' <VAR>_COUNT)",
                             )
+                    if step["repeat"] is not None:
+                        const, count = step["repeat"]["count"].removeprefix("C."), entry["repeat"]["count"]
+                        if repeats.setdefault(const, count) != count:  # one configs constant per repeated call
+                            raise InputError(
+                                f"repeated calls named '{const.removesuffix('_REPEATS').lower()}' run "
+                                f"{repeats[const]} and {count} times (two modes or two callers)",
+                                where=f"{graph.name}: ops: repeat.count",
+                                hint="its count becomes one configs constant <NAME>_REPEATS: one count per call name",
+                            )
                     if child not in view["children"]:
                         view["children"].append(child)
                     steps.append(step)
@@ -499,7 +522,7 @@ def class_views(
         if existing is None:
             classes.append(view)
     _constructor_args(classes)
-    return classes, classes_by_path[""], loops
+    return classes, classes_by_path[""], loops, repeats
 
 
 # what a printed step reads besides its weights and values: the device (host tables and ids it uploads) and the
@@ -947,7 +970,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     module = graph.facts["module"]
     weights = weight_views(graph, memory_name, where)
     jit_blocks, jit_calls = jit_views(graph, memory_name)
-    classes, top, loops = class_views(graph, jit_calls)
+    classes, top, loops, repeats = class_views(graph, jit_calls)
     modes = []
     for key in graph.mode_keys():
         total = graph.facts.get("mode_time_ns", {}).get(key, 0.0)
@@ -991,6 +1014,7 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
     params = [{"name": n, "value": repr(v)} for n, v in graph.params().items()]
     # Constants model.py reads: loop counts, and the params the causal-LM entry points check inputs against.
     constants = [{"name": f"{ident(var).upper()}_COUNT", "value": repr(count)} for var, count in sorted(loops.items())]
+    constants += [{"name": name, "value": repr(count)} for name, count in sorted(repeats.items())]
     if graph.facts.get("sampler"):
         sm = graph.facts["sampler"]
         constants.append({"name": f"{sm['name'].upper()}_COUNT", "value": repr(sm["count"])})
