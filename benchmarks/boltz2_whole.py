@@ -1,6 +1,6 @@
 """Boltz-2 whole: one input of a 686-residue protein (704 tokens, 5632 atoms, 1024 MSA rows) as the `boltz2` package
-runs it (modules/boltz2.yaml: `trunk` once per recycling step, 4 calls; `condition` once; `denoise_step` once per
-sampling step, 200 calls), next to the same calls with TT-Boltz's configuration priced by the same cost model, and
+runs it (modules/boltz2.yaml: `trunk` repeats one recycling step 4 times on device, priced here as that step's 4
+calls; `condition` once; `denoise_step` once per sampling step, 200 calls), next to the same calls with TT-Boltz's configuration priced by the same cost model, and
 next to TT-Boltz's published whole-inference runtime.
 
 - **tttgen**: the package's modeled time per call, traced (`mode_time_ns`: traced op-to-op gaps) and untraced
@@ -104,7 +104,11 @@ def price_whole(device: str, judge=judge_matmuls, n: int = PADDED, params: tuple
     """Every mode of the boltz2 package at n tokens on one device, both configurations, traced and untraced, per call
     and per input."""
     part_list = part_list or parts()
-    request = Request("boltz2", device, params=(("n", str(n)), ("max_atoms", str(ATOMS_PER_TOKEN * n))) + params)
+    # the trunk priced as one recycling step (recycling_steps 0), called recycles + 1 times: the package's default
+    # runs those steps in one trunk call (a repeated call), the same ops plus the zero s and z made once
+    request = Request(
+        "boltz2", device, params=(("n", str(n)), ("max_atoms", str(ATOMS_PER_TOKEN * n)), ("recycling_steps", "0")) + params
+    )
     graph = plan(request).graph
     rows = module_rows(graph, judge) + triangle_rows(graph)  # every mode's linears, judged once
     out = {"device": device, "graph": graph, "parts": []}
