@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from boltz_atoms import atom_pair_columns
 from planted import planted
 
 from tttgen.checking.verification import (
@@ -107,23 +108,10 @@ def padded_inputs(real_tokens: int, seed: int = 7):
         "pair_mask": pair.reshape(1, N, N),
         "msa_mask": tokens.reshape(1, 1, N).expand(1, MSA_ROWS, N).clone(),
         "atom_mask": (torch.arange(ATOMS) < real_atoms).float().reshape(1, 1, ATOMS),
-        **atom_columns(owner, real_atoms, gen),
+        **dict(zip(("ref_pos", "atom_uid", "atom_mask_column"), atom_pair_columns(owner, ATOMS, gen, first_uid=245))),
         "r_noisy": [torch.randn(1, ATOMS, 3, generator=gen) for _ in TIMES],
     }
     return named, real_atoms
-
-
-def atom_columns(owner: torch.Tensor, real_atoms: int, gen) -> dict:
-    """AtomEncoder's per-atom pair inputs in the first columns of [1, 1, atoms, 32] rows, as boltz takes them:
-    reference positions a few angstroms apart, ref_space_uid one per three tokens in atom order from 245 (past 256:
-    the package gets them modulo 256), the atom mask; zero on the padded atoms."""
-    ref_pos = torch.zeros(1, 1, ATOMS, 32)
-    ref_pos[0, 0, :real_atoms, :3] = torch.randn(real_atoms, 3, generator=gen) * 1.5
-    uid = torch.zeros(1, 1, ATOMS, 32)
-    uid[0, 0, :real_atoms, 0] = (245 + owner // 3).float()
-    mask = torch.zeros(1, 1, ATOMS, 32)
-    mask[0, 0, :real_atoms, 0] = 1.0
-    return {"ref_pos": ref_pos, "atom_uid": uid, "atom_mask_column": mask}
 
 
 def layers_first(stack: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from boltz_atoms import atom_pair_columns
 from planted import planted
 
 from tttgen.generate import Request, plan
@@ -44,12 +45,7 @@ def padded_inputs(real_tokens: int, seed: int = 5):
     feats = torch.zeros(1, ATOMS, COLS)
     feats[0, :real_atoms, :FEATURES] = torch.randn(real_atoms, FEATURES, generator=gen)
     pair = tokens[:, None] * tokens[None, :]
-    ref_pos = torch.zeros(1, 1, ATOMS, 32)
-    ref_pos[0, 0, :real_atoms, :3] = torch.randn(real_atoms, 3, generator=gen) * 1.5
-    uid = torch.zeros(1, 1, ATOMS, 32)
-    uid[0, 0, :real_atoms, 0] = (245 + owner // 3).float()
-    mask = torch.zeros(1, 1, ATOMS, 32)
-    mask[0, 0, :real_atoms, 0] = 1.0
+    ref_pos, uid, mask = atom_pair_columns(owner, ATOMS, gen, first_uid=245)
     return (
         {
             "s_trunk": torch.randn(1, N, TOKEN_S, generator=gen) * tokens[:, None],

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from boltz_atoms import atom_pair_columns
 from planted import planted
 
 from tttgen.generate import Request, plan
@@ -355,16 +356,8 @@ def test_forward_tokens_refuses_what_no_size_holds_and_mismatched_inputs():
 
 
 def atom_columns(atoms: int, owner: torch.Tensor, gen) -> dict:
-    """AtomEncoder's per-atom pair inputs as the package takes them, the first columns of [1, 1, atoms, 32] rows:
-    reference positions a few angstroms apart, ref_space_uid one per three tokens in atom order from 250 (past 256:
-    the package gets them modulo 256, the reference as they are), the atom mask."""
-    ref_pos = torch.zeros(1, 1, atoms, 32)
-    ref_pos[0, 0, :, :3] = torch.randn(atoms, 3, generator=gen) * 1.5
-    uid = torch.zeros(1, 1, atoms, 32)
-    uid[0, 0, :, 0] = (250 + owner // 3).float()
-    mask = torch.zeros(1, 1, atoms, 32)
-    mask[0, 0, :, 0] = 1.0
-    return {"ref_pos": ref_pos, "atom_uid": uid, "atom_mask": mask}
+    """The conditioning's ref_pos, atom_uid and atom_mask inputs for `atoms` atoms, all real, uids from 250."""
+    return dict(zip(("ref_pos", "atom_uid", "atom_mask"), atom_pair_columns(owner, atoms, gen, first_uid=250)))
 
 
 def real_pairs(atoms: int, windows: int) -> torch.Tensor:
