@@ -224,16 +224,55 @@ def test_step_forward_batch_runs_any_number_of_designs_with_their_bias_lists():
             device = package.model.open_mesh(package.configs.TRACE_REGION_SIZE)
             model = package.Model(device, package.weights.load_weights(device, state))
             got = model.forward_batch(*host)
+            # a traced call replays on the mesh, its lists copied layer by layer: forward_batch's first round
+            first_two = [x.narrow(1 if i in lists else 0, 0, 2 * x.shape[1 if i in lists else 0] // 3) for i, x in enumerate(host)]
+            traced = model.to_host(model.forward(*model.to_device(*first_two), traced=True))[0]
             with pytest.raises(ValueError, match="to_device takes 2 designs \\(one per chip\\), got 3"):
                 model.to_device(*host)
             with pytest.raises(ValueError, match="token_trans_bias must be designs of shape .* concatenated on dim 1"):
                 model.forward_batch(*host[:11], host[11][:, :, :, :32])
             model.close()
     assert list(got.shape) == [3, 1, 512, 32]
+    assert torch.equal(traced, got[:2])
     for i, (named, real_atoms) in enumerate(cases):
         with torch.no_grad():
             want = ref(*named.values())
         assert pcc(got[i, 0, :real_atoms, :3].float(), want[0, :real_atoms, :3]) >= 0.99, i
+
+
+def traced_and_plain(edit_files=None):
+    """One chip, two designs (their own bias lists): each one's untraced output and its traced one, the traced calls
+    made in turn after warmup (captured from zero lists), so the second replays the first's capture."""
+    p = plan(Request("boltz2_diffusion_step", "n150", params=STEP))
+    ref = reference_module(p, seed=0)
+    state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
+    designs = [device_inputs(step_inputs(real, seed)[0]) for real, seed in ((50, 3), (16, 4))]
+    with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
+        for name, text in rendered_files(p, edit_files).items():
+            (Path(tmp) / name).write_text(text)
+        with emulated(p.graph.device) as ttnn, imported_package(Path(tmp), "tttgen_test_step_traced") as package:
+            device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
+            model = package.Model(device, package.weights.load_weights(device, state))
+            model.warmup()
+            plain = [ttnn.to_torch(model.forward(*model.to_device(*d))) for d in designs]
+            traced = [ttnn.to_torch(model.forward(*model.to_device(*d), traced=True)) for d in designs]
+            model.close()
+    assert not torch.equal(plain[0], plain[1])
+    return traced, plain
+
+
+def test_a_traced_step_replays_with_each_call_s_bias_lists():
+    """Traced calls key and copy the per-layer bias lists layer by layer: each traced call gives its design's
+    untraced output."""
+    traced, plain = traced_and_plain()
+    assert all(torch.equal(t, u) for t, u in zip(traced, plain))
+
+
+def test_a_traced_step_that_keeps_the_first_call_s_bias_lists_fails():
+    """Planted: the lists not copied into the trace's persistent ones, so traced calls run on warmup's zero biases."""
+    bug = planted((r"for x, t in zip\(value, target\):\n\s*ttnn\.copy\(x, t\)", "pass"))
+    traced, plain = traced_and_plain(bug)
+    assert not torch.equal(traced[1], plain[1])
 
 
 @pytest.mark.parametrize(
