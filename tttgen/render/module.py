@@ -1221,7 +1221,7 @@ def emitted_time_text(graph: Graph, key: str) -> str:
 
 def refuse_unplaceable_designs(graph: Graph) -> None:
     """A module package on a mesh runs one design per chip (the parallelism pass's `designs`); what it cannot split
-    that way yet (host-int inputs, KV-cache state, per-layer input lists) is refused, naming it."""
+    that way yet (host-int inputs, KV-cache state) is refused, naming it."""
     from tttgen.errors import UnsupportedTarget
 
     mesh = graph.facts["mesh"]
