@@ -198,6 +198,83 @@ def test_step_matches_boltz_with_padded_tokens_and_atoms(real_tokens):
     assert step_pcc(real_tokens) >= 0.99
 
 
+def test_step_on_a_mesh_matches_boltz_for_each_design():
+    """n300, one design per chip: verify draws a different design for each chip, its per-layer bias lists included
+    (each layer's tensor holding the designs on dim 0), and compares each chip's update with boltz on its own."""
+    report = verify_module(plan(Request("boltz2_diffusion_step", "n300", params=STEP)))
+    assert report.designs == 2 and len(report.design_pcc["prefill_64"]) == 2
+    assert report.passed and not report.api_findings, report.as_dict()
+
+
+def test_step_forward_batch_runs_any_number_of_designs_with_their_bias_lists():
+    """Three padded designs on n300's two chips: two rounds, the second filled with a copy of design 2 (its output
+    dropped); the per-layer lists' designs sit on host dim 1 ([layers, designs * windows, ...]); each design's real
+    atoms match boltz on it alone. to_device refuses a list holding another number of designs than chips."""
+    p = plan(Request("boltz2_diffusion_step", "n300", params=STEP))
+    ref = reference_module(p, seed=0)
+    state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
+    cases = [step_inputs(real, seed) for real, seed in ((50, 3), (16, 4), (40, 5))]
+    lists = {9, 10, 11}  # atom_enc_bias, atom_dec_bias, token_trans_bias in the package's order
+    per_design = [device_inputs(named) for named, _ in cases]
+    host = [torch.cat([d[i] for d in per_design], dim=1 if i in lists else 0) for i in range(len(per_design[0]))]
+    with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
+        for name, text in rendered_files(p, None).items():
+            (Path(tmp) / name).write_text(text)
+        with emulated(p.graph.device), imported_package(Path(tmp), "tttgen_test_step_batch") as package:
+            device = package.model.open_mesh(package.configs.TRACE_REGION_SIZE)
+            model = package.Model(device, package.weights.load_weights(device, state))
+            got = model.forward_batch(*host)
+            # a traced call replays on the mesh, its lists copied layer by layer: forward_batch's first round
+            first_two = [x.narrow(1 if i in lists else 0, 0, 2 * x.shape[1 if i in lists else 0] // 3) for i, x in enumerate(host)]
+            traced = model.to_host(model.forward(*model.to_device(*first_two), traced=True))[0]
+            with pytest.raises(ValueError, match="to_device takes 2 designs \\(one per chip\\), got 3"):
+                model.to_device(*host)
+            with pytest.raises(ValueError, match="token_trans_bias must be designs of shape .* concatenated on dim 1"):
+                model.forward_batch(*host[:11], host[11][:, :, :, :32])
+            model.close()
+    assert list(got.shape) == [3, 1, 512, 32]
+    assert torch.equal(traced, got[:2])
+    for i, (named, real_atoms) in enumerate(cases):
+        with torch.no_grad():
+            want = ref(*named.values())
+        assert pcc(got[i, 0, :real_atoms, :3].float(), want[0, :real_atoms, :3]) >= 0.99, i
+
+
+def traced_and_plain(edit_files=None):
+    """One chip, two designs (their own bias lists): each one's untraced output and its traced one, the traced calls
+    made in turn after warmup (captured from zero lists), so the second replays the first's capture."""
+    p = plan(Request("boltz2_diffusion_step", "n150", params=STEP))
+    ref = reference_module(p, seed=0)
+    state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
+    designs = [device_inputs(step_inputs(real, seed)[0]) for real, seed in ((50, 3), (16, 4))]
+    with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
+        for name, text in rendered_files(p, edit_files).items():
+            (Path(tmp) / name).write_text(text)
+        with emulated(p.graph.device) as ttnn, imported_package(Path(tmp), "tttgen_test_step_traced") as package:
+            device = ttnn.open_device(device_id=0, trace_region_size=package.configs.TRACE_REGION_SIZE)
+            model = package.Model(device, package.weights.load_weights(device, state))
+            model.warmup()
+            plain = [ttnn.to_torch(model.forward(*model.to_device(*d))) for d in designs]
+            traced = [ttnn.to_torch(model.forward(*model.to_device(*d), traced=True)) for d in designs]
+            model.close()
+    assert not torch.equal(plain[0], plain[1])
+    return traced, plain
+
+
+def test_a_traced_step_replays_with_each_call_s_bias_lists():
+    """Traced calls key and copy the per-layer bias lists layer by layer: each traced call gives its design's
+    untraced output."""
+    traced, plain = traced_and_plain()
+    assert all(torch.equal(t, u) for t, u in zip(traced, plain))
+
+
+def test_a_traced_step_that_keeps_the_first_call_s_bias_lists_fails():
+    """Planted: the lists not copied into the trace's persistent ones, so traced calls run on warmup's zero biases."""
+    bug = planted((r"for x, t in zip\(value, target\):\n\s*ttnn\.copy\(x, t\)", "pass"))
+    traced, plain = traced_and_plain(bug)
+    assert not torch.equal(traced[1], plain[1])
+
+
 @pytest.mark.parametrize(
     "bug",
     [

@@ -512,3 +512,61 @@ def test_conditioning_forward_tokens_pads_every_design_on_a_mesh():
         assert min(pcc(g[i : i + 1].float().reshape(w.shape), w) for g, w in zip(got[:4], want[:4])) >= 0.99, i
         mine = [g[i * windows : (i + 1) * windows].float() for g in got[4:]]
         assert min(pcc(g[pairs], w[pairs]) for g, w in zip(mine, want[4:])) >= 0.99, i
+
+
+def step_on_a_mesh(edit_files=None):
+    """The small step built for n300, one design per chip: two designs of 50 tokens and 370 atoms (different inputs,
+    each atom_to_token its own), their per-layer bias lists stacked on dim 1 (dim 0 of each layer's tensor), the
+    rest on dim 0, through forward_tokens; each design's real atoms' update (3 columns) next to boltz's
+    DiffusionModule.forward on that design alone, as PCCs."""
+    p = plan(Request("boltz2_diffusion_step", "n300", params=STEP))
+    ref = reference_module(p, 0)
+    state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
+    named = [step_case(seed=3), step_case(seed=4)]
+    for one in named:  # token biases large enough that a design run on another's moves its update (PCC 0.9987 at 1x)
+        one["token_trans_bias"] = one["token_trans_bias"] * 4
+    args = [step_arguments(one, 370) for one in named]
+    lists = ("atom_enc_bias", "atom_dec_bias", "token_trans_bias")
+    stacked = {k: torch.cat([a[k] for a in args], dim=1 if k in lists else 0) for k in args[0]}
+    files = rendered_files(p, edit_files)
+    with tempfile.TemporaryDirectory(prefix="tttgen-test-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
+        with emulated(p.graph.device), imported_package(Path(tmp), "tttgen_test_step_mesh") as package:
+            device = package.model.open_mesh(package.configs.TRACE_REGION_SIZE)
+            model = package.Model(device, package.weights.load_weights(device, state))
+            got = model.forward_tokens(**stacked)
+            model.close()
+    assert list(got.shape) == [2, 1, 370, 32]
+    out = []
+    for i, one in enumerate(named):
+        with torch.no_grad():
+            want = ref(*one.values())
+        out.append(pcc(got[i, 0, :, :3].float(), want[0, :370, :3]))
+    return out
+
+
+def test_step_forward_tokens_runs_one_design_per_chip_with_its_own_bias_lists():
+    """The diffusion step's per-layer bias lists on a mesh: each layer's tensor holds the two designs on dim 0,
+    sharded one per chip as every other input; each design matches boltz on that design alone."""
+    placed = plan(Request("boltz2_diffusion_step", "n300", params=STEP)).graph.facts["mesh"]["designs"]
+    assert placed["unsupported"] == []
+    assert placed["inputs"]["prefill_64"]["token_trans_bias"] == 1 and placed["inputs"]["prefill_64"]["q"] == 0
+    assert min(step_on_a_mesh()) >= 0.999  # measured 0.99989 and 0.99989
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [
+        # every chip given design 0's token biases (each layer's tensor: design 0 repeated)
+        planted((r"for x in token_trans_bias\s*\]", "for x in token_trans_bias.narrow(1, 0, 1).repeat(1, 2, 1, 1, 1)]")),
+        # the atom biases' windows padded after both designs, not each after its own: chip 1 gets design 1's windows
+        # from the fifth on, then padding
+        planted(*[(rf"{b} = pad_tokens\({b}\.unflatten\(1, \(designs, -1\)\), \[2\], built\[\"windows\"\]\)\.flatten\(1, 2\)",
+                   f"{b} = pad_tokens({b}, [1], 2 * built['windows'])") for b in ("atom_enc_bias", "atom_dec_bias")]),
+    ],
+    ids=["design-0-token-biases-everywhere", "windows-padded-after-both-designs"],
+)  # design 1's PCC: 0.9868 and 0.9939
+def test_a_step_on_a_mesh_with_design_0s_biases_fails(bug):
+    first, second = step_on_a_mesh(edit_files=bug)
+    assert first >= 0.999 and second < 0.999

@@ -68,6 +68,18 @@ def test_pairformer_layer_on_four_chips_matches_boltz_for_each_design():
     assert report.passed and not report.api_findings, report.as_dict()
 
 
+def test_a_per_layer_bias_list_on_a_mesh_matches_boltz_for_each_design():
+    """boltz_diffusion_transformer (2 layers) on n300: its per-layer bias list holds one design per chip on dim 0 of
+    each layer's tensor (host dim 1 of the stack); each chip's output equals boltz's DiffusionTransformer on its own
+    design."""
+    p = plan(Request("boltz_diffusion_transformer", "n300", params=(("n", "64"), ("depth", "2"), ("dim", "128"),
+                                                                     ("dim_single_cond", "128"), ("heads", "2"))))
+    assert p.graph.facts["mesh"]["designs"]["inputs"]["prefill_64"]["bias"] == 1
+    report = verify_module(p)
+    assert report.designs == 2 and len(report.design_pcc["prefill_64"]) == 2
+    assert report.passed and not report.api_findings, report.as_dict()
+
+
 def planted(pattern, replacement):
     def edit(files):
         model = re.sub(pattern, replacement, files["model.py"])

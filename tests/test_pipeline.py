@@ -1,5 +1,6 @@
 """The pipeline: pass contracts, verification, target refusals and hints that change the answer."""
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -57,15 +58,18 @@ def test_meshes_are_placed_by_the_parallelism_pass_and_rendered_as_mesh_packages
 
 
 def test_module_packages_on_a_mesh_render_data_parallel_or_name_what_they_cannot_split():
-    """A module package on a mesh runs one design per chip (tests/test_mesh_modules.py); what it cannot split that
-    way yet (per-layer input lists, host-int inputs, KV-cache state) is refused at render, naming it."""
+    """A module package on a mesh runs one design per chip (tests/test_mesh_modules.py), a per-layer input list's
+    designs on dim 0 of each layer's tensor; what it cannot split that way yet (host-int inputs, KV-cache state) is
+    refused at render, naming it."""
     from tttgen.generate import render_plan
 
     model = render_plan(plan(Request("boltz_transition", "p150x4")))["model.py"]
     assert "ttnn.ShardTensorToMesh(device, dim=0)" in model and "ttnn.open_mesh_device(" in model
-    p = plan(Request("boltz_diffusion_transformer", "p150x4"))
-    with pytest.raises(UnsupportedTarget, match="do not carry prefill_256 input bias is a per-layer list"):
-        render_plan(p)
+    files = render_plan(plan(Request("boltz_diffusion_transformer", "p150x4")))
+    assert re.search(r"mesh_mapper=self\.design_mapper,?\s*\)\s*for x in bias\s*\]", files["model.py"])
+    assert 'DESIGN_DIMS = {\n    "bias": 1,\n}' in files["configs.py"]
+    with pytest.raises(UnsupportedTarget, match="do not carry .*input slot is a host int"):
+        render_plan(plan(Request("pi0", "p150x4")))
 
 
 def test_dram_overflow_says_by_how_much():

@@ -39,3 +39,24 @@ def test_real_ttnn_accepts_the_composite(real_ttnn):
     assert all(op["accepted"] == op["calls"] for op in verdict.ops)
     # the step's per-layer token biases: the conditioning's stack cut into slices once, at the end of condition
     assert any(op["fn"] == "slice" and op["phase"] == "condition" for op in verdict.ops)
+
+
+def test_real_ttnn_accepts_the_composite_one_design_per_chip_on_the_quietbox(real_ttnn):
+    """p150x4, data parallel: every method runs one design per chip, the denoising step's per-layer bias lists
+    included (each layer's tensor sharded on dim 0 as every other input); a list left unsharded (every chip given all
+    four designs' biases) is refused: the token attention's bias then holds 4 designs where its query holds 1."""
+    import re
+
+    p = plan(Request("boltz2", "p150x4", params=SMALL + (("recycling_steps", "0"),)))
+    assert p.graph.facts["mesh"]["designs"]["inputs"]["denoise_step"]["token_trans_bias"] == 1
+    files = render_plan(p)
+    verdict = verdict_for_rendered(files, p.out_subdir, p.graph)
+    assert verdict.ok, verdict.findings
+    assert {op["phase"] for op in verdict.ops} == {"trunk", "condition", "denoise_step"}
+    assert all(op["accepted"] == op["calls"] for op in verdict.ops)
+    unsharded = re.sub(r"mesh_mapper=self\.design_mapper,?\s*\)\s*for x in token_trans_bias",
+                       "mesh_mapper=None) for x in token_trans_bias", files["model.py"])
+    assert unsharded != files["model.py"]
+    refused = verdict_for_rendered({**files, "model.py": unsharded}, p.out_subdir, p.graph)
+    assert not refused.ok
+    assert any("scaled_dot_product_attention" in f and "Mask batch dim" in f for f in refused.findings), refused.findings

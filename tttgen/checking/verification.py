@@ -1058,8 +1058,9 @@ def verify_module(
 
                     setattr(obj, key, run)
                 try:
-                    if placed:  # the designs concatenated on dim 0: design i on chip i
-                        host = [torch.cat([d[i] for d in design_inputs], dim=0) for i in range(len(io["inputs"]))]
+                    if placed:  # the designs concatenated on their host dim (a per-layer list's: 1): design i on chip i
+                        dims = [placed["inputs"][key].get(name, 0) for name in io["inputs"]]
+                        host = [torch.cat([d[i] for d in design_inputs], dim=dim) for i, dim in enumerate(dims)]
                     else:
                         host = design_inputs[0]
                     outs = model.forward(*model.to_device(*host))

@@ -766,15 +766,17 @@ def design_placement(graph: Graph) -> dict[str, Any]:
     the designs concatenated on host dim 0 (each design its generated dim 0 there) and split over the chips in
     row-major mesh order (ttnn's ShardTensorToMesh / ConcatMeshToTensor on dim 0); a call runs `per_call` designs,
     one per chip, and a last round with fewer designs is filled with copies of its last design (`fill`), whose
-    outputs are dropped. No collectives: no chip reads another's values. `unsupported` lists what a package on the
-    mesh cannot run yet (host-int inputs, KV-cache state, per-layer input lists), each naming the input or state."""
+    outputs are dropped. A per-layer list input ([layers, *layer] on the host, one device tensor per layer) holds
+    the designs on dim 0 of each layer's tensor, host dim 1 of the stack: `inputs` maps each input to its host dim.
+    No collectives: no chip reads another's values. `unsupported` lists what a package on the mesh cannot run yet
+    (host-int inputs, KV-cache state), each naming the input or state."""
     chips = graph.device.chips
     inputs, outputs, unsupported = {}, {}, []
     for key, io in graph.facts["io"].items():
-        inputs[key] = {name: 0 for name, shape in io["inputs"].items() if shape}
+        lists = io.get("layer_lists", ())
+        inputs[key] = {name: 1 if name in lists else 0 for name, shape in io["inputs"].items() if shape}
         outputs[key] = {name: 0 for name in io["outputs"]}
         unsupported += [f"{key} input {name} is a host int" for name, shape in io["inputs"].items() if not shape]
-        unsupported += [f"{key} input {name} is a per-layer list" for name in io.get("layer_lists", ())]
     unsupported += [f"state {name} (a KV cache every call reads)" for name in sorted(graph.facts.get("state_shapes") or {})]
     rows, cols = graph.device.mesh_shape
     return {

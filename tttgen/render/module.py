@@ -772,6 +772,7 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
     padding = first.get("padding")
     if padding is None:
         return None
+    design_dims = (((graph.facts.get("mesh") or {}).get("designs") or {}).get("inputs") or {}).get(keys[0], {})
     axes = padding["axes"]
     token = axes[0]["name"]  # the size param: its capacity is the size itself
     masks = [a["mask"] for a in axes if a["mask"]]
@@ -814,6 +815,12 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
         "cuts": [
             nested("cut_tokens", f"outs[{i}]", dims, lambda axis: axis) for i, dims in enumerate(padding["outputs"].values())
         ],
+        # on a mesh an input whose designs share a host dim with a padded axis (a per-layer list's windows) is padded
+        # design by design: [.., designs * d, ..] seen as [.., designs, d, ..]
+        "mesh_pads": [
+            (n, mesh_pad(n, dims, design_dims.get(n, 0), nested, capacity))
+            for n, dims in padding["inputs"].items() if dims
+        ],
         # on a mesh dim 0 holds the designs times each design's dim 0 (an axis may sit there: Boltz's windows), so
         # the cuts see [designs, design's dim 0, ...]
         "mesh_cuts": [
@@ -834,6 +841,16 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
     }
 
 
+def mesh_pad(name: str, dims: list, design_dim: int, nested, capacity) -> str:
+    """forward_tokens' padding of input `name` on a mesh: as on one chip unless a padded dim is its designs' host dim
+    (`design_dim`), where the designs are unflattened first so each is padded on its own."""
+    if all(d != design_dim for d, _ in dims):
+        return nested("pad_tokens", name, dims, capacity)
+    shifted = [[d + 1 if d >= design_dim else d, a] for d, a in dims]
+    inner = nested("pad_tokens", f"{name}.unflatten({design_dim}, (designs, -1))", shifted, capacity)
+    return f"{inner}.flatten({design_dim}, {design_dim + 1})"
+
+
 def input_conversion(name: str, shape: list[int], io: dict[str, Any], designs: bool = False) -> str:
     """How Model.to_device hands one input to `forward`: a scalar as a host int, integer ids as a row-major uint32
     or int32 device tensor (what ttnn.embedding reads), anything else in the activation dtype. `designs`: a
@@ -845,7 +862,7 @@ def input_conversion(name: str, shape: list[int], io: dict[str, Any], designs: b
     if name in io.get("layer_lists", ()):  # one device tensor per layer: the list a looped call indexes
         return (
             f"[ttnn.from_torch(x, dtype=C.ACTIVATION_DTYPE, layout=ttnn.TILE_LAYOUT, device=self.device, "
-            f"memory_config=ttnn.DRAM_MEMORY_CONFIG) for x in {name}]"
+            f"memory_config=ttnn.DRAM_MEMORY_CONFIG{mapper}) for x in {name}]"
         )
     if dtype in INTEGER_DTYPES:
         return (
@@ -1101,6 +1118,8 @@ def module_context(graph: Graph, header: str, header_text: str, package: str, wh
         "precision": graph.hints.precision,
         "problems": list(graph.facts.get("problems", ())),
         "mesh": mesh_view(graph),
+        # a data-parallel package's per-layer list inputs -> the host dim of their designs ({}: none, or not on a mesh)
+        "design_lists": (designs_view(graph) or {}).get("lists", {}) if designs else {},
     }
 
 
@@ -1169,6 +1188,8 @@ def designs_view(graph: Graph) -> dict[str, Any] | None:
         "chips": repr(tuple(tuple(c) for c in placed["chips"])),
         "chip_list": [{"design": i, "chip": tuple(c)} for i, c in enumerate(placed["chips"])],
         "inputs": list(placed["inputs"][first]),
+        # inputs whose designs sit on another host dim than 0 (per-layer lists: dim 0 of each layer's tensor)
+        "lists": {n: d for key in graph.mode_keys() for n, d in placed["inputs"][key].items() if d},
         "outputs": list(placed["outputs"][first]),
         "fill": placed["fill"],
         "single_us": f"{graph.facts['mesh']['dp_step_ns'] / 1000:.1f}",
@@ -1200,7 +1221,7 @@ def emitted_time_text(graph: Graph, key: str) -> str:
 
 def refuse_unplaceable_designs(graph: Graph) -> None:
     """A module package on a mesh runs one design per chip (the parallelism pass's `designs`); what it cannot split
-    that way yet (host-int inputs, KV-cache state, per-layer input lists) is refused, naming it."""
+    that way yet (host-int inputs, KV-cache state) is refused, naming it."""
     from tttgen.errors import UnsupportedTarget
 
     mesh = graph.facts["mesh"]

@@ -170,7 +170,7 @@ def module_job(graph) -> dict[str, Any]:
         if placed:
             for arg, name in zip(args, io["inputs"]):
                 if name in placed["inputs"][key]:
-                    d = placed["dim"]
+                    d = placed["inputs"][key][name]  # a per-layer list's designs: dim 0 of each layer's tensor
                     arg["tensor"] = [*arg["tensor"][:d], arg["tensor"][d] * placed["per_call"], *arg["tensor"][d + 1 :]]
         variant = variants.get(key, "prefill")
         entries = graph.facts.get("mode_entries") or {"to_device": {}}
