@@ -27,3 +27,16 @@ def test_real_ttnn_accepts_the_diffusion_conditioning(real_ttnn, device):
     # the two-sided broadcasts (key minus query, [K, 1, H, 32] and [K, W, 1, 32]) and the transposed-b matmuls
     judged = {op["key"].split(".")[-1] for op in verdict.ops}
     assert {"offsets", "uid_offsets", "pair_mask", "zp_queries", "zp_keys"} <= judged
+
+
+def test_real_ttnn_accepts_both_sizes_reading_the_whole_fold_start(real_ttnn):
+    """Both sizes built (64 and 256 tokens) in one package: each size's bias fold starts from a slice that is the
+    whole [1, 1, 32, 32] weight, which ttnn 0.81.1 returns as the weight itself; deallocating it after the first
+    size made the second read a freed weight ("Input Tensor is not allocated"). The whole-box slice is not
+    deallocated now."""
+    p = plan(Request("boltz2_diffusion_conditioning", "p150", params=(("token_depth", "2"), ("token_s", "96"))))
+    files = render_plan(p)
+    assert "ttnn.deallocate(b0)" not in files["model.py"]
+    verdict = verdict_for_rendered(files, p.out_subdir, p.graph)
+    assert verdict.ok, verdict.findings
+    assert {op["phase"] for op in verdict.ops} == {"prefill_64", "prefill_256"}

@@ -34,10 +34,25 @@ class Slice(OpKind):
         begins, ends = list(attrs["begins"]), list(attrs["ends"])
         if start is not None:  # rows (dim -2) counted from a runtime start
             begins[-2], ends[-2] = f"{start} + {begins[-2]}" if begins[-2] else start, f"{start} + {ends[-2]}"
-        return dict(
+        view = dict(
             begins="[" + ", ".join(map(str, begins)) + "]",
             ends="[" + ", ".join(map(str, ends)) + "]",
             reads=[ins["input"]] if not ins["input"].startswith("self.") else [],  # the start is a host int
+        )
+        if self.whole(op, attrs, start):
+            # ttnn 0.81.1 returns a box that is the whole input as the input itself: deallocating it would free the
+            # input (a weight: "Input Tensor is not allocated" at its next read), so neither is deallocated
+            view["owned"] = False
+        return view
+
+    @staticmethod
+    def whole(op, attrs, start) -> bool:
+        """The box is the whole input, step 1 everywhere, no runtime start."""
+        shape = op.dataflow["shapes"]["in"]["input"] if op.dataflow else None
+        steps = attrs.get("steps") or [1] * len(attrs["ends"])
+        return (
+            start is None and shape is not None and all(b == 0 for b in attrs["begins"])
+            and list(attrs["ends"]) == list(shape) and all(s == 1 for s in steps)
         )
 
     def cost_facts(self, op, tools):
