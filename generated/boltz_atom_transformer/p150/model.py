@@ -756,7 +756,6 @@ class AtomTransformer:
         index = ttnn.slice(self.w["keys_index"], [0, 0, 0, 0], [1, 1, 512, 128])
         ones_n = ttnn.slice(self.w["ones"], [0, 0, 0, 0], [1, 1, 32, 2048])
         mrows = ttnn.multiply(ones_n, mask, memory_config=C.Prefill2048.mask_rows_memory)
-        ttnn.deallocate(ones_n)
         mwide = ttnn.permute(mrows, [0, 1, 3, 2], memory_config=C.Prefill2048.mask_columns_memory)
         ttnn.deallocate(mrows)
         mh = ttnn.reshape(mwide, [1, 1, 128, 512])
@@ -776,7 +775,6 @@ class AtomTransformer:
         q_out = q
         for layer in range(C.LAYER_COUNT):
             q_out = self.layers[layer].prefill_2048(q_out, c, bias[layer], key_bias, index)
-        ttnn.deallocate(index)
         ttnn.deallocate(key_bias)
         return q_out
 
@@ -803,6 +801,20 @@ def check_shapes(rows, **inputs):
         shape = (len(value), *value[0].shape) if isinstance(value, list) else tuple(value.shape)  # one per layer
         if want and shape != want:  # () is a host int (a cache slot)
             raise ValueError(f"{name} must have shape {list(want)} for {rows} rows, got {list(shape)}")
+
+
+def trace_key(value):
+    """One input's part of a traced call's key: a device tensor's shape (a per-layer list: each layer's), a host int."""
+    if isinstance(value, list):
+        return tuple(tuple(x.shape) for x in value)
+    return tuple(value.shape) if isinstance(value, ttnn.Tensor) else value
+
+
+def persistent_copy(value):
+    """A traced call's own copy of one input: a device tensor cloned (a per-layer list: each layer's), a host int."""
+    if isinstance(value, list):
+        return [ttnn.clone(x) for x in value]
+    return ttnn.clone(value) if isinstance(value, ttnn.Tensor) else value
 
 
 class Model(AtomTransformer):
@@ -887,9 +899,9 @@ class Model(AtomTransformer):
         call for these input shapes (and host ints) clones the inputs into persistent device tensors, runs once
         (compiling every program) and captures; each call copies its inputs into the persistent ones on device
         (ttnn.copy) and replays. The outputs are the trace's own tensors: the next call of `method` rewrites them."""
-        key = (method,) + tuple(tuple(v.shape) if isinstance(v, ttnn.Tensor) else v for v in inputs)
+        key = (method,) + tuple(trace_key(v) for v in inputs)
         if key not in self.traces:
-            persistent = [ttnn.clone(v) if isinstance(v, ttnn.Tensor) else v for v in inputs]
+            persistent = [persistent_copy(v) for v in inputs]
             run = getattr(self, method)
             run(*persistent)  # compiles every program before the capture
             trace_id = ttnn.begin_trace_capture(self.device, cq_id=0)
@@ -898,7 +910,10 @@ class Model(AtomTransformer):
             self.traces[key] = (trace_id, persistent, outputs)
         trace_id, persistent, outputs = self.traces[key]
         for value, target in zip(inputs, persistent):
-            if isinstance(value, ttnn.Tensor):
+            if isinstance(value, list):  # a per-layer list: each layer's tensor into its persistent copy
+                for x, t in zip(value, target):
+                    ttnn.copy(x, t)
+            elif isinstance(value, ttnn.Tensor):
                 ttnn.copy(value, target)
         ttnn.execute_trace(self.device, trace_id, cq_id=0, blocking=False)
         return outputs
