@@ -97,6 +97,15 @@ def expr_names(text: str) -> list[str]:
     return sorted({n.id for n in ast.walk(parse_expr(text)) if isinstance(n, ast.Name)})
 
 
+def names_in(value: Any) -> list[str]:
+    """The names an expression reads; none for a number, or for an expression the schema refuses (it reports the
+    grammar where the expression stands)."""
+    try:
+        return expr_names(value) if isinstance(value, str) else []
+    except ExprError:
+        return []
+
+
 def eval_expr(text: str | int, env: dict[str, int]) -> int:
     """Evaluate a shape expression with param values; never calls eval."""
     if isinstance(text, int):
@@ -844,11 +853,7 @@ class _Checker:
         """A shape item or param expression: grammar (when the schema did not already) and known params."""
         if not isinstance(value, str):
             return
-        try:
-            names = expr_names(value)
-        except ExprError:
-            return  # the schema reports the grammar error at this location
-        for n in names:
+        for n in names_in(value):
             if n not in self.params and n not in extra:
                 self.add(loc, f"unknown param '{n}' in '{value}'", sorted(self.params) + list(extra))
 
@@ -997,17 +1002,12 @@ class _Checker:
         for name, value in _d(self.data.get("derived")).items():
             if name in params:
                 self.add(("derived", name), f"'{name}' is a param already; a named expression needs a name of its own")
-            if isinstance(value, str):
-                try:
-                    names = expr_names(value)
-                except ExprError:
-                    names = []  # the schema reports the grammar
-                for n in names:
-                    if n not in params and n not in known:
-                        later = " (named expressions may use only the ones above them)" if n in _d(
-                            self.data.get("derived")) else ""
-                        self.add(("derived", name), f"unknown param '{n}' in '{value}'{later}",
-                                 sorted(set(params) | set(known)))
+            for n in names_in(value):
+                if n not in params and n not in known:
+                    later = " (named expressions may use only the ones above them)" if n in _d(
+                        self.data.get("derived")) else ""
+                    self.add(("derived", name), f"unknown param '{n}' in '{value}'{later}",
+                             sorted(set(params) | set(known)))
             known.append(name)
 
     def sizes_padding(self, d: dict, sizes: dict) -> None:
@@ -1022,11 +1022,7 @@ class _Checker:
         reach = derived_reach(d)
 
         def depends(item: Any) -> bool:
-            try:
-                names = expr_names(item) if isinstance(item, str) else []
-            except ExprError:
-                return False
-            return any(n == param or param in reach.get(n, ()) for n in names)
+            return any(n == param or param in reach.get(n, ()) for n in names_in(item))
 
         masks = [(("sizes", "mask"), mask, param)] if mask is not None else []
         known = [param]  # what a later axis's `length` may read
@@ -1050,15 +1046,10 @@ class _Checker:
             if axis.get("mask") is not None:
                 masks.append(((*loc, "mask"), axis["mask"], name))
             length = axis.get("length")
-            if isinstance(length, str):
-                try:
-                    names = expr_names(length)
-                except ExprError:
-                    names = []  # the schema reports the grammar
-                for n in names:
-                    if n not in known and n not in constants:
-                        self.add((*loc, "length"), f"'{n}' in '{length}' is neither {param}, an axis above '{name}' "
-                                 f"nor an int param free of {param}", known + constants)
+            for n in names_in(length):
+                if n not in known and n not in constants:
+                    self.add((*loc, "length"), f"'{n}' in '{length}' is neither {param}, an axis above '{name}' "
+                             f"nor an int param free of {param}", known + constants)
             known.append(name)
         if param in inputs or param in FORWARD_TOKENS_LOCALS:
             self.add(("sizes", "param"), f"'{param}' is the name of an input or of a local of forward_tokens (the "
@@ -1747,10 +1738,7 @@ def derived_params(data: Any) -> dict[str, dict]:
     params = _d(_d(data).get("params"))
     out: dict[str, dict] = {}
     for name, value in _d(_d(data).get("derived")).items():
-        try:
-            names = expr_names(value) if isinstance(value, str) else []
-        except ExprError:
-            names = []
+        names = names_in(value)
         floats = any(_d(params.get(n)).get("type") == "float" or _d(out.get(n)).get("type") == "float" for n in names)
         out[name] = {"type": "float" if floats else "int", "doc": f"= {value}", "derived": True}
     return out
@@ -1761,10 +1749,7 @@ def derived_reach(data: Any) -> dict[str, set[str]]:
     windows = atoms // queries reaches atoms, atoms_per_token, n and queries)."""
     out: dict[str, set[str]] = {}
     for name, value in _d(_d(data).get("derived")).items():
-        try:
-            names = expr_names(value) if isinstance(value, str) else []
-        except ExprError:
-            names = []
+        names = names_in(value)
         out[name] = set(names).union(*(out.get(n, set()) for n in names))
     return out
 
