@@ -132,6 +132,11 @@ class _Mode:
             return self.variant
         return variant_key(desc, self.name, self.rows, dict(env))
 
+    def inputs_of(self, desc: ModuleDescription, env: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The inputs `desc` declares for the variant this mode runs: its `modes` entry's own, else the module's."""
+        variant = desc.modes.get(self.variant_of(desc, env))
+        return variant.inputs if variant and variant.inputs is not None else desc.inputs
+
 
 def _fill(template: str, env: Mapping[str, Any], loop_var: str | None, where: str) -> str:
     """A key template with params filled in and the loop var kept as the IR's per-layer index."""
@@ -669,7 +674,7 @@ class _Expander:
             return self.list_memo[memo]
         variant = desc.modes.get(key)
         steps = variant.ops if variant and variant.ops is not None else desc.ops
-        declared = variant.inputs if variant and variant.inputs is not None else desc.inputs
+        declared = mode.inputs_of(desc, env)
         out = set(_layer_lists(steps, declared))
         for step in steps:
             if step.op != "call" or step.loop is not None:
@@ -680,9 +685,7 @@ class _Expander:
             except InputError:
                 continue  # reported where the call is expanded
             inner = self.list_inputs(callee, found.parent, env, mode)
-            key = mode.variant_of(callee, env)
-            cvariant = callee.modes.get(key)
-            cdeclared = cvariant.inputs if cvariant and cvariant.inputs is not None else callee.inputs
+            cdeclared = mode.inputs_of(callee, env)
             # passed on whole where its rank is the list's (a stacked value, one dim fewer, is cut: cut_stacks)
             out |= {
                 ref for port, ref in step.in_.items()
@@ -700,9 +703,7 @@ class _Expander:
         lists = set(self.list_inputs(callee, near, cenv, mode))
         if not lists:
             return {}, []
-        key = mode.variant_of(callee, cenv)
-        variant = callee.modes.get(key)
-        declared = variant.inputs if variant and variant.inputs is not None else callee.inputs
+        declared = mode.inputs_of(callee, cenv)
         out, before = {}, []
         for port, val in ins.items():
             if port not in lists or val.failed or port not in declared:
