@@ -371,9 +371,10 @@ def _with_deallocations(steps: list[dict[str, Any]], keep: set[str]) -> list[dic
 def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -> tuple[dict, dict]:
     attr = entry["call"].rsplit(".", 1)[-1]
     callee = next(f for f in graph.facts["functions"] if f["path"] == entry["call"] and f["mode"] == fn_mode)
-    refs = [entry["in"][n] for n in callee["inputs"]]
     # a list: the per-layer slices the builder cut a stacked value into (one tensor per layer, as the callee takes)
-    args = ["[" + ", ".join(name(r) for r in ref) + "]" if isinstance(ref, list) else name(ref) for ref in refs]
+    refs = [entry["in"][n] for n in callee["inputs"]]
+    named = [[name(r) for r in ref] if isinstance(ref, list) else [name(ref)] for ref in refs]
+    args = ["[" + ", ".join(names) + "]" if isinstance(ref, list) else names[0] for ref, names in zip(refs, named)]
     outs = [name(o) for o in entry["out"]]
     child = {"attr": attr, "cls": class_names(graph)[entry["call"]], "loop": entry["loop"]}
     view = {
@@ -385,10 +386,7 @@ def _call_view(graph: Graph, entry: dict, fn_mode: str, key: str, name: Names) -
         "loop": None,
         "repeat": None,
     }
-    view["reads"] = [
-        a for ref in refs for a in ([name(r) for r in ref] if isinstance(ref, list) else [name(ref)])
-        if not a.startswith("self.")
-    ]
+    view["reads"] = [a for names in named for a in names if not a.startswith("self.")]
     view["writes"] = outs
     view["owned"] = True
     loop = entry["loop"]
@@ -815,17 +813,14 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
         "cuts": [
             nested("cut_tokens", f"outs[{i}]", dims, lambda axis: axis) for i, dims in enumerate(padding["outputs"].values())
         ],
-        # on a mesh an input whose designs share a host dim with a padded axis (a per-layer list's windows) is padded
-        # design by design: [.., designs * d, ..] seen as [.., designs, d, ..]
+        # on a mesh a tensor whose designs share a host dim with a padded axis (a per-layer list's windows, the atom
+        # biases' windows on dim 0 of an output) is padded and cut design by design
         "mesh_pads": [
-            (n, mesh_pad(n, dims, design_dims.get(n, 0), nested, capacity))
+            (n, per_design("pad_tokens", n, dims, design_dims.get(n, 0), nested, capacity))
             for n, dims in padding["inputs"].items() if dims
         ],
-        # on a mesh dim 0 holds the designs times each design's dim 0 (an axis may sit there: Boltz's windows), so
-        # the cuts see [designs, design's dim 0, ...]
         "mesh_cuts": [
-            nested("cut_tokens", f"outs[{i}].unflatten(0, (designs, -1))", [[d + 1, a] for d, a in dims],
-                   lambda axis: axis) + ".flatten(0, 1)"
+            per_design("cut_tokens", f"outs[{i}]", dims, 0, nested, lambda axis: axis)
             for i, dims in enumerate(padding["outputs"].values())
         ],
         "axes": [{"name": a["name"], "mask": a["mask"], "length": a["length"], "doc": a["doc"]} for a in axes],
@@ -841,13 +836,14 @@ def tokens_view(graph: Graph, keys: list[str]) -> dict[str, Any] | None:
     }
 
 
-def mesh_pad(name: str, dims: list, design_dim: int, nested, capacity) -> str:
-    """forward_tokens' padding of input `name` on a mesh: as on one chip unless a padded dim is its designs' host dim
-    (`design_dim`), where the designs are unflattened first so each is padded on its own."""
+def per_design(call: str, value: str, dims: list, design_dim: int, nested, limit) -> str:
+    """forward_tokens' padding or cutting (`call`) of `value` on a mesh: as on one chip unless a padded dim is its
+    designs' host dim (`design_dim`: [.., designs * d, ..]), where the designs are unflattened first ([.., designs,
+    d, ..]) so each is padded or cut on its own."""
     if all(d != design_dim for d, _ in dims):
-        return nested("pad_tokens", name, dims, capacity)
+        return nested(call, value, dims, limit)
     shifted = [[d + 1 if d >= design_dim else d, a] for d, a in dims]
-    inner = nested("pad_tokens", f"{name}.unflatten({design_dim}, (designs, -1))", shifted, capacity)
+    inner = nested(call, f"{value}.unflatten({design_dim}, (designs, -1))", shifted, limit)
     return f"{inner}.flatten({design_dim}, {design_dim + 1})"
 
 
