@@ -5,21 +5,10 @@ the ratios come from the two priced sides (a planted change of either side moves
 import re
 
 import pytest
+from boltz_cases import COMPOSITE_SMALL
 
-# the composite at small widths (tests/test_boltz2_composite.py's SMALL without n and max_atoms, which the bench sets)
-SMALL = (
-    ("num_blocks", "2"),
-    ("msa_blocks", "1"),
-    ("token_s", "192"),
-    ("token_z", "32"),
-    ("heads", "8"),
-    ("msa_s", "32"),
-    ("msa_rows", "96"),
-    ("token_depth", "4"),
-    ("token_heads", "8"),
-    ("encoder_depth", "1"),
-    ("decoder_depth", "1"),
-)
+# the composite at small widths, without n, max_atoms and recycling_steps, which the bench sets
+SMALL = tuple(p for p in COMPOSITE_SMALL if p[0] not in ("n", "max_atoms", "recycling_steps"))
 N = 64
 
 

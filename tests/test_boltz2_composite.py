@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from boltz_atoms import atom_pair_columns
+from boltz_cases import COMPOSITE_SMALL as SMALL, atom_pair_columns, uneven_atoms
 from planted import planted
 
 from tttgen.checking.verification import (
@@ -30,25 +30,6 @@ from tttgen.inputs.module import MODULE_DIR
 torch = pytest.importorskip("torch")
 pytest.importorskip("boltz.model.modules.diffusionv2", reason="boltz 2.2.1 and einx are installed by `make install`")
 
-# 64 tokens (8 atoms each: 512), 2 Pairformer and 1 MSA layers, a 192-wide single track (8 trunk heads of 24, as
-# Boltz-2's 16 of 24; the token transformer 384 wide with 8 heads of 48, as Boltz-2's 16 of 48), 32-wide pair, 4 token
-# layers (their 32 bias planes one tile wide), 1 atom layer each side; 96 MSA rows (never mistaken for 64 tokens)
-SMALL = (
-    ("n", "64"),
-    ("num_blocks", "2"),
-    ("msa_blocks", "1"),
-    ("token_s", "192"),
-    ("token_z", "32"),
-    ("heads", "8"),
-    ("msa_s", "32"),
-    ("msa_rows", "96"),
-    ("token_depth", "4"),
-    ("token_heads", "8"),
-    ("encoder_depth", "1"),
-    ("decoder_depth", "1"),
-    ("max_atoms", "512"),
-    ("recycling_steps", "2"),  # three trunk calls on device, s and z carried
-)
 N, ATOMS, TOKEN_S, TOKEN_Z, MSA_ROWS, DEPTH, HEADS = 64, 512, 192, 32, 96, 4, 8
 RECYCLING_STEPS = 2  # three trunk calls, s and z carried (the package's recycling_steps, SMALL)
 TIMES = (0.37, 0.81)  # two denoising steps on the same conditioning
@@ -86,11 +67,8 @@ def padded_inputs(real_tokens: int, seed: int = 7):
     """One padded input: `real_tokens` of 64 real, each with 3 to 9 atoms, padded to 512 atoms; padded tokens'
     features zero, padded atoms' rows of atom_to_token zero, masks zero on the padding. As boltz takes them."""
     gen = torch.Generator().manual_seed(seed)
-    per_token = torch.randint(3, 10, (real_tokens,), generator=gen)
-    owner = torch.repeat_interleave(torch.arange(real_tokens), per_token)
+    owner, atom_to_token = uneven_atoms(real_tokens, ATOMS, N, gen)
     real_atoms = len(owner)
-    atom_to_token = torch.zeros(1, ATOMS, N)
-    atom_to_token[0, torch.arange(real_atoms), owner] = 1.0
     tokens = (torch.arange(N) < real_tokens).float()
     pair = tokens[:, None] * tokens[None, :]
     atom_feats = torch.zeros(1, ATOMS, 416)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from boltz_atoms import atom_pair_columns
+from boltz_cases import atom_pair_columns, uneven_atoms
 from planted import planted
 
 from tttgen.generate import Request, plan
@@ -36,11 +36,8 @@ def padded_inputs(real_tokens: int, seed: int = 5):
     gets them modulo 256, the reference as they are), padded atoms uid 0 and mask 0. Returned as boltz takes them
     (the reference's forward), with the real atom count."""
     gen = torch.Generator().manual_seed(seed)
-    per_token = torch.randint(3, 10, (real_tokens,), generator=gen)
-    owner = torch.repeat_interleave(torch.arange(real_tokens), per_token)
+    owner, atom_to_token = uneven_atoms(real_tokens, ATOMS, N, gen)
     real_atoms = len(owner)
-    atom_to_token = torch.zeros(1, ATOMS, N)
-    atom_to_token[0, torch.arange(real_atoms), owner] = 1.0
     tokens = (torch.arange(N) < real_tokens).float()
     feats = torch.zeros(1, ATOMS, COLS)
     feats[0, :real_atoms, :FEATURES] = torch.randn(real_atoms, FEATURES, generator=gen)

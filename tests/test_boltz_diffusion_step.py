@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from boltz_cases import STEP_SMALL as STEP
 from planted import planted
 
 from tttgen.generate import Request, plan
@@ -29,17 +30,6 @@ pytest.importorskip("boltz.model.modules.diffusionv2", reason="boltz 2.2.1 and e
 
 # 512 atoms (16 windows), 2 layers, the gather matrix made at that size; tokens = 512 // 8 = 64
 ATOMS = (("n", "512"), ("depth", "2"), ("max_atoms", "512"))
-# 64 tokens, 8 atoms each (512), the token transformer 192 wide with 4 heads of 48 (padded to 64 on device, as
-# Boltz-2's 16 heads of 48), 2 token layers and 1 atom layer each side
-STEP = (
-    ("n", "64"),
-    ("encoder_depth", "1"),
-    ("decoder_depth", "1"),
-    ("token_depth", "2"),
-    ("token_s", "96"),
-    ("token_heads", "4"),
-    ("max_atoms", "512"),
-)
 
 
 # ---------------------------------------------------------------- the encoder and decoder

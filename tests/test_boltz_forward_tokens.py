@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from boltz_atoms import atom_pair_columns
+from boltz_cases import STEP_SMALL as STEP, atom_pair_columns
 from planted import planted
 
 from tttgen.generate import Request, plan
@@ -20,16 +20,6 @@ from tttgen.checking.verification import RESIDUAL_INPUT_SCALE, emulated, importe
 torch = pytest.importorskip("torch")
 pytest.importorskip("boltz.model.modules.diffusionv2", reason="boltz 2.2.1 and einx are installed by `make install`")
 
-# the step at small widths (tests/test_boltz_diffusion_step.py's): 64 tokens of 8 atoms (512), 2 token layers
-STEP = (
-    ("n", "64"),
-    ("encoder_depth", "1"),
-    ("decoder_depth", "1"),
-    ("token_depth", "2"),
-    ("token_s", "96"),
-    ("token_heads", "4"),
-    ("max_atoms", "512"),
-)
 WIDTH, ATOM_S, HEADS, DEPTH = 96, 128, 4, 2
 # the conditioning at small widths (tests/test_boltz_diffusion_conditioning.py's)
 CONDITIONING = (("n", "64"), ("token_s", "96"), ("token_z", "64"), ("token_depth", "2"))
